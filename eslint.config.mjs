@@ -1,0 +1,106 @@
+// ESLint flat config: TypeScript rules plus Nx module boundaries that say what
+// each tag may depend on. A core lib (pure protocol logic) may import only
+// other core libs and no I/O package: no gRPC, no files, no sockets, no
+// processes, no clock-reading timers package.
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+const ioPackages = [
+  '@grpc/*',
+  'ioredis',
+  'pino',
+  '@opentelemetry/*',
+  'node:*',
+  'fs',
+  'fs/*',
+  'net',
+  'dgram',
+  'child_process',
+  'http',
+  'http2',
+  'https',
+  'os',
+  'worker_threads',
+  'timers',
+  'timers/*',
+];
+
+const typeRules = {
+  'type:app': ['type:contracts', 'type:rpc', 'type:util', 'type:core', 'type:data-access', 'type:telemetry'],
+  'type:tool': ['type:contracts', 'type:rpc', 'type:util', 'type:core', 'type:data-access'],
+  'type:core': ['type:core'],
+  'type:contracts': [],
+  'type:util': ['type:util', 'type:core'],
+  'type:telemetry': ['type:util', 'type:core'],
+  'type:rpc': ['type:contracts', 'type:util', 'type:core'],
+  'type:data-access': ['type:contracts', 'type:rpc', 'type:util', 'type:core'],
+  'type:testing': [
+    'type:contracts',
+    'type:rpc',
+    'type:util',
+    'type:core',
+    'type:data-access',
+    'type:telemetry',
+    'type:testing',
+  ],
+};
+const scopes = ['coordinator', 'replica', 'router', 'lock', 'monitor'];
+
+// Tests (and a lib's testing entry point) may also use the testing lib; the
+// I/O ban on core libs holds for their tests too, except in the testing lib.
+function boundaries({ forTests }) {
+  return [
+    'error',
+    {
+      enforceBuildableLibDependency: false,
+      banTransitiveDependencies: true,
+      depConstraints: [
+        ...Object.entries(typeRules).map(([sourceTag, tags]) => ({
+          sourceTag,
+          onlyDependOnLibsWithTags: forTests && sourceTag !== 'type:core' ? [...tags, 'type:testing'] : tags,
+          ...(sourceTag === 'type:core' ? { bannedExternalImports: ioPackages } : {}),
+        })),
+        { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+        ...scopes.map((scope) => ({
+          sourceTag: `scope:${scope}`,
+          onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:shared'],
+        })),
+      ],
+    },
+  ];
+}
+
+export default [
+  { ignores: ['node_modules', 'dist', 'coverage', '.nx', '.bulwark', 'libs/contracts/src/generated'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': boundaries({ forTests: false }),
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/src/testing/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries({ forTests: true }) },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  prettier,
+];

@@ -1,0 +1,66 @@
+import { ConfigError, hostPort, hostPortList, int, loadConfig, oneOf, peers, string, memberIdPattern } from './config';
+
+const schema = {
+  listen: hostPort('T_LISTEN', '0.0.0.0:7001'),
+  memberId: string('T_MEMBER_ID', { pattern: memberIdPattern }),
+  drainMs: int('T_DRAIN_MS', { min: 0, max: 60_000, default: 5000 }),
+  level: oneOf('T_LEVEL', ['debug', 'info', 'warn'] as const, 'info'),
+};
+
+function problem(env: NodeJS.ProcessEnv, s: Parameters<typeof loadConfig>[0] = schema): string {
+  try {
+    loadConfig(s, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('builds a typed, frozen object with defaults', () => {
+    const config = loadConfig(schema, { T_MEMBER_ID: 'router-1' });
+    expect(config).toEqual({
+      listen: { host: '0.0.0.0', port: 7001 },
+      memberId: 'router-1',
+      drainMs: 5000,
+      level: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names the variable that is missing, malformed or out of range', () => {
+    expect(problem({})).toBe('T_MEMBER_ID: is required but not set');
+    expect(problem({ T_MEMBER_ID: 'Router_1' })).toMatch(/^T_MEMBER_ID: must be 1-64 characters/);
+    expect(problem({ T_MEMBER_ID: 'r', T_DRAIN_MS: 'soon' })).toBe('T_DRAIN_MS: must be an integer, got "soon"');
+    expect(problem({ T_MEMBER_ID: 'r', T_DRAIN_MS: '-1' })).toBe('T_DRAIN_MS: must be between 0 and 60000, got -1');
+    expect(problem({ T_MEMBER_ID: 'r', T_LISTEN: 'nope' })).toBe('T_LISTEN: must be host:port, got "nope"');
+    expect(problem({ T_MEMBER_ID: 'r', T_LISTEN: 'a:70000' })).toBe(
+      'T_LISTEN: port must be between 1 and 65535, got 70000',
+    );
+    expect(problem({ T_MEMBER_ID: 'r', T_LEVEL: 'loud' })).toBe(
+      'T_LEVEL: must be one of debug, info, warn, got "loud"',
+    );
+  });
+
+  it('parses peer lists and rejects duplicates and bad entries', () => {
+    const s = { peers: peers('T_PEERS', { min: 3, max: 5 }) };
+    expect(loadConfig(s, { T_PEERS: 'c1=a:1,c2=b:2, c3=[::1]:3' }).peers).toEqual([
+      { id: 'c1', address: { host: 'a', port: 1 } },
+      { id: 'c2', address: { host: 'b', port: 2 } },
+      { id: 'c3', address: { host: '[::1]', port: 3 } },
+    ]);
+    expect(problem({ T_PEERS: 'c1=a:1,c2=b:2' }, s)).toBe('T_PEERS: must list 3 to 5 peers as id=host:port, got 2');
+    expect(problem({ T_PEERS: 'c1=a:1,c1=b:2,c3=c:3' }, s)).toBe('T_PEERS: peer id "c1" appears twice');
+    expect(problem({ T_PEERS: 'c1=a:1,c2,c3=c:3' }, s)).toBe('T_PEERS: each peer must be id=host:port, got "c2"');
+  });
+
+  it('parses address lists', () => {
+    const s = { coordinators: hostPortList('T_COORDS', { min: 1, max: 7 }) };
+    expect(loadConfig(s, { T_COORDS: 'a:1,b:2' }).coordinators).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+    ]);
+    expect(problem({ T_COORDS: 'a:1,,b:2' }, s)).toBe('T_COORDS: must be host:port, got ""');
+  });
+});

@@ -1,0 +1,34 @@
+import {
+  BulwarkError,
+  InvalidArgumentError,
+  NotLeaderError,
+  UnavailableError,
+  InternalError,
+  isRetryable,
+} from './errors';
+
+describe('domain errors', () => {
+  it('name the field in the message and details', () => {
+    const error = new InvalidArgumentError('key', 'must not be empty');
+    expect(error.message).toBe('key: must not be empty');
+    expect(error.details.field).toBe('key');
+    expect(error.kind).toBe('invalid-argument');
+    expect(error).toBeInstanceOf(BulwarkError);
+    expect(error.name).toBe('InvalidArgumentError');
+  });
+
+  it('carry a leader hint and are retryable when not leader', () => {
+    const error = new NotLeaderError('c2', '127.0.0.1:7002');
+    expect(error.message).toBe('not the leader; leader is c2 at 127.0.0.1:7002');
+    expect(error.details).toEqual({ leaderId: 'c2', leaderAddress: '127.0.0.1:7002' });
+    expect(isRetryable(error)).toBe(true);
+    expect(new NotLeaderError().message).toBe('not the leader; leader unknown');
+  });
+
+  it('mark only transient failures retryable', () => {
+    expect(isRetryable(new UnavailableError('no quorum'))).toBe(true);
+    expect(isRetryable(new InvalidArgumentError('key', 'empty'))).toBe(false);
+    expect(isRetryable(new InternalError('bug'))).toBe(false);
+    expect(isRetryable(new Error('plain'))).toBe(false);
+  });
+});

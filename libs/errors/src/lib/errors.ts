@@ -1,0 +1,132 @@
+// Domain errors shared by every Bulwark lib. Cores throw these; the rpc kit
+// maps each kind to one gRPC status code (see libs/rpc error table) and
+// clients map codes back, so nobody matches message text.
+
+/** What went wrong, independent of the transport. */
+export type ErrorKind =
+  | 'invalid-argument'
+  | 'not-found'
+  | 'already-exists'
+  | 'failed-precondition'
+  | 'not-leader'
+  | 'unavailable'
+  | 'deadline-exceeded'
+  | 'resource-exhausted'
+  | 'unimplemented'
+  | 'aborted'
+  | 'cancelled'
+  | 'internal';
+
+export interface ErrorDetails {
+  /** The request field (or config variable) at fault, dotted for nested fields. */
+  field?: string;
+  /** The member believed to lead, for not-leader errors. */
+  leaderId?: string;
+  /** Where that leader serves. */
+  leaderAddress?: string;
+}
+
+/** Base of every domain error: a kind, whether a retry may succeed, and details. */
+export class BulwarkError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly retryable: boolean,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A request field is malformed, empty, oversized or out of range. */
+export class InvalidArgumentError extends BulwarkError {
+  constructor(field: string, problem: string) {
+    super('invalid-argument', `${field}: ${problem}`, false, { field });
+  }
+}
+
+/** A named thing (group, member, lock) does not exist. */
+export class NotFoundError extends BulwarkError {
+  constructor(field: string, problem: string) {
+    super('not-found', `${field}: ${problem}`, false, { field });
+  }
+}
+
+/** A thing to be created exists already. */
+export class AlreadyExistsError extends BulwarkError {
+  constructor(field: string, problem: string) {
+    super('already-exists', `${field}: ${problem}`, false, { field });
+  }
+}
+
+/** The system is not in the state the request needs (wrong epoch, stale revision). */
+export class FailedPreconditionError extends BulwarkError {
+  constructor(field: string, problem: string) {
+    super('failed-precondition', `${field}: ${problem}`, false, { field });
+  }
+}
+
+/** This member does not lead; retry at the hinted leader. */
+export class NotLeaderError extends BulwarkError {
+  constructor(leaderId?: string, leaderAddress?: string) {
+    const hint = leaderId
+      ? `; leader is ${leaderId}${leaderAddress ? ` at ${leaderAddress}` : ''}`
+      : '; leader unknown';
+    super('not-leader', `not the leader${hint}`, true, { leaderId, leaderAddress });
+  }
+}
+
+/** A dependency cannot be reached now (no leader, no quorum, shutting down). */
+export class UnavailableError extends BulwarkError {
+  constructor(problem: string) {
+    super('unavailable', problem, true);
+  }
+}
+
+/** The caller's deadline passed; the outcome of a write is unknown. */
+export class DeadlineExceededError extends BulwarkError {
+  constructor(problem: string) {
+    super('deadline-exceeded', problem, true);
+  }
+}
+
+/** A stated bound (queue, batch, in-flight limit) is full. */
+export class ResourceExhaustedError extends BulwarkError {
+  constructor(limit: string, problem: string) {
+    super('resource-exhausted', `${limit}: ${problem}`, true, { field: limit });
+  }
+}
+
+/** The method exists in the contract but this build does not serve it yet. */
+export class UnimplementedError extends BulwarkError {
+  constructor(method: string) {
+    super('unimplemented', `${method} is not implemented by this service`, false);
+  }
+}
+
+/** The operation lost a race (concurrent change) and may be retried. */
+export class AbortedError extends BulwarkError {
+  constructor(problem: string) {
+    super('aborted', problem, true);
+  }
+}
+
+/** The caller cancelled. */
+export class CancelledError extends BulwarkError {
+  constructor(problem: string) {
+    super('cancelled', problem, false);
+  }
+}
+
+/** A bug or an unexpected failure; never retried automatically. */
+export class InternalError extends BulwarkError {
+  constructor(problem: string) {
+    super('internal', problem, false);
+  }
+}
+
+/** Whether a retry policy may try the failed operation again. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof BulwarkError && error.retryable;
+}
