@@ -1,1 +1,3 @@
 export * from './lib/config';
+export * from './lib/service-settings';
+export * from './lib/directory';

@@ -1,3 +1,7 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writableDirectory } from './directory';
 import { ConfigError, hostPort, hostPortList, int, loadConfig, oneOf, peers, string, memberIdPattern } from './config';
 
 const schema = {
@@ -62,5 +66,24 @@ describe('loadConfig', () => {
       { host: 'b', port: 2 },
     ]);
     expect(problem({ T_COORDS: 'a:1,,b:2' }, s)).toBe('T_COORDS: must be host:port, got ""');
+  });
+});
+
+describe('writableDirectory', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'bulwark-config-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('creates a missing directory', () => {
+    const target = join(scratch, 'a', 'b');
+    expect(loadConfig({ dir: writableDirectory('T_DIR') }, { T_DIR: target }).dir).toBe(target);
+    expect(existsSync(target)).toBe(true);
+  });
+
+  it('names the variable when the path is under a file', () => {
+    const file = join(scratch, 'file');
+    writeFileSync(file, 'x');
+    expect(problem({ T_DIR: join(file, 'sub') }, { dir: writableDirectory('T_DIR') })).toMatch(
+      /^T_DIR: cannot create or write directory .*file\/sub \(ENOTDIR\)$/,
+    );
   });
 });

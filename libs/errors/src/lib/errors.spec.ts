@@ -5,6 +5,9 @@ import {
   UnavailableError,
   InternalError,
   isRetryable,
+  restoreError,
+  errorKinds,
+  isErrorKind,
 } from './errors';
 
 describe('domain errors', () => {
@@ -30,5 +33,25 @@ describe('domain errors', () => {
     expect(isRetryable(new InvalidArgumentError('key', 'empty'))).toBe(false);
     expect(isRetryable(new InternalError('bug'))).toBe(false);
     expect(isRetryable(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('restoreError', () => {
+  it('rebuilds an instance of the class for the kind with message and details as sent', () => {
+    const error = restoreError('not-leader', 'not the leader; leader is c3', true, { leaderId: 'c3' });
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect(error.name).toBe('NotLeaderError');
+    expect(error.message).toBe('not the leader; leader is c3');
+    expect(error.details.leaderId).toBe('c3');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('knows every kind', () => {
+    for (const kind of errorKinds) {
+      expect(isErrorKind(kind)).toBe(true);
+      expect(restoreError(kind, 'm', false, {}).kind).toBe(kind);
+    }
+    expect(isErrorKind('teapot')).toBe(false);
+    expect(isErrorKind('toString')).toBe(false);
   });
 });

@@ -130,3 +130,42 @@ export class InternalError extends BulwarkError {
 export function isRetryable(error: unknown): boolean {
   return error instanceof BulwarkError && error.retryable;
 }
+
+const classByKind: Record<ErrorKind, { prototype: BulwarkError }> = {
+  'invalid-argument': InvalidArgumentError,
+  'not-found': NotFoundError,
+  'already-exists': AlreadyExistsError,
+  'failed-precondition': FailedPreconditionError,
+  'not-leader': NotLeaderError,
+  unavailable: UnavailableError,
+  'deadline-exceeded': DeadlineExceededError,
+  'resource-exhausted': ResourceExhaustedError,
+  unimplemented: UnimplementedError,
+  aborted: AbortedError,
+  cancelled: CancelledError,
+  internal: InternalError,
+};
+
+export const errorKinds = Object.keys(classByKind) as ErrorKind[];
+
+export function isErrorKind(value: string): value is ErrorKind {
+  return Object.hasOwn(classByKind, value);
+}
+
+/**
+ * Rebuilds a domain error received from another process (kind, message and
+ * details as sent), as an instance of the class for its kind, so callers can
+ * use instanceof on errors from remote calls too.
+ */
+export function restoreError(
+  kind: ErrorKind,
+  message: string,
+  retryable: boolean,
+  details: ErrorDetails,
+): BulwarkError {
+  const error = new BulwarkError(kind, message, retryable, details);
+  const type = classByKind[kind];
+  Object.setPrototypeOf(error, type.prototype);
+  error.name = type.prototype.constructor.name;
+  return error;
+}

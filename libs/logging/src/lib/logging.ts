@@ -5,8 +5,7 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof logLevels)[number];
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export interface LoggerOptions {
   service: string;

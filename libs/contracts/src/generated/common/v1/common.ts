@@ -90,6 +90,11 @@ export interface ErrorDetail {
   leaderAddress: string;
   /** retryable says whether the same request may succeed if retried later. */
   retryable: boolean;
+  /**
+   * kind is the domain error kind (for example "not-leader",
+   * "invalid-argument"), finer than the status code.
+   */
+  kind: string;
 }
 
 function createBaseBallot(): Ballot {
@@ -425,7 +430,7 @@ export const Fence: MessageFns<Fence> = {
 };
 
 function createBaseErrorDetail(): ErrorDetail {
-  return { field: "", leaderId: "", leaderAddress: "", retryable: false };
+  return { field: "", leaderId: "", leaderAddress: "", retryable: false, kind: "" };
 }
 
 export const ErrorDetail: MessageFns<ErrorDetail> = {
@@ -441,6 +446,9 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     }
     if (message.retryable !== false) {
       writer.uint32(32).bool(message.retryable);
+    }
+    if (message.kind !== "") {
+      writer.uint32(42).string(message.kind);
     }
     return writer;
   },
@@ -490,6 +498,14 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
             message.retryable = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -516,6 +532,7 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
         ? globalThis.String(object.leader_address)
         : "",
       retryable: isSet(object.retryable) ? globalThis.Boolean(object.retryable) : false,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
     };
   },
 
@@ -533,6 +550,9 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     if (message.retryable !== false) {
       obj.retryable = message.retryable;
     }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
     return obj;
   },
 
@@ -545,6 +565,7 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     message.leaderId = object.leaderId ?? "";
     message.leaderAddress = object.leaderAddress ?? "";
     message.retryable = object.retryable ?? false;
+    message.kind = object.kind ?? "";
     return message;
   },
 };

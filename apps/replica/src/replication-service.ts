@@ -1,0 +1,18 @@
+// replication.v1.Replication, the primary-to-backup stream. WAL, snapshots
+// and catch-up come with the replica issue; until then both methods answer
+// UNIMPLEMENTED through the shared wrapper and error table.
+import { replicationV1 } from '@bulwark/contracts';
+import { UnimplementedError } from '@bulwark/errors';
+import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+
+export function replicationService(kit: HandlerKit): ServiceBinding {
+  const implementation: replicationV1.ReplicationServer = {
+    replicate: kit.bidiStream(async () => {
+      throw new UnimplementedError('replication.v1.Replication/Replicate');
+    }),
+    fetchSnapshot: kit.serverStream(async () => {
+      throw new UnimplementedError('replication.v1.Replication/FetchSnapshot');
+    }),
+  };
+  return { definition: replicationV1.ReplicationService, implementation };
+}

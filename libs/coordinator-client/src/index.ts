@@ -1,0 +1,2 @@
+export * from './lib/register-member';
+export * from './lib/register-in-background';

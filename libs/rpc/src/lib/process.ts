@@ -1,0 +1,48 @@
+// Process lifecycle for a service's main: SIGTERM or SIGINT drains the server
+// and exits 0; a second signal, or a drain that outlives its deadline plus a
+// margin, exits 1. An uncaught error is logged and exits 1.
+import type { Logger } from '@bulwark/logging';
+import type { RunningServer } from './server';
+
+export interface LifecycleOptions {
+  logger: Logger;
+  server: RunningServer;
+  drainDeadlineMs: number;
+  /** Run after the drain, before exit (flush telemetry, close stores); errors are logged. */
+  onStopped?: Array<() => Promise<void>>;
+}
+
+export function exitOnSignals(options: LifecycleOptions): void {
+  const { logger, server } = options;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    // Bounded: the drain forces calls closed at its deadline; this is the last resort.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time');
+      process.exit(1);
+    }, options.drainDeadlineMs + 5_000).unref();
+    void (async () => {
+      await server.drain(`received ${signal}`);
+      for (const hook of options.onStopped ?? []) {
+        await hook().catch((error: unknown) => logger.error({ err: error }, 'shutdown hook failed'));
+      }
+      logger.info({ signal }, 'stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    logger.fatal({ err: error }, 'unhandled rejection');
+    process.exit(1);
+  });
+}

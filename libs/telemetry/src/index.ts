@@ -1,0 +1,2 @@
+export { flushTelemetry } from './lib/global-hook';
+export { ExcludeProbesSampler, untracedSpanName } from './lib/sampler';
