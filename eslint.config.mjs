@@ -2,6 +2,7 @@
 // each tag may depend on. A core lib (pure protocol logic) may import only
 // other core libs and no I/O package: no gRPC, no files, no sockets, no
 // processes, no clock-reading timers package.
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
@@ -25,6 +26,32 @@ const ioPackages = [
   'worker_threads',
   'timers',
   'timers/*',
+];
+
+// Node built-ins are not "external dependencies" to Nx, so its banned-import
+// list cannot catch them: core libs (found by their tag, not their path) also
+// get no-restricted-imports for every built-in that does I/O or reads time.
+const coreLibDirs = readdirSync('libs').filter((dir) => {
+  const projectFile = `libs/${dir}/project.json`;
+  return existsSync(projectFile) && JSON.parse(readFileSync(projectFile, 'utf8')).tags?.includes('type:core');
+});
+const ioBuiltins = [
+  'fs',
+  'net',
+  'dgram',
+  'child_process',
+  'http',
+  'http2',
+  'https',
+  'os',
+  'worker_threads',
+  'timers',
+  'dns',
+  'tls',
+  'cluster',
+  'readline',
+  'process',
+  'perf_hooks',
 ];
 
 const typeRules = {
@@ -82,6 +109,23 @@ export default [
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@nx/enforce-module-boundaries': boundaries({ forTests: false }),
+    },
+  },
+  {
+    files: coreLibDirs.map((dir) => `libs/${dir}/src/**/*.ts`),
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ioBuiltins.flatMap((name) => [name, `${name}/*`, `node:${name}`, `node:${name}/*`]),
+              message: 'core libs are pure: no I/O, no clock; pass effects out to the runner',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -55,13 +55,12 @@ export function callUnary<Req, Res>(
   request: Req,
   settings: CallSettings,
 ): Promise<Res> {
+  const metadata = settings.metadata?.clone() ?? new Metadata();
+  // grpc-js takes wait-for-ready as a metadata option, not a call option.
+  if (settings.waitForReady) metadata.setOptions({ waitForReady: true });
   return new Promise<Res>((resolve, reject) => {
-    method.call(
-      client,
-      request,
-      settings.metadata ?? new Metadata(),
-      { deadline: Date.now() + settings.deadlineMs, waitForReady: settings.waitForReady ?? false },
-      (error, response) => (error ? reject(fromServiceError(error)) : resolve(response)),
+    method.call(client, request, metadata, { deadline: Date.now() + settings.deadlineMs }, (error, response) =>
+      error ? reject(fromServiceError(error)) : resolve(response),
     );
   });
 }

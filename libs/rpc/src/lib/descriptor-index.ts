@@ -11,7 +11,6 @@ export interface DescriptorFile {
   name: string;
   bytes: Uint8Array;
   dependencies: string[];
-  services: string[];
 }
 
 export class DescriptorIndex {
@@ -26,7 +25,6 @@ export class DescriptorIndex {
         name: proto.name,
         bytes,
         dependencies: [...proto.dependency],
-        services: proto.service.map((service) => `${prefix}${service.name}`),
       };
       this.files.set(file.name, file);
       const define = (symbol: string) => this.fileBySymbol.set(symbol, file.name);
@@ -49,11 +47,6 @@ export class DescriptorIndex {
       for (const message of proto.messageType) defineMessage(message, prefix);
       for (const enumType of proto.enumType) defineEnum(enumType, prefix);
     }
-  }
-
-  /** Every service defined in the set, fully qualified. */
-  serviceNames(): string[] {
-    return [...this.files.values()].flatMap((file) => file.services);
   }
 
   fileByName(name: string): DescriptorFile | undefined {

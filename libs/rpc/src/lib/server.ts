@@ -85,7 +85,12 @@ export async function startServer(
       implementation: reflectionV1alphaImplementation(kit, index, served),
     },
   );
-  for (const binding of bindings) server.addService(binding.definition, binding.implementation);
+  for (const binding of bindings) {
+    // Reflection can describe only what proto/ defines: fail at start, not at the first grpcurl.
+    const name = serviceNameOf(binding.definition);
+    if (!index.fileContainingSymbol(name)) throw new Error(`service ${name} is not in the contracts descriptor set`);
+    server.addService(binding.definition, binding.implementation);
+  }
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, boundPort) =>

@@ -1,0 +1,50 @@
+// Starting Bulwark services as real processes, exactly as the compose file
+// and the launcher do: the telemetry preload, then the bundled main.
+import { healthV1 } from '@bulwark/contracts';
+import { createClient } from '@bulwark/rpc';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { repoPath } from './paths';
+import { startProcess, type ManagedProcess } from './processes';
+
+export const serviceApps = ['coordinator', 'replica', 'router', 'lock', 'monitor'] as const;
+export type ServiceApp = (typeof serviceApps)[number];
+
+/** Only what a service needs from the host; tests add the BULWARK_* and OTEL_* they mean. */
+export function baseEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'], HOME: process.env['HOME'] };
+}
+
+export function startService(app: ServiceApp, env: NodeJS.ProcessEnv): ManagedProcess {
+  return startProcess({
+    command: process.execPath,
+    args: ['--require', repoPath('dist/libs/telemetry/register.js'), repoPath('dist', 'apps', app, 'main.js')],
+    env: { ...baseEnv(), ...env },
+  });
+}
+
+/**
+ * Resolves when grpc.health.v1 at address reports SERVING for service ("" =
+ * overall), using the streaming Watch so no polling interval is needed.
+ */
+export function waitForServing(address: string, timeoutMs: number, service = ''): Promise<void> {
+  const client = createClient(healthV1.HealthClient, address);
+  return new Promise<void>((resolve, reject) => {
+    const metadata = new Metadata({ waitForReady: true });
+    const stream = client.watch({ service }, metadata, { deadline: Date.now() + timeoutMs });
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      stream.cancel();
+      client.close();
+      if (error) reject(error);
+      else resolve();
+    };
+    stream.on('data', (response: healthV1.HealthCheckResponse) => {
+      if (response.status === healthV1.HealthCheckResponse_ServingStatus.SERVING) finish();
+    });
+    stream.on('error', (error: ServiceError) => {
+      finish(new Error(`${address} not SERVING within ${timeoutMs} ms: ${error.message}`));
+    });
+  });
+}

@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// A bad or missing environment variable makes a service exit 2 with one line
+// naming it, before it listens.
+import { killAllProcesses, startService, type ServiceApp } from '@bulwark/testing';
+
+const coordinators = '127.0.0.1:1';
+const scratch = mkdtempSync(join(tmpdir(), 'bulwark-bad-config-'));
+// A regular file where a directory is expected: as root, permissions cannot make a path unwritable.
+const notADirectory = join(scratch, 'file');
+writeFileSync(notADirectory, '');
+
+const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
+  [
+    'router',
+    { BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators, BULWARK_LISTEN_ADDR: 'nope' },
+    'BULWARK_LISTEN_ADDR: must be host:port, got "nope"',
+  ],
+  ['router', { BULWARK_COORDINATORS: coordinators }, 'BULWARK_MEMBER_ID: is required but not set'],
+  [
+    'lock',
+    { BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: '127.0.0.1:99999' },
+    'BULWARK_COORDINATORS: port must be between 1 and 65535, got 99999',
+  ],
+  [
+    'monitor',
+    { BULWARK_MEMBER_ID: 'Monitor_1', BULWARK_COORDINATORS: coordinators },
+    'BULWARK_MEMBER_ID: must be 1-64 characters of a-z, 0-9 and -, got "Monitor_1"',
+  ],
+  [
+    'replica',
+    { BULWARK_MEMBER_ID: 'replica-a1', BULWARK_COORDINATORS: coordinators, BULWARK_DATA_DIR: '/tmp' },
+    'BULWARK_GROUP_ID: is required but not set',
+  ],
+  [
+    'replica',
+    {
+      BULWARK_MEMBER_ID: 'r',
+      BULWARK_GROUP_ID: 'g',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_DATA_DIR: `${notADirectory}/data`,
+    },
+    `BULWARK_DATA_DIR: cannot create or write directory ${notADirectory}/data (ENOTDIR)`,
+  ],
+  [
+    'coordinator',
+    { BULWARK_MEMBER_ID: 'c4', BULWARK_PEERS: 'c1=a:1,c2=b:1,c3=c:1', BULWARK_DATA_DIR: '/tmp' },
+    'BULWARK_PEERS: must include this member (BULWARK_MEMBER_ID=c4)',
+  ],
+  [
+    'coordinator',
+    { BULWARK_MEMBER_ID: 'c1', BULWARK_PEERS: 'c1=a:1,c2=b:1,c3=c:1,c4=d:1', BULWARK_DATA_DIR: '/tmp' },
+    'BULWARK_PEERS: must list 3 or 5 peers, got 4',
+  ],
+  [
+    'coordinator',
+    {
+      BULWARK_MEMBER_ID: 'c1',
+      BULWARK_PEERS: 'c1=a:1,c2=b:1,c3=c:1',
+      BULWARK_DATA_DIR: '/tmp',
+      BULWARK_DRAIN_DEADLINE_MS: '1e3',
+    },
+    'BULWARK_DRAIN_DEADLINE_MS: must be an integer, got "1e3"',
+  ],
+];
+
+describe('bad configuration', () => {
+  afterAll(async () => {
+    await killAllProcesses();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it.each(cases)('%s exits 2 naming the variable (%j)', async (app, env, expected) => {
+    const service = startService(app, env);
+    const exit = await service.waitForExit(30_000);
+    expect(exit.code).toBe(2);
+    expect(service.stderr).toEqual([`${app}: invalid configuration: ${expected}`]);
+    expect(service.stdout).toEqual([]);
+  });
+});

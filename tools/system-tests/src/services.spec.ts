@@ -1,0 +1,108 @@
+// Every service, started as a real process the way the fleet starts it,
+// answers grpc.health.v1 SERVING and describes itself through server
+// reflection well enough for grpcurl: list, describe (linking every file with
+// its imports) and calls through the reflected types.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  killAllProcesses,
+  runReflectionCheck,
+  startService,
+  waitForServing,
+  type ManagedProcess,
+  type ServiceApp,
+} from '@bulwark/testing';
+
+interface Case {
+  app: ServiceApp;
+  services: string[];
+  calls: string[];
+  env: (port: number, dataDir: string) => NodeJS.ProcessEnv;
+}
+
+const coordinators = '127.0.0.1:1';
+
+const cases: Case[] = [
+  {
+    app: 'coordinator',
+    services: ['coordinator.v1.Coordinator', 'paxos.v1.Paxos'],
+    calls: ['coordinator.v1.Coordinator/GetLeader={}', 'coordinator.v1.Coordinator/GetTopology={}'],
+    env: (port, dataDir) => ({
+      BULWARK_MEMBER_ID: 'c1',
+      BULWARK_PEERS: `c1=127.0.0.1:${port},c2=127.0.0.1:2,c3=127.0.0.1:3`,
+      BULWARK_DATA_DIR: dataDir,
+    }),
+  },
+  {
+    app: 'replica',
+    services: ['replication.v1.Replication'],
+    calls: [],
+    env: (_port, dataDir) => ({
+      BULWARK_MEMBER_ID: 'replica-a1',
+      BULWARK_GROUP_ID: 'group-a',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_DATA_DIR: dataDir,
+    }),
+  },
+  {
+    app: 'router',
+    services: ['kv.v1.KV'],
+    calls: ['kv.v1.KV/Get={"key":"a","consistency":"CONSISTENCY_STRONG"}', 'kv.v1.KV/Put={"key":"a","value":"dg=="}'],
+    env: () => ({ BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators }),
+  },
+  {
+    app: 'lock',
+    services: ['lock.v1.Lock'],
+    calls: ['lock.v1.Lock/Inspect={"name":"a"}'],
+    env: () => ({ BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: coordinators }),
+  },
+  {
+    app: 'monitor',
+    services: ['monitor.v1.Monitor'],
+    calls: ['monitor.v1.Monitor/GetStatus={}'],
+    env: () => ({ BULWARK_MEMBER_ID: 'monitor-1', BULWARK_COORDINATORS: coordinators }),
+  },
+];
+
+describe('each service over reflection and health', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'bulwark-services-'));
+  const started: Array<{ spec: Case; address: string; process: ManagedProcess }> = [];
+
+  beforeAll(async () => {
+    for (const spec of cases) {
+      const port = await freePort();
+      const address = `127.0.0.1:${port}`;
+      const env = {
+        ...spec.env(port, join(scratch, spec.app)),
+        BULWARK_LISTEN_ADDR: address,
+        BULWARK_ADVERTISE_ADDR: address,
+      };
+      started.push({ spec, address, process: startService(spec.app, env) });
+    }
+    await Promise.all(started.map(({ address }) => waitForServing(address, 30_000)));
+  });
+
+  afterAll(async () => {
+    await killAllProcesses();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it.each(cases.map((spec) => [spec.app, spec] as const))('%s lists, describes and calls its services', async (app) => {
+    const { spec, address, process } = started.find((entry) => entry.spec.app === app) as (typeof started)[number];
+    const result = await runReflectionCheck(address, [...spec.calls, 'grpc.health.v1.Health/Check={}']);
+    expect(result.code).toBe(0);
+    for (const service of [...spec.services, 'grpc.health.v1.Health']) {
+      expect(result.output).toMatch(new RegExp(`^ok ${service.replace(/\./g, '\\.')}: \\d+ methods`, 'm'));
+    }
+    for (const call of spec.calls) {
+      const method = call.slice(0, call.indexOf('='));
+      // The APIs arrive with later issues; today they answer UNIMPLEMENTED through the reflected types.
+      expect(result.output).toContain(`call ${method}: UNIMPLEMENTED: ${method} is not implemented by this service`);
+    }
+    expect(result.output).toContain('call grpc.health.v1.Health/Check: OK {"status":"SERVING"}');
+    expect(result.output).toContain('health: SERVING');
+    expect(process.alive).toBe(true);
+  });
+});

@@ -1,0 +1,81 @@
+// SIGTERM drains: health turns NOT_SERVING for watchers, in-flight calls are
+// answered, streams end cleanly, and the process exits 0.
+import { build } from 'esbuild';
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { healthV1, kvV1 } from '@bulwark/contracts';
+import { callUnary, createClient } from '@bulwark/rpc';
+import {
+  baseEnv,
+  freePort,
+  killAllProcesses,
+  repoPath,
+  startProcess,
+  startService,
+  waitForServing,
+} from '@bulwark/testing';
+
+const { HealthCheckResponse_ServingStatus: Status } = healthV1;
+
+afterAll(killAllProcesses);
+
+it('a service drains its health watchers with NOT_SERVING and an OK end, then exits 0', async () => {
+  const address = `127.0.0.1:${await freePort()}`;
+  const router = startService('router', {
+    BULWARK_MEMBER_ID: 'router-1',
+    BULWARK_LISTEN_ADDR: address,
+    BULWARK_COORDINATORS: '127.0.0.1:1',
+  });
+  await waitForServing(address, 30_000);
+  const health = createClient(healthV1.HealthClient, address);
+  const seen: number[] = [];
+  const stream = health.watch({ service: '' }, new Metadata());
+  const ended = new Promise<StatusObject>((resolve) => stream.on('status', resolve));
+  stream.on('error', () => undefined);
+  await new Promise<void>((resolve) =>
+    stream.on('data', (response: healthV1.HealthCheckResponse) => {
+      seen.push(response.status);
+      if (response.status === Status.SERVING) resolve();
+    }),
+  );
+  router.signal('SIGTERM');
+  const final = await ended;
+  expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
+  expect(final.code).toBe(status.OK);
+  expect((await router.waitForExit(15_000)).code).toBe(0);
+  expect(router.stdout.some((line) => JSON.parse(line).msg === 'drained')).toBe(true);
+  health.close();
+});
+
+it('SIGTERM lets an in-flight call finish before the process exits 0', async () => {
+  const fixture = repoPath('dist/tools/system-tests/drain-server.js');
+  await build({
+    entryPoints: [repoPath('tools/system-tests/src/fixtures/drain-server.ts')],
+    outfile: fixture,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    packages: 'external',
+    tsconfig: repoPath('tsconfig.base.json'),
+    logLevel: 'warning',
+  });
+  const address = `127.0.0.1:${await freePort()}`;
+  const server = startProcess({
+    command: process.execPath,
+    args: [fixture],
+    env: { ...baseEnv(), BULWARK_MEMBER_ID: 'drain-1', BULWARK_LISTEN_ADDR: address },
+  });
+  await waitForServing(address, 30_000);
+  const client = createClient(kvV1.KVClient, address);
+  const inFlight = callUnary(
+    client,
+    client.get,
+    { key: 'in-flight', consistency: 0, maxStalenessMs: 0 },
+    { deadlineMs: 20_000 },
+  );
+  await server.waitForLine((line) => line.includes('holding call until drain'), 10_000);
+  server.signal('SIGTERM');
+  const response = await inFlight;
+  expect(Buffer.from(response.kv?.value ?? []).toString()).toBe('drained');
+  expect((await server.waitForExit(15_000)).code).toBe(0);
+  client.close();
+});

@@ -1,0 +1,76 @@
+// A call from one service to another is one trace: the router's client span
+// for RegisterMember is the parent of the coordinator's server span, both
+// exported over OTLP/gRPC to a receiver in this test. Health checks stay out.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { healthV1 } from '@bulwark/contracts';
+import { callUnary, createClient } from '@bulwark/rpc';
+import { freePort, killAllProcesses, OtlpReceiver, startService, waitForServing } from '@bulwark/testing';
+
+const registerMethod = 'grpc.coordinator.v1.Coordinator/RegisterMember';
+
+describe('tracing across services', () => {
+  let receiver: OtlpReceiver;
+  const scratch = mkdtempSync(join(tmpdir(), 'bulwark-tracing-'));
+
+  beforeAll(async () => {
+    receiver = await OtlpReceiver.start();
+  });
+
+  afterAll(async () => {
+    await killAllProcesses();
+    await receiver.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('links the caller and callee spans of an inter-service call in one trace', async () => {
+    const coordinatorAddress = `127.0.0.1:${await freePort()}`;
+    const routerAddress = `127.0.0.1:${await freePort()}`;
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
+    const coordinator = startService('coordinator', {
+      ...otel,
+      OTEL_SERVICE_NAME: 'coordinator',
+      BULWARK_MEMBER_ID: 'c1',
+      BULWARK_LISTEN_ADDR: coordinatorAddress,
+      BULWARK_PEERS: `c1=${coordinatorAddress},c2=127.0.0.1:2,c3=127.0.0.1:3`,
+      BULWARK_DATA_DIR: join(scratch, 'c1'),
+    });
+    await waitForServing(coordinatorAddress, 30_000);
+    const router = startService('router', {
+      ...otel,
+      OTEL_SERVICE_NAME: 'router',
+      BULWARK_MEMBER_ID: 'router-1',
+      BULWARK_LISTEN_ADDR: routerAddress,
+      BULWARK_COORDINATORS: coordinatorAddress,
+    });
+    await waitForServing(routerAddress, 30_000);
+    // Probes through health Check too: these must not become spans.
+    const health = createClient(healthV1.HealthClient, routerAddress);
+    await callUnary(health, health.check, { service: '' }, { deadlineMs: 5_000 });
+    health.close();
+
+    // The router registers at start; the coordinator answers (UNIMPLEMENTED for now) and the router logs the outcome.
+    await router.waitForLine((line) => line.includes('RegisterMember yet'), 30_000);
+    // SIGTERM flushes each exporter before exit, so every span is here when both have exited.
+    router.signal('SIGTERM');
+    coordinator.signal('SIGTERM');
+    expect((await router.waitForExit(15_000)).code).toBe(0);
+    expect((await coordinator.waitForExit(15_000)).code).toBe(0);
+
+    const [client, server] = await receiver.waitFor((spans) => {
+      const clientSpan = spans.find(
+        (span) => span.service === 'router' && span.kind === 'CLIENT' && span.name === registerMethod,
+      );
+      const serverSpan = spans.find(
+        (span) => span.service === 'coordinator' && span.kind === 'SERVER' && span.name === registerMethod,
+      );
+      return clientSpan && serverSpan ? ([clientSpan, serverSpan] as const) : undefined;
+    }, 10_000);
+    expect(server.traceId).toBe(client.traceId);
+    expect(server.parentSpanId).toBe(client.spanId);
+    expect(client.instance).toBe('router-1');
+    expect(server.instance).toBe('c1');
+    expect(receiver.spans.filter((span) => span.name.includes('grpc.health.v1'))).toEqual([]);
+  });
+});
