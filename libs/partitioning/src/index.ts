@@ -1,0 +1,13 @@
+export type { GroupList, GroupSpec, Partitioner } from './lib/partitioner';
+export { groupIdLengthMax, groupsMax, weightMax, weightMin } from './lib/group-list';
+export {
+  defaultVirtualNodesPerWeight,
+  HashRing,
+  ringPointsMax,
+  virtualNodesPerWeightMax,
+  type HashRingOptions,
+} from './lib/hash-ring';
+export { ModuloPartitioner } from './lib/modulo-partitioner';
+export { RangePartitioner, splitPointsMax } from './lib/range-partitioner';
+export { compareCodePoints } from './lib/code-point-order';
+export { countKeysByGroup, movedKeyFraction, peakToMeanLoad } from './lib/key-distribution';
