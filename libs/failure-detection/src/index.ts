@@ -1,0 +1,3 @@
+export * from './lib/phi';
+export * from './lib/settings';
+export * from './lib/phi-accrual-detector';
