@@ -48,7 +48,7 @@ function parseLine(line: string, lineNumber: number): HistoryOperation {
     }
   }
   for (const name of requiredFields) {
-    if (!(name in fields)) throw fieldError(lineNumber, name, 'is missing');
+    if (!Object.hasOwn(fields, name)) throw fieldError(lineNumber, name, 'is missing');
   }
   const { call, return: returned } = fields;
   if (typeof call !== 'number') throw fieldError(lineNumber, 'call', `must be a number, got ${JSON.stringify(call)}`);
