@@ -62,7 +62,7 @@ function parseService(name: string, raw: unknown, declaredVolumes: ReadonlySet<s
 
 /** The exec form only: the image has no CMD to fall back on and a shell string would hide the real process. */
 function parseCommand(raw: YamlMap, fail: FieldFailure): string[] {
-  if (!isStringList(raw.command) || raw.command.length === 0) {
+  if (!isStringList(raw.command) || !raw.command[0]) {
     return fail('command', `must be a non-empty list of strings (exec form), got ${JSON.stringify(raw.command)}`);
   }
   return raw.command;
