@@ -1,0 +1,55 @@
+// How the launcher shows what happens: services' output relayed with a name
+// prefix, everything else as its own JSON log lines. Log fields say `child`
+// for the service, since `service` is the launcher's own base field.
+import type { Logger } from '@bulwark/logging';
+import type { FleetPlan } from '../plan/plan-model';
+import type { FleetEvent } from '../runtime/fleet-events';
+import { outputPrefix } from './status-table';
+
+export function eventReporter(plan: FleetPlan, logger: Logger, output: NodeJS.WritableStream) {
+  const nameWidth = Math.max(...plan.services.map((service) => service.name.length));
+  return (event: FleetEvent): void => {
+    const child = event.service;
+    switch (event.type) {
+      case 'output':
+        output.write(`${outputPrefix(child, nameWidth)}${event.line}\n`);
+        return;
+      case 'started':
+        logger.info({ child, pid: event.pid }, 'service started');
+        return;
+      case 'healthy':
+        logger.info({ child }, 'service healthy');
+        return;
+      case 'exited':
+        if (event.requested) logger.info({ child, ...event.status }, 'service stopped');
+        else logger.warn({ child, ...event.status }, 'service exited');
+        return;
+      case 'restarting':
+        logger.info({ child, delayMs: event.delayMs }, 'restarting service');
+        return;
+      case 'left-down':
+        logger.error({ child, reason: event.reason }, `leaving ${child} down: ${event.reason}`);
+        return;
+    }
+  };
+}
+
+/** Once per run: what is skipped, and each setting naming a skipped service (one line for all services alike). */
+export function reportPlan(plan: FleetPlan, logger: Logger): void {
+  for (const skipped of plan.skipped) {
+    logger.info({ child: skipped.name, image: skipped.image }, `${skipped.name} skipped: image only, needs Docker`);
+  }
+  const groups = new Map<string, { field: string; skippedService: string; outcome: string; services: string[] }>();
+  for (const { service, field, skippedService, outcome } of plan.references) {
+    const key = JSON.stringify([field, skippedService, outcome]);
+    const group = groups.get(key) ?? { field, skippedService, outcome, services: [] };
+    group.services.push(service);
+    groups.set(key, group);
+  }
+  for (const { field, skippedService, outcome, services } of groups.values()) {
+    logger.warn(
+      { field, skipped: skippedService, children: services },
+      `${field} names ${skippedService}, which is skipped: ${outcome}`,
+    );
+  }
+}
