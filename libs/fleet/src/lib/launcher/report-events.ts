@@ -17,6 +17,9 @@ export function eventReporter(plan: FleetPlan, logger: Logger, output: NodeJS.Wr
       case 'started':
         logger.info({ child, pid: event.pid }, 'service started');
         return;
+      case 'probe-failed':
+        logger.debug({ child, detail: event.detail }, 'probe failed');
+        return;
       case 'healthy':
         logger.info({ child }, 'service healthy');
         return;

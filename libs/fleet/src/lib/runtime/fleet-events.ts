@@ -18,6 +18,7 @@ export type ServiceState = 'created' | 'starting' | 'healthy' | 'running' | 'res
 export type FleetEvent =
   | { type: 'started'; service: string; pid: number }
   | { type: 'output'; service: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'probe-failed'; service: string; detail: string }
   | { type: 'healthy'; service: string }
   | { type: 'exited'; service: string; status: ExitStatus; requested: boolean }
   | { type: 'restarting'; service: string; delayMs: number }

@@ -155,10 +155,15 @@ describe('launching a fleet', () => {
     const plan = planFleet(readComposeFile(neverHealthyComposeFile), settings('127.77.12', 20_000));
     const fleet = await launchFleet(plan, { fleetId });
     try {
-      const waiting = fleet.waitHealthy(1500);
+      // A probe must have run for its result to be named; under load that can take longer than a short deadline.
+      expect(await fleet.waitForEvent((event) => event.type === 'probe-failed', waitMs)).toMatchObject({
+        service: 'sleepy',
+        detail: expect.stringMatching(/^exit code 1: .*7999/),
+      });
+      const waiting = fleet.waitHealthy(100);
       await expect(waiting).rejects.toThrow(FleetNotReadyError);
       await expect(waiting).rejects.toThrow(
-        /^not healthy within 1500 ms: sleepy \(starting; last probe: exit code 1: .*7999/,
+        /^not healthy within 100 ms: sleepy \(starting; last probe: exit code 1: .*7999/,
       );
     } finally {
       await fleet.stop();

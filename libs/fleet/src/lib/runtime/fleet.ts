@@ -30,7 +30,7 @@ export interface FleetService {
   /** Undefined while it is not running. */
   pid: number | undefined;
   state: ServiceState;
-  /** Why its latest probe failed, if it did. */
+  /** The latest probe's result since it last started ("exit code 1: ECONNREFUSED ..."). */
   lastProbe: string | undefined;
 }
 

@@ -59,7 +59,7 @@ export class ServiceSupervisor {
     return this.child?.pid;
   }
 
-  /** The latest failed probe's detail, for a readiness error. */
+  /** The result of the latest probe of the running process, for a readiness error. */
   get lastProbe(): string | undefined {
     return this.lastProbeDetail;
   }
@@ -105,6 +105,7 @@ export class ServiceSupervisor {
     const env = { ...this.plan.environment, [fleetIdVariable]: this.context.fleetId };
     const child = spawnGroupLeader(this.plan.command, { cwd: this.context.projectDir, env });
     this.child = child;
+    this.lastProbeDetail = undefined;
     this.relay(child.stdout, 'stdout');
     this.relay(child.stderr, 'stderr');
     this.exited = exitOf(child).then((status) => {
@@ -135,6 +136,7 @@ export class ServiceSupervisor {
     const where = { cwd: this.context.projectDir, env };
     probeUntilHealthy(probe, where, this.context.slots, health.signal, (result) => {
       this.lastProbeDetail = result.detail;
+      if (!result.healthy) this.context.emit({ type: 'probe-failed', service: this.plan.name, detail: result.detail });
     }).then(
       (healthy) => {
         if (!healthy || this.health !== health) return;
