@@ -1,6 +1,6 @@
 // The launcher behind `npm start`: reads the compose file, plans, launches
 // the fleet, prints the table and "fleet ready" once every service is healthy,
-// and stops everything on SIGINT/SIGTERM. Returns the exit code.
+// and stops everything on SIGINT, SIGTERM or SIGHUP. Returns the exit code.
 import type { Logger } from '@bulwark/logging';
 import { ComposeError } from '../compose/compose-error';
 import { readComposeFile } from '../compose/read-compose-file';
