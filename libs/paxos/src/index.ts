@@ -1,0 +1,4 @@
+export * from './lib/ballot';
+export * from './lib/config';
+export * from './lib/messages';
+export * from './lib/node';

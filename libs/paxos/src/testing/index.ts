@@ -1,0 +1,2 @@
+export * from './memory-storage';
+export * from './simulator';
