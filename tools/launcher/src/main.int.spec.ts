@@ -184,12 +184,22 @@ describe('the launcher', () => {
     expect(launcher.processes()).toEqual([]);
   });
 
-  it('kills everything at once on a second SIGINT', async () => {
+  it('treats the same SIGINT arriving twice at once (terminal and npm) as one stop', async () => {
+    const launcher = new Launcher(join(fixtures, 'fleet.compose.yml'));
+    await launcher.waitForLine((line) => line === 'fleet ready');
+    launcher.signal('SIGINT');
+    launcher.signal('SIGINT');
+    expect(await launcher.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(launcher.stdout.some((line) => line.includes('second stop signal'))).toBe(false);
+    expect(launcher.processes()).toEqual([]);
+  });
+
+  it('kills everything at once on a second, different stop signal', async () => {
     const launcher = new Launcher(join(fixtures, 'fleet.compose.yml'));
     await launcher.waitForLine((line) => line === 'fleet ready');
     launcher.signal('SIGINT');
     await launcher.waitForLine((line) => line.includes('"msg":"stopping the fleet"'));
-    launcher.signal('SIGINT');
+    launcher.signal('SIGTERM');
     expect(await launcher.waitForExit()).toEqual({ code: 130, signal: null });
     expect(launcher.stdout.some((line) => line.includes('"msg":"second stop signal: killing every service now"'))).toBe(
       true,
