@@ -1,0 +1,211 @@
+// Scenario tests: edge cases as short scripts on a hand-driven cluster.
+import { InvalidArgumentError } from '@bulwark/errors';
+import { ManualCluster } from '../testing/manual-cluster';
+import { compareBallots, quorum } from './ballot';
+import { defaultPaxosSettings, leaseTicks, validatePaxosSettings } from './config';
+
+const ids = ['a', 'b', 'c'];
+
+function others(leader: string): [string, string] {
+  const [first, second] = ids.filter((id) => id !== leader);
+  return [first as string, second as string];
+}
+
+/** Ticks everyone and delivers until every up node has applied `length` entries. */
+function settle(cluster: ManualCluster, length: number, maxTicks = 100): void {
+  for (let tick = 0; tick < maxTicks; tick++) {
+    if (ids.filter((id) => cluster.isUp(id)).every((id) => cluster.log(id).length >= length)) return;
+    cluster.tickAll();
+    cluster.deliverAll();
+  }
+  throw new Error(`not settled: ${ids.map((id) => `${id}=${cluster.log(id).join(',')}`).join(' ')}`);
+}
+
+describe('PaxosNode', () => {
+  it('elects one leader, which commits proposals in order on every node', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    expect(cluster.leaders()).toEqual([leader]);
+    cluster.propose(leader, 'x');
+    cluster.propose(leader, 'y');
+    cluster.deliverAll();
+    settle(cluster, 3);
+    // Slot 1 is the new leader's barrier no-op.
+    for (const id of ids) expect(cluster.log(id)).toEqual(['', 'x', 'y']);
+  });
+
+  it('refuses proposals on a follower and names the leader', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [follower] = others(leader);
+    expect(cluster.node(follower).propose(new Uint8Array([1]))).toEqual({
+      ok: false,
+      reason: 'not-leader',
+      leaderId: leader,
+    });
+  });
+
+  it('does not let a candidate win while a follower that heard the leader protects its lease', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [candidate, follower] = others(leader);
+    cluster.cut(leader, candidate);
+    for (let tick = 0; tick < 60; tick++) {
+      cluster.tickAll();
+      cluster.deliverAll();
+      expect(cluster.node(leader).hasLease()).toBe(true);
+      expect(cluster.leaders()).toEqual([leader]);
+    }
+    expect(cluster.node(candidate).role).toBe('candidate');
+    const promisesToCandidate = cluster.sent.filter(
+      (message) => message.type === 'promise' && message.from === follower && message.to === candidate,
+    );
+    expect(promisesToCandidate).toEqual([]);
+
+    // Once the leader is gone and its lease surely over, the candidate gets through.
+    cluster.crash(leader);
+    const next = cluster.electLeader();
+    expect(next).not.toBe(leader);
+    expect(compareBallots(cluster.node(next).promisedBallot, cluster.node(follower).promisedBallot)).toBe(0);
+  });
+
+  it('re-proposes a value a majority accepted though no one saw it committed', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    settle(cluster, 1);
+    const [witness, other] = others(leader);
+    cluster.cut(leader, other);
+    cluster.propose(leader, 'v');
+    // The witness accepts; its answer is lost, so the leader never learns v is chosen.
+    cluster.deliverAll((message) => message.type !== 'accepted');
+    cluster.crash(leader);
+    cluster.heal();
+    cluster.electLeader();
+    settle(cluster, 2);
+    expect(cluster.log(witness)).toEqual(['', 'v', '']);
+    expect(cluster.log(other)).toEqual(['', 'v', '']);
+  });
+
+  it('fills a slot nobody accepted with a no-op', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    settle(cluster, 1);
+    const [witness, other] = others(leader);
+    cluster.cut(leader, other);
+    const lost = cluster.propose(leader, 'x');
+    cluster.propose(leader, 'y');
+    cluster.deliverAll(
+      (message) =>
+        message.type !== 'accepted' && !(message.type === 'accept' && message.entries.some((e) => e.slot === lost)),
+    );
+    cluster.crash(leader);
+    cluster.heal();
+    cluster.electLeader();
+    settle(cluster, 3);
+    expect(cluster.log(witness).slice(0, 3)).toEqual(['', '', 'y']);
+    expect(cluster.log(other).slice(0, 3)).toEqual(['', '', 'y']);
+  });
+
+  it('catches up a node that missed commits, from the log', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [, lagging] = others(leader);
+    cluster.isolate(lagging);
+    for (const command of ['p', 'q', 'r']) cluster.propose(leader, command);
+    cluster.deliverAll();
+    cluster.tickAll(2);
+    cluster.deliverAll();
+    expect(cluster.log(lagging)).toEqual([]);
+    cluster.heal();
+    settle(cluster, 4);
+    expect(cluster.log(lagging)).toEqual(cluster.log(leader));
+  });
+
+  it('sends a snapshot to a node whose commit point is before the log start', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [peer, lagging] = others(leader);
+    cluster.isolate(lagging);
+    for (const command of ['p', 'q', 'r']) cluster.propose(leader, command);
+    cluster.deliverAll();
+    cluster.tickAll(2);
+    cluster.deliverAll();
+    cluster.compact(leader);
+    cluster.compact(peer);
+    cluster.heal();
+    settle(cluster, 4);
+    expect(cluster.log(lagging)).toEqual(['', 'p', 'q', 'r']);
+    expect(cluster.sent.some((message) => message.type === 'installSnapshot' && message.to === lagging)).toBe(true);
+  });
+
+  it('recovers its committed log from durable state after a crash', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [follower] = others(leader);
+    cluster.propose(leader, 'x');
+    settle(cluster, 2);
+    cluster.crash(follower);
+    cluster.start(follower);
+    expect(cluster.log(follower)).toEqual(['', 'x']);
+    expect(cluster.node(follower).role).toBe('follower');
+  });
+
+  it('rejects a ballot below its promise', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [follower] = others(leader);
+    cluster.node(follower).receive({
+      type: 'accept',
+      from: others(leader)[1],
+      to: follower,
+      ballot: { round: 0n, nodeId: 'c' },
+      entries: [{ slot: 9n, command: new Uint8Array([1]) }],
+      commitSlot: 0n,
+    });
+    cluster.tick(follower, 0);
+    const last = cluster.node(follower).takeReady().messages.at(-1);
+    expect(last).toMatchObject({ type: 'reject', promised: cluster.node(leader).promisedBallot });
+  });
+
+  it('steps down and loses its lease when it cannot reach a majority', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    cluster.isolate(leader);
+    cluster.tick(leader, leaseTicks(cluster.settings) + 1);
+    expect(cluster.node(leader).hasLease()).toBe(false);
+    cluster.tick(leader, cluster.settings.electionTimeoutMaxTicks + 1);
+    expect(cluster.node(leader).role).not.toBe('leader');
+  });
+});
+
+describe('settings', () => {
+  it('derive a lease shorter than the election timeout by the drift bound', () => {
+    expect(leaseTicks(defaultPaxosSettings)).toBe(8);
+    expect(leaseTicks({ ...defaultPaxosSettings, electionTimeoutMinTicks: 100, clockDriftPpm: 0 })).toBe(99);
+    expect(leaseTicks({ ...defaultPaxosSettings, electionTimeoutMinTicks: 100, clockDriftPpm: 100_000 })).toBe(80);
+  });
+
+  it('reject bad values naming the setting', () => {
+    const bad = (patch: Partial<typeof defaultPaxosSettings>, field: string) => {
+      expect(() => validatePaxosSettings({ ...defaultPaxosSettings, ...patch })).toThrow(InvalidArgumentError);
+      try {
+        validatePaxosSettings({ ...defaultPaxosSettings, ...patch });
+      } catch (error) {
+        expect((error as InvalidArgumentError).details.field).toBe(field);
+      }
+    };
+    bad({ electionTimeoutMinTicks: 0 }, 'electionTimeoutMinTicks');
+    bad({ electionTimeoutMaxTicks: 5 }, 'electionTimeoutMaxTicks');
+    bad({ heartbeatIntervalTicks: 6 }, 'heartbeatIntervalTicks');
+    bad({ clockDriftPpm: 600_000 }, 'clockDriftPpm');
+    bad({ batchEntriesMax: 1.5 }, 'batchEntriesMax');
+  });
+});
+
+describe('quorum', () => {
+  it('is a strict majority', () => {
+    expect([1, 2, 3, 4, 5, 7].map(quorum)).toEqual([1, 2, 2, 3, 3, 4]);
+    expect(() => quorum(0)).toThrow(RangeError);
+    expect(() => quorum(2.5)).toThrow(RangeError);
+  });
+});
