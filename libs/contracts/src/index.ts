@@ -2,6 +2,7 @@
 // `npm run generate`; `npm test` fails when the generated code is stale.
 export * as commonV1 from './generated/common/v1/common';
 export * as coordinatorV1 from './generated/coordinator/v1/coordinator';
+export * as coordinatorV1Metadata from './generated/coordinator/v1/metadata';
 export * as kvV1 from './generated/kv/v1/kv';
 export * as lockV1 from './generated/lock/v1/lock';
 export * as monitorV1 from './generated/monitor/v1/monitor';

@@ -73,6 +73,12 @@ export interface Promise {
   accepted: AcceptedEntry[];
   /** commit_slot is the highest slot the acceptor knows committed. */
   commitSlot: bigint;
+  /**
+   * log_start_slot is the first slot the acceptor still holds; earlier slots
+   * were compacted into a snapshot, so a candidate whose commit point is
+   * before it must catch up before it may lead.
+   */
+  logStartSlot: bigint;
 }
 
 /** Accept is phase 2a: the leader asks acceptors to accept entries. */
@@ -150,24 +156,28 @@ export interface CatchUp {
 }
 
 /**
- * SnapshotChunk streams a snapshot to a member that is behind the log's
- * start; chunks arrive in order and the last one has done set.
+ * CatchUpRequest asks a peer for the committed entries after commit_slot
+ * (or its snapshot, if those entries were compacted).
  */
-export interface SnapshotChunk {
+export interface CatchUpRequest {
+  /** commit_slot is the sender's highest committed slot. */
+  commitSlot: bigint;
+}
+
+/**
+ * InstallSnapshot carries a snapshot to a member whose commit point is
+ * before the sender's log start. The state is small (cluster metadata), so
+ * one message carries it whole, within the 16 MiB message limit.
+ */
+export interface InstallSnapshot {
   /** ballot is the sender's ballot. */
   ballot:
     | Ballot
     | undefined;
   /** last_slot is the last slot the snapshot covers. */
   lastSlot: bigint;
-  /** offset is the byte offset of data in the snapshot. */
-  offset: bigint;
-  /** data is at most 1 MiB of the snapshot. */
+  /** data is the encoded coordinator.v1 MetadataSnapshot. */
   data: Buffer;
-  /** done marks the last chunk. */
-  done: boolean;
-  /** checksum is the CRC-32C of the whole snapshot, set with done. */
-  checksum: number;
 }
 
 /** Message is one protocol message. */
@@ -203,8 +213,11 @@ export interface Message {
     /** catch_up carries committed entries. */
     { $case: "catchUp"; catchUp: CatchUp }
     | //
-    /** snapshot_chunk carries part of a snapshot. */
-    { $case: "snapshotChunk"; snapshotChunk: SnapshotChunk }
+    /** catch_up_request asks for committed entries. */
+    { $case: "catchUpRequest"; catchUpRequest: CatchUpRequest }
+    | //
+    /** install_snapshot carries a snapshot. */
+    { $case: "installSnapshot"; installSnapshot: InstallSnapshot }
     | undefined;
 }
 
@@ -498,7 +511,7 @@ export const Prepare: MessageFns<Prepare> = {
 };
 
 function createBasePromise(): Promise {
-  return { ballot: undefined, accepted: [], commitSlot: 0n };
+  return { ballot: undefined, accepted: [], commitSlot: 0n, logStartSlot: 0n };
 }
 
 export const Promise: MessageFns<Promise> = {
@@ -514,6 +527,12 @@ export const Promise: MessageFns<Promise> = {
         throw new globalThis.Error("value provided for field message.commitSlot of type uint64 too large");
       }
       writer.uint32(24).uint64(message.commitSlot);
+    }
+    if (message.logStartSlot !== 0n) {
+      if (BigInt.asUintN(64, message.logStartSlot) !== message.logStartSlot) {
+        throw new globalThis.Error("value provided for field message.logStartSlot of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.logStartSlot);
     }
     return writer;
   },
@@ -555,6 +574,14 @@ export const Promise: MessageFns<Promise> = {
             message.commitSlot = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.logStartSlot = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -578,6 +605,11 @@ export const Promise: MessageFns<Promise> = {
         : isSet(object.commit_slot)
         ? BigInt(object.commit_slot)
         : 0n,
+      logStartSlot: isSet(object.logStartSlot)
+        ? BigInt(object.logStartSlot)
+        : isSet(object.log_start_slot)
+        ? BigInt(object.log_start_slot)
+        : 0n,
     };
   },
 
@@ -591,6 +623,9 @@ export const Promise: MessageFns<Promise> = {
     }
     if (message.commitSlot !== 0n) {
       obj.commitSlot = message.commitSlot.toString();
+    }
+    if (message.logStartSlot !== 0n) {
+      obj.logStartSlot = message.logStartSlot.toString();
     }
     return obj;
   },
@@ -606,6 +641,9 @@ export const Promise: MessageFns<Promise> = {
     message.accepted = object.accepted?.map((e) => AcceptedEntry.fromPartial(e)) || [];
     message.commitSlot = (object.commitSlot !== undefined && object.commitSlot !== null)
       ? BigInt(object.commitSlot)
+      : 0n;
+    message.logStartSlot = (object.logStartSlot !== undefined && object.logStartSlot !== null)
+      ? BigInt(object.logStartSlot)
       : 0n;
     return message;
   },
@@ -1221,12 +1259,90 @@ export const CatchUp: MessageFns<CatchUp> = {
   },
 };
 
-function createBaseSnapshotChunk(): SnapshotChunk {
-  return { ballot: undefined, lastSlot: 0n, offset: 0n, data: Buffer.alloc(0), done: false, checksum: 0 };
+function createBaseCatchUpRequest(): CatchUpRequest {
+  return { commitSlot: 0n };
 }
 
-export const SnapshotChunk: MessageFns<SnapshotChunk> = {
-  encode(message: SnapshotChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const CatchUpRequest: MessageFns<CatchUpRequest> = {
+  encode(message: CatchUpRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commitSlot !== 0n) {
+      if (BigInt.asUintN(64, message.commitSlot) !== message.commitSlot) {
+        throw new globalThis.Error("value provided for field message.commitSlot of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.commitSlot);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CatchUpRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCatchUpRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.commitSlot = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CatchUpRequest {
+    return {
+      commitSlot: isSet(object.commitSlot)
+        ? BigInt(object.commitSlot)
+        : isSet(object.commit_slot)
+        ? BigInt(object.commit_slot)
+        : 0n,
+    };
+  },
+
+  toJSON(message: CatchUpRequest): unknown {
+    const obj: any = {};
+    if (message.commitSlot !== 0n) {
+      obj.commitSlot = message.commitSlot.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CatchUpRequest>, I>>(base?: I): CatchUpRequest {
+    return CatchUpRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CatchUpRequest>, I>>(object: I): CatchUpRequest {
+    const message = createBaseCatchUpRequest();
+    message.commitSlot = (object.commitSlot !== undefined && object.commitSlot !== null)
+      ? BigInt(object.commitSlot)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseInstallSnapshot(): InstallSnapshot {
+  return { ballot: undefined, lastSlot: 0n, data: Buffer.alloc(0) };
+}
+
+export const InstallSnapshot: MessageFns<InstallSnapshot> = {
+  encode(message: InstallSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.ballot !== undefined) {
       Ballot.encode(message.ballot, writer.uint32(10).fork()).join();
     }
@@ -1236,25 +1352,13 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
       }
       writer.uint32(16).uint64(message.lastSlot);
     }
-    if (message.offset !== 0n) {
-      if (BigInt.asUintN(64, message.offset) !== message.offset) {
-        throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
-      }
-      writer.uint32(24).uint64(message.offset);
-    }
     if (message.data.length !== 0) {
-      writer.uint32(34).bytes(message.data);
-    }
-    if (message.done !== false) {
-      writer.uint32(40).bool(message.done);
-    }
-    if (message.checksum !== 0) {
-      writer.uint32(48).uint32(message.checksum);
+      writer.uint32(26).bytes(message.data);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotChunk {
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallSnapshot {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1263,7 +1367,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseSnapshotChunk();
+      const message = createBaseInstallSnapshot();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1284,35 +1388,11 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
             continue;
           }
           case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.offset = reader.uint64() as bigint;
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
+            if (tag !== 26) {
               break;
             }
 
             message.data = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.done = reader.bool();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.checksum = reader.uint32();
             continue;
           }
         }
@@ -1327,7 +1407,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     }
   },
 
-  fromJSON(object: any): SnapshotChunk {
+  fromJSON(object: any): InstallSnapshot {
     return {
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
       lastSlot: isSet(object.lastSlot)
@@ -1335,14 +1415,11 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
         : isSet(object.last_slot)
         ? BigInt(object.last_slot)
         : 0n,
-      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
-      checksum: isSet(object.checksum) ? globalThis.Number(object.checksum) : 0,
     };
   },
 
-  toJSON(message: SnapshotChunk): unknown {
+  toJSON(message: InstallSnapshot): unknown {
     const obj: any = {};
     if (message.ballot !== undefined) {
       obj.ballot = Ballot.toJSON(message.ballot);
@@ -1350,34 +1427,22 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     if (message.lastSlot !== 0n) {
       obj.lastSlot = message.lastSlot.toString();
     }
-    if (message.offset !== 0n) {
-      obj.offset = message.offset.toString();
-    }
     if (message.data.length !== 0) {
       obj.data = base64FromBytes(message.data);
-    }
-    if (message.done !== false) {
-      obj.done = message.done;
-    }
-    if (message.checksum !== 0) {
-      obj.checksum = Math.round(message.checksum);
     }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SnapshotChunk>, I>>(base?: I): SnapshotChunk {
-    return SnapshotChunk.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<InstallSnapshot>, I>>(base?: I): InstallSnapshot {
+    return InstallSnapshot.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<SnapshotChunk>, I>>(object: I): SnapshotChunk {
-    const message = createBaseSnapshotChunk();
+  fromPartial<I extends Exact<DeepPartial<InstallSnapshot>, I>>(object: I): InstallSnapshot {
+    const message = createBaseInstallSnapshot();
     message.ballot = (object.ballot !== undefined && object.ballot !== null)
       ? Ballot.fromPartial(object.ballot)
       : undefined;
     message.lastSlot = (object.lastSlot !== undefined && object.lastSlot !== null) ? BigInt(object.lastSlot) : 0n;
-    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
     message.data = object.data ?? Buffer.alloc(0);
-    message.done = object.done ?? false;
-    message.checksum = object.checksum ?? 0;
     return message;
   },
 };
@@ -1419,8 +1484,11 @@ export const Message: MessageFns<Message> = {
       case "catchUp":
         CatchUp.encode(message.body.catchUp, writer.uint32(82).fork()).join();
         break;
-      case "snapshotChunk":
-        SnapshotChunk.encode(message.body.snapshotChunk, writer.uint32(90).fork()).join();
+      case "catchUpRequest":
+        CatchUpRequest.encode(message.body.catchUpRequest, writer.uint32(90).fork()).join();
+        break;
+      case "installSnapshot":
+        InstallSnapshot.encode(message.body.installSnapshot, writer.uint32(98).fork()).join();
         break;
     }
     return writer;
@@ -1524,7 +1592,18 @@ export const Message: MessageFns<Message> = {
               break;
             }
 
-            message.body = { $case: "snapshotChunk", snapshotChunk: SnapshotChunk.decode(reader, reader.uint32()) };
+            message.body = { $case: "catchUpRequest", catchUpRequest: CatchUpRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.body = {
+              $case: "installSnapshot",
+              installSnapshot: InstallSnapshot.decode(reader, reader.uint32()),
+            };
             continue;
           }
         }
@@ -1563,10 +1642,14 @@ export const Message: MessageFns<Message> = {
         ? { $case: "catchUp", catchUp: CatchUp.fromJSON(object.catchUp) }
         : isSet(object.catch_up)
         ? { $case: "catchUp", catchUp: CatchUp.fromJSON(object.catch_up) }
-        : isSet(object.snapshotChunk)
-        ? { $case: "snapshotChunk", snapshotChunk: SnapshotChunk.fromJSON(object.snapshotChunk) }
-        : isSet(object.snapshot_chunk)
-        ? { $case: "snapshotChunk", snapshotChunk: SnapshotChunk.fromJSON(object.snapshot_chunk) }
+        : isSet(object.catchUpRequest)
+        ? { $case: "catchUpRequest", catchUpRequest: CatchUpRequest.fromJSON(object.catchUpRequest) }
+        : isSet(object.catch_up_request)
+        ? { $case: "catchUpRequest", catchUpRequest: CatchUpRequest.fromJSON(object.catch_up_request) }
+        : isSet(object.installSnapshot)
+        ? { $case: "installSnapshot", installSnapshot: InstallSnapshot.fromJSON(object.installSnapshot) }
+        : isSet(object.install_snapshot)
+        ? { $case: "installSnapshot", installSnapshot: InstallSnapshot.fromJSON(object.install_snapshot) }
         : undefined,
     };
   },
@@ -1595,8 +1678,10 @@ export const Message: MessageFns<Message> = {
       obj.heartbeatReply = HeartbeatReply.toJSON(message.body.heartbeatReply);
     } else if (message.body?.$case === "catchUp") {
       obj.catchUp = CatchUp.toJSON(message.body.catchUp);
-    } else if (message.body?.$case === "snapshotChunk") {
-      obj.snapshotChunk = SnapshotChunk.toJSON(message.body.snapshotChunk);
+    } else if (message.body?.$case === "catchUpRequest") {
+      obj.catchUpRequest = CatchUpRequest.toJSON(message.body.catchUpRequest);
+    } else if (message.body?.$case === "installSnapshot") {
+      obj.installSnapshot = InstallSnapshot.toJSON(message.body.installSnapshot);
     }
     return obj;
   },
@@ -1660,11 +1745,20 @@ export const Message: MessageFns<Message> = {
         }
         break;
       }
-      case "snapshotChunk": {
-        if (object.body?.snapshotChunk !== undefined && object.body?.snapshotChunk !== null) {
+      case "catchUpRequest": {
+        if (object.body?.catchUpRequest !== undefined && object.body?.catchUpRequest !== null) {
           message.body = {
-            $case: "snapshotChunk",
-            snapshotChunk: SnapshotChunk.fromPartial(object.body.snapshotChunk),
+            $case: "catchUpRequest",
+            catchUpRequest: CatchUpRequest.fromPartial(object.body.catchUpRequest),
+          };
+        }
+        break;
+      }
+      case "installSnapshot": {
+        if (object.body?.installSnapshot !== undefined && object.body?.installSnapshot !== null) {
+          message.body = {
+            $case: "installSnapshot",
+            installSnapshot: InstallSnapshot.fromPartial(object.body.installSnapshot),
           };
         }
         break;
