@@ -1,6 +1,6 @@
 import { FailedPreconditionError, NotFoundError, UnavailableError } from '@bulwark/errors';
 import fc from 'fast-check';
-import { expectInvalidArgument } from '../testing/expect-invalid-argument';
+import { expectInvalidArgument } from '@bulwark/errors/testing';
 import type { Balancer } from './balancer';
 import { candidateIdLengthMax, candidatesMax, type CandidateSpec } from './candidate-pool';
 import { PowerOfTwoChoicesBalancer } from './power-of-two-choices-balancer';

@@ -1,5 +1,5 @@
 import { InternalError } from '@bulwark/errors';
-import { expectInvalidArgument } from '../testing/expect-invalid-argument';
+import { expectInvalidArgument } from '@bulwark/errors/testing';
 import { randomBelow, Xoshiro128StarStar, type RandomSource } from './random-source';
 
 const draws = (random: RandomSource, count: number) => Array.from({ length: count }, () => random.nextUint32());

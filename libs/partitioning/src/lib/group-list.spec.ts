@@ -3,7 +3,7 @@ import { groupIdLengthMax, groupsMax, validGroupsInIdOrder } from './group-list'
 import { HashRing } from './hash-ring';
 import { ModuloPartitioner } from './modulo-partitioner';
 import { RangePartitioner } from './range-partitioner';
-import { expectInvalidArgument } from '../testing/expect-invalid-argument';
+import { expectInvalidArgument } from '@bulwark/errors/testing';
 
 const builders: [string, (list: GroupList) => Partitioner][] = [
   ['HashRing', (list) => new HashRing(list, { virtualNodesPerWeight: 1 })],

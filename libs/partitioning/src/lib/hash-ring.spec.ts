@@ -1,6 +1,6 @@
 import { xxh32 } from '@node-rs/xxhash';
 import fc from 'fast-check';
-import { expectInvalidArgument } from '../testing/expect-invalid-argument';
+import { expectInvalidArgument } from '@bulwark/errors/testing';
 import { compareCodePoints } from './code-point-order';
 import { defaultVirtualNodesPerWeight, HashRing, ringPointsMax, virtualNodesPerWeightMax } from './hash-ring';
 import { countKeysByGroup, peakToMeanLoad } from './key-distribution';

@@ -1,4 +1,4 @@
-import { expectInvalidArgument } from '../testing/expect-invalid-argument';
+import { expectInvalidArgument } from '@bulwark/errors/testing';
 import { countKeysByGroup, movedKeyFraction, peakToMeanLoad } from './key-distribution';
 import type { Partitioner } from './partitioner';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { expectInvalidArgument } from '../testing/expect-invalid-argument';
+import { expectInvalidArgument } from '@bulwark/errors/testing';
 import { compareCodePoints } from './code-point-order';
 import { RangePartitioner, splitPointsMax } from './range-partitioner';
 

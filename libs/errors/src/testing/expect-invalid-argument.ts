@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@bulwark/errors';
+import { InvalidArgumentError } from '../lib/errors';
 
 /** Asserts that build throws InvalidArgumentError naming field, and returns its message for further checks. */
 export function expectInvalidArgument(build: () => unknown, field: string): string {
