@@ -1,6 +1,6 @@
-import { hostPortList, formatHostPort } from '@bulwark/config';
+import { hostPortList } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { registerInBackground } from '@bulwark/coordinator-client';
+import { registerOnStart } from '@bulwark/coordinator-client';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 import { lockService } from './lock-service';
@@ -10,16 +10,6 @@ void runService({
   defaultPort: 7300,
   settings: { coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }) },
   services: (kit) => [lockService(kit)],
-  started: (config, logger) =>
-    registerInBackground(
-      config.coordinators.map(formatHostPort),
-      {
-        id: config.memberId,
-        address: formatHostPort(config.advertiseAddress),
-        role: coordinatorV1.MemberRole.MEMBER_ROLE_LOCK,
-        groupId: '',
-      },
-      logger,
-    ),
+  started: registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK),
   onStopped: [flushTelemetry],
 });

@@ -1,6 +1,6 @@
-import { formatHostPort, hostPortList, memberIdPattern, string, writableDirectory } from '@bulwark/config';
+import { hostPortList, memberIdPattern, string, writableDirectory } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { registerInBackground } from '@bulwark/coordinator-client';
+import { registerOnStart } from '@bulwark/coordinator-client';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 import { replicationService } from './replication-service';
@@ -14,16 +14,6 @@ void runService({
     dataDir: writableDirectory('BULWARK_DATA_DIR'),
   },
   services: (kit) => [replicationService(kit)],
-  started: (config, logger) =>
-    registerInBackground(
-      config.coordinators.map(formatHostPort),
-      {
-        id: config.memberId,
-        address: formatHostPort(config.advertiseAddress),
-        role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
-        groupId: config.groupId,
-      },
-      logger,
-    ),
+  started: registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA),
   onStopped: [flushTelemetry],
 });

@@ -1,5 +1,6 @@
 // Registration as a background task of a service's start: it must not hold up
 // serving, and its outcome is logged rather than thrown.
+import { formatHostPort, type HostPort } from '@bulwark/config';
 import type { coordinatorV1 } from '@bulwark/contracts';
 import { UnimplementedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
@@ -16,4 +17,22 @@ export function registerInBackground(coordinators: string[], member: coordinator
       }
     },
   );
+}
+
+interface MemberConfig {
+  memberId: string;
+  advertiseAddress: HostPort;
+  coordinators: HostPort[];
+  /** Replicas only. */
+  groupId?: string;
+}
+
+/** A service's `started` hook that registers it with the coordinators in the given role. */
+export function registerOnStart(role: coordinatorV1.MemberRole) {
+  return (config: MemberConfig, logger: Logger): void =>
+    registerInBackground(
+      config.coordinators.map(formatHostPort),
+      { id: config.memberId, address: formatHostPort(config.advertiseAddress), role, groupId: config.groupId ?? '' },
+      logger,
+    );
 }
