@@ -3,6 +3,7 @@
 // rpc kit, and an app importing the testing lib are all lint errors. ESLint
 // runs as the real CLI on a probe file given on stdin.
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { repoPath, repoRoot } from '@bulwark/testing';
 
 const boundaryRules = ['@nx/enforce-module-boundaries', 'no-restricted-imports'];
@@ -40,6 +41,15 @@ function boundaryErrors(file: string, code: string): Promise<string[]> {
   });
 }
 
+/** Every lib tagged type:core, read from the project files as Nx reads them. */
+const coreLibs = readdirSync(repoPath('libs')).filter((dir) => {
+  const projectFile = repoPath('libs', dir, 'project.json');
+  return (
+    existsSync(projectFile) &&
+    (JSON.parse(readFileSync(projectFile, 'utf8')) as { tags: string[] }).tags.includes('type:core')
+  );
+});
+
 describe('module boundaries', () => {
   beforeAll(() => {
     // The rule reads Nx's cached project graph and silently skips without one.
@@ -75,6 +85,18 @@ describe('module boundaries', () => {
     for (const source of ['node:fs', 'fs/promises', 'node:net', 'node:child_process', 'timers']) {
       const errors = await boundaryErrors('libs/errors/src/lib/probe.ts', `export * from '${source}';\n`);
       expect(errors.join('\n')).toContain('core libs are pure');
+    }
+  });
+
+  it('holds for every core lib: no gRPC and no I/O module in any of them', async () => {
+    expect(coreLibs).toEqual(
+      expect.arrayContaining(['errors', 'paxos', 'partitioning', 'balancing', 'failure-detection', 'history']),
+    );
+    for (const lib of coreLibs) {
+      const grpc = await boundaryErrors(`libs/${lib}/src/lib/probe.ts`, "export * from '@grpc/grpc-js';\n");
+      expect(grpc).toEqual(['A project tagged with "type:core" is not allowed to import "@grpc/grpc-js"']);
+      const files = await boundaryErrors(`libs/${lib}/src/lib/probe.ts`, "export * from 'node:fs';\n");
+      expect(files.join('\n')).toContain('core libs are pure');
     }
   });
 
