@@ -62,7 +62,7 @@ const typeRules = {
   'type:util': ['type:util', 'type:core'],
   'type:telemetry': ['type:util', 'type:core'],
   'type:rpc': ['type:contracts', 'type:util', 'type:core'],
-  'type:data-access': ['type:contracts', 'type:rpc', 'type:util', 'type:core'],
+  'type:data-access': ['type:contracts', 'type:rpc', 'type:util', 'type:core', 'type:data-access'],
   'type:testing': [
     'type:contracts',
     'type:rpc',

@@ -1,12 +1,20 @@
-import { ConfigError, peers, writableDirectory } from '@bulwark/config';
+import { ConfigError, formatHostPort, int, peers, writableDirectory } from '@bulwark/config';
+import { Coordinator } from '@bulwark/coordinator-server';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
-import { coordinatorService, paxosService } from './coordinator-service';
+
+let coordinator: Coordinator | undefined;
 
 void runService({
   service: 'coordinator',
   defaultPort: 7001,
-  settings: { peers: peers('BULWARK_PEERS', { min: 3, max: 5 }), dataDir: writableDirectory('BULWARK_DATA_DIR') },
+  settings: {
+    peers: peers('BULWARK_PEERS', { min: 3, max: 5 }),
+    dataDir: writableDirectory('BULWARK_DATA_DIR'),
+    tickMs: int('BULWARK_PAXOS_TICK_MS', { min: 5, max: 1_000, default: 50 }),
+    primaryLeaseMs: int('BULWARK_PRIMARY_LEASE_MS', { min: 500, max: 60_000, default: 5_000 }),
+    clockDriftMs: int('BULWARK_CLOCK_DRIFT_MS', { min: 0, max: 60_000, default: 500 }),
+  },
   // Static membership: an odd number of peers (3 or 5), this member among them.
   validate: (config) => {
     if (config.peers.length % 2 === 0) {
@@ -16,6 +24,18 @@ void runService({
       throw new ConfigError('BULWARK_PEERS', `must include this member (BULWARK_MEMBER_ID=${config.memberId})`);
     }
   },
-  services: (kit) => [coordinatorService(kit), paxosService(kit)],
-  onStopped: [flushTelemetry],
+  services: (kit, config, logger) => {
+    coordinator = new Coordinator({
+      memberId: config.memberId,
+      peers: config.peers.map((peer) => ({ id: peer.id, address: formatHostPort(peer.address) })),
+      dataDir: config.dataDir,
+      logger,
+      tickMs: config.tickMs,
+      primaryLeaseMs: config.primaryLeaseMs,
+      clockDriftMs: config.clockDriftMs,
+    });
+    return coordinator.services(kit);
+  },
+  started: () => coordinator?.start(),
+  onStopped: [async () => coordinator?.stop(), flushTelemetry],
 });

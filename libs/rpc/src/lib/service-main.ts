@@ -50,7 +50,9 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
       (kit) => spec.services(kit, config, logger),
     );
   } catch (error) {
-    logger.fatal({ err: error, address: formatHostPort(config.listenAddress) }, 'cannot listen');
+    // One clear line for the operator (a port in use, corrupt durable state), details in the log.
+    logger.fatal({ err: error, address: formatHostPort(config.listenAddress) }, 'cannot start');
+    process.stderr.write(`${spec.service}: cannot start: ${(error as Error).message}\n`);
     process.exit(1);
   }
   exitOnSignals({ logger, server, drainDeadlineMs: config.drainDeadlineMs, onStopped: spec.onStopped ?? [] });

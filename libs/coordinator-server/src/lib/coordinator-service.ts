@@ -1,0 +1,239 @@
+// coordinator.v1.Coordinator over the replicated metadata. Changes are
+// proposed through Paxos by the leader (a follower answers
+// FAILED_PRECONDITION with a leader hint); GetTopology is answered by the
+// leader under its lease; WatchTopology is served by any member from the
+// state it has applied, so a watch survives leader changes.
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
+import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import type { Logger } from '@bulwark/logging';
+import { findGroup, type Applied, type MetadataCommand, type CommandType } from '@bulwark/metadata';
+import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { encodeCommand } from './command-codec';
+import type { MetadataReplica, TopologyListener } from './metadata-replica';
+import type { PaxosRunner } from './paxos-runner';
+import {
+  eventToProto,
+  groupToProto,
+  modeFromProto,
+  ringToProto,
+  roleFromProto,
+  topologyToProto,
+} from './topology-codec';
+
+export interface CoordinatorServiceOptions {
+  memberId: string;
+  runner: PaxosRunner<Applied>;
+  replica: MetadataReplica;
+  logger: Logger;
+  addresses: ReadonlyMap<string, string>;
+  /** Primary lease granted by RenewPrimaryLease. */
+  primaryLeaseMs: number;
+  /** Bound on clock drift between a primary and coordinator leaders, added before a failover. */
+  clockDriftMs: number;
+  /** The leader's clock for commands; injected so tests can set it. */
+  nowMs: () => bigint;
+}
+
+/** Changes a slow watcher may fall behind by before its stream is ended (it resumes from its revision). */
+export const watchBacklogMax = 1_024;
+
+type Change = Exclude<MetadataCommand, { type: 'noop' }>;
+
+export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceOptions): ServiceBinding {
+  const { runner, replica } = options;
+
+  const header = (revision: bigint): commonV1.ResponseHeader => ({
+    memberId: options.memberId,
+    epoch: 0n,
+    ballot: runner.node.promisedBallot,
+    revision,
+    sequence: 0n,
+  });
+
+  /** Proposes a change; resolves with its applied outcome or throws the domain error it was rejected with. */
+  async function change<C extends Change>(command: C): Promise<Applied<C['type']>> {
+    const applied = (await runner.propose(encodeCommand(command))) as Applied<C['type']>;
+    if (!applied.result.ok) throw applied.result.error;
+    return applied;
+  }
+
+  function valueOf<T extends CommandType>(applied: Applied<T>) {
+    if (!applied.result.ok) throw applied.result.error;
+    return applied.result.value;
+  }
+
+  function requireLeader(): void {
+    if (runner.node.role !== 'leader') throw runner.notLeader();
+  }
+
+  const implementation: coordinatorV1.CoordinatorServer = {
+    getLeader: kit.unary(() => {
+      const leaderId = runner.node.leaderId ?? '';
+      return {
+        header: header(replica.machine.topology.revision),
+        leaderId,
+        leaderAddress: options.addresses.get(leaderId) ?? '',
+      };
+    }),
+
+    getTopology: kit.unary(() => {
+      if (!runner.canReadLocally()) throw runner.notLeader();
+      const topology = replica.machine.topology;
+      return { header: header(topology.revision), topology: topologyToProto(topology) };
+    }),
+
+    watchTopology: kit.serverStream(
+      async (
+        request,
+        call: ServerWritableStream<coordinatorV1.WatchTopologyRequest, coordinatorV1.WatchTopologyResponse>,
+        { shutdown },
+      ) => {
+        await new Promise<void>((resolve, reject) => {
+          let backlog = 0;
+          const write = (response: Omit<coordinatorV1.WatchTopologyResponse, 'header'>, revision: bigint) => {
+            if (!call.write({ header: header(revision), ...response })) backlog++;
+            if (backlog > watchBacklogMax) {
+              finish();
+              reject(
+                new ResourceExhaustedError(
+                  'watchBacklogMax',
+                  'watcher too slow; resume from the last revision received',
+                ),
+              );
+            }
+          };
+          call.on('drain', () => (backlog = 0));
+          const sendSnapshot = () => {
+            const topology = replica.machine.topology;
+            write({ snapshot: topologyToProto(topology), events: [] }, topology.revision);
+          };
+          const listener: TopologyListener = (update) => {
+            if ('reset' in update) sendSnapshot();
+            else
+              write(
+                { snapshot: undefined, events: update.events.map(eventToProto) },
+                update.events.at(-1)?.revision ?? 0n,
+              );
+          };
+          const finish = () => {
+            replica.unsubscribe(listener);
+            resolve();
+          };
+          // Catch-up and subscription happen in one synchronous step: no change can fall between them.
+          if (request.startRevision === 0n) sendSnapshot();
+          else {
+            const since = replica.machine.eventsSince(request.startRevision - 1n);
+            if (since.type === 'compacted') sendSnapshot();
+            else if (since.events.length > 0) {
+              write(
+                { snapshot: undefined, events: since.events.map(eventToProto) },
+                since.events.at(-1)?.revision ?? 0n,
+              );
+            }
+          }
+          if (!replica.subscribe(listener)) {
+            reject(new UnavailableError('too many watchers on this coordinator; try another member'));
+            return;
+          }
+          call.once('cancelled', finish);
+          call.once('close', finish);
+          shutdown.addEventListener('abort', finish, { once: true });
+        });
+      },
+    ),
+
+    registerMember: kit.unary(async (request) => {
+      const member = request.member;
+      if (!member) throw new InvalidArgumentError('member', 'is required');
+      const role = roleFromProto(member.role);
+      if (!role) throw new InvalidArgumentError('member.role', 'must be a known MEMBER_ROLE_*, not unspecified');
+      const applied = await change({
+        type: 'registerMember',
+        member: { id: member.id, address: member.address, role, groupId: member.groupId },
+      });
+      valueOf(applied);
+      return { header: header(applied.topology.revision) };
+    }),
+
+    reportSuspect: kit.unary((request) => {
+      if (!request.suspectId) throw new InvalidArgumentError('suspect_id', 'is required');
+      requireLeader();
+      // Automatic failover needs the replicas' durable sequences (replica issue); until then a report is recorded.
+      options.logger.warn(
+        { reporter: request.reporterId, suspect: request.suspectId, phi: request.phi },
+        'member reported as suspect',
+      );
+      return { header: header(replica.machine.topology.revision), failoverStarted: false };
+    }),
+
+    failover: kit.unary(async (request) => {
+      if (!request.groupId) throw new InvalidArgumentError('group_id', 'is required');
+      requireLeader();
+      const group = findGroup(replica.machine.topology, request.groupId);
+      const newPrimary = request.targetPrimary || group?.inSync.find((member) => member !== group.primary) || '';
+      const applied = await change({
+        type: 'failover',
+        groupId: request.groupId,
+        expectedEpoch: request.expectedEpoch,
+        newPrimary,
+        nowMs: options.nowMs(),
+        leaseDriftMs: BigInt(options.clockDriftMs),
+      });
+      return { header: header(applied.topology.revision), group: groupToProto(valueOf(applied).group) };
+    }),
+
+    createGroup: kit.unary(async (request) => {
+      const mode = modeFromProto(request.mode);
+      if (!mode) throw new InvalidArgumentError('mode', 'must be a known REPLICATION_MODE_*');
+      const applied = await change({
+        type: 'createGroup',
+        groupId: request.groupId,
+        members: request.members,
+        mode,
+        nowMs: options.nowMs(),
+      });
+      return { header: header(applied.topology.revision), group: groupToProto(valueOf(applied).group) };
+    }),
+
+    deleteGroup: kit.unary(async (request) => {
+      const applied = await change({ type: 'deleteGroup', groupId: request.groupId });
+      valueOf(applied);
+      return { header: header(applied.topology.revision) };
+    }),
+
+    setRing: kit.unary(async (request) => {
+      const applied = await change({
+        type: 'setRing',
+        expectedVersion: request.expectedVersion,
+        virtualNodesPerWeight: request.virtualNodesPerWeight,
+        groups: request.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
+      });
+      return { header: header(applied.topology.revision), ring: ringToProto(valueOf(applied).ring) };
+    }),
+
+    renewPrimaryLease: kit.unary(async (request) => {
+      const applied = await change({
+        type: 'renewPrimaryLease',
+        groupId: request.groupId,
+        memberId: request.memberId,
+        epoch: request.epoch,
+        nowMs: options.nowMs(),
+        leaseMs: options.primaryLeaseMs,
+      });
+      return { header: header(applied.topology.revision), leaseMs: valueOf(applied).leaseMs };
+    }),
+
+    updateInSyncSet: kit.unary(async (request) => {
+      const applied = await change({
+        type: 'updateInSyncSet',
+        groupId: request.groupId,
+        epoch: request.epoch,
+        primaryId: request.primaryId,
+        inSync: request.inSync,
+      });
+      return { header: header(applied.topology.revision), group: groupToProto(valueOf(applied).group) };
+    }),
+  };
+  return { definition: coordinatorV1.CoordinatorService, implementation };
+}

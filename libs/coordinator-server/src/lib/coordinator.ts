@@ -1,0 +1,89 @@
+// One coordinator member: durable storage, the Paxos core and its runner,
+// the peer transport and the metadata replica, assembled from validated
+// configuration. The app's main only wires this into the service kit.
+import { defaultPaxosSettings, PaxosNode, type PaxosSettings } from '@bulwark/paxos';
+import { FilePaxosStorage } from '@bulwark/paxos-storage';
+import type { Applied } from '@bulwark/metadata';
+import type { Logger } from '@bulwark/logging';
+import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { coordinatorService } from './coordinator-service';
+import { MetadataReplica } from './metadata-replica';
+import { PaxosRunner } from './paxos-runner';
+import { PaxosTransport, type PeerAddress } from './paxos-transport';
+
+export interface CoordinatorOptions {
+  memberId: string;
+  peers: PeerAddress[];
+  dataDir: string;
+  logger: Logger;
+  /** Real time per Paxos tick; election timeouts and the lease are counted in ticks. */
+  tickMs: number;
+  primaryLeaseMs: number;
+  clockDriftMs: number;
+  paxos?: Partial<PaxosSettings>;
+  compactAfterEntries?: number;
+  proposalTimeoutMs?: number;
+}
+
+export class Coordinator {
+  private readonly runner: PaxosRunner<Applied>;
+  private readonly transport: PaxosTransport;
+  private readonly storage: FilePaxosStorage;
+  private readonly replica = new MetadataReplica();
+  private readonly addresses: Map<string, string>;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    const opened = FilePaxosStorage.open(options.dataDir);
+    if (opened.recovery.tornTailBytes > 0 || opened.recovery.removedTempFiles.length > 0) {
+      options.logger.warn({ recovery: opened.recovery }, 'recovered from an interrupted write');
+    }
+    this.storage = opened.storage;
+    this.addresses = new Map(options.peers.map((peer) => [peer.id, peer.address]));
+    this.transport = new PaxosTransport(options.memberId, options.peers, options.logger);
+    const node = new PaxosNode(
+      options.memberId,
+      options.peers.map((peer) => peer.id),
+      { ...defaultPaxosSettings, ...options.paxos },
+      opened.state,
+      // Election timeouts only need to differ between members; nothing replays them.
+      Math.random,
+    );
+    this.runner = new PaxosRunner({
+      node,
+      storage: this.storage,
+      transport: this.transport,
+      machine: this.replica,
+      logger: options.logger,
+      tickMs: options.tickMs,
+      compactAfterEntries: options.compactAfterEntries ?? 10_000,
+      proposalTimeoutMs: options.proposalTimeoutMs ?? 5_000,
+      addresses: this.addresses,
+    });
+  }
+
+  services(kit: HandlerKit): ServiceBinding[] {
+    return [
+      coordinatorService(kit, {
+        memberId: this.options.memberId,
+        runner: this.runner,
+        replica: this.replica,
+        logger: this.options.logger,
+        addresses: this.addresses,
+        primaryLeaseMs: this.options.primaryLeaseMs,
+        clockDriftMs: this.options.clockDriftMs,
+        nowMs: () => BigInt(Date.now()),
+      }),
+      this.transport.service(kit, (message) => this.runner.receive(message)),
+    ];
+  }
+
+  start(): void {
+    this.runner.start();
+  }
+
+  async stop(): Promise<void> {
+    this.runner.stop();
+    this.transport.close();
+    this.storage.close();
+  }
+}

@@ -1,0 +1,195 @@
+// The runner around the pure Paxos core: it turns real time into ticks,
+// makes each Ready's persist batch durable BEFORE sending its messages, then
+// applies the snapshot and committed entries to the state machine and
+// answers the proposals they settle. Work from one event-loop turn is
+// gathered into one Ready: one fsync and one batch per peer (group commit).
+import { performance } from 'node:perf_hooks';
+import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import type { Logger } from '@bulwark/logging';
+import type { Entry, Message, PaxosNode, PersistBatch, Snapshot } from '@bulwark/paxos';
+
+export interface ReplicatedStateMachine<Result> {
+  /** Applies one committed entry; must be deterministic. */
+  apply(entry: Entry): Result;
+  /** Replaces the whole state with a snapshot's. */
+  restore(snapshot: Snapshot): void;
+  /** The state as of the last applied entry. */
+  snapshot(): Uint8Array;
+}
+
+export interface DurableLog {
+  /** Returns once the batch is on stable storage. */
+  append(batch: PersistBatch): void;
+}
+
+export interface MessageSender {
+  send(messages: readonly Message[]): void;
+}
+
+export interface RunnerOptions<Result> {
+  node: PaxosNode;
+  storage: DurableLog;
+  transport: MessageSender;
+  machine: ReplicatedStateMachine<Result>;
+  logger: Logger;
+  /** Real time per Paxos tick. */
+  tickMs: number;
+  /** Entries held in the log before it is replaced by a snapshot. */
+  compactAfterEntries: number;
+  /** How long a proposal may wait to commit before its caller is told the outcome is unknown. */
+  proposalTimeoutMs: number;
+  /** Where each member serves, for leader hints. */
+  addresses: ReadonlyMap<string, string>;
+}
+
+interface Waiter<Result> {
+  command: Uint8Array;
+  resolve: (result: Result) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+export class PaxosRunner<Result> {
+  private readonly waiters = new Map<bigint, Waiter<Result>>();
+  private readonly startedAt = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private flushScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly options: RunnerOptions<Result>) {
+    // The core's first Ready replays the durable state: apply it now.
+    this.process();
+  }
+
+  get node(): PaxosNode {
+    return this.options.node;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.syncTicks(), Math.max(1, Math.floor(this.options.tickMs / 2)));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const [slot, waiter] of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new UnavailableError('coordinator stopping; the outcome of the change is unknown'));
+      this.waiters.delete(slot);
+    }
+  }
+
+  /**
+   * Brings the core's tick count up to real (monotonic) time. Ticks are
+   * counted from elapsed time, not from timer callbacks, so a stalled event
+   * loop cannot stretch the lease: the missed ticks are applied first.
+   */
+  syncTicks(): void {
+    if (this.stopped) return;
+    const due = Math.floor((performance.now() - this.startedAt) / this.options.tickMs);
+    let ticked = false;
+    while (this.node.tickCount < due) {
+      this.node.tick();
+      ticked = true;
+    }
+    if (ticked) this.process();
+  }
+
+  receive(message: Message): void {
+    if (this.stopped) return;
+    this.syncTicks();
+    this.node.receive(message);
+    this.scheduleProcess();
+  }
+
+  /** True when this member may answer a linearizable read from its own state. */
+  canReadLocally(): boolean {
+    this.syncTicks();
+    return this.node.canReadLocally();
+  }
+
+  /** A NotLeaderError naming the leader this member knows of. */
+  notLeader(): NotLeaderError {
+    const leaderId = this.node.leaderId;
+    return new NotLeaderError(leaderId, leaderId ? this.options.addresses.get(leaderId) : undefined);
+  }
+
+  /** Proposes a command; resolves with its result once committed at its slot. */
+  propose(command: Uint8Array): Promise<Result> {
+    if (this.stopped) return Promise.reject(new UnavailableError('coordinator stopping'));
+    this.syncTicks();
+    const outcome = this.node.propose(command);
+    if (!outcome.ok) {
+      if (outcome.reason === 'window-full') {
+        return Promise.reject(new ResourceExhaustedError('acceptWindowSlots', 'too many changes in flight; retry'));
+      }
+      return Promise.reject(this.notLeader());
+    }
+    const { slot } = outcome;
+    const promise = new Promise<Result>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(slot);
+        reject(
+          new DeadlineExceededError(
+            `not committed within ${this.options.proposalTimeoutMs} ms; the outcome is unknown`,
+          ),
+        );
+      }, this.options.proposalTimeoutMs);
+      this.waiters.set(slot, { command, resolve, reject, timer });
+    });
+    this.scheduleProcess();
+    return promise;
+  }
+
+  private scheduleProcess(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.stopped) this.process();
+    });
+  }
+
+  private process(): void {
+    const ready = this.node.takeReady();
+    // Durable first: no message may promise what a crash could forget.
+    if (ready.persist) this.options.storage.append(ready.persist);
+    this.options.transport.send(ready.messages);
+    if (ready.snapshotToApply) {
+      this.options.machine.restore(ready.snapshotToApply);
+      this.settleBelow(ready.snapshotToApply.lastSlot);
+    }
+    for (const entry of ready.committed) {
+      const result = this.options.machine.apply(entry);
+      this.settle(entry, result);
+    }
+    if (this.node.logLength > this.options.compactAfterEntries && this.node.commitSlot > 0n) {
+      this.node.compact(this.node.commitSlot, this.options.machine.snapshot());
+      const compacted = this.node.takeReady();
+      if (compacted.persist) this.options.storage.append(compacted.persist);
+      this.options.logger.debug({ throughSlot: String(this.node.commitSlot) }, 'log compacted into a snapshot');
+    }
+  }
+
+  private settle(entry: Entry, result: Result): void {
+    const waiter = this.waiters.get(entry.slot);
+    if (!waiter) return;
+    this.waiters.delete(entry.slot);
+    clearTimeout(waiter.timer);
+    if (sameBytes(waiter.command, entry.command)) waiter.resolve(result);
+    else waiter.reject(new UnavailableError('leadership changed before the change committed; it did not take effect'));
+  }
+
+  private settleBelow(lastSlot: bigint): void {
+    for (const [slot, waiter] of this.waiters) {
+      if (slot > lastSlot) continue;
+      this.waiters.delete(slot);
+      clearTimeout(waiter.timer);
+      waiter.reject(new UnavailableError('this member fell behind and installed a snapshot; the outcome is unknown'));
+    }
+  }
+}

@@ -1,0 +1,155 @@
+// Paxos between coordinators runs on one long-lived Exchange stream to each
+// peer, carrying batches: everything the runner sends to a peer in one event
+// loop turn goes out as one ExchangeRequest. Each queue is bounded; when a
+// peer is slow or away the oldest messages are dropped, which Paxos
+// tolerates (it retransmits what matters). A broken stream reconnects with
+// capped backoff.
+import { Metadata, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import { paxosV1 } from '@bulwark/contracts';
+import type { Logger } from '@bulwark/logging';
+import type { Message } from '@bulwark/paxos';
+import { createClient, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
+import { decodePaxosMessage, encodePaxosMessage } from './paxos-codec';
+
+/** Messages queued per peer while its stream is away or slow. */
+export const peerQueueMessagesMax = 10_000;
+/** Messages in one ExchangeRequest (the contract's bound). */
+export const batchMessagesMax = 1_024;
+const reconnectBackoffMs = { initial: 50, max: 1_000 };
+
+export interface PeerAddress {
+  id: string;
+  address: string;
+}
+
+class PeerLink {
+  private readonly client: paxosV1.PaxosClient;
+  private stream: ClientDuplexStream<paxosV1.ExchangeRequest, paxosV1.ExchangeResponse> | undefined;
+  private queue: paxosV1.Message[] = [];
+  private batchId = 0n;
+  private backoffMs = reconnectBackoffMs.initial;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private waitingForDrain = false;
+  private closed = false;
+  dropped = 0;
+
+  constructor(
+    readonly peer: PeerAddress,
+    private readonly logger: Logger,
+  ) {
+    this.client = createClient(paxosV1.PaxosClient, peer.address);
+  }
+
+  enqueue(message: paxosV1.Message): void {
+    if (this.queue.length >= peerQueueMessagesMax) {
+      this.queue.shift();
+      this.dropped++;
+    }
+    this.queue.push(message);
+  }
+
+  flush(): void {
+    if (this.closed || this.waitingForDrain || this.queue.length === 0) return;
+    const stream = this.stream ?? this.connect();
+    if (!stream) return;
+    while (this.queue.length > 0) {
+      const messages = this.queue.splice(0, batchMessagesMax);
+      this.batchId++;
+      if (!stream.write({ batchId: this.batchId, messages })) {
+        this.waitingForDrain = true;
+        stream.once('drain', () => {
+          this.waitingForDrain = false;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.stream?.cancel();
+    this.client.close();
+  }
+
+  private connect(): ClientDuplexStream<paxosV1.ExchangeRequest, paxosV1.ExchangeResponse> | undefined {
+    if (this.reconnectTimer) return undefined;
+    const stream = this.client.exchange(new Metadata());
+    this.stream = stream;
+    stream.on('data', () => {
+      // Acks are flow control only; a working stream resets the backoff.
+      this.backoffMs = reconnectBackoffMs.initial;
+    });
+    const broken = (reason: string) => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      this.waitingForDrain = false;
+      if (this.closed) return;
+      this.logger.debug({ peer: this.peer.id, reason }, 'paxos stream to peer broke; reconnecting');
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = undefined;
+        this.flush();
+      }, this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, reconnectBackoffMs.max);
+    };
+    stream.on('error', (error: Error) => broken(error.message));
+    stream.on('end', () => broken('ended'));
+    return stream;
+  }
+}
+
+export class PaxosTransport {
+  private readonly links = new Map<string, PeerLink>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly selfId: string,
+    peers: PeerAddress[],
+    private readonly logger: Logger,
+  ) {
+    for (const peer of peers) if (peer.id !== selfId) this.links.set(peer.id, new PeerLink(peer, logger));
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const message of messages) this.links.get(message.to)?.enqueue(encodePaxosMessage(message));
+    if (messages.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        for (const link of this.links.values()) link.flush();
+      });
+    }
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+  }
+
+  /** paxos.v1.Paxos, delivering every well-formed message addressed to this member. */
+  service(kit: HandlerKit, deliver: (message: Message) => void): ServiceBinding {
+    const implementation: paxosV1.PaxosServer = {
+      exchange: kit.bidiStream(
+        async (call: ServerDuplexStream<paxosV1.ExchangeRequest, paxosV1.ExchangeResponse>, { shutdown }) => {
+          await new Promise<void>((resolve) => {
+            call.on('data', (request: paxosV1.ExchangeRequest) => {
+              for (const raw of request.messages) {
+                const message = raw.to === this.selfId ? decodePaxosMessage(raw) : undefined;
+                if (message) deliver(message);
+              }
+              call.write({
+                header: { memberId: this.selfId, epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n },
+                ackedBatchId: request.batchId,
+              });
+            });
+            call.once('end', resolve);
+            call.once('cancelled', resolve);
+            call.once('error', () => resolve());
+            shutdown.addEventListener('abort', () => resolve(), { once: true });
+          });
+        },
+      ),
+    };
+    return { definition: paxosV1.PaxosService, implementation };
+  }
+}

@@ -1,0 +1,89 @@
+// Maps the metadata core's plain values to coordinator.v1 protobufs and
+// back: the public contract (GetTopology, WatchTopology) and the snapshot
+// the Paxos log is compacted into.
+import { coordinatorV1 } from '@bulwark/contracts';
+import type {
+  Member,
+  MemberRole,
+  ReplicaGroup,
+  ReplicationMode,
+  Ring,
+  Topology,
+  TopologyEvent,
+} from '@bulwark/metadata';
+
+const { MemberRole: ProtoRole, ReplicationMode: ProtoMode } = coordinatorV1;
+
+export const roleToProto: Record<MemberRole, coordinatorV1.MemberRole> = {
+  coordinator: ProtoRole.MEMBER_ROLE_COORDINATOR,
+  replica: ProtoRole.MEMBER_ROLE_REPLICA,
+  router: ProtoRole.MEMBER_ROLE_ROUTER,
+  lock: ProtoRole.MEMBER_ROLE_LOCK,
+  monitor: ProtoRole.MEMBER_ROLE_MONITOR,
+};
+
+/** The role of a proto member; undefined for UNSPECIFIED or unknown values (the caller names the field). */
+export function roleFromProto(role: coordinatorV1.MemberRole): MemberRole | undefined {
+  return (Object.keys(roleToProto) as MemberRole[]).find((name) => roleToProto[name] === role);
+}
+
+export function modeToProto(mode: ReplicationMode): coordinatorV1.ReplicationMode {
+  return mode === 'async' ? ProtoMode.REPLICATION_MODE_ASYNC : ProtoMode.REPLICATION_MODE_SYNC;
+}
+
+/** UNSPECIFIED means sync, as the contract says; unknown values are undefined. */
+export function modeFromProto(mode: coordinatorV1.ReplicationMode): ReplicationMode | undefined {
+  if (mode === ProtoMode.REPLICATION_MODE_ASYNC) return 'async';
+  if (mode === ProtoMode.REPLICATION_MODE_SYNC || mode === ProtoMode.REPLICATION_MODE_UNSPECIFIED) return 'sync';
+  return undefined;
+}
+
+export function memberToProto(member: Member): coordinatorV1.Member {
+  return { id: member.id, address: member.address, role: roleToProto[member.role], groupId: member.groupId };
+}
+
+export function groupToProto(group: ReplicaGroup): coordinatorV1.ReplicaGroup {
+  return {
+    id: group.id,
+    epoch: group.epoch,
+    primary: group.primary,
+    members: [...group.members],
+    inSync: [...group.inSync],
+    mode: modeToProto(group.mode),
+    primaryLeaseExpiryUnixMs: group.primaryLeaseExpiryMs,
+  };
+}
+
+export function ringToProto(ring: Ring): coordinatorV1.Ring {
+  return {
+    version: ring.version,
+    virtualNodesPerWeight: ring.virtualNodesPerWeight,
+    groups: ring.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
+  };
+}
+
+export function topologyToProto(topology: Topology): coordinatorV1.Topology {
+  return {
+    revision: topology.revision,
+    members: topology.members.map(memberToProto),
+    groups: topology.groups.map(groupToProto),
+    ring: ringToProto(topology.ring),
+  };
+}
+
+export function eventToProto(event: TopologyEvent): coordinatorV1.TopologyEvent {
+  const { change } = event;
+  switch (change.type) {
+    case 'memberRegistered':
+      return {
+        revision: event.revision,
+        change: { $case: 'memberRegistered', memberRegistered: memberToProto(change.member) },
+      };
+    case 'groupUpdated':
+      return { revision: event.revision, change: { $case: 'groupUpdated', groupUpdated: groupToProto(change.group) } };
+    case 'groupDeleted':
+      return { revision: event.revision, change: { $case: 'groupDeleted', groupDeleted: change.groupId } };
+    case 'ringUpdated':
+      return { revision: event.revision, change: { $case: 'ringUpdated', ringUpdated: ringToProto(change.ring) } };
+  }
+}
