@@ -1,14 +1,16 @@
 // `npm run bench`: runs every benchmark and prints its tables. Speed is
 // measured here, never asserted in tests.
 import { runBalancingBench } from './balancing.bench';
+import { runCoordinatorBench } from './coordinator.bench';
 import { runHistoryBench } from './history.bench';
 import { runPartitioningBench } from './partitioning.bench';
 import { formatTable, type BenchTable } from './table';
 
-const suites: Array<[string, () => BenchTable[]]> = [
+const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
   ['partitioning', runPartitioningBench],
   ['balancing', runBalancingBench],
   ['history', runHistoryBench],
+  ['coordinator', runCoordinatorBench],
 ];
 
 const only = process.argv[2];
@@ -16,8 +18,15 @@ if (only !== undefined && !suites.some(([name]) => name === only)) {
   process.stderr.write(`unknown suite "${only}"; one of ${suites.map(([name]) => name).join(', ')}\n`);
   process.exit(2);
 }
-process.stdout.write(`Bulwark benchmarks on node ${process.version}\n\n`);
-for (const [name, run] of suites) {
-  if (only !== undefined && name !== only) continue;
-  for (const table of run()) process.stdout.write(`${formatTable(table)}\n\n`);
+async function main(): Promise<void> {
+  process.stdout.write(`Bulwark benchmarks on node ${process.version}\n\n`);
+  for (const [name, run] of suites) {
+    if (only !== undefined && name !== only) continue;
+    for (const table of await run()) process.stdout.write(`${formatTable(table)}\n\n`);
+  }
 }
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${String(error)}\n`);
+  process.exit(1);
+});
