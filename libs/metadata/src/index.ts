@@ -1,0 +1,39 @@
+export type {
+  Member,
+  MemberRole,
+  ReplicaGroup,
+  ReplicationMode,
+  Ring,
+  RingGroup,
+  Topology,
+  TopologyChange,
+  TopologyEvent,
+} from './lib/types';
+export { memberRoles, replicationModes } from './lib/types';
+export type {
+  Applied,
+  CommandOutputs,
+  CommandResult,
+  CommandType,
+  CreateGroupCommand,
+  DeleteGroupCommand,
+  FailoverCommand,
+  MetadataCommand,
+  NoopCommand,
+  RegisterMemberCommand,
+  RenewPrimaryLeaseCommand,
+  SetRingCommand,
+  UpdateInSyncSetCommand,
+} from './lib/commands';
+export { apply } from './lib/apply';
+export {
+  groupMembersMax,
+  idLengthMax,
+  leaseDriftMsMax,
+  leaseMsMax,
+  topologyGroupsMax,
+  topologyMembersMax,
+  unixMsMax,
+} from './lib/limits';
+export { emptyTopology, findGroup, findMember, groupOfMember } from './lib/topology';
+export { topologyEquals } from './lib/topology-equals';

@@ -1,0 +1,104 @@
+// The commands the coordinator's Paxos log orders (coordinator.v1
+// MetadataCommand) and what applying one yields. Each command carries every
+// input apply needs, the proposing leader's clock included, so every replica
+// that applies the same commands in the same order reaches the same topology.
+import type { BulwarkError } from '@bulwark/errors';
+import type { Member, ReplicaGroup, ReplicationMode, Ring, RingGroup, Topology, TopologyEvent } from './types';
+
+export interface RegisterMemberCommand {
+  readonly type: 'registerMember';
+  readonly member: Member;
+}
+
+export interface CreateGroupCommand {
+  readonly type: 'createGroup';
+  readonly groupId: string;
+  /** 1 to 7 registered replicas that declared this group; the first becomes primary. */
+  readonly members: readonly string[];
+  readonly mode: ReplicationMode;
+  readonly nowMs: bigint;
+}
+
+export interface DeleteGroupCommand {
+  readonly type: 'deleteGroup';
+  readonly groupId: string;
+}
+
+export interface SetRingCommand {
+  readonly type: 'setRing';
+  readonly expectedVersion: bigint;
+  /** 0 means the default, 4096. */
+  readonly virtualNodesPerWeight: number;
+  readonly groups: readonly RingGroup[];
+}
+
+export interface FailoverCommand {
+  readonly type: 'failover';
+  readonly groupId: string;
+  /** 0 skips the check. */
+  readonly expectedEpoch: bigint;
+  /** The request's target_primary, or the in-sync member the leader picked. */
+  readonly newPrimary: string;
+  readonly nowMs: bigint;
+  /** The bound on clock drift between coordinator leaders and the primary, added to the old lease. */
+  readonly leaseDriftMs: bigint;
+}
+
+export interface RenewPrimaryLeaseCommand {
+  readonly type: 'renewPrimaryLease';
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly epoch: bigint;
+  readonly nowMs: bigint;
+  readonly leaseMs: number;
+}
+
+export interface UpdateInSyncSetCommand {
+  readonly type: 'updateInSyncSet';
+  readonly groupId: string;
+  readonly epoch: bigint;
+  readonly primaryId: string;
+  readonly inSync: readonly string[];
+}
+
+/** The empty Paxos entry a new leader fills gaps with; it changes nothing. */
+export interface NoopCommand {
+  readonly type: 'noop';
+}
+
+export type MetadataCommand =
+  | RegisterMemberCommand
+  | CreateGroupCommand
+  | DeleteGroupCommand
+  | SetRingCommand
+  | FailoverCommand
+  | RenewPrimaryLeaseCommand
+  | UpdateInSyncSetCommand
+  | NoopCommand;
+
+export type CommandType = MetadataCommand['type'];
+
+/** What each command returns when it succeeds: what its RPC answers with. */
+export interface CommandOutputs {
+  registerMember: { readonly member: Member };
+  createGroup: { readonly group: ReplicaGroup };
+  deleteGroup: { readonly groupId: string };
+  setRing: { readonly ring: Ring };
+  failover: { readonly group: ReplicaGroup };
+  /** leaseMs is granted from when the primary sent its request (RenewPrimaryLeaseResponse.lease_ms). */
+  renewPrimaryLease: { readonly group: ReplicaGroup; readonly leaseMs: number };
+  updateInSyncSet: { readonly group: ReplicaGroup };
+  noop: Record<string, never>;
+}
+
+export type CommandResult<T extends CommandType = CommandType> =
+  { readonly ok: true; readonly value: CommandOutputs[T] } | { readonly ok: false; readonly error: BulwarkError };
+
+/** The outcome of one command: the next topology, the events it produced, and the caller's answer. */
+export interface Applied<T extends CommandType = CommandType> {
+  /** The same object as the input when nothing changed (a rejection, an idempotent repeat, a no-op). */
+  readonly topology: Topology;
+  /** Empty when nothing changed; otherwise all carry topology.revision. */
+  readonly events: readonly TopologyEvent[];
+  readonly result: CommandResult<T>;
+}
