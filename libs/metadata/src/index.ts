@@ -26,7 +26,11 @@ export type {
   UpdateInSyncSetCommand,
 } from './lib/commands';
 export { apply } from './lib/apply';
+export { applyEvents } from './lib/apply-events';
+export { EventHistory, type EventsSince } from './lib/event-history';
+export { topologyViolations } from './lib/invariants';
 export {
+  eventHistoryMax,
   groupMembersMax,
   idLengthMax,
   leaseDriftMsMax,
@@ -35,5 +39,6 @@ export {
   topologyMembersMax,
   unixMsMax,
 } from './lib/limits';
+export { MetadataStateMachine } from './lib/state-machine';
 export { emptyTopology, findGroup, findMember, groupOfMember } from './lib/topology';
 export { topologyEquals } from './lib/topology-equals';
