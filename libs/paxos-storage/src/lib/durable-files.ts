@@ -1,0 +1,61 @@
+// The few file operations durability rests on. A write is durable only once
+// fsynced; a new or renamed name is durable only once its directory is
+// fsynced too; and a file is replaced atomically by writing a temp file in
+// full, fsyncing it, and renaming it over the old one.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tempSuffix } from './file-format';
+
+/** writeSync may write less than asked; loop until every byte is at `position`. */
+export function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+  for (let written = 0; written < bytes.length;) {
+    written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+  }
+}
+
+export function syncDirectory(directory: string): void {
+  const fd = openSync(directory, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates `directory` if missing, and syncs each parent whose entries changed so the new directories survive a crash. */
+export function makeDirectoryDurably(directory: string): void {
+  const firstCreated = mkdirSync(directory, { recursive: true });
+  if (firstCreated === undefined) return;
+  for (let created = directory; ; created = dirname(created)) {
+    syncDirectory(dirname(created));
+    if (created === firstCreated) return;
+  }
+}
+
+/**
+ * Replaces `directory/name` with `chunks` atomically: a crash leaves either
+ * the old file or the new one, never a mix (at worst a leftover temp file).
+ * Returns the new file's descriptor, open for writing, and its size.
+ */
+export function replaceFileAtomically(
+  directory: string,
+  name: string,
+  chunks: readonly Uint8Array[],
+): { fd: number; bytes: number } {
+  const target = join(directory, name);
+  const fd = openSync(target + tempSuffix, 'w');
+  try {
+    let bytes = 0;
+    for (const chunk of chunks) {
+      writeFully(fd, chunk, bytes);
+      bytes += chunk.length;
+    }
+    fsyncSync(fd);
+    renameSync(target + tempSuffix, target);
+    syncDirectory(directory);
+    return { fd, bytes };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}

@@ -1,0 +1,108 @@
+// Reads and validates what a storage directory holds, before open changes
+// anything on disk: the snapshot, then the WAL replayed on top of it.
+//
+// A snapshot batch writes the snapshot file (generation g+1) and then a new
+// WAL (also g+1), each by atomic rename. So a WAL of generation g under a
+// snapshot of g+1 means the crash came between the two renames: the old WAL
+// is complete, and the state is its replay with the snapshot applied after
+// it (that batch's other changes were never acknowledged). Any other pair of
+// generations means a file was lost or replaced: corruption.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Snapshot } from '@bulwark/paxos';
+import { decodeLogBatch, decodeSnapshot, snapshotPayloadOverheadBytesMax, type LogBatch } from './batch-codec';
+import { DurableStateMirror } from './durable-state-mirror';
+import { errorMessage } from './error-message';
+import { headerBytes, parseHeader, recordHeaderBytes, snapshotFileName, tempSuffix, walFileName } from './file-format';
+import { readOnlyRecord, scanLog, type ScannedRecord } from './log-scanner';
+import { StorageCorruptionError } from './storage-corruption-error';
+import type { StorageLimits } from './storage-limits';
+
+export interface StoredState {
+  mirror: DurableStateMirror;
+  /** The snapshot generation the WAL continues (0 before the first snapshot). */
+  generation: bigint;
+  /** The WAL to keep appending to, or undefined when it must be written anew (missing, or behind the snapshot). */
+  wal: { validBytes: number; fileBytes: number } | undefined;
+  /** The snapshot file is one generation ahead of the WAL: the WAL rewrite after it must be done now. */
+  interruptedSnapshot: boolean;
+  /** Temp files of a rewrite a crash interrupted: garbage, since the rename never happened. */
+  tempFiles: string[];
+}
+
+function readSnapshotFile(
+  directory: string,
+  limits: StorageLimits,
+): { generation: bigint; snapshot: Snapshot } | undefined {
+  const path = join(directory, snapshotFileName);
+  if (!existsSync(path)) return undefined;
+  const payloadBytesMax = limits.snapshotBytesMax + snapshotPayloadOverheadBytesMax;
+  const fileBytesMax = headerBytes + recordHeaderBytes + payloadBytesMax;
+  const fileBytes = statSync(path).size;
+  if (fileBytes > fileBytesMax) {
+    throw new StorageCorruptionError(
+      snapshotFileName,
+      0,
+      `file has ${fileBytes} bytes, above the ${fileBytesMax} that snapshotBytesMax ${limits.snapshotBytesMax} allows`,
+    );
+  }
+  const bytes = readFileSync(path);
+  const generation = parseHeader(bytes, 'snapshot', snapshotFileName);
+  const payload = readOnlyRecord(bytes, payloadBytesMax, snapshotFileName);
+  try {
+    return { generation, snapshot: decodeSnapshot(payload) };
+  } catch (error) {
+    throw new StorageCorruptionError(snapshotFileName, headerBytes, `record does not decode: ${errorMessage(error)}`);
+  }
+}
+
+function decodeWalRecord(record: ScannedRecord): LogBatch {
+  try {
+    return decodeLogBatch(record.payload);
+  } catch (error) {
+    throw new StorageCorruptionError(walFileName, record.offset, `record does not decode: ${errorMessage(error)}`);
+  }
+}
+
+export function readStoredState(directory: string, limits: StorageLimits): StoredState {
+  const tempFiles = [walFileName + tempSuffix, snapshotFileName + tempSuffix].filter((name) =>
+    existsSync(join(directory, name)),
+  );
+  const stored = readSnapshotFile(directory, limits);
+  const mirror = new DurableStateMirror();
+  const walPath = join(directory, walFileName);
+  if (!existsSync(walPath)) {
+    if (stored) {
+      throw new StorageCorruptionError(
+        walFileName,
+        0,
+        `missing while ${snapshotFileName} exists (a WAL is only ever replaced by rename)`,
+      );
+    }
+    return { mirror, generation: 0n, wal: undefined, interruptedSnapshot: false, tempFiles };
+  }
+
+  const bytes = readFileSync(walPath);
+  const walGeneration = parseHeader(bytes, 'wal', walFileName);
+  const generation = stored?.generation ?? 0n;
+  const interrupted = stored !== undefined && walGeneration + 1n === generation;
+  if (walGeneration !== generation && !interrupted) {
+    throw new StorageCorruptionError(
+      walFileName,
+      8,
+      `generation ${walGeneration} does not continue ${stored ? `${snapshotFileName} generation ${generation}` : 'an empty store (no snapshot file)'}`,
+    );
+  }
+  const snapshotBatch = stored && { snapshot: stored.snapshot, accepted: [], chosen: [] };
+  if (snapshotBatch && !interrupted) mirror.apply(snapshotBatch);
+  const log = scanLog(bytes, limits.recordBytesMax, walFileName);
+  for (const record of log.records) mirror.apply(decodeWalRecord(record));
+  if (snapshotBatch && interrupted) mirror.apply(snapshotBatch);
+  return {
+    mirror,
+    generation,
+    wal: interrupted ? undefined : { validBytes: log.validBytes, fileBytes: bytes.length },
+    interruptedSnapshot: interrupted,
+    tempFiles,
+  };
+}

@@ -1,0 +1,87 @@
+// Helpers for the storage tests: real temp directories on disk (removed
+// after each test), the model state MemoryStorage gives, and the raw WAL.
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DurableState, PersistBatch } from '@bulwark/paxos';
+import { MemoryStorage } from '@bulwark/paxos/testing';
+import { FilePaxosStorage } from '../lib/file-paxos-storage';
+import type { FilePaxosStorageOptions } from '../lib/storage-limits';
+
+export const walPath = (directory: string) => join(directory, 'paxos.wal');
+export const snapshotPath = (directory: string) => join(directory, 'paxos.snapshot');
+
+/** Returns a maker of fresh temp directories, all removed after each test of the calling suite. */
+export function temporaryDirectories(): () => string {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const directory of made.splice(0)) rmSync(directory, { recursive: true, force: true });
+  });
+  return () => {
+    const directory = mkdtempSync(join(tmpdir(), 'bulwark-paxos-storage-'));
+    made.push(directory);
+    return directory;
+  };
+}
+
+export function modelState(batches: readonly PersistBatch[]): DurableState {
+  const model = new MemoryStorage();
+  for (const batch of batches) model.apply(batch);
+  return model.recover();
+}
+
+/** Opens, appends every batch and closes, as a coordinator that ran and stopped. */
+export function persistAll(
+  directory: string,
+  batches: readonly PersistBatch[],
+  options?: FilePaxosStorageOptions,
+): void {
+  const { storage } = FilePaxosStorage.open(directory, options);
+  for (const batch of batches) storage.append(batch);
+  storage.close();
+}
+
+/** The state a restart recovers. */
+export function recoveredState(directory: string, options?: FilePaxosStorageOptions): DurableState {
+  const { storage, state } = FilePaxosStorage.open(directory, options);
+  storage.close();
+  return state;
+}
+
+export function fileBytes(path: string): number {
+  return statSync(path).size;
+}
+
+export function readBytes(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}
+
+export function writeBytes(path: string, bytes: Uint8Array): void {
+  writeFileSync(path, bytes);
+}
+
+/** A batch with only the given fields set. */
+export function batch(fields: Partial<PersistBatch>): PersistBatch {
+  return { accepted: [], chosen: [], ...fields };
+}
+
+const text = (value: string) => new TextEncoder().encode(value);
+
+/** A batch a follower persists on an accept: the promise and one accepted entry. */
+export function acceptBatch(slot: bigint, round: bigint, value: string): PersistBatch {
+  const ballot = { round, nodeId: 'n1' };
+  return batch({ promised: ballot, accepted: [{ slot, ballot, command: text(value) }] });
+}
+
+/** A batch that learns slot chosen and moves the commit point to it. */
+export function commitBatch(slot: bigint, value: string): PersistBatch {
+  return batch({ chosen: [{ slot, command: text(value) }], commitSlot: slot });
+}
+
+/** Accept then commit slots 1..count: a log a snapshot can cover. */
+export function logOf(count: number, round = 1n): PersistBatch[] {
+  return Array.from({ length: count }, (_, index) => {
+    const slot = BigInt(index + 1);
+    return [acceptBatch(slot, round, `value ${slot}`), commitBatch(slot, `value ${slot}`)];
+  }).flat();
+}
