@@ -5,7 +5,7 @@
 // state it has applied, so a watch survives leader changes.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
-import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { findGroup, type Applied, type MetadataCommand, type CommandType } from '@bulwark/metadata';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
@@ -171,7 +171,9 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       if (!request.groupId) throw new InvalidArgumentError('group_id', 'is required');
       requireLeader();
       const group = findGroup(replica.machine.topology, request.groupId);
-      const newPrimary = request.targetPrimary || group?.inSync.find((member) => member !== group.primary) || '';
+      if (!group) throw new NotFoundError('group_id', `no group '${request.groupId}'`);
+      // Without a target: the first other in-sync member (choosing by durable sequence needs the replicas).
+      const newPrimary = request.targetPrimary || group.inSync.find((member) => member !== group.primary) || '';
       const applied = await change({
         type: 'failover',
         groupId: request.groupId,

@@ -33,7 +33,7 @@ export function createClient<C extends Client>(
   return new Constructor(address, credentials.createInsecure(), { ...defaultChannelOptions, ...options });
 }
 
-type UnaryMethod<Req, Res> = (
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: Partial<CallOptions>,

@@ -350,8 +350,10 @@ export interface CreateGroupRequest {
   /** group_id names the new group; an existing id is ALREADY_EXISTS. */
   groupId: string;
   /**
-   * members lists 1 to 7 registered replica member ids; the first becomes
-   * primary at epoch 1.
+   * members lists 1 to 7 registered replica member ids that declared this
+   * group; the first becomes primary. The group's first epoch is the
+   * revision that creates it, so a group deleted and created again never
+   * reuses an epoch of its earlier life.
    */
   members: string[];
   /** mode is the group's default replication mode. */
