@@ -90,6 +90,8 @@ function boundaries({ forTests }) {
           ...(sourceTag === 'type:core' ? { bannedExternalImports: ioPackages } : {}),
         })),
         { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+        // Tests across processes exercise every service's libs.
+        { sourceTag: 'scope:system', onlyDependOnLibsWithTags: ['*'] },
         ...scopes.map((scope) => ({
           sourceTag: `scope:${scope}`,
           onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:shared'],
