@@ -147,7 +147,7 @@ describe.each([
     if (cluster) rmSync(cluster.stateDir, { recursive: true, force: true });
   });
 
-  it(`elects a leader, survives ${kills} kill -9 of the leader, and the killed catch up`, async () => {
+  it(`elects a leader, survives ${kills} kill -9 of the leader with a follower's watch carrying on, and the killed catch up`, async () => {
     let alive = [...cluster.names];
     const written: string[] = [];
     let leader = await leaderOf(cluster, alive);
@@ -155,6 +155,21 @@ describe.each([
       await register(cluster, alive, id);
       written.push(id);
     }
+    // A watch on a follower, opened before the leader dies, keeps delivering after it.
+    const watcher = createClient(
+      coordinatorV1.CoordinatorClient,
+      cluster.address(alive.find((name) => name !== leader) as string),
+    );
+    const watch = watcher.watchTopology({ startRevision: 0n }, new Metadata());
+    const watchedAfterKill = new Promise<void>((resolve, reject) => {
+      watch.on('data', (response: coordinatorV1.WatchTopologyResponse) => {
+        const registered = response.events.map((event) =>
+          event.change?.$case === 'memberRegistered' ? event.change.memberRegistered.id : '',
+        );
+        if (registered.includes('after-kill-0')) resolve();
+      });
+      watch.on('error', reject);
+    });
     const killed: string[] = [];
     for (let round = 0; round < kills; round++) {
       await cluster.fleet.kill(leader, 'SIGKILL');
@@ -166,6 +181,11 @@ describe.each([
       const next = await leaderOf(cluster, alive);
       expect(killed).not.toContain(next);
       leader = next;
+      if (round === 0) {
+        await watchedAfterKill;
+        watch.cancel();
+        watcher.close();
+      }
     }
     const lastRevision = await register(cluster, alive, 'last');
     written.push('last');
