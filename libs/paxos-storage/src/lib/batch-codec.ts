@@ -16,7 +16,7 @@
 // presence, not a zero value, is what a replay applies.
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { InvalidArgumentError } from '@bulwark/errors';
-import type { AcceptedEntry, Ballot, Entry, PersistBatch, Snapshot } from '@bulwark/paxos';
+import type { AcceptedEntry, Ballot, DurableState, Entry, PersistBatch, Snapshot } from '@bulwark/paxos';
 
 /** A persist batch as one WAL record holds it: snapshots live in their own file. */
 export type LogBatch = Omit<PersistBatch, 'snapshot'>;
@@ -210,4 +210,9 @@ export function decodeSnapshot(payload: Uint8Array): Snapshot {
     'SnapshotRecord',
   );
   return { lastSlot, data };
+}
+
+/** Everything in a durable state but its snapshot, as one batch that rebuilds it when replayed after the snapshot. */
+export function logBatchOf(state: DurableState): LogBatch {
+  return { promised: state.promised, accepted: state.accepted, chosen: state.chosen, commitSlot: state.commitSlot };
 }

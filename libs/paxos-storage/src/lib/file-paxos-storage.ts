@@ -7,8 +7,8 @@ import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSyn
 import { join, resolve } from 'node:path';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
-import { encodeLogBatch, encodeLogBatchInPieces, encodeSnapshot, type LogBatch } from './batch-codec';
-import type { DurableStateMirror } from './durable-state-mirror';
+import { encodeLogBatch, encodeLogBatchInPieces, encodeSnapshot, logBatchOf, type LogBatch } from './batch-codec';
+import type { DurableStateMirror } from '@bulwark/paxos';
 import { makeDirectoryDurably, replaceFileAtomically, syncDirectory, writeFully } from './durable-files';
 import { errorMessage } from './error-message';
 import { encodeHeader, frameRecord, snapshotFileName, walFileName } from './file-format';
@@ -87,7 +87,7 @@ export class FilePaxosStorage {
     if (stored.tempFiles.length > 0) syncDirectory(absolute);
     const wal = stored.wal
       ? continueWal(absolute, stored.wal.validBytes, stored.wal.fileBytes)
-      : writeWal(absolute, stored.generation, stored.mirror.toLogBatch(), limits.recordBytesMax);
+      : writeWal(absolute, stored.generation, logBatchOf(stored.mirror.toDurableState()), limits.recordBytesMax);
     const storage = new FilePaxosStorage(absolute, limits, stored.mirror, stored.generation, wal);
     const recovery: RecoveryReport = {
       tornTailBytes: stored.wal ? stored.wal.fileBytes - stored.wal.validBytes : 0,
@@ -181,7 +181,12 @@ export class FilePaxosStorage {
 
   /** Replaces the WAL with one holding only the live state, so its size follows the state, not the history. */
   private rewriteWal(): void {
-    const wal = writeWal(this.directory, this.generation, this.mirror.toLogBatch(), this.limits.recordBytesMax);
+    const wal = writeWal(
+      this.directory,
+      this.generation,
+      logBatchOf(this.mirror.toDurableState()),
+      this.limits.recordBytesMax,
+    );
     this.close();
     this.useWal(wal);
   }

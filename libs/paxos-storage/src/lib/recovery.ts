@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Snapshot } from '@bulwark/paxos';
 import { decodeLogBatch, decodeSnapshot, snapshotPayloadOverheadBytesMax, type LogBatch } from './batch-codec';
-import { DurableStateMirror } from './durable-state-mirror';
+import { DurableStateMirror } from '@bulwark/paxos';
 import { errorMessage } from './error-message';
 import { headerBytes, parseHeader, recordHeaderBytes, snapshotFileName, tempSuffix, walFileName } from './file-format';
 import { readOnlyRecord, scanLog, type ScannedRecord } from './log-scanner';

@@ -1,17 +1,11 @@
-// The durable state held in memory, applied batch by batch exactly as
-// MemoryStorage applies them (snapshot first, then promise, accepted, chosen,
-// commit point). Storage needs it to write a WAL that holds the whole state
-// after a snapshot; recovery rebuilds it by replaying records. Maps keep
-// first-insertion order, like MemoryStorage's, so both return entries in the
-// same order.
-import {
-  emptyDurableState,
-  type AcceptedEntry,
-  type DurableState,
-  type Entry,
-  type PersistBatch,
-} from '@bulwark/paxos';
-import type { LogBatch } from './batch-codec';
+// The one definition of what persisting a batch means: applied in memory,
+// snapshot first, then promise, accepted, chosen and commit point. The
+// in-memory storage double is exactly this; the disk store keeps one too, to
+// rewrite its log after a snapshot, and recovery rebuilds one by replaying
+// records. Maps keep first-insertion order, so entries come back in the
+// order they were first persisted.
+import type { AcceptedEntry, Entry } from './messages';
+import { emptyDurableState, type DurableState, type PersistBatch } from './node';
 
 export class DurableStateMirror {
   private state: DurableState = { ...emptyDurableState };
@@ -33,11 +27,5 @@ export class DurableStateMirror {
 
   toDurableState(): DurableState {
     return { ...this.state, accepted: [...this.accepted.values()], chosen: [...this.chosen.values()] };
-  }
-
-  /** Everything but the snapshot, as one batch that rebuilds it when replayed after the snapshot. */
-  toLogBatch(): LogBatch {
-    const { promised, commitSlot } = this.state;
-    return { promised, accepted: [...this.accepted.values()], chosen: [...this.chosen.values()], commitSlot };
   }
 }
