@@ -4,4 +4,3 @@ export { RoundRobinBalancer } from './lib/round-robin-balancer';
 export { RandomBalancer } from './lib/random-balancer';
 export { SmoothWeightedBalancer } from './lib/smooth-weighted-balancer';
 export { PowerOfTwoChoicesBalancer } from './lib/power-of-two-choices-balancer';
-export { randomBelow, Xoshiro128StarStar, type RandomSource } from './lib/random-source';

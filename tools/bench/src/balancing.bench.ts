@@ -3,10 +3,10 @@ import {
   RandomBalancer,
   RoundRobinBalancer,
   SmoothWeightedBalancer,
-  Xoshiro128StarStar,
   type Balancer,
   type CandidateSpec,
 } from '@bulwark/balancing';
+import { Xoshiro128StarStar } from '@bulwark/random';
 import { measureOpsPerSecond } from './measure';
 import type { BenchTable } from './table';
 

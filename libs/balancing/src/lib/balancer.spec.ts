@@ -5,7 +5,7 @@ import type { Balancer } from './balancer';
 import { candidateIdLengthMax, candidatesMax, type CandidateSpec } from './candidate-pool';
 import { PowerOfTwoChoicesBalancer } from './power-of-two-choices-balancer';
 import { RandomBalancer } from './random-balancer';
-import { Xoshiro128StarStar } from './random-source';
+import { Xoshiro128StarStar } from '@bulwark/random';
 import { RoundRobinBalancer } from './round-robin-balancer';
 import { SmoothWeightedBalancer } from './smooth-weighted-balancer';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { simulateSkewedService } from '../testing/skewed-service-simulation';
 import { PowerOfTwoChoicesBalancer } from './power-of-two-choices-balancer';
 import { RandomBalancer } from './random-balancer';
-import { Xoshiro128StarStar } from './random-source';
+import { Xoshiro128StarStar } from '@bulwark/random';
 
 const withOutstanding = (outstandingCounts: readonly number[], seed: number) => {
   const balancer = new PowerOfTwoChoicesBalancer(

@@ -1,6 +1,6 @@
 import { PoolBalancer } from './balancer';
 import type { CandidateSpec } from './candidate-pool';
-import { randomBelow, type RandomSource } from './random-source';
+import { randomBelow, type RandomSource } from '@bulwark/random';
 
 /**
  * Least outstanding requests by the power of two choices (Azar, Broder,

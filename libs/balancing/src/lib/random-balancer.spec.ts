@@ -1,5 +1,5 @@
 import { RandomBalancer } from './random-balancer';
-import { Xoshiro128StarStar } from './random-source';
+import { Xoshiro128StarStar } from '@bulwark/random';
 
 const countPicks = (balancer: RandomBalancer, count: number) => {
   const counts = new Map<string, number>();

@@ -1,6 +1,6 @@
 import { PoolBalancer } from './balancer';
 import type { CandidateSpec } from './candidate-pool';
-import { randomBelow, type RandomSource } from './random-source';
+import { randomBelow, type RandomSource } from '@bulwark/random';
 
 /** A uniformly random available candidate, from a seeded source so runs can be replayed. Ignores weights. */
 export class RandomBalancer extends PoolBalancer {

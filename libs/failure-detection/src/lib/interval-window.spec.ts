@@ -1,4 +1,4 @@
-import { seededRandom } from '../testing/heartbeat-series';
+import { seededUniform } from '@bulwark/random';
 import { IntervalWindow } from './interval-window';
 
 function exactStatistics(samples: number[]): { mean: number; std: number } {
@@ -30,7 +30,7 @@ describe('IntervalWindow', () => {
 
   it('matches a from-scratch computation after many turns of the ring with fractional samples', () => {
     const window = new IntervalWindow(50);
-    const random = seededRandom(7);
+    const random = seededUniform(7);
     const all: number[] = [];
     for (let index = 0; index < 100_037; index += 1) {
       const sample = 1 + random() * 1000;

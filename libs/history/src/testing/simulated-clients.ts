@@ -1,5 +1,5 @@
 import type { HistoryOperation, OperationKind } from '../lib/operation';
-import { seededRandom } from './seeded-random';
+import { seededUniform } from '@bulwark/random';
 import { replayOnRegisters, type PlannedOperation } from './sequential-register';
 
 export interface ClientSimulation {
@@ -33,7 +33,7 @@ function pickKind(roll: number): OperationKind {
  * (two latencies). Deterministic for a given seed.
  */
 export function simulateRegisterHistory(simulation: ClientSimulation): HistoryOperation[] {
-  const random = seededRandom(simulation.seed);
+  const random = seededUniform(simulation.seed);
   const upTo = (limit: number) => Math.floor(random() * (limit + 1));
   const freeAtMs = new Array<number>(simulation.clients).fill(0);
   const plan: PlannedOperation[] = [];

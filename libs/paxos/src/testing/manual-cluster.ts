@@ -1,7 +1,7 @@
 // A hand-driven cluster for scenario tests: the test decides when each node
 // ticks, which messages are delivered and which links are cut, so edge cases
 // read as a script (etcd-raft's interaction tests in spirit).
-import { Xoshiro128StarStar } from '@bulwark/balancing';
+import { seededUniform } from '@bulwark/random';
 import { defaultPaxosSettings, type PaxosSettings } from '../lib/config';
 import type { Entry, Message } from '../lib/messages';
 import { PaxosNode, type Ready } from '../lib/node';
@@ -26,8 +26,7 @@ export class ManualCluster {
     seed = 1,
   ) {
     this.settings = { ...defaultPaxosSettings, ...settings };
-    const rng = new Xoshiro128StarStar(seed);
-    this.random = () => rng.nextUint32() / 0x1_0000_0000;
+    this.random = seededUniform(seed);
     for (const id of ids) {
       this.storages.set(id, new MemoryStorage());
       this.start(id);

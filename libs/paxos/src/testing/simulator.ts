@@ -4,7 +4,7 @@
 // (volatile state lost, durable state kept) and restart. After every event it
 // checks the safety invariants; at the end it heals everything and checks
 // that a leader is elected and a command commits within a bounded time.
-import { Xoshiro128StarStar } from '@bulwark/balancing';
+import { seededUniform } from '@bulwark/random';
 import { formatBallot, quorum } from '../lib/ballot';
 import { defaultPaxosSettings, type PaxosSettings } from '../lib/config';
 import type { Message } from '../lib/messages';
@@ -123,8 +123,7 @@ class SafetyViolation extends Error {}
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const settings: PaxosSettings = { ...defaultPaxosSettings, ...options.settings };
-  const rng = new Xoshiro128StarStar(options.seed);
-  const random = () => rng.nextUint32() / 0x1_0000_0000;
+  const random = seededUniform(options.seed);
   const chance = (probability: number) => random() < probability;
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
   const trace = options.trace;
@@ -136,10 +135,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const storages = ids.map(() => new MemoryStorage());
   const nodes: Array<PaxosNode | undefined> = ids.map(() => undefined);
   const applied = ids.map(() => ({ slot: 0n, hash: 0 }));
-  const nodeRandom = ids.map((_, index) => {
-    const own = new Xoshiro128StarStar(options.seed * 31 + index + 1);
-    return () => own.nextUint32() / 0x1_0000_0000;
-  });
+  const nodeRandom = ids.map((_, index) => seededUniform(options.seed * 31 + index + 1));
 
   // Global knowledge for the invariants.
   const historyHash = new Map<bigint, number>([[0n, 0]]);

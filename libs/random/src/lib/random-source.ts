@@ -84,3 +84,9 @@ export function randomBelow(random: RandomSource, bound: number): number {
   }
   throw new InternalError(`random source returned ${drawsMax} values in a row at or above ${acceptedBelow}`);
 }
+
+/** Uniform numbers in [0, 1) from a seed: the same sequence in every process, for simulations and tests. */
+export function seededUniform(seed: number): () => number {
+  const source = new Xoshiro128StarStar(seed);
+  return () => source.nextUint32() / 0x1_0000_0000;
+}

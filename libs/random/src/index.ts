@@ -1,0 +1,1 @@
+export { randomBelow, seededUniform, Xoshiro128StarStar, type RandomSource } from './lib/random-source';
