@@ -209,3 +209,32 @@ describe('quorum', () => {
     expect(() => quorum(2.5)).toThrow(RangeError);
   });
 });
+
+describe('a leader that learns values chosen elsewhere', () => {
+  it('steps down instead of advertising a commit point its own ballot did not reach', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    settle(cluster, 1);
+    const [witness, other] = others(leader);
+    cluster.cut(leader, other);
+    const slot = cluster.propose(leader, 'v');
+    // The witness accepts v in the leader's ballot; the leader never hears back.
+    cluster.deliverAll((message) => message.type !== 'accepted');
+    // A delayed catch-up arrives: a higher ballot chose a no-op at that slot (as when the
+    // cluster moved on while this leader was cut off).
+    cluster.node(leader).receive({
+      type: 'catchUp',
+      from: other,
+      to: leader,
+      ballot: { round: 99n, nodeId: other },
+      entries: [{ slot, command: new Uint8Array(0) }],
+    });
+    cluster.tick(leader, 0);
+    cluster.tick(leader, cluster.settings.heartbeatIntervalTicks);
+    cluster.deliverAll();
+    expect(cluster.node(leader).role).not.toBe('leader');
+    // The witness never takes v as chosen: that slot's value came from another ballot.
+    expect(cluster.log(witness)).not.toContain('v');
+    expect(cluster.log(leader)).toEqual(['', '']);
+  });
+});

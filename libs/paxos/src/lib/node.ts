@@ -190,6 +190,7 @@ export class PaxosNode {
       const lastMajority = lead.leaseStart ?? -Infinity;
       if (this.now - Math.max(lastMajority, this.becameLeaderAt) > this.settings.electionTimeoutMaxTicks) {
         this.becomeFollower(undefined);
+        this.electionDeadline = this.randomElectionTimeout();
         return;
       }
       if (this.now >= lead.nextHeartbeat) this.sendHeartbeats(lead);
@@ -544,13 +545,28 @@ export class PaxosNode {
     this.send({ type: 'catchUp', from: this.id, to, ballot, entries });
   }
 
+  /**
+   * Values chosen elsewhere mean another ballot has been committing: this
+   * node's own proposals at those slots may have lost. A leader must not
+   * advertise a commit point it did not reach through its own ballot's votes
+   * (followers take it as proof that what they accepted in this ballot was
+   * chosen), so it steps down before it learns them.
+   */
+  private stepDownToLearn(): void {
+    if (!this.leadership) return;
+    this.becomeFollower(undefined);
+    this.electionDeadline = this.randomElectionTimeout();
+  }
+
   private onCatchUp(entries: readonly Entry[]): void {
+    if (entries.some((entry) => entry.slot > this.commit)) this.stepDownToLearn();
     for (const entry of entries) this.learnChosen(entry.slot, entry.command);
     this.advanceCommit();
   }
 
   private onInstallSnapshot(snapshot: Snapshot): void {
     if (snapshot.lastSlot <= this.commit) return;
+    this.stepDownToLearn();
     this.installLocally(snapshot);
     this.out.snapshotToApply = snapshot;
     // Entries committed before the snapshot are superseded by it.

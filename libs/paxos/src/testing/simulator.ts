@@ -47,6 +47,9 @@ export interface SimulationResult {
 const microticksPerTick = 1_000;
 /** A snapshot replaces the log once this many entries are held. */
 const compactAtEntries = 24;
+/** Share of messages delayed by up to longDelayTicksMax, beyond any election timeout. */
+const longDelayChance = 0.003;
+const longDelayTicksMax = 60;
 /** Messages in flight, bounded so a runaway loop fails instead of exhausting memory. */
 const inFlightMax = 200_000;
 
@@ -142,7 +145,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const chosenValue = new Map<bigint, string>();
   const acceptVotes = new Map<string, { value: string; voters: Set<number> }>();
   const blocked = new Set<string>();
-  let faults = { drop: 0.05, duplicate: 0.03, maxDelayTicks: 3 };
+  let faults = { drop: 0.05, duplicate: 0.03, maxDelayTicks: 3, longDelayChance };
   let clientCounter = 0;
   let committedSlots = 0;
   let leaderChanges = 0;
@@ -247,7 +250,12 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     for (let copy = 0; copy < copies; copy++) {
       if (inFlight >= inFlightMax) fail(`more than ${inFlightMax} messages in flight`);
       inFlight++;
-      schedule(now + between(0, faults.maxDelayTicks * microticksPerTick), 'deliver', to, message);
+      // Now and then a message is held far longer than an election timeout (a stalled
+      // stream, a retransmission from long ago): the protocol must not depend on promptness.
+      const delayTicks = chance(faults.longDelayChance)
+        ? between(1, longDelayTicksMax)
+        : between(0, faults.maxDelayTicks);
+      schedule(now + delayTicks * microticksPerTick + between(0, microticksPerTick), 'deliver', to, message);
     }
   }
 
@@ -266,10 +274,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     }
   }
 
-  function propose(command: string): bigint | undefined {
+  /** Proposes through the first node that `accepts` (any self-styled leader by default). */
+  function propose(
+    command: string,
+    accepts: (node: PaxosNode) => boolean = (node) => node.role === 'leader',
+  ): bigint | undefined {
     for (let index = 0; index < nodes.length; index++) {
       const node = nodes[index];
-      if (node?.role !== 'leader') continue;
+      if (!node || !accepts(node)) continue;
       const result = node.propose(new TextEncoder().encode(command));
       process(index, node.takeReady());
       if (result.ok) return result.slot;
@@ -298,7 +310,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       blocked.clear();
       trace?.(`t=${now} heal`);
     } else if (action < crashShare + 0.55) {
-      faults = { drop: random() * 0.3, duplicate: random() * 0.1, maxDelayTicks: between(0, 6) };
+      faults = { drop: random() * 0.3, duplicate: random() * 0.1, maxDelayTicks: between(0, 6), longDelayChance };
     } else {
       const index = between(0, ids.length - 1);
       if (!nodes[index]) start(index);
@@ -355,7 +367,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 
     // Liveness: heal everything, restart everyone, keep the network reliable.
     blocked.clear();
-    faults = { drop: 0, duplicate: 0, maxDelayTicks: 1 };
+    faults = { drop: 0, duplicate: 0, maxDelayTicks: 1, longDelayChance: 0 };
     ids.forEach((_, index) => nodes[index] ?? start(index));
     trace?.(`t=${now} liveness phase`);
     const boundTicks = settings.electionTimeoutMaxTicks * 6 + 40;
@@ -366,11 +378,19 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       slot !== undefined &&
       nodes.every((node, index) => node !== undefined && applied[index]!.slot >= (slot as bigint));
     while (now < deadline && !committedEverywhere()) {
-      if (slot === undefined && nodes.some((node) => node?.canReadLocally())) slot = propose(finalCommand);
+      // Through the leader with a lease: a deposed leader may still think it leads.
+      if (slot === undefined) slot = propose(finalCommand, (node) => node.canReadLocally());
       runUntil(Math.min(deadline, now + microticksPerTick), committedEverywhere);
     }
     if (!committedEverywhere()) {
-      fail(`no command committed on every node within ${boundTicks} ticks of healing (slot ${slot ?? 'none'})`);
+      const states = nodes.map((node, index) =>
+        node
+          ? `${node.id}: ${node.role}, leader ${node.leaderId ?? '-'}, ballot ${formatBallot(node.promisedBallot)}, commit ${node.commitSlot}, applied ${applied[index]!.slot}`
+          : `${ids[index]}: down`,
+      );
+      fail(
+        `no command committed on every node within ${boundTicks} ticks of healing (slot ${slot ?? 'none'}); ${states.join('; ')}`,
+      );
     }
     if (chosenValue.get(slot as bigint) !== finalCommand) {
       fail(`the command proposed after healing was not the value chosen at slot ${slot}`);
