@@ -8,6 +8,8 @@ let coordinator: Coordinator | undefined;
 void runService({
   service: 'coordinator',
   defaultPort: 7001,
+  // Peers send a snapshot of the whole metadata in one message.
+  receiveMessageBytesMax: 64 * 1024 * 1024,
   settings: {
     peers: peers('BULWARK_PEERS', { min: 3, max: 5 }),
     dataDir: writableDirectory('BULWARK_DATA_DIR'),

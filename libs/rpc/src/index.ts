@@ -8,3 +8,4 @@ export * from './lib/reflection';
 export * from './lib/retry';
 export * from './lib/server';
 export * from './lib/service-main';
+export * from './lib/call-end';

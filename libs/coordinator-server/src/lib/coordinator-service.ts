@@ -7,8 +7,8 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import { findGroup, type Applied, type MetadataCommand, type CommandType } from '@bulwark/metadata';
-import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { findGroup, type Applied, type CommandType, type MetadataCommand, type TopologyEvent } from '@bulwark/metadata';
+import { untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import { encodeCommand } from './command-codec';
 import type { MetadataReplica, TopologyListener } from './metadata-replica';
 import type { PaxosRunner } from './paxos-runner';
@@ -89,57 +89,52 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         call: ServerWritableStream<coordinatorV1.WatchTopologyRequest, coordinatorV1.WatchTopologyResponse>,
         { shutdown },
       ) => {
-        await new Promise<void>((resolve, reject) => {
-          let backlog = 0;
-          const write = (response: Omit<coordinatorV1.WatchTopologyResponse, 'header'>, revision: bigint) => {
-            if (!call.write({ header: header(revision), ...response })) backlog++;
-            if (backlog > watchBacklogMax) {
-              finish();
-              reject(
-                new ResourceExhaustedError(
-                  'watchBacklogMax',
-                  'watcher too slow; resume from the last revision received',
-                ),
-              );
-            }
-          };
-          call.on('drain', () => (backlog = 0));
-          const sendSnapshot = () => {
-            const topology = replica.machine.topology;
-            write({ snapshot: topologyToProto(topology), events: [] }, topology.revision);
-          };
-          const listener: TopologyListener = (update) => {
-            if ('reset' in update) sendSnapshot();
-            else
-              write(
-                { snapshot: undefined, events: update.events.map(eventToProto) },
-                update.events.at(-1)?.revision ?? 0n,
-              );
-          };
-          const finish = () => {
-            replica.unsubscribe(listener);
-            resolve();
-          };
-          // Catch-up and subscription happen in one synchronous step: no change can fall between them.
-          if (request.startRevision === 0n) sendSnapshot();
-          else {
-            const since = replica.machine.eventsSince(request.startRevision - 1n);
-            if (since.type === 'compacted') sendSnapshot();
-            else if (since.events.length > 0) {
-              write(
-                { snapshot: undefined, events: since.events.map(eventToProto) },
-                since.events.at(-1)?.revision ?? 0n,
-              );
-            }
+        // A member that has applied less than start_revision sends nothing older than it.
+        const start = request.startRevision;
+        let backlog = 0;
+        let tooSlow = false;
+        const stopped = new AbortController();
+        const write = (response: Omit<coordinatorV1.WatchTopologyResponse, 'header'>, revision: bigint) => {
+          if (!call.write({ header: header(revision), ...response })) backlog++;
+          if (backlog > watchBacklogMax) {
+            tooSlow = true;
+            stopped.abort();
           }
-          if (!replica.subscribe(listener)) {
-            reject(new UnavailableError('too many watchers on this coordinator; try another member'));
-            return;
-          }
-          call.once('cancelled', finish);
-          call.once('close', finish);
-          shutdown.addEventListener('abort', finish, { once: true });
-        });
+        };
+        const drained = () => (backlog = 0);
+        const sendSnapshot = () => {
+          const topology = replica.machine.topology;
+          write({ snapshot: topologyToProto(topology), events: [] }, topology.revision);
+        };
+        const sendEvents = (events: readonly TopologyEvent[]) => {
+          const wanted = events.filter((event) => event.revision >= start);
+          if (wanted.length > 0)
+            write({ snapshot: undefined, events: wanted.map(eventToProto) }, wanted.at(-1)!.revision);
+        };
+        const listener: TopologyListener = (update) => ('reset' in update ? sendSnapshot() : sendEvents(update.events));
+        // Catch-up and subscription happen in one synchronous step: no change can fall between them.
+        if (start === 0n) sendSnapshot();
+        else {
+          const since = replica.machine.eventsSince(start - 1n);
+          if (since.type === 'compacted') sendSnapshot();
+          else sendEvents(since.events);
+        }
+        if (!replica.subscribe(listener)) {
+          throw new UnavailableError('too many watchers on this coordinator; try another member');
+        }
+        call.on('drain', drained);
+        try {
+          await untilCallEnds(call, AbortSignal.any([shutdown, stopped.signal]));
+        } finally {
+          replica.unsubscribe(listener);
+          call.off('drain', drained);
+        }
+        if (tooSlow) {
+          throw new ResourceExhaustedError(
+            'watchBacklogMax',
+            'watcher too slow; resume from the last revision received',
+          );
+        }
       },
     ),
 

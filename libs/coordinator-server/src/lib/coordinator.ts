@@ -58,6 +58,10 @@ export class Coordinator {
       compactAfterEntries: options.compactAfterEntries ?? 10_000,
       proposalTimeoutMs: options.proposalTimeoutMs ?? 5_000,
       addresses: this.addresses,
+      onFatal: (error) => {
+        options.logger.fatal({ err: error }, 'cannot persist or apply the Paxos log; stopping to recover from disk');
+        process.exit(1);
+      },
     });
   }
 

@@ -2,7 +2,13 @@
 // committed entries are decoded and applied to the metadata core, snapshots
 // replace its topology, and watchers hear every change as it is applied.
 import type { Entry, Snapshot } from '@bulwark/paxos';
-import { MetadataStateMachine, type Applied, type Topology, type TopologyEvent } from '@bulwark/metadata';
+import {
+  MetadataStateMachine,
+  topologyViolations,
+  type Applied,
+  type Topology,
+  type TopologyEvent,
+} from '@bulwark/metadata';
 import type { ReplicatedStateMachine } from './paxos-runner';
 import { decodeCommand, decodeSnapshot, encodeSnapshot } from './command-codec';
 
@@ -24,6 +30,11 @@ export class MetadataReplica implements ReplicatedStateMachine<Applied> {
   restore(snapshot: Snapshot): void {
     this.machine.installSnapshot(decodeSnapshot(snapshot.data));
     for (const listener of this.listeners) listener({ reset: this.machine.topology });
+  }
+
+  checkSnapshot(snapshot: Snapshot): void {
+    const violations = topologyViolations(decodeSnapshot(snapshot.data));
+    if (violations.length > 0) throw new Error(`snapshot at slot ${snapshot.lastSlot} is invalid: ${violations[0]}`);
   }
 
   snapshot(): Uint8Array {

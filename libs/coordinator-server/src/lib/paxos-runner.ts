@@ -15,6 +15,8 @@ export interface ReplicatedStateMachine<Result> {
   restore(snapshot: Snapshot): void;
   /** The state as of the last applied entry. */
   snapshot(): Uint8Array;
+  /** Throws if a snapshot received from a peer cannot be restored; called before it is persisted. */
+  checkSnapshot(snapshot: Snapshot): void;
 }
 
 export interface DurableLog {
@@ -40,6 +42,12 @@ export interface RunnerOptions<Result> {
   proposalTimeoutMs: number;
   /** Where each member serves, for leader hints. */
   addresses: ReadonlyMap<string, string>;
+  /**
+   * Called when a Ready cannot be made durable or applied. The core has
+   * handed it over already, so this member's state can no longer be trusted:
+   * the caller must stop the process (it recovers from disk on restart).
+   */
+  onFatal: (error: unknown) => void;
 }
 
 interface Waiter<Result> {
@@ -155,7 +163,20 @@ export class PaxosRunner<Result> {
   }
 
   private process(): void {
+    try {
+      this.processReady();
+    } catch (error) {
+      this.stopped = true;
+      clearInterval(this.timer);
+      this.options.onFatal(error);
+    }
+  }
+
+  private processReady(): void {
     const ready = this.node.takeReady();
+    // A snapshot from a peer is checked before it reaches the disk: a bad one must not be
+    // persisted and replayed on every restart.
+    if (ready.snapshotToApply) this.options.machine.checkSnapshot(ready.snapshotToApply);
     // Durable first: no message may promise what a crash could forget.
     if (ready.persist) this.options.storage.append(ready.persist);
     this.options.transport.send(ready.messages);

@@ -8,7 +8,7 @@ import { Metadata, type ClientDuplexStream, type ServerDuplexStream } from '@grp
 import { paxosV1 } from '@bulwark/contracts';
 import type { Logger } from '@bulwark/logging';
 import type { Message } from '@bulwark/paxos';
-import { createClient, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
+import { createClient, untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import { decodePaxosMessage, encodePaxosMessage } from './paxos-codec';
 
 /** Messages queued per peer while its stream is away or slow. */
@@ -131,21 +131,15 @@ export class PaxosTransport {
     const implementation: paxosV1.PaxosServer = {
       exchange: kit.bidiStream(
         async (call: ServerDuplexStream<paxosV1.ExchangeRequest, paxosV1.ExchangeResponse>, { shutdown }) => {
-          await new Promise<void>((resolve) => {
-            call.on('data', (request: paxosV1.ExchangeRequest) => {
-              for (const raw of request.messages) {
-                const message = raw.to === this.selfId ? decodePaxosMessage(raw) : undefined;
-                if (message) deliver(message);
-              }
-              call.write({
-                header: { memberId: this.selfId, epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n },
-                ackedBatchId: request.batchId,
-              });
+          await untilCallEnds(call, shutdown, (request: paxosV1.ExchangeRequest) => {
+            for (const raw of request.messages) {
+              const message = raw.to === this.selfId ? decodePaxosMessage(raw) : undefined;
+              if (message) deliver(message);
+            }
+            call.write({
+              header: { memberId: this.selfId, epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n },
+              ackedBatchId: request.batchId,
             });
-            call.once('end', resolve);
-            call.once('cancelled', resolve);
-            call.once('error', () => resolve());
-            shutdown.addEventListener('abort', () => resolve(), { once: true });
           });
         },
       ),

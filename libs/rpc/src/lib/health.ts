@@ -5,6 +5,7 @@
 import { healthV1 } from '@bulwark/contracts';
 import { NotFoundError, ResourceExhaustedError } from '@bulwark/errors';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+import { untilCallEnds } from './call-end';
 import type { HandlerKit } from './handlers';
 
 const { HealthCheckResponse_ServingStatus: ServingStatus } = healthV1;
@@ -55,12 +56,7 @@ export class HealthRegistry {
         this.watchers.set(call, request.service);
         try {
           call.write({ status: this.statuses.get(request.service) ?? ServingStatus.SERVICE_UNKNOWN });
-          await new Promise<void>((resolve) => {
-            if (shutdown.aborted) return resolve();
-            shutdown.addEventListener('abort', () => resolve(), { once: true });
-            call.once('cancelled', resolve);
-            call.once('close', resolve);
-          });
+          await untilCallEnds(call, shutdown);
         } finally {
           this.watchers.delete(call);
         }

@@ -5,6 +5,7 @@
 import { reflectionV1, reflectionV1alpha } from '@bulwark/contracts';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { DescriptorIndex, DescriptorFile } from './descriptor-index';
+import { untilCallEnds } from './call-end';
 import type { HandlerKit } from './handlers';
 
 type Request = reflectionV1.ServerReflectionRequest;
@@ -69,13 +70,9 @@ export function answerReflection(index: DescriptorIndex, servedServices: string[
 
 function reflectionHandler(kit: HandlerKit, index: DescriptorIndex, servedServices: () => string[]) {
   return kit.bidiStream(async (call: ServerDuplexStream<Request, Response>, { shutdown }) => {
-    await new Promise<void>((resolve, reject) => {
-      call.on('data', (request: Request) => call.write(answerReflection(index, servedServices(), request)));
-      call.once('end', resolve);
-      call.once('cancelled', resolve);
-      call.once('error', reject);
-      shutdown.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilCallEnds(call, shutdown, (request: Request) =>
+      call.write(answerReflection(index, servedServices(), request)),
+    );
   });
 }
 

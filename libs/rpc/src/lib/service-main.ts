@@ -20,6 +20,8 @@ export interface ServiceSpec<S extends Schema> {
   /** The app's name, as in OTEL_SERVICE_NAME and log lines. */
   service: string;
   defaultPort: number;
+  /** Largest message the server accepts (grpc-js default 4 MiB). */
+  receiveMessageBytesMax?: number;
   /** Settings beyond the common ones (BULWARK_MEMBER_ID, BULWARK_LISTEN_ADDR, ...). */
   settings: S;
   /** Checks across settings; throws ConfigError, reported like a bad variable. */
@@ -46,7 +48,12 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
   let server: RunningServer;
   try {
     server = await startServer(
-      { address: formatHostPort(config.listenAddress), logger, drainDeadlineMs: config.drainDeadlineMs },
+      {
+        address: formatHostPort(config.listenAddress),
+        logger,
+        drainDeadlineMs: config.drainDeadlineMs,
+        ...(spec.receiveMessageBytesMax ? { receiveMessageBytesMax: spec.receiveMessageBytesMax } : {}),
+      },
       (kit) => spec.services(kit, config, logger),
     );
   } catch (error) {
