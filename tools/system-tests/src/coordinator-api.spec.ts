@@ -1,10 +1,6 @@
 // coordinator.v1 on a real 3-member cluster: group and ring administration,
 // manual failover under the primary-lease rule, watches, linearizable reads
 // only at the leader, and bad input answered with the status naming the field.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import { coordinatorV1 } from '@bulwark/contracts';
 import {
@@ -15,32 +11,21 @@ import {
   NotFoundError,
   NotLeaderError,
 } from '@bulwark/errors';
-import { launchFleet, planFleet, readComposeFile, type Fleet } from '@bulwark/fleet';
 import { callUnary, createClient, type UnaryMethod } from '@bulwark/rpc';
-import { repoPath, repoRoot } from '@bulwark/testing';
+import { launchComposeFleet, type ComposeFleet } from '@bulwark/testing';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 
 describe('coordinator.v1 on a 3-member cluster', () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-coordinator-api-'));
-  let fleet: Fleet;
+  let cluster: ComposeFleet;
   const clients = new Map<string, coordinatorV1.CoordinatorClient>();
   let leader: coordinatorV1.CoordinatorClient;
   let follower: coordinatorV1.CoordinatorClient;
 
   beforeAll(async () => {
-    const compose = { ...readComposeFile(repoPath('tools/system-tests/fixtures/coordinators-3.compose.yml')) };
-    compose.projectDir = repoRoot;
-    const plan = planFleet(compose, {
-      subnet: '127.77.44',
-      stateDir,
-      portOffset: 0,
-      environment: { PATH: process.env['PATH'] ?? '' },
-    });
-    fleet = await launchFleet(plan, { fleetId: `coordinator-api-${randomUUID()}` });
-    await fleet.waitHealthy(60_000);
-    for (const service of fleet.services()) {
-      clients.set(service.name, createClient(coordinatorV1.CoordinatorClient, `${service.address}:7001`));
+    cluster = await launchComposeFleet('tools/system-tests/fixtures/coordinators-3.compose.yml', '127.77.44');
+    for (const service of cluster.fleet.services()) {
+      clients.set(service.name, createClient(coordinatorV1.CoordinatorClient, cluster.address(service.name, 7001)));
     }
     // Find the leader: the member whose GetTopology is answered under its lease.
     const deadline = Date.now() + 20_000;
@@ -59,8 +44,7 @@ describe('coordinator.v1 on a 3-member cluster', () => {
 
   afterAll(async () => {
     for (const client of clients.values()) client.close();
-    await fleet?.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   const call = <Req, Res>(client: coordinatorV1.CoordinatorClient, method: UnaryMethod<Req, Res>, request: Req) =>

@@ -2,16 +2,12 @@
 // file like the fleet's: a leader is elected; kill -9 the leader and a new
 // one serves writes; the killed member restarts and catches up with every
 // committed change. With 5 peers, two kills in a row.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { isRetryable, NotLeaderError } from '@bulwark/errors';
-import { launchFleet, planFleet, readComposeFile, type Fleet } from '@bulwark/fleet';
+import type { Fleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
-import { repoPath, repoRoot } from '@bulwark/testing';
+import { launchComposeFleet } from '@bulwark/testing';
 
 const { MemberRole } = coordinatorV1;
 
@@ -19,24 +15,13 @@ interface Cluster {
   fleet: Fleet;
   names: string[];
   address(name: string): string;
-  stateDir: string;
+  stop(): Promise<void>;
 }
 
 async function launchCoordinators(members: 3 | 5, subnet: string): Promise<Cluster> {
-  const stateDir = mkdtempSync(join(tmpdir(), `bulwark-coordinators-${members}-`));
-  const compose = { ...readComposeFile(repoPath(`tools/system-tests/fixtures/coordinators-${members}.compose.yml`)) };
-  // Commands are relative to the image's working directory: the repository root here.
-  compose.projectDir = repoRoot;
-  const plan = planFleet(compose, {
-    subnet,
-    stateDir,
-    portOffset: 0,
-    environment: { PATH: process.env['PATH'] ?? '' },
-  });
-  const fleet = await launchFleet(plan, { fleetId: `coordinators-${randomUUID()}` });
-  await fleet.waitHealthy(60_000);
-  const names = fleet.services().map((service) => service.name);
-  return { fleet, names, stateDir, address: (name) => `${fleet.service(name).address}:7001` };
+  const launched = await launchComposeFleet(`tools/system-tests/fixtures/coordinators-${members}.compose.yml`, subnet);
+  const names = launched.fleet.services().map((service) => service.name);
+  return { fleet: launched.fleet, names, address: (name) => launched.address(name, 7001), stop: launched.stop };
 }
 
 function withClient<T>(address: string, use: (client: coordinatorV1.CoordinatorClient) => Promise<T>): Promise<T> {
@@ -143,8 +128,7 @@ describe.each([
   }, 90_000);
 
   afterAll(async () => {
-    await cluster?.fleet.stop();
-    if (cluster) rmSync(cluster.stateDir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it(`elects a leader, survives ${kills} kill -9 of the leader with a follower's watch carrying on, and the killed catch up`, async () => {

@@ -3,18 +3,13 @@
 // and the history is checked for linearizability (Porcupine-style search in
 // @bulwark/history). Each member id is a register: RegisterMember writes its
 // address, GetTopology (linearizable, at the leader under its lease) reads it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { NotLeaderError } from '@bulwark/errors';
-import { launchFleet, planFleet, readComposeFile, type Fleet } from '@bulwark/fleet';
 import { checkLinearizability, HistoryRecorder } from '@bulwark/history';
 import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
-import { repoPath, repoRoot } from '@bulwark/testing';
+import { launchComposeFleet, type ComposeFleet } from '@bulwark/testing';
 
 const clientsCount = 4;
 /** Successful operations each client makes; failed attempts are retried, at most attemptsMax in all. */
@@ -23,25 +18,15 @@ const attemptsMax = 2_000;
 const keys = ['lin-0', 'lin-1', 'lin-2'];
 
 describe('coordinator metadata under a leader kill', () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-coordinator-lin-'));
-  let fleet: Fleet;
+  let cluster: ComposeFleet;
 
   afterAll(async () => {
-    await fleet?.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it('is linearizable', async () => {
-    const compose = { ...readComposeFile(repoPath('tools/system-tests/fixtures/coordinators-3.compose.yml')) };
-    compose.projectDir = repoRoot;
-    const plan = planFleet(compose, {
-      subnet: '127.77.45',
-      stateDir,
-      portOffset: 0,
-      environment: { PATH: process.env['PATH'] ?? '' },
-    });
-    fleet = await launchFleet(plan, { fleetId: `coordinator-lin-${randomUUID()}` });
-    await fleet.waitHealthy(60_000);
+    cluster = await launchComposeFleet('tools/system-tests/fixtures/coordinators-3.compose.yml', '127.77.45');
+    const { fleet } = cluster;
     const nameByAddress = new Map(fleet.services().map((service) => [`${service.address}:7001`, service.name]));
     const clients = new Map(
       fleet
