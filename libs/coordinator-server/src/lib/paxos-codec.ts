@@ -95,6 +95,13 @@ export function encodePaxosMessage(message: Message): paxosV1.Message {
       };
     case 'catchUpRequest':
       return { ...envelope, body: { $case: 'catchUpRequest', catchUpRequest: { commitSlot: message.commitSlot } } };
+    case 'preVote':
+      return { ...envelope, body: { $case: 'preVote', preVote: { round: message.round } } };
+    case 'preVoteReply':
+      return {
+        ...envelope,
+        body: { $case: 'preVoteReply', preVoteReply: { round: message.round, granted: message.granted } },
+      };
     case 'installSnapshot':
       return {
         ...envelope,
@@ -192,6 +199,10 @@ export function decodePaxosMessage(message: paxosV1.Message): Message | undefine
     }
     case 'catchUpRequest':
       return { type: 'catchUpRequest', from, to, commitSlot: body.catchUpRequest.commitSlot };
+    case 'preVote':
+      return { type: 'preVote', from, to, round: body.preVote.round };
+    case 'preVoteReply':
+      return { type: 'preVoteReply', from, to, round: body.preVoteReply.round, granted: body.preVoteReply.granted };
     case 'installSnapshot': {
       const ballot = fromBallot(body.installSnapshot.ballot);
       const { lastSlot, data } = body.installSnapshot;

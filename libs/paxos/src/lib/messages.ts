@@ -96,6 +96,24 @@ export interface InstallSnapshot extends Envelope {
   readonly snapshot: Snapshot;
 }
 
+/**
+ * Before campaigning a node asks whether a majority would promise it at all
+ * (Raft's pre-vote): peers that still hear from a leader say no. A node cut
+ * off for a while therefore comes back without a higher round that would
+ * depose a healthy leader.
+ */
+export interface PreVote extends Envelope {
+  readonly type: 'preVote';
+  /** The round the sender would campaign with. */
+  readonly round: bigint;
+}
+
+export interface PreVoteReply extends Envelope {
+  readonly type: 'preVoteReply';
+  readonly round: bigint;
+  readonly granted: boolean;
+}
+
 export type Message =
   | Prepare
   | PromiseReply
@@ -106,4 +124,6 @@ export type Message =
   | HeartbeatReply
   | CatchUp
   | CatchUpRequest
-  | InstallSnapshot;
+  | InstallSnapshot
+  | PreVote
+  | PreVoteReply;

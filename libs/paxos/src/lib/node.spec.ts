@@ -56,7 +56,10 @@ describe('PaxosNode', () => {
       expect(cluster.node(leader).hasLease()).toBe(true);
       expect(cluster.leaders()).toEqual([leader]);
     }
-    expect(cluster.node(candidate).role).toBe('candidate');
+    // The cut-off member asks for pre-votes but the follower, hearing the leader, refuses:
+    // it never campaigns, never raises its round, and gets no promise.
+    expect(cluster.sent.some((message) => message.type === 'preVote' && message.from === candidate)).toBe(true);
+    expect(cluster.sent.some((message) => message.type === 'prepare' && message.from === candidate)).toBe(false);
     const promisesToCandidate = cluster.sent.filter(
       (message) => message.type === 'promise' && message.from === follower && message.to === candidate,
     );
@@ -236,5 +239,36 @@ describe('a leader that learns values chosen elsewhere', () => {
     // The witness never takes v as chosen: that slot's value came from another ballot.
     expect(cluster.log(witness)).not.toContain('v');
     expect(cluster.log(leader)).toEqual(['', '']);
+  });
+});
+
+describe('pre-vote', () => {
+  it('lets a member that was cut off rejoin without deposing the leader', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [isolated] = others(leader);
+    const leaderBallot = cluster.node(leader).promisedBallot;
+    cluster.isolate(isolated);
+    for (let tick = 0; tick < 80; tick++) {
+      cluster.tickAll();
+      cluster.deliverAll();
+    }
+    // Many election timeouts later it has not raised its round.
+    expect(cluster.node(isolated).promisedBallot.round).toBeLessThanOrEqual(leaderBallot.round);
+    cluster.heal();
+    for (let tick = 0; tick < 10; tick++) {
+      cluster.tickAll();
+      cluster.deliverAll();
+      expect(cluster.node(leader).hasLease()).toBe(true);
+    }
+    expect(cluster.leaders()).toEqual([leader]);
+    expect(cluster.node(isolated).leaderId).toBe(leader);
+  });
+
+  it('still elects a new leader when the old one is gone', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    cluster.crash(leader);
+    expect(cluster.electLeader()).not.toBe(leader);
   });
 });

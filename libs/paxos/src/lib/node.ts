@@ -99,6 +99,8 @@ export class PaxosNode {
   private electionDeadline: number;
   private maxRoundSeen: bigint;
   private candidacy: Candidacy | undefined;
+  /** A pre-vote in progress: the round it asks for and who granted it. */
+  private preVoting: { round: bigint; grants: Set<string> } | undefined;
   private leadership: Leadership | undefined;
 
   private out: Ready = PaxosNode.emptyReady();
@@ -196,7 +198,7 @@ export class PaxosNode {
       if (this.now >= lead.nextHeartbeat) this.sendHeartbeats(lead);
       return;
     }
-    if (this.now >= this.electionDeadline) this.campaign();
+    if (this.now >= this.electionDeadline) this.startPreVote();
   }
 
   propose(command: Uint8Array): ProposeResult {
@@ -239,6 +241,16 @@ export class PaxosNode {
         return this.onCatchUp(message.entries);
       case 'catchUpRequest':
         return this.sendCatchUp(message.from, message.commitSlot);
+      case 'preVote':
+        return this.send({
+          type: 'preVoteReply',
+          from: this.id,
+          to: message.from,
+          round: message.round,
+          granted: this.wouldPromise(message.from),
+        });
+      case 'preVoteReply':
+        return this.onPreVoteReply(message.from, message.round, message.granted);
       case 'installSnapshot':
         return this.onInstallSnapshot(message.snapshot);
     }
@@ -251,9 +263,37 @@ export class PaxosNode {
     return this.now + min + Math.floor(this.random() * (max - min + 1));
   }
 
+  private nextRound(): bigint {
+    return (this.maxRoundSeen > this.promised.round ? this.maxRoundSeen : this.promised.round) + 1n;
+  }
+
+  /** Lease protection: no promise to another candidate while a leader this node heard from may hold its lease. */
+  private wouldPromise(candidate: string): boolean {
+    return candidate === this.leader || this.now - this.lastLeaderContact >= this.settings.electionTimeoutMinTicks;
+  }
+
+  private startPreVote(): void {
+    const round = this.nextRound();
+    this.preVoting = { round, grants: new Set([this.id]) };
+    this.electionDeadline = this.randomElectionTimeout();
+    for (const peer of this.peers) this.send({ type: 'preVote', from: this.id, to: peer, round });
+    this.maybeStartCampaign();
+  }
+
+  private onPreVoteReply(from: string, round: bigint, granted: boolean): void {
+    if (!granted || !this.preVoting || this.preVoting.round !== round) return;
+    this.preVoting.grants.add(from);
+    this.maybeStartCampaign();
+  }
+
+  private maybeStartCampaign(): void {
+    if (this.preVoting && this.preVoting.grants.size >= this.quorumSize) this.campaign();
+  }
+
   private campaign(): void {
+    this.preVoting = undefined;
     this.leadership = undefined;
-    const round = (this.maxRoundSeen > this.promised.round ? this.maxRoundSeen : this.promised.round) + 1n;
+    const round = this.nextRound();
     const ballot: Ballot = { round, nodeId: this.id };
     this.maxRoundSeen = round;
     this.setPromised(ballot);
@@ -282,9 +322,8 @@ export class PaxosNode {
       return;
     }
     if (order > 0) {
-      // Lease protection: no promise to another candidate while a leader this
-      // node heard from may still hold its lease (see leaseTicks).
-      if (from !== this.leader && this.now - this.lastLeaderContact < this.settings.electionTimeoutMinTicks) return;
+      // Lease protection (see leaseTicks); pre-vote makes this rare, it does not replace it.
+      if (!this.wouldPromise(from)) return;
       this.setPromised(ballot);
       this.becomeFollower(undefined);
       this.electionDeadline = this.randomElectionTimeout();
@@ -380,6 +419,7 @@ export class PaxosNode {
     }
     if (order > 0) this.setPromised(ballot);
     if (this.roleNow !== 'follower' || this.leader !== ballot.nodeId) this.becomeFollower(ballot.nodeId);
+    this.preVoting = undefined;
     this.lastLeaderContact = this.now;
     this.electionDeadline = this.randomElectionTimeout();
     return true;

@@ -180,6 +180,24 @@ export interface InstallSnapshot {
   data: Buffer;
 }
 
+/**
+ * PreVote asks, before a campaign, whether the receiver would promise a
+ * candidate at all: a member that still hears from a leader says no, so a
+ * member that was cut off cannot depose a healthy leader when it returns.
+ */
+export interface PreVote {
+  /** round is the round the sender would campaign with. */
+  round: bigint;
+}
+
+/** PreVoteReply answers a PreVote; it changes no state on either side. */
+export interface PreVoteReply {
+  /** round echoes PreVote.round. */
+  round: bigint;
+  /** granted is true when the receiver would promise the sender. */
+  granted: boolean;
+}
+
 /** Message is one protocol message. */
 export interface Message {
   /** from is the sender's member id. */
@@ -218,6 +236,12 @@ export interface Message {
     | //
     /** install_snapshot carries a snapshot. */
     { $case: "installSnapshot"; installSnapshot: InstallSnapshot }
+    | //
+    /** pre_vote asks whether a campaign could win. */
+    { $case: "preVote"; preVote: PreVote }
+    | //
+    /** pre_vote_reply answers a pre_vote. */
+    { $case: "preVoteReply"; preVoteReply: PreVoteReply }
     | undefined;
 }
 
@@ -1447,6 +1471,164 @@ export const InstallSnapshot: MessageFns<InstallSnapshot> = {
   },
 };
 
+function createBasePreVote(): PreVote {
+  return { round: 0n };
+}
+
+export const PreVote: MessageFns<PreVote> = {
+  encode(message: PreVote, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.round);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreVote {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreVote();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreVote {
+    return { round: isSet(object.round) ? BigInt(object.round) : 0n };
+  },
+
+  toJSON(message: PreVote): unknown {
+    const obj: any = {};
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreVote>, I>>(base?: I): PreVote {
+    return PreVote.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreVote>, I>>(object: I): PreVote {
+    const message = createBasePreVote();
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    return message;
+  },
+};
+
+function createBasePreVoteReply(): PreVoteReply {
+  return { round: 0n, granted: false };
+}
+
+export const PreVoteReply: MessageFns<PreVoteReply> = {
+  encode(message: PreVoteReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0n) {
+      if (BigInt.asUintN(64, message.round) !== message.round) {
+        throw new globalThis.Error("value provided for field message.round of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.round);
+    }
+    if (message.granted !== false) {
+      writer.uint32(16).bool(message.granted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreVoteReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreVoteReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.granted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreVoteReply {
+    return {
+      round: isSet(object.round) ? BigInt(object.round) : 0n,
+      granted: isSet(object.granted) ? globalThis.Boolean(object.granted) : false,
+    };
+  },
+
+  toJSON(message: PreVoteReply): unknown {
+    const obj: any = {};
+    if (message.round !== 0n) {
+      obj.round = message.round.toString();
+    }
+    if (message.granted !== false) {
+      obj.granted = message.granted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreVoteReply>, I>>(base?: I): PreVoteReply {
+    return PreVoteReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreVoteReply>, I>>(object: I): PreVoteReply {
+    const message = createBasePreVoteReply();
+    message.round = (object.round !== undefined && object.round !== null) ? BigInt(object.round) : 0n;
+    message.granted = object.granted ?? false;
+    return message;
+  },
+};
+
 function createBaseMessage(): Message {
   return { from: "", to: "", body: undefined };
 }
@@ -1489,6 +1671,12 @@ export const Message: MessageFns<Message> = {
         break;
       case "installSnapshot":
         InstallSnapshot.encode(message.body.installSnapshot, writer.uint32(98).fork()).join();
+        break;
+      case "preVote":
+        PreVote.encode(message.body.preVote, writer.uint32(106).fork()).join();
+        break;
+      case "preVoteReply":
+        PreVoteReply.encode(message.body.preVoteReply, writer.uint32(114).fork()).join();
         break;
     }
     return writer;
@@ -1606,6 +1794,22 @@ export const Message: MessageFns<Message> = {
             };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.body = { $case: "preVote", preVote: PreVote.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.body = { $case: "preVoteReply", preVoteReply: PreVoteReply.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1650,6 +1854,14 @@ export const Message: MessageFns<Message> = {
         ? { $case: "installSnapshot", installSnapshot: InstallSnapshot.fromJSON(object.installSnapshot) }
         : isSet(object.install_snapshot)
         ? { $case: "installSnapshot", installSnapshot: InstallSnapshot.fromJSON(object.install_snapshot) }
+        : isSet(object.preVote)
+        ? { $case: "preVote", preVote: PreVote.fromJSON(object.preVote) }
+        : isSet(object.pre_vote)
+        ? { $case: "preVote", preVote: PreVote.fromJSON(object.pre_vote) }
+        : isSet(object.preVoteReply)
+        ? { $case: "preVoteReply", preVoteReply: PreVoteReply.fromJSON(object.preVoteReply) }
+        : isSet(object.pre_vote_reply)
+        ? { $case: "preVoteReply", preVoteReply: PreVoteReply.fromJSON(object.pre_vote_reply) }
         : undefined,
     };
   },
@@ -1682,6 +1894,10 @@ export const Message: MessageFns<Message> = {
       obj.catchUpRequest = CatchUpRequest.toJSON(message.body.catchUpRequest);
     } else if (message.body?.$case === "installSnapshot") {
       obj.installSnapshot = InstallSnapshot.toJSON(message.body.installSnapshot);
+    } else if (message.body?.$case === "preVote") {
+      obj.preVote = PreVote.toJSON(message.body.preVote);
+    } else if (message.body?.$case === "preVoteReply") {
+      obj.preVoteReply = PreVoteReply.toJSON(message.body.preVoteReply);
     }
     return obj;
   },
@@ -1760,6 +1976,18 @@ export const Message: MessageFns<Message> = {
             $case: "installSnapshot",
             installSnapshot: InstallSnapshot.fromPartial(object.body.installSnapshot),
           };
+        }
+        break;
+      }
+      case "preVote": {
+        if (object.body?.preVote !== undefined && object.body?.preVote !== null) {
+          message.body = { $case: "preVote", preVote: PreVote.fromPartial(object.body.preVote) };
+        }
+        break;
+      }
+      case "preVoteReply": {
+        if (object.body?.preVoteReply !== undefined && object.body?.preVoteReply !== null) {
+          message.body = { $case: "preVoteReply", preVoteReply: PreVoteReply.fromPartial(object.body.preVoteReply) };
         }
         break;
       }
