@@ -7,7 +7,13 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import { findGroup, type Applied, type CommandType, type MetadataCommand, type TopologyEvent } from '@bulwark/metadata';
+import {
+  findGroup,
+  type Applied,
+  type CommandOutputs,
+  type MetadataCommand,
+  type TopologyEvent,
+} from '@bulwark/metadata';
 import { untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import { encodeCommand } from './command-codec';
 import type { MetadataReplica, TopologyListener } from './metadata-replica';
@@ -51,16 +57,11 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
     sequence: 0n,
   });
 
-  /** Proposes a change; resolves with its applied outcome or throws the domain error it was rejected with. */
-  async function change<C extends Change>(command: C): Promise<Applied<C['type']>> {
+  /** Proposes a change; resolves with the revision it produced and its result, or throws the error it was rejected with. */
+  async function change<C extends Change>(command: C): Promise<{ revision: bigint; value: CommandOutputs[C['type']] }> {
     const applied = (await runner.propose(encodeCommand(command))) as Applied<C['type']>;
     if (!applied.result.ok) throw applied.result.error;
-    return applied;
-  }
-
-  function valueOf<T extends CommandType>(applied: Applied<T>) {
-    if (!applied.result.ok) throw applied.result.error;
-    return applied.result.value;
+    return { revision: applied.topology.revision, value: applied.result.value };
   }
 
   function requireLeader(): void {
@@ -147,8 +148,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         type: 'registerMember',
         member: { id: member.id, address: member.address, role, groupId: member.groupId },
       });
-      valueOf(applied);
-      return { header: header(applied.topology.revision) };
+      return { header: header(applied.revision) };
     }),
 
     reportSuspect: kit.unary((request) => {
@@ -177,7 +177,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         nowMs: options.nowMs(),
         leaseDriftMs: BigInt(options.clockDriftMs),
       });
-      return { header: header(applied.topology.revision), group: groupToProto(valueOf(applied).group) };
+      return { header: header(applied.revision), group: groupToProto(applied.value.group) };
     }),
 
     createGroup: kit.unary(async (request) => {
@@ -190,13 +190,12 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         mode,
         nowMs: options.nowMs(),
       });
-      return { header: header(applied.topology.revision), group: groupToProto(valueOf(applied).group) };
+      return { header: header(applied.revision), group: groupToProto(applied.value.group) };
     }),
 
     deleteGroup: kit.unary(async (request) => {
       const applied = await change({ type: 'deleteGroup', groupId: request.groupId });
-      valueOf(applied);
-      return { header: header(applied.topology.revision) };
+      return { header: header(applied.revision) };
     }),
 
     setRing: kit.unary(async (request) => {
@@ -206,7 +205,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         virtualNodesPerWeight: request.virtualNodesPerWeight,
         groups: request.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
       });
-      return { header: header(applied.topology.revision), ring: ringToProto(valueOf(applied).ring) };
+      return { header: header(applied.revision), ring: ringToProto(applied.value.ring) };
     }),
 
     renewPrimaryLease: kit.unary(async (request) => {
@@ -218,7 +217,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         nowMs: options.nowMs(),
         leaseMs: options.primaryLeaseMs,
       });
-      return { header: header(applied.topology.revision), leaseMs: valueOf(applied).leaseMs };
+      return { header: header(applied.revision), leaseMs: applied.value.leaseMs };
     }),
 
     updateInSyncSet: kit.unary(async (request) => {
@@ -229,7 +228,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         primaryId: request.primaryId,
         inSync: request.inSync,
       });
-      return { header: header(applied.topology.revision), group: groupToProto(valueOf(applied).group) };
+      return { header: header(applied.revision), group: groupToProto(applied.value.group) };
     }),
   };
   return { definition: coordinatorV1.CoordinatorService, implementation };

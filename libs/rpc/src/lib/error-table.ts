@@ -4,15 +4,7 @@
 // not a Bulwark service, and never parse message text.
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { commonV1 } from '@bulwark/contracts';
-import {
-  BulwarkError,
-  DeadlineExceededError,
-  InternalError,
-  UnavailableError,
-  isErrorKind,
-  restoreError,
-  type ErrorKind,
-} from '@bulwark/errors';
+import { BulwarkError, InternalError, isErrorKind, restoreError, type ErrorKind } from '@bulwark/errors';
 
 export const errorDetailTrailer = 'bulwark-error-bin';
 
@@ -82,7 +74,5 @@ export function fromServiceError(error: ServiceError): BulwarkError {
   }
   const mapped = kindByCode[error.code];
   if (mapped) return restoreError(mapped.kind, message, mapped.retryable, {});
-  if (error.code === status.DEADLINE_EXCEEDED) return new DeadlineExceededError(message);
-  if (error.code === status.UNAVAILABLE) return new UnavailableError(message);
   return new InternalError(`${status[error.code] ?? error.code}: ${message}`);
 }
