@@ -4,4 +4,3 @@ export * from './lib/ports';
 export * from './lib/processes';
 export * from './lib/reflection-check';
 export * from './lib/services';
-export * from './lib/compose-fleet';

@@ -1,14 +1,11 @@
 // The local 3-coordinator cluster, run by the launcher library: leader
 // failover time over repeated kill -9 of the leader, and metadata command
 // throughput and latency at several numbers of commands in flight.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { isRetryable, NotLeaderError } from '@bulwark/errors';
-import { launchFleet, planFleet, readComposeFile, type Fleet } from '@bulwark/fleet';
+import { launchComposeFleet, type Fleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import type { BenchTable } from './table';
 
@@ -119,26 +116,20 @@ async function measureThroughput(cluster: Cluster, inFlight: number): Promise<(s
 }
 
 export async function runCoordinatorBench(): Promise<BenchTable[]> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-bench-coordinators-'));
-  const compose = { ...readComposeFile(join(repoRoot, 'tools/system-tests/fixtures/coordinators-3.compose.yml')) };
-  compose.projectDir = repoRoot;
-  const plan = planFleet(compose, {
+  const launched = await launchComposeFleet(join(repoRoot, 'tools/system-tests/fixtures/coordinators-3.compose.yml'), {
     subnet: '127.77.60',
-    stateDir,
-    portOffset: 0,
-    environment: { PATH: process.env['PATH'] ?? '' },
+    projectDir: repoRoot,
   });
-  const fleet = await launchFleet(plan, { fleetId: `bench-${randomUUID()}` });
+  const { fleet } = launched;
   const names = fleet.services().map((service) => service.name);
   const cluster: Cluster = {
     fleet,
     clients: new Map(
-      names.map((name) => [name, createClient(coordinatorV1.CoordinatorClient, `${fleet.service(name).address}:7001`)]),
+      names.map((name) => [name, createClient(coordinatorV1.CoordinatorClient, launched.address(name, 7001))]),
     ),
     alive: new Set(names),
   };
   try {
-    await fleet.waitHealthy(60_000);
     const throughputRows = [];
     for (const level of inFlightLevels) throughputRows.push(await measureThroughput(cluster, level));
     const failovers = await measureFailovers(cluster);
@@ -164,7 +155,6 @@ export async function runCoordinatorBench(): Promise<BenchTable[]> {
     ];
   } finally {
     for (const client of cluster.clients.values()) client.close();
-    await fleet.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await launched.stop();
   }
 }

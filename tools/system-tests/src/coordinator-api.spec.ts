@@ -12,7 +12,8 @@ import {
   NotLeaderError,
 } from '@bulwark/errors';
 import { callUnary, createClient, type UnaryMethod } from '@bulwark/rpc';
-import { launchComposeFleet, type ComposeFleet } from '@bulwark/testing';
+import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
+import { repoPath, repoRoot } from '@bulwark/testing';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 
@@ -23,7 +24,10 @@ describe('coordinator.v1 on a 3-member cluster', () => {
   let follower: coordinatorV1.CoordinatorClient;
 
   beforeAll(async () => {
-    cluster = await launchComposeFleet('tools/system-tests/fixtures/coordinators-3.compose.yml', '127.77.44');
+    cluster = await launchComposeFleet(repoPath('tools/system-tests/fixtures/coordinators-3.compose.yml'), {
+      subnet: '127.77.44',
+      projectDir: repoRoot,
+    });
     for (const service of cluster.fleet.services()) {
       clients.set(service.name, createClient(coordinatorV1.CoordinatorClient, cluster.address(service.name, 7001)));
     }

@@ -5,9 +5,9 @@
 import { Metadata } from '@grpc/grpc-js';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { isRetryable, NotLeaderError } from '@bulwark/errors';
-import type { Fleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
-import { launchComposeFleet } from '@bulwark/testing';
+import { launchComposeFleet, type Fleet } from '@bulwark/fleet';
+import { repoPath, repoRoot } from '@bulwark/testing';
 
 const { MemberRole } = coordinatorV1;
 
@@ -19,7 +19,10 @@ interface Cluster {
 }
 
 async function launchCoordinators(members: 3 | 5, subnet: string): Promise<Cluster> {
-  const launched = await launchComposeFleet(`tools/system-tests/fixtures/coordinators-${members}.compose.yml`, subnet);
+  const launched = await launchComposeFleet(
+    repoPath(`tools/system-tests/fixtures/coordinators-${members}.compose.yml`),
+    { subnet, projectDir: repoRoot },
+  );
   const names = launched.fleet.services().map((service) => service.name);
   return { fleet: launched.fleet, names, address: (name) => launched.address(name, 7001), stop: launched.stop };
 }

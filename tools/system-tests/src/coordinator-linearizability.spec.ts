@@ -9,7 +9,8 @@ import { NotLeaderError } from '@bulwark/errors';
 import { checkLinearizability, HistoryRecorder } from '@bulwark/history';
 import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
-import { launchComposeFleet, type ComposeFleet } from '@bulwark/testing';
+import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
+import { repoPath, repoRoot } from '@bulwark/testing';
 
 const clientsCount = 4;
 /** Successful operations each client makes; failed attempts are retried, at most attemptsMax in all. */
@@ -25,7 +26,10 @@ describe('coordinator metadata under a leader kill', () => {
   });
 
   it('is linearizable', async () => {
-    cluster = await launchComposeFleet('tools/system-tests/fixtures/coordinators-3.compose.yml', '127.77.45');
+    cluster = await launchComposeFleet(repoPath('tools/system-tests/fixtures/coordinators-3.compose.yml'), {
+      subnet: '127.77.45',
+      projectDir: repoRoot,
+    });
     const { fleet } = cluster;
     const nameByAddress = new Map(fleet.services().map((service) => [`${service.address}:7001`, service.name]));
     const clients = new Map(

@@ -1,0 +1,50 @@
+// A fleet from a compose file in one call, for tests and benchmarks: a fresh
+// state directory, its own loopback subnet (so it never meets a user's fleet
+// or another test's), commands run from the given project directory (the
+// image's working directory), healthy before it returns.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readComposeFile } from '../compose/read-compose-file';
+import { planFleet } from '../plan/fleet-plan';
+import { launchFleet, type Fleet } from './fleet';
+
+export interface ComposeFleetOptions {
+  /** The /24 of loopback addresses, e.g. "127.77.44". */
+  subnet: string;
+  /** Where commands run: the repository root, as the image's working directory. */
+  projectDir: string;
+  readyTimeoutMs?: number;
+}
+
+export interface ComposeFleet {
+  fleet: Fleet;
+  /** host:port of a service at one of its container ports. */
+  address(name: string, port: number): string;
+  /** Stops every process and removes the state directory. */
+  stop(): Promise<void>;
+}
+
+export async function launchComposeFleet(composeFile: string, options: ComposeFleetOptions): Promise<ComposeFleet> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-fleet-'));
+  const compose = { ...readComposeFile(composeFile), projectDir: options.projectDir };
+  const plan = planFleet(compose, {
+    subnet: options.subnet,
+    stateDir,
+    portOffset: 0,
+    environment: { PATH: process.env['PATH'] ?? '' },
+  });
+  const fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });
+  const stop = async () => {
+    await fleet.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await fleet.waitHealthy(options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { fleet, address: (name, port) => `${fleet.service(name).address}:${port}`, stop };
+}
