@@ -2,19 +2,15 @@
 // Redis quorum come with the lock issue; until then every method answers
 // UNIMPLEMENTED through the shared wrapper and error table.
 import { lockV1 } from '@bulwark/contracts';
-import { UnimplementedError } from '@bulwark/errors';
-import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { notImplemented, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 
 export function lockService(kit: HandlerKit): ServiceBinding {
-  const notYet = (method: string) => () => {
-    throw new UnimplementedError(`lock.v1.Lock/${method}`);
-  };
   const implementation: lockV1.LockServer = {
-    acquire: kit.unary(notYet('Acquire')),
-    tryAcquire: kit.unary(notYet('TryAcquire')),
-    refresh: kit.unary(notYet('Refresh')),
-    release: kit.unary(notYet('Release')),
-    inspect: kit.unary(notYet('Inspect')),
+    acquire: kit.unary(notImplemented('lock.v1.Lock/Acquire')),
+    tryAcquire: kit.unary(notImplemented('lock.v1.Lock/TryAcquire')),
+    refresh: kit.unary(notImplemented('lock.v1.Lock/Refresh')),
+    release: kit.unary(notImplemented('lock.v1.Lock/Release')),
+    inspect: kit.unary(notImplemented('lock.v1.Lock/Inspect')),
   };
   return { definition: lockV1.LockService, implementation };
 }

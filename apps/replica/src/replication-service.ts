@@ -2,17 +2,12 @@
 // and catch-up come with the replica issue; until then both methods answer
 // UNIMPLEMENTED through the shared wrapper and error table.
 import { replicationV1 } from '@bulwark/contracts';
-import { UnimplementedError } from '@bulwark/errors';
-import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { notImplemented, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 
 export function replicationService(kit: HandlerKit): ServiceBinding {
   const implementation: replicationV1.ReplicationServer = {
-    replicate: kit.bidiStream(async () => {
-      throw new UnimplementedError('replication.v1.Replication/Replicate');
-    }),
-    fetchSnapshot: kit.serverStream(async () => {
-      throw new UnimplementedError('replication.v1.Replication/FetchSnapshot');
-    }),
+    replicate: kit.bidiStream(async () => notImplemented('replication.v1.Replication/Replicate')()),
+    fetchSnapshot: kit.serverStream(async () => notImplemented('replication.v1.Replication/FetchSnapshot')()),
   };
   return { definition: replicationV1.ReplicationService, implementation };
 }

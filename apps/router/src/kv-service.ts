@@ -2,19 +2,15 @@
 // the router issue; until then every method answers UNIMPLEMENTED, through
 // the same wrapper and error table the real handlers will use.
 import { kvV1 } from '@bulwark/contracts';
-import { UnimplementedError } from '@bulwark/errors';
-import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { notImplemented, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 
 export function kvService(kit: HandlerKit): ServiceBinding {
-  const notYet = (method: string) => () => {
-    throw new UnimplementedError(`kv.v1.KV/${method}`);
-  };
   const implementation: kvV1.KVServer = {
-    put: kit.unary(notYet('Put')),
-    get: kit.unary(notYet('Get')),
-    delete: kit.unary(notYet('Delete')),
-    batchGet: kit.unary(notYet('BatchGet')),
-    scan: kit.unary(notYet('Scan')),
+    put: kit.unary(notImplemented('kv.v1.KV/Put')),
+    get: kit.unary(notImplemented('kv.v1.KV/Get')),
+    delete: kit.unary(notImplemented('kv.v1.KV/Delete')),
+    batchGet: kit.unary(notImplemented('kv.v1.KV/BatchGet')),
+    scan: kit.unary(notImplemented('kv.v1.KV/Scan')),
   };
   return { definition: kvV1.KVService, implementation };
 }

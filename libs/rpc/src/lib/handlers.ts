@@ -11,6 +11,7 @@ import type {
   ServerWritableStream,
 } from '@grpc/grpc-js';
 import type { Logger } from '@bulwark/logging';
+import { UnimplementedError } from '@bulwark/errors';
 import { toStatus } from './error-table';
 
 export interface HandlerContext {
@@ -88,5 +89,12 @@ export function createHandlerKit(logger: Logger, shutdown: AbortSignal): Handler
           );
       };
     },
+  };
+}
+
+/** A handler body for a contract method this build does not serve yet: answers UNIMPLEMENTED naming it. */
+export function notImplemented(method: string): () => never {
+  return () => {
+    throw new UnimplementedError(method);
   };
 }
