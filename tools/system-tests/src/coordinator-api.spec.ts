@@ -12,7 +12,9 @@ import {
   NotLeaderError,
 } from '@bulwark/errors';
 import { callUnary, createClient, type UnaryMethod } from '@bulwark/rpc';
+import { registerMember } from '@bulwark/coordinator-client';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
+import { createLogger } from '@bulwark/logging';
 import { repoPath, repoRoot } from '@bulwark/testing';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
@@ -136,6 +138,20 @@ describe('coordinator.v1 on a 3-member cluster', () => {
     expect(watched.map((event) => event.change?.$case)).toEqual(
       expect.arrayContaining(['memberRegistered', 'groupUpdated', 'ringUpdated']),
     );
+  });
+
+  it('registers a member through the coordinator client, which follows the leader hint from a follower', async () => {
+    const followerName = [...clients].find(([, client]) => client === follower)?.[0] as string;
+    const response = await registerMember({
+      coordinators: [cluster.address(followerName, 7001)],
+      member: { id: 'router-9', address: '127.0.0.1:7299', role: MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+      logger: createLogger({ service: 'test', memberId: 'test', level: 'fatal' }),
+      callDeadlineMs: 2_000,
+      totalDeadlineMs: 20_000,
+    });
+    const topology = await call(leader, leader.getTopology, {});
+    expect(response.header?.revision).toBeGreaterThan(0n);
+    expect(topology.topology?.members.map((member) => member.id)).toContain('router-9');
   });
 
   it('answers linearizable reads only at the leader, with a hint elsewhere', async () => {
