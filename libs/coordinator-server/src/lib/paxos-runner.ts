@@ -6,7 +6,15 @@
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import type { Entry, Message, PaxosNode, PersistBatch, Snapshot } from '@bulwark/paxos';
+import {
+  ballotsEqual,
+  type Ballot,
+  type Entry,
+  type Message,
+  type PaxosNode,
+  type PersistBatch,
+  type Snapshot,
+} from '@bulwark/paxos';
 
 export interface ReplicatedStateMachine<Result> {
   /** Applies one committed entry; must be deterministic. */
@@ -67,6 +75,8 @@ export class PaxosRunner<Result> {
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private stopped = false;
+  /** The ballot this member leads with and when (monotonic ms) it saw itself become leader. */
+  private leadership: { ballot: Ballot; sinceMs: number } | undefined;
 
   constructor(private readonly options: RunnerOptions<Result>) {
     // The core's first Ready replays the durable state: apply it now.
@@ -118,6 +128,30 @@ export class PaxosRunner<Result> {
   canReadLocally(): boolean {
     this.syncTicks();
     return this.node.canReadLocally();
+  }
+
+  /**
+   * Monotonic time (performance.now() ms) from which this member has led
+   * without interruption, or undefined when it does not lead. Taken no
+   * earlier than the core's election, so a wait counted from it is never
+   * short: a new leader cannot know what its predecessor granted before.
+   */
+  leaderSinceMs(): number | undefined {
+    this.syncTicks();
+    this.noteLeadership();
+    return this.leadership?.sinceMs;
+  }
+
+  private noteLeadership(): void {
+    const node = this.node;
+    if (node.role !== 'leader') {
+      this.leadership = undefined;
+      return;
+    }
+    const ballot = node.promisedBallot;
+    if (!this.leadership || !ballotsEqual(this.leadership.ballot, ballot)) {
+      this.leadership = { ballot, sinceMs: performance.now() };
+    }
   }
 
   /** A NotLeaderError naming the leader this member knows of. */
@@ -173,6 +207,7 @@ export class PaxosRunner<Result> {
   }
 
   private processReady(): void {
+    this.noteLeadership();
     const ready = this.node.takeReady();
     // A snapshot from a peer is checked before it reaches the disk: a bad one must not be
     // persisted and replayed on every restart.
