@@ -1,4 +1,5 @@
 export * from './lib/operation';
+export * from './lib/time';
 export * from './lib/json-lines';
 export * from './lib/recorder';
 export * from './lib/checker/search-budget';

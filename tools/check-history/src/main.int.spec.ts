@@ -58,6 +58,18 @@ describe('check-history FILE', () => {
       5,
       '{"key":"k","op":"get","value":null,"expect":null,"result":"b","call":70,"return":80,"client":"c3"}',
     ],
+    [
+      'nanosecond-stale-read.jsonl',
+      'k',
+      3,
+      '{"key":"k","op":"get","value":null,"expect":null,"result":"a","call":1733450000123456780,"return":1733450000123457000,"client":"c2"}',
+    ],
+    [
+      'decimal-seconds-stale-read.jsonl',
+      'k',
+      3,
+      '{"key":"k","op":"get","value":null,"expect":null,"result":"a","call":1733450000.12345678,"return":1733450000.123457,"client":"c2"}',
+    ],
   ])('exits 1 for %s, printing key %s and its %i-operation failing prefix', (name, key, length, lastLine) => {
     const run = checkHistory(fixture(name));
     expect(run).toMatchObject({ status: 1, stderr: '' });
@@ -73,6 +85,22 @@ describe('check-history FILE', () => {
     expect(run).toMatchObject({ status: 2, stdout: '' });
     expect(run.stderr).toBe(
       `check-history: ${fixture('malformed.jsonl')} line 3 field "return": must be a number or null (outcome unknown), got "soon"\n`,
+    );
+  });
+
+  it('compares times exactly: a read 1 ns after a write completed, beyond 2^53, is reported with the exact times', () => {
+    // Read through a double, 1733450000123456779 and ...780 are one time and this history looks linearizable.
+    const run = checkHistory(fixture('nanosecond-stale-read.jsonl'));
+    expect(run.stdout.split('\n')[0]).toBe(
+      'not linearizable: key "k" has no linearization once the operation completing at 1733450000123457000 is known',
+    );
+  });
+
+  it('exits 2 naming the line and field of a time it cannot compare exactly, rather than round it', () => {
+    const run = checkHistory(fixture('time-beyond-digits.jsonl'));
+    expect(run).toMatchObject({ status: 2, stdout: '' });
+    expect(run.stderr).toBe(
+      `check-history: ${fixture('time-beyond-digits.jsonl')} line 2 field "call": must have at most 40 digits written out to be compared exactly, got 1e400 (401 digits)\n`,
     );
   });
 

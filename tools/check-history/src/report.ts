@@ -1,4 +1,4 @@
-import { toHistoryJsonLine, type CheckResult } from '@bulwark/history';
+import { timeText, toHistoryJsonLine, type CheckResult } from '@bulwark/history';
 
 /** The command's exit codes; 2 (bad input) is decided before a check runs. */
 export const exitCodes = { linearizable: 0, 'not-linearizable': 1, badInput: 2, undecided: 3 } as const;
@@ -24,7 +24,7 @@ export function reportVerdict(result: CheckResult, operations: number): { lines:
     case 'not-linearizable':
       return {
         lines: [
-          `not linearizable: key ${JSON.stringify(result.key)} has no linearization once the operation completing at ${result.failingAtMs} is known`,
+          `not linearizable: key ${JSON.stringify(result.key)} has no linearization once the operation completing at ${timeText(result.failingAtMs)} is known`,
           `shortest failing prefix of key ${JSON.stringify(result.key)} (${count(result.failingPrefix.length, 'operation')}, not linearizable on its own):`,
           ...result.failingPrefix.map(toHistoryJsonLine),
         ],

@@ -1,7 +1,10 @@
 // Comparators for sort(): the default sort compares as strings ([10, 9].sort() is [10, 9]).
 
-/** Ascending numbers, Infinity included (a - b would give NaN for two Infinities). */
-export function compareNumbers(a: number, b: number): number {
+/**
+ * Ascending numbers and bigints, Infinity included (a - b would give NaN for
+ * two Infinities); exact across the two kinds, which JS compares by value.
+ */
+export function compareNumbers(a: number | bigint, b: number | bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

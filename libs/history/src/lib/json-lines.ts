@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from '@bulwark/errors';
+import { numberLiteralsOf } from './number-literals';
 import { findProblem, type HistoryOperation } from './operation';
+import { timeText, type HistoryTime } from './time';
+import { readTimeLiteral } from './time-literal';
 
 // The history file format, one operation a line:
 //   {"key":"k","op":"cas","value":"b","expect":"a","result":true,"call":10,"return":12}
@@ -7,6 +10,8 @@ import { findProblem, type HistoryOperation } from './operation';
 // absent); result: value read (null: absent) or the cas outcome; return null:
 // outcome unknown. "client" is optional. Failed operations are not written:
 // they definitely did not take effect, so they cannot change a verdict.
+// "call" and "return" are JSON numbers in any one unit, read exactly from
+// their source text (see readTimeLiteral), never through a double.
 
 /** Bounds the memory of a parsed history (a few hundred bytes an operation). */
 export const historyLinesMax = 10_000_000;
@@ -15,7 +20,7 @@ const requiredFields = ['key', 'op', 'value', 'expect', 'result', 'call', 'retur
 const allowedFields = new Set<string>([...requiredFields, 'client']);
 
 /** The file's name for each operation field. */
-const fileFieldOf: Record<keyof HistoryOperation, string> = {
+const fileFieldOf: Record<keyof HistoryOperation<HistoryTime>, string> = {
   client: 'client',
   key: 'key',
   op: 'op',
@@ -31,7 +36,16 @@ function fieldError(lineNumber: number, field: string, problem: string): Invalid
   return new InvalidArgumentError(`line ${lineNumber} field "${field}"`, problem);
 }
 
-function parseLine(line: string, lineNumber: number): HistoryOperation {
+/** The exact time in a number member that JSON.parse has already read (as a rounded double). */
+function timeOf(lineNumber: number, field: 'call' | 'return', literals: Map<string, string>): HistoryTime {
+  const literal = literals.get(field);
+  if (literal === undefined) throw new Error(`line ${lineNumber}: no source text for the number in "${field}"`);
+  const reading = readTimeLiteral(literal);
+  if ('problem' in reading) throw fieldError(lineNumber, field, reading.problem);
+  return reading.time;
+}
+
+function parseLine(line: string, lineNumber: number): HistoryOperation<HistoryTime> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -59,6 +73,7 @@ function parseLine(line: string, lineNumber: number): HistoryOperation {
       `must be a number or null (outcome unknown), got ${JSON.stringify(returned)}`,
     );
   }
+  const literals = numberLiteralsOf(line);
   const operation = {
     client: fields['client'] ?? '',
     key: fields['key'],
@@ -66,10 +81,10 @@ function parseLine(line: string, lineNumber: number): HistoryOperation {
     value: fields['value'],
     expect: fields['expect'],
     result: fields['result'],
-    invokedMs: call,
-    completedMs: returned,
+    invokedMs: timeOf(lineNumber, 'call', literals),
+    completedMs: returned === null ? null : timeOf(lineNumber, 'return', literals),
     outcome: returned === null ? 'unknown' : 'ok',
-  } as HistoryOperation;
+  } as HistoryOperation<HistoryTime>;
   const found = findProblem(operation);
   if (found) throw fieldError(lineNumber, fileFieldOf[found.field], found.problem);
   return operation;
@@ -79,9 +94,9 @@ function parseLine(line: string, lineNumber: number): HistoryOperation {
  * Parses a history file's text. Blank lines are skipped; throws
  * InvalidArgumentError naming the line number and field of the first problem.
  */
-export function parseHistoryJsonLines(text: string): HistoryOperation[] {
+export function parseHistoryJsonLines(text: string): HistoryOperation<HistoryTime>[] {
   const lines = text.split('\n');
-  const operations: HistoryOperation[] = [];
+  const operations: HistoryOperation<HistoryTime>[] = [];
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
     if (operations.length === historyLinesMax) {
@@ -92,15 +107,16 @@ export function parseHistoryJsonLines(text: string): HistoryOperation[] {
   return operations;
 }
 
-/** One operation as a history line (without a newline). */
-export function toHistoryJsonLine(operation: HistoryOperation): string {
+/** One operation as a history line (without a newline); times are written exactly (JSON.stringify throws on a bigint). */
+export function toHistoryJsonLine(operation: HistoryOperation<HistoryTime>): string {
   const { key, op, value, expect, result, invokedMs, completedMs, client } = operation;
-  const line = { key, op, value, expect, result, call: invokedMs, return: completedMs };
-  return JSON.stringify(client === '' ? line : { ...line, client });
+  const fields = JSON.stringify({ key, op, value, expect, result }).slice(0, -1);
+  const times = `"call":${timeText(invokedMs)},"return":${completedMs === null ? 'null' : timeText(completedMs)}`;
+  return `${fields},${times}${client === '' ? '' : `,"client":${JSON.stringify(client)}`}}`;
 }
 
 /** A history file's text: one line per operation that did not fail, each ending in a newline. */
-export function formatHistoryJsonLines(history: readonly HistoryOperation[]): string {
+export function formatHistoryJsonLines(history: readonly HistoryOperation<HistoryTime>[]): string {
   return history
     .filter((operation) => operation.outcome !== 'fail')
     .map((operation) => `${toHistoryJsonLine(operation)}\n`)

@@ -1,5 +1,6 @@
 import { cas, del, failed, get, put } from '../testing/operations';
 import { findProblem, type HistoryOperation } from './operation';
+import { DecimalTime, type HistoryTime } from './time';
 
 describe('findProblem', () => {
   it('accepts well-formed operations of every kind and outcome', () => {
@@ -11,11 +12,12 @@ describe('findProblem', () => {
       cas('b', null, false, [0, 1]),
       del([0, 0]),
       failed(put('a', [0, 1])),
+      { ...put('a', [0, 1]), invokedMs: 2n ** 64n, completedMs: new DecimalTime(2n ** 64n * 10n + 5n, 1) },
     ];
     valid.forEach((operation) => expect(findProblem(operation)).toBeNull());
   });
 
-  it.each<[string, HistoryOperation, string, string]>([
+  it.each<[string, HistoryOperation<HistoryTime>, string, string]>([
     ['a non-string key', { ...put('a', [0, 1]), key: 7 as unknown as string }, 'key', 'must be a string, got 7'],
     [
       'an unknown op',
@@ -29,7 +31,24 @@ describe('findProblem', () => {
       'outcome',
       'must be one of ok, fail, unknown, got "maybe"',
     ],
-    ['an infinite invocation', put('a', [Infinity, 1]), 'invokedMs', 'must be a finite number, got Infinity'],
+    [
+      'an infinite invocation',
+      put('a', [Infinity, 1]),
+      'invokedMs',
+      'must be a finite number, a bigint or a DecimalTime (at most 40 digits), got Infinity',
+    ],
+    [
+      'a bigint invocation of more than 40 digits',
+      { ...put('a', [0, null]), invokedMs: 10n ** 40n },
+      'invokedMs',
+      `must be a finite number, a bigint or a DecimalTime (at most 40 digits), got 1${'0'.repeat(40)}`,
+    ],
+    [
+      'a completion before the invocation, in exact times',
+      { ...put('a', [0, 1]), invokedMs: 2n ** 53n + 1n, completedMs: 2 ** 53 } as HistoryOperation<HistoryTime>,
+      'completedMs',
+      'must not be before the invocation (9007199254740993), got 9007199254740992',
+    ],
     [
       'a completion before the invocation',
       put('a', [5, 4]),
@@ -46,7 +65,7 @@ describe('findProblem', () => {
       'no completion for a known outcome',
       { ...put('a', [0, null]), outcome: 'ok' },
       'completedMs',
-      'must be a finite number when the outcome is ok, got null',
+      'must be a finite number, a bigint or a DecimalTime (at most 40 digits) when the outcome is ok, got null',
     ],
     ['a put without a value', { ...put('a', [0, 1]), value: null }, 'value', 'must be a string for a put, got null'],
     ['a get with a value', { ...get('a', [0, 1]), value: 'a' }, 'value', 'must be null for a get, got "a"'],

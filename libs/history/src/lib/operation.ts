@@ -1,3 +1,5 @@
+import { compareTimes, DecimalTime, isTime, timeDigitsMax, timeText, type HistoryTime } from './time';
+
 // One client operation on one key of the key-value store, as recorded by a
 // test or read from a history file. Every key is an independent register that
 // starts absent (null).
@@ -16,7 +18,11 @@ export const outcomes: readonly Outcome[] = ['ok', 'fail', 'unknown'];
 /** The value a get read (null: absent) or whether a cas swapped; null for put, del and any op not ok. */
 export type OperationResult = string | boolean | null;
 
-export interface HistoryOperation {
+/**
+ * Time: number for an in-process clock (the recorder); operations read from a
+ * file may also hold bigint and DecimalTime times (see time.ts).
+ */
+export interface HistoryOperation<Time extends HistoryTime = number> {
   /** Who issued it; not used by the checker, shown in reports. */
   readonly client: string;
   readonly key: string;
@@ -26,9 +32,10 @@ export interface HistoryOperation {
   /** cas: the value required (null: absent); others: null. */
   readonly expect: string | null;
   readonly result: OperationResult;
-  readonly invokedMs: number;
-  /** When the client learned the outcome; null exactly when the outcome is unknown. */
-  readonly completedMs: number | null;
+  /** When it was invoked: milliseconds from the recorder's clock, or whatever one unit a history file uses. */
+  readonly invokedMs: Time;
+  /** When the client learned the outcome, in the same unit; null exactly when the outcome is unknown. */
+  readonly completedMs: Time | null;
   readonly outcome: Outcome;
 }
 
@@ -40,9 +47,12 @@ export interface FieldProblem {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  // JSON.stringify would show Infinity and NaN as null.
-  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+  // JSON.stringify would show Infinity and NaN as null, and throws on a bigint.
+  const asWritten = typeof value === 'number' || typeof value === 'bigint' || value instanceof DecimalTime;
+  return asWritten ? String(value) : JSON.stringify(value);
 }
+
+const timeKinds = `a finite number, a bigint or a DecimalTime (at most ${timeDigitsMax} digits)`;
 
 const isStringOrNull = (value: unknown): boolean => typeof value === 'string' || value === null;
 
@@ -69,21 +79,21 @@ function resultProblem(op: OperationKind, outcome: Outcome, result: unknown): st
   return result === null ? null : `must be null for a ${op}, got ${describe(result)}`;
 }
 
-function completedProblem(outcome: Outcome, invokedMs: number, completedMs: unknown): string | null {
+function completedProblem(outcome: Outcome, invokedMs: HistoryTime, completedMs: unknown): string | null {
   if (outcome === 'unknown') {
     return completedMs === null ? null : `must be null when the outcome is unknown, got ${describe(completedMs)}`;
   }
-  if (typeof completedMs !== 'number' || !Number.isFinite(completedMs)) {
-    return `must be a finite number when the outcome is ${outcome}, got ${describe(completedMs)}`;
-  }
-  return completedMs >= invokedMs ? null : `must not be before the invocation (${invokedMs}), got ${completedMs}`;
+  if (!isTime(completedMs)) return `must be ${timeKinds} when the outcome is ${outcome}, got ${describe(completedMs)}`;
+  return compareTimes(completedMs, invokedMs) >= 0
+    ? null
+    : `must not be before the invocation (${timeText(invokedMs)}), got ${timeText(completedMs)}`;
 }
 
 /**
  * Checks an operation that may come from outside (a file, a test), field by
  * field at run time, and returns the first problem or null.
  */
-export function findProblem(operation: HistoryOperation): FieldProblem | null {
+export function findProblem(operation: HistoryOperation<HistoryTime>): FieldProblem | null {
   const { client, key, op, outcome, invokedMs } = operation;
   if (typeof client !== 'string') return { field: 'client', problem: `must be a string, got ${describe(client)}` };
   if (typeof key !== 'string') return { field: 'key', problem: `must be a string, got ${describe(key)}` };
@@ -93,10 +103,8 @@ export function findProblem(operation: HistoryOperation): FieldProblem | null {
   if (!outcomes.includes(outcome)) {
     return { field: 'outcome', problem: `must be one of ${outcomes.join(', ')}, got ${describe(outcome)}` };
   }
-  if (typeof invokedMs !== 'number' || !Number.isFinite(invokedMs)) {
-    return { field: 'invokedMs', problem: `must be a finite number, got ${describe(invokedMs)}` };
-  }
-  const checks: Array<[keyof HistoryOperation, string | null]> = [
+  if (!isTime(invokedMs)) return { field: 'invokedMs', problem: `must be ${timeKinds}, got ${describe(invokedMs)}` };
+  const checks: Array<[keyof HistoryOperation<HistoryTime>, string | null]> = [
     ['completedMs', completedProblem(outcome, invokedMs, operation.completedMs)],
     ['value', valueProblem(op, operation.value)],
     ['expect', expectProblem(op, operation.expect)],

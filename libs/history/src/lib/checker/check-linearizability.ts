@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from '@bulwark/errors';
 import { compareStrings } from '../compare';
 import { findProblem, type HistoryOperation } from '../operation';
+import type { HistoryTime } from '../time';
+import { comparableHistory } from './comparable-times';
 import { shortestFailingPrefix } from './failing-prefix';
 import { searchLinearization } from './linearization-search';
 import { compileKeyHistory } from './register-model';
@@ -10,15 +12,16 @@ export interface CheckOptions {
   readonly budget?: CheckBudget;
 }
 
-export type CheckResult =
+/** Time: the kind of times in the history checked; the report gives back operations and times as recorded. */
+export type CheckResult<Time extends HistoryTime = HistoryTime> =
   | { readonly verdict: 'linearizable'; readonly keys: number; readonly steps: number }
   | {
       readonly verdict: 'not-linearizable';
       readonly key: string;
       /** The shortest prefix of the key's history that is already not linearizable, ordered by invocation. */
-      readonly failingPrefix: readonly HistoryOperation[];
+      readonly failingPrefix: readonly HistoryOperation<Time>[];
       /** When that prefix stopped being linearizable: the completion that made it so. */
-      readonly failingAtMs: number;
+      readonly failingAtMs: Time;
       readonly steps: number;
     }
   | { readonly verdict: 'undecided'; readonly key: string; readonly reason: ExhaustionReason; readonly steps: number };
@@ -35,20 +38,25 @@ function groupByKey(history: readonly HistoryOperation[]): Map<string, HistoryOp
 }
 
 /**
- * Whether a history of register operations is linearizable. Keys are
+ * Whether a history of register operations is linearizable. Times are
+ * compared exactly, whatever their kinds (see comparableHistory). Keys are
  * independent registers, so each key is checked on its own (Horn and
  * Kroening's P-compositionality), in a fixed order of keys so that the
  * verdict, the key reported and the steps are the same on every run. Stops at
  * the first key that is not linearizable, or undecided when the budget runs
  * out. Throws InvalidArgumentError naming the first malformed operation field.
  */
-export function checkLinearizability(history: readonly HistoryOperation[], options: CheckOptions = {}): CheckResult {
+export function checkLinearizability<Time extends HistoryTime>(
+  history: readonly HistoryOperation<Time>[],
+  options: CheckOptions = {},
+): CheckResult<Time> {
   history.forEach((operation, index) => {
     const found = findProblem(operation);
     if (found) throw new InvalidArgumentError(`history[${index}].${found.field}`, found.problem);
   });
   const budget = new SearchBudget(options.budget);
-  const byKey = groupByKey(history);
+  const comparable = comparableHistory(history);
+  const byKey = groupByKey(comparable.operations);
   const keys = [...byKey.keys()].sort(compareStrings);
   for (const key of keys) {
     const operations = byKey.get(key) as HistoryOperation[];
@@ -56,8 +64,14 @@ export function checkLinearizability(history: readonly HistoryOperation[], optio
     if (outcome.verdict === 'undecided')
       return { verdict: 'undecided', key, reason: outcome.reason, steps: budget.steps };
     if (outcome.verdict === 'not-linearizable') {
-      const { operations: failingPrefix, failingAtMs } = shortestFailingPrefix(operations, budget);
-      return { verdict: 'not-linearizable', key, failingPrefix, failingAtMs, steps: budget.steps };
+      const { operations: prefix, failingAtMs } = shortestFailingPrefix(operations, budget);
+      return {
+        verdict: 'not-linearizable',
+        key,
+        failingPrefix: prefix.map(comparable.recordedOperation),
+        failingAtMs: comparable.recordedTime(failingAtMs),
+        steps: budget.steps,
+      };
     }
   }
   return { verdict: 'linearizable', keys: keys.length, steps: budget.steps };
