@@ -7,6 +7,7 @@ import {
   batch,
   fileBytes,
   logOf,
+  openError,
   persistAll,
   readBytes,
   snapshotPath,
@@ -15,9 +16,7 @@ import {
   writeBytes,
 } from '../testing/storage-fixtures';
 import { crc32c } from './crc32c';
-import { FilePaxosStorage } from './file-paxos-storage';
 import { frameRecord } from './file-format';
-import { StorageCorruptionError } from './storage-corruption-error';
 
 const temporaryDirectory = temporaryDirectories();
 
@@ -29,16 +28,6 @@ function persistRecordingStarts(directory: string, batches: readonly PersistBatc
     persistAll(directory, [step]);
     return start;
   });
-}
-
-function openError(directory: string): StorageCorruptionError {
-  try {
-    FilePaxosStorage.open(directory).storage.close();
-  } catch (error) {
-    if (error instanceof StorageCorruptionError) return error;
-    throw error;
-  }
-  throw new Error('open succeeded on a damaged store');
 }
 
 /** Applies `damage` to a copy of the file, checks open refuses as expected, and that the file was left untouched. */
@@ -163,16 +152,16 @@ describe('WAL corruption', () => {
       problem: /header checksum mismatch/,
     });
     restore();
-    const version2 = (bytes: Uint8Array) => {
+    const version3 = (bytes: Uint8Array) => {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      view.setUint32(4, 2, true);
+      view.setUint32(4, 3, true);
       view.setUint32(16, crc32c(bytes.subarray(0, 16)), true);
       return bytes;
     };
-    expectRefusal(directory, walPath(directory), version2, {
+    expectRefusal(directory, walPath(directory), version3, {
       file: 'paxos.wal',
       offset: 4,
-      problem: /format version 2 is not supported/,
+      problem: /format version 3 is not supported \(this build reads 1 to 2\)/,
     });
     restore();
     expectRefusal(directory, walPath(directory), (bytes) => bytes.subarray(0, 12), {

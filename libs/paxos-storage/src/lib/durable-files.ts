@@ -2,8 +2,9 @@
 // fsynced; a new or renamed name is durable only once its directory is
 // fsynced too; and a file is replaced atomically by writing a temp file in
 // full, fsyncing it, and renaming it over the old one.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, renameSync, write, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { tempSuffix } from './file-format';
 
 /** writeSync may write less than asked; loop until every byte is at `position`. */
@@ -12,6 +13,19 @@ export function writeFully(fd: number, bytes: Uint8Array, position: number): voi
     written += writeSync(fd, bytes, written, bytes.length - written, position + written);
   }
 }
+
+const writeAsync = promisify(write);
+
+/** writeFully on libuv's thread pool: the event loop runs on while the bytes are written. */
+export async function writeFullyAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    const { bytesWritten } = await writeAsync(fd, bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+/** fdatasync on libuv's thread pool. */
+export const fdatasyncAsync: (fd: number) => Promise<void> = promisify(fdatasync);
 
 export function syncDirectory(directory: string): void {
   const fd = openSync(directory, 'r');

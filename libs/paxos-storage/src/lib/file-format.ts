@@ -17,7 +17,15 @@ export const snapshotFileName = 'paxos.snapshot';
 /** A file being rewritten is built under this suffix and renamed over the real one when complete. */
 export const tempSuffix = '.tmp';
 
-const formatVersion = 1;
+/**
+ * The version written. 2: a WAL's chosen entries may be stored as "the
+ * accepted value" (batch-codec.ts). Version 1 files are read too (their
+ * records are version 2 records without that), and open rewrites a version 1
+ * WAL before appending, so no file mixes the two.
+ */
+export const formatVersion = 2;
+const oldestReadableFormatVersion = 1;
+export const chosenReferencesSinceFormatVersion = 2;
 export const headerBytes = 20;
 export const recordHeaderBytes = 8;
 
@@ -46,8 +54,13 @@ export function encodeHeader(kind: FileKind, generation: bigint): Uint8Array {
   return header;
 }
 
-/** Checks a file's header and returns its generation. */
-export function parseHeader(bytes: Uint8Array, kind: FileKind, file: string): bigint {
+export interface FileHeader {
+  generation: bigint;
+  formatVersion: number;
+}
+
+/** Checks a file's header and returns its generation and format version. */
+export function parseHeader(bytes: Uint8Array, kind: FileKind, file: string): FileHeader {
   if (bytes.length < headerBytes) {
     throw new StorageCorruptionError(
       file,
@@ -70,14 +83,14 @@ export function parseHeader(bytes: Uint8Array, kind: FileKind, file: string): bi
     throw new StorageCorruptionError(file, 16, 'header checksum mismatch');
   }
   const version = view.getUint32(4, true);
-  if (version !== formatVersion) {
+  if (version < oldestReadableFormatVersion || version > formatVersion) {
     throw new StorageCorruptionError(
       file,
       4,
-      `format version ${version} is not supported (this build reads ${formatVersion})`,
+      `format version ${version} is not supported (this build reads ${oldestReadableFormatVersion} to ${formatVersion})`,
     );
   }
-  return view.getBigUint64(8, true);
+  return { generation: view.getBigUint64(8, true), formatVersion: version };
 }
 
 function recordChecksum(lengthField: Uint8Array, payload: Uint8Array): number {
@@ -91,6 +104,20 @@ export function frameRecord(payload: Uint8Array): Uint8Array {
   view.setUint32(4, recordChecksum(record.subarray(0, 4), payload), true);
   record.set(payload, recordHeaderBytes);
   return record;
+}
+
+/**
+ * Whether the record at `offset` checksums as a whole record when its
+ * length is taken to be `payloadBytes`, the rest of the file, rather than
+ * what its length field says: a complete record whose length field was
+ * damaged, which a torn append (missing its last bytes) cannot pass.
+ */
+export function checksumHoldsWithLength(bytes: Uint8Array, offset: number, payloadBytes: number): boolean {
+  const lengthField = new Uint8Array(4);
+  viewOf(lengthField).setUint32(0, payloadBytes, true);
+  const payloadStart = offset + recordHeaderBytes;
+  const payload = bytes.subarray(payloadStart, payloadStart + payloadBytes);
+  return uint32At(bytes, offset + 4) === recordChecksum(lengthField, payload);
 }
 
 /** Reads a little-endian u32 without allocating: the torn-tail search calls this at every byte offset. */

@@ -4,12 +4,12 @@ import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from '@bulwark/errors';
-import { emptyDurableState, type PersistBatch } from '@bulwark/paxos';
-import { MemoryStorage } from '@bulwark/paxos/testing';
+import { emptyDurableState } from '@bulwark/paxos';
 import { batchesWithRestarts } from '../testing/batch-arbitraries';
 import {
   acceptBatch,
   batch,
+  checkAgainstModel,
   fileBytes,
   logOf,
   modelState,
@@ -20,29 +20,8 @@ import {
   walPath,
 } from '../testing/storage-fixtures';
 import { FilePaxosStorage } from './file-paxos-storage';
-import type { FilePaxosStorageOptions } from './storage-limits';
 
 const temporaryDirectory = temporaryDirectories();
-
-/** Runs batches and restarts against the disk and the model, comparing recovered state at every restart and at the end. */
-function checkAgainstModel(steps: readonly (PersistBatch | 'restart')[], options: FilePaxosStorageOptions): void {
-  const directory = temporaryDirectory();
-  const model = new MemoryStorage();
-  let { storage } = FilePaxosStorage.open(directory, options);
-  for (const step of steps) {
-    if (step === 'restart') {
-      storage.close();
-      const reopened = FilePaxosStorage.open(directory, options);
-      expect(reopened.state).toEqual(model.recover());
-      storage = reopened.storage;
-      continue;
-    }
-    storage.append(step);
-    model.apply(step);
-  }
-  storage.close();
-  expect(recoveredState(directory, options)).toEqual(model.recover());
-}
 
 describe('FilePaxosStorage round trip', () => {
   it('creates a new store (and its missing parent directories) holding the empty state', () => {
@@ -65,7 +44,7 @@ describe('FilePaxosStorage round trip', () => {
 
   it('recovers what MemoryStorage gives for random batches with snapshots and restarts (150 runs)', () => {
     fc.assert(
-      fc.property(batchesWithRestarts, (steps) => checkAgainstModel(steps, {})),
+      fc.property(batchesWithRestarts, (steps) => checkAgainstModel(temporaryDirectory(), steps, {})),
       { numRuns: 150 },
     );
   });
@@ -73,7 +52,7 @@ describe('FilePaxosStorage round trip', () => {
   it('still does with the WAL compacted every few hundred bytes and records split small (100 runs)', () => {
     fc.assert(
       fc.property(batchesWithRestarts, (steps) =>
-        checkAgainstModel(steps, { walCompactionBytes: 300, recordBytesMax: 512 }),
+        checkAgainstModel(temporaryDirectory(), steps, { walCompactionBytes: 300, recordBytesMax: 512 }),
       ),
       { numRuns: 100 },
     );

@@ -1,19 +1,31 @@
 // Durable acceptor state for a coordinator: the disk twin of MemoryStorage.
-// The runner calls append(ready.persist) and only then sends ready.messages,
-// so every promise and accept a peer hears of is on disk first. Synchronous
-// on purpose: the batch is small, and nothing may be sent before it is
-// durable, so there is nothing to overlap it with.
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+// The runner makes ready.persist durable and only then sends the messages
+// that depend on it, so every promise and accept a peer hears of is on disk
+// first. append does it synchronously; appendAsync writes and fdatasyncs on
+// libuv's thread pool, so the runner can send what does not depend on the
+// batch meanwhile. Either way appends reach the disk one at a time, in the
+// order they were asked for.
+import { closeSync, fdatasyncSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
-import { encodeLogBatch, encodeLogBatchInPieces, encodeSnapshot, logBatchOf, type LogBatch } from './batch-codec';
+import { AcceptedCommands } from './accepted-commands';
+import { encodeLogBatch, encodeSnapshot, logBatchOf } from './batch-codec';
 import type { DurableStateMirror } from '@bulwark/paxos';
-import { makeDirectoryDurably, replaceFileAtomically, syncDirectory, writeFully } from './durable-files';
+import {
+  fdatasyncAsync,
+  makeDirectoryDurably,
+  replaceFileAtomically,
+  syncDirectory,
+  writeFully,
+  writeFullyAsync,
+} from './durable-files';
 import { errorMessage } from './error-message';
-import { encodeHeader, frameRecord, snapshotFileName, walFileName } from './file-format';
+import { encodeHeader, frameRecord, snapshotFileName } from './file-format';
 import { readStoredState } from './recovery';
+import { SerialQueue } from './serial-queue';
 import { resolveStorageLimits, type FilePaxosStorageOptions, type StorageLimits } from './storage-limits';
+import { continueWal, writeWal, type OpenWal } from './wal-file';
 
 export interface RecoveryReport {
   /** Bytes of a torn last WAL record (an append a crash cut short, never acknowledged) that were cut off. */
@@ -31,37 +43,29 @@ export interface OpenedPaxosStorage {
   recovery: RecoveryReport;
 }
 
-interface OpenWal {
-  fd: number;
-  bytes: number;
-}
-
-/** A new WAL holding `batch` (the whole live state), replacing the old one by atomic rename. */
-function writeWal(directory: string, generation: bigint, batch: LogBatch, recordBytesMax: number): OpenWal {
-  const records = encodeLogBatchInPieces(batch, recordBytesMax).map(frameRecord);
-  return replaceFileAtomically(directory, walFileName, [encodeHeader('wal', generation), ...records]);
-}
-
-/** Opens the WAL for appending after its last valid record, cutting off a torn tail first. */
-function continueWal(directory: string, validBytes: number, fileBytes: number): OpenWal {
-  const fd = openSync(join(directory, walFileName), 'r+');
-  try {
-    if (validBytes < fileBytes) {
-      ftruncateSync(fd, validBytes);
-      fsyncSync(fd);
-    }
-    return { fd, bytes: validBytes };
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
-}
+/** A batch checked and encoded, ready to be written when its turn comes. */
+type PreparedAppend =
+  | { kind: 'record'; batch: PersistBatch; record: Uint8Array }
+  | { kind: 'snapshot'; batch: PersistBatch; snapshotRecord: Uint8Array };
 
 export class FilePaxosStorage {
+  /** The open WAL, until close takes effect. */
   private wal: OpenWal | undefined;
   private compactAtBytes = 0;
   /** Why a write or fsync failed, once one has: what reached the disk is unknown, so only recovery (reopen) may go on. */
   private failure: string | undefined;
+  /** close() was called: no new appends; the file is closed once the pending ones have settled. */
+  private closing = false;
+  /**
+   * The accepted commands once every append asked for so far is applied,
+   * written or still pending: the next record's chosen entries refer to
+   * these. Ahead of the mirror, which follows what is durable; if a pending
+   * append fails, every later one is refused anyway.
+   */
+  private readonly acceptedForEncoding: AcceptedCommands;
+  private readonly pendingAppends = new SerialQueue(() => {
+    if (this.closing) this.closeFile();
+  });
 
   private constructor(
     private readonly directory: string,
@@ -70,6 +74,7 @@ export class FilePaxosStorage {
     private generation: bigint,
     wal: OpenWal,
   ) {
+    this.acceptedForEncoding = AcceptedCommands.of(mirror.toDurableState());
     this.useWal(wal);
   }
 
@@ -85,9 +90,10 @@ export class FilePaxosStorage {
     const stored = readStoredState(absolute, limits);
     for (const name of stored.tempFiles) unlinkSync(join(absolute, name));
     if (stored.tempFiles.length > 0) syncDirectory(absolute);
-    const wal = stored.wal
-      ? continueWal(absolute, stored.wal.validBytes, stored.wal.fileBytes)
-      : writeWal(absolute, stored.generation, logBatchOf(stored.mirror.toDurableState()), limits.recordBytesMax);
+    const wal =
+      stored.wal && !stored.rewriteWal
+        ? continueWal(absolute, stored.wal.validBytes, stored.wal.fileBytes)
+        : writeWal(absolute, stored.generation, logBatchOf(stored.mirror.toDurableState()), limits.recordBytesMax);
     const storage = new FilePaxosStorage(absolute, limits, stored.mirror, stored.generation, wal);
     const recovery: RecoveryReport = {
       tornTailBytes: stored.wal ? stored.wal.fileBytes - stored.wal.validBytes : 0,
@@ -103,12 +109,93 @@ export class FilePaxosStorage {
    * and then the WAL (each written to a temp file, fsynced, renamed, the
    * directory fsynced), the new WAL holding only the state above it.
    * Throws ResourceExhaustedError, before writing anything, for a batch
-   * above recordBytesMax or a snapshot above snapshotBytesMax.
+   * above recordBytesMax or a snapshot above snapshotBytesMax. Throws
+   * FailedPreconditionError while an appendAsync is pending: this batch
+   * would reach the disk before it.
    */
   append(batch: PersistBatch): void {
     const wal = this.usableWal();
+    if (this.pendingAppends.pending > 0) {
+      throw new FailedPreconditionError(
+        'storage',
+        `${this.pendingAppends.pending} appendAsync calls are pending, and append would reach the disk before them; await them first`,
+      );
+    }
+    const prepared = this.prepare(batch);
+    this.durably(() => {
+      if (prepared.kind === 'snapshot') {
+        this.replaceSnapshot(prepared.batch, prepared.snapshotRecord);
+        return;
+      }
+      writeFully(wal.fd, prepared.record, wal.bytes);
+      fdatasyncSync(wal.fd);
+      this.recordDurable(wal, prepared.batch, prepared.record.length);
+    });
+  }
+
+  /**
+   * append, with the record's write and fdatasync on libuv's thread pool:
+   * resolves once the batch is durable. Called again before that, the new
+   * batch is queued behind the pending ones and written after them, so
+   * appends reach the disk in call order. The batch is checked and encoded
+   * now: a batch append would refuse, or one above pendingAppendsMax,
+   * rejects at once without being queued. A failed write rejects, and so
+   * do the appends queued behind it and every later one, until a reopen.
+   * A snapshot batch, or a WAL rewrite an append triggers, is written in
+   * its turn synchronously (they are rare: one per snapshot, and rewrites
+   * wait for the WAL to double).
+   */
+  async appendAsync(batch: PersistBatch): Promise<void> {
+    this.usableWal();
+    if (this.pendingAppends.pending >= this.limits.pendingAppendsMax) {
+      throw new ResourceExhaustedError(
+        'pendingAppendsMax',
+        `${this.pendingAppends.pending} appends are pending, the limit; wait for some to finish`,
+      );
+    }
+    const prepared = this.prepare(batch);
+    await this.pendingAppends.enqueue(async () => {
+      if (this.failure !== undefined) throw this.failedError();
+      try {
+        await this.writeInTurn(prepared);
+      } catch (error) {
+        this.failure = errorMessage(error);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Closes the WAL. Appends still pending are written first, and the file
+   * is closed once they have settled; later appends are refused.
+   */
+  close(): void {
+    this.closing = true;
+    if (this.pendingAppends.pending === 0) this.closeFile();
+  }
+
+  private closeFile(): void {
+    if (this.wal) closeSync(this.wal.fd);
+    this.wal = undefined;
+  }
+
+  private failedError(): FailedPreconditionError {
+    return new FailedPreconditionError(
+      'storage',
+      `an earlier write failed (${this.failure}) and what reached the disk is unknown; reopen to recover`,
+    );
+  }
+
+  private usableWal(): OpenWal {
+    if (this.failure !== undefined) throw this.failedError();
+    if (this.closing || !this.wal) throw new FailedPreconditionError('storage', 'closed');
+    return this.wal;
+  }
+
+  /** Checks and encodes `batch` against the appends asked for before it, then counts it among them. */
+  private prepare(batch: PersistBatch): PreparedAppend {
     // Encoded even with a snapshot, whose entries go into the rewritten WAL: one limit and one range check for all.
-    const payload = encodeLogBatch(batch);
+    const payload = encodeLogBatch(batch, this.acceptedForEncoding);
     if (payload.length > this.limits.recordBytesMax) {
       throw new ResourceExhaustedError(
         'recordBytesMax',
@@ -116,34 +203,17 @@ export class FilePaxosStorage {
       );
     }
     const snapshot = batch.snapshot;
-    if (!snapshot) {
-      this.durably(() => this.appendRecord(wal, batch, payload));
-      return;
-    }
-    if (snapshot.data.length > this.limits.snapshotBytesMax) {
+    if (snapshot && snapshot.data.length > this.limits.snapshotBytesMax) {
       throw new ResourceExhaustedError(
         'snapshotBytesMax',
         `a snapshot of ${snapshot.data.length} bytes is above the limit of ${this.limits.snapshotBytesMax}`,
       );
     }
-    const snapshotPayload = encodeSnapshot(snapshot);
-    this.durably(() => this.replaceSnapshot(batch, snapshotPayload));
-  }
-
-  close(): void {
-    if (this.wal) closeSync(this.wal.fd);
-    this.wal = undefined;
-  }
-
-  private usableWal(): OpenWal {
-    if (this.failure !== undefined) {
-      throw new FailedPreconditionError(
-        'storage',
-        `an earlier write failed (${this.failure}) and what reached the disk is unknown; reopen to recover`,
-      );
-    }
-    if (!this.wal) throw new FailedPreconditionError('storage', 'closed');
-    return this.wal;
+    const prepared: PreparedAppend = snapshot
+      ? { kind: 'snapshot', batch, snapshotRecord: frameRecord(encodeSnapshot(snapshot)) }
+      : { kind: 'record', batch, record: frameRecord(payload) };
+    this.acceptedForEncoding.apply(batch);
+    return prepared;
   }
 
   private durably(write: () => void): void {
@@ -158,21 +228,32 @@ export class FilePaxosStorage {
     }
   }
 
-  private appendRecord(wal: OpenWal, batch: PersistBatch, payload: Uint8Array): void {
-    const record = frameRecord(payload);
-    writeFully(wal.fd, record, wal.bytes);
-    fdatasyncSync(wal.fd);
-    wal.bytes += record.length;
+  /** An appendAsync's write, once every append before it has settled. */
+  private async writeInTurn(prepared: PreparedAppend): Promise<void> {
+    if (prepared.kind === 'snapshot') {
+      this.replaceSnapshot(prepared.batch, prepared.snapshotRecord);
+      return;
+    }
+    // The WAL of this turn: a rewrite in an earlier turn may have replaced the one open when this was asked for.
+    const wal = this.wal;
+    if (!wal) throw new Error('the WAL is closed, yet close waits for pending appends');
+    await writeFullyAsync(wal.fd, prepared.record, wal.bytes);
+    await fdatasyncAsync(wal.fd);
+    this.recordDurable(wal, prepared.batch, prepared.record.length);
+  }
+
+  private recordDurable(wal: OpenWal, batch: PersistBatch, recordBytes: number): void {
+    wal.bytes += recordBytes;
     this.mirror.apply(batch);
     if (wal.bytes >= this.compactAtBytes) this.rewriteWal();
   }
 
-  private replaceSnapshot(batch: PersistBatch, snapshotPayload: Uint8Array): void {
+  private replaceSnapshot(batch: PersistBatch, snapshotRecord: Uint8Array): void {
     this.mirror.apply(batch);
     const generation = this.generation + 1n;
     const file = replaceFileAtomically(this.directory, snapshotFileName, [
       encodeHeader('snapshot', generation),
-      frameRecord(snapshotPayload),
+      snapshotRecord,
     ]);
     closeSync(file.fd);
     this.generation = generation;
@@ -187,7 +268,7 @@ export class FilePaxosStorage {
       logBatchOf(this.mirror.toDurableState()),
       this.limits.recordBytesMax,
     );
-    this.close();
+    this.closeFile();
     this.useWal(wal);
   }
 

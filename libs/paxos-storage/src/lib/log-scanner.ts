@@ -2,7 +2,22 @@
 // an append that was never acknowledged) from corruption (damage to records
 // that were acknowledged). Every append is fsynced before the next begins,
 // so only the last record can be torn; damage anywhere else refuses.
-import { describeCutOff, headerBytes, recordAt, recordHeaderBytes, uint32At } from './file-format';
+//
+// A torn append leaves its record cut short (the file ends inside it) or
+// not there at all (only zero bytes where the file grew). Anything else
+// that is not a valid record, notably a complete record failing its
+// checksum, is refused even at the end of the file: that record may have
+// been acknowledged, and dropping it could break a promise or accept that
+// peers rely on. README.md lists what cannot be told apart.
+import {
+  checksumHoldsWithLength,
+  describeCutOff,
+  headerBytes,
+  recordAt,
+  recordHeaderBytes,
+  uint32At,
+  type RecordAt,
+} from './file-format';
 import { StorageCorruptionError } from './storage-corruption-error';
 
 export interface ScannedRecord {
@@ -25,21 +40,17 @@ function zeroFrom(bytes: Uint8Array, offset: number): boolean {
   return true;
 }
 
+type IntactRecordSearch = { kind: 'found'; offset: number } | { kind: 'none' } | { kind: 'over-budget' };
+
 /**
- * Where, after the cut-off record at `offset`, valid records start that
- * chain exactly to the end of the file: what a damaged length field in the
- * middle of the log leaves (the records after it are intact), and what a
- * torn last write cannot. Chains are followed through length fields alone,
- * from the end backwards so each offset is visited once; only chain starts
- * are checksummed, within a budget, past which the tail cannot be proven
- * torn and is refused as corruption.
+ * Where, after the bad record at `offset`, valid records start that chain
+ * exactly to the end of the file: what a damaged length field in the middle
+ * of the log leaves (the records after it are intact), and what a torn last
+ * write cannot. Chains are followed through length fields alone, from the
+ * end backwards so each offset is visited once; only chain starts are
+ * checksummed, within a budget, past which the answer is unknown.
  */
-function intactRecordsAfter(
-  bytes: Uint8Array,
-  offset: number,
-  payloadBytesMax: number,
-  file: string,
-): number | undefined {
+function intactRecordsAfter(bytes: Uint8Array, offset: number, payloadBytesMax: number): IntactRecordSearch {
   const tailBytes = bytes.length - offset;
   // reachesEnd[i]: records chained by their lengths from offset + i end exactly at the end of the file.
   const reachesEnd = new Uint8Array(tailBytes + 1);
@@ -54,44 +65,83 @@ function intactRecordsAfter(
   for (let index = 1; index < tailBytes; index++) {
     if (!reachesEnd[index]) continue;
     const candidate = recordAt(bytes, offset + index, payloadBytesMax);
-    if (candidate.kind === 'valid') return offset + index;
+    if (candidate.kind === 'valid') return { kind: 'found', offset: offset + index };
     spentBytes += uint32At(bytes, offset + index);
-    if (spentBytes > budgetBytes) {
-      throw new StorageCorruptionError(
-        file,
-        offset,
-        'cannot prove the cut-off record is a torn last write: searching the rest of the file for intact records exceeded its budget',
-      );
-    }
+    if (spentBytes > budgetBytes) return { kind: 'over-budget' };
   }
-  return undefined;
+  return { kind: 'none' };
 }
 
-/** Ends the scan at a bad last record, unless intact records after it show it is a damaged one in the middle. */
-function tornUnlessIntactRecordsFollow(
+/** A record the file ends inside of: torn, unless what is there shows a complete record or intact records after it. */
+function tornUnlessComplete(
   bytes: Uint8Array,
   offset: number,
+  record: Extract<RecordAt, { kind: 'cut-off' }>,
   payloadBytesMax: number,
   file: string,
-  records: ScannedRecord[],
-  problem: string,
-): ScannedLog {
-  const next = intactRecordsAfter(bytes, offset, payloadBytesMax, file);
-  if (next !== undefined) {
+): void {
+  const problem = describeCutOff(record);
+  const restBytes = bytes.length - offset - recordHeaderBytes;
+  if (record.length !== undefined && checksumHoldsWithLength(bytes, offset, restBytes)) {
     throw new StorageCorruptionError(
       file,
       offset,
-      `${problem}, yet intact records follow from byte ${next}: a damaged length, not a torn last write`,
+      `${problem}, yet the record's checksum holds for the ${restBytes} bytes there: a damaged length field, not a torn last write`,
     );
   }
-  return { records, validBytes: offset };
+  const search = intactRecordsAfter(bytes, offset, payloadBytesMax);
+  if (search.kind === 'found') {
+    throw new StorageCorruptionError(
+      file,
+      offset,
+      `${problem}, yet intact records follow from byte ${search.offset}: a damaged length, not a torn last write`,
+    );
+  }
+  if (search.kind === 'over-budget') {
+    throw new StorageCorruptionError(
+      file,
+      offset,
+      'cannot prove the cut-off record is a torn last write: searching the rest of the file for intact records exceeded its budget',
+    );
+  }
+}
+
+/** A complete record failing its checksum: always corruption; the search only says which damage is likelier. */
+function checksumMismatch(
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+  payloadBytesMax: number,
+  file: string,
+): never {
+  if (end !== bytes.length) {
+    throw new StorageCorruptionError(
+      file,
+      offset,
+      `record checksum mismatch with ${bytes.length - end} more bytes after it, so not a torn last write`,
+    );
+  }
+  const search = intactRecordsAfter(bytes, offset, payloadBytesMax);
+  if (search.kind === 'found') {
+    throw new StorageCorruptionError(
+      file,
+      offset,
+      `record checksum mismatch, yet intact records follow from byte ${search.offset}: a damaged length, not a torn last write`,
+    );
+  }
+  throw new StorageCorruptionError(
+    file,
+    offset,
+    `record checksum mismatch in the last record, which is complete (${end - offset - recordHeaderBytes}-byte payload): damage to an acknowledged append, not a torn one`,
+  );
 }
 
 /**
- * The records after the header. Torn, and so dropped, when no intact
- * records follow it: a record the file ends inside of; a record failing its
- * checksum that ends at the end of the file, or after which only zero bytes
- * follow (a file extended by the crash before its data was written).
+ * The records after the header. Torn, and so dropped, is only a tail after
+ * the last valid record that is all zero bytes (the file grew but the data
+ * never reached the disk, or was preallocated), or one record the file ends
+ * inside of when neither its checksum (with its length taken as the rest of
+ * the file) nor intact records after it show a damaged length instead.
  * Anything else that is not a valid record is corruption.
  */
 export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string): ScannedLog {
@@ -99,11 +149,14 @@ export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string
   let offset = headerBytes;
   while (offset < bytes.length) {
     const record = recordAt(bytes, offset, payloadBytesMax);
+    if (record.kind === 'valid') {
+      records.push({ offset, payload: record.payload });
+      offset = record.end;
+      continue;
+    }
+    // Checked only here, past the last valid record, so the scan stays linear. No valid record is all zeros.
+    if (zeroFrom(bytes, offset)) break;
     switch (record.kind) {
-      case 'valid':
-        records.push({ offset, payload: record.payload });
-        offset = record.end;
-        continue;
       case 'too-long':
         throw new StorageCorruptionError(
           file,
@@ -111,16 +164,10 @@ export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string
           `record length ${record.length} is above the limit of ${payloadBytesMax}`,
         );
       case 'checksum-mismatch':
-        if (record.end !== bytes.length && !zeroFrom(bytes, offset)) {
-          throw new StorageCorruptionError(
-            file,
-            offset,
-            `record checksum mismatch with ${bytes.length - record.end} more bytes after it, so not a torn last write`,
-          );
-        }
-        return tornUnlessIntactRecordsFollow(bytes, offset, payloadBytesMax, file, records, 'record checksum mismatch');
+        return checksumMismatch(bytes, offset, record.end, payloadBytesMax, file);
       case 'cut-off':
-        return tornUnlessIntactRecordsFollow(bytes, offset, payloadBytesMax, file, records, describeCutOff(record));
+        tornUnlessComplete(bytes, offset, record, payloadBytesMax, file);
+        return { records, validBytes: offset };
     }
   }
   return { records, validBytes: offset };

@@ -7,13 +7,32 @@
 // is complete, and the state is its replay with the snapshot applied after
 // it (that batch's other changes were never acknowledged). Any other pair of
 // generations means a file was lost or replaced: corruption.
+//
+// A WAL in an older format version is read, and then written anew in the
+// current one before anything is appended to it.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Snapshot } from '@bulwark/paxos';
-import { decodeLogBatch, decodeSnapshot, snapshotPayloadOverheadBytesMax, type LogBatch } from './batch-codec';
+import { AcceptedCommands } from './accepted-commands';
+import {
+  decodeLogBatch,
+  decodeSnapshot,
+  resolveChosen,
+  snapshotPayloadOverheadBytesMax,
+  type LogBatch,
+} from './batch-codec';
 import { DurableStateMirror } from '@bulwark/paxos';
 import { errorMessage } from './error-message';
-import { headerBytes, parseHeader, recordHeaderBytes, snapshotFileName, tempSuffix, walFileName } from './file-format';
+import {
+  chosenReferencesSinceFormatVersion,
+  formatVersion,
+  headerBytes,
+  parseHeader,
+  recordHeaderBytes,
+  snapshotFileName,
+  tempSuffix,
+  walFileName,
+} from './file-format';
 import { readOnlyRecord, scanLog, type ScannedRecord } from './log-scanner';
 import { StorageCorruptionError } from './storage-corruption-error';
 import type { StorageLimits } from './storage-limits';
@@ -22,8 +41,10 @@ export interface StoredState {
   mirror: DurableStateMirror;
   /** The snapshot generation the WAL continues (0 before the first snapshot). */
   generation: bigint;
-  /** The WAL to keep appending to, or undefined when it must be written anew (missing, or behind the snapshot). */
+  /** The WAL on disk, if any: where its valid records end, and its size. */
   wal: { validBytes: number; fileBytes: number } | undefined;
+  /** The WAL must be written anew from the recovered state: missing, behind the snapshot, or in an older format. */
+  rewriteWal: boolean;
   /** The snapshot file is one generation ahead of the WAL: the WAL rewrite after it must be done now. */
   interruptedSnapshot: boolean;
   /** Temp files of a rewrite a crash interrupted: garbage, since the rename never happened. */
@@ -47,7 +68,7 @@ function readSnapshotFile(
     );
   }
   const bytes = readFileSync(path);
-  const generation = parseHeader(bytes, 'snapshot', snapshotFileName);
+  const { generation } = parseHeader(bytes, 'snapshot', snapshotFileName);
   const payload = readOnlyRecord(bytes, payloadBytesMax, snapshotFileName);
   try {
     return { generation, snapshot: decodeSnapshot(payload) };
@@ -56,9 +77,11 @@ function readSnapshotFile(
   }
 }
 
-function decodeWalRecord(record: ScannedRecord): LogBatch {
+/** The record's batch, its chosen references resolved against `acceptedBefore` (what the records before it accepted). */
+function decodeWalRecord(record: ScannedRecord, acceptedBefore: AcceptedCommands, walFormatVersion: number): LogBatch {
   try {
-    return decodeLogBatch(record.payload);
+    const stored = decodeLogBatch(record.payload, walFormatVersion >= chosenReferencesSinceFormatVersion);
+    return resolveChosen(stored, acceptedBefore);
   } catch (error) {
     throw new StorageCorruptionError(walFileName, record.offset, `record does not decode: ${errorMessage(error)}`);
   }
@@ -79,11 +102,12 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
         `missing while ${snapshotFileName} exists (a WAL is only ever replaced by rename)`,
       );
     }
-    return { mirror, generation: 0n, wal: undefined, interruptedSnapshot: false, tempFiles };
+    return { mirror, generation: 0n, wal: undefined, rewriteWal: true, interruptedSnapshot: false, tempFiles };
   }
 
   const bytes = readFileSync(walPath);
-  const walGeneration = parseHeader(bytes, 'wal', walFileName);
+  const walHeader = parseHeader(bytes, 'wal', walFileName);
+  const walGeneration = walHeader.generation;
   const generation = stored?.generation ?? 0n;
   const interrupted = stored !== undefined && walGeneration + 1n === generation;
   if (walGeneration !== generation && !interrupted) {
@@ -96,12 +120,19 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
   const snapshotBatch = stored && { snapshot: stored.snapshot, accepted: [], chosen: [] };
   if (snapshotBatch && !interrupted) mirror.apply(snapshotBatch);
   const log = scanLog(bytes, limits.recordBytesMax, walFileName);
-  for (const record of log.records) mirror.apply(decodeWalRecord(record));
+  // Starts empty either way: the snapshot file holds no accepted entries.
+  const accepted = new AcceptedCommands();
+  for (const record of log.records) {
+    const batch = decodeWalRecord(record, accepted, walHeader.formatVersion);
+    mirror.apply(batch);
+    accepted.apply(batch);
+  }
   if (snapshotBatch && interrupted) mirror.apply(snapshotBatch);
   return {
     mirror,
     generation,
-    wal: interrupted ? undefined : { validBytes: log.validBytes, fileBytes: bytes.length },
+    wal: { validBytes: log.validBytes, fileBytes: bytes.length },
+    rewriteWal: interrupted || walHeader.formatVersion < formatVersion,
     interruptedSnapshot: interrupted,
     tempFiles,
   };

@@ -13,18 +13,26 @@ export interface FilePaxosStorageOptions {
    * the WAL has doubled, which keeps rewrites amortised O(1) per append.
    */
   walCompactionBytes?: number;
+  /**
+   * Most appendAsync calls not yet settled (the one being written included);
+   * one more is rejected with ResourceExhaustedError, before anything is
+   * written. Each holds its encoded record, so they hold at most this many
+   * times recordBytesMax; default 1024.
+   */
+  pendingAppendsMax?: number;
 }
 
 export type StorageLimits = Required<FilePaxosStorageOptions>;
 
 const mebibyte = 1024 * 1024;
-/** Files are read whole, and Node reads at most 2 GiB at once: every bound stays well below. */
+/** Files are read whole, and Node reads at most 2 GiB at once: every bound stays well below (the count too, for one rule). */
 const limitBytesCeiling = 1024 * mebibyte;
 
 export const defaultStorageLimits: StorageLimits = {
   recordBytesMax: 64 * mebibyte,
   snapshotBytesMax: 256 * mebibyte,
   walCompactionBytes: 64 * mebibyte,
+  pendingAppendsMax: 1024,
 };
 
 export function resolveStorageLimits(options: FilePaxosStorageOptions): StorageLimits {
@@ -32,6 +40,7 @@ export function resolveStorageLimits(options: FilePaxosStorageOptions): StorageL
     recordBytesMax: options.recordBytesMax ?? defaultStorageLimits.recordBytesMax,
     snapshotBytesMax: options.snapshotBytesMax ?? defaultStorageLimits.snapshotBytesMax,
     walCompactionBytes: options.walCompactionBytes ?? defaultStorageLimits.walCompactionBytes,
+    pendingAppendsMax: options.pendingAppendsMax ?? defaultStorageLimits.pendingAppendsMax,
   };
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 1 || value > limitBytesCeiling) {

@@ -1,6 +1,8 @@
-// A crash during an append leaves its record cut short, or written but for
-// some blocks; that append was never acknowledged, so recovery drops it, keeps
-// everything before it, and appends after it again.
+// A crash during an append leaves its record cut short, or only zero bytes
+// where the file grew; that append was never acknowledged, so recovery drops
+// it, keeps everything before it, and appends after it again. A complete
+// last record failing its checksum is not torn: it may have been
+// acknowledged, so open refuses it, naming its offset.
 import { appendFileSync } from 'node:fs';
 import {
   acceptBatch,
@@ -8,6 +10,7 @@ import {
   fileBytes,
   logOf,
   modelState,
+  openError,
   persistAll,
   readBytes,
   recoveredState,
@@ -54,12 +57,44 @@ describe('torn last record', () => {
     }
   });
 
-  it('is dropped when complete in length but failing its checksum, with nothing after it', () => {
+  it('is refused, naming its offset, when complete but any one bit of it is flipped (length, checksum or payload)', () => {
     const { bytes, lastRecordStart } = walWithLastRecord();
-    for (const offset of [lastRecordStart + 4, lastRecordStart + 12, bytes.length - 1]) {
-      const damaged = bytes.slice();
-      damaged[offset] = (damaged[offset] as number) ^ 0x40;
-      expectRecoversAcknowledged(damaged, bytes.length - lastRecordStart);
+    const directory = temporaryDirectory();
+    persistAll(directory, []);
+    const problems = new Set<string>();
+    for (let offset = lastRecordStart; offset < bytes.length; offset++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const damaged = bytes.slice();
+        damaged[offset] = (damaged[offset] as number) ^ (1 << bit);
+        writeBytes(walPath(directory), damaged);
+        const error = openError(directory);
+        expect({ file: error.file, offset: error.offset }).toEqual({ file: 'paxos.wal', offset: lastRecordStart });
+        expect(readBytes(walPath(directory))).toEqual(damaged);
+        problems.add(error.problem.replace(/\d+/g, 'N'));
+      }
+    }
+    // A shorter length leaves bytes after the record; a longer one looks cut off, but the checksum holds as it was.
+    expect([...problems].sort()).toEqual([
+      'record checksum mismatch in the last record, which is complete (N-byte payload): damage to an acknowledged append, not a torn one',
+      'record checksum mismatch with N more bytes after it, so not a torn last write',
+      'record length N is above the limit of N',
+      "the file ends N bytes into a N-byte payload, yet the record's checksum holds for the N bytes there: a damaged length field, not a torn last write",
+    ]);
+  });
+
+  it('is refused when complete in length but zero from some byte on: a torn append and a damaged one look the same', () => {
+    const { bytes, lastRecordStart } = walWithLastRecord();
+    const directory = temporaryDirectory();
+    persistAll(directory, []);
+    for (const zeroFrom of [lastRecordStart + 8, lastRecordStart + 20, bytes.length - 1]) {
+      const partlyWritten = bytes.slice();
+      partlyWritten.fill(0, zeroFrom);
+      writeBytes(walPath(directory), partlyWritten);
+      const error = openError(directory);
+      expect({ offset: error.offset, problem: error.problem }).toEqual({
+        offset: lastRecordStart,
+        problem: expect.stringMatching(/^record checksum mismatch in the last record, which is complete/),
+      });
     }
   });
 
@@ -71,6 +106,16 @@ describe('torn last record', () => {
     zeroTail.set(zeroed.subarray(0, lastRecordStart));
     expectRecoversAcknowledged(zeroed, bytes.length - lastRecordStart);
     expectRecoversAcknowledged(zeroTail, 4096);
+  });
+
+  it('is dropped when only zero bytes of any length follow the last good record (an unwritten or preallocated tail)', () => {
+    const { lastRecordStart, bytes } = walWithLastRecord();
+    const acknowledgedBytes = bytes.subarray(0, lastRecordStart);
+    for (const zeroBytes of [1, 4, 7, 8, 9, 63, 65_536]) {
+      const withZeroTail = new Uint8Array(lastRecordStart + zeroBytes);
+      withZeroTail.set(acknowledgedBytes);
+      expectRecoversAcknowledged(withZeroTail, zeroBytes);
+    }
   });
 
   it('is cut off the file on open, so the next append follows the last good record', () => {

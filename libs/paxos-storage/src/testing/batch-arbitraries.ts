@@ -45,3 +45,37 @@ export const batchesWithRestarts: fc.Arbitrary<(PersistBatch | 'restart')[]> = f
   fc.oneof({ weight: 5, arbitrary: persistBatch }, { weight: 1, arbitrary: fc.constant('restart' as const) }),
   { maxLength: 25 },
 );
+
+/**
+ * Makes most chosen entries repeat, as a copy, the command of an entry
+ * accepted in the same batch or an earlier one: `picks` says which, one pick
+ * per chosen entry in turn, a pick past the last accepted entry keeping the
+ * random value (as a value learned in catch-up would be).
+ */
+function repeatAcceptedCommands(
+  steps: readonly (PersistBatch | 'restart')[],
+  picks: readonly number[],
+): (PersistBatch | 'restart')[] {
+  const acceptedSoFar: AcceptedEntry[] = [];
+  let pickIndex = 0;
+  return steps.map((step) => {
+    if (step === 'restart') return step;
+    acceptedSoFar.push(...step.accepted);
+    const chosen = step.chosen.map((entry) => {
+      const pick = picks[pickIndex++ % picks.length] as number;
+      const source = acceptedSoFar[pick % (acceptedSoFar.length + 1)];
+      return source ? { slot: source.slot, command: source.command.slice() } : entry;
+    });
+    return { ...step, chosen };
+  });
+}
+
+/**
+ * Batches and restarts as the Paxos core persists them: a slot's command
+ * accepted, then chosen with the same bytes (stored as a reference to the
+ * accepted value). Repeats of entries since overwritten by another accept,
+ * or dropped by a snapshot, and the values kept random, are stored in full.
+ */
+export const acceptedThenChosenSteps: fc.Arbitrary<(PersistBatch | 'restart')[]> = fc
+  .tuple(batchesWithRestarts, fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 40 }))
+  .map(([steps, picks]) => repeatAcceptedCommands(steps, picks));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
 import { MemoryStorage } from '@bulwark/paxos/testing';
 import { FilePaxosStorage } from '../lib/file-paxos-storage';
+import { StorageCorruptionError } from '../lib/storage-corruption-error';
 import type { FilePaxosStorageOptions } from '../lib/storage-limits';
 
 export const walPath = (directory: string) => join(directory, 'paxos.wal');
@@ -41,11 +42,45 @@ export function persistAll(
   storage.close();
 }
 
+/** Runs batches and restarts against the disk and the model, comparing recovered state at every restart and at the end. */
+export function checkAgainstModel(
+  directory: string,
+  steps: readonly (PersistBatch | 'restart')[],
+  options: FilePaxosStorageOptions,
+): void {
+  const model = new MemoryStorage();
+  let { storage } = FilePaxosStorage.open(directory, options);
+  for (const step of steps) {
+    if (step === 'restart') {
+      storage.close();
+      const reopened = FilePaxosStorage.open(directory, options);
+      expect(reopened.state).toEqual(model.recover());
+      storage = reopened.storage;
+      continue;
+    }
+    storage.append(step);
+    model.apply(step);
+  }
+  storage.close();
+  expect(recoveredState(directory, options)).toEqual(model.recover());
+}
+
 /** The state a restart recovers. */
 export function recoveredState(directory: string, options?: FilePaxosStorageOptions): DurableState {
   const { storage, state } = FilePaxosStorage.open(directory, options);
   storage.close();
   return state;
+}
+
+/** The StorageCorruptionError open throws; fails the test if open succeeds or throws anything else. */
+export function openError(directory: string): StorageCorruptionError {
+  try {
+    FilePaxosStorage.open(directory).storage.close();
+  } catch (error) {
+    if (error instanceof StorageCorruptionError) return error;
+    throw error;
+  }
+  throw new Error('open succeeded on a damaged store');
 }
 
 export function fileBytes(path: string): number {
