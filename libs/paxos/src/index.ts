@@ -1,5 +1,7 @@
 export * from './lib/ballot';
 export * from './lib/config';
+export * from './lib/durable-state';
 export * from './lib/durable-state-mirror';
 export * from './lib/messages';
 export * from './lib/node';
+export * from './lib/ready';

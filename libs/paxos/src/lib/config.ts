@@ -17,6 +17,10 @@ export interface PaxosSettings {
   acceptWindowSlots: number;
   /** Entries in one Accept or CatchUp message. */
   batchEntriesMax: number;
+  /** Command bytes in one Accept or CatchUp message (one entry always fits, whatever its size). */
+  batchBytesMax: number;
+  /** CatchUp messages a leader has in flight to one lagging follower. */
+  catchUpWindowBatches: number;
 }
 
 export const defaultPaxosSettings: PaxosSettings = {
@@ -26,6 +30,8 @@ export const defaultPaxosSettings: PaxosSettings = {
   clockDriftPpm: 10_000,
   acceptWindowSlots: 1_024,
   batchEntriesMax: 256,
+  batchBytesMax: 1024 * 1024,
+  catchUpWindowBatches: 8,
 };
 
 /**
@@ -53,6 +59,8 @@ export function validatePaxosSettings(settings: PaxosSettings): PaxosSettings {
   positive('heartbeatIntervalTicks', 1_000_000);
   positive('acceptWindowSlots', 1_000_000);
   positive('batchEntriesMax', 65_536);
+  positive('batchBytesMax', 64 * 1024 * 1024);
+  positive('catchUpWindowBatches', 1_024);
   if (!Number.isInteger(settings.clockDriftPpm) || settings.clockDriftPpm < 0 || settings.clockDriftPpm >= 500_000) {
     throw new InvalidArgumentError(
       'clockDriftPpm',

@@ -5,7 +5,7 @@
 // records. Maps keep first-insertion order, so entries come back in the
 // order they were first persisted.
 import type { AcceptedEntry, Entry } from './messages';
-import { emptyDurableState, type DurableState, type PersistBatch } from './node';
+import { emptyDurableState, type DurableState, type PersistBatch } from './durable-state';
 
 export class DurableStateMirror {
   private state: DurableState = { ...emptyDurableState };

@@ -1,6 +1,8 @@
 // Scenario tests: edge cases as short scripts on a hand-driven cluster.
 import { InvalidArgumentError } from '@bulwark/errors';
 import { ManualCluster } from '../testing/manual-cluster';
+import { leaderLearnsValueChosenElsewhere } from '../testing/scenarios';
+import type { Message } from './messages';
 import { compareBallots, quorum } from './ballot';
 import { defaultPaxosSettings, leaseTicks, validatePaxosSettings } from './config';
 
@@ -215,30 +217,11 @@ describe('quorum', () => {
 
 describe('a leader that learns values chosen elsewhere', () => {
   it('steps down instead of advertising a commit point its own ballot did not reach', () => {
-    const cluster = new ManualCluster(ids);
-    const leader = cluster.electLeader();
-    settle(cluster, 1);
-    const [witness, other] = others(leader);
-    cluster.cut(leader, other);
-    const slot = cluster.propose(leader, 'v');
-    // The witness accepts v in the leader's ballot; the leader never hears back.
-    cluster.deliverAll((message) => message.type !== 'accepted');
-    // A delayed catch-up arrives: a higher ballot chose a no-op at that slot (as when the
-    // cluster moved on while this leader was cut off).
-    cluster.node(leader).receive({
-      type: 'catchUp',
-      from: other,
-      to: leader,
-      ballot: { round: 99n, nodeId: other },
-      entries: [{ slot, command: new Uint8Array(0) }],
-    });
-    cluster.tick(leader, 0);
-    cluster.tick(leader, cluster.settings.heartbeatIntervalTicks);
-    cluster.deliverAll();
-    expect(cluster.node(leader).role).not.toBe('leader');
+    const outcome = leaderLearnsValueChosenElsewhere(new ManualCluster(ids));
+    expect(outcome.leaderRoleAfter).not.toBe('leader');
     // The witness never takes v as chosen: that slot's value came from another ballot.
-    expect(cluster.log(witness)).not.toContain('v');
-    expect(cluster.log(leader)).toEqual(['', '']);
+    expect(outcome.witnessLog).not.toContain('v');
+    expect(outcome.leaderLog).toEqual(['', '']);
   });
 });
 
@@ -271,4 +254,70 @@ describe('pre-vote', () => {
     cluster.crash(leader);
     expect(cluster.electLeader()).not.toBe(leader);
   });
+
+  it('never lets a leader depose itself on pre-vote grants that arrive after it won', () => {
+    const cluster = new ManualCluster(ids);
+    // Everyone's leader falls silent; a asks for pre-votes and campaigns.
+    cluster.tickAll(cluster.settings.electionTimeoutMinTicks);
+    cluster.deliverAll(() => false);
+    tickUntilSent(cluster, 'a', 'preVote');
+    cluster.deliverAll((message) => message.type !== 'promise');
+    const promises = cluster.sent.filter((message) => message.type === 'promise' && message.to === 'a');
+    expect(promises.length).toBeGreaterThan(0);
+    // Its campaign stalls: the promises are late. It asks for pre-votes again.
+    const sentBefore = cluster.sent.length;
+    tickUntilSent(cluster, 'a', 'preVote');
+    const preVotes = cluster.sent.slice(sentBefore).filter((message) => message.type === 'preVote');
+    // The late promises of the abandoned campaign elect nobody.
+    for (const promise of promises) cluster.deliverLate(promise);
+    expect(cluster.node('a').role).not.toBe('leader');
+    // a campaigns once on the new pre-votes and wins; late duplicate grants change nothing.
+    for (const preVote of preVotes) cluster.deliverLate(preVote);
+    cluster.deliverAll();
+    expect(cluster.node('a').role).toBe('leader');
+    const ballot = cluster.node('a').promisedBallot;
+    const grants = cluster.sent.filter((message) => message.type === 'preVoteReply' && message.to === 'a');
+    for (const grant of grants) cluster.deliverLate(grant);
+    cluster.deliverAll();
+    expect(cluster.node('a').role).toBe('leader');
+    expect(compareBallots(cluster.node('a').promisedBallot, ballot)).toBe(0);
+  });
+
+  it('never campaigns against a candidate it promised, on grants that arrive late', () => {
+    const cluster = new ManualCluster(ids);
+    cluster.tickAll(cluster.settings.electionTimeoutMinTicks);
+    cluster.deliverAll(() => false);
+    // b asks for pre-votes; the grants are held back.
+    tickUntilSent(cluster, 'b', 'preVote');
+    cluster.deliverAll((message) => message.type !== 'preVoteReply');
+    const grantsToB = cluster.sent.filter(
+      (message) => message.type === 'preVoteReply' && message.to === 'b' && message.granted,
+    );
+    expect(grantsToB.length).toBeGreaterThan(0);
+    // c campaigns and b promises it; what c sends as leader does not reach b yet.
+    tickUntilSent(cluster, 'c', 'preVote');
+    cluster.deliverAll(
+      (message) =>
+        (message.type !== 'preVoteReply' || message.to === 'c') &&
+        !(message.to === 'b' && (message.type === 'accept' || message.type === 'heartbeat')),
+    );
+    const cBallot = cluster.node('c').promisedBallot;
+    expect(cBallot.nodeId).toBe('c');
+    expect(compareBallots(cluster.node('b').promisedBallot, cBallot)).toBe(0);
+    // b's late grants must not make it campaign against the candidate it promised.
+    const sentBefore = cluster.sent.length;
+    for (const grant of grantsToB) cluster.deliverLate(grant);
+    expect(cluster.sent.slice(sentBefore).some((message) => message.type === 'prepare')).toBe(false);
+    expect(compareBallots(cluster.node('b').promisedBallot, cBallot)).toBe(0);
+  });
 });
+
+/** Ticks one node until it sends a message of `type` (and only that node). */
+function tickUntilSent(cluster: ManualCluster, id: string, type: Message['type'], maxTicks = 100): void {
+  const before = cluster.sent.length;
+  for (let tick = 0; tick < maxTicks; tick++) {
+    cluster.tick(id);
+    if (cluster.sent.slice(before).some((message) => message.type === type && message.from === id)) return;
+  }
+  throw new Error(`${id} sent no ${type} within ${maxTicks} ticks`);
+}

@@ -1,48 +1,21 @@
 // A Multi-Paxos node as a pure state machine (etcd-raft shape): ticks,
 // received messages and proposals go in; takeReady() hands the runner what
-// to persist, what to send and what was committed. The runner must make
-// `persist` durable before it sends `messages`, then apply the snapshot and
-// the committed entries. No I/O, no clock, no Math.random: time is ticks and
-// randomness is the injected generator.
-import { ballotsEqual, compareBallots, quorum, zeroBallot, type Ballot } from './ballot';
+// to send, persist and apply (see ready.ts for the order), and advance()
+// tells the core the Ready was handled. No I/O, no clock, no Math.random:
+// time is ticks and randomness is the injected generator.
+//
+// The roles' bookkeeping lives beside this file: the leader's votes, lease
+// and follower progress in leadership.ts and follower-progress.ts, the
+// recovery of open slots in recover-open-slots.ts. This file holds the
+// acceptor's durable state and the transitions between roles.
+import { ballotsEqual, compareBallots, quorum, type Ballot } from './ballot';
 import { leaseTicks, validatePaxosSettings, type PaxosSettings } from './config';
+import type { DurableState } from './durable-state';
+import { noteFollowerCommit, type FollowerProgress } from './follower-progress';
+import { Leadership } from './leadership';
 import type { AcceptedEntry, Entry, Message, PromiseReply, Snapshot } from './messages';
-
-/** What survives a crash: acceptor state, learned values, commit point, snapshot. */
-export interface DurableState {
-  promised: Ballot;
-  accepted: AcceptedEntry[];
-  chosen: Entry[];
-  commitSlot: bigint;
-  snapshot: Snapshot | undefined;
-}
-
-export const emptyDurableState: DurableState = {
-  promised: zeroBallot,
-  accepted: [],
-  chosen: [],
-  commitSlot: 0n,
-  snapshot: undefined,
-};
-
-/** Changes to make durable before the messages of the same Ready are sent. */
-export interface PersistBatch {
-  promised?: Ballot;
-  accepted: AcceptedEntry[];
-  chosen: Entry[];
-  commitSlot?: bigint;
-  /** Replaces every slot up to snapshot.lastSlot. */
-  snapshot?: Snapshot;
-}
-
-export interface Ready {
-  persist: PersistBatch | undefined;
-  messages: Message[];
-  /** Restore the state machine from this before applying `committed`. */
-  snapshotToApply: Snapshot | undefined;
-  /** Newly committed entries, contiguous and in slot order. */
-  committed: Entry[];
-}
+import { ReadyBuilder, type Ready } from './ready';
+import { recoverOpenSlots } from './recover-open-slots';
 
 export type Role = 'follower' | 'candidate' | 'leader';
 
@@ -57,53 +30,44 @@ interface Candidacy {
   promises: Map<string, PromiseReply>;
 }
 
-interface Leadership {
-  ballot: Ballot;
-  /** The no-op after the recovered slots; reads are local only once it is committed. */
-  barrierSlot: bigint;
-  nextSlot: bigint;
-  /** Votes for each uncommitted slot of this ballot. */
-  votes: Map<bigint, Set<string>>;
-  /** Heartbeat rounds by sent tick: who acknowledged. */
-  heartbeatAcks: Map<number, Set<string>>;
-  /** Sent tick of the newest heartbeat a majority acknowledged. */
-  leaseStart: number | undefined;
-  nextHeartbeat: number;
-}
-
-/** Heartbeat rounds remembered; older acks cannot extend the lease anyway. */
-const heartbeatRoundsMax = 64;
-
 export class PaxosNode {
   readonly id: string;
   readonly members: readonly string[];
   private readonly peers: string[];
   private readonly quorumSize: number;
-  private readonly settings: PaxosSettings;
-  private readonly leaseLength: number;
+  protected readonly settings: PaxosSettings;
+  /** Ticks a lease lasts from the sent tick of the heartbeat a majority acked (see leaseTicks). */
+  protected leaseLength: number;
   private readonly random: () => number;
 
+  // Acceptor and learner state; every change is handed out to be persisted.
   private promised: Ballot;
+  /** The promise as of the last Ready advanced: a leader proposes before persisting only in a durable ballot. */
+  private durablePromised: Ballot;
   private readonly accepted = new Map<bigint, AcceptedEntry>();
   private readonly chosen = new Map<bigint, Uint8Array>();
+  /** Distinct slots in `accepted` and `chosen`: what compaction would free. */
+  private heldSlots = 0;
   private commit: bigint;
   private snapshot: Snapshot | undefined;
   private logStart: bigint;
+  /** The last slot the runner reported applied (advance()). */
+  private applied = 0n;
 
-  private now = 0;
+  protected now = 0;
   private roleNow: Role = 'follower';
   private leader: string | undefined;
   private lastLeaderContact = 0;
-  /** When this node last became leader: the step-down clock before any majority answered. */
-  private becameLeaderAt = 0;
   private electionDeadline: number;
   private maxRoundSeen: bigint;
   private candidacy: Candidacy | undefined;
   /** A pre-vote in progress: the round it asks for and who granted it. */
   private preVoting: { round: bigint; grants: Set<string> } | undefined;
-  private leadership: Leadership | undefined;
+  protected leadership: Leadership | undefined;
 
-  private out: Ready = PaxosNode.emptyReady();
+  private readonly out = new ReadyBuilder();
+  /** The Ready the runner holds; the next one waits for its advance(). */
+  private handedOut: Ready | undefined;
   private readonly outgoingAccepts = new Map<string, Entry[]>();
 
   constructor(
@@ -123,22 +87,20 @@ export class PaxosNode {
     this.leaseLength = leaseTicks(settings);
     this.random = random;
     this.promised = durable.promised;
+    this.durablePromised = durable.promised;
     this.maxRoundSeen = durable.promised.round;
     this.snapshot = durable.snapshot;
     this.logStart = (durable.snapshot?.lastSlot ?? 0n) + 1n;
     for (const entry of durable.accepted) if (entry.slot >= this.logStart) this.accepted.set(entry.slot, entry);
     for (const entry of durable.chosen) if (entry.slot >= this.logStart) this.chosen.set(entry.slot, entry.command);
+    this.countHeldSlots();
     this.commit = this.logStart - 1n;
     // lastLeaderContact starts at 0, now: a restarted node acts as if it had
     // just heard from a leader, since some leader may hold a lease this node
     // acknowledged before it crashed.
     this.electionDeadline = this.randomElectionTimeout();
-    this.out.snapshotToApply = durable.snapshot;
+    if (durable.snapshot) this.out.restore(durable.snapshot);
     this.advanceCommit();
-  }
-
-  private static emptyReady(): Ready {
-    return { persist: undefined, messages: [], snapshotToApply: undefined, committed: [] };
   }
 
   get role(): Role {
@@ -153,6 +115,11 @@ export class PaxosNode {
     return this.commit;
   }
 
+  /** The last slot the state machine has applied, as the runner reported with advance(). */
+  get appliedSlot(): bigint {
+    return this.applied;
+  }
+
   get promisedBallot(): Ballot {
     return this.promised;
   }
@@ -161,9 +128,9 @@ export class PaxosNode {
     return this.now;
   }
 
-  /** Entries held beyond the snapshot; the runner compacts when this grows. */
+  /** Slots held beyond the snapshot; the runner compacts when this grows. */
   get logLength(): number {
-    return this.chosen.size + this.accepted.size;
+    return this.heldSlots;
   }
 
   /** True while this node is leader under a lease no other node can hold at the same time. */
@@ -172,16 +139,65 @@ export class PaxosNode {
     return lead !== undefined && lead.leaseStart !== undefined && this.now < lead.leaseStart + this.leaseLength;
   }
 
-  /** Leader with a lease whose state machine has every value chosen before its ballot. */
+  /**
+   * True when a linearizable read may be answered from the applied state:
+   * the lease is held and the state machine has APPLIED every slot up to
+   * this leadership's barrier (every value chosen before it), not merely
+   * seen them committed. Values this leader commits later are answered to
+   * their proposers only after they are applied, so the barrier suffices.
+   */
   canReadLocally(): boolean {
-    return this.hasLease() && this.commit >= (this.leadership?.barrierSlot ?? 0n);
+    const lead = this.leadership;
+    return lead !== undefined && this.hasLease() && this.applied >= lead.barrierSlot;
+  }
+
+  /**
+   * True while this node would promise no ballot above `ballot` to another
+   * node: it has promised nothing higher and heard a leader (or restarted)
+   * less than an election timeout ago. A lease is sound only while a
+   * majority does this for the leader's ballot; the simulator checks it.
+   */
+  protectsLeaseOf(ballot: Ballot): boolean {
+    return (
+      compareBallots(this.promised, ballot) <= 0 &&
+      this.now - this.lastLeaderContact < this.settings.electionTimeoutMinTicks
+    );
+  }
+
+  /** True when takeReady() would hand out something. */
+  hasReady(): boolean {
+    return this.handedOut === undefined && (!this.out.isEmpty || this.outgoingAccepts.size > 0);
   }
 
   takeReady(): Ready {
+    if (this.handedOut) throw new Error('advance() the Ready taken before taking the next');
     this.flushAccepts();
-    const ready = this.out;
-    this.out = PaxosNode.emptyReady();
+    const ready = this.out.take();
+    this.handedOut = ready;
     return ready;
+  }
+
+  /**
+   * The runner handled the Ready it took: persisted, sent, applied. The
+   * leader's own votes for what it persisted count now, and the applied
+   * slot moves (local reads are decided on it).
+   */
+  advance(): void {
+    const ready = this.handedOut;
+    if (!ready) throw new Error('advance() without a Ready taken');
+    this.handedOut = undefined;
+    const restoredThrough = ready.snapshotToApply?.lastSlot ?? 0n;
+    if (restoredThrough > this.applied) this.applied = restoredThrough;
+    const lastApplied = ready.committed.at(-1)?.slot ?? 0n;
+    if (lastApplied > this.applied) this.applied = lastApplied;
+    const persisted = ready.persist;
+    if (!persisted) return;
+    if (persisted.promised) this.durablePromised = persisted.promised;
+    const lead = this.leadership;
+    if (!lead) return;
+    for (const entry of persisted.accepted) {
+      if (ballotsEqual(entry.ballot, lead.ballot)) this.countVote(lead, entry.slot, this.id);
+    }
   }
 
   tick(): void {
@@ -190,12 +206,12 @@ export class PaxosNode {
       const lead = this.leadership;
       // Step down when a majority has not answered for an election timeout.
       const lastMajority = lead.leaseStart ?? -Infinity;
-      if (this.now - Math.max(lastMajority, this.becameLeaderAt) > this.settings.electionTimeoutMaxTicks) {
+      if (this.now - Math.max(lastMajority, lead.since) > this.settings.electionTimeoutMaxTicks) {
         this.becomeFollower(undefined);
         this.electionDeadline = this.randomElectionTimeout();
         return;
       }
-      if (this.now >= lead.nextHeartbeat) this.sendHeartbeats(lead);
+      if (this.now >= lead.nextHeartbeatTick) this.sendHeartbeats(lead);
       return;
     }
     if (this.now >= this.electionDeadline) this.startPreVote();
@@ -212,10 +228,11 @@ export class PaxosNode {
     return { ok: true, slot };
   }
 
-  /** Replaces the log up to throughSlot (committed, applied by the runner) with a snapshot. */
+  /** Replaces the log up to throughSlot (applied by the runner) with a snapshot of the state there. */
   compact(throughSlot: bigint, data: Uint8Array): void {
-    if (throughSlot > this.commit)
-      throw new RangeError(`cannot compact to ${throughSlot} beyond commit ${this.commit}`);
+    if (throughSlot > this.applied) {
+      throw new RangeError(`cannot compact to ${throughSlot} beyond the applied slot ${this.applied}`);
+    }
     if (throughSlot < this.logStart) return;
     this.installLocally({ lastSlot: throughSlot, data });
   }
@@ -238,11 +255,11 @@ export class PaxosNode {
       case 'heartbeatReply':
         return this.onHeartbeatReply(message.from, message.ballot, message.sentTick, message.commitSlot);
       case 'catchUp':
-        return this.onCatchUp(message.entries);
+        return this.onCatchUp(message.from, message.entries);
       case 'catchUpRequest':
-        return this.sendCatchUp(message.from, message.commitSlot);
+        return this.onCatchUpRequest(message.from, message.commitSlot);
       case 'preVote':
-        return this.send({
+        return this.out.send({
           type: 'preVoteReply',
           from: this.id,
           to: message.from,
@@ -252,7 +269,7 @@ export class PaxosNode {
       case 'preVoteReply':
         return this.onPreVoteReply(message.from, message.round, message.granted);
       case 'installSnapshot':
-        return this.onInstallSnapshot(message.snapshot);
+        return this.onInstallSnapshot(message.from, message.snapshot);
     }
   }
 
@@ -267,22 +284,35 @@ export class PaxosNode {
     return (this.maxRoundSeen > this.promised.round ? this.maxRoundSeen : this.promised.round) + 1n;
   }
 
+  private leaderSilent(): boolean {
+    return this.now - this.lastLeaderContact >= this.settings.electionTimeoutMinTicks;
+  }
+
   /** Lease protection: no promise to another candidate while a leader this node heard from may hold its lease. */
   private wouldPromise(candidate: string): boolean {
-    return candidate === this.leader || this.now - this.lastLeaderContact >= this.settings.electionTimeoutMinTicks;
+    return candidate === this.leader || this.leaderSilent();
   }
 
   private startPreVote(): void {
+    // Pre-votes are asked as a follower: a stalled candidacy ends here.
+    if (this.roleNow !== 'follower') this.becomeFollower(undefined);
     const round = this.nextRound();
     this.preVoting = { round, grants: new Set([this.id]) };
     this.electionDeadline = this.randomElectionTimeout();
-    for (const peer of this.peers) this.send({ type: 'preVote', from: this.id, to: peer, round });
+    for (const peer of this.peers) this.out.send({ type: 'preVote', from: this.id, to: peer, round });
     this.maybeStartCampaign();
   }
 
   private onPreVoteReply(from: string, round: bigint, granted: boolean): void {
-    if (!granted || !this.preVoting || this.preVoting.round !== round) return;
-    this.preVoting.grants.add(from);
+    const preVote = this.preVoting;
+    if (!granted || !preVote || preVote.round !== round) return;
+    // A late grant counts only for a follower whose leader is still silent:
+    // one that has since heard a leader (or promised a candidate) keeps it.
+    if (this.roleNow !== 'follower' || !this.leaderSilent()) {
+      this.preVoting = undefined;
+      return;
+    }
+    preVote.grants.add(from);
     this.maybeStartCampaign();
   }
 
@@ -303,7 +333,7 @@ export class PaxosNode {
     const firstOpenSlot = this.commit + 1n;
     this.candidacy = { ballot, firstOpenSlot, promises: new Map() };
     this.candidacy.promises.set(this.id, this.promiseFor(ballot, firstOpenSlot, this.id));
-    for (const peer of this.peers) this.send({ type: 'prepare', from: this.id, to: peer, ballot, firstOpenSlot });
+    for (const peer of this.peers) this.out.send({ type: 'prepare', from: this.id, to: peer, ballot, firstOpenSlot });
     this.maybeWinElection();
   }
 
@@ -318,7 +348,7 @@ export class PaxosNode {
     this.noteRound(ballot.round);
     const order = compareBallots(ballot, this.promised);
     if (order < 0) {
-      this.send({ type: 'reject', from: this.id, to: from, promised: this.promised });
+      this.out.send({ type: 'reject', from: this.id, to: from, promised: this.promised });
       return;
     }
     if (order > 0) {
@@ -328,7 +358,7 @@ export class PaxosNode {
       this.becomeFollower(undefined);
       this.electionDeadline = this.randomElectionTimeout();
     }
-    this.send(this.promiseFor(ballot, firstOpenSlot, from));
+    this.out.send(this.promiseFor(ballot, firstOpenSlot, from));
   }
 
   private onPromise(promise: PromiseReply): void {
@@ -339,7 +369,7 @@ export class PaxosNode {
       // accepted values are gone from its answer, so recovery here would be
       // unsafe. Catch up first and campaign again later.
       this.becomeFollower(undefined);
-      this.send({ type: 'catchUpRequest', from: this.id, to: promise.from, commitSlot: this.commit });
+      this.out.send({ type: 'catchUpRequest', from: this.id, to: promise.from, commitSlot: this.commit });
       return;
     }
     candidacy.promises.set(promise.from, promise);
@@ -349,38 +379,15 @@ export class PaxosNode {
   private maybeWinElection(): void {
     const candidacy = this.candidacy;
     if (!candidacy || candidacy.promises.size < this.quorumSize) return;
+    const firstSlot = candidacy.firstOpenSlot > this.commit ? candidacy.firstOpenSlot : this.commit + 1n;
+    const open = recoverOpenSlots(candidacy.promises.values(), firstSlot, this.chosen);
+    const lead = new Leadership(candidacy.ballot, open.lastSlot + 1n, this.now);
     this.candidacy = undefined;
+    this.preVoting = undefined;
     this.roleNow = 'leader';
     this.leader = this.id;
-    const firstSlot = candidacy.firstOpenSlot > this.commit ? candidacy.firstOpenSlot : this.commit + 1n;
-    // For every open slot, the value accepted in the highest ballot among the
-    // promises (Paxos phase 1), a value already known chosen, or a no-op.
-    const recovered = new Map<bigint, AcceptedEntry>();
-    for (const promise of candidacy.promises.values()) {
-      for (const entry of promise.accepted) {
-        if (entry.slot < firstSlot) continue;
-        const known = recovered.get(entry.slot);
-        if (!known || compareBallots(entry.ballot, known.ballot) > 0) recovered.set(entry.slot, entry);
-      }
-    }
-    let lastSlot = firstSlot - 1n;
-    for (const slot of recovered.keys()) if (slot > lastSlot) lastSlot = slot;
-    for (const slot of this.chosen.keys()) if (slot > lastSlot) lastSlot = slot;
-    const lead: Leadership = {
-      ballot: candidacy.ballot,
-      barrierSlot: lastSlot + 1n,
-      nextSlot: lastSlot + 2n,
-      votes: new Map(),
-      heartbeatAcks: new Map(),
-      leaseStart: undefined,
-      nextHeartbeat: this.now,
-    };
     this.leadership = lead;
-    this.becameLeaderAt = this.now;
-    for (let slot = firstSlot; slot <= lastSlot; slot++) {
-      const command = this.chosen.get(slot) ?? recovered.get(slot)?.command ?? new Uint8Array(0);
-      this.proposeAt(lead, slot, command);
-    }
+    for (const [slot, command] of open.values) this.proposeAt(lead, slot, command);
     this.proposeAt(lead, lead.barrierSlot, new Uint8Array(0));
     this.sendHeartbeats(lead);
   }
@@ -390,6 +397,7 @@ export class PaxosNode {
     this.leader = leader;
     this.candidacy = undefined;
     this.leadership = undefined;
+    this.preVoting = undefined;
   }
 
   private onReject(promised: Ballot): void {
@@ -414,7 +422,7 @@ export class PaxosNode {
     this.noteRound(ballot.round);
     const order = compareBallots(ballot, this.promised);
     if (order < 0) {
-      this.send({ type: 'reject', from: this.id, to: from, promised: this.promised });
+      this.out.send({ type: 'reject', from: this.id, to: from, promised: this.promised });
       return false;
     }
     if (order > 0) this.setPromised(ballot);
@@ -430,9 +438,9 @@ export class PaxosNode {
   private proposeAt(lead: Leadership, slot: bigint, command: Uint8Array): void {
     const entry: AcceptedEntry = { slot, ballot: lead.ballot, command };
     this.accept(entry);
-    lead.votes.set(slot, new Set([this.id]));
+    // The leader's own vote counts once this entry is durable (advance()).
+    lead.votes.set(slot, new Set());
     for (const peer of this.peers) this.queueAccept(peer, entry);
-    this.countVotes(lead, slot);
   }
 
   private queueAccept(peer: string, entry: Entry): void {
@@ -447,25 +455,51 @@ export class PaxosNode {
   private flushAccepts(): void {
     const lead = this.leadership;
     if (lead) {
+      // Before its promise is durable a leader must not propose ahead of its
+      // write: restarted without it, it could reuse the ballot for other values.
+      const early = ballotsEqual(this.durablePromised, lead.ballot);
       for (const [peer, entries] of this.outgoingAccepts) {
-        for (let start = 0; start < entries.length; start += this.settings.batchEntriesMax) {
-          this.send({
+        for (const batch of this.batches(entries)) {
+          const accept: Message = {
             type: 'accept',
             from: this.id,
             to: peer,
             ballot: lead.ballot,
-            entries: entries.slice(start, start + this.settings.batchEntriesMax),
+            entries: batch,
             commitSlot: this.commit,
-          });
+          };
+          if (early) this.out.sendBeforePersist(accept);
+          else this.out.send(accept);
         }
       }
     }
     this.outgoingAccepts.clear();
   }
 
+  /** Splits entries into messages of at most batchEntriesMax entries and about batchBytesMax bytes (one entry at least). */
+  private *batches(entries: readonly Entry[]): Generator<Entry[]> {
+    let batch: Entry[] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      if (
+        batch.length > 0 &&
+        (batch.length >= this.settings.batchEntriesMax ||
+          bytes + entry.command.byteLength > this.settings.batchBytesMax)
+      ) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(entry);
+      bytes += entry.command.byteLength;
+    }
+    if (batch.length > 0) yield batch;
+  }
+
   private accept(entry: AcceptedEntry): void {
+    if (!this.accepted.has(entry.slot) && !this.chosen.has(entry.slot)) this.heldSlots++;
     this.accepted.set(entry.slot, entry);
-    this.persisting().accepted.push(entry);
+    this.out.persisting().accepted.push(entry);
   }
 
   private onAccept(from: string, ballot: Ballot, entries: readonly Entry[], leaderCommit: bigint): void {
@@ -477,25 +511,19 @@ export class PaxosNode {
       slots.push(entry.slot);
     }
     this.learnCommit(leaderCommit, ballot);
-    this.send({ type: 'accepted', from: this.id, to: from, ballot, slots });
+    this.out.send({ type: 'accepted', from: this.id, to: from, ballot, slots });
   }
 
   private onAccepted(from: string, ballot: Ballot, slots: readonly bigint[]): void {
     const lead = this.leadership;
     if (!lead || !ballotsEqual(ballot, lead.ballot)) return;
-    for (const slot of slots) {
-      const voters = lead.votes.get(slot);
-      if (!voters) continue;
-      voters.add(from);
-      this.countVotes(lead, slot);
-    }
+    for (const slot of slots) this.countVote(lead, slot, from);
   }
 
-  private countVotes(lead: Leadership, slot: bigint): void {
-    const voters = lead.votes.get(slot);
+  private countVote(lead: Leadership, slot: bigint, voter: string): void {
+    if (!lead.vote(slot, voter, this.quorumSize)) return;
     const entry = this.accepted.get(slot);
-    if (!voters || voters.size < this.quorumSize || !entry) return;
-    lead.votes.delete(slot);
+    if (!entry) return;
     this.learnChosen(slot, entry.command);
     this.advanceCommit();
   }
@@ -513,34 +541,38 @@ export class PaxosNode {
 
   private learnChosen(slot: bigint, command: Uint8Array): void {
     if (slot < this.logStart || slot <= this.commit || this.chosen.has(slot)) return;
+    if (!this.accepted.has(slot)) this.heldSlots++;
     this.chosen.set(slot, command);
-    this.persisting().chosen.push({ slot, command });
+    this.out.persisting().chosen.push({ slot, command });
   }
 
   /** Moves the commit point over every contiguous chosen slot and emits them. */
   private advanceCommit(): void {
     const before = this.commit;
     for (let next = this.commit + 1n; this.chosen.has(next); next++) {
-      this.out.committed.push({ slot: next, command: this.chosen.get(next) as Uint8Array });
+      this.out.commit({ slot: next, command: this.chosen.get(next) as Uint8Array });
       this.commit = next;
     }
-    if (this.commit !== before) this.persisting().commitSlot = this.commit;
+    if (this.commit !== before) this.out.persisting().commitSlot = this.commit;
   }
 
   // --- heartbeats, lease, catch-up ------------------------------------------
 
   private sendHeartbeats(lead: Leadership): void {
-    lead.nextHeartbeat = this.now + this.settings.heartbeatIntervalTicks;
-    lead.heartbeatAcks.set(this.now, new Set([this.id]));
-    if (lead.heartbeatAcks.size > heartbeatRoundsMax) {
-      const oldest = lead.heartbeatAcks.keys().next().value as number;
-      lead.heartbeatAcks.delete(oldest);
-    }
+    lead.nextHeartbeatTick = this.now + this.settings.heartbeatIntervalTicks;
+    lead.startHeartbeatRound(this.now, this.commit, this.id);
     // The leader contacts itself: it too refuses other candidates during its lease.
     this.lastLeaderContact = this.now;
     const sentTick = BigInt(this.now);
     for (const peer of this.peers) {
-      this.send({ type: 'heartbeat', from: this.id, to: peer, ballot: lead.ballot, commitSlot: this.commit, sentTick });
+      this.out.send({
+        type: 'heartbeat',
+        from: this.id,
+        to: peer,
+        ballot: lead.ballot,
+        commitSlot: this.commit,
+        sentTick,
+      });
     }
     // Resend what peers have not acknowledged: messages may have been lost.
     for (const [slot, voters] of lead.votes) {
@@ -548,41 +580,136 @@ export class PaxosNode {
       if (!entry) continue;
       for (const peer of this.peers) if (!voters.has(peer)) this.queueAccept(peer, entry);
     }
-    if (this.quorumSize === 1) lead.leaseStart = this.now;
+    if (this.quorumSize === 1) lead.leaseStart = this.leaseStartFor(this.now);
+  }
+
+  /** Where a lease starts once a majority acked the heartbeat sent at `sentTick`: at the sending. */
+  protected leaseStartFor(sentTick: number): number {
+    return sentTick;
   }
 
   private onHeartbeat(from: string, ballot: Ballot, leaderCommit: bigint, sentTick: bigint): void {
     if (!this.followLeader(from, ballot)) return;
     this.learnCommit(leaderCommit, ballot);
-    this.send({ type: 'heartbeatReply', from: this.id, to: from, ballot, sentTick, commitSlot: this.commit });
+    this.out.send({ type: 'heartbeatReply', from: this.id, to: from, ballot, sentTick, commitSlot: this.commit });
   }
 
   private onHeartbeatReply(from: string, ballot: Ballot, sentTick: bigint, peerCommit: bigint): void {
     const lead = this.leadership;
     if (!lead || !ballotsEqual(ballot, lead.ballot)) return;
     const round = Number(sentTick);
-    const acks = lead.heartbeatAcks.get(round);
-    if (acks) {
-      acks.add(from);
-      if (acks.size >= this.quorumSize && (lead.leaseStart === undefined || round > lead.leaseStart)) {
-        lead.leaseStart = round;
-      }
+    const advertised = lead.ackHeartbeat(round, from, this.quorumSize, this.leaseStartFor(round));
+    const progress = lead.progressOf(from, this.now);
+    noteFollowerCommit(progress, peerCommit, this.now);
+    // Below what that heartbeat advertised, the follower lacks values it
+    // cannot learn from Accepts; at or above it, Accepts keep it current.
+    const lagging = advertised !== undefined && peerCommit < advertised;
+    if (!lagging && progress.catchUpSentThrough !== undefined && progress.commit >= progress.catchUpSentThrough) {
+      progress.catchUpSentThrough = undefined;
     }
-    if (peerCommit < this.commit) this.sendCatchUp(from, peerCommit);
+    this.replicateTo(from, progress, lagging);
   }
 
-  private sendCatchUp(to: string, theirCommit: bigint): void {
-    if (theirCommit >= this.commit) return;
-    const ballot = this.leadership?.ballot ?? this.promised;
-    if (theirCommit + 1n < this.logStart) {
-      if (this.snapshot) this.send({ type: 'installSnapshot', from: this.id, to, ballot, snapshot: this.snapshot });
+  private onCatchUpRequest(from: string, theirCommit: bigint): void {
+    const lead = this.leadership;
+    if (!lead) {
+      this.sendCatchUpBatch(from, theirCommit);
       return;
     }
-    const entries: Entry[] = [];
-    for (let slot = theirCommit + 1n; slot <= this.commit && entries.length < this.settings.batchEntriesMax; slot++) {
-      entries.push({ slot, command: this.chosen.get(slot) as Uint8Array });
+    const progress = lead.progressOf(from, this.now);
+    noteFollowerCommit(progress, theirCommit, this.now);
+    this.replicateTo(from, progress, true);
+  }
+
+  /** Ticks without progress after which catch-up in flight is taken as lost and sent again. */
+  private get catchUpResendTicks(): number {
+    return this.settings.electionTimeoutMinTicks;
+  }
+
+  /** The same for a snapshot, which may be large and slow to install. */
+  private get snapshotResendTicks(): number {
+    return this.settings.electionTimeoutMaxTicks * 4;
+  }
+
+  /**
+   * Sends a lagging follower what it lacks: a snapshot when its commit
+   * point is before the log start, or chosen entries in a bounded window
+   * ahead of its commit point (catchUpWindowBatches batches). Every batch
+   * it receives it answers with a CatchUpRequest, which moves the window.
+   */
+  private replicateTo(peer: string, progress: FollowerProgress, lagging: boolean): void {
+    if (progress.commit >= this.commit) {
+      progress.catchUpSentThrough = undefined;
+      progress.snapshotSentTick = undefined;
+      return;
     }
-    this.send({ type: 'catchUp', from: this.id, to, ballot, entries });
+    const catchingUp = progress.catchUpSentThrough !== undefined || progress.snapshotSentTick !== undefined;
+    if (!catchingUp && !lagging) return;
+    const quietTicks = this.now - Math.max(progress.lastSendTick, progress.lastProgressTick);
+    if (progress.commit + 1n < this.logStart) {
+      if (!this.snapshot || (progress.snapshotSentTick !== undefined && quietTicks < this.snapshotResendTicks)) return;
+      this.out.send({
+        type: 'installSnapshot',
+        from: this.id,
+        to: peer,
+        ballot: this.ballotForCatchUp(),
+        snapshot: this.snapshot,
+      });
+      progress.snapshotSentTick = this.now;
+      progress.lastSendTick = this.now;
+      progress.catchUpSentThrough = undefined;
+      return;
+    }
+    progress.snapshotSentTick = undefined;
+    let sentThrough = progress.catchUpSentThrough;
+    if (sentThrough === undefined || sentThrough < progress.commit || quietTicks >= this.catchUpResendTicks) {
+      sentThrough = progress.commit;
+    }
+    const windowSlots = BigInt(this.settings.batchEntriesMax * this.settings.catchUpWindowBatches);
+    const windowEnd = progress.commit + windowSlots < this.commit ? progress.commit + windowSlots : this.commit;
+    while (sentThrough < windowEnd) {
+      const entries = this.chosenRange(sentThrough + 1n, windowEnd);
+      this.out.send({ type: 'catchUp', from: this.id, to: peer, ballot: this.ballotForCatchUp(), entries });
+      sentThrough = (entries.at(-1) as Entry).slot;
+      progress.lastSendTick = this.now;
+    }
+    progress.catchUpSentThrough = sentThrough;
+  }
+
+  /** One batch for a node that asked a non-leader; it asks again for more. */
+  private sendCatchUpBatch(to: string, theirCommit: bigint): void {
+    if (theirCommit >= this.commit) return;
+    if (theirCommit + 1n < this.logStart) {
+      if (this.snapshot) {
+        this.out.send({
+          type: 'installSnapshot',
+          from: this.id,
+          to,
+          ballot: this.ballotForCatchUp(),
+          snapshot: this.snapshot,
+        });
+      }
+      return;
+    }
+    const entries = this.chosenRange(theirCommit + 1n, this.commit);
+    this.out.send({ type: 'catchUp', from: this.id, to, ballot: this.ballotForCatchUp(), entries });
+  }
+
+  private ballotForCatchUp(): Ballot {
+    return this.leadership?.ballot ?? this.promised;
+  }
+
+  /** Chosen entries from `first` on (never past `last`), one batch's worth. */
+  private chosenRange(first: bigint, last: bigint): Entry[] {
+    const entries: Entry[] = [];
+    let bytes = 0;
+    for (let slot = first; slot <= last && entries.length < this.settings.batchEntriesMax; slot++) {
+      const command = this.chosen.get(slot) as Uint8Array;
+      if (entries.length > 0 && bytes + command.byteLength > this.settings.batchBytesMax) break;
+      entries.push({ slot, command });
+      bytes += command.byteLength;
+    }
+    return entries;
   }
 
   /**
@@ -592,28 +719,30 @@ export class PaxosNode {
    * (followers take it as proof that what they accepted in this ballot was
    * chosen), so it steps down before it learns them.
    */
-  private stepDownToLearn(): void {
+  protected stepDownToLearn(): void {
     if (!this.leadership) return;
     this.becomeFollower(undefined);
     this.electionDeadline = this.randomElectionTimeout();
   }
 
-  private onCatchUp(entries: readonly Entry[]): void {
+  private onCatchUp(from: string, entries: readonly Entry[]): void {
     if (entries.some((entry) => entry.slot > this.commit)) this.stepDownToLearn();
     for (const entry of entries) this.learnChosen(entry.slot, entry.command);
     this.advanceCommit();
+    // Asking for more is what moves the sender's window (sent once this is durable).
+    this.out.send({ type: 'catchUpRequest', from: this.id, to: from, commitSlot: this.commit });
   }
 
-  private onInstallSnapshot(snapshot: Snapshot): void {
-    if (snapshot.lastSlot <= this.commit) return;
-    this.stepDownToLearn();
-    this.installLocally(snapshot);
-    this.out.snapshotToApply = snapshot;
-    // Entries committed before the snapshot are superseded by it.
-    this.out.committed = this.out.committed.filter((entry) => entry.slot > snapshot.lastSlot);
-    this.commit = snapshot.lastSlot;
-    this.persisting().commitSlot = this.commit;
-    this.advanceCommit();
+  private onInstallSnapshot(from: string, snapshot: Snapshot): void {
+    if (snapshot.lastSlot > this.commit) {
+      this.stepDownToLearn();
+      this.installLocally(snapshot);
+      this.out.restore(snapshot);
+      this.commit = snapshot.lastSlot;
+      this.out.persisting().commitSlot = this.commit;
+      this.advanceCommit();
+    }
+    this.out.send({ type: 'catchUpRequest', from: this.id, to: from, commitSlot: this.commit });
   }
 
   private installLocally(snapshot: Snapshot): void {
@@ -621,25 +750,21 @@ export class PaxosNode {
     this.logStart = snapshot.lastSlot + 1n;
     for (const slot of [...this.accepted.keys()]) if (slot <= snapshot.lastSlot) this.accepted.delete(slot);
     for (const slot of [...this.chosen.keys()]) if (slot <= snapshot.lastSlot) this.chosen.delete(slot);
-    const persist = this.persisting();
+    this.countHeldSlots();
+    const persist = this.out.persisting();
     persist.snapshot = snapshot;
     persist.accepted = persist.accepted.filter((entry) => entry.slot > snapshot.lastSlot);
     persist.chosen = persist.chosen.filter((entry) => entry.slot > snapshot.lastSlot);
   }
 
-  // --- output ----------------------------------------------------------------
+  private countHeldSlots(): void {
+    let held = this.chosen.size;
+    for (const slot of this.accepted.keys()) if (!this.chosen.has(slot)) held++;
+    this.heldSlots = held;
+  }
 
   private setPromised(ballot: Ballot): void {
     this.promised = ballot;
-    this.persisting().promised = ballot;
-  }
-
-  private persisting(): PersistBatch {
-    this.out.persist ??= { accepted: [], chosen: [] };
-    return this.out.persist;
-  }
-
-  private send(message: Message): void {
-    this.out.messages.push(message);
+    this.out.persisting().promised = ballot;
   }
 }

@@ -4,8 +4,9 @@
 import { seededUniform } from '@bulwark/random';
 import { defaultPaxosSettings, type PaxosSettings } from '../lib/config';
 import type { Entry, Message } from '../lib/messages';
-import { PaxosNode, type Ready } from '../lib/node';
+import { PaxosNode } from '../lib/node';
 import { MemoryStorage } from './memory-storage';
+import { MutantPaxosNode, type CoreMutation } from './mutant-node';
 
 /** Rounds of delivery before `deliverAll` gives up: a protocol that never quiets down is a bug. */
 const deliveryRoundsMax = 1_000;
@@ -24,6 +25,8 @@ export class ManualCluster {
     readonly ids: string[],
     settings: Partial<PaxosSettings> = {},
     seed = 1,
+    /** A planted bug every node carries (see mutant-node.ts). */
+    private readonly mutation?: CoreMutation,
   ) {
     this.settings = { ...defaultPaxosSettings, ...settings };
     this.random = seededUniform(seed);
@@ -49,7 +52,9 @@ export class ManualCluster {
 
   start(id: string): void {
     const storage = this.storages.get(id) as MemoryStorage;
-    const node = new PaxosNode(id, this.ids, this.settings, storage.recover(), this.random);
+    const node = this.mutation
+      ? new MutantPaxosNode(this.mutation, id, this.ids, this.settings, storage.recover(), this.random)
+      : new PaxosNode(id, this.ids, this.settings, storage.recover(), this.random);
     this.nodes.set(id, node);
     this.applied.set(id, []);
     this.process(node);
@@ -106,6 +111,13 @@ export class ManualCluster {
     return delivered;
   }
 
+  /** Delivers one message now, as if it had been delayed until this moment. */
+  deliverLate(message: Message): void {
+    const node = this.node(message.to);
+    node.receive(message);
+    this.process(node);
+  }
+
   /** Ticks and delivers until one leader serves local reads; throws after maxTicks. */
   electLeader(maxTicks = 200): string {
     for (let tick = 0; tick < maxTicks; tick++) {
@@ -129,28 +141,37 @@ export class ManualCluster {
     return (this.applied.get(id) ?? []).map((entry) => new TextDecoder().decode(entry.command));
   }
 
+  /** Runs the node's Readys as the runner does, each to completion: send, persist, send, apply, advance. */
   private process(node: PaxosNode): void {
-    const ready: Ready = node.takeReady();
-    if (ready.persist) this.storages.get(node.id)?.apply(ready.persist);
-    const log = this.applied.get(node.id) as Entry[];
-    if (ready.snapshotToApply) {
-      const restored = JSON.parse(new TextDecoder().decode(ready.snapshotToApply.data)) as string[];
-      log.splice(
-        0,
-        log.length,
-        ...restored.map((command, index) => ({ slot: BigInt(index + 1), command: new TextEncoder().encode(command) })),
-      );
+    while (node.hasReady()) {
+      const ready = node.takeReady();
+      this.sent.push(...ready.sendBeforePersist);
+      this.queue.push(...ready.sendBeforePersist);
+      if (ready.persist) this.storages.get(node.id)?.apply(ready.persist);
+      const log = this.applied.get(node.id) as Entry[];
+      if (ready.snapshotToApply) {
+        const restored = JSON.parse(new TextDecoder().decode(ready.snapshotToApply.data)) as string[];
+        log.splice(
+          0,
+          log.length,
+          ...restored.map((command, index) => ({
+            slot: BigInt(index + 1),
+            command: new TextEncoder().encode(command),
+          })),
+        );
+      }
+      log.push(...ready.committed);
+      this.sent.push(...ready.messages);
+      this.queue.push(...ready.messages);
+      node.advance();
     }
-    log.push(...ready.committed);
-    this.sent.push(...ready.messages);
-    this.queue.push(...ready.messages);
   }
 
   /** Snapshot of a node's applied log (the manual cluster's state machine is the log itself). */
   compact(id: string): void {
     const node = this.node(id);
     const data = new TextEncoder().encode(JSON.stringify(this.log(id)));
-    node.compact(node.commitSlot, data);
+    node.compact(node.appliedSlot, data);
     this.process(node);
   }
 }
