@@ -1,7 +1,10 @@
-// The runner around the pure Paxos core: it turns real time into ticks,
-// makes each Ready's persist batch durable BEFORE sending its messages, then
-// applies the snapshot and committed entries to the state machine and
-// answers the proposals they settle. Work from one event-loop turn is
+// The runner around the pure Paxos core: it turns real time into ticks and
+// handles each Ready in the order the core requires (see @bulwark/paxos
+// ready.ts): proposals that promise nothing go out first, the persist batch
+// is made durable, then the dependent messages are sent, the snapshot and
+// committed entries are applied and the proposals they settle answered, and
+// finally advance() tells the core what is durable and applied. Local reads
+// are decided on that applied slot. Work from one event-loop turn is
 // gathered into one Ready: one fsync and one batch per peer (group commit).
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
@@ -56,6 +59,8 @@ export interface RunnerOptions<Result> {
    * the caller must stop the process (it recovers from disk on restart).
    */
   onFatal: (error: unknown) => void;
+  /** Monotonic milliseconds; performance.now() unless a test drives time. */
+  clockMs?: () => number;
 }
 
 interface Waiter<Result> {
@@ -71,7 +76,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export class PaxosRunner<Result> {
   private readonly waiters = new Map<bigint, Waiter<Result>>();
-  private readonly startedAt = performance.now();
+  private readonly clockMs: () => number;
+  private readonly startedAt: number;
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private stopped = false;
@@ -79,6 +85,8 @@ export class PaxosRunner<Result> {
   private leadership: { ballot: Ballot; sinceMs: number } | undefined;
 
   constructor(private readonly options: RunnerOptions<Result>) {
+    this.clockMs = options.clockMs ?? (() => performance.now());
+    this.startedAt = this.clockMs();
     // The core's first Ready replays the durable state: apply it now.
     this.process();
   }
@@ -108,7 +116,7 @@ export class PaxosRunner<Result> {
    */
   syncTicks(): void {
     if (this.stopped) return;
-    const due = Math.floor((performance.now() - this.startedAt) / this.options.tickMs);
+    const due = Math.floor((this.clockMs() - this.startedAt) / this.options.tickMs);
     let ticked = false;
     while (this.node.tickCount < due) {
       this.node.tick();
@@ -150,7 +158,7 @@ export class PaxosRunner<Result> {
     }
     const ballot = node.promisedBallot;
     if (!this.leadership || !ballotsEqual(this.leadership.ballot, ballot)) {
-      this.leadership = { ballot, sinceMs: performance.now() };
+      this.leadership = { ballot, sinceMs: this.clockMs() };
     }
   }
 
@@ -207,27 +215,28 @@ export class PaxosRunner<Result> {
   }
 
   private processReady(): void {
-    this.noteLeadership();
-    const ready = this.node.takeReady();
-    // A snapshot from a peer is checked before it reaches the disk: a bad one must not be
-    // persisted and replayed on every restart.
-    if (ready.snapshotToApply) this.options.machine.checkSnapshot(ready.snapshotToApply);
-    // Durable first: no message may promise what a crash could forget.
-    if (ready.persist) this.options.storage.append(ready.persist);
-    this.options.transport.send(ready.messages);
-    if (ready.snapshotToApply) {
-      this.options.machine.restore(ready.snapshotToApply);
-      this.settleBelow(ready.snapshotToApply.lastSlot);
-    }
-    for (const entry of ready.committed) {
-      const result = this.options.machine.apply(entry);
-      this.settle(entry, result);
-    }
-    if (this.node.logLength > this.options.compactAfterEntries && this.node.commitSlot > 0n) {
-      this.node.compact(this.node.commitSlot, this.options.machine.snapshot());
-      const compacted = this.node.takeReady();
-      if (compacted.persist) this.options.storage.append(compacted.persist);
-      this.options.logger.debug({ throughSlot: String(this.node.commitSlot) }, 'log compacted into a snapshot');
+    const { node, machine, storage, transport } = this.options;
+    while (node.hasReady()) {
+      this.noteLeadership();
+      const ready = node.takeReady();
+      // A snapshot from a peer is checked before it reaches the disk: a bad one must not be
+      // persisted and replayed on every restart.
+      if (ready.snapshotToApply) machine.checkSnapshot(ready.snapshotToApply);
+      transport.send(ready.sendBeforePersist);
+      // Durable first: no dependent message may promise what a crash could forget.
+      if (ready.persist) storage.append(ready.persist);
+      transport.send(ready.messages);
+      if (ready.snapshotToApply) {
+        machine.restore(ready.snapshotToApply);
+        this.settleBelow(ready.snapshotToApply.lastSlot);
+      }
+      for (const entry of ready.committed) this.settle(entry, machine.apply(entry));
+      node.advance();
+      if (node.logLength > this.options.compactAfterEntries && node.appliedSlot > 0n) {
+        // The snapshot's own persist batch goes out with the next Ready.
+        node.compact(node.appliedSlot, machine.snapshot());
+        this.options.logger.debug({ throughSlot: String(node.appliedSlot) }, 'log compacted into a snapshot');
+      }
     }
   }
 

@@ -387,9 +387,10 @@ export class PaxosNode {
     this.roleNow = 'leader';
     this.leader = this.id;
     this.leadership = lead;
+    // Heartbeats first: they resend every open slot, and none is open yet.
+    this.sendHeartbeats(lead);
     for (const [slot, command] of open.values) this.proposeAt(lead, slot, command);
     this.proposeAt(lead, lead.barrierSlot, new Uint8Array(0));
-    this.sendHeartbeats(lead);
   }
 
   private becomeFollower(leader: string | undefined): void {
