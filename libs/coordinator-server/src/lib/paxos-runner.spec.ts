@@ -38,13 +38,28 @@ class AppliedCommands implements ReplicatedStateMachine<number> {
   checkSnapshot(): void {}
 }
 
-/** Records appends and sends in one timeline, so their order can be asserted. */
+/**
+ * Records writes and sends in one timeline, so their order can be asserted.
+ * Writes complete at once, or when the test says (holdWrites).
+ */
 class Timeline {
   readonly events: Array<{ kind: 'append'; batch: PersistBatch } | { kind: 'send'; message: Message }> = [];
   readonly storage = new MemoryStorage();
-  append(batch: PersistBatch): void {
-    this.storage.apply(batch);
+  holdWrites = false;
+  private readonly held: Array<() => void> = [];
+  appendAsync(batch: PersistBatch): Promise<void> {
     this.events.push({ kind: 'append', batch });
+    return new Promise((resolve) => {
+      const complete = () => {
+        this.storage.apply(batch);
+        resolve();
+      };
+      if (this.holdWrites) this.held.push(complete);
+      else complete();
+    });
+  }
+  completeWrites(): void {
+    for (const complete of this.held.splice(0)) complete();
   }
   send(messages: readonly Message[]): void {
     for (const message of messages) this.events.push({ kind: 'send', message });
@@ -148,32 +163,51 @@ describe('PaxosRunner', () => {
     expect(runner.canReadLocally()).toBe(true);
   });
 
-  it('persists a batch before sending what depends on it, and sends proposals before the write', async () => {
+  it('sends what depends on a write only once it is durable, and proposals while it is in flight', async () => {
     const setup = startRunner();
-    const { runner, timeline } = setup;
-    const ballot = await electA(setup);
-    const promiseIndex = timeline.events.findIndex((event) => event.kind === 'append' && event.batch.promised);
-    const prepareIndex = timeline.events.findIndex(
-      (event) => event.kind === 'send' && event.message.type === 'prepare',
-    );
-    expect(promiseIndex).toBeGreaterThanOrEqual(0);
-    expect(promiseIndex).toBeLessThan(prepareIndex);
-
-    const before = timeline.events.length;
+    const { runner, timeline, advanceMs } = setup;
+    timeline.holdWrites = true;
+    advanceMs(defaultPaxosSettings.electionTimeoutMaxTicks * tickMs);
+    const preVote = timeline.sent('preVote').find((message) => message.to === 'b')!;
+    runner.receive({ type: 'preVoteReply', from: 'b', to: 'a', round: preVote.round, granted: true });
+    await nextTurn();
+    // The promise of its new ballot is being written: no Prepare may leave before it is durable.
+    expect(timeline.events.some((event) => event.kind === 'append' && event.batch.promised)).toBe(true);
+    expect(timeline.sent('prepare')).toEqual([]);
+    timeline.completeWrites();
+    await nextTurn();
+    const prepare = timeline.sent('prepare').find((message) => message.to === 'b')!;
+    expect(prepare).toBeDefined();
+    runner.receive({
+      type: 'promise',
+      from: 'b',
+      to: 'a',
+      ballot: prepare.ballot,
+      accepted: [],
+      commitSlot: 0n,
+      logStart: 1n,
+    });
+    await nextTurn();
+    expect(runner.node.role).toBe('leader');
+    // Its barrier proposal went out while its own accept is still being written.
+    expect(timeline.sent('accept').length).toBeGreaterThan(0);
     const result = runner.propose(bytes('x'));
     await nextTurn();
-    const after = timeline.events.slice(before);
-    const acceptIndex = after.findIndex((event) => event.kind === 'send' && event.message.type === 'accept');
-    const appendIndex = after.findIndex((event) => event.kind === 'append');
-    // The promise is durable, so the proposal goes out while the leader's own accept is written.
-    expect(acceptIndex).toBeGreaterThanOrEqual(0);
-    expect(acceptIndex).toBeLessThan(appendIndex);
-
-    // b accepts everything proposed so far: the barrier and x.
+    timeline.completeWrites();
+    await nextTurn();
+    // x's proposal is out while the leader's write of it is still held.
     const slots = [
       ...new Set(timeline.sent('accept').flatMap((message) => message.entries.map((entry) => entry.slot))),
     ];
-    runner.receive({ type: 'accepted', from: 'b', to: 'a', ballot, slots });
+    expect(slots).toEqual([1n, 2n]);
+    runner.receive({ type: 'accepted', from: 'b', to: 'a', ballot: prepare.ballot, slots });
+    await nextTurn();
+    // b's vote alone is not a majority: x waits for the leader's own write.
+    expect(runner.node.commitSlot).toBe(1n);
+    timeline.completeWrites();
+    await nextTurn();
+    expect(runner.node.commitSlot).toBe(2n);
+    timeline.completeWrites();
     await expect(result).resolves.toBe(1);
   });
 
@@ -205,9 +239,7 @@ describe('PaxosRunner', () => {
   it('stops, reporting the error, when a batch cannot be made durable', async () => {
     let fatal: unknown;
     const setup = startRunner(emptyDurableState, (error) => (fatal = error));
-    setup.timeline.append = () => {
-      throw new Error('EIO: disk failed');
-    };
+    setup.timeline.appendAsync = () => Promise.reject(new Error('EIO: disk failed'));
     setup.advanceMs(defaultPaxosSettings.electionTimeoutMaxTicks * tickMs);
     setup.runner.receive({ type: 'preVoteReply', from: 'b', to: 'a', round: 1n, granted: true });
     await nextTurn();

@@ -4,8 +4,9 @@
 // is made durable, then the dependent messages are sent, the snapshot and
 // committed entries are applied and the proposals they settle answered, and
 // finally advance() tells the core what is durable and applied. Local reads
-// are decided on that applied slot. Work from one event-loop turn is
-// gathered into one Ready: one fsync and one batch per peer (group commit).
+// are decided on that applied slot. One Ready is written at a time, off the
+// event loop; what arrives meanwhile is gathered into the next one: one
+// fsync and one batch per peer for all of it (group commit).
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
@@ -16,6 +17,7 @@ import {
   type Message,
   type PaxosNode,
   type PersistBatch,
+  type Ready,
   type Snapshot,
 } from '@bulwark/paxos';
 
@@ -31,8 +33,8 @@ export interface ReplicatedStateMachine<Result> {
 }
 
 export interface DurableLog {
-  /** Returns once the batch is on stable storage. */
-  append(batch: PersistBatch): void;
+  /** Resolves once the batch is on stable storage; calls complete in order. */
+  appendAsync(batch: PersistBatch): Promise<void>;
 }
 
 export interface MessageSender {
@@ -81,6 +83,8 @@ export class PaxosRunner<Result> {
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private stopped = false;
+  /** A Ready's batch is being written; the next Ready waits for it (the core hands out one at a time). */
+  private writing = false;
   /** The ballot this member leads with and when (monotonic ms) it saw itself become leader. */
   private leadership: { ballot: Ballot; sinceMs: number } | undefined;
 
@@ -204,39 +208,68 @@ export class PaxosRunner<Result> {
     });
   }
 
-  private process(): void {
+  /** Runs `first` (if any), then the Readys waiting; a failure stops the member. */
+  private process(first?: () => void): void {
     try {
-      this.processReady();
+      first?.();
+      this.processReadys();
     } catch (error) {
-      this.stopped = true;
-      clearInterval(this.timer);
-      this.options.onFatal(error);
+      this.fail(error);
     }
   }
 
-  private processReady(): void {
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.options.onFatal(error);
+  }
+
+  /**
+   * Handles Readys until the core has none or one is being written. The
+   * write runs off the event loop, so the proposals sent before it travel to
+   * the peers while this member's own fdatasync is in flight.
+   */
+  private processReadys(): void {
     const { node, machine, storage, transport } = this.options;
-    while (node.hasReady()) {
+    while (!this.writing && !this.stopped && node.hasReady()) {
       this.noteLeadership();
       const ready = node.takeReady();
       // A snapshot from a peer is checked before it reaches the disk: a bad one must not be
       // persisted and replayed on every restart.
       if (ready.snapshotToApply) machine.checkSnapshot(ready.snapshotToApply);
       transport.send(ready.sendBeforePersist);
-      // Durable first: no dependent message may promise what a crash could forget.
-      if (ready.persist) storage.append(ready.persist);
-      transport.send(ready.messages);
-      if (ready.snapshotToApply) {
-        machine.restore(ready.snapshotToApply);
-        this.settleBelow(ready.snapshotToApply.lastSlot);
+      if (!ready.persist) {
+        this.finish(ready);
+        continue;
       }
-      for (const entry of ready.committed) this.settle(entry, machine.apply(entry));
-      node.advance();
-      if (node.logLength > this.options.compactAfterEntries && node.appliedSlot > 0n) {
-        // The snapshot's own persist batch goes out with the next Ready.
-        node.compact(node.appliedSlot, machine.snapshot());
-        this.options.logger.debug({ throughSlot: String(node.appliedSlot) }, 'log compacted into a snapshot');
-      }
+      this.writing = true;
+      storage.appendAsync(ready.persist).then(
+        () => {
+          this.writing = false;
+          if (this.stopped) return;
+          // Durable now: what depends on it may go out and be applied.
+          this.process(() => this.finish(ready));
+        },
+        (error: unknown) => this.fail(error),
+      );
+    }
+  }
+
+  /** After the Ready's write: dependent messages, apply, answers, advance(), compaction. */
+  private finish(ready: Ready): void {
+    const { node, machine, transport } = this.options;
+    transport.send(ready.messages);
+    if (ready.snapshotToApply) {
+      machine.restore(ready.snapshotToApply);
+      this.settleBelow(ready.snapshotToApply.lastSlot);
+    }
+    for (const entry of ready.committed) this.settle(entry, machine.apply(entry));
+    node.advance();
+    if (node.logLength > this.options.compactAfterEntries && node.appliedSlot > 0n) {
+      // The snapshot's own persist batch is written with the next Ready.
+      node.compact(node.appliedSlot, machine.snapshot());
+      this.options.logger.debug({ throughSlot: String(node.appliedSlot) }, 'log compacted into a snapshot');
     }
   }
 

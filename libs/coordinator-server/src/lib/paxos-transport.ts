@@ -1,9 +1,11 @@
 // Paxos between coordinators runs on one long-lived Exchange stream to each
 // peer, carrying batches: everything the runner sends to a peer in one event
-// loop turn goes out as one ExchangeRequest. Each queue is bounded; when a
-// peer is slow or away the oldest messages are dropped, which Paxos
-// tolerates (it retransmits what matters). A broken stream reconnects with
-// capped backoff.
+// loop turn goes out as one ExchangeRequest (bounded in messages and bytes).
+// Each queue is bounded; when a peer is slow or away the oldest messages are
+// dropped, which Paxos tolerates (it retransmits what matters). A broken
+// stream reconnects with a short capped backoff, and the channel's own
+// reconnect backoff is as short, so a restarted peer is heard again within
+// a few hundred milliseconds.
 import { Metadata, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
 import { paxosV1 } from '@bulwark/contracts';
 import type { Logger } from '@bulwark/logging';
@@ -15,7 +17,36 @@ import { decodePaxosMessage, encodePaxosMessage } from './paxos-codec';
 export const peerQueueMessagesMax = 10_000;
 /** Messages in one ExchangeRequest (the contract's bound). */
 export const batchMessagesMax = 1_024;
-const reconnectBackoffMs = { initial: 50, max: 1_000 };
+/**
+ * Bytes of commands and snapshots in one ExchangeRequest; a single larger
+ * message (a snapshot) goes alone. The core bounds Accept and CatchUp
+ * messages to 1 MiB of commands each.
+ */
+export const batchBytesMax = 4 * 1024 * 1024;
+const reconnectBackoffMs = { initial: 20, max: 250 };
+/** grpc-js waits 1 s, growing to 120 s, before reconnecting a failed channel: far too long for a peer. */
+const peerChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': reconnectBackoffMs.initial,
+  'grpc.max_reconnect_backoff_ms': reconnectBackoffMs.max,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+};
+
+/** The payload bytes a message carries (commands, snapshot data), the part that can be large. */
+export function payloadBytes(message: paxosV1.Message): number {
+  const body = message.body;
+  switch (body?.$case) {
+    case 'accept':
+      return body.accept.entries.reduce((sum, entry) => sum + entry.command.byteLength, 0);
+    case 'catchUp':
+      return body.catchUp.entries.reduce((sum, entry) => sum + entry.command.byteLength, 0);
+    case 'promise':
+      return body.promise.accepted.reduce((sum, entry) => sum + (entry.entry?.command.byteLength ?? 0), 0);
+    case 'installSnapshot':
+      return body.installSnapshot.data.byteLength;
+    default:
+      return 0;
+  }
+}
 
 export interface PeerAddress {
   id: string;
@@ -37,7 +68,7 @@ class PeerLink {
     readonly peer: PeerAddress,
     private readonly logger: Logger,
   ) {
-    this.client = createClient(paxosV1.PaxosClient, peer.address);
+    this.client = createClient(paxosV1.PaxosClient, peer.address, peerChannelOptions);
   }
 
   enqueue(message: paxosV1.Message): void {
@@ -53,7 +84,7 @@ class PeerLink {
     const stream = this.stream ?? this.connect();
     if (!stream) return;
     while (this.queue.length > 0) {
-      const messages = this.queue.splice(0, batchMessagesMax);
+      const messages = this.takeBatch();
       this.batchId++;
       if (!stream.write({ batchId: this.batchId, messages })) {
         this.waitingForDrain = true;
@@ -64,6 +95,19 @@ class PeerLink {
         return;
       }
     }
+  }
+
+  /** The next batch: up to batchMessagesMax messages and about batchBytesMax bytes (one message at least). */
+  private takeBatch(): paxosV1.Message[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < batchMessagesMax) {
+      const size = payloadBytes(this.queue[count] as paxosV1.Message);
+      if (count > 0 && bytes + size > batchBytesMax) break;
+      bytes += size;
+      count++;
+    }
+    return this.queue.splice(0, count);
   }
 
   close(): void {
