@@ -1,1 +1,2 @@
 export * from './lib/coordinator';
+export { commandBytesMax } from './lib/command-limits';

@@ -28,17 +28,21 @@ export type {
 export { apply } from './lib/apply';
 export { applyEvents } from './lib/apply-events';
 export { EventHistory, type EventsSince } from './lib/event-history';
+export { checkId, checkRequestId } from './lib/fields';
+export { retryableFailedPrecondition } from './lib/handlers/group-checks';
 export { topologyViolations } from './lib/invariants';
 export {
+  addressLengthMax,
   eventHistoryMax,
   groupMembersMax,
   idLengthMax,
-  leaseDriftMsMax,
   leaseMsMax,
+  requestIdLengthMax,
+  requestsRememberedMax,
   topologyGroupsMax,
   topologyMembersMax,
-  unixMsMax,
 } from './lib/limits';
-export { MetadataStateMachine } from './lib/state-machine';
+export type { RememberedRequest, RequestKey } from './lib/request-table';
+export { MetadataStateMachine, type Answer } from './lib/state-machine';
 export { emptyTopology, findGroup, findMember, groupOfMember } from './lib/topology';
 export { topologyEquals } from './lib/topology-equals';

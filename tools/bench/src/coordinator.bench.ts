@@ -35,7 +35,7 @@ async function register(cluster: Cluster, id: string, address: string, deadlineM
         await callUnary(
           client,
           client.registerMember,
-          { member: { id, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '' } },
+          { member: { id, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '' }, requestId: '' },
           { deadlineMs: 1_000 },
         );
         return;
@@ -97,6 +97,7 @@ async function measureThroughput(cluster: Cluster, inFlight: number): Promise<(s
             role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
             groupId: '',
           },
+          requestId: '',
         },
         { deadlineMs: 10_000 },
       );

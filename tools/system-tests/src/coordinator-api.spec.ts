@@ -1,6 +1,8 @@
 // coordinator.v1 on a real 3-member cluster: group and ring administration,
-// manual failover under the primary-lease rule, watches, linearizable reads
-// only at the leader, and bad input answered with the status naming the field.
+// manual failover under the primary-lease rule, retries made idempotent by a
+// request_id, watches, linearizable reads only at the leader, and bad input
+// answered with the status naming the field.
+import { performance } from 'node:perf_hooks';
 import { Metadata } from '@grpc/grpc-js';
 import { coordinatorV1 } from '@bulwark/contracts';
 import {
@@ -83,12 +85,13 @@ describe('coordinator.v1 on a 3-member cluster', () => {
       ['replica-a2', 7102],
       ['replica-a3', 7103],
     ] as const) {
-      await call(leader, leader.registerMember, { member: replica(id, port) });
+      await call(leader, leader.registerMember, { member: replica(id, port), requestId: '' });
     }
     const created = await call(leader, leader.createGroup, {
       groupId: 'group-a',
       members: ['replica-a1', 'replica-a2', 'replica-a3'],
       mode: ReplicationMode.REPLICATION_MODE_SYNC,
+      requestId: '',
     });
     // A group's first epoch is the revision that created it.
     const firstEpoch = created.header?.revision ?? 0n;
@@ -103,28 +106,40 @@ describe('coordinator.v1 on a 3-member cluster', () => {
       expectedVersion: 0n,
       virtualNodesPerWeight: 0,
       groups: [{ groupId: 'group-a', weight: 1 }],
+      requestId: '',
     });
     expect(ring.ring).toMatchObject({ version: 1n, virtualNodesPerWeight: 4096 });
 
-    // The new group's primary may still act until its lease plus the drift bound has passed.
-    const early = await rejection(
-      call(leader, leader.failover, { groupId: 'group-a', expectedEpoch: firstEpoch, targetPrimary: 'replica-a2' }),
-    );
-    expect(early).toBeInstanceOf(FailedPreconditionError);
+    // Once granted a lease, the primary may act until lease + drift has passed on the leader's clock.
+    const granted = await call(leader, leader.renewPrimaryLease, {
+      groupId: 'group-a',
+      memberId: 'replica-a1',
+      epoch: firstEpoch,
+      requestId: '',
+    });
+    expect(granted.leaseMs).toBe(5_000);
+    const grantedAt = performance.now();
+    const failover = { groupId: 'group-a', expectedEpoch: firstEpoch, targetPrimary: 'replica-a2', requestId: '' };
+    const early = await rejection(call(leader, leader.failover, failover));
+    expect([early.name, early.details.field, early.retryable]).toEqual([
+      'FailedPreconditionError',
+      'primary_lease_revision',
+      true,
+    ]);
+    // The lease runs out by time alone, which no event announces: retry as the error says.
     let failedOver: coordinatorV1.FailoverResponse | undefined;
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 15_000;
     while (!failedOver && Date.now() < deadline) {
-      failedOver = await call(leader, leader.failover, {
-        groupId: 'group-a',
-        expectedEpoch: firstEpoch,
-        targetPrimary: 'replica-a2',
-      }).catch((error: unknown) => {
-        if (!(error instanceof FailedPreconditionError)) throw error;
+      failedOver = await call(leader, leader.failover, failover).catch((error: unknown) => {
+        if (!(error instanceof FailedPreconditionError && error.retryable)) throw error;
         return undefined;
       });
       if (!failedOver) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(failedOver?.group).toMatchObject({ epoch: firstEpoch + 1n, primary: 'replica-a2' });
+    // Not before the lease (5,000 ms) plus the drift bound (500 ms) had passed since the leader
+    // applied the grant, which was before this test saw the grant's answer (less 100 ms for that answer).
+    expect(performance.now() - grantedAt).toBeGreaterThanOrEqual(5_400);
 
     const topology = await call(leader, leader.getTopology, {});
     const revision = topology.header?.revision ?? 0n;
@@ -138,6 +153,47 @@ describe('coordinator.v1 on a 3-member cluster', () => {
     expect(watched.map((event) => event.change?.$case)).toEqual(
       expect.arrayContaining(['memberRegistered', 'groupUpdated', 'ringUpdated']),
     );
+  });
+
+  it('applies a Failover retried with the same request_id once, and answers both calls alike', async () => {
+    for (const [id, port] of [
+      ['replica-b1', 7111],
+      ['replica-b2', 7112],
+      ['replica-b3', 7113],
+    ] as const) {
+      await call(leader, leader.registerMember, {
+        member: { ...replica(id, port), groupId: 'group-b' },
+        requestId: '',
+      });
+    }
+    const created = await call(leader, leader.createGroup, {
+      groupId: 'group-b',
+      members: ['replica-b1', 'replica-b2', 'replica-b3'],
+      mode: ReplicationMode.REPLICATION_MODE_SYNC,
+      requestId: '',
+    });
+    const epoch = created.group?.epoch as bigint;
+    // No expected_epoch: only the request_id keeps the retry from moving the primary again.
+    const request = { groupId: 'group-b', expectedEpoch: 0n, targetPrimary: '', requestId: 'failover-group-b-1' };
+    const first = await call(leader, leader.failover, request);
+    const retried = await call(leader, leader.failover, request);
+    expect(retried.group).toEqual(first.group);
+    expect(retried.header?.revision).toBe(first.header?.revision);
+    expect(first.group).toMatchObject({
+      epoch: epoch + 1n,
+      primary: 'replica-b2',
+      inSync: ['replica-b2', 'replica-b3'],
+    });
+    const topology = await call(leader, leader.getTopology, {});
+    expect(topology.topology?.groups.find((group) => group.id === 'group-b')).toMatchObject({
+      epoch: epoch + 1n,
+      inSync: ['replica-b2', 'replica-b3'],
+    });
+
+    const reused = await rejection(call(leader, leader.failover, { ...request, targetPrimary: 'replica-b3' }));
+    expect([reused.name, reused.details.field]).toEqual(['AlreadyExistsError', 'request_id']);
+    const unguarded = await rejection(call(leader, leader.failover, { ...request, requestId: '' }));
+    expect([unguarded.name, unguarded.details.field]).toEqual(['InvalidArgumentError', 'expected_epoch']);
   });
 
   it('registers a member through the coordinator client, which follows the leader hint from a follower', async () => {
@@ -166,83 +222,143 @@ describe('coordinator.v1 on a 3-member cluster', () => {
       (group) => group.id === 'group-a',
     )?.epoch;
     expect(epoch).toBeDefined();
-    const cases: Array<[Promise<unknown>, new (...args: never[]) => BulwarkError, string]> = [
-      [call(leader, leader.registerMember, { member: undefined }), InvalidArgumentError, 'member'],
+    const cases: Array<[() => Promise<unknown>, new (...args: never[]) => BulwarkError, string]> = [
+      [() => call(leader, leader.registerMember, { member: undefined, requestId: '' }), InvalidArgumentError, 'member'],
       [
-        call(leader, leader.registerMember, {
-          member: { ...replica('x', 7199), role: MemberRole.MEMBER_ROLE_UNSPECIFIED },
-        }),
+        () =>
+          call(leader, leader.registerMember, {
+            member: { ...replica('x', 7199), role: MemberRole.MEMBER_ROLE_UNSPECIFIED },
+            requestId: '',
+          }),
         InvalidArgumentError,
         'member.role',
       ],
-      [call(leader, leader.registerMember, { member: replica('Bad_Id', 7198) }), InvalidArgumentError, 'member.id'],
-      [call(leader, leader.registerMember, { member: replica('dup', 7101) }), AlreadyExistsError, 'member.address'],
       [
-        call(leader, leader.failover, { groupId: 'nope', expectedEpoch: 0n, targetPrimary: '' }),
+        () => call(leader, leader.registerMember, { member: replica('Bad_Id', 7198), requestId: '' }),
+        InvalidArgumentError,
+        'member.id',
+      ],
+      [
+        () => call(leader, leader.registerMember, { member: replica('dup', 7101), requestId: '' }),
+        AlreadyExistsError,
+        'member.address',
+      ],
+      [
+        () => call(leader, leader.registerMember, { member: replica('ok', 7197), requestId: 'with space' }),
+        InvalidArgumentError,
+        'request_id',
+      ],
+      [
+        () => call(leader, leader.failover, { groupId: 'nope', expectedEpoch: 1n, targetPrimary: '', requestId: '' }),
         NotFoundError,
         'group_id',
       ],
       [
-        call(leader, leader.failover, { groupId: '', expectedEpoch: 0n, targetPrimary: '' }),
+        () => call(leader, leader.failover, { groupId: '', expectedEpoch: 0n, targetPrimary: '', requestId: '' }),
         InvalidArgumentError,
         'group_id',
       ],
       [
-        call(leader, leader.failover, { groupId: 'group-a', expectedEpoch: 1n, targetPrimary: 'replica-a3' }),
+        () =>
+          call(leader, leader.failover, {
+            groupId: 'group-a',
+            expectedEpoch: 1n,
+            targetPrimary: 'replica-a3',
+            requestId: '',
+          }),
         FailedPreconditionError,
         'expected_epoch',
       ],
       [
-        call(leader, leader.setRing, {
-          expectedVersion: 0n,
-          virtualNodesPerWeight: 0,
-          groups: [{ groupId: 'group-a', weight: 1 }],
-        }),
+        () =>
+          call(leader, leader.setRing, {
+            expectedVersion: 0n,
+            virtualNodesPerWeight: 0,
+            groups: [{ groupId: 'group-a', weight: 1 }],
+            requestId: '',
+          }),
         FailedPreconditionError,
         'expected_version',
       ],
       [
-        call(leader, leader.setRing, {
-          expectedVersion: 1n,
-          virtualNodesPerWeight: 0,
-          groups: [{ groupId: 'group-a', weight: 0 }],
-        }),
+        () =>
+          call(leader, leader.setRing, {
+            expectedVersion: 1n,
+            virtualNodesPerWeight: 0,
+            groups: [{ groupId: 'group-a', weight: 0 }],
+            requestId: '',
+          }),
         InvalidArgumentError,
         'groups[0].weight',
       ],
       [
-        call(leader, leader.createGroup, {
-          groupId: 'group-a',
-          members: ['replica-a1'],
-          mode: ReplicationMode.REPLICATION_MODE_SYNC,
-        }),
+        () =>
+          call(leader, leader.createGroup, {
+            groupId: 'group-a',
+            members: ['replica-a1'],
+            mode: ReplicationMode.REPLICATION_MODE_SYNC,
+            requestId: '',
+          }),
         AlreadyExistsError,
         'group_id',
       ],
       [
-        call(leader, leader.createGroup, { groupId: 'group-b', members: [], mode: 7 as never }),
+        () => call(leader, leader.createGroup, { groupId: 'group-c', members: [], mode: 7 as never, requestId: '' }),
         InvalidArgumentError,
         'mode',
       ],
       [
-        call(leader, leader.renewPrimaryLease, { groupId: 'group-a', memberId: 'replica-a1', epoch: epoch as bigint }),
+        () =>
+          call(leader, leader.renewPrimaryLease, {
+            groupId: 'group-a',
+            memberId: 'replica-a1',
+            epoch: epoch as bigint,
+            requestId: '',
+          }),
         FailedPreconditionError,
         'member_id',
       ],
       [
-        call(leader, leader.updateInSyncSet, {
-          groupId: 'group-a',
-          epoch: 1n,
-          primaryId: 'replica-a2',
-          inSync: ['replica-a2'],
-        }),
+        () =>
+          call(leader, leader.updateInSyncSet, {
+            groupId: 'group-a',
+            epoch: 1n,
+            primaryId: 'replica-a2',
+            inSync: ['replica-a2'],
+            requestId: '',
+          }),
         FailedPreconditionError,
         'epoch',
       ],
-      [call(leader, leader.deleteGroup, { groupId: 'group-a' }), FailedPreconditionError, 'group_id'],
+      [
+        () => call(leader, leader.deleteGroup, { groupId: 'group-a', requestId: '' }),
+        FailedPreconditionError,
+        'group_id',
+      ],
+      [
+        () => call(leader, leader.reportSuspect, { reporterId: '', suspectId: 'replica-a2', phi: 9 }),
+        InvalidArgumentError,
+        'reporter_id',
+      ],
+      [
+        () =>
+          call(leader, leader.reportSuspect, {
+            reporterId: 'x'.repeat(5 * 1024 * 1024),
+            suspectId: 'replica-a2',
+            phi: 9,
+          }),
+        InvalidArgumentError,
+        'reporter_id',
+      ],
+      [
+        () => call(leader, leader.reportSuspect, { reporterId: 'monitor-1', suspectId: 'replica-a2', phi: Number.NaN }),
+        InvalidArgumentError,
+        'phi',
+      ],
     ];
-    for (const [promise, type, field] of cases) {
-      const error = await rejection(promise);
+    // Called one at a time, each awaited at once: a refusal is never left unhandled while another call runs.
+    for (const [send, type, field] of cases) {
+      const error = await rejection(send());
       expect([error.name, error.details.field, error.message]).toEqual([type.name, field, expect.any(String)]);
     }
   });

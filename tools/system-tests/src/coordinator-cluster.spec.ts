@@ -68,6 +68,7 @@ async function register(cluster: Cluster, alive: string[], id: string): Promise<
                 role: MemberRole.MEMBER_ROLE_ROUTER,
                 groupId: '',
               },
+              requestId: '',
             },
             { deadlineMs: 2_000 },
           ),

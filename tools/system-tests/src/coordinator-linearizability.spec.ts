@@ -85,7 +85,10 @@ describe('coordinator metadata under a leader kill', () => {
             await callUnary(
               coordinator,
               coordinator.registerMember,
-              { member: { id: key, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '' } },
+              {
+                member: { id: key, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+                requestId: '',
+              },
               { deadlineMs: 2_000 },
             );
             pending.ok();

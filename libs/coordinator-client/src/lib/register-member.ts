@@ -1,7 +1,10 @@
 // Registers a member with the coordinator group, as every replica, router,
 // lock and monitor does at start (PacificA: members are known to the
 // configuration manager). Tries the coordinators in turn, follows a leader
-// hint, and retries transient failures with backoff inside a deadline.
+// hint, and retries transient failures with backoff inside a deadline. Every
+// attempt carries the same request_id, so a registration whose answer was
+// lost is answered, not applied again, when retried.
+import { randomUUID } from 'node:crypto';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { NotLeaderError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
@@ -37,21 +40,17 @@ export async function registerMember(options: RegistrationOptions): Promise<coor
   };
   let target = 0;
   let hinted: string | undefined;
+  const request: coordinatorV1.RegisterMemberRequest = { member: options.member, requestId: randomUUID() };
   try {
     return await withRetry(
       () => {
         const address = hinted ?? (options.coordinators[target % options.coordinators.length] as string);
         hinted = undefined;
         const client = clientFor(address);
-        return callUnary(
-          client,
-          client.registerMember,
-          { member: options.member },
-          {
-            deadlineMs: options.callDeadlineMs,
-            waitForReady: true,
-          },
-        );
+        return callUnary(client, client.registerMember, request, {
+          deadlineMs: options.callDeadlineMs,
+          waitForReady: true,
+        });
       },
       { ...defaultRetryPolicy, attemptsMax: 20, backoffMsMax: 5_000, ...options.policy },
       {

@@ -1,65 +1,77 @@
 // Metadata commands as the bytes of Paxos log entries (coordinator.v1
-// MetadataCommand), and snapshots as MetadataSnapshot. An empty entry is the
-// no-op a new leader fills gaps with.
+// MetadataCommand). An empty entry is the no-op a new leader fills gaps with.
 import { randomUUID } from 'node:crypto';
-import { coordinatorV1Metadata, type coordinatorV1 } from '@bulwark/contracts';
-import type { Member, MetadataCommand, ReplicaGroup, Topology } from '@bulwark/metadata';
-import { memberToProto, modeFromProto, modeToProto, roleFromProto, topologyToProto } from './topology-codec';
+import { coordinatorV1Metadata } from '@bulwark/contracts';
+import type { MetadataCommand, RequestKey } from '@bulwark/metadata';
+import { memberFromProto, memberToProto, modeFromProto, modeToProto } from './topology-codec';
 
-const { MetadataCommand: CommandMessage, MetadataSnapshot } = coordinatorV1Metadata;
+const { MetadataCommand: CommandMessage } = coordinatorV1Metadata;
 
-export function encodeCommand(command: Exclude<MetadataCommand, { type: 'noop' }>): Uint8Array {
-  const requestId = randomUUID();
-  const wrap = (body: coordinatorV1Metadata.MetadataCommand['command']) =>
-    CommandMessage.encode({ requestId, command: body }).finish();
+/** Every command but the no-op, which only a new leader proposes (as an empty entry). */
+export type Change = Exclude<MetadataCommand, { type: 'noop' }>;
+
+/** A committed entry: the command, and the caller's request key when the call carried a request_id. */
+export interface DecodedEntry {
+  readonly command: MetadataCommand;
+  readonly request?: RequestKey;
+}
+
+/**
+ * The entry for a command. With the caller's request key it carries the
+ * caller's id and fingerprint, so the state machine remembers its outcome;
+ * without one it carries an id made up here, which lets the proposer tell
+ * its entry from an equal command of another call.
+ */
+export function encodeCommand(command: Change, request?: RequestKey): Uint8Array {
+  return CommandMessage.encode({
+    requestId: request?.id ?? randomUUID(),
+    requestFingerprint: request?.fingerprint ?? '',
+    command: commandToProto(command),
+  }).finish();
+}
+
+function commandToProto(command: Change): coordinatorV1Metadata.MetadataCommand['command'] {
   switch (command.type) {
     case 'registerMember':
-      return wrap({ $case: 'registerMember', registerMember: memberToProto(command.member) });
+      return { $case: 'registerMember', registerMember: memberToProto(command.member) };
     case 'createGroup':
-      return wrap({
+      return {
         $case: 'createGroup',
-        createGroup: {
-          groupId: command.groupId,
-          members: [...command.members],
-          mode: modeToProto(command.mode),
-          nowUnixMs: command.nowMs,
-        },
-      });
+        createGroup: { groupId: command.groupId, members: [...command.members], mode: modeToProto(command.mode) },
+      };
     case 'deleteGroup':
-      return wrap({ $case: 'deleteGroup', deleteGroup: command.groupId });
+      return { $case: 'deleteGroup', deleteGroup: command.groupId };
     case 'setRing':
-      return wrap({
+      return {
         $case: 'setRing',
         setRing: {
           expectedVersion: command.expectedVersion,
           virtualNodesPerWeight: command.virtualNodesPerWeight,
           groups: command.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
         },
-      });
+      };
     case 'failover':
-      return wrap({
+      return {
         $case: 'failover',
         failover: {
           groupId: command.groupId,
           expectedEpoch: command.expectedEpoch,
           newPrimary: command.newPrimary,
-          nowUnixMs: command.nowMs,
-          leaseDriftMs: command.leaseDriftMs,
+          expectedPrimaryLeaseRevision: command.expectedPrimaryLeaseRevision,
         },
-      });
+      };
     case 'renewPrimaryLease':
-      return wrap({
+      return {
         $case: 'renewPrimaryLease',
         renewPrimaryLease: {
           groupId: command.groupId,
           memberId: command.memberId,
           epoch: command.epoch,
-          nowUnixMs: command.nowMs,
           leaseMs: command.leaseMs,
         },
-      });
+      };
     case 'updateInSyncSet':
-      return wrap({
+      return {
         $case: 'updateInSyncSet',
         updateInSyncSet: {
           groupId: command.groupId,
@@ -67,13 +79,8 @@ export function encodeCommand(command: Exclude<MetadataCommand, { type: 'noop' }
           primaryId: command.primaryId,
           inSync: [...command.inSync],
         },
-      });
+      };
   }
-}
-
-function memberFromProto(member: coordinatorV1.Member): Member | undefined {
-  const role = roleFromProto(member.role);
-  return role && { id: member.id, address: member.address, role, groupId: member.groupId };
 }
 
 /**
@@ -81,15 +88,21 @@ function memberFromProto(member: coordinatorV1.Member): Member | undefined {
  * entry that does not decode, which only a bug could commit: every replica
  * decodes the same bytes the same way, so they still agree.
  */
-export function decodeCommand(bytes: Uint8Array): MetadataCommand {
-  if (bytes.length === 0) return { type: 'noop' };
+export function decodeEntry(bytes: Uint8Array): DecodedEntry {
+  if (bytes.length === 0) return { command: { type: 'noop' } };
   let message: coordinatorV1Metadata.MetadataCommand;
   try {
     message = CommandMessage.decode(bytes);
   } catch {
-    return { type: 'noop' };
+    return { command: { type: 'noop' } };
   }
-  const body = message.command;
+  const command = commandFromProto(message.command);
+  // Only a caller's request_id comes with a fingerprint; made-up ids are not remembered.
+  if (message.requestFingerprint === '' || command.type === 'noop') return { command };
+  return { command, request: { id: message.requestId, fingerprint: message.requestFingerprint } };
+}
+
+function commandFromProto(body: coordinatorV1Metadata.MetadataCommand['command']): MetadataCommand {
   switch (body?.$case) {
     case 'registerMember': {
       const member = memberFromProto(body.registerMember);
@@ -97,8 +110,8 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
     }
     case 'createGroup': {
       const mode = modeFromProto(body.createGroup.mode);
-      const { groupId, members, nowUnixMs } = body.createGroup;
-      return mode ? { type: 'createGroup', groupId, members, mode, nowMs: nowUnixMs } : { type: 'noop' };
+      const { groupId, members } = body.createGroup;
+      return mode ? { type: 'createGroup', groupId, members, mode } : { type: 'noop' };
     }
     case 'deleteGroup':
       return { type: 'deleteGroup', groupId: body.deleteGroup };
@@ -110,12 +123,12 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
         groups: body.setRing.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
       };
     case 'failover': {
-      const { groupId, expectedEpoch, newPrimary, nowUnixMs, leaseDriftMs } = body.failover;
-      return { type: 'failover', groupId, expectedEpoch, newPrimary, nowMs: nowUnixMs, leaseDriftMs };
+      const { groupId, expectedEpoch, newPrimary, expectedPrimaryLeaseRevision } = body.failover;
+      return { type: 'failover', groupId, expectedEpoch, newPrimary, expectedPrimaryLeaseRevision };
     }
     case 'renewPrimaryLease': {
-      const { groupId, memberId, epoch, nowUnixMs, leaseMs } = body.renewPrimaryLease;
-      return { type: 'renewPrimaryLease', groupId, memberId, epoch, nowMs: nowUnixMs, leaseMs };
+      const { groupId, memberId, epoch, leaseMs } = body.renewPrimaryLease;
+      return { type: 'renewPrimaryLease', groupId, memberId, epoch, leaseMs };
     }
     case 'updateInSyncSet': {
       const { groupId, epoch, primaryId, inSync } = body.updateInSyncSet;
@@ -124,39 +137,4 @@ export function decodeCommand(bytes: Uint8Array): MetadataCommand {
     default:
       return { type: 'noop' };
   }
-}
-
-export function encodeSnapshot(topology: Topology): Uint8Array {
-  return MetadataSnapshot.encode({ topology: topologyToProto(topology) }).finish();
-}
-
-/** The topology of a snapshot; throws on bytes that are not one (the caller treats it as corruption). */
-export function decodeSnapshot(bytes: Uint8Array): Topology {
-  const topology = MetadataSnapshot.decode(bytes).topology;
-  if (!topology) throw new Error('snapshot has no topology');
-  const members: Member[] = topology.members.map((member) => {
-    const decoded = memberFromProto(member);
-    if (!decoded) throw new Error(`snapshot member ${member.id} has an unknown role`);
-    return decoded;
-  });
-  const groups: ReplicaGroup[] = topology.groups.map((group) => {
-    const mode = modeFromProto(group.mode);
-    if (!mode) throw new Error(`snapshot group ${group.id} has an unknown mode`);
-    return {
-      id: group.id,
-      epoch: group.epoch,
-      primary: group.primary,
-      members: group.members,
-      inSync: group.inSync,
-      mode,
-      primaryLeaseExpiryMs: group.primaryLeaseExpiryUnixMs,
-    };
-  });
-  const ring = topology.ring ?? { version: 0n, virtualNodesPerWeight: 4096, groups: [] };
-  return {
-    revision: topology.revision,
-    members,
-    groups,
-    ring: { version: ring.version, virtualNodesPerWeight: ring.virtualNodesPerWeight, groups: ring.groups },
-  };
 }

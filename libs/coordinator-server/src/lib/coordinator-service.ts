@@ -1,53 +1,44 @@
 // coordinator.v1.Coordinator over the replicated metadata. Changes are
 // proposed through Paxos by the leader (a follower answers
-// FAILED_PRECONDITION with a leader hint); GetTopology is answered by the
-// leader under its lease; WatchTopology is served by any member from the
-// state it has applied, so a watch survives leader changes.
-import type { ServerWritableStream } from '@grpc/grpc-js';
+// FAILED_PRECONDITION with a leader hint) after the checks of
+// change-proposer.ts; GetTopology is answered by the leader under its lease;
+// WatchTopology is served by any member from the state it has applied.
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import {
-  findGroup,
-  type Applied,
-  type CommandOutputs,
-  type MetadataCommand,
-  type TopologyEvent,
-} from '@bulwark/metadata';
-import { untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
-import { encodeCommand } from './command-codec';
-import type { MetadataReplica, TopologyListener } from './metadata-replica';
-import type { PaxosRunner } from './paxos-runner';
-import {
-  eventToProto,
-  groupToProto,
-  modeFromProto,
-  ringToProto,
-  roleFromProto,
-  topologyToProto,
-} from './topology-codec';
+import { checkId, retryableFailedPrecondition, type FailoverCommand, type ReplicaGroup } from '@bulwark/metadata';
+import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { ChangeProposer, type CoordinatorRunner } from './change-proposer';
+import type { MetadataReplica } from './metadata-replica';
+import { requestKeyOf } from './request-key';
+import { groupToProto, modeFromProto, ringToProto, roleFromProto, topologyToProto } from './topology-codec';
+import { watchTopologyHandler } from './watch-topology';
 
 export interface CoordinatorServiceOptions {
   memberId: string;
-  runner: PaxosRunner<Applied>;
+  runner: CoordinatorRunner;
   replica: MetadataReplica;
   logger: Logger;
   addresses: ReadonlyMap<string, string>;
   /** Primary lease granted by RenewPrimaryLease. */
   primaryLeaseMs: number;
-  /** Bound on clock drift between a primary and coordinator leaders, added before a failover. */
+  /** Bound on how far clock rates may make a lease outlast lease_ms; waited out after a lease before a failover. */
   clockDriftMs: number;
-  /** The leader's clock for commands; injected so tests can set it. */
-  nowMs: () => bigint;
 }
 
-/** Changes a slow watcher may fall behind by before its stream is ended (it resumes from its revision). */
-export const watchBacklogMax = 1_024;
-
-type Change = Exclude<MetadataCommand, { type: 'noop' }>;
+const {
+  CreateGroupRequest,
+  DeleteGroupRequest,
+  FailoverRequest,
+  RegisterMemberRequest,
+  RenewPrimaryLeaseRequest,
+  SetRingRequest,
+  UpdateInSyncSetRequest,
+} = coordinatorV1;
 
 export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceOptions): ServiceBinding {
   const { runner, replica } = options;
+  const proposer = new ChangeProposer(runner, replica);
 
   const header = (revision: bigint): commonV1.ResponseHeader => ({
     memberId: options.memberId,
@@ -57,22 +48,31 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
     sequence: 0n,
   });
 
-  /** Proposes a change; resolves with the revision it produced and its result, or throws the error it was rejected with. */
-  async function change<C extends Change>(command: C): Promise<{ revision: bigint; value: CommandOutputs[C['type']] }> {
-    const applied = (await runner.propose(encodeCommand(command))) as Applied<C['type']>;
-    if (!applied.result.ok) throw applied.result.error;
-    return { revision: applied.topology.revision, value: applied.result.value };
-  }
-
-  function requireLeader(): void {
-    if (runner.node.role !== 'leader') throw runner.notLeader();
+  /**
+   * The Failover gate: the old primary's lease must have surely ended on
+   * this leader's monotonic clock (lease-grants.ts). The call does not wait:
+   * it answers at once with how long remains, so no call is held for up to
+   * a lease and an automatic caller can schedule its own retry.
+   */
+  function requireLeaseEnded(command: FailoverCommand): void {
+    const leaderSinceMs = runner.leaderSinceMs();
+    if (leaderSinceMs === undefined) throw runner.notLeader();
+    // The command passed the core's check, so its group exists.
+    const group = replica.machine.group(command.groupId) as ReplicaGroup;
+    const waitMs = replica.leaseGrants.failoverWaitMs(group, leaderSinceMs, options.clockDriftMs);
+    if (waitMs > 0) {
+      throw retryableFailedPrecondition(
+        'primary_lease_revision',
+        `the primary of group '${group.id}' may still hold the lease granted at revision ${group.primaryLeaseRevision} for ${waitMs} ms (lease ${group.primaryLeaseMs} ms + drift ${options.clockDriftMs} ms on this leader's clock from when it applied the grant or became leader); retry after ${waitMs} ms`,
+      );
+    }
   }
 
   const implementation: coordinatorV1.CoordinatorServer = {
     getLeader: kit.unary(() => {
       const leaderId = runner.node.leaderId ?? '';
       return {
-        header: header(replica.machine.topology.revision),
+        header: header(replica.machine.revision),
         leaderId,
         leaderAddress: options.addresses.get(leaderId) ?? '',
       };
@@ -84,151 +84,144 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       return { header: header(topology.revision), topology: topologyToProto(topology) };
     }),
 
-    watchTopology: kit.serverStream(
-      async (
-        request,
-        call: ServerWritableStream<coordinatorV1.WatchTopologyRequest, coordinatorV1.WatchTopologyResponse>,
-        { shutdown },
-      ) => {
-        // A member that has applied less than start_revision sends nothing older than it.
-        const start = request.startRevision;
-        let backlog = 0;
-        let tooSlow = false;
-        const stopped = new AbortController();
-        const write = (response: Omit<coordinatorV1.WatchTopologyResponse, 'header'>, revision: bigint) => {
-          if (!call.write({ header: header(revision), ...response })) backlog++;
-          if (backlog > watchBacklogMax) {
-            tooSlow = true;
-            stopped.abort();
-          }
-        };
-        const drained = () => (backlog = 0);
-        const sendSnapshot = () => {
-          const topology = replica.machine.topology;
-          write({ snapshot: topologyToProto(topology), events: [] }, topology.revision);
-        };
-        const sendEvents = (events: readonly TopologyEvent[]) => {
-          const wanted = events.filter((event) => event.revision >= start);
-          if (wanted.length > 0)
-            write({ snapshot: undefined, events: wanted.map(eventToProto) }, wanted.at(-1)!.revision);
-        };
-        const listener: TopologyListener = (update) => ('reset' in update ? sendSnapshot() : sendEvents(update.events));
-        // Catch-up and subscription happen in one synchronous step: no change can fall between them.
-        if (start === 0n) sendSnapshot();
-        else {
-          const since = replica.machine.eventsSince(start - 1n);
-          if (since.type === 'compacted') sendSnapshot();
-          else sendEvents(since.events);
-        }
-        if (!replica.subscribe(listener)) {
-          throw new UnavailableError('too many watchers on this coordinator; try another member');
-        }
-        call.on('drain', drained);
-        try {
-          await untilCallEnds(call, AbortSignal.any([shutdown, stopped.signal]));
-        } finally {
-          replica.unsubscribe(listener);
-          call.off('drain', drained);
-        }
-        if (tooSlow) {
-          throw new ResourceExhaustedError(
-            'watchBacklogMax',
-            'watcher too slow; resume from the last revision received',
-          );
-        }
-      },
-    ),
+    watchTopology: watchTopologyHandler(kit, replica, header),
 
     registerMember: kit.unary(async (request) => {
+      const key = requestKeyOf('RegisterMember', RegisterMemberRequest, request);
       const member = request.member;
       if (!member) throw new InvalidArgumentError('member', 'is required');
       const role = roleFromProto(member.role);
       if (!role) throw new InvalidArgumentError('member.role', 'must be a known MEMBER_ROLE_*, not unspecified');
-      const applied = await change({
-        type: 'registerMember',
-        member: { id: member.id, address: member.address, role, groupId: member.groupId },
-      });
-      return { header: header(applied.revision) };
+      const { revision } = await proposer.change(
+        {
+          decide: () => ({
+            type: 'registerMember',
+            member: { id: member.id, address: member.address, role, groupId: member.groupId },
+          }),
+        },
+        key,
+      );
+      return { header: header(revision) };
     }),
 
     reportSuspect: kit.unary((request) => {
-      if (!request.suspectId) throw new InvalidArgumentError('suspect_id', 'is required');
-      requireLeader();
+      checkId(request.reporterId, 'reporter_id');
+      checkId(request.suspectId, 'suspect_id');
+      if (!Number.isFinite(request.phi) || request.phi < 0) {
+        throw new InvalidArgumentError('phi', `must be a finite number >= 0, got ${request.phi}`);
+      }
+      proposer.requireLeader();
       // Automatic failover needs the replicas' durable sequences (replica issue); until then a report is recorded.
       options.logger.warn(
         { reporter: request.reporterId, suspect: request.suspectId, phi: request.phi },
         'member reported as suspect',
       );
-      return { header: header(replica.machine.topology.revision), failoverStarted: false };
+      return { header: header(replica.machine.revision), failoverStarted: false };
     }),
 
     failover: kit.unary(async (request) => {
-      if (!request.groupId) throw new InvalidArgumentError('group_id', 'is required');
-      requireLeader();
-      const group = findGroup(replica.machine.topology, request.groupId);
-      if (!group) throw new NotFoundError('group_id', `no group '${request.groupId}'`);
-      // Without a target: the first other in-sync member (choosing by durable sequence needs the replicas).
-      const newPrimary = request.targetPrimary || group.inSync.find((member) => member !== group.primary) || '';
-      const applied = await change({
-        type: 'failover',
-        groupId: request.groupId,
-        expectedEpoch: request.expectedEpoch,
-        newPrimary,
-        nowMs: options.nowMs(),
-        leaseDriftMs: BigInt(options.clockDriftMs),
-      });
-      return { header: header(applied.revision), group: groupToProto(applied.value.group) };
+      const key = requestKeyOf('Failover', FailoverRequest, request);
+      const groupId = checkId(request.groupId, 'group_id');
+      if (request.targetPrimary !== '') checkId(request.targetPrimary, 'target_primary');
+      if (request.expectedEpoch === 0n && !key) {
+        throw new InvalidArgumentError(
+          'expected_epoch',
+          'is required unless request_id is set: a Failover with neither, retried after a lost answer, could move the primary twice',
+        );
+      }
+      const { revision, value } = await proposer.change(
+        {
+          decide: (): FailoverCommand => {
+            const group = replica.machine.group(groupId);
+            if (!group) throw new NotFoundError('group_id', `no group '${groupId}'`);
+            // Without a target: the first other in-sync member (choosing by durable sequence needs the replicas).
+            const newPrimary = request.targetPrimary || group.inSync.find((member) => member !== group.primary);
+            if (!newPrimary) {
+              throw new FailedPreconditionError('target_primary', `group '${groupId}' has no other in-sync member`);
+            }
+            return {
+              type: 'failover',
+              groupId,
+              expectedEpoch: request.expectedEpoch,
+              newPrimary,
+              expectedPrimaryLeaseRevision: group.primaryLeaseRevision,
+            };
+          },
+          gate: requireLeaseEnded,
+        },
+        key,
+      );
+      return { header: header(revision), group: groupToProto(value.group) };
     }),
 
     createGroup: kit.unary(async (request) => {
+      const key = requestKeyOf('CreateGroup', CreateGroupRequest, request);
       const mode = modeFromProto(request.mode);
       if (!mode) throw new InvalidArgumentError('mode', 'must be a known REPLICATION_MODE_*');
-      const applied = await change({
-        type: 'createGroup',
-        groupId: request.groupId,
-        members: request.members,
-        mode,
-        nowMs: options.nowMs(),
-      });
-      return { header: header(applied.revision), group: groupToProto(applied.value.group) };
+      const { revision, value } = await proposer.change(
+        { decide: () => ({ type: 'createGroup', groupId: request.groupId, members: request.members, mode }) },
+        key,
+      );
+      return { header: header(revision), group: groupToProto(value.group) };
     }),
 
     deleteGroup: kit.unary(async (request) => {
-      const applied = await change({ type: 'deleteGroup', groupId: request.groupId });
-      return { header: header(applied.revision) };
+      const key = requestKeyOf('DeleteGroup', DeleteGroupRequest, request);
+      const { revision } = await proposer.change(
+        { decide: () => ({ type: 'deleteGroup', groupId: request.groupId }) },
+        key,
+      );
+      return { header: header(revision) };
     }),
 
     setRing: kit.unary(async (request) => {
-      const applied = await change({
-        type: 'setRing',
-        expectedVersion: request.expectedVersion,
-        virtualNodesPerWeight: request.virtualNodesPerWeight,
-        groups: request.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
-      });
-      return { header: header(applied.revision), ring: ringToProto(applied.value.ring) };
+      const key = requestKeyOf('SetRing', SetRingRequest, request);
+      const { revision, value } = await proposer.change(
+        {
+          decide: () => ({
+            type: 'setRing',
+            expectedVersion: request.expectedVersion,
+            virtualNodesPerWeight: request.virtualNodesPerWeight,
+            groups: request.groups.map((group) => ({ groupId: group.groupId, weight: group.weight })),
+          }),
+        },
+        key,
+      );
+      return { header: header(revision), ring: ringToProto(value.ring) };
     }),
 
     renewPrimaryLease: kit.unary(async (request) => {
-      const applied = await change({
-        type: 'renewPrimaryLease',
-        groupId: request.groupId,
-        memberId: request.memberId,
-        epoch: request.epoch,
-        nowMs: options.nowMs(),
-        leaseMs: options.primaryLeaseMs,
-      });
-      return { header: header(applied.revision), leaseMs: applied.value.leaseMs };
+      const key = requestKeyOf('RenewPrimaryLease', RenewPrimaryLeaseRequest, request);
+      const { revision, value } = await proposer.change(
+        {
+          decide: () => ({
+            type: 'renewPrimaryLease',
+            groupId: request.groupId,
+            memberId: request.memberId,
+            epoch: request.epoch,
+            leaseMs: options.primaryLeaseMs,
+          }),
+        },
+        key,
+      );
+      return { header: header(revision), leaseMs: value.leaseMs };
     }),
 
     updateInSyncSet: kit.unary(async (request) => {
-      const applied = await change({
-        type: 'updateInSyncSet',
-        groupId: request.groupId,
-        epoch: request.epoch,
-        primaryId: request.primaryId,
-        inSync: request.inSync,
-      });
-      return { header: header(applied.revision), group: groupToProto(applied.value.group) };
+      const key = requestKeyOf('UpdateInSyncSet', UpdateInSyncSetRequest, request);
+      const { revision, value } = await proposer.change(
+        {
+          decide: () => ({
+            type: 'updateInSyncSet',
+            groupId: request.groupId,
+            epoch: request.epoch,
+            primaryId: request.primaryId,
+            inSync: request.inSync,
+          }),
+        },
+        key,
+      );
+      return { header: header(revision), group: groupToProto(value.group) };
     }),
   };
   return { definition: coordinatorV1.CoordinatorService, implementation };

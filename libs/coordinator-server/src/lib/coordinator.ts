@@ -1,9 +1,10 @@
 // One coordinator member: durable storage, the Paxos core and its runner,
 // the peer transport and the metadata replica, assembled from validated
 // configuration. The app's main only wires this into the service kit.
+import { performance } from 'node:perf_hooks';
 import { defaultPaxosSettings, PaxosNode, type PaxosSettings } from '@bulwark/paxos';
 import { FilePaxosStorage } from '@bulwark/paxos-storage';
-import type { Applied } from '@bulwark/metadata';
+import type { Answer } from '@bulwark/metadata';
 import type { Logger } from '@bulwark/logging';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { coordinatorService } from './coordinator-service';
@@ -26,13 +27,17 @@ export interface CoordinatorOptions {
 }
 
 export class Coordinator {
-  private readonly runner: PaxosRunner<Applied>;
+  private readonly runner: PaxosRunner<Answer>;
   private readonly transport: PaxosTransport;
   private readonly storage: FilePaxosStorage;
-  private readonly replica = new MetadataReplica();
+  private readonly replica: MetadataReplica;
   private readonly addresses: Map<string, string>;
 
   constructor(private readonly options: CoordinatorOptions) {
+    // One monotonic clock for leadership and lease grants: a failover's wait
+    // compares the time this member became leader with when it applied a grant.
+    const clockMs = () => performance.now();
+    this.replica = new MetadataReplica(clockMs);
     const opened = FilePaxosStorage.open(options.dataDir);
     if (opened.recovery.tornTailBytes > 0 || opened.recovery.removedTempFiles.length > 0) {
       options.logger.warn({ recovery: opened.recovery }, 'recovered from an interrupted write');
@@ -58,6 +63,7 @@ export class Coordinator {
       compactAfterEntries: options.compactAfterEntries ?? 10_000,
       proposalTimeoutMs: options.proposalTimeoutMs ?? 5_000,
       addresses: this.addresses,
+      clockMs,
       onFatal: (error) => {
         options.logger.fatal({ err: error }, 'cannot persist or apply the Paxos log; stopping to recover from disk');
         process.exit(1);
@@ -75,7 +81,6 @@ export class Coordinator {
         addresses: this.addresses,
         primaryLeaseMs: this.options.primaryLeaseMs,
         clockDriftMs: this.options.clockDriftMs,
-        nowMs: () => BigInt(Date.now()),
       }),
       this.transport.service(kit, (message) => this.runner.receive(message)),
     ];

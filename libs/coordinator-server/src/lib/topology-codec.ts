@@ -1,7 +1,8 @@
 // Maps the metadata core's plain values to coordinator.v1 protobufs and
-// back: the public contract (GetTopology, WatchTopology) and the snapshot
-// the Paxos log is compacted into.
+// back: the public contract (GetTopology, WatchTopology) and the records the
+// Paxos log and its snapshots hold.
 import { coordinatorV1 } from '@bulwark/contracts';
+import { defaultVirtualNodesPerWeight } from '@bulwark/partitioning';
 import type {
   Member,
   MemberRole,
@@ -50,7 +51,49 @@ export function groupToProto(group: ReplicaGroup): coordinatorV1.ReplicaGroup {
     members: [...group.members],
     inSync: [...group.inSync],
     mode: modeToProto(group.mode),
-    primaryLeaseExpiryUnixMs: group.primaryLeaseExpiryMs,
+    primaryLeaseRevision: group.primaryLeaseRevision,
+    primaryLeaseMs: group.primaryLeaseMs,
+  };
+}
+
+/** The member of a proto, or undefined when its role is unspecified or unknown (the caller decides what that means). */
+export function memberFromProto(member: coordinatorV1.Member): Member | undefined {
+  const role = roleFromProto(member.role);
+  return role && { id: member.id, address: member.address, role, groupId: member.groupId };
+}
+
+/** The group of a proto from the coordinators' own records; throws on an unknown mode (corruption). */
+export function groupFromProto(group: coordinatorV1.ReplicaGroup): ReplicaGroup {
+  const mode = modeFromProto(group.mode);
+  if (!mode) throw new Error(`group ${group.id} has an unknown mode`);
+  return {
+    id: group.id,
+    epoch: group.epoch,
+    primary: group.primary,
+    members: group.members,
+    inSync: group.inSync,
+    mode,
+    primaryLeaseRevision: group.primaryLeaseRevision,
+    primaryLeaseMs: group.primaryLeaseMs,
+  };
+}
+
+export function ringFromProto(ring: coordinatorV1.Ring | undefined): Ring {
+  if (!ring) return { version: 0n, virtualNodesPerWeight: defaultVirtualNodesPerWeight, groups: [] };
+  return { version: ring.version, virtualNodesPerWeight: ring.virtualNodesPerWeight, groups: ring.groups };
+}
+
+/** The topology of a proto from the coordinators' own records; throws on an unknown role or mode (corruption). */
+export function topologyFromProto(topology: coordinatorV1.Topology): Topology {
+  return {
+    revision: topology.revision,
+    members: topology.members.map((member) => {
+      const decoded = memberFromProto(member);
+      if (!decoded) throw new Error(`member ${member.id} has an unknown role`);
+      return decoded;
+    }),
+    groups: topology.groups.map(groupFromProto),
+    ring: ringFromProto(topology.ring),
   };
 }
 

@@ -10,7 +10,7 @@ describe('applyEvents', () => {
     const { topology: start } = groupFixture({ onRing: true });
     const commands: MetadataCommand[] = [
       { type: 'registerMember', member: replica('r4', 'g2') },
-      { type: 'createGroup', groupId: 'g2', members: ['r4'], mode: 'async', nowMs: 0n },
+      { type: 'createGroup', groupId: 'g2', members: ['r4'], mode: 'async' },
       { type: 'setRing', expectedVersion: 1n, virtualNodesPerWeight: 0, groups: [{ groupId: 'g2', weight: 1 }] },
       { type: 'deleteGroup', groupId: 'g1' },
     ];

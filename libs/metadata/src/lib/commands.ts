@@ -1,7 +1,7 @@
 // The commands the coordinator's Paxos log orders (coordinator.v1
 // MetadataCommand) and what applying one yields. Each command carries every
-// input apply needs, the proposing leader's clock included, so every replica
-// that applies the same commands in the same order reaches the same topology.
+// input apply needs, and none is a clock reading, so every replica that
+// applies the same commands in the same order reaches the same topology.
 import type { BulwarkError } from '@bulwark/errors';
 import type { Member, ReplicaGroup, ReplicationMode, Ring, RingGroup, Topology, TopologyEvent } from './types';
 
@@ -16,7 +16,6 @@ export interface CreateGroupCommand {
   /** 1 to 7 registered replicas that declared this group; the first becomes primary. */
   readonly members: readonly string[];
   readonly mode: ReplicationMode;
-  readonly nowMs: bigint;
 }
 
 export interface DeleteGroupCommand {
@@ -39,9 +38,12 @@ export interface FailoverCommand {
   readonly expectedEpoch: bigint;
   /** The request's target_primary, or the in-sync member the leader picked. */
   readonly newPrimary: string;
-  readonly nowMs: bigint;
-  /** The bound on clock drift between coordinator leaders and the primary, added to the old lease. */
-  readonly leaseDriftMs: bigint;
+  /**
+   * The group's primaryLeaseRevision when the leader decided, on its own
+   * monotonic clock, that the old lease had surely ended. A grant since then
+   * changes it, and the failover is refused (retryable).
+   */
+  readonly expectedPrimaryLeaseRevision: bigint;
 }
 
 export interface RenewPrimaryLeaseCommand {
@@ -49,7 +51,6 @@ export interface RenewPrimaryLeaseCommand {
   readonly groupId: string;
   readonly memberId: string;
   readonly epoch: bigint;
-  readonly nowMs: bigint;
   readonly leaseMs: number;
 }
 

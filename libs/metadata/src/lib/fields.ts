@@ -4,7 +4,7 @@
 // types are checked too: a number where a bigint belongs must be rejected
 // before it reaches the replicated state.
 import { InvalidArgumentError } from '@bulwark/errors';
-import { idLengthMax, leaseDriftMsMax, leaseMsMax, unixMsMax } from './limits';
+import { addressLengthMax, idLengthMax, leaseMsMax, requestIdLengthMax } from './limits';
 import { memberRoles, replicationModes, type MemberRole, type ReplicationMode } from './types';
 
 const idPattern = new RegExp(`^[a-z0-9][a-z0-9-]{0,${idLengthMax - 1}}$`);
@@ -15,6 +15,8 @@ const bracketedIpv6Pattern = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 const portPattern = /^[1-9][0-9]{0,4}$/;
 const portMax = 65_535;
 const uint64Max = (1n << 64n) - 1n;
+const requestIdPattern = new RegExp(`^[\\x21-\\x7e]{1,${requestIdLengthMax}}$`);
+const fingerprintPattern = /^[0-9a-f]{64}$/;
 
 export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && idPattern.test(value);
@@ -33,7 +35,7 @@ export function checkId(value: unknown, field: string): string {
 /** host:port with a DNS name, an IPv4 address or a bracketed IPv6 address, and a port from 1 to 65535. */
 export function checkAddress(value: unknown, field: string): string {
   const problem = 'must be host:port (a DNS name, IPv4 or [IPv6] address, and a port from 1 to 65535)';
-  if (typeof value !== 'string') throw new InvalidArgumentError(field, problem);
+  if (typeof value !== 'string' || value.length > addressLengthMax) throw new InvalidArgumentError(field, problem);
   const colon = value.lastIndexOf(':');
   const host = value.slice(0, colon);
   const port = value.slice(colon + 1);
@@ -65,24 +67,9 @@ export function checkUint64(value: unknown, field: string): bigint {
   return value;
 }
 
-/** A clock reading of the proposing leader, in Unix ms. */
-export function checkUnixMs(value: unknown, field: string): bigint {
-  if (typeof value !== 'bigint' || value < 0n || value > unixMsMax) {
-    throw new InvalidArgumentError(field, `must be a Unix time in ms from 0 to ${unixMsMax} (bigint)`);
-  }
-  return value;
-}
-
 export function checkLeaseMs(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > leaseMsMax) {
     throw new InvalidArgumentError(field, `must be an integer from 1 to leaseMsMax ${leaseMsMax}`);
-  }
-  return value;
-}
-
-export function checkLeaseDriftMs(value: unknown, field: string): bigint {
-  if (typeof value !== 'bigint' || value < 0n || value > leaseDriftMsMax) {
-    throw new InvalidArgumentError(field, `must be from 0 to leaseDriftMsMax ${leaseDriftMsMax} (bigint)`);
   }
   return value;
 }
@@ -111,4 +98,23 @@ export function checkDistinctIds(
     indexById.set(id, index);
   });
   return values as readonly string[];
+}
+
+/** A caller's request_id: 1 to requestIdLengthMax printable ASCII characters without spaces. */
+export function checkRequestId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !requestIdPattern.test(value)) {
+    throw new InvalidArgumentError(
+      field,
+      `must be 1 to ${requestIdLengthMax} printable ASCII characters without spaces (0x21-0x7E)`,
+    );
+  }
+  return value;
+}
+
+/** A request fingerprint: a SHA-256 as 64 lowercase hex digits. */
+export function checkFingerprint(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !fingerprintPattern.test(value)) {
+    throw new InvalidArgumentError(field, 'must be a SHA-256 as 64 lowercase hex digits');
+  }
+  return value;
 }

@@ -10,7 +10,7 @@ import {
   weightMax,
   weightMin,
 } from '@bulwark/partitioning';
-import { checkAddress, checkMode, checkRole, checkUint64, isValidId } from './fields';
+import { checkAddress, checkLeaseMs, checkMode, checkRole, checkUint64, isValidId } from './fields';
 import { groupMembersMax, topologyGroupsMax, topologyMembersMax } from './limits';
 import { findGroup, findMember } from './topology';
 import type { ReplicaGroup, Topology } from './types';
@@ -56,7 +56,14 @@ function checkGroup(topology: Topology, group: ReplicaGroup, violations: string[
   if (!isValidId(group.id)) violations.push(`${name}: invalid id`);
   if (!passes(() => checkUint64(group.epoch, 'epoch')) || group.epoch < 1n) violations.push(`${name}: epoch below 1`);
   if (!passes(() => checkMode(group.mode, 'mode'))) violations.push(`${name}: invalid mode`);
-  if (!passes(() => checkUint64(group.primaryLeaseExpiryMs, 'lease'))) violations.push(`${name}: invalid lease expiry`);
+  // The lease revision is set by a command of its own, so it lies in (0, revision].
+  const leaseRevision = group.primaryLeaseRevision;
+  if (!passes(() => checkUint64(leaseRevision, 'lease')) || leaseRevision < 1n || leaseRevision > topology.revision) {
+    violations.push(`${name}: primary lease revision ${leaseRevision} outside 1 to ${topology.revision}`);
+  }
+  if (group.primaryLeaseMs !== 0 && !passes(() => checkLeaseMs(group.primaryLeaseMs, 'lease'))) {
+    violations.push(`${name}: primary lease of ${group.primaryLeaseMs} ms`);
+  }
   const { members, inSync, primary } = group;
   if (members.length < 1 || members.length > groupMembersMax) {
     violations.push(`${name}: ${members.length} members, not 1 to ${groupMembersMax}`);

@@ -5,6 +5,8 @@ import { groupsMax } from '@bulwark/partitioning';
 
 /** Member and group ids: 1 to 64 characters of [a-z0-9-], starting with a letter or digit. */
 export const idLengthMax = 64;
+/** Longest member address: a DNS name of 253 characters, ':' and a port of 5 digits. */
+export const addressLengthMax = 253 + 1 + 5;
 /** Members of one replica group (coordinator.v1.CreateGroupRequest: 1 to 7). */
 export const groupMembersMax = 7;
 /** Registered members: 7 replicas for every group the ring can hold, plus the other services. */
@@ -13,13 +15,14 @@ export const topologyMembersMax = 8192;
 export const topologyGroupsMax = groupsMax;
 /** Longest primary lease one renewal grants; a longer one would keep a dead primary's group unwritable longer. */
 export const leaseMsMax = 60_000;
-/** Largest clock-drift margin a failover may add to the old lease; as long as the longest lease. */
-export const leaseDriftMsMax = 60_000n;
-/**
- * Latest clock value a command may carry: the last instant a JavaScript Date
- * can hold. With the two bounds above it keeps every sum below 2^64, so an
- * expiry always fits the proto's uint64.
- */
-export const unixMsMax = 8_640_000_000_000_000n;
 /** Events kept for WatchTopology resumption; older revisions are answered with a snapshot. */
 export const eventHistoryMax = 10_000;
+/** A caller's request_id: 1 to 128 printable ASCII characters without spaces (a UUID is 36). */
+export const requestIdLengthMax = 128;
+/**
+ * Committed requests whose request_id and first outcome are remembered, so a
+ * retry is answered instead of applied again; the oldest is forgotten first.
+ * At the measured 4,400 commands/s that is over 2 s of history, and far more
+ * at the rates members actually change metadata.
+ */
+export const requestsRememberedMax = 10_000;

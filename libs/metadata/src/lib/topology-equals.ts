@@ -25,7 +25,8 @@ function groupsEqual(a: ReplicaGroup, b: ReplicaGroup): boolean {
     listsEqual(a.members, b.members, idsEqual) &&
     listsEqual(a.inSync, b.inSync, idsEqual) &&
     a.mode === b.mode &&
-    a.primaryLeaseExpiryMs === b.primaryLeaseExpiryMs
+    a.primaryLeaseRevision === b.primaryLeaseRevision &&
+    a.primaryLeaseMs === b.primaryLeaseMs
   );
 }
 

@@ -71,7 +71,7 @@ export function frozenMember(member: Member): Member {
 }
 
 export function frozenGroup(group: ReplicaGroup): ReplicaGroup {
-  const { id, epoch, primary, mode, primaryLeaseExpiryMs } = group;
+  const { id, epoch, primary, mode, primaryLeaseRevision, primaryLeaseMs } = group;
   return Object.freeze({
     id,
     epoch,
@@ -79,7 +79,8 @@ export function frozenGroup(group: ReplicaGroup): ReplicaGroup {
     members: Object.freeze([...group.members]),
     inSync: Object.freeze([...group.inSync]),
     mode,
-    primaryLeaseExpiryMs,
+    primaryLeaseRevision,
+    primaryLeaseMs,
   });
 }
 

@@ -35,8 +35,15 @@ export interface ReplicaGroup {
   /** The members that have every acknowledged write, listed in `members` order. */
   readonly inSync: readonly string[];
   readonly mode: ReplicationMode;
-  /** When the primary's lease ends on the coordinator leader's clock (Unix ms). */
-  readonly primaryLeaseExpiryMs: bigint;
+  /**
+   * The revision that last granted the primary a lease, or that started this
+   * epoch (creation, failover) without one. It changes with every grant, so
+   * a failover decided before a grant can be told apart at apply, where no
+   * clock may be read.
+   */
+  readonly primaryLeaseRevision: bigint;
+  /** The longest lease granted at this epoch, in ms; 0 while the primary holds none. */
+  readonly primaryLeaseMs: number;
 }
 
 export interface RingGroup {

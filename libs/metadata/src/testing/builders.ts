@@ -26,12 +26,9 @@ export function registerAll(members: readonly Member[]): MetadataCommand[] {
   return members.map((member) => ({ type: 'registerMember', member }));
 }
 
-/** The clock reading groupFixture's group was created at. */
-export const createdAtMs = 1_000n;
-
 export interface GroupFixture {
   readonly topology: Topology;
-  /** 'g1': members r1 (primary), r2, r3, sync, no lease yet (expiry createdAtMs). */
+  /** 'g1': members r1 (primary), r2, r3, sync, no lease yet. */
   readonly group: ReplicaGroup;
 }
 
@@ -39,7 +36,7 @@ export interface GroupFixture {
 export function groupFixture(options: { onRing?: boolean } = {}): GroupFixture {
   const commands: MetadataCommand[] = [
     ...registerAll([replica('r1', 'g1'), replica('r2', 'g1'), replica('r3', 'g1'), service('router-1', 'router')]),
-    { type: 'createGroup', groupId: 'g1', members: ['r1', 'r2', 'r3'], mode: 'sync', nowMs: createdAtMs },
+    { type: 'createGroup', groupId: 'g1', members: ['r1', 'r2', 'r3'], mode: 'sync' },
   ];
   if (options.onRing) {
     commands.push({
@@ -53,12 +50,11 @@ export function groupFixture(options: { onRing?: boolean } = {}): GroupFixture {
   return { topology, group: findGroup(topology, 'g1') as ReplicaGroup };
 }
 
-/** The fixture with r1's lease renewed to expire at `expiryMs`. */
-export function leasedFixture(expiryMs: bigint): GroupFixture {
+/** The fixture with r1 granted a lease of `leaseMs`. */
+export function leasedFixture(leaseMs: number): GroupFixture {
   const { topology: start, group } = groupFixture();
-  const leaseMs = Number(expiryMs - createdAtMs);
   const topology = applyAll(
-    [{ type: 'renewPrimaryLease', groupId: 'g1', memberId: 'r1', epoch: group.epoch, nowMs: createdAtMs, leaseMs }],
+    [{ type: 'renewPrimaryLease', groupId: 'g1', memberId: 'r1', epoch: group.epoch, leaseMs }],
     start,
   );
   return { topology, group: findGroup(topology, 'g1') as ReplicaGroup };

@@ -11,6 +11,7 @@ import {
   invalidId,
   replicaIds,
   type EpochChoice,
+  type LeaseRevisionChoice,
   type MemberChoice,
   type Step,
   type Template,
@@ -45,12 +46,9 @@ const prologue: Template[] = [
 /** Applies the prologue and then the steps, from the empty topology. */
 export function runSteps(steps: readonly Step[]): Run {
   const run: Run = { commands: [], states: [emptyTopology], applied: [] };
-  let clockMs = 0;
   let topology = emptyTopology;
-  const all = [...prologue.map((template) => ({ template, advanceMs: 0, skewMs: 0 })), ...steps];
-  for (const { template, advanceMs, skewMs } of all) {
-    clockMs += advanceMs;
-    const command = resolve(template, topology, BigInt(Math.max(0, clockMs + skewMs)));
+  for (const template of [...prologue, ...steps.map((step) => step.template)]) {
+    const command = resolve(template, topology);
     const applied = apply(topology, command);
     topology = applied.topology;
     run.commands.push(command);
@@ -60,7 +58,7 @@ export function runSteps(steps: readonly Step[]): Run {
   return run;
 }
 
-function resolve(template: Template, topology: Topology, nowMs: bigint): MetadataCommand {
+function resolve(template: Template, topology: Topology): MetadataCommand {
   switch (template.type) {
     case 'registerMember':
       return { type: 'registerMember', member: resolveMember(template, topology) };
@@ -70,7 +68,6 @@ function resolve(template: Template, topology: Topology, nowMs: bigint): Metadat
         groupId: template.groupId,
         members: resolveGroupMembers(template.groupId, template.members),
         mode: template.mode,
-        nowMs,
       };
     case 'deleteGroup':
       return template;
@@ -87,8 +84,7 @@ function resolve(template: Template, topology: Topology, nowMs: bigint): Metadat
         groupId: template.groupId,
         expectedEpoch: resolveEpoch(template.epoch, topology, template.groupId),
         newPrimary: resolveMemberChoice(template.target, topology, template.groupId),
-        nowMs,
-        leaseDriftMs: template.leaseDriftMs,
+        expectedPrimaryLeaseRevision: resolveLeaseRevision(template.leaseRevision, topology, template.groupId),
       };
     case 'renewPrimaryLease':
       return {
@@ -96,7 +92,6 @@ function resolve(template: Template, topology: Topology, nowMs: bigint): Metadat
         groupId: template.groupId,
         memberId: resolveMemberChoice(template.member, topology, template.groupId),
         epoch: resolveEpoch(template.epoch, topology, template.groupId),
-        nowMs,
         leaseMs: template.leaseMs,
       };
     case 'updateInSyncSet': {
@@ -123,11 +118,14 @@ function resolveMember(template: Extract<Template, { type: 'registerMember' }>, 
   const home = homeGroupOf[id] ?? '';
   const other = groupIds.find((candidate) => candidate !== home) as string;
   const groupId = { home: role === 'replica' ? home : '', none: '', other }[template.declared];
+  // The next replica (r1 for the router): its own address, free while it has moved away.
+  const neighbour = replicaIds[(replicaIds.indexOf(id) + 1) % replicaIds.length] as string;
   const holder = topology.members.find((member) => member.id !== id);
   const address = {
     own: `${id}:7100`,
     moved: `${id}-moved:7100`,
     taken: holder?.address ?? `${id}:7100`,
+    othersOwn: `${neighbour}:7100`,
     invalid: `${id}-without-port`,
   }[template.address];
   return { id, address, role, groupId };
@@ -139,6 +137,7 @@ function resolveGroupMembers(groupId: string, choice: Extract<Template, { type: 
   return {
     home,
     homeReversed: [...home].reverse(),
+    homeSubset: home.slice(0, -1),
     withOutsider: [...home, outsider],
     none: [],
     duplicated: [...home, ...home.slice(0, 1)],
@@ -148,6 +147,12 @@ function resolveGroupMembers(groupId: string, choice: Extract<Template, { type: 
 function resolveEpoch(choice: EpochChoice, topology: Topology, groupId: string): bigint {
   const epoch = findGroup(topology, groupId)?.epoch ?? 1n;
   return { current: epoch, zero: 0n, stale: epoch - 1n, next: epoch + 1n }[choice];
+}
+
+/** The lease revision a leader saw: the current one, or one from before a later grant. */
+function resolveLeaseRevision(choice: LeaseRevisionChoice, topology: Topology, groupId: string): bigint {
+  const leaseRevision = findGroup(topology, groupId)?.primaryLeaseRevision ?? 1n;
+  return choice === 'current' ? leaseRevision : leaseRevision - 1n;
 }
 
 function resolveMemberChoice(choice: MemberChoice, topology: Topology, groupId: string): string {

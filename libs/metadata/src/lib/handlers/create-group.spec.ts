@@ -5,7 +5,7 @@ import {
   NotFoundError,
   ResourceExhaustedError,
 } from '@bulwark/errors';
-import { applyAll, createdAtMs, expectRejected, groupFixture, registerAll, replica, service } from '../../testing';
+import { applyAll, expectRejected, groupFixture, registerAll, replica, service } from '../../testing';
 import { apply } from '../apply';
 import type { CreateGroupCommand } from '../commands';
 import { groupMembersMax, topologyGroupsMax } from '../limits';
@@ -20,7 +20,6 @@ const create = (
   groupId,
   members,
   mode: 'sync',
-  nowMs: createdAtMs,
   ...overrides,
 });
 
@@ -43,7 +42,8 @@ describe('createGroup', () => {
       members: ['r2', 'r1', 'r3'],
       inSync: ['r2', 'r1', 'r3'],
       mode: 'async',
-      primaryLeaseExpiryMs: createdAtMs,
+      primaryLeaseRevision: topology.revision,
+      primaryLeaseMs: 0,
     };
     expect(topology.revision).toBe(registered.revision + 1n);
     expect(findGroup(topology, 'g1')).toEqual(group);
@@ -54,7 +54,15 @@ describe('createGroup', () => {
   it('gives a group created again after deletion an epoch above every epoch of the deleted one', () => {
     const { topology: first, group } = groupFixture();
     const failedOver = applyAll(
-      [{ type: 'failover', groupId: 'g1', expectedEpoch: 0n, newPrimary: 'r2', nowMs: createdAtMs, leaseDriftMs: 0n }],
+      [
+        {
+          type: 'failover',
+          groupId: 'g1',
+          expectedEpoch: 0n,
+          newPrimary: 'r2',
+          expectedPrimaryLeaseRevision: group.primaryLeaseRevision,
+        },
+      ],
       first,
     );
     const lastEpoch = findGroup(failedOver, 'g1')?.epoch as bigint;
@@ -70,8 +78,6 @@ describe('createGroup', () => {
     ['members[1]', create('g1', ['r1', 'R2'])],
     ['members[2]', create('g1', ['r1', 'r2', 'r1'])],
     ['mode', create('g1', ['r1'], { mode: 'quorum' as CreateGroupCommand['mode'] })],
-    ['now_unix_ms', create('g1', ['r1'], { nowMs: -1n })],
-    ['now_unix_ms', create('g1', ['r1'], { nowMs: 5 as unknown as bigint })],
   ])('rejects a malformed request as INVALID_ARGUMENT naming %s', (field, command) => {
     expectRejected(apply(registered, command), registered, InvalidArgumentError, field);
   });

@@ -1,7 +1,7 @@
 // CreateGroup: a new replica group whose first member is primary and whose
 // members are all in sync (an empty group has no writes to miss). It holds
-// no lease yet: the expiry is the creation time, so the primary must renew
-// before it serves.
+// no lease yet (primaryLeaseMs 0), so the primary must renew before it
+// serves, and a failover need not wait.
 //
 // Its first epoch is the revision that creates it, not 1: a group id can be
 // deleted and created again, and every epoch of the earlier incarnation is
@@ -10,36 +10,34 @@
 // never pass the epoch fence of the new one.
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@bulwark/errors';
 import type { CommandOutputs, CreateGroupCommand } from '../commands';
-import { checkDistinctIds, checkId, checkMode, checkUnixMs } from '../fields';
+import { checkDistinctIds, checkId, checkMode } from '../fields';
 import { groupMembersMax, topologyGroupsMax } from '../limits';
-import { findGroup, findMember, frozenGroup, withItem } from '../topology';
-import type { Topology } from '../types';
+import type { StateView } from '../state-view';
+import { frozenGroup } from '../topology';
 import type { Outcome } from './outcome';
 
-export function createGroup(topology: Topology, command: CreateGroupCommand): Outcome<CommandOutputs['createGroup']> {
+export function createGroup(state: StateView, command: CreateGroupCommand): Outcome<CommandOutputs['createGroup']> {
   const groupId = checkId(command.groupId, 'group_id');
   const members = checkDistinctIds(command.members, 'members', 1, groupMembersMax);
   const mode = checkMode(command.mode, 'mode');
-  const nowMs = checkUnixMs(command.nowMs, 'now_unix_ms');
-  if (findGroup(topology, groupId)) throw new AlreadyExistsError('group_id', `group '${groupId}' exists`);
-  if (topology.groups.length >= topologyGroupsMax) {
+  if (state.group(groupId)) throw new AlreadyExistsError('group_id', `group '${groupId}' exists`);
+  if (state.groupCount >= topologyGroupsMax) {
     throw new ResourceExhaustedError('topologyGroupsMax', `${topologyGroupsMax} groups exist already`);
   }
-  members.forEach((memberId, index) => checkJoinable(topology, memberId, groupId, `members[${index}]`));
+  members.forEach((memberId, index) => checkJoinable(state, memberId, groupId, `members[${index}]`));
+  // The revision apply() gives this change.
+  const revision = state.revision + 1n;
   const group = frozenGroup({
     id: groupId,
-    // The revision apply() gives this change.
-    epoch: topology.revision + 1n,
+    epoch: revision,
     primary: members[0] as string,
     members,
     inSync: members,
     mode,
-    primaryLeaseExpiryMs: nowMs,
+    primaryLeaseRevision: revision,
+    primaryLeaseMs: 0,
   });
-  return {
-    value: { group },
-    change: { groups: withItem(topology.groups, group), changes: [{ type: 'groupUpdated', group }] },
-  };
+  return { value: { group }, changes: [{ type: 'groupUpdated', group }] };
 }
 
 /**
@@ -49,8 +47,8 @@ export function createGroup(topology: Topology, command: CreateGroupCommand): Ou
  * lists a replica always has the id the replica declared, and this one does
  * not exist.
  */
-function checkJoinable(topology: Topology, memberId: string, groupId: string, field: string): void {
-  const member = findMember(topology, memberId);
+function checkJoinable(state: StateView, memberId: string, groupId: string, field: string): void {
+  const member = state.member(memberId);
   if (!member) throw new NotFoundError(field, `no member '${memberId}' is registered`);
   if (member.role !== 'replica') {
     throw new FailedPreconditionError(field, `member '${memberId}' is a ${member.role}, not a replica`);

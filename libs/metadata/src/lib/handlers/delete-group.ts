@@ -4,21 +4,17 @@
 import { FailedPreconditionError } from '@bulwark/errors';
 import type { CommandOutputs, DeleteGroupCommand } from '../commands';
 import { checkId } from '../fields';
-import { withoutItem } from '../topology';
-import type { Topology } from '../types';
+import type { StateView } from '../state-view';
 import { requireGroup } from './group-checks';
 import type { Outcome } from './outcome';
 
-export function deleteGroup(topology: Topology, command: DeleteGroupCommand): Outcome<CommandOutputs['deleteGroup']> {
-  const group = requireGroup(topology, checkId(command.groupId, 'group_id'));
-  if (topology.ring.groups.some((ringGroup) => ringGroup.groupId === group.id)) {
+export function deleteGroup(state: StateView, command: DeleteGroupCommand): Outcome<CommandOutputs['deleteGroup']> {
+  const group = requireGroup(state, checkId(command.groupId, 'group_id'));
+  if (state.onRing(group.id)) {
     throw new FailedPreconditionError(
       'group_id',
-      `group '${group.id}' is on the ring at version ${topology.ring.version}; take it off with SetRing first`,
+      `group '${group.id}' is on the ring at version ${state.ring.version}; take it off with SetRing first`,
     );
   }
-  return {
-    value: { groupId: group.id },
-    change: { groups: withoutItem(topology.groups, group.id), changes: [{ type: 'groupDeleted', groupId: group.id }] },
-  };
+  return { value: { groupId: group.id }, changes: [{ type: 'groupDeleted', groupId: group.id }] };
 }

@@ -2,32 +2,30 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@b
 import { applyAll, expectRejected, leasedFixture } from '../../testing';
 import { apply } from '../apply';
 import type { FailoverCommand } from '../commands';
-import { leaseDriftMsMax } from '../limits';
 import { findGroup } from '../topology';
 
-const leaseExpiryMs = 5_000n;
-const driftMs = 500n;
-const { topology: leased, group } = leasedFixture(leaseExpiryMs);
+const { topology: leased, group } = leasedFixture(5_000);
 
+/** A failover its leader decided on `leased`: it carries the lease revision it saw there. */
 const failover = (overrides: Partial<FailoverCommand> = {}): FailoverCommand => ({
   type: 'failover',
   groupId: 'g1',
   expectedEpoch: group.epoch,
   newPrimary: 'r2',
-  nowMs: leaseExpiryMs + driftMs,
-  leaseDriftMs: driftMs,
+  expectedPrimaryLeaseRevision: group.primaryLeaseRevision,
   ...overrides,
 });
 
 describe('failover', () => {
-  it('moves the primary at epoch + 1 once the lease plus drift has passed; the old primary leaves the in-sync set', () => {
+  it('moves the primary at epoch + 1 without a lease; the old primary leaves the in-sync set', () => {
     const { topology, events, result } = apply(leased, failover());
     const next = {
       ...group,
       epoch: group.epoch + 1n,
       primary: 'r2',
       inSync: ['r2', 'r3'],
-      primaryLeaseExpiryMs: leaseExpiryMs + driftMs,
+      primaryLeaseRevision: topology.revision,
+      primaryLeaseMs: 0,
     };
     expect(findGroup(topology, 'g1')).toEqual(next);
     expect(topology.revision).toBe(leased.revision + 1n);
@@ -35,28 +33,20 @@ describe('failover', () => {
     expect(result).toEqual({ ok: true, value: { group: next } });
   });
 
-  it('refuses while the old lease plus drift may still run, even by 1 ms, naming the lease', () => {
-    const early = failover({ nowMs: leaseExpiryMs + driftMs - 1n });
-    const message = expectRejected(
-      apply(leased, early),
+  it('refuses, retryably and changing nothing, a failover decided before a lease grant that the log ordered first', () => {
+    // The leader saw `leased` and waited out its lease; the primary's next
+    // renewal committed between the failover's proposal and its apply.
+    const renewed = applyAll(
+      [{ type: 'renewPrimaryLease', groupId: 'g1', memberId: 'r1', epoch: group.epoch, leaseMs: 5_000 }],
       leased,
-      FailedPreconditionError,
-      'primary_lease_expiry_unix_ms',
     );
-    expect(message).toContain(`${leaseExpiryMs + driftMs}`);
-  });
-
-  it('rechecks the lease at apply: a renewal ordered first in the log defeats a failover proposed before it', () => {
-    const renewal = {
-      type: 'renewPrimaryLease' as const,
-      groupId: 'g1',
-      memberId: 'r1',
-      epoch: group.epoch,
-      nowMs: leaseExpiryMs,
-      leaseMs: 3_000,
-    };
-    const renewed = applyAll([renewal], leased);
-    expectRejected(apply(renewed, failover()), renewed, FailedPreconditionError, 'primary_lease_expiry_unix_ms');
+    const rejected = apply(renewed, failover());
+    const message = expectRejected(rejected, renewed, FailedPreconditionError, 'expected_primary_lease_revision');
+    expect(rejected.result.ok === false && rejected.result.error.retryable).toBe(true);
+    expect(message).toContain(`revision ${renewed.revision}`);
+    // Decided again with the new grant (waited out by the leader), it applies.
+    const again = failover({ expectedPrimaryLeaseRevision: findGroup(renewed, 'g1')?.primaryLeaseRevision });
+    expect(apply(renewed, again).result.ok).toBe(true);
   });
 
   it('skips the epoch check for expected_epoch 0 and refuses any other epoch than the current one', () => {
@@ -108,13 +98,15 @@ describe('failover', () => {
     expect(findGroup(rejoined, 'g1')?.inSync).toEqual(['r1', 'r2', 'r3']);
   });
 
-  it('starts the new epoch without a lease, and a failover from it waits for that expiry plus drift', () => {
+  it('starts the new epoch without a lease; a failover decided before the first one is refused', () => {
     const moved = applyAll([failover()], leased);
-    const movedAtMs = leaseExpiryMs + driftMs;
-    expect(findGroup(moved, 'g1')?.primaryLeaseExpiryMs).toBe(movedAtMs);
-    const back = failover({ expectedEpoch: 0n, newPrimary: 'r3', nowMs: movedAtMs + driftMs - 1n });
-    expectRejected(apply(moved, back), moved, FailedPreconditionError, 'primary_lease_expiry_unix_ms');
-    expect(apply(moved, { ...back, nowMs: movedAtMs + driftMs }).result.ok).toBe(true);
+    const movedGroup = findGroup(moved, 'g1');
+    expect(movedGroup).toMatchObject({ primaryLeaseRevision: moved.revision, primaryLeaseMs: 0 });
+    // A second failover computed from the old epoch's lease revision (a stale leader's view).
+    const stale = failover({ expectedEpoch: 0n, newPrimary: 'r3' });
+    expectRejected(apply(moved, stale), moved, FailedPreconditionError, 'expected_primary_lease_revision');
+    const current = { ...stale, expectedPrimaryLeaseRevision: moved.revision };
+    expect(apply(moved, current).result.ok).toBe(true);
   });
 
   it('rejects an unknown group as NOT_FOUND naming group_id', () => {
@@ -125,9 +117,8 @@ describe('failover', () => {
     ['group_id', failover({ groupId: 'G1' })],
     ['expected_epoch', failover({ expectedEpoch: -1n })],
     ['target_primary', failover({ newPrimary: '' })],
-    ['now_unix_ms', failover({ nowMs: -1n })],
-    ['lease_drift_ms', failover({ leaseDriftMs: leaseDriftMsMax + 1n })],
-    ['lease_drift_ms', failover({ leaseDriftMs: -1n })],
+    ['expected_primary_lease_revision', failover({ expectedPrimaryLeaseRevision: -1n })],
+    ['expected_primary_lease_revision', failover({ expectedPrimaryLeaseRevision: 3 as unknown as bigint })],
   ])('rejects a malformed request as INVALID_ARGUMENT naming %s', (field, command) => {
     expectRejected(apply(leased, command), leased, InvalidArgumentError, field);
   });

@@ -1,23 +1,24 @@
 // Failover: the next epoch with a new primary from the in-sync set, only
 // once the old primary's lease has surely ended (ARCHITECTURE "Failover").
-// The leader checked this when it proposed, but a renewal ordered before
-// this command in the log may have extended the lease since, so apply
-// checks again against the state the log has reached.
+// Whether it has ended is measured by the proposing leader on its own
+// monotonic clock, which apply may not read. What apply can check is that
+// no lease was granted after that decision: a renewal ordered before this
+// command in the log changed primaryLeaseRevision, and then the failover is
+// refused, retryably, so the leader decides again with the new grant.
 import { FailedPreconditionError } from '@bulwark/errors';
 import type { CommandOutputs, FailoverCommand } from '../commands';
-import { checkId, checkLeaseDriftMs, checkUint64, checkUnixMs } from '../fields';
-import { frozenGroup, withItem } from '../topology';
-import type { Topology } from '../types';
-import { requireGroup } from './group-checks';
+import { checkId, checkUint64 } from '../fields';
+import type { StateView } from '../state-view';
+import { frozenGroup } from '../topology';
+import { requireGroup, retryableFailedPrecondition } from './group-checks';
 import type { Outcome } from './outcome';
 
-export function failover(topology: Topology, command: FailoverCommand): Outcome<CommandOutputs['failover']> {
+export function failover(state: StateView, command: FailoverCommand): Outcome<CommandOutputs['failover']> {
   const groupId = checkId(command.groupId, 'group_id');
   const expectedEpoch = checkUint64(command.expectedEpoch, 'expected_epoch');
   const newPrimary = checkId(command.newPrimary, 'target_primary');
-  const nowMs = checkUnixMs(command.nowMs, 'now_unix_ms');
-  const leaseDriftMs = checkLeaseDriftMs(command.leaseDriftMs, 'lease_drift_ms');
-  const group = requireGroup(topology, groupId);
+  const expectedLeaseRevision = checkUint64(command.expectedPrimaryLeaseRevision, 'expected_primary_lease_revision');
+  const group = requireGroup(state, groupId);
   if (expectedEpoch !== 0n && expectedEpoch !== group.epoch) {
     throw new FailedPreconditionError(
       'expected_epoch',
@@ -31,15 +32,13 @@ export function failover(topology: Topology, command: FailoverCommand): Outcome<
     const where = group.members.includes(newPrimary) ? 'the in-sync set' : 'the members';
     throw new FailedPreconditionError('target_primary', `'${newPrimary}' is not in ${where} of group '${groupId}'`);
   }
-  // Checked even while the group has no primary: a lease granted at this
-  // epoch may still be held by the member that lost the role.
-  const leaseEndMs = group.primaryLeaseExpiryMs + leaseDriftMs;
-  if (nowMs < leaseEndMs) {
-    throw new FailedPreconditionError(
-      'primary_lease_expiry_unix_ms',
-      `the lease of group '${groupId}' may be held until ${group.primaryLeaseExpiryMs} + drift ${leaseDriftMs} = ${leaseEndMs}; now is ${nowMs}`,
+  if (expectedLeaseRevision !== group.primaryLeaseRevision) {
+    throw retryableFailedPrecondition(
+      'expected_primary_lease_revision',
+      `is ${expectedLeaseRevision}, but group '${groupId}' had its primary lease granted (or its epoch started) at revision ${group.primaryLeaseRevision} since; the leader must wait that lease out`,
     );
   }
+  const revision = state.revision + 1n;
   const next = frozenGroup({
     ...group,
     epoch: group.epoch + 1n,
@@ -48,12 +47,9 @@ export function failover(topology: Topology, command: FailoverCommand): Outcome<
     // lacks: it rejoins the in-sync set only after truncating and catching
     // up, through the new primary's UpdateInSyncSet.
     inSync: group.inSync.filter((memberId) => memberId !== group.primary),
-    // No lease at the new epoch until the new primary renews. The expiry
-    // still never moves back: nowMs >= the old expiry, checked above.
-    primaryLeaseExpiryMs: nowMs,
+    // No lease at the new epoch until the new primary renews.
+    primaryLeaseRevision: revision,
+    primaryLeaseMs: 0,
   });
-  return {
-    value: { group: next },
-    change: { groups: withItem(topology.groups, next), changes: [{ type: 'groupUpdated', group: next }] },
-  };
+  return { value: { group: next }, changes: [{ type: 'groupUpdated', group: next }] };
 }

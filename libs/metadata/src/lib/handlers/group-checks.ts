@@ -1,12 +1,12 @@
 // Checks shared by the commands that act on one existing group. They take
 // fields already checked for form, so a malformed request is always
 // INVALID_ARGUMENT before any lookup.
-import { FailedPreconditionError, NotFoundError } from '@bulwark/errors';
-import { findGroup } from '../topology';
-import type { ReplicaGroup, Topology } from '../types';
+import { FailedPreconditionError, NotFoundError, restoreError, type BulwarkError } from '@bulwark/errors';
+import type { StateView } from '../state-view';
+import type { ReplicaGroup } from '../types';
 
-export function requireGroup(topology: Topology, groupId: string): ReplicaGroup {
-  const group = findGroup(topology, groupId);
+export function requireGroup(state: StateView, groupId: string): ReplicaGroup {
+  const group = state.group(groupId);
   if (!group) throw new NotFoundError('group_id', `no group '${groupId}'`);
   return group;
 }
@@ -27,4 +27,13 @@ export function requirePrimary(group: ReplicaGroup, memberId: string, field: str
     const primary = group.primary === '' ? 'has no primary' : `has primary '${group.primary}'`;
     throw new FailedPreconditionError(field, `'${memberId}' is not the primary: group '${group.id}' ${primary}`);
   }
+}
+
+/**
+ * FAILED_PRECONDITION that a retry can fix without anyone acting (a lease
+ * that runs out by itself), so it is marked retryable and is not remembered
+ * as a request's outcome.
+ */
+export function retryableFailedPrecondition(field: string, problem: string): BulwarkError {
+  return restoreError('failed-precondition', `${field}: ${problem}`, true, { field });
 }

@@ -10,12 +10,13 @@ import {
 import type { CommandOutputs, RegisterMemberCommand } from '../commands';
 import { checkAddress, checkId, checkRole } from '../fields';
 import { topologyMembersMax } from '../limits';
-import { findMember, frozenMember, groupOfMember, withItem } from '../topology';
-import type { Member, MemberRole, Topology } from '../types';
+import type { StateView } from '../state-view';
+import { frozenMember } from '../topology';
+import type { Member, MemberRole } from '../types';
 import type { Outcome } from './outcome';
 
 export function registerMember(
-  topology: Topology,
+  state: StateView,
   command: RegisterMemberCommand,
 ): Outcome<CommandOutputs['registerMember']> {
   const requested: Partial<Member> | undefined = command.member;
@@ -25,20 +26,19 @@ export function registerMember(
   const role = checkRole(requested.role, 'member.role');
   const member = frozenMember({ id, address, role, groupId: checkDeclaredGroup(role, requested.groupId) });
 
-  const existing = findMember(topology, id);
+  const existing = state.member(id);
   if (existing) {
-    checkUpdate(topology, existing, member);
+    checkUpdate(state, existing, member);
     if (existing.address === member.address && existing.groupId === member.groupId)
       return { value: { member: existing } };
-  } else if (topology.members.length >= topologyMembersMax) {
+  } else if (state.memberCount >= topologyMembersMax) {
     throw new ResourceExhaustedError('topologyMembersMax', `${topologyMembersMax} members are registered already`);
   }
-  const holder = topology.members.find((other) => other.address === address && other.id !== id);
-  if (holder) throw new AlreadyExistsError('member.address', `${address} is registered to member '${holder.id}'`);
-  return {
-    value: { member },
-    change: { members: withItem(topology.members, member), changes: [{ type: 'memberRegistered', member }] },
-  };
+  const holder = state.memberAt(address);
+  if (holder && holder.id !== id) {
+    throw new AlreadyExistsError('member.address', `${address} is registered to member '${holder.id}'`);
+  }
+  return { value: { member }, changes: [{ type: 'memberRegistered', member }] };
 }
 
 /** Only a replica declares a group; the group need not exist yet (it is created from registered replicas). */
@@ -48,7 +48,7 @@ function checkDeclaredGroup(role: MemberRole, groupId: unknown): string {
   return checkId(groupId, 'member.group_id');
 }
 
-function checkUpdate(topology: Topology, existing: Member, member: Member): void {
+function checkUpdate(state: StateView, existing: Member, member: Member): void {
   if (existing.role !== member.role) {
     throw new FailedPreconditionError(
       'member.role',
@@ -57,7 +57,7 @@ function checkUpdate(topology: Topology, existing: Member, member: Member): void
   }
   // A group's member list is the truth about membership: a replica it lists
   // cannot declare itself elsewhere (or nowhere) until the group is deleted.
-  const placed = groupOfMember(topology, member.id);
+  const placed = state.groupOfMember(member.id);
   if (placed && placed.id !== member.groupId) {
     throw new FailedPreconditionError(
       'member.group_id',

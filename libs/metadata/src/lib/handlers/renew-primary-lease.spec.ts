@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@bulwark/errors';
-import { applyAll, createdAtMs, expectRejected, groupFixture } from '../../testing';
+import { applyAll, expectRejected, groupFixture } from '../../testing';
 import { apply } from '../apply';
 import type { RenewPrimaryLeaseCommand } from '../commands';
 import { leaseMsMax } from '../limits';
@@ -12,34 +12,43 @@ const renew = (overrides: Partial<RenewPrimaryLeaseCommand> = {}): RenewPrimaryL
   groupId: 'g1',
   memberId: 'r1',
   epoch: group.epoch,
-  nowMs: 2_000n,
   leaseMs: 3_000,
   ...overrides,
 });
 
 describe('renewPrimaryLease', () => {
-  it('extends the lease of the primary at its epoch to now + lease_ms', () => {
+  it('grants the primary at its epoch lease_ms: a new revision that moves the lease revision', () => {
     const { topology, events, result } = apply(created, renew());
-    const next = { ...group, primaryLeaseExpiryMs: 5_000n };
+    const next = { ...group, primaryLeaseRevision: topology.revision, primaryLeaseMs: 3_000 };
     expect(findGroup(topology, 'g1')).toEqual(next);
     expect(topology.revision).toBe(created.revision + 1n);
     expect(events).toEqual([{ revision: topology.revision, change: { type: 'groupUpdated', group: next } }]);
     expect(result).toEqual({ ok: true, value: { group: next, leaseMs: 3_000 } });
   });
 
-  it('never moves the expiry back: a renewal with an older clock reading changes nothing and takes no revision', () => {
-    const renewed = applyAll([renew()], created);
-    const behind = apply(renewed, renew({ nowMs: 1_500n }));
-    expect(behind.topology).toBe(renewed);
-    expect(behind.events).toEqual([]);
-    // Still a grant: the stored expiry (5000) covers 1500 + 3000.
-    expect(behind.result).toEqual({ ok: true, value: { group: findGroup(renewed, 'g1'), leaseMs: 3_000 } });
-    expect(apply(renewed, renew({ nowMs: 2_000n })).topology).toBe(renewed);
+  it('makes every grant a revision of its own, so a failover decided before it can tell', () => {
+    const once = applyAll([renew()], created);
+    const twice = apply(once, renew());
+    expect(twice.topology.revision).toBe(once.revision + 1n);
+    expect(findGroup(twice.topology, 'g1')?.primaryLeaseRevision).toBe(twice.topology.revision);
+  });
+
+  it('keeps the longest lease granted at the epoch, which a leader that missed the grants must wait out', () => {
+    const renewed = applyAll([renew({ leaseMs: 4_000 }), renew({ leaseMs: 1_000 })], created);
+    expect(findGroup(renewed, 'g1')?.primaryLeaseMs).toBe(4_000);
   });
 
   it('refuses a deposed primary (stale epoch) naming epoch, and a backup at the current epoch naming member_id', () => {
     const moved = applyAll(
-      [{ type: 'failover', groupId: 'g1', expectedEpoch: 0n, newPrimary: 'r2', nowMs: createdAtMs, leaseDriftMs: 0n }],
+      [
+        {
+          type: 'failover',
+          groupId: 'g1',
+          expectedEpoch: 0n,
+          newPrimary: 'r2',
+          expectedPrimaryLeaseRevision: group.primaryLeaseRevision,
+        },
+      ],
       created,
     );
     const message = expectRejected(apply(moved, renew()), moved, FailedPreconditionError, 'epoch');
@@ -60,7 +69,6 @@ describe('renewPrimaryLease', () => {
     ['group_id', renew({ groupId: '' })],
     ['member_id', renew({ memberId: 'R1' })],
     ['epoch', renew({ epoch: -1n })],
-    ['now_unix_ms', renew({ nowMs: -1n })],
     ['lease_ms', renew({ leaseMs: 0 })],
     ['lease_ms', renew({ leaseMs: leaseMsMax + 1 })],
     ['lease_ms', renew({ leaseMs: 1.5 })],

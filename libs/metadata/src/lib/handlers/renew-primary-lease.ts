@@ -1,34 +1,34 @@
-// RenewPrimaryLease: extends the lease of the primary at its epoch. The
-// expiry only moves forward: a renewal proposed with an older clock reading
-// (a new coordinator leader whose clock is behind) must not shorten a lease
-// the primary already relies on. A renewal that does not move it changes
-// nothing and takes no revision, but still grants leaseMs: the stored expiry
-// already covers nowMs + leaseMs.
+// RenewPrimaryLease: grants the primary at its epoch a lease of leaseMs. No
+// expiry is stored: the primary counts the lease on its own monotonic clock
+// from before it sent the request, and the leader counts lease plus drift on
+// its own from when it applied the grant (wall clocks of different machines
+// are never compared). Every grant is a new revision that moves
+// primaryLeaseRevision, so a failover decided before it is refused at apply;
+// primaryLeaseMs keeps the longest lease of the epoch, which a leader that
+// did not see the grants must wait out.
 import type { CommandOutputs, RenewPrimaryLeaseCommand } from '../commands';
-import { checkId, checkLeaseMs, checkUint64, checkUnixMs } from '../fields';
-import { frozenGroup, withItem } from '../topology';
-import type { Topology } from '../types';
+import { checkId, checkLeaseMs, checkUint64 } from '../fields';
+import type { StateView } from '../state-view';
+import { frozenGroup } from '../topology';
 import { requireCurrentEpoch, requireGroup, requirePrimary } from './group-checks';
 import type { Outcome } from './outcome';
 
 export function renewPrimaryLease(
-  topology: Topology,
+  state: StateView,
   command: RenewPrimaryLeaseCommand,
 ): Outcome<CommandOutputs['renewPrimaryLease']> {
   const groupId = checkId(command.groupId, 'group_id');
   const memberId = checkId(command.memberId, 'member_id');
   const epoch = checkUint64(command.epoch, 'epoch');
-  const nowMs = checkUnixMs(command.nowMs, 'now_unix_ms');
   const leaseMs = checkLeaseMs(command.leaseMs, 'lease_ms');
-  const group = requireGroup(topology, groupId);
+  const group = requireGroup(state, groupId);
   // Epoch first: a deposed primary learns that it was replaced.
   requireCurrentEpoch(group, epoch);
   requirePrimary(group, memberId, 'member_id');
-  const requestedExpiryMs = nowMs + BigInt(leaseMs);
-  if (requestedExpiryMs <= group.primaryLeaseExpiryMs) return { value: { group, leaseMs } };
-  const next = frozenGroup({ ...group, primaryLeaseExpiryMs: requestedExpiryMs });
-  return {
-    value: { group: next, leaseMs },
-    change: { groups: withItem(topology.groups, next), changes: [{ type: 'groupUpdated', group: next }] },
-  };
+  const next = frozenGroup({
+    ...group,
+    primaryLeaseRevision: state.revision + 1n,
+    primaryLeaseMs: Math.max(group.primaryLeaseMs, leaseMs),
+  });
+  return { value: { group: next, leaseMs }, changes: [{ type: 'groupUpdated', group: next }] };
 }

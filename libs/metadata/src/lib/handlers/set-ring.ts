@@ -13,11 +13,12 @@ import {
 import type { CommandOutputs, SetRingCommand } from '../commands';
 import { checkId, checkUint64 } from '../fields';
 import { topologyGroupsMax } from '../limits';
-import { findGroup, frozenRing } from '../topology';
-import type { RingGroup, Topology } from '../types';
+import type { StateView } from '../state-view';
+import { frozenRing } from '../topology';
+import type { RingGroup } from '../types';
 import type { Outcome } from './outcome';
 
-export function setRing(topology: Topology, command: SetRingCommand): Outcome<CommandOutputs['setRing']> {
+export function setRing(state: StateView, command: SetRingCommand): Outcome<CommandOutputs['setRing']> {
   const expectedVersion = checkUint64(command.expectedVersion, 'expected_version');
   const virtualNodesPerWeight = checkVirtualNodesPerWeight(command.virtualNodesPerWeight);
   const groups = checkRingGroups(command.groups);
@@ -29,22 +30,22 @@ export function setRing(topology: Topology, command: SetRingCommand): Outcome<Co
     );
   }
   groups.forEach((group, index) => {
-    if (!findGroup(topology, group.groupId)) {
+    if (!state.group(group.groupId)) {
       throw new NotFoundError(`groups[${index}].group_id`, `no group '${group.groupId}'`);
     }
   });
-  if (expectedVersion !== topology.ring.version) {
+  if (expectedVersion !== state.ring.version) {
     throw new FailedPreconditionError(
       'expected_version',
-      `is ${expectedVersion}, but the ring is at version ${topology.ring.version}`,
+      `is ${expectedVersion}, but the ring is at version ${state.ring.version}`,
     );
   }
   const ring = frozenRing({
-    version: topology.ring.version + 1n,
+    version: state.ring.version + 1n,
     virtualNodesPerWeight,
     groups: [...groups].sort((a, b) => compareCodePoints(a.groupId, b.groupId)),
   });
-  return { value: { ring }, change: { ring, changes: [{ type: 'ringUpdated', ring }] } };
+  return { value: { ring }, changes: [{ type: 'ringUpdated', ring }] };
 }
 
 /** 0 is the proto's "default"; the stored ring always says what it uses. */

@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@bulwark/errors';
-import { applyAll, createdAtMs, expectRejected, groupFixture } from '../../testing';
+import { applyAll, expectRejected, groupFixture } from '../../testing';
 import { apply } from '../apply';
 import type { UpdateInSyncSetCommand } from '../commands';
 import { findGroup } from '../topology';
@@ -39,7 +39,15 @@ describe('updateInSyncSet', () => {
 
   it('refuses a primary at a stale epoch naming epoch, and a backup naming primary_id', () => {
     const moved = applyAll(
-      [{ type: 'failover', groupId: 'g1', expectedEpoch: 0n, newPrimary: 'r2', nowMs: createdAtMs, leaseDriftMs: 0n }],
+      [
+        {
+          type: 'failover',
+          groupId: 'g1',
+          expectedEpoch: 0n,
+          newPrimary: 'r2',
+          expectedPrimaryLeaseRevision: group.primaryLeaseRevision,
+        },
+      ],
       created,
     );
     // The deposed primary tries to drop the member that replaced it.

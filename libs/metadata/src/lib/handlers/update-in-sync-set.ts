@@ -6,13 +6,13 @@ import { FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import type { CommandOutputs, UpdateInSyncSetCommand } from '../commands';
 import { checkDistinctIds, checkId, checkUint64 } from '../fields';
 import { groupMembersMax } from '../limits';
-import { frozenGroup, withItem } from '../topology';
-import type { Topology } from '../types';
+import type { StateView } from '../state-view';
+import { frozenGroup } from '../topology';
 import { requireCurrentEpoch, requireGroup, requirePrimary } from './group-checks';
 import type { Outcome } from './outcome';
 
 export function updateInSyncSet(
-  topology: Topology,
+  state: StateView,
   command: UpdateInSyncSetCommand,
 ): Outcome<CommandOutputs['updateInSyncSet']> {
   const groupId = checkId(command.groupId, 'group_id');
@@ -20,7 +20,7 @@ export function updateInSyncSet(
   const primaryId = checkId(command.primaryId, 'primary_id');
   const inSync = checkDistinctIds(command.inSync, 'in_sync', 1, groupMembersMax);
   if (!inSync.includes(primaryId)) throw new InvalidArgumentError('in_sync', `must contain primary_id '${primaryId}'`);
-  const group = requireGroup(topology, groupId);
+  const group = requireGroup(state, groupId);
   requireCurrentEpoch(group, epoch);
   requirePrimary(group, primaryId, 'primary_id');
   inSync.forEach((memberId, index) => {
@@ -34,8 +34,5 @@ export function updateInSyncSet(
     return { value: { group } };
   }
   const next = frozenGroup({ ...group, inSync: ordered });
-  return {
-    value: { group: next },
-    change: { groups: withItem(topology.groups, next), changes: [{ type: 'groupUpdated', group: next }] },
-  };
+  return { value: { group: next }, changes: [{ type: 'groupUpdated', group: next }] };
 }

@@ -166,11 +166,16 @@ export interface ReplicaGroup {
   /** mode is the group's default replication mode. */
   mode: ReplicationMode;
   /**
-   * primary_lease_expiry_unix_ms is when the primary's lease ends on the
-   * coordinator leader's clock; a new primary is chosen only after it plus
-   * the clock-drift bound.
+   * primary_lease_revision is the revision that last granted the primary a
+   * lease, or that started this epoch (creation, failover) without one. A
+   * failover carries the value its leader saw and is refused if it changed.
    */
-  primaryLeaseExpiryUnixMs: bigint;
+  primaryLeaseRevision: bigint;
+  /**
+   * primary_lease_ms is the longest lease granted at this epoch; 0 while the
+   * primary has none, so a failover need not wait.
+   */
+  primaryLeaseMs: number;
 }
 
 /** RingGroup is one group's place on the consistent-hash ring. */
@@ -290,7 +295,14 @@ export interface WatchTopologyResponse {
 /** RegisterMemberRequest adds or updates a member. */
 export interface RegisterMemberRequest {
   /** member is the member to register. */
-  member: Member | undefined;
+  member:
+    | Member
+    | undefined;
+  /**
+   * request_id, optional, makes retries of this registration idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** RegisterMemberResponse confirms a registration. */
@@ -301,11 +313,17 @@ export interface RegisterMemberResponse {
 
 /** ReportSuspectRequest reports a member that looks dead. */
 export interface ReportSuspectRequest {
-  /** reporter_id is the member id of the reporter (a monitor). */
+  /**
+   * reporter_id is the member id of the reporter (a monitor), 1 to 64
+   * characters [a-z0-9-].
+   */
   reporterId: string;
-  /** suspect_id is the member id of the member that looks dead. */
+  /**
+   * suspect_id is the member id of the member that looks dead, 1 to 64
+   * characters [a-z0-9-].
+   */
   suspectId: string;
-  /** phi is the reporter's phi-accrual suspicion level. */
+  /** phi is the reporter's phi-accrual suspicion level, finite and >= 0. */
   phi: number;
 }
 
@@ -325,7 +343,9 @@ export interface FailoverRequest {
   groupId: string;
   /**
    * expected_epoch must equal the group's epoch, else FAILED_PRECONDITION;
-   * 0 skips the check.
+   * 0 skips the check, and is allowed only with a request_id: a Failover
+   * with neither, retried after a lost answer, could move the primary twice
+   * (INVALID_ARGUMENT naming expected_epoch).
    */
   expectedEpoch: bigint;
   /**
@@ -333,6 +353,11 @@ export interface FailoverRequest {
    * coordinator pick the in-sync member with the highest durable sequence.
    */
   targetPrimary: string;
+  /**
+   * request_id, optional, makes retries of this failover idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** FailoverResponse reports the new configuration. */
@@ -358,6 +383,11 @@ export interface CreateGroupRequest {
   members: string[];
   /** mode is the group's default replication mode. */
   mode: ReplicationMode;
+  /**
+   * request_id, optional, makes retries of this creation idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** CreateGroupResponse returns the new group. */
@@ -377,6 +407,11 @@ export interface DeleteGroupRequest {
    * FAILED_PRECONDITION.
    */
   groupId: string;
+  /**
+   * request_id, optional, makes retries of this removal idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** DeleteGroupResponse confirms a removal. */
@@ -396,6 +431,11 @@ export interface SetRingRequest {
   virtualNodesPerWeight: number;
   /** groups lists the groups of the new ring. */
   groups: RingGroup[];
+  /**
+   * request_id, optional, makes retries of this ring change idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** SetRingResponse returns the new ring. */
@@ -416,6 +456,11 @@ export interface RenewPrimaryLeaseRequest {
   memberId: string;
   /** epoch must be the group's current epoch. */
   epoch: bigint;
+  /**
+   * request_id, optional, makes retries of this renewal idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** RenewPrimaryLeaseResponse grants a lease. */
@@ -425,8 +470,13 @@ export interface RenewPrimaryLeaseResponse {
     | ResponseHeader
     | undefined;
   /**
-   * lease_ms is how long, measured from when the request was sent, the
-   * primary may act as primary; it stops serving before then.
+   * lease_ms is how long the primary may act as primary, counted on its own
+   * monotonic clock from just before it sent the request (never from when
+   * it got the answer; for a retry with the same request_id, from before the
+   * FIRST attempt, whose grant this may be), less the clock-drift bound; it
+   * stops serving before then. The leader waits lease_ms plus the drift
+   * bound, on its own monotonic clock, after it applied the grant before it
+   * fails the group over.
    */
   leaseMs: number;
 }
@@ -444,6 +494,11 @@ export interface UpdateInSyncSetRequest {
    * members of the group.
    */
   inSync: string[];
+  /**
+   * request_id, optional, makes retries of this in-sync change idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
 }
 
 /** UpdateInSyncSetResponse returns the group. */
@@ -578,7 +633,16 @@ export const Member: MessageFns<Member> = {
 };
 
 function createBaseReplicaGroup(): ReplicaGroup {
-  return { id: "", epoch: 0n, primary: "", members: [], inSync: [], mode: 0, primaryLeaseExpiryUnixMs: 0n };
+  return {
+    id: "",
+    epoch: 0n,
+    primary: "",
+    members: [],
+    inSync: [],
+    mode: 0,
+    primaryLeaseRevision: 0n,
+    primaryLeaseMs: 0,
+  };
 }
 
 export const ReplicaGroup: MessageFns<ReplicaGroup> = {
@@ -604,13 +668,14 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
     if (message.mode !== 0) {
       writer.uint32(48).int32(message.mode);
     }
-    if (message.primaryLeaseExpiryUnixMs !== 0n) {
-      if (BigInt.asUintN(64, message.primaryLeaseExpiryUnixMs) !== message.primaryLeaseExpiryUnixMs) {
-        throw new globalThis.Error(
-          "value provided for field message.primaryLeaseExpiryUnixMs of type uint64 too large",
-        );
+    if (message.primaryLeaseRevision !== 0n) {
+      if (BigInt.asUintN(64, message.primaryLeaseRevision) !== message.primaryLeaseRevision) {
+        throw new globalThis.Error("value provided for field message.primaryLeaseRevision of type uint64 too large");
       }
-      writer.uint32(56).uint64(message.primaryLeaseExpiryUnixMs);
+      writer.uint32(64).uint64(message.primaryLeaseRevision);
+    }
+    if (message.primaryLeaseMs !== 0) {
+      writer.uint32(72).uint32(message.primaryLeaseMs);
     }
     return writer;
   },
@@ -676,12 +741,20 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
             message.mode = reader.int32() as any;
             continue;
           }
-          case 7: {
-            if (tag !== 56) {
+          case 8: {
+            if (tag !== 64) {
               break;
             }
 
-            message.primaryLeaseExpiryUnixMs = reader.uint64() as bigint;
+            message.primaryLeaseRevision = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.primaryLeaseMs = reader.uint32();
             continue;
           }
         }
@@ -708,11 +781,16 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
         ? object.in_sync.map((e: any) => globalThis.String(e))
         : [],
       mode: isSet(object.mode) ? replicationModeFromJSON(object.mode) : 0,
-      primaryLeaseExpiryUnixMs: isSet(object.primaryLeaseExpiryUnixMs)
-        ? BigInt(object.primaryLeaseExpiryUnixMs)
-        : isSet(object.primary_lease_expiry_unix_ms)
-        ? BigInt(object.primary_lease_expiry_unix_ms)
+      primaryLeaseRevision: isSet(object.primaryLeaseRevision)
+        ? BigInt(object.primaryLeaseRevision)
+        : isSet(object.primary_lease_revision)
+        ? BigInt(object.primary_lease_revision)
         : 0n,
+      primaryLeaseMs: isSet(object.primaryLeaseMs)
+        ? globalThis.Number(object.primaryLeaseMs)
+        : isSet(object.primary_lease_ms)
+        ? globalThis.Number(object.primary_lease_ms)
+        : 0,
     };
   },
 
@@ -736,8 +814,11 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
     if (message.mode !== 0) {
       obj.mode = replicationModeToJSON(message.mode);
     }
-    if (message.primaryLeaseExpiryUnixMs !== 0n) {
-      obj.primaryLeaseExpiryUnixMs = message.primaryLeaseExpiryUnixMs.toString();
+    if (message.primaryLeaseRevision !== 0n) {
+      obj.primaryLeaseRevision = message.primaryLeaseRevision.toString();
+    }
+    if (message.primaryLeaseMs !== 0) {
+      obj.primaryLeaseMs = Math.round(message.primaryLeaseMs);
     }
     return obj;
   },
@@ -753,10 +834,10 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
     message.members = object.members?.map((e) => e) || [];
     message.inSync = object.inSync?.map((e) => e) || [];
     message.mode = object.mode ?? 0;
-    message.primaryLeaseExpiryUnixMs =
-      (object.primaryLeaseExpiryUnixMs !== undefined && object.primaryLeaseExpiryUnixMs !== null)
-        ? BigInt(object.primaryLeaseExpiryUnixMs)
-        : 0n;
+    message.primaryLeaseRevision = (object.primaryLeaseRevision !== undefined && object.primaryLeaseRevision !== null)
+      ? BigInt(object.primaryLeaseRevision)
+      : 0n;
+    message.primaryLeaseMs = object.primaryLeaseMs ?? 0;
     return message;
   },
 };
@@ -1742,13 +1823,16 @@ export const WatchTopologyResponse: MessageFns<WatchTopologyResponse> = {
 };
 
 function createBaseRegisterMemberRequest(): RegisterMemberRequest {
-  return { member: undefined };
+  return { member: undefined, requestId: "" };
 }
 
 export const RegisterMemberRequest: MessageFns<RegisterMemberRequest> = {
   encode(message: RegisterMemberRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.member !== undefined) {
       Member.encode(message.member, writer.uint32(10).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
     }
     return writer;
   },
@@ -1774,6 +1858,14 @@ export const RegisterMemberRequest: MessageFns<RegisterMemberRequest> = {
             message.member = Member.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1787,13 +1879,23 @@ export const RegisterMemberRequest: MessageFns<RegisterMemberRequest> = {
   },
 
   fromJSON(object: any): RegisterMemberRequest {
-    return { member: isSet(object.member) ? Member.fromJSON(object.member) : undefined };
+    return {
+      member: isSet(object.member) ? Member.fromJSON(object.member) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
   },
 
   toJSON(message: RegisterMemberRequest): unknown {
     const obj: any = {};
     if (message.member !== undefined) {
       obj.member = Member.toJSON(message.member);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
     }
     return obj;
   },
@@ -1806,6 +1908,7 @@ export const RegisterMemberRequest: MessageFns<RegisterMemberRequest> = {
     message.member = (object.member !== undefined && object.member !== null)
       ? Member.fromPartial(object.member)
       : undefined;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -2080,7 +2183,7 @@ export const ReportSuspectResponse: MessageFns<ReportSuspectResponse> = {
 };
 
 function createBaseFailoverRequest(): FailoverRequest {
-  return { groupId: "", expectedEpoch: 0n, targetPrimary: "" };
+  return { groupId: "", expectedEpoch: 0n, targetPrimary: "", requestId: "" };
 }
 
 export const FailoverRequest: MessageFns<FailoverRequest> = {
@@ -2096,6 +2199,9 @@ export const FailoverRequest: MessageFns<FailoverRequest> = {
     }
     if (message.targetPrimary !== "") {
       writer.uint32(26).string(message.targetPrimary);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -2137,6 +2243,14 @@ export const FailoverRequest: MessageFns<FailoverRequest> = {
             message.targetPrimary = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2166,6 +2280,11 @@ export const FailoverRequest: MessageFns<FailoverRequest> = {
         : isSet(object.target_primary)
         ? globalThis.String(object.target_primary)
         : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -2180,6 +2299,9 @@ export const FailoverRequest: MessageFns<FailoverRequest> = {
     if (message.targetPrimary !== "") {
       obj.targetPrimary = message.targetPrimary;
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -2193,6 +2315,7 @@ export const FailoverRequest: MessageFns<FailoverRequest> = {
       ? BigInt(object.expectedEpoch)
       : 0n;
     message.targetPrimary = object.targetPrimary ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -2287,7 +2410,7 @@ export const FailoverResponse: MessageFns<FailoverResponse> = {
 };
 
 function createBaseCreateGroupRequest(): CreateGroupRequest {
-  return { groupId: "", members: [], mode: 0 };
+  return { groupId: "", members: [], mode: 0, requestId: "" };
 }
 
 export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
@@ -2300,6 +2423,9 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
     }
     if (message.mode !== 0) {
       writer.uint32(24).int32(message.mode);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -2341,6 +2467,14 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
             message.mode = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2362,6 +2496,11 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
         : "",
       members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => globalThis.String(e)) : [],
       mode: isSet(object.mode) ? replicationModeFromJSON(object.mode) : 0,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -2376,6 +2515,9 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
     if (message.mode !== 0) {
       obj.mode = replicationModeToJSON(message.mode);
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -2387,6 +2529,7 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
     message.groupId = object.groupId ?? "";
     message.members = object.members?.map((e) => e) || [];
     message.mode = object.mode ?? 0;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -2481,13 +2624,16 @@ export const CreateGroupResponse: MessageFns<CreateGroupResponse> = {
 };
 
 function createBaseDeleteGroupRequest(): DeleteGroupRequest {
-  return { groupId: "" };
+  return { groupId: "", requestId: "" };
 }
 
 export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
   encode(message: DeleteGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.groupId !== "") {
       writer.uint32(10).string(message.groupId);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
     }
     return writer;
   },
@@ -2513,6 +2659,14 @@ export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
             message.groupId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2532,6 +2686,11 @@ export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
         : isSet(object.group_id)
         ? globalThis.String(object.group_id)
         : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -2539,6 +2698,9 @@ export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
     const obj: any = {};
     if (message.groupId !== "") {
       obj.groupId = message.groupId;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
     }
     return obj;
   },
@@ -2549,6 +2711,7 @@ export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
   fromPartial<I extends Exact<DeepPartial<DeleteGroupRequest>, I>>(object: I): DeleteGroupRequest {
     const message = createBaseDeleteGroupRequest();
     message.groupId = object.groupId ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -2623,7 +2786,7 @@ export const DeleteGroupResponse: MessageFns<DeleteGroupResponse> = {
 };
 
 function createBaseSetRingRequest(): SetRingRequest {
-  return { expectedVersion: 0n, virtualNodesPerWeight: 0, groups: [] };
+  return { expectedVersion: 0n, virtualNodesPerWeight: 0, groups: [], requestId: "" };
 }
 
 export const SetRingRequest: MessageFns<SetRingRequest> = {
@@ -2639,6 +2802,9 @@ export const SetRingRequest: MessageFns<SetRingRequest> = {
     }
     for (const v of message.groups) {
       RingGroup.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -2680,6 +2846,14 @@ export const SetRingRequest: MessageFns<SetRingRequest> = {
             message.groups.push(RingGroup.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2705,6 +2879,11 @@ export const SetRingRequest: MessageFns<SetRingRequest> = {
         ? globalThis.Number(object.virtual_nodes_per_weight)
         : 0,
       groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => RingGroup.fromJSON(e)) : [],
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -2719,6 +2898,9 @@ export const SetRingRequest: MessageFns<SetRingRequest> = {
     if (message.groups?.length) {
       obj.groups = message.groups.map((e) => RingGroup.toJSON(e));
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -2732,6 +2914,7 @@ export const SetRingRequest: MessageFns<SetRingRequest> = {
       : 0n;
     message.virtualNodesPerWeight = object.virtualNodesPerWeight ?? 0;
     message.groups = object.groups?.map((e) => RingGroup.fromPartial(e)) || [];
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -2824,7 +3007,7 @@ export const SetRingResponse: MessageFns<SetRingResponse> = {
 };
 
 function createBaseRenewPrimaryLeaseRequest(): RenewPrimaryLeaseRequest {
-  return { groupId: "", memberId: "", epoch: 0n };
+  return { groupId: "", memberId: "", epoch: 0n, requestId: "" };
 }
 
 export const RenewPrimaryLeaseRequest: MessageFns<RenewPrimaryLeaseRequest> = {
@@ -2840,6 +3023,9 @@ export const RenewPrimaryLeaseRequest: MessageFns<RenewPrimaryLeaseRequest> = {
         throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
       }
       writer.uint32(24).uint64(message.epoch);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -2881,6 +3067,14 @@ export const RenewPrimaryLeaseRequest: MessageFns<RenewPrimaryLeaseRequest> = {
             message.epoch = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2906,6 +3100,11 @@ export const RenewPrimaryLeaseRequest: MessageFns<RenewPrimaryLeaseRequest> = {
         ? globalThis.String(object.member_id)
         : "",
       epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -2920,6 +3119,9 @@ export const RenewPrimaryLeaseRequest: MessageFns<RenewPrimaryLeaseRequest> = {
     if (message.epoch !== 0n) {
       obj.epoch = message.epoch.toString();
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -2931,6 +3133,7 @@ export const RenewPrimaryLeaseRequest: MessageFns<RenewPrimaryLeaseRequest> = {
     message.groupId = object.groupId ?? "";
     message.memberId = object.memberId ?? "";
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -3027,7 +3230,7 @@ export const RenewPrimaryLeaseResponse: MessageFns<RenewPrimaryLeaseResponse> = 
 };
 
 function createBaseUpdateInSyncSetRequest(): UpdateInSyncSetRequest {
-  return { groupId: "", epoch: 0n, primaryId: "", inSync: [] };
+  return { groupId: "", epoch: 0n, primaryId: "", inSync: [], requestId: "" };
 }
 
 export const UpdateInSyncSetRequest: MessageFns<UpdateInSyncSetRequest> = {
@@ -3046,6 +3249,9 @@ export const UpdateInSyncSetRequest: MessageFns<UpdateInSyncSetRequest> = {
     }
     for (const v of message.inSync) {
       writer.uint32(34).string(v!);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -3095,6 +3301,14 @@ export const UpdateInSyncSetRequest: MessageFns<UpdateInSyncSetRequest> = {
             message.inSync.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3125,6 +3339,11 @@ export const UpdateInSyncSetRequest: MessageFns<UpdateInSyncSetRequest> = {
         : globalThis.Array.isArray(object?.in_sync)
         ? object.in_sync.map((e: any) => globalThis.String(e))
         : [],
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -3142,6 +3361,9 @@ export const UpdateInSyncSetRequest: MessageFns<UpdateInSyncSetRequest> = {
     if (message.inSync?.length) {
       obj.inSync = message.inSync;
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -3154,6 +3376,7 @@ export const UpdateInSyncSetRequest: MessageFns<UpdateInSyncSetRequest> = {
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
     message.primaryId = object.primaryId ?? "";
     message.inSync = object.inSync?.map((e) => e) || [];
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -3253,6 +3476,23 @@ export const UpdateInSyncSetResponse: MessageFns<UpdateInSyncSetResponse> = {
  * Every change is a command committed through Multi-Paxos and gets the next
  * revision. Linearizable calls answered by a follower fail with
  * FAILED_PRECONDITION carrying the leader in the `bulwark-error-bin` trailer.
+ *
+ * Every mutating request takes an optional request_id: 1 to 128 printable
+ * ASCII characters without spaces (0x21-0x7E), else INVALID_ARGUMENT naming
+ * request_id. The coordinators remember the first outcome of the last
+ * 10,000 committed requests that carried one (oldest forgotten first; the
+ * table is replicated and survives leader changes and restarts), so a retry
+ * with the same request_id after DEADLINE_EXCEEDED or UNAVAILABLE is
+ * answered with that outcome (same revision, same result or same error)
+ * and applied at most once. Outcomes a retry could change (a retryable
+ * error) are not remembered. The same request_id with a different request
+ * (another method or other fields) is ALREADY_EXISTS naming request_id.
+ * Without a request_id each call is a new request.
+ *
+ * Requests are checked before anything is proposed: a malformed field is
+ * INVALID_ARGUMENT naming it, and a change that would be refused by the
+ * state the leader has applied (unknown group, wrong epoch, address taken,
+ * a full table) is refused without a Paxos commit.
  */
 export type CoordinatorService = typeof CoordinatorService;
 export const CoordinatorService = {
@@ -3300,7 +3540,7 @@ export const CoordinatorService = {
   },
   /**
    * RegisterMember adds or updates a member (idempotent for the same id and
-   * address).
+   * address; a repeat takes no new revision).
    */
   registerMember: {
     path: "/coordinator.v1.Coordinator/RegisterMember" as const,
@@ -3315,7 +3555,8 @@ export const CoordinatorService = {
   },
   /**
    * ReportSuspect tells the leader that a member looks dead; the leader
-   * confirms with its own probe before acting.
+   * confirms with its own probe before acting. Every field is checked
+   * (INVALID_ARGUMENT naming it) before the leader acts.
    */
   reportSuspect: {
     path: "/coordinator.v1.Coordinator/ReportSuspect" as const,
@@ -3330,7 +3571,14 @@ export const CoordinatorService = {
   /**
    * Failover moves a group's primary: epoch + 1, a new primary chosen from
    * the in-sync set (or target_primary), committed only after the old
-   * primary's lease has surely expired.
+   * primary's lease has surely expired: lease_ms plus the clock-drift bound
+   * (BULWARK_CLOCK_DRIFT_MS) of the leader's monotonic clock since it
+   * applied the group's last lease grant or became leader, whichever is
+   * later. Wall clocks are never compared. The call does not wait: while
+   * the lease may still be held it fails at once with FAILED_PRECONDITION
+   * naming primary_lease_revision, marked retryable, its message saying how
+   * many ms remain; retry after them (with the same request_id). A group
+   * whose primary holds no lease at this epoch fails over at once.
    */
   failover: {
     path: "/coordinator.v1.Coordinator/Failover" as const,
@@ -3372,8 +3620,10 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): SetRingResponse => SetRingResponse.decode(value),
   },
   /**
-   * RenewPrimaryLease extends the primary lease of the caller; it fails with
-   * FAILED_PRECONDITION when the caller is not the primary at that epoch.
+   * RenewPrimaryLease grants the caller a primary lease of lease_ms; it fails
+   * with FAILED_PRECONDITION when the caller is not the primary at that
+   * epoch. Every grant is a new revision (primary_lease_revision), which
+   * cancels any failover the leader decided before it.
    */
   renewPrimaryLease: {
     path: "/coordinator.v1.Coordinator/RenewPrimaryLease" as const,
@@ -3423,18 +3673,26 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   watchTopology: handleServerStreamingCall<WatchTopologyRequest, WatchTopologyResponse>;
   /**
    * RegisterMember adds or updates a member (idempotent for the same id and
-   * address).
+   * address; a repeat takes no new revision).
    */
   registerMember: handleUnaryCall<RegisterMemberRequest, RegisterMemberResponse>;
   /**
    * ReportSuspect tells the leader that a member looks dead; the leader
-   * confirms with its own probe before acting.
+   * confirms with its own probe before acting. Every field is checked
+   * (INVALID_ARGUMENT naming it) before the leader acts.
    */
   reportSuspect: handleUnaryCall<ReportSuspectRequest, ReportSuspectResponse>;
   /**
    * Failover moves a group's primary: epoch + 1, a new primary chosen from
    * the in-sync set (or target_primary), committed only after the old
-   * primary's lease has surely expired.
+   * primary's lease has surely expired: lease_ms plus the clock-drift bound
+   * (BULWARK_CLOCK_DRIFT_MS) of the leader's monotonic clock since it
+   * applied the group's last lease grant or became leader, whichever is
+   * later. Wall clocks are never compared. The call does not wait: while
+   * the lease may still be held it fails at once with FAILED_PRECONDITION
+   * naming primary_lease_revision, marked retryable, its message saying how
+   * many ms remain; retry after them (with the same request_id). A group
+   * whose primary holds no lease at this epoch fails over at once.
    */
   failover: handleUnaryCall<FailoverRequest, FailoverResponse>;
   /** CreateGroup adds a replica group with its members. */
@@ -3444,8 +3702,10 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   /** SetRing replaces the shard ring if its version is still expected_version. */
   setRing: handleUnaryCall<SetRingRequest, SetRingResponse>;
   /**
-   * RenewPrimaryLease extends the primary lease of the caller; it fails with
-   * FAILED_PRECONDITION when the caller is not the primary at that epoch.
+   * RenewPrimaryLease grants the caller a primary lease of lease_ms; it fails
+   * with FAILED_PRECONDITION when the caller is not the primary at that
+   * epoch. Every grant is a new revision (primary_lease_revision), which
+   * cancels any failover the leader decided before it.
    */
   renewPrimaryLease: handleUnaryCall<RenewPrimaryLeaseRequest, RenewPrimaryLeaseResponse>;
   /**
@@ -3511,7 +3771,7 @@ export interface CoordinatorClient extends Client {
   ): ClientReadableStream<WatchTopologyResponse>;
   /**
    * RegisterMember adds or updates a member (idempotent for the same id and
-   * address).
+   * address; a repeat takes no new revision).
    */
   registerMember(
     request: RegisterMemberRequest,
@@ -3530,7 +3790,8 @@ export interface CoordinatorClient extends Client {
   ): ClientUnaryCall;
   /**
    * ReportSuspect tells the leader that a member looks dead; the leader
-   * confirms with its own probe before acting.
+   * confirms with its own probe before acting. Every field is checked
+   * (INVALID_ARGUMENT naming it) before the leader acts.
    */
   reportSuspect(
     request: ReportSuspectRequest,
@@ -3550,7 +3811,14 @@ export interface CoordinatorClient extends Client {
   /**
    * Failover moves a group's primary: epoch + 1, a new primary chosen from
    * the in-sync set (or target_primary), committed only after the old
-   * primary's lease has surely expired.
+   * primary's lease has surely expired: lease_ms plus the clock-drift bound
+   * (BULWARK_CLOCK_DRIFT_MS) of the leader's monotonic clock since it
+   * applied the group's last lease grant or became leader, whichever is
+   * later. Wall clocks are never compared. The call does not wait: while
+   * the lease may still be held it fails at once with FAILED_PRECONDITION
+   * naming primary_lease_revision, marked retryable, its message saying how
+   * many ms remain; retry after them (with the same request_id). A group
+   * whose primary holds no lease at this epoch fails over at once.
    */
   failover(
     request: FailoverRequest,
@@ -3616,8 +3884,10 @@ export interface CoordinatorClient extends Client {
     callback: (error: ServiceError | null, response: SetRingResponse) => void,
   ): ClientUnaryCall;
   /**
-   * RenewPrimaryLease extends the primary lease of the caller; it fails with
-   * FAILED_PRECONDITION when the caller is not the primary at that epoch.
+   * RenewPrimaryLease grants the caller a primary lease of lease_ms; it fails
+   * with FAILED_PRECONDITION when the caller is not the primary at that
+   * epoch. Every grant is a new revision (primary_lease_revision), which
+   * cancels any failover the leader decided before it.
    */
   renewPrimaryLease(
     request: RenewPrimaryLeaseRequest,

@@ -8,9 +8,11 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   Member,
+  ReplicaGroup,
   ReplicationMode,
   replicationModeFromJSON,
   replicationModeToJSON,
+  Ring,
   RingGroup,
   Topology,
 } from "./coordinator";
@@ -21,7 +23,11 @@ export const protobufFileName = "coordinator/v1/metadata.proto";
 
 /** MetadataCommand is one entry of the coordinator's Paxos log. */
 export interface MetadataCommand {
-  /** request_id lets the proposer match the committed entry to its call. */
+  /**
+   * request_id is the caller's request_id, or, when the call carried none,
+   * an id the proposing leader made up so it can match the committed entry
+   * to its call.
+   */
   requestId: string;
   /** command is the change. */
   command:
@@ -47,9 +53,20 @@ export interface MetadataCommand {
     /** update_in_sync_set changes a group's in-sync set. */
     { $case: "updateInSyncSet"; updateInSyncSet: UpdateInSyncSetCommand }
     | undefined;
+  /**
+   * request_fingerprint is set only when request_id is the caller's: the
+   * SHA-256 (64 lowercase hex digits) of the method and the request without
+   * its request_id. Only such commands are remembered; a later command with
+   * the same request_id gets the first outcome if the fingerprints match,
+   * and ALREADY_EXISTS naming request_id if not.
+   */
+  requestFingerprint: string;
 }
 
-/** CreateGroupCommand creates a group at epoch 1. */
+/**
+ * CreateGroupCommand creates a group whose first epoch is the revision that
+ * creates it.
+ */
 export interface CreateGroupCommand {
   /** group_id names the group. */
   groupId: string;
@@ -57,8 +74,6 @@ export interface CreateGroupCommand {
   members: string[];
   /** mode is the default replication mode. */
   mode: ReplicationMode;
-  /** now_unix_ms is the leader's clock when it proposed the command. */
-  nowUnixMs: bigint;
 }
 
 /** SetRingCommand replaces the ring at an expected version. */
@@ -71,7 +86,11 @@ export interface SetRingCommand {
   groups: RingGroup[];
 }
 
-/** FailoverCommand moves a group's primary. */
+/**
+ * FailoverCommand moves a group's primary. The proposing leader has waited
+ * out the old primary's lease on its own monotonic clock; apply only checks
+ * that no lease was granted since.
+ */
 export interface FailoverCommand {
   /** group_id names the group. */
   groupId: string;
@@ -79,13 +98,17 @@ export interface FailoverCommand {
   expectedEpoch: bigint;
   /** new_primary is the in-sync member that becomes primary. */
   newPrimary: string;
-  /** now_unix_ms is the leader's clock when it proposed the command. */
-  nowUnixMs: bigint;
-  /** lease_drift_ms is the clock-drift margin added to the old lease's expiry. */
-  leaseDriftMs: bigint;
+  /**
+   * expected_primary_lease_revision is the group's primary_lease_revision
+   * when the leader decided the lease had surely ended. A lease granted
+   * after that decision (a renewal committed between proposal and apply)
+   * changes it, and the failover is refused: FAILED_PRECONDITION naming
+   * expected_primary_lease_revision, retryable.
+   */
+  expectedPrimaryLeaseRevision: bigint;
 }
 
-/** RenewPrimaryLeaseCommand extends the primary's lease. */
+/** RenewPrimaryLeaseCommand grants the primary a lease. */
 export interface RenewPrimaryLeaseCommand {
   /** group_id names the group. */
   groupId: string;
@@ -93,8 +116,6 @@ export interface RenewPrimaryLeaseCommand {
   memberId: string;
   /** epoch must be the group's epoch. */
   epoch: bigint;
-  /** now_unix_ms is the leader's clock when it proposed the command. */
-  nowUnixMs: bigint;
   /** lease_ms is the lease length granted. */
   leaseMs: number;
 }
@@ -111,14 +132,85 @@ export interface UpdateInSyncSetCommand {
   inSync: string[];
 }
 
+/**
+ * CommandOutput is what a command answered with when it succeeded; only
+ * the fields of its command are set.
+ */
+export interface CommandOutput {
+  /** member is RegisterMember's member. */
+  member:
+    | Member
+    | undefined;
+  /**
+   * group is the group CreateGroup, Failover, RenewPrimaryLease or
+   * UpdateInSyncSet answered with.
+   */
+  group:
+    | ReplicaGroup
+    | undefined;
+  /** ring is SetRing's ring. */
+  ring:
+    | Ring
+    | undefined;
+  /** deleted_group_id is DeleteGroup's group. */
+  deletedGroupId: string;
+  /** lease_ms is the lease RenewPrimaryLease granted. */
+  leaseMs: number;
+}
+
+/**
+ * CommandError is the error a command was refused with; only errors that
+ * a retry cannot change are remembered.
+ */
+export interface CommandError {
+  /** kind is the domain error kind, as ErrorDetail.kind. */
+  kind: string;
+  /** field names the request field at fault. */
+  field: string;
+  /** message is the error message as first answered. */
+  message: string;
+}
+
+/**
+ * RememberedRequest is the first outcome of a committed command that
+ * carried a caller's request_id.
+ */
+export interface RememberedRequest {
+  /** request_id is the caller's request_id. */
+  requestId: string;
+  /** request_fingerprint is the command's request_fingerprint. */
+  requestFingerprint: string;
+  /**
+   * revision is the revision the outcome reflects: the one the command
+   * produced, or the revision it was applied at when it changed nothing.
+   */
+  revision: bigint;
+  /** outcome is what the first attempt was answered with. */
+  outcome:
+    | //
+    /** output is the answer of a command that succeeded. */
+    { $case: "output"; output: CommandOutput }
+    | //
+    /** error is the error of a command that was refused. */
+    { $case: "error"; error: CommandError }
+    | undefined;
+}
+
 /** MetadataSnapshot replaces the log up to the slot it was taken at. */
 export interface MetadataSnapshot {
   /** topology is the whole metadata at the snapshot's revision. */
-  topology: Topology | undefined;
+  topology:
+    | Topology
+    | undefined;
+  /**
+   * requests are the remembered requests, oldest first (the order in which
+   * they are forgotten); at most 10,000.
+   */
+  requests: RememberedRequest[];
 }
 
 function createBaseMetadataCommand(): MetadataCommand {
-  return { requestId: "", command: undefined };
+  return { requestId: "", command: undefined, requestFingerprint: "" };
 }
 
 export const MetadataCommand: MessageFns<MetadataCommand> = {
@@ -148,6 +240,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "updateInSyncSet":
         UpdateInSyncSetCommand.encode(message.command.updateInSyncSet, writer.uint32(66).fork()).join();
         break;
+    }
+    if (message.requestFingerprint !== "") {
+      writer.uint32(74).string(message.requestFingerprint);
     }
     return writer;
   },
@@ -235,6 +330,14 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.requestFingerprint = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -284,6 +387,11 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         : isSet(object.update_in_sync_set)
         ? { $case: "updateInSyncSet", updateInSyncSet: UpdateInSyncSetCommand.fromJSON(object.update_in_sync_set) }
         : undefined,
+      requestFingerprint: isSet(object.requestFingerprint)
+        ? globalThis.String(object.requestFingerprint)
+        : isSet(object.request_fingerprint)
+        ? globalThis.String(object.request_fingerprint)
+        : "",
     };
   },
 
@@ -306,6 +414,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       obj.renewPrimaryLease = RenewPrimaryLeaseCommand.toJSON(message.command.renewPrimaryLease);
     } else if (message.command?.$case === "updateInSyncSet") {
       obj.updateInSyncSet = UpdateInSyncSetCommand.toJSON(message.command.updateInSyncSet);
+    }
+    if (message.requestFingerprint !== "") {
+      obj.requestFingerprint = message.requestFingerprint;
     }
     return obj;
   },
@@ -372,12 +483,13 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         break;
       }
     }
+    message.requestFingerprint = object.requestFingerprint ?? "";
     return message;
   },
 };
 
 function createBaseCreateGroupCommand(): CreateGroupCommand {
-  return { groupId: "", members: [], mode: 0, nowUnixMs: 0n };
+  return { groupId: "", members: [], mode: 0 };
 }
 
 export const CreateGroupCommand: MessageFns<CreateGroupCommand> = {
@@ -390,12 +502,6 @@ export const CreateGroupCommand: MessageFns<CreateGroupCommand> = {
     }
     if (message.mode !== 0) {
       writer.uint32(24).int32(message.mode);
-    }
-    if (message.nowUnixMs !== 0n) {
-      if (BigInt.asUintN(64, message.nowUnixMs) !== message.nowUnixMs) {
-        throw new globalThis.Error("value provided for field message.nowUnixMs of type uint64 too large");
-      }
-      writer.uint32(32).uint64(message.nowUnixMs);
     }
     return writer;
   },
@@ -437,14 +543,6 @@ export const CreateGroupCommand: MessageFns<CreateGroupCommand> = {
             message.mode = reader.int32() as any;
             continue;
           }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.nowUnixMs = reader.uint64() as bigint;
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,11 +564,6 @@ export const CreateGroupCommand: MessageFns<CreateGroupCommand> = {
         : "",
       members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => globalThis.String(e)) : [],
       mode: isSet(object.mode) ? replicationModeFromJSON(object.mode) : 0,
-      nowUnixMs: isSet(object.nowUnixMs)
-        ? BigInt(object.nowUnixMs)
-        : isSet(object.now_unix_ms)
-        ? BigInt(object.now_unix_ms)
-        : 0n,
     };
   },
 
@@ -485,9 +578,6 @@ export const CreateGroupCommand: MessageFns<CreateGroupCommand> = {
     if (message.mode !== 0) {
       obj.mode = replicationModeToJSON(message.mode);
     }
-    if (message.nowUnixMs !== 0n) {
-      obj.nowUnixMs = message.nowUnixMs.toString();
-    }
     return obj;
   },
 
@@ -499,7 +589,6 @@ export const CreateGroupCommand: MessageFns<CreateGroupCommand> = {
     message.groupId = object.groupId ?? "";
     message.members = object.members?.map((e) => e) || [];
     message.mode = object.mode ?? 0;
-    message.nowUnixMs = (object.nowUnixMs !== undefined && object.nowUnixMs !== null) ? BigInt(object.nowUnixMs) : 0n;
     return message;
   },
 };
@@ -619,7 +708,7 @@ export const SetRingCommand: MessageFns<SetRingCommand> = {
 };
 
 function createBaseFailoverCommand(): FailoverCommand {
-  return { groupId: "", expectedEpoch: 0n, newPrimary: "", nowUnixMs: 0n, leaseDriftMs: 0n };
+  return { groupId: "", expectedEpoch: 0n, newPrimary: "", expectedPrimaryLeaseRevision: 0n };
 }
 
 export const FailoverCommand: MessageFns<FailoverCommand> = {
@@ -636,17 +725,13 @@ export const FailoverCommand: MessageFns<FailoverCommand> = {
     if (message.newPrimary !== "") {
       writer.uint32(26).string(message.newPrimary);
     }
-    if (message.nowUnixMs !== 0n) {
-      if (BigInt.asUintN(64, message.nowUnixMs) !== message.nowUnixMs) {
-        throw new globalThis.Error("value provided for field message.nowUnixMs of type uint64 too large");
+    if (message.expectedPrimaryLeaseRevision !== 0n) {
+      if (BigInt.asUintN(64, message.expectedPrimaryLeaseRevision) !== message.expectedPrimaryLeaseRevision) {
+        throw new globalThis.Error(
+          "value provided for field message.expectedPrimaryLeaseRevision of type uint64 too large",
+        );
       }
-      writer.uint32(32).uint64(message.nowUnixMs);
-    }
-    if (message.leaseDriftMs !== 0n) {
-      if (BigInt.asUintN(64, message.leaseDriftMs) !== message.leaseDriftMs) {
-        throw new globalThis.Error("value provided for field message.leaseDriftMs of type uint64 too large");
-      }
-      writer.uint32(40).uint64(message.leaseDriftMs);
+      writer.uint32(48).uint64(message.expectedPrimaryLeaseRevision);
     }
     return writer;
   },
@@ -688,20 +773,12 @@ export const FailoverCommand: MessageFns<FailoverCommand> = {
             message.newPrimary = reader.string();
             continue;
           }
-          case 4: {
-            if (tag !== 32) {
+          case 6: {
+            if (tag !== 48) {
               break;
             }
 
-            message.nowUnixMs = reader.uint64() as bigint;
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.leaseDriftMs = reader.uint64() as bigint;
+            message.expectedPrimaryLeaseRevision = reader.uint64() as bigint;
             continue;
           }
         }
@@ -733,15 +810,10 @@ export const FailoverCommand: MessageFns<FailoverCommand> = {
         : isSet(object.new_primary)
         ? globalThis.String(object.new_primary)
         : "",
-      nowUnixMs: isSet(object.nowUnixMs)
-        ? BigInt(object.nowUnixMs)
-        : isSet(object.now_unix_ms)
-        ? BigInt(object.now_unix_ms)
-        : 0n,
-      leaseDriftMs: isSet(object.leaseDriftMs)
-        ? BigInt(object.leaseDriftMs)
-        : isSet(object.lease_drift_ms)
-        ? BigInt(object.lease_drift_ms)
+      expectedPrimaryLeaseRevision: isSet(object.expectedPrimaryLeaseRevision)
+        ? BigInt(object.expectedPrimaryLeaseRevision)
+        : isSet(object.expected_primary_lease_revision)
+        ? BigInt(object.expected_primary_lease_revision)
         : 0n,
     };
   },
@@ -757,11 +829,8 @@ export const FailoverCommand: MessageFns<FailoverCommand> = {
     if (message.newPrimary !== "") {
       obj.newPrimary = message.newPrimary;
     }
-    if (message.nowUnixMs !== 0n) {
-      obj.nowUnixMs = message.nowUnixMs.toString();
-    }
-    if (message.leaseDriftMs !== 0n) {
-      obj.leaseDriftMs = message.leaseDriftMs.toString();
+    if (message.expectedPrimaryLeaseRevision !== 0n) {
+      obj.expectedPrimaryLeaseRevision = message.expectedPrimaryLeaseRevision.toString();
     }
     return obj;
   },
@@ -776,16 +845,16 @@ export const FailoverCommand: MessageFns<FailoverCommand> = {
       ? BigInt(object.expectedEpoch)
       : 0n;
     message.newPrimary = object.newPrimary ?? "";
-    message.nowUnixMs = (object.nowUnixMs !== undefined && object.nowUnixMs !== null) ? BigInt(object.nowUnixMs) : 0n;
-    message.leaseDriftMs = (object.leaseDriftMs !== undefined && object.leaseDriftMs !== null)
-      ? BigInt(object.leaseDriftMs)
-      : 0n;
+    message.expectedPrimaryLeaseRevision =
+      (object.expectedPrimaryLeaseRevision !== undefined && object.expectedPrimaryLeaseRevision !== null)
+        ? BigInt(object.expectedPrimaryLeaseRevision)
+        : 0n;
     return message;
   },
 };
 
 function createBaseRenewPrimaryLeaseCommand(): RenewPrimaryLeaseCommand {
-  return { groupId: "", memberId: "", epoch: 0n, nowUnixMs: 0n, leaseMs: 0 };
+  return { groupId: "", memberId: "", epoch: 0n, leaseMs: 0 };
 }
 
 export const RenewPrimaryLeaseCommand: MessageFns<RenewPrimaryLeaseCommand> = {
@@ -801,12 +870,6 @@ export const RenewPrimaryLeaseCommand: MessageFns<RenewPrimaryLeaseCommand> = {
         throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
       }
       writer.uint32(24).uint64(message.epoch);
-    }
-    if (message.nowUnixMs !== 0n) {
-      if (BigInt.asUintN(64, message.nowUnixMs) !== message.nowUnixMs) {
-        throw new globalThis.Error("value provided for field message.nowUnixMs of type uint64 too large");
-      }
-      writer.uint32(32).uint64(message.nowUnixMs);
     }
     if (message.leaseMs !== 0) {
       writer.uint32(40).uint32(message.leaseMs);
@@ -851,14 +914,6 @@ export const RenewPrimaryLeaseCommand: MessageFns<RenewPrimaryLeaseCommand> = {
             message.epoch = reader.uint64() as bigint;
             continue;
           }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.nowUnixMs = reader.uint64() as bigint;
-            continue;
-          }
           case 5: {
             if (tag !== 40) {
               break;
@@ -892,11 +947,6 @@ export const RenewPrimaryLeaseCommand: MessageFns<RenewPrimaryLeaseCommand> = {
         ? globalThis.String(object.member_id)
         : "",
       epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-      nowUnixMs: isSet(object.nowUnixMs)
-        ? BigInt(object.nowUnixMs)
-        : isSet(object.now_unix_ms)
-        ? BigInt(object.now_unix_ms)
-        : 0n,
       leaseMs: isSet(object.leaseMs)
         ? globalThis.Number(object.leaseMs)
         : isSet(object.lease_ms)
@@ -916,9 +966,6 @@ export const RenewPrimaryLeaseCommand: MessageFns<RenewPrimaryLeaseCommand> = {
     if (message.epoch !== 0n) {
       obj.epoch = message.epoch.toString();
     }
-    if (message.nowUnixMs !== 0n) {
-      obj.nowUnixMs = message.nowUnixMs.toString();
-    }
     if (message.leaseMs !== 0) {
       obj.leaseMs = Math.round(message.leaseMs);
     }
@@ -933,7 +980,6 @@ export const RenewPrimaryLeaseCommand: MessageFns<RenewPrimaryLeaseCommand> = {
     message.groupId = object.groupId ?? "";
     message.memberId = object.memberId ?? "";
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
-    message.nowUnixMs = (object.nowUnixMs !== undefined && object.nowUnixMs !== null) ? BigInt(object.nowUnixMs) : 0n;
     message.leaseMs = object.leaseMs ?? 0;
     return message;
   },
@@ -1071,14 +1117,423 @@ export const UpdateInSyncSetCommand: MessageFns<UpdateInSyncSetCommand> = {
   },
 };
 
+function createBaseCommandOutput(): CommandOutput {
+  return { member: undefined, group: undefined, ring: undefined, deletedGroupId: "", leaseMs: 0 };
+}
+
+export const CommandOutput: MessageFns<CommandOutput> = {
+  encode(message: CommandOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.member !== undefined) {
+      Member.encode(message.member, writer.uint32(10).fork()).join();
+    }
+    if (message.group !== undefined) {
+      ReplicaGroup.encode(message.group, writer.uint32(18).fork()).join();
+    }
+    if (message.ring !== undefined) {
+      Ring.encode(message.ring, writer.uint32(26).fork()).join();
+    }
+    if (message.deletedGroupId !== "") {
+      writer.uint32(34).string(message.deletedGroupId);
+    }
+    if (message.leaseMs !== 0) {
+      writer.uint32(40).uint32(message.leaseMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.member = Member.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.group = ReplicaGroup.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ring = Ring.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.deletedGroupId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.leaseMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandOutput {
+    return {
+      member: isSet(object.member) ? Member.fromJSON(object.member) : undefined,
+      group: isSet(object.group) ? ReplicaGroup.fromJSON(object.group) : undefined,
+      ring: isSet(object.ring) ? Ring.fromJSON(object.ring) : undefined,
+      deletedGroupId: isSet(object.deletedGroupId)
+        ? globalThis.String(object.deletedGroupId)
+        : isSet(object.deleted_group_id)
+        ? globalThis.String(object.deleted_group_id)
+        : "",
+      leaseMs: isSet(object.leaseMs)
+        ? globalThis.Number(object.leaseMs)
+        : isSet(object.lease_ms)
+        ? globalThis.Number(object.lease_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CommandOutput): unknown {
+    const obj: any = {};
+    if (message.member !== undefined) {
+      obj.member = Member.toJSON(message.member);
+    }
+    if (message.group !== undefined) {
+      obj.group = ReplicaGroup.toJSON(message.group);
+    }
+    if (message.ring !== undefined) {
+      obj.ring = Ring.toJSON(message.ring);
+    }
+    if (message.deletedGroupId !== "") {
+      obj.deletedGroupId = message.deletedGroupId;
+    }
+    if (message.leaseMs !== 0) {
+      obj.leaseMs = Math.round(message.leaseMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandOutput>, I>>(base?: I): CommandOutput {
+    return CommandOutput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandOutput>, I>>(object: I): CommandOutput {
+    const message = createBaseCommandOutput();
+    message.member = (object.member !== undefined && object.member !== null)
+      ? Member.fromPartial(object.member)
+      : undefined;
+    message.group = (object.group !== undefined && object.group !== null)
+      ? ReplicaGroup.fromPartial(object.group)
+      : undefined;
+    message.ring = (object.ring !== undefined && object.ring !== null) ? Ring.fromPartial(object.ring) : undefined;
+    message.deletedGroupId = object.deletedGroupId ?? "";
+    message.leaseMs = object.leaseMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCommandError(): CommandError {
+  return { kind: "", field: "", message: "" };
+}
+
+export const CommandError: MessageFns<CommandError> = {
+  encode(message: CommandError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.field !== "") {
+      writer.uint32(18).string(message.field);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandError {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: CommandError): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandError>, I>>(base?: I): CommandError {
+    return CommandError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandError>, I>>(object: I): CommandError {
+    const message = createBaseCommandError();
+    message.kind = object.kind ?? "";
+    message.field = object.field ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseRememberedRequest(): RememberedRequest {
+  return { requestId: "", requestFingerprint: "", revision: 0n, outcome: undefined };
+}
+
+export const RememberedRequest: MessageFns<RememberedRequest> = {
+  encode(message: RememberedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.requestFingerprint !== "") {
+      writer.uint32(18).string(message.requestFingerprint);
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.revision);
+    }
+    switch (message.outcome?.$case) {
+      case "output":
+        CommandOutput.encode(message.outcome.output, writer.uint32(34).fork()).join();
+        break;
+      case "error":
+        CommandError.encode(message.outcome.error, writer.uint32(42).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RememberedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRememberedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestFingerprint = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = { $case: "output", output: CommandOutput.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.outcome = { $case: "error", error: CommandError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RememberedRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      requestFingerprint: isSet(object.requestFingerprint)
+        ? globalThis.String(object.requestFingerprint)
+        : isSet(object.request_fingerprint)
+        ? globalThis.String(object.request_fingerprint)
+        : "",
+      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
+      outcome: isSet(object.output)
+        ? { $case: "output", output: CommandOutput.fromJSON(object.output) }
+        : isSet(object.error)
+        ? { $case: "error", error: CommandError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: RememberedRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.requestFingerprint !== "") {
+      obj.requestFingerprint = message.requestFingerprint;
+    }
+    if (message.revision !== 0n) {
+      obj.revision = message.revision.toString();
+    }
+    if (message.outcome?.$case === "output") {
+      obj.output = CommandOutput.toJSON(message.outcome.output);
+    } else if (message.outcome?.$case === "error") {
+      obj.error = CommandError.toJSON(message.outcome.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RememberedRequest>, I>>(base?: I): RememberedRequest {
+    return RememberedRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RememberedRequest>, I>>(object: I): RememberedRequest {
+    const message = createBaseRememberedRequest();
+    message.requestId = object.requestId ?? "";
+    message.requestFingerprint = object.requestFingerprint ?? "";
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    switch (object.outcome?.$case) {
+      case "output": {
+        if (object.outcome?.output !== undefined && object.outcome?.output !== null) {
+          message.outcome = { $case: "output", output: CommandOutput.fromPartial(object.outcome.output) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.outcome?.error !== undefined && object.outcome?.error !== null) {
+          message.outcome = { $case: "error", error: CommandError.fromPartial(object.outcome.error) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseMetadataSnapshot(): MetadataSnapshot {
-  return { topology: undefined };
+  return { topology: undefined, requests: [] };
 }
 
 export const MetadataSnapshot: MessageFns<MetadataSnapshot> = {
   encode(message: MetadataSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.topology !== undefined) {
       Topology.encode(message.topology, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.requests) {
+      RememberedRequest.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1104,6 +1559,14 @@ export const MetadataSnapshot: MessageFns<MetadataSnapshot> = {
             message.topology = Topology.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requests.push(RememberedRequest.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1117,13 +1580,21 @@ export const MetadataSnapshot: MessageFns<MetadataSnapshot> = {
   },
 
   fromJSON(object: any): MetadataSnapshot {
-    return { topology: isSet(object.topology) ? Topology.fromJSON(object.topology) : undefined };
+    return {
+      topology: isSet(object.topology) ? Topology.fromJSON(object.topology) : undefined,
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => RememberedRequest.fromJSON(e))
+        : [],
+    };
   },
 
   toJSON(message: MetadataSnapshot): unknown {
     const obj: any = {};
     if (message.topology !== undefined) {
       obj.topology = Topology.toJSON(message.topology);
+    }
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => RememberedRequest.toJSON(e));
     }
     return obj;
   },
@@ -1136,6 +1607,7 @@ export const MetadataSnapshot: MessageFns<MetadataSnapshot> = {
     message.topology = (object.topology !== undefined && object.topology !== null)
       ? Topology.fromPartial(object.topology)
       : undefined;
+    message.requests = object.requests?.map((e) => RememberedRequest.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,80 @@
+// How the leader turns a request into a committed change. Everything that
+// can be decided from the state it has applied is decided before anything
+// is proposed, so a refused call costs no Paxos commit and no oversized or
+// malformed entry ever reaches the log:
+//   1. only the leader proposes (a follower answers with a leader hint);
+//   2. a request_id already remembered is answered with its first outcome;
+//   3. the command is checked by the metadata core's own apply against the
+//      applied state (field form, lookups, state), and refused if it fails;
+//   4. the caller's last gate (Failover: has the old lease surely ended?);
+//   5. the encoded command must fit commandBytesMax;
+//   6. propose, and answer with what the committed entry's apply answered
+//      (apply checks everything again, against the state the log reached).
+import { InvalidArgumentError } from '@bulwark/errors';
+import type { Answer, CommandOutputs, RequestKey } from '@bulwark/metadata';
+import type { PaxosNode } from '@bulwark/paxos';
+import { encodeCommand, type Change } from './command-codec';
+import { commandBytesMax } from './command-limits';
+import type { MetadataReplica } from './metadata-replica';
+import type { PaxosRunner } from './paxos-runner';
+
+/** What the coordinator's service needs of the Paxos runner. */
+export type CoordinatorRunner = Pick<
+  PaxosRunner<Answer>,
+  'propose' | 'canReadLocally' | 'notLeader' | 'leaderSinceMs'
+> & {
+  readonly node: Pick<PaxosNode, 'role' | 'leaderId' | 'promisedBallot'>;
+};
+
+export interface Committed<C extends Change> {
+  /** The revision the answer reflects. */
+  readonly revision: bigint;
+  readonly value: CommandOutputs[C['type']];
+}
+
+export interface ChangeSteps<C extends Change> {
+  /** Builds the command from the leader's applied state; runs after the request_id lookup. */
+  decide(): C;
+  /** Throws to refuse a command the core accepts but that must not be proposed yet. */
+  gate?(command: C): void;
+}
+
+export class ChangeProposer {
+  constructor(
+    private readonly runner: CoordinatorRunner,
+    private readonly replica: MetadataReplica,
+  ) {}
+
+  requireLeader(): void {
+    if (this.runner.node.role !== 'leader') throw this.runner.notLeader();
+  }
+
+  /** Proposes a change (see the steps above); resolves with its revision and output, or throws its error. */
+  async change<C extends Change>(steps: ChangeSteps<C>, request: RequestKey | undefined): Promise<Committed<C>> {
+    this.requireLeader();
+    const machine = this.replica.machine;
+    const known = request && machine.remembered(request);
+    if (known) return settled<C>(known);
+    const command = steps.decide();
+    const checked = machine.check(command);
+    if (!checked.ok) throw checked.error;
+    steps.gate?.(command);
+    const entry = encodeCommand(command, request);
+    if (entry.length > commandBytesMax) {
+      // The field checks bound every field, so only a bug in them gets here: refuse rather than risk the log.
+      throw new InvalidArgumentError(
+        'request',
+        `encodes to ${entry.length} bytes, more than commandBytesMax ${commandBytesMax}`,
+      );
+    }
+    return settled<C>(await this.runner.propose(entry));
+  }
+}
+
+/** The outcome of a committed (or remembered) command as the caller's answer. */
+function settled<C extends Change>(outcome: Pick<Answer, 'revision' | 'result'>): Committed<C> {
+  if (!outcome.result.ok) throw outcome.result.error;
+  // The entry holds this call's command (the runner checks the bytes), or a
+  // remembered request of the same method: its output is this command's.
+  return { revision: outcome.revision, value: outcome.result.value as CommandOutputs[C['type']] };
+}

@@ -1,0 +1,2 @@
+export * from './fake-runner';
+export * from './serve-coordinator';
