@@ -21,6 +21,8 @@ export interface PaxosSettings {
   batchBytesMax: number;
   /** CatchUp messages a leader has in flight to one lagging follower. */
   catchUpWindowBatches: number;
+  /** Chosen values kept in memory past a compaction, so a follower a little behind needs no snapshot. */
+  catchUpTailEntries: number;
 }
 
 export const defaultPaxosSettings: PaxosSettings = {
@@ -32,6 +34,7 @@ export const defaultPaxosSettings: PaxosSettings = {
   batchEntriesMax: 256,
   batchBytesMax: 1024 * 1024,
   catchUpWindowBatches: 8,
+  catchUpTailEntries: 5_000,
 };
 
 /**
@@ -61,6 +64,7 @@ export function validatePaxosSettings(settings: PaxosSettings): PaxosSettings {
   positive('batchEntriesMax', 65_536);
   positive('batchBytesMax', 64 * 1024 * 1024);
   positive('catchUpWindowBatches', 1_024);
+  positive('catchUpTailEntries', 1_000_000);
   if (!Number.isInteger(settings.clockDriftPpm) || settings.clockDriftPpm < 0 || settings.clockDriftPpm >= 500_000) {
     throw new InvalidArgumentError(
       'clockDriftPpm',

@@ -126,8 +126,25 @@ describe('PaxosNode', () => {
     expect(cluster.log(lagging)).toEqual(cluster.log(leader));
   });
 
-  it('sends a snapshot to a node whose commit point is before the log start', () => {
+  it('catches up a node behind a compaction from the chosen values kept past it, without a snapshot', () => {
     const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [peer, lagging] = others(leader);
+    cluster.isolate(lagging);
+    for (const command of ['p', 'q', 'r']) cluster.propose(leader, command);
+    cluster.deliverAll();
+    cluster.tickAll(2);
+    cluster.deliverAll();
+    cluster.compact(leader);
+    cluster.compact(peer);
+    cluster.heal();
+    settle(cluster, 4);
+    expect(cluster.log(lagging)).toEqual(['', 'p', 'q', 'r']);
+    expect(cluster.sent.some((message) => message.type === 'installSnapshot')).toBe(false);
+  });
+
+  it('sends a snapshot to a node whose commit point is before what the log keeps', () => {
+    const cluster = new ManualCluster(ids, { catchUpTailEntries: 1 });
     const leader = cluster.electLeader();
     const [peer, lagging] = others(leader);
     cluster.isolate(lagging);

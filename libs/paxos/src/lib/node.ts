@@ -46,6 +46,15 @@ export class PaxosNode {
   private durablePromised: Ballot;
   private readonly accepted = new Map<bigint, AcceptedEntry>();
   private readonly chosen = new Map<bigint, Uint8Array>();
+  /**
+   * Chosen values a compaction folded into the snapshot, kept in memory
+   * (catchUpTailEntries of them) so a follower a little behind catches up
+   * from the log instead of a snapshot, as etcd keeps entries before its
+   * snapshot index. Not durable: a restarted node starts without them.
+   */
+  private readonly catchUpTail = new Map<bigint, Uint8Array>();
+  /** The first slot a follower can be sent from: the tail's first, or the log start. */
+  private catchUpFrom: bigint;
   /** Distinct slots in `accepted` and `chosen`: what compaction would free. */
   private heldSlots = 0;
   private commit: bigint;
@@ -91,6 +100,7 @@ export class PaxosNode {
     this.maxRoundSeen = durable.promised.round;
     this.snapshot = durable.snapshot;
     this.logStart = (durable.snapshot?.lastSlot ?? 0n) + 1n;
+    this.catchUpFrom = this.logStart;
     for (const entry of durable.accepted) if (entry.slot >= this.logStart) this.accepted.set(entry.slot, entry);
     for (const entry of durable.chosen) if (entry.slot >= this.logStart) this.chosen.set(entry.slot, entry.command);
     this.countHeldSlots();
@@ -234,7 +244,15 @@ export class PaxosNode {
       throw new RangeError(`cannot compact to ${throughSlot} beyond the applied slot ${this.applied}`);
     }
     if (throughSlot < this.logStart) return;
+    // The tail stays contiguous: the chosen values from the log start through
+    // throughSlot, after what the tail held before.
+    const keepFrom = throughSlot - BigInt(this.settings.catchUpTailEntries) + 1n;
+    const tailFrom = keepFrom > this.catchUpFrom ? keepFrom : this.catchUpFrom;
+    for (const [slot, command] of this.chosen)
+      if (slot <= throughSlot && slot >= tailFrom) this.catchUpTail.set(slot, command);
+    for (const slot of this.catchUpTail.keys()) if (slot < tailFrom) this.catchUpTail.delete(slot);
     this.installLocally({ lastSlot: throughSlot, data });
+    this.catchUpFrom = tailFrom;
   }
 
   receive(message: Message): void {
@@ -647,7 +665,7 @@ export class PaxosNode {
     const catchingUp = progress.catchUpSentThrough !== undefined || progress.snapshotSentTick !== undefined;
     if (!catchingUp && !lagging) return;
     const quietTicks = this.now - Math.max(progress.lastSendTick, progress.lastProgressTick);
-    if (progress.commit + 1n < this.logStart) {
+    if (progress.commit + 1n < this.catchUpStart()) {
       if (!this.snapshot || (progress.snapshotSentTick !== undefined && quietTicks < this.snapshotResendTicks)) return;
       this.out.send({
         type: 'installSnapshot',
@@ -680,7 +698,7 @@ export class PaxosNode {
   /** One batch for a node that asked a non-leader; it asks again for more. */
   private sendCatchUpBatch(to: string, theirCommit: bigint): void {
     if (theirCommit >= this.commit) return;
-    if (theirCommit + 1n < this.logStart) {
+    if (theirCommit + 1n < this.catchUpStart()) {
       if (this.snapshot) {
         this.out.send({
           type: 'installSnapshot',
@@ -696,6 +714,10 @@ export class PaxosNode {
     this.out.send({ type: 'catchUp', from: this.id, to, ballot: this.ballotForCatchUp(), entries });
   }
 
+  private catchUpStart(): bigint {
+    return this.catchUpFrom < this.logStart ? this.catchUpFrom : this.logStart;
+  }
+
   private ballotForCatchUp(): Ballot {
     return this.leadership?.ballot ?? this.promised;
   }
@@ -705,7 +727,7 @@ export class PaxosNode {
     const entries: Entry[] = [];
     let bytes = 0;
     for (let slot = first; slot <= last && entries.length < this.settings.batchEntriesMax; slot++) {
-      const command = this.chosen.get(slot) as Uint8Array;
+      const command = (this.chosen.get(slot) ?? this.catchUpTail.get(slot)) as Uint8Array;
       if (entries.length > 0 && bytes + command.byteLength > this.settings.batchBytesMax) break;
       entries.push({ slot, command });
       bytes += command.byteLength;
@@ -737,7 +759,9 @@ export class PaxosNode {
   private onInstallSnapshot(from: string, snapshot: Snapshot): void {
     if (snapshot.lastSlot > this.commit) {
       this.stepDownToLearn();
+      this.catchUpTail.clear();
       this.installLocally(snapshot);
+      this.catchUpFrom = this.logStart;
       this.out.restore(snapshot);
       this.commit = snapshot.lastSlot;
       this.out.persisting().commitSlot = this.commit;

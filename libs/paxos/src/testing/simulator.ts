@@ -168,7 +168,8 @@ interface Member {
 }
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
-  const settings: PaxosSettings = { ...defaultPaxosSettings, ...options.settings };
+  // A short catch-up tail, so followers also catch up from snapshots.
+  const settings: PaxosSettings = { ...defaultPaxosSettings, catchUpTailEntries: 8, ...options.settings };
   const random = seededUniform(options.seed);
   const chance = (probability: number) => random() < probability;
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
