@@ -231,14 +231,12 @@ export class PaxosRunner<Result> {
    * the peers while this member's own fdatasync is in flight.
    */
   private processReadys(): void {
-    const { node, machine, storage, transport } = this.options;
+    const { node, storage, transport } = this.options;
     while (!this.writing && !this.stopped && node.hasReady()) {
       this.noteLeadership();
       const ready = node.takeReady();
-      // A snapshot from a peer is checked before it reaches the disk: a bad one must not be
-      // persisted and replayed on every restart.
-      if (ready.snapshotToApply) machine.checkSnapshot(ready.snapshotToApply);
       transport.send(ready.sendBeforePersist);
+      this.apply(ready);
       if (!ready.persist) {
         this.finish(ready);
         continue;
@@ -248,7 +246,6 @@ export class PaxosRunner<Result> {
         () => {
           this.writing = false;
           if (this.stopped) return;
-          // Durable now: what depends on it may go out and be applied.
           this.process(() => this.finish(ready));
         },
         (error: unknown) => this.fail(error),
@@ -256,15 +253,29 @@ export class PaxosRunner<Result> {
     }
   }
 
-  /** After the Ready's write: dependent messages, apply, answers, advance(), compaction. */
-  private finish(ready: Ready): void {
-    const { node, machine, transport } = this.options;
-    transport.send(ready.messages);
+  /**
+   * Applies the Ready's snapshot and committed entries and answers their
+   * proposers, without waiting for the Ready's own write: they are chosen,
+   * durable on a majority already, and a crash before the write only
+   * replays them from the log on restart. The core counts them applied
+   * (local reads) only at advance(), after the write.
+   */
+  private apply(ready: Ready): void {
+    const { machine } = this.options;
     if (ready.snapshotToApply) {
+      // A peer's snapshot is checked before it is restored or reaches the disk: a bad one
+      // must not be persisted and replayed on every restart.
+      machine.checkSnapshot(ready.snapshotToApply);
       machine.restore(ready.snapshotToApply);
       this.settleBelow(ready.snapshotToApply.lastSlot);
     }
     for (const entry of ready.committed) this.settle(entry, machine.apply(entry));
+  }
+
+  /** Once the Ready's write is durable: the messages that depend on it, advance(), compaction. */
+  private finish(ready: Ready): void {
+    const { node, machine, transport } = this.options;
+    transport.send(ready.messages);
     node.advance();
     if (node.logLength > this.options.compactAfterEntries && node.appliedSlot > 0n) {
       // The snapshot's own persist batch is written with the next Ready.

@@ -1,11 +1,12 @@
 // The core's output (etcd-raft's Ready) and the builder the node fills as
-// events arrive. The runner handles one Ready at a time, in this order:
+// events arrive. The runner handles one Ready at a time:
 //   1. send `sendBeforePersist` (it promises nothing a crash could forget);
-//   2. make `persist` durable;
-//   3. send `messages`;
-//   4. restore `snapshotToApply`, then apply `committed`;
-//   5. call PaxosNode.advance(), which tells the core what is now durable
-//      and applied (the leader's own votes and the applied slot follow it).
+//   2. restore `snapshotToApply` and apply `committed` (chosen values,
+//      durable on a majority already: they need not wait for this write);
+//   3. make `persist` durable;
+//   4. send `messages`, which report or promise what `persist` holds;
+//   5. call PaxosNode.advance(): the leader's own votes for what it wrote
+//      count, and the applied slot (on which local reads are decided) moves.
 import type { PersistBatch } from './durable-state';
 import type { Entry, Message, Snapshot } from './messages';
 
@@ -19,7 +20,7 @@ export interface Ready {
   sendBeforePersist: Message[];
   /** Only once `persist` is durable: they report or promise what it holds. */
   messages: Message[];
-  /** Restore the state machine from this before applying `committed`. */
+  /** Restore the state machine from this before applying `committed` (it may precede the write). */
   snapshotToApply: Snapshot | undefined;
   /** Newly committed entries, contiguous and in slot order. */
   committed: Entry[];

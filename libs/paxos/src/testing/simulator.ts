@@ -3,8 +3,8 @@
 // delays and reorders messages, partitions (also one way) and heals, while
 // nodes crash (volatile state and any write in flight lost), restart and
 // pause. Each node runs behind a model of the real runner: one Ready at a
-// time, proposals sent before the write, the write taking disk time, the
-// dependent messages and the apply after it, then advance().
+// time, proposals sent and chosen values applied before the write, the write
+// taking disk time, the dependent messages after it, then advance().
 //
 // Invariants, checked after every event:
 // - one value per slot: no two values chosen at a slot, no two proposed in a ballot;
@@ -265,6 +265,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     const ready = node.takeReady();
     member.writing = ready;
     for (const message of ready.sendBeforePersist) send(message);
+    // As the runner does: chosen values are applied (and answered) without waiting for this write.
+    applyCommitted(index, ready);
     const diskTime = ready.persist ? between(0, diskDelayMax) : 0;
     schedule(now + diskTime, 'persisted', index, undefined, member.incarnation);
   }
@@ -281,7 +283,6 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     }
     recordAccepts(index, ready);
     for (const message of ready.messages) send(message);
-    applyCommitted(index, ready);
     node.advance();
     const applied = member.applied;
     if (node.logLength > compactAtEntries && applied.slot > 0n && node.appliedSlot === applied.slot) {
