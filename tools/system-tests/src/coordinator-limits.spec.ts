@@ -6,9 +6,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { BulwarkError } from '@bulwark/errors';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { freePort, killAllProcesses, startService, waitForServing, type ManagedProcess } from '@bulwark/testing';
+import { rejection } from '@bulwark/errors/testing';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 const mebibyte = 1024 * 1024;
@@ -26,15 +26,6 @@ function durableBytes(dir: string): number {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BulwarkError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof BulwarkError)) throw new Error(`expected a domain error, got ${String(error)}`);
-  return error;
 }
 
 describe('coordinator request limits on a 3-member cluster', () => {

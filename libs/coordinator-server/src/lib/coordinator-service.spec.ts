@@ -14,18 +14,10 @@ import {
 import { topologyMembersMax } from '@bulwark/metadata';
 import { serveCoordinator, type ServedCoordinator } from '../testing';
 import { encodeCommand } from './command-codec';
+import { rejection } from '@bulwark/errors/testing';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 const mebibyte = 1024 * 1024;
-
-async function rejection(promise: Promise<unknown>): Promise<BulwarkError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof BulwarkError)) throw new Error(`expected a domain error, got ${String(error)}`);
-  return error;
-}
 
 const replica = (id: string, groupId = 'g1'): coordinatorV1.Member => ({
   id,

@@ -3,22 +3,14 @@
 // became leader, whichever is later. Wall clocks, however wrong, play no
 // part; a grant committed after the decision cancels the failover at apply.
 import { coordinatorV1 } from '@bulwark/contracts';
-import { BulwarkError, FailedPreconditionError } from '@bulwark/errors';
+import { FailedPreconditionError } from '@bulwark/errors';
 import { serveCoordinator, type ServedCoordinator } from '../testing';
 import { encodeCommand } from './command-codec';
+import { rejection } from '@bulwark/errors/testing';
 
 const leaseMs = 5_000;
 const driftMs = 500;
 const hourMs = 3_600_000;
-
-async function rejection(promise: Promise<unknown>): Promise<BulwarkError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof BulwarkError)) throw new Error(`expected a domain error, got ${String(error)}`);
-  return error;
-}
 
 describe('Failover and the old primary lease', () => {
   let served: ServedCoordinator;

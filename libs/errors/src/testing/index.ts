@@ -1,1 +1,2 @@
 export * from './expect-invalid-argument';
+export * from './rejection';

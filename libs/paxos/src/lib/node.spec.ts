@@ -128,34 +128,14 @@ describe('PaxosNode', () => {
 
   it('catches up a node behind a compaction from the chosen values kept past it, without a snapshot', () => {
     const cluster = new ManualCluster(ids);
-    const leader = cluster.electLeader();
-    const [peer, lagging] = others(leader);
-    cluster.isolate(lagging);
-    for (const command of ['p', 'q', 'r']) cluster.propose(leader, command);
-    cluster.deliverAll();
-    cluster.tickAll(2);
-    cluster.deliverAll();
-    cluster.compact(leader);
-    cluster.compact(peer);
-    cluster.heal();
-    settle(cluster, 4);
+    const lagging = catchUpAfterCompaction(cluster);
     expect(cluster.log(lagging)).toEqual(['', 'p', 'q', 'r']);
     expect(cluster.sent.some((message) => message.type === 'installSnapshot')).toBe(false);
   });
 
   it('sends a snapshot to a node whose commit point is before what the log keeps', () => {
     const cluster = new ManualCluster(ids, { catchUpTailEntries: 1 });
-    const leader = cluster.electLeader();
-    const [peer, lagging] = others(leader);
-    cluster.isolate(lagging);
-    for (const command of ['p', 'q', 'r']) cluster.propose(leader, command);
-    cluster.deliverAll();
-    cluster.tickAll(2);
-    cluster.deliverAll();
-    cluster.compact(leader);
-    cluster.compact(peer);
-    cluster.heal();
-    settle(cluster, 4);
+    const lagging = catchUpAfterCompaction(cluster);
     expect(cluster.log(lagging)).toEqual(['', 'p', 'q', 'r']);
     expect(cluster.sent.some((message) => message.type === 'installSnapshot' && message.to === lagging)).toBe(true);
   });
@@ -328,6 +308,22 @@ describe('pre-vote', () => {
     expect(compareBallots(cluster.node('b').promisedBallot, cBallot)).toBe(0);
   });
 });
+
+/** A member cut off while three commands commit and both others compact, then healed; returns it. */
+function catchUpAfterCompaction(cluster: ManualCluster): string {
+  const leader = cluster.electLeader();
+  const [peer, lagging] = others(leader);
+  cluster.isolate(lagging);
+  for (const command of ['p', 'q', 'r']) cluster.propose(leader, command);
+  cluster.deliverAll();
+  cluster.tickAll(2);
+  cluster.deliverAll();
+  cluster.compact(leader);
+  cluster.compact(peer);
+  cluster.heal();
+  settle(cluster, 4);
+  return lagging;
+}
 
 /** Ticks one node until it sends a message of `type` (and only that node). */
 function tickUntilSent(cluster: ManualCluster, id: string, type: Message['type'], maxTicks = 100): void {
