@@ -138,6 +138,8 @@ export class PaxosRunner<Result> {
 
   /** True when this member may answer a linearizable read from its own state. */
   canReadLocally(): boolean {
+    // A stopped runner's clock no longer moves the core's: its lease would never end.
+    if (this.stopped) return false;
     this.syncTicks();
     return this.node.canReadLocally();
   }
@@ -277,7 +279,10 @@ export class PaxosRunner<Result> {
     const { node, machine, transport } = this.options;
     transport.send(ready.messages);
     node.advance();
-    if (node.logLength > this.options.compactAfterEntries && node.appliedSlot > 0n) {
+    // Compact when the log is long and most of it is applied (slots accepted
+    // beyond a gap cannot be compacted; a snapshot for nothing is waste).
+    const { compactAfterEntries } = this.options;
+    if (node.logLength > compactAfterEntries && node.compactableSlots * 2 > compactAfterEntries) {
       // The snapshot's own persist batch is written with the next Ready.
       node.compact(node.appliedSlot, machine.snapshot());
       this.options.logger.debug({ throughSlot: String(node.appliedSlot) }, 'log compacted into a snapshot');

@@ -1,14 +1,20 @@
 // What a leader knows of one follower's catch-up (etcd-raft's Progress):
-// whether it is being sent a snapshot or chosen entries, how far, and when
-// the last of it went out, so a lagging follower gets a bounded window of
-// catch-up in flight instead of a new batch (or snapshot) per heartbeat.
+// whether it is being sent a snapshot or chosen entries, up to which slot,
+// and how many CatchUp messages are in flight, so a lagging follower gets a
+// bounded window of catch-up instead of a new batch (or snapshot) per
+// heartbeat, and catch-up ends once it reached what it lacked: from there
+// Accepts keep it current.
 export interface FollowerProgress {
   /** The follower's commit point as it last reported it. */
   commit: bigint;
-  /** While catching up: the last slot sent in CatchUp; undefined while Accepts keep it current. */
-  catchUpSentThrough: bigint | undefined;
-  /** The tick the last InstallSnapshot went out; undefined when none is in flight. */
-  snapshotSentTick: number | undefined;
+  /** While catching up: the commit point it must reach (what a heartbeat it answered below advertised). */
+  catchUpTarget: bigint | undefined;
+  /** The last slot sent in CatchUp (the follower's commit point when nothing is in flight). */
+  catchUpSentThrough: bigint;
+  /** CatchUp messages sent and not yet answered with a CatchUpRequest. */
+  batchesInFlight: number;
+  /** The last slot of the snapshot in flight; undefined when none is. */
+  snapshotSentSlot: bigint | undefined;
   /** The tick the last CatchUp or InstallSnapshot went out. */
   lastSendTick: number;
   /** The tick the follower last reported a higher commit point. */
@@ -18,17 +24,26 @@ export interface FollowerProgress {
 export function newFollowerProgress(now: number): FollowerProgress {
   return {
     commit: 0n,
-    catchUpSentThrough: undefined,
-    snapshotSentTick: undefined,
+    catchUpTarget: undefined,
+    catchUpSentThrough: 0n,
+    batchesInFlight: 0,
+    snapshotSentSlot: undefined,
     lastSendTick: now,
     lastProgressTick: now,
   };
 }
 
-/** Records a reported commit point; returns true when it moved forward. */
-export function noteFollowerCommit(progress: FollowerProgress, commit: bigint, now: number): boolean {
-  if (commit <= progress.commit) return false;
-  progress.commit = commit;
-  progress.lastProgressTick = now;
-  return true;
+/** Records a reported commit point; ends catch-up once it reached its target. */
+export function noteFollowerCommit(progress: FollowerProgress, commit: bigint, now: number): void {
+  if (commit > progress.commit) {
+    progress.commit = commit;
+    progress.lastProgressTick = now;
+  }
+  if (progress.snapshotSentSlot !== undefined && progress.commit >= progress.snapshotSentSlot) {
+    progress.snapshotSentSlot = undefined;
+  }
+  if (progress.catchUpTarget !== undefined && progress.commit >= progress.catchUpTarget) {
+    progress.catchUpTarget = undefined;
+    progress.batchesInFlight = 0;
+  }
 }

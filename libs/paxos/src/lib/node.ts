@@ -143,6 +143,12 @@ export class PaxosNode {
     return this.heldSlots;
   }
 
+  /** Slots a compaction at the applied slot would fold into the snapshot. */
+  get compactableSlots(): number {
+    const slots = this.applied - this.logStart + 1n;
+    return slots > 0n ? Number(slots) : 0;
+  }
+
   /** True while this node is leader under a lease no other node can hold at the same time. */
   hasLease(): boolean {
     const lead = this.leadership;
@@ -163,13 +169,15 @@ export class PaxosNode {
 
   /**
    * True while this node would promise no ballot above `ballot` to another
-   * node: it has promised nothing higher and heard a leader (or restarted)
-   * less than an election timeout ago. A lease is sound only while a
+   * node: it has promised nothing higher, follows no other leader (whose
+   * next ballot it would promise), and heard a leader (or restarted) less
+   * than an election timeout ago. A lease is sound only while a
    * majority does this for the leader's ballot; the simulator checks it.
    */
   protectsLeaseOf(ballot: Ballot): boolean {
     return (
       compareBallots(this.promised, ballot) <= 0 &&
+      (this.leader === undefined || this.leader === ballot.nodeId) &&
       this.now - this.lastLeaderContact < this.settings.electionTimeoutMinTicks
     );
   }
@@ -621,12 +629,14 @@ export class PaxosNode {
     const progress = lead.progressOf(from, this.now);
     noteFollowerCommit(progress, peerCommit, this.now);
     // Below what that heartbeat advertised, the follower lacks values it
-    // cannot learn from Accepts; at or above it, Accepts keep it current.
-    const lagging = advertised !== undefined && peerCommit < advertised;
-    if (!lagging && progress.catchUpSentThrough !== undefined && progress.commit >= progress.catchUpSentThrough) {
-      progress.catchUpSentThrough = undefined;
+    // cannot learn from Accepts: catch it up to there. At or above it,
+    // Accepts keep it current.
+    if (advertised !== undefined && peerCommit < advertised) {
+      if (progress.catchUpTarget === undefined || advertised > progress.catchUpTarget) {
+        progress.catchUpTarget = advertised;
+      }
     }
-    this.replicateTo(from, progress, lagging);
+    this.replicateTo(from, progress);
   }
 
   private onCatchUpRequest(from: string, theirCommit: bigint): void {
@@ -635,9 +645,12 @@ export class PaxosNode {
       this.sendCatchUpBatch(from, theirCommit);
       return;
     }
+    // Only a follower being caught up asks a leader; anything else is a
+    // stale request, and heartbeats find a follower that lags.
     const progress = lead.progressOf(from, this.now);
+    if (progress.batchesInFlight > 0) progress.batchesInFlight--;
     noteFollowerCommit(progress, theirCommit, this.now);
-    this.replicateTo(from, progress, true);
+    this.replicateTo(from, progress);
   }
 
   /** Ticks without progress after which catch-up in flight is taken as lost and sent again. */
@@ -651,22 +664,19 @@ export class PaxosNode {
   }
 
   /**
-   * Sends a lagging follower what it lacks: a snapshot when its commit
-   * point is before the log start, or chosen entries in a bounded window
-   * ahead of its commit point (catchUpWindowBatches batches). Every batch
-   * it receives it answers with a CatchUpRequest, which moves the window.
+   * Sends a follower being caught up what it lacks up to its target: a
+   * snapshot when its commit point is before the first slot this node can
+   * still send, or chosen entries, at most catchUpWindowBatches messages in
+   * flight. Every batch it stores it answers with a CatchUpRequest, which
+   * frees a place in the window.
    */
-  private replicateTo(peer: string, progress: FollowerProgress, lagging: boolean): void {
-    if (progress.commit >= this.commit) {
-      progress.catchUpSentThrough = undefined;
-      progress.snapshotSentTick = undefined;
-      return;
-    }
-    const catchingUp = progress.catchUpSentThrough !== undefined || progress.snapshotSentTick !== undefined;
-    if (!catchingUp && !lagging) return;
+  private replicateTo(peer: string, progress: FollowerProgress): void {
+    const target = progress.catchUpTarget;
+    if (target === undefined) return;
     const quietTicks = this.now - Math.max(progress.lastSendTick, progress.lastProgressTick);
     if (progress.commit + 1n < this.catchUpStart()) {
-      if (!this.snapshot || (progress.snapshotSentTick !== undefined && quietTicks < this.snapshotResendTicks)) return;
+      if (!this.snapshot) return;
+      if (progress.snapshotSentSlot !== undefined && quietTicks < this.snapshotResendTicks) return;
       this.out.send({
         type: 'installSnapshot',
         from: this.id,
@@ -674,25 +684,23 @@ export class PaxosNode {
         ballot: this.ballotForCatchUp(),
         snapshot: this.snapshot,
       });
-      progress.snapshotSentTick = this.now;
+      progress.snapshotSentSlot = this.snapshot.lastSlot;
       progress.lastSendTick = this.now;
-      progress.catchUpSentThrough = undefined;
       return;
     }
-    progress.snapshotSentTick = undefined;
-    let sentThrough = progress.catchUpSentThrough;
-    if (sentThrough === undefined || sentThrough < progress.commit || quietTicks >= this.catchUpResendTicks) {
-      sentThrough = progress.commit;
+    if (progress.catchUpSentThrough < progress.commit || quietTicks >= this.catchUpResendTicks) {
+      // Nothing in flight, or what was sent is taken as lost: start from its commit point.
+      progress.catchUpSentThrough = progress.commit;
+      progress.batchesInFlight = 0;
     }
-    const windowSlots = BigInt(this.settings.batchEntriesMax * this.settings.catchUpWindowBatches);
-    const windowEnd = progress.commit + windowSlots < this.commit ? progress.commit + windowSlots : this.commit;
-    while (sentThrough < windowEnd) {
-      const entries = this.chosenRange(sentThrough + 1n, windowEnd);
+    const end = target < this.commit ? target : this.commit;
+    while (progress.catchUpSentThrough < end && progress.batchesInFlight < this.settings.catchUpWindowBatches) {
+      const entries = this.chosenRange(progress.catchUpSentThrough + 1n, end);
       this.out.send({ type: 'catchUp', from: this.id, to: peer, ballot: this.ballotForCatchUp(), entries });
-      sentThrough = (entries.at(-1) as Entry).slot;
+      progress.catchUpSentThrough = (entries.at(-1) as Entry).slot;
+      progress.batchesInFlight++;
       progress.lastSendTick = this.now;
     }
-    progress.catchUpSentThrough = sentThrough;
   }
 
   /** One batch for a node that asked a non-leader; it asks again for more. */
@@ -749,11 +757,23 @@ export class PaxosNode {
   }
 
   private onCatchUp(from: string, entries: readonly Entry[]): void {
-    if (entries.some((entry) => entry.slot > this.commit)) this.stepDownToLearn();
+    if (entries.some((entry) => entry.slot > this.commit && !this.proposedInThisBallot(entry))) this.stepDownToLearn();
     for (const entry of entries) this.learnChosen(entry.slot, entry.command);
     this.advanceCommit();
     // Asking for more is what moves the sender's window (sent once this is durable).
     this.out.send({ type: 'catchUpRequest', from: this.id, to: from, commitSlot: this.commit });
+  }
+
+  /** True when this node leads and proposed exactly this value at this slot: learning it changes nothing. */
+  private proposedInThisBallot(entry: Entry): boolean {
+    const lead = this.leadership;
+    const mine = this.accepted.get(entry.slot);
+    if (!lead || !mine || !ballotsEqual(mine.ballot, lead.ballot)) return false;
+    const a = mine.command;
+    const b = entry.command;
+    if (a.byteLength !== b.byteLength) return false;
+    for (let index = 0; index < a.byteLength; index++) if (a[index] !== b[index]) return false;
+    return true;
   }
 
   private onInstallSnapshot(from: string, snapshot: Snapshot): void {

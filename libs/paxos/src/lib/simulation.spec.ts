@@ -5,7 +5,7 @@
 //   PAXOS_SEED=<seed> PAXOS_MEMBERS=<3|5> npx jest libs/paxos/src/lib/simulation.spec.ts
 import { runSimulation, type SimulationOptions } from '../testing/simulator';
 
-const seeds = Number(process.env['PAXOS_SEEDS'] ?? '5000');
+const seeds = Number(process.env['PAXOS_SEEDS'] ?? '4000');
 const onlySeed = process.env['PAXOS_SEED'];
 const chaosTicks = 200;
 

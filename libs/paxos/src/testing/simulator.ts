@@ -66,8 +66,11 @@ const compactAtEntries = 24;
 /** Share of messages delayed by up to longDelayTicksMax, beyond any election timeout. */
 const longDelayChance = 0.003;
 const longDelayTicksMax = 60;
-/** Longest a write takes to become durable, in microticks. */
+/** Longest a write usually takes to become durable, in microticks. */
 const diskDelayMax = 1_500;
+/** Share of writes that stall (a slow fsync) for up to slowDiskTicksMax. */
+const slowDiskChance = 0.002;
+const slowDiskTicksMax = 30;
 /** Longest a pause (a stopped process) lasts, in ticks: past any lease and election timeout. */
 const pauseTicksMax = 40;
 /** Recent catch-up requests kept for replay. */
@@ -199,11 +202,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const chosenValue = new Map<bigint, string>();
   const acceptVotes = new Map<string, { value: string; voters: Set<number> }>();
   const blocked = new Set<string>();
-  let faults = { drop: 0.05, duplicate: 0.03, maxDelayTicks: 3, longDelayChance };
+  let faults = { drop: 0.05, duplicate: 0.03, maxDelayTicks: 3, longDelayChance, slowDiskChance };
   /** Set by a directed fault: cut the leader off right after its next majority-acked heartbeat. */
   let isolateLeaderOnRenewal = false;
   /** Catch-up requests sent lately: the network may deliver one again much later. */
   const recentCatchUpRequests: Message[] = [];
+  /** Catch-up traffic, for the steady-state checks at the end. */
+  let catchUpEntriesSent = 0;
+  let snapshotsSent = 0;
   /** The highest slot of a command acknowledged to its client. */
   let acknowledgedThrough = 0n;
   let acknowledged = 0;
@@ -267,7 +273,12 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     for (const message of ready.sendBeforePersist) send(message);
     // As the runner does: chosen values are applied (and answered) without waiting for this write.
     applyCommitted(index, ready);
-    const diskTime = ready.persist ? between(0, diskDelayMax) : 0;
+    const slow = ready.persist !== undefined && chance(faults.slowDiskChance);
+    const diskTime = !ready.persist
+      ? 0
+      : slow
+        ? between(1, slowDiskTicksMax) * microticksPerTick
+        : between(0, diskDelayMax);
     schedule(now + diskTime, 'persisted', index, undefined, member.incarnation);
   }
 
@@ -285,7 +296,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     for (const message of ready.messages) send(message);
     node.advance();
     const applied = member.applied;
-    if (node.logLength > compactAtEntries && applied.slot > 0n && node.appliedSlot === applied.slot) {
+    if (node.logLength > compactAtEntries && node.compactableSlots * 2 > compactAtEntries) {
       node.compact(applied.slot, encodeSnapshot(applied.hash));
     }
     pump(index);
@@ -349,6 +360,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   }
 
   function send(message: Message): void {
+    if (message.type === 'catchUp') catchUpEntriesSent += message.entries.length;
+    if (message.type === 'installSnapshot') snapshotsSent++;
     if (message.type === 'catchUpRequest') {
       recentCatchUpRequests.push(message);
       if (recentCatchUpRequests.length > replayableMax) recentCatchUpRequests.shift();
@@ -488,7 +501,13 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       blocked.clear();
       trace?.(`t=${now} heal`);
     } else if (action < crashShare + 0.7) {
-      faults = { drop: random() * 0.3, duplicate: random() * 0.1, maxDelayTicks: between(0, 6), longDelayChance };
+      faults = {
+        drop: random() * 0.3,
+        duplicate: random() * 0.1,
+        maxDelayTicks: between(0, 6),
+        longDelayChance,
+        slowDiskChance,
+      };
     } else {
       const index = between(0, ids.length - 1);
       if (!members[index]!.node) start(index);
@@ -503,7 +522,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     // With five members the leader keeps one follower: a minority that still accepts its proposals.
     const companion = ids.length > 3 ? (index + between(1, ids.length - 1)) % ids.length : undefined;
     isolate(index, companion);
-    faults = { drop: 0, duplicate: 0, maxDelayTicks: between(0, 1), longDelayChance: 0 };
+    faults = { drop: 0, duplicate: 0, maxDelayTicks: between(0, 1), longDelayChance: 0, slowDiskChance: 0 };
     trace?.(`t=${now} isolate renewed leader ${ids[index]}`);
   }
 
@@ -608,6 +627,40 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     return (attempt as { slot: bigint }).slot;
   }
 
+  /**
+   * Healed, every member caught up: under a steady stream of commands on a
+   * network that loses an Accept now and then, catch-up fills each gap and
+   * stops (Accepts keep followers current), so it carries a fraction of
+   * what commits; and once commands stop, no catch-up or snapshot flows.
+   */
+  function checkSteadyState(): void {
+    const steadyTicks = 60;
+    // Now and then an Accept is lost: the follower lags until caught up, then Accepts carry it again.
+    faults = { ...faults, drop: 0.02 };
+    const entriesBefore = catchUpEntriesSent;
+    const committedBefore = committedSlots;
+    for (let tick = 0; tick < steadyTicks; tick++) {
+      propose(`steady-${tick}`);
+      runUntil(now + microticksPerTick);
+    }
+    const caughtUp = catchUpEntriesSent - entriesBefore;
+    const committed = committedSlots - committedBefore;
+    if (caughtUp * 2 > committed + 16) {
+      fail(
+        `catch-up sent ${caughtUp} entries while ${committed} slots committed on a healed network that loses 2% of messages`,
+      );
+    }
+    faults = { ...faults, drop: 0 };
+    runUntil(now + settings.electionTimeoutMaxTicks * microticksPerTick);
+    const quietFrom = { entries: catchUpEntriesSent, snapshots: snapshotsSent };
+    runUntil(now + settings.electionTimeoutMaxTicks * microticksPerTick);
+    if (catchUpEntriesSent !== quietFrom.entries || snapshotsSent !== quietFrom.snapshots) {
+      fail(
+        `catch-up kept flowing with nothing to catch up: ${catchUpEntriesSent - quietFrom.entries} entries, ${snapshotsSent - quietFrom.snapshots} snapshots`,
+      );
+    }
+  }
+
   try {
     ids.forEach((_, index) => {
       start(index);
@@ -624,7 +677,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     // Liveness with a minority cut off: the majority alone must commit.
     blocked.clear();
     isolateLeaderOnRenewal = false;
-    faults = { drop: 0, duplicate: 0, maxDelayTicks: 1, longDelayChance: 0 };
+    faults = { drop: 0, duplicate: 0, maxDelayTicks: 1, longDelayChance: 0, slowDiskChance: 0 };
     for (const member of members) if (member.pausedUntil !== undefined) member.pausedUntil = now;
     members.forEach((member, index) => {
       if (member.deferred.length > 0 || member.pausedUntil !== undefined) resume(index, member.incarnation);
@@ -641,6 +694,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     blocked.clear();
     trace?.(`t=${now} healed`);
     commitWithin(`final-${options.seed}`, boundTicks, () => true);
+    checkSteadyState();
     return { seed: options.seed, violation: undefined, committedSlots, leaderChanges, crashes, acknowledged };
   } catch (error) {
     if (!(error instanceof SafetyViolation)) throw error;
