@@ -1,5 +1,5 @@
 import { ConfigError, formatHostPort, int, peers, writableDirectory } from '@bulwark/config';
-import { Coordinator } from '@bulwark/coordinator-server';
+import { Coordinator, peerReceiveBytesMax } from '@bulwark/coordinator-server';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 
@@ -8,8 +8,9 @@ let coordinator: Coordinator | undefined;
 void runService({
   service: 'coordinator',
   defaultPort: 7001,
-  // Peers send a snapshot of the whole metadata in one message.
-  receiveMessageBytesMax: 64 * 1024 * 1024,
+  // The largest message is a peer batch (snapshots travel in chunks); client
+  // requests are refused above commandBytesMax, naming the field, before anything is proposed.
+  receiveMessageBytesMax: peerReceiveBytesMax,
   settings: {
     peers: peers('BULWARK_PEERS', { min: 3, max: 5 }),
     dataDir: writableDirectory('BULWARK_DATA_DIR'),

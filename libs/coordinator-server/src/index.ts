@@ -1,2 +1,3 @@
 export * from './lib/coordinator';
 export { commandBytesMax } from './lib/command-limits';
+export { peerReceiveBytesMax } from './lib/paxos-transport';

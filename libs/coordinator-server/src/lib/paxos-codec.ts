@@ -208,5 +208,8 @@ export function decodePaxosMessage(message: paxosV1.Message): Message | undefine
       const { lastSlot, data } = body.installSnapshot;
       return ballot && { type: 'installSnapshot', from, to, ballot, snapshot: { lastSlot, data } };
     }
+    case 'snapshotChunk':
+      // The transport assembles chunks into an installSnapshot before decoding.
+      return undefined;
   }
 }

@@ -7,7 +7,8 @@ import { createLogger } from '@bulwark/logging';
 import type { Message } from '@bulwark/paxos';
 import { startServer, type RunningServer } from '@bulwark/rpc';
 import { encodePaxosMessage } from './paxos-codec';
-import { batchBytesMax, PaxosTransport, payloadBytes } from './paxos-transport';
+import { batchBytesMax, encodedBytesEstimate, PaxosTransport } from './paxos-transport';
+import { snapshotChunkBytes } from './snapshot-chunks';
 
 const logger = createLogger({
   service: 'test',
@@ -83,7 +84,7 @@ describe('PaxosTransport', () => {
     // Three 3 MiB accepts: no two fit one 4 MiB batch (the receiving server refuses a larger
     // message by default), and each still goes, alone.
     const large = [1n, 2n, 3n].map((slot) => accept(slot, 3 * 1024 * 1024));
-    expect(payloadBytes(encodePaxosMessage(large[0]!)) * 2).toBeGreaterThan(batchBytesMax);
+    expect(encodedBytesEstimate(encodePaxosMessage(large[0]!)) * 2).toBeGreaterThan(batchBytesMax);
     sender.send(large);
     await receiver.until(3);
     expect(
@@ -108,7 +109,21 @@ describe('PaxosTransport', () => {
     expect(restarted.received[0]).toMatchObject({ type: 'accept', from: 'a' });
   });
 
-  it('counts the payload of every kind of message that carries one', () => {
+  it('sends a snapshot larger than a chunk in chunks, delivered whole and only once complete', async () => {
+    const data = new Uint8Array(snapshotChunkBytes * 5 + 123).map((_, index) => index % 251);
+    const snapshot: Message = { type: 'installSnapshot', from: 'a', to: 'b', ballot, snapshot: { lastSlot: 9n, data } };
+    // Every chunk passes the receiving server's default 4 MiB limit, which the whole would not.
+    sender.send([snapshot, accept(10n)]);
+    await receiver.until(2);
+    const [installed, after] = receiver.received;
+    expect(installed).toMatchObject({ type: 'installSnapshot', snapshot: { lastSlot: 9n } });
+    expect(
+      installed?.type === 'installSnapshot' && Buffer.from(installed.snapshot.data).equals(Buffer.from(data)),
+    ).toBe(true);
+    expect(after).toMatchObject({ type: 'accept' });
+  });
+
+  it('estimates the encoded size of every kind of message from above', () => {
     const promise: Message = {
       type: 'promise',
       from: 'a',
@@ -126,9 +141,21 @@ describe('PaxosTransport', () => {
       snapshot: { lastSlot: 5n, data: new Uint8Array(20) },
     };
     const heartbeat: Message = { type: 'heartbeat', from: 'a', to: 'b', ballot, commitSlot: 0n, sentTick: 1n };
-    expect(
-      [promise, snapshot, heartbeat, accept(1n, 30)].map((message) => payloadBytes(encodePaxosMessage(message))),
-    ).toEqual([10, 20, 0, 30]);
-    expect(paxosV1.Message.encode(encodePaxosMessage(accept(1n, 30))).finish().byteLength).toBeGreaterThan(30);
+    const accepted: Message = { type: 'accepted', from: 'a', to: 'b', ballot, slots: [1n, 2n, 3n] };
+    const manyEntries: Message = {
+      type: 'accept',
+      from: 'a',
+      to: 'b',
+      ballot,
+      entries: Array.from({ length: 256 }, (_, index) => ({
+        slot: 2n ** 40n + BigInt(index),
+        command: new Uint8Array(0),
+      })),
+      commitSlot: 2n ** 40n,
+    };
+    for (const message of [promise, snapshot, heartbeat, accepted, accept(1n, 30), manyEntries]) {
+      const wire = encodePaxosMessage(message);
+      expect(encodedBytesEstimate(wire)).toBeGreaterThanOrEqual(paxosV1.Message.encode(wire).finish().byteLength);
+    }
   });
 });

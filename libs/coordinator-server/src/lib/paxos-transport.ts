@@ -12,39 +12,52 @@ import type { Logger } from '@bulwark/logging';
 import type { Message } from '@bulwark/paxos';
 import { createClient, untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import { decodePaxosMessage, encodePaxosMessage } from './paxos-codec';
+import { SnapshotAssembler, toWireMessages } from './snapshot-chunks';
 
 /** Messages queued per peer while its stream is away or slow. */
 export const peerQueueMessagesMax = 10_000;
 /** Messages in one ExchangeRequest (the contract's bound). */
 export const batchMessagesMax = 1_024;
 /**
- * Bytes of commands and snapshots in one ExchangeRequest; a single larger
- * message (a snapshot) goes alone. The core bounds Accept and CatchUp
- * messages to 1 MiB of commands each.
+ * Estimated encoded bytes in one ExchangeRequest (a single larger message
+ * goes alone). Snapshots travel in 1 MiB chunks and the core bounds Accept
+ * and CatchUp messages to 1 MiB of commands, so with the per-entry and
+ * per-message overhead a batch stays well within peerReceiveBytesMax.
  */
 export const batchBytesMax = 4 * 1024 * 1024;
+/** What a coordinator accepts in one message: a peer batch and its encoding overhead. */
+export const peerReceiveBytesMax = 8 * 1024 * 1024;
 const reconnectBackoffMs = { initial: 20, max: 250 };
 /** grpc-js waits 1 s, growing to 120 s, before reconnecting a failed channel: far too long for a peer. */
 const peerChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': reconnectBackoffMs.initial,
   'grpc.max_reconnect_backoff_ms': reconnectBackoffMs.max,
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': peerReceiveBytesMax,
 };
 
-/** The payload bytes a message carries (commands, snapshot data), the part that can be large. */
-export function payloadBytes(message: paxosV1.Message): number {
+/** Bytes of a message's encoding, estimated without encoding it: payload plus field overhead. */
+export function encodedBytesEstimate(message: paxosV1.Message): number {
+  const perMessage = 64;
+  const perEntry = 24;
   const body = message.body;
   switch (body?.$case) {
     case 'accept':
-      return body.accept.entries.reduce((sum, entry) => sum + entry.command.byteLength, 0);
+      return perMessage + body.accept.entries.reduce((sum, entry) => sum + perEntry + entry.command.byteLength, 0);
     case 'catchUp':
-      return body.catchUp.entries.reduce((sum, entry) => sum + entry.command.byteLength, 0);
+      return perMessage + body.catchUp.entries.reduce((sum, entry) => sum + perEntry + entry.command.byteLength, 0);
     case 'promise':
-      return body.promise.accepted.reduce((sum, entry) => sum + (entry.entry?.command.byteLength ?? 0), 0);
+      return (
+        perMessage +
+        body.promise.accepted.reduce((sum, entry) => sum + 2 * perEntry + (entry.entry?.command.byteLength ?? 0), 0)
+      );
+    case 'accepted':
+      return perMessage + body.accepted.slots.length * 10;
     case 'installSnapshot':
-      return body.installSnapshot.data.byteLength;
+      return perMessage + body.installSnapshot.data.byteLength;
+    case 'snapshotChunk':
+      return perMessage + body.snapshotChunk.data.byteLength;
     default:
-      return 0;
+      return perMessage;
   }
 }
 
@@ -72,11 +85,13 @@ class PeerLink {
   }
 
   enqueue(message: paxosV1.Message): void {
-    if (this.queue.length >= peerQueueMessagesMax) {
-      this.queue.shift();
-      this.dropped++;
+    for (const wireMessage of toWireMessages(message)) {
+      if (this.queue.length >= peerQueueMessagesMax) {
+        this.queue.shift();
+        this.dropped++;
+      }
+      this.queue.push(wireMessage);
     }
-    this.queue.push(message);
   }
 
   flush(): void {
@@ -102,7 +117,7 @@ class PeerLink {
     let count = 0;
     let bytes = 0;
     while (count < this.queue.length && count < batchMessagesMax) {
-      const size = payloadBytes(this.queue[count] as paxosV1.Message);
+      const size = encodedBytesEstimate(this.queue[count] as paxosV1.Message);
       if (count > 0 && bytes + size > batchBytesMax) break;
       bytes += size;
       count++;
@@ -175,9 +190,12 @@ export class PaxosTransport {
     const implementation: paxosV1.PaxosServer = {
       exchange: kit.bidiStream(
         async (call: ServerDuplexStream<paxosV1.ExchangeRequest, paxosV1.ExchangeResponse>, { shutdown }) => {
+          const snapshots = new SnapshotAssembler();
           await untilCallEnds(call, shutdown, (request: paxosV1.ExchangeRequest) => {
             for (const raw of request.messages) {
-              const message = raw.to === this.selfId ? decodePaxosMessage(raw) : undefined;
+              if (raw.to !== this.selfId) continue;
+              const whole = raw.body?.$case === 'snapshotChunk' ? snapshots.add(raw) : raw;
+              const message = whole && decodePaxosMessage(whole);
               if (message) deliver(message);
             }
             call.write({

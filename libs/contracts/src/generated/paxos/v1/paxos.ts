@@ -145,7 +145,10 @@ export interface HeartbeatReply {
   commitSlot: bigint;
 }
 
-/** CatchUp sends committed entries to a lagging member. */
+/**
+ * CatchUp sends committed entries to a lagging member, which answers every
+ * CatchUp with a CatchUpRequest carrying its new commit point.
+ */
 export interface CatchUp {
   /** ballot is the sender's ballot. */
   ballot:
@@ -166,8 +169,9 @@ export interface CatchUpRequest {
 
 /**
  * InstallSnapshot carries a snapshot to a member whose commit point is
- * before the sender's log start. The state is small (cluster metadata), so
- * one message carries it whole, within the 16 MiB message limit.
+ * before what the sender can still send as entries. On the wire a snapshot
+ * larger than one chunk travels as SnapshotChunk messages instead, so no
+ * message outgrows the peer stream's bounds.
  */
 export interface InstallSnapshot {
   /** ballot is the sender's ballot. */
@@ -177,6 +181,27 @@ export interface InstallSnapshot {
   /** last_slot is the last slot the snapshot covers. */
   lastSlot: bigint;
   /** data is the encoded coordinator.v1 MetadataSnapshot. */
+  data: Buffer;
+}
+
+/**
+ * SnapshotChunk is one part of an InstallSnapshot too large for one
+ * message. Chunks of one snapshot travel in order on one stream; the
+ * receiver assembles them and hands the snapshot on when the last arrives.
+ * A chunk out of order drops the assembly (the sender resends the snapshot).
+ */
+export interface SnapshotChunk {
+  /** ballot is the sender's ballot. */
+  ballot:
+    | Ballot
+    | undefined;
+  /** last_slot is the last slot the snapshot covers. */
+  lastSlot: bigint;
+  /** total_bytes is the size of the whole snapshot data. */
+  totalBytes: bigint;
+  /** offset is where data starts within the snapshot data; 0 starts a snapshot. */
+  offset: bigint;
+  /** data is this chunk of the encoded coordinator.v1 MetadataSnapshot. */
   data: Buffer;
 }
 
@@ -242,6 +267,9 @@ export interface Message {
     | //
     /** pre_vote_reply answers a pre_vote. */
     { $case: "preVoteReply"; preVoteReply: PreVoteReply }
+    | //
+    /** snapshot_chunk carries part of a large install_snapshot. */
+    { $case: "snapshotChunk"; snapshotChunk: SnapshotChunk }
     | undefined;
 }
 
@@ -1471,6 +1499,160 @@ export const InstallSnapshot: MessageFns<InstallSnapshot> = {
   },
 };
 
+function createBaseSnapshotChunk(): SnapshotChunk {
+  return { ballot: undefined, lastSlot: 0n, totalBytes: 0n, offset: 0n, data: Buffer.alloc(0) };
+}
+
+export const SnapshotChunk: MessageFns<SnapshotChunk> = {
+  encode(message: SnapshotChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ballot !== undefined) {
+      Ballot.encode(message.ballot, writer.uint32(10).fork()).join();
+    }
+    if (message.lastSlot !== 0n) {
+      if (BigInt.asUintN(64, message.lastSlot) !== message.lastSlot) {
+        throw new globalThis.Error("value provided for field message.lastSlot of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.lastSlot);
+    }
+    if (message.totalBytes !== 0n) {
+      if (BigInt.asUintN(64, message.totalBytes) !== message.totalBytes) {
+        throw new globalThis.Error("value provided for field message.totalBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.totalBytes);
+    }
+    if (message.offset !== 0n) {
+      if (BigInt.asUintN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(42).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ballot = Ballot.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lastSlot = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.offset = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotChunk {
+    return {
+      ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
+      lastSlot: isSet(object.lastSlot)
+        ? BigInt(object.lastSlot)
+        : isSet(object.last_slot)
+        ? BigInt(object.last_slot)
+        : 0n,
+      totalBytes: isSet(object.totalBytes)
+        ? BigInt(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? BigInt(object.total_bytes)
+        : 0n,
+      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SnapshotChunk): unknown {
+    const obj: any = {};
+    if (message.ballot !== undefined) {
+      obj.ballot = Ballot.toJSON(message.ballot);
+    }
+    if (message.lastSlot !== 0n) {
+      obj.lastSlot = message.lastSlot.toString();
+    }
+    if (message.totalBytes !== 0n) {
+      obj.totalBytes = message.totalBytes.toString();
+    }
+    if (message.offset !== 0n) {
+      obj.offset = message.offset.toString();
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotChunk>, I>>(base?: I): SnapshotChunk {
+    return SnapshotChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotChunk>, I>>(object: I): SnapshotChunk {
+    const message = createBaseSnapshotChunk();
+    message.ballot = (object.ballot !== undefined && object.ballot !== null)
+      ? Ballot.fromPartial(object.ballot)
+      : undefined;
+    message.lastSlot = (object.lastSlot !== undefined && object.lastSlot !== null) ? BigInt(object.lastSlot) : 0n;
+    message.totalBytes = (object.totalBytes !== undefined && object.totalBytes !== null)
+      ? BigInt(object.totalBytes)
+      : 0n;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBasePreVote(): PreVote {
   return { round: 0n };
 }
@@ -1678,6 +1860,9 @@ export const Message: MessageFns<Message> = {
       case "preVoteReply":
         PreVoteReply.encode(message.body.preVoteReply, writer.uint32(114).fork()).join();
         break;
+      case "snapshotChunk":
+        SnapshotChunk.encode(message.body.snapshotChunk, writer.uint32(122).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1810,6 +1995,14 @@ export const Message: MessageFns<Message> = {
             message.body = { $case: "preVoteReply", preVoteReply: PreVoteReply.decode(reader, reader.uint32()) };
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.body = { $case: "snapshotChunk", snapshotChunk: SnapshotChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1862,6 +2055,10 @@ export const Message: MessageFns<Message> = {
         ? { $case: "preVoteReply", preVoteReply: PreVoteReply.fromJSON(object.preVoteReply) }
         : isSet(object.pre_vote_reply)
         ? { $case: "preVoteReply", preVoteReply: PreVoteReply.fromJSON(object.pre_vote_reply) }
+        : isSet(object.snapshotChunk)
+        ? { $case: "snapshotChunk", snapshotChunk: SnapshotChunk.fromJSON(object.snapshotChunk) }
+        : isSet(object.snapshot_chunk)
+        ? { $case: "snapshotChunk", snapshotChunk: SnapshotChunk.fromJSON(object.snapshot_chunk) }
         : undefined,
     };
   },
@@ -1898,6 +2095,8 @@ export const Message: MessageFns<Message> = {
       obj.preVote = PreVote.toJSON(message.body.preVote);
     } else if (message.body?.$case === "preVoteReply") {
       obj.preVoteReply = PreVoteReply.toJSON(message.body.preVoteReply);
+    } else if (message.body?.$case === "snapshotChunk") {
+      obj.snapshotChunk = SnapshotChunk.toJSON(message.body.snapshotChunk);
     }
     return obj;
   },
@@ -1988,6 +2187,15 @@ export const Message: MessageFns<Message> = {
       case "preVoteReply": {
         if (object.body?.preVoteReply !== undefined && object.body?.preVoteReply !== null) {
           message.body = { $case: "preVoteReply", preVoteReply: PreVoteReply.fromPartial(object.body.preVoteReply) };
+        }
+        break;
+      }
+      case "snapshotChunk": {
+        if (object.body?.snapshotChunk !== undefined && object.body?.snapshotChunk !== null) {
+          message.body = {
+            $case: "snapshotChunk",
+            snapshotChunk: SnapshotChunk.fromPartial(object.body.snapshotChunk),
+          };
         }
         break;
       }
