@@ -173,8 +173,7 @@ describe('coordinator.v1 on a 3-member cluster', () => {
       requestId: '',
     });
     const epoch = created.group?.epoch as bigint;
-    // No expected_epoch: only the request_id keeps the retry from moving the primary again.
-    const request = { groupId: 'group-b', expectedEpoch: 0n, targetPrimary: '', requestId: 'failover-group-b-1' };
+    const request = { groupId: 'group-b', expectedEpoch: epoch, targetPrimary: '', requestId: 'failover-group-b-1' };
     const first = await call(leader, leader.failover, request);
     const retried = await call(leader, leader.failover, request);
     expect(retried.group).toEqual(first.group);
@@ -192,7 +191,9 @@ describe('coordinator.v1 on a 3-member cluster', () => {
 
     const reused = await rejection(call(leader, leader.failover, { ...request, targetPrimary: 'replica-b3' }));
     expect([reused.name, reused.details.field]).toEqual(['AlreadyExistsError', 'request_id']);
-    const unguarded = await rejection(call(leader, leader.failover, { ...request, requestId: '' }));
+    const unguarded = await rejection(
+      call(leader, leader.failover, { ...request, expectedEpoch: 0n, requestId: 'failover-group-b-2' }),
+    );
     expect([unguarded.name, unguarded.details.field]).toEqual(['InvalidArgumentError', 'expected_epoch']);
   });
 

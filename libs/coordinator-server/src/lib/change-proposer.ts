@@ -2,7 +2,9 @@
 // can be decided from the state it has applied is decided before anything
 // is proposed, so a refused call costs no Paxos commit and no oversized or
 // malformed entry ever reaches the log:
-//   1. only the leader proposes (a follower answers with a leader hint);
+//   1. only the leader proposes (a follower answers with a leader hint), and
+//      only once it has applied what earlier leaders committed (UNAVAILABLE
+//      until then: its state would answer retries and checks wrongly);
 //   2. a request_id already remembered is answered with its first outcome;
 //   3. the command is checked by the metadata core's own apply against the
 //      applied state (field form, lookups, state), and refused if it fails;
@@ -10,7 +12,7 @@
 //   5. the encoded command must fit commandBytesMax;
 //   6. propose, and answer with what the committed entry's apply answered
 //      (apply checks everything again, against the state the log reached).
-import { InvalidArgumentError } from '@bulwark/errors';
+import { InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import type { Answer, CommandOutputs, RequestKey } from '@bulwark/metadata';
 import type { PaxosNode } from '@bulwark/paxos';
 import { encodeCommand, type Change } from './command-codec';
@@ -21,7 +23,7 @@ import type { PaxosRunner } from './paxos-runner';
 /** What the coordinator's service needs of the Paxos runner. */
 export type CoordinatorRunner = Pick<
   PaxosRunner<Answer>,
-  'propose' | 'canReadLocally' | 'notLeader' | 'leaderSinceMs'
+  'propose' | 'canReadLocally' | 'notLeader' | 'leaderSinceMs' | 'hasAppliedBarrier'
 > & {
   readonly node: Pick<PaxosNode, 'role' | 'leaderId' | 'promisedBallot'>;
 };
@@ -35,8 +37,11 @@ export interface Committed<C extends Change> {
 export interface ChangeSteps<C extends Change> {
   /** Builds the command from the leader's applied state; runs after the request_id lookup. */
   decide(): C;
-  /** Throws to refuse a command the core accepts but that must not be proposed yet. */
-  gate?(command: C): void;
+  /**
+   * Throws to refuse a command the core accepts but that must not be
+   * proposed yet; leaderSinceMs is when this member's leadership began.
+   */
+  gate?(command: C, leaderSinceMs: number): void;
 }
 
 export class ChangeProposer {
@@ -51,14 +56,21 @@ export class ChangeProposer {
 
   /** Proposes a change (see the steps above); resolves with its revision and output, or throws its error. */
   async change<C extends Change>(steps: ChangeSteps<C>, request: RequestKey | undefined): Promise<Committed<C>> {
-    this.requireLeader();
+    // First, as it may apply pending entries: nothing is applied between the checks below.
+    const leaderSinceMs = this.runner.leaderSinceMs();
+    if (leaderSinceMs === undefined) throw this.runner.notLeader();
+    if (!this.runner.hasAppliedBarrier()) {
+      // Checked against a state that lacks what earlier leaders committed, a retry
+      // could be refused that its remembered outcome would answer.
+      throw new UnavailableError('this leader is still applying what earlier leaders committed; retry shortly');
+    }
     const machine = this.replica.machine;
     const known = request && machine.remembered(request);
     if (known) return settled<C>(known);
     const command = steps.decide();
     const checked = machine.check(command);
     if (!checked.ok) throw checked.error;
-    steps.gate?.(command);
+    steps.gate?.(command, leaderSinceMs);
     const entry = encodeCommand(command, request);
     if (entry.length > commandBytesMax) {
       // The field checks bound every field, so only a bug in them gets here: refuse rather than risk the log.

@@ -40,7 +40,13 @@ function commandToProto(command: Change): coordinatorV1Metadata.MetadataCommand[
         createGroup: { groupId: command.groupId, members: [...command.members], mode: modeToProto(command.mode) },
       };
     case 'deleteGroup':
-      return { $case: 'deleteGroup', deleteGroup: command.groupId };
+      return {
+        $case: 'deleteGroupCommand',
+        deleteGroupCommand: {
+          groupId: command.groupId,
+          expectedPrimaryLeaseRevision: command.expectedPrimaryLeaseRevision ?? 0n,
+        },
+      };
     case 'setRing':
       return {
         $case: 'setRing',
@@ -57,7 +63,7 @@ function commandToProto(command: Change): coordinatorV1Metadata.MetadataCommand[
           groupId: command.groupId,
           expectedEpoch: command.expectedEpoch,
           newPrimary: command.newPrimary,
-          expectedPrimaryLeaseRevision: command.expectedPrimaryLeaseRevision,
+          expectedPrimaryLeaseRevision: command.expectedPrimaryLeaseRevision ?? 0n,
         },
       };
     case 'renewPrimaryLease':
@@ -113,8 +119,12 @@ function commandFromProto(body: coordinatorV1Metadata.MetadataCommand['command']
       const { groupId, members } = body.createGroup;
       return mode ? { type: 'createGroup', groupId, members, mode } : { type: 'noop' };
     }
-    case 'deleteGroup':
-      return { type: 'deleteGroup', groupId: body.deleteGroup };
+    case 'deleteGroupCommand':
+      return {
+        type: 'deleteGroup',
+        groupId: body.deleteGroupCommand.groupId,
+        expectedPrimaryLeaseRevision: body.deleteGroupCommand.expectedPrimaryLeaseRevision,
+      };
     case 'setRing':
       return {
         type: 'setRing',

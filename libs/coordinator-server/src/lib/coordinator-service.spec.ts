@@ -59,7 +59,7 @@ describe('coordinator.v1 service', () => {
 
   describe('retries with a request_id', () => {
     const failover = (requestId: string, targetPrimary = '') =>
-      served.call(served.client.failover, { groupId: 'g1', expectedEpoch: 0n, targetPrimary, requestId });
+      served.call(served.client.failover, { groupId: 'g1', expectedEpoch: epoch, targetPrimary, requestId });
 
     it('apply a double Failover once, and both calls get the same answer', async () => {
       const first = await failover('failover-1');
@@ -74,11 +74,11 @@ describe('coordinator.v1 service', () => {
 
     it('answer a retry that reaches the log again (proposed by another leader first) with the first outcome', async () => {
       // The first attempt's entry commits while the caller times out; the retry is proposed as a new entry.
-      const request = { groupId: 'g1', expectedEpoch: 0n, targetPrimary: '', requestId: 'failover-2' };
+      const request = { groupId: 'g1', expectedEpoch: epoch, targetPrimary: '', requestId: 'failover-2' };
       const first = await served.call(served.client.failover, request);
       const committedAgain = served.runner.commit(
         encodeCommand(
-          { type: 'failover', groupId: 'g1', expectedEpoch: 0n, newPrimary: 'r3', expectedPrimaryLeaseRevision: 0n },
+          { type: 'failover', groupId: 'g1', expectedEpoch: epoch, newPrimary: 'r3', expectedPrimaryLeaseRevision: 0n },
           served.replica.machine.rememberedRequests[0],
         ),
       );
@@ -94,8 +94,14 @@ describe('coordinator.v1 service', () => {
       await expectRefusedUnproposed(register, AlreadyExistsError, 'request_id');
     });
 
-    it('refuse a Failover with neither expected_epoch nor request_id, and a malformed request_id', async () => {
-      await expectRefusedUnproposed(failover(''), InvalidArgumentError, 'expected_epoch');
+    it('refuse a Failover without expected_epoch, even with a request_id, and a malformed request_id', async () => {
+      const unfenced = served.call(served.client.failover, {
+        groupId: 'g1',
+        expectedEpoch: 0n,
+        targetPrimary: '',
+        requestId: 'failover-unfenced',
+      });
+      await expectRefusedUnproposed(unfenced, InvalidArgumentError, 'expected_epoch');
       for (const requestId of ['has space', 'x'.repeat(129), 'é']) {
         await expectRefusedUnproposed(failover(requestId), InvalidArgumentError, 'request_id');
       }
@@ -103,6 +109,30 @@ describe('coordinator.v1 service', () => {
   });
 
   describe('checks before proposing', () => {
+    it('answers UNAVAILABLE, proposing nothing, while a new leader has not applied what earlier leaders committed', async () => {
+      await served.call(served.client.updateInSyncSet, {
+        groupId: 'g1',
+        epoch,
+        primaryId: 'r1',
+        inSync: ['r1', 'r2'],
+        requestId: 'shrink-1',
+      });
+      // Leadership changes; until the barrier is applied, even a remembered retry is not answered from this state.
+      served.runner.barrierApplied = false;
+      const proposals = served.runner.proposals;
+      const retry = await rejection(
+        served.call(served.client.updateInSyncSet, {
+          groupId: 'g1',
+          epoch,
+          primaryId: 'r1',
+          inSync: ['r1', 'r2'],
+          requestId: 'shrink-1',
+        }),
+      );
+      expect([retry.kind, retry.retryable]).toEqual(['unavailable', true]);
+      expect(served.runner.proposals).toBe(proposals);
+    });
+
     it('refuses what the applied state refuses, without a Paxos commit', async () => {
       const { call, client } = served;
       await expectRefusedUnproposed(

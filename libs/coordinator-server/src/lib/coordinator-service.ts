@@ -6,7 +6,13 @@
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import { checkId, retryableFailedPrecondition, type FailoverCommand, type ReplicaGroup } from '@bulwark/metadata';
+import {
+  checkId,
+  retryableFailedPrecondition,
+  type DeleteGroupCommand,
+  type FailoverCommand,
+  type ReplicaGroup,
+} from '@bulwark/metadata';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { ChangeProposer, type CoordinatorRunner } from './change-proposer';
 import type { MetadataReplica } from './metadata-replica';
@@ -54,9 +60,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
    * it answers at once with how long remains, so no call is held for up to
    * a lease and an automatic caller can schedule its own retry.
    */
-  function requireLeaseEnded(command: FailoverCommand): void {
-    const leaderSinceMs = runner.leaderSinceMs();
-    if (leaderSinceMs === undefined) throw runner.notLeader();
+  function requireLeaseEnded<C extends FailoverCommand | DeleteGroupCommand>(command: C, leaderSinceMs: number): void {
     // The command passed the core's check, so its group exists.
     const group = replica.machine.group(command.groupId) as ReplicaGroup;
     const waitMs = replica.leaseGrants.failoverWaitMs(group, leaderSinceMs, options.clockDriftMs);
@@ -123,10 +127,12 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       const key = requestKeyOf('Failover', FailoverRequest, request);
       const groupId = checkId(request.groupId, 'group_id');
       if (request.targetPrimary !== '') checkId(request.targetPrimary, 'target_primary');
-      if (request.expectedEpoch === 0n && !key) {
+      if (request.expectedEpoch === 0n) {
+        // The epoch is the fence: a retry after a lost answer finds the epoch moved and changes
+        // nothing, even after its request_id has been forgotten.
         throw new InvalidArgumentError(
           'expected_epoch',
-          'is required unless request_id is set: a Failover with neither, retried after a lost answer, could move the primary twice',
+          'is required: a Failover without it, retried after a lost answer, could move the primary twice',
         );
       }
       const { revision, value } = await proposer.change(
@@ -168,7 +174,15 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
     deleteGroup: kit.unary(async (request) => {
       const key = requestKeyOf('DeleteGroup', DeleteGroupRequest, request);
       const { revision } = await proposer.change(
-        { decide: () => ({ type: 'deleteGroup', groupId: request.groupId }) },
+        {
+          decide: (): DeleteGroupCommand => ({
+            type: 'deleteGroup',
+            groupId: request.groupId,
+            expectedPrimaryLeaseRevision: replica.machine.group(request.groupId)?.primaryLeaseRevision ?? 0n,
+          }),
+          // Its keys may be served elsewhere next: the old primary's lease must have ended first.
+          gate: requireLeaseEnded,
+        },
         key,
       );
       return { header: header(revision) };

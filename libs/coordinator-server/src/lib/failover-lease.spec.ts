@@ -109,4 +109,17 @@ describe('Failover and the old primary lease', () => {
     // Decided again, the leader waits out the new grant.
     await expectLeaseHeld();
   });
+
+  it('deletes a group only once its primary lease has surely ended: its keys could be served elsewhere next', async () => {
+    served.clock.nowMs = 1_000;
+    await renew();
+    const deleteGroup = () => served.call(served.client.deleteGroup, { groupId: 'g1', requestId: '' });
+    const proposals = served.runner.proposals;
+    const error = await rejection(deleteGroup());
+    expect([error.details.field, error.retryable]).toEqual(['primary_lease_revision', true]);
+    expect(served.runner.proposals).toBe(proposals);
+    served.clock.nowMs = 1_000 + leaseMs + driftMs;
+    await deleteGroup();
+    expect(served.replica.machine.topology.groups).toEqual([]);
+  });
 });

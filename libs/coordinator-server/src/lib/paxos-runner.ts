@@ -168,6 +168,11 @@ export class PaxosRunner<Result> {
     }
   }
 
+  /** True when this member leads and has applied everything chosen before it led. */
+  hasAppliedBarrier(): boolean {
+    return !this.stopped && this.node.hasAppliedBarrier();
+  }
+
   /** A NotLeaderError naming the leader this member knows of. */
   notLeader(): NotLeaderError {
     const leaderId = this.node.leaderId;

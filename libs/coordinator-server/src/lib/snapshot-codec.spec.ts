@@ -52,7 +52,7 @@ describe('snapshots and log entries', () => {
   });
 
   it('carry no request key for a call without a request_id: its made-up id is never remembered', () => {
-    const command: MetadataCommand = { type: 'deleteGroup', groupId: 'g1' };
+    const command: MetadataCommand = { type: 'deleteGroup', groupId: 'g1', expectedPrimaryLeaseRevision: 3n };
     const first = encodeCommand(command);
     expect(decodeEntry(first)).toEqual({ command });
     // Two calls of the same command are different entries, so each waiter knows its own.

@@ -31,6 +31,13 @@ export class FakeRunner implements CoordinatorRunner {
     return this.node.role === 'leader';
   }
 
+  /** A new leader that has not applied its barrier yet, when a test sets barrierApplied false. */
+  barrierApplied = true;
+
+  hasAppliedBarrier(): boolean {
+    return this.node.role === 'leader' && this.barrierApplied;
+  }
+
   notLeader(): NotLeaderError {
     return new NotLeaderError(this.node.leaderId);
   }

@@ -21,6 +21,12 @@ export interface CreateGroupCommand {
 export interface DeleteGroupCommand {
   readonly type: 'deleteGroup';
   readonly groupId: string;
+  /**
+   * The group's primary_lease_revision when the leader saw its lease end; a
+   * later grant refuses the deletion. The coordinator's service always sets
+   * it; absent or 0 applies no fence (entries from before the fence existed).
+   */
+  readonly expectedPrimaryLeaseRevision?: bigint;
 }
 
 export interface SetRingCommand {

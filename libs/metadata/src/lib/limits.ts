@@ -26,3 +26,10 @@ export const requestIdLengthMax = 128;
  * at the rates members actually change metadata.
  */
 export const requestsRememberedMax = 10_000;
+/**
+ * Bytes the remembered requests may take (estimated from their outcomes,
+ * the same way on every replica): a SetRing outcome carries a whole ring of
+ * up to ~70 KiB, so a count alone would let the table, and every snapshot,
+ * grow to hundreds of MiB. The oldest are forgotten first past either bound.
+ */
+export const requestsRememberedBytesMax = 8 * 1024 * 1024;

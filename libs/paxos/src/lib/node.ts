@@ -168,6 +168,16 @@ export class PaxosNode {
   }
 
   /**
+   * True when this node leads and has applied every value chosen before
+   * its leadership (its barrier): its state machine is the one changes must
+   * be checked against. A new leader is briefly not there yet.
+   */
+  hasAppliedBarrier(): boolean {
+    const lead = this.leadership;
+    return lead !== undefined && this.applied >= lead.barrierSlot;
+  }
+
+  /**
    * True while this node would promise no ballot above `ballot` to another
    * node: it has promised nothing higher, follows no other leader (whose
    * next ballot it would promise), and heard a leader (or restarted) less

@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@bulwark/errors';
-import { expectRejected, groupFixture } from '../../testing';
+import { expectRejected, groupFixture, leasedFixture } from '../../testing';
 import { apply } from '../apply';
 import { findGroup, findMember } from '../topology';
 
@@ -30,5 +30,23 @@ describe('deleteGroup', () => {
     const { topology } = groupFixture();
     expectRejected(apply(topology, { type: 'deleteGroup', groupId: 'g2' }), topology, NotFoundError, 'group_id');
     expectRejected(apply(topology, { type: 'deleteGroup', groupId: '' }), topology, InvalidArgumentError, 'group_id');
+  });
+
+  it('refuses, retryably, a deletion decided before a lease grant that reached the log first', () => {
+    const { topology: before, group } = groupFixture();
+    const { topology } = leasedFixture(5_000);
+    const decidedAt = group.primaryLeaseRevision;
+    expect(findGroup(topology, 'g1')?.primaryLeaseRevision).not.toBe(decidedAt);
+    const outcome = apply(topology, { type: 'deleteGroup', groupId: 'g1', expectedPrimaryLeaseRevision: decidedAt });
+    expectRejected(outcome, topology, FailedPreconditionError, 'expected_primary_lease_revision');
+    expect(!outcome.result.ok && outcome.result.error.retryable).toBe(true);
+    // Decided on the state it applies to, it goes through.
+    const current = findGroup(topology, 'g1')?.primaryLeaseRevision;
+    expect(
+      apply(topology, { type: 'deleteGroup', groupId: 'g1', expectedPrimaryLeaseRevision: current }).result.ok,
+    ).toBe(true);
+    expect(
+      apply(before, { type: 'deleteGroup', groupId: 'g1', expectedPrimaryLeaseRevision: decidedAt }).result.ok,
+    ).toBe(true);
   });
 });

@@ -342,10 +342,10 @@ export interface FailoverRequest {
   /** group_id names the group; unknown is NOT_FOUND. */
   groupId: string;
   /**
-   * expected_epoch must equal the group's epoch, else FAILED_PRECONDITION;
-   * 0 skips the check, and is allowed only with a request_id: a Failover
-   * with neither, retried after a lost answer, could move the primary twice
-   * (INVALID_ARGUMENT naming expected_epoch).
+   * expected_epoch is required and must equal the group's epoch, else
+   * FAILED_PRECONDITION. It is the fence that keeps a retry after a lost
+   * answer from moving the primary twice, also once its request_id has been
+   * forgotten; 0 is INVALID_ARGUMENT naming expected_epoch.
    */
   expectedEpoch: bigint;
   /**

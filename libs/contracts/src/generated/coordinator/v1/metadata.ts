@@ -38,8 +38,8 @@ export interface MetadataCommand {
     /** create_group adds a replica group. */
     { $case: "createGroup"; createGroup: CreateGroupCommand }
     | //
-    /** delete_group removes a replica group. */
-    { $case: "deleteGroup"; deleteGroup: string }
+    /** delete_group_command removes a replica group. */
+    { $case: "deleteGroupCommand"; deleteGroupCommand: DeleteGroupCommand }
     | //
     /** set_ring replaces the ring. */
     { $case: "setRing"; setRing: SetRingCommand }
@@ -90,7 +90,24 @@ export interface SetRingCommand {
  * FailoverCommand moves a group's primary. The proposing leader has waited
  * out the old primary's lease on its own monotonic clock; apply only checks
  * that no lease was granted since.
+ * DeleteGroupCommand removes a replica group no key maps to, once its
+ * primary's lease has surely ended (as for a failover: deleting a group, then
+ * creating one of its replicas' keys elsewhere, must not make a second
+ * primary while the old one may still act).
  */
+export interface DeleteGroupCommand {
+  /** group_id names the group. */
+  groupId: string;
+  /**
+   * expected_primary_lease_revision is the group's primary_lease_revision
+   * when the leader decided the lease had surely ended; a lease granted
+   * since refuses the deletion (FAILED_PRECONDITION naming
+   * expected_primary_lease_revision, retryable). 0 applies no fence; the
+   * coordinator always sets it.
+   */
+  expectedPrimaryLeaseRevision: bigint;
+}
+
 export interface FailoverCommand {
   /** group_id names the group. */
   groupId: string;
@@ -225,8 +242,8 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "createGroup":
         CreateGroupCommand.encode(message.command.createGroup, writer.uint32(26).fork()).join();
         break;
-      case "deleteGroup":
-        writer.uint32(34).string(message.command.deleteGroup);
+      case "deleteGroupCommand":
+        DeleteGroupCommand.encode(message.command.deleteGroupCommand, writer.uint32(82).fork()).join();
         break;
       case "setRing":
         SetRingCommand.encode(message.command.setRing, writer.uint32(42).fork()).join();
@@ -284,12 +301,15 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             message.command = { $case: "createGroup", createGroup: CreateGroupCommand.decode(reader, reader.uint32()) };
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
+          case 10: {
+            if (tag !== 82) {
               break;
             }
 
-            message.command = { $case: "deleteGroup", deleteGroup: reader.string() };
+            message.command = {
+              $case: "deleteGroupCommand",
+              deleteGroupCommand: DeleteGroupCommand.decode(reader, reader.uint32()),
+            };
             continue;
           }
           case 5: {
@@ -365,10 +385,10 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         ? { $case: "createGroup", createGroup: CreateGroupCommand.fromJSON(object.createGroup) }
         : isSet(object.create_group)
         ? { $case: "createGroup", createGroup: CreateGroupCommand.fromJSON(object.create_group) }
-        : isSet(object.deleteGroup)
-        ? { $case: "deleteGroup", deleteGroup: globalThis.String(object.deleteGroup) }
-        : isSet(object.delete_group)
-        ? { $case: "deleteGroup", deleteGroup: globalThis.String(object.delete_group) }
+        : isSet(object.deleteGroupCommand)
+        ? { $case: "deleteGroupCommand", deleteGroupCommand: DeleteGroupCommand.fromJSON(object.deleteGroupCommand) }
+        : isSet(object.delete_group_command)
+        ? { $case: "deleteGroupCommand", deleteGroupCommand: DeleteGroupCommand.fromJSON(object.delete_group_command) }
         : isSet(object.setRing)
         ? { $case: "setRing", setRing: SetRingCommand.fromJSON(object.setRing) }
         : isSet(object.set_ring)
@@ -404,8 +424,8 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       obj.registerMember = Member.toJSON(message.command.registerMember);
     } else if (message.command?.$case === "createGroup") {
       obj.createGroup = CreateGroupCommand.toJSON(message.command.createGroup);
-    } else if (message.command?.$case === "deleteGroup") {
-      obj.deleteGroup = message.command.deleteGroup;
+    } else if (message.command?.$case === "deleteGroupCommand") {
+      obj.deleteGroupCommand = DeleteGroupCommand.toJSON(message.command.deleteGroupCommand);
     } else if (message.command?.$case === "setRing") {
       obj.setRing = SetRingCommand.toJSON(message.command.setRing);
     } else if (message.command?.$case === "failover") {
@@ -446,9 +466,12 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         }
         break;
       }
-      case "deleteGroup": {
-        if (object.command?.deleteGroup !== undefined && object.command?.deleteGroup !== null) {
-          message.command = { $case: "deleteGroup", deleteGroup: object.command.deleteGroup };
+      case "deleteGroupCommand": {
+        if (object.command?.deleteGroupCommand !== undefined && object.command?.deleteGroupCommand !== null) {
+          message.command = {
+            $case: "deleteGroupCommand",
+            deleteGroupCommand: DeleteGroupCommand.fromPartial(object.command.deleteGroupCommand),
+          };
         }
         break;
       }
@@ -703,6 +726,107 @@ export const SetRingCommand: MessageFns<SetRingCommand> = {
       : 0n;
     message.virtualNodesPerWeight = object.virtualNodesPerWeight ?? 0;
     message.groups = object.groups?.map((e) => RingGroup.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteGroupCommand(): DeleteGroupCommand {
+  return { groupId: "", expectedPrimaryLeaseRevision: 0n };
+}
+
+export const DeleteGroupCommand: MessageFns<DeleteGroupCommand> = {
+  encode(message: DeleteGroupCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.expectedPrimaryLeaseRevision !== 0n) {
+      if (BigInt.asUintN(64, message.expectedPrimaryLeaseRevision) !== message.expectedPrimaryLeaseRevision) {
+        throw new globalThis.Error(
+          "value provided for field message.expectedPrimaryLeaseRevision of type uint64 too large",
+        );
+      }
+      writer.uint32(16).uint64(message.expectedPrimaryLeaseRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteGroupCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteGroupCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expectedPrimaryLeaseRevision = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteGroupCommand {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      expectedPrimaryLeaseRevision: isSet(object.expectedPrimaryLeaseRevision)
+        ? BigInt(object.expectedPrimaryLeaseRevision)
+        : isSet(object.expected_primary_lease_revision)
+        ? BigInt(object.expected_primary_lease_revision)
+        : 0n,
+    };
+  },
+
+  toJSON(message: DeleteGroupCommand): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.expectedPrimaryLeaseRevision !== 0n) {
+      obj.expectedPrimaryLeaseRevision = message.expectedPrimaryLeaseRevision.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteGroupCommand>, I>>(base?: I): DeleteGroupCommand {
+    return DeleteGroupCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteGroupCommand>, I>>(object: I): DeleteGroupCommand {
+    const message = createBaseDeleteGroupCommand();
+    message.groupId = object.groupId ?? "";
+    message.expectedPrimaryLeaseRevision =
+      (object.expectedPrimaryLeaseRevision !== undefined && object.expectedPrimaryLeaseRevision !== null)
+        ? BigInt(object.expectedPrimaryLeaseRevision)
+        : 0n;
     return message;
   },
 };
