@@ -19,6 +19,8 @@ export interface FollowerProgress {
   lastSendTick: number;
   /** The tick the follower last reported a higher commit point. */
   lastProgressTick: number;
+  /** The newest heartbeat round the follower answered: its commit point as of then is the truth. */
+  lastAnsweredRound: number;
 }
 
 export function newFollowerProgress(now: number): FollowerProgress {
@@ -30,7 +32,25 @@ export function newFollowerProgress(now: number): FollowerProgress {
     snapshotSentSlot: undefined,
     lastSendTick: now,
     lastProgressTick: now,
+    lastAnsweredRound: -1,
   };
+}
+
+/**
+ * A heartbeat reply newer than any before: its commit point is the
+ * follower's current one, even when lower than what it reported earlier (a
+ * member that came back with an empty disk). Returns true when it went back,
+ * and forgets what was in flight to it, so catch-up starts from there.
+ */
+export function noteAnsweredRound(progress: FollowerProgress, round: number, commit: bigint): boolean {
+  if (round <= progress.lastAnsweredRound) return false;
+  progress.lastAnsweredRound = round;
+  if (commit >= progress.commit) return false;
+  progress.commit = commit;
+  progress.catchUpSentThrough = commit;
+  progress.batchesInFlight = 0;
+  progress.snapshotSentSlot = undefined;
+  return true;
 }
 
 /** Records a reported commit point; ends catch-up once it reached its target. */

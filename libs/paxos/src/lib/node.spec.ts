@@ -1,6 +1,7 @@
 // Scenario tests: edge cases as short scripts on a hand-driven cluster.
 import { InvalidArgumentError } from '@bulwark/errors';
 import { ManualCluster } from '../testing/manual-cluster';
+import { MemoryStorage } from '../testing/memory-storage';
 import { leaderLearnsValueChosenElsewhere } from '../testing/scenarios';
 import type { Message } from './messages';
 import { compareBallots, quorum } from './ballot';
@@ -131,6 +132,19 @@ describe('PaxosNode', () => {
     const lagging = catchUpAfterCompaction(cluster);
     expect(cluster.log(lagging)).toEqual(['', 'p', 'q', 'r']);
     expect(cluster.sent.some((message) => message.type === 'installSnapshot')).toBe(false);
+  });
+
+  it('catches up a member that comes back with an empty disk: its lower commit point is believed', () => {
+    const cluster = new ManualCluster(ids);
+    const leader = cluster.electLeader();
+    const [, wiped] = others(leader);
+    for (const command of ['p', 'q']) cluster.propose(leader, command);
+    settle(cluster, 3);
+    cluster.crash(wiped);
+    cluster.storages.set(wiped, new MemoryStorage());
+    cluster.start(wiped);
+    settle(cluster, 3);
+    expect(cluster.log(wiped)).toEqual(['', 'p', 'q']);
   });
 
   it('sends a snapshot to a node whose commit point is before what the log keeps', () => {

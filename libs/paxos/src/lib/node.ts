@@ -11,7 +11,7 @@
 import { ballotsEqual, compareBallots, quorum, type Ballot } from './ballot';
 import { leaseTicks, validatePaxosSettings, type PaxosSettings } from './config';
 import type { DurableState } from './durable-state';
-import { noteFollowerCommit, type FollowerProgress } from './follower-progress';
+import { noteAnsweredRound, noteFollowerCommit, type FollowerProgress } from './follower-progress';
 import { Leadership } from './leadership';
 import type { AcceptedEntry, Entry, Message, PromiseReply, Snapshot } from './messages';
 import { ReadyBuilder, type Ready } from './ready';
@@ -637,6 +637,7 @@ export class PaxosNode {
     const round = Number(sentTick);
     const advertised = lead.ackHeartbeat(round, from, this.quorumSize, this.leaseStartFor(round));
     const progress = lead.progressOf(from, this.now);
+    noteAnsweredRound(progress, round, peerCommit);
     noteFollowerCommit(progress, peerCommit, this.now);
     // Below what that heartbeat advertised, the follower lacks values it
     // cannot learn from Accepts: catch it up to there. At or above it,

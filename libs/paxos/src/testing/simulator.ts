@@ -78,7 +78,7 @@ const replayableMax = 16;
 /** Messages in flight, bounded so a runaway loop fails instead of exhausting memory. */
 const inFlightMax = 200_000;
 
-type EventKind = 'tick' | 'deliver' | 'persisted' | 'resume' | 'chaos';
+type EventKind = 'tick' | 'deliver' | 'persisted' | 'resume' | 'chaos' | 'lateRequest';
 
 interface Event {
   time: number;
@@ -205,8 +205,12 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let faults = { drop: 0.05, duplicate: 0.03, maxDelayTicks: 3, longDelayChance, slowDiskChance };
   /** Set by a directed fault: cut the leader off right after its next majority-acked heartbeat. */
   let isolateLeaderOnRenewal = false;
+  /** Until then, chaos leaves the network as a directed fault shaped it. */
+  let directedUntil = 0;
   /** Catch-up requests sent lately: the network may deliver one again much later. */
   const recentCatchUpRequests: Message[] = [];
+  /** Directed late requests scheduled, by "node/incarnation": the companion cut off with that leader. */
+  const lateRequests = new Map<string, number>();
   /** Catch-up traffic, for the steady-state checks at the end. */
   let catchUpEntriesSent = 0;
   let snapshotsSent = 0;
@@ -458,6 +462,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const crashShare = options.crashShare ?? 0.2;
 
   function chaos(): void {
+    // A directed fault is in progress: leave the network as it set it.
+    if (now < directedUntil) return;
     const action = random();
     const alive = members.filter((member) => member.node).length;
     if (action < crashShare) {
@@ -524,6 +530,34 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     isolate(index, companion);
     faults = { drop: 0, duplicate: 0, maxDelayTicks: between(0, 1), longDelayChance: 0, slowDiskChance: 0 };
     trace?.(`t=${now} isolate renewed leader ${ids[index]}`);
+    // Later, while it may still think it leads, a request it sent long ago reaches the other side.
+    if (companion !== undefined) {
+      const electedAfter = settings.electionTimeoutMinTicks + between(0, settings.electionTimeoutMaxTicks);
+      lateRequests.set(`${index}/${members[index]!.incarnation}`, companion);
+      schedule(now + electedAfter * microticksPerTick, 'lateRequest', index, undefined, members[index]!.incarnation);
+    }
+    directedUntil = now + settings.electionTimeoutMaxTicks * 2 * microticksPerTick;
+  }
+
+  /**
+   * A cut-off (maybe deposed, not yet aware) leader's catch-up request,
+   * sent long ago, reaches a node on the other side, and the answer finds a
+   * way back (a one-way path opens): the leader hears values a newer ballot
+   * chose. The request is one it could have sent (its commit point only
+   * grows); the answer is a real one, carrying chosen values.
+   */
+  function deliverLateRequest(index: number, incarnation: number, companion: number): void {
+    const member = members[index] as Member;
+    const node = member.node;
+    if (!node || member.incarnation !== incarnation) return;
+    const others = ids.map((_, other) => other).filter((other) => other !== index && other !== companion);
+    const to = others[between(0, others.length - 1)] as number;
+    const from = ids[index] as string;
+    const request: Message = { type: 'catchUpRequest', from, to: ids[to] as string, commitSlot: node.commitSlot };
+    blocked.delete(`${ids[to]}>${from}`);
+    inFlight++;
+    schedule(now, 'deliver', to, request);
+    trace?.(`t=${now} late catch-up request ${from}>${ids[to]}, answer path open`);
   }
 
   function handle(event: Event): void {
@@ -575,6 +609,9 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         }
       } else if (event.kind === 'resume') {
         resume(event.node, event.incarnation);
+      } else if (event.kind === 'lateRequest') {
+        const companion = lateRequests.get(`${event.node}/${event.incarnation}`);
+        if (companion !== undefined) deliverLateRequest(event.node, event.incarnation, companion);
       } else if (member.pausedUntil !== undefined) {
         member.deferred.push(event);
       } else {
