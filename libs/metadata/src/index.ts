@@ -42,7 +42,7 @@ export {
   topologyGroupsMax,
   topologyMembersMax,
 } from './lib/limits';
-export type { RememberedRequest, RequestKey } from './lib/request-table';
+export { estimatedBytes, type RememberedRequest, type RequestKey } from './lib/request-table';
 export { MetadataStateMachine, type Answer } from './lib/state-machine';
 export { emptyTopology, findGroup, findMember, groupOfMember } from './lib/topology';
 export { topologyEquals } from './lib/topology-equals';

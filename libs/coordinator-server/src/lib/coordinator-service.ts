@@ -18,10 +18,12 @@ import { ChangeProposer, type CoordinatorRunner } from './change-proposer';
 import type { MetadataReplica } from './metadata-replica';
 import { requestKeyOf } from './request-key';
 import { groupToProto, modeFromProto, ringToProto, roleFromProto, topologyToProto } from './topology-codec';
-import { watchTopologyHandler } from './watch-topology';
+import { watchTopologyHandler, type WatchLimits } from './watch-topology';
 
 export interface CoordinatorServiceOptions {
   memberId: string;
+  /** How far watchers may fall behind; the defaults unless a test sets them. */
+  watchLimits?: WatchLimits;
   runner: CoordinatorRunner;
   replica: MetadataReplica;
   logger: Logger;
@@ -88,7 +90,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       return { header: header(topology.revision), topology: topologyToProto(topology) };
     }),
 
-    watchTopology: watchTopologyHandler(kit, replica, header),
+    watchTopology: watchTopologyHandler(kit, replica, header, options.watchLimits),
 
     registerMember: kit.unary(async (request) => {
       const key = requestKeyOf('RegisterMember', RegisterMemberRequest, request);

@@ -4,19 +4,35 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { commonV1, coordinatorV1 } from '@bulwark/contracts';
 import { ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
-import type { TopologyEvent } from '@bulwark/metadata';
+import { estimatedBytes, type TopologyEvent } from '@bulwark/metadata';
 import { untilCallEnds, type HandlerKit } from '@bulwark/rpc';
 import type { MetadataReplica, TopologyListener } from './metadata-replica';
 import { eventToProto, topologyToProto } from './topology-codec';
 
-/** Changes a slow watcher may fall behind by before its stream is ended (it resumes from its revision). */
-export const watchBacklogMax = 1_024;
+/** How far watchers may fall behind before a stream is ended (the watcher resumes from its revision). */
+export interface WatchLimits {
+  /** Responses one slow watcher may have buffered. */
+  backlogMax: number;
+  /** Estimated bytes one slow watcher may have buffered (a ring event is up to ~70 KiB). */
+  backlogBytesMax: number;
+  /** Estimated bytes all watchers of this member may have buffered together. */
+  backlogBytesTotalMax: number;
+}
+
+export const defaultWatchLimits: WatchLimits = {
+  backlogMax: 1_024,
+  backlogBytesMax: 8 * 1024 * 1024,
+  backlogBytesTotalMax: 256 * 1024 * 1024,
+};
 
 export function watchTopologyHandler(
   kit: HandlerKit,
   replica: MetadataReplica,
   header: (revision: bigint) => commonV1.ResponseHeader,
+  limits: WatchLimits = defaultWatchLimits,
 ) {
+  /** What every watcher of this member has buffered beyond its stream's own buffer, estimated. */
+  let backlogBytesAll = 0;
   return kit.serverStream(
     async (
       request: coordinatorV1.WatchTopologyRequest,
@@ -26,24 +42,46 @@ export function watchTopologyHandler(
       // A member that has applied less than start_revision sends nothing older than it.
       const start = request.startRevision;
       let backlog = 0;
+      let backlogBytes = 0;
       let tooSlow = false;
       const stopped = new AbortController();
-      const write = (response: Omit<coordinatorV1.WatchTopologyResponse, 'header'>, revision: bigint) => {
-        if (!call.write({ header: header(revision), ...response })) backlog++;
-        if (backlog > watchBacklogMax) {
+      const write = (
+        response: Omit<coordinatorV1.WatchTopologyResponse, 'header'>,
+        revision: bigint,
+        bytes: number,
+      ) => {
+        if (!call.write({ header: header(revision), ...response })) {
+          backlog++;
+          backlogBytes += bytes;
+          backlogBytesAll += bytes;
+        }
+        if (
+          backlog > limits.backlogMax ||
+          backlogBytes > limits.backlogBytesMax ||
+          backlogBytesAll > limits.backlogBytesTotalMax
+        ) {
           tooSlow = true;
           stopped.abort();
         }
       };
-      const drained = () => (backlog = 0);
+      const drained = () => {
+        backlogBytesAll -= backlogBytes;
+        backlog = 0;
+        backlogBytes = 0;
+      };
       const sendSnapshot = () => {
         const topology = replica.machine.topology;
-        write({ snapshot: topologyToProto(topology), events: [] }, topology.revision);
+        write({ snapshot: topologyToProto(topology), events: [] }, topology.revision, estimatedBytes(topology));
       };
       const sendEvents = (events: readonly TopologyEvent[]) => {
         const wanted = events.filter((event) => event.revision >= start);
-        if (wanted.length > 0)
-          write({ snapshot: undefined, events: wanted.map(eventToProto) }, wanted.at(-1)!.revision);
+        if (wanted.length > 0) {
+          write(
+            { snapshot: undefined, events: wanted.map(eventToProto) },
+            wanted.at(-1)!.revision,
+            estimatedBytes(wanted),
+          );
+        }
       };
       const listener: TopologyListener = (update) => ('reset' in update ? sendSnapshot() : sendEvents(update.events));
       // Catch-up and subscription happen in one synchronous step: no change can fall between them.
@@ -62,9 +100,13 @@ export function watchTopologyHandler(
       } finally {
         replica.unsubscribe(listener);
         call.off('drain', drained);
+        backlogBytesAll -= backlogBytes;
       }
       if (tooSlow) {
-        throw new ResourceExhaustedError('watchBacklogMax', 'watcher too slow; resume from the last revision received');
+        throw new ResourceExhaustedError(
+          'backlogMax',
+          'watcher too slow (or this member buffers too much for its watchers); resume from the last revision received',
+        );
       }
     },
   );

@@ -5,6 +5,7 @@ import { createLogger } from '@bulwark/logging';
 import { callUnary, createClient, startServer, type RunningServer, type UnaryMethod } from '@bulwark/rpc';
 import { coordinatorService } from '../lib/coordinator-service';
 import { MetadataReplica } from '../lib/metadata-replica';
+import type { WatchLimits } from '../lib/watch-topology';
 import { FakeRunner } from './fake-runner';
 
 export interface ServedCoordinator {
@@ -21,6 +22,7 @@ export interface ServedCoordinator {
 export interface ServeOptions {
   primaryLeaseMs?: number;
   clockDriftMs?: number;
+  watchLimits?: WatchLimits;
 }
 
 export async function serveCoordinator(options: ServeOptions = {}): Promise<ServedCoordinator> {
@@ -41,6 +43,7 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
         addresses: new Map([['c1', '127.0.0.1:1']]),
         primaryLeaseMs: options.primaryLeaseMs ?? 5_000,
         clockDriftMs: options.clockDriftMs ?? 500,
+        watchLimits: options.watchLimits,
       }),
     ],
   );
