@@ -5,13 +5,15 @@
 // time is ticks and randomness is the injected generator.
 //
 // The roles' bookkeeping lives beside this file: the leader's votes, lease
-// and follower progress in leadership.ts and follower-progress.ts, the
-// recovery of open slots in recover-open-slots.ts. This file holds the
-// acceptor's durable state and the transitions between roles.
+// and follower progress in leadership.ts and follower-progress.ts, what is
+// sent to a lagging member in catch-up-sender.ts, the recovery of open slots
+// in recover-open-slots.ts. This file holds the acceptor's durable state,
+// the message handlers and the transitions between roles.
 import { ballotsEqual, compareBallots, quorum, type Ballot } from './ballot';
 import { leaseTicks, validatePaxosSettings, type PaxosSettings } from './config';
 import type { DurableState } from './durable-state';
-import { noteAnsweredRound, noteFollowerCommit, type FollowerProgress } from './follower-progress';
+import { noteAnsweredRound, noteFollowerCommit } from './follower-progress';
+import { CatchUpSender, type CatchUpSource } from './catch-up-sender';
 import { Leadership } from './leadership';
 import type { AcceptedEntry, Entry, Message, PromiseReply, Snapshot } from './messages';
 import { ReadyBuilder, type Ready } from './ready';
@@ -46,15 +48,8 @@ export class PaxosNode {
   private durablePromised: Ballot;
   private readonly accepted = new Map<bigint, AcceptedEntry>();
   private readonly chosen = new Map<bigint, Uint8Array>();
-  /**
-   * Chosen values a compaction folded into the snapshot, kept in memory
-   * (catchUpTailEntries of them) so a follower a little behind catches up
-   * from the log instead of a snapshot, as etcd keeps entries before its
-   * snapshot index. Not durable: a restarted node starts without them.
-   */
-  private readonly catchUpTail = new Map<bigint, Uint8Array>();
-  /** The first slot a follower can be sent from: the tail's first, or the log start. */
-  private catchUpFrom: bigint;
+  /** Sends lagging members what they lack; keeps a tail of chosen values past compactions. */
+  private readonly catchUp: CatchUpSender;
   /** Distinct slots in `accepted` and `chosen`: what compaction would free. */
   private heldSlots = 0;
   private commit: bigint;
@@ -100,7 +95,7 @@ export class PaxosNode {
     this.maxRoundSeen = durable.promised.round;
     this.snapshot = durable.snapshot;
     this.logStart = (durable.snapshot?.lastSlot ?? 0n) + 1n;
-    this.catchUpFrom = this.logStart;
+    this.catchUp = new CatchUpSender(this.settings, this.logStart);
     for (const entry of durable.accepted) if (entry.slot >= this.logStart) this.accepted.set(entry.slot, entry);
     for (const entry of durable.chosen) if (entry.slot >= this.logStart) this.chosen.set(entry.slot, entry.command);
     this.countHeldSlots();
@@ -262,15 +257,8 @@ export class PaxosNode {
       throw new RangeError(`cannot compact to ${throughSlot} beyond the applied slot ${this.applied}`);
     }
     if (throughSlot < this.logStart) return;
-    // The tail stays contiguous: the chosen values from the log start through
-    // throughSlot, after what the tail held before.
-    const keepFrom = throughSlot - BigInt(this.settings.catchUpTailEntries) + 1n;
-    const tailFrom = keepFrom > this.catchUpFrom ? keepFrom : this.catchUpFrom;
-    for (const [slot, command] of this.chosen)
-      if (slot <= throughSlot && slot >= tailFrom) this.catchUpTail.set(slot, command);
-    for (const slot of this.catchUpTail.keys()) if (slot < tailFrom) this.catchUpTail.delete(slot);
+    this.catchUp.keepTail(this.chosen, throughSlot);
     this.installLocally({ lastSlot: throughSlot, data });
-    this.catchUpFrom = tailFrom;
   }
 
   receive(message: Message): void {
@@ -647,13 +635,13 @@ export class PaxosNode {
         progress.catchUpTarget = advertised;
       }
     }
-    this.replicateTo(from, progress);
+    this.catchUp.replicateTo(this.catchUpView(), from, progress);
   }
 
   private onCatchUpRequest(from: string, theirCommit: bigint): void {
     const lead = this.leadership;
     if (!lead) {
-      this.sendCatchUpBatch(from, theirCommit);
+      this.catchUp.sendBatch(this.catchUpView(), from, theirCommit);
       return;
     }
     // Only a follower being caught up asks a leader; anything else is a
@@ -661,97 +649,21 @@ export class PaxosNode {
     const progress = lead.progressOf(from, this.now);
     if (progress.batchesInFlight > 0) progress.batchesInFlight--;
     noteFollowerCommit(progress, theirCommit, this.now);
-    this.replicateTo(from, progress);
+    this.catchUp.replicateTo(this.catchUpView(), from, progress);
   }
 
-  /** Ticks without progress after which catch-up in flight is taken as lost and sent again. */
-  private get catchUpResendTicks(): number {
-    return this.settings.electionTimeoutMinTicks;
-  }
-
-  /** The same for a snapshot, which may be large and slow to install. */
-  private get snapshotResendTicks(): number {
-    return this.settings.electionTimeoutMaxTicks * 4;
-  }
-
-  /**
-   * Sends a follower being caught up what it lacks up to its target: a
-   * snapshot when its commit point is before the first slot this node can
-   * still send, or chosen entries, at most catchUpWindowBatches messages in
-   * flight. Every batch it stores it answers with a CatchUpRequest, which
-   * frees a place in the window.
-   */
-  private replicateTo(peer: string, progress: FollowerProgress): void {
-    const target = progress.catchUpTarget;
-    if (target === undefined) return;
-    const quietTicks = this.now - Math.max(progress.lastSendTick, progress.lastProgressTick);
-    if (progress.commit + 1n < this.catchUpStart()) {
-      if (!this.snapshot) return;
-      if (progress.snapshotSentSlot !== undefined && quietTicks < this.snapshotResendTicks) return;
-      this.out.send({
-        type: 'installSnapshot',
-        from: this.id,
-        to: peer,
-        ballot: this.ballotForCatchUp(),
-        snapshot: this.snapshot,
-      });
-      progress.snapshotSentSlot = this.snapshot.lastSlot;
-      progress.lastSendTick = this.now;
-      return;
-    }
-    if (progress.catchUpSentThrough < progress.commit || quietTicks >= this.catchUpResendTicks) {
-      // Nothing in flight, or what was sent is taken as lost: start from its commit point.
-      progress.catchUpSentThrough = progress.commit;
-      progress.batchesInFlight = 0;
-    }
-    const end = target < this.commit ? target : this.commit;
-    while (progress.catchUpSentThrough < end && progress.batchesInFlight < this.settings.catchUpWindowBatches) {
-      const entries = this.chosenRange(progress.catchUpSentThrough + 1n, end);
-      this.out.send({ type: 'catchUp', from: this.id, to: peer, ballot: this.ballotForCatchUp(), entries });
-      progress.catchUpSentThrough = (entries.at(-1) as Entry).slot;
-      progress.batchesInFlight++;
-      progress.lastSendTick = this.now;
-    }
-  }
-
-  /** One batch for a node that asked a non-leader; it asks again for more. */
-  private sendCatchUpBatch(to: string, theirCommit: bigint): void {
-    if (theirCommit >= this.commit) return;
-    if (theirCommit + 1n < this.catchUpStart()) {
-      if (this.snapshot) {
-        this.out.send({
-          type: 'installSnapshot',
-          from: this.id,
-          to,
-          ballot: this.ballotForCatchUp(),
-          snapshot: this.snapshot,
-        });
-      }
-      return;
-    }
-    const entries = this.chosenRange(theirCommit + 1n, this.commit);
-    this.out.send({ type: 'catchUp', from: this.id, to, ballot: this.ballotForCatchUp(), entries });
-  }
-
-  private catchUpStart(): bigint {
-    return this.catchUpFrom < this.logStart ? this.catchUpFrom : this.logStart;
-  }
-
-  private ballotForCatchUp(): Ballot {
-    return this.leadership?.ballot ?? this.promised;
-  }
-
-  /** Chosen entries from `first` on (never past `last`), one batch's worth. */
-  private chosenRange(first: bigint, last: bigint): Entry[] {
-    const entries: Entry[] = [];
-    let bytes = 0;
-    for (let slot = first; slot <= last && entries.length < this.settings.batchEntriesMax; slot++) {
-      const command = (this.chosen.get(slot) ?? this.catchUpTail.get(slot)) as Uint8Array;
-      if (entries.length > 0 && bytes + command.byteLength > this.settings.batchBytesMax) break;
-      entries.push({ slot, command });
-      bytes += command.byteLength;
-    }
-    return entries;
+  /** What the catch-up sender reads of this node, as of now. */
+  private catchUpView(): CatchUpSource {
+    return {
+      id: this.id,
+      now: this.now,
+      commit: this.commit,
+      logStart: this.logStart,
+      snapshot: this.snapshot,
+      ballot: this.leadership?.ballot ?? this.promised,
+      chosen: this.chosen,
+      send: (message) => this.out.send(message),
+    };
   }
 
   /**
@@ -790,9 +702,8 @@ export class PaxosNode {
   private onInstallSnapshot(from: string, snapshot: Snapshot): void {
     if (snapshot.lastSlot > this.commit) {
       this.stepDownToLearn();
-      this.catchUpTail.clear();
       this.installLocally(snapshot);
-      this.catchUpFrom = this.logStart;
+      this.catchUp.dropTail(this.logStart);
       this.out.restore(snapshot);
       this.commit = snapshot.lastSlot;
       this.out.persisting().commitSlot = this.commit;
