@@ -4,13 +4,60 @@
 // runner calls apply synchronously as it applies each committed entry, so
 // the time it notes for a lease grant is when this member applied it.
 import type { Entry, Snapshot } from '@bulwark/paxos';
-import { MetadataStateMachine, type Answer, type Topology, type TopologyEvent } from '@bulwark/metadata';
+import type { coordinatorV1 } from '@bulwark/contracts';
+import {
+  estimatedBytes,
+  MetadataStateMachine,
+  type Answer,
+  type Topology,
+  type TopologyEvent,
+} from '@bulwark/metadata';
 import type { ReplicatedStateMachine } from './paxos-runner';
 import { decodeEntry } from './command-codec';
 import { LeaseGrants } from './lease-grants';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec';
+import { eventToProto, topologyToProto } from './topology-codec';
 
-export type TopologyListener = (change: { events: readonly TopologyEvent[] } | { reset: Topology }) => void;
+/**
+ * One applied change as watchers send it, encoded once for all of them:
+ * the events of one command (all at one revision), or the whole topology
+ * after a snapshot replaced it; with its estimated bytes.
+ */
+export type TopologyUpdate =
+  | {
+      readonly type: 'events';
+      readonly revision: bigint;
+      readonly events: readonly coordinatorV1.TopologyEvent[];
+      readonly bytes: number;
+    }
+  | {
+      readonly type: 'reset';
+      readonly revision: bigint;
+      readonly topology: coordinatorV1.Topology;
+      readonly bytes: number;
+    };
+
+export type TopologyListener = (update: TopologyUpdate) => void;
+
+/** The events of applied commands as watchers send them (one command's or several's, in order). */
+export function eventsUpdate(events: readonly TopologyEvent[]): TopologyUpdate {
+  return {
+    type: 'events',
+    revision: events.at(-1)?.revision ?? 0n,
+    events: events.map(eventToProto),
+    bytes: estimatedBytes(events),
+  };
+}
+
+/** The whole topology as watchers send it. */
+export function resetUpdate(topology: Topology): TopologyUpdate {
+  return {
+    type: 'reset',
+    revision: topology.revision,
+    topology: topologyToProto(topology),
+    bytes: estimatedBytes(topology),
+  };
+}
 
 /** Concurrent watchers, each a WatchTopology stream. */
 export const topologyListenersMax = 4_096;
@@ -31,26 +78,32 @@ export class MetadataReplica implements ReplicatedStateMachine<Answer> {
     const answer = this.machine.apply(command, request);
     if (answer.events.length > 0) {
       this.leaseGrants.noteEvents(answer.events);
-      for (const listener of this.listeners) listener({ events: answer.events });
+      this.notify(() => eventsUpdate(answer.events));
     }
     return answer;
   }
 
+  /**
+   * Replaces the state with a peer's (or the recovered) snapshot. A snapshot
+   * that cannot be decoded or breaks an invariant changes nothing and
+   * throws, naming its slot; the runner then stops before persisting it.
+   */
   restore(snapshot: Snapshot): void {
-    const { topology, requests } = decodeSnapshot(snapshot.data);
-    this.machine.installSnapshot(topology, requests);
-    this.leaseGrants.noteSnapshot(this.machine.topology.groups);
-    for (const listener of this.listeners) listener({ reset: this.machine.topology });
-  }
-
-  checkSnapshot(snapshot: Snapshot): void {
     try {
       const { topology, requests } = decodeSnapshot(snapshot.data);
-      // A scratch machine checks the topology's invariants and the request table alike.
-      new MetadataStateMachine().installSnapshot(topology, requests);
+      this.machine.installSnapshot(topology, requests);
     } catch (error) {
       throw new Error(`snapshot at slot ${snapshot.lastSlot} is invalid: ${(error as Error).message}`);
     }
+    this.leaseGrants.noteSnapshot(this.machine.topology.groups);
+    this.notify(() => resetUpdate(this.machine.topology));
+  }
+
+  /** Hands every watcher the same update, built only when someone watches. */
+  private notify(build: () => TopologyUpdate): void {
+    if (this.listeners.size === 0) return;
+    const update = build();
+    for (const listener of this.listeners) listener(update);
   }
 
   snapshot(): Uint8Array {

@@ -35,7 +35,6 @@ class AppliedCommands implements ReplicatedStateMachine<number> {
   snapshot(): Uint8Array {
     return bytes(JSON.stringify(this.commands));
   }
-  checkSnapshot(): void {}
 }
 
 /**

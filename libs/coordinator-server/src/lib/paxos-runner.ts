@@ -1,12 +1,13 @@
 // The runner around the pure Paxos core: it turns real time into ticks and
-// handles each Ready in the order the core requires (see @bulwark/paxos
-// ready.ts): proposals that promise nothing go out first, the persist batch
-// is made durable, then the dependent messages are sent, the snapshot and
-// committed entries are applied and the proposals they settle answered, and
-// finally advance() tells the core what is durable and applied. Local reads
-// are decided on that applied slot. One Ready is written at a time, off the
-// event loop; what arrives meanwhile is gathered into the next one: one
-// fsync and one batch per peer for all of it (group commit).
+// handles each Ready in the order the core requires (@bulwark/paxos
+// ready.ts): proposals that promise nothing go out first; the snapshot and
+// committed entries are applied and the proposals they settle answered
+// (chosen values need not wait for this member's write); the persist batch
+// is written off the event loop; then the messages that depend on it go
+// out, and advance() tells the core what is durable and applied. Local
+// reads are decided on that applied slot. One Ready is written at a time;
+// what arrives meanwhile is gathered into the next one: one fsync and one
+// batch per peer for all of it (group commit).
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
@@ -24,12 +25,14 @@ import {
 export interface ReplicatedStateMachine<Result> {
   /** Applies one committed entry; must be deterministic. */
   apply(entry: Entry): Result;
-  /** Replaces the whole state with a snapshot's. */
+  /**
+   * Replaces the whole state with a snapshot's; throws, changing nothing,
+   * when it cannot (the runner applies before it persists, so a bad
+   * snapshot from a peer never reaches the disk).
+   */
   restore(snapshot: Snapshot): void;
   /** The state as of the last applied entry. */
   snapshot(): Uint8Array;
-  /** Throws if a snapshot received from a peer cannot be restored; called before it is persisted. */
-  checkSnapshot(snapshot: Snapshot): void;
 }
 
 export interface DurableLog {
@@ -270,9 +273,7 @@ export class PaxosRunner<Result> {
   private apply(ready: Ready): void {
     const { machine } = this.options;
     if (ready.snapshotToApply) {
-      // A peer's snapshot is checked before it is restored or reaches the disk: a bad one
-      // must not be persisted and replayed on every restart.
-      machine.checkSnapshot(ready.snapshotToApply);
+      // Before the write: a snapshot that cannot be restored is never persisted.
       machine.restore(ready.snapshotToApply);
       this.settleBelow(ready.snapshotToApply.lastSlot);
     }

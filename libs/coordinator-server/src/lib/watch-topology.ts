@@ -4,10 +4,14 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { commonV1, coordinatorV1 } from '@bulwark/contracts';
 import { ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
-import { estimatedBytes, type TopologyEvent } from '@bulwark/metadata';
 import { untilCallEnds, type HandlerKit } from '@bulwark/rpc';
-import type { MetadataReplica, TopologyListener } from './metadata-replica';
-import { eventToProto, topologyToProto } from './topology-codec';
+import {
+  eventsUpdate,
+  resetUpdate,
+  type MetadataReplica,
+  type TopologyListener,
+  type TopologyUpdate,
+} from './metadata-replica';
 
 /** How far watchers may fall behind before a stream is ended (the watcher resumes from its revision). */
 export interface WatchLimits {
@@ -69,27 +73,20 @@ export function watchTopologyHandler(
         backlog = 0;
         backlogBytes = 0;
       };
-      const sendSnapshot = () => {
-        const topology = replica.machine.topology;
-        write({ snapshot: topologyToProto(topology), events: [] }, topology.revision, estimatedBytes(topology));
-      };
-      const sendEvents = (events: readonly TopologyEvent[]) => {
-        const wanted = events.filter((event) => event.revision >= start);
-        if (wanted.length > 0) {
-          write(
-            { snapshot: undefined, events: wanted.map(eventToProto) },
-            wanted.at(-1)!.revision,
-            estimatedBytes(wanted),
-          );
+      const send = (update: TopologyUpdate) => {
+        if (update.type === 'reset') {
+          write({ snapshot: update.topology, events: [] }, update.revision, update.bytes);
+        } else if (update.revision >= start && update.events.length > 0) {
+          write({ snapshot: undefined, events: [...update.events] }, update.revision, update.bytes);
         }
       };
-      const listener: TopologyListener = (update) => ('reset' in update ? sendSnapshot() : sendEvents(update.events));
+      const listener: TopologyListener = send;
       // Catch-up and subscription happen in one synchronous step: no change can fall between them.
-      if (start === 0n) sendSnapshot();
+      if (start === 0n) send(resetUpdate(replica.machine.topology));
       else {
         const since = replica.machine.eventsSince(start - 1n);
-        if (since.type === 'compacted') sendSnapshot();
-        else sendEvents(since.events);
+        if (since.type === 'compacted') send(resetUpdate(replica.machine.topology));
+        else send(eventsUpdate(since.events.filter((event) => event.revision >= start)));
       }
       if (!replica.subscribe(listener)) {
         throw new UnavailableError('too many watchers on this coordinator; try another member');
