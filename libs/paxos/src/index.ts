@@ -1,4 +1,5 @@
 export * from './lib/ballot';
+export * from './lib/bytes';
 export * from './lib/config';
 export * from './lib/durable-state';
 export * from './lib/durable-state-mirror';

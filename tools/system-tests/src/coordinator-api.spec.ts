@@ -18,6 +18,7 @@ import { registerMember } from '@bulwark/coordinator-client';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { createLogger } from '@bulwark/logging';
 import { repoPath, repoRoot } from '@bulwark/testing';
+import { rejection } from '@bulwark/errors/testing';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 
@@ -57,15 +58,6 @@ describe('coordinator.v1 on a 3-member cluster', () => {
 
   const call = <Req, Res>(client: coordinatorV1.CoordinatorClient, method: UnaryMethod<Req, Res>, request: Req) =>
     callUnary(client, method, request, { deadlineMs: 5_000 });
-
-  async function rejection(promise: Promise<unknown>): Promise<BulwarkError> {
-    const error = await promise.then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(BulwarkError);
-    return error as BulwarkError;
-  }
 
   const replica = (id: string, port: number): coordinatorV1.Member => ({
     id,

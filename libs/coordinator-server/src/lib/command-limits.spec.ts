@@ -25,7 +25,7 @@ const largestCommands: Change[] = [
     member: { id: longId(0), address: `${longestHost}:65535`, role: 'replica', groupId: longId(1) },
   },
   { type: 'createGroup', groupId: longId(0), members: longIds(groupMembersMax), mode: 'async' },
-  { type: 'deleteGroup', groupId: longId(0) },
+  { type: 'deleteGroup', groupId: longId(0), expectedPrimaryLeaseRevision: uint64Max },
   {
     type: 'setRing',
     expectedVersion: uint64Max,

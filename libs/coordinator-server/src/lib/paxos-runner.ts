@@ -13,6 +13,7 @@ import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, Unavaila
 import type { Logger } from '@bulwark/logging';
 import {
   ballotsEqual,
+  bytesEqual,
   type Ballot,
   type Entry,
   type Message,
@@ -73,10 +74,6 @@ interface Waiter<Result> {
   resolve: (result: Result) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 export class PaxosRunner<Result> {
@@ -300,7 +297,7 @@ export class PaxosRunner<Result> {
     if (!waiter) return;
     this.waiters.delete(entry.slot);
     clearTimeout(waiter.timer);
-    if (sameBytes(waiter.command, entry.command)) waiter.resolve(result);
+    if (bytesEqual(waiter.command, entry.command)) waiter.resolve(result);
     else waiter.reject(new UnavailableError('leadership changed before the change committed; it did not take effect'));
   }
 

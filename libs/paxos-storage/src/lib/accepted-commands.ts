@@ -33,8 +33,3 @@ export class AcceptedCommands {
     return (slot) => inBatch.get(slot) ?? this.bySlot.get(slot);
   }
 }
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}

@@ -24,8 +24,16 @@
 // written before same_as_accepted existed, is decoded with it refused.
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { InvalidArgumentError } from '@bulwark/errors';
-import type { AcceptedEntry, Ballot, DurableState, Entry, PersistBatch, Snapshot } from '@bulwark/paxos';
-import { AcceptedCommands, sameBytes } from './accepted-commands';
+import {
+  bytesEqual,
+  type AcceptedEntry,
+  type Ballot,
+  type DurableState,
+  type Entry,
+  type PersistBatch,
+  type Snapshot,
+} from '@bulwark/paxos';
+import { AcceptedCommands } from './accepted-commands';
 
 /** A persist batch as one WAL record holds it: snapshots live in their own file. */
 export type LogBatch = Omit<PersistBatch, 'snapshot'>;
@@ -75,7 +83,7 @@ const sameAsAcceptedField = new BinaryWriter().tag(3, WireType.Varint).bool(true
 
 function encodeChosen(entry: Entry, acceptedCommand: Uint8Array | undefined): Uint8Array {
   const slot = varintField(1, entry.slot, 'chosen.slot');
-  const isAccepted = acceptedCommand !== undefined && sameBytes(acceptedCommand, entry.command);
+  const isAccepted = acceptedCommand !== undefined && bytesEqual(acceptedCommand, entry.command);
   return concatBytes([slot, isAccepted ? sameAsAcceptedField : bytesField(2, entry.command)]);
 }
 

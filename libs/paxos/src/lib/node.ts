@@ -10,6 +10,7 @@
 // in recover-open-slots.ts. This file holds the acceptor's durable state,
 // the message handlers and the transitions between roles.
 import { ballotsEqual, compareBallots, quorum, type Ballot } from './ballot';
+import { bytesEqual } from './bytes';
 import { leaseTicks, validatePaxosSettings, type PaxosSettings } from './config';
 import type { DurableState } from './durable-state';
 import { noteAnsweredRound, noteFollowerCommit } from './follower-progress';
@@ -692,11 +693,7 @@ export class PaxosNode {
     const lead = this.leadership;
     const mine = this.accepted.get(entry.slot);
     if (!lead || !mine || !ballotsEqual(mine.ballot, lead.ballot)) return false;
-    const a = mine.command;
-    const b = entry.command;
-    if (a.byteLength !== b.byteLength) return false;
-    for (let index = 0; index < a.byteLength; index++) if (a[index] !== b[index]) return false;
-    return true;
+    return bytesEqual(mine.command, entry.command);
   }
 
   private onInstallSnapshot(from: string, snapshot: Snapshot): void {

@@ -349,8 +349,9 @@ export interface FailoverRequest {
    */
   expectedEpoch: bigint;
   /**
-   * target_primary, when set, must be in the in-sync set; empty lets the
-   * coordinator pick the in-sync member with the highest durable sequence.
+   * target_primary, when set, must be in the in-sync set; empty picks the
+   * first other in-sync member (choosing the one with the highest durable
+   * sequence needs the replicas, which come with the replica groups).
    */
   targetPrimary: string;
   /**
@@ -3480,7 +3481,8 @@ export const UpdateInSyncSetResponse: MessageFns<UpdateInSyncSetResponse> = {
  * Every mutating request takes an optional request_id: 1 to 128 printable
  * ASCII characters without spaces (0x21-0x7E), else INVALID_ARGUMENT naming
  * request_id. The coordinators remember the first outcome of the last
- * 10,000 committed requests that carried one (oldest forgotten first; the
+ * 10,000 committed requests that carried one, within 8 MiB of outcomes
+ * (oldest forgotten first; the
  * table is replicated and survives leader changes and restarts), so a retry
  * with the same request_id after DEADLINE_EXCEEDED or UNAVAILABLE is
  * answered with that outcome (same revision, same result or same error)
@@ -3554,9 +3556,10 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): RegisterMemberResponse => RegisterMemberResponse.decode(value),
   },
   /**
-   * ReportSuspect tells the leader that a member looks dead; the leader
-   * confirms with its own probe before acting. Every field is checked
-   * (INVALID_ARGUMENT naming it) before the leader acts.
+   * ReportSuspect tells the leader that a member looks dead. Every field is
+   * checked (INVALID_ARGUMENT naming it). Today the leader only records the
+   * report; confirming with its own probe and failing over follow with the
+   * replica groups.
    */
   reportSuspect: {
     path: "/coordinator.v1.Coordinator/ReportSuspect" as const,
@@ -3677,9 +3680,10 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    */
   registerMember: handleUnaryCall<RegisterMemberRequest, RegisterMemberResponse>;
   /**
-   * ReportSuspect tells the leader that a member looks dead; the leader
-   * confirms with its own probe before acting. Every field is checked
-   * (INVALID_ARGUMENT naming it) before the leader acts.
+   * ReportSuspect tells the leader that a member looks dead. Every field is
+   * checked (INVALID_ARGUMENT naming it). Today the leader only records the
+   * report; confirming with its own probe and failing over follow with the
+   * replica groups.
    */
   reportSuspect: handleUnaryCall<ReportSuspectRequest, ReportSuspectResponse>;
   /**
@@ -3789,9 +3793,10 @@ export interface CoordinatorClient extends Client {
     callback: (error: ServiceError | null, response: RegisterMemberResponse) => void,
   ): ClientUnaryCall;
   /**
-   * ReportSuspect tells the leader that a member looks dead; the leader
-   * confirms with its own probe before acting. Every field is checked
-   * (INVALID_ARGUMENT naming it) before the leader acts.
+   * ReportSuspect tells the leader that a member looks dead. Every field is
+   * checked (INVALID_ARGUMENT naming it). Today the leader only records the
+   * report; confirming with its own probe and failing over follow with the
+   * replica groups.
    */
   reportSuspect(
     request: ReportSuspectRequest,

@@ -87,9 +87,6 @@ export interface SetRingCommand {
 }
 
 /**
- * FailoverCommand moves a group's primary. The proposing leader has waited
- * out the old primary's lease on its own monotonic clock; apply only checks
- * that no lease was granted since.
  * DeleteGroupCommand removes a replica group no key maps to, once its
  * primary's lease has surely ended (as for a failover: deleting a group, then
  * creating one of its replicas' keys elsewhere, must not make a second
@@ -108,6 +105,11 @@ export interface DeleteGroupCommand {
   expectedPrimaryLeaseRevision: bigint;
 }
 
+/**
+ * FailoverCommand moves a group's primary. The proposing leader has waited
+ * out the old primary's lease on its own monotonic clock; apply only checks
+ * that no lease was granted since.
+ */
 export interface FailoverCommand {
   /** group_id names the group. */
   groupId: string;
@@ -221,7 +223,7 @@ export interface MetadataSnapshot {
     | undefined;
   /**
    * requests are the remembered requests, oldest first (the order in which
-   * they are forgotten); at most 10,000.
+   * they are forgotten); at most 10,000 and 8 MiB of outcomes.
    */
   requests: RememberedRequest[];
 }
