@@ -6,8 +6,9 @@ import { paxosV1 } from '@bulwark/contracts';
 import { createLogger } from '@bulwark/logging';
 import type { Message } from '@bulwark/paxos';
 import { startServer, type RunningServer } from '@bulwark/rpc';
+import { freePort } from '@bulwark/testing';
 import { encodePaxosMessage } from './paxos-codec';
-import { batchBytesMax, encodedBytesEstimate, PaxosTransport } from './paxos-transport';
+import { batchBytesMax, encodedBytesEstimate, PaxosTransport, peerQueueBytesMax } from './paxos-transport';
 import { snapshotChunkBytes } from './snapshot-chunks';
 
 const logger = createLogger({
@@ -121,6 +122,20 @@ describe('PaxosTransport', () => {
       installed?.type === 'installSnapshot' && Buffer.from(installed.snapshot.data).equals(Buffer.from(data)),
     ).toBe(true);
     expect(after).toMatchObject({ type: 'accept' });
+  });
+
+  it('bounds what it queues for a peer that is away in bytes, dropping the oldest', async () => {
+    const away = new PaxosTransport('a', [{ id: 'c', address: `127.0.0.1:${await freePort()}` }], logger);
+    try {
+      const oneMiB = 1024 * 1024;
+      away.send(Array.from({ length: 100 }, (_, index) => ({ ...accept(BigInt(index + 1), oneMiB), to: 'c' })));
+      const backlog = away.backlog('c')!;
+      expect(backlog.bytes).toBeLessThanOrEqual(peerQueueBytesMax);
+      expect(backlog.bytes).toBeGreaterThan(peerQueueBytesMax - 2 * oneMiB);
+      expect(backlog.dropped).toBe(100 - backlog.messages);
+    } finally {
+      away.close();
+    }
   });
 
   it('estimates the encoded size of every kind of message from above', () => {

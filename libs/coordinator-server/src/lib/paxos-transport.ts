@@ -16,6 +16,8 @@ import { SnapshotAssembler, toWireMessages } from './snapshot-chunks';
 
 /** Messages queued per peer while its stream is away or slow. */
 export const peerQueueMessagesMax = 10_000;
+/** Estimated bytes queued per peer while its stream is away or slow (snapshot chunks and batches are up to 1 MiB). */
+export const peerQueueBytesMax = 64 * 1024 * 1024;
 /** Messages in one ExchangeRequest (the contract's bound). */
 export const batchMessagesMax = 1_024;
 /**
@@ -66,10 +68,24 @@ export interface PeerAddress {
   address: string;
 }
 
+interface Queued {
+  readonly message: paxosV1.Message;
+  /** encodedBytesEstimate, computed once at enqueue. */
+  readonly bytes: number;
+}
+
+/** What is queued for a peer and what was dropped for it: for metrics and tests. */
+export interface PeerBacklog {
+  messages: number;
+  bytes: number;
+  dropped: number;
+}
+
 class PeerLink {
   private readonly client: paxosV1.PaxosClient;
   private stream: ClientDuplexStream<paxosV1.ExchangeRequest, paxosV1.ExchangeResponse> | undefined;
-  private queue: paxosV1.Message[] = [];
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
   private batchId = 0n;
   private backoffMs = reconnectBackoffMs.initial;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -84,13 +100,30 @@ class PeerLink {
     this.client = createClient(paxosV1.PaxosClient, peer.address, peerChannelOptions);
   }
 
+  get backlog(): PeerBacklog {
+    return { messages: this.queue.length, bytes: this.queuedBytes, dropped: this.dropped };
+  }
+
+  /** Queues a message; past either bound the oldest are dropped (Paxos resends what matters). */
   enqueue(message: paxosV1.Message): void {
     for (const wireMessage of toWireMessages(message)) {
-      if (this.queue.length >= peerQueueMessagesMax) {
-        this.queue.shift();
-        this.dropped++;
-      }
-      this.queue.push(wireMessage);
+      const queued = { message: wireMessage, bytes: encodedBytesEstimate(wireMessage) };
+      this.queue.push(queued);
+      this.queuedBytes += queued.bytes;
+    }
+    let drop = 0;
+    let dropBytes = 0;
+    while (
+      this.queue.length - drop > 1 &&
+      (this.queue.length - drop > peerQueueMessagesMax || this.queuedBytes - dropBytes > peerQueueBytesMax)
+    ) {
+      dropBytes += (this.queue[drop] as Queued).bytes;
+      drop++;
+    }
+    if (drop > 0) {
+      this.queue.splice(0, drop);
+      this.queuedBytes -= dropBytes;
+      this.dropped += drop;
     }
   }
 
@@ -117,12 +150,13 @@ class PeerLink {
     let count = 0;
     let bytes = 0;
     while (count < this.queue.length && count < batchMessagesMax) {
-      const size = encodedBytesEstimate(this.queue[count] as paxosV1.Message);
+      const size = (this.queue[count] as Queued).bytes;
       if (count > 0 && bytes + size > batchBytesMax) break;
       bytes += size;
       count++;
     }
-    return this.queue.splice(0, count);
+    this.queuedBytes -= bytes;
+    return this.queue.splice(0, count).map((queued) => queued.message);
   }
 
   close(): void {
@@ -179,6 +213,11 @@ export class PaxosTransport {
         for (const link of this.links.values()) link.flush();
       });
     }
+  }
+
+  /** What is queued for `peer`, undefined for an unknown peer. */
+  backlog(peer: string): PeerBacklog | undefined {
+    return this.links.get(peer)?.backlog;
   }
 
   close(): void {
