@@ -3482,8 +3482,8 @@ export const UpdateInSyncSetResponse: MessageFns<UpdateInSyncSetResponse> = {
  * ASCII characters without spaces (0x21-0x7E), else INVALID_ARGUMENT naming
  * request_id. The coordinators remember the first outcome of the last
  * 10,000 committed requests that carried one, within 8 MiB of outcomes
- * (oldest forgotten first; the
- * table is replicated and survives leader changes and restarts), so a retry
+ * (oldest forgotten first; the table is replicated and survives leader
+ * changes and restarts), so a retry
  * with the same request_id after DEADLINE_EXCEEDED or UNAVAILABLE is
  * answered with that outcome (same revision, same result or same error)
  * and applied at most once. Outcomes a retry could change (a retryable
