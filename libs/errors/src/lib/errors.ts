@@ -60,10 +60,14 @@ export class AlreadyExistsError extends BulwarkError {
   }
 }
 
-/** The system is not in the state the request needs (wrong epoch, stale revision). */
+/**
+ * The system is not in the state the request needs (wrong epoch, stale
+ * revision). Retryable when the state changes by itself (a lease that runs
+ * out), not when someone must act first.
+ */
 export class FailedPreconditionError extends BulwarkError {
-  constructor(field: string, problem: string) {
-    super('failed-precondition', `${field}: ${problem}`, false, { field });
+  constructor(field: string, problem: string, options: { retryable?: boolean } = {}) {
+    super('failed-precondition', `${field}: ${problem}`, options.retryable ?? false, { field });
   }
 }
 

@@ -1,7 +1,7 @@
 // Checks shared by the commands that act on one existing group. They take
 // fields already checked for form, so a malformed request is always
 // INVALID_ARGUMENT before any lookup.
-import { FailedPreconditionError, NotFoundError, restoreError, type BulwarkError } from '@bulwark/errors';
+import { FailedPreconditionError, NotFoundError } from '@bulwark/errors';
 import type { StateView } from '../state-view';
 import type { ReplicaGroup } from '../types';
 
@@ -34,6 +34,6 @@ export function requirePrimary(group: ReplicaGroup, memberId: string, field: str
  * that runs out by itself), so it is marked retryable and is not remembered
  * as a request's outcome.
  */
-export function retryableFailedPrecondition(field: string, problem: string): BulwarkError {
-  return restoreError('failed-precondition', `${field}: ${problem}`, true, { field });
+export function retryableFailedPrecondition(field: string, problem: string): FailedPreconditionError {
+  return new FailedPreconditionError(field, problem, { retryable: true });
 }
