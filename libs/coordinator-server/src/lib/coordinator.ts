@@ -8,6 +8,7 @@ import type { Answer } from '@bulwark/metadata';
 import type { Logger } from '@bulwark/logging';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { coordinatorService } from './coordinator-service';
+import { checkMessageBounds } from './message-bounds';
 import { MetadataReplica } from './metadata-replica';
 import { PaxosRunner } from './paxos-runner';
 import { PaxosTransport, type PeerAddress } from './paxos-transport';
@@ -45,10 +46,12 @@ export class Coordinator {
     this.storage = opened.storage;
     this.addresses = new Map(options.peers.map((peer) => [peer.id, peer.address]));
     this.transport = new PaxosTransport(options.memberId, options.peers, options.logger);
+    const settings = { ...defaultPaxosSettings, ...options.paxos };
+    checkMessageBounds(settings);
     const node = new PaxosNode(
       options.memberId,
       options.peers.map((peer) => peer.id),
-      { ...defaultPaxosSettings, ...options.paxos },
+      settings,
       opened.state,
       // Election timeouts only need to differ between members; nothing replays them.
       Math.random,

@@ -3,11 +3,12 @@
 // assembles them back into the InstallSnapshot the core expects. So every
 // message, and every batch, stays within bounds whatever the metadata's size.
 import { paxosV1 } from '@bulwark/contracts';
+import { defaultStorageLimits } from '@bulwark/paxos-storage';
 
 /** Snapshot bytes in one SnapshotChunk. */
 export const snapshotChunkBytes = 1024 * 1024;
-/** Largest snapshot a stream assembles; anything claiming more is dropped. */
-export const snapshotBytesMax = 256 * 1024 * 1024;
+/** Largest snapshot a stream assembles (what the storage keeps); anything claiming more is dropped. */
+export const snapshotBytesMax = defaultStorageLimits.snapshotBytesMax;
 
 /** The message as it goes on the wire: itself, or the chunks of a large snapshot. */
 export function toWireMessages(message: paxosV1.Message): paxosV1.Message[] {
