@@ -53,9 +53,11 @@ try {
     ];
     if (stale.length > 0) {
       console.error(`generated code is stale (run npm run generate): ${stale.join(', ')}`);
-      process.exit(1);
+      // Not process.exit: the scratch directory below must still be removed.
+      process.exitCode = 1;
+    } else {
+      console.log(`generated code is up to date (${fresh.length} files)`);
     }
-    console.log(`generated code is up to date (${fresh.length} files)`);
   } else {
     rmSync(target, { recursive: true, force: true });
     cpSync(scratch, target, { recursive: true });
