@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { coordinatorV1 } from '@bulwark/contracts';
 import type { Fleet } from '@bulwark/fleet';
+import { startRegistrationLoad } from './registration-load';
 import { callUnary } from '@bulwark/rpc';
 
 const loadInFlight = 64;
@@ -28,42 +29,6 @@ async function appliedRevision(client: coordinatorV1.CoordinatorClient): Promise
   return answer?.header?.revision;
 }
 
-/** RegisterMember at `inFlight` through the leader until stopped; returns how many committed. */
-function startLoad(client: coordinatorV1.CoordinatorClient, inFlight: number) {
-  let stopped = false;
-  let committed = 0;
-  let issued = 0;
-  const worker = async () => {
-    while (!stopped) {
-      const n = issued++;
-      const member = n % 64;
-      await callUnary(
-        client,
-        client.registerMember,
-        {
-          member: {
-            id: `catch-up-${member}`,
-            address: `127.0.0.1:${40_000 + member * 100 + (Math.floor(n / 64) % 100)}`,
-            role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
-            groupId: '',
-          },
-          requestId: '',
-        },
-        { deadlineMs: 10_000 },
-      );
-      committed++;
-    }
-  };
-  const workers = Promise.all(Array.from({ length: inFlight }, worker));
-  return {
-    committed: () => committed,
-    stop: async () => {
-      stopped = true;
-      await workers;
-    },
-  };
-}
-
 export async function measureFollowerCatchUp(
   fleet: Fleet,
   clients: ReadonlyMap<string, coordinatorV1.CoordinatorClient>,
@@ -72,7 +37,7 @@ export async function measureFollowerCatchUp(
   const follower = [...clients.keys()].find((name) => name !== leader) as string;
   const leaderClient = clients.get(leader) as coordinatorV1.CoordinatorClient;
   const followerClient = clients.get(follower) as coordinatorV1.CoordinatorClient;
-  const load = startLoad(leaderClient, loadInFlight);
+  const load = startRegistrationLoad(leaderClient, { inFlight: loadInFlight, idPrefix: 'catch-up', portBase: 40_000 });
   const loadStarted = performance.now();
   try {
     await pause(loadBeforeKillMs);

@@ -8,14 +8,13 @@ import { isRetryable, NotLeaderError } from '@bulwark/errors';
 import { launchComposeFleet, type Fleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { measureFollowerCatchUp } from './coordinator-catch-up';
+import { startRegistrationLoad } from './registration-load';
 import type { BenchTable } from './table';
 
 const repoRoot = resolve(__dirname, '../../..');
 const failoverKills = 10;
 const commandsPerLevel = 2_000;
 const inFlightLevels = [1, 16, 64];
-/** Members re-registered in turn: each command is a real change, yet the topology stays small. */
-const benchMembers = 64;
 
 interface Cluster {
   fleet: Fleet;
@@ -80,34 +79,16 @@ async function measureFailovers(cluster: Cluster): Promise<number[]> {
 async function measureThroughput(cluster: Cluster, inFlight: number): Promise<(string | number)[]> {
   const leader = await leaderOf(cluster);
   const client = cluster.clients.get(leader) as coordinatorV1.CoordinatorClient;
-  const latenciesMs: number[] = [];
-  let issued = 0;
   const started = performance.now();
-  const worker = async () => {
-    while (issued < commandsPerLevel) {
-      const n = issued++;
-      const member = n % benchMembers;
-      const sentAt = performance.now();
-      await callUnary(
-        client,
-        client.registerMember,
-        {
-          member: {
-            id: `bench-${member}`,
-            address: `127.0.0.1:${30_000 + member * 100 + (Math.floor(n / benchMembers) % 100)}`,
-            role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
-            groupId: '',
-          },
-          requestId: '',
-        },
-        { deadlineMs: 10_000 },
-      );
-      latenciesMs.push(performance.now() - sentAt);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  const load = startRegistrationLoad(client, {
+    inFlight,
+    commands: commandsPerLevel,
+    idPrefix: 'bench',
+    portBase: 30_000,
+  });
+  await load.done;
   const elapsedS = (performance.now() - started) / 1_000;
-  latenciesMs.sort((a, b) => a - b);
+  const latenciesMs = [...load.latenciesMs].sort((a, b) => a - b);
   return [
     inFlight,
     commandsPerLevel,
