@@ -19,6 +19,7 @@ import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { createLogger } from '@bulwark/logging';
 import { repoPath, repoRoot } from '@bulwark/testing';
 import { rejection } from '@bulwark/errors/testing';
+import { leaseHolder } from './support/lease-holder';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 
@@ -36,19 +37,9 @@ describe('coordinator.v1 on a 3-member cluster', () => {
     for (const service of cluster.fleet.services()) {
       clients.set(service.name, createClient(coordinatorV1.CoordinatorClient, cluster.address(service.name, 7001)));
     }
-    // Find the leader: the member whose GetTopology is answered under its lease.
-    const deadline = Date.now() + 20_000;
-    while (!leader && Date.now() < deadline) {
-      for (const [name, client] of clients) {
-        const answer = await callUnary(client, client.getTopology, {}, { deadlineMs: 1_000 }).catch(() => undefined);
-        if (answer) {
-          leader = client;
-          follower = [...clients].find(([other]) => other !== name)?.[1] as coordinatorV1.CoordinatorClient;
-        }
-      }
-      if (!leader) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(leader).toBeDefined();
+    const leaderName = await leaseHolder(clients);
+    leader = clients.get(leaderName) as coordinatorV1.CoordinatorClient;
+    follower = [...clients].find(([name]) => name !== leaderName)?.[1] as coordinatorV1.CoordinatorClient;
   }, 90_000);
 
   afterAll(async () => {

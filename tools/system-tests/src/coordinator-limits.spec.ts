@@ -9,6 +9,7 @@ import { coordinatorV1 } from '@bulwark/contracts';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { freePort, killAllProcesses, startService, waitForServing, type ManagedProcess } from '@bulwark/testing';
 import { rejection } from '@bulwark/errors/testing';
+import { leaseHolder } from './support/lease-holder';
 
 const { MemberRole, ReplicationMode } = coordinatorV1;
 const mebibyte = 1024 * 1024;
@@ -50,18 +51,8 @@ describe('coordinator request limits on a 3-member cluster', () => {
       members.push({ id, address, dataDir, process, client: createClient(coordinatorV1.CoordinatorClient, address) });
     }
     await Promise.all(members.map((member) => waitForServing(member.address, 30_000)));
-    // The leader is the member that answers GetTopology under its lease; an election has no event to await.
-    const deadline = Date.now() + 20_000;
-    while (!leader && Date.now() < deadline) {
-      for (const member of members) {
-        const answer = await callUnary(member.client, member.client.getTopology, {}, { deadlineMs: 1_000 }).catch(
-          () => undefined,
-        );
-        if (answer) leader = member;
-      }
-      if (!leader) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(leader).toBeDefined();
+    const holder = await leaseHolder(new Map(members.map((member) => [member.id, member.client])));
+    leader = members.find((member) => member.id === holder) as Member;
   }, 60_000);
 
   afterAll(async () => {

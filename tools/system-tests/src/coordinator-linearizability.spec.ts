@@ -11,6 +11,7 @@ import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { repoPath, repoRoot } from '@bulwark/testing';
+import { leaseHolder } from './support/lease-holder';
 
 const clientsCount = 4;
 /** Successful operations each client makes; failed attempts are retried, at most attemptsMax in all. */
@@ -58,20 +59,7 @@ describe('coordinator metadata under a leader kill', () => {
     const random = seededUniform(2026);
 
     // Start once a leader serves linearizable reads.
-    const electedBy = Date.now() + 20_000;
-    for (;;) {
-      const leader = await Promise.any(
-        names.map((name) =>
-          callUnary(clients.get(name)!, clients.get(name)!.getTopology, {}, { deadlineMs: 1_000 }).then(() => name),
-        ),
-      ).catch(() => undefined);
-      if (leader) {
-        guess = leader;
-        break;
-      }
-      if (Date.now() > electedBy) throw new Error('no leader within 20 s');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    guess = await leaseHolder(clients);
 
     const runClient = async (client: string) => {
       for (let succeeded = 0, attempts = 0; succeeded < operationsPerClient && attempts < attemptsMax; attempts++) {
