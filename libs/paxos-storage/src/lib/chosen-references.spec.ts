@@ -1,13 +1,12 @@
 // The Paxos core persists a slot's command when it accepts it and again when
 // it learns it chosen; the WAL stores the second as a reference to the first,
 // so each command is on disk once, and recovery gives back the same state.
-import fc from 'fast-check';
 import type { PersistBatch } from '@bulwark/paxos';
 import { acceptedThenChosenSteps } from '../testing/batch-arbitraries';
 import {
   acceptBatch,
   batch,
-  checkAgainstModel,
+  itRecoversWhatTheModelDoes,
   fileBytes,
   logOf,
   modelState,
@@ -112,21 +111,11 @@ describe('chosen entries stored as the accepted value', () => {
     );
   });
 
-  it('recover what MemoryStorage gives for batches as the core persists them, with snapshots and restarts (150 runs)', () => {
-    fc.assert(
-      fc.property(acceptedThenChosenSteps, (steps) => checkAgainstModel(temporaryDirectory(), steps, {})),
-      { numRuns: 150 },
-    );
-  });
-
-  it('still do with the WAL rewritten every few hundred bytes and split into small records (100 runs)', () => {
-    fc.assert(
-      fc.property(acceptedThenChosenSteps, (steps) =>
-        checkAgainstModel(temporaryDirectory(), steps, { walCompactionBytes: 300, recordBytesMax: 512 }),
-      ),
-      { numRuns: 100 },
-    );
-  });
+  itRecoversWhatTheModelDoes(
+    'batches as the core persists them, with snapshots and restarts',
+    acceptedThenChosenSteps,
+    temporaryDirectory,
+  );
 
   it('are refused, naming the record, when no accepted value for the slot precedes them', () => {
     const directory = temporaryDirectory();

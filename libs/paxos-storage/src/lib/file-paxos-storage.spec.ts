@@ -2,14 +2,13 @@
 // stated bounds, and the WAL's self-compaction.
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from '@bulwark/errors';
 import { emptyDurableState } from '@bulwark/paxos';
 import { batchesWithRestarts } from '../testing/batch-arbitraries';
 import {
   acceptBatch,
   batch,
-  checkAgainstModel,
+  itRecoversWhatTheModelDoes,
   fileBytes,
   logOf,
   modelState,
@@ -42,21 +41,7 @@ describe('FilePaxosStorage round trip', () => {
     expect(recoveredState(directory)).toEqual(modelState(batches));
   });
 
-  it('recovers what MemoryStorage gives for random batches with snapshots and restarts (150 runs)', () => {
-    fc.assert(
-      fc.property(batchesWithRestarts, (steps) => checkAgainstModel(temporaryDirectory(), steps, {})),
-      { numRuns: 150 },
-    );
-  });
-
-  it('still does with the WAL compacted every few hundred bytes and records split small (100 runs)', () => {
-    fc.assert(
-      fc.property(batchesWithRestarts, (steps) =>
-        checkAgainstModel(temporaryDirectory(), steps, { walCompactionBytes: 300, recordBytesMax: 512 }),
-      ),
-      { numRuns: 100 },
-    );
-  });
+  itRecoversWhatTheModelDoes('random batches with snapshots and restarts', batchesWithRestarts, temporaryDirectory);
 
   it('keeps rounds and slots beyond 2^53 exact, up to 2^64 - 1', () => {
     const directory = temporaryDirectory();

@@ -1,5 +1,6 @@
 // Helpers for the storage tests: real temp directories on disk (removed
 // after each test), the model state MemoryStorage gives, and the raw WAL.
+import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,4 +120,31 @@ export function logOf(count: number, round = 1n): PersistBatch[] {
     const slot = BigInt(index + 1);
     return [acceptBatch(slot, round, `value ${slot}`), commitBatch(slot, `value ${slot}`)];
   }).flat();
+}
+
+/**
+ * The two model checks a kind of batch sequence gets: recovery gives back
+ * what MemoryStorage does, with the default limits and with the WAL
+ * rewritten every few hundred bytes and records split small.
+ */
+export function itRecoversWhatTheModelDoes(
+  what: string,
+  steps: fc.Arbitrary<readonly (PersistBatch | 'restart')[]>,
+  temporaryDirectory: () => string,
+): void {
+  it(`recovers what MemoryStorage gives for ${what} (150 runs)`, () => {
+    fc.assert(
+      fc.property(steps, (sequence) => checkAgainstModel(temporaryDirectory(), sequence, {})),
+      { numRuns: 150 },
+    );
+  });
+
+  it(`still does for ${what} with the WAL rewritten every few hundred bytes and records split small (100 runs)`, () => {
+    fc.assert(
+      fc.property(steps, (sequence) =>
+        checkAgainstModel(temporaryDirectory(), sequence, { walCompactionBytes: 300, recordBytesMax: 512 }),
+      ),
+      { numRuns: 100 },
+    );
+  });
 }
