@@ -1,8 +1,8 @@
 // What a command handler reads: the metadata at one revision, by lookup.
 // Two implementations answer it alike: a view over an immutable Topology
-// (the reference apply(), which the property tests hold the state machine to), and the state
-// machine's indexed state (indexed-state.ts), whose lookups cost the same
-// whatever the number of members and groups.
+// (the reference apply(), which the property tests hold the state machine
+// to), and the state machine's indexed state (indexed-state.ts), whose
+// lookups cost the same whatever the number of members and groups.
 import { findGroup, findMember, groupOfMember } from './topology';
 import type { Member, ReplicaGroup, Ring, Topology } from './types';
 
