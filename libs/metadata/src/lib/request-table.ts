@@ -36,8 +36,7 @@ export function estimatedBytes(value: unknown): number {
 
 export class RequestTable {
   /** Insertion order is log order: the first key is the oldest request. */
-  private readonly byId = new Map<string, RememberedRequest>();
-  private readonly bytesById = new Map<string, number>();
+  private readonly byId = new Map<string, { readonly request: RememberedRequest; readonly bytes: number }>();
   private bytes = 0;
 
   /**
@@ -64,27 +63,25 @@ export class RequestTable {
   }
 
   get(id: string): RememberedRequest | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id)?.request;
   }
 
   /** Remembers a request not remembered yet, forgetting the oldest beyond the bound. */
   remember(request: RememberedRequest): void {
     if (this.byId.has(request.id)) throw new RangeError(`request '${request.id}' is remembered already`);
     const bytes = estimatedBytes(request.id) + estimatedBytes(request.fingerprint) + estimatedBytes(request.result);
-    this.byId.set(request.id, Object.freeze({ ...request }));
-    this.bytesById.set(request.id, bytes);
+    this.byId.set(request.id, { request: Object.freeze({ ...request }), bytes });
     this.bytes += bytes;
     // The newest is always kept, whatever its size.
     while (this.byId.size > 1 && (this.byId.size > this.requestsMax || this.bytes > this.bytesMax)) {
-      const oldest = this.byId.keys().next().value as string;
-      this.byId.delete(oldest);
-      this.bytes -= this.bytesById.get(oldest) ?? 0;
-      this.bytesById.delete(oldest);
+      const [oldestId, oldest] = this.byId.entries().next().value as [string, { bytes: number }];
+      this.byId.delete(oldestId);
+      this.bytes -= oldest.bytes;
     }
   }
 
   /** Every remembered request, oldest first: the order a snapshot keeps them in. */
   list(): readonly RememberedRequest[] {
-    return [...this.byId.values()];
+    return [...this.byId.values()].map((remembered) => remembered.request);
   }
 }
