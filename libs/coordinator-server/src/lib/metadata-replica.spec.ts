@@ -1,4 +1,4 @@
-import { MetadataReplica, type TopologyUpdate } from './metadata-replica';
+import { MetadataReplica, topologyListenersMax, type TopologyUpdate } from './metadata-replica';
 import { encodeCommand } from './command-codec';
 
 describe('MetadataReplica', () => {
@@ -33,5 +33,15 @@ describe('MetadataReplica', () => {
     expect(seen[0]).toHaveLength(1);
     expect(seen[0]![0]).toBe(seen[1]![0]);
     expect(seen[0]![0]).toMatchObject({ type: 'events', revision: 1n });
+  });
+
+  it('refuses a watcher beyond topologyListenersMax, and takes one again once another leaves', () => {
+    const replica = new MetadataReplica(() => 0);
+    const listeners = Array.from({ length: topologyListenersMax }, () => () => {});
+    for (const listener of listeners) expect(replica.subscribe(listener)).toBe(true);
+    const oneMore = () => {};
+    expect(replica.subscribe(oneMore)).toBe(false);
+    replica.unsubscribe(listeners[0]!);
+    expect(replica.subscribe(oneMore)).toBe(true);
   });
 });
