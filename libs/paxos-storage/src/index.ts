@@ -1,3 +1,4 @@
 export { FilePaxosStorage, type OpenedPaxosStorage, type RecoveryReport } from './lib/file-paxos-storage';
-export { StorageCorruptionError } from './lib/storage-corruption-error';
+// Re-exported so a caller of FilePaxosStorage.open can catch what it throws without a second import.
+export { StorageCorruptionError } from '@bulwark/durable-log';
 export { defaultStorageLimits, type FilePaxosStorageOptions } from './lib/storage-limits';

@@ -4,6 +4,7 @@
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { scanLog } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import type { PersistBatch } from '@bulwark/paxos';
 import { MemoryStorage } from '@bulwark/paxos/testing';
@@ -23,7 +24,6 @@ import {
 import { AcceptedCommands } from './accepted-commands';
 import { decodeLogBatch, resolveChosen } from './batch-codec';
 import { FilePaxosStorage } from './file-paxos-storage';
-import { scanLog } from './log-scanner';
 import type { FilePaxosStorageOptions } from './storage-limits';
 
 const temporaryDirectory = temporaryDirectories();

@@ -1,6 +1,7 @@
 // The Paxos core persists a slot's command when it accepts it and again when
 // it learns it chosen; the WAL stores the second as a reference to the first,
 // so each command is on disk once, and recovery gives back the same state.
+import { crc32c, frameRecord } from '@bulwark/durable-log';
 import type { PersistBatch } from '@bulwark/paxos';
 import { acceptedThenChosenSteps } from '../testing/batch-arbitraries';
 import {
@@ -21,9 +22,8 @@ import {
 } from '../testing/storage-fixtures';
 import { AcceptedCommands } from './accepted-commands';
 import { encodeLogBatch } from './batch-codec';
-import { crc32c } from './crc32c';
 import { FilePaxosStorage } from './file-paxos-storage';
-import { encodeHeader, frameRecord } from './file-format';
+import { encodeHeader } from './file-header';
 
 const temporaryDirectory = temporaryDirectories();
 

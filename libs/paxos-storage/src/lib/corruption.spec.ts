@@ -2,6 +2,7 @@
 // open refuses with StorageCorruptionError naming the file, the byte offset
 // and the problem, and leaves the files as they were for inspection.
 import { rmSync } from 'node:fs';
+import { crc32c, frameRecord } from '@bulwark/durable-log';
 import type { PersistBatch } from '@bulwark/paxos';
 import {
   batch,
@@ -15,8 +16,6 @@ import {
   walPath,
   writeBytes,
 } from '../testing/storage-fixtures';
-import { crc32c } from './crc32c';
-import { frameRecord } from './file-format';
 
 const temporaryDirectory = temporaryDirectories();
 

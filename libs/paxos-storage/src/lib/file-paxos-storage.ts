@@ -7,23 +7,24 @@
 // order they were asked for.
 import { closeSync, fdatasyncSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import {
+  errorMessage,
+  fdatasyncAsync,
+  frameRecord,
+  makeDirectoryDurably,
+  replaceFileAtomically,
+  SerialQueue,
+  syncDirectory,
+  writeFully,
+  writeFullyAsync,
+} from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
 import { AcceptedCommands } from './accepted-commands';
 import { encodeLogBatch, encodeSnapshot, logBatchOf } from './batch-codec';
 import type { DurableStateMirror } from '@bulwark/paxos';
-import {
-  fdatasyncAsync,
-  makeDirectoryDurably,
-  replaceFileAtomically,
-  syncDirectory,
-  writeFully,
-  writeFullyAsync,
-} from './durable-files';
-import { errorMessage } from './error-message';
-import { encodeHeader, frameRecord, snapshotFileName } from './file-format';
+import { encodeHeader, snapshotFileName } from './file-header';
 import { readStoredState } from './recovery';
-import { SerialQueue } from './serial-queue';
 import { resolveStorageLimits, type FilePaxosStorageOptions, type StorageLimits } from './storage-limits';
 import { continueWal, writeWal, type OpenWal } from './wal-file';
 

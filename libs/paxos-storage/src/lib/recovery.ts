@@ -12,6 +12,16 @@
 // current one before anything is appended to it.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  errorMessage,
+  headerBytes,
+  readOnlyRecord,
+  recordHeaderBytes,
+  scanLog,
+  StorageCorruptionError,
+  tempSuffix,
+  type ScannedRecord,
+} from '@bulwark/durable-log';
 import type { Snapshot } from '@bulwark/paxos';
 import { AcceptedCommands } from './accepted-commands';
 import {
@@ -22,19 +32,13 @@ import {
   type LogBatch,
 } from './batch-codec';
 import { DurableStateMirror } from '@bulwark/paxos';
-import { errorMessage } from './error-message';
 import {
   chosenReferencesSinceFormatVersion,
   formatVersion,
-  headerBytes,
   parseHeader,
-  recordHeaderBytes,
   snapshotFileName,
-  tempSuffix,
   walFileName,
-} from './file-format';
-import { readOnlyRecord, scanLog, type ScannedRecord } from './log-scanner';
-import { StorageCorruptionError } from './storage-corruption-error';
+} from './file-header';
 import type { StorageLimits } from './storage-limits';
 
 export interface StoredState {

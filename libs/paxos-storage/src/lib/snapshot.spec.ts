@@ -2,6 +2,7 @@
 // atomic rename; these tests leave the files as a crash at each step would.
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { headerBytes, scanLog } from '@bulwark/durable-log';
 import {
   acceptBatch,
   batch,
@@ -16,9 +17,7 @@ import {
   walPath,
   writeBytes,
 } from '../testing/storage-fixtures';
-import { headerBytes } from './file-format';
 import { FilePaxosStorage } from './file-paxos-storage';
-import { scanLog } from './log-scanner';
 
 const temporaryDirectory = temporaryDirectories();
 

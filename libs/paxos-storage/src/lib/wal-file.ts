@@ -2,9 +2,9 @@
 // (holding the whole live state), or continued after its last valid record.
 import { closeSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { frameRecord, replaceFileAtomically } from '@bulwark/durable-log';
 import { encodeLogBatchInPieces, type LogBatch } from './batch-codec';
-import { replaceFileAtomically } from './durable-files';
-import { encodeHeader, frameRecord, walFileName } from './file-format';
+import { encodeHeader, walFileName } from './file-header';
 
 export interface OpenWal {
   fd: number;

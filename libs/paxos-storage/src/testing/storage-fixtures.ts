@@ -4,10 +4,10 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StorageCorruptionError } from '@bulwark/durable-log';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
 import { MemoryStorage } from '@bulwark/paxos/testing';
 import { FilePaxosStorage } from '../lib/file-paxos-storage';
-import { StorageCorruptionError } from '../lib/storage-corruption-error';
 import type { FilePaxosStorageOptions } from '../lib/storage-limits';
 
 export const walPath = (directory: string) => join(directory, 'paxos.wal');

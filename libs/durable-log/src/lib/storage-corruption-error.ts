@@ -1,6 +1,7 @@
-// The one error that stops a coordinator from starting: what is on disk is
+// The one error for damaged storage: what is on disk is
 // not something this code wrote (bit rot, a bad copy, a bug), so recovering
-// from it could drop state other members were told is durable.
+// from it could drop state other members were told is durable. At open it
+// stops the start; later (a snapshot being read) it fails the read.
 import { BulwarkError } from '@bulwark/errors';
 
 /** A storage file is damaged beyond a torn last write; names the file, byte offset and problem. */
@@ -10,6 +11,10 @@ export class StorageCorruptionError extends BulwarkError {
     readonly offset: number,
     readonly problem: string,
   ) {
-    super('internal', `${file} at byte ${offset}: ${problem}; refusing to start rather than lose durable state`, false);
+    super(
+      'internal',
+      `${file} at byte ${offset}: ${problem}; refusing to start, or to go on, rather than lose durable state`,
+      false,
+    );
   }
 }

@@ -7,8 +7,8 @@
 // not there at all (only zero bytes where the file grew). Anything else
 // that is not a valid record, notably a complete record failing its
 // checksum, is refused even at the end of the file: that record may have
-// been acknowledged, and dropping it could break a promise or accept that
-// peers rely on. README.md lists what cannot be told apart.
+// been acknowledged, and dropping it could break a promise, an accept or an
+// entry that peers rely on. README.md lists what cannot be told apart.
 import {
   checksumHoldsWithLength,
   describeCutOff,
@@ -17,7 +17,7 @@ import {
   recordHeaderBytes,
   uint32At,
   type RecordAt,
-} from './file-format';
+} from './record-framing';
 import { StorageCorruptionError } from './storage-corruption-error';
 
 export interface ScannedRecord {
@@ -173,7 +173,11 @@ export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string
   return { records, validBytes: offset };
 }
 
-/** The one record of a snapshot file, which is renamed into place whole: anything but a perfect record is corruption. */
+/**
+ * The one record of a file that holds exactly one after its header (a
+ * snapshot file), renamed into place whole: anything but a perfect record is
+ * corruption.
+ */
 export function readOnlyRecord(bytes: Uint8Array, payloadBytesMax: number, file: string): Uint8Array {
   const record = recordAt(bytes, headerBytes, payloadBytesMax);
   switch (record.kind) {

@@ -1,102 +1,30 @@
-// The byte layout shared by the WAL and the snapshot file (README.md has the
-// full description). Every integer is little-endian.
+// The record framing both stores' files use after their header (each
+// store's README has its whole layout). Every integer is little-endian.
 //
-//   header  [magic 4][version u32][generation u64][crc32c u32 of the 16 bytes before]
+//   header  [headerBytes bytes, the store's own: magic, version, generation, checksum]
 //   record  [length u32][crc32c u32 of length bytes + payload][payload: length bytes]
 //
 // The record checksum covers its length field too: a zero-filled region
 // (a file extended by a crash before its data reached the disk) would
 // otherwise read as a valid empty record, since crc32c of nothing is 0.
 import { crc32c } from './crc32c';
-import { StorageCorruptionError } from './storage-corruption-error';
 
-export type FileKind = 'wal' | 'snapshot';
-
-export const walFileName = 'paxos.wal';
-export const snapshotFileName = 'paxos.snapshot';
 /** A file being rewritten is built under this suffix and renamed over the real one when complete. */
 export const tempSuffix = '.tmp';
-
-/**
- * The version written. 2: a WAL's chosen entries may be stored as "the
- * accepted value" (batch-codec.ts). Version 1 files are read too (their
- * records are version 2 records without that), and open rewrites a version 1
- * WAL before appending, so no file mixes the two.
- */
-export const formatVersion = 2;
-const oldestReadableFormatVersion = 1;
-export const chosenReferencesSinceFormatVersion = 2;
+/** Bytes of the header every file starts with; records start after it. */
 export const headerBytes = 20;
+/** Bytes of a record's header: its length and checksum fields. */
 export const recordHeaderBytes = 8;
-
-const magicByKind: Record<FileKind, string> = { wal: 'PXWL', snapshot: 'PXSN' };
-
-function magicBytes(kind: FileKind): Uint8Array {
-  return new TextEncoder().encode(magicByKind[kind]);
-}
 
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * The header of a WAL or snapshot file. `generation` counts snapshots: a
- * snapshot file and the WAL written after it share one, which is how
- * recovery tells a finished snapshot from one whose WAL rewrite was cut short.
- */
-export function encodeHeader(kind: FileKind, generation: bigint): Uint8Array {
-  const header = new Uint8Array(headerBytes);
-  const view = viewOf(header);
-  header.set(magicBytes(kind), 0);
-  view.setUint32(4, formatVersion, true);
-  view.setBigUint64(8, generation, true);
-  view.setUint32(16, crc32c(header.subarray(0, 16)), true);
-  return header;
-}
-
-export interface FileHeader {
-  generation: bigint;
-  formatVersion: number;
-}
-
-/** Checks a file's header and returns its generation and format version. */
-export function parseHeader(bytes: Uint8Array, kind: FileKind, file: string): FileHeader {
-  if (bytes.length < headerBytes) {
-    throw new StorageCorruptionError(
-      file,
-      0,
-      `file has ${bytes.length} bytes, fewer than its ${headerBytes}-byte header`,
-    );
-  }
-  const view = viewOf(bytes);
-  const magic = bytes.subarray(0, 4);
-  const expected = magicBytes(kind);
-  if (!magic.every((byte, index) => byte === expected[index])) {
-    const found = Buffer.from(magic).toString('hex');
-    throw new StorageCorruptionError(
-      file,
-      0,
-      `magic is 0x${found}, not "${magicByKind[kind]}" of a Paxos ${kind} file`,
-    );
-  }
-  if (view.getUint32(16, true) !== crc32c(bytes.subarray(0, 16))) {
-    throw new StorageCorruptionError(file, 16, 'header checksum mismatch');
-  }
-  const version = view.getUint32(4, true);
-  if (version < oldestReadableFormatVersion || version > formatVersion) {
-    throw new StorageCorruptionError(
-      file,
-      4,
-      `format version ${version} is not supported (this build reads ${oldestReadableFormatVersion} to ${formatVersion})`,
-    );
-  }
-  return { generation: view.getBigUint64(8, true), formatVersion: version };
 }
 
 function recordChecksum(lengthField: Uint8Array, payload: Uint8Array): number {
   return crc32c(payload, crc32c(lengthField));
 }
 
+/** `payload` as a record: its length, the checksum of that length and the payload, then the payload. */
 export function frameRecord(payload: Uint8Array): Uint8Array {
   const record = new Uint8Array(recordHeaderBytes + payload.length);
   const view = viewOf(record);

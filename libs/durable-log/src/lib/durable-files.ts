@@ -5,7 +5,7 @@
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, renameSync, write, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { tempSuffix } from './file-format';
+import { tempSuffix } from './record-framing';
 
 /** writeSync may write less than asked; loop until every byte is at `position`. */
 export function writeFully(fd: number, bytes: Uint8Array, position: number): void {

@@ -1,7 +1,7 @@
 // Runs asynchronous tasks one at a time, in the order they were enqueued:
 // what keeps WAL appends in order when the next is asked for while the
 // previous one's write or fdatasync is still on the thread pool. Unbounded
-// by itself: its one user checks `pending` against its limit first.
+// by itself: each user checks its own limit (`pending`, say) before enqueuing.
 
 export class SerialQueue {
   private tail: Promise<void> = Promise.resolve();

@@ -1,0 +1,14 @@
+export { crc32c } from './lib/crc32c';
+export { frameRecord, headerBytes, recordAt, recordHeaderBytes, tempSuffix, type RecordAt } from './lib/record-framing';
+export { readOnlyRecord, scanLog, type ScannedLog, type ScannedRecord } from './lib/log-scanner';
+export {
+  fdatasyncAsync,
+  makeDirectoryDurably,
+  replaceFileAtomically,
+  syncDirectory,
+  writeFully,
+  writeFullyAsync,
+} from './lib/durable-files';
+export { SerialQueue } from './lib/serial-queue';
+export { errorMessage } from './lib/error-message';
+export { StorageCorruptionError } from './lib/storage-corruption-error';
