@@ -1,0 +1,23 @@
+export { KvState } from './lib/kv-state';
+export { defaultKvLimits, kvLimits, requestIdBytesMax, type KvLimits } from './lib/limits';
+export { KvSnapshotError } from './lib/snapshot-error';
+export { snapshotChunkBytes, snapshotFormatVersion } from './lib/snapshot';
+export type { RememberedRequest } from './lib/dedupe-table';
+export { compareKeys } from './lib/keys';
+export type {
+  Command,
+  CommandBody,
+  Compare,
+  Fence,
+  KeyRevision,
+  KeyValue,
+  NoopOutcome,
+  Op,
+  Outcome,
+  RefusalCode,
+  RefusedOutcome,
+  ScanPage,
+  ScanRequest,
+  TxnOutcome,
+  WrittenOutcome,
+} from './lib/types';
