@@ -1,0 +1,137 @@
+// The WAL as the store keeps it: replayed from its bytes, written anew by
+// atomic rename (a base, then the log's entries), or continued after its
+// last valid record.
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  errorMessage,
+  frameRecord,
+  replaceFileAtomically,
+  scanLog,
+  StorageCorruptionError,
+} from '@bulwark/durable-log';
+import { encodeHeader, parseHeader, walFileName } from './file-format';
+import { concatBytes, decodeWalRecord, encodeBaseField, encodeBatchField, type WalBase } from './record-codec';
+import { ReplicaLogState } from './replica-log-state';
+import type { LogEntry } from './replica-types';
+
+export interface OpenWal {
+  fd: number;
+  /** Bytes of the file that hold valid, durable records; the next append goes here. */
+  bytes: number;
+}
+
+export interface ReplayedWal {
+  generation: bigint;
+  base: WalBase;
+  state: ReplicaLogState;
+  /** End of the last valid record: a torn tail after it is cut off before appending. */
+  validBytes: number;
+}
+
+/**
+ * The state a WAL's records give, applied by the rules appends are checked
+ * by. Throws StorageCorruptionError naming the WAL and the offset of a record
+ * that does not decode or does not follow the log, or for damage beyond a
+ * torn last record (scanLog's rules). Does not check that the log reaches
+ * the snapshot: the caller does, once it knows the snapshot.
+ */
+export function replayWal(bytes: Uint8Array, recordBytesMax: number, options: { keepEntries: boolean }): ReplayedWal {
+  const generation = parseHeader(bytes, 'wal', walFileName);
+  const log = scanLog(bytes, recordBytesMax, walFileName);
+  let replayed: { base: WalBase; state: ReplicaLogState } | undefined;
+  for (const record of log.records) {
+    const fail = (problem: string, error: unknown) =>
+      new StorageCorruptionError(walFileName, record.offset, `${problem}: ${errorMessage(error)}`);
+    let decoded;
+    try {
+      decoded = decodeWalRecord(record.payload);
+    } catch (error) {
+      throw fail('record does not decode', error);
+    }
+    if (replayed === undefined) {
+      const base = decoded.base;
+      if (base === undefined)
+        throw new StorageCorruptionError(walFileName, record.offset, 'the first record has no base');
+      try {
+        replayed = { base, state: ReplicaLogState.fromBase(base, options) };
+      } catch (error) {
+        throw fail('the base is not valid', error);
+      }
+    } else if (decoded.base !== undefined) {
+      throw new StorageCorruptionError(walFileName, record.offset, 'a base in a record other than the first');
+    }
+    for (const batch of decoded.batches) {
+      try {
+        replayed.state.applyBatch(batch);
+      } catch (error) {
+        throw fail('record does not follow the log before it', error);
+      }
+    }
+  }
+  if (replayed === undefined) {
+    throw new StorageCorruptionError(walFileName, log.validBytes, 'no records: every WAL starts with a base record');
+  }
+  return { generation, ...replayed, validBytes: log.validBytes };
+}
+
+/**
+ * Record payloads holding `base` and then `entries`, each at most
+ * recordBytesMax. Every entry goes in a batch of its own, which fits: it
+ * came in a batch that did.
+ */
+function walPayloads(base: WalBase, entries: readonly LogEntry[], recordBytesMax: number): Uint8Array[] {
+  const baseField = encodeBaseField(base);
+  const payloads: Uint8Array[][] = [[baseField]];
+  let payloadBytes = baseField.length;
+  for (const entry of entries) {
+    const field = encodeBatchField({ entries: [entry] });
+    if (payloadBytes + field.length > recordBytesMax) {
+      payloads.push([]);
+      payloadBytes = 0;
+    }
+    payloads.at(-1)?.push(field);
+    payloadBytes += field.length;
+  }
+  return payloads.map((fields) => {
+    const payload = concatBytes(fields);
+    if (payload.length > recordBytesMax)
+      throw new Error(`a WAL record of ${payload.length} bytes is above recordBytesMax`);
+    return payload;
+  });
+}
+
+/** A new WAL holding `base` and `entries`, replacing the old one by atomic rename. */
+export function writeWal(
+  directory: string,
+  generation: bigint,
+  base: WalBase,
+  entries: readonly LogEntry[],
+  recordBytesMax: number,
+): OpenWal {
+  const records = walPayloads(base, entries, recordBytesMax).map(frameRecord);
+  return replaceFileAtomically(directory, walFileName, [encodeHeader('wal', generation), ...records]);
+}
+
+/** The first `bytes` bytes of the WAL, all of them there. */
+export function readWal(directory: string, bytes: number): Uint8Array {
+  const contents = readFileSync(join(directory, walFileName));
+  if (contents.length < bytes)
+    throw new Error(`${walFileName} has ${contents.length} bytes, fewer than the ${bytes} written`);
+  return contents.subarray(0, bytes);
+}
+
+/** Opens the WAL for appending after its last valid record, cutting off a torn tail first. */
+export function continueWal(directory: string, validBytes: number, fileBytes: number): OpenWal {
+  const fd = openSync(join(directory, walFileName), 'r+');
+  try {
+    if (validBytes < fileBytes) {
+      ftruncateSync(fd, validBytes);
+      fsyncSync(fd);
+    }
+    return { fd, bytes: validBytes };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}

@@ -1,0 +1,1 @@
+export { MemoryReplicaStorage } from './memory-replica-storage';
