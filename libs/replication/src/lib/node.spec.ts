@@ -1,0 +1,192 @@
+// Scenarios a reader can follow, driven by hand: which message arrives,
+// which is lost, when the coordinator changes its record.
+import { ManualGroup, type NodeFactory } from '../testing/manual-group';
+import { MutantReplicaNode } from '../testing/mutant-node';
+import type { ReplicationMessage } from './messages';
+import { defaultReplicationSettings, type ReplicationSettings } from './settings';
+
+const settings: ReplicationSettings = { ...defaultReplicationSettings, batchEntriesMax: 1, windowEntriesMax: 8 };
+
+function startedGroup(ids: string[], factory?: NodeFactory): ManualGroup {
+  const group = new ManualGroup(ids, settings, factory);
+  group.setView({});
+  group.grantLease(ids[0] as string);
+  group.deliver();
+  return group;
+}
+
+function sequenceOf(result: ReturnType<ManualGroup['put']>): bigint {
+  if (!result.ok) throw new Error(`write refused: ${result.reason}`);
+  return result.sequence;
+}
+
+const touches = (id: string) => (message: ReplicationMessage) => message.to === id || message.from === id;
+
+describe('ReplicaNode', () => {
+  it('commits a sync write only once every in-sync member has it on disk', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    expect(group.node('r1').role).toBe('primary');
+    expect(group.node('r1').canReadStrongly(group.nowMs)).toBe(true);
+
+    const sequence = sequenceOf(group.put('r1', 'k', 'v1'));
+    group.deliver((message) => !touches('r3')(message), touches('r3'));
+    expect(group.member('r1').acknowledged).not.toContain(sequence);
+
+    group.advanceTime(settings.resendAfterMs);
+    group.deliver();
+    expect(group.member('r1').acknowledged).toContain(sequence);
+    // Backups apply what the primary's next batch or heartbeat says is committed.
+    group.advanceTime(settings.heartbeatIntervalMs);
+    group.deliver();
+    for (const id of ['r1', 'r2', 'r3']) expect(group.member(id).machine.get('k')).toBe('v1');
+  });
+
+  it('drops a backup that holds writes back from the in-sync set before acknowledging them', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    const sequence = sequenceOf(group.put('r1', 'k', 'v1'));
+    group.deliver((message) => !touches('r3')(message), touches('r3'));
+    group.advanceTime(settings.ackTimeoutMs + 1);
+    expect(group.member('r1').coordinatorRequests).toContainEqual({
+      type: 'updateInSync',
+      epoch: 1n,
+      inSync: ['r1', 'r2'],
+    });
+    expect(group.member('r1').acknowledged).not.toContain(sequence);
+
+    group.setView({ inSync: ['r1', 'r2'] }, ['r1', 'r2']);
+    expect(group.member('r1').acknowledged).toContain(sequence);
+  });
+
+  it('refuses writes and STRONG reads once it learns of a later epoch', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r1']);
+    expect(group.node('r1').role).toBe('backup');
+    expect(group.node('r1').canReadStrongly(group.nowMs)).toBe(false);
+    expect(group.put('r1', 'k', 'late')).toEqual({ ok: false, reason: 'not-primary', primary: 'r2' });
+  });
+
+  it('answers an older epoch with StaleEpoch, so a deposed primary commits nothing', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r2', 'r3']);
+    group.grantLease('r2');
+    group.deliver((message) => message.from !== 'r1' && message.to !== 'r1');
+    const sequence = sequenceOf(group.put('r1', 'k', 'deposed'));
+    group.deliver();
+    expect(group.member('r1').acknowledged).not.toContain(sequence);
+    expect(group.node('r1').role).toBe('backup');
+    expect(group.node('r1').epoch).toBe(2n);
+  });
+
+  it("truncates a returning primary's unacknowledged suffix, and every member converges", () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    const kept = sequenceOf(group.put('r1', 'k', 'kept'));
+    group.deliver();
+    // r1's next writes reach nobody; r1 is then replaced.
+    sequenceOf(group.put('r1', 'k', 'lost-1'));
+    sequenceOf(group.put('r1', 'k', 'lost-2'));
+    group.pending = [];
+    expect(group.node('r1').lastSequence).toBe(kept + 2n);
+
+    group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r2', 'r3']);
+    group.grantLease('r2');
+    group.deliver(() => true, touches('r1'));
+    const after = sequenceOf(group.put('r2', 'k', 'new'));
+    group.deliver(() => true, touches('r1'));
+    expect(group.member('r2').acknowledged).toContain(after);
+
+    group.restart('r1');
+    group.setView({}, ['r1']);
+    group.advanceTime(settings.resendAfterMs);
+    group.deliver();
+    expect(group.log('r1').map((entry) => `${entry.sequence}@${entry.epoch}`)).toEqual(
+      group.log('r2').map((entry) => `${entry.sequence}@${entry.epoch}`),
+    );
+    group.advanceTime(settings.heartbeatIntervalMs);
+    group.deliver();
+    const digests = ['r1', 'r2', 'r3'].map((id) => group.member(id).machine.digest());
+    expect(new Set(digests).size).toBe(1);
+    expect(group.member('r1').machine.get('k')).toBe('new');
+  });
+
+  it('never leads the same epoch twice: a restarted primary waits for a new one', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    group.restart('r1');
+    group.setView({}, ['r1']);
+    expect(group.node('r1').role).toBe('backup');
+    expect(group.node('r1').ledEpoch).toBe(1n);
+    group.setView({ epoch: 2n }, ['r1']);
+    expect(group.node('r1').role).not.toBe('backup');
+  });
+
+  it('ignores a stale duplicate batch instead of truncating entries of its own epoch', () => {
+    const group = startedGroup(['r1', 'r2']);
+    sequenceOf(group.put('r1', 'k', 'v1'));
+    const firstBatch = group.pending.find((message) => message.type === 'append' && message.entries.length > 0);
+    group.deliver();
+    const last = sequenceOf(group.put('r1', 'k', 'v2'));
+    group.deliver();
+    if (!firstBatch) throw new Error('no batch was sent');
+    group.node('r2').step(firstBatch);
+    group.flush();
+    expect(group.node('r2').lastSequence).toBe(last);
+  });
+
+  describe('joining the in-sync set', () => {
+    // r3 falls behind and is dropped; r1 acknowledges w2 with r2 and r4 and
+    // dies before r2 hears that w2 committed. r2 leads epoch 2 knowing a
+    // commit point short of w2; r4 (in sync) is slow. r3 acknowledges w1,
+    // which reaches r2's commit point, but lacks the acknowledged w2: it
+    // must not join the in-sync set (a later failover could choose it)
+    // until an entry of epoch 2 has committed.
+    function scenario(factory?: NodeFactory): { group: ManualGroup; acknowledged: bigint } {
+      const group = startedGroup(['r1', 'r2', 'r3', 'r4'], factory);
+      const w1 = sequenceOf(group.put('r1', 'k', 'w1'));
+      group.deliver((message) => !touches('r3')(message), touches('r3'));
+      group.advanceTime(settings.ackTimeoutMs + 1);
+      group.deliver((message) => !touches('r3')(message), touches('r3'));
+      group.setView({ inSync: ['r1', 'r2', 'r4'] }, ['r1', 'r2', 'r4']);
+      expect(group.member('r1').acknowledged).toContain(w1);
+      const w2 = sequenceOf(group.put('r1', 'k', 'w2'));
+      group.deliver(
+        (message) =>
+          (!touches('r3')(message) && message.type !== 'append') ||
+          (message.type === 'append' && message.entries.some((entry) => entry.sequence === w2)),
+        touches('r3'),
+      );
+      expect(group.member('r1').acknowledged).toContain(w2);
+      group.pending = [];
+
+      group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r4'] }, ['r2', 'r3', 'r4']);
+      group.grantLease('r2');
+      expect(group.node('r2').commitSequence).toBeLessThan(w2);
+      group.deliver((message) => message.type === 'hello' || message.type === 'backupState', touches('r1'));
+      group.deliver(
+        (message) =>
+          (message.type === 'append' && message.to === 'r3' && message.entries[0]?.sequence === w1) ||
+          (message.type === 'ack' && message.from === 'r3'),
+      );
+      group.advanceTime(1);
+      return { group, acknowledged: w2 };
+    }
+
+    function proposalsWith(group: ManualGroup, member: string): number {
+      return group
+        .member('r2')
+        .coordinatorRequests.filter((request) => request.type === 'updateInSync' && request.inSync.includes(member))
+        .length;
+    }
+
+    it('waits until an entry of its own epoch has committed', () => {
+      const { group, acknowledged } = scenario();
+      expect(group.node('r3').lastSequence).toBeLessThan(acknowledged);
+      expect(proposalsWith(group, 'r3')).toBe(0);
+    });
+
+    it('is caught when the wait is planted out', () => {
+      const factory: NodeFactory = (id, s, storage, nowMs) =>
+        new MutantReplicaNode('add-before-barrier', id, s, storage.recover(), nowMs);
+      const { group } = scenario(factory);
+      expect(proposalsWith(group, 'r3')).toBe(1);
+    });
+  });
+});

@@ -1,0 +1,401 @@
+// What a member does while it is the primary of an epoch: stream its log
+// to every backup, count what they hold, decide the commit point, keep the
+// in-sync set honest through the coordinator, and hold its lease. A new
+// PrimaryRole per epoch; it is dropped when the member steps down.
+import { agreedThrough, EpochHistory } from './epoch-history';
+import type { AppendBatch, BackupState, CoordinatorRequest, GroupView, LogEntry, ReplicationMessage } from './messages';
+import type { ReplicatedLog } from './replicated-log';
+import type { ReplicationSettings } from './settings';
+
+/** What the role uses of its member. */
+export interface PrimaryContext {
+  readonly id: string;
+  readonly epoch: bigint;
+  readonly settings: ReplicationSettings;
+  readonly log: ReplicatedLog;
+  /** The member's own durable sequence. */
+  durable(): bigint;
+  nowMs(): number;
+  /** Sent before the member's write completes: the entries promise nothing. */
+  send(message: ReplicationMessage): void;
+  request(request: CoordinatorRequest): void;
+}
+
+interface BackupProgress {
+  /**
+   * hello: waiting for its BackupState; snapshot: sent to fetch the
+   * snapshot; probing: one batch sent from where the logs agree, waiting for
+   * its ack (so a backup that answers every batch with its state cannot
+   * multiply the traffic); replicating: a window of batches in flight.
+   */
+  state: 'hello' | 'snapshot' | 'probing' | 'replicating';
+  /** The next sequence to send. */
+  next: bigint;
+  /** The last sequence it acknowledged as durable and agreeing with this log. */
+  match: bigint;
+  lastSentMs: number;
+  /** When it last answered (or a resend was started): entries sent since then and not acked go again. */
+  lastProgressMs: number;
+  /** Since when it has held back the newest entry without acknowledging anything. */
+  behindSinceMs: number;
+}
+
+const never = Number.NEGATIVE_INFINITY;
+
+export class PrimaryRole {
+  /** Everything through it is committed. */
+  protected commit: bigint;
+  /** Everything through it is on the disk of every member the commit rule counts. */
+  private synced = 0n;
+  /** The epoch's no-op: once it commits, every write earlier primaries acknowledged has. */
+  protected readonly epochStart: bigint;
+  private readonly progress = new Map<string, BackupProgress>();
+  private readonly asyncSequences = new Set<bigint>();
+  private uncommittedBytes = 0;
+  private leaseUntilMs = never;
+  private lastRenewRequestMs = never;
+  private view: GroupView;
+  private inSyncConfirmed: readonly string[];
+  private inSyncProposal: readonly string[] | undefined;
+  private proposalSentMs = never;
+
+  /** Starts the epoch of `view` on `context.log`; `committed` is what the member already knows committed. */
+  constructor(
+    protected readonly context: PrimaryContext,
+    view: GroupView,
+    committed: bigint,
+  ) {
+    this.view = view;
+    this.inSyncConfirmed = [...view.inSync];
+    this.commit = committed;
+    const { log } = context;
+    for (let sequence = committed + 1n; sequence <= log.lastSequence; sequence++) {
+      this.uncommittedBytes += (log.entry(sequence) as LogEntry).command.length;
+    }
+    for (const member of view.members) if (member !== context.id) this.track(member);
+    this.epochStart = this.append(new Uint8Array(0));
+    this.renewLease();
+  }
+
+  get commitSequence(): bigint {
+    return this.commit;
+  }
+
+  get epochStartSequence(): bigint {
+    return this.epochStart;
+  }
+
+  holdsLease(nowMs: number): boolean {
+    return nowMs < this.leaseUntilMs;
+  }
+
+  /** Under the lease, with the epoch's first entry applied: every acknowledged write is. */
+  canReadStrongly(nowMs: number, applied: bigint): boolean {
+    return this.holdsLease(nowMs) && applied >= this.epochStart;
+  }
+
+  /**
+   * Whether the writer of committed entry `sequence` may be told now: it is
+   * on every in-sync member's disk, or (committed on this disk alone) the
+   * lease still holds. A write committed under the lease but answered after
+   * it ended may be missing from the next primary.
+   */
+  mayAcknowledge(sequence: bigint, nowMs: number): boolean {
+    return sequence <= this.synced || this.holdsLease(nowMs);
+  }
+
+  /** The in-sync set the commit rule counts: the confirmed one and any proposed change. */
+  commitSet(): string[] {
+    return [...new Set([...this.inSyncConfirmed, ...(this.inSyncProposal ?? [])])];
+  }
+
+  /** Whether a write may be taken: false when too much is uncommitted (flow control). */
+  hasRoomFor(bytes: number): boolean {
+    const uncommitted = this.context.log.lastSequence - this.commit;
+    return (
+      uncommitted < BigInt(this.context.settings.uncommittedEntriesMax) &&
+      this.uncommittedBytes + bytes <= this.context.settings.uncommittedBytesMax
+    );
+  }
+
+  /** Stamps a client write; async ones may commit on this member's disk alone, under the lease. */
+  propose(command: Uint8Array, asynchronous: boolean): bigint {
+    const sequence = this.append(command);
+    if (asynchronous) this.asyncSequences.add(sequence);
+    return sequence;
+  }
+
+  tick(started: boolean): void {
+    const nowMs = this.context.nowMs();
+    if (nowMs - this.lastRenewRequestMs >= this.context.settings.leaseRenewIntervalMs) this.renewLease();
+    if (!started) return;
+    this.maintainInSyncSet();
+    this.recomputeCommit();
+  }
+
+  /** The coordinator's record at this epoch: the confirmed in-sync set and the members. */
+  observeView(view: GroupView): void {
+    this.view = view;
+    this.inSyncConfirmed = [...view.inSync];
+    if (this.inSyncProposal && sameMembers(this.inSyncProposal, view.inSync)) this.inSyncProposal = undefined;
+    for (const member of view.members) if (member !== this.context.id && !this.progress.has(member)) this.track(member);
+    this.recomputeCommit();
+  }
+
+  leaseGranted(requestedAtMs: number, leaseMs: number): void {
+    const until = requestedAtMs + leaseMs - this.context.settings.clockDriftMs;
+    if (until > this.leaseUntilMs) this.leaseUntilMs = until;
+    this.recomputeCommit();
+  }
+
+  onBackupState(state: BackupState): void {
+    const progress = this.progress.get(state.from);
+    if (!progress) return;
+    let history: EpochHistory;
+    try {
+      history = EpochHistory.from(state.epochStarts);
+    } catch {
+      return; // malformed: the backup will be asked again
+    }
+    const { log } = this.context;
+    const agreed = agreedThrough(log, { history, lastSequence: state.lastSequence });
+    if (agreed < progress.match) progress.match = agreed;
+    progress.lastProgressMs = this.context.nowMs();
+    progress.next = agreed + 1n;
+    progress.state = 'probing';
+    progress.lastSentMs = never;
+  }
+
+  onAck(from: string, durableSequence: bigint): void {
+    const progress = this.progress.get(from);
+    if (!progress) return;
+    const { log } = this.context;
+    const acked = durableSequence < log.lastSequence ? durableSequence : log.lastSequence;
+    if (progress.state === 'probing' && acked >= progress.next - 1n) progress.state = 'replicating';
+    if (acked <= progress.match) return;
+    const nowMs = this.context.nowMs();
+    progress.match = acked;
+    progress.behindSinceMs = nowMs;
+    progress.lastProgressMs = nowMs;
+    if (progress.next <= acked) progress.next = acked + 1n;
+    this.recomputeCommit();
+  }
+
+  /** Whether a batch, heartbeat, probe or Hello is due to some backup. */
+  sendsDue(): boolean {
+    const nowMs = this.context.nowMs();
+    const { log } = this.context;
+    for (const progress of this.progress.values()) {
+      if (nowMs - progress.lastSentMs >= this.resendOrHeartbeatMs(progress)) return true;
+      if (progress.state === 'replicating' && progress.next <= log.lastSequence && this.windowLeft(progress) > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Sends what is due to every backup: the log from where each one stands, as far as its window allows. */
+  flushSends(): void {
+    const { log, settings } = this.context;
+    const nowMs = this.context.nowMs();
+    for (const [to, progress] of this.progress) {
+      if (progress.state === 'replicating' && progress.next - 1n > progress.match) {
+        // Entries sent and not acknowledged for a while are lost, or their acks are: send them again.
+        if (nowMs - progress.lastProgressMs >= settings.resendAfterMs) {
+          progress.next = progress.match + 1n;
+          progress.lastProgressMs = nowMs;
+        }
+      }
+      if (progress.state !== 'hello' && progress.state !== 'snapshot' && progress.next < log.firstSequence) {
+        progress.state = 'snapshot';
+        progress.lastSentMs = never;
+      }
+      switch (progress.state) {
+        case 'hello':
+          if (nowMs - progress.lastSentMs >= settings.resendAfterMs) {
+            this.context.send({ type: 'hello', from: this.context.id, to, epoch: this.context.epoch });
+            progress.lastSentMs = nowMs;
+          }
+          break;
+        case 'snapshot':
+          if (nowMs - progress.lastSentMs >= settings.resendAfterMs) {
+            const epoch = this.context.epoch;
+            const logStartSequence = log.firstSequence;
+            this.context.send({ type: 'needSnapshot', from: this.context.id, to, epoch, logStartSequence });
+            progress.lastSentMs = nowMs;
+          }
+          break;
+        case 'probing':
+          if (nowMs - progress.lastSentMs >= this.resendOrHeartbeatMs(progress)) {
+            const entries = log.slice(progress.next, settings.batchEntriesMax, settings.batchBytesMax);
+            this.context.send(this.appendBatch(to, progress.next - 1n, entries));
+            progress.lastSentMs = nowMs;
+          }
+          break;
+        case 'replicating':
+          this.sendWindow(to, progress);
+          break;
+      }
+    }
+  }
+
+  private sendWindow(to: string, progress: BackupProgress): void {
+    const { log, settings } = this.context;
+    const nowMs = this.context.nowMs();
+    let sent = false;
+    while (progress.next <= log.lastSequence && this.windowLeft(progress) > 0) {
+      const entriesMax = Math.min(settings.batchEntriesMax, this.windowLeft(progress));
+      const entries = log.slice(progress.next, entriesMax, settings.batchBytesMax);
+      this.context.send(this.appendBatch(to, progress.next - 1n, entries));
+      progress.next += BigInt(entries.length);
+      sent = true;
+    }
+    if (!sent && nowMs - progress.lastSentMs >= settings.heartbeatIntervalMs) {
+      this.context.send(this.appendBatch(to, progress.next - 1n, []));
+      sent = true;
+    }
+    if (sent) progress.lastSentMs = nowMs;
+  }
+
+  private resendOrHeartbeatMs(progress: BackupProgress): number {
+    const { settings } = this.context;
+    if (progress.state === 'replicating') return settings.heartbeatIntervalMs;
+    if (progress.state === 'probing' && progress.lastSentMs === never) return 0;
+    return settings.resendAfterMs;
+  }
+
+  private windowLeft(progress: BackupProgress): number {
+    return this.context.settings.windowEntriesMax - Number(progress.next - 1n - progress.match);
+  }
+
+  private appendBatch(to: string, prevSequence: bigint, entries: readonly LogEntry[]): AppendBatch {
+    return {
+      type: 'append',
+      from: this.context.id,
+      to,
+      epoch: this.context.epoch,
+      prevSequence,
+      prevEpoch: this.context.log.epochAt(prevSequence),
+      entries,
+      commitSequence: this.commit,
+    };
+  }
+
+  private track(member: string): void {
+    const nowMs = this.context.nowMs();
+    this.progress.set(member, {
+      state: 'hello',
+      next: this.context.log.lastSequence + 1n,
+      match: 0n,
+      lastSentMs: never,
+      lastProgressMs: nowMs,
+      behindSinceMs: nowMs,
+    });
+  }
+
+  private append(command: Uint8Array): bigint {
+    const { log } = this.context;
+    const sequence = log.lastSequence + 1n;
+    for (const progress of this.progress.values()) {
+      if (progress.match === sequence - 1n) progress.behindSinceMs = this.context.nowMs();
+    }
+    log.append({ sequence, epoch: this.context.epoch, command });
+    this.uncommittedBytes += command.length;
+    return sequence;
+  }
+
+  private renewLease(): void {
+    this.context.request({ type: 'renewLease', epoch: this.context.epoch });
+    this.lastRenewRequestMs = this.context.nowMs();
+  }
+
+  /**
+   * The commit point: every member the commit rule counts has the entry on
+   * disk (the primary's own write included); past that, entries written
+   * asynchronously, on the primary's disk, while its lease holds.
+   */
+  private recomputeCommit(): void {
+    const { log } = this.context;
+    const durable = this.context.durable();
+    const synced = this.syncedThrough();
+    if (synced > this.synced) this.synced = synced;
+    let commit = this.commit;
+    while (commit < synced) {
+      commit++;
+      this.asyncSequences.delete(commit);
+    }
+    if (this.holdsLease(this.context.nowMs())) {
+      while (commit < durable && this.asyncSequences.delete(commit + 1n)) commit++;
+    }
+    for (let sequence = this.commit + 1n; sequence <= commit; sequence++) {
+      this.uncommittedBytes -= (log.entry(sequence) as LogEntry).command.length;
+    }
+    this.commit = commit;
+  }
+
+  /**
+   * PacificA's reconfiguration, one change at a time, counted by the commit
+   * rule from the moment it is proposed until the coordinator's view shows
+   * it: drop an in-sync backup that has held back a write longer than the
+   * ack timeout; add back one that may join (mayAddToInSync).
+   */
+  private maintainInSyncSet(): void {
+    const { epoch, settings, log } = this.context;
+    const nowMs = this.context.nowMs();
+    if (this.inSyncProposal) {
+      if (nowMs - this.proposalSentMs >= settings.coordinatorRetryMs) {
+        this.context.request({ type: 'updateInSync', epoch, inSync: this.inSyncProposal });
+        this.proposalSentMs = nowMs;
+      }
+      return;
+    }
+    const confirmed = new Set(this.inSyncConfirmed);
+    const next = new Set(confirmed);
+    for (const [member, progress] of this.progress) {
+      if (confirmed.has(member)) {
+        const behind = progress.match < log.lastSequence;
+        if (behind && nowMs - progress.behindSinceMs > settings.ackTimeoutMs) next.delete(member);
+      } else if (
+        this.view.members.includes(member) &&
+        progress.state === 'replicating' &&
+        this.mayAddToInSync(progress.match)
+      ) {
+        next.add(member);
+      }
+    }
+    next.add(this.context.id);
+    if (sameMembers([...next], this.inSyncConfirmed)) return;
+    this.inSyncProposal = this.view.members.filter((member) => next.has(member));
+    this.context.request({ type: 'updateInSync', epoch, inSync: this.inSyncProposal });
+    this.proposalSentMs = nowMs;
+  }
+
+  // ---- Rules the simulator's planted bugs override (testing/mutant-node.ts) ----
+
+  /** The last sequence every member the commit rule counts has on disk, this primary included. */
+  protected syncedThrough(): bigint {
+    let synced = this.context.durable();
+    for (const member of this.commitSet()) {
+      if (member === this.context.id) continue;
+      const match = this.progress.get(member)?.match ?? 0n;
+      if (match < synced) synced = match;
+    }
+    return synced;
+  }
+
+  /**
+   * A backup that holds `match` may join the in-sync set: it holds every
+   * committed entry, and an entry of this epoch has committed (before that,
+   * the commit point this primary knows may be short of what earlier
+   * primaries acknowledged).
+   */
+  protected mayAddToInSync(match: bigint): boolean {
+    return this.commit >= this.epochStart && match >= this.commit;
+  }
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((member) => set.has(member));
+}
