@@ -8,6 +8,7 @@ export function replicationService(kit: HandlerKit): ServiceBinding {
   const implementation: replicationV1.ReplicationServer = {
     replicate: kit.bidiStream(async () => notImplemented('replication.v1.Replication/Replicate')()),
     fetchSnapshot: kit.serverStream(async () => notImplemented('replication.v1.Replication/FetchSnapshot')()),
+    getDurableState: kit.unary(async () => notImplemented('replication.v1.Replication/GetDurableState')()),
   };
   return { definition: replicationV1.ReplicationService, implementation };
 }

@@ -8,6 +8,7 @@ export * as lockV1 from './generated/lock/v1/lock';
 export * as monitorV1 from './generated/monitor/v1/monitor';
 export * as paxosV1 from './generated/paxos/v1/paxos';
 export * as replicationV1 from './generated/replication/v1/replication';
+export * as shardV1 from './generated/shard/v1/shard';
 export * as healthV1 from './generated/grpc/health/v1/health';
 export * as reflectionV1 from './generated/grpc/reflection/v1/reflection';
 export * as reflectionV1alpha from './generated/grpc/reflection/v1alpha/reflection';

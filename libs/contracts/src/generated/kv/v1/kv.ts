@@ -129,6 +129,109 @@ export function consistencyToJSON(object: Consistency): string {
   }
 }
 
+/** CompareTarget chooses what a transaction compare looks at. */
+export enum CompareTarget {
+  /** COMPARE_TARGET_UNSPECIFIED - COMPARE_TARGET_UNSPECIFIED is refused as INVALID_ARGUMENT. */
+  COMPARE_TARGET_UNSPECIFIED = 0,
+  /** COMPARE_TARGET_VERSION - COMPARE_TARGET_VERSION compares the key's version (0: absent). */
+  COMPARE_TARGET_VERSION = 1,
+  /**
+   * COMPARE_TARGET_VALUE - COMPARE_TARGET_VALUE compares the key's value; an absent key fails every
+   * value compare.
+   */
+  COMPARE_TARGET_VALUE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function compareTargetFromJSON(object: any): CompareTarget {
+  switch (object) {
+    case 0:
+    case "COMPARE_TARGET_UNSPECIFIED":
+      return CompareTarget.COMPARE_TARGET_UNSPECIFIED;
+    case 1:
+    case "COMPARE_TARGET_VERSION":
+      return CompareTarget.COMPARE_TARGET_VERSION;
+    case 2:
+    case "COMPARE_TARGET_VALUE":
+      return CompareTarget.COMPARE_TARGET_VALUE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CompareTarget.UNRECOGNIZED;
+  }
+}
+
+export function compareTargetToJSON(object: CompareTarget): string {
+  switch (object) {
+    case CompareTarget.COMPARE_TARGET_UNSPECIFIED:
+      return "COMPARE_TARGET_UNSPECIFIED";
+    case CompareTarget.COMPARE_TARGET_VERSION:
+      return "COMPARE_TARGET_VERSION";
+    case CompareTarget.COMPARE_TARGET_VALUE:
+      return "COMPARE_TARGET_VALUE";
+    case CompareTarget.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** CompareOperator is how a compare relates the key to its operand. */
+export enum CompareOperator {
+  /** COMPARE_OPERATOR_UNSPECIFIED - COMPARE_OPERATOR_UNSPECIFIED is refused as INVALID_ARGUMENT. */
+  COMPARE_OPERATOR_UNSPECIFIED = 0,
+  /** COMPARE_OPERATOR_EQUAL - COMPARE_OPERATOR_EQUAL holds when they are equal. */
+  COMPARE_OPERATOR_EQUAL = 1,
+  /** COMPARE_OPERATOR_NOT_EQUAL - COMPARE_OPERATOR_NOT_EQUAL holds when they differ. */
+  COMPARE_OPERATOR_NOT_EQUAL = 2,
+  /** COMPARE_OPERATOR_LESS - COMPARE_OPERATOR_LESS holds when the key's version is lower (versions only). */
+  COMPARE_OPERATOR_LESS = 3,
+  /** COMPARE_OPERATOR_GREATER - COMPARE_OPERATOR_GREATER holds when the key's version is higher (versions only). */
+  COMPARE_OPERATOR_GREATER = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function compareOperatorFromJSON(object: any): CompareOperator {
+  switch (object) {
+    case 0:
+    case "COMPARE_OPERATOR_UNSPECIFIED":
+      return CompareOperator.COMPARE_OPERATOR_UNSPECIFIED;
+    case 1:
+    case "COMPARE_OPERATOR_EQUAL":
+      return CompareOperator.COMPARE_OPERATOR_EQUAL;
+    case 2:
+    case "COMPARE_OPERATOR_NOT_EQUAL":
+      return CompareOperator.COMPARE_OPERATOR_NOT_EQUAL;
+    case 3:
+    case "COMPARE_OPERATOR_LESS":
+      return CompareOperator.COMPARE_OPERATOR_LESS;
+    case 4:
+    case "COMPARE_OPERATOR_GREATER":
+      return CompareOperator.COMPARE_OPERATOR_GREATER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CompareOperator.UNRECOGNIZED;
+  }
+}
+
+export function compareOperatorToJSON(object: CompareOperator): string {
+  switch (object) {
+    case CompareOperator.COMPARE_OPERATOR_UNSPECIFIED:
+      return "COMPARE_OPERATOR_UNSPECIFIED";
+    case CompareOperator.COMPARE_OPERATOR_EQUAL:
+      return "COMPARE_OPERATOR_EQUAL";
+    case CompareOperator.COMPARE_OPERATOR_NOT_EQUAL:
+      return "COMPARE_OPERATOR_NOT_EQUAL";
+    case CompareOperator.COMPARE_OPERATOR_LESS:
+      return "COMPARE_OPERATOR_LESS";
+    case CompareOperator.COMPARE_OPERATOR_GREATER:
+      return "COMPARE_OPERATOR_GREATER";
+    case CompareOperator.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** KeyValue is one stored key. */
 export interface KeyValue {
   /** key is the key, 1 to 1024 bytes of UTF-8. */
@@ -312,6 +415,80 @@ export interface ScanResponse {
   kvs: KeyValue[];
   /** next_page_token continues the scan; empty when the scan is complete. */
   nextPageToken: string;
+}
+
+/** Compare is one condition of a transaction, as etcd's Compare. */
+export interface Compare {
+  /** key is the key compared. */
+  key: string;
+  /** target chooses the version or the value. */
+  target: CompareTarget;
+  /** operator relates the key to the operand. */
+  operator: CompareOperator;
+  /** version is the operand of a version compare. */
+  version: bigint;
+  /** value is the operand of a value compare. */
+  value: Buffer;
+}
+
+/** TxnOp is one write of a transaction branch. */
+export interface TxnOp {
+  /** op is the write. */
+  op:
+    | //
+    /**
+     * put stores a value (expected_version is refused inside a transaction:
+     * conditions belong in the compares).
+     */
+    { $case: "put"; put: PutRequest }
+    | //
+    /** delete removes a key. */
+    { $case: "delete"; delete: DeleteRequest }
+    | undefined;
+}
+
+/**
+ * TxnRequest is an atomic transaction over keys of one replica group: if
+ * every compare holds, the success ops are applied, else the failure ops,
+ * all in one log entry.
+ */
+export interface TxnRequest {
+  /** compares are the conditions, at most 128. */
+  compares: Compare[];
+  /** success runs when every compare holds; at most 128 ops, no key twice. */
+  success: TxnOp[];
+  /** failure runs otherwise; at most 128 ops, no key twice. */
+  failure: TxnOp[];
+  /** durability chooses when the transaction is acknowledged. */
+  durability: Durability;
+  /** fence, when set, guards the whole transaction with a lock fencing token. */
+  fence:
+    | Fence
+    | undefined;
+  /** request_id identifies the transaction for idempotent retries. */
+  requestId: string;
+}
+
+/** TxnOpResult is what one op of the branch that ran did. */
+export interface TxnOpResult {
+  /** key is the key written. */
+  key: string;
+  /** version is the key's version after the op (0: absent). */
+  version: bigint;
+  /** existed is true when the key was present before the op. */
+  existed: boolean;
+}
+
+/** TxnResponse reports a transaction. */
+export interface TxnResponse {
+  /** header says which primary, epoch and sequence acknowledged it. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** succeeded is true when every compare held (the success branch ran). */
+  succeeded: boolean;
+  /** results has one entry per op of the branch that ran, in order. */
+  results: TxnOpResult[];
 }
 
 function createBaseKeyValue(): KeyValue {
@@ -1750,6 +1927,603 @@ export const ScanResponse: MessageFns<ScanResponse> = {
       : undefined;
     message.kvs = object.kvs?.map((e) => KeyValue.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCompare(): Compare {
+  return { key: "", target: 0, operator: 0, version: 0n, value: Buffer.alloc(0) };
+}
+
+export const Compare: MessageFns<Compare> = {
+  encode(message: Compare, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.target !== 0) {
+      writer.uint32(16).int32(message.target);
+    }
+    if (message.operator !== 0) {
+      writer.uint32(24).int32(message.operator);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.version);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(42).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Compare {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompare();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.target = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.operator = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Compare {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      target: isSet(object.target) ? compareTargetFromJSON(object.target) : 0,
+      operator: isSet(object.operator) ? compareOperatorFromJSON(object.operator) : 0,
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: Compare): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.target !== 0) {
+      obj.target = compareTargetToJSON(message.target);
+    }
+    if (message.operator !== 0) {
+      obj.operator = compareOperatorToJSON(message.operator);
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Compare>, I>>(base?: I): Compare {
+    return Compare.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Compare>, I>>(object: I): Compare {
+    const message = createBaseCompare();
+    message.key = object.key ?? "";
+    message.target = object.target ?? 0;
+    message.operator = object.operator ?? 0;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    message.value = object.value ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTxnOp(): TxnOp {
+  return { op: undefined };
+}
+
+export const TxnOp: MessageFns<TxnOp> = {
+  encode(message: TxnOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.op?.$case) {
+      case "put":
+        PutRequest.encode(message.op.put, writer.uint32(10).fork()).join();
+        break;
+      case "delete":
+        DeleteRequest.encode(message.op.delete, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TxnOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTxnOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.op = { $case: "put", put: PutRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.op = { $case: "delete", delete: DeleteRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TxnOp {
+    return {
+      op: isSet(object.put)
+        ? { $case: "put", put: PutRequest.fromJSON(object.put) }
+        : isSet(object.delete)
+        ? { $case: "delete", delete: DeleteRequest.fromJSON(object.delete) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: TxnOp): unknown {
+    const obj: any = {};
+    if (message.op?.$case === "put") {
+      obj.put = PutRequest.toJSON(message.op.put);
+    } else if (message.op?.$case === "delete") {
+      obj.delete = DeleteRequest.toJSON(message.op.delete);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TxnOp>, I>>(base?: I): TxnOp {
+    return TxnOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TxnOp>, I>>(object: I): TxnOp {
+    const message = createBaseTxnOp();
+    switch (object.op?.$case) {
+      case "put": {
+        if (object.op?.put !== undefined && object.op?.put !== null) {
+          message.op = { $case: "put", put: PutRequest.fromPartial(object.op.put) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.op?.delete !== undefined && object.op?.delete !== null) {
+          message.op = { $case: "delete", delete: DeleteRequest.fromPartial(object.op.delete) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseTxnRequest(): TxnRequest {
+  return { compares: [], success: [], failure: [], durability: 0, fence: undefined, requestId: "" };
+}
+
+export const TxnRequest: MessageFns<TxnRequest> = {
+  encode(message: TxnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.compares) {
+      Compare.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.success) {
+      TxnOp.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.failure) {
+      TxnOp.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.durability !== 0) {
+      writer.uint32(32).int32(message.durability);
+    }
+    if (message.fence !== undefined) {
+      Fence.encode(message.fence, writer.uint32(42).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(50).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TxnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTxnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.compares.push(Compare.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.success.push(TxnOp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure.push(TxnOp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durability = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fence = Fence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TxnRequest {
+    return {
+      compares: globalThis.Array.isArray(object?.compares) ? object.compares.map((e: any) => Compare.fromJSON(e)) : [],
+      success: globalThis.Array.isArray(object?.success) ? object.success.map((e: any) => TxnOp.fromJSON(e)) : [],
+      failure: globalThis.Array.isArray(object?.failure) ? object.failure.map((e: any) => TxnOp.fromJSON(e)) : [],
+      durability: isSet(object.durability) ? durabilityFromJSON(object.durability) : 0,
+      fence: isSet(object.fence) ? Fence.fromJSON(object.fence) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TxnRequest): unknown {
+    const obj: any = {};
+    if (message.compares?.length) {
+      obj.compares = message.compares.map((e) => Compare.toJSON(e));
+    }
+    if (message.success?.length) {
+      obj.success = message.success.map((e) => TxnOp.toJSON(e));
+    }
+    if (message.failure?.length) {
+      obj.failure = message.failure.map((e) => TxnOp.toJSON(e));
+    }
+    if (message.durability !== 0) {
+      obj.durability = durabilityToJSON(message.durability);
+    }
+    if (message.fence !== undefined) {
+      obj.fence = Fence.toJSON(message.fence);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TxnRequest>, I>>(base?: I): TxnRequest {
+    return TxnRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TxnRequest>, I>>(object: I): TxnRequest {
+    const message = createBaseTxnRequest();
+    message.compares = object.compares?.map((e) => Compare.fromPartial(e)) || [];
+    message.success = object.success?.map((e) => TxnOp.fromPartial(e)) || [];
+    message.failure = object.failure?.map((e) => TxnOp.fromPartial(e)) || [];
+    message.durability = object.durability ?? 0;
+    message.fence = (object.fence !== undefined && object.fence !== null) ? Fence.fromPartial(object.fence) : undefined;
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseTxnOpResult(): TxnOpResult {
+  return { key: "", version: 0n, existed: false };
+}
+
+export const TxnOpResult: MessageFns<TxnOpResult> = {
+  encode(message: TxnOpResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.version);
+    }
+    if (message.existed !== false) {
+      writer.uint32(24).bool(message.existed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TxnOpResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTxnOpResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.existed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TxnOpResult {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+      existed: isSet(object.existed) ? globalThis.Boolean(object.existed) : false,
+    };
+  },
+
+  toJSON(message: TxnOpResult): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    if (message.existed !== false) {
+      obj.existed = message.existed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TxnOpResult>, I>>(base?: I): TxnOpResult {
+    return TxnOpResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TxnOpResult>, I>>(object: I): TxnOpResult {
+    const message = createBaseTxnOpResult();
+    message.key = object.key ?? "";
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    message.existed = object.existed ?? false;
+    return message;
+  },
+};
+
+function createBaseTxnResponse(): TxnResponse {
+  return { header: undefined, succeeded: false, results: [] };
+}
+
+export const TxnResponse: MessageFns<TxnResponse> = {
+  encode(message: TxnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.succeeded !== false) {
+      writer.uint32(16).bool(message.succeeded);
+    }
+    for (const v of message.results) {
+      TxnOpResult.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TxnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTxnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.succeeded = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.results.push(TxnOpResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TxnResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      succeeded: isSet(object.succeeded) ? globalThis.Boolean(object.succeeded) : false,
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => TxnOpResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TxnResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.succeeded !== false) {
+      obj.succeeded = message.succeeded;
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => TxnOpResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TxnResponse>, I>>(base?: I): TxnResponse {
+    return TxnResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TxnResponse>, I>>(object: I): TxnResponse {
+    const message = createBaseTxnResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.succeeded = object.succeeded ?? false;
+    message.results = object.results?.map((e) => TxnOpResult.fromPartial(e)) || [];
     return message;
   },
 };

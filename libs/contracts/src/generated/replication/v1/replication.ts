@@ -13,49 +13,94 @@ import {
   type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
   type handleBidiStreamingCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
+  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Fence, ResponseHeader } from "../../common/v1/common";
+import { Compare } from "../../kv/v1/kv";
 
 export const protobufPackage = "replication.v1";
 
 export const protobufFileName = "replication/v1/replication.proto";
 
-/** LogEntry is one replicated write. */
-export interface LogEntry {
-  /** sequence is the entry's position in the group log, from 1, gapless. */
-  sequence: bigint;
-  /** epoch is the epoch of the primary that created the entry. */
-  epoch: bigint;
+/** WriteOp is one put or delete in a log entry. */
+export interface WriteOp {
   /** key is the key written. */
   key: string;
-  /** op is what the entry does. */
+  /** op is the write. */
   op:
     | //
-    /** put stores value under key. */
-    { $case: "put"; put: Buffer }
+    /** put_value stores this value. */
+    { $case: "putValue"; putValue: Buffer }
     | //
-    /** delete removes key. */
+    /** delete removes the key. */
     { $case: "delete"; delete: boolean }
     | undefined;
-  /** request_id is the client's idempotency id; empty if none. */
+  /**
+   * expected_version, when set, applies the write only at this version (0:
+   * the key must not exist).
+   */
+  expectedVersion?: bigint | undefined;
+}
+
+/** TxnBody is an atomic transaction in a log entry (kv.v1.TxnRequest). */
+export interface TxnBody {
+  /** compares are the conditions. */
+  compares: Compare[];
+  /** success runs when every compare holds. */
+  success: WriteOp[];
+  /** failure runs otherwise. */
+  failure: WriteOp[];
+}
+
+/**
+ * Command is what one log entry does, as the primary stamped it. Every
+ * member applies it to the same state with the same outcome. An entry whose
+ * command is empty is the no-op a primary starts its epoch with.
+ */
+export interface Command {
+  /**
+   * request_id is the client's idempotency id; empty if none. A retry with
+   * the same id is answered with the first outcome, on any member.
+   */
   requestId: string;
+  /**
+   * written_unix_ms is the primary's wall clock when it stamped the entry;
+   * stored, never decided on.
+   */
+  writtenUnixMs: bigint;
   /** fence is the lock fencing token the write carried, if any. */
   fence:
     | Fence
     | undefined;
-  /**
-   * written_unix_ms is the primary's clock when it created the entry; used
-   * for bounded-staleness reads.
-   */
-  writtenUnixMs: bigint;
+  /** body is the write. */
+  body:
+    | //
+    /** op is a single put or delete. */
+    { $case: "op"; op: WriteOp }
+    | //
+    /** txn is a transaction. */
+    { $case: "txn"; txn: TxnBody }
+    | undefined;
 }
 
-/** Hello opens a Replicate stream. */
+/** LogEntry is one entry of the group log. */
+export interface LogEntry {
+  /** sequence is the entry's position in the group log, from 1, gapless. */
+  sequence: bigint;
+  /** epoch is the epoch of the primary that stamped it. */
+  epoch: bigint;
+  /** command is the encoded Command; empty for an epoch's no-op. */
+  command: Buffer;
+}
+
+/** Hello opens replication in the primary's epoch. */
 export interface Hello {
   /** group_id names the group. */
   groupId: string;
@@ -65,35 +110,37 @@ export interface Hello {
   primaryId: string;
 }
 
-/**
- * Truncate tells the backup to drop every entry above sequence, because
- * those entries diverge from the primary's log.
- */
-export interface Truncate {
-  /** sequence is the last entry to keep. */
-  sequence: bigint;
-}
-
-/** AppendBatch carries consecutive entries. */
+/** AppendBatch carries consecutive entries following prev_sequence. */
 export interface AppendBatch {
   /** epoch is the primary's epoch. */
   epoch: bigint;
   /** prev_sequence is the sequence just before the first entry. */
   prevSequence: bigint;
-  /** entries are consecutive, at most 1024 entries or 4 MiB. */
+  /**
+   * prev_epoch is the epoch of the primary's entry at prev_sequence; a
+   * backup whose entry there has another epoch (or none) answers with its
+   * BackupState instead of appending.
+   */
+  prevEpoch: bigint;
+  /**
+   * entries are consecutive; empty for a heartbeat. At most the primary's
+   * batch bounds (entries and bytes).
+   */
   entries: LogEntry[];
   /**
-   * commit_sequence is the primary's committed sequence; backups may serve
-   * reads up to it.
+   * commit_sequence is the primary's commit point; a backup applies
+   * committed entries its own log agrees on.
    */
   commitSequence: bigint;
 }
 
 /**
  * NeedSnapshot tells a backup its log is too far behind to catch up from the
- * log; it must FetchSnapshot and then reconnect.
+ * primary's log: it must FetchSnapshot, install it, and send its state again.
  */
 export interface NeedSnapshot {
+  /** epoch is the primary's epoch. */
+  epoch: bigint;
   /** log_start_sequence is the first sequence still in the primary's log. */
   logStartSequence: bigint;
 }
@@ -106,10 +153,7 @@ export interface ReplicateRequest {
     /** hello opens the stream. */
     { $case: "hello"; hello: Hello }
     | //
-    /** truncate sets the truncation point. */
-    { $case: "truncate"; truncate: Truncate }
-    | //
-    /** append carries entries. */
+    /** append carries entries, or is a heartbeat. */
     { $case: "append"; append: AppendBatch }
     | //
     /** need_snapshot sends the backup to FetchSnapshot. */
@@ -117,59 +161,63 @@ export interface ReplicateRequest {
     | undefined;
 }
 
-/** BackupState answers Hello with the backup's durable state. */
+/** EpochStart is the first sequence one epoch wrote. */
+export interface EpochStart {
+  /** epoch is the epoch. */
+  epoch: bigint;
+  /** first_sequence is the first sequence it wrote. */
+  firstSequence: bigint;
+}
+
+/**
+ * BackupState is the shape of a backup's log, answering Hello or a batch
+ * that did not follow its log.
+ */
 export interface BackupState {
-  /** backup_id is the backup's member id. */
-  backupId: string;
-  /** durable_sequence is the last sequence on the backup's disk. */
-  durableSequence: bigint;
-  /** last_epoch is the epoch of the entry at durable_sequence. */
-  lastEpoch: bigint;
+  /** epoch is the epoch the backup follows. */
+  epoch: bigint;
+  /** last_sequence is the last sequence in the backup's log. */
+  lastSequence: bigint;
   /**
-   * epoch_starts lists, for each epoch in the backup's log, the first
-   * sequence written in it; the primary finds the divergence point from it.
+   * epoch_starts lists, oldest first, the first sequence of every epoch
+   * that wrote the backup's log; at most 100,000.
    */
   epochStarts: EpochStart[];
 }
 
-/** EpochStart is the first sequence of one epoch. */
-export interface EpochStart {
-  /** epoch is the epoch. */
-  epoch: bigint;
-  /** first_sequence is the first sequence written in the epoch. */
-  firstSequence: bigint;
-}
-
-/** Ack reports the backup's durable sequence. */
+/**
+ * Ack reports that the backup's log agrees with the primary's through
+ * durable_sequence, all of it on disk.
+ */
 export interface Ack {
-  /** epoch is the epoch the backup accepted. */
+  /** epoch is the epoch the backup follows. */
   epoch: bigint;
-  /** durable_sequence is the last sequence fsynced on the backup. */
+  /** durable_sequence is the last sequence acknowledged. */
   durableSequence: bigint;
 }
 
-/** StaleEpoch rejects a message from an older epoch. */
+/** StaleEpoch refuses a message from an older epoch. */
 export interface StaleEpoch {
-  /** current_epoch is the highest epoch the backup has seen. */
+  /** current_epoch is the newest epoch the backup has seen. */
   currentEpoch: bigint;
 }
 
 /** ReplicateResponse is one message from the backup. */
 export interface ReplicateResponse {
-  /** header names the backup and its epoch. */
+  /** header names the backup. */
   header:
     | ResponseHeader
     | undefined;
   /** body is the message. */
   body:
     | //
-    /** state answers Hello. */
+    /** state answers Hello, or a batch that did not follow. */
     { $case: "state"; state: BackupState }
     | //
     /** ack reports durability. */
     { $case: "ack"; ack: Ack }
     | //
-    /** stale_epoch rejects an older epoch; the stream then ends. */
+    /** stale_epoch refuses an older epoch. */
     { $case: "staleEpoch"; staleEpoch: StaleEpoch }
     | undefined;
 }
@@ -179,8 +227,8 @@ export interface FetchSnapshotRequest {
   /** group_id names the group. */
   groupId: string;
   /**
-   * epoch is the epoch the backup follows; older than the primary's is
-   * FAILED_PRECONDITION.
+   * epoch is the epoch the backup follows; another epoch than the
+   * primary's is FAILED_PRECONDITION naming epoch.
    */
   epoch: bigint;
   /** backup_id is the caller's member id. */
@@ -197,7 +245,12 @@ export interface FetchSnapshotResponse {
   lastSequence: bigint;
   /** last_epoch is the epoch of the entry at last_sequence. */
   lastEpoch: bigint;
-  /** offset is the byte offset of data. */
+  /**
+   * epoch_starts are those of the log through last_sequence (first chunk
+   * only).
+   */
+  epochStarts: EpochStart[];
+  /** offset is the byte offset of data in the snapshot. */
   offset: bigint;
   /** data is at most 1 MiB of the snapshot. */
   data: Buffer;
@@ -207,8 +260,433 @@ export interface FetchSnapshotResponse {
   checksum: number;
 }
 
+/** GetDurableStateRequest asks a member for its durable log's end. */
+export interface GetDurableStateRequest {
+  /** group_id names the group; another group's is FAILED_PRECONDITION. */
+  groupId: string;
+}
+
+/** GetDurableStateResponse is a member's durable log's end. */
+export interface GetDurableStateResponse {
+  /** header names the member and the newest epoch it has seen. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** durable_sequence is the last sequence on its disk. */
+  durableSequence: bigint;
+  /** last_epoch is the epoch of the entry at durable_sequence (0: empty). */
+  lastEpoch: bigint;
+}
+
+function createBaseWriteOp(): WriteOp {
+  return { key: "", op: undefined, expectedVersion: undefined };
+}
+
+export const WriteOp: MessageFns<WriteOp> = {
+  encode(message: WriteOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    switch (message.op?.$case) {
+      case "putValue":
+        writer.uint32(18).bytes(message.op.putValue);
+        break;
+      case "delete":
+        writer.uint32(24).bool(message.op.delete);
+        break;
+    }
+    if (message.expectedVersion !== undefined) {
+      if (BigInt.asUintN(64, message.expectedVersion) !== message.expectedVersion) {
+        throw new globalThis.Error("value provided for field message.expectedVersion of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.op = { $case: "putValue", putValue: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.op = { $case: "delete", delete: reader.bool() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expectedVersion = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteOp {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      op: isSet(object.putValue)
+        ? { $case: "putValue", putValue: Buffer.from(bytesFromBase64(object.putValue)) }
+        : isSet(object.put_value)
+        ? { $case: "putValue", putValue: Buffer.from(bytesFromBase64(object.put_value)) }
+        : isSet(object.delete)
+        ? { $case: "delete", delete: globalThis.Boolean(object.delete) }
+        : undefined,
+      expectedVersion: isSet(object.expectedVersion)
+        ? BigInt(object.expectedVersion)
+        : isSet(object.expected_version)
+        ? BigInt(object.expected_version)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WriteOp): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.op?.$case === "putValue") {
+      obj.putValue = base64FromBytes(message.op.putValue);
+    } else if (message.op?.$case === "delete") {
+      obj.delete = message.op.delete;
+    }
+    if (message.expectedVersion !== undefined) {
+      obj.expectedVersion = message.expectedVersion.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteOp>, I>>(base?: I): WriteOp {
+    return WriteOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteOp>, I>>(object: I): WriteOp {
+    const message = createBaseWriteOp();
+    message.key = object.key ?? "";
+    switch (object.op?.$case) {
+      case "putValue": {
+        if (object.op?.putValue !== undefined && object.op?.putValue !== null) {
+          message.op = { $case: "putValue", putValue: object.op.putValue };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.op?.delete !== undefined && object.op?.delete !== null) {
+          message.op = { $case: "delete", delete: object.op.delete };
+        }
+        break;
+      }
+    }
+    message.expectedVersion = (object.expectedVersion !== undefined && object.expectedVersion !== null)
+      ? BigInt(object.expectedVersion)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTxnBody(): TxnBody {
+  return { compares: [], success: [], failure: [] };
+}
+
+export const TxnBody: MessageFns<TxnBody> = {
+  encode(message: TxnBody, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.compares) {
+      Compare.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.success) {
+      WriteOp.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.failure) {
+      WriteOp.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TxnBody {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTxnBody();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.compares.push(Compare.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.success.push(WriteOp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failure.push(WriteOp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TxnBody {
+    return {
+      compares: globalThis.Array.isArray(object?.compares) ? object.compares.map((e: any) => Compare.fromJSON(e)) : [],
+      success: globalThis.Array.isArray(object?.success) ? object.success.map((e: any) => WriteOp.fromJSON(e)) : [],
+      failure: globalThis.Array.isArray(object?.failure) ? object.failure.map((e: any) => WriteOp.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TxnBody): unknown {
+    const obj: any = {};
+    if (message.compares?.length) {
+      obj.compares = message.compares.map((e) => Compare.toJSON(e));
+    }
+    if (message.success?.length) {
+      obj.success = message.success.map((e) => WriteOp.toJSON(e));
+    }
+    if (message.failure?.length) {
+      obj.failure = message.failure.map((e) => WriteOp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TxnBody>, I>>(base?: I): TxnBody {
+    return TxnBody.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TxnBody>, I>>(object: I): TxnBody {
+    const message = createBaseTxnBody();
+    message.compares = object.compares?.map((e) => Compare.fromPartial(e)) || [];
+    message.success = object.success?.map((e) => WriteOp.fromPartial(e)) || [];
+    message.failure = object.failure?.map((e) => WriteOp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCommand(): Command {
+  return { requestId: "", writtenUnixMs: 0n, fence: undefined, body: undefined };
+}
+
+export const Command: MessageFns<Command> = {
+  encode(message: Command, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.writtenUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.writtenUnixMs) !== message.writtenUnixMs) {
+        throw new globalThis.Error("value provided for field message.writtenUnixMs of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.writtenUnixMs);
+    }
+    if (message.fence !== undefined) {
+      Fence.encode(message.fence, writer.uint32(26).fork()).join();
+    }
+    switch (message.body?.$case) {
+      case "op":
+        WriteOp.encode(message.body.op, writer.uint32(34).fork()).join();
+        break;
+      case "txn":
+        TxnBody.encode(message.body.txn, writer.uint32(42).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Command {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.writtenUnixMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fence = Fence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.body = { $case: "op", op: WriteOp.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.body = { $case: "txn", txn: TxnBody.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Command {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      writtenUnixMs: isSet(object.writtenUnixMs)
+        ? BigInt(object.writtenUnixMs)
+        : isSet(object.written_unix_ms)
+        ? BigInt(object.written_unix_ms)
+        : 0n,
+      fence: isSet(object.fence) ? Fence.fromJSON(object.fence) : undefined,
+      body: isSet(object.op)
+        ? { $case: "op", op: WriteOp.fromJSON(object.op) }
+        : isSet(object.txn)
+        ? { $case: "txn", txn: TxnBody.fromJSON(object.txn) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: Command): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.writtenUnixMs !== 0n) {
+      obj.writtenUnixMs = message.writtenUnixMs.toString();
+    }
+    if (message.fence !== undefined) {
+      obj.fence = Fence.toJSON(message.fence);
+    }
+    if (message.body?.$case === "op") {
+      obj.op = WriteOp.toJSON(message.body.op);
+    } else if (message.body?.$case === "txn") {
+      obj.txn = TxnBody.toJSON(message.body.txn);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Command>, I>>(base?: I): Command {
+    return Command.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Command>, I>>(object: I): Command {
+    const message = createBaseCommand();
+    message.requestId = object.requestId ?? "";
+    message.writtenUnixMs = (object.writtenUnixMs !== undefined && object.writtenUnixMs !== null)
+      ? BigInt(object.writtenUnixMs)
+      : 0n;
+    message.fence = (object.fence !== undefined && object.fence !== null) ? Fence.fromPartial(object.fence) : undefined;
+    switch (object.body?.$case) {
+      case "op": {
+        if (object.body?.op !== undefined && object.body?.op !== null) {
+          message.body = { $case: "op", op: WriteOp.fromPartial(object.body.op) };
+        }
+        break;
+      }
+      case "txn": {
+        if (object.body?.txn !== undefined && object.body?.txn !== null) {
+          message.body = { $case: "txn", txn: TxnBody.fromPartial(object.body.txn) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseLogEntry(): LogEntry {
-  return { sequence: 0n, epoch: 0n, key: "", op: undefined, requestId: "", fence: undefined, writtenUnixMs: 0n };
+  return { sequence: 0n, epoch: 0n, command: Buffer.alloc(0) };
 }
 
 export const LogEntry: MessageFns<LogEntry> = {
@@ -225,28 +703,8 @@ export const LogEntry: MessageFns<LogEntry> = {
       }
       writer.uint32(16).uint64(message.epoch);
     }
-    if (message.key !== "") {
-      writer.uint32(26).string(message.key);
-    }
-    switch (message.op?.$case) {
-      case "put":
-        writer.uint32(34).bytes(message.op.put);
-        break;
-      case "delete":
-        writer.uint32(40).bool(message.op.delete);
-        break;
-    }
-    if (message.requestId !== "") {
-      writer.uint32(50).string(message.requestId);
-    }
-    if (message.fence !== undefined) {
-      Fence.encode(message.fence, writer.uint32(58).fork()).join();
-    }
-    if (message.writtenUnixMs !== 0n) {
-      if (BigInt.asUintN(64, message.writtenUnixMs) !== message.writtenUnixMs) {
-        throw new globalThis.Error("value provided for field message.writtenUnixMs of type uint64 too large");
-      }
-      writer.uint32(64).uint64(message.writtenUnixMs);
+    if (message.command.length !== 0) {
+      writer.uint32(26).bytes(message.command);
     }
     return writer;
   },
@@ -285,47 +743,7 @@ export const LogEntry: MessageFns<LogEntry> = {
               break;
             }
 
-            message.key = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.op = { $case: "put", put: Buffer.from(reader.bytes()) };
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.op = { $case: "delete", delete: reader.bool() };
-            continue;
-          }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.requestId = reader.string();
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.fence = Fence.decode(reader, reader.uint32());
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-
-            message.writtenUnixMs = reader.uint64() as bigint;
+            message.command = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -344,23 +762,7 @@ export const LogEntry: MessageFns<LogEntry> = {
     return {
       sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
       epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      op: isSet(object.put)
-        ? { $case: "put", put: Buffer.from(bytesFromBase64(object.put)) }
-        : isSet(object.delete)
-        ? { $case: "delete", delete: globalThis.Boolean(object.delete) }
-        : undefined,
-      requestId: isSet(object.requestId)
-        ? globalThis.String(object.requestId)
-        : isSet(object.request_id)
-        ? globalThis.String(object.request_id)
-        : "",
-      fence: isSet(object.fence) ? Fence.fromJSON(object.fence) : undefined,
-      writtenUnixMs: isSet(object.writtenUnixMs)
-        ? BigInt(object.writtenUnixMs)
-        : isSet(object.written_unix_ms)
-        ? BigInt(object.written_unix_ms)
-        : 0n,
+      command: isSet(object.command) ? Buffer.from(bytesFromBase64(object.command)) : Buffer.alloc(0),
     };
   },
 
@@ -372,22 +774,8 @@ export const LogEntry: MessageFns<LogEntry> = {
     if (message.epoch !== 0n) {
       obj.epoch = message.epoch.toString();
     }
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.op?.$case === "put") {
-      obj.put = base64FromBytes(message.op.put);
-    } else if (message.op?.$case === "delete") {
-      obj.delete = message.op.delete;
-    }
-    if (message.requestId !== "") {
-      obj.requestId = message.requestId;
-    }
-    if (message.fence !== undefined) {
-      obj.fence = Fence.toJSON(message.fence);
-    }
-    if (message.writtenUnixMs !== 0n) {
-      obj.writtenUnixMs = message.writtenUnixMs.toString();
+    if (message.command.length !== 0) {
+      obj.command = base64FromBytes(message.command);
     }
     return obj;
   },
@@ -399,26 +787,7 @@ export const LogEntry: MessageFns<LogEntry> = {
     const message = createBaseLogEntry();
     message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
-    message.key = object.key ?? "";
-    switch (object.op?.$case) {
-      case "put": {
-        if (object.op?.put !== undefined && object.op?.put !== null) {
-          message.op = { $case: "put", put: object.op.put };
-        }
-        break;
-      }
-      case "delete": {
-        if (object.op?.delete !== undefined && object.op?.delete !== null) {
-          message.op = { $case: "delete", delete: object.op.delete };
-        }
-        break;
-      }
-    }
-    message.requestId = object.requestId ?? "";
-    message.fence = (object.fence !== undefined && object.fence !== null) ? Fence.fromPartial(object.fence) : undefined;
-    message.writtenUnixMs = (object.writtenUnixMs !== undefined && object.writtenUnixMs !== null)
-      ? BigInt(object.writtenUnixMs)
-      : 0n;
+    message.command = object.command ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -535,78 +904,8 @@ export const Hello: MessageFns<Hello> = {
   },
 };
 
-function createBaseTruncate(): Truncate {
-  return { sequence: 0n };
-}
-
-export const Truncate: MessageFns<Truncate> = {
-  encode(message: Truncate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.sequence !== 0n) {
-      if (BigInt.asUintN(64, message.sequence) !== message.sequence) {
-        throw new globalThis.Error("value provided for field message.sequence of type uint64 too large");
-      }
-      writer.uint32(8).uint64(message.sequence);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): Truncate {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTruncate();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.sequence = reader.uint64() as bigint;
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): Truncate {
-    return { sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n };
-  },
-
-  toJSON(message: Truncate): unknown {
-    const obj: any = {};
-    if (message.sequence !== 0n) {
-      obj.sequence = message.sequence.toString();
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<Truncate>, I>>(base?: I): Truncate {
-    return Truncate.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<Truncate>, I>>(object: I): Truncate {
-    const message = createBaseTruncate();
-    message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
-    return message;
-  },
-};
-
 function createBaseAppendBatch(): AppendBatch {
-  return { epoch: 0n, prevSequence: 0n, entries: [], commitSequence: 0n };
+  return { epoch: 0n, prevSequence: 0n, prevEpoch: 0n, entries: [], commitSequence: 0n };
 }
 
 export const AppendBatch: MessageFns<AppendBatch> = {
@@ -623,14 +922,20 @@ export const AppendBatch: MessageFns<AppendBatch> = {
       }
       writer.uint32(16).uint64(message.prevSequence);
     }
+    if (message.prevEpoch !== 0n) {
+      if (BigInt.asUintN(64, message.prevEpoch) !== message.prevEpoch) {
+        throw new globalThis.Error("value provided for field message.prevEpoch of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.prevEpoch);
+    }
     for (const v of message.entries) {
-      LogEntry.encode(v!, writer.uint32(26).fork()).join();
+      LogEntry.encode(v!, writer.uint32(34).fork()).join();
     }
     if (message.commitSequence !== 0n) {
       if (BigInt.asUintN(64, message.commitSequence) !== message.commitSequence) {
         throw new globalThis.Error("value provided for field message.commitSequence of type uint64 too large");
       }
-      writer.uint32(32).uint64(message.commitSequence);
+      writer.uint32(40).uint64(message.commitSequence);
     }
     return writer;
   },
@@ -665,15 +970,23 @@ export const AppendBatch: MessageFns<AppendBatch> = {
             continue;
           }
           case 3: {
-            if (tag !== 26) {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.prevEpoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
               break;
             }
 
             message.entries.push(LogEntry.decode(reader, reader.uint32()));
             continue;
           }
-          case 4: {
-            if (tag !== 32) {
+          case 5: {
+            if (tag !== 40) {
               break;
             }
 
@@ -700,6 +1013,11 @@ export const AppendBatch: MessageFns<AppendBatch> = {
         : isSet(object.prev_sequence)
         ? BigInt(object.prev_sequence)
         : 0n,
+      prevEpoch: isSet(object.prevEpoch)
+        ? BigInt(object.prevEpoch)
+        : isSet(object.prev_epoch)
+        ? BigInt(object.prev_epoch)
+        : 0n,
       entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => LogEntry.fromJSON(e)) : [],
       commitSequence: isSet(object.commitSequence)
         ? BigInt(object.commitSequence)
@@ -716,6 +1034,9 @@ export const AppendBatch: MessageFns<AppendBatch> = {
     }
     if (message.prevSequence !== 0n) {
       obj.prevSequence = message.prevSequence.toString();
+    }
+    if (message.prevEpoch !== 0n) {
+      obj.prevEpoch = message.prevEpoch.toString();
     }
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => LogEntry.toJSON(e));
@@ -735,6 +1056,7 @@ export const AppendBatch: MessageFns<AppendBatch> = {
     message.prevSequence = (object.prevSequence !== undefined && object.prevSequence !== null)
       ? BigInt(object.prevSequence)
       : 0n;
+    message.prevEpoch = (object.prevEpoch !== undefined && object.prevEpoch !== null) ? BigInt(object.prevEpoch) : 0n;
     message.entries = object.entries?.map((e) => LogEntry.fromPartial(e)) || [];
     message.commitSequence = (object.commitSequence !== undefined && object.commitSequence !== null)
       ? BigInt(object.commitSequence)
@@ -744,16 +1066,22 @@ export const AppendBatch: MessageFns<AppendBatch> = {
 };
 
 function createBaseNeedSnapshot(): NeedSnapshot {
-  return { logStartSequence: 0n };
+  return { epoch: 0n, logStartSequence: 0n };
 }
 
 export const NeedSnapshot: MessageFns<NeedSnapshot> = {
   encode(message: NeedSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.epoch);
+    }
     if (message.logStartSequence !== 0n) {
       if (BigInt.asUintN(64, message.logStartSequence) !== message.logStartSequence) {
         throw new globalThis.Error("value provided for field message.logStartSequence of type uint64 too large");
       }
-      writer.uint32(8).uint64(message.logStartSequence);
+      writer.uint32(16).uint64(message.logStartSequence);
     }
     return writer;
   },
@@ -776,6 +1104,14 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
               break;
             }
 
+            message.epoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
             message.logStartSequence = reader.uint64() as bigint;
             continue;
           }
@@ -793,6 +1129,7 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
 
   fromJSON(object: any): NeedSnapshot {
     return {
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
       logStartSequence: isSet(object.logStartSequence)
         ? BigInt(object.logStartSequence)
         : isSet(object.log_start_sequence)
@@ -803,6 +1140,9 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
 
   toJSON(message: NeedSnapshot): unknown {
     const obj: any = {};
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
     if (message.logStartSequence !== 0n) {
       obj.logStartSequence = message.logStartSequence.toString();
     }
@@ -814,6 +1154,7 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
   },
   fromPartial<I extends Exact<DeepPartial<NeedSnapshot>, I>>(object: I): NeedSnapshot {
     const message = createBaseNeedSnapshot();
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
     message.logStartSequence = (object.logStartSequence !== undefined && object.logStartSequence !== null)
       ? BigInt(object.logStartSequence)
       : 0n;
@@ -831,14 +1172,11 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
       case "hello":
         Hello.encode(message.body.hello, writer.uint32(10).fork()).join();
         break;
-      case "truncate":
-        Truncate.encode(message.body.truncate, writer.uint32(18).fork()).join();
-        break;
       case "append":
-        AppendBatch.encode(message.body.append, writer.uint32(26).fork()).join();
+        AppendBatch.encode(message.body.append, writer.uint32(18).fork()).join();
         break;
       case "needSnapshot":
-        NeedSnapshot.encode(message.body.needSnapshot, writer.uint32(34).fork()).join();
+        NeedSnapshot.encode(message.body.needSnapshot, writer.uint32(26).fork()).join();
         break;
     }
     return writer;
@@ -870,19 +1208,11 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
               break;
             }
 
-            message.body = { $case: "truncate", truncate: Truncate.decode(reader, reader.uint32()) };
+            message.body = { $case: "append", append: AppendBatch.decode(reader, reader.uint32()) };
             continue;
           }
           case 3: {
             if (tag !== 26) {
-              break;
-            }
-
-            message.body = { $case: "append", append: AppendBatch.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
               break;
             }
 
@@ -905,8 +1235,6 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     return {
       body: isSet(object.hello)
         ? { $case: "hello", hello: Hello.fromJSON(object.hello) }
-        : isSet(object.truncate)
-        ? { $case: "truncate", truncate: Truncate.fromJSON(object.truncate) }
         : isSet(object.append)
         ? { $case: "append", append: AppendBatch.fromJSON(object.append) }
         : isSet(object.needSnapshot)
@@ -921,8 +1249,6 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     const obj: any = {};
     if (message.body?.$case === "hello") {
       obj.hello = Hello.toJSON(message.body.hello);
-    } else if (message.body?.$case === "truncate") {
-      obj.truncate = Truncate.toJSON(message.body.truncate);
     } else if (message.body?.$case === "append") {
       obj.append = AppendBatch.toJSON(message.body.append);
     } else if (message.body?.$case === "needSnapshot") {
@@ -943,12 +1269,6 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
         }
         break;
       }
-      case "truncate": {
-        if (object.body?.truncate !== undefined && object.body?.truncate !== null) {
-          message.body = { $case: "truncate", truncate: Truncate.fromPartial(object.body.truncate) };
-        }
-        break;
-      }
       case "append": {
         if (object.body?.append !== undefined && object.body?.append !== null) {
           message.body = { $case: "append", append: AppendBatch.fromPartial(object.body.append) };
@@ -962,147 +1282,6 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
         break;
       }
     }
-    return message;
-  },
-};
-
-function createBaseBackupState(): BackupState {
-  return { backupId: "", durableSequence: 0n, lastEpoch: 0n, epochStarts: [] };
-}
-
-export const BackupState: MessageFns<BackupState> = {
-  encode(message: BackupState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.backupId !== "") {
-      writer.uint32(10).string(message.backupId);
-    }
-    if (message.durableSequence !== 0n) {
-      if (BigInt.asUintN(64, message.durableSequence) !== message.durableSequence) {
-        throw new globalThis.Error("value provided for field message.durableSequence of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.durableSequence);
-    }
-    if (message.lastEpoch !== 0n) {
-      if (BigInt.asUintN(64, message.lastEpoch) !== message.lastEpoch) {
-        throw new globalThis.Error("value provided for field message.lastEpoch of type uint64 too large");
-      }
-      writer.uint32(24).uint64(message.lastEpoch);
-    }
-    for (const v of message.epochStarts) {
-      EpochStart.encode(v!, writer.uint32(34).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BackupState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBackupState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.backupId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.durableSequence = reader.uint64() as bigint;
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.lastEpoch = reader.uint64() as bigint;
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.epochStarts.push(EpochStart.decode(reader, reader.uint32()));
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BackupState {
-    return {
-      backupId: isSet(object.backupId)
-        ? globalThis.String(object.backupId)
-        : isSet(object.backup_id)
-        ? globalThis.String(object.backup_id)
-        : "",
-      durableSequence: isSet(object.durableSequence)
-        ? BigInt(object.durableSequence)
-        : isSet(object.durable_sequence)
-        ? BigInt(object.durable_sequence)
-        : 0n,
-      lastEpoch: isSet(object.lastEpoch)
-        ? BigInt(object.lastEpoch)
-        : isSet(object.last_epoch)
-        ? BigInt(object.last_epoch)
-        : 0n,
-      epochStarts: globalThis.Array.isArray(object?.epochStarts)
-        ? object.epochStarts.map((e: any) => EpochStart.fromJSON(e))
-        : globalThis.Array.isArray(object?.epoch_starts)
-        ? object.epoch_starts.map((e: any) => EpochStart.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: BackupState): unknown {
-    const obj: any = {};
-    if (message.backupId !== "") {
-      obj.backupId = message.backupId;
-    }
-    if (message.durableSequence !== 0n) {
-      obj.durableSequence = message.durableSequence.toString();
-    }
-    if (message.lastEpoch !== 0n) {
-      obj.lastEpoch = message.lastEpoch.toString();
-    }
-    if (message.epochStarts?.length) {
-      obj.epochStarts = message.epochStarts.map((e) => EpochStart.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<BackupState>, I>>(base?: I): BackupState {
-    return BackupState.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<BackupState>, I>>(object: I): BackupState {
-    const message = createBaseBackupState();
-    message.backupId = object.backupId ?? "";
-    message.durableSequence = (object.durableSequence !== undefined && object.durableSequence !== null)
-      ? BigInt(object.durableSequence)
-      : 0n;
-    message.lastEpoch = (object.lastEpoch !== undefined && object.lastEpoch !== null) ? BigInt(object.lastEpoch) : 0n;
-    message.epochStarts = object.epochStarts?.map((e) => EpochStart.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1200,6 +1379,123 @@ export const EpochStart: MessageFns<EpochStart> = {
     message.firstSequence = (object.firstSequence !== undefined && object.firstSequence !== null)
       ? BigInt(object.firstSequence)
       : 0n;
+    return message;
+  },
+};
+
+function createBaseBackupState(): BackupState {
+  return { epoch: 0n, lastSequence: 0n, epochStarts: [] };
+}
+
+export const BackupState: MessageFns<BackupState> = {
+  encode(message: BackupState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.epoch);
+    }
+    if (message.lastSequence !== 0n) {
+      if (BigInt.asUintN(64, message.lastSequence) !== message.lastSequence) {
+        throw new globalThis.Error("value provided for field message.lastSequence of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.lastSequence);
+    }
+    for (const v of message.epochStarts) {
+      EpochStart.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.epoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lastSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epochStarts.push(EpochStart.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupState {
+    return {
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      lastSequence: isSet(object.lastSequence)
+        ? BigInt(object.lastSequence)
+        : isSet(object.last_sequence)
+        ? BigInt(object.last_sequence)
+        : 0n,
+      epochStarts: globalThis.Array.isArray(object?.epochStarts)
+        ? object.epochStarts.map((e: any) => EpochStart.fromJSON(e))
+        : globalThis.Array.isArray(object?.epoch_starts)
+        ? object.epoch_starts.map((e: any) => EpochStart.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BackupState): unknown {
+    const obj: any = {};
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
+    if (message.lastSequence !== 0n) {
+      obj.lastSequence = message.lastSequence.toString();
+    }
+    if (message.epochStarts?.length) {
+      obj.epochStarts = message.epochStarts.map((e) => EpochStart.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BackupState>, I>>(base?: I): BackupState {
+    return BackupState.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BackupState>, I>>(object: I): BackupState {
+    const message = createBaseBackupState();
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.lastSequence = (object.lastSequence !== undefined && object.lastSequence !== null)
+      ? BigInt(object.lastSequence)
+      : 0n;
+    message.epochStarts = object.epochStarts?.map((e) => EpochStart.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1638,6 +1934,7 @@ function createBaseFetchSnapshotResponse(): FetchSnapshotResponse {
     header: undefined,
     lastSequence: 0n,
     lastEpoch: 0n,
+    epochStarts: [],
     offset: 0n,
     data: Buffer.alloc(0),
     done: false,
@@ -1662,20 +1959,23 @@ export const FetchSnapshotResponse: MessageFns<FetchSnapshotResponse> = {
       }
       writer.uint32(24).uint64(message.lastEpoch);
     }
+    for (const v of message.epochStarts) {
+      EpochStart.encode(v!, writer.uint32(34).fork()).join();
+    }
     if (message.offset !== 0n) {
       if (BigInt.asUintN(64, message.offset) !== message.offset) {
         throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
       }
-      writer.uint32(32).uint64(message.offset);
+      writer.uint32(40).uint64(message.offset);
     }
     if (message.data.length !== 0) {
-      writer.uint32(42).bytes(message.data);
+      writer.uint32(50).bytes(message.data);
     }
     if (message.done !== false) {
-      writer.uint32(48).bool(message.done);
+      writer.uint32(56).bool(message.done);
     }
     if (message.checksum !== 0) {
-      writer.uint32(56).uint32(message.checksum);
+      writer.uint32(64).uint32(message.checksum);
     }
     return writer;
   },
@@ -1718,31 +2018,39 @@ export const FetchSnapshotResponse: MessageFns<FetchSnapshotResponse> = {
             continue;
           }
           case 4: {
-            if (tag !== 32) {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.epochStarts.push(EpochStart.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
               break;
             }
 
             message.offset = reader.uint64() as bigint;
             continue;
           }
-          case 5: {
-            if (tag !== 42) {
+          case 6: {
+            if (tag !== 50) {
               break;
             }
 
             message.data = Buffer.from(reader.bytes());
             continue;
           }
-          case 6: {
-            if (tag !== 48) {
+          case 7: {
+            if (tag !== 56) {
               break;
             }
 
             message.done = reader.bool();
             continue;
           }
-          case 7: {
-            if (tag !== 56) {
+          case 8: {
+            if (tag !== 64) {
               break;
             }
 
@@ -1774,6 +2082,11 @@ export const FetchSnapshotResponse: MessageFns<FetchSnapshotResponse> = {
         : isSet(object.last_epoch)
         ? BigInt(object.last_epoch)
         : 0n,
+      epochStarts: globalThis.Array.isArray(object?.epochStarts)
+        ? object.epochStarts.map((e: any) => EpochStart.fromJSON(e))
+        : globalThis.Array.isArray(object?.epoch_starts)
+        ? object.epoch_starts.map((e: any) => EpochStart.fromJSON(e))
+        : [],
       offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
@@ -1791,6 +2104,9 @@ export const FetchSnapshotResponse: MessageFns<FetchSnapshotResponse> = {
     }
     if (message.lastEpoch !== 0n) {
       obj.lastEpoch = message.lastEpoch.toString();
+    }
+    if (message.epochStarts?.length) {
+      obj.epochStarts = message.epochStarts.map((e) => EpochStart.toJSON(e));
     }
     if (message.offset !== 0n) {
       obj.offset = message.offset.toString();
@@ -1819,6 +2135,7 @@ export const FetchSnapshotResponse: MessageFns<FetchSnapshotResponse> = {
       ? BigInt(object.lastSequence)
       : 0n;
     message.lastEpoch = (object.lastEpoch !== undefined && object.lastEpoch !== null) ? BigInt(object.lastEpoch) : 0n;
+    message.epochStarts = object.epochStarts?.map((e) => EpochStart.fromPartial(e)) || [];
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
     message.data = object.data ?? Buffer.alloc(0);
     message.done = object.done ?? false;
@@ -1827,19 +2144,212 @@ export const FetchSnapshotResponse: MessageFns<FetchSnapshotResponse> = {
   },
 };
 
+function createBaseGetDurableStateRequest(): GetDurableStateRequest {
+  return { groupId: "" };
+}
+
+export const GetDurableStateRequest: MessageFns<GetDurableStateRequest> = {
+  encode(message: GetDurableStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDurableStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDurableStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDurableStateRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetDurableStateRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDurableStateRequest>, I>>(base?: I): GetDurableStateRequest {
+    return GetDurableStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDurableStateRequest>, I>>(object: I): GetDurableStateRequest {
+    const message = createBaseGetDurableStateRequest();
+    message.groupId = object.groupId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDurableStateResponse(): GetDurableStateResponse {
+  return { header: undefined, durableSequence: 0n, lastEpoch: 0n };
+}
+
+export const GetDurableStateResponse: MessageFns<GetDurableStateResponse> = {
+  encode(message: GetDurableStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.durableSequence !== 0n) {
+      if (BigInt.asUintN(64, message.durableSequence) !== message.durableSequence) {
+        throw new globalThis.Error("value provided for field message.durableSequence of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.durableSequence);
+    }
+    if (message.lastEpoch !== 0n) {
+      if (BigInt.asUintN(64, message.lastEpoch) !== message.lastEpoch) {
+        throw new globalThis.Error("value provided for field message.lastEpoch of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.lastEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDurableStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDurableStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durableSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lastEpoch = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDurableStateResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      durableSequence: isSet(object.durableSequence)
+        ? BigInt(object.durableSequence)
+        : isSet(object.durable_sequence)
+        ? BigInt(object.durable_sequence)
+        : 0n,
+      lastEpoch: isSet(object.lastEpoch)
+        ? BigInt(object.lastEpoch)
+        : isSet(object.last_epoch)
+        ? BigInt(object.last_epoch)
+        : 0n,
+    };
+  },
+
+  toJSON(message: GetDurableStateResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.durableSequence !== 0n) {
+      obj.durableSequence = message.durableSequence.toString();
+    }
+    if (message.lastEpoch !== 0n) {
+      obj.lastEpoch = message.lastEpoch.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDurableStateResponse>, I>>(base?: I): GetDurableStateResponse {
+    return GetDurableStateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDurableStateResponse>, I>>(object: I): GetDurableStateResponse {
+    const message = createBaseGetDurableStateResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.durableSequence = (object.durableSequence !== undefined && object.durableSequence !== null)
+      ? BigInt(object.durableSequence)
+      : 0n;
+    message.lastEpoch = (object.lastEpoch !== undefined && object.lastEpoch !== null) ? BigInt(object.lastEpoch) : 0n;
+    return message;
+  },
+};
+
 /**
  * Replication is the internal protocol from a group's primary to its
  * backups. The primary opens one Replicate stream per backup; every message
- * is stamped with the primary's epoch and a backup rejects an older epoch,
- * so a deposed primary can never complete a write.
+ * carries the sender's epoch and a member refuses one older than the newest
+ * it has seen, so a deposed primary can never complete a sync write.
  */
 export type ReplicationService = typeof ReplicationService;
 export const ReplicationService = {
   /**
-   * Replicate carries the primary's log to one backup. The primary first
-   * sends Hello; the backup answers with its durable state; the primary
-   * answers with a truncation point (Kafka leader-epoch style) and then
-   * streams append batches. The backup acks durable sequences.
+   * Replicate carries the primary's log to one backup. The primary sends
+   * Hello; the backup answers with the shape of its log (BackupState); the
+   * primary finds where the two logs agree from the epoch starts (Kafka's
+   * leader-epoch truncation) and streams AppendBatches from there. A backup
+   * drops a divergent suffix before it appends, and acks what is durable.
    */
   replicate: {
     path: "/replication.v1.Replication/Replicate" as const,
@@ -1852,7 +2362,7 @@ export const ReplicationService = {
   },
   /**
    * FetchSnapshot streams the primary's latest snapshot to a backup whose
-   * log starts before the primary's log start.
+   * log starts before the primary's log start (after NeedSnapshot).
    */
   fetchSnapshot: {
     path: "/replication.v1.Replication/FetchSnapshot" as const,
@@ -1864,29 +2374,53 @@ export const ReplicationService = {
       Buffer.from(FetchSnapshotResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FetchSnapshotResponse => FetchSnapshotResponse.decode(value),
   },
+  /**
+   * GetDurableState answers the coordinator choosing a new primary: the end
+   * of this member's durable log. The coordinator makes the in-sync member
+   * with the most up-to-date log primary of the next epoch.
+   */
+  getDurableState: {
+    path: "/replication.v1.Replication/GetDurableState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDurableStateRequest): Buffer =>
+      Buffer.from(GetDurableStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDurableStateRequest => GetDurableStateRequest.decode(value),
+    responseSerialize: (value: GetDurableStateResponse): Buffer =>
+      Buffer.from(GetDurableStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDurableStateResponse => GetDurableStateResponse.decode(value),
+  },
 } as const;
 
 export interface ReplicationServer extends UntypedServiceImplementation {
   /**
-   * Replicate carries the primary's log to one backup. The primary first
-   * sends Hello; the backup answers with its durable state; the primary
-   * answers with a truncation point (Kafka leader-epoch style) and then
-   * streams append batches. The backup acks durable sequences.
+   * Replicate carries the primary's log to one backup. The primary sends
+   * Hello; the backup answers with the shape of its log (BackupState); the
+   * primary finds where the two logs agree from the epoch starts (Kafka's
+   * leader-epoch truncation) and streams AppendBatches from there. A backup
+   * drops a divergent suffix before it appends, and acks what is durable.
    */
   replicate: handleBidiStreamingCall<ReplicateRequest, ReplicateResponse>;
   /**
    * FetchSnapshot streams the primary's latest snapshot to a backup whose
-   * log starts before the primary's log start.
+   * log starts before the primary's log start (after NeedSnapshot).
    */
   fetchSnapshot: handleServerStreamingCall<FetchSnapshotRequest, FetchSnapshotResponse>;
+  /**
+   * GetDurableState answers the coordinator choosing a new primary: the end
+   * of this member's durable log. The coordinator makes the in-sync member
+   * with the most up-to-date log primary of the next epoch.
+   */
+  getDurableState: handleUnaryCall<GetDurableStateRequest, GetDurableStateResponse>;
 }
 
 export interface ReplicationClient extends Client {
   /**
-   * Replicate carries the primary's log to one backup. The primary first
-   * sends Hello; the backup answers with its durable state; the primary
-   * answers with a truncation point (Kafka leader-epoch style) and then
-   * streams append batches. The backup acks durable sequences.
+   * Replicate carries the primary's log to one backup. The primary sends
+   * Hello; the backup answers with the shape of its log (BackupState); the
+   * primary finds where the two logs agree from the epoch starts (Kafka's
+   * leader-epoch truncation) and streams AppendBatches from there. A backup
+   * drops a divergent suffix before it appends, and acks what is durable.
    */
   replicate(): ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
   replicate(options: Partial<CallOptions>): ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
@@ -1896,7 +2430,7 @@ export interface ReplicationClient extends Client {
   ): ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
   /**
    * FetchSnapshot streams the primary's latest snapshot to a backup whose
-   * log starts before the primary's log start.
+   * log starts before the primary's log start (after NeedSnapshot).
    */
   fetchSnapshot(
     request: FetchSnapshotRequest,
@@ -1907,6 +2441,26 @@ export interface ReplicationClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<FetchSnapshotResponse>;
+  /**
+   * GetDurableState answers the coordinator choosing a new primary: the end
+   * of this member's durable log. The coordinator makes the in-sync member
+   * with the most up-to-date log primary of the next epoch.
+   */
+  getDurableState(
+    request: GetDurableStateRequest,
+    callback: (error: ServiceError | null, response: GetDurableStateResponse) => void,
+  ): ClientUnaryCall;
+  getDurableState(
+    request: GetDurableStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDurableStateResponse) => void,
+  ): ClientUnaryCall;
+  getDurableState(
+    request: GetDurableStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDurableStateResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ReplicationClient = makeGenericClientConstructor(
