@@ -277,7 +277,10 @@ export class PrimaryRole {
       prevSequence,
       prevEpoch: this.context.log.epochAt(prevSequence),
       entries,
-      commitSequence: this.commit,
+      // What every in-sync member has: a backup applies no further, so what
+      // it applied survives any failover (an entry committed on this disk
+      // alone, written asynchronously, may not).
+      commitSequence: this.synced,
     };
   }
 

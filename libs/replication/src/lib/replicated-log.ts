@@ -10,12 +10,31 @@ export class ReplicatedLog implements LogShape {
   private snapshotPoint: SnapshotPoint;
   private epochs: EpochHistory;
 
-  /** A log that starts after `snapshot` (sequence 0: empty) and holds `entries`, consecutive from there. */
+  /**
+   * A log that starts after `snapshot` (sequence 0: empty) and holds
+   * `entries`, consecutive; they may begin at or before the snapshot's last
+   * sequence (a tail kept for backups a little behind), and then reach it.
+   */
   constructor(snapshot: SnapshotPoint, entries: readonly LogEntry[]) {
     this.snapshotPoint = snapshot;
     this.epochs = EpochHistory.from(snapshot.epochStarts);
-    this.firstInMemory = snapshot.lastSequence + 1n;
-    for (const entry of entries) this.append(entry);
+    const first = entries[0]?.sequence ?? snapshot.lastSequence + 1n;
+    if (first > snapshot.lastSequence + 1n) {
+      throw new RangeError(`the log starts at ${first}, after the snapshot's ${snapshot.lastSequence}`);
+    }
+    this.firstInMemory = first;
+    for (const entry of entries) {
+      if (entry.sequence <= snapshot.lastSequence) {
+        // Covered by the snapshot's epoch starts already.
+        if (entry.sequence !== this.lastSequence + 1n || entry.epoch !== this.epochs.epochAt(entry.sequence)) {
+          throw new RangeError(`entry ${entry.sequence} does not match the snapshot's log`);
+        }
+        this.entries.push(entry);
+      } else this.append(entry);
+    }
+    if (this.lastSequence < snapshot.lastSequence) {
+      throw new RangeError(`the log ends at ${this.lastSequence}, before the snapshot's ${snapshot.lastSequence}`);
+    }
   }
 
   get history(): EpochHistory {

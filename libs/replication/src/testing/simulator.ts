@@ -319,6 +319,9 @@ class Simulation {
   private handleReady(member: Member, node: ReplicaNode, ready: Ready): void {
     if (ready.discardState) {
       if (this.mode === 'sync') throw new Violation(`${member.id} discarded applied state in a sync run`);
+      if (this.coordinator.view.inSync.includes(member.id) && this.coordinator.view.primary !== member.id) {
+        throw new Violation(`${member.id} discarded applied state while in the in-sync set`);
+      }
       member.machine = new RegisterMachine();
       member.storage.saveSnapshot(emptySnapshotPoint, new Map(), 'none');
     }

@@ -128,8 +128,9 @@ export interface AppendBatch {
    */
   entries: LogEntry[];
   /**
-   * commit_sequence is the primary's commit point; a backup applies
-   * committed entries its own log agrees on.
+   * commit_sequence is the last sequence every in-sync member has on disk;
+   * a backup applies entries up to it that its own log agrees on (never an
+   * entry committed on the primary's disk alone, which a failover may lose).
    */
   commitSequence: bigint;
 }
