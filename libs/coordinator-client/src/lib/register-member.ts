@@ -1,68 +1,46 @@
 // Registers a member with the coordinator group, as every replica, router,
 // lock and monitor does at start (PacificA: members are known to the
-// configuration manager). Tries the coordinators in turn, follows a leader
-// hint, and retries transient failures with backoff inside a deadline. Every
-// attempt carries the same request_id, so a registration whose answer was
-// lost is answered, not applied again, when retried.
+// configuration manager), through a CoordinatorCaller: it finds the leader,
+// follows hints and retries transient failures with backoff inside a
+// deadline. Every attempt carries the same request_id, so a registration
+// whose answer was lost is answered, not applied again, when retried.
 import { randomUUID } from 'node:crypto';
-import { coordinatorV1 } from '@bulwark/contracts';
-import { NotLeaderError } from '@bulwark/errors';
+import type { coordinatorV1 } from '@bulwark/contracts';
 import type { Logger } from '@bulwark/logging';
-import {
-  callUnary,
-  createClient,
-  defaultRetryPolicy,
-  realRetryEnvironment,
-  withRetry,
-  type RetryPolicy,
-} from '@bulwark/rpc';
+import type { RetryPolicy } from '@bulwark/rpc';
+import { CoordinatorCaller } from './coordinator-caller';
 
 export interface RegistrationOptions {
   coordinators: string[];
   member: coordinatorV1.Member;
   logger: Logger;
-  /** Per-call deadline. */
+  /** Per-call deadline: the longest one attempt at one coordinator may take. */
   callDeadlineMs: number;
   /** Deadline for the whole registration, retries included. */
   totalDeadlineMs: number;
-  policy?: RetryPolicy;
+  /** Rounds over the coordinators and the backoff between them. */
+  policy?: Partial<RetryPolicy>;
+  /** A caller to reuse (its channels and leader knowledge); one is made and closed for this call otherwise. */
+  caller?: CoordinatorCaller;
 }
 
+/** Registration is worth more patience than an ordinary call: a service cannot be found without it. */
+const registrationRetryPolicy: Partial<RetryPolicy> = { attemptsMax: 20, backoffMsMax: 5_000 };
+
 export async function registerMember(options: RegistrationOptions): Promise<coordinatorV1.RegisterMemberResponse> {
-  const clients = new Map<string, coordinatorV1.CoordinatorClient>();
-  const clientFor = (address: string) => {
-    let client = clients.get(address);
-    if (!client) {
-      client = createClient(coordinatorV1.CoordinatorClient, address);
-      clients.set(address, client);
-    }
-    return client;
-  };
-  let target = 0;
-  let hinted: string | undefined;
-  const request: coordinatorV1.RegisterMemberRequest = { member: options.member, requestId: randomUUID() };
+  const caller =
+    options.caller ?? new CoordinatorCaller({ coordinators: options.coordinators, logger: options.logger });
   try {
-    return await withRetry(
-      () => {
-        const address = hinted ?? (options.coordinators[target % options.coordinators.length] as string);
-        hinted = undefined;
-        const client = clientFor(address);
-        return callUnary(client, client.registerMember, request, {
-          deadlineMs: options.callDeadlineMs,
-          waitForReady: true,
-        });
-      },
-      { ...defaultRetryPolicy, attemptsMax: 20, backoffMsMax: 5_000, ...options.policy },
+    return await caller.call(
+      'registerMember',
+      { member: options.member, requestId: randomUUID() },
       {
-        ...realRetryEnvironment(options.totalDeadlineMs),
-        onRetry: (error, attempt, delayMs) => {
-          if (error instanceof NotLeaderError && error.details.leaderAddress) hinted = error.details.leaderAddress;
-          else target++;
-          options.logger.debug({ err: error, attempt, delayMs }, 'registration failed; retrying');
-        },
+        deadlineMs: options.totalDeadlineMs,
+        attemptDeadlineMs: options.callDeadlineMs,
+        retry: { ...registrationRetryPolicy, ...options.policy },
       },
     );
   } finally {
-    for (const client of clients.values()) client.close();
+    if (!options.caller) caller.close();
   }
 }
