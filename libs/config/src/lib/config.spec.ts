@@ -2,7 +2,18 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writableDirectory } from './directory';
-import { ConfigError, hostPort, hostPortList, int, loadConfig, oneOf, peers, string, memberIdPattern } from './config';
+import {
+  ConfigError,
+  hostPort,
+  hostPortList,
+  int,
+  loadConfig,
+  memberIdList,
+  oneOf,
+  peers,
+  string,
+  memberIdPattern,
+} from './config';
 
 const schema = {
   listen: hostPort('T_LISTEN', '0.0.0.0:7001'),
@@ -66,6 +77,17 @@ describe('loadConfig', () => {
       { host: 'b', port: 2 },
     ]);
     expect(problem({ T_COORDS: 'a:1,,b:2' }, s)).toBe('T_COORDS: must be host:port, got ""');
+  });
+
+  it('parses member id lists', () => {
+    const s = { members: memberIdList('T_MEMBERS', { min: 1, max: 7, fallback: [] }) };
+    expect(loadConfig(s, { T_MEMBERS: 'r1, r2,r3' }).members).toEqual(['r1', 'r2', 'r3']);
+    expect(loadConfig(s, {}).members).toEqual([]);
+    expect(problem({ T_MEMBERS: 'r1,r1' }, s)).toBe('T_MEMBERS: member id "r1" appears twice');
+    expect(problem({ T_MEMBERS: 'r1,R2' }, s)).toBe(
+      'T_MEMBERS: member id must be 1-64 characters of a-z, 0-9 and -, got "R2"',
+    );
+    expect(problem({ T_MEMBERS: 'a,b,c,d,e,f,g,h' }, s)).toBe('T_MEMBERS: must list 1 to 7 member ids, got 8');
   });
 });
 

@@ -150,6 +150,30 @@ export function peers(variable: string, options: { min: number; max: number }): 
   });
 }
 
+/** A comma-separated list of distinct member ids; `fallback` when unset. */
+export function memberIdList(
+  variable: string,
+  options: { min: number; max: number; fallback?: string[] },
+): Setting<string[]> {
+  return setting(
+    variable,
+    (raw, fail) => {
+      const items = raw.split(',').map((item) => item.trim());
+      if (items.length < options.min || items.length > options.max) {
+        fail(`must list ${options.min} to ${options.max} member ids, got ${items.length}`);
+      }
+      const seen = new Set<string>();
+      for (const id of items) {
+        if (!memberIdPattern.regex.test(id)) fail(`member id must be ${memberIdPattern.description}, got "${id}"`);
+        if (seen.has(id)) fail(`member id "${id}" appears twice`);
+        seen.add(id);
+      }
+      return items;
+    },
+    options.fallback,
+  );
+}
+
 /** A comma-separated list of host:port addresses. */
 export function hostPortList(variable: string, options: { min: number; max: number }): Setting<HostPort[]> {
   return setting(variable, (raw, fail) => {
