@@ -15,11 +15,20 @@ void runService({
     peers: peers('BULWARK_PEERS', { min: 3, max: 5 }),
     dataDir: writableDirectory('BULWARK_DATA_DIR'),
     tickMs: int('BULWARK_PAXOS_TICK_MS', { min: 5, max: 1_000, default: 50 }),
-    primaryLeaseMs: int('BULWARK_PRIMARY_LEASE_MS', { min: 500, max: 60_000, default: 5_000 }),
-    clockDriftMs: int('BULWARK_CLOCK_DRIFT_MS', { min: 0, max: 60_000, default: 500 }),
+    // Sub-second failover: a primary renews every 100 ms, so a 600 ms lease rides out a 300 ms pause,
+    // and a dead primary's group fails over about lease + drift after its last renewal.
+    primaryLeaseMs: int('BULWARK_PRIMARY_LEASE_MS', { min: 200, max: 60_000, default: 600 }),
+    clockDriftMs: int('BULWARK_CLOCK_DRIFT_MS', { min: 0, max: 30_000, default: 60 }),
   },
   // Static membership: an odd number of peers (3 or 5), this member among them.
   validate: (config) => {
+    // The primary acts for lease - drift of each lease: with drift at half the lease or more it would act for half or less.
+    if (config.clockDriftMs * 2 >= config.primaryLeaseMs) {
+      throw new ConfigError(
+        'BULWARK_CLOCK_DRIFT_MS',
+        `must be less than half of BULWARK_PRIMARY_LEASE_MS (${config.primaryLeaseMs}), got ${config.clockDriftMs}`,
+      );
+    }
     if (config.peers.length % 2 === 0) {
       throw new ConfigError('BULWARK_PEERS', `must list 3 or 5 peers, got ${config.peers.length}`);
     }

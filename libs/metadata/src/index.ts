@@ -23,6 +23,7 @@ export type {
   RegisterMemberCommand,
   RenewPrimaryLeaseCommand,
   SetRingCommand,
+  StartHandoverCommand,
   UpdateInSyncSetCommand,
 } from './lib/commands';
 export type { EventsSince } from './lib/event-history';

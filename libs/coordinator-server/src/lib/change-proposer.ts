@@ -6,6 +6,8 @@
 //      only once it has applied what earlier leaders committed (UNAVAILABLE
 //      until then: its state would answer retries and checks wrongly);
 //   2. a request_id already remembered is answered with its first outcome;
+//      a change that must ask others first (Failover asks the replicas for
+//      their durable state) does so now, and steps 1 and 2 run again after;
 //   3. the command is checked by the metadata core's own apply against the
 //      applied state (field form, lookups, state), and refused if it fails;
 //   4. the caller's last gate (Failover: has the old lease surely ended?);
@@ -35,8 +37,17 @@ export interface Committed<C extends Change> {
 }
 
 export interface ChangeSteps<C extends Change> {
-  /** Builds the command from the leader's applied state; runs after the request_id lookup. */
-  decide(): C;
+  /**
+   * Asynchronous work the decision needs (asking replicas), run after the
+   * request_id lookup; the leadership checks and the lookup run again after
+   * it, since anything may have been applied meanwhile.
+   */
+  prepare?(): Promise<void>;
+  /**
+   * Builds the command from the leader's applied state; runs after the
+   * request_id lookup. leaderSinceMs is when this member's leadership began.
+   */
+  decide(leaderSinceMs: number): C;
   /**
    * Throws to refuse a command the core accepts but that must not be
    * proposed yet; leaderSinceMs is when this member's leadership began.
@@ -54,9 +65,12 @@ export class ChangeProposer {
     if (this.runner.node.role !== 'leader') throw this.runner.notLeader();
   }
 
-  /** Proposes a change (see the steps above); resolves with its revision and output, or throws its error. */
-  async change<C extends Change>(steps: ChangeSteps<C>, request: RequestKey | undefined): Promise<Committed<C>> {
-    // First, as it may apply pending entries: nothing is applied between the checks below.
+  /**
+   * Leads with everything earlier leaders committed applied: when this
+   * member's leadership began (monotonic ms). Throws otherwise.
+   */
+  requireLeading(): number {
+    // It may apply pending entries: call it before reading the applied state.
     const leaderSinceMs = this.runner.leaderSinceMs();
     if (leaderSinceMs === undefined) throw this.runner.notLeader();
     if (!this.runner.hasAppliedBarrier()) {
@@ -64,10 +78,23 @@ export class ChangeProposer {
       // could be refused that its remembered outcome would answer.
       throw new UnavailableError('this leader is still applying what earlier leaders committed; retry shortly');
     }
+    return leaderSinceMs;
+  }
+
+  /** Proposes a change (see the steps above); resolves with its revision and output, or throws its error. */
+  async change<C extends Change>(steps: ChangeSteps<C>, request: RequestKey | undefined): Promise<Committed<C>> {
     const machine = this.replica.machine;
+    if (steps.prepare) {
+      this.requireLeading();
+      const known = request && machine.remembered(request);
+      if (known) return settled<C>(known);
+      await steps.prepare();
+    }
+    // First, as it may apply pending entries: nothing is applied between the checks below.
+    const leaderSinceMs = this.requireLeading();
     const known = request && machine.remembered(request);
     if (known) return settled<C>(known);
-    const command = steps.decide();
+    const command = steps.decide(leaderSinceMs);
     const checked = machine.check(command);
     if (!checked.ok) throw checked.error;
     steps.gate?.(command, leaderSinceMs);

@@ -66,6 +66,11 @@ function commandToProto(command: Change): coordinatorV1Metadata.MetadataCommand[
           expectedPrimaryLeaseRevision: command.expectedPrimaryLeaseRevision ?? 0n,
         },
       };
+    case 'startHandover':
+      return {
+        $case: 'startHandover',
+        startHandover: { groupId: command.groupId, expectedEpoch: command.expectedEpoch, target: command.target },
+      };
     case 'renewPrimaryLease':
       return {
         $case: 'renewPrimaryLease',
@@ -135,6 +140,10 @@ function commandFromProto(body: coordinatorV1Metadata.MetadataCommand['command']
     case 'failover': {
       const { groupId, expectedEpoch, newPrimary, expectedPrimaryLeaseRevision } = body.failover;
       return { type: 'failover', groupId, expectedEpoch, newPrimary, expectedPrimaryLeaseRevision };
+    }
+    case 'startHandover': {
+      const { groupId, expectedEpoch, target } = body.startHandover;
+      return { type: 'startHandover', groupId, expectedEpoch, target };
     }
     case 'renewPrimaryLease': {
       const { groupId, memberId, epoch, leaseMs } = body.renewPrimaryLease;

@@ -40,6 +40,7 @@ const largestCommands: Change[] = [
     newPrimary: longId(1),
     expectedPrimaryLeaseRevision: uint64Max,
   },
+  { type: 'startHandover', groupId: longId(0), expectedEpoch: uint64Max, target: longId(1) },
   { type: 'renewPrimaryLease', groupId: longId(0), memberId: longId(1), epoch: uint64Max, leaseMs: leaseMsMax },
   {
     type: 'updateInSyncSet',

@@ -38,6 +38,7 @@ const ringGroupBytes = idField + uint32Field(weightMax);
 const setRingBytes =
   uint64Field + uint32Field(virtualNodesPerWeightMax) + topologyGroupsMax * lengthDelimited(ringGroupBytes);
 const failoverBytes = idField + uint64Field + idField + uint64Field;
+const startHandoverBytes = idField + uint64Field + idField;
 const deleteGroupBytes = idField + uint64Field;
 const renewPrimaryLeaseBytes = idField + idField + uint64Field + uint32Field(leaseMsMax);
 const updateInSyncSetBytes = idField + uint64Field + idField + groupMembersMax * idField;
@@ -53,6 +54,7 @@ export const commandBytesMax =
       deleteGroupBytes,
       setRingBytes,
       failoverBytes,
+      startHandoverBytes,
       renewPrimaryLeaseBytes,
       updateInSyncSetBytes,
     ].map(lengthDelimited),

@@ -58,7 +58,8 @@ describe('coordinator.v1 service', () => {
   }
 
   describe('retries with a request_id', () => {
-    const failover = (requestId: string, targetPrimary = '') =>
+    // An explicit target: no member serves GetDurableState here (failovers.spec.ts covers choosing).
+    const failover = (requestId: string, targetPrimary = 'r2') =>
       served.call(served.client.failover, { groupId: 'g1', expectedEpoch: epoch, targetPrimary, requestId });
 
     it('apply a double Failover once, and both calls get the same answer', async () => {
@@ -74,7 +75,7 @@ describe('coordinator.v1 service', () => {
 
     it('answer a retry that reaches the log again (proposed by another leader first) with the first outcome', async () => {
       // The first attempt's entry commits while the caller times out; the retry is proposed as a new entry.
-      const request = { groupId: 'g1', expectedEpoch: epoch, targetPrimary: '', requestId: 'failover-2' };
+      const request = { groupId: 'g1', expectedEpoch: epoch, targetPrimary: 'r2', requestId: 'failover-2' };
       const first = await served.call(served.client.failover, request);
       const committedAgain = served.runner.commit(
         encodeCommand(

@@ -1,20 +1,18 @@
 // coordinator.v1.Coordinator over the replicated metadata. Changes are
 // proposed through Paxos by the leader (a follower answers
 // FAILED_PRECONDITION with a leader hint) after the checks of
-// change-proposer.ts; GetTopology is answered by the leader under its lease;
-// WatchTopology is served by any member from the state it has applied.
+// change-proposer.ts; Failover takes the automatic failover's path
+// (failover-request.ts); GetTopology is answered by the leader under its
+// lease; WatchTopology is served by any member from the state it has applied.
+import type { Deadline } from '@grpc/grpc-js';
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@bulwark/errors';
+import { InvalidArgumentError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import {
-  checkId,
-  retryableFailedPrecondition,
-  type DeleteGroupCommand,
-  type FailoverCommand,
-  type ReplicaGroup,
-} from '@bulwark/metadata';
+import { checkId, type DeleteGroupCommand } from '@bulwark/metadata';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { ChangeProposer, type CoordinatorRunner } from './change-proposer';
+import { requestFailover } from './failover-request';
+import type { Failovers } from './failovers';
 import type { MetadataReplica } from './metadata-replica';
 import { requestKeyOf } from './request-key';
 import { groupToProto, modeFromProto, ringToProto, roleFromProto, topologyToProto } from './topology-codec';
@@ -30,8 +28,18 @@ export interface CoordinatorServiceOptions {
   addresses: ReadonlyMap<string, string>;
   /** Primary lease granted by RenewPrimaryLease. */
   primaryLeaseMs: number;
-  /** Bound on how far clock rates may make a lease outlast lease_ms; waited out after a lease before a failover. */
-  clockDriftMs: number;
+  /** The automatic failover over the same runner and replica: Failover and DeleteGroup share its rounds and gate. */
+  failovers: Failovers;
+}
+
+/**
+ * How long the caller's deadline leaves, in ms. grpc-js turns the caller's
+ * timeout into a wall-clock Date on arrival; it only bounds a wait here,
+ * no lease decision rests on it.
+ */
+function msUntil(deadline: Deadline): number {
+  const atMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(atMs) ? atMs - Date.now() : Number.POSITIVE_INFINITY;
 }
 
 const {
@@ -45,7 +53,7 @@ const {
 } = coordinatorV1;
 
 export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceOptions): ServiceBinding {
-  const { runner, replica } = options;
+  const { runner, replica, failovers } = options;
   const proposer = new ChangeProposer(runner, replica);
 
   const header = (revision: bigint): commonV1.ResponseHeader => ({
@@ -55,24 +63,6 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
     revision,
     sequence: 0n,
   });
-
-  /**
-   * The Failover gate: the old primary's lease must have surely ended on
-   * this leader's monotonic clock (lease-grants.ts). The call does not wait:
-   * it answers at once with how long remains, so no call is held for up to
-   * a lease and an automatic caller can schedule its own retry.
-   */
-  function requireLeaseEnded<C extends FailoverCommand | DeleteGroupCommand>(command: C, leaderSinceMs: number): void {
-    // The command passed the core's check, so its group exists.
-    const group = replica.machine.group(command.groupId) as ReplicaGroup;
-    const waitMs = replica.leaseGrants.failoverWaitMs(group, leaderSinceMs, options.clockDriftMs);
-    if (waitMs > 0) {
-      throw retryableFailedPrecondition(
-        'primary_lease_revision',
-        `the primary of group '${group.id}' may still hold the lease granted at revision ${group.primaryLeaseRevision} for ${waitMs} ms (lease ${group.primaryLeaseMs} ms + drift ${options.clockDriftMs} ms on this leader's clock from when it applied the grant or became leader); retry after ${waitMs} ms`,
-      );
-    }
-  }
 
   const implementation: coordinatorV1.CoordinatorServer = {
     getLeader: kit.unary(() => {
@@ -117,7 +107,8 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         throw new InvalidArgumentError('phi', `must be a finite number >= 0, got ${request.phi}`);
       }
       proposer.requireLeader();
-      // Automatic failover needs the replicas' durable sequences (replica issue); until then a report is recorded.
+      // Recorded only: the leader fails a group over on its own once its primary stops renewing
+      // (failovers.ts); confirming a suspect with a probe of its own comes with the monitor.
       options.logger.warn(
         { reporter: request.reporterId, suspect: request.suspectId, phi: request.phi },
         'member reported as suspect',
@@ -125,7 +116,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       return { header: header(replica.machine.revision), failoverStarted: false };
     }),
 
-    failover: kit.unary(async (request) => {
+    failover: kit.unary(async (request, call) => {
       const key = requestKeyOf('Failover', FailoverRequest, request);
       const groupId = checkId(request.groupId, 'group_id');
       if (request.targetPrimary !== '') checkId(request.targetPrimary, 'target_primary');
@@ -137,29 +128,15 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
           'is required: a Failover without it, retried after a lost answer, could move the primary twice',
         );
       }
-      const { revision, value } = await proposer.change(
-        {
-          decide: (): FailoverCommand => {
-            const group = replica.machine.group(groupId);
-            if (!group) throw new NotFoundError('group_id', `no group '${groupId}'`);
-            // Without a target: the first other in-sync member (choosing by durable sequence needs the replicas).
-            const newPrimary = request.targetPrimary || group.inSync.find((member) => member !== group.primary);
-            if (!newPrimary) {
-              throw new FailedPreconditionError('target_primary', `group '${groupId}' has no other in-sync member`);
-            }
-            return {
-              type: 'failover',
-              groupId,
-              expectedEpoch: request.expectedEpoch,
-              newPrimary,
-              expectedPrimaryLeaseRevision: group.primaryLeaseRevision,
-            };
-          },
-          gate: requireLeaseEnded,
-        },
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      const { revision, group } = await requestFailover(
+        failovers,
+        { groupId, expectedEpoch: request.expectedEpoch, targetPrimary: request.targetPrimary },
         key,
+        { callerRemainingMs: msUntil(call.getDeadline()), signal: cancelled.signal },
       );
-      return { header: header(revision), group: groupToProto(value.group) };
+      return { header: header(revision), group: groupToProto(group) };
     }),
 
     createGroup: kit.unary(async (request) => {
@@ -183,7 +160,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
             expectedPrimaryLeaseRevision: replica.machine.group(request.groupId)?.primaryLeaseRevision ?? 0n,
           }),
           // Its keys may be served elsewhere next: the old primary's lease must have ended first.
-          gate: requireLeaseEnded,
+          gate: (command: DeleteGroupCommand, leaderSinceMs) => failovers.requireLeaseEnded(command, leaderSinceMs),
         },
         key,
       );

@@ -1,6 +1,6 @@
 // One coordinator member: durable storage, the Paxos core and its runner,
-// the peer transport and the metadata replica, assembled from validated
-// configuration. The app's main only wires this into the service kit.
+// the peer transport, the metadata replica and the automatic failover,
+// assembled from validated configuration. The app's main only wires this into the service kit.
 import { performance } from 'node:perf_hooks';
 import { defaultPaxosSettings, PaxosNode, type PaxosSettings } from '@bulwark/paxos';
 import { FilePaxosStorage } from '@bulwark/paxos-storage';
@@ -8,6 +8,8 @@ import type { Answer } from '@bulwark/metadata';
 import type { Logger } from '@bulwark/logging';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { coordinatorService } from './coordinator-service';
+import { GrpcDurableStates } from './durable-states';
+import { Failovers } from './failovers';
 import { checkMessageBounds } from './message-bounds';
 import { MetadataReplica } from './metadata-replica';
 import { PaxosRunner } from './paxos-runner';
@@ -20,7 +22,9 @@ export interface CoordinatorOptions {
   logger: Logger;
   /** Real time per Paxos tick; election timeouts and the lease are counted in ticks. */
   tickMs: number;
+  /** The lease RenewPrimaryLease grants. */
   primaryLeaseMs: number;
+  /** Bound on how far clock rates may make a lease outlast lease_ms; waited out after a lease before a failover. */
   clockDriftMs: number;
   paxos?: Partial<PaxosSettings>;
   compactAfterEntries?: number;
@@ -32,6 +36,7 @@ export class Coordinator {
   private readonly transport: PaxosTransport;
   private readonly storage: FilePaxosStorage;
   private readonly replica: MetadataReplica;
+  private readonly failovers: Failovers;
   private readonly addresses: Map<string, string>;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -72,6 +77,15 @@ export class Coordinator {
         process.exit(1);
       },
     });
+    this.failovers = new Failovers({
+      runner: this.runner,
+      replica: this.replica,
+      durableStates: new GrpcDurableStates(options.logger),
+      logger: options.logger,
+      primaryLeaseMs: options.primaryLeaseMs,
+      clockDriftMs: options.clockDriftMs,
+      nowMs: clockMs,
+    });
   }
 
   services(kit: HandlerKit): ServiceBinding[] {
@@ -83,7 +97,7 @@ export class Coordinator {
         logger: this.options.logger,
         addresses: this.addresses,
         primaryLeaseMs: this.options.primaryLeaseMs,
-        clockDriftMs: this.options.clockDriftMs,
+        failovers: this.failovers,
       }),
       this.transport.service(kit, (message) => this.runner.receive(message)),
     ];
@@ -91,9 +105,11 @@ export class Coordinator {
 
   start(): void {
     this.runner.start();
+    this.failovers.start();
   }
 
   async stop(): Promise<void> {
+    this.failovers.stop();
     this.runner.stop();
     this.transport.close();
     this.storage.close();

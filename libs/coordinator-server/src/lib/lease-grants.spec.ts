@@ -52,6 +52,34 @@ describe('LeaseGrants', () => {
     expect(grants.failoverWaitMs(group(), 0, driftMs)).toBe(1_000 + leaseMs + driftMs - 3_000);
   });
 
+  it('has a lease end once lease + drift passed since the grant: sinceLeaseEndedMs reaches 0 with failoverWaitMs', () => {
+    nowMs = 1_000;
+    renew();
+    nowMs = 1_000 + leaseMs + driftMs - 1;
+    expect(grants.sinceLeaseEndedMs(group(), 0, 600, driftMs)).toBe(-1);
+    expect(grants.failoverWaitMs(group(), 0, driftMs)).toBe(1);
+    nowMs += 1;
+    expect(grants.sinceLeaseEndedMs(group(), 0, 600, driftMs)).toBe(0);
+    expect(grants.failoverWaitMs(group(), 0, driftMs)).toBe(0);
+  });
+
+  it('gives a new epoch without a grant the renewal lease + drift from when it began, or from becoming leader when later', () => {
+    // Created at 0 with no lease: a failover need not wait, but the automatic one gives it time to renew.
+    expect(grants.failoverWaitMs(group(), 0, driftMs)).toBe(0);
+    nowMs = 600 + driftMs - 1;
+    expect(grants.sinceLeaseEndedMs(group(), 0, 600, driftMs)).toBe(-1);
+    expect(grants.sinceLeaseEndedMs(group(), 100, 600, driftMs)).toBe(-101);
+    nowMs = 2_000;
+    apply({
+      type: 'failover',
+      groupId: 'g1',
+      expectedEpoch: group().epoch,
+      newPrimary: 'r2',
+      expectedPrimaryLeaseRevision: group().primaryLeaseRevision,
+    });
+    expect(grants.sinceLeaseEndedMs(group(), 0, 600, driftMs)).toBe(-(600 + driftMs));
+  });
+
   it('counts every lease of an installed snapshot from the install, since when it was granted is unknown', () => {
     renew();
     const restored = new MetadataStateMachine();

@@ -1,7 +1,9 @@
-// When this member applied each group's latest primary-lease grant, on its
-// own monotonic clock: what its leader uses to decide that the old primary's
-// lease has surely ended before a failover. It is local, not replicated (no
-// clock may enter the replicated state), and needs no agreement on time:
+// When this member applied each group's latest primary-lease grant, or the
+// start of its epoch, on its own monotonic clock: what its leader uses to
+// decide that the old primary's lease has surely ended before a failover,
+// and that a primary has stopped renewing (the automatic failover). It is
+// local, not replicated (no clock may enter the replicated state), and needs
+// no agreement on time:
 //
 // The primary counts lease_ms on its own monotonic clock from just before it
 // sent the renewal, which is before any coordinator applied the grant. So
@@ -14,22 +16,27 @@
 import type { ReplicaGroup, TopologyEvent } from '@bulwark/metadata';
 
 export class LeaseGrants {
-  /** Monotonic ms at which a grant was applied, by group id; only groups that exist, so at most topologyGroupsMax. */
+  /**
+   * Monotonic ms at which this member applied a group's last grant, or the
+   * start of its epoch (creation, failover) while none came; only groups
+   * that exist, so at most topologyGroupsMax.
+   */
   private readonly appliedAtMs = new Map<string, number>();
 
   constructor(private readonly monotonicNowMs: () => number) {}
 
   /**
-   * Notes the grants among one applied command's events: a group whose lease
-   * revision is the event's own revision and that holds a lease was just
-   * granted one. A deleted group is forgotten.
+   * Notes the grants and epoch starts among one applied command's events: a
+   * group whose lease revision is the event's own revision was just granted
+   * a lease (primaryLeaseMs > 0) or began an epoch without one. A deleted
+   * group is forgotten.
    */
   noteEvents(events: readonly TopologyEvent[]): void {
     for (const { revision, change } of events) {
       if (change.type === 'groupDeleted') this.appliedAtMs.delete(change.groupId);
       if (change.type !== 'groupUpdated') continue;
-      const { id, primaryLeaseRevision, primaryLeaseMs } = change.group;
-      if (primaryLeaseRevision === revision && primaryLeaseMs > 0) this.appliedAtMs.set(id, this.monotonicNowMs());
+      const { id, primaryLeaseRevision } = change.group;
+      if (primaryLeaseRevision === revision) this.appliedAtMs.set(id, this.monotonicNowMs());
     }
   }
 
@@ -37,7 +44,7 @@ export class LeaseGrants {
   noteSnapshot(groups: readonly ReplicaGroup[]): void {
     this.appliedAtMs.clear();
     const nowMs = this.monotonicNowMs();
-    for (const group of groups) if (group.primaryLeaseMs > 0) this.appliedAtMs.set(group.id, nowMs);
+    for (const group of groups) this.appliedAtMs.set(group.id, nowMs);
   }
 
   /**
@@ -49,7 +56,29 @@ export class LeaseGrants {
    */
   failoverWaitMs(group: ReplicaGroup, leaderSinceMs: number, clockDriftMs: number): number {
     if (group.primaryLeaseMs === 0) return 0;
+    return Math.max(
+      0,
+      Math.ceil(this.leaseEndMs(group, leaderSinceMs, group.primaryLeaseMs, clockDriftMs) - this.monotonicNowMs()),
+    );
+  }
+
+  /**
+   * How long ago (ms, on this member's monotonic clock) the group's primary
+   * stopped holding a lease, as the automatic failover sees it; negative
+   * while it may still hold one or may still be about to renew. With a grant
+   * at this epoch that is when failoverWaitMs reaches 0. Without one, a new
+   * epoch gets `leaseMs` (the lease a renewal would grant) plus the drift
+   * bound to renew, from when this member applied its start or became
+   * leader, so a group just created or failed over is not failed over at
+   * once.
+   */
+  sinceLeaseEndedMs(group: ReplicaGroup, leaderSinceMs: number, leaseMs: number, clockDriftMs: number): number {
+    const heldMs = group.primaryLeaseMs > 0 ? group.primaryLeaseMs : leaseMs;
+    return this.monotonicNowMs() - this.leaseEndMs(group, leaderSinceMs, heldMs, clockDriftMs);
+  }
+
+  private leaseEndMs(group: ReplicaGroup, leaderSinceMs: number, leaseMs: number, clockDriftMs: number): number {
     const countedFromMs = Math.max(leaderSinceMs, this.appliedAtMs.get(group.id) ?? leaderSinceMs);
-    return Math.max(0, Math.ceil(countedFromMs + group.primaryLeaseMs + clockDriftMs - this.monotonicNowMs()));
+    return countedFromMs + leaseMs + clockDriftMs;
   }
 }

@@ -1,4 +1,6 @@
-import { MetadataReplica, topologyListenersMax, type TopologyUpdate } from './metadata-replica';
+import { setMaxListeners } from 'node:events';
+import { ResourceExhaustedError } from '@bulwark/errors';
+import { appliedWaitersMax, MetadataReplica, topologyListenersMax, type TopologyUpdate } from './metadata-replica';
 import { encodeCommand } from './command-codec';
 
 describe('MetadataReplica', () => {
@@ -43,5 +45,41 @@ describe('MetadataReplica', () => {
     expect(replica.subscribe(oneMore)).toBe(false);
     replica.unsubscribe(listeners[0]!);
     expect(replica.subscribe(oneMore)).toBe(true);
+  });
+
+  describe('whenApplied', () => {
+    const register = (replica: MetadataReplica, slot: bigint, id: string) =>
+      replica.apply({
+        slot,
+        command: encodeCommand({
+          type: 'registerMember',
+          member: { id, address: `${id}:7100`, role: 'router', groupId: '' },
+        }),
+      });
+
+    it('resolves true at once when the state holds already, and on the apply that makes it hold', async () => {
+      const replica = new MetadataReplica(() => 0);
+      expect(await replica.whenApplied(() => true, 0)).toBe(true);
+      const registered = replica.whenApplied(() => replica.machine.revision >= 2n, 10_000);
+      register(replica, 1n, 'a');
+      register(replica, 2n, 'b');
+      expect(await registered).toBe(true);
+    });
+
+    it('resolves false when the caller gives up, and refuses a waiter beyond appliedWaitersMax', async () => {
+      const replica = new MetadataReplica(() => 0);
+      const cancelled = new AbortController();
+      // One signal for every waiter here (each call has its own in the service).
+      setMaxListeners(appliedWaitersMax, cancelled.signal);
+      const never = () => false;
+      const waiting = Array.from({ length: appliedWaitersMax }, () =>
+        replica.whenApplied(never, 10_000, cancelled.signal),
+      );
+      await expect(replica.whenApplied(never, 10_000)).rejects.toBeInstanceOf(ResourceExhaustedError);
+      cancelled.abort();
+      expect(await Promise.all(waiting)).toEqual(waiting.map(() => false));
+      // The aborted waiters are gone: another one is taken.
+      expect(await replica.whenApplied(never, 1)).toBe(false);
+    });
   });
 });

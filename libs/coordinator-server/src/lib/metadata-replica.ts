@@ -5,6 +5,7 @@
 // the time it notes for a lease grant is when this member applied it.
 import type { Entry, Snapshot } from '@bulwark/paxos';
 import type { coordinatorV1 } from '@bulwark/contracts';
+import { ResourceExhaustedError } from '@bulwark/errors';
 import {
   estimatedBytes,
   MetadataStateMachine,
@@ -61,12 +62,16 @@ export function resetUpdate(topology: Topology): TopologyUpdate {
 
 /** Concurrent watchers, each a WatchTopology stream. */
 export const topologyListenersMax = 4_096;
+/** Calls waiting for a state to be applied (Failover waiting for a handover's epoch). */
+export const appliedWaitersMax = 1_024;
 
 export class MetadataReplica implements ReplicatedStateMachine<Answer> {
   readonly machine = new MetadataStateMachine();
   /** When this member applied each group's last lease grant; see LeaseGrants. */
   readonly leaseGrants: LeaseGrants;
   private readonly listeners = new Set<TopologyListener>();
+  /** Each checks its condition after every applied change; at most appliedWaitersMax. */
+  private readonly appliedWaiters = new Set<() => void>();
 
   /** @param monotonicNowMs the clock lease grants are timed with: the runner's, so they compare with leaderSinceMs. */
   constructor(monotonicNowMs: () => number) {
@@ -79,6 +84,7 @@ export class MetadataReplica implements ReplicatedStateMachine<Answer> {
     if (answer.events.length > 0) {
       this.leaseGrants.noteEvents(answer.events);
       this.notify(() => eventsUpdate(answer.events));
+      this.wakeWaiters();
     }
     return answer;
   }
@@ -97,6 +103,42 @@ export class MetadataReplica implements ReplicatedStateMachine<Answer> {
     }
     this.leaseGrants.noteSnapshot(this.machine.topology.groups);
     this.notify(() => resetUpdate(this.machine.topology));
+    this.wakeWaiters();
+  }
+
+  /**
+   * Resolves with true as soon as `holds()` is true of the applied state
+   * (checked now and after every applied change), or with false after
+   * `timeoutMs` or when `signal` aborts. At most appliedWaitersMax wait at
+   * once; one more is refused as RESOURCE_EXHAUSTED.
+   */
+  whenApplied(holds: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (holds()) return Promise.resolve(true);
+    if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
+    if (this.appliedWaiters.size >= appliedWaitersMax) {
+      return Promise.reject(new ResourceExhaustedError('appliedWaitersMax', `${appliedWaitersMax} calls wait already`));
+    }
+    return new Promise<boolean>((resolve) => {
+      const finish = (outcome: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        this.appliedWaiters.delete(check);
+        resolve(outcome);
+      };
+      const check = () => {
+        if (holds()) finish(true);
+      };
+      const abort = () => finish(false);
+      const timer = setTimeout(abort, timeoutMs);
+      signal?.addEventListener('abort', abort);
+      this.appliedWaiters.add(check);
+    });
+  }
+
+  private wakeWaiters(): void {
+    if (this.appliedWaiters.size === 0) return;
+    // A waiter removes itself when it finishes: iterate over a copy.
+    for (const check of [...this.appliedWaiters]) check();
   }
 
   /** Hands every watcher the same update, built only when someone watches. */

@@ -19,6 +19,7 @@ describe('snapshots and log entries', () => {
         'c1',
       ],
       [{ type: 'renewPrimaryLease', groupId: 'g1', memberId: 'r1', epoch: 3n, leaseMs: 4_000 }, 'd1'],
+      [{ type: 'startHandover', groupId: 'g1', expectedEpoch: 3n, target: 'r2' }, 'h1'],
       [
         { type: 'failover', groupId: 'g1', expectedEpoch: 3n, newPrimary: 'r2', expectedPrimaryLeaseRevision: 5n },
         'f1',

@@ -53,6 +53,7 @@ export function groupToProto(group: ReplicaGroup): coordinatorV1.ReplicaGroup {
     mode: modeToProto(group.mode),
     primaryLeaseRevision: group.primaryLeaseRevision,
     primaryLeaseMs: group.primaryLeaseMs,
+    handoverTarget: group.handoverTarget,
   };
 }
 
@@ -75,6 +76,7 @@ export function groupFromProto(group: coordinatorV1.ReplicaGroup): ReplicaGroup 
     mode,
     primaryLeaseRevision: group.primaryLeaseRevision,
     primaryLeaseMs: group.primaryLeaseMs,
+    handoverTarget: group.handoverTarget,
   };
 }
 

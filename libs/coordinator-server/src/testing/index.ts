@@ -1,2 +1,3 @@
 export * from './fake-runner';
 export * from './serve-coordinator';
+export * from './fake-replicas';

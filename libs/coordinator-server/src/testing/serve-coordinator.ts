@@ -1,9 +1,14 @@
 // coordinator.v1 served on a free loopback port over a FakeRunner and a
-// real MetadataReplica whose monotonic clock the test sets, with a client.
+// real MetadataReplica whose monotonic clock the test sets, with a client,
+// and the automatic failover over the same clock, which asks members for
+// their durable state over real gRPC and runs when the test calls
+// failovers.check() (its timer is not started).
 import { coordinatorV1 } from '@bulwark/contracts';
 import { createLogger } from '@bulwark/logging';
 import { callUnary, createClient, startServer, type RunningServer, type UnaryMethod } from '@bulwark/rpc';
 import { coordinatorService } from '../lib/coordinator-service';
+import { GrpcDurableStates } from '../lib/durable-states';
+import { Failovers } from '../lib/failovers';
 import { MetadataReplica } from '../lib/metadata-replica';
 import type { WatchLimits } from '../lib/watch-topology';
 import { FakeRunner } from './fake-runner';
@@ -14,6 +19,10 @@ export interface ServedCoordinator {
   readonly client: coordinatorV1.CoordinatorClient;
   /** The monotonic clock of the replica's lease grants, in ms; set it to move time. */
   readonly clock: { nowMs: number };
+  /** The automatic failover; check() looks at every group once and resolves when its rounds have settled. */
+  readonly failovers: Failovers;
+  /** Resolves once `holds()` is true of the applied state (checked now and after every change); rejects after 10 s. */
+  until(holds: () => boolean): Promise<void>;
   /** Calls a method of `client` (as `call(client.failover, request)`) with a 10 s deadline. */
   call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res>;
   stop(): Promise<void>;
@@ -30,6 +39,16 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
   const replica = new MetadataReplica(() => clock.nowMs);
   const runner = new FakeRunner(replica);
   const logger = createLogger({ service: 'test', memberId: 'c1', level: 'fatal' });
+  const primaryLeaseMs = options.primaryLeaseMs ?? 5_000;
+  const failovers = new Failovers({
+    runner,
+    replica,
+    durableStates: new GrpcDurableStates(logger),
+    logger,
+    primaryLeaseMs,
+    clockDriftMs: options.clockDriftMs ?? 500,
+    nowMs: () => clock.nowMs,
+  });
   let server: RunningServer | undefined;
   server = await startServer(
     // Large enough for the oversized requests the tests send: the service must refuse them itself.
@@ -41,8 +60,8 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
         replica,
         logger,
         addresses: new Map([['c1', '127.0.0.1:1']]),
-        primaryLeaseMs: options.primaryLeaseMs ?? 5_000,
-        clockDriftMs: options.clockDriftMs ?? 500,
+        primaryLeaseMs,
+        failovers,
         watchLimits: options.watchLimits,
       }),
     ],
@@ -53,8 +72,13 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
     replica,
     client,
     clock,
+    failovers,
+    until: async (holds) => {
+      if (!(await replica.whenApplied(holds, 10_000))) throw new Error('the awaited state was not applied within 10 s');
+    },
     call: (method, request) => callUnary(client, method, request, { deadlineMs: 10_000 }),
     stop: async () => {
+      failovers.stop();
       client.close();
       await server?.drain('test done');
       server = undefined;

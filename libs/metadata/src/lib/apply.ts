@@ -13,6 +13,7 @@ import type { Outcome } from './handlers/outcome';
 import { registerMember } from './handlers/register-member';
 import { renewPrimaryLease } from './handlers/renew-primary-lease';
 import { setRing } from './handlers/set-ring';
+import { startHandover } from './handlers/start-handover';
 import { updateInSyncSet } from './handlers/update-in-sync-set';
 import { topologyView, type StateView } from './state-view';
 import type { Topology, TopologyChange, TopologyEvent } from './types';
@@ -78,6 +79,8 @@ function handle(state: StateView, command: MetadataCommand): Outcome<CommandOutp
       return setRing(state, command);
     case 'failover':
       return failover(state, command);
+    case 'startHandover':
+      return startHandover(state, command);
     case 'renewPrimaryLease':
       return renewPrimaryLease(state, command);
     case 'updateInSyncSet':

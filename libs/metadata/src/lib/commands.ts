@@ -42,7 +42,10 @@ export interface FailoverCommand {
   readonly groupId: string;
   /** 0 skips the check. */
   readonly expectedEpoch: bigint;
-  /** The request's target_primary, or the in-sync member the leader picked. */
+  /**
+   * The request's target_primary, or the in-sync member the leader picked;
+   * the current primary too, which then leads the next epoch.
+   */
   readonly newPrimary: string;
   /**
    * The group's primaryLeaseRevision when the leader decided, on its own
@@ -50,6 +53,20 @@ export interface FailoverCommand {
    * changes it, and the failover is refused (retryable).
    */
   readonly expectedPrimaryLeaseRevision: bigint;
+}
+
+/**
+ * Marks a group for handover to `target`: no lease is granted at this
+ * epoch from then on, so the primary's lease runs out, and the leader fails
+ * the group over once it has (on its own monotonic clock, as any failover).
+ */
+export interface StartHandoverCommand {
+  readonly type: 'startHandover';
+  readonly groupId: string;
+  /** Must be the group's epoch. */
+  readonly expectedEpoch: bigint;
+  /** An in-sync member other than the primary. */
+  readonly target: string;
 }
 
 export interface RenewPrimaryLeaseCommand {
@@ -79,6 +96,7 @@ export type MetadataCommand =
   | DeleteGroupCommand
   | SetRingCommand
   | FailoverCommand
+  | StartHandoverCommand
   | RenewPrimaryLeaseCommand
   | UpdateInSyncSetCommand
   | NoopCommand;
@@ -92,6 +110,7 @@ export interface CommandOutputs {
   deleteGroup: { readonly groupId: string };
   setRing: { readonly ring: Ring };
   failover: { readonly group: ReplicaGroup };
+  startHandover: { readonly group: ReplicaGroup };
   /** leaseMs is granted from when the primary sent its request (RenewPrimaryLeaseResponse.lease_ms). */
   renewPrimaryLease: { readonly group: ReplicaGroup; readonly leaseMs: number };
   updateInSyncSet: { readonly group: ReplicaGroup };

@@ -48,6 +48,8 @@ describe('topologyViolations', () => {
     ['primary lease revision 0 outside', withGroup({ primaryLeaseRevision: 0n })],
     ['outside 1 to', withGroup({ primaryLeaseRevision: sound.revision + 1n })],
     ['primary lease of 60001 ms', withGroup({ primaryLeaseMs: 60_001 })],
+    ["handover target 'r1' is the primary", withGroup({ handoverTarget: 'r1' })],
+    ["handover target 'r9' is the primary or not a member", withGroup({ handoverTarget: 'r9' })],
     ["group 'g9' does not exist", { ...sound, ring: { ...sound.ring, groups: [{ groupId: 'g9', weight: 1 }] } }],
     ['version 0 must have no groups', { ...sound, ring: { ...sound.ring, version: 0n } }],
     ['has weight 0', { ...sound, ring: { ...sound.ring, groups: [{ groupId: 'g1', weight: 0 }] } }],

@@ -82,6 +82,11 @@ function checkGroup(topology: Topology, group: ReplicaGroup, violations: string[
     violations.push(`${name}: in_sync is not a subset of the members in member order`);
   }
   if (primary !== '' && !inSync.includes(primary)) violations.push(`${name}: primary '${primary}' is not in sync`);
+  // Set by StartHandover to another member of the group; the next epoch clears it.
+  const { handoverTarget } = group;
+  if (handoverTarget !== '' && (handoverTarget === primary || !members.includes(handoverTarget))) {
+    violations.push(`${name}: handover target '${handoverTarget}' is the primary or not a member`);
+  }
 }
 
 function checkRing(topology: Topology, violations: string[]): void {

@@ -207,6 +207,7 @@ describe('metadata state machine properties', () => {
       'deleteGroup',
       'setRing',
       'failover',
+      'startHandover',
       'renewPrimaryLease',
       'updateInSyncSet',
     ];
@@ -215,6 +216,9 @@ describe('metadata state machine properties', () => {
       'noop ok',
       'registerMember unchanged',
       'updateInSyncSet unchanged',
+      'startHandover unchanged',
+      'startHandover rejected naming target_primary',
+      'renewPrimaryLease rejected naming handover_target',
       'failover rejected naming expected_primary_lease_revision',
       'failover rejected naming expected_epoch',
       'renewPrimaryLease rejected naming epoch',

@@ -13,7 +13,7 @@ import { topologyViolations } from './invariants';
 import { eventHistoryMax, requestsRememberedMax } from './limits';
 import { RequestTable, type RememberedRequest, type RequestKey } from './request-table';
 import { emptyTopology, frozenTopology } from './topology';
-import type { ReplicaGroup, Topology, TopologyEvent } from './types';
+import type { Member, ReplicaGroup, Topology, TopologyEvent } from './types';
 
 /** Violations quoted in an error; the rest are counted. */
 const violationsQuotedMax = 5;
@@ -58,6 +58,10 @@ export class MetadataStateMachine {
 
   group(id: string): ReplicaGroup | undefined {
     return this.state.group(id);
+  }
+
+  member(id: string): Member | undefined {
+    return this.state.member(id);
   }
 
   /** The remembered requests, oldest first, for a snapshot. */

@@ -27,6 +27,7 @@ describe('topologyEquals', () => {
     ['a mode', withGroup({ mode: 'async' })],
     ['a lease revision', withGroup({ primaryLeaseRevision: 1n })],
     ['a lease length', withGroup({ primaryLeaseMs: 1 })],
+    ['a handover target', withGroup({ handoverTarget: 'r2' })],
     ['the ring version', { ...topology, ring: { ...topology.ring, version: 9n } }],
     ['virtual nodes', { ...topology, ring: { ...topology.ring, virtualNodesPerWeight: 1 } }],
     ['a weight', { ...topology, ring: { ...topology.ring, groups: [{ groupId: 'g1', weight: 2 }] } }],

@@ -26,7 +26,8 @@ function groupsEqual(a: ReplicaGroup, b: ReplicaGroup): boolean {
     listsEqual(a.inSync, b.inSync, idsEqual) &&
     a.mode === b.mode &&
     a.primaryLeaseRevision === b.primaryLeaseRevision &&
-    a.primaryLeaseMs === b.primaryLeaseMs
+    a.primaryLeaseMs === b.primaryLeaseMs &&
+    a.handoverTarget === b.handoverTarget
   );
 }
 

@@ -71,7 +71,7 @@ export function frozenMember(member: Member): Member {
 }
 
 export function frozenGroup(group: ReplicaGroup): ReplicaGroup {
-  const { id, epoch, primary, mode, primaryLeaseRevision, primaryLeaseMs } = group;
+  const { id, epoch, primary, mode, primaryLeaseRevision, primaryLeaseMs, handoverTarget } = group;
   return Object.freeze({
     id,
     epoch,
@@ -81,6 +81,7 @@ export function frozenGroup(group: ReplicaGroup): ReplicaGroup {
     mode,
     primaryLeaseRevision,
     primaryLeaseMs,
+    handoverTarget,
   });
 }
 

@@ -44,6 +44,13 @@ export interface ReplicaGroup {
   readonly primaryLeaseRevision: bigint;
   /** The longest lease granted at this epoch, in ms; 0 while the primary holds none. */
   readonly primaryLeaseMs: number;
+  /**
+   * The member a Failover asked to take over while the primary still held
+   * its lease; '' while no handover is under way. While it is set no lease
+   * is granted at this epoch, so the lease runs out and the leader fails the
+   * group over; the next epoch clears it.
+   */
+  readonly handoverTarget: string;
 }
 
 export interface RingGroup {

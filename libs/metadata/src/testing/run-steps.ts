@@ -86,6 +86,13 @@ function resolve(template: Template, topology: Topology): MetadataCommand {
         newPrimary: resolveMemberChoice(template.target, topology, template.groupId),
         expectedPrimaryLeaseRevision: resolveLeaseRevision(template.leaseRevision, topology, template.groupId),
       };
+    case 'startHandover':
+      return {
+        type: 'startHandover',
+        groupId: template.groupId,
+        expectedEpoch: resolveEpoch(template.epoch, topology, template.groupId),
+        target: resolveMemberChoice(template.target, topology, template.groupId),
+      };
     case 'renewPrimaryLease':
       return {
         type: 'renewPrimaryLease',

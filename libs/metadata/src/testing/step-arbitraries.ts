@@ -49,6 +49,7 @@ export type Template =
       groups: { groupId: string; weight: number }[];
     }
   | { type: 'failover'; groupId: string; epoch: EpochChoice; target: MemberChoice; leaseRevision: LeaseRevisionChoice }
+  | { type: 'startHandover'; groupId: string; epoch: EpochChoice; target: MemberChoice }
   | { type: 'renewPrimaryLease'; groupId: string; member: MemberChoice; epoch: EpochChoice; leaseMs: number }
   | {
       type: 'updateInSyncSet';
@@ -126,6 +127,15 @@ const template: fc.Arbitrary<Template> = fc.oneof(
       epoch: epochChoice,
       target: memberChoice,
       leaseRevision: fc.constantFrom<LeaseRevisionChoice>('current', 'current', 'current', 'stale'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('startHandover' as const),
+      groupId,
+      epoch: epochChoice,
+      target: memberChoice,
     }),
   },
   {

@@ -44,6 +44,7 @@ describe('createGroup', () => {
       mode: 'async',
       primaryLeaseRevision: topology.revision,
       primaryLeaseMs: 0,
+      handoverTarget: '',
     };
     expect(topology.revision).toBe(registered.revision + 1n);
     expect(findGroup(topology, 'g1')).toEqual(group);

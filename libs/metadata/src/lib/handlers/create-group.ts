@@ -36,6 +36,7 @@ export function createGroup(state: StateView, command: CreateGroupCommand): Outc
     mode,
     primaryLeaseRevision: revision,
     primaryLeaseMs: 0,
+    handoverTarget: '',
   });
   return { value: { group }, changes: [{ type: 'groupUpdated', group }] };
 }

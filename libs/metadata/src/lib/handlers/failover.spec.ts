@@ -26,6 +26,7 @@ describe('failover', () => {
       inSync: ['r2', 'r3'],
       primaryLeaseRevision: topology.revision,
       primaryLeaseMs: 0,
+      handoverTarget: '',
     };
     expect(findGroup(topology, 'g1')).toEqual(next);
     expect(topology.revision).toBe(leased.revision + 1n);
@@ -61,8 +62,43 @@ describe('failover', () => {
     expectRejected(apply(once, failover({ newPrimary: 'r3' })), once, FailedPreconditionError, 'expected_epoch');
   });
 
-  it('refuses the current primary, a member out of sync and a non-member, naming target_primary', () => {
-    expectRejected(apply(leased, failover({ newPrimary: 'r1' })), leased, FailedPreconditionError, 'target_primary');
+  it('re-appoints the current primary at the next epoch, keeping the in-sync set (it restarted: a new epoch, not the old one again)', () => {
+    const { topology, result } = apply(leased, failover({ newPrimary: 'r1' }));
+    const next = {
+      ...group,
+      epoch: group.epoch + 1n,
+      primary: 'r1',
+      inSync: ['r1', 'r2', 'r3'],
+      primaryLeaseRevision: topology.revision,
+      primaryLeaseMs: 0,
+      handoverTarget: '',
+    };
+    expect(result).toEqual({ ok: true, value: { group: next } });
+    // The only in-sync member is re-appointed alike.
+    const alone = applyAll(
+      [{ type: 'updateInSyncSet', groupId: 'g1', epoch: group.epoch, primaryId: 'r1', inSync: ['r1'] }],
+      leased,
+    );
+    const again = apply(alone, failover({ newPrimary: 'r1' }));
+    expect(findGroup(again.topology, 'g1')).toMatchObject({ epoch: group.epoch + 1n, primary: 'r1', inSync: ['r1'] });
+  });
+
+  it('clears a handover target at the next epoch, whoever becomes primary', () => {
+    const handingOver = applyAll(
+      [{ type: 'startHandover', groupId: 'g1', expectedEpoch: group.epoch, target: 'r3' }],
+      leased,
+    );
+    for (const newPrimary of ['r3', 'r2', 'r1']) {
+      const moved = apply(handingOver, failover({ newPrimary }));
+      expect(findGroup(moved.topology, 'g1')).toMatchObject({
+        epoch: group.epoch + 1n,
+        primary: newPrimary,
+        handoverTarget: '',
+      });
+    }
+  });
+
+  it('refuses a member out of sync and a non-member, naming target_primary', () => {
     const shrunk = applyAll(
       [{ type: 'updateInSyncSet', groupId: 'g1', epoch: group.epoch, primaryId: 'r1', inSync: ['r1', 'r2'] }],
       leased,

@@ -5,6 +5,11 @@
 // no lease was granted after that decision: a renewal ordered before this
 // command in the log changed primaryLeaseRevision, and then the failover is
 // refused, retryably, so the leader decides again with the new grant.
+//
+// The new primary may be the current one: a primary that restarted must
+// not lead the same epoch twice (it may have lost what it did not make
+// durable), so the leader re-appoints it at the next epoch when its log is
+// the most up-to-date. The next epoch always clears a handover target.
 import { FailedPreconditionError } from '@bulwark/errors';
 import type { CommandOutputs, FailoverCommand } from '../commands';
 import { checkId, checkUint64 } from '../fields';
@@ -25,9 +30,6 @@ export function failover(state: StateView, command: FailoverCommand): Outcome<Co
       `is ${expectedEpoch}, but group '${groupId}' is at epoch ${group.epoch}`,
     );
   }
-  if (newPrimary === group.primary) {
-    throw new FailedPreconditionError('target_primary', `'${newPrimary}' is the primary of group '${groupId}' already`);
-  }
   if (!group.inSync.includes(newPrimary)) {
     const where = group.members.includes(newPrimary) ? 'the in-sync set' : 'the members';
     throw new FailedPreconditionError('target_primary', `'${newPrimary}' is not in ${where} of group '${groupId}'`);
@@ -45,11 +47,13 @@ export function failover(state: StateView, command: FailoverCommand): Outcome<Co
     primary: newPrimary,
     // The old primary may hold writes nobody acknowledged that the new one
     // lacks: it rejoins the in-sync set only after truncating and catching
-    // up, through the new primary's UpdateInSyncSet.
-    inSync: group.inSync.filter((memberId) => memberId !== group.primary),
+    // up, through the new primary's UpdateInSyncSet. Re-appointed, it keeps
+    // the set: the others were in sync with it.
+    inSync: newPrimary === group.primary ? group.inSync : group.inSync.filter((memberId) => memberId !== group.primary),
     // No lease at the new epoch until the new primary renews.
     primaryLeaseRevision: revision,
     primaryLeaseMs: 0,
+    handoverTarget: '',
   });
   return { value: { group: next }, changes: [{ type: 'groupUpdated', group: next }] };
 }

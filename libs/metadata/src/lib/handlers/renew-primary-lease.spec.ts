@@ -57,6 +57,30 @@ describe('renewPrimaryLease', () => {
     expect(apply(moved, renew({ epoch: group.epoch + 1n, memberId: 'r2' })).result.ok).toBe(true);
   });
 
+  it('refuses, retryably, every renewal at the epoch once a handover started, so the lease runs out; the next epoch renews', () => {
+    const handingOver = applyAll(
+      [renew(), { type: 'startHandover', groupId: 'g1', expectedEpoch: group.epoch, target: 'r2' }],
+      created,
+    );
+    const refused = apply(handingOver, renew());
+    const message = expectRejected(refused, handingOver, FailedPreconditionError, 'handover_target');
+    expect(refused.result.ok === false && refused.result.error.retryable).toBe(true);
+    expect(message).toContain("'r2'");
+    const moved = applyAll(
+      [
+        {
+          type: 'failover',
+          groupId: 'g1',
+          expectedEpoch: group.epoch,
+          newPrimary: 'r2',
+          expectedPrimaryLeaseRevision: findGroup(handingOver, 'g1')?.primaryLeaseRevision ?? 0n,
+        },
+      ],
+      handingOver,
+    );
+    expect(apply(moved, renew({ epoch: group.epoch + 1n, memberId: 'r2' })).result.ok).toBe(true);
+  });
+
   it('refuses an epoch ahead of the group naming epoch', () => {
     expectRejected(apply(created, renew({ epoch: group.epoch + 1n })), created, FailedPreconditionError, 'epoch');
   });

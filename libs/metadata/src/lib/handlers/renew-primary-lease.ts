@@ -5,12 +5,14 @@
 // are never compared). Every grant is a new revision that moves
 // primaryLeaseRevision, so a failover decided before it is refused at apply;
 // primaryLeaseMs keeps the longest lease of the epoch, which a leader that
-// did not see the grants must wait out.
+// did not see the grants must wait out. While the group hands over to
+// another member no lease is granted at this epoch, so the current one runs
+// out and the leader can fail the group over (start-handover.ts).
 import type { CommandOutputs, RenewPrimaryLeaseCommand } from '../commands';
 import { checkId, checkLeaseMs, checkUint64 } from '../fields';
 import type { StateView } from '../state-view';
 import { frozenGroup } from '../topology';
-import { requireCurrentEpoch, requireGroup, requirePrimary } from './group-checks';
+import { requireCurrentEpoch, requireGroup, requirePrimary, retryableFailedPrecondition } from './group-checks';
 import type { Outcome } from './outcome';
 
 export function renewPrimaryLease(
@@ -25,6 +27,13 @@ export function renewPrimaryLease(
   // Epoch first: a deposed primary learns that it was replaced.
   requireCurrentEpoch(group, epoch);
   requirePrimary(group, memberId, 'member_id');
+  if (group.handoverTarget !== '') {
+    // Retryable: the next epoch comes by itself, and the primary learns it from the topology.
+    throw retryableFailedPrecondition(
+      'handover_target',
+      `group '${groupId}' is handing over to '${group.handoverTarget}' at epoch ${epoch}: no lease is granted at this epoch any more; the next epoch starts once the current lease has ended`,
+    );
+  }
   const next = frozenGroup({
     ...group,
     primaryLeaseRevision: state.revision + 1n,

@@ -176,6 +176,15 @@ export interface ReplicaGroup {
    * primary has none, so a failover need not wait.
    */
   primaryLeaseMs: number;
+  /**
+   * handover_target is the member a Failover asked to take over while the
+   * primary still held its lease; empty while no handover is under way.
+   * While it is set, RenewPrimaryLease at this epoch fails
+   * (FAILED_PRECONDITION naming handover_target, retryable), so the lease
+   * runs out; then the leader fails the group over, to this member if it
+   * answers GetDurableState and is still in sync. The next epoch clears it.
+   */
+  handoverTarget: string;
 }
 
 /** RingGroup is one group's place on the consistent-hash ring. */
@@ -349,9 +358,10 @@ export interface FailoverRequest {
    */
   expectedEpoch: bigint;
   /**
-   * target_primary, when set, must be in the in-sync set; empty picks the
-   * first other in-sync member (choosing the one with the highest durable
-   * sequence needs the replicas, which come with the replica groups).
+   * target_primary, when set, must be in the in-sync set (else
+   * FAILED_PRECONDITION naming it). Empty picks the in-sync member with the
+   * most up-to-date log by GetDurableState; the current primary is left out
+   * while it may still hold its lease (a handover moves the role away).
    */
   targetPrimary: string;
   /**
@@ -363,7 +373,10 @@ export interface FailoverRequest {
 
 /** FailoverResponse reports the new configuration. */
 export interface FailoverResponse {
-  /** header carries the revision of the change. */
+  /**
+   * header carries the revision of the change (for a handover, the revision
+   * at which this member saw the new epoch applied).
+   */
   header:
     | ResponseHeader
     | undefined;
@@ -643,6 +656,7 @@ function createBaseReplicaGroup(): ReplicaGroup {
     mode: 0,
     primaryLeaseRevision: 0n,
     primaryLeaseMs: 0,
+    handoverTarget: "",
   };
 }
 
@@ -677,6 +691,9 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
     }
     if (message.primaryLeaseMs !== 0) {
       writer.uint32(72).uint32(message.primaryLeaseMs);
+    }
+    if (message.handoverTarget !== "") {
+      writer.uint32(82).string(message.handoverTarget);
     }
     return writer;
   },
@@ -758,6 +775,14 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
             message.primaryLeaseMs = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.handoverTarget = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -792,6 +817,11 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
         : isSet(object.primary_lease_ms)
         ? globalThis.Number(object.primary_lease_ms)
         : 0,
+      handoverTarget: isSet(object.handoverTarget)
+        ? globalThis.String(object.handoverTarget)
+        : isSet(object.handover_target)
+        ? globalThis.String(object.handover_target)
+        : "",
     };
   },
 
@@ -821,6 +851,9 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
     if (message.primaryLeaseMs !== 0) {
       obj.primaryLeaseMs = Math.round(message.primaryLeaseMs);
     }
+    if (message.handoverTarget !== "") {
+      obj.handoverTarget = message.handoverTarget;
+    }
     return obj;
   },
 
@@ -839,6 +872,7 @@ export const ReplicaGroup: MessageFns<ReplicaGroup> = {
       ? BigInt(object.primaryLeaseRevision)
       : 0n;
     message.primaryLeaseMs = object.primaryLeaseMs ?? 0;
+    message.handoverTarget = object.handoverTarget ?? "";
     return message;
   },
 };
@@ -3557,9 +3591,11 @@ export const CoordinatorService = {
   },
   /**
    * ReportSuspect tells the leader that a member looks dead. Every field is
-   * checked (INVALID_ARGUMENT naming it). Today the leader only records the
-   * report; confirming with its own probe and failing over follow with the
-   * replica groups.
+   * checked (INVALID_ARGUMENT naming it). The leader records the report;
+   * it does not act on it yet (confirming a suspect with its own probe
+   * comes with the monitor). Groups are failed over without it: the leader
+   * fails a group over on its own once its primary stops renewing the
+   * lease (see Failover).
    */
   reportSuspect: {
     path: "/coordinator.v1.Coordinator/ReportSuspect" as const,
@@ -3572,16 +3608,34 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): ReportSuspectResponse => ReportSuspectResponse.decode(value),
   },
   /**
-   * Failover moves a group's primary: epoch + 1, a new primary chosen from
-   * the in-sync set (or target_primary), committed only after the old
-   * primary's lease has surely expired: lease_ms plus the clock-drift bound
-   * (BULWARK_CLOCK_DRIFT_MS) of the leader's monotonic clock since it
-   * applied the group's last lease grant or became leader, whichever is
-   * later. Wall clocks are never compared. The call does not wait: while
-   * the lease may still be held it fails at once with FAILED_PRECONDITION
-   * naming primary_lease_revision, marked retryable, its message saying how
-   * many ms remain; retry after them (with the same request_id). A group
-   * whose primary holds no lease at this epoch fails over at once.
+   * Failover moves a group's primary to the next epoch. The leader does the
+   * same on its own, without a call, for every group whose primary has not
+   * renewed its lease for lease_ms plus the clock-drift bound
+   * (BULWARK_CLOCK_DRIFT_MS) on the leader's monotonic clock (a new epoch
+   * first gets one lease length to renew); this call takes the same path.
+   * A failover is committed only once the old primary's lease has surely
+   * ended: lease_ms plus the drift bound since the leader applied the
+   * group's last grant or became leader, whichever is later; a group whose
+   * primary holds no lease at this epoch may fail over at once. Wall clocks
+   * are never compared. The new primary is target_primary, or the in-sync
+   * member with the most up-to-date log, asked with
+   * replication.v1.Replication/GetDurableState (highest last_epoch, then
+   * durable_sequence; ties go to the earlier member; members that do not
+   * answer within about 200 ms are skipped, and UNAVAILABLE, retryable,
+   * when none answers). It may be the old primary, at the next epoch.
+   *
+   * While the lease may still be held (the primary is healthy) the call
+   * starts a handover instead: it commits handover_target on the group
+   * (target_primary, or the most up-to-date other in-sync member), which
+   * makes RenewPrimaryLease at this epoch fail, so the lease runs out; the
+   * leader then fails over to the target (or, if the target no longer
+   * answers or is no longer in sync, to the most up-to-date in-sync member
+   * that answers). The call waits for the new epoch, up to its deadline and
+   * at most lease_ms + drift + 2 s, and answers with the group at it; past
+   * that it fails with DEADLINE_EXCEEDED (retryable) and the handover still
+   * completes. A retry, or another Failover without a target (or with the
+   * same one), joins a handover under way; another target is
+   * FAILED_PRECONDITION naming target_primary.
    */
   failover: {
     path: "/coordinator.v1.Coordinator/Failover" as const,
@@ -3625,8 +3679,12 @@ export const CoordinatorService = {
   /**
    * RenewPrimaryLease grants the caller a primary lease of lease_ms; it fails
    * with FAILED_PRECONDITION when the caller is not the primary at that
-   * epoch. Every grant is a new revision (primary_lease_revision), which
-   * cancels any failover the leader decided before it.
+   * epoch, and with FAILED_PRECONDITION naming handover_target, retryable,
+   * while the group hands over to another member (Failover): no lease is
+   * granted at that epoch any more, and the next epoch follows once the
+   * current lease has ended. Every grant is a new revision
+   * (primary_lease_revision), which cancels any failover the leader decided
+   * before it.
    */
   renewPrimaryLease: {
     path: "/coordinator.v1.Coordinator/RenewPrimaryLease" as const,
@@ -3681,22 +3739,42 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   registerMember: handleUnaryCall<RegisterMemberRequest, RegisterMemberResponse>;
   /**
    * ReportSuspect tells the leader that a member looks dead. Every field is
-   * checked (INVALID_ARGUMENT naming it). Today the leader only records the
-   * report; confirming with its own probe and failing over follow with the
-   * replica groups.
+   * checked (INVALID_ARGUMENT naming it). The leader records the report;
+   * it does not act on it yet (confirming a suspect with its own probe
+   * comes with the monitor). Groups are failed over without it: the leader
+   * fails a group over on its own once its primary stops renewing the
+   * lease (see Failover).
    */
   reportSuspect: handleUnaryCall<ReportSuspectRequest, ReportSuspectResponse>;
   /**
-   * Failover moves a group's primary: epoch + 1, a new primary chosen from
-   * the in-sync set (or target_primary), committed only after the old
-   * primary's lease has surely expired: lease_ms plus the clock-drift bound
-   * (BULWARK_CLOCK_DRIFT_MS) of the leader's monotonic clock since it
-   * applied the group's last lease grant or became leader, whichever is
-   * later. Wall clocks are never compared. The call does not wait: while
-   * the lease may still be held it fails at once with FAILED_PRECONDITION
-   * naming primary_lease_revision, marked retryable, its message saying how
-   * many ms remain; retry after them (with the same request_id). A group
-   * whose primary holds no lease at this epoch fails over at once.
+   * Failover moves a group's primary to the next epoch. The leader does the
+   * same on its own, without a call, for every group whose primary has not
+   * renewed its lease for lease_ms plus the clock-drift bound
+   * (BULWARK_CLOCK_DRIFT_MS) on the leader's monotonic clock (a new epoch
+   * first gets one lease length to renew); this call takes the same path.
+   * A failover is committed only once the old primary's lease has surely
+   * ended: lease_ms plus the drift bound since the leader applied the
+   * group's last grant or became leader, whichever is later; a group whose
+   * primary holds no lease at this epoch may fail over at once. Wall clocks
+   * are never compared. The new primary is target_primary, or the in-sync
+   * member with the most up-to-date log, asked with
+   * replication.v1.Replication/GetDurableState (highest last_epoch, then
+   * durable_sequence; ties go to the earlier member; members that do not
+   * answer within about 200 ms are skipped, and UNAVAILABLE, retryable,
+   * when none answers). It may be the old primary, at the next epoch.
+   *
+   * While the lease may still be held (the primary is healthy) the call
+   * starts a handover instead: it commits handover_target on the group
+   * (target_primary, or the most up-to-date other in-sync member), which
+   * makes RenewPrimaryLease at this epoch fail, so the lease runs out; the
+   * leader then fails over to the target (or, if the target no longer
+   * answers or is no longer in sync, to the most up-to-date in-sync member
+   * that answers). The call waits for the new epoch, up to its deadline and
+   * at most lease_ms + drift + 2 s, and answers with the group at it; past
+   * that it fails with DEADLINE_EXCEEDED (retryable) and the handover still
+   * completes. A retry, or another Failover without a target (or with the
+   * same one), joins a handover under way; another target is
+   * FAILED_PRECONDITION naming target_primary.
    */
   failover: handleUnaryCall<FailoverRequest, FailoverResponse>;
   /** CreateGroup adds a replica group with its members. */
@@ -3708,8 +3786,12 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
   /**
    * RenewPrimaryLease grants the caller a primary lease of lease_ms; it fails
    * with FAILED_PRECONDITION when the caller is not the primary at that
-   * epoch. Every grant is a new revision (primary_lease_revision), which
-   * cancels any failover the leader decided before it.
+   * epoch, and with FAILED_PRECONDITION naming handover_target, retryable,
+   * while the group hands over to another member (Failover): no lease is
+   * granted at that epoch any more, and the next epoch follows once the
+   * current lease has ended. Every grant is a new revision
+   * (primary_lease_revision), which cancels any failover the leader decided
+   * before it.
    */
   renewPrimaryLease: handleUnaryCall<RenewPrimaryLeaseRequest, RenewPrimaryLeaseResponse>;
   /**
@@ -3794,9 +3876,11 @@ export interface CoordinatorClient extends Client {
   ): ClientUnaryCall;
   /**
    * ReportSuspect tells the leader that a member looks dead. Every field is
-   * checked (INVALID_ARGUMENT naming it). Today the leader only records the
-   * report; confirming with its own probe and failing over follow with the
-   * replica groups.
+   * checked (INVALID_ARGUMENT naming it). The leader records the report;
+   * it does not act on it yet (confirming a suspect with its own probe
+   * comes with the monitor). Groups are failed over without it: the leader
+   * fails a group over on its own once its primary stops renewing the
+   * lease (see Failover).
    */
   reportSuspect(
     request: ReportSuspectRequest,
@@ -3814,16 +3898,34 @@ export interface CoordinatorClient extends Client {
     callback: (error: ServiceError | null, response: ReportSuspectResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Failover moves a group's primary: epoch + 1, a new primary chosen from
-   * the in-sync set (or target_primary), committed only after the old
-   * primary's lease has surely expired: lease_ms plus the clock-drift bound
-   * (BULWARK_CLOCK_DRIFT_MS) of the leader's monotonic clock since it
-   * applied the group's last lease grant or became leader, whichever is
-   * later. Wall clocks are never compared. The call does not wait: while
-   * the lease may still be held it fails at once with FAILED_PRECONDITION
-   * naming primary_lease_revision, marked retryable, its message saying how
-   * many ms remain; retry after them (with the same request_id). A group
-   * whose primary holds no lease at this epoch fails over at once.
+   * Failover moves a group's primary to the next epoch. The leader does the
+   * same on its own, without a call, for every group whose primary has not
+   * renewed its lease for lease_ms plus the clock-drift bound
+   * (BULWARK_CLOCK_DRIFT_MS) on the leader's monotonic clock (a new epoch
+   * first gets one lease length to renew); this call takes the same path.
+   * A failover is committed only once the old primary's lease has surely
+   * ended: lease_ms plus the drift bound since the leader applied the
+   * group's last grant or became leader, whichever is later; a group whose
+   * primary holds no lease at this epoch may fail over at once. Wall clocks
+   * are never compared. The new primary is target_primary, or the in-sync
+   * member with the most up-to-date log, asked with
+   * replication.v1.Replication/GetDurableState (highest last_epoch, then
+   * durable_sequence; ties go to the earlier member; members that do not
+   * answer within about 200 ms are skipped, and UNAVAILABLE, retryable,
+   * when none answers). It may be the old primary, at the next epoch.
+   *
+   * While the lease may still be held (the primary is healthy) the call
+   * starts a handover instead: it commits handover_target on the group
+   * (target_primary, or the most up-to-date other in-sync member), which
+   * makes RenewPrimaryLease at this epoch fail, so the lease runs out; the
+   * leader then fails over to the target (or, if the target no longer
+   * answers or is no longer in sync, to the most up-to-date in-sync member
+   * that answers). The call waits for the new epoch, up to its deadline and
+   * at most lease_ms + drift + 2 s, and answers with the group at it; past
+   * that it fails with DEADLINE_EXCEEDED (retryable) and the handover still
+   * completes. A retry, or another Failover without a target (or with the
+   * same one), joins a handover under way; another target is
+   * FAILED_PRECONDITION naming target_primary.
    */
   failover(
     request: FailoverRequest,
@@ -3891,8 +3993,12 @@ export interface CoordinatorClient extends Client {
   /**
    * RenewPrimaryLease grants the caller a primary lease of lease_ms; it fails
    * with FAILED_PRECONDITION when the caller is not the primary at that
-   * epoch. Every grant is a new revision (primary_lease_revision), which
-   * cancels any failover the leader decided before it.
+   * epoch, and with FAILED_PRECONDITION naming handover_target, retryable,
+   * while the group hands over to another member (Failover): no lease is
+   * granted at that epoch any more, and the next epoch follows once the
+   * current lease has ended. Every grant is a new revision
+   * (primary_lease_revision), which cancels any failover the leader decided
+   * before it.
    */
   renewPrimaryLease(
     request: RenewPrimaryLeaseRequest,

@@ -52,6 +52,9 @@ export interface MetadataCommand {
     | //
     /** update_in_sync_set changes a group's in-sync set. */
     { $case: "updateInSyncSet"; updateInSyncSet: UpdateInSyncSetCommand }
+    | //
+    /** start_handover marks a group for handover to another member. */
+    { $case: "startHandover"; startHandover: StartHandoverCommand }
     | undefined;
   /**
    * request_fingerprint is set only when request_id is the caller's: the
@@ -106,16 +109,22 @@ export interface DeleteGroupCommand {
 }
 
 /**
- * FailoverCommand moves a group's primary. The proposing leader has waited
- * out the old primary's lease on its own monotonic clock; apply only checks
- * that no lease was granted since.
+ * FailoverCommand moves a group's primary to the next epoch and clears its
+ * handover_target. The proposing leader has waited out the old primary's
+ * lease on its own monotonic clock; apply only checks that no lease was
+ * granted since. new_primary may be the old primary (it restarted, and a
+ * replica never leads the same epoch twice): it then keeps the in-sync set;
+ * another new primary drops the old one from it.
  */
 export interface FailoverCommand {
   /** group_id names the group. */
   groupId: string;
   /** expected_epoch must equal the group's epoch; 0 skips the check. */
   expectedEpoch: bigint;
-  /** new_primary is the in-sync member that becomes primary. */
+  /**
+   * new_primary is the in-sync member that becomes primary (possibly the
+   * current one, at the next epoch).
+   */
   newPrimary: string;
   /**
    * expected_primary_lease_revision is the group's primary_lease_revision
@@ -125,6 +134,30 @@ export interface FailoverCommand {
    * expected_primary_lease_revision, retryable.
    */
   expectedPrimaryLeaseRevision: bigint;
+}
+
+/**
+ * StartHandoverCommand sets a group's handover_target: from then on no
+ * lease is granted at this epoch, so the primary's lease runs out, and the
+ * leader fails the group over once it has (ReplicaGroup.handover_target).
+ * It holds no clock reading: the leader measures the lease on its own
+ * monotonic clock, as for any failover.
+ */
+export interface StartHandoverCommand {
+  /** group_id names the group. */
+  groupId: string;
+  /**
+   * expected_epoch must equal the group's epoch (FAILED_PRECONDITION
+   * naming expected_epoch otherwise).
+   */
+  expectedEpoch: bigint;
+  /**
+   * target is the in-sync member, other than the primary, to hand over to
+   * (FAILED_PRECONDITION naming target_primary otherwise). The same target
+   * again changes nothing; another target while a handover is under way is
+   * FAILED_PRECONDITION naming target_primary.
+   */
+  target: string;
 }
 
 /** RenewPrimaryLeaseCommand grants the primary a lease. */
@@ -161,8 +194,8 @@ export interface CommandOutput {
     | Member
     | undefined;
   /**
-   * group is the group CreateGroup, Failover, RenewPrimaryLease or
-   * UpdateInSyncSet answered with.
+   * group is the group CreateGroup, Failover, RenewPrimaryLease,
+   * UpdateInSyncSet or StartHandover answered with.
    */
   group:
     | ReplicaGroup
@@ -259,6 +292,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "updateInSyncSet":
         UpdateInSyncSetCommand.encode(message.command.updateInSyncSet, writer.uint32(66).fork()).join();
         break;
+      case "startHandover":
+        StartHandoverCommand.encode(message.command.startHandover, writer.uint32(90).fork()).join();
+        break;
     }
     if (message.requestFingerprint !== "") {
       writer.uint32(74).string(message.requestFingerprint);
@@ -352,6 +388,17 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             };
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.command = {
+              $case: "startHandover",
+              startHandover: StartHandoverCommand.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
           case 9: {
             if (tag !== 74) {
               break;
@@ -408,6 +455,10 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         ? { $case: "updateInSyncSet", updateInSyncSet: UpdateInSyncSetCommand.fromJSON(object.updateInSyncSet) }
         : isSet(object.update_in_sync_set)
         ? { $case: "updateInSyncSet", updateInSyncSet: UpdateInSyncSetCommand.fromJSON(object.update_in_sync_set) }
+        : isSet(object.startHandover)
+        ? { $case: "startHandover", startHandover: StartHandoverCommand.fromJSON(object.startHandover) }
+        : isSet(object.start_handover)
+        ? { $case: "startHandover", startHandover: StartHandoverCommand.fromJSON(object.start_handover) }
         : undefined,
       requestFingerprint: isSet(object.requestFingerprint)
         ? globalThis.String(object.requestFingerprint)
@@ -436,6 +487,8 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       obj.renewPrimaryLease = RenewPrimaryLeaseCommand.toJSON(message.command.renewPrimaryLease);
     } else if (message.command?.$case === "updateInSyncSet") {
       obj.updateInSyncSet = UpdateInSyncSetCommand.toJSON(message.command.updateInSyncSet);
+    } else if (message.command?.$case === "startHandover") {
+      obj.startHandover = StartHandoverCommand.toJSON(message.command.startHandover);
     }
     if (message.requestFingerprint !== "") {
       obj.requestFingerprint = message.requestFingerprint;
@@ -503,6 +556,15 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
           message.command = {
             $case: "updateInSyncSet",
             updateInSyncSet: UpdateInSyncSetCommand.fromPartial(object.command.updateInSyncSet),
+          };
+        }
+        break;
+      }
+      case "startHandover": {
+        if (object.command?.startHandover !== undefined && object.command?.startHandover !== null) {
+          message.command = {
+            $case: "startHandover",
+            startHandover: StartHandoverCommand.fromPartial(object.command.startHandover),
           };
         }
         break;
@@ -975,6 +1037,120 @@ export const FailoverCommand: MessageFns<FailoverCommand> = {
       (object.expectedPrimaryLeaseRevision !== undefined && object.expectedPrimaryLeaseRevision !== null)
         ? BigInt(object.expectedPrimaryLeaseRevision)
         : 0n;
+    return message;
+  },
+};
+
+function createBaseStartHandoverCommand(): StartHandoverCommand {
+  return { groupId: "", expectedEpoch: 0n, target: "" };
+}
+
+export const StartHandoverCommand: MessageFns<StartHandoverCommand> = {
+  encode(message: StartHandoverCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.expectedEpoch !== 0n) {
+      if (BigInt.asUintN(64, message.expectedEpoch) !== message.expectedEpoch) {
+        throw new globalThis.Error("value provided for field message.expectedEpoch of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.expectedEpoch);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartHandoverCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartHandoverCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expectedEpoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartHandoverCommand {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      expectedEpoch: isSet(object.expectedEpoch)
+        ? BigInt(object.expectedEpoch)
+        : isSet(object.expected_epoch)
+        ? BigInt(object.expected_epoch)
+        : 0n,
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+    };
+  },
+
+  toJSON(message: StartHandoverCommand): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.expectedEpoch !== 0n) {
+      obj.expectedEpoch = message.expectedEpoch.toString();
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartHandoverCommand>, I>>(base?: I): StartHandoverCommand {
+    return StartHandoverCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartHandoverCommand>, I>>(object: I): StartHandoverCommand {
+    const message = createBaseStartHandoverCommand();
+    message.groupId = object.groupId ?? "";
+    message.expectedEpoch = (object.expectedEpoch !== undefined && object.expectedEpoch !== null)
+      ? BigInt(object.expectedEpoch)
+      : 0n;
+    message.target = object.target ?? "";
     return message;
   },
 };
