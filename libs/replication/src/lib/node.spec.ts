@@ -190,3 +190,21 @@ describe('ReplicaNode', () => {
     });
   });
 });
+
+describe('ReplicaNode staleness', () => {
+  it('is 0 for a primary under its lease, and for a backup counts from when it last had applied what the primary committed', () => {
+    const group = startedGroup(['r1', 'r2']);
+    expect(group.node('r1').stalenessMs(group.nowMs)).toBe(0);
+    group.advanceTime(settings.heartbeatIntervalMs);
+    group.deliver();
+    const caughtUpAt = group.nowMs;
+    expect(group.node('r2').stalenessMs(group.nowMs)).toBe(0);
+
+    // Writes the backup has not applied, and heartbeats it does not hear: its staleness grows.
+    sequenceOf(group.put('r1', 'k', 'v1'));
+    group.pending = [];
+    group.advanceTime(400);
+    group.pending = [];
+    expect(group.node('r2').stalenessMs(group.nowMs)).toBe(group.nowMs - caughtUpAt);
+  });
+});

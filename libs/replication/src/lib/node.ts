@@ -88,6 +88,10 @@ export class ReplicaNode {
   // Backup side: how far this log agrees with the primary's, what it said is committed.
   private matched = 0n;
   private commitHeard = 0n;
+  /** When (this clock) the primary last sent anything: its batches carry its current commit point. */
+  private primaryHeardAtMs = Number.NEGATIVE_INFINITY;
+  /** The last time this backup had applied everything the primary had said was committed. */
+  private freshAsOfMs = Number.NEGATIVE_INFINITY;
   private ackDue = false;
   private stateReplyDue = false;
   private snapshotRequested = false;
@@ -213,6 +217,17 @@ export class ReplicaNode {
    */
   mayAcknowledge(sequence: bigint, nowMs: number): boolean {
     return this.primaryRole?.mayAcknowledge(sequence, nowMs) ?? false;
+  }
+
+  /**
+   * How far behind the primary this member's applied state may be, in ms of
+   * its clock: 0 for a primary under its lease; for a backup, the time since
+   * it last had applied all the primary said was committed (plus the
+   * message's flight, which it cannot see); Infinity when it never had.
+   */
+  stalenessMs(nowMs: number = this.nowMs): number {
+    if (this.primaryRole) return this.holdsLease(nowMs) ? 0 : Number.POSITIVE_INFINITY;
+    return nowMs - this.freshAsOfMs;
   }
 
   // ---- Inputs ----
@@ -376,6 +391,7 @@ export class ReplicaNode {
     this.inFlight = undefined;
     if (done.durableTarget > this.durable) this.durable = done.durableTarget;
     if (done.committedThrough > this.appliedValue) this.appliedValue = done.committedThrough;
+    this.noteFreshness();
     if (done.startsEpoch !== undefined && this.primaryRole && done.startsEpoch === this.highestEpochSeen) {
       this.primaryStarted = true;
     }
@@ -472,6 +488,8 @@ export class ReplicaNode {
     }
     if (last > this.matched) this.matched = last;
     if (batch.commitSequence > this.commitHeard) this.commitHeard = batch.commitSequence;
+    this.primaryHeardAtMs = this.nowMs;
+    this.noteFreshness();
     this.ackDue = true;
   }
 
@@ -495,6 +513,12 @@ export class ReplicaNode {
       this.persistFrom = sequence + 1n;
     }
     return true;
+  }
+
+  private noteFreshness(): void {
+    if (!this.primaryRole && this.appliedValue >= this.commitHeard && this.primaryHeardAtMs > this.freshAsOfMs) {
+      this.freshAsOfMs = this.primaryHeardAtMs;
+    }
   }
 
   private discardEverything(): void {

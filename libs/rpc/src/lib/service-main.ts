@@ -26,6 +26,8 @@ export interface ServiceSpec<S extends Schema> {
   settings: S;
   /** Checks across settings; throws ConfigError, reported like a bad variable. */
   validate?: (config: CommonConfig & ConfigOf<S>) => void;
+  /** Opens what the services need before the server binds (durable state); a failure exits 1 with one line. */
+  prepare?: (config: CommonConfig & ConfigOf<S>, logger: Logger) => Promise<void>;
   services: (kit: HandlerKit, config: CommonConfig & ConfigOf<S>, logger: Logger) => ServiceBinding[];
   /** Runs once the server is bound (registration, background loops). */
   started?: (config: CommonConfig & ConfigOf<S>, logger: Logger, server: RunningServer) => void;
@@ -47,6 +49,7 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
   const logger = createLogger({ service: spec.service, memberId: config.memberId, level: config.logLevel });
   let server: RunningServer;
   try {
+    await spec.prepare?.(config, logger);
     server = await startServer(
       {
         address: formatHostPort(config.listenAddress),

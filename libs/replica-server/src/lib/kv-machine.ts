@@ -1,0 +1,49 @@
+// The group log applied to the key-value state machine: entries carry
+// encoded replication.v1.Commands (an empty one is an epoch's no-op).
+import { KvState, type KvLimits, type Outcome } from '@bulwark/kv-state';
+import type { LogEntry } from '@bulwark/replication';
+import { decodeCommand } from '@bulwark/shard-codec';
+import type { AppliedState } from './replica-runner';
+
+export class KvMachine implements AppliedState<Outcome> {
+  private current: KvState;
+
+  constructor(
+    private readonly limits: Partial<KvLimits>,
+    initial?: KvState,
+  ) {
+    this.current = initial ?? new KvState(limits);
+  }
+
+  /** The state readers read: replaced on a restore or reset, so never hold on to it across awaits. */
+  get state(): KvState {
+    return this.current;
+  }
+
+  get appliedSequence(): bigint {
+    return this.current.appliedSequence;
+  }
+
+  apply(entry: LogEntry): Outcome {
+    // A command that does not decode came from our own disk or primary: corruption, fatal to the runner.
+    return this.current.apply(entry.sequence, decodeCommand(entry.command));
+  }
+
+  reset(): void {
+    this.current = new KvState(this.limits);
+  }
+
+  snapshotChunks(): Iterable<Uint8Array> {
+    return this.current.snapshotChunks();
+  }
+
+  restore(chunks: readonly Uint8Array[], lastSequence: bigint): void {
+    const restored = KvState.restore(chunks, this.limits);
+    if (restored.appliedSequence !== lastSequence) {
+      throw new Error(
+        `the snapshot's state is at ${restored.appliedSequence}, not at ${lastSequence} as its meta says`,
+      );
+    }
+    this.current = restored;
+  }
+}

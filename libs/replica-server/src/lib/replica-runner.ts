@@ -1,0 +1,334 @@
+// Runs a replica group member's core against the real world: one Ready at
+// a time (libs/replication/src/lib/ready.ts says the order), the group log
+// on disk, the state machine in memory, peers over the replication
+// transport and the coordinator over its port. Writers wait for their
+// entry to apply; readers read the applied state when the core allows.
+import type { Logger } from '@bulwark/logging';
+import type { ReplicaStorage, SnapshotPoint } from '@bulwark/replica-storage';
+import {
+  emptySnapshotPoint,
+  type CoordinatorRequest,
+  type Durability,
+  type GroupView,
+  type LogEntry,
+  type ReplicaNode,
+  type Ready,
+  type ReplicationMessage,
+} from '@bulwark/replication';
+import { NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+
+/** The state machine the log is applied to (KvMachine in production, a model in tests). */
+export interface AppliedState<Outcome> {
+  readonly appliedSequence: bigint;
+  apply(entry: LogEntry): Outcome;
+  /** Back to empty: a truncation went below what was applied. */
+  reset(): void;
+  /** A consistent copy's chunks, taken now, for a snapshot at appliedSequence. */
+  snapshotChunks(): Iterable<Uint8Array>;
+  /** Replaces the state with a snapshot's (its lastSequence becomes appliedSequence). */
+  restore(chunks: readonly Uint8Array[], lastSequence: bigint): void;
+}
+
+/** What the runner needs of the coordinator; the replica's coordinator link implements it. */
+export interface CoordinatorPort {
+  /** RenewPrimaryLease; resolves with the lease granted, undefined when refused. */
+  renewLease(epoch: bigint): Promise<number | undefined>;
+  /** UpdateInSyncSet; resolves with the group as the coordinator then has it (undefined when refused). */
+  updateInSync(epoch: bigint, inSync: readonly string[]): Promise<GroupView | undefined>;
+}
+
+/** Fetches the primary's snapshot; the transport implements it over FetchSnapshot. */
+export type SnapshotFetcher = (
+  from: string,
+  epoch: bigint,
+) => Promise<{ point: SnapshotPoint; chunks: AsyncIterable<Uint8Array> }>;
+
+export interface ReplicaRunnerOptions<Outcome> {
+  node: ReplicaNode;
+  storage: ReplicaStorage;
+  state: AppliedState<Outcome>;
+  send: (messages: readonly ReplicationMessage[]) => void;
+  coordinator: CoordinatorPort;
+  fetchSnapshot: SnapshotFetcher;
+  logger: Logger;
+  /** The monotonic clock leases are counted on. */
+  clockMs: () => number;
+  tickMs: number;
+  /** Entries applied past the last snapshot before the next one. */
+  snapshotEveryEntries: number;
+  /** Entries kept in the log before a snapshot's end, so a backup a little behind needs no snapshot. */
+  snapshotKeepEntries: number;
+  /** Writes waiting for their entry to apply (bounded: above it writes are refused, retryably). */
+  waitingWritesMax: number;
+  /** Where a member serves, for not-primary hints (from the coordinator's members table). */
+  addressOf: (memberId: string) => string | undefined;
+  /** Disk or apply failed: the process must stop and recover from disk. */
+  onFatal: (error: unknown) => void;
+}
+
+export interface WriteResult<Outcome> {
+  readonly sequence: bigint;
+  readonly epoch: bigint;
+  readonly outcome: Outcome;
+}
+
+interface Waiter<Outcome> {
+  resolve(result: WriteResult<Outcome>): void;
+  reject(error: Error): void;
+  readonly epoch: bigint;
+}
+
+function outcomeUnknown(reason: string): UnavailableError {
+  return new UnavailableError(`the write's outcome is unknown: ${reason}; retry it with the same request_id`);
+}
+
+export class ReplicaRunner<Outcome> {
+  private readonly waiters = new Map<bigint, Waiter<Outcome>>();
+  private readyInFlight = false;
+  /** A fetched snapshot is being installed: no Ready may run meanwhile. */
+  private installing = false;
+  /** Work that must run between Readies (installing a snapshot), in arrival order. */
+  private readonly betweenReadies: Array<() => void> = [];
+  private savingSnapshot = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pumpScheduled = false;
+
+  constructor(private readonly options: ReplicaRunnerOptions<Outcome>) {}
+
+  get node(): ReplicaNode {
+    return this.options.node;
+  }
+
+  get state(): AppliedState<Outcome> {
+    return this.options.state;
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.options.node.tick(this.options.clockMs());
+      this.pump();
+      this.timer = setTimeout(tick, this.options.tickMs);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const waiter of this.waiters.values()) waiter.reject(outcomeUnknown('the member is stopping'));
+    this.waiters.clear();
+  }
+
+  // ---- Inputs ----
+
+  deliver(message: ReplicationMessage): void {
+    this.input((node) => node.step(message));
+  }
+
+  observeView(view: GroupView): void {
+    this.input((node) => node.observeView(view));
+  }
+
+  /** Proposes an encoded command; resolves once applied here, with its outcome. */
+  write(command: Uint8Array, durability: Durability | undefined): Promise<WriteResult<Outcome>> {
+    const node = this.options.node;
+    node.tick(this.options.clockMs());
+    if (this.waiters.size >= this.options.waitingWritesMax) {
+      return Promise.reject(
+        new ResourceExhaustedError('waitingWritesMax', `${this.waiters.size} writes are waiting already; retry later`),
+      );
+    }
+    const result = node.propose(command, durability);
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'not-primary':
+          return Promise.reject(this.notPrimary(result.primary));
+        case 'starting':
+          return Promise.reject(new UnavailableError(`this member is starting epoch ${node.epoch} as primary`));
+        case 'no-lease':
+          return Promise.reject(new UnavailableError(`this primary holds no lease at epoch ${node.epoch} right now`));
+        case 'backlog-full':
+          return Promise.reject(
+            new ResourceExhaustedError('uncommittedEntriesMax', 'too many writes are not committed yet; retry later'),
+          );
+      }
+    }
+    const promise = new Promise<WriteResult<Outcome>>((resolve, reject) => {
+      this.waiters.set(result.sequence, { resolve, reject, epoch: result.epoch });
+    });
+    this.schedulePump();
+    return promise;
+  }
+
+  /** A backup's answer to a write or STRONG read: the primary it knows, as the client's hint. */
+  notPrimary(primary: string): NotLeaderError {
+    if (primary === '') return new NotLeaderError();
+    return new NotLeaderError(primary, this.options.addressOf(primary));
+  }
+
+  // ---- The Ready loop ----
+
+  private input(event: (node: ReplicaNode) => void): void {
+    if (this.stopped) return;
+    const node = this.options.node;
+    node.tick(this.options.clockMs());
+    event(node);
+    this.schedulePump();
+  }
+
+  /** Coalesces the inputs of one event-loop turn into one Ready (group commit). */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.stopped || this.readyInFlight || this.installing) return;
+    const exclusive = this.betweenReadies.shift();
+    if (exclusive) {
+      exclusive();
+      return;
+    }
+    const node = this.options.node;
+    if (!node.hasReady()) {
+      this.maybeSnapshot();
+      return;
+    }
+    this.readyInFlight = true;
+    this.handle(node.takeReady()).then(
+      () => {
+        this.readyInFlight = false;
+        node.advance();
+        this.pump();
+      },
+      (error: unknown) => {
+        this.stopped = true;
+        this.options.onFatal(error);
+      },
+    );
+  }
+
+  private async handle(ready: Ready): Promise<void> {
+    const { node, state, storage } = this.options;
+    if (ready.discardState) {
+      this.options.logger.warn(
+        { epoch: node.epoch },
+        'discarding applied state: a failover lost writes it had applied',
+      );
+      state.reset();
+      await storage.saveSnapshot(emptySnapshotPoint, [], { keepEntriesFrom: 'none' });
+    }
+    this.options.send(ready.sendBeforePersist);
+    const nowMs = this.options.clockMs();
+    for (const entry of ready.committed) {
+      const outcome = state.apply(entry);
+      const waiter = this.waiters.get(entry.sequence);
+      if (!waiter) continue;
+      this.waiters.delete(entry.sequence);
+      if (node.mayAcknowledge(entry.sequence, nowMs)) {
+        waiter.resolve({ sequence: entry.sequence, epoch: waiter.epoch, outcome });
+      } else waiter.reject(outcomeUnknown('the primary lost its lease before it could answer'));
+    }
+    if (ready.abandonedFrom !== undefined) {
+      for (const [sequence, waiter] of this.waiters) {
+        if (sequence < ready.abandonedFrom) continue;
+        this.waiters.delete(sequence);
+        waiter.reject(outcomeUnknown(`this member stopped being primary (epoch ${node.epoch})`));
+      }
+    }
+    if (ready.persist) await storage.appendAsync(ready.persist);
+    this.options.send(ready.messages);
+    for (const request of ready.coordinator) this.callCoordinator(request);
+    if (ready.fetchSnapshot) void this.installSnapshot(ready.fetchSnapshot.from, ready.fetchSnapshot.epoch);
+  }
+
+  private callCoordinator(request: CoordinatorRequest): void {
+    const { coordinator, logger } = this.options;
+    if (request.type === 'renewLease') {
+      // The lease counts from before the request left (README, "Primary leases and failover").
+      const sentAtMs = this.options.clockMs();
+      coordinator.renewLease(request.epoch).then(
+        (leaseMs) => {
+          if (leaseMs !== undefined) this.input((node) => node.leaseGranted(request.epoch, sentAtMs, leaseMs));
+        },
+        (error: unknown) => logger.debug({ err: error, epoch: request.epoch }, 'lease renewal failed'),
+      );
+      return;
+    }
+    coordinator.updateInSync(request.epoch, request.inSync).then(
+      (view) => {
+        if (view) this.observeView(view);
+      },
+      (error: unknown) => logger.debug({ err: error, inSync: request.inSync }, 'in-sync set update failed'),
+    );
+  }
+
+  // ---- Snapshots ----
+
+  private maybeSnapshot(): void {
+    const { node, state, storage, snapshotEveryEntries, snapshotKeepEntries } = this.options;
+    if (this.savingSnapshot || state.appliedSequence !== node.appliedSequence) return;
+    if (node.appliedSequence - node.logSnapshot.lastSequence < BigInt(snapshotEveryEntries)) return;
+    const point = node.snapshotPoint();
+    const keep = BigInt(snapshotKeepEntries);
+    const keepFrom = point.lastSequence > keep ? point.lastSequence - keep + 1n : 1n;
+    // The chunks come from a copy taken now; Readies go on while they are written.
+    const chunks = state.snapshotChunks();
+    this.savingSnapshot = true;
+    storage.saveSnapshot(point, chunks, { keepEntriesFrom: keepFrom }).then(
+      () => {
+        this.savingSnapshot = false;
+        // A discard in the meantime started the log over; this snapshot no longer describes it.
+        if (node.appliedSequence >= point.lastSequence && node.logSnapshot.lastSequence < point.lastSequence) {
+          node.compacted(point, keepFrom);
+        }
+        this.schedulePump();
+      },
+      (error: unknown) => {
+        this.stopped = true;
+        this.options.onFatal(error);
+      },
+    );
+  }
+
+  private async installSnapshot(from: string, epoch: bigint): Promise<void> {
+    const { node, state, storage, logger } = this.options;
+    try {
+      const fetched = await this.options.fetchSnapshot(from, epoch);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of fetched.chunks) chunks.push(chunk);
+      await this.betweenTwoReadies();
+      if (!node.acceptsSnapshot(fetched.point)) {
+        node.snapshotFetchFailed();
+        return;
+      }
+      await storage.saveSnapshot(fetched.point, chunks, { keepEntriesFrom: 'none' });
+      state.restore(chunks, fetched.point.lastSequence);
+      node.snapshotInstalled(fetched.point);
+      logger.info({ from, lastSequence: fetched.point.lastSequence }, 'installed the primary snapshot');
+    } catch (error) {
+      logger.warn({ err: error, from }, 'fetching the primary snapshot failed');
+      node.snapshotFetchFailed();
+    } finally {
+      this.installing = false;
+      this.schedulePump();
+    }
+  }
+
+  /** Resolves when no Ready is in flight, and holds the next one back until `installing` is cleared. */
+  private betweenTwoReadies(): Promise<void> {
+    return new Promise((resolve) => {
+      this.betweenReadies.push(() => {
+        this.installing = true;
+        resolve();
+      });
+      this.schedulePump();
+    });
+  }
+}
