@@ -1,0 +1,200 @@
+// Concurrent clients of one replica group, recording every operation for a
+// linearizability check (libs/history): puts, compare-and-sets (a Txn
+// comparing the value) and deletes of a few keys, and STRONG reads. Each
+// client sends to the member it believes is primary and follows not-primary
+// hints. A write is retried with its request_id until an answer is
+// definite (the group answers a retry with the first outcome, also across a
+// failover); one refused before it was ever proposed (not-primary answers
+// only) did not happen; one given up on is recorded with an unknown outcome.
+import { performance } from 'node:perf_hooks';
+import { kvV1, type shardV1 } from '@bulwark/contracts';
+import { NotLeaderError } from '@bulwark/errors';
+import { HistoryRecorder, type PendingOperation } from '@bulwark/history';
+import { callUnary } from '@bulwark/rpc';
+import type { ReplicaName } from './replica-group';
+
+export interface WorkloadOptions {
+  readonly shards: ReadonlyMap<ReplicaName, shardV1.ShardClient>;
+  readonly clients: number;
+  readonly keys: readonly string[];
+  readonly random: () => number;
+  /** Per-call deadline. */
+  readonly callDeadlineMs: number;
+  /** How long a write is retried (same request_id) before its outcome is recorded unknown. */
+  readonly retryForMs: number;
+  readonly durability?: kvV1.Durability;
+}
+
+export interface Workload {
+  readonly recorder: HistoryRecorder;
+  /** Operations acknowledged so far (writes and reads). */
+  readonly succeeded: () => number;
+  /** Resolves once `count` more operations have succeeded from now; rejects after timeoutMs. */
+  progress(count: number, timeoutMs: number): Promise<void>;
+  /** Lets every client finish its operation in flight, then stops them. */
+  stop(): Promise<void>;
+  /** After stop: a STRONG read of each key, recorded, retried until one succeeds (within timeoutMs). */
+  readEach(keys: readonly string[], timeoutMs: number): Promise<void>;
+}
+
+const { Consistency, CompareTarget, CompareOperator } = kvV1;
+
+export function startWorkload(options: WorkloadOptions): Workload {
+  const recorder = new HistoryRecorder(() => performance.now());
+  const names = [...options.shards.keys()];
+  let guess: ReplicaName = names[0] as ReplicaName;
+  let stopping = false;
+  let succeeded = 0;
+  let valueCounter = 0;
+  const waiters: Array<{ target: number; resolve: () => void }> = [];
+  const noteSuccessCheck = () => {
+    for (const waiter of waiters.filter((candidate) => succeeded >= candidate.target)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  const noteSuccess = () => {
+    succeeded++;
+    for (const waiter of waiters.filter((candidate) => succeeded >= candidate.target)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(options.random() * items.length)] as T;
+  const durability = options.durability ?? kvV1.Durability.DURABILITY_UNSPECIFIED;
+
+  let requestCounter = 0;
+
+  /** One operation: a write retried with its request_id until an answer is definite (the group dedupes). */
+  async function once(client: string, only?: { key: string }): Promise<boolean> {
+    const key = only?.key ?? pick(options.keys);
+    const roll = only ? 1 : options.random();
+    const requestId = `${client}-${++requestCounter}`;
+    let pending: PendingOperation;
+    let call: (shard: shardV1.ShardClient, settings: { deadlineMs: number }) => Promise<void>;
+    if (roll < 0.4) {
+      const value = `v${++valueCounter}`;
+      pending = recorder.invoke({ client, key, op: 'put', value });
+      call = async (shard, settings) => {
+        const request = { key, value: Buffer.from(value), durability, fence: undefined, requestId };
+        await callUnary(shard, shard.put, { groupId: 'group-a', request }, settings);
+        pending.ok();
+      };
+    } else if (roll < 0.6) {
+      const value = `v${++valueCounter}`;
+      const expect =
+        options.random() < 0.3 ? null : `v${Math.max(1, valueCounter - 1 - Math.floor(options.random() * 3))}`;
+      pending = recorder.invoke({ client, key, op: 'cas', value, expect });
+      const compare: kvV1.Compare =
+        expect === null
+          ? {
+              key,
+              target: CompareTarget.COMPARE_TARGET_VERSION,
+              operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
+              version: 0n,
+              value: Buffer.alloc(0),
+            }
+          : {
+              key,
+              target: CompareTarget.COMPARE_TARGET_VALUE,
+              operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
+              version: 0n,
+              value: Buffer.from(expect),
+            };
+      call = async (shard, settings) => {
+        const put = { key, value: Buffer.from(value), durability: 0, fence: undefined, requestId: '' };
+        const request: kvV1.TxnRequest = {
+          compares: [compare],
+          success: [{ op: { $case: 'put', put } }],
+          failure: [],
+          durability,
+          fence: undefined,
+          requestId,
+        };
+        const answer = await callUnary(shard, shard.txn, { groupId: 'group-a', request }, settings);
+        pending.ok(answer.response?.succeeded ?? false);
+      };
+    } else if (roll < 0.65) {
+      pending = recorder.invoke({ client, key, op: 'del' });
+      call = async (shard, settings) => {
+        const request = { key, durability, fence: undefined, requestId };
+        await callUnary(shard, shard.delete, { groupId: 'group-a', request }, settings);
+        pending.ok();
+      };
+    } else {
+      pending = recorder.invoke({ client, key, op: 'get' });
+      call = async (shard, settings) => {
+        const request = { key, consistency: Consistency.CONSISTENCY_STRONG, maxStalenessMs: 0 };
+        const answer = await callUnary(shard, shard.get, { groupId: 'group-a', request }, settings);
+        pending.ok(answer.response?.found ? Buffer.from(answer.response.kv?.value ?? []).toString() : null);
+      };
+    }
+    const isRead = roll >= 0.65;
+    const giveUpAt = Date.now() + options.retryForMs;
+    // Whether some attempt may have taken effect: until then a refusal means it did not happen.
+    let mayHaveHappened = false;
+    for (;;) {
+      const target = guess;
+      try {
+        await call(options.shards.get(target) as shardV1.ShardClient, { deadlineMs: options.callDeadlineMs });
+        noteSuccess();
+        return true;
+      } catch (error) {
+        if (error instanceof NotLeaderError) {
+          // Refused before anything was proposed.
+          const hinted = error.details.leaderId;
+          guess = hinted && options.shards.has(hinted as ReplicaName) ? (hinted as ReplicaName) : pick(names);
+        } else {
+          mayHaveHappened = true;
+          if (guess === target) guess = pick(names);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        // A read has no effect: a failed one simply did not happen.
+        if (isRead || Date.now() > giveUpAt || stopping) {
+          if (isRead || !mayHaveHappened) pending.fail();
+          else pending.unknown();
+          return false;
+        }
+      }
+    }
+  }
+
+  const loops = Array.from({ length: options.clients }, async (_, index) => {
+    const client = `client-${index + 1}`;
+    while (!stopping) await once(client);
+  });
+  let stopped: Promise<unknown> | undefined;
+
+  return {
+    recorder,
+    succeeded: () => succeeded,
+    progress: (count, timeoutMs) =>
+      new Promise<void>((resolve, reject) => {
+        const target = succeeded + count;
+        const timer = setTimeout(() => {
+          const index = waiters.findIndex((waiter) => waiter.resolve === done);
+          if (index >= 0) waiters.splice(index, 1);
+          reject(new Error(`${count} operations did not succeed within ${timeoutMs} ms (${succeeded} in all)`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.push({ target, resolve: done });
+        if (succeeded >= target) noteSuccessCheck();
+      }),
+    stop: async () => {
+      stopping = true;
+      stopped ??= Promise.all(loops);
+      await stopped;
+    },
+    readEach: async (keys, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (const key of keys) {
+        while (!(await once('final-reader', { key }))) {
+          if (Date.now() > deadline) throw new Error(`no STRONG read of ${key} succeeded within ${timeoutMs} ms`);
+        }
+      }
+    },
+  };
+}
