@@ -27,7 +27,8 @@ function signal(fleet: ReplicaGroupFleet, name: string, which: 'SIGSTOP' | 'SIGC
   if (pid === undefined) throw new Error(`${name} is not running`);
   process.kill(pid, which);
 }
-const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'];
+/** Each test its own keys (see WorkloadOptions.keys). */
+const keysOf = (prefix: string) => Array.from({ length: 8 }, (_, index) => `${prefix}${index}`);
 
 describe('a sync replica group whose primary is killed again and again', () => {
   let fleet: ReplicaGroupFleet;
@@ -42,12 +43,13 @@ describe('a sync replica group whose primary is killed again and again', () => {
     const workload = startWorkload({
       shards: fleet.shards,
       clients: 4,
-      keys,
+      keys: keysOf('kill-'),
       random: seededUniform(16),
       callDeadlineMs: 2_000,
       retryForMs: 10_000,
+      locate: async () => (await fleet.group()).primary as ReplicaName,
     });
-    await workload.progress(50, 20_000);
+    await workload.progress(50, 30_000);
     const primaries: string[] = [];
     for (let kill = 0; kill < kills; kill++) {
       const group = await fleet.group();
@@ -55,14 +57,14 @@ describe('a sync replica group whose primary is killed again and again', () => {
       primaries.push(`${primary}@${group.epoch}`);
       await fleet.launched.fleet.kill(primary, 'SIGKILL');
       // The group serves again once writes succeed under a new primary.
-      await workload.progress(30, 20_000);
+      await workload.progress(30, 30_000);
       fleet.launched.fleet.start(primary);
       await fleet.launched.fleet.waitHealthy(30_000, [primary]);
-      await workload.progress(20, 20_000);
+      await workload.progress(20, 30_000);
     }
     await workload.stop();
     // Every key read once more, STRONG, after the last kill: an acknowledged write that was lost shows here.
-    await workload.readEach(keys, 20_000);
+    await workload.readEach(keysOf('kill-'), 20_000);
     const history = workload.recorder.operations;
     const file = writeHistory('replica-failover', history);
     process.stdout.write(`history of ${history.length} operations (primaries ${primaries.join(', ')}): ${file}\n`);
@@ -75,12 +77,13 @@ describe('a sync replica group whose primary is killed again and again', () => {
     const workload = startWorkload({
       shards: fleet.shards,
       clients: 4,
-      keys,
+      keys: keysOf('silent-'),
       random: seededUniform(17),
       callDeadlineMs: 2_000,
       retryForMs: 15_000,
+      locate: async () => (await fleet.group()).primary as ReplicaName,
     });
-    await workload.progress(30, 20_000);
+    await workload.progress(30, 30_000);
     const before = await fleet.group();
     const primary = before.primary as ReplicaName;
     const backups = before.members.filter((member) => member !== primary);
@@ -88,7 +91,7 @@ describe('a sync replica group whose primary is killed again and again', () => {
     try {
       for (const backup of backups) signal(fleet, backup, 'SIGSTOP');
       // Writes go on once the primary has the coordinator drop the silent backups from the in-sync set.
-      await workload.progress(30, 20_000);
+      await workload.progress(30, 30_000);
       inSyncAlone = [...(await fleet.group()).inSync];
       await fleet.launched.fleet.kill(primary, 'SIGKILL');
     } finally {
@@ -97,13 +100,13 @@ describe('a sync replica group whose primary is killed again and again', () => {
     // Only the killed primary holds every acknowledged write: the group waits for it to return.
     fleet.launched.fleet.start(primary);
     await fleet.launched.fleet.waitHealthy(30_000, [primary]);
-    await workload.progress(30, 20_000);
+    await workload.progress(30, 30_000);
     const after = await eventually('the backups back in sync', 20_000, async () => {
       const group = await fleet.group();
       return group.inSync.length === 3 ? group : undefined;
     });
     await workload.stop();
-    await workload.readEach(keys, 20_000);
+    await workload.readEach(keysOf('silent-'), 20_000);
     const history = workload.recorder.operations;
     const file = writeHistory('replica-silent-backups', history);
     process.stdout.write(`history of ${history.length} operations: ${file}\n`);

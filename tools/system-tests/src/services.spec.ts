@@ -1,16 +1,17 @@
 // Every service, started as a real process the way the fleet starts it,
-// answers grpc.health.v1 SERVING and describes itself through server
+// answers grpc.health.v1 (SERVING; a replica alone, NOT_SERVING) and describes itself through server
 // reflection well enough for grpcurl: list, describe (linking every file with
 // its imports) and calls through the reflected types.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { healthV1 } from '@bulwark/contracts';
 import {
   freePort,
   killAllProcesses,
   runReflectionCheck,
   startService,
-  waitForServing,
+  waitForHealth,
   type ManagedProcess,
   type ServiceApp,
 } from '@bulwark/testing';
@@ -21,6 +22,8 @@ interface Case {
   /** Unary calls through the reflected types, each with the start of the answer the checker prints. */
   calls: Array<[call: string, answer: string]>;
   env: (port: number, dataDir: string) => NodeJS.ProcessEnv;
+  /** What its health says when it runs alone (a replica without its coordinators serves nothing). */
+  health?: 'SERVING' | 'NOT_SERVING';
 }
 
 const coordinators = '127.0.0.1:1';
@@ -43,8 +46,21 @@ const cases: Case[] = [
   },
   {
     app: 'replica',
-    services: ['replication.v1.Replication'],
-    calls: [],
+    services: ['replication.v1.Replication', 'shard.v1.Shard'],
+    // Alone it knows no primary: writes are refused with a hint-less not-primary, bad input before that.
+    calls: [
+      [
+        'shard.v1.Shard/Put={"group_id":"group-a","request":{"key":"a","value":"dg=="}}',
+        'FAILED_PRECONDITION: not the leader; leader unknown',
+      ],
+      [
+        'shard.v1.Shard/Get={"group_id":"group-b","request":{"key":"a"}}',
+        'FAILED_PRECONDITION: group_id: this member serves group',
+      ],
+      ['shard.v1.Shard/Delete={"group_id":"group-a","request":{"key":""}}', 'INVALID_ARGUMENT: request.key'],
+      ['replication.v1.Replication/GetDurableState={"group_id":"group-a"}', 'OK {"header":{"memberId":"replica-a1"'],
+    ],
+    health: 'NOT_SERVING',
     env: (_port, dataDir) => ({
       BULWARK_MEMBER_ID: 'replica-a1',
       BULWARK_GROUP_ID: 'group-a',
@@ -90,7 +106,12 @@ describe('each service over reflection and health', () => {
       };
       started.push({ spec, address, process: startService(spec.app, env) });
     }
-    await Promise.all(started.map(({ address }) => waitForServing(address, 30_000)));
+    const { SERVING, NOT_SERVING } = healthV1.HealthCheckResponse_ServingStatus;
+    await Promise.all(
+      started.map(({ spec, address }) =>
+        waitForHealth(address, 30_000, spec.health === 'NOT_SERVING' ? NOT_SERVING : SERVING),
+      ),
+    );
   });
 
   afterAll(async () => {
@@ -104,7 +125,9 @@ describe('each service over reflection and health', () => {
       ...spec.calls.map(([call]) => call),
       'grpc.health.v1.Health/Check={}',
     ]);
-    expect(result.code).toBe(0);
+    const health = spec.health ?? 'SERVING';
+    // The checker fails only on a health other than SERVING, which this service reports on purpose.
+    expect(result.code).toBe(health === 'SERVING' ? 0 : 1);
     for (const service of [...spec.services, 'grpc.health.v1.Health']) {
       expect(result.output).toMatch(new RegExp(`^ok ${service.replace(/\./g, '\\.')}: \\d+ methods`, 'm'));
     }
@@ -112,8 +135,8 @@ describe('each service over reflection and health', () => {
       const method = call.slice(0, call.indexOf('='));
       expect(result.output).toContain(`call ${method}: ${answer}`);
     }
-    expect(result.output).toContain('call grpc.health.v1.Health/Check: OK {"status":"SERVING"}');
-    expect(result.output).toContain('health: SERVING');
+    expect(result.output).toContain(`call grpc.health.v1.Health/Check: OK {"status":"${health}"}`);
+    expect(result.output).toContain(`health: ${health}`);
     expect(process.alive).toBe(true);
   });
 });

@@ -174,7 +174,14 @@ export class ReplicaRunner<Outcome> {
     if (this.stopped) return;
     const node = this.options.node;
     node.tick(this.options.clockMs());
+    const before = { role: node.role, epoch: node.epoch };
     event(node);
+    if (node.role !== before.role || node.epoch !== before.epoch) {
+      this.options.logger.info(
+        { role: node.role, epoch: String(node.epoch), primary: node.primary, last: String(node.lastSequence) },
+        'role or epoch changed',
+      );
+    }
     this.schedulePump();
   }
 
@@ -261,6 +268,10 @@ export class ReplicaRunner<Outcome> {
       );
       return;
     }
+    logger.info(
+      { epoch: String(request.epoch), inSync: request.inSync },
+      'asking the coordinators to change the in-sync set',
+    );
     coordinator.updateInSync(request.epoch, request.inSync).then(
       (view) => {
         if (view) this.observeView(view);

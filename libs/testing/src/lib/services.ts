@@ -27,7 +27,18 @@ export function startService(app: ServiceApp, env: NodeJS.ProcessEnv): ManagedPr
  * overall), using the streaming Watch so no polling interval is needed.
  */
 export function waitForServing(address: string, timeoutMs: number, service = ''): Promise<void> {
+  return waitForHealth(address, timeoutMs, healthV1.HealthCheckResponse_ServingStatus.SERVING, service);
+}
+
+/** Resolves when grpc.health.v1 at address reports `status` for service, through the streaming Watch. */
+export function waitForHealth(
+  address: string,
+  timeoutMs: number,
+  status: healthV1.HealthCheckResponse_ServingStatus,
+  service = '',
+): Promise<void> {
   const client = createClient(healthV1.HealthClient, address);
+  const name = healthV1.HealthCheckResponse_ServingStatus[status];
   return new Promise<void>((resolve, reject) => {
     const metadata = new Metadata({ waitForReady: true });
     const stream = client.watch({ service }, metadata, { deadline: Date.now() + timeoutMs });
@@ -41,10 +52,10 @@ export function waitForServing(address: string, timeoutMs: number, service = '')
       else resolve();
     };
     stream.on('data', (response: healthV1.HealthCheckResponse) => {
-      if (response.status === healthV1.HealthCheckResponse_ServingStatus.SERVING) finish();
+      if (response.status === status) finish();
     });
     stream.on('error', (error: ServiceError) => {
-      finish(new Error(`${address} not SERVING within ${timeoutMs} ms: ${error.message}`));
+      finish(new Error(`${address} not ${name} within ${timeoutMs} ms: ${error.message}`));
     });
   });
 }

@@ -6,6 +6,7 @@
 // definite (the group answers a retry with the first outcome, also across a
 // failover); one refused before it was ever proposed (not-primary answers
 // only) did not happen; one given up on is recorded with an unknown outcome.
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { kvV1, type shardV1 } from '@bulwark/contracts';
 import { NotLeaderError } from '@bulwark/errors';
@@ -16,12 +17,19 @@ import type { ReplicaName } from './replica-group';
 export interface WorkloadOptions {
   readonly shards: ReadonlyMap<ReplicaName, shardV1.ShardClient>;
   readonly clients: number;
+  /**
+   * Keys no other workload on the same group uses: a write whose outcome
+   * was unknown may still take effect later, which another history would
+   * show as a value from nowhere.
+   */
   readonly keys: readonly string[];
   readonly random: () => number;
   /** Per-call deadline. */
   readonly callDeadlineMs: number;
   /** How long a write is retried (same request_id) before its outcome is recorded unknown. */
   readonly retryForMs: number;
+  /** Where the coordinators say the primary is, as a router would learn from the topology. */
+  readonly locate: () => Promise<ReplicaName>;
   readonly durability?: kvV1.Durability;
 }
 
@@ -64,12 +72,14 @@ export function startWorkload(options: WorkloadOptions): Workload {
   const durability = options.durability ?? kvV1.Durability.DURABILITY_UNSPECIFIED;
 
   let requestCounter = 0;
+  // Request ids are remembered by the group (its dedupe table): unique across workloads too.
+  const workloadId = randomUUID();
 
   /** One operation: a write retried with its request_id until an answer is definite (the group dedupes). */
   async function once(client: string, only?: { key: string }): Promise<boolean> {
     const key = only?.key ?? pick(options.keys);
     const roll = only ? 1 : options.random();
-    const requestId = `${client}-${++requestCounter}`;
+    const requestId = `${workloadId}-${client}-${++requestCounter}`;
     let pending: PendingOperation;
     let call: (shard: shardV1.ShardClient, settings: { deadlineMs: number }) => Promise<void>;
     if (roll < 0.4) {
@@ -146,7 +156,8 @@ export function startWorkload(options: WorkloadOptions): Workload {
           guess = hinted && options.shards.has(hinted as ReplicaName) ? (hinted as ReplicaName) : pick(names);
         } else {
           mayHaveHappened = true;
-          if (guess === target) guess = pick(names);
+          // No hint (the member is down, paused or not serving yet): ask the coordinators.
+          guess = await options.locate().catch(() => pick(names));
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         // A read has no effect: a failed one simply did not happen.
