@@ -1,16 +1,69 @@
 // What a user does: `npm start` runs the fleet of docker-compose.yml as local
 // processes; every service becomes healthy and reachable on its published
-// port; Ctrl-C (SIGINT to the process group) stops it, leaving no process.
+// port; the replica groups create themselves and join the ring; Ctrl-C
+// (SIGINT to the process group) stops it, leaving no process; a second
+// `npm start` on the same data finds what was written.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
+import { isRetryable } from '@bulwark/errors';
 import { findProcessesWithEnv, fleetIdVariable } from '@bulwark/fleet';
-import { baseEnv, killAllProcesses, runReflectionCheck, startProcess, waitForServing } from '@bulwark/testing';
+import { callUnary, createClient } from '@bulwark/rpc';
+import {
+  baseEnv,
+  killAllProcesses,
+  runReflectionCheck,
+  startProcess,
+  waitForServing,
+  type ManagedProcess,
+} from '@bulwark/testing';
 
 // Away from the defaults so a user's own fleet on this machine is never touched.
 const subnet = '127.77.31';
 const portOffset = 40_000;
+
+/** Bounded wait for what has no event a test can await (an election, a group's first primary). */
+async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const result = await attempt();
+      if (result !== undefined) return result;
+    } catch (error) {
+      if (!isRetryable(error) && !(error instanceof AggregateError)) throw error;
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} not within ${timeoutMs} ms; last error: ${String(last)}`);
+}
+
+/** The topology once every replica group has a primary and the ring holds them all. */
+function groupsReady(): Promise<coordinatorV1.Topology> {
+  const clients = [7001, 7002, 7003].map((port) =>
+    createClient(coordinatorV1.CoordinatorClient, `127.0.0.1:${port + portOffset}`),
+  );
+  return eventually('three groups on the ring', 60_000, async () => {
+    const answer = await Promise.any(
+      clients.map((client) => callUnary(client, client.getTopology, {}, { deadlineMs: 1_000 })),
+    );
+    const topology = answer.topology;
+    const ringGroups = topology?.ring?.groups.map((group) => group.groupId).sort();
+    const withPrimary = topology?.groups.filter((group) => group.primary !== '').length ?? 0;
+    return withPrimary === 3 && ringGroups?.join() === 'group-a,group-b,group-c' ? topology : undefined;
+  }).finally(() => clients.forEach((client) => client.close()));
+}
+
+/** A shard.v1 client of the primary of group-a, as the topology names it. */
+function groupAPrimary(topology: coordinatorV1.Topology): shardV1.ShardClient {
+  const group = topology.groups.find((candidate) => candidate.id === 'group-a');
+  const member = topology.members.find((candidate) => candidate.id === group?.primary);
+  if (!member) throw new Error('group-a has no primary');
+  return createClient(shardV1.ShardClient, member.address);
+}
 
 describe('npm start', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-npm-start-'));
@@ -22,8 +75,8 @@ describe('npm start', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('runs the compose fleet healthy, and Ctrl-C leaves no process behind', async () => {
-    const launcher = startProcess({
+  const launch = (): ManagedProcess =>
+    startProcess({
       command: 'npm',
       args: ['start'],
       detached: true,
@@ -36,15 +89,24 @@ describe('npm start', () => {
         [fleetIdVariable]: fleetId,
       },
     });
+
+  const stopWithCtrlC = async (launcher: ManagedProcess) => {
+    launcher.signalGroup('SIGINT');
+    const exit = await launcher.waitForExit(60_000);
+    expect(exit.code).toBe(0);
+    expect(launcher.output()).toMatch(/"msg":"fleet stopped"/);
+    expect(findProcessesWithEnv(fleetIdVariable, fleetId)).toEqual([]);
+  };
+
+  it('runs the compose fleet healthy, creates its groups, and Ctrl-C leaves no process behind', async () => {
+    const launcher = launch();
     await launcher.waitForLine((line) => line.includes('fleet ready'), 180_000);
     const table = launcher.output();
     for (const service of [
       'coordinator-1',
       'coordinator-2',
       'coordinator-3',
-      'replica-a1',
-      'replica-a2',
-      'replica-a3',
+      ...['a', 'b', 'c'].flatMap((group) => [1, 2, 3].map((index) => `replica-${group}${index}`)),
     ]) {
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
     }
@@ -59,12 +121,54 @@ describe('npm start', () => {
     const router = await runReflectionCheck(`127.0.0.1:${7200 + portOffset}`, ['kv.v1.KV/Get={"key":"a"}']);
     expect(router.output).toContain('ok kv.v1.KV');
     expect(router.code).toBe(0);
-    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(9);
+    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(15);
 
-    launcher.signalGroup('SIGINT');
-    const exit = await launcher.waitForExit(60_000);
-    expect(exit.code).toBe(0);
-    expect(launcher.output()).toMatch(/"msg":"fleet stopped"/);
-    expect(findProcessesWithEnv(fleetIdVariable, fleetId)).toEqual([]);
-  });
+    const primary = groupAPrimary(await groupsReady());
+    const put = await eventually('a write at group-a', 30_000, () =>
+      callUnary(
+        primary,
+        primary.put,
+        {
+          groupId: 'group-a',
+          request: {
+            key: 'kept',
+            value: Buffer.from('across restarts'),
+            durability: 0,
+            fence: undefined,
+            requestId: '',
+          },
+        },
+        { deadlineMs: 2_000 },
+      ),
+    );
+    primary.close();
+    expect(put.response?.succeeded).toBe(true);
+    await stopWithCtrlC(launcher);
+  }, 240_000);
+
+  it('keeps the data across a restart of the whole fleet', async () => {
+    const launcher = launch();
+    await launcher.waitForLine((line) => line.includes('fleet ready'), 180_000);
+    const topology = await groupsReady();
+    const value = await eventually('the value written before the restart', 30_000, async () => {
+      const primary = groupAPrimary(await groupsReady());
+      try {
+        const get = await callUnary(
+          primary,
+          primary.get,
+          {
+            groupId: 'group-a',
+            request: { key: 'kept', consistency: kvV1.Consistency.CONSISTENCY_STRONG, maxStalenessMs: 0 },
+          },
+          { deadlineMs: 2_000 },
+        );
+        return Buffer.from(get.response?.kv?.value ?? []).toString();
+      } finally {
+        primary.close();
+      }
+    });
+    expect(value).toBe('across restarts');
+    expect(topology.groups.map((group) => group.id).sort()).toEqual(['group-a', 'group-b', 'group-c']);
+    await stopWithCtrlC(launcher);
+  }, 240_000);
 });
