@@ -4,6 +4,7 @@ import { runBalancingBench } from './balancing.bench';
 import { runCoordinatorBench } from './coordinator.bench';
 import { runHistoryBench } from './history.bench';
 import { runPartitioningBench } from './partitioning.bench';
+import { runReplicaBench } from './replica.bench';
 import { formatTable, type BenchTable } from './table';
 
 const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
@@ -11,6 +12,7 @@ const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
   ['balancing', runBalancingBench],
   ['history', runHistoryBench],
   ['coordinator', runCoordinatorBench],
+  ['replica', runReplicaBench],
 ];
 
 const only = process.argv[2];

@@ -1,0 +1,75 @@
+// A closed-loop load: `inFlight` slots, each sending its next operation as
+// soon as its previous one is answered. A warm-up runs untimed; then only
+// operations answered inside the measured window count, and the window's
+// own edges are where the caller samples CPU.
+import { performance } from 'node:perf_hooks';
+
+export interface ClosedLoopOptions {
+  inFlight: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Operation number n (counted across slots from 0); a rejection stops the whole load and fails the run. */
+  operation: (n: number) => Promise<void>;
+  /** Called as the measured window opens and as it closes (with operations still in flight). */
+  onWindowStart?: () => void;
+  onWindowEnd?: () => void;
+}
+
+export interface ClosedLoopResult {
+  /** Operations answered inside the window. */
+  ops: number;
+  /** The window's length as measured, not as asked. */
+  elapsedMs: number;
+  /** Latency of each operation answered inside the window, ascending. */
+  latenciesMs: number[];
+}
+
+/** The value at `fraction` of an ascending list (0 for an empty one). */
+export function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
+}
+
+export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  const latenciesMs: number[] = [];
+  let phase: 'warmup' | 'measure' | 'stopping' = 'warmup';
+  let windowStartMs = 0;
+  let windowEndMs = 0;
+  let issued = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = () => {
+    phase = 'stopping';
+    timers.forEach(clearTimeout);
+  };
+  timers.push(
+    setTimeout(() => {
+      phase = 'measure';
+      options.onWindowStart?.();
+      windowStartMs = performance.now();
+    }, options.warmupMs),
+    setTimeout(() => {
+      windowEndMs = performance.now();
+      options.onWindowEnd?.();
+      phase = 'stopping';
+    }, options.warmupMs + options.durationMs),
+  );
+  const slot = async () => {
+    while (phase !== 'stopping') {
+      const sentAtMs = performance.now();
+      try {
+        await options.operation(issued++);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      if (phase === 'measure') latenciesMs.push(performance.now() - sentAtMs);
+    }
+  };
+  const outcomes = await Promise.allSettled(Array.from({ length: options.inFlight }, slot));
+  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return {
+    ops: latenciesMs.length,
+    elapsedMs: windowEndMs - windowStartMs,
+    latenciesMs: latenciesMs.sort((a, b) => a - b),
+  };
+}
