@@ -4,31 +4,20 @@
 // (restarted each time). Every operation is recorded; the history must be
 // linearizable (so every acknowledged write is there), and is written as
 // JSON lines in the check-history format for any other checker.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { checkLinearizability, formatHistoryJsonLines } from '@bulwark/history';
+import { checkLinearizability } from '@bulwark/history';
 import { seededUniform } from '@bulwark/random';
-import { repoPath } from '@bulwark/testing';
-import { eventually, launchReplicaGroup, type ReplicaGroupFleet, type ReplicaName } from './support/replica-group';
+import {
+  eventually,
+  keysOf,
+  launchReplicaGroup,
+  signal,
+  writeHistory,
+  type ReplicaGroupFleet,
+  type ReplicaName,
+} from './support/replica-group';
 import { startWorkload } from './support/kv-workload';
 
 const kills = 10;
-
-function writeHistory(name: string, history: Parameters<typeof formatHistoryJsonLines>[0]): string {
-  const directory = repoPath('tmp/histories');
-  mkdirSync(directory, { recursive: true });
-  const file = join(directory, `${name}-${Date.now()}.jsonl`);
-  writeFileSync(file, formatHistoryJsonLines(history));
-  return file;
-}
-
-function signal(fleet: ReplicaGroupFleet, name: string, which: 'SIGSTOP' | 'SIGCONT'): void {
-  const pid = fleet.launched.fleet.service(name).pid;
-  if (pid === undefined) throw new Error(`${name} is not running`);
-  process.kill(pid, which);
-}
-/** Each test its own keys (see WorkloadOptions.keys). */
-const keysOf = (prefix: string) => Array.from({ length: 8 }, (_, index) => `${prefix}${index}`);
 
 describe('a sync replica group whose primary is killed again and again', () => {
   let fleet: ReplicaGroupFleet;
