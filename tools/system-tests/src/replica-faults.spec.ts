@@ -103,6 +103,21 @@ describe('a sync replica group under process faults', () => {
     expect(returned.epoch).toBeGreaterThanOrEqual(after.epoch);
   }, 180_000);
 
+  it('keeps a primary paused for 300 ms: no failover, the same epoch', async () => {
+    const workload = workloadOn('short-', 24);
+    await workload.progress(30, 30_000);
+    const before = await fleet.group();
+    signal(fleet, before.primary, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    signal(fleet, before.primary, 'SIGCONT');
+    // Well past the lease (600 ms) and the leader's failover check: had the lease lapsed, the epoch would have moved.
+    await workload.progress(100, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = await fleet.group();
+    await finish(workload, 'short-', 'replica-short-pause');
+    expect([after.primary, after.epoch]).toEqual([before.primary, before.epoch]);
+  }, 120_000);
+
   it('replaces a primary paused past its lease, which completes nothing once resumed', async () => {
     const workload = workloadOn('pause-', 22);
     await workload.progress(30, 30_000);

@@ -81,6 +81,7 @@ class Fake implements FakeReplica {
     return {
       replicate: kit.bidiStream(notImplemented('Replicate')),
       fetchSnapshot: kit.serverStream(notImplemented('FetchSnapshot')),
+      getStatus: kit.unary(notImplemented('GetStatus')),
       getDurableState: kit.unary(async (request: replicationV1.GetDurableStateRequest, call) => {
         this.asked.push(request.groupId);
         const arrived = this.callWaiters;

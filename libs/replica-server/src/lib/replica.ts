@@ -157,6 +157,7 @@ export class Replica {
         node: () => this.runner.node,
         storage: this.storage,
         transport: this.transport,
+        clockMs: this.clockMs,
       }),
       shardService(kit, this.operations, this.options.logger),
     ];

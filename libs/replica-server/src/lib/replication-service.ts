@@ -17,6 +17,8 @@ export interface ReplicationServiceOptions {
   readonly node: () => ReplicaNode;
   readonly storage: ReplicaStorage;
   readonly transport: ReplicationTransport;
+  /** The monotonic clock staleness is counted on. */
+  readonly clockMs: () => number;
 }
 
 function requireGroup(groupId: string, served: string): void {
@@ -92,6 +94,30 @@ export function replicationService(kit: HandlerKit, options: ReplicationServiceO
         header: header(node, state.lastSequence),
         durableSequence: state.lastSequence,
         lastEpoch: state.lastEpoch,
+      };
+    }),
+
+    getStatus: kit.unary((request: replicationV1.GetStatusRequest) => {
+      requireGroup(request.groupId, options.groupId);
+      const node = options.node();
+      const nowMs = options.clockMs();
+      const stalenessMs = node.stalenessMs(nowMs);
+      return {
+        header: header(node, node.appliedSequence),
+        role: node.role,
+        primaryId: node.primary,
+        lastSequence: node.lastSequence,
+        durableSequence: node.durableSequence,
+        commitSequence: node.commitSequence,
+        appliedSequence: node.appliedSequence,
+        ...(Number.isFinite(stalenessMs) ? { stalenessMs: BigInt(Math.max(0, Math.round(stalenessMs))) } : {}),
+        backups: node.backupLag().map((lag) => ({
+          memberId: lag.memberId,
+          inSync: lag.inSync,
+          ackedSequence: lag.ackedSequence,
+          lagEntries: lag.lagEntries,
+          lagMs: BigInt(Math.round(lag.lagMs)),
+        })),
       };
     }),
   };

@@ -21,7 +21,7 @@ import type {
   ReplicationMessage,
   SnapshotPoint,
 } from './messages';
-import { PrimaryRole, type PrimaryContext } from './primary-role';
+import { PrimaryRole, type BackupLag, type PrimaryContext } from './primary-role';
 import type { PersistBatch, Ready } from './ready';
 import { ReplicatedLog } from './replicated-log';
 import { validateReplicationSettings, type ReplicationSettings } from './settings';
@@ -228,6 +228,11 @@ export class ReplicaNode {
   stalenessMs(nowMs: number = this.nowMs): number {
     if (this.primaryRole) return this.holdsLease(nowMs) ? 0 : Number.POSITIVE_INFINITY;
     return nowMs - this.freshAsOfMs;
+  }
+
+  /** On a primary, each backup's progress and lag; empty on a backup. */
+  backupLag(): BackupLag[] {
+    return this.primaryRole?.backupProgress() ?? [];
   }
 
   // ---- Inputs ----

@@ -42,6 +42,17 @@ interface BackupProgress {
 
 const never = Number.NEGATIVE_INFINITY;
 
+/** How far one backup is behind this primary. */
+export interface BackupLag {
+  readonly memberId: string;
+  /** The commit rule counts it (confirmed or proposed). */
+  readonly inSync: boolean;
+  readonly ackedSequence: bigint;
+  readonly lagEntries: bigint;
+  /** How long it has held back the newest entry; 0 when it holds everything. */
+  readonly lagMs: number;
+}
+
 export class PrimaryRole {
   /** Everything through it is committed. */
   protected commit: bigint;
@@ -102,6 +113,20 @@ export class PrimaryRole {
    */
   mayAcknowledge(sequence: bigint, nowMs: number): boolean {
     return sequence <= this.synced || this.holdsLease(nowMs);
+  }
+
+  /** Each backup's progress, for status and metrics. */
+  backupProgress(): BackupLag[] {
+    const nowMs = this.context.nowMs();
+    const last = this.context.log.lastSequence;
+    const counted = new Set(this.commitSet());
+    return [...this.progress].map(([memberId, progress]) => ({
+      memberId,
+      inSync: counted.has(memberId),
+      ackedSequence: progress.match,
+      lagEntries: last - progress.match,
+      lagMs: progress.match >= last ? 0 : Math.max(0, nowMs - progress.behindSinceMs),
+    }));
   }
 
   /** The in-sync set the commit rule counts: the confirmed one and any proposed change. */

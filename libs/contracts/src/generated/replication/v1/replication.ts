@@ -279,6 +279,58 @@ export interface GetDurableStateResponse {
   lastEpoch: bigint;
 }
 
+/** GetStatusRequest asks a member for its replication state. */
+export interface GetStatusRequest {
+  /** group_id names the group; another group's is FAILED_PRECONDITION. */
+  groupId: string;
+}
+
+/** BackupProgress is how far one backup is behind its primary. */
+export interface BackupProgress {
+  /** member_id is the backup. */
+  memberId: string;
+  /** in_sync is true when the commit rule counts it (confirmed or proposed). */
+  inSync: boolean;
+  /** acked_sequence is the last sequence it acknowledged as durable. */
+  ackedSequence: bigint;
+  /** lag_entries is how many of the primary's entries it has not acknowledged. */
+  lagEntries: bigint;
+  /**
+   * lag_ms is how long it has held back the primary's newest entry; 0 when
+   * it holds everything.
+   */
+  lagMs: bigint;
+}
+
+/** GetStatusResponse is a member's replication state. */
+export interface GetStatusResponse {
+  /** header names the member, its epoch and its applied sequence. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** role is "primary", "starting" (leading an epoch not yet durable) or "backup". */
+  role: string;
+  /** primary_id is the primary this member knows for its epoch, if any. */
+  primaryId: string;
+  /** last_sequence is the last sequence in its log. */
+  lastSequence: bigint;
+  /** durable_sequence is the last sequence on its disk. */
+  durableSequence: bigint;
+  /** commit_sequence is the primary's commit point, or what a backup heard of it. */
+  commitSequence: bigint;
+  /** applied_sequence is the last sequence applied to its state. */
+  appliedSequence: bigint;
+  /**
+   * staleness_ms bounds how far its applied state may be behind the
+   * primary's (0 for a primary under its lease); absent when unbounded.
+   */
+  stalenessMs?:
+    | bigint
+    | undefined;
+  /** backups is, on a primary, each backup's progress. */
+  backups: BackupProgress[];
+}
+
 function createBaseWriteOp(): WriteOp {
   return { key: "", op: undefined, expectedVersion: undefined };
 }
@@ -2337,6 +2389,501 @@ export const GetDurableStateResponse: MessageFns<GetDurableStateResponse> = {
   },
 };
 
+function createBaseGetStatusRequest(): GetStatusRequest {
+  return { groupId: "" };
+}
+
+export const GetStatusRequest: MessageFns<GetStatusRequest> = {
+  encode(message: GetStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStatusRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetStatusRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStatusRequest>, I>>(base?: I): GetStatusRequest {
+    return GetStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStatusRequest>, I>>(object: I): GetStatusRequest {
+    const message = createBaseGetStatusRequest();
+    message.groupId = object.groupId ?? "";
+    return message;
+  },
+};
+
+function createBaseBackupProgress(): BackupProgress {
+  return { memberId: "", inSync: false, ackedSequence: 0n, lagEntries: 0n, lagMs: 0n };
+}
+
+export const BackupProgress: MessageFns<BackupProgress> = {
+  encode(message: BackupProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "") {
+      writer.uint32(10).string(message.memberId);
+    }
+    if (message.inSync !== false) {
+      writer.uint32(16).bool(message.inSync);
+    }
+    if (message.ackedSequence !== 0n) {
+      if (BigInt.asUintN(64, message.ackedSequence) !== message.ackedSequence) {
+        throw new globalThis.Error("value provided for field message.ackedSequence of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.ackedSequence);
+    }
+    if (message.lagEntries !== 0n) {
+      if (BigInt.asUintN(64, message.lagEntries) !== message.lagEntries) {
+        throw new globalThis.Error("value provided for field message.lagEntries of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.lagEntries);
+    }
+    if (message.lagMs !== 0n) {
+      if (BigInt.asUintN(64, message.lagMs) !== message.lagMs) {
+        throw new globalThis.Error("value provided for field message.lagMs of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.lagMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.inSync = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ackedSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.lagEntries = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lagMs = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupProgress {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      inSync: isSet(object.inSync)
+        ? globalThis.Boolean(object.inSync)
+        : isSet(object.in_sync)
+        ? globalThis.Boolean(object.in_sync)
+        : false,
+      ackedSequence: isSet(object.ackedSequence)
+        ? BigInt(object.ackedSequence)
+        : isSet(object.acked_sequence)
+        ? BigInt(object.acked_sequence)
+        : 0n,
+      lagEntries: isSet(object.lagEntries)
+        ? BigInt(object.lagEntries)
+        : isSet(object.lag_entries)
+        ? BigInt(object.lag_entries)
+        : 0n,
+      lagMs: isSet(object.lagMs) ? BigInt(object.lagMs) : isSet(object.lag_ms) ? BigInt(object.lag_ms) : 0n,
+    };
+  },
+
+  toJSON(message: BackupProgress): unknown {
+    const obj: any = {};
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.inSync !== false) {
+      obj.inSync = message.inSync;
+    }
+    if (message.ackedSequence !== 0n) {
+      obj.ackedSequence = message.ackedSequence.toString();
+    }
+    if (message.lagEntries !== 0n) {
+      obj.lagEntries = message.lagEntries.toString();
+    }
+    if (message.lagMs !== 0n) {
+      obj.lagMs = message.lagMs.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BackupProgress>, I>>(base?: I): BackupProgress {
+    return BackupProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BackupProgress>, I>>(object: I): BackupProgress {
+    const message = createBaseBackupProgress();
+    message.memberId = object.memberId ?? "";
+    message.inSync = object.inSync ?? false;
+    message.ackedSequence = (object.ackedSequence !== undefined && object.ackedSequence !== null)
+      ? BigInt(object.ackedSequence)
+      : 0n;
+    message.lagEntries = (object.lagEntries !== undefined && object.lagEntries !== null)
+      ? BigInt(object.lagEntries)
+      : 0n;
+    message.lagMs = (object.lagMs !== undefined && object.lagMs !== null) ? BigInt(object.lagMs) : 0n;
+    return message;
+  },
+};
+
+function createBaseGetStatusResponse(): GetStatusResponse {
+  return {
+    header: undefined,
+    role: "",
+    primaryId: "",
+    lastSequence: 0n,
+    durableSequence: 0n,
+    commitSequence: 0n,
+    appliedSequence: 0n,
+    stalenessMs: undefined,
+    backups: [],
+  };
+}
+
+export const GetStatusResponse: MessageFns<GetStatusResponse> = {
+  encode(message: GetStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.primaryId !== "") {
+      writer.uint32(26).string(message.primaryId);
+    }
+    if (message.lastSequence !== 0n) {
+      if (BigInt.asUintN(64, message.lastSequence) !== message.lastSequence) {
+        throw new globalThis.Error("value provided for field message.lastSequence of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.lastSequence);
+    }
+    if (message.durableSequence !== 0n) {
+      if (BigInt.asUintN(64, message.durableSequence) !== message.durableSequence) {
+        throw new globalThis.Error("value provided for field message.durableSequence of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.durableSequence);
+    }
+    if (message.commitSequence !== 0n) {
+      if (BigInt.asUintN(64, message.commitSequence) !== message.commitSequence) {
+        throw new globalThis.Error("value provided for field message.commitSequence of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.commitSequence);
+    }
+    if (message.appliedSequence !== 0n) {
+      if (BigInt.asUintN(64, message.appliedSequence) !== message.appliedSequence) {
+        throw new globalThis.Error("value provided for field message.appliedSequence of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.appliedSequence);
+    }
+    if (message.stalenessMs !== undefined) {
+      if (BigInt.asUintN(64, message.stalenessMs) !== message.stalenessMs) {
+        throw new globalThis.Error("value provided for field message.stalenessMs of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.stalenessMs);
+    }
+    for (const v of message.backups) {
+      BackupProgress.encode(v!, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.primaryId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.lastSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.durableSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.commitSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.appliedSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.stalenessMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.backups.push(BackupProgress.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStatusResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      primaryId: isSet(object.primaryId)
+        ? globalThis.String(object.primaryId)
+        : isSet(object.primary_id)
+        ? globalThis.String(object.primary_id)
+        : "",
+      lastSequence: isSet(object.lastSequence)
+        ? BigInt(object.lastSequence)
+        : isSet(object.last_sequence)
+        ? BigInt(object.last_sequence)
+        : 0n,
+      durableSequence: isSet(object.durableSequence)
+        ? BigInt(object.durableSequence)
+        : isSet(object.durable_sequence)
+        ? BigInt(object.durable_sequence)
+        : 0n,
+      commitSequence: isSet(object.commitSequence)
+        ? BigInt(object.commitSequence)
+        : isSet(object.commit_sequence)
+        ? BigInt(object.commit_sequence)
+        : 0n,
+      appliedSequence: isSet(object.appliedSequence)
+        ? BigInt(object.appliedSequence)
+        : isSet(object.applied_sequence)
+        ? BigInt(object.applied_sequence)
+        : 0n,
+      stalenessMs: isSet(object.stalenessMs)
+        ? BigInt(object.stalenessMs)
+        : isSet(object.staleness_ms)
+        ? BigInt(object.staleness_ms)
+        : undefined,
+      backups: globalThis.Array.isArray(object?.backups)
+        ? object.backups.map((e: any) => BackupProgress.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetStatusResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.primaryId !== "") {
+      obj.primaryId = message.primaryId;
+    }
+    if (message.lastSequence !== 0n) {
+      obj.lastSequence = message.lastSequence.toString();
+    }
+    if (message.durableSequence !== 0n) {
+      obj.durableSequence = message.durableSequence.toString();
+    }
+    if (message.commitSequence !== 0n) {
+      obj.commitSequence = message.commitSequence.toString();
+    }
+    if (message.appliedSequence !== 0n) {
+      obj.appliedSequence = message.appliedSequence.toString();
+    }
+    if (message.stalenessMs !== undefined) {
+      obj.stalenessMs = message.stalenessMs.toString();
+    }
+    if (message.backups?.length) {
+      obj.backups = message.backups.map((e) => BackupProgress.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStatusResponse>, I>>(base?: I): GetStatusResponse {
+    return GetStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStatusResponse>, I>>(object: I): GetStatusResponse {
+    const message = createBaseGetStatusResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.role = object.role ?? "";
+    message.primaryId = object.primaryId ?? "";
+    message.lastSequence = (object.lastSequence !== undefined && object.lastSequence !== null)
+      ? BigInt(object.lastSequence)
+      : 0n;
+    message.durableSequence = (object.durableSequence !== undefined && object.durableSequence !== null)
+      ? BigInt(object.durableSequence)
+      : 0n;
+    message.commitSequence = (object.commitSequence !== undefined && object.commitSequence !== null)
+      ? BigInt(object.commitSequence)
+      : 0n;
+    message.appliedSequence = (object.appliedSequence !== undefined && object.appliedSequence !== null)
+      ? BigInt(object.appliedSequence)
+      : 0n;
+    message.stalenessMs = (object.stalenessMs !== undefined && object.stalenessMs !== null)
+      ? BigInt(object.stalenessMs)
+      : undefined;
+    message.backups = object.backups?.map((e) => BackupProgress.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Replication is the internal protocol from a group's primary to its
  * backups. The primary opens one Replicate stream per backup; every message
@@ -2391,6 +2938,20 @@ export const ReplicationService = {
       Buffer.from(GetDurableStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetDurableStateResponse => GetDurableStateResponse.decode(value),
   },
+  /**
+   * GetStatus reports this member's replication state: its role, epoch and
+   * log positions, and on a primary each backup's progress and lag (what the
+   * monitor exports as metrics; grpcurl shows it too).
+   */
+  getStatus: {
+    path: "/replication.v1.Replication/GetStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetStatusRequest): Buffer => Buffer.from(GetStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStatusRequest => GetStatusRequest.decode(value),
+    responseSerialize: (value: GetStatusResponse): Buffer => Buffer.from(GetStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStatusResponse => GetStatusResponse.decode(value),
+  },
 } as const;
 
 export interface ReplicationServer extends UntypedServiceImplementation {
@@ -2413,6 +2974,12 @@ export interface ReplicationServer extends UntypedServiceImplementation {
    * with the most up-to-date log primary of the next epoch.
    */
   getDurableState: handleUnaryCall<GetDurableStateRequest, GetDurableStateResponse>;
+  /**
+   * GetStatus reports this member's replication state: its role, epoch and
+   * log positions, and on a primary each backup's progress and lag (what the
+   * monitor exports as metrics; grpcurl shows it too).
+   */
+  getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
 }
 
 export interface ReplicationClient extends Client {
@@ -2461,6 +3028,26 @@ export interface ReplicationClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetDurableStateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetStatus reports this member's replication state: its role, epoch and
+   * log positions, and on a primary each backup's progress and lag (what the
+   * monitor exports as metrics; grpcurl shows it too).
+   */
+  getStatus(
+    request: GetStatusRequest,
+    callback: (error: ServiceError | null, response: GetStatusResponse) => void,
+  ): ClientUnaryCall;
+  getStatus(
+    request: GetStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetStatusResponse) => void,
+  ): ClientUnaryCall;
+  getStatus(
+    request: GetStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetStatusResponse) => void,
   ): ClientUnaryCall;
 }
 
