@@ -5,6 +5,9 @@ import type { LogEntry } from '@bulwark/replication';
 import { decodeCommand } from '@bulwark/shard-codec';
 import type { AppliedState } from './replica-runner';
 
+/** Bytes of snapshot made between two turns of the event loop. */
+const snapshotChunkBytes = 128 * 1024;
+
 export class KvMachine implements AppliedState<Outcome> {
   private current: KvState;
 
@@ -34,7 +37,9 @@ export class KvMachine implements AppliedState<Outcome> {
   }
 
   snapshotChunks(): Iterable<Uint8Array> {
-    return this.current.snapshotChunks();
+    // Small chunks: the storage writes each before it asks for the next, so the event loop
+    // (lease renewals, replication) runs between them.
+    return this.current.snapshotChunks(snapshotChunkBytes);
   }
 
   restore(chunks: readonly Uint8Array[], lastSequence: bigint): void {

@@ -54,7 +54,11 @@ export interface ReplicaRunnerOptions<Outcome> {
   /** The monotonic clock leases are counted on. */
   clockMs: () => number;
   tickMs: number;
-  /** Entries applied past the last snapshot before the next one. */
+  /**
+   * Entries applied past the last snapshot before the next one; each member
+   * adds up to half as much again, at random, so the members of a group do
+   * not all snapshot at once.
+   */
   snapshotEveryEntries: number;
   /** Entries kept in the log before a snapshot's end, so a backup a little behind needs no snapshot. */
   snapshotKeepEntries: number;
@@ -94,7 +98,11 @@ export class ReplicaRunner<Outcome> {
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
 
-  constructor(private readonly options: ReplicaRunnerOptions<Outcome>) {}
+  private readonly snapshotEvery: bigint;
+
+  constructor(private readonly options: ReplicaRunnerOptions<Outcome>) {
+    this.snapshotEvery = BigInt(Math.round(options.snapshotEveryEntries * (1 + Math.random() / 2)));
+  }
 
   get node(): ReplicaNode {
     return this.options.node;
@@ -196,7 +204,10 @@ export class ReplicaRunner<Outcome> {
   }
 
   private pump(): void {
-    if (this.stopped || this.readyInFlight || this.installing) return;
+    if (this.stopped) return;
+    // Renewals and in-sync changes go out at once, never behind a write in flight.
+    for (const request of this.options.node.takeCoordinatorRequests()) this.callCoordinator(request);
+    if (this.readyInFlight || this.installing) return;
     const exclusive = this.betweenReadies.shift();
     if (exclusive) {
       exclusive();
@@ -251,7 +262,6 @@ export class ReplicaRunner<Outcome> {
     }
     if (ready.persist) await storage.appendAsync(ready.persist);
     this.options.send(ready.messages);
-    for (const request of ready.coordinator) this.callCoordinator(request);
     if (ready.fetchSnapshot) void this.installSnapshot(ready.fetchSnapshot.from, ready.fetchSnapshot.epoch);
   }
 
@@ -283,9 +293,9 @@ export class ReplicaRunner<Outcome> {
   // ---- Snapshots ----
 
   private maybeSnapshot(): void {
-    const { node, state, storage, snapshotEveryEntries, snapshotKeepEntries } = this.options;
+    const { node, state, storage, snapshotKeepEntries } = this.options;
     if (this.savingSnapshot || state.appliedSequence !== node.appliedSequence) return;
-    if (node.appliedSequence - node.logSnapshot.lastSequence < BigInt(snapshotEveryEntries)) return;
+    if (node.appliedSequence - node.logSnapshot.lastSequence < this.snapshotEvery) return;
     const point = node.snapshotPoint();
     const keep = BigInt(snapshotKeepEntries);
     const keepFrom = point.lastSequence > keep ? point.lastSequence - keep + 1n : 1n;

@@ -47,7 +47,11 @@ export function encodePrimaryMessage(message: PrimaryMessage, groupId: string): 
       return {
         body: {
           $case: 'needSnapshot',
-          needSnapshot: { epoch: message.epoch, logStartSequence: message.logStartSequence },
+          needSnapshot: {
+            epoch: message.epoch,
+            logStartSequence: message.logStartSequence,
+            commitSequence: message.commitSequence,
+          },
         },
       };
   }
@@ -99,6 +103,7 @@ export function decodePrimaryMessage(
         to,
         epoch: body.needSnapshot.epoch,
         logStartSequence: body.needSnapshot.logStartSequence,
+        commitSequence: body.needSnapshot.commitSequence,
       };
     default:
       return undefined;

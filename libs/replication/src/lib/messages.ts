@@ -51,6 +51,8 @@ export interface AppendBatch extends Envelope {
 export interface NeedSnapshot extends Envelope {
   readonly type: 'needSnapshot';
   readonly logStartSequence: bigint;
+  /** What every in-sync member has: a backup installs no snapshot past it (a primary's may hold async writes). */
+  readonly commitSequence: bigint;
 }
 
 /** Backup to primary: its log agrees with the primary's through durableSequence, all on disk. */

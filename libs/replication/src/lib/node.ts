@@ -278,7 +278,9 @@ export class ReplicaNode {
         if (this.acceptFromPrimary(message)) this.onAppend(message);
         return;
       case 'needSnapshot':
-        if (this.acceptFromPrimary(message) && !this.snapshotRequested) {
+        if (!this.acceptFromPrimary(message)) return;
+        if (message.commitSequence > this.commitHeard) this.commitHeard = message.commitSequence;
+        if (!this.snapshotRequested) {
           this.snapshotRequested = true;
           this.fetchSnapshot = { from: message.from, epoch: message.epoch };
         }
@@ -299,11 +301,18 @@ export class ReplicaNode {
 
   /**
    * Whether a fetched snapshot may replace this member's state: only while
-   * it asked for one, with no Ready in flight, and not one behind what it
-   * applied (readers would see time go back).
+   * it asked for one, with no Ready in flight, not one behind what it
+   * applied (readers would see time go back), and not past what every
+   * in-sync member has (a primary's snapshot may hold writes acknowledged
+   * asynchronously, which a failover may lose: a backup applies none).
    */
   acceptsSnapshot(point: SnapshotPoint): boolean {
-    return this.snapshotRequested && point.lastSequence >= this.appliedValue && !this.inFlight;
+    return (
+      this.snapshotRequested &&
+      point.lastSequence >= this.appliedValue &&
+      point.lastSequence <= this.commitHeard &&
+      !this.inFlight
+    );
   }
 
   /** The runner installed the primary's snapshot (state and disk), which acceptsSnapshot allowed. */
@@ -331,13 +340,19 @@ export class ReplicaNode {
     this.log.compact(point, keepFrom);
   }
 
+  /** Lease renewals and in-sync changes to send now: they wait for no write (see ready.ts). */
+  takeCoordinatorRequests(): CoordinatorRequest[] {
+    const requests = this.coordinatorRequests;
+    this.coordinatorRequests = [];
+    return requests;
+  }
+
   hasReady(): boolean {
     if (this.inFlight) return false;
     return (
       this.discardState ||
       this.sendEarly.length > 0 ||
       this.sendLate.length > 0 ||
-      this.coordinatorRequests.length > 0 ||
       this.abandonedFrom !== undefined ||
       this.fetchSnapshot !== undefined ||
       this.ackDue ||
@@ -377,13 +392,11 @@ export class ReplicaNode {
       abandonedFrom: this.abandonedFrom,
       persist,
       messages: this.sendLate,
-      coordinator: this.coordinatorRequests,
       fetchSnapshot: this.fetchSnapshot,
     };
     this.discardState = false;
     this.sendEarly = [];
     this.sendLate = [];
-    this.coordinatorRequests = [];
     this.abandonedFrom = undefined;
     this.fetchSnapshot = undefined;
     return ready;

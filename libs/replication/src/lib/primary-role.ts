@@ -246,7 +246,15 @@ export class PrimaryRole {
           if (nowMs - progress.lastSentMs >= settings.resendAfterMs) {
             const epoch = this.context.epoch;
             const logStartSequence = log.firstSequence;
-            this.context.send({ type: 'needSnapshot', from: this.context.id, to, epoch, logStartSequence });
+            const commitSequence = this.synced;
+            this.context.send({
+              type: 'needSnapshot',
+              from: this.context.id,
+              to,
+              epoch,
+              logStartSequence,
+              commitSequence,
+            });
             progress.lastSentMs = nowMs;
           }
           break;

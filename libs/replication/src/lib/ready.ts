@@ -8,9 +8,12 @@
 //      them, and fail the writers at or after `abandonedFrom`;
 //   4. make `persist` durable;
 //   5. send `messages` (acknowledgements report what `persist` holds);
-//   6. start `coordinator` requests and `fetchSnapshot`, without waiting;
+//   6. start `fetchSnapshot`, without waiting;
 //   7. call ReplicaNode.advance().
-import type { CoordinatorRequest, LogEntry, ReplicationMessage } from './messages';
+// Coordinator requests (lease renewals, in-sync changes) promise nothing a
+// write holds, so they are not in a Ready: the runner takes them after every
+// input (ReplicaNode.takeCoordinatorRequests), never behind a slow disk.
+import type { LogEntry, ReplicationMessage } from './messages';
 
 export interface PersistBatch {
   /** Drop every entry above this sequence first: a returning member's divergent suffix. */
@@ -32,7 +35,6 @@ export interface Ready {
   readonly abandonedFrom: bigint | undefined;
   readonly persist: PersistBatch | undefined;
   readonly messages: readonly ReplicationMessage[];
-  readonly coordinator: readonly CoordinatorRequest[];
   /** Fetch the primary's snapshot, install it, then call ReplicaNode.snapshotInstalled. */
   readonly fetchSnapshot: { readonly from: string; readonly epoch: bigint } | undefined;
 }

@@ -96,6 +96,7 @@ export class ManualGroup {
     for (let round = 0; round < 1_000; round++) {
       let any = false;
       for (const member of this.members.values()) {
+        member.coordinatorRequests.push(...member.node.takeCoordinatorRequests());
         if (!member.node.hasReady()) continue;
         any = true;
         this.handleReady(member);
@@ -150,7 +151,6 @@ export class ManualGroup {
     }
     if (ready.persist) member.storage.append(ready.persist);
     this.pending.push(...ready.messages);
-    member.coordinatorRequests.push(...ready.coordinator);
     member.node.advance();
   }
 }

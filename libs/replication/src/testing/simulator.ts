@@ -309,6 +309,7 @@ class Simulation {
     const node = member.node;
     if (!node) return;
     this.checkNewPrimary(member);
+    for (const request of node.takeCoordinatorRequests()) this.sendCoordinatorRequest(member, request);
     this.compactIfLong(member);
     if (member.readyInFlight || !node.hasReady()) return;
     const ready = node.takeReady();
@@ -340,7 +341,6 @@ class Simulation {
       if (member.incarnation !== incarnation || !member.node) return;
       if (ready.persist) member.storage.append(ready.persist);
       for (const message of ready.messages) this.sendReplication(message);
-      for (const request of ready.coordinator) this.sendCoordinatorRequest(member, request);
       if (ready.fetchSnapshot) this.fetchSnapshot(member, ready.fetchSnapshot.from, ready.fetchSnapshot.epoch);
       member.readyInFlight = false;
       node.advance();

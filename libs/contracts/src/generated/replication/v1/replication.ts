@@ -144,6 +144,11 @@ export interface NeedSnapshot {
   epoch: bigint;
   /** log_start_sequence is the first sequence still in the primary's log. */
   logStartSequence: bigint;
+  /**
+   * commit_sequence is the last sequence every in-sync member has (as in
+   * AppendBatch): a backup installs no snapshot that goes past it.
+   */
+  commitSequence: bigint;
 }
 
 /** ReplicateRequest is one message from the primary. */
@@ -1119,7 +1124,7 @@ export const AppendBatch: MessageFns<AppendBatch> = {
 };
 
 function createBaseNeedSnapshot(): NeedSnapshot {
-  return { epoch: 0n, logStartSequence: 0n };
+  return { epoch: 0n, logStartSequence: 0n, commitSequence: 0n };
 }
 
 export const NeedSnapshot: MessageFns<NeedSnapshot> = {
@@ -1135,6 +1140,12 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
         throw new globalThis.Error("value provided for field message.logStartSequence of type uint64 too large");
       }
       writer.uint32(16).uint64(message.logStartSequence);
+    }
+    if (message.commitSequence !== 0n) {
+      if (BigInt.asUintN(64, message.commitSequence) !== message.commitSequence) {
+        throw new globalThis.Error("value provided for field message.commitSequence of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.commitSequence);
     }
     return writer;
   },
@@ -1168,6 +1179,14 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
             message.logStartSequence = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.commitSequence = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1188,6 +1207,11 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
         : isSet(object.log_start_sequence)
         ? BigInt(object.log_start_sequence)
         : 0n,
+      commitSequence: isSet(object.commitSequence)
+        ? BigInt(object.commitSequence)
+        : isSet(object.commit_sequence)
+        ? BigInt(object.commit_sequence)
+        : 0n,
     };
   },
 
@@ -1198,6 +1222,9 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
     }
     if (message.logStartSequence !== 0n) {
       obj.logStartSequence = message.logStartSequence.toString();
+    }
+    if (message.commitSequence !== 0n) {
+      obj.commitSequence = message.commitSequence.toString();
     }
     return obj;
   },
@@ -1210,6 +1237,9 @@ export const NeedSnapshot: MessageFns<NeedSnapshot> = {
     message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
     message.logStartSequence = (object.logStartSequence !== undefined && object.logStartSequence !== null)
       ? BigInt(object.logStartSequence)
+      : 0n;
+    message.commitSequence = (object.commitSequence !== undefined && object.commitSequence !== null)
+      ? BigInt(object.commitSequence)
       : 0n;
     return message;
   },
