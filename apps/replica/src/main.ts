@@ -32,6 +32,8 @@ void runService({
     keyBytesMax: int('BULWARK_KEY_BYTES_MAX', { min: 1, max: 65_536, default: 1_024 }),
     valueBytesMax: int('BULWARK_VALUE_BYTES_MAX', { min: 1, max: 4 * 1024 * 1024, default: 1024 * 1024 }),
     totalBytesMax: int('BULWARK_TOTAL_BYTES_MAX', { min: 1024 * 1024, max: 2 ** 50, default: 1024 ** 3 }),
+    // A replication batch always carries one entry, whatever its size; the receive limit is 8 MiB.
+    batchBytesMax: int('BULWARK_BATCH_BYTES_MAX', { min: 1024, max: 4 * 1024 * 1024, default: 4 * 1024 * 1024 }),
   },
   validate: (config) => {
     if (config.groupMembers.length > 0 && !config.groupMembers.includes(config.memberId)) {
@@ -51,6 +53,7 @@ void runService({
       dataDir: config.dataDir,
       logger,
       clockDriftMs: config.clockDriftMs,
+      replication: { batchBytesMax: config.batchBytesMax },
       limits: {
         keyBytesMax: config.keyBytesMax,
         valueBytesMax: config.valueBytesMax,

@@ -3,12 +3,17 @@
 // operations answered inside the measured window count, and the window's
 // own edges are where the caller samples CPU.
 import { performance } from 'node:perf_hooks';
+import { isRetryable } from '@bulwark/errors';
 
 export interface ClosedLoopOptions {
   inFlight: number;
   warmupMs: number;
   durationMs: number;
-  /** Operation number n (counted across slots from 0); a rejection stops the whole load and fails the run. */
+  /**
+   * Operation number n (counted across slots from 0). A retryable rejection
+   * (a client would retry it) sends the same n again and is counted; any
+   * other stops the whole load and fails the run.
+   */
   operation: (n: number) => Promise<void>;
   /** Called as the measured window opens and as it closes (with operations still in flight). */
   onWindowStart?: () => void;
@@ -20,8 +25,10 @@ export interface ClosedLoopResult {
   ops: number;
   /** The window's length as measured, not as asked. */
   elapsedMs: number;
-  /** Latency of each operation answered inside the window, ascending. */
+  /** Latency of each operation answered inside the window, ascending (retries included). */
   latenciesMs: number[];
+  /** Retryable rejections retried, over the whole load. */
+  retried: number;
 }
 
 /** The value at `fraction` of an ascending list (0 for an empty one). */
@@ -35,6 +42,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let windowStartMs = 0;
   let windowEndMs = 0;
   let issued = 0;
+  let retried = 0;
   const timers: NodeJS.Timeout[] = [];
   const stop = () => {
     phase = 'stopping';
@@ -55,11 +63,19 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   const slot = async () => {
     while (phase !== 'stopping') {
       const sentAtMs = performance.now();
-      try {
-        await options.operation(issued++);
-      } catch (error) {
-        stop();
-        throw error;
+      const n = issued++;
+      for (;;) {
+        try {
+          await options.operation(n);
+          break;
+        } catch (error) {
+          if (!isRetryable(error) || (phase as string) === 'stopping') {
+            stop();
+            throw error;
+          }
+          retried++;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
       }
       if (phase === 'measure') latenciesMs.push(performance.now() - sentAtMs);
     }
@@ -71,5 +87,6 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ops: latenciesMs.length,
     elapsedMs: windowEndMs - windowStartMs,
     latenciesMs: latenciesMs.sort((a, b) => a - b),
+    retried,
   };
 }

@@ -68,7 +68,7 @@ async function measureCell(
   let serverAfter: CpuSample = new Map();
   let clientBefore = process.cpuUsage();
   let client = { user: 0, system: 0 };
-  const { ops, elapsedMs, latenciesMs } = await runClosedLoop({
+  const { ops, elapsedMs, latenciesMs, retried } = await runClosedLoop({
     inFlight,
     warmupMs: warmupMsOf(settings.cellMs),
     durationMs: settings.cellMs,
@@ -90,6 +90,7 @@ async function measureCell(
     Number(percentile(latenciesMs, 0.99).toFixed(2)),
     perOp(cpuSecondsBetween(serverBefore, serverAfter) * 1e6),
     perOp(client.user + client.system),
+    retried,
   ];
 }
 
@@ -199,7 +200,16 @@ async function restingCpuMsPerS(fleet: ReplicaFleet, ms: number): Promise<[numbe
   ];
 }
 
-const cellColumns = ['in flight', 'ops', 'ops/s', 'p50 ms', 'p99 ms', 'server CPU µs/op', 'client CPU µs/op'];
+const cellColumns = [
+  'in flight',
+  'ops',
+  'ops/s',
+  'p50 ms',
+  'p99 ms',
+  'server CPU µs/op',
+  'client CPU µs/op',
+  'retried',
+];
 
 function failoverTables(kills: readonly FailoverKill[], asked: number): BenchTable[] {
   const acked = kills.filter((kill) => kill.ackMs !== undefined);

@@ -94,6 +94,7 @@ export class ReplicaRunner<Outcome> {
   /** Work that must run between Readies (installing a snapshot), in arrival order. */
   private readonly betweenReadies: Array<() => void> = [];
   private savingSnapshot = false;
+  private renewalInFlight = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
@@ -268,14 +269,22 @@ export class ReplicaRunner<Outcome> {
   private callCoordinator(request: CoordinatorRequest): void {
     const { coordinator, logger } = this.options;
     if (request.type === 'renewLease') {
+      // One renewal at a time: more would only add Paxos rounds to a coordinator already slow to answer.
+      if (this.renewalInFlight) return;
+      this.renewalInFlight = true;
       // The lease counts from before the request left (README, "Primary leases and failover").
       const sentAtMs = this.options.clockMs();
-      coordinator.renewLease(request.epoch).then(
-        (leaseMs) => {
-          if (leaseMs !== undefined) this.input((node) => node.leaseGranted(request.epoch, sentAtMs, leaseMs));
-        },
-        (error: unknown) => logger.debug({ err: error, epoch: request.epoch }, 'lease renewal failed'),
-      );
+      coordinator
+        .renewLease(request.epoch)
+        .then(
+          (leaseMs) => {
+            if (leaseMs !== undefined) this.input((node) => node.leaseGranted(request.epoch, sentAtMs, leaseMs));
+          },
+          (error: unknown) => logger.debug({ err: error, epoch: request.epoch }, 'lease renewal failed'),
+        )
+        .finally(() => {
+          this.renewalInFlight = false;
+        });
       return;
     }
     logger.info(

@@ -67,7 +67,8 @@ export class Replica {
       groupId,
       coordinators: options.coordinators,
       logger,
-      renewDeadlineMs: 300,
+      // A late grant still counts from when its request left: waiting longer only helps.
+      renewDeadlineMs: 500,
     });
     const addressOf = (id: string) => this.link.addressOf(id);
     this.transport = new ReplicationTransport(memberId, groupId, addressOf, logger, (message) =>
