@@ -6,9 +6,10 @@
 // linearizability and kept as check-history JSON lines.
 import { NotLeaderError, UnavailableError } from '@bulwark/errors';
 import { checkLinearizability } from '@bulwark/history';
-import { kvV1, shardV1 } from '@bulwark/contracts';
+import { Metadata } from '@grpc/grpc-js';
+import { healthV1, kvV1, shardV1 } from '@bulwark/contracts';
 import { seededUniform } from '@bulwark/random';
-import { callUnary } from '@bulwark/rpc';
+import { callUnary, createClient } from '@bulwark/rpc';
 import {
   durableState,
   eventually,
@@ -161,6 +162,39 @@ describe('a sync replica group under process faults', () => {
     await finish(workload, 'pause-', 'replica-paused-primary');
     expect(outcomes.length).toBeGreaterThan(0);
     expect(new Set(outcomes)).toEqual(new Set(['refused']));
+  }, 120_000);
+
+  it('reports a returning backup NOT_SERVING while it catches up, then SERVING', async () => {
+    const group = await fleet.group();
+    const backup = group.members.find((member) => member !== group.primary) as ReplicaName;
+    await fleet.launched.fleet.kill(backup, 'SIGKILL');
+    const workload = workloadOn('catch-up-', 25, 8);
+    await workload.progress(3_000, 60_000);
+    await workload.stop();
+    // Watch its health from before it starts: the stream connects once it serves, and sees every status from then on.
+    // Reconnecting at once, not after grpc-js's default backoff of a second or more.
+    const health = createClient(healthV1.HealthClient, fleet.launched.address(backup, 7100), {
+      'grpc.initial_reconnect_backoff_ms': 10,
+      'grpc.max_reconnect_backoff_ms': 50,
+    });
+    const statuses: string[] = [];
+    const serving = new Promise<void>((resolve, reject) => {
+      const metadata = new Metadata({ waitForReady: true });
+      const stream = health.watch({ service: '' }, metadata, { deadline: Date.now() + 60_000 });
+      stream.on('data', (response: healthV1.HealthCheckResponse) => {
+        statuses.push(healthV1.HealthCheckResponse_ServingStatus[response.status]);
+        if (response.status === healthV1.HealthCheckResponse_ServingStatus.SERVING) {
+          stream.cancel();
+          resolve();
+        }
+      });
+      stream.on('error', (error) => (statuses.at(-1) === 'SERVING' ? resolve() : reject(error)));
+    });
+    fleet.launched.fleet.start(backup);
+    await serving;
+    health.close();
+    expect(statuses[0]).toBe('NOT_SERVING');
+    expect(statuses.at(-1)).toBe('SERVING');
   }, 120_000);
 
   it('restarts every member from its WAL after all of them are killed during heavy writes', async () => {
