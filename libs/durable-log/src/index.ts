@@ -1,13 +1,23 @@
 export { crc32c } from './lib/crc32c';
-export { frameRecord, headerBytes, recordAt, recordHeaderBytes, tempSuffix, type RecordAt } from './lib/record-framing';
+export {
+  concatBytes,
+  frameRecord,
+  headerBytes,
+  recordAt,
+  recordHeaderBytes,
+  tempSuffix,
+  type RecordAt,
+} from './lib/record-framing';
 export { readOnlyRecord, scanLog, type ScannedLog, type ScannedRecord } from './lib/log-scanner';
 export {
+  continueLogFile,
   fdatasyncAsync,
   makeDirectoryDurably,
   replaceFileAtomically,
   syncDirectory,
   writeFully,
   writeFullyAsync,
+  type OpenLogFile,
 } from './lib/durable-files';
 export { SerialQueue } from './lib/serial-queue';
 export { errorMessage } from './lib/error-message';

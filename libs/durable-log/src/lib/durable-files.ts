@@ -2,7 +2,17 @@
 // fsynced; a new or renamed name is durable only once its directory is
 // fsynced too; and a file is replaced atomically by writing a temp file in
 // full, fsyncing it, and renaming it over the old one.
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, renameSync, write, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempSuffix } from './record-framing';
@@ -51,11 +61,7 @@ export function makeDirectoryDurably(directory: string): void {
  * the old file or the new one, never a mix (at worst a leftover temp file).
  * Returns the new file's descriptor, open for writing, and its size.
  */
-export function replaceFileAtomically(
-  directory: string,
-  name: string,
-  chunks: readonly Uint8Array[],
-): { fd: number; bytes: number } {
+export function replaceFileAtomically(directory: string, name: string, chunks: readonly Uint8Array[]): OpenLogFile {
   const target = join(directory, name);
   const fd = openSync(target + tempSuffix, 'w');
   try {
@@ -68,6 +74,28 @@ export function replaceFileAtomically(
     renameSync(target + tempSuffix, target);
     syncDirectory(directory);
     return { fd, bytes };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** A log file open for appending. */
+export interface OpenLogFile {
+  fd: number;
+  /** Bytes of the file that hold valid, durable records; the next append goes here. */
+  bytes: number;
+}
+
+/** Opens `directory/name` for appending after its last valid record, cutting off a torn tail first. */
+export function continueLogFile(directory: string, name: string, validBytes: number, fileBytes: number): OpenLogFile {
+  const fd = openSync(join(directory, name), 'r+');
+  try {
+    if (validBytes < fileBytes) {
+      ftruncateSync(fd, validBytes);
+      fsyncSync(fd);
+    }
+    return { fd, bytes: validBytes };
   } catch (error) {
     closeSync(fd);
     throw error;

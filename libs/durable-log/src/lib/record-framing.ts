@@ -89,3 +89,14 @@ export function describeCutOff(record: Extract<RecordAt, { kind: 'cut-off' }>): 
     ? `the file ends ${record.presentBytes} bytes into a ${recordHeaderBytes}-byte record header`
     : `the file ends ${record.presentBytes - recordHeaderBytes} bytes into a ${record.length}-byte payload`;
 }
+
+/** The parts one after another, in one new array (a record's payload from its encoded fields). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}

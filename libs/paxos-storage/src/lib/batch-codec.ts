@@ -23,6 +23,7 @@
 // different ballot's value) keep their bytes. A format version 1 WAL,
 // written before same_as_accepted existed, is decoded with it refused.
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { concatBytes } from '@bulwark/durable-log';
 import { InvalidArgumentError } from '@bulwark/errors';
 import {
   bytesEqual,
@@ -101,16 +102,6 @@ function batchFields(batch: LogBatch, acceptedBefore: AcceptedCommands): Uint8Ar
   for (const entry of batch.chosen) fields.push(bytesField(3, encodeChosen(entry, acceptedCommandOf(entry.slot))));
   if (batch.commitSlot !== undefined) fields.push(varintField(4, batch.commitSlot, 'commitSlot'));
   return fields;
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
 
 /**

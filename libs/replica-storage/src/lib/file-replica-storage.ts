@@ -8,6 +8,7 @@
 import { closeSync, renameSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  concatBytes,
   errorMessage,
   frameRecord,
   makeDirectoryDurably,
@@ -17,7 +18,7 @@ import {
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import { snapshotFileName, snapshotTempFileName } from './file-format';
-import { checkSnapshotWithin, concatBytes, encodeBatchWithin } from './record-codec';
+import { checkSnapshotWithin, encodeBatchWithin } from './record-codec';
 import type { ReplicaLogState } from './replica-log-state';
 import type {
   KeepEntries,

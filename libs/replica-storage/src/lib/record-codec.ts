@@ -144,16 +144,6 @@ export function checkSnapshotWithin(position: SnapshotPoint, keep: KeepEntries, 
   }
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
-
 export function encodeSnapshotRecord(meta: SnapshotMeta, keep: KeepEntries): Uint8Array {
   const writer = new BinaryWriter()
     .tag(1, WireType.Varint)

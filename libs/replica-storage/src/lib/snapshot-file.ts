@@ -10,6 +10,7 @@ import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  concatBytes,
   crc32c,
   errorMessage,
   frameRecord,
@@ -20,7 +21,7 @@ import {
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from '@bulwark/errors';
 import { encodeHeader, parseHeader, snapshotFileName, snapshotTempFileName } from './file-format';
-import { concatBytes, decodeSnapshotRecord, encodeSnapshotRecord } from './record-codec';
+import { decodeSnapshotRecord, encodeSnapshotRecord } from './record-codec';
 import type { KeepEntries, SnapshotChunks, SnapshotMeta, SnapshotPoint, StoredSnapshot } from './replica-types';
 import type { ReplicaStorageLimits } from './storage-limits';
 import type { StorageIo } from './storage-io';

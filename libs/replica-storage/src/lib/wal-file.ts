@@ -1,25 +1,24 @@
 // The WAL as the store keeps it: replayed from its bytes, written anew by
 // atomic rename (a base, then the log's entries), or continued after its
 // last valid record.
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  concatBytes,
+  continueLogFile,
   errorMessage,
   frameRecord,
   replaceFileAtomically,
   scanLog,
   StorageCorruptionError,
+  type OpenLogFile,
 } from '@bulwark/durable-log';
 import { encodeHeader, parseHeader, walFileName } from './file-format';
-import { concatBytes, decodeWalRecord, encodeBaseField, encodeBatchField, type WalBase } from './record-codec';
+import { decodeWalRecord, encodeBaseField, encodeBatchField, type WalBase } from './record-codec';
 import { ReplicaLogState } from './replica-log-state';
 import type { LogEntry } from './replica-types';
 
-export interface OpenWal {
-  fd: number;
-  /** Bytes of the file that hold valid, durable records; the next append goes here. */
-  bytes: number;
-}
+export type OpenWal = OpenLogFile;
 
 export interface ReplayedWal {
   generation: bigint;
@@ -123,15 +122,5 @@ export function readWal(directory: string, bytes: number): Uint8Array {
 
 /** Opens the WAL for appending after its last valid record, cutting off a torn tail first. */
 export function continueWal(directory: string, validBytes: number, fileBytes: number): OpenWal {
-  const fd = openSync(join(directory, walFileName), 'r+');
-  try {
-    if (validBytes < fileBytes) {
-      ftruncateSync(fd, validBytes);
-      fsyncSync(fd);
-    }
-    return { fd, bytes: validBytes };
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+  return continueLogFile(directory, walFileName, validBytes, fileBytes);
 }
