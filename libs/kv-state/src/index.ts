@@ -3,7 +3,7 @@ export { defaultKvLimits, kvLimits, requestIdBytesMax, type KvLimits } from './l
 export { KvSnapshotError } from './lib/snapshot-error';
 export { snapshotChunkBytes, snapshotFormatVersion } from './lib/snapshot';
 export type { RememberedRequest } from './lib/dedupe-table';
-export { compareKeys } from './lib/keys';
+export { compareKeys, utf8Length } from './lib/keys';
 export type {
   Command,
   CommandBody,

@@ -4,16 +4,12 @@
 // resends what matters), never handed to the core, which trusts its input.
 import { replicationV1 } from '@bulwark/contracts';
 import type { LogEntry, ReplicationMessage } from '@bulwark/replication';
+import { bufferOf } from '@bulwark/shard-codec';
 
 /** The header a primary opens each Replicate stream with: its member id. */
 export const senderHeader = 'bulwark-member-id';
 /** And the group it replicates, so a member of another group refuses the stream. */
 export const groupHeader = 'bulwark-group-id';
-
-/** A view of the same bytes as a Buffer, as the generated code wants (no copy). */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 type PrimaryMessage = Extract<ReplicationMessage, { type: 'hello' | 'append' | 'needSnapshot' }>;
 type BackupMessage = Extract<ReplicationMessage, { type: 'backupState' | 'ack' | 'staleEpoch' }>;
@@ -37,7 +33,7 @@ export function encodePrimaryMessage(message: PrimaryMessage, groupId: string): 
             entries: message.entries.map(({ sequence, epoch, command }) => ({
               sequence,
               epoch,
-              command: asBuffer(command),
+              command: bufferOf(command),
             })),
             commitSequence: message.commitSequence,
           },

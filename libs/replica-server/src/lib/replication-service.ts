@@ -8,7 +8,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotLeaderError } from '@
 import type { ReplicaStorage, SnapshotPoint } from '@bulwark/replica-storage';
 import type { ReplicaNode } from '@bulwark/replication';
 import { createClient, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
-import { asBuffer } from './replication-codec';
+import { bufferOf } from '@bulwark/shard-codec';
 import type { ReplicationTransport } from './replication-transport';
 
 export interface ReplicationServiceOptions {
@@ -65,7 +65,7 @@ export function replicationService(kit: HandlerKit, options: ReplicationServiceO
             lastEpoch: meta.lastEpoch,
             epochStarts: first ? [...meta.epochStarts] : [],
             offset,
-            data: asBuffer(data),
+            data: bufferOf(data),
             done: false,
             checksum: 0,
           };

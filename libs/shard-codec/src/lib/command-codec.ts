@@ -13,7 +13,8 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { kvV1, replicationV1 } from '@bulwark/contracts';
 import type { Command, CommandBody, Compare, Op } from '@bulwark/kv-state';
-import { bufferOf, isUint64, plainBytes, utf8Length } from './text';
+import { utf8Length } from '@bulwark/kv-state';
+import { bufferOf, isUint64, plainBytes } from './text';
 
 /** Bytes that are not an encoded Command (corrupt log entry or message). */
 export class CommandDecodeError extends Error {

@@ -1,28 +1,11 @@
 // The field checks every request shares: text measured in UTF-8 bytes and
-// refused when it is not well-formed UTF-16, exactly as @bulwark/kv-state
-// measures it (its utf8Length is internal to it), so a request this lib
-// accepts is never refused by the state machine for its form.
+// refused when it is not well-formed UTF-16, with @bulwark/kv-state's own
+// utf8Length, so a request this lib accepts is never refused by the state
+// machine for its form.
 import { InvalidArgumentError } from '@bulwark/errors';
+import { utf8Length } from '@bulwark/kv-state';
 
 const uint64Max = (1n << 64n) - 1n;
-
-/** The UTF-8 length of `text`, or -1 when it holds a lone surrogate (no exact UTF-8 form). */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let index = 0; index < text.length; index++) {
-    const unit = text.charCodeAt(index);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit < 0xd800 || unit >= 0xe000) bytes += 3;
-    else {
-      const next = text.charCodeAt(index + 1);
-      if (unit >= 0xdc00 || !(next >= 0xdc00 && next < 0xe000)) return -1;
-      bytes += 4;
-      index++;
-    }
-  }
-  return bytes;
-}
 
 export function isUint64(value: unknown): value is bigint {
   return typeof value === 'bigint' && value >= 0n && value <= uint64Max;
