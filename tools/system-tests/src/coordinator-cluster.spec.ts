@@ -4,10 +4,11 @@
 // committed change. With 5 peers, two kills in a row.
 import { Metadata } from '@grpc/grpc-js';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { isRetryable, NotLeaderError } from '@bulwark/errors';
+import { NotLeaderError } from '@bulwark/errors';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { launchComposeFleet, type Fleet } from '@bulwark/fleet';
 import { repoPath, repoRoot } from '@bulwark/testing';
+import { eventually } from './support/eventually';
 
 const { MemberRole } = coordinatorV1;
 
@@ -30,23 +31,6 @@ async function launchCoordinators(members: 3 | 5, subnet: string): Promise<Clust
 function withClient<T>(address: string, use: (client: coordinatorV1.CoordinatorClient) => Promise<T>): Promise<T> {
   const client = createClient(coordinatorV1.CoordinatorClient, address);
   return use(client).finally(() => client.close());
-}
-
-/** Bounded wait for something only observable by asking (an election has no event to await). */
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const result = await attempt();
-      if (result !== undefined) return result;
-    } catch (error) {
-      if (!isRetryable(error)) throw error;
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what} not within ${timeoutMs} ms; last error: ${String(last)}`);
 }
 
 let nextPort = 9000;

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
-import { isRetryable } from '@bulwark/errors';
 import { findProcessesWithEnv, fleetIdVariable } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import {
@@ -19,27 +18,11 @@ import {
   waitForServing,
   type ManagedProcess,
 } from '@bulwark/testing';
+import { eventually } from './support/eventually';
 
 // Away from the defaults so a user's own fleet on this machine is never touched.
 const subnet = '127.77.31';
 const portOffset = 40_000;
-
-/** Bounded wait for what has no event a test can await (an election, a group's first primary). */
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const result = await attempt();
-      if (result !== undefined) return result;
-    } catch (error) {
-      if (!isRetryable(error) && !(error instanceof AggregateError)) throw error;
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} not within ${timeoutMs} ms; last error: ${String(last)}`);
-}
 
 /** The topology once every replica group has a primary and the ring holds them all. */
 function groupsReady(): Promise<coordinatorV1.Topology> {

@@ -6,10 +6,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatHistoryJsonLines, type HistoryOperation } from '@bulwark/history';
 import { coordinatorV1, kvV1, replicationV1, shardV1 } from '@bulwark/contracts';
-import { isRetryable } from '@bulwark/errors';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { repoPath, repoRoot } from '@bulwark/testing';
+import { eventually } from './eventually';
+
+export { eventually };
 
 export const replicaNames = ['replica-1', 'replica-2', 'replica-3'] as const;
 export type ReplicaName = (typeof replicaNames)[number];
@@ -52,27 +54,6 @@ export async function launchReplicaGroup(subnet: string, mode: 'sync' | 'async' 
       await launched.stop();
     },
   };
-}
-
-/** Bounded wait for something only observable by asking (a failover has no event a test can await). */
-export async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  attempt: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const result = await attempt();
-      if (result !== undefined) return result;
-    } catch (error) {
-      if (!isRetryable(error) && !(error instanceof AggregateError)) throw error;
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what} not within ${timeoutMs} ms; last error: ${String(last)}`);
 }
 
 export function putRequest(
