@@ -1,4 +1,5 @@
 export { crc32c } from './lib/crc32c';
+export { encodeFileHeader, parseFileHeader, type FileHeader, type FileHeaderFormat } from './lib/file-header';
 export {
   concatBytes,
   frameRecord,

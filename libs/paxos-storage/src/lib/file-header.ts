@@ -3,7 +3,7 @@
 // framing. Every integer is little-endian.
 //
 //   header  [magic 4][version u32][generation u64][crc32c u32 of the 16 bytes before]
-import { crc32c, headerBytes, StorageCorruptionError } from '@bulwark/durable-log';
+import { encodeFileHeader, parseFileHeader, type FileHeader, type FileHeaderFormat } from '@bulwark/durable-log';
 
 export type FileKind = 'wal' | 'snapshot';
 
@@ -17,18 +17,13 @@ export const snapshotFileName = 'paxos.snapshot';
  * WAL before appending, so no file mixes the two.
  */
 export const formatVersion = 2;
-const oldestReadableFormatVersion = 1;
+const oldestReadableVersion = 1;
 export const chosenReferencesSinceFormatVersion = 2;
 
-const magicByKind: Record<FileKind, string> = { wal: 'PXWL', snapshot: 'PXSN' };
-
-function magicBytes(kind: FileKind): Uint8Array {
-  return new TextEncoder().encode(magicByKind[kind]);
-}
-
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+const formats: Record<FileKind, FileHeaderFormat> = {
+  wal: { magic: 'PXWL', description: 'a Paxos wal file', version: formatVersion, oldestReadableVersion },
+  snapshot: { magic: 'PXSN', description: 'a Paxos snapshot file', version: formatVersion, oldestReadableVersion },
+};
 
 /**
  * The header of a WAL or snapshot file. `generation` counts snapshots: a
@@ -36,50 +31,10 @@ function viewOf(bytes: Uint8Array): DataView {
  * recovery tells a finished snapshot from one whose WAL rewrite was cut short.
  */
 export function encodeHeader(kind: FileKind, generation: bigint): Uint8Array {
-  const header = new Uint8Array(headerBytes);
-  const view = viewOf(header);
-  header.set(magicBytes(kind), 0);
-  view.setUint32(4, formatVersion, true);
-  view.setBigUint64(8, generation, true);
-  view.setUint32(16, crc32c(header.subarray(0, 16)), true);
-  return header;
-}
-
-export interface FileHeader {
-  generation: bigint;
-  formatVersion: number;
+  return encodeFileHeader(formats[kind], generation);
 }
 
 /** Checks a file's header and returns its generation and format version. */
 export function parseHeader(bytes: Uint8Array, kind: FileKind, file: string): FileHeader {
-  if (bytes.length < headerBytes) {
-    throw new StorageCorruptionError(
-      file,
-      0,
-      `file has ${bytes.length} bytes, fewer than its ${headerBytes}-byte header`,
-    );
-  }
-  const view = viewOf(bytes);
-  const magic = bytes.subarray(0, 4);
-  const expected = magicBytes(kind);
-  if (!magic.every((byte, index) => byte === expected[index])) {
-    const found = Buffer.from(magic).toString('hex');
-    throw new StorageCorruptionError(
-      file,
-      0,
-      `magic is 0x${found}, not "${magicByKind[kind]}" of a Paxos ${kind} file`,
-    );
-  }
-  if (view.getUint32(16, true) !== crc32c(bytes.subarray(0, 16))) {
-    throw new StorageCorruptionError(file, 16, 'header checksum mismatch');
-  }
-  const version = view.getUint32(4, true);
-  if (version < oldestReadableFormatVersion || version > formatVersion) {
-    throw new StorageCorruptionError(
-      file,
-      4,
-      `format version ${version} is not supported (this build reads ${oldestReadableFormatVersion} to ${formatVersion})`,
-    );
-  }
-  return { generation: view.getBigUint64(8, true), formatVersion: version };
+  return parseFileHeader(bytes, formats[kind], file);
 }
