@@ -11,11 +11,8 @@ const snapshotChunkBytes = 128 * 1024;
 export class KvMachine implements AppliedState<Outcome> {
   private current: KvState;
 
-  constructor(
-    private readonly limits: Partial<KvLimits>,
-    initial?: KvState,
-  ) {
-    this.current = initial ?? new KvState(limits);
+  constructor(private readonly limits: Partial<KvLimits>) {
+    this.current = new KvState(limits);
   }
 
   /** The state readers read: replaced on a restore or reset, so never hold on to it across awaits. */

@@ -5,7 +5,7 @@
 // into the service kit.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@bulwark/logging';
-import { defaultKvLimits, KvState, type KvLimits, type Outcome } from '@bulwark/kv-state';
+import { defaultKvLimits, type KvLimits, type Outcome } from '@bulwark/kv-state';
 import { FileReplicaStorage } from '@bulwark/replica-storage';
 import {
   defaultReplicationSettings,
@@ -116,14 +116,14 @@ export class Replica {
       options.logger.warn({ recovery: report }, 'recovered from an interrupted write');
     }
     const limits = { ...defaultKvLimits, ...options.limits };
-    let machine = new KvMachine(limits);
+    const machine = new KvMachine(limits);
     let point: SnapshotPoint = emptySnapshotPoint;
     const snapshot = opened.storage.openSnapshot();
     if (snapshot) {
       const chunks: Uint8Array[] = [];
       for await (const chunk of snapshot.chunks()) chunks.push(chunk);
-      machine = new KvMachine(limits, KvState.restore(chunks, limits));
       const { lastSequence, lastEpoch, epochStarts } = snapshot.meta;
+      machine.restore(chunks, lastSequence);
       point = { lastSequence, lastEpoch, epochStarts };
     }
     const settings = { ...defaultReplicationSettings, clockDriftMs: options.clockDriftMs, ...options.replication };
