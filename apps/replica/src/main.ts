@@ -33,6 +33,8 @@ void runService({
     valueBytesMax: int('BULWARK_VALUE_BYTES_MAX', { min: 1, max: 4 * 1024 * 1024, default: 1024 * 1024 }),
     totalBytesMax: int('BULWARK_TOTAL_BYTES_MAX', { min: 1024 * 1024, max: 2 ** 50, default: 1024 ** 3 }),
     // A replication batch always carries one entry, whatever its size; the receive limit is 8 MiB.
+    snapshotEveryEntries: int('BULWARK_SNAPSHOT_EVERY_ENTRIES', { min: 100, max: 100_000_000, default: 100_000 }),
+    snapshotKeepEntries: int('BULWARK_SNAPSHOT_KEEP_ENTRIES', { min: 0, max: 100_000_000, default: 10_000 }),
     batchBytesMax: int('BULWARK_BATCH_BYTES_MAX', { min: 1024, max: 4 * 1024 * 1024, default: 4 * 1024 * 1024 }),
   },
   validate: (config) => {
@@ -54,6 +56,8 @@ void runService({
       logger,
       clockDriftMs: config.clockDriftMs,
       replication: { batchBytesMax: config.batchBytesMax },
+      snapshotEveryEntries: config.snapshotEveryEntries,
+      snapshotKeepEntries: config.snapshotKeepEntries,
       limits: {
         keyBytesMax: config.keyBytesMax,
         valueBytesMax: config.valueBytesMax,

@@ -25,8 +25,20 @@ export interface ReplicaGroupFleet {
   stop(): Promise<void>;
 }
 
-export async function launchReplicaGroup(subnet: string, mode: 'sync' | 'async' = 'sync'): Promise<ReplicaGroupFleet> {
-  const file = mode === 'sync' ? 'replica-group.compose.yml' : 'replica-group-async.compose.yml';
+/** sync, async: the group's mode; snapshots: a sync group that snapshots every 200 entries or so, keeping 20. */
+export type ReplicaGroupFixture = 'sync' | 'async' | 'snapshots';
+
+const fixtureFiles: Record<ReplicaGroupFixture, string> = {
+  sync: 'replica-group.compose.yml',
+  async: 'replica-group-async.compose.yml',
+  snapshots: 'replica-group-snapshots.compose.yml',
+};
+
+export async function launchReplicaGroup(
+  subnet: string,
+  fixture: ReplicaGroupFixture = 'sync',
+): Promise<ReplicaGroupFleet> {
+  const file = fixtureFiles[fixture];
   const launched = await launchComposeFleet(repoPath(`tools/system-tests/fixtures/${file}`), {
     subnet,
     projectDir: repoRoot,
