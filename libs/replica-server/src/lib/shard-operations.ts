@@ -42,8 +42,10 @@ export class ShardOperations {
     this.checkGroup(request.groupId);
     const write = putCommand(request, this.options.limits, this.stamp());
     const result = await this.write(write);
-    const key = request.request?.key ?? '';
-    return putResponse(result.outcome, this.header(result.epoch, result.sequence), this.options.machine.state.get(key));
+    // The key as stored now is sent back only with a failed compare-and-set: no lookup for the rest.
+    const failedCompare = result.outcome.kind === 'written' && !result.outcome.succeeded;
+    const current = failedCompare ? this.options.machine.state.get(request.request?.key ?? '') : undefined;
+    return putResponse(result.outcome, this.header(result.epoch, result.sequence), current);
   }
 
   async delete(request: shardV1.DeleteRequest): Promise<shardV1.DeleteResponse> {
