@@ -1,15 +1,47 @@
-import { hostPortList } from '@bulwark/config';
+import { formatHostPort, hostPortList, int, oneOf } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { registerOnStart } from '@bulwark/coordinator-client';
+import { defaultKvLimits } from '@bulwark/kv-state';
+import { queuedOperationsMaxDefault, readBalancerPolicies, Router } from '@bulwark/router-server';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
-import { kvService } from './kv-service';
+
+let router: Router | undefined;
 
 void runService({
   service: 'router',
   defaultPort: 7200,
-  settings: { coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }) },
-  services: (kit) => [kvService(kit)],
-  started: registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER),
-  onStopped: [flushTelemetry],
+  settings: {
+    coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }),
+    readBalancer: oneOf('BULWARK_READ_BALANCER', readBalancerPolicies, 'power-of-two-choices'),
+    requestTimeoutMs: int('BULWARK_REQUEST_TIMEOUT_MS', { min: 1, max: 300_000, default: 10_000 }),
+    replicaQueueMax: int('BULWARK_REPLICA_QUEUE_MAX', { min: 1, max: 1_000_000, default: queuedOperationsMaxDefault }),
+    // The same limits as the replicas': a request the router lets through is one a replica accepts.
+    keyBytesMax: int('BULWARK_KEY_BYTES_MAX', { min: 1, max: 65_536, default: defaultKvLimits.keyBytesMax }),
+    valueBytesMax: int('BULWARK_VALUE_BYTES_MAX', {
+      min: 1,
+      max: 4 * 1024 * 1024,
+      default: defaultKvLimits.valueBytesMax,
+    }),
+  },
+  prepare: async (config, logger) => {
+    router = new Router({
+      memberId: config.memberId,
+      coordinators: config.coordinators.map(formatHostPort),
+      logger,
+      limits: { ...defaultKvLimits, keyBytesMax: config.keyBytesMax, valueBytesMax: config.valueBytesMax },
+      readBalancer: config.readBalancer,
+      requestTimeoutMs: config.requestTimeoutMs,
+      queuedPerReplicaMax: config.replicaQueueMax,
+    });
+  },
+  services: (kit) => {
+    if (!router) throw new Error('prepare creates the router before the services are built');
+    return router.services(kit);
+  },
+  started: (config, logger) => {
+    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER)(config, logger);
+    router?.start();
+  },
+  onStopped: [async () => router?.stop(), flushTelemetry],
 });

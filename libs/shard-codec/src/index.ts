@@ -6,7 +6,7 @@ export {
   encodedCommandBytes,
 } from './lib/command-codec';
 export { toKeyValue } from './lib/key-value';
-export { bufferOf } from './lib/text';
+export { bufferOf, checkText } from './lib/text';
 export { checkOperateRequest, operateBatchOperationsMax, operationError } from './lib/operate';
 export {
   getQuery,

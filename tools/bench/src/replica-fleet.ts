@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { coordinatorV1, shardV1 } from '@bulwark/contracts';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
-import { OperateStream } from './operate-stream';
+import { OperateStream } from '@bulwark/router-server';
 import { sampleCpu, type CpuSample } from './process-cpu';
 
 const repoRoot = resolve(__dirname, '../../..');

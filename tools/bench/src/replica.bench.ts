@@ -14,7 +14,7 @@ import { kvV1, type shardV1 } from '@bulwark/contracts';
 import { isRetryable } from '@bulwark/errors';
 import { callUnary } from '@bulwark/rpc';
 import { percentile, runClosedLoop } from './closed-loop';
-import type { OperationAnswer, OperationRequest } from './operate-stream';
+import type { OperationAnswer, OperationRequest } from '@bulwark/router-server';
 import { cpuSecondsBetween, type CpuSample } from './process-cpu';
 import { failoverGiveUpMs, measureFailovers, type FailoverKill } from './replica-failover';
 import { groupId, launchReplicaFleet, type ReplicaFleet } from './replica-fleet';

@@ -29,7 +29,7 @@ describe('registerMember', () => {
         registerMember: kit.unary((request) => {
           received.push(request);
           if (received.length === 1) throw new UnavailableError('answer lost');
-          return { header: { memberId: 'c1', epoch: 0n, ballot: undefined, revision: 7n, sequence: 0n } };
+          return { header: { memberId: 'c1', epoch: 0n, ballot: undefined, revision: 7n, sequence: 0n, groupId: '' } };
         }),
         reportSuspect: kit.unary(unserved),
         failover: kit.unary(unserved),

@@ -62,6 +62,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
     ballot: runner.node.promisedBallot,
     revision,
     sequence: 0n,
+    groupId: '',
   });
 
   const implementation: coordinatorV1.CoordinatorServer = {

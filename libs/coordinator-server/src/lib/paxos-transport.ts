@@ -238,7 +238,7 @@ export class PaxosTransport {
               if (message) deliver(message);
             }
             call.write({
-              header: { memberId: this.selfId, epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n },
+              header: { memberId: this.selfId, epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n, groupId: '' },
               ackedBatchId: request.batchId,
             });
           });

@@ -77,6 +77,7 @@ class Fake implements FakeReplica {
       ballot: undefined,
       revision: 0n,
       sequence,
+      groupId: '',
     });
     return {
       replicate: kit.bidiStream(notImplemented('Replicate')),

@@ -24,6 +24,8 @@ export interface ErrorDetails {
   leaderId?: string;
   /** Where that leader serves. */
   leaderAddress?: string;
+  /** The coordinator metadata revision the responder acted under: a caller with an older topology catches up first. */
+  revision?: bigint;
 }
 
 /** Base of every domain error: a kind, whether a retry may succeed, and details. */
@@ -128,6 +130,18 @@ export class InternalError extends BulwarkError {
   constructor(problem: string) {
     super('internal', problem, false);
   }
+}
+
+/**
+ * Stamps a domain error with the topology revision its responder acted
+ * under (keeping one already there), so the caller can tell that its own
+ * copy is behind; anything else is returned as it is.
+ */
+export function withRevision<E>(error: E, revision: bigint): E {
+  if (error instanceof BulwarkError && error.details.revision === undefined && revision > 0n) {
+    error.details.revision = revision;
+  }
+  return error;
 }
 
 /** Whether a retry policy may try the failed operation again. */

@@ -105,6 +105,7 @@ export class Replica {
       limits,
       clockMs: this.clockMs,
       wallClockMs: Date.now,
+      topologyRevision: () => this.link.watcher.current()?.revision ?? 0n,
     });
   }
 

@@ -35,6 +35,7 @@ export function replicationService(kit: HandlerKit, options: ReplicationServiceO
     ballot: undefined,
     revision: 0n,
     sequence,
+    groupId: options.groupId,
   });
 
   const implementation: replicationV1.ReplicationServer = {

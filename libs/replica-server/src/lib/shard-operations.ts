@@ -3,7 +3,7 @@
 // writes through the runner (answered once applied), reads from the applied
 // state when this member qualifies for the consistency asked.
 import type { commonV1, shardV1 } from '@bulwark/contracts';
-import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError, withRevision } from '@bulwark/errors';
 import type { KvLimits, Outcome } from '@bulwark/kv-state';
 import {
   deleteCommand,
@@ -33,12 +33,55 @@ export interface ShardOperationsOptions {
   readonly clockMs: () => number;
   /** The wall clock a primary stamps entries with (stored, never decided on). */
   readonly wallClockMs: () => number;
+  /** The coordinator topology revision this member acts under, stamped on answers and refusals. */
+  readonly topologyRevision: () => bigint;
 }
 
+/**
+ * Every answer's header and every refusal's detail carry the topology
+ * revision this member acts under, so a router whose copy is older (it sent
+ * to a deposed primary, or to the wrong group) catches up before it retries.
+ */
 export class ShardOperations {
   constructor(private readonly options: ShardOperationsOptions) {}
 
-  async put(request: shardV1.PutRequest): Promise<shardV1.PutResponse> {
+  put(request: shardV1.PutRequest): Promise<shardV1.PutResponse> {
+    return this.stamped(this.putOnce(request));
+  }
+
+  delete(request: shardV1.DeleteRequest): Promise<shardV1.DeleteResponse> {
+    return this.stamped(this.deleteOnce(request));
+  }
+
+  txn(request: shardV1.TxnRequest): Promise<shardV1.TxnResponse> {
+    return this.stamped(this.txnOnce(request));
+  }
+
+  get(request: shardV1.GetRequest): shardV1.GetResponse {
+    try {
+      return this.getOnce(request);
+    } catch (error) {
+      throw withRevision(error, this.options.topologyRevision());
+    }
+  }
+
+  scan(request: shardV1.ScanRequest): shardV1.ScanResponse {
+    try {
+      return this.scanOnce(request);
+    } catch (error) {
+      throw withRevision(error, this.options.topologyRevision());
+    }
+  }
+
+  private async stamped<T>(answer: Promise<T>): Promise<T> {
+    try {
+      return await answer;
+    } catch (error) {
+      throw withRevision(error, this.options.topologyRevision());
+    }
+  }
+
+  private async putOnce(request: shardV1.PutRequest): Promise<shardV1.PutResponse> {
     this.checkGroup(request.groupId);
     const write = putCommand(request, this.options.limits, this.stamp());
     const result = await this.write(write);
@@ -48,20 +91,20 @@ export class ShardOperations {
     return putResponse(result.outcome, this.header(result.epoch, result.sequence), current);
   }
 
-  async delete(request: shardV1.DeleteRequest): Promise<shardV1.DeleteResponse> {
+  private async deleteOnce(request: shardV1.DeleteRequest): Promise<shardV1.DeleteResponse> {
     this.checkGroup(request.groupId);
     const result = await this.write(deleteCommand(request, this.options.limits, this.stamp()));
     return deleteResponse(result.outcome, this.header(result.epoch, result.sequence));
   }
 
-  async txn(request: shardV1.TxnRequest): Promise<shardV1.TxnResponse> {
+  private async txnOnce(request: shardV1.TxnRequest): Promise<shardV1.TxnResponse> {
     this.checkGroup(request.groupId);
     const write = txnCommand(request, this.options.limits, this.stamp());
     const result = await this.write(write);
     return txnResponse(result.outcome, this.header(result.epoch, result.sequence), write.command);
   }
 
-  get(request: shardV1.GetRequest): shardV1.GetResponse {
+  private getOnce(request: shardV1.GetRequest): shardV1.GetResponse {
     this.checkGroup(request.groupId);
     const query = getQuery(request, this.options.limits);
     this.requireReadable(query);
@@ -69,7 +112,7 @@ export class ShardOperations {
     return getResponse(state.get(query.key), this.header(this.options.runner.node.epoch, state.appliedSequence));
   }
 
-  scan(request: shardV1.ScanRequest): shardV1.ScanResponse {
+  private scanOnce(request: shardV1.ScanRequest): shardV1.ScanResponse {
     this.checkGroup(request.groupId);
     const query = scanQuery(request, this.options.limits);
     this.requireReadable(query);
@@ -128,6 +171,13 @@ export class ShardOperations {
   }
 
   private header(epoch: bigint, sequence: bigint): commonV1.ResponseHeader {
-    return { memberId: this.options.memberId, epoch, ballot: undefined, revision: 0n, sequence };
+    return {
+      memberId: this.options.memberId,
+      epoch,
+      ballot: undefined,
+      revision: this.options.topologyRevision(),
+      sequence,
+      groupId: this.options.groupId,
+    };
   }
 }

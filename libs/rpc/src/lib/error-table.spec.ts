@@ -7,6 +7,7 @@ import {
   NotLeaderError,
   restoreError,
   UnavailableError,
+  withRevision,
 } from '@bulwark/errors';
 import { codeByKind, errorDetailTrailer, fromServiceError, toStatus } from './error-table';
 
@@ -45,6 +46,8 @@ describe('error table', () => {
     const leader = fromServiceError(asServiceError(new NotLeaderError('c3', '127.0.0.1:7003')));
     expect(leader).toBeInstanceOf(NotLeaderError);
     expect(leader.details).toEqual({ leaderId: 'c3', leaderAddress: '127.0.0.1:7003' });
+    const behind = fromServiceError(asServiceError(withRevision(new NotLeaderError('r2'), 41n)));
+    expect(behind.details).toEqual({ leaderId: 'r2', revision: 41n });
   });
 
   it('falls back to the status code for peers that send no detail', () => {

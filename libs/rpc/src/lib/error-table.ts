@@ -49,6 +49,7 @@ export function toStatus(error: unknown): StatusObject & { unmapped: boolean } {
     leaderAddress: error.details.leaderAddress ?? '',
     retryable: error.retryable,
     kind: error.kind,
+    revision: error.details.revision ?? 0n,
   }).finish();
   metadata.set(errorDetailTrailer, Buffer.from(detail));
   return { code: codeByKind[error.kind], details: error.message, metadata, unmapped: false };
@@ -66,6 +67,7 @@ export function fromServiceError(error: ServiceError): BulwarkError {
           ...(detail.field ? { field: detail.field } : {}),
           ...(detail.leaderId ? { leaderId: detail.leaderId } : {}),
           ...(detail.leaderAddress ? { leaderAddress: detail.leaderAddress } : {}),
+          ...(detail.revision > 0n ? { revision: detail.revision } : {}),
         });
       }
     } catch {

@@ -54,6 +54,15 @@ function testKv(kit: Parameters<Parameters<typeof startServer>[1]>[0], released:
     scan: kit.unary(() => {
       throw new UnavailableError('no primary');
     }),
+    batchPut: kit.unary(() => {
+      throw new UnavailableError('no primary');
+    }),
+    txn: kit.unary(() => {
+      throw new UnavailableError('no primary');
+    }),
+    locate: kit.unary(() => {
+      throw new UnavailableError('no primary');
+    }),
   };
   return { definition: kvV1.KVService, implementation };
 }

@@ -6,6 +6,7 @@ import {
   NotLeaderError,
   ResourceExhaustedError,
   UnavailableError,
+  withRevision,
 } from '@bulwark/errors';
 import { expectInvalidArgument } from '@bulwark/errors/testing';
 import { errorDetailTrailer, toStatus } from '@bulwark/rpc';
@@ -75,12 +76,14 @@ describe('operationError', () => {
       leaderAddress: '',
       retryable: false,
       kind: 'invalid-argument',
+      revision: 0n,
     });
-    expect(operationError(new NotLeaderError('r2', '127.77.0.2:7100')).detail).toMatchObject({
+    expect(operationError(withRevision(new NotLeaderError('r2', '127.77.0.2:7100'), 12n)).detail).toMatchObject({
       leaderId: 'r2',
       leaderAddress: '127.77.0.2:7100',
       retryable: true,
       kind: 'not-leader',
+      revision: 12n,
     });
   });
 

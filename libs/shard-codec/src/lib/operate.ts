@@ -48,7 +48,7 @@ export function checkOperateRequest(
  * error outside the domain is INTERNAL "internal error" without a detail,
  * as there; the caller logs it (the unary handlers log every such error).
  */
-export function operationError(error: unknown): shardV1.OperationError {
+export function operationError(error: unknown): commonV1.Status {
   const status = toStatus(error);
   const trailer = status.metadata.get(errorDetailTrailer)[0];
   return {

@@ -57,5 +57,5 @@ export function valueCompare(key: string, operator: kvV1.CompareOperator, value:
 }
 
 export function responseHeader(sequence = 7n): commonV1.ResponseHeader {
-  return { memberId: 'r1', epoch: 3n, ballot: undefined, revision: 0n, sequence };
+  return { memberId: 'r1', epoch: 3n, ballot: undefined, revision: 0n, sequence, groupId: testGroupId };
 }

@@ -16,6 +16,12 @@ export interface ComposeFleetOptions {
   /** Where commands run: the repository root, as the image's working directory. */
   projectDir: string;
   readyTimeoutMs?: number;
+  /**
+   * Added to every published host port (0 by default). A test that launches
+   * a compose file with published ports picks its own, so it never meets a
+   * user's fleet or another test's.
+   */
+  portOffset?: number;
 }
 
 export interface ComposeFleet {
@@ -32,7 +38,7 @@ export async function launchComposeFleet(composeFile: string, options: ComposeFl
   const plan = planFleet(compose, {
     subnet: options.subnet,
     stateDir,
-    portOffset: 0,
+    portOffset: options.portOffset ?? 0,
     environment: { PATH: process.env['PATH'] ?? '' },
   });
   const fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });

@@ -59,6 +59,12 @@ export interface ResponseHeader {
    * when not applicable.
    */
   sequence: bigint;
+  /**
+   * group_id is the replica group the response came from; empty when the
+   * response involves no group or several (a router's BatchGet or Scan,
+   * whose per-key or per-page answers name theirs).
+   */
+  groupId: string;
 }
 
 /**
@@ -95,6 +101,25 @@ export interface ErrorDetail {
    * "invalid-argument"), finer than the status code.
    */
   kind: string;
+  /**
+   * revision is the coordinator metadata revision the responder acted
+   * under; a caller whose copy of the topology is older brings it up to
+   * this revision before it retries. 0 when unknown.
+   */
+  revision: bigint;
+}
+
+/**
+ * Status is a failed operation inside a batch, as the status of the unary
+ * call it stands for would have been.
+ */
+export interface Status {
+  /** code is the gRPC status code. */
+  code: number;
+  /** message says what went wrong, naming the field. */
+  message: string;
+  /** detail carries the field, the leader hint and whether a retry may work. */
+  detail: ErrorDetail | undefined;
 }
 
 function createBaseBallot(): Ballot {
@@ -190,7 +215,7 @@ export const Ballot: MessageFns<Ballot> = {
 };
 
 function createBaseResponseHeader(): ResponseHeader {
-  return { memberId: "", epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n };
+  return { memberId: "", epoch: 0n, ballot: undefined, revision: 0n, sequence: 0n, groupId: "" };
 }
 
 export const ResponseHeader: MessageFns<ResponseHeader> = {
@@ -218,6 +243,9 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
         throw new globalThis.Error("value provided for field message.sequence of type uint64 too large");
       }
       writer.uint32(40).uint64(message.sequence);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(50).string(message.groupId);
     }
     return writer;
   },
@@ -275,6 +303,14 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
             message.sequence = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -298,6 +334,11 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
       revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
       sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
     };
   },
 
@@ -318,6 +359,9 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
     if (message.sequence !== 0n) {
       obj.sequence = message.sequence.toString();
     }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
     return obj;
   },
 
@@ -333,6 +377,7 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
       : undefined;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
     message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
+    message.groupId = object.groupId ?? "";
     return message;
   },
 };
@@ -430,7 +475,7 @@ export const Fence: MessageFns<Fence> = {
 };
 
 function createBaseErrorDetail(): ErrorDetail {
-  return { field: "", leaderId: "", leaderAddress: "", retryable: false, kind: "" };
+  return { field: "", leaderId: "", leaderAddress: "", retryable: false, kind: "", revision: 0n };
 }
 
 export const ErrorDetail: MessageFns<ErrorDetail> = {
@@ -449,6 +494,12 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     }
     if (message.kind !== "") {
       writer.uint32(42).string(message.kind);
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.revision);
     }
     return writer;
   },
@@ -506,6 +557,14 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
             message.kind = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -533,6 +592,7 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
         : "",
       retryable: isSet(object.retryable) ? globalThis.Boolean(object.retryable) : false,
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
     };
   },
 
@@ -553,6 +613,9 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     if (message.kind !== "") {
       obj.kind = message.kind;
     }
+    if (message.revision !== 0n) {
+      obj.revision = message.revision.toString();
+    }
     return obj;
   },
 
@@ -566,6 +629,110 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     message.leaderAddress = object.leaderAddress ?? "";
     message.retryable = object.retryable ?? false;
     message.kind = object.kind ?? "";
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    return message;
+  },
+};
+
+function createBaseStatus(): Status {
+  return { code: 0, message: "", detail: undefined };
+}
+
+export const Status: MessageFns<Status> = {
+  encode(message: Status, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.detail !== undefined) {
+      ErrorDetail.encode(message.detail, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Status {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = ErrorDetail.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Status {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      detail: isSet(object.detail) ? ErrorDetail.fromJSON(object.detail) : undefined,
+    };
+  },
+
+  toJSON(message: Status): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.detail !== undefined) {
+      obj.detail = ErrorDetail.toJSON(message.detail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Status>, I>>(base?: I): Status {
+    return Status.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Status>, I>>(object: I): Status {
+    const message = createBaseStatus();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.detail = (object.detail !== undefined && object.detail !== null)
+      ? ErrorDetail.fromPartial(object.detail)
+      : undefined;
     return message;
   },
 };

@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Fence, ResponseHeader } from "../../common/v1/common";
+import { Fence, ResponseHeader, Status } from "../../common/v1/common";
 
 export const protobufPackage = "kv.v1";
 
@@ -489,6 +489,88 @@ export interface TxnResponse {
   succeeded: boolean;
   /** results has one entry per op of the branch that ran, in order. */
   results: TxnOpResult[];
+}
+
+/** BatchPutRequest writes several keys independently. */
+export interface BatchPutRequest {
+  /**
+   * puts are 1 to 1000 writes; each is checked and answered on its own,
+   * exactly as a Put with the same fields would be.
+   */
+  puts: PutRequest[];
+}
+
+/** BatchPutResult is the outcome of one put of a BatchPut. */
+export interface BatchPutResult {
+  /** key is the key of the put. */
+  key: string;
+  /** outcome is the put's answer, or why it failed. */
+  outcome:
+    | //
+    /** response is the answer the Put would have given. */
+    { $case: "response"; response: PutResponse }
+    | //
+    /** error is the status the Put would have failed with. */
+    { $case: "error"; error: Status }
+    | undefined;
+}
+
+/** BatchPutResponse answers a BatchPut in request order. */
+export interface BatchPutResponse {
+  /** header names the router that assembled the answer. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** results holds one entry per put, in request order. */
+  results: BatchPutResult[];
+}
+
+/** LocateRequest asks where a key lives. */
+export interface LocateRequest {
+  /** key is the key to place, 1 to 1024 bytes of UTF-8. */
+  key: string;
+}
+
+/** ReplicaLocation is one member of a replica group. */
+export interface ReplicaLocation {
+  /** member_id is the replica's member id. */
+  memberId: string;
+  /** address is where it serves (host:port); empty if it has not registered. */
+  address: string;
+  /** primary is true for the group's primary at the epoch. */
+  primary: boolean;
+  /** in_sync is true for a member of the in-sync set. */
+  inSync: boolean;
+  /**
+   * serving is the router's view of the member's health (grpc.health.v1):
+   * false while it is unreachable or NOT_SERVING (catching up).
+   */
+  serving: boolean;
+}
+
+/** LocateResponse names a key's group and its members. */
+export interface LocateResponse {
+  /** header names the router; its revision is the topology revision used. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** key is the key asked for. */
+  key: string;
+  /** key_hash is the key's 32-bit position on the hash ring. */
+  keyHash: number;
+  /** group_id is the replica group that owns the key. */
+  groupId: string;
+  /** ring_version is the version of the ring that placed it. */
+  ringVersion: bigint;
+  /** epoch is the group's configuration epoch. */
+  epoch: bigint;
+  /**
+   * primary is the member id of the group's primary; empty during a
+   * failover.
+   */
+  primary: string;
+  /** replicas lists every member of the group, the primary first. */
+  replicas: ReplicaLocation[];
 }
 
 function createBaseKeyValue(): KeyValue {
@@ -2528,12 +2610,702 @@ export const TxnResponse: MessageFns<TxnResponse> = {
   },
 };
 
+function createBaseBatchPutRequest(): BatchPutRequest {
+  return { puts: [] };
+}
+
+export const BatchPutRequest: MessageFns<BatchPutRequest> = {
+  encode(message: BatchPutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.puts) {
+      PutRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchPutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchPutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.puts.push(PutRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchPutRequest {
+    return { puts: globalThis.Array.isArray(object?.puts) ? object.puts.map((e: any) => PutRequest.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: BatchPutRequest): unknown {
+    const obj: any = {};
+    if (message.puts?.length) {
+      obj.puts = message.puts.map((e) => PutRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchPutRequest>, I>>(base?: I): BatchPutRequest {
+    return BatchPutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchPutRequest>, I>>(object: I): BatchPutRequest {
+    const message = createBaseBatchPutRequest();
+    message.puts = object.puts?.map((e) => PutRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchPutResult(): BatchPutResult {
+  return { key: "", outcome: undefined };
+}
+
+export const BatchPutResult: MessageFns<BatchPutResult> = {
+  encode(message: BatchPutResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    switch (message.outcome?.$case) {
+      case "response":
+        PutResponse.encode(message.outcome.response, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        Status.encode(message.outcome.error, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchPutResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchPutResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = { $case: "response", response: PutResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = { $case: "error", error: Status.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchPutResult {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      outcome: isSet(object.response)
+        ? { $case: "response", response: PutResponse.fromJSON(object.response) }
+        : isSet(object.error)
+        ? { $case: "error", error: Status.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchPutResult): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.outcome?.$case === "response") {
+      obj.response = PutResponse.toJSON(message.outcome.response);
+    } else if (message.outcome?.$case === "error") {
+      obj.error = Status.toJSON(message.outcome.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchPutResult>, I>>(base?: I): BatchPutResult {
+    return BatchPutResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchPutResult>, I>>(object: I): BatchPutResult {
+    const message = createBaseBatchPutResult();
+    message.key = object.key ?? "";
+    switch (object.outcome?.$case) {
+      case "response": {
+        if (object.outcome?.response !== undefined && object.outcome?.response !== null) {
+          message.outcome = { $case: "response", response: PutResponse.fromPartial(object.outcome.response) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.outcome?.error !== undefined && object.outcome?.error !== null) {
+          message.outcome = { $case: "error", error: Status.fromPartial(object.outcome.error) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBatchPutResponse(): BatchPutResponse {
+  return { header: undefined, results: [] };
+}
+
+export const BatchPutResponse: MessageFns<BatchPutResponse> = {
+  encode(message: BatchPutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.results) {
+      BatchPutResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchPutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchPutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.results.push(BatchPutResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchPutResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => BatchPutResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchPutResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => BatchPutResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchPutResponse>, I>>(base?: I): BatchPutResponse {
+    return BatchPutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchPutResponse>, I>>(object: I): BatchPutResponse {
+    const message = createBaseBatchPutResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.results = object.results?.map((e) => BatchPutResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLocateRequest(): LocateRequest {
+  return { key: "" };
+}
+
+export const LocateRequest: MessageFns<LocateRequest> = {
+  encode(message: LocateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LocateRequest {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
+
+  toJSON(message: LocateRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LocateRequest>, I>>(base?: I): LocateRequest {
+    return LocateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LocateRequest>, I>>(object: I): LocateRequest {
+    const message = createBaseLocateRequest();
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseReplicaLocation(): ReplicaLocation {
+  return { memberId: "", address: "", primary: false, inSync: false, serving: false };
+}
+
+export const ReplicaLocation: MessageFns<ReplicaLocation> = {
+  encode(message: ReplicaLocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "") {
+      writer.uint32(10).string(message.memberId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.primary !== false) {
+      writer.uint32(24).bool(message.primary);
+    }
+    if (message.inSync !== false) {
+      writer.uint32(32).bool(message.inSync);
+    }
+    if (message.serving !== false) {
+      writer.uint32(40).bool(message.serving);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaLocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaLocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.primary = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inSync = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.serving = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaLocation {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      primary: isSet(object.primary) ? globalThis.Boolean(object.primary) : false,
+      inSync: isSet(object.inSync)
+        ? globalThis.Boolean(object.inSync)
+        : isSet(object.in_sync)
+        ? globalThis.Boolean(object.in_sync)
+        : false,
+      serving: isSet(object.serving) ? globalThis.Boolean(object.serving) : false,
+    };
+  },
+
+  toJSON(message: ReplicaLocation): unknown {
+    const obj: any = {};
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.primary !== false) {
+      obj.primary = message.primary;
+    }
+    if (message.inSync !== false) {
+      obj.inSync = message.inSync;
+    }
+    if (message.serving !== false) {
+      obj.serving = message.serving;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplicaLocation>, I>>(base?: I): ReplicaLocation {
+    return ReplicaLocation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplicaLocation>, I>>(object: I): ReplicaLocation {
+    const message = createBaseReplicaLocation();
+    message.memberId = object.memberId ?? "";
+    message.address = object.address ?? "";
+    message.primary = object.primary ?? false;
+    message.inSync = object.inSync ?? false;
+    message.serving = object.serving ?? false;
+    return message;
+  },
+};
+
+function createBaseLocateResponse(): LocateResponse {
+  return { header: undefined, key: "", keyHash: 0, groupId: "", ringVersion: 0n, epoch: 0n, primary: "", replicas: [] };
+}
+
+export const LocateResponse: MessageFns<LocateResponse> = {
+  encode(message: LocateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.keyHash !== 0) {
+      writer.uint32(24).uint32(message.keyHash);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(34).string(message.groupId);
+    }
+    if (message.ringVersion !== 0n) {
+      if (BigInt.asUintN(64, message.ringVersion) !== message.ringVersion) {
+        throw new globalThis.Error("value provided for field message.ringVersion of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.ringVersion);
+    }
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.epoch);
+    }
+    if (message.primary !== "") {
+      writer.uint32(58).string(message.primary);
+    }
+    for (const v of message.replicas) {
+      ReplicaLocation.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keyHash = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.epoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.primary = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.replicas.push(ReplicaLocation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LocateResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      keyHash: isSet(object.keyHash)
+        ? globalThis.Number(object.keyHash)
+        : isSet(object.key_hash)
+        ? globalThis.Number(object.key_hash)
+        : 0,
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      ringVersion: isSet(object.ringVersion)
+        ? BigInt(object.ringVersion)
+        : isSet(object.ring_version)
+        ? BigInt(object.ring_version)
+        : 0n,
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      primary: isSet(object.primary) ? globalThis.String(object.primary) : "",
+      replicas: globalThis.Array.isArray(object?.replicas)
+        ? object.replicas.map((e: any) => ReplicaLocation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LocateResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.keyHash !== 0) {
+      obj.keyHash = Math.round(message.keyHash);
+    }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.ringVersion !== 0n) {
+      obj.ringVersion = message.ringVersion.toString();
+    }
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
+    if (message.primary !== "") {
+      obj.primary = message.primary;
+    }
+    if (message.replicas?.length) {
+      obj.replicas = message.replicas.map((e) => ReplicaLocation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LocateResponse>, I>>(base?: I): LocateResponse {
+    return LocateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LocateResponse>, I>>(object: I): LocateResponse {
+    const message = createBaseLocateResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.key = object.key ?? "";
+    message.keyHash = object.keyHash ?? 0;
+    message.groupId = object.groupId ?? "";
+    message.ringVersion = (object.ringVersion !== undefined && object.ringVersion !== null)
+      ? BigInt(object.ringVersion)
+      : 0n;
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.primary = object.primary ?? "";
+    message.replicas = object.replicas?.map((e) => ReplicaLocation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * KV is the client API of the sharded, replicated key-value store, served by
  * routers. Keys are routed by consistent hashing to a replica group; writes
  * go to the group's primary, reads per the requested consistency.
  * Retrying a write with the same request_id is idempotent, also across a
- * failover: the group answers the first outcome again.
+ * failover: the group answers the first outcome again. A router retries on
+ * its own (a moved primary, a failover, a broken stream) until the call's
+ * deadline, and gives every write without a request_id one of its own for
+ * those retries. Every response header names the replica that answered and
+ * its group (group_id), epoch and log sequence.
  */
 export type KVService = typeof KVService;
 export const KVService = {
@@ -2584,7 +3356,11 @@ export const KVService = {
     responseSerialize: (value: BatchGetResponse): Buffer => Buffer.from(BatchGetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchGetResponse => BatchGetResponse.decode(value),
   },
-  /** Scan lists keys with a prefix in key order, one page at a time. */
+  /**
+   * Scan lists keys with a prefix in key order, one page at a time, across
+   * every group. Page tokens name a key, not a replica: a scan continues
+   * across failovers and ring changes.
+   */
   scan: {
     path: "/kv.v1.KV/Scan" as const,
     requestStream: false as const,
@@ -2593,6 +3369,49 @@ export const KVService = {
     requestDeserialize: (value: Buffer): ScanRequest => ScanRequest.decode(value),
     responseSerialize: (value: ScanResponse): Buffer => Buffer.from(ScanResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ScanResponse => ScanResponse.decode(value),
+  },
+  /**
+   * BatchPut writes several keys, each independently (not atomically): one
+   * result per put, in request order, each a response or an error. For
+   * throughput: the router batches them per group on its streams.
+   */
+  batchPut: {
+    path: "/kv.v1.KV/BatchPut" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchPutRequest): Buffer => Buffer.from(BatchPutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchPutRequest => BatchPutRequest.decode(value),
+    responseSerialize: (value: BatchPutResponse): Buffer => Buffer.from(BatchPutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchPutResponse => BatchPutResponse.decode(value),
+  },
+  /**
+   * Txn applies an etcd-style transaction atomically: if every compare
+   * holds, the success ops, otherwise the failure ops. Every key must
+   * belong to one replica group; keys of several groups are
+   * FAILED_PRECONDITION naming the groups.
+   */
+  txn: {
+    path: "/kv.v1.KV/Txn" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TxnRequest): Buffer => Buffer.from(TxnRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TxnRequest => TxnRequest.decode(value),
+    responseSerialize: (value: TxnResponse): Buffer => Buffer.from(TxnResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TxnResponse => TxnResponse.decode(value),
+  },
+  /**
+   * Locate names the replica group a key belongs to and where it is served
+   * (as Redis' CLUSTER KEYSLOT and CLUSTER NODES together), as the router's
+   * copy of the topology has it.
+   */
+  locate: {
+    path: "/kv.v1.KV/Locate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LocateRequest): Buffer => Buffer.from(LocateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LocateRequest => LocateRequest.decode(value),
+    responseSerialize: (value: LocateResponse): Buffer => Buffer.from(LocateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LocateResponse => LocateResponse.decode(value),
   },
 } as const;
 
@@ -2612,8 +3431,31 @@ export interface KVServer extends UntypedServiceImplementation {
    * back in request order.
    */
   batchGet: handleUnaryCall<BatchGetRequest, BatchGetResponse>;
-  /** Scan lists keys with a prefix in key order, one page at a time. */
+  /**
+   * Scan lists keys with a prefix in key order, one page at a time, across
+   * every group. Page tokens name a key, not a replica: a scan continues
+   * across failovers and ring changes.
+   */
   scan: handleUnaryCall<ScanRequest, ScanResponse>;
+  /**
+   * BatchPut writes several keys, each independently (not atomically): one
+   * result per put, in request order, each a response or an error. For
+   * throughput: the router batches them per group on its streams.
+   */
+  batchPut: handleUnaryCall<BatchPutRequest, BatchPutResponse>;
+  /**
+   * Txn applies an etcd-style transaction atomically: if every compare
+   * holds, the success ops, otherwise the failure ops. Every key must
+   * belong to one replica group; keys of several groups are
+   * FAILED_PRECONDITION naming the groups.
+   */
+  txn: handleUnaryCall<TxnRequest, TxnResponse>;
+  /**
+   * Locate names the replica group a key belongs to and where it is served
+   * (as Redis' CLUSTER KEYSLOT and CLUSTER NODES together), as the router's
+   * copy of the topology has it.
+   */
+  locate: handleUnaryCall<LocateRequest, LocateResponse>;
 }
 
 export interface KVClient extends Client {
@@ -2682,7 +3524,11 @@ export interface KVClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BatchGetResponse) => void,
   ): ClientUnaryCall;
-  /** Scan lists keys with a prefix in key order, one page at a time. */
+  /**
+   * Scan lists keys with a prefix in key order, one page at a time, across
+   * every group. Page tokens name a key, not a replica: a scan continues
+   * across failovers and ring changes.
+   */
   scan(request: ScanRequest, callback: (error: ServiceError | null, response: ScanResponse) => void): ClientUnaryCall;
   scan(
     request: ScanRequest,
@@ -2694,6 +3540,64 @@ export interface KVClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScanResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * BatchPut writes several keys, each independently (not atomically): one
+   * result per put, in request order, each a response or an error. For
+   * throughput: the router batches them per group on its streams.
+   */
+  batchPut(
+    request: BatchPutRequest,
+    callback: (error: ServiceError | null, response: BatchPutResponse) => void,
+  ): ClientUnaryCall;
+  batchPut(
+    request: BatchPutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchPutResponse) => void,
+  ): ClientUnaryCall;
+  batchPut(
+    request: BatchPutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchPutResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Txn applies an etcd-style transaction atomically: if every compare
+   * holds, the success ops, otherwise the failure ops. Every key must
+   * belong to one replica group; keys of several groups are
+   * FAILED_PRECONDITION naming the groups.
+   */
+  txn(request: TxnRequest, callback: (error: ServiceError | null, response: TxnResponse) => void): ClientUnaryCall;
+  txn(
+    request: TxnRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TxnResponse) => void,
+  ): ClientUnaryCall;
+  txn(
+    request: TxnRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TxnResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Locate names the replica group a key belongs to and where it is served
+   * (as Redis' CLUSTER KEYSLOT and CLUSTER NODES together), as the router's
+   * copy of the topology has it.
+   */
+  locate(
+    request: LocateRequest,
+    callback: (error: ServiceError | null, response: LocateResponse) => void,
+  ): ClientUnaryCall;
+  locate(
+    request: LocateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LocateResponse) => void,
+  ): ClientUnaryCall;
+  locate(
+    request: LocateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LocateResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ErrorDetail, ResponseHeader } from "../../common/v1/common";
+import { ResponseHeader, Status } from "../../common/v1/common";
 import {
   Consistency,
   consistencyFromJSON,
@@ -171,16 +171,6 @@ export interface OperateRequest {
   operations: Operation[];
 }
 
-/** OperationError is how one operation failed. */
-export interface OperationError {
-  /** code is the gRPC status code, as the unary call would have answered. */
-  code: number;
-  /** message says what went wrong, naming the field. */
-  message: string;
-  /** detail carries the field, the primary hint and whether a retry may work. */
-  detail: ErrorDetail | undefined;
-}
-
 /** OperationResult is the outcome of one operation. */
 export interface OperationResult {
   /** id is the operation's id. */
@@ -200,8 +190,11 @@ export interface OperationResult {
     /** txn answers a txn. */
     { $case: "txn"; txn: TxnResponse }
     | //
-    /** error is why the operation failed. */
-    { $case: "error"; error: OperationError }
+    /**
+     * error is why the operation failed, as the unary call would have
+     * answered.
+     */
+    { $case: "error"; error: Status }
     | undefined;
 }
 
@@ -1392,109 +1385,6 @@ export const OperateRequest: MessageFns<OperateRequest> = {
   },
 };
 
-function createBaseOperationError(): OperationError {
-  return { code: 0, message: "", detail: undefined };
-}
-
-export const OperationError: MessageFns<OperationError> = {
-  encode(message: OperationError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.code !== 0) {
-      writer.uint32(8).uint32(message.code);
-    }
-    if (message.message !== "") {
-      writer.uint32(18).string(message.message);
-    }
-    if (message.detail !== undefined) {
-      ErrorDetail.encode(message.detail, writer.uint32(26).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): OperationError {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseOperationError();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.code = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.message = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.detail = ErrorDetail.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): OperationError {
-    return {
-      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-      detail: isSet(object.detail) ? ErrorDetail.fromJSON(object.detail) : undefined,
-    };
-  },
-
-  toJSON(message: OperationError): unknown {
-    const obj: any = {};
-    if (message.code !== 0) {
-      obj.code = Math.round(message.code);
-    }
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    if (message.detail !== undefined) {
-      obj.detail = ErrorDetail.toJSON(message.detail);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<OperationError>, I>>(base?: I): OperationError {
-    return OperationError.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<OperationError>, I>>(object: I): OperationError {
-    const message = createBaseOperationError();
-    message.code = object.code ?? 0;
-    message.message = object.message ?? "";
-    message.detail = (object.detail !== undefined && object.detail !== null)
-      ? ErrorDetail.fromPartial(object.detail)
-      : undefined;
-    return message;
-  },
-};
-
 function createBaseOperationResult(): OperationResult {
   return { id: 0n, result: undefined };
 }
@@ -1521,7 +1411,7 @@ export const OperationResult: MessageFns<OperationResult> = {
         TxnResponse.encode(message.result.txn, writer.uint32(42).fork()).join();
         break;
       case "error":
-        OperationError.encode(message.result.error, writer.uint32(50).fork()).join();
+        Status.encode(message.result.error, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -1585,7 +1475,7 @@ export const OperationResult: MessageFns<OperationResult> = {
               break;
             }
 
-            message.result = { $case: "error", error: OperationError.decode(reader, reader.uint32()) };
+            message.result = { $case: "error", error: Status.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -1612,7 +1502,7 @@ export const OperationResult: MessageFns<OperationResult> = {
         : isSet(object.txn)
         ? { $case: "txn", txn: TxnResponse.fromJSON(object.txn) }
         : isSet(object.error)
-        ? { $case: "error", error: OperationError.fromJSON(object.error) }
+        ? { $case: "error", error: Status.fromJSON(object.error) }
         : undefined,
     };
   },
@@ -1631,7 +1521,7 @@ export const OperationResult: MessageFns<OperationResult> = {
     } else if (message.result?.$case === "txn") {
       obj.txn = TxnResponse.toJSON(message.result.txn);
     } else if (message.result?.$case === "error") {
-      obj.error = OperationError.toJSON(message.result.error);
+      obj.error = Status.toJSON(message.result.error);
     }
     return obj;
   },
@@ -1669,7 +1559,7 @@ export const OperationResult: MessageFns<OperationResult> = {
       }
       case "error": {
         if (object.result?.error !== undefined && object.result?.error !== null) {
-          message.result = { $case: "error", error: OperationError.fromPartial(object.result.error) };
+          message.result = { $case: "error", error: Status.fromPartial(object.result.error) };
         }
         break;
       }

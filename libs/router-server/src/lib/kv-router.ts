@@ -1,0 +1,452 @@
+// kv.v1.KV on top of replica groups. Every request is checked here with the
+// replica's own checks (so a bad one never leaves the router, and the field
+// is named as the client wrote it), placed on the hash ring, and sent on
+// the Operate stream of the member that may answer: the primary for writes
+// and STRONG reads, a balanced pick for BOUNDED and EVENTUAL ones.
+//
+// Retries are safe by construction. A write carries a request id (the
+// client's, or one this router makes per call), and the group answers a
+// repeated id with the first outcome, also after a failover, so a retry
+// is never applied twice. What is retried: a member that is not (or no
+// longer) primary, UNAVAILABLE (a stream broke, a lease is not valid yet,
+// a backup is behind), a full queue, and a group_id refusal (the ring
+// moved). Before retrying, a router that learns from the refusal that the
+// replica saw a newer topology waits until its own copy has caught up;
+// otherwise it backs off exponentially with full jitter and wakes early
+// when routing changes. Nothing is retried past the caller's deadline,
+// which every attempt carries to the replica. An operation waiting on a
+// primary that is replaced meanwhile (paused, cut off) is abandoned at
+// once and retried at the new one with the same request id.
+import { randomBytes } from 'node:crypto';
+import type { commonV1, kvV1 } from '@bulwark/contracts';
+import {
+  BulwarkError,
+  DeadlineExceededError,
+  InternalError,
+  InvalidArgumentError,
+  isRetryable,
+  UnavailableError,
+} from '@bulwark/errors';
+import { compareKeys, type KvLimits } from '@bulwark/kv-state';
+import type { Logger } from '@bulwark/logging';
+import {
+  deleteCommand,
+  getQuery,
+  operationError,
+  putCommand,
+  scanQuery,
+  txnCommand,
+  checkText,
+  type ReadConsistency,
+} from '@bulwark/shard-codec';
+import { checkedAs, clientFields } from './client-fields';
+import type { OperationAnswer, OperationRequest } from './operate-stream';
+import { decodePageToken, encodePageToken } from './page-token';
+import type { ReplicaChannel, ReplicaChannels } from './replica-pool';
+import type { ReadTarget, ReadTargets } from './read-targets';
+import { singleGroup, type GroupRoute, type RoutingTable } from './routing-table';
+import type { RoutingView } from './routing-view';
+
+/** Keys in one BatchGet, puts in one BatchPut (kv.v1). */
+export const batchKeysMax = 1_000;
+
+export interface RetryBackoff {
+  /** Ceiling of the first delay; it doubles per retry up to backoffMsMax. Each delay is uniform below its ceiling. */
+  readonly initialBackoffMs: number;
+  readonly backoffMsMax: number;
+}
+
+export const defaultRetryBackoff: RetryBackoff = { initialBackoffMs: 10, backoffMsMax: 250 };
+
+export interface KvRouterOptions {
+  /** This router's member id: BatchGet, BatchPut and Scan headers name it. */
+  readonly memberId: string;
+  readonly view: RoutingView;
+  readonly pool: ReplicaChannels;
+  readonly reads: ReadTargets;
+  readonly limits: KvLimits;
+  readonly logger: Logger;
+  readonly backoff?: RetryBackoff;
+  /** Uniform in [0, 1): the jitter. */
+  readonly random?: () => number;
+}
+
+/** Absolute, on performance.now(). */
+export type Deadline = number;
+
+type Target = 'primary' | ReadConsistency;
+
+interface Routed<T> {
+  readonly answer: T;
+  readonly group: GroupRoute;
+  readonly memberId: string;
+}
+
+/** An attempt in flight at a primary, abandoned when its group moves to another epoch or primary. */
+interface PrimaryAttempt {
+  readonly epoch: bigint;
+  readonly primary: string;
+  readonly abandon: (error: BulwarkError) => void;
+}
+
+export class KvRouter {
+  private readonly backoff: RetryBackoff;
+  private readonly random: () => number;
+  private readonly requestIdPrefix: string;
+  private requestCounter = 0;
+  private readonly primaryAttempts = new Map<string, Set<PrimaryAttempt>>();
+  private readonly stopWatching: () => void;
+
+  constructor(private readonly options: KvRouterOptions) {
+    this.backoff = options.backoff ?? defaultRetryBackoff;
+    this.random = options.random ?? Math.random;
+    // Unique per router process: ids made before a restart are never made again.
+    this.requestIdPrefix = `${options.memberId}:${randomBytes(6).toString('hex')}:`;
+    this.stopWatching = options.view.onRoutingChange((table) => this.tableChanged(table));
+  }
+
+  close(): void {
+    this.stopWatching();
+  }
+
+  put(request: kvV1.PutRequest, deadline: Deadline): Promise<kvV1.PutResponse> {
+    return this.putAt(request, deadline, '');
+  }
+
+  async delete(request: kvV1.DeleteRequest, deadline: Deadline): Promise<kvV1.DeleteResponse> {
+    return clientFields('', async () => {
+      const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
+      deleteCommand(checked, this.options.limits, 0n);
+      const { answer } = await this.routeKey(request.key, 'primary', deadline, (groupId) => ({
+        $case: 'delete',
+        delete: { ...checked, groupId },
+      }));
+      if (answer.$case !== 'delete') unexpected(answer, 'delete');
+      return answer.delete.response ?? missing('delete');
+    });
+  }
+
+  async get(request: kvV1.GetRequest, deadline: Deadline): Promise<kvV1.GetResponse> {
+    return clientFields('', async () => {
+      const query = getQuery({ groupId: '', request }, this.options.limits);
+      const { answer } = await this.routeKey(query.key, query.consistency, deadline, (groupId) => ({
+        $case: 'get',
+        get: { groupId, request },
+      }));
+      if (answer.$case !== 'get') unexpected(answer, 'get');
+      return answer.get.response ?? missing('get');
+    });
+  }
+
+  async txn(request: kvV1.TxnRequest, deadline: Deadline): Promise<kvV1.TxnResponse> {
+    return clientFields('', async () => {
+      const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
+      const { command } = txnCommand(checked, this.options.limits, 0n);
+      if (command.body.type !== 'txn') throw new InternalError('txnCommand made a command that is not a transaction');
+      const { compares, success, failure } = command.body;
+      const keyed = [
+        ...compares.map((compare, index) => ({ key: compare.key, field: `compares[${index}].key` })),
+        ...success.map((op, index) => ({ key: op.key, field: `success[${index}].${op.type}.key` })),
+        ...failure.map((op, index) => ({ key: op.key, field: `failure[${index}].${op.type}.key` })),
+      ];
+      if (keyed.length === 0) throw new InvalidArgumentError('compares', 'a transaction must name at least one key');
+      const { answer } = await this.route(
+        'primary',
+        deadline,
+        (table) => singleGroup(table, keyed),
+        (connection, groupId) =>
+          connection.submit({ $case: 'txn', txn: { ...checked, groupId } }, remainingMs(deadline)),
+      );
+      if (answer.$case !== 'txn') unexpected(answer, 'txn');
+      return answer.txn.response ?? missing('txn');
+    });
+  }
+
+  async batchGet(request: kvV1.BatchGetRequest, deadline: Deadline): Promise<kvV1.BatchGetResponse> {
+    checkBatchSize(request.keys, 'keys');
+    const { consistency, maxStalenessMs } = request;
+    request.keys.forEach((key, index) =>
+      checkText(key, `keys[${index}]`, this.options.limits.keyBytesMax, 'keyBytesMax'),
+    );
+    const query = checkedAs('', () =>
+      getQuery(
+        { groupId: '', request: { key: request.keys[0] ?? '', consistency, maxStalenessMs } },
+        this.options.limits,
+      ),
+    );
+    const results = await clientFields('', () =>
+      Promise.all(
+        request.keys.map(async (key): Promise<kvV1.BatchGetResult> => {
+          const { answer } = await this.routeKey(key, query.consistency, deadline, (groupId) => ({
+            $case: 'get',
+            get: { groupId, request: { key, consistency, maxStalenessMs } },
+          }));
+          if (answer.$case !== 'get') unexpected(answer, 'get');
+          const response = answer.get.response ?? missing('get');
+          return { key, found: response.found, kv: response.kv, header: response.header };
+        }),
+      ),
+    );
+    return { header: this.header(), results };
+  }
+
+  async batchPut(request: kvV1.BatchPutRequest, deadline: Deadline): Promise<kvV1.BatchPutResponse> {
+    checkBatchSize(request.puts, 'puts');
+    const results = await Promise.all(
+      request.puts.map(async (put, index): Promise<kvV1.BatchPutResult> => {
+        try {
+          return {
+            key: put.key,
+            outcome: { $case: 'response', response: await this.putAt(put, deadline, `puts[${index}]`) },
+          };
+        } catch (error) {
+          const failure: commonV1.Status = operationError(error);
+          if (failure.code === 13) this.options.logger.error({ err: error }, 'internal error in a BatchPut put');
+          return { key: put.key, outcome: { $case: 'error', error: failure } };
+        }
+      }),
+    );
+    return { header: this.header(), results };
+  }
+
+  /**
+   * One page across every group: each group lists up to a page after the
+   * token's key, and the page holds the merged keys up to the first key a
+   * group did not list (beyond it, that group may hold keys not seen yet).
+   */
+  async scan(request: kvV1.ScanRequest, deadline: Deadline): Promise<kvV1.ScanResponse> {
+    const { prefix, consistency, maxStalenessMs } = request;
+    const query = checkedAs('', () =>
+      scanQuery(
+        { groupId: '', prefix, startKey: '', endKey: '', limit: request.limit, consistency, maxStalenessMs },
+        this.options.limits,
+      ),
+    );
+    const afterKey =
+      request.pageToken === ''
+        ? undefined
+        : decodePageToken(request.pageToken, prefix, this.options.limits.keyBytesMax).afterKey;
+    const limit = query.scan.limit;
+    // One more than the page, since a group lists the token's key itself again.
+    const asked = Math.min(limit + (afterKey === undefined ? 0 : 1), this.options.limits.scanLimitMax);
+    const table = await this.options.view.ready(remainingMs(deadline));
+    const pages = await Promise.all(
+      table.ringGroups().map(async (group) => {
+        const { answer } = await this.route(
+          query.consistency,
+          deadline,
+          (current) => current.group(group.id) ?? group,
+          (connection, groupId) =>
+            connection.scan(
+              { groupId, prefix, startKey: afterKey ?? '', endKey: '', limit: asked, consistency, maxStalenessMs },
+              remainingMs(deadline),
+            ),
+        );
+        return answer;
+      }),
+    );
+    let bound: string | undefined;
+    for (const page of pages) {
+      if (page.nextStartKey !== '' && (bound === undefined || compareKeys(page.nextStartKey, bound) < 0)) {
+        bound = page.nextStartKey;
+      }
+    }
+    const merged = pages
+      .flatMap((page) => page.kvs)
+      .filter((kv) => kv.key !== afterKey && (bound === undefined || compareKeys(kv.key, bound) < 0))
+      .sort((a, b) => compareKeys(a.key, b.key));
+    const kvs = merged.slice(0, limit);
+    const more = bound !== undefined || merged.length > limit;
+    const last = kvs[kvs.length - 1];
+    const nextPageToken = more && last ? encodePageToken({ prefix, afterKey: last.key }) : '';
+    return { header: this.header(table.revision), kvs, nextPageToken };
+  }
+
+  async locate(request: kvV1.LocateRequest, deadline: Deadline): Promise<kvV1.LocateResponse> {
+    const { key } = checkedAs('', () =>
+      getQuery({ groupId: '', request: { key: request.key, consistency: 0, maxStalenessMs: 0 } }, this.options.limits),
+    );
+    const table = await this.options.view.ready(remainingMs(deadline));
+    const placement = table.place(key);
+    const { group } = placement;
+    const ordered = [group.primary, ...group.members.filter((id) => id !== group.primary)].filter((id) => id !== '');
+    return {
+      header: { ...this.header(table.revision), epoch: group.epoch, groupId: group.id },
+      key,
+      keyHash: placement.keyHash,
+      groupId: group.id,
+      ringVersion: placement.ringVersion,
+      epoch: group.epoch,
+      primary: group.primary,
+      replicas: ordered.map((memberId) => ({
+        memberId,
+        address: table.addressOf(memberId) ?? '',
+        primary: memberId === group.primary,
+        inSync: group.inSync.includes(memberId),
+        serving: this.options.pool.serving(memberId),
+      })),
+    };
+  }
+
+  private putAt(request: kvV1.PutRequest, deadline: Deadline, path: string): Promise<kvV1.PutResponse> {
+    return clientFields(path, async () => {
+      const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
+      putCommand(checked, this.options.limits, 0n);
+      const { answer } = await this.routeKey(request.key, 'primary', deadline, (groupId) => ({
+        $case: 'put',
+        put: { ...checked, groupId },
+      }));
+      if (answer.$case !== 'put') unexpected(answer, 'put');
+      return answer.put.response ?? missing('put');
+    });
+  }
+
+  // ---- Routing and retries ----
+
+  private routeKey(
+    key: string,
+    target: Target,
+    deadline: Deadline,
+    request: (groupId: string) => OperationRequest,
+  ): Promise<Routed<OperationAnswer>> {
+    return this.route(
+      target,
+      deadline,
+      (table) => table.place(key).group,
+      (connection, groupId) => connection.submit(request(groupId), remainingMs(deadline)),
+    );
+  }
+
+  private async route<T>(
+    target: Target,
+    deadline: Deadline,
+    groupOf: (table: RoutingTable) => GroupRoute,
+    send: (connection: ReplicaChannel, groupId: string) => Promise<T>,
+  ): Promise<Routed<T>> {
+    let lastError: unknown;
+    for (let attempt = 1; ; attempt++) {
+      const timeoutMs = remainingMs(deadline);
+      if (timeoutMs <= 0) throw lastError ?? deadlinePassed();
+      const table = await this.options.view.ready(timeoutMs);
+      let readTarget: ReadTarget | undefined;
+      let memberId = '';
+      try {
+        const group = groupOf(table);
+        readTarget = target === 'primary' || target === 'strong' ? undefined : this.options.reads.pick(group, target);
+        memberId = readTarget?.memberId ?? group.primary;
+        if (memberId === '') {
+          throw new UnavailableError(
+            `group '${group.id}' has no primary at epoch ${group.epoch}: a failover is under way`,
+          );
+        }
+        const address = table.addressOf(memberId);
+        if (address === undefined) throw new UnavailableError(`member '${memberId}' has not registered its address`);
+        const sending = send(this.options.pool.connection(memberId, address), group.id);
+        const answer = memberId === group.primary ? await this.whilePrimary(sending, group) : await sending;
+        return { answer, group, memberId };
+      } catch (error) {
+        if (!retryable(error)) throw error;
+        if (readTarget && error instanceof UnavailableError) this.options.reads.refused(memberId);
+        lastError = error;
+        await this.pause(attempt, error, table, deadline, lastError);
+      } finally {
+        readTarget?.finished();
+      }
+    }
+  }
+
+  /** answer, unless group's primary changes first: then UNAVAILABLE, to retry at the new one. */
+  private whilePrimary<T>(answer: Promise<T>, group: GroupRoute): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let attempts = this.primaryAttempts.get(group.id);
+      if (!attempts) {
+        attempts = new Set();
+        this.primaryAttempts.set(group.id, attempts);
+      }
+      const attempt: PrimaryAttempt = { epoch: group.epoch, primary: group.primary, abandon: reject };
+      attempts.add(attempt);
+      answer.then(resolve, reject).finally(() => attempts.delete(attempt));
+    });
+  }
+
+  private tableChanged(table: RoutingTable): void {
+    for (const [groupId, attempts] of this.primaryAttempts) {
+      const group = table.group(groupId);
+      for (const attempt of attempts) {
+        if (group && group.epoch === attempt.epoch && group.primary === attempt.primary) continue;
+        attempts.delete(attempt);
+        attempt.abandon(
+          new UnavailableError(
+            `group '${groupId}' moved to epoch ${group?.epoch ?? '?'} (primary '${group?.primary ?? ''}') while this operation waited`,
+          ),
+        );
+      }
+      if (attempts.size === 0) this.primaryAttempts.delete(groupId);
+    }
+  }
+
+  /**
+   * Between attempts: catch up with a newer topology a replica reported
+   * and retry at once, or wait the jittered backoff (less if routing
+   * changes). Throws the last error when the deadline would pass first.
+   */
+  private async pause(
+    attempt: number,
+    error: unknown,
+    table: RoutingTable,
+    deadline: Deadline,
+    lastError: unknown,
+  ): Promise<void> {
+    const reported = error instanceof BulwarkError ? error.details.revision : undefined;
+    if (reported !== undefined && reported > table.revision) {
+      await this.options.view.caughtUp(reported, remainingMs(deadline));
+      if ((this.options.view.current()?.revision ?? 0n) >= reported) return;
+    }
+    const ceiling = Math.min(this.backoff.backoffMsMax, this.backoff.initialBackoffMs * 2 ** Math.min(attempt - 1, 30));
+    const delayMs = this.random() * ceiling;
+    if (delayMs >= remainingMs(deadline)) throw lastError;
+    await this.options.view.routingChange(delayMs);
+  }
+
+  private requestIdFor(clientRequestId: string): string {
+    if (clientRequestId !== '') return clientRequestId;
+    this.requestCounter++;
+    return `${this.requestIdPrefix}${this.requestCounter.toString(36)}`;
+  }
+
+  private header(revision = this.options.view.current()?.revision ?? 0n): commonV1.ResponseHeader {
+    return { memberId: this.options.memberId, epoch: 0n, ballot: undefined, revision, sequence: 0n, groupId: '' };
+  }
+}
+
+/** What a retry may fix: a moved primary, an unavailable member, a full queue, a ring the replica says is stale. */
+function retryable(error: unknown): boolean {
+  if (!(error instanceof BulwarkError)) return false;
+  if (error.kind === 'deadline-exceeded') return false;
+  if (error.kind === 'failed-precondition') return error.details.field === 'group_id';
+  return isRetryable(error);
+}
+
+export function remainingMs(deadline: Deadline): number {
+  return deadline - performance.now();
+}
+
+function deadlinePassed(): DeadlineExceededError {
+  return new DeadlineExceededError('the call deadline passed before the router could answer');
+}
+
+function checkBatchSize(items: readonly unknown[], field: string): void {
+  if (!Array.isArray(items) || items.length === 0)
+    throw new InvalidArgumentError(field, 'must hold at least one entry');
+  if (items.length > batchKeysMax) {
+    throw new InvalidArgumentError(field, `has ${items.length} entries, over the limit of ${batchKeysMax}`);
+  }
+}
+
+function unexpected(answer: OperationAnswer, kind: string): never {
+  throw new InternalError(`a replica answered a ${kind} with a ${answer.$case}`);
+}
+
+function missing(kind: string): never {
+  throw new InternalError(`a replica answered a ${kind} without a response`);
+}
