@@ -29,7 +29,8 @@ void runService({
     coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }),
     dataDir: writableDirectory('BULWARK_DATA_DIR'),
     clockDriftMs: int('BULWARK_CLOCK_DRIFT_MS', { min: 0, max: 60_000, default: 60 }),
-    keyBytesMax: int('BULWARK_KEY_BYTES_MAX', { min: 1, max: 65_536, default: 1_024 }),
+    // At most 65,535: a scan page token holds its prefix's length in 16 bits.
+    keyBytesMax: int('BULWARK_KEY_BYTES_MAX', { min: 1, max: 65_535, default: 1_024 }),
     valueBytesMax: int('BULWARK_VALUE_BYTES_MAX', { min: 1, max: 4 * 1024 * 1024, default: 1024 * 1024 }),
     totalBytesMax: int('BULWARK_TOTAL_BYTES_MAX', { min: 1024 * 1024, max: 2 ** 50, default: 1024 ** 3 }),
     // A replication batch always carries one entry, whatever its size; the receive limit is 8 MiB.

@@ -17,7 +17,8 @@ void runService({
     requestTimeoutMs: int('BULWARK_REQUEST_TIMEOUT_MS', { min: 1, max: 300_000, default: 10_000 }),
     replicaQueueMax: int('BULWARK_REPLICA_QUEUE_MAX', { min: 1, max: 1_000_000, default: queuedOperationsMaxDefault }),
     // The same limits as the replicas': a request the router lets through is one a replica accepts.
-    keyBytesMax: int('BULWARK_KEY_BYTES_MAX', { min: 1, max: 65_536, default: defaultKvLimits.keyBytesMax }),
+    // At most 65,535: a scan page token holds its prefix's length in 16 bits.
+    keyBytesMax: int('BULWARK_KEY_BYTES_MAX', { min: 1, max: 65_535, default: defaultKvLimits.keyBytesMax }),
     valueBytesMax: int('BULWARK_VALUE_BYTES_MAX', {
       min: 1,
       max: 4 * 1024 * 1024,

@@ -1,0 +1,397 @@
+import { EventEmitter } from 'node:events';
+import { status } from '@grpc/grpc-js';
+import { commonV1, kvV1, type shardV1 } from '@bulwark/contracts';
+import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import {
+  batchBytesMax,
+  OperateStream,
+  operationFailure,
+  operationsInFlightMax,
+  type OperateCall,
+  type OperateStreamOptions,
+  type OperationRequest,
+} from './operate-stream';
+
+/** Records what the stream writes; `writeResult` is what write answers (false: the transport asks to wait for 'drain'). */
+class FakeCall extends EventEmitter {
+  readonly written: shardV1.OperateRequest[] = [];
+  writeResult = true;
+  ended = false;
+  cancelled = false;
+  write(request: shardV1.OperateRequest): boolean {
+    this.written.push(request);
+    return this.writeResult;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+  writtenIds(): bigint[][] {
+    return this.written.map((request) => request.operations.map((operation) => operation.id));
+  }
+}
+
+/** A promise and what became of it so far; observing it also keeps an expected rejection from going unhandled. */
+interface Observed<T> {
+  readonly promise: Promise<T>;
+  outcome: 'pending' | 'resolved' | 'rejected';
+}
+
+function observe<T>(promise: Promise<T>): Observed<T> {
+  const observed: Observed<T> = { promise, outcome: 'pending' };
+  promise.then(
+    () => (observed.outcome = 'resolved'),
+    () => (observed.outcome = 'rejected'),
+  );
+  return observed;
+}
+
+/** Resolves after the flush a submit or an answer scheduled (setImmediate, queued before this one). */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+const timeoutMs = 10_000;
+const mebibyte = 1024 * 1024;
+
+const get = (key: string): OperationRequest => ({
+  $case: 'get',
+  get: { groupId: 'group-a', request: { key, consistency: kvV1.Consistency.CONSISTENCY_STRONG, maxStalenessMs: 0 } },
+});
+const put = (key: string, valueBytes: number): OperationRequest => ({
+  $case: 'put',
+  put: {
+    groupId: 'group-a',
+    request: {
+      key,
+      value: Buffer.alloc(valueBytes),
+      durability: kvV1.Durability.DURABILITY_UNSPECIFIED,
+      fence: undefined,
+      requestId: `request-${key}`,
+    },
+  },
+});
+const answer = (id: bigint): shardV1.OperationResult => ({
+  id,
+  result: { $case: 'get', get: { response: { header: undefined, found: false, kv: undefined } } },
+});
+
+const opened: OperateStream[] = [];
+
+function open(options: OperateStreamOptions = {}): { call: FakeCall; stream: OperateStream } {
+  const call = new FakeCall();
+  const stream = new OperateStream(call as unknown as OperateCall, options);
+  opened.push(stream);
+  return { call, stream };
+}
+
+afterEach(() => {
+  // Stops the deadline sweeps of streams a test left with operations pending.
+  for (const stream of opened.splice(0)) stream.close();
+});
+
+describe('OperateStream', () => {
+  describe('batching', () => {
+    it('sends what is submitted in one turn as one request, with distinct ids, and settles each by its id', async () => {
+      const { call, stream } = open();
+      const answers = [
+        stream.submit(get('a'), timeoutMs),
+        stream.submit(get('b'), timeoutMs),
+        stream.submit(get('c'), 500),
+      ];
+      expect(call.written).toEqual([]);
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n, 2n, 3n]]);
+      expect(call.written[0]?.operations.map((operation) => operation.request)).toEqual([get('a'), get('b'), get('c')]);
+      // Results arrive in any order, in any grouping.
+      call.emit('data', { results: [answer(3n), answer(1n)] });
+      call.emit('data', { results: [answer(2n)] });
+      await expect(Promise.all(answers)).resolves.toEqual([answer(1n).result, answer(2n).result, answer(3n).result]);
+      expect(stream.pending).toBe(0);
+
+      const later = stream.submit(get('d'), timeoutMs);
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n, 2n, 3n], [4n]]);
+      call.emit('data', { results: [answer(4n)] });
+      await expect(later).resolves.toEqual(answer(4n).result);
+    });
+
+    it('sends operations submitted in different turns in different requests', async () => {
+      const { call, stream } = open();
+      const first = observe(stream.submit(get('a'), timeoutMs));
+      await nextTurn();
+      const second = observe(stream.submit(get('b'), timeoutMs));
+      const third = observe(stream.submit(get('c'), timeoutMs));
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n], [2n, 3n]]);
+      expect([first.outcome, second.outcome, third.outcome]).toEqual(['pending', 'pending', 'pending']);
+    });
+
+    it('cuts a batch before the operation that would take it past batchBytesMax of keys and values', async () => {
+      const { call, stream } = open();
+      // About 1 MiB each: three fit in 4 MiB, a fourth would not.
+      const puts = Array.from({ length: 5 }, (_, index) =>
+        observe(stream.submit(put(`k${index}`, mebibyte), timeoutMs)),
+      );
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([
+        [1n, 2n, 3n],
+        [4n, 5n],
+      ]);
+      expect(puts.every((operation) => operation.outcome === 'pending')).toBe(true);
+    });
+
+    it('sends an operation bigger than batchBytesMax alone, between the batches before and after it', async () => {
+      const { call, stream } = open();
+      observe(stream.submit(get('small-1'), timeoutMs));
+      observe(stream.submit(get('small-2'), timeoutMs));
+      observe(stream.submit(put('huge', batchBytesMax + mebibyte), timeoutMs));
+      observe(stream.submit(get('small-3'), timeoutMs));
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n, 2n], [3n], [4n]]);
+    });
+  });
+
+  describe('bounds', () => {
+    it(`keeps at most ${operationsInFlightMax} operations in flight, and sends the next when an answer frees a slot`, async () => {
+      const { call, stream } = open();
+      const operations = Array.from({ length: operationsInFlightMax + 1 }, (_, index) =>
+        observe(stream.submit(get(`k${index}`), timeoutMs)),
+      );
+      await nextTurn();
+      expect(call.written).toHaveLength(1);
+      expect(call.written[0]?.operations).toHaveLength(operationsInFlightMax);
+      expect(stream.pending).toBe(operationsInFlightMax + 1);
+      // Nothing else goes out while every slot is taken.
+      await nextTurn();
+      expect(call.written).toHaveLength(1);
+
+      call.emit('data', { results: [answer(7n)] });
+      await expect(operations[6]?.promise).resolves.toEqual(answer(7n).result);
+      await nextTurn();
+      expect(call.writtenIds()[1]).toEqual([BigInt(operationsInFlightMax + 1)]);
+      call.emit('data', { results: [answer(BigInt(operationsInFlightMax + 1))] });
+      await expect(operations[operationsInFlightMax]?.promise).resolves.toEqual(
+        answer(BigInt(operationsInFlightMax + 1)).result,
+      );
+    });
+
+    it('lets queuedMax operations wait beyond the in-flight slots, and refuses the next one retryably', async () => {
+      const queuedMax = 2;
+      const { call, stream } = open({ queuedMax });
+      // Operations that fit a free in-flight slot do not count as waiting, even before they are written.
+      const accepted = Array.from({ length: operationsInFlightMax + queuedMax }, (_, index) =>
+        observe(stream.submit(get(`k${index}`), timeoutMs)),
+      );
+      const refused = stream.submit(get('one-too-many'), timeoutMs);
+      await expect(refused).rejects.toBeInstanceOf(ResourceExhaustedError);
+      await expect(refused).rejects.toMatchObject({ retryable: true, details: { field: 'queuedMax' } });
+      await nextTurn();
+      expect(call.written[0]?.operations).toHaveLength(operationsInFlightMax);
+      expect(accepted.every((operation) => operation.outcome === 'pending')).toBe(true);
+      await expect(stream.submit(get('still-too-many'), timeoutMs)).rejects.toBeInstanceOf(ResourceExhaustedError);
+
+      // An answer frees a slot; one of the waiting takes it, and there is room to wait again.
+      call.emit('data', { results: [answer(1n)] });
+      const admitted = observe(stream.submit(get('admitted'), timeoutMs));
+      await nextTurn();
+      expect(admitted.outcome).toBe('pending');
+      expect(call.writtenIds()[1]).toEqual([BigInt(operationsInFlightMax + 1)]);
+      expect(stream.pending).toBe(operationsInFlightMax + queuedMax);
+    });
+  });
+
+  describe('flow control', () => {
+    it("writes nothing more after write returns false until 'drain', then sends what queued meanwhile", async () => {
+      const { call, stream } = open();
+      call.writeResult = false;
+      observe(stream.submit(get('a'), timeoutMs));
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n]]);
+
+      const queued = [observe(stream.submit(get('b'), timeoutMs)), observe(stream.submit(get('c'), timeoutMs))];
+      await nextTurn();
+      // An answer schedules a flush too; it must still wait.
+      call.emit('data', { results: [answer(1n)] });
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n]]);
+      expect(queued.map((operation) => operation.outcome)).toEqual(['pending', 'pending']);
+
+      call.writeResult = true;
+      call.emit('drain');
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n], [2n, 3n]]);
+    });
+
+    it('stops between the batches of one flush when the transport asks to wait', async () => {
+      const { call, stream } = open();
+      call.writeResult = false;
+      for (let index = 0; index < 5; index++) observe(stream.submit(put(`k${index}`, mebibyte), timeoutMs));
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n, 2n, 3n]]);
+      call.emit('drain');
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([
+        [1n, 2n, 3n],
+        [4n, 5n],
+      ]);
+    });
+  });
+
+  describe('deadlines', () => {
+    it('writes into each operation the time left to its deadline when it is sent', async () => {
+      const clock = { nowMs: 1_000 };
+      const { call, stream } = open({ nowMs: () => clock.nowMs });
+      observe(stream.submit(get('a'), 500));
+      observe(stream.submit(get('b'), 2_000));
+      // Fractions round up: a timeout never shrinks to less than asked.
+      observe(stream.submit(get('c'), 0.25));
+      clock.nowMs = 1_200;
+      await nextTurn();
+      expect(call.written[0]?.operations.map((operation) => operation.timeoutMs)).toEqual([300, 1_800, 1]);
+    });
+
+    it('counts the time an operation waited for an in-flight slot against its deadline', async () => {
+      const clock = { nowMs: 1_000 };
+      const { call, stream } = open({ nowMs: () => clock.nowMs });
+      for (let index = 0; index < operationsInFlightMax + 1; index++) observe(stream.submit(get(`k${index}`), 1_000));
+      await nextTurn();
+      clock.nowMs = 1_400;
+      call.emit('data', { results: [answer(1n)] });
+      await nextTurn();
+      expect(call.written[1]?.operations.map((operation) => operation.timeoutMs)).toEqual([600]);
+    });
+
+    it('rejects an operation in flight with DeadlineExceededError when its deadline passes unanswered', async () => {
+      const clock = { nowMs: 1_000 };
+      const { call, stream } = open({ nowMs: () => clock.nowMs });
+      const read = observe(stream.submit(get('a'), 100));
+      const write = observe(stream.submit(put('b', 10), 100));
+      const patient = observe(stream.submit(get('c'), 5_000));
+      await nextTurn();
+      expect(call.written).toHaveLength(1);
+      clock.nowMs = 1_100;
+      // The next sweep (every 20 ms) finds both past their deadline.
+      await expect(read.promise).rejects.toBeInstanceOf(DeadlineExceededError);
+      await expect(read.promise).rejects.toThrow(/^operation 1 had no answer by its deadline$/);
+      await expect(write.promise).rejects.toThrow('the write may or may not have been applied');
+      expect(patient.outcome).toBe('pending');
+      expect(stream.pending).toBe(1);
+
+      // A late answer for an operation that timed out is dropped; the others still settle.
+      call.emit('data', { results: [answer(1n), answer(3n)] });
+      await expect(patient.promise).resolves.toEqual(answer(3n).result);
+      expect(stream.pending).toBe(0);
+      expect(stream.usable).toBe(true);
+    });
+
+    it('rejects an operation still waiting to be sent when its deadline passes, and never sends it', async () => {
+      const clock = { nowMs: 1_000 };
+      const { call, stream } = open({ nowMs: () => clock.nowMs });
+      call.writeResult = false;
+      observe(stream.submit(get('a'), timeoutMs));
+      await nextTurn();
+      const queued = observe(stream.submit(get('b'), 50));
+      await nextTurn();
+      clock.nowMs = 1_050;
+      await expect(queued.promise).rejects.toBeInstanceOf(DeadlineExceededError);
+      call.emit('drain');
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n]]);
+      expect(stream.pending).toBe(1);
+    });
+  });
+
+  describe('answers and failures', () => {
+    it('rejects a failed operation with the typed error its unary call would throw, hint included', async () => {
+      const { call, stream } = open();
+      const pending = stream.submit(get('a'), timeoutMs);
+      await nextTurn();
+      const error: commonV1.Status = {
+        code: status.FAILED_PRECONDITION,
+        message: 'not the leader; leader is replica-2',
+        detail: {
+          field: '',
+          leaderId: 'replica-2',
+          leaderAddress: 'replica-2:7100',
+          retryable: true,
+          kind: 'not-leader',
+          revision: 42n,
+        },
+      };
+      call.emit('data', { results: [{ id: 1n, result: { $case: 'error', error } }] });
+      await expect(pending).rejects.toBeInstanceOf(NotLeaderError);
+      await expect(pending).rejects.toMatchObject({
+        message: 'not the leader; leader is replica-2',
+        retryable: true,
+        details: { leaderId: 'replica-2', leaderAddress: 'replica-2:7100', revision: 42n },
+      });
+    });
+
+    it('reads a failure without a detail from its status code alone', () => {
+      const failure = operationFailure({ code: status.UNAVAILABLE, message: 'down', detail: undefined });
+      expect(failure).toBeInstanceOf(UnavailableError);
+      expect(failure.message).toBe('down');
+    });
+
+    it('rejects an answer that carries no result with UnavailableError', async () => {
+      const { call, stream } = open();
+      const pending = stream.submit(get('a'), timeoutMs);
+      await nextTurn();
+      call.emit('data', { results: [{ id: 1n, result: undefined }] });
+      await expect(pending).rejects.toThrow(new UnavailableError('operation 1 answered without a result'));
+    });
+
+    it('fails every operation in flight or queued when the stream fails, and everything submitted after', async () => {
+      const { call, stream } = open();
+      call.writeResult = false;
+      const inFlight = observe(stream.submit(get('a'), timeoutMs));
+      await nextTurn();
+      const queued = observe(stream.submit(get('b'), timeoutMs));
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n]]);
+
+      call.emit('error', Object.assign(new Error('gone'), { code: status.UNAVAILABLE, details: 'gone' }));
+      await expect(inFlight.promise).rejects.toBeInstanceOf(UnavailableError);
+      await expect(queued.promise).rejects.toThrow('gone');
+      expect(stream.usable).toBe(false);
+      expect(stream.pending).toBe(0);
+      await expect(stream.submit(get('c'), timeoutMs)).rejects.toThrow('gone');
+      call.emit('drain');
+      await nextTurn();
+      expect(call.written).toHaveLength(1);
+    });
+
+    it('fails what waits when the server ends the stream', async () => {
+      const { call, stream } = open();
+      const pending = stream.submit(get('a'), timeoutMs);
+      await nextTurn();
+      call.emit('end');
+      await expect(pending).rejects.toThrow(new UnavailableError('the Operate stream ended'));
+      expect(stream.usable).toBe(false);
+    });
+  });
+
+  describe('close', () => {
+    it('ends an idle stream', async () => {
+      const { call, stream } = open();
+      stream.close();
+      expect([call.ended, call.cancelled]).toEqual([true, false]);
+      expect(stream.usable).toBe(false);
+      await expect(stream.submit(get('a'), timeoutMs)).rejects.toThrow('the Operate stream was closed');
+    });
+
+    it('cancels a stream with operations waiting, fails them, and sends nothing more', async () => {
+      const { call, stream } = open();
+      const sent = stream.submit(get('a'), timeoutMs);
+      await nextTurn();
+      const unsent = stream.submit(get('b'), timeoutMs);
+      stream.close();
+      expect([call.ended, call.cancelled]).toEqual([false, true]);
+      await expect(sent).rejects.toBeInstanceOf(UnavailableError);
+      await expect(unsent).rejects.toThrow('the Operate stream was closed');
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n]]);
+    });
+  });
+});
