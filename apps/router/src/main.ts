@@ -40,9 +40,9 @@ void runService({
     if (!router) throw new Error('prepare creates the router before the services are built');
     return router.services(kit);
   },
-  started: (config, logger) => {
+  started: (config, logger, server) => {
     registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER)(config, logger);
-    router?.start();
+    router?.start(server);
   },
   onStopped: [async () => router?.stop(), flushTelemetry],
 });

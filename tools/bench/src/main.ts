@@ -5,6 +5,7 @@ import { runCoordinatorBench } from './coordinator.bench';
 import { runHistoryBench } from './history.bench';
 import { runPartitioningBench } from './partitioning.bench';
 import { runReplicaBench } from './replica.bench';
+import { runRouterBench } from './router.bench';
 import { formatTable, type BenchTable } from './table';
 
 const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
@@ -13,6 +14,7 @@ const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
   ['history', runHistoryBench],
   ['coordinator', runCoordinatorBench],
   ['replica', runReplicaBench],
+  ['router', runRouterBench],
 ];
 
 const only = process.argv[2];

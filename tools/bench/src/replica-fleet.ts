@@ -1,7 +1,8 @@
 // The replica benchmarks' fleet: one replica group of 3 and its 3
-// coordinators from the system tests' fixture compose files, launched by the
-// launcher library, with a shard.v1 client per replica, the group record as
-// the coordinators' leader has it, and the CPU of every process.
+// coordinators from the system tests' fixture compose files (or another
+// compose file with those services and more, as the router bench's), launched
+// by the launcher library, with a shard.v1 client per replica, the group
+// record as the coordinators' leader has it, and the CPU of every process.
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { coordinatorV1, shardV1 } from '@bulwark/contracts';
@@ -10,7 +11,7 @@ import { callUnary, createClient } from '@bulwark/rpc';
 import { OperateStream } from '@bulwark/router-server';
 import { sampleCpu, type CpuSample } from './process-cpu';
 
-const repoRoot = resolve(__dirname, '../../..');
+export const repoRoot = resolve(__dirname, '../../..');
 export const groupId = 'group-a';
 export const replicaNames = ['replica-1', 'replica-2', 'replica-3'] as const;
 const coordinatorNames = ['coordinator-1', 'coordinator-2', 'coordinator-3'] as const;
@@ -33,7 +34,7 @@ export interface ReplicaFleet {
   shard(member: string): shardV1.ShardClient;
   /** A new Operate stream to a member. */
   openOperate(member: string): OperateStream;
-  /** CPU seconds so far of every replica and coordinator. */
+  /** CPU seconds so far of every process of the fleet (replicas, coordinators and any other service), by name. */
   cpu(): CpuSample;
   stop(): Promise<void>;
 }
@@ -41,12 +42,18 @@ export interface ReplicaFleet {
 const pause = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
 
 /** Launched and healthy, with a primary and all 3 members in sync. */
-export async function launchReplicaFleet(mode: GroupMode, subnet: string): Promise<ReplicaFleet> {
+export function launchReplicaFleet(mode: GroupMode, subnet: string): Promise<ReplicaFleet> {
   const file = mode === 'sync' ? 'replica-group.compose.yml' : 'replica-group-async.compose.yml';
-  const launched = await launchComposeFleet(join(repoRoot, 'tools/system-tests/fixtures', file), {
-    subnet,
-    projectDir: repoRoot,
-  });
+  return launchReplicaFleetFrom(join(repoRoot, 'tools/system-tests/fixtures', file), subnet);
+}
+
+/**
+ * The fleet of composeFile, which runs coordinator-1..3 (port 7001) and
+ * group-a's replica-1..3 (port 7100) and may run other services: launched
+ * and healthy, with a primary and all 3 members in sync.
+ */
+export async function launchReplicaFleetFrom(composeFile: string, subnet: string): Promise<ReplicaFleet> {
+  const launched = await launchComposeFleet(composeFile, { subnet, projectDir: repoRoot });
   const shards = new Map<string, shardV1.ShardClient>(
     replicaNames.map((name) => [name, createClient(shardV1.ShardClient, launched.address(name, 7100))] as const),
   );

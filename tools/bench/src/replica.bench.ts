@@ -7,15 +7,28 @@
 // BULWARK_BENCH_REPLICA_CELL_MS sets how long each cell is measured (5,000 by
 // default, after a warm-up of a fifth of that, at most 1 s);
 // BULWARK_BENCH_REPLICA_KILLS how many failovers (10 by default).
-import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { int, loadConfig, type ConfigOf } from '@bulwark/config';
-import { kvV1, type shardV1 } from '@bulwark/contracts';
+import { kvV1 } from '@bulwark/contracts';
 import { isRetryable } from '@bulwark/errors';
-import { callUnary } from '@bulwark/rpc';
-import { percentile, runClosedLoop } from './closed-loop';
 import type { OperationAnswer, OperationRequest } from '@bulwark/router-server';
-import { cpuSecondsBetween, type CpuSample } from './process-cpu';
+import { percentile } from './closed-loop';
+import {
+  checkFound,
+  checkPut,
+  getRequestOf,
+  keyCount,
+  measureCell,
+  msPerS,
+  newCellId,
+  operationTimeoutMs,
+  perUnit,
+  putRequestOf,
+  restingCpu,
+  sendUnary,
+  serverCpuUs,
+  warmupMsOf,
+  type CpuWindow,
+} from './kv-cells';
 import { failoverGiveUpMs, measureFailovers, type FailoverKill } from './replica-failover';
 import { groupId, launchReplicaFleet, type ReplicaFleet } from './replica-fleet';
 import type { BenchTable } from './table';
@@ -31,68 +44,7 @@ type Check = (answer: OperationAnswer) => void;
 const inFlightLevels = [1, 16, 64];
 const apis = ['unary', 'Operate'] as const;
 type Api = (typeof apis)[number];
-/** Keys written and read in turn: 16 bytes each ("key-" and 12 digits). */
-const keyCount = 4_096;
-const keyOf = (n: number) => `key-${String(n % keyCount).padStart(12, '0')}`;
-const value = Buffer.alloc(100, 'v');
-/** The deadline of a unary call, and the timeout_ms of an Operate operation. */
-const operationTimeoutMs = 10_000;
 const { Consistency, Durability } = kvV1;
-
-/** Request ids unique to this run and cell: a repeated one would be answered from the dedupe table, not written. */
-const runId = randomUUID().slice(0, 8);
-let cellCount = 0;
-
-const warmupMsOf = (cellMs: number) => Math.min(1_000, Math.round(cellMs / 5));
-
-async function sendUnary(shard: shardV1.ShardClient, operation: OperationRequest): Promise<OperationAnswer> {
-  const settings = { deadlineMs: operationTimeoutMs };
-  switch (operation.$case) {
-    case 'put':
-      return { $case: 'put', put: await callUnary(shard, shard.put, operation.put, settings) };
-    case 'get':
-      return { $case: 'get', get: await callUnary(shard, shard.get, operation.get, settings) };
-    default:
-      throw new Error(`the replica bench sends no ${operation.$case}`);
-  }
-}
-
-/** ops, ops/s, p50 ms, p99 ms, server and client CPU µs per op of one cell. */
-async function measureCell(
-  fleet: ReplicaFleet,
-  settings: Settings,
-  inFlight: number,
-  operation: (n: number) => Promise<void>,
-): Promise<number[]> {
-  let serverBefore: CpuSample = new Map();
-  let serverAfter: CpuSample = new Map();
-  let clientBefore = process.cpuUsage();
-  let client = { user: 0, system: 0 };
-  const { ops, elapsedMs, latenciesMs, retried } = await runClosedLoop({
-    inFlight,
-    warmupMs: warmupMsOf(settings.cellMs),
-    durationMs: settings.cellMs,
-    operation,
-    onWindowStart: () => {
-      serverBefore = fleet.cpu();
-      clientBefore = process.cpuUsage();
-    },
-    onWindowEnd: () => {
-      serverAfter = fleet.cpu();
-      client = process.cpuUsage(clientBefore);
-    },
-  });
-  const perOp = (micros: number) => (ops === 0 ? 0 : Math.round(micros / ops));
-  return [
-    ops,
-    Math.round(ops / (elapsedMs / 1_000)),
-    Number(percentile(latenciesMs, 0.5).toFixed(2)),
-    Number(percentile(latenciesMs, 0.99).toFixed(2)),
-    perOp(cpuSecondsBetween(serverBefore, serverAfter) * 1e6),
-    perOp(client.user + client.system),
-    retried,
-  ];
-}
 
 /**
  * Rows for one kind of operation at one member: each API at each number in
@@ -110,16 +62,30 @@ async function measureCells(
   const rows: (string | number)[][] = [];
   for (const api of apis) {
     for (const inFlight of inFlightLevels) {
-      const cellId = `${runId}-${++cellCount}`;
+      const cellId = newCellId();
       const stream = api === 'Operate' ? fleet.openOperate(member) : undefined;
       const shard = fleet.shard(member);
       const send = (operation: OperationRequest) =>
         stream ? stream.submit(operation, operationTimeoutMs) : sendUnary(shard, operation);
       try {
-        const measured = await measureCell(fleet, settings, inFlight, async (n) =>
-          check(await send(operationOf(n, cellId))),
+        const cell = await measureCell(
+          () => fleet.cpu(),
+          settings.cellMs,
+          inFlight,
+          async (n) => check(await send(operationOf(n, cellId))),
         );
-        rows.push([...labels, api satisfies Api, inFlight, ...measured]);
+        rows.push([
+          ...labels,
+          api satisfies Api,
+          inFlight,
+          cell.ops,
+          cell.opsPerS,
+          cell.p50Ms,
+          cell.p99Ms,
+          perUnit(serverCpuUs(cell), cell.ops),
+          perUnit(cell.clientCpuUs, cell.ops),
+          cell.retried,
+        ]);
       } finally {
         stream?.close();
       }
@@ -132,31 +98,22 @@ const putOf =
   (durability: kvV1.Durability) =>
   (n: number, cellId: string): OperationRequest => ({
     $case: 'put',
-    put: { groupId, request: { key: keyOf(n), value, durability, fence: undefined, requestId: `${cellId}-${n}` } },
+    put: { groupId, request: putRequestOf(n, cellId, durability) },
   });
 
 const getOf =
   (consistency: kvV1.Consistency) =>
   (n: number): OperationRequest => ({
     $case: 'get',
-    get: { groupId, request: { key: keyOf(n), consistency, maxStalenessMs: 0 } },
+    get: { groupId, request: getRequestOf(n, consistency) },
   });
-
-function checkPut(answer: OperationAnswer): void {
-  if (answer.$case !== 'put' || !answer.put.response?.succeeded)
-    throw new Error(`a Put was not applied: ${answer.$case}`);
-}
-
-function checkFound(answer: OperationAnswer): void {
-  if (answer.$case !== 'get' || !answer.get.response?.found) throw new Error('a Get of a written key found nothing');
-}
 
 /** Retries until the primary acknowledges a write: a new group's primary may not hold its lease yet. */
 async function firstWrite(fleet: ReplicaFleet, primary: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      checkPut(await sendUnary(fleet.shard(primary), putOf(Durability.DURABILITY_UNSPECIFIED)(0, `${runId}-first`)));
+      checkPut(await sendUnary(fleet.shard(primary), putOf(Durability.DURABILITY_UNSPECIFIED)(0, newCellId())));
       return;
     } catch (error) {
       if (!isRetryable(error) || Date.now() > deadline) throw error;
@@ -168,7 +125,7 @@ async function firstWrite(fleet: ReplicaFleet, primary: string): Promise<void> {
 /** Every key written (64 at a time), then readable at the backup: Gets read values that exist. */
 async function prefill(fleet: ReplicaFleet, primary: string, backup: string): Promise<void> {
   const put = putOf(Durability.DURABILITY_UNSPECIFIED);
-  const cellId = `${runId}-prefill`;
+  const cellId = newCellId();
   for (let first = 0; first < keyCount; first += 64) {
     const batch = Array.from({ length: Math.min(64, keyCount - first) }, (_, index) => first + index);
     await Promise.all(batch.map(async (n) => checkPut(await sendUnary(fleet.shard(primary), put(n, cellId)))));
@@ -182,23 +139,11 @@ async function prefill(fleet: ReplicaFleet, primary: string, backup: string): Pr
   }
 }
 
-/**
- * CPU ms per second of the whole fleet, and of this process, under no load:
- * the background (heartbeats, lease renewals) that every cell's CPU
- * includes, most of it per operation at 1 in flight.
- */
-async function restingCpuMsPerS(fleet: ReplicaFleet, ms: number): Promise<[number, number]> {
-  const before = fleet.cpu();
-  const clientBefore = process.cpuUsage();
-  const startedAt = performance.now();
-  await new Promise((resolveWait) => setTimeout(resolveWait, ms));
-  const seconds = (performance.now() - startedAt) / 1_000;
-  const client = process.cpuUsage(clientBefore);
-  return [
-    Math.round((cpuSecondsBetween(before, fleet.cpu()) * 1_000) / seconds),
-    Math.round((client.user + client.system) / 1_000 / seconds),
-  ];
-}
+/** Server and client CPU ms/s at rest. */
+const restingRates = (rest: CpuWindow & { seconds: number }) => [
+  msPerS(serverCpuUs(rest), rest.seconds),
+  msPerS(rest.clientCpuUs, rest.seconds),
+];
 
 const cellColumns = [
   'in flight',
@@ -280,7 +225,7 @@ export async function runReplicaBench(): Promise<BenchTable[]> {
     const primary = group.primary;
     const backup = group.members.find((member) => member !== primary) as string;
     await firstWrite(syncFleet, primary);
-    restingRows.push(['sync', restingMs, ...(await restingCpuMsPerS(syncFleet, restingMs))]);
+    restingRows.push(['sync', restingMs, ...restingRates(await restingCpu(() => syncFleet.cpu(), restingMs))]);
     const unspecified = putOf(Durability.DURABILITY_UNSPECIFIED);
     putRows.push(...(await cells(syncFleet, primary, ['sync', 'unspecified'], unspecified, checkPut)));
     putRows.push(...(await cells(syncFleet, primary, ['sync', 'ASYNC'], putOf(Durability.DURABILITY_ASYNC), checkPut)));
@@ -298,7 +243,7 @@ export async function runReplicaBench(): Promise<BenchTable[]> {
   try {
     const primary = (await asyncFleet.group()).primary;
     await firstWrite(asyncFleet, primary);
-    restingRows.push(['async', restingMs, ...(await restingCpuMsPerS(asyncFleet, restingMs))]);
+    restingRows.push(['async', restingMs, ...restingRates(await restingCpu(() => asyncFleet.cpu(), restingMs))]);
     const unspecified = putOf(Durability.DURABILITY_UNSPECIFIED);
     putRows.push(...(await cells(asyncFleet, primary, ['async', 'unspecified'], unspecified, checkPut)));
   } finally {

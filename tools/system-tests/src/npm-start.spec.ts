@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
+import { coordinatorV1, kvV1 } from '@bulwark/contracts';
 import { findProcessesWithEnv, fleetIdVariable } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import {
@@ -40,12 +40,9 @@ function groupsReady(): Promise<coordinatorV1.Topology> {
   }).finally(() => clients.forEach((client) => client.close()));
 }
 
-/** A shard.v1 client of the primary of group-a, as the topology names it. */
-function groupAPrimary(topology: coordinatorV1.Topology): shardV1.ShardClient {
-  const group = topology.groups.find((candidate) => candidate.id === 'group-a');
-  const member = topology.members.find((candidate) => candidate.id === group?.primary);
-  if (!member) throw new Error('group-a has no primary');
-  return createClient(shardV1.ShardClient, member.address);
+/** A kv.v1 client of a router at its published port, as a user reaches it. */
+function routerAt(port: number): kvV1.KVClient {
+  return createClient(kvV1.KVClient, `127.0.0.1:${port + portOffset}`);
 }
 
 describe('npm start', () => {
@@ -93,39 +90,32 @@ describe('npm start', () => {
     ]) {
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
     }
-    for (const service of ['router-1', 'lock-1', 'monitor-1'])
+    for (const service of ['router-1', 'router-2', 'lock-1', 'monitor-1'])
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
     expect(table).toMatch(/^jaeger\s.*skipped/m);
 
     // Reachable as Docker publishes them: 127.0.0.1 and the published port (plus the test's offset).
-    for (const port of [7001, 7002, 7003, 7200, 7300, 7400]) {
+    for (const port of [7001, 7002, 7003, 7200, 7201, 7300, 7400]) {
       await waitForServing(`127.0.0.1:${port + portOffset}`, 10_000);
     }
-    const router = await runReflectionCheck(`127.0.0.1:${7200 + portOffset}`, ['kv.v1.KV/Get={"key":"a"}']);
-    expect(router.output).toContain('ok kv.v1.KV');
-    expect(router.code).toBe(0);
-    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(15);
+    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(16);
 
-    const primary = groupAPrimary(await groupsReady());
-    const put = await eventually('a write at group-a', 30_000, () =>
+    // Once the groups are on the ring, a router answers: list, describe and a call by reflection, as grpcurl does.
+    await groupsReady();
+    const reflection = await runReflectionCheck(`127.0.0.1:${7200 + portOffset}`, ['kv.v1.KV/Get={"key":"a"}']);
+    expect(reflection.output).toContain('ok kv.v1.KV');
+    expect(reflection.code).toBe(0);
+    const router = routerAt(7200);
+    const put = await eventually('a write through router-1', 30_000, () =>
       callUnary(
-        primary,
-        primary.put,
-        {
-          groupId: 'group-a',
-          request: {
-            key: 'kept',
-            value: Buffer.from('across restarts'),
-            durability: 0,
-            fence: undefined,
-            requestId: '',
-          },
-        },
-        { deadlineMs: 2_000 },
+        router,
+        router.put,
+        { key: 'kept', value: Buffer.from('across restarts'), durability: 0, fence: undefined, requestId: '' },
+        { deadlineMs: 5_000 },
       ),
     );
-    primary.close();
-    expect(put.response?.succeeded).toBe(true);
+    router.close();
+    expect(put.succeeded).toBe(true);
     await stopWithCtrlC(launcher);
   }, 240_000);
 
@@ -133,23 +123,16 @@ describe('npm start', () => {
     const launcher = launch();
     await launcher.waitForLine((line) => line.includes('fleet ready'), 180_000);
     const topology = await groupsReady();
-    const value = await eventually('the value written before the restart', 30_000, async () => {
-      const primary = groupAPrimary(await groupsReady());
-      try {
-        const get = await callUnary(
-          primary,
-          primary.get,
-          {
-            groupId: 'group-a',
-            request: { key: 'kept', consistency: kvV1.Consistency.CONSISTENCY_STRONG, maxStalenessMs: 0 },
-          },
-          { deadlineMs: 2_000 },
-        );
-        return Buffer.from(get.response?.kv?.value ?? []).toString();
-      } finally {
-        primary.close();
-      }
-    });
+    const router = routerAt(7201);
+    const value = await eventually('the value written before the restart, through router-2', 30_000, async () => {
+      const get = await callUnary(
+        router,
+        router.get,
+        { key: 'kept', consistency: kvV1.Consistency.CONSISTENCY_STRONG, maxStalenessMs: 0 },
+        { deadlineMs: 5_000 },
+      );
+      return get.found ? Buffer.from(get.kv?.value ?? []).toString() : undefined;
+    }).finally(() => router.close());
     expect(value).toBe('across restarts');
     expect(topology.groups.map((group) => group.id).sort()).toEqual(['group-a', 'group-b', 'group-c']);
     await stopWithCtrlC(launcher);

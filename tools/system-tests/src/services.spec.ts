@@ -71,11 +71,18 @@ const cases: Case[] = [
   {
     app: 'router',
     services: ['kv.v1.KV'],
+    // Alone it has no topology: NOT_SERVING, and a call that could only wait for one fails at the router's deadline; bad input is refused before that.
     calls: [
-      ['kv.v1.KV/Get={"key":"a","consistency":"CONSISTENCY_STRONG"}', 'UNIMPLEMENTED: kv.v1.KV/Get is not implemented'],
-      ['kv.v1.KV/Put={"key":"a","value":"dg=="}', 'UNIMPLEMENTED: kv.v1.KV/Put is not implemented'],
+      ['kv.v1.KV/Get={"key":"a","consistency":"CONSISTENCY_STRONG"}', 'DEADLINE_EXCEEDED: the router has no topology'],
+      ['kv.v1.KV/Put={"key":"","value":"dg=="}', 'INVALID_ARGUMENT: key: must not be empty'],
+      ['kv.v1.KV/Scan={"prefix":"p","pageToken":"x"}', 'INVALID_ARGUMENT: page_token: is not a page token'],
     ],
-    env: () => ({ BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators }),
+    health: 'NOT_SERVING',
+    env: () => ({
+      BULWARK_MEMBER_ID: 'router-1',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_REQUEST_TIMEOUT_MS: '300',
+    }),
   },
   {
     app: 'lock',

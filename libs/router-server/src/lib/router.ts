@@ -5,7 +5,7 @@ import { TopologyWatcher } from '@bulwark/coordinator-client';
 import type { KvLimits } from '@bulwark/kv-state';
 import type { Logger } from '@bulwark/logging';
 import { Xoshiro128StarStar } from '@bulwark/random';
-import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { ServingStatus, type HandlerKit, type RunningServer, type ServiceBinding } from '@bulwark/rpc';
 import { KvRouter } from './kv-router';
 import { kvService } from './kv-service';
 import { ReadTargets, type ReadBalancerPolicy } from './read-targets';
@@ -63,7 +63,19 @@ export class Router {
     return [kvService(kit, this.kv, { requestTimeoutMs: this.options.requestTimeoutMs })];
   }
 
-  start(): void {
+  /**
+   * Follows the topology. The router is NOT_SERVING until it has one: before
+   * that it could only make callers wait (health probes and the launcher
+   * see it ready when it can route).
+   */
+  start(server: RunningServer): void {
+    if (!this.view.current()) {
+      server.health.setAll(ServingStatus.NOT_SERVING);
+      const stop = this.view.onRoutingChange(() => {
+        stop();
+        server.health.setAll(ServingStatus.SERVING);
+      });
+    }
     this.watcher.start();
   }
 
