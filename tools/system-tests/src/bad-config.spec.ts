@@ -19,6 +19,16 @@ const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
   ],
   ['router', { BULWARK_COORDINATORS: coordinators }, 'BULWARK_MEMBER_ID: is required but not set'],
   [
+    'router',
+    { BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators, BULWARK_READ_BALANCER: 'fastest' },
+    'BULWARK_READ_BALANCER: must be one of power-of-two-choices, round-robin, random, smooth-weighted, got "fastest"',
+  ],
+  [
+    'router',
+    { BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators, BULWARK_REQUEST_TIMEOUT_MS: '0' },
+    'BULWARK_REQUEST_TIMEOUT_MS: must be between 1 and 300000, got 0',
+  ],
+  [
     'lock',
     { BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: '127.0.0.1:99999' },
     'BULWARK_COORDINATORS: port must be between 1 and 65535, got 99999',

@@ -6,7 +6,7 @@
 // their history (in the check-history format) is linearizable; a paged
 // Scan crosses a failover between pages; bad input gets a status naming
 // the field.
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { checkLinearizability } from '@bulwark/history';
@@ -140,6 +140,20 @@ describe('routers on the compose fleet', () => {
         expect(Buffer.from(result.kv?.value ?? []).equals(valueOf(result.key))).toBe(true);
         expect(result.header?.groupId).toBe(ring.lookup(result.key));
       }
+    }
+
+    // EVENTUAL reads are spread over a group's members; each answer names the one that served it.
+    const spread = await callUnary(
+      reader,
+      reader.batchGet,
+      { keys: keys.slice(0, 300), consistency: Consistency.CONSISTENCY_EVENTUAL, maxStalenessMs: 0 },
+      { deadlineMs: 20_000 },
+    );
+    const servedBy = new Set(spread.results.map((result) => result.header?.memberId));
+    expect(servedBy.size).toBeGreaterThanOrEqual(6);
+    for (const result of spread.results) {
+      const group = current.groups.find((candidate) => candidate.id === result.header?.groupId);
+      expect(group?.members).toContain(result.header?.memberId);
     }
 
     // Locate names the same group, its primary and members.
@@ -347,8 +361,16 @@ describe('routers on the compose fleet', () => {
     expect(String(spanError)).toContain(ring.lookup(first));
     expect(String(spanError)).toContain(ring.lookup(other));
 
-    // The router survived all of it.
-    const answer = await callUnary(router, router.get, { key: 'fine', consistency: 0, maxStalenessMs: 0 }, settings);
-    expect(answer.found).toBe(true);
+    // The router survived all of it, and names the group and replica in the response metadata too.
+    const metadata = await new Promise<Metadata>((resolve, reject) => {
+      const call = router.get({ key: 'fine', consistency: 0, maxStalenessMs: 0 }, (error, answer) => {
+        if (error) reject(error);
+        else expect(answer.found).toBe(true);
+      });
+      call.on('metadata', resolve);
+    });
+    const located = await callUnary(router, router.locate, { key: 'fine' }, settings);
+    expect(metadata.get('bulwark-group')).toEqual([located.groupId]);
+    expect(metadata.get('bulwark-replica')).toEqual([located.primary]);
   });
 });

@@ -1,5 +1,8 @@
 // SIGTERM drains: health turns NOT_SERVING for watchers, in-flight calls are
 // answered, streams end cleanly, and the process exits 0.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { healthV1, kvV1 } from '@bulwark/contracts';
@@ -16,14 +19,21 @@ import {
 
 const { HealthCheckResponse_ServingStatus: Status } = healthV1;
 
-afterAll(killAllProcesses);
+const dataDir = mkdtempSync(join(tmpdir(), 'bulwark-shutdown-'));
+
+afterAll(async () => {
+  await killAllProcesses();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 it('a service drains its health watchers with NOT_SERVING and an OK end, then exits 0', async () => {
   const address = `127.0.0.1:${await freePort()}`;
-  const router = startService('router', {
-    BULWARK_MEMBER_ID: 'router-1',
+  // A coordinator alone is SERVING (it answers GetLeader and WatchTopology without its peers).
+  const service = startService('coordinator', {
+    BULWARK_MEMBER_ID: 'c1',
     BULWARK_LISTEN_ADDR: address,
-    BULWARK_COORDINATORS: '127.0.0.1:1',
+    BULWARK_PEERS: `c1=${address},c2=127.0.0.1:2,c3=127.0.0.1:3`,
+    BULWARK_DATA_DIR: dataDir,
   });
   await waitForServing(address, 30_000);
   const health = createClient(healthV1.HealthClient, address);
@@ -37,12 +47,12 @@ it('a service drains its health watchers with NOT_SERVING and an OK end, then ex
       if (response.status === Status.SERVING) resolve();
     }),
   );
-  router.signal('SIGTERM');
+  service.signal('SIGTERM');
   const final = await ended;
   expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
   expect(final.code).toBe(status.OK);
-  expect((await router.waitForExit(15_000)).code).toBe(0);
-  expect(router.stdout.some((line) => JSON.parse(line).msg === 'drained')).toBe(true);
+  expect((await service.waitForExit(15_000)).code).toBe(0);
+  expect(service.stdout.some((line) => JSON.parse(line).msg === 'drained')).toBe(true);
   health.close();
 });
 
