@@ -17,7 +17,14 @@ import { startFakeCoordinator, type FakeCoordinator } from '../testing';
 import { CoordinatorCaller } from './coordinator-caller';
 
 const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
-const header = (revision: bigint) => ({ memberId: 'c2', epoch: 0n, ballot: undefined, revision, sequence: 0n, groupId: '' });
+const header = (revision: bigint) => ({
+  memberId: 'c2',
+  epoch: 0n,
+  ballot: undefined,
+  revision,
+  sequence: 0n,
+  groupId: '',
+});
 const member: coordinatorV1.Member = {
   id: 'router-1',
   address: '127.0.0.1:7200',

@@ -41,7 +41,14 @@ export interface FakeCoordinator {
   stop(): Promise<void>;
 }
 
-const header = (revision: bigint) => ({ memberId: 'fake', epoch: 0n, ballot: undefined, revision, sequence: 0n, groupId: '' });
+const header = (revision: bigint) => ({
+  memberId: 'fake',
+  epoch: 0n,
+  ballot: undefined,
+  revision,
+  sequence: 0n,
+  groupId: '',
+});
 
 export async function startFakeCoordinator(): Promise<FakeCoordinator> {
   const logger = createLogger({ service: 'test', memberId: 'fake', level: 'fatal' });

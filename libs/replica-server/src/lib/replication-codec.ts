@@ -107,7 +107,14 @@ export function decodePrimaryMessage(
 }
 
 export function encodeBackupMessage(message: BackupMessage): replicationV1.ReplicateResponse {
-  const header = { memberId: message.from, epoch: message.epoch, ballot: undefined, revision: 0n, sequence: 0n, groupId: '' };
+  const header = {
+    memberId: message.from,
+    epoch: message.epoch,
+    ballot: undefined,
+    revision: 0n,
+    sequence: 0n,
+    groupId: '',
+  };
   switch (message.type) {
     case 'backupState':
       return {
