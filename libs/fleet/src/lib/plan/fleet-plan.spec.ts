@@ -29,10 +29,19 @@ function byName(services: ServicePlan[], name: string): ServicePlan {
 describe('planFleet on the repository docker-compose.yml', () => {
   const plan = planFleet(readComposeFile(join(repoRoot, 'docker-compose.yml')), settings);
 
-  it('runs the fifteen Bulwark services in compose order and skips jaeger', () => {
+  it('runs the sixteen Bulwark services in compose order and skips jaeger', () => {
     expect(plan.projectDir).toBe(repoRoot);
     const replicas = ['a', 'b', 'c'].flatMap((group) => [1, 2, 3].map((index) => `replica-${group}${index}`));
-    const names = ['coordinator-1', 'coordinator-2', 'coordinator-3', ...replicas, 'router-1', 'lock-1', 'monitor-1'];
+    const names = [
+      'coordinator-1',
+      'coordinator-2',
+      'coordinator-3',
+      ...replicas,
+      'router-1',
+      'router-2',
+      'lock-1',
+      'monitor-1',
+    ];
     // Addresses in compose order from .2 on.
     expect(plan.services.map((service) => [service.name, service.address])).toEqual(
       names.map((name, index) => [name, `127.77.0.${index + 2}`]),
@@ -86,7 +95,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
   });
 
   it('drops the Jaeger endpoint from every service and says so', () => {
-    expect(plan.references).toHaveLength(15);
+    expect(plan.references).toHaveLength(16);
     expect(plan.references[0]).toEqual({
       service: 'coordinator-1',
       field: 'environment.OTEL_EXPORTER_OTLP_ENDPOINT',
