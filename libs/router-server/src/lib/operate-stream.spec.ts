@@ -285,6 +285,29 @@ describe('OperateStream', () => {
       expect(stream.usable).toBe(true);
     });
 
+    it('keeps the slot of an operation that timed out here until the replica answers it, or a second later', async () => {
+      const clock = { nowMs: 1_000 };
+      const { call, stream } = open({ nowMs: () => clock.nowMs });
+      const late = observe(stream.submit(get('late'), 100));
+      const others = Array.from({ length: operationsInFlightMax - 1 }, (_, n) =>
+        observe(stream.submit(get(`k${n}`), 60_000)),
+      );
+      await nextTurn();
+      clock.nowMs = 1_100;
+      await expect(late.promise).rejects.toBeInstanceOf(DeadlineExceededError);
+      // The replica still counts it: a new operation waits for its slot.
+      const next = observe(stream.submit(get('next'), 60_000));
+      await nextTurn();
+      expect(call.written).toHaveLength(1);
+      // The replica's answer for it frees the slot.
+      call.emit('data', { results: [answer(1n)] });
+      await nextTurn();
+      expect(call.written).toHaveLength(2);
+      expect(call.written[1]?.operations.map((operation) => operation.id)).toEqual([BigInt(operationsInFlightMax + 1)]);
+      expect(next.outcome).toBe('pending');
+      expect(others.every((other) => other.outcome === 'pending')).toBe(true);
+    });
+
     it('rejects an operation still waiting to be sent when its deadline passes, and never sends it', async () => {
       const clock = { nowMs: 1_000 };
       const { call, stream } = open({ nowMs: () => clock.nowMs });

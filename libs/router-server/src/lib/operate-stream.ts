@@ -22,6 +22,12 @@ export const queuedOperationsMaxDefault = 8_192;
 export const batchBytesMax = 4 * 1024 * 1024;
 /** What an operation adds to a message besides its keys and values. */
 const operationOverheadBytes = 64;
+/**
+ * How long a slot stays taken after its operation timed out here: the
+ * replica counted it from when it arrived, a little later, and answers it
+ * by then, so reusing the slot at once could go past its bound of 1,024.
+ */
+const overdueSlotMs = 1_000;
 /** How often waiting operations are checked against their deadlines. */
 const deadlineSweepMs = 20;
 
@@ -70,6 +76,8 @@ export class OperateStream {
   private nextId = 1n;
   /** Sent and not answered, by id. */
   private readonly inFlight = new Map<bigint, Waiting>();
+  /** Timed out here and not answered yet, by id: when their slot is freed anyway. */
+  private readonly overdue = new Map<bigint, number>();
   /** Submitted and not sent yet, in submission order. */
   private queued: Waiting[] = [];
   private flushScheduled = false;
@@ -138,7 +146,7 @@ export class OperateStream {
   private flush(): void {
     this.flushScheduled = false;
     while (!this.failure && !this.waitingForDrain && this.queued.length > 0) {
-      const room = operationsInFlightMax - this.inFlight.size;
+      const room = operationsInFlightMax - this.inFlight.size - this.overdue.size;
       if (room <= 0) return;
       const now = this.nowMs();
       const operations: shardV1.Operation[] = [];
@@ -171,23 +179,31 @@ export class OperateStream {
   private onResults(results: readonly shardV1.OperationResult[]): void {
     for (const { id, result } of results) {
       const waiting = this.inFlight.get(id);
-      if (!waiting) continue; // timed out here already, or the stream failed meanwhile
+      if (!waiting) {
+        // Timed out here already (its slot is free now), or the stream failed meanwhile.
+        this.overdue.delete(id);
+        continue;
+      }
       this.inFlight.delete(id);
       if (result === undefined) waiting.reject(new UnavailableError(`operation ${id} answered without a result`));
       else if (result.$case === 'error') waiting.reject(operationFailure(result.error));
       else waiting.resolve(result);
     }
     if (this.queued.length > 0) this.scheduleFlush();
-    else if (this.inFlight.size === 0) this.stopSweeping();
+    else if (this.inFlight.size === 0 && this.overdue.size === 0) this.stopSweeping();
   }
 
-  /** Fails what waited past its deadline (the replica drops an in-flight one at the same deadline). */
+  /** Fails what waited past its deadline; an in-flight one keeps its slot until answered, or for overdueSlotMs. */
   private sweep(): void {
     const now = this.nowMs();
     const expired = (waiting: Waiting) => waiting.deadline <= now;
+    for (const [id, releaseAt] of this.overdue) {
+      if (releaseAt <= now) this.overdue.delete(id);
+    }
     for (const waiting of this.inFlight.values()) {
       if (expired(waiting)) {
         this.inFlight.delete(waiting.id);
+        this.overdue.set(waiting.id, now + overdueSlotMs);
         waiting.reject(timedOut(waiting));
       }
     }
@@ -196,7 +212,7 @@ export class OperateStream {
       this.queued = this.queued.filter((waiting) => !expired(waiting));
       for (const waiting of late) waiting.reject(timedOut(waiting));
     }
-    if (this.pending === 0) this.stopSweeping();
+    if (this.pending === 0 && this.overdue.size === 0) this.stopSweeping();
     else if (this.queued.length > 0) this.scheduleFlush();
   }
 
@@ -210,6 +226,7 @@ export class OperateStream {
     this.stopSweeping();
     const waiting = [...this.inFlight.values(), ...this.queued];
     this.inFlight.clear();
+    this.overdue.clear();
     this.queued = [];
     for (const operation of waiting) operation.reject(this.failure);
   }
