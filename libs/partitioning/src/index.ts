@@ -10,5 +10,5 @@ export {
 export { ModuloPartitioner } from './lib/modulo-partitioner';
 export { RangePartitioner, splitPointsMax } from './lib/range-partitioner';
 export { compareCodePoints } from './lib/code-point-order';
-export { hashKey } from './lib/key-hash';
+export { hashKey, hashTagOf, keyPlacementHash } from './lib/key-hash';
 export { countKeysByGroup, movedKeyFraction, peakToMeanLoad } from './lib/key-distribution';

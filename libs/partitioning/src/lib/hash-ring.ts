@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@bulwark/errors';
 import { groupsMax, validGroupsInIdOrder } from './group-list';
-import { hashKey } from './key-hash';
+import { hashKey, keyPlacementHash } from './key-hash';
 import type { GroupList, Partitioner } from './partitioner';
 
 /**
@@ -26,7 +26,8 @@ export interface HashRingOptions {
 /**
  * Consistent hashing with virtual nodes: a group of weight w puts
  * w * virtualNodesPerWeight points on a 32-bit ring, and a key belongs to the
- * group of the first point at or after the key's hash (wrapping around).
+ * group of the first point at or after the key's hash (wrapping around);
+ * keys with a hash tag are hashed by their tag (see hashTagOf).
  * Adding or removing a group moves only the keys on the arcs its points gain
  * or lose. Point positions depend only on group ids, weights and
  * virtualNodesPerWeight, so every process builds the same ring.
@@ -90,7 +91,7 @@ export class HashRing implements Partitioner {
   }
 
   lookup(key: string): string {
-    const point = this.firstPointAtOrAfter(hashKey(key));
+    const point = this.firstPointAtOrAfter(keyPlacementHash(key));
     // Both indexes are in range by construction: point < pointCount, owners < groupIds.length.
     return this.groupIds[this.owners[point] as number] as string;
   }

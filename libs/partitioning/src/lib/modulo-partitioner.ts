@@ -1,5 +1,5 @@
 import { validGroupsInIdOrder } from './group-list';
-import { hashKey } from './key-hash';
+import { keyPlacementHash } from './key-hash';
 import type { GroupList, Partitioner } from './partitioner';
 
 /**
@@ -19,6 +19,6 @@ export class ModuloPartitioner implements Partitioner {
 
   lookup(key: string): string {
     // The remainder is below groupIds.length, which is at least 1.
-    return this.groupIds[hashKey(key) % this.groupIds.length] as string;
+    return this.groupIds[keyPlacementHash(key) % this.groupIds.length] as string;
   }
 }

@@ -327,6 +327,30 @@ describe('KvRouter', () => {
     close();
   });
 
+  it('sends a transaction over keys sharing a hash tag to their one group', async () => {
+    const { replicas, router, close } = setUp();
+    replicas.answer = async (memberId) => ({
+      $case: 'txn',
+      txn: { response: { header: header(memberId, 'group-?'), succeeded: true, results: [] } },
+    });
+    // Without the tag these keys land in both groups; with it, in the group of "7".
+    const names = Array.from({ length: 40 }, (_, n) => `user:${n}`);
+    expect(new Set(names.map((name) => ring.lookup(name))).size).toBe(2);
+    const put = (key: string): kvV1.TxnOp => ({ op: { $case: 'put', put: putRequest(key) } });
+    const request: kvV1.TxnRequest = {
+      compares: [],
+      success: names.map((name) => put(`{7}:${name}`)),
+      failure: [],
+      durability: 0,
+      fence: undefined,
+      requestId: '',
+    };
+    await expect(router.txn(request, inMs(1_000))).resolves.toMatchObject({ succeeded: true });
+    const primaryOf7 = ring.lookup('7') === 'group-a' ? 'a1' : 'b1';
+    expect(replicas.sent.map((sent) => sent.memberId)).toEqual([primaryOf7]);
+    close();
+  });
+
   it('answers BatchPut put by put: an invalid one fails alone, named by its index', async () => {
     const { replicas, router, close } = setUp();
     replicas.answer = async (memberId) => putAnswer(memberId);

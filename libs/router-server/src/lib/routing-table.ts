@@ -4,7 +4,7 @@
 // only when its version changes (building one hashes every virtual node).
 import type { coordinatorV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
-import { defaultVirtualNodesPerWeight, HashRing, hashKey } from '@bulwark/partitioning';
+import { defaultVirtualNodesPerWeight, HashRing, keyPlacementHash } from '@bulwark/partitioning';
 
 export interface GroupRoute {
   readonly id: string;
@@ -74,7 +74,7 @@ export class RoutingTable {
     if (!group) {
       throw new UnavailableError(`the ring names group '${groupId}', which topology revision ${this.revision} lacks`);
     }
-    return { key, keyHash: hashKey(key), ringVersion: this.ring.version, group };
+    return { key, keyHash: keyPlacementHash(key), ringVersion: this.ring.version, group };
   }
 
   group(id: string): GroupRoute | undefined {
