@@ -1,10 +1,12 @@
 // A call from one service to another is one trace: the router's client span
 // for RegisterMember is the parent of the coordinator's server span, both
-// exported over OTLP/gRPC to a receiver in this test. Health checks stay out.
+// exported over OTLP/gRPC to a receiver in this test; inside the router, a
+// kv.v1 call's routing span is a child of its server span. Health checks
+// stay out.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { healthV1 } from '@bulwark/contracts';
+import { healthV1, kvV1 } from '@bulwark/contracts';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { freePort, killAllProcesses, OtlpReceiver, startService, waitForServing } from '@bulwark/testing';
 
@@ -59,6 +61,11 @@ describe('tracing across services', () => {
         ) || undefined,
       10_000,
     );
+    // A kv.v1 call is traced inside the router: its routing span is a child of the call's server span.
+    const kv = createClient(kvV1.KVClient, routerAddress);
+    await callUnary(kv, kv.locate, { key: 'traced' }, { deadlineMs: 5_000 }).catch(() => undefined);
+    kv.close();
+
     // SIGTERM flushes each exporter before exit: any health span would be here by then.
     router.signal('SIGTERM');
     coordinator.signal('SIGTERM');
@@ -79,5 +86,15 @@ describe('tracing across services', () => {
       expect(server.instance).toBe('c1');
     }
     expect(receiver.spans.filter((span) => span.name.includes('grpc.health.v1'))).toEqual([]);
+    const locateServer = receiver.spans.find(
+      (span) => span.service === 'router' && span.kind === 'SERVER' && span.name === 'grpc.kv.v1.KV/Locate',
+    );
+    const locateRouting = receiver.spans.find(
+      (span) => span.service === 'router' && span.name === 'bulwark.router/Locate',
+    );
+    expect(locateServer).toBeDefined();
+    expect(locateRouting).toBeDefined();
+    expect(locateRouting?.parentSpanId).toBe(locateServer?.spanId);
+    expect(locateRouting?.traceId).toBe(locateServer?.traceId);
   });
 });
