@@ -2,7 +2,12 @@ import { formatHostPort, hostPortList, int, oneOf } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { registerOnStart } from '@bulwark/coordinator-client';
 import { defaultKvLimits } from '@bulwark/kv-state';
-import { queuedOperationsMaxDefault, readBalancerPolicies, Router } from '@bulwark/router-server';
+import {
+  queuedOperationsMaxDefault,
+  readBalancerPolicies,
+  Router,
+  routerReceiveBytesMax,
+} from '@bulwark/router-server';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 
@@ -11,6 +16,8 @@ let router: Router | undefined;
 void runService({
   service: 'router',
   defaultPort: 7200,
+  // BatchPut and Txn carry many values; the streams to replicas cut what they carry at 4 MiB a message.
+  receiveMessageBytesMax: routerReceiveBytesMax,
   settings: {
     coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }),
     readBalancer: oneOf('BULWARK_READ_BALANCER', readBalancerPolicies, 'power-of-two-choices'),

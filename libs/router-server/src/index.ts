@@ -36,6 +36,6 @@ export {
   type ReadTarget,
   type ReadTargetsOptions,
 } from './lib/read-targets';
-export { Router, type RouterOptions } from './lib/router';
+export { Router, routerReceiveBytesMax, type RouterOptions } from './lib/router';
 export { RoutingTable, singleGroup, type GroupRoute, type KeyField, type KeyPlacement } from './lib/routing-table';
 export { RoutingView, type TopologySource } from './lib/routing-view';

@@ -204,6 +204,48 @@ describe('a replica group of real processes', () => {
     expect([streamError.kind, streamError.details.field]).toEqual(['invalid-argument', 'operations[1].id']);
   }, 60_000);
 
+  it('answers one Operate batch of large values in messages of at most 4 MiB, which a 5 MiB client receives', async () => {
+    const group = await fleet.group();
+    const address = fleet.launched.address(group.primary as string, 7100);
+    const writer = fleet.shards.get(group.primary as ReplicaName) as shardV1.ShardClient;
+    const value = 'v'.repeat(1024 * 1024);
+    const keys = Array.from({ length: 6 }, (_, index) => `large-${index}`);
+    for (const key of keys) await callUnary(writer, writer.put, putRequest(key, value), { deadlineMs: 10_000 });
+    // Six 1 MiB values in one turn's answer: one message would be over this client's limit and fail the stream.
+    const reader = createClient(shardV1.ShardClient, address, { 'grpc.max_receive_message_length': 5 * 1024 * 1024 });
+    const stream = reader.operate(new Metadata());
+    const received: shardV1.OperationResult[] = [];
+    let messages = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (response: shardV1.OperateResponse) => {
+        messages++;
+        received.push(...response.results);
+        if (received.length === keys.length) resolve();
+      });
+      stream.on('error', reject);
+    });
+    stream.write({
+      operations: keys.map((key, index) => ({
+        id: BigInt(index + 1),
+        timeoutMs: 10_000,
+        request: {
+          $case: 'get' as const,
+          get: { groupId: 'group-a', request: { key, consistency: Consistency.STRONG, maxStalenessMs: 0 } },
+        },
+      })),
+    });
+    try {
+      await done;
+    } finally {
+      stream.cancel();
+      reader.close();
+    }
+    expect(messages).toBeGreaterThanOrEqual(2);
+    for (const result of received) {
+      expect(result.result?.$case === 'get' && result.result.get.response?.kv?.value.length).toBe(value.length);
+    }
+  });
+
   it("reports each backup's lag at the primary (GetStatus)", async () => {
     const group = await fleet.group();
     const status = async (name: ReplicaName) => {

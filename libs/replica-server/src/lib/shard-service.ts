@@ -12,6 +12,10 @@ import type { ShardOperations } from './shard-operations';
 export const operationsInFlightMax = 1_024;
 /** How long an operation without its own timeout may wait. */
 export const operationTimeoutMsDefault = 10_000;
+/** Bytes of keys and values in one OperateResponse: far inside a router's receive limit, whatever a turn answers. */
+export const responseBytesMax = 4 * 1024 * 1024;
+/** What a result adds to a message besides its keys and values. */
+const resultOverheadBytes = 64;
 
 type OperateStream = ServerDuplexStream<shardV1.OperateRequest, shardV1.OperateResponse>;
 
@@ -51,6 +55,35 @@ async function perform(operations: ShardOperations, operation: shardV1.Operation
   }
 }
 
+/** results in order, in runs of at most bytesMax of keys and values (a bigger result goes alone). */
+function batchesWithin(results: shardV1.OperationResult[], bytesMax: number): shardV1.OperationResult[][] {
+  const batches: shardV1.OperationResult[][] = [];
+  let batch: shardV1.OperationResult[] = [];
+  let bytes = 0;
+  for (const result of results) {
+    const size = resultBytes(result);
+    if (batch.length > 0 && bytes + size > bytesMax) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(result);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+function resultBytes({ result }: shardV1.OperationResult): number {
+  const kv =
+    result?.$case === 'get'
+      ? result.get.response?.kv
+      : result?.$case === 'put'
+        ? result.put.response?.current
+        : undefined;
+  return resultOverheadBytes + (kv ? kv.key.length * 3 + kv.value.length : 0);
+}
+
 export function shardService(kit: HandlerKit, operations: ShardOperations, logger: Logger): ServiceBinding {
   const implementation: shardV1.ShardServer = {
     put: kit.unary((request) => operations.put(request)),
@@ -69,9 +102,10 @@ export function shardService(kit: HandlerKit, operations: ShardOperations, logge
         flushScheduled = true;
         setImmediate(() => {
           flushScheduled = false;
-          const batch = results;
+          const answered = results;
           results = [];
-          if (!call.writableEnded && !call.cancelled) call.write({ results: batch });
+          if (call.writableEnded || call.cancelled) return;
+          for (const batch of batchesWithin(answered, responseBytesMax)) call.write({ results: batch });
         });
       };
       const fail = (id: bigint, error: unknown) => {

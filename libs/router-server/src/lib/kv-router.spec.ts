@@ -1,8 +1,10 @@
 import { coordinatorV1, kvV1, type shardV1 } from '@bulwark/contracts';
 import {
+  DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotLeaderError,
+  ResourceExhaustedError,
   UnavailableError,
   withRevision,
 } from '@bulwark/errors';
@@ -92,16 +94,16 @@ interface Sent {
 class FakeReplicas implements ReplicaChannels {
   readonly sent: Sent[] = [];
   readonly notServing = new Set<string>();
-  answer: (memberId: string, request: OperationRequest) => Promise<OperationAnswer> = () =>
+  answer: (memberId: string, request: OperationRequest, timeoutMs: number) => Promise<OperationAnswer> = () =>
     Promise.reject(new UnavailableError('unscripted'));
   scanAnswer: (memberId: string, request: shardV1.ScanRequest) => Promise<shardV1.ScanResponse> = () =>
     Promise.reject(new UnavailableError('unscripted'));
 
   connection(memberId: string): ReplicaChannel {
     return {
-      submit: (request) => {
+      submit: (request, timeoutMs) => {
         this.sent.push({ memberId, request });
-        return this.answer(memberId, request);
+        return this.answer(memberId, request, timeoutMs);
       },
       scan: (request) => {
         this.sent.push({ memberId, request });
@@ -148,7 +150,7 @@ const putRequest = (key: string, requestId = ''): kvV1.PutRequest => ({
   requestId,
 });
 
-function setUp(random = () => 0) {
+function setUp(random = () => 0, backoff?: { initialBackoffMs: number; backoffMsMax: number }) {
   const source = new FakeSource();
   source.publish(topology(10n, { 'group-a': { epoch: 1n, primary: 'a1' }, 'group-b': { epoch: 1n, primary: 'b1' } }));
   const view = new RoutingView(source);
@@ -167,6 +169,7 @@ function setUp(random = () => 0) {
     limits: defaultKvLimits,
     logger: createLogger({ service: 'test', memberId: 'router-1', level: 'fatal' }),
     random,
+    ...(backoff ? { backoff } : {}),
   });
   const close = () => {
     router.close();
@@ -266,6 +269,81 @@ describe('KvRouter', () => {
     close();
   });
 
+  it('does not retry a bound that does not empty by itself (a full store)', async () => {
+    const { replicas, router, close } = setUp();
+    replicas.answer = async () => {
+      throw new ResourceExhaustedError('request.value', 'the group holds totalBytesMax already');
+    };
+    await expect(router.put(putRequest(keyA), inMs(1_000))).rejects.toMatchObject({
+      kind: 'resource-exhausted',
+      details: { field: 'value' },
+    });
+    expect(replicas.sent).toHaveLength(1);
+    close();
+  });
+
+  it('ends a write that may have been applied with DEADLINE_EXCEEDED naming the request id to retry with', async () => {
+    const { replicas, router, close } = setUp();
+    // The stream broke after the write left: it may or may not have been applied.
+    replicas.answer = async () => {
+      throw new UnavailableError('the Operate stream ended');
+    };
+    const failure = await router.put(putRequest(keyA), inMs(100)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DeadlineExceededError);
+    expect(String(failure)).toContain(`request_id "${requestIdOf(replicas.sent[0])}"`);
+    // Refused before it was proposed (not the primary): the last refusal is the answer, safe to retry anew.
+    replicas.answer = async () => {
+      throw new NotLeaderError();
+    };
+    await expect(router.put(putRequest(keyA), inMs(100))).rejects.toBeInstanceOf(NotLeaderError);
+    close();
+  });
+
+  it('backs off after a refusal from a member that only saw lease renewals since, instead of retrying at once', async () => {
+    // A backoff longer than the deadline: a retry that waits for it gives up after the first attempt.
+    const { source, replicas, router, close } = setUp(() => 0.5, { initialBackoffMs: 10_000, backoffMsMax: 10_000 });
+    replicas.answer = async () => {
+      // The member has seen revision 11, a renewal that changes no route.
+      source.publish(
+        topology(11n, { 'group-a': { epoch: 1n, primary: 'a1' }, 'group-b': { epoch: 1n, primary: 'b1' } }),
+      );
+      throw withRevision(new UnavailableError('no lease yet'), 11n);
+    };
+    await expect(router.put(putRequest(keyA), inMs(500))).rejects.toThrow('no lease yet');
+    expect(replicas.sent).toHaveLength(1);
+    close();
+  });
+
+  it('moves a balanced read on from a member that went silent', async () => {
+    const { source, replicas, router, close } = setUp();
+    source.publish(
+      topology(11n, {
+        'group-a': { epoch: 1n, primary: 'a1', inSync: ['a2'] },
+        'group-b': { epoch: 1n, primary: 'b1' },
+      }),
+    );
+    replicas.answer = (memberId, _request, timeoutMs) =>
+      memberId === 'a2'
+        ? new Promise((_, reject) => setTimeout(() => reject(new DeadlineExceededError('no answer')), timeoutMs))
+        : Promise.resolve(getAnswer(memberId, 'x'));
+    const answer = await router.get(
+      { key: keyA, consistency: Consistency.CONSISTENCY_BOUNDED, maxStalenessMs: 100 },
+      inMs(5_000),
+    );
+    expect(answer.header?.memberId).toBe('a1');
+    expect(replicas.sent.map((sent) => sent.memberId)).toEqual(['a2', 'a1']);
+    close();
+  });
+
+  it('refuses two puts of one BatchPut with the same request id', async () => {
+    const { replicas, router, close } = setUp();
+    await expect(
+      router.batchPut({ puts: [putRequest(keyA, 'same'), putRequest(keyB, 'same')] }, inMs(1_000)),
+    ).rejects.toMatchObject({ kind: 'invalid-argument', details: { field: 'puts[1].request_id' } });
+    expect(replicas.sent).toEqual([]);
+    close();
+  });
+
   it('waits for a group without a primary instead of failing at once', async () => {
     const { source, replicas, router, close } = setUp(() => 0.5);
     source.publish(topology(11n, { 'group-a': { epoch: 2n, primary: '' }, 'group-b': { epoch: 1n, primary: 'b1' } }));
@@ -361,13 +439,14 @@ describe('KvRouter', () => {
     close();
   });
 
-  it('merges scan pages of every group in key order, and continues after the token’s key', async () => {
+  it('merges scan pages of every group in key order, continues after the token’s key, and skips stale copies', async () => {
     const { replicas, router, close } = setUp();
-    const stored: Record<string, string[]> = {
-      'group-a': keysOf('group-a', 6).map((key) => `p/${key}`),
-      'group-b': keysOf('group-b', 6).map((key) => `p/${key}`),
-    };
-    const all = [...(stored['group-a'] ?? []), ...(stored['group-b'] ?? [])].sort();
+    const owned = Array.from({ length: 12 }, (_, n) => `p/key-${n}`);
+    const stored: Record<string, string[]> = { 'group-a': [], 'group-b': [] };
+    for (const key of owned) stored[ring.lookup(key)]?.push(key);
+    // Copies a ring change left behind in the group that no longer owns them: never answered, never twice.
+    for (const key of owned.slice(0, 4)) stored[ring.lookup(key) === 'group-a' ? 'group-b' : 'group-a']?.push(key);
+    const all = [...owned].sort();
     replicas.scanAnswer = async (_memberId, request) => {
       const keys = (stored[request.groupId] ?? []).filter((key) => key >= request.startKey).sort();
       const page = keys.slice(0, request.limit);

@@ -25,6 +25,7 @@ import {
   InternalError,
   InvalidArgumentError,
   isRetryable,
+  ResourceExhaustedError,
   UnavailableError,
 } from '@bulwark/errors';
 import { compareKeys, type KvLimits } from '@bulwark/kv-state';
@@ -43,12 +44,16 @@ import { checkedAs, clientFields } from './client-fields';
 import type { OperationAnswer, OperationRequest } from './operate-stream';
 import { decodePageToken, encodePageToken } from './page-token';
 import type { ReplicaChannel, ReplicaChannels } from './replica-pool';
-import type { ReadTarget, ReadTargets } from './read-targets';
+import type { BalancedConsistency, ReadTarget, ReadTargets } from './read-targets';
 import { singleGroup, type GroupRoute, type RoutingTable } from './routing-table';
 import type { RoutingView } from './routing-view';
 
 /** Keys in one BatchGet, puts in one BatchPut (kv.v1). */
 export const batchKeysMax = 1_000;
+/** Keys and values in one BatchGet answer; more is RESOURCE_EXHAUSTED naming keys (ask for fewer). */
+export const batchGetBytesMax = 64 * 1024 * 1024;
+/** How long one attempt of a balanced read may wait on a member before trying another. */
+export const balancedReadAttemptMs = 1_000;
 
 export interface RetryBackoff {
   /** Ceiling of the first delay; it doubles per retry up to backoffMsMax. Each delay is uniform below its ceiling. */
@@ -117,10 +122,13 @@ export class KvRouter {
     return clientFields('', async () => {
       const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
       deleteCommand(checked, this.options.limits, 0n);
-      const { answer } = await this.routeKey(request.key, 'primary', deadline, (groupId) => ({
-        $case: 'delete',
-        delete: { ...checked, groupId },
-      }));
+      const { answer } = await this.routeKey(
+        request.key,
+        'primary',
+        deadline,
+        (groupId) => ({ $case: 'delete', delete: { ...checked, groupId } }),
+        checked.request.requestId,
+      );
       if (answer.$case !== 'delete') unexpected(answer, 'delete');
       return answer.delete.response ?? missing('delete');
     });
@@ -154,8 +162,9 @@ export class KvRouter {
         'primary',
         deadline,
         (table) => singleGroup(table, keyed),
-        (connection, groupId) =>
-          connection.submit({ $case: 'txn', txn: { ...checked, groupId } }, remainingMs(deadline)),
+        (connection, groupId, timeoutMs) =>
+          connection.submit({ $case: 'txn', txn: { ...checked, groupId } }, timeoutMs),
+        checked.request.requestId,
       );
       if (answer.$case !== 'txn') unexpected(answer, 'txn');
       return answer.txn.response ?? missing('txn');
@@ -187,11 +196,29 @@ export class KvRouter {
         }),
       ),
     );
+    let bytes = 0;
+    for (const result of results) bytes += (result.kv?.value.length ?? 0) + result.key.length * 3;
+    if (bytes > batchGetBytesMax) {
+      throw new ResourceExhaustedError(
+        'keys',
+        `the answer would hold about ${bytes} bytes of keys and values, over ${batchGetBytesMax}: ask for fewer keys`,
+      );
+    }
     return { header: this.header(), results };
   }
 
   async batchPut(request: kvV1.BatchPutRequest, deadline: Deadline): Promise<kvV1.BatchPutResponse> {
     checkBatchSize(request.puts, 'puts');
+    // A group answers a repeated request id with the first outcome: two puts of one batch sharing one would lose one.
+    const firstWithId = new Map<string, number>();
+    request.puts.forEach((put, index) => {
+      if (put.requestId === '') return;
+      const first = firstWithId.get(put.requestId);
+      if (first !== undefined) {
+        throw new InvalidArgumentError(`puts[${index}].request_id`, `repeats the request_id of puts[${first}]`);
+      }
+      firstWithId.set(put.requestId, index);
+    });
     const results = await Promise.all(
       request.puts.map(async (put, index): Promise<kvV1.BatchPutResult> => {
         try {
@@ -236,29 +263,33 @@ export class KvRouter {
           query.consistency,
           deadline,
           (current) => current.group(group.id) ?? group,
-          (connection, groupId) =>
+          (connection, groupId, timeoutMs) =>
             connection.scan(
               { groupId, prefix, startKey: afterKey ?? '', endKey: '', limit: asked, consistency, maxStalenessMs },
-              remainingMs(deadline),
+              timeoutMs,
             ),
         );
-        return answer;
+        return { groupId: group.id, page: answer };
       }),
     );
     let bound: string | undefined;
-    for (const page of pages) {
+    for (const { page } of pages) {
       if (page.nextStartKey !== '' && (bound === undefined || compareKeys(page.nextStartKey, bound) < 0)) {
         bound = page.nextStartKey;
       }
     }
-    const merged = pages
-      .flatMap((page) => page.kvs)
-      .filter((kv) => kv.key !== afterKey && (bound === undefined || compareKeys(kv.key, bound) < 0))
-      .sort((a, b) => compareKeys(a.key, b.key));
-    const kvs = merged.slice(0, limit);
-    const more = bound !== undefined || merged.length > limit;
-    const last = kvs[kvs.length - 1];
-    const nextPageToken = more && last ? encodePageToken({ prefix, afterKey: last.key }) : '';
+    // A key a group lists but the ring of this page places elsewhere is a copy a ring change left
+    // behind: it counts for paging (so pages always advance), never as an answer. Of equal keys the
+    // owned copy sorts first, so a page cut between them keeps it.
+    const listed = pages
+      .flatMap(({ groupId, page }) => page.kvs.map((kv) => ({ kv, owned: table.place(kv.key).group.id === groupId })))
+      .filter(({ kv }) => kv.key !== afterKey && (bound === undefined || compareKeys(kv.key, bound) < 0))
+      .sort((a, b) => compareKeys(a.kv.key, b.kv.key) || Number(b.owned) - Number(a.owned));
+    const consumed = listed.slice(0, limit);
+    const kvs = consumed.filter(({ owned }) => owned).map(({ kv }) => kv);
+    const more = bound !== undefined || listed.length > limit;
+    const last = consumed[consumed.length - 1];
+    const nextPageToken = more && last ? encodePageToken({ prefix, afterKey: last.kv.key }) : '';
     return { header: this.header(table.revision), kvs, nextPageToken };
   }
 
@@ -292,10 +323,13 @@ export class KvRouter {
     return clientFields(path, async () => {
       const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
       putCommand(checked, this.options.limits, 0n);
-      const { answer } = await this.routeKey(request.key, 'primary', deadline, (groupId) => ({
-        $case: 'put',
-        put: { ...checked, groupId },
-      }));
+      const { answer } = await this.routeKey(
+        request.key,
+        'primary',
+        deadline,
+        (groupId) => ({ $case: 'put', put: { ...checked, groupId } }),
+        checked.request.requestId,
+      );
       if (answer.$case !== 'put') unexpected(answer, 'put');
       return answer.put.response ?? missing('put');
     });
@@ -308,28 +342,43 @@ export class KvRouter {
     target: Target,
     deadline: Deadline,
     request: (groupId: string) => OperationRequest,
+    requestId?: string,
   ): Promise<Routed<OperationAnswer>> {
     return this.route(
       target,
       deadline,
       (table) => table.place(key).group,
-      (connection, groupId) => connection.submit(request(groupId), remainingMs(deadline)),
+      (connection, groupId, timeoutMs) => connection.submit(request(groupId), timeoutMs),
+      requestId,
     );
   }
 
+  /**
+   * Sends to the member that may answer and retries what a retry can fix.
+   * requestId marks a write: once an attempt may have reached a primary, a
+   * write the router gives up on ends DEADLINE_EXCEEDED ("may or may not
+   * have been applied", naming the id to retry with), never with a status
+   * that looks safe to retry under a new id.
+   */
   private async route<T>(
     target: Target,
     deadline: Deadline,
     groupOf: (table: RoutingTable) => GroupRoute,
-    send: (connection: ReplicaChannel, groupId: string) => Promise<T>,
+    send: (connection: ReplicaChannel, groupId: string, timeoutMs: number) => Promise<T>,
+    requestId?: string,
   ): Promise<Routed<T>> {
     let lastError: unknown;
+    let mayHaveApplied = false;
+    const giveUp = (error: unknown) => outcomeOf(error, requestId, mayHaveApplied);
     for (let attempt = 1; ; attempt++) {
       const timeoutMs = remainingMs(deadline);
-      if (timeoutMs <= 0) throw lastError ?? deadlinePassed();
+      if (timeoutMs <= 0) throw giveUp(lastError ?? deadlinePassed());
       const table = await this.options.view.ready(timeoutMs);
       let readTarget: ReadTarget | undefined;
       let memberId = '';
+      let balanced = false;
+      let sent = false;
+      let failure: unknown;
       try {
         const group = groupOf(table);
         readTarget = target === 'primary' || target === 'strong' ? undefined : this.options.reads.pick(group, target);
@@ -341,17 +390,26 @@ export class KvRouter {
         }
         const address = table.addressOf(memberId);
         if (address === undefined) throw new UnavailableError(`member '${memberId}' has not registered its address`);
-        const sending = send(this.options.pool.connection(memberId, address), group.id);
-        const answer = memberId === group.primary ? await this.whilePrimary(sending, group) : await sending;
+        balanced = memberId !== group.primary;
+        // A balanced read may move on from a member that went silent (paused, cut off): reads are idempotent.
+        const attemptMs = balanced ? Math.min(remainingMs(deadline), balancedReadAttemptMs) : remainingMs(deadline);
+        const sending = send(this.options.pool.connection(memberId, address), group.id, attemptMs);
+        sent = true;
+        const answer = balanced ? await sending : await this.whilePrimary(sending, group);
         return { answer, group, memberId };
       } catch (error) {
-        if (!retryable(error)) throw error;
-        if (readTarget && error instanceof UnavailableError) this.options.reads.refused(memberId);
-        lastError = error;
-        await this.pause(attempt, error, table, deadline, lastError);
+        failure = error;
       } finally {
         readTarget?.finished();
       }
+      const silent = balanced && failure instanceof DeadlineExceededError && remainingMs(deadline) > 0;
+      if (sent && requestId !== undefined && mayHaveTakenEffect(failure)) mayHaveApplied = true;
+      if (!silent && !retryable(failure)) throw giveUp(failure);
+      if (readTarget && balanced && (failure instanceof UnavailableError || silent)) {
+        this.options.reads.refused(memberId, target as BalancedConsistency);
+      }
+      lastError = failure;
+      if (!(await this.pause(attempt, failure, table, deadline))) throw giveUp(failure);
     }
   }
 
@@ -386,26 +444,23 @@ export class KvRouter {
   }
 
   /**
-   * Between attempts: catch up with a newer topology a replica reported
-   * and retry at once, or wait the jittered backoff (less if routing
-   * changes). Throws the last error when the deadline would pass first.
+   * Between attempts. If the refusal came from a member with a newer
+   * topology, catch up first; if routing has changed since the attempt (a
+   * new primary, epoch, ring or address), retry at once. Otherwise wait the
+   * jittered backoff, less if routing changes meanwhile: lease renewals are
+   * revisions too, several a second, and change nothing worth waking for.
+   * False when the deadline would pass first.
    */
-  private async pause(
-    attempt: number,
-    error: unknown,
-    table: RoutingTable,
-    deadline: Deadline,
-    lastError: unknown,
-  ): Promise<void> {
+  private async pause(attempt: number, error: unknown, table: RoutingTable, deadline: Deadline): Promise<boolean> {
+    const { view } = this.options;
     const reported = error instanceof BulwarkError ? error.details.revision : undefined;
-    if (reported !== undefined && reported > table.revision) {
-      await this.options.view.caughtUp(reported, remainingMs(deadline));
-      if ((this.options.view.current()?.revision ?? 0n) >= reported) return;
-    }
+    if (reported !== undefined && reported > table.revision) await view.caughtUp(reported, remainingMs(deadline));
+    if ((view.current()?.routingKey ?? table.routingKey) !== table.routingKey) return remainingMs(deadline) > 0;
     const ceiling = Math.min(this.backoff.backoffMsMax, this.backoff.initialBackoffMs * 2 ** Math.min(attempt - 1, 30));
     const delayMs = this.random() * ceiling;
-    if (delayMs >= remainingMs(deadline)) throw lastError;
-    await this.options.view.routingChange(delayMs);
+    if (delayMs >= remainingMs(deadline)) return false;
+    await view.routingChange(delayMs);
+    return true;
   }
 
   private requestIdFor(clientRequestId: string): string {
@@ -419,12 +474,43 @@ export class KvRouter {
   }
 }
 
-/** What a retry may fix: a moved primary, an unavailable member, a full queue, a ring the replica says is stale. */
+/** Bounds that empty by themselves; a full store or too many fence names do not, and a transport limit never. */
+const transientLimits: ReadonlySet<string> = new Set([
+  'queuedMax',
+  'operationsInFlightMax',
+  'operations.id',
+  'waitingWritesMax',
+  'uncommittedEntriesMax',
+]);
+
+/** What a retry may fix: a moved primary, an unavailable member, a bound that empties, a group_id the replica says is stale. */
 function retryable(error: unknown): boolean {
   if (!(error instanceof BulwarkError)) return false;
-  if (error.kind === 'deadline-exceeded') return false;
-  if (error.kind === 'failed-precondition') return error.details.field === 'group_id';
-  return isRetryable(error);
+  switch (error.kind) {
+    case 'deadline-exceeded':
+      return false;
+    case 'failed-precondition':
+      return error.details.field === 'group_id';
+    case 'resource-exhausted':
+      return transientLimits.has(error.details.field ?? '');
+    default:
+      return isRetryable(error);
+  }
+}
+
+/** Whether a write that failed this way may still have been applied: everything but a refusal before proposing. */
+function mayHaveTakenEffect(error: unknown): boolean {
+  if (!(error instanceof BulwarkError)) return true;
+  return !['not-leader', 'invalid-argument', 'resource-exhausted', 'failed-precondition'].includes(error.kind);
+}
+
+/** The error a call ends with: for a write that may have been applied, DEADLINE_EXCEEDED naming its request id. */
+function outcomeOf(error: unknown, requestId: string | undefined, mayHaveApplied: boolean): unknown {
+  if (requestId === undefined || !mayHaveApplied) return error;
+  const last = error instanceof Error ? error.message : String(error);
+  return new DeadlineExceededError(
+    `no definite answer before the deadline: the write may or may not have been applied; retry it with request_id ${JSON.stringify(requestId)} to learn its outcome (last: ${last})`,
+  );
 }
 
 export function remainingMs(deadline: Deadline): number {

@@ -66,11 +66,18 @@ describe.each(readBalancerPolicies)('ReadTargets with %s', (policy) => {
 
   it(`skips a member that refused a read for ${refusalCoolDownMs} ms`, () => {
     const { targets, clock } = readTargets(policy);
-    targets.refused('r3');
+    targets.refused('r3', 'eventual');
     expect(pickedMembers(targets, group, 'eventual')).toEqual(new Set(['r1', 'r2', 'r4']));
     clock.nowMs += refusalCoolDownMs - 1;
     expect(pickedMembers(targets, group, 'eventual')).toEqual(new Set(['r1', 'r2', 'r4']));
     clock.nowMs += 1;
+    expect(pickedMembers(targets, group, 'eventual')).toEqual(new Set(['r1', 'r2', 'r3', 'r4']));
+  });
+
+  it('keeps a refusal of a BOUNDED read from stopping EVENTUAL reads at that member', () => {
+    const { targets } = readTargets(policy);
+    targets.refused('r2', 'bounded');
+    expect(pickedMembers(targets, group, 'bounded')).toEqual(new Set(['r1']));
     expect(pickedMembers(targets, group, 'eventual')).toEqual(new Set(['r1', 'r2', 'r3', 'r4']));
   });
 
@@ -83,8 +90,8 @@ describe.each(readBalancerPolicies)('ReadTargets with %s', (policy) => {
   it('returns the primary when every candidate is cooling down, also when the primary is not a candidate', () => {
     const { targets, clock } = readTargets(policy);
     const primaryBehind: GroupRoute = { ...group, inSync: ['r2', 'r3'] };
-    targets.refused('r2');
-    targets.refused('r3');
+    targets.refused('r2', 'bounded');
+    targets.refused('r3', 'bounded');
     expect(targets.pick(primaryBehind, 'bounded').memberId).toBe('r1');
     clock.nowMs += refusalCoolDownMs;
     expect(pickedMembers(targets, primaryBehind, 'bounded')).toEqual(new Set(['r2', 'r3']));
@@ -130,14 +137,14 @@ describe('ReadTargets with power-of-two-choices', () => {
 describe('ReadTargets.retain', () => {
   it('forgets the cool-down of a member that left the topology', () => {
     const { targets } = readTargets('round-robin');
-    targets.refused('r3');
+    targets.refused('r3', 'eventual');
     targets.retain(new Set(['group-a']), new Set(['r1', 'r2', 'r4']));
     expect(pickedMembers(targets, group, 'eventual')).toEqual(new Set(['r1', 'r2', 'r3', 'r4']));
   });
 
   it('keeps the cool-down of a member still in the topology', () => {
     const { targets } = readTargets('round-robin');
-    targets.refused('r3');
+    targets.refused('r3', 'eventual');
     targets.retain(new Set(['group-a']), new Set(['r1', 'r2', 'r3', 'r4']));
     expect(pickedMembers(targets, group, 'eventual')).toEqual(new Set(['r1', 'r2', 'r4']));
   });

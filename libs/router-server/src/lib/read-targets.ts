@@ -45,7 +45,7 @@ export interface ReadTargetsOptions {
 
 export class ReadTargets {
   private readonly balancers = new Map<string, GroupBalancer>();
-  /** Member id -> when its cool-down ends. */
+  /** "consistency/member id" -> when its cool-down ends: a strict BOUNDED client's refusals never stop EVENTUAL reads. */
   private readonly coolingUntil = new Map<string, number>();
 
   constructor(private readonly options: ReadTargetsOptions) {}
@@ -57,7 +57,7 @@ export class ReadTargets {
     const now = this.options.nowMs();
     let anyAvailable = false;
     candidates.forEach((memberId, index) => {
-      const cooling = (this.coolingUntil.get(memberId) ?? 0) > now;
+      const cooling = (this.coolingUntil.get(`${consistency}/${memberId}`) ?? 0) > now;
       const isAvailable = !cooling && this.options.serving(memberId);
       if (available[index] !== isAvailable) {
         available[index] = isAvailable;
@@ -71,9 +71,9 @@ export class ReadTargets {
     return { memberId, finished: () => balancer.requestFinished(memberId) };
   }
 
-  /** memberId refused a balanced read: skip it for a while. */
-  refused(memberId: string): void {
-    this.coolingUntil.set(memberId, this.options.nowMs() + refusalCoolDownMs);
+  /** memberId refused a read at consistency, or went silent: skip it for such reads for a while. */
+  refused(memberId: string, consistency: BalancedConsistency): void {
+    this.coolingUntil.set(`${consistency}/${memberId}`, this.options.nowMs() + refusalCoolDownMs);
   }
 
   /** Forgets groups and members no longer in the topology. */
@@ -81,8 +81,8 @@ export class ReadTargets {
     for (const key of this.balancers.keys()) {
       if (!groupIds.has(key.slice(0, key.lastIndexOf('/')))) this.balancers.delete(key);
     }
-    for (const memberId of this.coolingUntil.keys()) {
-      if (!memberIds.has(memberId)) this.coolingUntil.delete(memberId);
+    for (const key of this.coolingUntil.keys()) {
+      if (!memberIds.has(key.slice(key.indexOf('/') + 1))) this.coolingUntil.delete(key);
     }
   }
 

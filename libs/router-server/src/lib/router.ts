@@ -12,6 +12,9 @@ import { ReadTargets, type ReadBalancerPolicy } from './read-targets';
 import { ReplicaPool } from './replica-pool';
 import { RoutingView } from './routing-view';
 
+/** The largest request a router accepts (a BatchPut, a Txn); larger is RESOURCE_EXHAUSTED from gRPC. */
+export const routerReceiveBytesMax = 64 * 1024 * 1024;
+
 export interface RouterOptions {
   readonly memberId: string;
   /** host:port of every coordinator. */
