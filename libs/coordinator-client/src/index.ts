@@ -4,3 +4,4 @@ export * from './lib/coordinator-clients';
 export * from './lib/register-member';
 export * from './lib/register-in-background';
 export * from './lib/topology-watcher';
+export * from './lib/topology-ring';

@@ -361,6 +361,24 @@ describe('routers on the compose fleet', () => {
     expect(String(spanError)).toContain(ring.lookup(first));
     expect(String(spanError)).toContain(ring.lookup(other));
 
+    // A replica refuses a key its group does not own on its ring, naming group_id and its topology revision:
+    // a router with an older ring catches up and sends the key to its group instead of leaving it astray.
+    const groupA = current.groups.find((group) => group.id === 'group-a') as coordinatorV1.ReplicaGroup;
+    const foreign = Array.from({ length: 100 }, (_, i) => `astray/${i}`).find(
+      (key) => ring.lookup(key) !== 'group-a',
+    ) as string;
+    const shard = shardOf(current, groupA.primary);
+    try {
+      const astray = await callUnary(shard, shard.put, { groupId: 'group-a', request: put(foreign) }, settings).catch(
+        (error: unknown) => error,
+      );
+      expect(astray).toMatchObject({ kind: 'failed-precondition', details: { field: 'group_id' } });
+      expect((astray as { details: { revision?: bigint } }).details.revision).toBeGreaterThan(0n);
+      expect(String(astray)).toContain(ring.lookup(foreign));
+    } finally {
+      shard.close();
+    }
+
     // The router survived all of it, and names the group and replica in the response metadata too.
     const metadata = await new Promise<Metadata>((resolve, reject) => {
       const call = router.get({ key: 'fine', consistency: 0, maxStalenessMs: 0 }, (error, answer) => {

@@ -4,7 +4,9 @@
 // coordinators, and the services it serves. The app's main only wires this
 // into the service kit.
 import { performance } from 'node:perf_hooks';
+import { hashRingOf } from '@bulwark/coordinator-client';
 import type { Logger } from '@bulwark/logging';
+import type { HashRing } from '@bulwark/partitioning';
 import { defaultKvLimits, type KvLimits, type Outcome } from '@bulwark/kv-state';
 import { FileReplicaStorage } from '@bulwark/replica-storage';
 import {
@@ -52,6 +54,8 @@ export class Replica {
   private readonly storage: FileReplicaStorage;
   private readonly clockMs = () => performance.now();
   private healthTimer: NodeJS.Timeout | undefined;
+  /** The ring of the latest topology, rebuilt when its version changes: which keys are this group's. */
+  private ring: HashRing | undefined;
 
   private constructor(
     private readonly options: ReplicaOptions,
@@ -106,6 +110,10 @@ export class Replica {
       clockMs: this.clockMs,
       wallClockMs: Date.now,
       topologyRevision: () => this.link.watcher.current()?.revision ?? 0n,
+      ownerOf: (key) => {
+        this.ring = hashRingOf(this.link.watcher.current()?.topology.ring, this.ring);
+        return this.ring?.lookup(key);
+      },
     });
   }
 

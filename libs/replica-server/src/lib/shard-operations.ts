@@ -4,7 +4,7 @@
 // state when this member qualifies for the consistency asked.
 import type { commonV1, shardV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError, withRevision } from '@bulwark/errors';
-import type { KvLimits, Outcome } from '@bulwark/kv-state';
+import type { Command, KvLimits, Outcome } from '@bulwark/kv-state';
 import {
   deleteCommand,
   deleteResponse,
@@ -35,6 +35,13 @@ export interface ShardOperationsOptions {
   readonly wallClockMs: () => number;
   /** The coordinator topology revision this member acts under, stamped on answers and refusals. */
   readonly topologyRevision: () => bigint;
+  /**
+   * The group the ring of that topology places a key in, or undefined while
+   * there is no ring: a key placed elsewhere is refused, so a router with an
+   * older ring catches up and sends it to its group instead of leaving it
+   * where no reader will look.
+   */
+  readonly ownerOf?: (key: string) => string | undefined;
 }
 
 /**
@@ -84,6 +91,7 @@ export class ShardOperations {
   private async putOnce(request: shardV1.PutRequest): Promise<shardV1.PutResponse> {
     this.checkGroup(request.groupId);
     const write = putCommand(request, this.options.limits, this.stamp());
+    this.checkOwned(commandKeys(write.command));
     const result = await this.write(write);
     // The key as stored now is sent back only with a failed compare-and-set: no lookup for the rest.
     const failedCompare = result.outcome.kind === 'written' && !result.outcome.succeeded;
@@ -93,13 +101,16 @@ export class ShardOperations {
 
   private async deleteOnce(request: shardV1.DeleteRequest): Promise<shardV1.DeleteResponse> {
     this.checkGroup(request.groupId);
-    const result = await this.write(deleteCommand(request, this.options.limits, this.stamp()));
+    const write = deleteCommand(request, this.options.limits, this.stamp());
+    this.checkOwned(commandKeys(write.command));
+    const result = await this.write(write);
     return deleteResponse(result.outcome, this.header(result.epoch, result.sequence));
   }
 
   private async txnOnce(request: shardV1.TxnRequest): Promise<shardV1.TxnResponse> {
     this.checkGroup(request.groupId);
     const write = txnCommand(request, this.options.limits, this.stamp());
+    this.checkOwned(commandKeys(write.command));
     const result = await this.write(write);
     return txnResponse(result.outcome, this.header(result.epoch, result.sequence), write.command);
   }
@@ -107,6 +118,7 @@ export class ShardOperations {
   private getOnce(request: shardV1.GetRequest): shardV1.GetResponse {
     this.checkGroup(request.groupId);
     const query = getQuery(request, this.options.limits);
+    this.checkOwned([query.key]);
     this.requireReadable(query);
     const { state } = this.options.machine;
     return getResponse(state.get(query.key), this.header(this.options.runner.node.epoch, state.appliedSequence));
@@ -134,6 +146,19 @@ export class ShardOperations {
       throw new FailedPreconditionError(
         'group_id',
         `this member serves group '${this.options.groupId}', not '${groupId}': the caller's ring is stale`,
+      );
+    }
+  }
+
+  private checkOwned(keys: readonly string[]): void {
+    const { ownerOf, groupId } = this.options;
+    if (!ownerOf) return;
+    for (const key of keys) {
+      const owner = ownerOf(key);
+      if (owner === undefined || owner === groupId) continue;
+      throw new FailedPreconditionError(
+        'group_id',
+        `key ${JSON.stringify(key)} belongs to group '${owner}' on this member's ring, not '${groupId}': the caller's ring is stale`,
       );
     }
   }
@@ -179,5 +204,21 @@ export class ShardOperations {
       sequence,
       groupId: this.options.groupId,
     };
+  }
+}
+
+/** Every key a write names: the op's key, or a transaction's compares and both branches. */
+function commandKeys(command: Command): string[] {
+  const body = command.body;
+  switch (body.type) {
+    case 'op':
+      return [body.op.key];
+    case 'txn':
+      return [
+        ...body.compares.map((compare) => compare.key),
+        ...[...body.success, ...body.failure].map((op) => op.key),
+      ];
+    case 'noop':
+      return [];
   }
 }

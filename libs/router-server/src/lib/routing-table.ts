@@ -4,7 +4,8 @@
 // only when its version changes (building one hashes every virtual node).
 import type { coordinatorV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
-import { defaultVirtualNodesPerWeight, HashRing, keyPlacementHash } from '@bulwark/partitioning';
+import { hashRingOf } from '@bulwark/coordinator-client';
+import { type HashRing, keyPlacementHash } from '@bulwark/partitioning';
 
 export interface GroupRoute {
   readonly id: string;
@@ -49,21 +50,7 @@ export class RoutingTable {
 
   /** The table for topology, reusing previous's ring when the ring's version is unchanged. */
   static from(topology: coordinatorV1.Topology, previous?: RoutingTable): RoutingTable {
-    const ring = topology.ring;
-    let hashRing: HashRing | undefined;
-    if (ring && ring.groups.length > 0) {
-      hashRing =
-        previous?.ring?.version === ring.version
-          ? previous.ring
-          : new HashRing(
-              {
-                version: ring.version,
-                groups: ring.groups.map((group) => ({ id: group.groupId, weight: group.weight })),
-              },
-              { virtualNodesPerWeight: ring.virtualNodesPerWeight || defaultVirtualNodesPerWeight },
-            );
-    }
-    return new RoutingTable(topology.revision, hashRing, topology);
+    return new RoutingTable(topology.revision, hashRingOf(topology.ring, previous?.ring), topology);
   }
 
   /** The group that owns key; UnavailableError while the ring is empty or names a group the table lacks. */
