@@ -1,0 +1,231 @@
+// RedisLockServer when its server crashes, stops, hangs or holds data the
+// scripts did not write: every call answers within its timeout, and a
+// server it cannot trust is unavailable, never a wrong answer.
+import { createHash } from 'node:crypto';
+import { UnavailableError } from '@bulwark/errors';
+import {
+  closeRedisClients,
+  connectRedisClient,
+  freePort,
+  killAllProcesses,
+  startRedisServer,
+  type RedisServer,
+} from '@bulwark/testing';
+import type Redis from 'ioredis';
+import { fenceKey, holderKey } from './lock-keys';
+import { grantScript } from './lock-scripts';
+import { RedisLockServer } from './redis-lock-server';
+
+const timeoutMs = 2_000;
+const shortTimeoutMs = 300;
+/** What a loaded 2-core machine may add to a timer. */
+const timerSlackMs = 250;
+const ttlMs = 60_000;
+
+let redis: RedisServer;
+let server: RedisLockServer;
+const lockServers: RedisLockServer[] = [];
+let lockCount = 0;
+
+function freshName(): string {
+  lockCount += 1;
+  return `fault-${lockCount}`;
+}
+
+function lockServerOn(port: number, options: { inFlightMax?: number } = {}): RedisLockServer {
+  const lockServer = new RedisLockServer({ host: '127.0.0.1', port, ...options });
+  lockServers.push(lockServer);
+  return lockServer;
+}
+
+/** The rejection of call, with how long it took to come. */
+async function failureOf(call: () => Promise<unknown>): Promise<{ error: unknown; elapsedMs: number }> {
+  const started = performance.now();
+  const error = await call().then(
+    () => new Error('the call succeeded'),
+    (thrown: unknown) => thrown,
+  );
+  return { error, elapsedMs: performance.now() - started };
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  server = lockServerOn(redis.port);
+  await server.waitUntilConnected(timeoutMs);
+});
+
+afterAll(async () => {
+  await Promise.all(lockServers.map((lockServer) => lockServer.close()));
+  await closeRedisClients();
+  await redis.remove();
+  await killAllProcesses();
+});
+
+describe('a crash', () => {
+  it('keeps the fence (appendfsync always), so a token granted before it stays stale after it', async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 9007199254740993n, ttlMs, timeoutMs);
+    await server.release(name, 'alice', 9007199254740993n, timeoutMs);
+    await redis.kill();
+    await redis.restart();
+    await server.waitUntilConnected(timeoutMs);
+    expect(await server.inspect(name, timeoutMs)).toEqual({ fence: 9007199254740993n, holder: undefined });
+    expect(await server.grant(name, 'bob', 9007199254740993n, ttlMs, timeoutMs)).toEqual({
+      outcome: 'stale',
+      fence: 9007199254740993n,
+    });
+  });
+
+  it('keeps a holder with the rest of its lease', async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 3n, ttlMs, timeoutMs);
+    await redis.kill();
+    await redis.restart();
+    await server.waitUntilConnected(timeoutMs);
+    const state = await server.inspect(name, timeoutMs);
+    expect(state).toMatchObject({ fence: 3n, holder: { owner: 'alice', token: 3n } });
+    expect(state.holder?.remainingTtlMs).toBeLessThanOrEqual(ttlMs);
+    expect(state.holder?.remainingTtlMs).toBeGreaterThan(ttlMs - 10_000);
+  });
+});
+
+describe('a restart', () => {
+  it('is followed by a reconnection, and the scripts run again though the script cache is empty', async () => {
+    const grantSha = createHash('sha1').update(grantScript).digest('hex');
+    await server.grant(freshName(), 'alice', 1n, ttlMs, timeoutMs);
+    expect(await connectRedisClient(redis).script('EXISTS', grantSha)).toEqual([1]);
+    await redis.stop();
+    await redis.restart();
+    const raw = connectRedisClient(redis);
+    expect(await raw.script('EXISTS', grantSha)).toEqual([0]);
+    await server.waitUntilConnected(timeoutMs);
+    expect(await server.grant(freshName(), 'alice', 1n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+    expect(await raw.script('EXISTS', grantSha)).toEqual([1]);
+  });
+});
+
+describe('a server that is down', () => {
+  it('answers UnavailableError naming the server at once, for every call, and serves again once back', async () => {
+    const name = freshName();
+    await redis.stop();
+    try {
+      const calls = [
+        () => server.inspect(name, timeoutMs),
+        () => server.grant(name, 'alice', 1n, ttlMs, timeoutMs),
+        () => server.release(name, 'alice', 1n, timeoutMs),
+        () => server.refresh(name, 'alice', 1n, ttlMs, timeoutMs),
+      ];
+      for (const call of calls) {
+        const { error, elapsedMs } = await failureOf(call);
+        expect(error).toBeInstanceOf(UnavailableError);
+        expect((error as Error).message).toContain(`lock server ${server.id}: `);
+        expect(elapsedMs).toBeLessThan(timerSlackMs);
+      }
+    } finally {
+      await redis.restart();
+    }
+    await server.waitUntilConnected(timeoutMs);
+    expect(await server.grant(name, 'alice', 1n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+  });
+
+  it('that was never up answers UnavailableError with the connection error, and so does waiting for it', async () => {
+    const nobody = lockServerOn(await freePort());
+    const { error, elapsedMs } = await failureOf(() => nobody.inspect('a', timeoutMs));
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(elapsedMs).toBeLessThan(timerSlackMs);
+    const waited = await failureOf(() => nobody.waitUntilConnected(shortTimeoutMs));
+    expect(waited.error).toBeInstanceOf(UnavailableError);
+    expect((waited.error as Error).message).toMatch(/not connected within 300 ms: .*ECONNREFUSED/);
+    expect(waited.elapsedMs).toBeLessThan(shortTimeoutMs + timerSlackMs);
+  });
+});
+
+describe('a server that hangs', () => {
+  it('costs at most timeoutMs, and a grant that timed out may still take effect once it runs again', async () => {
+    const name = freshName();
+    redis.pause();
+    let failure: { error: unknown; elapsedMs: number };
+    try {
+      failure = await failureOf(() => server.grant(name, 'alice', 7n, ttlMs, shortTimeoutMs));
+    } finally {
+      redis.resume();
+    }
+    expect(failure.error).toBeInstanceOf(UnavailableError);
+    expect((failure.error as Error).message).toContain(`lock server ${server.id}: grant: no answer within 300 ms`);
+    expect(failure.elapsedMs).toBeGreaterThanOrEqual(shortTimeoutMs - 1);
+    expect(failure.elapsedMs).toBeLessThan(shortTimeoutMs + timerSlackMs);
+    // The script was sent before the server stopped answering: it runs when the server resumes.
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 7n, holder: { owner: 'alice', token: 7n } });
+  });
+
+  it('fails calls at once past inFlightMax calls awaiting an answer', async () => {
+    const bounded = lockServerOn(redis.port, { inFlightMax: 2 });
+    await bounded.waitUntilConnected(timeoutMs);
+    redis.pause();
+    let overflow: { error: unknown; elapsedMs: number };
+    try {
+      const unanswered = await Promise.all([
+        failureOf(() => bounded.inspect('a', shortTimeoutMs)),
+        failureOf(() => bounded.inspect('b', shortTimeoutMs)),
+      ]);
+      for (const { error } of unanswered) expect((error as Error).message).toMatch(/no answer within/);
+      overflow = await failureOf(() => bounded.inspect('c', timeoutMs));
+    } finally {
+      redis.resume();
+    }
+    expect(overflow.error).toBeInstanceOf(UnavailableError);
+    expect((overflow.error as Error).message).toContain('inspect: 2 calls still await an answer');
+    expect(overflow.elapsedMs).toBeLessThan(timerSlackMs);
+  });
+});
+
+describe('a server holding what the scripts did not write', () => {
+  it.each<[string, (raw: Redis, name: string) => Promise<unknown>]>([
+    ['a holder value without separator', (raw, name) => raw.set(holderKey(name), 'alice', 'PX', ttlMs)],
+    ['a holder token that is not canonical', (raw, name) => raw.set(holderKey(name), '007:alice', 'PX', ttlMs)],
+    ['a holder without TTL', (raw, name) => raw.set(holderKey(name), '1:alice')],
+    ['a fence that is not a decimal', (raw, name) => raw.set(fenceKey(name), 'seven')],
+    ['a fence above uint64', (raw, name) => raw.set(fenceKey(name), '18446744073709551616')],
+  ])('is unavailable to inspect and grant, which write nothing: %s', async (_, store) => {
+    const name = freshName();
+    const raw = connectRedisClient(redis);
+    await store(raw, name);
+    const before = await raw.mget(holderKey(name), fenceKey(name));
+    for (const call of [
+      () => server.inspect(name, timeoutMs),
+      () => server.grant(name, 'bob', 2n ** 64n - 1n, ttlMs, timeoutMs),
+    ]) {
+      const { error } = await failureOf(call);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect((error as Error).message).toContain(`lock server ${server.id}: `);
+    }
+    expect(await raw.mget(holderKey(name), fenceKey(name))).toEqual(before);
+  });
+
+  it('is unavailable to every call when the holder key has another type', async () => {
+    const name = freshName();
+    await connectRedisClient(redis).hset(holderKey(name), 'owner', 'alice');
+    for (const call of [
+      () => server.inspect(name, timeoutMs),
+      () => server.grant(name, 'alice', 1n, ttlMs, timeoutMs),
+      () => server.release(name, 'alice', 1n, timeoutMs),
+      () => server.refresh(name, 'alice', 1n, ttlMs, timeoutMs),
+    ]) {
+      const { error } = await failureOf(call);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect((error as Error).message).toMatch(/WRONGTYPE/);
+    }
+  });
+});
+
+describe('close', () => {
+  it('ends the connection: calls fail from then on, and waiting to connect too', async () => {
+    const closing = lockServerOn(redis.port);
+    await closing.waitUntilConnected(timeoutMs);
+    await closing.close();
+    const { error } = await failureOf(() => closing.inspect('a', timeoutMs));
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toContain('not connected (end)');
+    await expect(closing.waitUntilConnected(timeoutMs)).rejects.toThrow(/closed/);
+  });
+});

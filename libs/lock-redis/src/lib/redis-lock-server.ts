@@ -1,0 +1,253 @@
+// One Redis server as a LockServer. Each method is one Lua script (EVALSHA,
+// falling back to EVAL when the server's script cache is empty, as after a
+// restart), so it is atomic on that server. Every call answers within its
+// timeout or rejects with UnavailableError naming the server: a server that
+// is down, hangs, or answers something the scripts cannot have produced
+// counts as unavailable, never as an answer.
+import { BulwarkError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
+import type { LockServer, ServerGrant, ServerLockState } from '@bulwark/lock-core';
+import { once } from 'node:events';
+import Redis from 'ioredis';
+import { encodeHolder, fenceKey, holderKey, releasedChannel, tokenMax } from './lock-keys';
+import { parseDoneReply, parseGrantReply, parseInspectReply } from './lock-replies';
+import { grantScript, inspectScript, refreshScript, releaseScript } from './lock-scripts';
+
+export interface RedisLockServerOptions {
+  host: string;
+  port: number;
+  /** Names the server in errors and logs; host:port unless given. */
+  id?: string;
+  /** How long one connection attempt may take before it counts as failed. */
+  connectTimeoutMs?: number;
+  /** Longest pause between reconnection attempts, which back off from 50 ms. */
+  reconnectDelayMsMax?: number;
+  /** Calls sent and not answered yet (timed-out ones included) past which calls fail at once. */
+  inFlightMax?: number;
+}
+
+const defaultConnectTimeoutMs = 1_000;
+const reconnectDelayMsMin = 50;
+const defaultReconnectDelayMsMax = 1_000;
+const defaultInFlightMax = 1_000;
+const disconnectTimeoutMs = 100;
+/** Longer timers overflow in Node and fire at once. */
+const timeoutMsMax = 2 ** 31 - 1;
+
+/** The scripts as ioredis defines them on the connection (defineCommand). */
+interface LockScriptCommands {
+  bulwarkLockInspect(holderKey: string, fenceKey: string): Promise<unknown>;
+  bulwarkLockGrant(
+    holderKey: string,
+    fenceKey: string,
+    token: string,
+    holderValue: string,
+    ttlMs: number,
+  ): Promise<unknown>;
+  bulwarkLockRelease(holderKey: string, holderValue: string, channel: string, token: string): Promise<unknown>;
+  bulwarkLockRefresh(holderKey: string, holderValue: string, ttlMs: number): Promise<unknown>;
+}
+
+export class RedisLockServer implements LockServer {
+  readonly id: string;
+  private readonly redis: Redis & LockScriptCommands;
+  private readonly inFlightMax: number;
+  private inFlight = 0;
+  private lastConnectionError: string | undefined;
+
+  constructor(options: RedisLockServerOptions) {
+    this.id = options.id ?? `${options.host}:${options.port}`;
+    this.inFlightMax = options.inFlightMax ?? defaultInFlightMax;
+    const reconnectDelayMsMax = options.reconnectDelayMsMax ?? defaultReconnectDelayMsMax;
+    const redis = new Redis({
+      host: options.host,
+      port: options.port,
+      connectTimeout: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+      // A call to a server that is not connected fails at once rather than
+      // wait in a queue and be sent after its caller gave up on it; calls a
+      // dropped connection left unanswered fail too, and are not resent.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // Keep reconnecting for as long as the server is away.
+      retryStrategy: (attempt) => Math.min(reconnectDelayMsMin * 2 ** (attempt - 1), reconnectDelayMsMax),
+      // Ready only once the server has loaded its data (the fences) after a restart.
+      enableReadyCheck: true,
+      // How long close() lets a socket drain before destroying it; ioredis
+      // also leaves this timer behind when closing between reconnections.
+      disconnectTimeout: disconnectTimeoutMs,
+    });
+    redis.on('error', (error: Error) => {
+      this.lastConnectionError = error.message;
+    });
+    redis.on('ready', () => {
+      this.lastConnectionError = undefined;
+    });
+    redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 2, lua: inspectScript });
+    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 2, lua: grantScript });
+    redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 1, lua: releaseScript });
+    redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 1, lua: refreshScript });
+    this.redis = redis as Redis & LockScriptCommands;
+  }
+
+  async inspect(name: string, timeoutMs: number): Promise<ServerLockState> {
+    requireName(name);
+    return this.call(
+      'inspect',
+      timeoutMs,
+      () => this.redis.bulwarkLockInspect(holderKey(name), fenceKey(name)),
+      parseInspectReply,
+    );
+  }
+
+  async grant(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<ServerGrant> {
+    requireName(name);
+    requireOwner(owner);
+    requireToken(token);
+    requireTtl(ttlMs);
+    return this.call(
+      'grant',
+      timeoutMs,
+      () =>
+        this.redis.bulwarkLockGrant(
+          holderKey(name),
+          fenceKey(name),
+          token.toString(),
+          encodeHolder(owner, token),
+          ttlMs,
+        ),
+      parseGrantReply,
+    );
+  }
+
+  async release(name: string, owner: string, token: bigint, timeoutMs: number): Promise<boolean> {
+    requireName(name);
+    requireOwner(owner);
+    requireToken(token);
+    return this.call(
+      'release',
+      timeoutMs,
+      () =>
+        this.redis.bulwarkLockRelease(
+          holderKey(name),
+          encodeHolder(owner, token),
+          releasedChannel(name),
+          token.toString(),
+        ),
+      parseDoneReply,
+    );
+  }
+
+  async refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<boolean> {
+    requireName(name);
+    requireOwner(owner);
+    requireToken(token);
+    requireTtl(ttlMs);
+    return this.call(
+      'refresh',
+      timeoutMs,
+      () => this.redis.bulwarkLockRefresh(holderKey(name), encodeHolder(owner, token), ttlMs),
+      parseDoneReply,
+    );
+  }
+
+  /** Resolves once connected (calls fail at once until then); UnavailableError after timeoutMs. */
+  async waitUntilConnected(timeoutMs: number): Promise<void> {
+    requireTimeout(timeoutMs);
+    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'end') throw this.unavailable('closed');
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        reject(this.unavailable(`not connected within ${timeoutMs} ms${this.connectionProblem()}`));
+      }, timeoutMs);
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  /** Closes the connection and stops reconnecting; calls fail from now on. */
+  async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    // Between reconnection attempts there is no socket, so no 'end' comes.
+    const ended = this.redis.status === 'reconnecting' ? undefined : once(this.redis, 'end');
+    this.redis.disconnect();
+    await ended;
+  }
+
+  private async call<T>(
+    operation: string,
+    timeoutMs: number,
+    send: () => Promise<unknown>,
+    parse: (reply: unknown) => T,
+  ): Promise<T> {
+    requireTimeout(timeoutMs);
+    if (this.redis.status !== 'ready') {
+      throw this.unavailable(`${operation}: not connected (${this.redis.status})${this.connectionProblem()}`);
+    }
+    if (this.inFlight >= this.inFlightMax) {
+      throw this.unavailable(`${operation}: ${this.inFlight} calls still await an answer`);
+    }
+    this.inFlight += 1;
+    const answer = send().finally(() => {
+      this.inFlight -= 1;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(this.unavailable(`${operation}: no answer within ${timeoutMs} ms (it may still take effect)`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return parse(await Promise.race([answer, timeout]));
+    } catch (error) {
+      if (error instanceof BulwarkError) throw error;
+      throw this.unavailable(`${operation}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private connectionProblem(): string {
+    return this.lastConnectionError === undefined ? '' : `: ${this.lastConnectionError}`;
+  }
+
+  private unavailable(problem: string): UnavailableError {
+    return new UnavailableError(`lock server ${this.id}: ${problem}`);
+  }
+}
+
+function requireName(name: string): void {
+  // An empty hash tag ({}) would not keep a lock's keys in one slot.
+  if (name.length === 0) throw new InvalidArgumentError('name', 'must not be empty');
+  requireUtf8(name, 'name');
+}
+
+function requireOwner(owner: string): void {
+  requireUtf8(owner, 'owner');
+}
+
+/** Redis keeps UTF-8 bytes: a lone surrogate would become U+FFFD there, and two owners or names one. */
+function requireUtf8(text: string, field: string): void {
+  if (Buffer.from(text, 'utf8').toString('utf8') !== text) {
+    throw new InvalidArgumentError(field, 'is not valid Unicode (a lone surrogate)');
+  }
+}
+
+function requireToken(token: bigint): void {
+  if (token < 0n || token > tokenMax)
+    throw new InvalidArgumentError('token', `must be a uint64, from 0 to ${tokenMax}`);
+}
+
+function requireTtl(ttlMs: number): void {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new InvalidArgumentError('ttlMs', 'must be a positive integer');
+}
+
+function requireTimeout(timeoutMs: number): void {
+  if (!(timeoutMs > 0 && timeoutMs <= timeoutMsMax)) {
+    throw new InvalidArgumentError('timeoutMs', `must be above 0 and at most ${timeoutMsMax}`);
+  }
+}
