@@ -57,6 +57,29 @@ describe('ReplicaNode', () => {
     expect(group.member('r1').acknowledged).toContain(sequence);
   });
 
+  it('writes again when re-elected at a new epoch while both backups are silent: it drops them first', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    expect(sequenceOf(group.put('r1', 'k', 'v1'))).toBeGreaterThan(0n);
+    group.deliver();
+    const silent = (message: ReplicationMessage) => touches('r2')(message) || touches('r3')(message);
+    // Both backups go silent, r1's lease runs out, and the coordinator fails over to r1 itself.
+    group.advanceTime(10_001);
+    group.deliver(() => false, silent);
+    group.setView({ epoch: 2n, primary: 'r1' }, ['r1']);
+    group.grantLease('r1');
+    for (let step = 0; step < 20; step++) {
+      group.advanceTime(100);
+      group.deliver(() => false, silent);
+      for (const request of group.member('r1').coordinatorRequests.splice(0)) {
+        if (request.type === 'updateInSync') group.setView({ inSync: request.inSync }, ['r1']);
+      }
+    }
+    expect(group.currentView.inSync).toEqual(['r1']);
+    const sequence = sequenceOf(group.put('r1', 'k', 'v2'));
+    group.deliver(() => false, silent);
+    expect(group.member('r1').acknowledged).toContain(sequence);
+  });
+
   it('refuses writes and STRONG reads once it learns of a later epoch', () => {
     const group = startedGroup(['r1', 'r2', 'r3']);
     group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r1']);
