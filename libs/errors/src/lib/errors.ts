@@ -97,10 +97,14 @@ export class DeadlineExceededError extends BulwarkError {
   }
 }
 
-/** A stated bound (queue, batch, in-flight limit) is full. */
+/**
+ * A stated bound (queue, batch, in-flight limit) is full. Retryable when it
+ * empties by itself (a queue drains); not when only someone's action frees
+ * it (a full store, too many names).
+ */
 export class ResourceExhaustedError extends BulwarkError {
-  constructor(limit: string, problem: string) {
-    super('resource-exhausted', `${limit}: ${problem}`, true, { field: limit });
+  constructor(limit: string, problem: string, options: { retryable?: boolean } = {}) {
+    super('resource-exhausted', `${limit}: ${problem}`, options.retryable ?? true, { field: limit });
   }
 }
 

@@ -272,7 +272,8 @@ describe('KvRouter', () => {
   it('does not retry a bound that does not empty by itself (a full store)', async () => {
     const { replicas, router, close } = setUp();
     replicas.answer = async () => {
-      throw new ResourceExhaustedError('request.value', 'the group holds totalBytesMax already');
+      // As the replica answers a state refusal (shard-codec refusalError): not retryable.
+      throw new ResourceExhaustedError('request.value', 'the group holds totalBytesMax already', { retryable: false });
     };
     await expect(router.put(putRequest(keyA), inMs(1_000))).rejects.toMatchObject({
       kind: 'resource-exhausted',

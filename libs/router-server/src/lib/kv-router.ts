@@ -202,6 +202,7 @@ export class KvRouter {
       throw new ResourceExhaustedError(
         'keys',
         `the answer would hold about ${bytes} bytes of keys and values, over ${batchGetBytesMax}: ask for fewer keys`,
+        { retryable: false },
       );
     }
     return { header: this.header(), results };
@@ -474,16 +475,7 @@ export class KvRouter {
   }
 }
 
-/** Bounds that empty by themselves; a full store or too many fence names do not, and a transport limit never. */
-const transientLimits: ReadonlySet<string> = new Set([
-  'queuedMax',
-  'operationsInFlightMax',
-  'operations.id',
-  'waitingWritesMax',
-  'uncommittedEntriesMax',
-]);
-
-/** What a retry may fix: a moved primary, an unavailable member, a bound that empties, a group_id the replica says is stale. */
+/** What a retry may fix: a moved primary, an unavailable member, a bound that empties by itself, a group_id the replica says is stale. */
 function retryable(error: unknown): boolean {
   if (!(error instanceof BulwarkError)) return false;
   switch (error.kind) {
@@ -491,8 +483,6 @@ function retryable(error: unknown): boolean {
       return false;
     case 'failed-precondition':
       return error.details.field === 'group_id';
-    case 'resource-exhausted':
-      return transientLimits.has(error.details.field ?? '');
     default:
       return isRetryable(error);
   }

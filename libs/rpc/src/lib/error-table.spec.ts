@@ -56,6 +56,8 @@ describe('error table', () => {
     expect(fromServiceError(bare(status.UNAVAILABLE))).toBeInstanceOf(UnavailableError);
     expect(fromServiceError(bare(status.UNAVAILABLE)).retryable).toBe(true);
     expect(fromServiceError(bare(status.FAILED_PRECONDITION))).toBeInstanceOf(FailedPreconditionError);
+    // gRPC's own RESOURCE_EXHAUSTED (a message over the receive limit) fails the same way again.
+    expect(fromServiceError(bare(status.RESOURCE_EXHAUSTED)).retryable).toBe(false);
     const unknown = fromServiceError(bare(status.DATA_LOSS));
     expect(unknown).toBeInstanceOf(BulwarkError);
     expect(unknown.kind).toBe('internal');

@@ -31,7 +31,8 @@ const kindByCode: Partial<Record<status, { kind: ErrorKind; retryable: boolean }
   [status.FAILED_PRECONDITION]: { kind: 'failed-precondition', retryable: false },
   [status.UNAVAILABLE]: { kind: 'unavailable', retryable: true },
   [status.DEADLINE_EXCEEDED]: { kind: 'deadline-exceeded', retryable: true },
-  [status.RESOURCE_EXHAUSTED]: { kind: 'resource-exhausted', retryable: true },
+  // Without Bulwark's detail this is gRPC's own limit (a message over the receive size): the same call fails again.
+  [status.RESOURCE_EXHAUSTED]: { kind: 'resource-exhausted', retryable: false },
   [status.UNIMPLEMENTED]: { kind: 'unimplemented', retryable: false },
   [status.ABORTED]: { kind: 'aborted', retryable: true },
   [status.CANCELLED]: { kind: 'cancelled', retryable: false },

@@ -272,4 +272,8 @@ describe('refusalError', () => {
       'request.failure[0].put.value',
     );
   });
+
+  it('marks a state refusal of a bound not retryable: the store must change first', () => {
+    expect(refusalError(refusal('resource-exhausted', 'txn.failure[0].value')).retryable).toBe(false);
+  });
 });

@@ -104,7 +104,8 @@ export function refusalError(outcome: RefusedOutcome, command?: Command): Bulwar
     case 'failed-precondition':
       return new FailedPreconditionError(field.path, problem);
     case 'resource-exhausted':
-      return new ResourceExhaustedError(field.path, problem);
+      // A full store or too many fence names: the state must change first, a retry alone never helps.
+      return new ResourceExhaustedError(field.path, problem, { retryable: false });
     case 'invalid-argument':
       return new InvalidArgumentError(field.path, problem);
   }
