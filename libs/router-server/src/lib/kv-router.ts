@@ -283,7 +283,7 @@ export class KvRouter {
     // behind: it counts for paging (so pages always advance), never as an answer. Of equal keys the
     // owned copy sorts first, so a page cut between them keeps it.
     const listed = pages
-      .flatMap(({ groupId, page }) => page.kvs.map((kv) => ({ kv, owned: table.place(kv.key).group.id === groupId })))
+      .flatMap(({ groupId, page }) => page.kvs.map((kv) => ({ kv, owned: table.groupOf(kv.key).id === groupId })))
       .filter(({ kv }) => kv.key !== afterKey && (bound === undefined || compareKeys(kv.key, bound) < 0))
       .sort((a, b) => compareKeys(a.kv.key, b.kv.key) || Number(b.owned) - Number(a.owned));
     const consumed = listed.slice(0, limit);
@@ -348,7 +348,7 @@ export class KvRouter {
     return this.route(
       target,
       deadline,
-      (table) => table.place(key).group,
+      (table) => table.groupOf(key),
       (connection, groupId, timeoutMs) => connection.submit(request(groupId), timeoutMs),
       requestId,
     );

@@ -53,15 +53,16 @@ export class RoutingTable {
     return new RoutingTable(topology.revision, hashRingOf(topology.ring, previous?.ring), topology);
   }
 
-  /** The group that owns key; UnavailableError while the ring is empty or names a group the table lacks. */
-  place(key: string): KeyPlacement {
+  /** The group that owns key: one hash (the hot path); UnavailableError while the ring is empty or names a group the table lacks. */
+  groupOf(key: string): GroupRoute {
     if (!this.ring) throw new UnavailableError('the shard ring has no groups yet');
-    const groupId = this.ring.lookup(key);
-    const group = this.groups.get(groupId);
-    if (!group) {
-      throw new UnavailableError(`the ring names group '${groupId}', which topology revision ${this.revision} lacks`);
-    }
-    return { key, keyHash: keyPlacementHash(key), ringVersion: this.ring.version, group };
+    return this.ringGroup(this.ring.lookup(key));
+  }
+
+  /** Where key sits and who owns it, for Locate. */
+  place(key: string): KeyPlacement {
+    const group = this.groupOf(key);
+    return { key, keyHash: keyPlacementHash(key), ringVersion: (this.ring as HashRing).version, group };
   }
 
   group(id: string): GroupRoute | undefined {
@@ -71,12 +72,15 @@ export class RoutingTable {
   /** The groups on the ring, in id order. */
   ringGroups(): GroupRoute[] {
     if (!this.ring) throw new UnavailableError('the shard ring has no groups yet');
-    return this.ring.groupIds.map((id) => {
-      const group = this.groups.get(id);
-      if (!group)
-        throw new UnavailableError(`the ring names group '${id}', which topology revision ${this.revision} lacks`);
-      return group;
-    });
+    return this.ring.groupIds.map((id) => this.ringGroup(id));
+  }
+
+  private ringGroup(id: string): GroupRoute {
+    const group = this.groups.get(id);
+    if (!group) {
+      throw new UnavailableError(`the ring names group '${id}', which topology revision ${this.revision} lacks`);
+    }
+    return group;
   }
 
   groupIds(): ReadonlySet<string> {
@@ -109,7 +113,7 @@ export function singleGroup(table: RoutingTable, keys: readonly KeyField[]): Gro
   let first: GroupRoute | undefined;
   let strayField: string | undefined;
   for (const { key, field } of keys) {
-    const { group } = table.place(key);
+    const group = table.groupOf(key);
     first ??= group;
     if (group.id !== first.id) strayField ??= field;
     const listed = keysByGroup.get(group.id);
