@@ -8,9 +8,9 @@
 // the field.
 import { Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
+import { hashRingOf } from '@bulwark/coordinator-client';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { checkLinearizability } from '@bulwark/history';
-import { HashRing } from '@bulwark/partitioning';
 import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { repoPath, repoRoot } from '@bulwark/testing';
@@ -22,6 +22,13 @@ const subnet = '127.77.72';
 const portOffset = 41_000;
 const groupIds = ['group-a', 'group-b', 'group-c'];
 const { Consistency } = kvV1;
+
+/** The ring every router and replica builds from this topology. */
+function ringOf(topology: coordinatorV1.Topology) {
+  const ring = hashRingOf(topology.ring);
+  if (!ring) throw new Error('the topology has no ring');
+  return ring;
+}
 
 describe('routers on the compose fleet', () => {
   let launched: ComposeFleet;
@@ -91,10 +98,7 @@ describe('routers on the compose fleet', () => {
 
     // Each group holds exactly the keys the ring gives it, read on its primary directly.
     const current = await groupsReady();
-    const ring = new HashRing({
-      version: current.ring?.version ?? 0n,
-      groups: (current.ring?.groups ?? []).map((group) => ({ id: group.groupId, weight: group.weight })),
-    });
+    const ring = ringOf(current);
     for (const group of current.groups) {
       const shard = shardOf(current, group.primary);
       try {
@@ -340,10 +344,7 @@ describe('routers on the compose fleet', () => {
 
     // A transaction over keys of two groups names the first key of the second group, and both groups.
     const current = await groupsReady();
-    const ring = new HashRing({
-      version: current.ring?.version ?? 0n,
-      groups: (current.ring?.groups ?? []).map((group) => ({ id: group.groupId, weight: group.weight })),
-    });
+    const ring = ringOf(current);
     const first = 'txn/0';
     const other = Array.from({ length: 100 }, (_, i) => `txn/${i}`).find(
       (key) => ring.lookup(key) !== ring.lookup(first),

@@ -295,9 +295,7 @@ export class KvRouter {
   }
 
   async locate(request: kvV1.LocateRequest, deadline: Deadline): Promise<kvV1.LocateResponse> {
-    const { key } = checkedAs('', () =>
-      getQuery({ groupId: '', request: { key: request.key, consistency: 0, maxStalenessMs: 0 } }, this.options.limits),
-    );
+    const key = checkText(request.key, 'key', this.options.limits.keyBytesMax, 'keyBytesMax');
     const table = await this.options.view.ready(remainingMs(deadline));
     const placement = table.place(key);
     const { group } = placement;

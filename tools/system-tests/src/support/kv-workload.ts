@@ -47,6 +47,35 @@ export interface Workload {
 
 const { Consistency, CompareTarget, CompareOperator } = kvV1;
 
+/**
+ * A compare-and-set as the checker models it, as a transaction: put value
+ * if the key holds expect, or (expect null) if it does not exist.
+ */
+export function casTransaction(
+  key: string,
+  value: string,
+  expect: string | null,
+  durability: kvV1.Durability,
+  requestId: string,
+): kvV1.TxnRequest {
+  const compare: kvV1.Compare = {
+    key,
+    target: expect === null ? CompareTarget.COMPARE_TARGET_VERSION : CompareTarget.COMPARE_TARGET_VALUE,
+    operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
+    version: 0n,
+    value: expect === null ? Buffer.alloc(0) : Buffer.from(expect),
+  };
+  const put = { key, value: Buffer.from(value), durability: 0, fence: undefined, requestId: '' };
+  return {
+    compares: [compare],
+    success: [{ op: { $case: 'put', put } }],
+    failure: [],
+    durability,
+    fence: undefined,
+    requestId,
+  };
+}
+
 export function startWorkload(options: WorkloadOptions): Workload {
   const recorder = new HistoryRecorder(() => performance.now());
   const names = [...options.shards.keys()];
@@ -95,32 +124,8 @@ export function startWorkload(options: WorkloadOptions): Workload {
       const expect =
         options.random() < 0.3 ? null : `v${Math.max(1, valueCounter - 1 - Math.floor(options.random() * 3))}`;
       pending = recorder.invoke({ client, key, op: 'cas', value, expect });
-      const compare: kvV1.Compare =
-        expect === null
-          ? {
-              key,
-              target: CompareTarget.COMPARE_TARGET_VERSION,
-              operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
-              version: 0n,
-              value: Buffer.alloc(0),
-            }
-          : {
-              key,
-              target: CompareTarget.COMPARE_TARGET_VALUE,
-              operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
-              version: 0n,
-              value: Buffer.from(expect),
-            };
       call = async (shard, settings) => {
-        const put = { key, value: Buffer.from(value), durability: 0, fence: undefined, requestId: '' };
-        const request: kvV1.TxnRequest = {
-          compares: [compare],
-          success: [{ op: { $case: 'put', put } }],
-          failure: [],
-          durability,
-          fence: undefined,
-          requestId,
-        };
+        const request = casTransaction(key, value, expect, durability, requestId);
         const answer = await callUnary(shard, shard.txn, { groupId: 'group-a', request }, settings);
         pending.ok(answer.response?.succeeded ?? false);
       };

@@ -11,6 +11,7 @@ import { kvV1 } from '@bulwark/contracts';
 import { BulwarkError } from '@bulwark/errors';
 import { HistoryRecorder, type PendingOperation } from '@bulwark/history';
 import { callUnary } from '@bulwark/rpc';
+import { casTransaction } from './kv-workload';
 
 export interface RouterWorkloadOptions {
   readonly routers: readonly kvV1.KVClient[];
@@ -40,7 +41,7 @@ export interface RouterWorkload {
   readEach(keys: readonly string[]): Promise<void>;
 }
 
-const { Consistency, CompareTarget, CompareOperator } = kvV1;
+const { Consistency } = kvV1;
 
 /** Statuses that say a write was refused before it could take effect. */
 const definiteRefusals = new Set(['invalid-argument', 'failed-precondition', 'not-found']);
@@ -75,32 +76,8 @@ export function startRouterWorkload(options: RouterWorkloadOptions): RouterWorkl
       const expect =
         options.random() < 0.3 ? null : `v${Math.max(1, valueCounter - 1 - Math.floor(options.random() * 3))}`;
       pending = recorder.invoke({ client, key, op: 'cas', value, expect });
-      const compare: kvV1.Compare =
-        expect === null
-          ? {
-              key,
-              target: CompareTarget.COMPARE_TARGET_VERSION,
-              operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
-              version: 0n,
-              value: Buffer.alloc(0),
-            }
-          : {
-              key,
-              target: CompareTarget.COMPARE_TARGET_VALUE,
-              operator: CompareOperator.COMPARE_OPERATOR_EQUAL,
-              version: 0n,
-              value: Buffer.from(expect),
-            };
       call = async () => {
-        const put = { key, value: Buffer.from(value), durability: 0, fence: undefined, requestId: '' };
-        const request: kvV1.TxnRequest = {
-          compares: [compare],
-          success: [{ op: { $case: 'put', put } }],
-          failure: [],
-          durability: 0,
-          fence: undefined,
-          requestId: '',
-        };
+        const request = casTransaction(key, value, expect, kvV1.Durability.DURABILITY_UNSPECIFIED, '');
         const answer = await callUnary(router, router.txn, request, settings());
         pending.ok(answer.succeeded);
       };
