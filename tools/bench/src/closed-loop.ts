@@ -48,17 +48,20 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     phase = 'stopping';
     timers.forEach(clearTimeout);
   };
+  // The window's end is counted from its real start: a busy loop that fires the start late never shortens it.
   timers.push(
     setTimeout(() => {
       phase = 'measure';
       options.onWindowStart?.();
       windowStartMs = performance.now();
+      timers.push(
+        setTimeout(() => {
+          windowEndMs = performance.now();
+          options.onWindowEnd?.();
+          phase = 'stopping';
+        }, options.durationMs),
+      );
     }, options.warmupMs),
-    setTimeout(() => {
-      windowEndMs = performance.now();
-      options.onWindowEnd?.();
-      phase = 'stopping';
-    }, options.warmupMs + options.durationMs),
   );
   const slot = async () => {
     while (phase !== 'stopping') {
