@@ -59,7 +59,7 @@ function boundaryErrors(probes: Probe[]): Promise<string[][]> {
 }
 
 async function boundaryErrorsOf(file: string, code: string): Promise<string[]> {
-  const [errors] = await boundaryErrors([{ file, code }]);
+  const [errors = []] = await boundaryErrors([{ file, code }]);
   return errors;
 }
 
@@ -127,7 +127,7 @@ describe('module boundaries', () => {
       ]),
     );
     coreLibs.forEach((lib, index) => {
-      const [grpc, files] = errors.slice(index * 2, index * 2 + 2);
+      const [grpc, files = []] = errors.slice(index * 2, index * 2 + 2);
       expect({ lib, grpc }).toEqual({
         lib,
         grpc: ['A project tagged with "type:core" is not allowed to import "@grpc/grpc-js"'],
