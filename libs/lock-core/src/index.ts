@@ -1,11 +1,29 @@
-export type { LockServer, ServerGrant, ServerHolder, ServerLockState } from './lib/lock-server';
+export type {
+  LockServer,
+  ServerEnqueued,
+  ServerGrant,
+  ServerHolder,
+  ServerLockState,
+  ServerQueue,
+} from './lib/lock-server';
 export {
   defaultDriftFraction,
   defaultDriftMinMs,
+  defaultPlacesMax,
   LockQuorum,
   type AcquireAttempt,
   type Grant,
   type LockQuorumOptions,
   type LockView,
+  type QueuePlace,
 } from './lib/lock-quorum';
-export { MemoryLockServer } from './lib/memory-lock-server';
+export {
+  compareWaiters,
+  requireTicket,
+  requireWaiterId,
+  requireWaiterLeaseMs,
+  ticketMax,
+  waiterIdBytesMax,
+  waiterLeaseMsMax,
+} from './lib/lock-waiters';
+export { MemoryLockServer, type ReleasedListener } from './lib/memory-lock-server';

@@ -1,6 +1,7 @@
-import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import { LockQuorum } from './lock-quorum';
 import type { LockServer } from './lock-server';
+import { ticketMax } from './lock-waiters';
 import { MemoryLockServer } from './memory-lock-server';
 
 function quorumOf(count: number) {
@@ -10,18 +11,34 @@ function quorumOf(count: number) {
   return { clock, servers, quorum };
 }
 
+type Method = 'grant' | 'release' | 'enqueue' | 'leave';
+
 /** A server that applies a call and then fails to answer it: its outcome is unknown to the caller. */
-function answerLost(server: MemoryLockServer, method: 'grant' | 'release'): LockServer {
+function answerLost(server: MemoryLockServer, method: Method): LockServer {
+  return intercept(server, method, async (apply) => {
+    await apply();
+    throw new UnavailableError('the answer was lost');
+  });
+}
+
+function intercept(
+  server: MemoryLockServer,
+  method: Method,
+  call: (apply: () => Promise<unknown>) => Promise<unknown>,
+): LockServer {
   return new Proxy(server, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (property !== method || typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        await (value as (...args: unknown[]) => Promise<unknown>).apply(target, args);
-        throw new UnavailableError('the answer was lost');
-      };
+      return (...args: unknown[]) =>
+        call(() => (value as (...args: unknown[]) => Promise<unknown>).apply(target, args));
     },
   });
+}
+
+/** Each server's queue head and length for name. */
+async function queuesOf(servers: readonly MemoryLockServer[], name: string) {
+  return Promise.all(servers.map(async (server) => (await server.inspect(name)).queue));
 }
 
 describe('LockQuorum', () => {
@@ -42,6 +59,7 @@ describe('LockQuorum', () => {
     expect(await quorum.tryAcquire('job', 'bob', 1_000)).toEqual({
       acquired: false,
       holder: { owner: 'alice', token: 1n, remainingTtlMs: 600 },
+      queued: false,
     });
     // Also for the holder itself: a second grant needs a release first.
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({ acquired: false });
@@ -58,7 +76,12 @@ describe('LockQuorum', () => {
     (servers[1] as MemoryLockServer).up = false;
     await expect(quorum.tryAcquire('job', 'bob', 1_000)).rejects.toBeInstanceOf(UnavailableError);
     // The one server still up granted nothing.
-    expect(await (servers[2] as MemoryLockServer).inspect('job')).toEqual({ fence: 1n, holder: undefined });
+    expect(await (servers[2] as MemoryLockServer).inspect('job')).toEqual({
+      fence: 1n,
+      ticket: 0n,
+      holder: undefined,
+      queue: { head: undefined, length: 0 },
+    });
     expect(quorumOf(1).quorum.faultTolerant).toBe(false);
     expect(quorumOf(2).quorum.faultTolerant).toBe(false);
   });
@@ -104,8 +127,12 @@ describe('LockQuorum', () => {
     );
     const quorum3 = new LockQuorum({ servers: slow, nowMs: () => clock.nowMs, callTimeoutMs: 100 });
     // 100 ms TTL, 3 ms of drift allowance, 120 ms spent granting: nothing is left of it.
-    expect(await quorum3.tryAcquire('job', 'alice', 100)).toEqual({ acquired: false, holder: undefined });
-    expect(await quorum.inspect('job')).toEqual({ fence: 1n, holder: undefined });
+    expect(await quorum3.tryAcquire('job', 'alice', 100)).toEqual({
+      acquired: false,
+      holder: undefined,
+      queued: false,
+    });
+    expect(await quorum.inspect('job')).toEqual({ fence: 1n, holder: undefined, waiters: 0, answered: 3 });
   });
 
   it('undoes a grant a majority did not take, also where its answer was lost', async () => {
@@ -121,6 +148,7 @@ describe('LockQuorum', () => {
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toEqual({
       acquired: false,
       holder: { owner: 'ghost', token: 7n, remainingTtlMs: 10_000 },
+      queued: false,
     });
     // c applied the grant and was told to undo it: only the leftover remains.
     expect((await c.inspect('job')).holder).toBeUndefined();
@@ -137,6 +165,8 @@ describe('LockQuorum', () => {
     expect(await quorum.inspect('job')).toEqual({
       fence: 1n,
       holder: { owner: 'alice', token: 1n, remainingTtlMs: 100 },
+      waiters: 0,
+      answered: 3,
     });
     await expect(quorum.release('job', 'bob', 1n)).rejects.toMatchObject({ details: { field: 'token' } });
     await expect(quorum.refresh('job', 'alice', 2n, 1_000)).rejects.toBeInstanceOf(FailedPreconditionError);
@@ -149,6 +179,251 @@ describe('LockQuorum', () => {
   it('reports a holder only when a majority agree on it', async () => {
     const { quorum, servers } = quorumOf(3);
     await (servers[0] as MemoryLockServer).grant('job', 'ghost', 3n, 1_000);
-    expect(await quorum.inspect('job')).toEqual({ fence: 3n, holder: undefined });
+    expect(await quorum.inspect('job')).toEqual({ fence: 3n, holder: undefined, waiters: 0, answered: 3 });
+  });
+});
+
+describe('LockQuorum waiters', () => {
+  const leaseMs = 5_000;
+
+  it('grants waiters in the order their enqueues returned, and nobody past them', async () => {
+    const { quorum, servers } = quorumOf(3);
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toEqual({ ticket: 1n, first: true, free: false });
+    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toEqual({ ticket: 2n, first: false, free: false });
+    expect(await quorum.inspect('job')).toMatchObject({ waiters: 2 });
+    await quorum.release('job', 'alice', 1n);
+    // The lock is free, but bob is first: neither a caller without a waiter nor carol gets it.
+    expect(await quorum.tryAcquire('job', 'dave', 1_000)).toEqual({ acquired: false, holder: undefined, queued: true });
+    expect(await quorum.tryAcquire('job', 'carol', 1_000, 'w-carol')).toEqual({
+      acquired: false,
+      holder: undefined,
+      queued: true,
+    });
+    expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({
+      acquired: true,
+      grant: { token: 2n },
+    });
+    // Bob left the queue where he was granted; carol is next everywhere.
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-carol', length: 1 }));
+    await quorum.release('job', 'bob', 2n);
+    expect(await quorum.tryAcquire('job', 'carol', 1_000, 'w-carol')).toMatchObject({ acquired: true });
+    expect(await quorum.inspect('job')).toMatchObject({ waiters: 0 });
+  });
+
+  it('gives an enqueue a ticket above every enqueue that returned before it, also when a server missed one', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    a.up = false;
+    expect((await quorum.enqueue('job', 'w-bob', leaseMs)).ticket).toBe(1n);
+    a.up = true;
+    c.up = false;
+    // a never saw ticket 1; b did, and any majority includes b or c.
+    expect((await quorum.enqueue('job', 'w-carol', leaseMs)).ticket).toBe(2n);
+    c.up = true;
+    expect((await a.inspect('job')).ticket).toBe(2n);
+    expect((await b.inspect('job')).ticket).toBe(2n);
+    expect((await c.inspect('job')).ticket).toBe(1n);
+  });
+
+  it('orders waiters holding the same ticket by waiterId, the same way on every server', async () => {
+    const { quorum, servers } = quorumOf(3);
+    // Concurrent enqueues can take the same ticket.
+    await quorum.enqueue('job', 'w-b', leaseMs, 7n);
+    await quorum.enqueue('job', 'w-a', leaseMs, 7n);
+    await quorum.enqueue('job', 'w-0', leaseMs, 8n);
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-a', length: 3 }));
+    expect(await quorum.tryAcquire('job', 'b', 1_000, 'w-b')).toMatchObject({ acquired: false, queued: true });
+    expect(await quorum.tryAcquire('job', 'a', 1_000, 'w-a')).toMatchObject({ acquired: true });
+  });
+
+  it('renews a lease with the same ticket, queueing the waiter again where it was missing, at its place', async () => {
+    const { quorum, servers, clock } = quorumOf(3);
+    const [a] = servers as [MemoryLockServer];
+    a.up = false;
+    const bob = await quorum.enqueue('job', 'w-bob', leaseMs);
+    a.up = true;
+    await quorum.enqueue('job', 'w-carol', leaseMs);
+    expect((await a.inspect('job')).queue).toEqual({ head: 'w-carol', length: 1 });
+    clock.nowMs += leaseMs - 1;
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs, bob.ticket)).toEqual({ ticket: 1n, first: true, free: true });
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 2 }));
+    // Carol did not renew: her place lapses, bob's lasts.
+    clock.nowMs += 1;
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 1 }));
+  });
+
+  it('stops a waiter that no longer renews (its instance died) from holding up the others after its lease', async () => {
+    const { quorum, clock } = quorumOf(3);
+    await quorum.enqueue('job', 'w-dead', leaseMs);
+    await quorum.enqueue('job', 'w-live', leaseMs * 2);
+    expect(await quorum.tryAcquire('job', 'live', 1_000, 'w-live')).toMatchObject({ acquired: false, queued: true });
+    clock.nowMs += leaseMs;
+    expect(await quorum.tryAcquire('job', 'live', 1_000, 'w-live')).toMatchObject({ acquired: true });
+  });
+
+  it('refuses a grant that would pass a waiter first on enough servers, also when the first round let it through', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    // Bob queues on a and b between dave's two rounds (his enqueue lands after dave's inspect).
+    const late = (server: MemoryLockServer): LockServer =>
+      intercept(server, 'grant', async (apply) => {
+        await server.enqueue('job', 'w-bob', 1n, leaseMs);
+        return apply();
+      });
+    const quorum = new LockQuorum({ servers: [late(a), late(b), c], nowMs: () => clock.nowMs, callTimeoutMs: 100 });
+    expect(await quorum.tryAcquire('job', 'dave', 1_000)).toEqual({ acquired: false, holder: undefined, queued: true });
+    expect((await c.inspect('job')).holder).toBeUndefined();
+  });
+
+  it('drops a granted waiter from the servers that did not grant it', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    await quorum.enqueue('job', 'w-bob', leaseMs);
+    // A leftover holder on c (its undo never reached c): c refuses, a and b grant.
+    await c.grant('job', 'ghost', 9n, 10_000);
+    expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
+    expect(await queuesOf([a, b, c], 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
+  });
+
+  it('undoes a waiter grant by queueing it again with its ticket before releasing: it keeps its place', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const order: string[] = [];
+    const watchedA = intercept(a, 'enqueue', async (apply) => {
+      order.push('enqueue');
+      return apply();
+    });
+    a.onReleased = (_name, message) => order.push(`release ${message}`);
+    // b applies the grant but its answer is lost; c has a leftover holder: one grant of three counts.
+    const quorum = new LockQuorum({
+      servers: [watchedA, answerLost(b, 'grant'), c],
+      nowMs: () => clock.nowMs,
+      callTimeoutMs: 100,
+    });
+    await c.grant('job', 'ghost', 9n, 10_000);
+    await quorum.enqueue('job', 'w-bob', leaseMs);
+    await quorum.enqueue('job', 'w-carol', leaseMs);
+    order.length = 0;
+    expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toEqual({
+      acquired: false,
+      holder: { owner: 'ghost', token: 9n, remainingTtlMs: 10_000 },
+      queued: false,
+    });
+    expect(order).toEqual(['enqueue', 'release 10']);
+    // Ticket 1 again, not a new one: bob is ahead of carol everywhere, and the counters did not move.
+    expect(await queuesOf([a, b, c], 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 2 }));
+    expect((await a.inspect('job')).ticket).toBe(2n);
+    expect((await a.inspect('job')).holder).toBeUndefined();
+    expect((await b.inspect('job')).holder).toBeUndefined();
+    expect(await quorum.tryAcquire('job', 'carol', 1_000, 'w-carol')).toMatchObject({ acquired: false, queued: true });
+  });
+
+  it('keeps an undone grant where the waiter could not be queued again, so nobody behind it gets in', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    let enqueueLost = false;
+    const flakyA = intercept(a, 'enqueue', (apply) =>
+      enqueueLost ? Promise.reject(new UnavailableError('the request was lost')) : apply(),
+    );
+    const quorum = new LockQuorum({
+      servers: [flakyA, answerLost(b, 'grant'), c],
+      nowMs: () => clock.nowMs,
+      callTimeoutMs: 100,
+    });
+    await c.grant('job', 'ghost', 9n, 1_000);
+    await quorum.enqueue('job', 'w-bob', leaseMs);
+    await quorum.enqueue('job', 'w-carol', leaseMs);
+    enqueueLost = true;
+    expect(await quorum.tryAcquire('job', 'bob', 500, 'w-bob')).toMatchObject({ acquired: false });
+    // b: bob is back in line and the grant released. a: bob is out of line there, so his grant holds a until its lease ends.
+    expect(await b.inspect('job')).toMatchObject({ holder: undefined, queue: { head: 'w-bob', length: 2 } });
+    expect(await a.inspect('job')).toMatchObject({
+      holder: { owner: 'bob', token: 10n },
+      queue: { head: 'w-carol', length: 1 },
+    });
+    expect(await quorum.tryAcquire('job', 'carol', 1_000, 'w-carol')).toMatchObject({ acquired: false });
+    // Bob's next renewal puts him back at his place on a.
+    enqueueLost = false;
+    await quorum.enqueue('job', 'w-bob', leaseMs, 1n);
+    clock.nowMs += 1_000;
+    expect(await queuesOf([a, b, c], 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 2 }));
+    expect(await quorum.tryAcquire('job', 'bob', 500, 'w-bob')).toMatchObject({ acquired: true });
+  });
+
+  it('forgets the oldest place past placesMax, and then undoes a grant by releasing alone', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const quorum = new LockQuorum({
+      servers: [a, answerLost(b, 'grant'), c],
+      nowMs: () => clock.nowMs,
+      callTimeoutMs: 100,
+      placesMax: 1,
+    });
+    await c.grant('job', 'ghost', 9n, 10_000);
+    await quorum.enqueue('job', 'w-bob', leaseMs);
+    await quorum.enqueue('job', 'w-carol', leaseMs);
+    expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: false });
+    // This quorum no longer knew bob's ticket: released, but not queued again until bob renews.
+    expect(await queuesOf([a, b], 'job')).toEqual(Array(2).fill({ head: 'w-carol', length: 1 }));
+    expect((await a.inspect('job')).holder).toBeUndefined();
+  });
+
+  it('takes a new entry out again when fewer than a majority took it, but keeps a renewed one', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    b.up = false;
+    c.up = false;
+    await expect(quorum.enqueue('job', 'w-bob', leaseMs)).rejects.toBeInstanceOf(UnavailableError);
+    expect((await a.inspect('job')).queue).toEqual({ head: undefined, length: 0 });
+    await expect(quorum.enqueue('job', 'w-bob', leaseMs, 4n)).rejects.toBeInstanceOf(UnavailableError);
+    expect((await a.inspect('job')).queue).toEqual({ head: 'w-bob', length: 1 });
+    await expect(quorum.leave('job', 'w-bob')).rejects.toBeInstanceOf(UnavailableError);
+    expect((await a.inspect('job')).queue).toEqual({ head: undefined, length: 0 });
+    b.up = true;
+    await quorum.leave('job', 'w-bob');
+  });
+
+  it('reports whether the waiter is first and the lock free on a majority', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const [a] = servers as [MemoryLockServer];
+    await a.enqueue('job', 'w-early', 1n, leaseMs);
+    // w-early is ahead on a only.
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toEqual({ ticket: 2n, first: true, free: true });
+    // Granted on b and c: bob leaves every queue, a's too.
+    expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
+    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toEqual({ ticket: 3n, first: true, free: false });
+    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toEqual({ ticket: 4n, first: false, free: false });
+    expect((await a.inspect('job')).queue).toEqual({ head: 'w-early', length: 3 });
+  });
+
+  it('refuses bad waiter ids, leases and tickets with InvalidArgumentError before any call', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const calls = servers.map((server) => jest.spyOn(server, 'inspect'));
+    for (const [call, field] of [
+      [() => quorum.enqueue('job', '', leaseMs), 'waiterId'],
+      [() => quorum.enqueue('job', 'é'.repeat(100) + 'x', leaseMs), 'waiterId'],
+      [() => quorum.enqueue('job', '\uD800', leaseMs), 'waiterId'],
+      [() => quorum.tryAcquire('job', 'a', 1_000, ''), 'waiterId'],
+      [() => quorum.leave('job', '\uDC00x'), 'waiterId'],
+      [() => quorum.enqueue('job', 'w', 0), 'leaseMs'],
+      [() => quorum.enqueue('job', 'w', 1.5), 'leaseMs'],
+      [() => quorum.enqueue('job', 'w', 3_600_001), 'leaseMs'],
+      [() => quorum.enqueue('job', 'w', leaseMs, 0n), 'ticket'],
+      [() => quorum.enqueue('job', 'w', leaseMs, ticketMax + 1n), 'ticket'],
+    ] as const) {
+      const error = await call().catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ details: { field } });
+    }
+    for (const spy of calls) expect(spy).not.toHaveBeenCalled();
+    // 200 bytes is allowed: 100 two-byte characters.
+    expect(await quorum.enqueue('job', 'é'.repeat(100), leaseMs)).toMatchObject({ ticket: 1n });
+  });
+
+  it('refuses to issue a ticket past 2^53 - 1, which a queue score cannot hold exactly', async () => {
+    const { quorum } = quorumOf(3);
+    await quorum.enqueue('job', 'w-last', leaseMs, ticketMax);
+    await expect(quorum.enqueue('job', 'w-next', leaseMs)).rejects.toMatchObject({ details: { field: 'ticket' } });
   });
 });

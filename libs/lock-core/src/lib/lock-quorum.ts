@@ -2,13 +2,14 @@
 // that strictly increase per name.
 //
 // A grant is two rounds. First every server is asked for the lock's fence
-// (the highest token it ever granted) and holder; the lock is free if a
-// majority of servers answer that nobody holds it there, and the token is
-// one more than the largest fence any of them reports. Then every
-// server is asked to grant that token, conditionally: only if nobody holds
-// the lock there and its fence is below the token (grant() raises the fence
-// and takes the lock in one atomic step). The grant counts only if a
-// majority granted it, within the validity time.
+// (the highest token it ever granted), holder and queue; the lock is free
+// if a majority of servers answer that nobody holds it there and nobody
+// else is first in line, and the token is one more than the largest fence
+// any of them reports. Then every server is asked to grant that token,
+// conditionally: only if nobody holds the lock there, nobody else is first
+// in line and its fence is below the token (grant() raises the fence and
+// takes the lock in one atomic step). The grant counts only if a majority
+// granted it, within the validity time.
 //
 // Why tokens strictly increase (ARCHITECTURE, Locks):
 // - Two grants never share a token: each needs a majority of servers to
@@ -28,8 +29,53 @@
 // clocks running fast, it ends no later than on any server of the
 // majority. A grant whose validity is spent before it completes is undone
 // and not returned.
+//
+// Fairness (ARCHITECTURE, Locks: waiters are granted in arrival order
+// across lock-service instances). A waiter takes a ticket and queues on
+// every server; each server orders its queue by (ticket, waiterId), the
+// same total order everywhere, and grants only to the head of its queue
+// (a grant without a waiter only to an empty queue). Tickets are taken
+// like tokens: read the ticket counters (the highest ticket each server
+// issued) of a majority, take one more than the highest, and queue with it
+// on every server, raising each counter to it; the enqueue counts when a
+// majority took it. Entries have leases the waiter renews; servers drop
+// the ones that ran out, so a waiter whose instance died stops blocking.
+// - A waiter A whose enqueue returned before B's began holds a lower
+//   ticket: A raised the counters of a majority, B read a majority, the two
+//   share a server (counters, like fences, survive restarts).
+// - While A's place lasts on the majority M that took it (A is queued
+//   there, or holds the lock there), neither B nor a grant without a
+//   waiter gets any server of M. Either needs a majority, which meets M,
+//   so neither completes before A's grant, unless A gives up or its place
+//   lapses somewhere in M first.
+// - A's entry leaves a server only by a lapse, by A leaving, or by A's
+//   grant there. A grant that does not count is undone by queueing A again
+//   with the same ticket (the same place) wherever the grant may have
+//   taken it out, and only then releasing the grant there. Where that
+//   re-enqueue fails the release is skipped: the grant's own lease keeps
+//   A's place until A's next renewal puts its entry back (if that comes
+//   too late, the place lapses there). After a grant that counts, A leaves
+//   the servers that did not grant it.
+// - So a waiter that renews in time is passed only by waiters whose
+//   enqueue overlapped its own (concurrent enqueues may share a ticket;
+//   they are ordered by waiterId) and by grants whose attempt was under way
+//   before its enqueue returned: each at most once, since a later enqueue
+//   or attempt comes after it. The bound is the number of waiters and
+//   attempts in flight when it queued, not how long it waits.
+// - The queue never wedges: the first of the entries held on a majority is
+//   head on every server of that majority, unless an entry held only on a
+//   minority is ahead of it there; such an entry (an enqueue that failed)
+//   is left at once, or lapses with its lease.
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
-import type { LockServer, ServerHolder, ServerLockState } from './lock-server';
+import type {
+  LockServer,
+  ServerEnqueued,
+  ServerGrant,
+  ServerHolder,
+  ServerLockState,
+  ServerQueue,
+} from './lock-server';
+import { requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
 
 export interface LockQuorumOptions {
   readonly servers: readonly LockServer[];
@@ -40,6 +86,8 @@ export interface LockQuorumOptions {
   /** Subtracted from every lease for clocks that run at different rates: a fraction of the TTL, plus a constant. */
   readonly driftFraction?: number;
   readonly driftMinMs?: number;
+  /** Waiters' places (ticket and lease) remembered to undo a grant; the oldest is forgotten past this. */
+  readonly placesMax?: number;
 }
 
 /** A lock held on a majority until validUntilMs (on the caller's clock). */
@@ -50,8 +98,22 @@ export interface Grant {
 
 export type AcquireAttempt =
   | { readonly acquired: true; readonly grant: Grant }
-  /** Held by someone (the holder with the highest token any server reported), or taken by a concurrent grant. */
-  | { readonly acquired: false; readonly holder: ServerHolder | undefined };
+  /**
+   * Held by someone (the holder with the highest token any server
+   * reported), taken by a concurrent grant, or (queued) another waiter is
+   * first in line on so many servers that the caller could not get a majority.
+   */
+  | { readonly acquired: false; readonly holder: ServerHolder | undefined; readonly queued: boolean };
+
+/** A waiter's place in line after an enqueue. */
+export interface QueuePlace {
+  /** Pass it to renew the lease: the same ticket keeps the same place. */
+  readonly ticket: bigint;
+  /** The waiter is first in line on a majority of servers. */
+  readonly first: boolean;
+  /** Nobody holds the lock on a majority of servers. */
+  readonly free: boolean;
+}
 
 /** A lock as a majority of servers sees it. */
 export interface LockView {
@@ -59,10 +121,20 @@ export interface LockView {
   readonly fence: bigint;
   /** The holder a majority agrees on, with the least remaining TTL among them; undefined when free. */
   readonly holder: ServerHolder | undefined;
+  /** The most waiters any server that answered has queued. */
+  readonly waiters: number;
+  /** How many servers answered (a majority at least). */
+  readonly answered: number;
 }
 
 export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
+export const defaultPlacesMax = 10_000;
+
+interface Place {
+  readonly ticket: bigint;
+  readonly leaseMs: number;
+}
 
 export class LockQuorum {
   /** Servers that must agree: more than half. */
@@ -70,6 +142,9 @@ export class LockQuorum {
   private readonly servers: readonly LockServer[];
   private readonly driftFraction: number;
   private readonly driftMinMs: number;
+  private readonly placesMax: number;
+  /** By name and waiterId: the ticket and lease of each waiter queued through this quorum. */
+  private readonly places = new Map<string, Place>();
 
   constructor(private readonly options: LockQuorumOptions) {
     if (options.servers.length === 0) throw new RangeError('a lock quorum needs at least one server');
@@ -77,6 +152,7 @@ export class LockQuorum {
     this.majority = this.majorityOf(options.servers.length);
     this.driftFraction = options.driftFraction ?? defaultDriftFraction;
     this.driftMinMs = options.driftMinMs ?? defaultDriftMinMs;
+    this.placesMax = options.placesMax ?? defaultPlacesMax;
   }
 
   /** Whether losing one server leaves a majority (N = 1 and 2 do not). */
@@ -91,27 +167,85 @@ export class LockQuorum {
 
   /**
    * One attempt to take name for owner for ttlMs, not waiting for a holder.
-   * UnavailableError when fewer than a majority of servers answer.
+   * Without waiterId only where nobody waits; with it, only where waiterId
+   * is first in line (queued by enqueue()), and it leaves the queue when
+   * granted. UnavailableError when fewer than a majority of servers answer.
    */
-  async tryAcquire(name: string, owner: string, ttlMs: number): Promise<AcquireAttempt> {
+  async tryAcquire(name: string, owner: string, ttlMs: number, waiterId?: string): Promise<AcquireAttempt> {
+    if (waiterId !== undefined) requireWaiterId(waiterId);
     const startMs = this.options.nowMs();
     const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
     const answered = states.filter(isDefined);
     this.requireMajority(answered.length, 'read the lock');
-    const free = answered.filter((state) => state.holder === undefined);
-    if (free.length < this.majority) return { acquired: false, holder: newestHolder(answered) };
+    const open = answered.filter((state) => state.holder === undefined && !this.waitsBehind(state.queue, waiterId));
+    if (open.length < this.majority) {
+      const behind = answered.filter((state) => this.waitsBehind(state.queue, waiterId)).length;
+      return { acquired: false, holder: newestHolder(answered), queued: this.outnumbers(behind) };
+    }
     const token = this.tokenAfter(answered);
-    const grants = await this.everyServer((server, timeoutMs) => server.grant(name, owner, token, ttlMs, timeoutMs));
+    const grants = await this.everyServer((server, timeoutMs) =>
+      server.grant(name, owner, token, ttlMs, timeoutMs, waiterId),
+    );
     const granted = grants.filter((grant) => grant?.outcome === 'granted').length;
     const validUntilMs = this.validUntilMs(startMs, ttlMs);
     if (granted >= this.majority && validUntilMs > this.options.nowMs()) {
+      if (waiterId !== undefined) this.leaveWhereNotGranted(name, waiterId, grants);
       return { acquired: true, grant: { token, validUntilMs } };
     }
-    // Undo it everywhere it may have been taken (a timed-out grant may have been applied); the fences stay raised.
-    await this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs));
+    await this.undoGrant(name, owner, token, grants, waiterId);
     this.requireMajority(grants.filter(isDefined).length, 'take the lock');
     const holders = grants.flatMap((grant) => (grant?.outcome === 'held' ? [grant.holder] : []));
-    return { acquired: false, holder: holders.length > 0 ? highestToken(holders) : undefined };
+    const queued = grants.filter((grant) => grant?.outcome === 'queued').length;
+    return {
+      acquired: false,
+      holder: holders.length > 0 ? highestToken(holders) : undefined,
+      queued: this.outnumbers(queued),
+    };
+  }
+
+  /**
+   * Queues waiterId for name with a lease of leaseMs. Without a ticket it
+   * takes a new one, after every earlier enqueue that returned; with one
+   * (a lease renewal) it keeps that place, and queues it again where it was
+   * dropped. UnavailableError when fewer than a majority took it (a new
+   * entry is then taken out again, as far as the servers answer).
+   */
+  async enqueue(name: string, waiterId: string, leaseMs: number, ticket?: bigint): Promise<QueuePlace> {
+    requireWaiterId(waiterId);
+    requireWaiterLeaseMs(leaseMs);
+    if (ticket !== undefined) requireTicket(ticket);
+    let taken = ticket;
+    if (taken === undefined) {
+      const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
+      const answered = states.filter(isDefined);
+      this.requireMajority(answered.length, 'read the ticket counters');
+      taken = this.ticketAfter(answered);
+      requireTicket(taken);
+    }
+    const place = { ticket: taken, leaseMs };
+    const answers = await this.everyServer((server, timeoutMs) =>
+      server.enqueue(name, waiterId, place.ticket, leaseMs, timeoutMs),
+    );
+    const answered = answers.filter(isDefined);
+    if (answered.length < this.majority && ticket === undefined) {
+      // An entry on a minority holds no place, but would keep others waiting there until its lease ends.
+      await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs));
+    }
+    this.requireMajority(answered.length, 'queue the waiter');
+    this.remember(name, waiterId, place);
+    return {
+      ticket: place.ticket,
+      first: answered.filter((answer) => answer.head === waiterId).length >= this.majority,
+      free: answered.filter((answer) => !answer.held).length >= this.majority,
+    };
+  }
+
+  /** Takes waiterId out of name's queue on every server. UnavailableError when fewer than a majority answered. */
+  async leave(name: string, waiterId: string): Promise<void> {
+    requireWaiterId(waiterId);
+    this.places.delete(placeKey(name, waiterId));
+    const left = await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs));
+    this.requireMajority(left.filter(isDefined).length, 'leave the queue');
   }
 
   /**
@@ -155,7 +289,8 @@ export class LockQuorum {
     const answered = states.filter(isDefined);
     this.requireMajority(answered.length, 'read the lock');
     const fence = answered.reduce((highest, state) => (state.fence > highest ? state.fence : highest), 0n);
-    return { fence, holder: majorityHolder(answered, this.majority) };
+    const waiters = answered.reduce((most, state) => Math.max(most, state.queue.length), 0);
+    return { fence, holder: majorityHolder(answered, this.majority), waiters, answered: answered.length };
   }
 
   /** More than half of count. */
@@ -168,15 +303,85 @@ export class LockQuorum {
     return states.reduce((highest, state) => (state.fence > highest ? state.fence : highest), 0n) + 1n;
   }
 
+  /** Whether another waiter is ahead of waiterId (of anyone, without one) in this queue: a grant there would be refused. */
+  protected waitsBehind(queue: ServerQueue, waiterId: string | undefined): boolean {
+    return queue.head !== undefined && queue.head !== waiterId;
+  }
+
+  /** One more than the highest ticket counter the servers read report. */
+  protected ticketAfter(states: readonly ServerLockState[]): bigint {
+    return states.reduce((highest, state) => (state.ticket > highest ? state.ticket : highest), 0n) + 1n;
+  }
+
   /** The end of a lease of ttlMs taken or extended by calls that began at startMs, on this caller's clock. */
   protected validUntilMs(startMs: number, ttlMs: number): number {
     return startMs + ttlMs - this.driftMs(ttlMs);
   }
 
-  /** Calls every server at once; a server that fails or times out answers undefined. */
-  private everyServer<T>(call: (server: LockServer, timeoutMs: number) => Promise<T>): Promise<(T | undefined)[]> {
+  /**
+   * Undoes a grant everywhere it may have been taken (a timed-out grant may
+   * have been applied); the fences stay raised. A waiter is queued again
+   * with its ticket where the grant may have taken it out, before the
+   * release there, so nobody behind it is granted in between.
+   */
+  protected async undoGrant(
+    name: string,
+    owner: string,
+    token: bigint,
+    grants: readonly (ServerGrant | undefined)[],
+    waiterId: string | undefined,
+  ): Promise<void> {
+    const place = waiterId === undefined ? undefined : this.places.get(placeKey(name, waiterId));
+    const dequeued = (index: number) => grants[index] === undefined || grants[index]?.outcome === 'granted';
+    let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
+    if (waiterId !== undefined && place) {
+      requeued = await this.everyServer(
+        (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs),
+        dequeued,
+      );
+    }
+    // Where the waiter is not back in line, its grant's lease keeps the others out until its renewal puts it back.
+    const releasable = (index: number) => !requeued || !dequeued(index) || requeued[index] !== undefined;
+    await this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs), releasable);
+  }
+
+  /** After a grant, the waiter's entries where it was not granted would only hold up the waiters behind it. */
+  private leaveWhereNotGranted(name: string, waiterId: string, grants: readonly (ServerGrant | undefined)[]): void {
+    this.places.delete(placeKey(name, waiterId));
+    // Not awaited: the grant is the caller's now, and an entry left behind lapses with its lease.
+    void this.everyServer(
+      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
+      (index) => grants[index]?.outcome !== 'granted',
+    );
+  }
+
+  private remember(name: string, waiterId: string, place: Place): void {
+    const key = placeKey(name, waiterId);
+    this.places.delete(key);
+    this.places.set(key, place);
+    // Maps iterate in insertion order: the first key is the least recently queued.
+    if (this.places.size > this.placesMax) this.places.delete(this.places.keys().next().value as string);
+  }
+
+  /** Whether count servers are too many for the rest to make a majority. */
+  private outnumbers(count: number): boolean {
+    return count > this.servers.length - this.majority;
+  }
+
+  /**
+   * Calls every server at once (or those where only(index)); a server that
+   * fails, times out or is not called answers undefined.
+   */
+  private everyServer<T>(
+    call: (server: LockServer, timeoutMs: number) => Promise<T>,
+    only: (index: number) => boolean = () => true,
+  ): Promise<(T | undefined)[]> {
     const { callTimeoutMs } = this.options;
-    return Promise.all(this.servers.map((server) => call(server, callTimeoutMs).catch(() => undefined)));
+    return Promise.all(
+      this.servers.map((server, index) =>
+        only(index) ? call(server, callTimeoutMs).catch(() => undefined) : Promise.resolve(undefined),
+      ),
+    );
   }
 
   private requireMajority(answered: number, doing: string): void {
@@ -185,6 +390,10 @@ export class LockQuorum {
       `only ${answered} of ${this.servers.length} lock servers answered; ${this.majority} are needed to ${doing}`,
     );
   }
+}
+
+function placeKey(name: string, waiterId: string): string {
+  return `${name}\u0000${waiterId}`;
 }
 
 function isDefined<T>(value: T | undefined): value is T {

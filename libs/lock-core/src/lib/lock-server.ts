@@ -2,7 +2,10 @@
 // Lua scripts in production, an in-memory one in tests and the `memory`
 // backend. Each call is atomic on that server. Per lock name a server keeps
 // the holder (owner and token, with a TTL) and a fence: the highest token it
-// has ever granted for the name, which only grows and never expires.
+// has ever granted for the name, which only grows and never expires. For
+// fairness it also keeps a queue of waiters, each with a ticket and a lease,
+// ordered by (ticket, waiterId), and a ticket counter: the highest ticket
+// issued here, which only grows and never expires.
 
 /** Who holds a lock on one server, and for how much longer there. */
 export interface ServerHolder {
@@ -11,32 +14,73 @@ export interface ServerHolder {
   readonly remainingTtlMs: number;
 }
 
-/** A lock on one server: its fence (0 before any grant) and its holder, if any. */
-export interface ServerLockState {
-  readonly fence: bigint;
-  readonly holder: ServerHolder | undefined;
+/** The waiters queued for a lock on one server whose lease has not run out there. */
+export interface ServerQueue {
+  /** The first by (ticket, waiterId); undefined when nobody waits. */
+  readonly head: string | undefined;
+  readonly length: number;
 }
 
-/** What one server did with a conditional grant. */
+/** A lock on one server: its fence (0 before any grant), ticket counter (0 before any enqueue), holder and queue. */
+export interface ServerLockState {
+  readonly fence: bigint;
+  readonly ticket: bigint;
+  readonly holder: ServerHolder | undefined;
+  readonly queue: ServerQueue;
+}
+
+/** What one server did with a conditional grant; checked in this order: held, queued, stale. */
 export type ServerGrant =
-  /** The lock was free and the fence below the token: the fence is now the token, and the caller holds the lock here. */
+  /** The lock was free, the caller first in line and the fence below the token: the fence is now the token, the caller holds the lock here and has left the queue here. */
   | { readonly outcome: 'granted' }
   /** Someone holds the lock here (the caller too, under another token): nothing changed. */
   | { readonly outcome: 'held'; readonly fence: bigint; readonly holder: ServerHolder }
+  /** Another waiter, head, is first in line here: nothing changed. */
+  | { readonly outcome: 'queued'; readonly fence: bigint; readonly head: string }
   /** The fence is at or above the token (another grant took it): nothing changed. */
   | { readonly outcome: 'stale'; readonly fence: bigint };
+
+/** A waiter's place on one server after an enqueue. */
+export interface ServerEnqueued {
+  /** The ticket the waiter holds here: an entry that was there already keeps its ticket. */
+  readonly ticket: bigint;
+  /** The first waiter here (the caller, when nobody is ahead of it). */
+  readonly head: string;
+  /** Whether someone holds the lock here. */
+  readonly held: boolean;
+}
 
 export interface LockServer {
   /** Names the server in errors and logs. */
   readonly id: string;
+  /** Drops waiters whose lease ran out, then reports the lock. */
   inspect(name: string, timeoutMs: number): Promise<ServerLockState>;
   /**
-   * Atomically: if nobody holds name and its fence is below token, raise
-   * the fence to token and make owner the holder for ttlMs.
+   * Atomically, after dropping waiters whose lease ran out: if nobody holds
+   * name, the queue is empty or waiterId is its head, and the fence is below
+   * token, raise the fence to token, make owner the holder for ttlMs and
+   * take waiterId out of the queue. Without a waiterId the queue must be
+   * empty: no grant passes a waiter.
    */
-  grant(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<ServerGrant>;
+  grant(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    timeoutMs: number,
+    waiterId?: string,
+  ): Promise<ServerGrant>;
   /** Atomically: if owner holds name under token, free it (true); otherwise change nothing (false). */
   release(name: string, owner: string, token: bigint, timeoutMs: number): Promise<boolean>;
   /** Atomically: if owner holds name under token, hold it ttlMs from now (true); otherwise change nothing (false). */
   refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Atomically, after dropping waiters whose lease ran out: queue waiterId
+   * with ticket unless it is queued already (then it keeps its ticket), make
+   * its lease end leaseMs from now, and raise the ticket counter to ticket
+   * if that is higher.
+   */
+  enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number, timeoutMs: number): Promise<ServerEnqueued>;
+  /** Atomically: take waiterId out of the queue (true if it was queued). */
+  leave(name: string, waiterId: string, timeoutMs: number): Promise<boolean>;
 }

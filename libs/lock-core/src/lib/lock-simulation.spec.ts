@@ -2,33 +2,55 @@ import { runLockSimulation, type LockMutation } from '../testing/lock-simulation
 
 describe('LockQuorum in seeded simulation', () => {
   it.each([
-    [3, 150],
-    [5, 60],
+    [3, 150, 0.7],
+    [5, 60, 0.7],
+    // Nobody queues: plain attempts contend for every grant.
+    [3, 60, 0],
   ])(
-    'keeps every invariant over %i servers for %i seeds of lost messages, outages and clock rates',
-    async (servers, seeds) => {
+    'keeps every invariant over %i servers for %i seeds of lost messages, outages and clock rates (queueing share %d)',
+    async (servers, seeds, queueingShare) => {
       let grants = 0;
+      let queueGrants = 0;
+      let keptPlaces = 0;
       for (let seed = 1; seed <= seeds; seed++) {
-        const result = await runLockSimulation({ seed, servers });
+        const result = await runLockSimulation({ seed, servers, queueingShare });
         expect({ seed, violations: result.violations }).toEqual({ seed, violations: [] });
         grants += result.grants.length;
+        queueGrants += result.grants.filter((grant) => grant.waiterId !== undefined).length;
+        keptPlaces += result.waiters.filter(
+          ({ waiterId, grantedAtMs }) =>
+            grantedAtMs !== undefined && (result.lapses.get(waiterId) ?? Infinity) >= grantedAtMs,
+        ).length;
       }
       // The runs were not idle: clients took the lock thousands of times.
       expect(grants).toBeGreaterThan(seeds * 10);
+      if (queueingShare === 0) {
+        expect(queueGrants).toBe(0);
+      } else {
+        // Most grants came from the queue, to waiters whose place never lapsed: arrival-order held for them.
+        expect(queueGrants).toBeGreaterThan(grants / 2);
+        expect(keptPlaces).toBeGreaterThan(queueGrants * 0.8);
+      }
     },
   );
 
-  const planted: Array<[LockMutation, string]> = [
-    ['grant-ignores-fence', 'unique-tokens'],
-    ['forget-fences-on-restart', 'later-grant-higher-token'],
-    ['half-is-majority', 'mutual-exclusion'],
-    ['validity-from-completion', 'mutual-exclusion'],
+  // Bugs of the grant itself show best when nobody queues and attempts contend; bugs of the queue with waiters.
+  const planted: Array<[LockMutation, string, number, number]> = [
+    ['grant-ignores-fence', 'unique-tokens', 0, 100],
+    ['forget-fences-on-restart', 'later-grant-higher-token', 0, 100],
+    ['half-is-majority', 'mutual-exclusion', 0, 100],
+    ['validity-from-completion', 'mutual-exclusion', 0, 100],
+    ['grant-ignores-queue', 'arrival-order', 0.7, 100],
+    ['grant-without-waiter-ignores-queue', 'no-barging', 0.7, 100],
+    ['ticket-from-one-server', 'arrival-order', 0.7, 100],
+    ['ticket-from-one-server', 'later-enqueue-higher-ticket', 0.7, 100],
+    ['undo-forgets-place', 'arrival-order', 0.7, 200],
   ];
 
-  it.each(planted)('catches the planted bug %s (%s)', async (mutation, invariant) => {
+  it.each(planted)('catches the planted bug %s (%s)', async (mutation, invariant, queueingShare, seedsMax) => {
     const caught: string[] = [];
-    for (let seed = 1; seed <= 100 && caught.length === 0; seed++) {
-      const { violations } = await runLockSimulation({ seed, mutation });
+    for (let seed = 1; seed <= seedsMax && caught.length === 0; seed++) {
+      const { violations } = await runLockSimulation({ seed, mutation, queueingShare });
       caught.push(...violations.filter((violation) => violation.startsWith(`${invariant}:`)));
     }
     expect(caught.length).toBeGreaterThan(0);

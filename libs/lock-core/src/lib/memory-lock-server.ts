@@ -3,7 +3,8 @@
 // when the process ends), and the servers of the quorum's tests and
 // simulation. Same semantics as the Redis scripts, call for call.
 import { UnavailableError } from '@bulwark/errors';
-import type { LockServer, ServerGrant, ServerLockState } from './lock-server';
+import type { LockServer, ServerEnqueued, ServerGrant, ServerHolder, ServerLockState } from './lock-server';
+import { compareWaiters, requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
 
 interface Held {
   readonly owner: string;
@@ -11,11 +12,28 @@ interface Held {
   readonly expiresAtMs: number;
 }
 
+export interface QueueEntry {
+  readonly ticket: bigint;
+  readonly leaseEndsAtMs: number;
+}
+
+/** What a release of a lock publishes, as Redis does on its released channel: the token, or 'left'. */
+export type ReleasedListener = (name: string, message: string) => void;
+
 export class MemoryLockServer implements LockServer {
   protected readonly fences = new Map<string, bigint>();
+  protected readonly tickets = new Map<string, bigint>();
   protected readonly holders = new Map<string, Held>();
+  /** Per name, waiterId -> entry; a name without waiters has no map. */
+  protected readonly queues = new Map<string, Map<string, QueueEntry>>();
   /** While false every call fails, as a server that is down. */
   up = true;
+  /**
+   * Told of every successful release (message: the token) and of every
+   * leave that took out the first waiter while nobody holds the lock
+   * (message: 'left'), as the Redis scripts publish them.
+   */
+  onReleased: ReleasedListener | undefined;
 
   constructor(
     readonly id: string,
@@ -24,24 +42,35 @@ export class MemoryLockServer implements LockServer {
 
   async inspect(name: string): Promise<ServerLockState> {
     this.requireUp();
-    const held = this.holderOf(name);
+    const queue = this.liveQueue(name);
     return {
       fence: this.fences.get(name) ?? 0n,
-      holder: held && { owner: held.owner, token: held.token, remainingTtlMs: held.expiresAtMs - this.nowMs() },
+      ticket: this.tickets.get(name) ?? 0n,
+      holder: this.holderStateOf(name),
+      queue: { head: queue && headOf(queue), length: queue?.size ?? 0 },
     };
   }
 
-  async grant(name: string, owner: string, token: bigint, ttlMs: number): Promise<ServerGrant> {
+  async grant(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    _timeoutMs?: number,
+    waiterId?: string,
+  ): Promise<ServerGrant> {
+    if (waiterId !== undefined) requireWaiterId(waiterId);
     this.requireUp();
+    const queue = this.liveQueue(name);
     const fence = this.fences.get(name) ?? 0n;
-    const held = this.holderOf(name);
-    if (held) {
-      const holder = { owner: held.owner, token: held.token, remainingTtlMs: held.expiresAtMs - this.nowMs() };
-      return { outcome: 'held', fence, holder };
-    }
+    const holder = this.holderStateOf(name);
+    if (holder) return { outcome: 'held', fence, holder };
+    const head = this.aheadOf(queue, waiterId);
+    if (head !== undefined) return { outcome: 'queued', fence, head };
     if (fence >= token) return { outcome: 'stale', fence };
     this.fences.set(name, token);
     this.holders.set(name, { owner, token, expiresAtMs: this.nowMs() + ttlMs });
+    if (waiterId !== undefined) this.removeWaiter(name, waiterId);
     return { outcome: 'granted' };
   }
 
@@ -50,6 +79,7 @@ export class MemoryLockServer implements LockServer {
     const held = this.holderOf(name);
     if (!held || held.owner !== owner || held.token !== token) return false;
     this.holders.delete(name);
+    this.onReleased?.(name, token.toString());
     return true;
   }
 
@@ -61,8 +91,33 @@ export class MemoryLockServer implements LockServer {
     return true;
   }
 
+  async enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number): Promise<ServerEnqueued> {
+    requireWaiterId(waiterId);
+    requireTicket(ticket);
+    requireWaiterLeaseMs(leaseMs);
+    this.requireUp();
+    const queue = this.liveQueue(name) ?? new Map<string, QueueEntry>();
+    this.queues.set(name, queue);
+    const heldTicket = queue.get(waiterId)?.ticket ?? ticket;
+    queue.set(waiterId, { ticket: heldTicket, leaseEndsAtMs: this.nowMs() + leaseMs });
+    if (ticket > (this.tickets.get(name) ?? 0n)) this.tickets.set(name, ticket);
+    return { ticket: heldTicket, head: headOf(queue) as string, held: this.holderOf(name) !== undefined };
+  }
+
+  async leave(name: string, waiterId: string): Promise<boolean> {
+    requireWaiterId(waiterId);
+    this.requireUp();
+    const queue = this.liveQueue(name);
+    if (!queue?.has(waiterId)) return false;
+    const wasHead = headOf(queue) === waiterId;
+    this.removeWaiter(name, waiterId);
+    // The next waiter may take the lock now: tell it, as a release would.
+    if (wasHead && !this.holderOf(name)) this.onReleased?.(name, 'left');
+    return true;
+  }
+
   /** The holder whose lease has not run out on this server's clock. */
-  private holderOf(name: string): Held | undefined {
+  protected holderOf(name: string): Held | undefined {
     const held = this.holders.get(name);
     if (held && held.expiresAtMs <= this.nowMs()) {
       this.holders.delete(name);
@@ -71,7 +126,49 @@ export class MemoryLockServer implements LockServer {
     return held;
   }
 
+  /** The queue of name without the entries whose lease has run out on this server's clock; undefined when empty. */
+  protected liveQueue(name: string): Map<string, QueueEntry> | undefined {
+    const queue = this.queues.get(name);
+    if (!queue) return undefined;
+    const nowMs = this.nowMs();
+    for (const [waiterId, entry] of queue) if (entry.leaseEndsAtMs <= nowMs) queue.delete(waiterId);
+    if (queue.size > 0) return queue;
+    this.queues.delete(name);
+    return undefined;
+  }
+
+  /** The head of the queue when it is not waiterId (a grant must wait for it), else undefined. */
+  protected aheadOf(
+    queue: ReadonlyMap<string, QueueEntry> | undefined,
+    waiterId: string | undefined,
+  ): string | undefined {
+    const head = queue && headOf(queue);
+    return head === waiterId ? undefined : head;
+  }
+
+  private removeWaiter(name: string, waiterId: string): void {
+    const queue = this.queues.get(name);
+    if (!queue) return;
+    queue.delete(waiterId);
+    if (queue.size === 0) this.queues.delete(name);
+  }
+
+  private holderStateOf(name: string): ServerHolder | undefined {
+    const held = this.holderOf(name);
+    return held && { owner: held.owner, token: held.token, remainingTtlMs: held.expiresAtMs - this.nowMs() };
+  }
+
   private requireUp(): void {
     if (!this.up) throw new UnavailableError(`lock server ${this.id} is down`);
   }
+}
+
+/** The first waiter by (ticket, waiterId); a linear scan, as queues are short (one entry per live waiter). */
+function headOf(queue: ReadonlyMap<string, QueueEntry>): string | undefined {
+  let head: { ticket: bigint; waiterId: string } | undefined;
+  for (const [waiterId, { ticket }] of queue) {
+    const entry = { ticket, waiterId };
+    if (!head || compareWaiters(entry, head) < 0) head = entry;
+  }
+  return head?.waiterId;
 }

@@ -6,7 +6,12 @@
 // come back (keeping what they stored, as Redis with appendfsync always);
 // each server's clock runs at its own rate, within the drift allowance.
 // Clients hold the lock for a while, sometimes longer than its validity
-// (a pause), and release it or let it expire.
+// (a pause), and release it or let it expire. A client refused a lock
+// either tries again later, or waits in the lock's queue as the lock
+// service does: it enqueues, renews its lease (now and then it pauses past
+// the lease), attempts when woken by a release or left (published by the
+// servers, delivered late or lost) or by a re-check timer, and leaves when
+// it gives up.
 //
 // Named invariants, checked at the end of a run:
 // - unique-tokens: no two grants share a token;
@@ -15,14 +20,24 @@
 // - mutual-exclusion: while a grant is valid (on the true clock) no other
 //   grant is;
 // - fencing-order: of two grants whose use did not overlap, the later one
-//   has the higher token.
+//   has the higher token;
+// - later-enqueue-higher-ticket: an enqueue that began after another
+//   returned has a higher ticket;
+// - arrival-order: if waiter A's enqueue returned before waiter B's began
+//   and both were granted from the queue, A's grant came first, unless A's
+//   place lapsed before B's grant;
+// - no-barging: a grant without a waiter that began after waiter A's
+//   enqueue returned comes after A's grant, unless A's place lapsed first.
+// A's place lapses on a server when time ends it there: the lease of its
+// entry ran out, or the lease of a grant of A's that was undone ran out
+// before A was queued there again. The servers record it as it happens.
 // Mutations plant the bugs the invariants exist for; a run with one must
 // fail (lock-simulation.spec.ts).
 import { UnavailableError } from '@bulwark/errors';
 import { seededUniform } from '@bulwark/random';
 import { LockQuorum, type LockQuorumOptions } from '../lib/lock-quorum';
-import type { LockServer, ServerGrant, ServerLockState } from '../lib/lock-server';
-import { MemoryLockServer } from '../lib/memory-lock-server';
+import type { LockServer, ServerEnqueued, ServerGrant, ServerLockState, ServerQueue } from '../lib/lock-server';
+import { MemoryLockServer, type QueueEntry } from '../lib/memory-lock-server';
 
 export type LockMutation =
   /** A server grants over a fence at or above the token. */
@@ -32,7 +47,15 @@ export type LockMutation =
   /** Half the servers count as a majority. */
   | 'half-is-majority'
   /** Validity counted from when the grant completed, not from before it began. */
-  | 'validity-from-completion';
+  | 'validity-from-completion'
+  /** Grants go to whoever asks, first in line or not (servers and quorum ignore the queue). */
+  | 'grant-ignores-queue'
+  /** A caller without a waiter is granted past the waiters queued (servers and quorum ignore the queue for it). */
+  | 'grant-without-waiter-ignores-queue'
+  /** A ticket is one above the counter of the first server that answered, not the highest of a majority. */
+  | 'ticket-from-one-server'
+  /** An undone grant releases the lock without queueing the waiter again where the grant took it out. */
+  | 'undo-forgets-place';
 
 export interface LockSimulationOptions {
   readonly seed: number;
@@ -40,12 +63,20 @@ export interface LockSimulationOptions {
   readonly clients?: number;
   /** Simulated ms the clients run. */
   readonly durationMs?: number;
+  /**
+   * The share of refused clients that wait in the queue, as Acquire does
+   * (default 0.7); the others try again a little later, as TryAcquire
+   * callers do. With 0 nobody queues, and grants contend the most.
+   */
+  readonly queueingShare?: number;
   readonly mutation?: LockMutation;
 }
 
 export interface SimulatedGrant {
   readonly client: string;
   readonly token: bigint;
+  /** Set when granted from the queue. */
+  readonly waiterId: string | undefined;
   /** True time the attempt began, the grant came back, and its validity ended. */
   readonly attemptStartMs: number;
   readonly grantedAtMs: number;
@@ -54,8 +85,23 @@ export interface SimulatedGrant {
   usedUntilMs: number;
 }
 
+/** One wait in the queue, from an enqueue that returned. */
+export interface SimulatedWaiter {
+  readonly client: string;
+  readonly waiterId: string;
+  readonly ticket: bigint;
+  /** True time the enqueue began and returned. */
+  readonly enqueueStartMs: number;
+  readonly enqueuedAtMs: number;
+  /** True time a grant from the queue came back; undefined when the waiter gave up. */
+  grantedAtMs: number | undefined;
+}
+
 export interface LockSimulationResult {
   readonly grants: readonly SimulatedGrant[];
+  readonly waiters: readonly SimulatedWaiter[];
+  /** Per waiterId, the first true time a server stopped keeping its place (see the header). */
+  readonly lapses: ReadonlyMap<string, number>;
   readonly attempts: number;
   /** Invariant violations, each naming its invariant. */
   readonly violations: readonly string[];
@@ -64,6 +110,13 @@ export interface LockSimulationResult {
 const ttlMs = 200;
 const callTimeoutMs = 40;
 const lockName = 'hot';
+/** Longer than an outage (at most 350 ms) plus a renewal period: a live waiter's place outlasts a server that is down. */
+const waiterLeaseMs = 500;
+const renewalMs = 100;
+/** How often a waiter attempts without being woken (a lease that ran out publishes nothing). */
+const recheckMs = 60;
+/** Published releases reach a waiter after up to this long, or not at all. */
+const publishDelayMsMax = 15;
 
 interface Event {
   readonly atMs: number;
@@ -76,8 +129,23 @@ class World {
   nowMs = 0;
   private events: Event[] = [];
   private order = 0;
+  private readonly subscribers = new Set<() => void>();
 
   constructor(readonly random: () => number) {}
+
+  /** Calls listener on each published release, until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
+  /** A server published a release or a departure: each subscriber hears of it a little later, or never. */
+  publish(): void {
+    for (const subscriber of this.subscribers) {
+      if (this.random() < 0.03) continue;
+      this.at(this.random() * publishDelayMsMax, subscriber);
+    }
+  }
 
   at(delayMs: number, run: () => void): void {
     const event = { atMs: this.nowMs + delayMs, order: this.order++, run };
@@ -108,27 +176,117 @@ function compareEvents(a: Event, b: Event): number {
   return a.atMs - b.atMs || a.order - b.order;
 }
 
-/** A server whose clock runs at its own rate, which can forget its fences when it restarts (a mutation). */
+/**
+ * A server whose clock runs at its own rate, which can forget its fences
+ * when it restarts or ignore its queue (mutations), and which records when
+ * it stops keeping a waiter's place.
+ */
 class SimulatedServer extends MemoryLockServer {
+  /** Tokens this server granted from its queue, and to which waiter. */
+  private readonly waiterOfToken = new Map<bigint, string>();
+  /** Waiters whose place this server kept after the last call. */
+  private keeping = new Set<string>();
+
   constructor(
     id: string,
-    world: World,
+    private readonly world: World,
     rate: number,
     private readonly mutation: LockMutation | undefined,
+    private readonly lapses: Map<string, number>,
   ) {
     super(id, () => world.nowMs * rate);
+    this.onReleased = () => world.publish();
   }
 
   restart(): void {
     if (this.mutation === 'forget-fences-on-restart') this.fences.clear();
   }
 
-  override async grant(name: string, owner: string, token: bigint, ttl: number): Promise<ServerGrant> {
-    const answer = await super.grant(name, owner, token, ttl);
-    if (this.mutation !== 'grant-ignores-fence' || answer.outcome !== 'stale') return answer;
-    this.fences.set(name, token > answer.fence ? token : answer.fence);
+  override inspect(name: string): Promise<ServerLockState> {
+    return this.tracked(() => super.inspect(name));
+  }
+
+  override grant(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttl: number,
+    timeoutMs?: number,
+    waiterId?: string,
+  ): Promise<ServerGrant> {
+    return this.tracked(() => {
+      const answer = this.mutantGrant(name, owner, token, ttl, waiterId);
+      // The memory server applies a call before its promise settles: the holder is this grant's if it granted.
+      if (waiterId !== undefined && this.holders.get(name)?.token === token) this.waiterOfToken.set(token, waiterId);
+      return answer;
+    });
+  }
+
+  override release(name: string, owner: string, token: bigint): Promise<boolean> {
+    return this.tracked(() => super.release(name, owner, token));
+  }
+
+  override refresh(name: string, owner: string, token: bigint, ttl: number): Promise<boolean> {
+    return this.tracked(() => super.refresh(name, owner, token, ttl));
+  }
+
+  override enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number): Promise<ServerEnqueued> {
+    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs));
+  }
+
+  override leave(name: string, waiterId: string): Promise<boolean> {
+    return this.tracked(() => super.leave(name, waiterId));
+  }
+
+  protected override aheadOf(
+    queue: ReadonlyMap<string, QueueEntry> | undefined,
+    waiterId: string | undefined,
+  ): string | undefined {
+    if (this.mutation === 'grant-ignores-queue') return undefined;
+    if (this.mutation === 'grant-without-waiter-ignores-queue' && waiterId === undefined) return undefined;
+    return super.aheadOf(queue, waiterId);
+  }
+
+  private async mutantGrant(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttl: number,
+    waiterId: string | undefined,
+  ): Promise<ServerGrant> {
+    const answer = super.grant(name, owner, token, ttl, undefined, waiterId);
+    if (this.mutation !== 'grant-ignores-fence') return answer;
+    const settled = await answer;
+    if (settled.outcome !== 'stale') return settled;
+    this.fences.set(name, token > settled.fence ? token : settled.fence);
     this.holders.set(name, { owner, token, expiresAtMs: this.nowMs() + ttl });
     return { outcome: 'granted' };
+  }
+
+  /**
+   * Applies a call, first noting every waiter whose place this server
+   * stopped keeping since the last call: time ran out on its entry, or on
+   * the lease of a grant of its that was undone. A call that ends a place
+   * (a leave, a release) is the protocol's doing, not a lapse. Calls apply
+   * synchronously, so nothing runs in between.
+   */
+  private tracked<T>(call: () => Promise<T>): Promise<T> {
+    const keepingNow = this.placesKept();
+    for (const waiterId of this.keeping) {
+      if (!keepingNow.has(waiterId) && !this.lapses.has(waiterId)) this.lapses.set(waiterId, this.world.nowMs);
+    }
+    const answer = call();
+    this.keeping = this.placesKept();
+    return answer;
+  }
+
+  /** The waiters queued here, and the one holding the lock under a grant from the queue. */
+  private placesKept(): Set<string> {
+    const kept = new Set(this.liveQueue(lockName)?.keys() ?? []);
+    const held = this.holderOf(lockName);
+    const holdingWaiter = held && this.waiterOfToken.get(held.token);
+    if (holdingWaiter !== undefined) kept.add(holdingWaiter);
+    return kept;
   }
 }
 
@@ -147,8 +305,15 @@ class SimulatedLink implements LockServer {
     return this.call(timeoutMs, () => this.server.inspect(name));
   }
 
-  grant(name: string, owner: string, token: bigint, ttl: number, timeoutMs: number): Promise<ServerGrant> {
-    return this.call(timeoutMs, () => this.server.grant(name, owner, token, ttl));
+  grant(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttl: number,
+    timeoutMs: number,
+    waiterId?: string,
+  ): Promise<ServerGrant> {
+    return this.call(timeoutMs, () => this.server.grant(name, owner, token, ttl, undefined, waiterId));
   }
 
   release(name: string, owner: string, token: bigint, timeoutMs: number): Promise<boolean> {
@@ -157,6 +322,14 @@ class SimulatedLink implements LockServer {
 
   refresh(name: string, owner: string, token: bigint, ttl: number, timeoutMs: number): Promise<boolean> {
     return this.call(timeoutMs, () => this.server.refresh(name, owner, token, ttl));
+  }
+
+  enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number, timeoutMs: number): Promise<ServerEnqueued> {
+    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs));
+  }
+
+  leave(name: string, waiterId: string, timeoutMs: number): Promise<boolean> {
+    return this.call(timeoutMs, () => this.server.leave(name, waiterId));
   }
 
   private call<T>(timeoutMs: number, apply: () => Promise<T>): Promise<T> {
@@ -197,6 +370,27 @@ class MutantQuorum extends LockQuorum {
     if (this.mutation !== 'validity-from-completion') return super.validUntilMs(startMs, ttl);
     return this.world.nowMs + ttl - this.driftMs(ttl);
   }
+
+  protected override waitsBehind(queue: ServerQueue, waiterId: string | undefined): boolean {
+    if (this.mutation === 'grant-ignores-queue') return false;
+    if (this.mutation === 'grant-without-waiter-ignores-queue' && waiterId === undefined) return false;
+    return super.waitsBehind(queue, waiterId);
+  }
+
+  protected override ticketAfter(states: readonly ServerLockState[]): bigint {
+    if (this.mutation !== 'ticket-from-one-server') return super.ticketAfter(states);
+    return (states[0] as ServerLockState).ticket + 1n;
+  }
+
+  protected override undoGrant(
+    name: string,
+    owner: string,
+    token: bigint,
+    grants: readonly (ServerGrant | undefined)[],
+    waiterId: string | undefined,
+  ): Promise<void> {
+    return super.undoGrant(name, owner, token, grants, this.mutation === 'undo-forgets-place' ? undefined : waiterId);
+  }
 }
 
 /** The base constructor asks majorityOf before any field is set: a class of its own. */
@@ -210,14 +404,17 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
   const random = seededUniform(options.seed);
   const world = new World(random);
   const serverCount = options.servers ?? 3;
+  const lapses = new Map<string, number>();
   const servers = Array.from(
     { length: serverCount },
     // Clock rates within 0.4% of true time, inside the 1% drift allowance.
-    (_, index) => new SimulatedServer(`s${index + 1}`, world, 1 + (random() - 0.5) * 0.008, options.mutation),
+    (_, index) => new SimulatedServer(`s${index + 1}`, world, 1 + (random() - 0.5) * 0.008, options.mutation, lapses),
   );
   const grants: SimulatedGrant[] = [];
+  const waiters: SimulatedWaiter[] = [];
   let attempts = 0;
   const durationMs = options.durationMs ?? 5_000;
+  const queueingShare = options.queueingShare ?? 0.7;
 
   // Servers go down and come back, one at a time; now and then all of them, one after another (a rolling restart).
   const restart = async (server: SimulatedServer, downMs: number) => {
@@ -237,6 +434,61 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     }
   };
 
+  type Taken = { readonly token: bigint; readonly validUntilMs: number; readonly attemptStartMs: number };
+
+  /** Waits in the queue as the lock service does; the grant, or undefined after giving up. */
+  const waitInQueue = async (quorum: LockQuorum, client: string, waiterId: string): Promise<Taken | undefined> => {
+    const enqueueStartMs = world.nowMs;
+    // A failed enqueue takes the new entry out again itself.
+    const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs).catch(() => undefined);
+    if (!place) return undefined;
+    const waiter: SimulatedWaiter = {
+      client,
+      waiterId,
+      ticket: place.ticket,
+      enqueueStartMs,
+      enqueuedAtMs: world.nowMs,
+      grantedAtMs: undefined,
+    };
+    waiters.push(waiter);
+    const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
+    let renewAtMs = world.nowMs + renewalMs;
+    let attemptNow = place.first && place.free;
+    let wake: (() => void) | undefined;
+    const unsubscribe = world.subscribe(() => wake?.());
+    try {
+      for (;;) {
+        if (attemptNow) {
+          attempts++;
+          const attemptStartMs = world.nowMs;
+          const attempt = await quorum.tryAcquire(lockName, client, ttlMs, waiterId).catch(() => undefined);
+          if (attempt?.acquired) {
+            waiter.grantedAtMs = world.nowMs;
+            return { ...attempt.grant, attemptStartMs };
+          }
+        }
+        if (world.nowMs >= giveUpAtMs) break;
+        // Now and then the waiter's instance stalls past its lease: its place lapses.
+        if (random() < 0.01) await world.sleep(waiterLeaseMs * 1.5);
+        const wakeAtMs = Math.min(giveUpAtMs, renewAtMs, world.nowMs + recheckMs);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          world.at(Math.max(0, wakeAtMs - world.nowMs), resolve);
+        });
+        wake = undefined;
+        attemptNow = true;
+        if (world.nowMs >= renewAtMs) {
+          renewAtMs = world.nowMs + renewalMs;
+          await quorum.enqueue(lockName, waiterId, waiterLeaseMs, place.ticket).catch(() => undefined);
+        }
+      }
+    } finally {
+      unsubscribe();
+    }
+    await quorum.leave(lockName, waiterId).catch(() => undefined);
+    return undefined;
+  };
+
   const client = async (name: string) => {
     const Quorum = options.mutation === 'half-is-majority' ? HalfMajorityQuorum : MutantQuorum;
     const quorum = new Quorum(
@@ -244,25 +496,35 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       options.mutation,
       world,
     );
+    let waits = 0;
     while (world.nowMs < durationMs) {
       attempts++;
       const attemptStartMs = world.nowMs;
       const attempt = await quorum.tryAcquire(lockName, name, ttlMs).catch(() => undefined);
-      if (attempt?.acquired) {
+      let taken: Taken | undefined = attempt?.acquired ? { ...attempt.grant, attemptStartMs } : undefined;
+      let waiterId: string | undefined;
+      // Refused: most clients wait in the queue (Acquire), the others try again later (TryAcquire).
+      if (attempt && !attempt.acquired && random() < queueingShare) {
+        waits++;
+        waiterId = `${name}/${waits}`;
+        taken = await waitInQueue(quorum, name, waiterId);
+      }
+      if (taken) {
         const grant: SimulatedGrant = {
           client: name,
-          token: attempt.grant.token,
-          attemptStartMs,
+          token: taken.token,
+          waiterId,
+          attemptStartMs: taken.attemptStartMs,
           grantedAtMs: world.nowMs,
-          validUntilMs: attempt.grant.validUntilMs,
+          validUntilMs: taken.validUntilMs,
           usedUntilMs: world.nowMs,
         };
         grants.push(grant);
         // Uses it for a while; a pause can outlast the validity, but a client never uses it past then.
-        const holdMs = random() < 0.2 ? ttlMs * 2 : random() * (attempt.grant.validUntilMs - world.nowMs);
+        const holdMs = random() < 0.2 ? ttlMs * 2 : random() * (taken.validUntilMs - world.nowMs);
         await world.sleep(holdMs);
         grant.usedUntilMs = Math.min(world.nowMs, grant.validUntilMs);
-        if (random() < 0.8) await quorum.release(lockName, name, attempt.grant.token).catch(() => undefined);
+        if (random() < 0.8) await quorum.release(lockName, name, taken.token).catch(() => undefined);
       }
       await world.sleep(random() * 30);
     }
@@ -271,10 +533,14 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
   const running = [nemesis(), ...Array.from({ length: options.clients ?? 4 }, (_, index) => client(`c${index + 1}`))];
   await world.run(durationMs + 10 * ttlMs);
   void Promise.allSettled(running);
-  return { grants, attempts, violations: checkInvariants(grants) };
+  return { grants, waiters, lapses, attempts, violations: checkInvariants(grants, waiters, lapses) };
 }
 
-export function checkInvariants(grants: readonly SimulatedGrant[]): string[] {
+export function checkInvariants(
+  grants: readonly SimulatedGrant[],
+  waiters: readonly SimulatedWaiter[] = [],
+  lapses: ReadonlyMap<string, number> = new Map(),
+): string[] {
   const violations: string[] = [];
   const byToken = new Map<bigint, SimulatedGrant>();
   for (const grant of grants) {
@@ -298,6 +564,33 @@ export function checkInvariants(grants: readonly SimulatedGrant[]): string[] {
       if (first.usedUntilMs <= second.grantedAtMs && second.token <= first.token) {
         violations.push(
           `fencing-order: ${first.client} used token ${first.token} until ${first.usedUntilMs.toFixed(1)}, then ${second.client} used a lower one, ${second.token}`,
+        );
+      }
+    }
+  }
+  /** Whether a's place was kept everywhere until atMs. */
+  const keptUntil = (a: SimulatedWaiter, atMs: number) => (lapses.get(a.waiterId) ?? Infinity) >= atMs;
+  for (const a of waiters) {
+    for (const b of waiters) {
+      if (a === b || a.enqueuedAtMs >= b.enqueueStartMs) continue;
+      if (b.ticket <= a.ticket) {
+        violations.push(
+          `later-enqueue-higher-ticket: ${b.waiterId}'s enqueue began at ${b.enqueueStartMs.toFixed(1)} after ${a.waiterId}'s came back with ticket ${a.ticket}, and got ${b.ticket}`,
+        );
+      }
+      if (a.grantedAtMs === undefined || b.grantedAtMs === undefined) continue;
+      if (b.grantedAtMs < a.grantedAtMs && keptUntil(a, b.grantedAtMs)) {
+        violations.push(
+          `arrival-order: ${b.waiterId} (queued at ${b.enqueuedAtMs.toFixed(1)}) was granted at ${b.grantedAtMs.toFixed(1)}, before ${a.waiterId} (queued at ${a.enqueuedAtMs.toFixed(1)}, granted at ${a.grantedAtMs.toFixed(1)})`,
+        );
+      }
+    }
+    if (a.grantedAtMs === undefined) continue;
+    for (const grant of grants) {
+      if (grant.waiterId !== undefined || grant.attemptStartMs <= a.enqueuedAtMs) continue;
+      if (grant.grantedAtMs < a.grantedAtMs && keptUntil(a, grant.grantedAtMs)) {
+        violations.push(
+          `no-barging: ${grant.client} began an attempt without waiting at ${grant.attemptStartMs.toFixed(1)} and was granted at ${grant.grantedAtMs.toFixed(1)}, before ${a.waiterId} (queued at ${a.enqueuedAtMs.toFixed(1)}, granted at ${a.grantedAtMs.toFixed(1)})`,
         );
       }
     }

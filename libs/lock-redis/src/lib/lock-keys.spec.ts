@@ -1,15 +1,36 @@
-import { decodeHolder, encodeHolder, fenceKey, holderKey, parseToken, releasedChannel, tokenMax } from './lock-keys';
+import {
+  decodeHolder,
+  encodeHolder,
+  fenceKey,
+  holderKey,
+  parseTicket,
+  parseToken,
+  queueKey,
+  releasedChannel,
+  ticketKey,
+  tokenMax,
+  waiterLeasesKey,
+} from './lock-keys';
 
 describe('lock keys', () => {
   it('puts the name of the lock in one hash tag shared by all its keys', () => {
     expect(holderKey('orders/42')).toBe('bulwark:lock:{orders/42}');
     expect(fenceKey('orders/42')).toBe('bulwark:lock:{orders/42}:fence');
     expect(releasedChannel('orders/42')).toBe('bulwark:lock:{orders/42}:released');
+    expect(ticketKey('orders/42')).toBe('bulwark:lock:{orders/42}:ticket');
+    expect(queueKey('orders/42')).toBe('bulwark:lock:{orders/42}:queue');
+    expect(waiterLeasesKey('orders/42')).toBe('bulwark:lock:{orders/42}:leases');
   });
 
   it('never gives one name a key of another, even with braces and suffixes in names', () => {
-    const names = ['a', 'a}', 'a}:fence', '{a', 'a:fence', 'a}:released'];
-    const keys = names.flatMap((name) => [holderKey(name), fenceKey(name)]);
+    const names = ['a', 'a}', 'a}:fence', '{a', 'a:fence', 'a}:released', 'a}:queue', 'a:ticket', 'a}:leases'];
+    const keys = names.flatMap((name) => [
+      holderKey(name),
+      fenceKey(name),
+      ticketKey(name),
+      queueKey(name),
+      waiterLeasesKey(name),
+    ]);
     expect(new Set(keys).size).toBe(keys.length);
   });
 });
@@ -59,4 +80,15 @@ describe('parseToken', () => {
       expect(parseToken(text)).toBeUndefined();
     },
   );
+});
+
+describe('parseTicket', () => {
+  it('reads canonical decimals up to 2^53 - 1, the largest a queue score holds exactly', () => {
+    expect(parseTicket('0')).toBe(0n);
+    expect(parseTicket('9007199254740991')).toBe(9007199254740991n);
+  });
+
+  it.each(['', '-1', '01', '1.0', '1e+16', '9007199254740992', '18446744073709551615'])('refuses %j', (text) => {
+    expect(parseTicket(text)).toBeUndefined();
+  });
 });

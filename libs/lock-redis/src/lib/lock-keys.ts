@@ -1,6 +1,7 @@
 // Where one lock lives on a Redis server, and how its holder is written
 // there. Every key of a lock carries the name as a Redis Cluster hash tag
 // ({name}), so the scripts that touch them all stay in one slot.
+import { ticketMax } from '@bulwark/lock-core';
 
 const keyPrefix = 'bulwark:lock:';
 
@@ -20,10 +21,33 @@ export function fenceKey(name: string): string {
   return `${holderKey(name)}:fence`;
 }
 
-/** Where a release of name is published; the message is the released token. */
+/** The ticket counter: the highest ticket issued for name here, as a decimal; no TTL, only ever raised. */
+export function ticketKey(name: string): string {
+  return `${holderKey(name)}:ticket`;
+}
+
+/** The queue: a sorted set of waiterIds scored by ticket, so ordered by (ticket, waiterId bytes). */
+export function queueKey(name: string): string {
+  return `${holderKey(name)}:queue`;
+}
+
+/** The queue's leases: a sorted set of the same waiterIds scored by when each lease ends, in the server's ms. */
+export function waiterLeasesKey(name: string): string {
+  return `${holderKey(name)}:leases`;
+}
+
+/**
+ * Where a release of name is published (the message is the released
+ * token), and a leave that took out the first waiter while nobody holds
+ * the lock (the message is leftMessage): either way the next waiter may
+ * take the lock now.
+ */
 export function releasedChannel(name: string): string {
   return `${holderKey(name)}:released`;
 }
+
+/** What a leave publishes on releasedChannel; never a token. */
+export const leftMessage = 'left';
 
 export function encodeHolder(owner: string, token: bigint): string {
   return `${token}${holderSeparator}${owner}`;
@@ -42,4 +66,10 @@ export function parseToken(text: string): bigint | undefined {
   if (!/^(0|[1-9][0-9]{0,19})$/.test(text)) return undefined;
   const token = BigInt(text);
   return token <= tokenMax ? token : undefined;
+}
+
+/** A ticket as Redis writes a sorted-set score or the scripts write the counter: a canonical decimal up to ticketMax (0 only for a counter never raised). */
+export function parseTicket(text: string): bigint | undefined {
+  const ticket = parseToken(text);
+  return ticket !== undefined && ticket <= ticketMax ? ticket : undefined;
 }

@@ -1,25 +1,49 @@
-import { parseDoneReply, parseGrantReply, parseInspectReply, UnexpectedReplyError } from './lock-replies';
+import {
+  parseDoneReply,
+  parseEnqueueReply,
+  parseGrantReply,
+  parseInspectReply,
+  UnexpectedReplyError,
+} from './lock-replies';
 
 describe('parseInspectReply', () => {
-  it('reads a free lock and a held one', () => {
-    expect(parseInspectReply(['0'])).toEqual({ fence: 0n, holder: undefined });
-    expect(parseInspectReply(['18446744073709551615', '18446744073709551615:a:b', 250])).toEqual({
+  it('reads a free lock, a held one, and one with waiters', () => {
+    expect(parseInspectReply(['0', '0', [0], []])).toEqual({
+      fence: 0n,
+      ticket: 0n,
+      holder: undefined,
+      queue: { head: undefined, length: 0 },
+    });
+    expect(
+      parseInspectReply(['18446744073709551615', '9007199254740991', [2, 'w:1'], ['18446744073709551615:a:b', 250]]),
+    ).toEqual({
       fence: 18446744073709551615n,
+      ticket: 9007199254740991n,
       holder: { owner: 'a:b', token: 18446744073709551615n, remainingTtlMs: 250 },
+      queue: { head: 'w:1', length: 2 },
     });
   });
 
   it.each([
     ['not an array', 'OK'],
     ['empty', []],
-    ['two elements', ['1', '1:a']],
-    ['a fence that is a number', [1]],
-    ['a fence that is not a token', ['-1']],
-    ['a holder without separator', ['1', 'alice', 10]],
-    ['a holder with a bad token', ['1', 'x:alice', 10]],
-    ['a holder without TTL', ['1', '1:alice', -1]],
-    ['a TTL that is a string', ['1', '1:alice', '10']],
-    ['a fractional TTL', ['1', '1:alice', 1.5]],
+    ['the old shape', ['1', '1:a', 10]],
+    ['a fence that is a number', [1, '0', [0], []]],
+    ['a fence that is not a token', ['-1', '0', [0], []]],
+    ['a ticket counter past 2^53 - 1', ['0', '9007199254740992', [0], []]],
+    ['a ticket counter that is not canonical', ['0', '01', [0], []]],
+    ['a queue that is not an array', ['0', '0', 0, []]],
+    ['a queue length that is a string', ['0', '0', ['1', 'w'], []]],
+    ['a negative queue length', ['0', '0', [-1], []]],
+    ['a queue with waiters and no head', ['0', '0', [1], []]],
+    ['an empty queue with a head', ['0', '0', [0, 'w'], []]],
+    ['an empty head', ['0', '0', [1, ''], []]],
+    ['a holder part of one element', ['0', '0', [0], ['1:a']]],
+    ['a holder without separator', ['1', '0', [0], ['alice', 10]]],
+    ['a holder with a bad token', ['1', '0', [0], ['x:alice', 10]]],
+    ['a holder without TTL', ['1', '0', [0], ['1:alice', -1]]],
+    ['a TTL that is a string', ['1', '0', [0], ['1:alice', '10']]],
+    ['a fractional TTL', ['1', '0', [0], ['1:alice', 1.5]]],
   ])('refuses %s', (_, reply) => {
     expect(() => parseInspectReply(reply)).toThrow(UnexpectedReplyError);
   });
@@ -29,6 +53,7 @@ describe('parseGrantReply', () => {
   it('reads each outcome', () => {
     expect(parseGrantReply(['granted'])).toEqual({ outcome: 'granted' });
     expect(parseGrantReply(['stale', '9007199254740993'])).toEqual({ outcome: 'stale', fence: 9007199254740993n });
+    expect(parseGrantReply(['queued', '3', 'w-a'])).toEqual({ outcome: 'queued', fence: 3n, head: 'w-a' });
     expect(parseGrantReply(['held', '8', '7:bob', 0])).toEqual({
       outcome: 'held',
       fence: 8n,
@@ -41,11 +66,39 @@ describe('parseGrantReply', () => {
     ['granted with fields', ['granted', '1']],
     ['stale without fence', ['stale']],
     ['stale with a bad fence', ['stale', '01']],
+    ['queued without head', ['queued', '3']],
+    ['queued with an empty head', ['queued', '3', '']],
+    ['queued with a head that is a number', ['queued', '3', 7]],
     ['held without holder', ['held', '8']],
     ['held with a bad holder', ['held', '8', 'bob', 10]],
     ['null', null],
   ])('refuses %s', (_, reply) => {
     expect(() => parseGrantReply(reply)).toThrow(UnexpectedReplyError);
+  });
+});
+
+describe('parseEnqueueReply', () => {
+  it("reads the waiter's ticket, the head and whether the lock is held", () => {
+    expect(parseEnqueueReply(['1', 'w-a', 0])).toEqual({ ticket: 1n, head: 'w-a', held: false });
+    expect(parseEnqueueReply(['9007199254740991', 'w-b', 1])).toEqual({
+      ticket: 9007199254740991n,
+      head: 'w-b',
+      held: true,
+    });
+  });
+
+  it.each([
+    ['not an array', 1],
+    ['two elements', ['1', 'w']],
+    ['ticket 0', ['0', 'w', 0]],
+    ['a fractional ticket (a score not written as a ticket)', ['1.5', 'w', 0]],
+    ['a ticket in exponent form', ['1e+16', 'w', 0]],
+    ['a ticket past 2^53 - 1', ['9007199254740992', 'w', 0]],
+    ['a ticket that is a number', [1, 'w', 0]],
+    ['no head', ['1', false, 0]],
+    ['held that is not 0 or 1', ['1', 'w', 2]],
+  ])('refuses %s', (_, reply) => {
+    expect(() => parseEnqueueReply(reply)).toThrow(UnexpectedReplyError);
   });
 });
 

@@ -1,30 +1,45 @@
 // Reading the scripts' replies strictly: anything but the exact shapes the
 // scripts return throws, so a confused server is reported as unavailable
 // and never turns into a wrong answer.
-import type { ServerGrant, ServerHolder, ServerLockState } from '@bulwark/lock-core';
-import { decodeHolder, parseToken } from './lock-keys';
+import type { ServerEnqueued, ServerGrant, ServerHolder, ServerLockState, ServerQueue } from '@bulwark/lock-core';
+import { decodeHolder, parseTicket, parseToken } from './lock-keys';
 
 /** A reply the scripts cannot have produced. */
 export class UnexpectedReplyError extends Error {}
 
 export function parseInspectReply(reply: unknown): ServerLockState {
-  const parts = arrayOf(reply, [1, 3]);
-  const fence = fenceOf(parts[0]);
-  return { fence, holder: parts.length === 3 ? holderOf(parts[1], parts[2]) : undefined };
+  const [fence, ticket, queue, holder] = arrayOf(reply, [4]);
+  const holderParts = arrayOf(holder, [0, 2]);
+  return {
+    fence: fenceOf(fence),
+    ticket: ticketOf(ticket, 'the ticket counter'),
+    queue: queueOf(queue),
+    holder: holderParts.length === 2 ? holderOf(holderParts[0], holderParts[1]) : undefined,
+  };
 }
 
 export function parseGrantReply(reply: unknown): ServerGrant {
-  const parts = arrayOf(reply, [1, 2, 4]);
+  const parts = arrayOf(reply, [1, 2, 3, 4]);
   const outcome = parts[0];
   if (outcome === 'granted' && parts.length === 1) return { outcome };
   if (outcome === 'stale' && parts.length === 2) return { outcome, fence: fenceOf(parts[1]) };
+  if (outcome === 'queued' && parts.length === 3)
+    return { outcome, fence: fenceOf(parts[1]), head: waiterOf(parts[2]) };
   if (outcome === 'held' && parts.length === 4) {
     return { outcome, fence: fenceOf(parts[1]), holder: holderOf(parts[2], parts[3]) };
   }
-  throw new UnexpectedReplyError(`a grant reply must be granted, stale or held with their fields`);
+  throw new UnexpectedReplyError(`a grant reply must be granted, stale, queued or held with their fields`);
 }
 
-/** Release and refresh answer 1 (done) or 0 (not the holder). */
+export function parseEnqueueReply(reply: unknown): ServerEnqueued {
+  const [ticket, head, held] = arrayOf(reply, [3]);
+  const ticketHeld = ticketOf(ticket, "the waiter's ticket");
+  if (ticketHeld === 0n) throw new UnexpectedReplyError("the waiter's ticket is 0");
+  if (held !== 0 && held !== 1) throw new UnexpectedReplyError('held must be 0 or 1');
+  return { ticket: ticketHeld, head: waiterOf(head), held: held === 1 };
+}
+
+/** Release, refresh and leave answer 1 (done) or 0 (not the holder, not queued). */
 export function parseDoneReply(reply: unknown): boolean {
   if (reply === 1) return true;
   if (reply === 0) return false;
@@ -42,6 +57,29 @@ function fenceOf(part: unknown): bigint {
   const fence = typeof part === 'string' ? parseToken(part) : undefined;
   if (fence === undefined) throw new UnexpectedReplyError('the fence is not a token');
   return fence;
+}
+
+function ticketOf(part: unknown, what: string): bigint {
+  const ticket = typeof part === 'string' ? parseTicket(part) : undefined;
+  if (ticket === undefined) throw new UnexpectedReplyError(`${what} is not a ticket`);
+  return ticket;
+}
+
+/** {length} when nobody waits, {length, head} otherwise. */
+function queueOf(part: unknown): ServerQueue {
+  const [length, head] = arrayOf(part, [1, 2]);
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+    throw new UnexpectedReplyError('the queue length is not a count');
+  }
+  if ((length === 0) !== (head === undefined))
+    throw new UnexpectedReplyError('a queue has a head exactly when not empty');
+  return { head: head === undefined ? undefined : waiterOf(head), length };
+}
+
+function waiterOf(part: unknown): string {
+  // Every waiter the scripts queue has a non-empty id.
+  if (typeof part !== 'string' || part.length === 0) throw new UnexpectedReplyError('the waiter is not an id');
+  return part;
 }
 
 function holderOf(value: unknown, pttl: unknown): ServerHolder {

@@ -1,17 +1,21 @@
 // The Lua scripts behind RedisLockServer, one per method, each atomic on its
-// server. KEYS[1] is the holder key, KEYS[2] the fence key (see lock-keys).
-// Tokens arrive and are stored as canonical decimals (no leading zeros):
-// Lua numbers are doubles, exact only up to 2^53, so tokens are compared as
-// digit strings and never converted.
+// server. Keys (see lock-keys): holder, fence, ticket counter, queue and the
+// queue's leases, passed in that order to the scripts that use them.
+// Tokens and tickets arrive and are stored as canonical decimals (no
+// leading zeros): Lua numbers are doubles, exact only up to 2^53, so they
+// are compared as digit strings and never converted. A ticket is also a
+// queue score (a double), which is why tickets stay below 2^53. Leases are
+// counted on the server's clock (TIME): Redis 7 replicates a script's
+// effects, not the script, so a script may read the time and then write.
 
 const helpers = `
-local function read_fence(key)
-  local fence = redis.call('GET', key)
-  if not fence then return '0' end
-  if #fence > 20 or not string.find(fence, '^[1-9]%d*$') then
-    error('fence at ' .. key .. ' is not a token')
+local function read_counter(key)
+  local value = redis.call('GET', key)
+  if not value then return '0' end
+  if #value > 20 or not string.find(value, '^[1-9]%d*$') then
+    error('counter at ' .. key .. ' is not a decimal')
   end
-  return fence
+  return value
 end
 
 -- Whether canonical decimal a >= b. Byte by byte rather than a >= b,
@@ -24,28 +28,72 @@ local function at_least(a, b)
   end
   return true
 end
-`;
 
-/** Reply: {fence} when nobody holds the lock, else {fence, holder value, PTTL of the holder key}. */
-export const inspectScript = `${helpers}
-local fence = read_fence(KEYS[2])
-local holder = redis.call('GET', KEYS[1])
-if not holder then return {fence} end
-return {fence, holder, redis.call('PTTL', KEYS[1])}
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- Takes the waiters whose lease has ended (at or before now) out of the
+-- queue and the leases; returns now.
+local function prune(queue, leases)
+  local now = now_ms()
+  local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
+  -- ZREM in slices: unpack cannot spread thousands of values.
+  for first = 1, #expired, 500 do
+    redis.call('ZREM', queue, unpack(expired, first, math.min(first + 499, #expired)))
+  end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', leases, '-inf', now) end
+  return now
+end
+
+-- The first waiter by (ticket, waiterId bytes), or nil when nobody waits.
+local function head_of(queue, leases)
+  local head = redis.call('ZRANGE', queue, 0, 0)[1]
+  if head and not redis.call('ZSCORE', leases, head) then
+    error('waiter ' .. head .. ' at ' .. queue .. ' has no lease')
+  end
+  return head
+end
 `;
 
 /**
- * ARGV: token, holder value, ttl ms. Reply: {'held', fence, holder value,
- * PTTL}, {'stale', fence} or {'granted'} after raising the fence to token
- * and writing the holder.
+ * KEYS: holder, fence, ticket, queue, leases. Reply: {fence, ticket,
+ * {queue length, head}, {holder value, PTTL of the holder key}}, with the
+ * head left out when nobody waits and the holder part empty when free.
+ */
+export const inspectScript = `${helpers}
+prune(KEYS[4], KEYS[5])
+local fence = read_counter(KEYS[2])
+local ticket = read_counter(KEYS[3])
+local queue = {redis.call('ZCARD', KEYS[4]), head_of(KEYS[4], KEYS[5])}
+local holder = redis.call('GET', KEYS[1])
+if not holder then return {fence, ticket, queue, {}} end
+return {fence, ticket, queue, {holder, redis.call('PTTL', KEYS[1])}}
+`;
+
+/**
+ * KEYS: holder, fence, queue, leases. ARGV: token, holder value, ttl ms,
+ * waiterId ('' for none). Reply: {'held', fence, holder value, PTTL},
+ * {'queued', fence, head}, {'stale', fence} or {'granted'} after raising
+ * the fence to token, writing the holder and taking the waiter out of the
+ * queue.
  */
 export const grantScript = `${helpers}
-local fence = read_fence(KEYS[2])
+prune(KEYS[3], KEYS[4])
+local fence = read_counter(KEYS[2])
 local holder = redis.call('GET', KEYS[1])
 if holder then return {'held', fence, holder, redis.call('PTTL', KEYS[1])} end
+local head = head_of(KEYS[3], KEYS[4])
+-- Waiter ids are never empty, so without one any head is ahead of the caller.
+if head and head ~= ARGV[4] then return {'queued', fence, head} end
 if at_least(fence, ARGV[1]) then return {'stale', fence} end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if head then
+  redis.call('ZREM', KEYS[3], head)
+  redis.call('ZREM', KEYS[4], head)
+end
 return {'granted'}
 `;
 
@@ -61,5 +109,47 @@ return 1
 export const refreshScript = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: holder, ticket, queue, leases. ARGV: waiterId, ticket, lease ms.
+ * Queues the waiter with ticket unless it is queued (it keeps its ticket),
+ * sets its lease to end lease ms from now, and raises the counter to
+ * ticket if that is higher. Reply: {the waiter's ticket (a score), head,
+ * 1 if someone holds the lock else 0}.
+ */
+export const enqueueScript = `${helpers}
+local now = prune(KEYS[3], KEYS[4])
+-- Everything is read and checked before anything is written.
+local held = redis.call('GET', KEYS[1]) and 1 or 0
+local counter = read_counter(KEYS[2])
+head_of(KEYS[3], KEYS[4])
+local ticket = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if ticket and not string.find(ticket, '^[1-9]%d*$') then
+  error('waiter ' .. ARGV[1] .. ' at ' .. KEYS[3] .. ' has no ticket')
+end
+if not ticket then
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+  ticket = redis.call('ZSCORE', KEYS[3], ARGV[1])
+end
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[1])
+if not at_least(counter, ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
+return {ticket, head_of(KEYS[3], KEYS[4]), held}
+`;
+
+/**
+ * KEYS: holder, queue, leases. ARGV: waiterId, release channel. Reply: 1
+ * after taking the waiter out of the queue, else 0. Taking out the head
+ * while nobody holds the lock publishes 'left' on the channel: the next
+ * waiter may take the lock now.
+ */
+export const leaveScript = `${helpers}
+prune(KEYS[2], KEYS[3])
+local holder = redis.call('GET', KEYS[1])
+local head = head_of(KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+if head == ARGV[1] and not holder then redis.call('PUBLISH', ARGV[2], 'left') end
 return 1
 `;

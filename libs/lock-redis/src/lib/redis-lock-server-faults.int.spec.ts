@@ -12,7 +12,7 @@ import {
   type RedisServer,
 } from '@bulwark/testing';
 import type Redis from 'ioredis';
-import { fenceKey, holderKey } from './lock-keys';
+import { fenceKey, holderKey, queueKey, ticketKey, waiterLeasesKey } from './lock-keys';
 import { grantScript } from './lock-scripts';
 import { RedisLockServer } from './redis-lock-server';
 
@@ -69,7 +69,7 @@ describe('a crash', () => {
     await redis.kill();
     await redis.restart();
     await server.waitUntilConnected(timeoutMs);
-    expect(await server.inspect(name, timeoutMs)).toEqual({ fence: 9007199254740993n, holder: undefined });
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 9007199254740993n, holder: undefined });
     expect(await server.grant(name, 'bob', 9007199254740993n, ttlMs, timeoutMs)).toEqual({
       outcome: 'stale',
       fence: 9007199254740993n,
@@ -86,6 +86,26 @@ describe('a crash', () => {
     expect(state).toMatchObject({ fence: 3n, holder: { owner: 'alice', token: 3n } });
     expect(state.holder?.remainingTtlMs).toBeLessThanOrEqual(ttlMs);
     expect(state.holder?.remainingTtlMs).toBeGreaterThan(ttlMs - 10_000);
+  });
+
+  it('keeps the queue, its leases and the ticket counter', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 9007199254740991n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 3n, ttlMs, timeoutMs);
+    await redis.kill();
+    await redis.restart();
+    await server.waitUntilConnected(timeoutMs);
+    expect(await server.inspect(name, timeoutMs)).toEqual({
+      fence: 0n,
+      ticket: 9007199254740991n,
+      holder: undefined,
+      queue: { head: 'w-b', length: 2 },
+    });
+    expect(await server.enqueue(name, 'w-a', 4n, ttlMs, timeoutMs)).toEqual({
+      ticket: 9007199254740991n,
+      head: 'w-b',
+      held: false,
+    });
   });
 });
 
@@ -114,6 +134,8 @@ describe('a server that is down', () => {
         () => server.grant(name, 'alice', 1n, ttlMs, timeoutMs),
         () => server.release(name, 'alice', 1n, timeoutMs),
         () => server.refresh(name, 'alice', 1n, ttlMs, timeoutMs),
+        () => server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs),
+        () => server.leave(name, 'w-a', timeoutMs),
       ];
       for (const call of calls) {
         const { error, elapsedMs } = await failureOf(call);
@@ -202,6 +224,50 @@ describe('a server holding what the scripts did not write', () => {
     expect(await raw.mget(holderKey(name), fenceKey(name))).toEqual(before);
   });
 
+  type QueueCall = 'inspect' | 'grant' | 'enqueue' | 'renew' | 'leave';
+  it.each<[string, (raw: Redis, name: string) => Promise<unknown>, QueueCall[]]>([
+    [
+      'a queued waiter without a lease',
+      (raw, name) => raw.zadd(queueKey(name), 1, 'w-x'),
+      ['inspect', 'grant', 'enqueue', 'leave'],
+    ],
+    [
+      'a waiter whose score is not a ticket',
+      (raw, name) => raw.zadd(queueKey(name), 1.5, 'w-x').then(() => raw.zadd(waiterLeasesKey(name), 2 ** 50, 'w-x')),
+      ['renew'],
+    ],
+    [
+      'a ticket counter that is not a decimal',
+      (raw, name) => raw.set(ticketKey(name), '1.0'),
+      ['inspect', 'enqueue', 'renew'],
+    ],
+    ['a ticket counter past 2^53 - 1', (raw, name) => raw.set(ticketKey(name), '9007199254740992'), ['inspect']],
+    [
+      'a queue of another type',
+      (raw, name) => raw.set(queueKey(name), 'w-x'),
+      ['inspect', 'grant', 'enqueue', 'renew', 'leave'],
+    ],
+  ])('is unavailable to the queue calls that read it, which write nothing: %s', async (_, store, failing) => {
+    const name = freshName();
+    const raw = connectRedisClient(redis);
+    await store(raw, name);
+    const keys = [holderKey(name), fenceKey(name), ticketKey(name), queueKey(name), waiterLeasesKey(name)];
+    const before = await Promise.all(keys.map((key) => raw.dump(key)));
+    const calls: Record<QueueCall, () => Promise<unknown>> = {
+      inspect: () => server.inspect(name, timeoutMs),
+      grant: () => server.grant(name, 'bob', 1n, ttlMs, timeoutMs, 'w-y'),
+      enqueue: () => server.enqueue(name, 'w-y', 3n, ttlMs, timeoutMs),
+      renew: () => server.enqueue(name, 'w-x', 3n, ttlMs, timeoutMs),
+      leave: () => server.leave(name, 'w-x', timeoutMs),
+    };
+    for (const call of failing) {
+      const { error } = await failureOf(calls[call]);
+      expect({ call, error }).toEqual({ call, error: expect.any(UnavailableError) });
+      expect((error as Error).message).toContain(`lock server ${server.id}: ${call === 'renew' ? 'enqueue' : call}: `);
+    }
+    expect(await Promise.all(keys.map((key) => raw.dump(key)))).toEqual(before);
+  });
+
   it('is unavailable to every call when the holder key has another type', async () => {
     const name = freshName();
     await connectRedisClient(redis).hset(holderKey(name), 'owner', 'alice');
@@ -210,6 +276,8 @@ describe('a server holding what the scripts did not write', () => {
       () => server.grant(name, 'alice', 1n, ttlMs, timeoutMs),
       () => server.release(name, 'alice', 1n, timeoutMs),
       () => server.refresh(name, 'alice', 1n, ttlMs, timeoutMs),
+      () => server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs),
+      () => server.leave(name, 'w-a', timeoutMs),
     ]) {
       const { error } = await failureOf(call);
       expect(error).toBeInstanceOf(UnavailableError);

@@ -8,7 +8,8 @@ import {
   type RedisServer,
 } from '@bulwark/testing';
 import type Redis from 'ioredis';
-import { fenceKey, holderKey, releasedChannel, tokenMax } from './lock-keys';
+import { MemoryLockServer, ticketMax } from '@bulwark/lock-core';
+import { fenceKey, holderKey, queueKey, releasedChannel, ticketKey, tokenMax, waiterLeasesKey } from './lock-keys';
 import { RedisLockServer } from './redis-lock-server';
 
 const timeoutMs = 2_000;
@@ -83,7 +84,12 @@ describe('RedisLockServer', () => {
 
 describe('inspect', () => {
   it('reports fence 0 and no holder for a lock never granted', async () => {
-    expect(await server.inspect(freshName(), timeoutMs)).toEqual({ fence: 0n, holder: undefined });
+    expect(await server.inspect(freshName(), timeoutMs)).toEqual({
+      fence: 0n,
+      ticket: 0n,
+      holder: undefined,
+      queue: { head: undefined, length: 0 },
+    });
   });
 
   it('reports the fence and the holder with its remaining TTL', async () => {
@@ -99,7 +105,19 @@ describe('inspect', () => {
     const name = freshName();
     await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
     await server.release(name, 'alice', 5n, timeoutMs);
-    expect(await server.inspect(name, timeoutMs)).toEqual({ fence: 5n, holder: undefined });
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
+  });
+
+  it('reports the ticket counter and the queue', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-b', 3n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-a', 2n, ttlMs, timeoutMs);
+    expect(await server.inspect(name, timeoutMs)).toEqual({
+      fence: 0n,
+      ticket: 3n,
+      holder: undefined,
+      queue: { head: 'w-a', length: 2 },
+    });
   });
 });
 
@@ -267,9 +285,219 @@ describe('leases', () => {
     // Keyspace notifications are on (--notify-keyspace-events Ex): await the expiry.
     let expired = await expirations.next();
     while (expired !== holderKey(name)) expired = await expirations.next();
-    expect(await server.inspect(name, timeoutMs)).toEqual({ fence: 5n, holder: undefined });
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
     expect(await server.grant(name, 'bob', 5n, ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
     expect(await server.grant(name, 'bob', 6n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+  });
+});
+
+/** The server's clock in ms, as the scripts read it. */
+async function serverNowMs(): Promise<number> {
+  const [seconds, micros] = await raw.time();
+  return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+}
+
+describe('enqueue', () => {
+  it('queues the waiter with its ticket as score, a lease from the server clock, and raises the counter', async () => {
+    const name = freshName();
+    const beforeMs = await serverNowMs();
+    expect(await server.enqueue(name, 'w-a', 7n, 30_000, timeoutMs)).toEqual({ ticket: 7n, head: 'w-a', held: false });
+    const afterMs = await serverNowMs();
+    expect(await raw.zrange(queueKey(name), 0, -1, 'WITHSCORES')).toEqual(['w-a', '7']);
+    const leaseEndsAtMs = Number(await raw.zscore(waiterLeasesKey(name), 'w-a'));
+    expect(leaseEndsAtMs).toBeGreaterThanOrEqual(beforeMs + 30_000);
+    expect(leaseEndsAtMs).toBeLessThanOrEqual(afterMs + 30_000);
+    expect(await raw.get(ticketKey(name))).toBe('7');
+    expect(await raw.pttl(ticketKey(name))).toBe(-1);
+  });
+
+  it('keeps the ticket of a waiter queued already, renewing its lease, and only ever raises the counter', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 9n, 1_000, timeoutMs);
+    const firstLeaseMs = Number(await raw.zscore(waiterLeasesKey(name), 'w-a'));
+    expect(await server.enqueue(name, 'w-a', 12n, 60_000, timeoutMs)).toEqual({ ticket: 9n, head: 'w-a', held: false });
+    expect(Number(await raw.zscore(waiterLeasesKey(name), 'w-a'))).toBeGreaterThan(firstLeaseMs + 50_000);
+    expect(await raw.zscore(queueKey(name), 'w-a')).toBe('9');
+    // 12 then 9 then 10: compared as numbers, never as text ('9' > '12').
+    expect(await raw.get(ticketKey(name))).toBe('12');
+    await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs);
+    await server.enqueue(name, 'w-c', 10n, 1_000, timeoutMs);
+    expect(await raw.get(ticketKey(name))).toBe('12');
+    await server.enqueue(name, 'w-d', 100n, 1_000, timeoutMs);
+    expect(await raw.get(ticketKey(name))).toBe('100');
+  });
+
+  it('holds tickets up to 2^53 - 1 exactly as scores', async () => {
+    const name = freshName();
+    expect(await server.enqueue(name, 'w-last', ticketMax, ttlMs, timeoutMs)).toMatchObject({ ticket: ticketMax });
+    expect(await server.enqueue(name, 'w-before', ticketMax - 1n, ttlMs, timeoutMs)).toMatchObject({
+      ticket: ticketMax - 1n,
+      head: 'w-before',
+    });
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ ticket: ticketMax, queue: { head: 'w-before' } });
+  });
+
+  it('reports whether someone holds the lock', async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 1n, ttlMs, timeoutMs);
+    expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toEqual({ ticket: 1n, head: 'w-a', held: true });
+  });
+
+  it('puts a waiter queued again with its ticket back at its place', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
+    // Its grant takes w-a out; undoing the grant queues it again with the same ticket.
+    expect(await server.grant(name, 'a', 1n, ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
+    expect((await server.inspect(name, timeoutMs)).queue).toEqual({ head: 'w-b', length: 1 });
+    expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toEqual({ ticket: 1n, head: 'w-a', held: true });
+    await server.release(name, 'a', 1n, timeoutMs);
+    expect(await server.grant(name, 'b', 2n, ttlMs, timeoutMs, 'w-b')).toEqual({
+      outcome: 'queued',
+      fence: 1n,
+      head: 'w-a',
+    });
+  });
+});
+
+describe('the queue', () => {
+  it('orders waiters of equal ticket by their bytes, exactly as MemoryLockServer does', async () => {
+    const name = freshName();
+    const memory = new MemoryLockServer('memory', () => 0);
+    // U+FB01 sorts before U+1F512 in UTF-8 (and code points), after it in UTF-16 code units.
+    const waiters = ['\u{1F512}', 'b', '\uFB01', 'ab', 'a', 'é', 'Z'];
+    for (const waiterId of waiters) {
+      await server.enqueue(name, waiterId, 4n, ttlMs, timeoutMs);
+      await memory.enqueue(name, waiterId, 4n, ttlMs);
+    }
+    const redisOrder: string[] = [];
+    const memoryOrder: string[] = [];
+    for (let left = waiters.length; left > 0; left--) {
+      const head = (await server.inspect(name, timeoutMs)).queue.head as string;
+      redisOrder.push(head);
+      memoryOrder.push((await memory.inspect(name)).queue.head as string);
+      await server.leave(name, head, timeoutMs);
+      await memory.leave(name, head);
+    }
+    expect(redisOrder).toEqual(['Z', 'a', 'ab', 'b', 'é', '\uFB01', '\u{1F512}']);
+    expect(memoryOrder).toEqual(redisOrder);
+  });
+
+  it('drops waiters whose lease has ended, in every script that reads it', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs);
+    // Leases that ended on the server's clock: w-a's a moment ago, w-b's exactly now or before.
+    const nowMs = await serverNowMs();
+    await raw.zadd(waiterLeasesKey(name), nowMs - 1, 'w-a', nowMs, 'w-b');
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ ticket: 3n, queue: { head: 'w-c', length: 1 } });
+    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-c']);
+    expect(await raw.zrange(waiterLeasesKey(name), 0, -1)).toEqual(['w-c']);
+    await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs);
+    for (const [script, call] of [
+      ['grant', () => server.grant(name, 'd', 1n, ttlMs, timeoutMs, 'w-d')],
+      ['enqueue', () => server.enqueue(name, 'w-e', 5n, ttlMs, timeoutMs)],
+      ['leave', () => server.leave(name, 'w-e', timeoutMs)],
+    ] as const) {
+      // Back in line, with a lease that ended long ago.
+      await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs);
+      await raw.zadd(waiterLeasesKey(name), 0, 'w-c');
+      await call();
+      expect({ script, queued: await raw.zscore(queueKey(name), 'w-c') }).toEqual({ script, queued: null });
+    }
+  });
+
+  it('drops thousands of waiters whose lease ended in one call', async () => {
+    const name = freshName();
+    const pipeline = raw.pipeline();
+    for (let index = 0; index < 1_200; index++) {
+      pipeline.zadd(queueKey(name), index + 1, `w-${index}`);
+      pipeline.zadd(waiterLeasesKey(name), 1, `w-${index}`);
+    }
+    await pipeline.exec();
+    await server.enqueue(name, 'w-live', 5_000n, ttlMs, timeoutMs);
+    expect((await server.inspect(name, timeoutMs)).queue).toEqual({ head: 'w-live', length: 1 });
+    expect(await raw.zcard(waiterLeasesKey(name))).toBe(1);
+  });
+});
+
+describe('grant with waiters', () => {
+  it('refuses a caller without a waiter while anyone is queued (no barging), answering queued with the head', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    expect(await server.grant(name, 'dave', 1n, ttlMs, timeoutMs)).toEqual({
+      outcome: 'queued',
+      fence: 0n,
+      head: 'w-a',
+    });
+    expect(await raw.exists(holderKey(name), fenceKey(name))).toBe(0);
+  });
+
+  it('grants only the head, and takes it out of the queue and its lease', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
+    expect(await server.grant(name, 'b', 1n, ttlMs, timeoutMs, 'w-b')).toEqual({
+      outcome: 'queued',
+      fence: 0n,
+      head: 'w-a',
+    });
+    expect(await server.grant(name, 'a', 1n, ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
+    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-b']);
+    expect(await raw.zrange(waiterLeasesKey(name), 0, -1)).toEqual(['w-b']);
+    expect(await raw.get(holderKey(name))).toBe('1:a');
+  });
+
+  it('answers held before queued, and queued before stale', async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    expect(await server.grant(name, 'b', 3n, ttlMs, timeoutMs, 'w-b')).toMatchObject({ outcome: 'held', fence: 5n });
+    await server.release(name, 'alice', 5n, timeoutMs);
+    expect(await server.grant(name, 'b', 3n, ttlMs, timeoutMs, 'w-b')).toEqual({
+      outcome: 'queued',
+      fence: 5n,
+      head: 'w-a',
+    });
+    expect(await server.grant(name, 'a', 3n, ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'stale', fence: 5n });
+    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-a']);
+  });
+
+  it('grants a waiter not queued here where nobody waits', async () => {
+    expect(await server.grant(freshName(), 'a', 1n, ttlMs, timeoutMs, 'w-elsewhere')).toEqual({ outcome: 'granted' });
+  });
+});
+
+describe('leave', () => {
+  it('takes the waiter out of the queue and its lease, answering whether it was queued', async () => {
+    const name = freshName();
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
+    expect(await server.leave(name, 'w-b', timeoutMs)).toBe(true);
+    expect(await server.leave(name, 'w-b', timeoutMs)).toBe(false);
+    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-a']);
+    expect(await raw.zrange(waiterLeasesKey(name), 0, -1)).toEqual(['w-a']);
+  });
+
+  it('publishes left on the released channel when the head leaves a free lock, and only then', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs);
+    // Not the head: nothing.
+    await server.leave(name, 'w-b', timeoutMs);
+    await server.leave(name, 'w-a', timeoutMs);
+    expect(await released.next()).toBe('left');
+    // The head leaves while the lock is held: the release will tell.
+    await server.grant(name, 'c', 1n, ttlMs, timeoutMs, 'w-c');
+    await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs);
+    await server.leave(name, 'w-d', timeoutMs);
+    await server.release(name, 'c', 1n, timeoutMs);
+    // Messages arrive in publishing order: any from the quiet leaves would come before this one.
+    expect(await released.next()).toBe('1');
+    expect(released.messages).toEqual(['left', '1']);
   });
 });
 
@@ -284,6 +512,17 @@ describe('arguments', () => {
     ['a lone surrogate in the name', () => server.inspect('\uDC00', timeoutMs), 'name'],
     ['a zero timeout', () => server.inspect(freshName(), 0), 'timeoutMs'],
     ['an overflowing timeout', () => server.inspect(freshName(), 2 ** 31), 'timeoutMs'],
+    ['an empty waiterId', () => server.enqueue(freshName(), '', 1n, ttlMs, timeoutMs), 'waiterId'],
+    ['a waiterId of 201 bytes', () => server.leave(freshName(), 'é'.repeat(100) + 'x', timeoutMs), 'waiterId'],
+    [
+      'a lone surrogate in the waiterId',
+      () => server.grant(freshName(), 'a', 1n, ttlMs, timeoutMs, '\uD800'),
+      'waiterId',
+    ],
+    ['ticket 0', () => server.enqueue(freshName(), 'w', 0n, ttlMs, timeoutMs), 'ticket'],
+    ['a ticket past 2^53 - 1', () => server.enqueue(freshName(), 'w', ticketMax + 1n, ttlMs, timeoutMs), 'ticket'],
+    ['a zero lease', () => server.enqueue(freshName(), 'w', 1n, 0, timeoutMs), 'leaseMs'],
+    ['a fractional lease', () => server.enqueue(freshName(), 'w', 1n, 0.5, timeoutMs), 'leaseMs'],
   ])('refuse %s with InvalidArgumentError, before calling the server', async (_, call, field) => {
     const keysBefore = await raw.dbsize();
     const error = await call().catch((thrown: unknown) => thrown);

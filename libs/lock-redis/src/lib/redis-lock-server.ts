@@ -5,12 +5,29 @@
 // is down, hangs, or answers something the scripts cannot have produced
 // counts as unavailable, never as an answer.
 import { BulwarkError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
-import type { LockServer, ServerGrant, ServerLockState } from '@bulwark/lock-core';
+import {
+  requireTicket,
+  requireWaiterId,
+  requireWaiterLeaseMs,
+  type LockServer,
+  type ServerEnqueued,
+  type ServerGrant,
+  type ServerLockState,
+} from '@bulwark/lock-core';
 import { once } from 'node:events';
 import Redis from 'ioredis';
-import { encodeHolder, fenceKey, holderKey, releasedChannel, tokenMax } from './lock-keys';
-import { parseDoneReply, parseGrantReply, parseInspectReply } from './lock-replies';
-import { grantScript, inspectScript, refreshScript, releaseScript } from './lock-scripts';
+import {
+  encodeHolder,
+  fenceKey,
+  holderKey,
+  queueKey,
+  releasedChannel,
+  ticketKey,
+  tokenMax,
+  waiterLeasesKey,
+} from './lock-keys';
+import { parseDoneReply, parseEnqueueReply, parseGrantReply, parseInspectReply } from './lock-replies';
+import { enqueueScript, grantScript, inspectScript, leaveScript, refreshScript, releaseScript } from './lock-scripts';
 
 export interface RedisLockServerOptions {
   host: string;
@@ -35,16 +52,41 @@ const timeoutMsMax = 2 ** 31 - 1;
 
 /** The scripts as ioredis defines them on the connection (defineCommand). */
 interface LockScriptCommands {
-  bulwarkLockInspect(holderKey: string, fenceKey: string): Promise<unknown>;
+  bulwarkLockInspect(
+    holderKey: string,
+    fenceKey: string,
+    ticketKey: string,
+    queueKey: string,
+    leasesKey: string,
+  ): Promise<unknown>;
   bulwarkLockGrant(
     holderKey: string,
     fenceKey: string,
+    queueKey: string,
+    leasesKey: string,
     token: string,
     holderValue: string,
     ttlMs: number,
+    waiterId: string,
   ): Promise<unknown>;
   bulwarkLockRelease(holderKey: string, holderValue: string, channel: string, token: string): Promise<unknown>;
   bulwarkLockRefresh(holderKey: string, holderValue: string, ttlMs: number): Promise<unknown>;
+  bulwarkLockEnqueue(
+    holderKey: string,
+    ticketKey: string,
+    queueKey: string,
+    leasesKey: string,
+    waiterId: string,
+    ticket: string,
+    leaseMs: number,
+  ): Promise<unknown>;
+  bulwarkLockLeave(
+    holderKey: string,
+    queueKey: string,
+    leasesKey: string,
+    waiterId: string,
+    channel: string,
+  ): Promise<unknown>;
 }
 
 export class RedisLockServer implements LockServer {
@@ -82,10 +124,12 @@ export class RedisLockServer implements LockServer {
     redis.on('ready', () => {
       this.lastConnectionError = undefined;
     });
-    redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 2, lua: inspectScript });
-    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 2, lua: grantScript });
+    redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 5, lua: inspectScript });
+    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 4, lua: grantScript });
     redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 1, lua: releaseScript });
     redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 1, lua: refreshScript });
+    redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 4, lua: enqueueScript });
+    redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 3, lua: leaveScript });
     this.redis = redis as Redis & LockScriptCommands;
   }
 
@@ -94,16 +138,31 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'inspect',
       timeoutMs,
-      () => this.redis.bulwarkLockInspect(holderKey(name), fenceKey(name)),
+      () =>
+        this.redis.bulwarkLockInspect(
+          holderKey(name),
+          fenceKey(name),
+          ticketKey(name),
+          queueKey(name),
+          waiterLeasesKey(name),
+        ),
       parseInspectReply,
     );
   }
 
-  async grant(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<ServerGrant> {
+  async grant(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    timeoutMs: number,
+    waiterId?: string,
+  ): Promise<ServerGrant> {
     requireName(name);
     requireOwner(owner);
     requireToken(token);
     requireTtl(ttlMs);
+    if (waiterId !== undefined) requireWaiterId(waiterId);
     return this.call(
       'grant',
       timeoutMs,
@@ -111,9 +170,13 @@ export class RedisLockServer implements LockServer {
         this.redis.bulwarkLockGrant(
           holderKey(name),
           fenceKey(name),
+          queueKey(name),
+          waiterLeasesKey(name),
           token.toString(),
           encodeHolder(owner, token),
           ttlMs,
+          // No waiter id is empty, so the script reads '' as none.
+          waiterId ?? '',
         ),
       parseGrantReply,
     );
@@ -146,6 +209,52 @@ export class RedisLockServer implements LockServer {
       'refresh',
       timeoutMs,
       () => this.redis.bulwarkLockRefresh(holderKey(name), encodeHolder(owner, token), ttlMs),
+      parseDoneReply,
+    );
+  }
+
+  async enqueue(
+    name: string,
+    waiterId: string,
+    ticket: bigint,
+    leaseMs: number,
+    timeoutMs: number,
+  ): Promise<ServerEnqueued> {
+    requireName(name);
+    requireWaiterId(waiterId);
+    requireTicket(ticket);
+    requireWaiterLeaseMs(leaseMs);
+    return this.call(
+      'enqueue',
+      timeoutMs,
+      () =>
+        this.redis.bulwarkLockEnqueue(
+          holderKey(name),
+          ticketKey(name),
+          queueKey(name),
+          waiterLeasesKey(name),
+          waiterId,
+          ticket.toString(),
+          leaseMs,
+        ),
+      parseEnqueueReply,
+    );
+  }
+
+  async leave(name: string, waiterId: string, timeoutMs: number): Promise<boolean> {
+    requireName(name);
+    requireWaiterId(waiterId);
+    return this.call(
+      'leave',
+      timeoutMs,
+      () =>
+        this.redis.bulwarkLockLeave(
+          holderKey(name),
+          queueKey(name),
+          waiterLeasesKey(name),
+          waiterId,
+          releasedChannel(name),
+        ),
       parseDoneReply,
     );
   }

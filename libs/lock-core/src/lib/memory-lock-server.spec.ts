@@ -1,0 +1,155 @@
+import { InvalidArgumentError, UnavailableError } from '@bulwark/errors';
+import { ticketMax } from './lock-waiters';
+import { MemoryLockServer } from './memory-lock-server';
+
+function serverAt(nowMs = 1_000) {
+  const clock = { nowMs };
+  const server = new MemoryLockServer('m1', () => clock.nowMs);
+  const published: string[] = [];
+  server.onReleased = (name, message) => published.push(`${name} ${message}`);
+  return { clock, server, published };
+}
+
+describe('MemoryLockServer queue', () => {
+  it('queues waiters by ticket, then waiterId, and reports the head, the length and the ticket counter', async () => {
+    const { server } = serverAt();
+    expect(await server.enqueue('job', 'w-b', 5n, 1_000)).toEqual({ ticket: 5n, head: 'w-b', held: false });
+    expect(await server.enqueue('job', 'w-c', 4n, 1_000)).toEqual({ ticket: 4n, head: 'w-c', held: false });
+    expect(await server.enqueue('job', 'w-a', 4n, 1_000)).toEqual({ ticket: 4n, head: 'w-a', held: false });
+    expect(await server.inspect('job')).toEqual({
+      fence: 0n,
+      ticket: 5n,
+      holder: undefined,
+      queue: { head: 'w-a', length: 3 },
+    });
+  });
+
+  it('orders equal tickets by UTF-8 bytes (code points), as Redis does, not by UTF-16 code units', async () => {
+    const { server } = serverAt();
+    // U+FB01 is below U+1F512 as a code point and in UTF-8, above its first UTF-16 unit (0xD83D).
+    await server.enqueue('job', '\u{1F512}', 1n, 1_000);
+    await server.enqueue('job', '\uFB01', 1n, 1_000);
+    await server.enqueue('job', 'ab', 1n, 1_000);
+    await server.enqueue('job', 'a', 1n, 1_000);
+    expect((await server.inspect('job')).queue.head).toBe('a');
+    await server.leave('job', 'a');
+    expect((await server.inspect('job')).queue.head).toBe('ab');
+    await server.leave('job', 'ab');
+    expect((await server.inspect('job')).queue.head).toBe('\uFB01');
+  });
+
+  it('keeps the ticket of a waiter queued already, renews its lease, and only raises the counter', async () => {
+    const { server, clock } = serverAt();
+    await server.enqueue('job', 'w-a', 7n, 1_000);
+    clock.nowMs += 900;
+    expect(await server.enqueue('job', 'w-a', 9n, 1_000)).toEqual({ ticket: 7n, head: 'w-a', held: false });
+    expect((await server.inspect('job')).ticket).toBe(9n);
+    await server.enqueue('job', 'w-b', 3n, 1_000);
+    expect((await server.inspect('job')).ticket).toBe(9n);
+    // w-a's lease was renewed at 1,900: it lasts past 2,000.
+    clock.nowMs += 999;
+    expect((await server.inspect('job')).queue).toEqual({ head: 'w-b', length: 2 });
+  });
+
+  it('drops waiters whose lease ran out, keeping the ticket counter', async () => {
+    const { server, clock } = serverAt();
+    await server.enqueue('job', 'w-a', 1n, 100);
+    await server.enqueue('job', 'w-b', 2n, 200);
+    clock.nowMs += 100;
+    expect(await server.inspect('job')).toMatchObject({ ticket: 2n, queue: { head: 'w-b', length: 1 } });
+    clock.nowMs += 100;
+    expect(await server.inspect('job')).toMatchObject({ ticket: 2n, queue: { head: undefined, length: 0 } });
+    // Queued again after its lease ran out, a waiter is a new entry with the ticket it brings.
+    expect(await server.enqueue('job', 'w-a', 1n, 100)).toEqual({ ticket: 1n, head: 'w-a', held: false });
+  });
+
+  it('grants without a waiter only to an empty queue, and with one only to its head, which leaves the queue', async () => {
+    const { server } = serverAt();
+    await server.enqueue('job', 'w-a', 1n, 1_000);
+    await server.enqueue('job', 'w-b', 2n, 1_000);
+    expect(await server.grant('job', 'dave', 1n, 1_000)).toEqual({ outcome: 'queued', fence: 0n, head: 'w-a' });
+    expect(await server.grant('job', 'bob', 1n, 1_000, 100, 'w-b')).toEqual({
+      outcome: 'queued',
+      fence: 0n,
+      head: 'w-a',
+    });
+    expect(await server.grant('job', 'alice', 1n, 1_000, 100, 'w-a')).toEqual({ outcome: 'granted' });
+    expect(await server.inspect('job')).toMatchObject({
+      fence: 1n,
+      holder: { owner: 'alice', token: 1n },
+      queue: { head: 'w-b', length: 1 },
+    });
+    // A waiter not queued here is granted where nobody waits.
+    const { server: empty } = serverAt();
+    expect(await empty.grant('job', 'x', 1n, 1_000, 100, 'w-elsewhere')).toEqual({ outcome: 'granted' });
+  });
+
+  it('answers held before queued, and queued before stale', async () => {
+    const { server } = serverAt();
+    await server.grant('job', 'alice', 5n, 1_000);
+    await server.enqueue('job', 'w-a', 1n, 1_000);
+    expect(await server.grant('job', 'bob', 3n, 1_000, 100, 'w-b')).toMatchObject({ outcome: 'held', fence: 5n });
+    await server.release('job', 'alice', 5n);
+    expect(await server.grant('job', 'bob', 3n, 1_000, 100, 'w-b')).toEqual({
+      outcome: 'queued',
+      fence: 5n,
+      head: 'w-a',
+    });
+    expect(await server.grant('job', 'a', 3n, 1_000, 100, 'w-a')).toEqual({ outcome: 'stale', fence: 5n });
+    expect((await server.inspect('job')).queue).toEqual({ head: 'w-a', length: 1 });
+  });
+
+  it('tells of releases (the token) and of a head leaving a free lock (left), nothing else', async () => {
+    const { server, published } = serverAt();
+    await server.enqueue('job', 'w-a', 1n, 1_000);
+    await server.enqueue('job', 'w-b', 2n, 1_000);
+    await server.enqueue('job', 'w-c', 3n, 1_000);
+    expect(await server.leave('job', 'w-b')).toBe(true);
+    expect(await server.leave('job', 'w-b')).toBe(false);
+    expect(published).toEqual([]);
+    expect(await server.leave('job', 'w-a')).toBe(true);
+    expect(published).toEqual(['job left']);
+    await server.grant('job', 'carol', 4n, 1_000, 100, 'w-c');
+    await server.enqueue('job', 'w-d', 4n, 1_000);
+    await server.enqueue('job', 'w-e', 5n, 1_000);
+    // Held: the head leaving wakes nobody, the release does.
+    expect(await server.leave('job', 'w-d')).toBe(true);
+    expect(await server.release('job', 'carol', 4n)).toBe(true);
+    expect(published).toEqual(['job left', 'job 4']);
+  });
+
+  it('refuses bad waiter ids, tickets and leases with InvalidArgumentError, changing nothing', async () => {
+    const { server } = serverAt();
+    for (const [call, field] of [
+      [() => server.enqueue('job', '', 1n, 1_000), 'waiterId'],
+      [() => server.enqueue('job', 'x'.repeat(201), 1n, 1_000), 'waiterId'],
+      [() => server.enqueue('job', 'a\uD800b', 1n, 1_000), 'waiterId'],
+      [() => server.enqueue('job', 'w', 0n, 1_000), 'ticket'],
+      [() => server.enqueue('job', 'w', ticketMax + 1n, 1_000), 'ticket'],
+      [() => server.enqueue('job', 'w', 1n, 0), 'leaseMs'],
+      [() => server.enqueue('job', 'w', 1n, Number.NaN), 'leaseMs'],
+      [() => server.leave('job', ''), 'waiterId'],
+      [() => server.grant('job', 'a', 1n, 1_000, 100, ''), 'waiterId'],
+    ] as const) {
+      const error = await call().catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ details: { field } });
+    }
+    expect(await server.inspect('job')).toEqual({
+      fence: 0n,
+      ticket: 0n,
+      holder: undefined,
+      queue: { head: undefined, length: 0 },
+    });
+    expect(await server.enqueue('job', 'x'.repeat(200), ticketMax, 1_000)).toMatchObject({ ticket: ticketMax });
+  });
+
+  it('fails every queue call while down', async () => {
+    const { server } = serverAt();
+    server.up = false;
+    await expect(server.enqueue('job', 'w', 1n, 1_000)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(server.leave('job', 'w')).rejects.toBeInstanceOf(UnavailableError);
+    server.up = true;
+    expect(await server.leave('job', 'w')).toBe(false);
+  });
+});

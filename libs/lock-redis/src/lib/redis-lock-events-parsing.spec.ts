@@ -1,0 +1,127 @@
+import { fenceKey, holderKey, queueKey, releasedChannel, ticketKey, waiterLeasesKey } from './lock-keys';
+import {
+  configValueOf,
+  expiryEventsEnabled,
+  judgeServerSettings,
+  nameOfHolderKey,
+  parseReleasedMessage,
+} from './redis-lock-events-parsing';
+
+describe('parseReleasedMessage', () => {
+  it('reads a canonical decimal token as released, exactly beyond 2^53', () => {
+    expect(parseReleasedMessage('5')).toEqual({ kind: 'released', token: 5n });
+    expect(parseReleasedMessage('9007199254740993')).toEqual({ kind: 'released', token: 9007199254740993n });
+    expect(parseReleasedMessage('18446744073709551615')).toEqual({ kind: 'released', token: 2n ** 64n - 1n });
+  });
+
+  it('reads the literal left as a waiter leaving', () => {
+    expect(parseReleasedMessage('left')).toEqual({ kind: 'left' });
+  });
+
+  it.each(['', '007', '-1', '+1', '1.0', ' 1', '18446744073709551616', 'Left', 'left ', 'released'])(
+    'rejects %j, which no script sends',
+    (message) => {
+      expect(parseReleasedMessage(message)).toBeUndefined();
+    },
+  );
+});
+
+describe('nameOfHolderKey', () => {
+  it.each(['a', 'orders/42', 'ünïcødé 🔒', '{x}', 'a}:fence', 'x}', ':', '}'])('inverts holderKey for %j', (name) => {
+    expect(nameOfHolderKey(holderKey(name))).toBe(name);
+  });
+
+  it('takes no other key of a lock for a holder key, whatever the name holds', () => {
+    for (const name of ['a', 'a}', 'a}:fence', '{b}']) {
+      for (const key of [fenceKey, releasedChannel, ticketKey, queueKey, waiterLeasesKey]) {
+        expect(nameOfHolderKey(key(name))).toBeUndefined();
+      }
+    }
+  });
+
+  it.each(['bulwark:lock:{}', 'bulwark:lock:a', 'bulwark:lock:{a', 'bulwark:lock{a}', 'other:{a}', 'a', ''])(
+    'takes %j for no holder key',
+    (key) => {
+      expect(nameOfHolderKey(key)).toBeUndefined();
+    },
+  );
+});
+
+describe('expiryEventsEnabled', () => {
+  it.each([
+    ['Ex', true],
+    ['xE', true],
+    ['KEA', true],
+    ['EA', true],
+    ['Egx', true],
+    ['', false],
+    ['E', false],
+    ['x', false],
+    ['Kx', false],
+    ['KA', false],
+    ['ex', false],
+    ['EX', false],
+  ])('%j: %s', (flags, enabled) => {
+    expect(expiryEventsEnabled(flags)).toBe(enabled);
+  });
+});
+
+describe('judgeServerSettings', () => {
+  it('finds nothing to warn about on an append-only, fsync-always server with expiry events', () => {
+    expect(judgeServerSettings({ appendonly: 'yes', appendfsync: 'always', notifyKeyspaceEvents: 'xE' })).toEqual({
+      appendfsyncAlways: true,
+      expiryEvents: true,
+      problem: undefined,
+    });
+  });
+
+  it.each([
+    ['yes', 'everysec'],
+    ['yes', 'no'],
+    ['no', 'always'],
+  ])('warns that fences can be forgotten with appendonly %s and appendfsync %s', (appendonly, appendfsync) => {
+    const safety = judgeServerSettings({ appendonly, appendfsync, notifyKeyspaceEvents: 'Ex' });
+    expect(safety.appendfsyncAlways).toBe(false);
+    expect(safety.expiryEvents).toBe(true);
+    expect(safety.problem).toContain(`appendonly is "${appendonly}" and appendfsync "${appendfsync}"`);
+    expect(safety.problem).toContain('fence');
+  });
+
+  it('warns that expiries are not announced without E and x', () => {
+    const safety = judgeServerSettings({ appendonly: 'yes', appendfsync: 'always', notifyKeyspaceEvents: 'K$' });
+    expect(safety).toMatchObject({ appendfsyncAlways: true, expiryEvents: false });
+    expect(safety.problem).toContain('notify-keyspace-events is "K$"');
+  });
+
+  it('leaves unknown what CONFIG GET did not answer, and says why', () => {
+    const refused = new Error("ERR unknown command 'CONFIG'");
+    const safety = judgeServerSettings({ appendonly: refused, appendfsync: refused, notifyKeyspaceEvents: refused });
+    expect(safety).toMatchObject({ appendfsyncAlways: undefined, expiryEvents: undefined });
+    expect(safety.problem).toContain("CONFIG GET failed (ERR unknown command 'CONFIG')");
+  });
+
+  it('judges what it knows when only some settings are known', () => {
+    const safety = judgeServerSettings({
+      appendonly: 'yes',
+      appendfsync: new Error('no value for appendfsync'),
+      notifyKeyspaceEvents: '',
+    });
+    expect(safety).toMatchObject({ appendfsyncAlways: undefined, expiryEvents: false });
+    expect(safety.problem).toContain('CONFIG GET failed');
+    expect(safety.problem).toContain('notify-keyspace-events is ""');
+  });
+});
+
+describe('configValueOf', () => {
+  it('reads the value of a [parameter, value] reply', () => {
+    expect(configValueOf('appendfsync', ['appendfsync', 'always'])).toBe('always');
+    expect(configValueOf('notify-keyspace-events', ['notify-keyspace-events', ''])).toBe('');
+  });
+
+  it.each([[[]], [['appendfsync']], [['other', 'always']], [['appendfsync', 1]], ['always'], [null]])(
+    'is an Error for %j',
+    (reply) => {
+      expect(configValueOf('appendfsync', reply)).toBeInstanceOf(Error);
+    },
+  );
+});

@@ -1,0 +1,64 @@
+// LockQuorum over three real redis-servers: the waiter queue end to end,
+// with one server lost and back.
+import { LockQuorum, type AcquireAttempt } from '@bulwark/lock-core';
+import { closeRedisClients, killAllProcesses, startRedisServer, type RedisServer } from '@bulwark/testing';
+import { RedisLockServer } from './redis-lock-server';
+
+const timeoutMs = 2_000;
+const ttlMs = 60_000;
+const leaseMs = 60_000;
+
+let redisServers: RedisServer[];
+let lockServers: RedisLockServer[];
+let quorum: LockQuorum;
+
+function tokenOf(attempt: AcquireAttempt): bigint {
+  if (!attempt.acquired) throw new Error(`not acquired: ${JSON.stringify(attempt, (_, value) => String(value))}`);
+  return attempt.grant.token;
+}
+
+beforeAll(async () => {
+  redisServers = await Promise.all([startRedisServer(), startRedisServer(), startRedisServer()]);
+  lockServers = redisServers.map(({ port }) => new RedisLockServer({ host: '127.0.0.1', port }));
+  await Promise.all(lockServers.map((server) => server.waitUntilConnected(timeoutMs)));
+  quorum = new LockQuorum({ servers: lockServers, nowMs: () => performance.now(), callTimeoutMs: timeoutMs });
+});
+
+afterAll(async () => {
+  await Promise.all(lockServers.map((server) => server.close()));
+  await closeRedisClients();
+  await Promise.all(redisServers.map((server) => server.remove()));
+  await killAllProcesses();
+});
+
+describe('LockQuorum over Redis', () => {
+  it('grants waiters in arrival order, refuses callers without a waiter meanwhile, and survives a lost server', async () => {
+    const aliceToken = tokenOf(await quorum.tryAcquire('hot', 'alice', ttlMs));
+    expect(await quorum.enqueue('hot', 'w-bob', leaseMs)).toEqual({ ticket: 1n, first: true, free: false });
+    expect(await quorum.enqueue('hot', 'w-carol', leaseMs)).toEqual({ ticket: 2n, first: false, free: false });
+    expect(await quorum.inspect('hot')).toMatchObject({ holder: { owner: 'alice' }, waiters: 2, answered: 3 });
+    await quorum.release('hot', 'alice', aliceToken);
+
+    expect(await quorum.tryAcquire('hot', 'dave', ttlMs)).toEqual({ acquired: false, holder: undefined, queued: true });
+    expect(await quorum.tryAcquire('hot', 'carol', ttlMs, 'w-carol')).toMatchObject({ acquired: false, queued: true });
+    const bobToken = tokenOf(await quorum.tryAcquire('hot', 'bob', ttlMs, 'w-bob'));
+    expect(bobToken).toBe(aliceToken + 1n);
+    await quorum.release('hot', 'bob', bobToken);
+
+    // A server is lost; erin queues on the other two, after carol.
+    await (redisServers[0] as RedisServer).kill();
+    expect(await quorum.enqueue('hot', 'w-erin', leaseMs)).toEqual({ ticket: 3n, first: false, free: true });
+    await (redisServers[0] as RedisServer).restart();
+    await (lockServers[0] as RedisLockServer).waitUntilConnected(timeoutMs);
+    // Back, it has carol but not erin: renewing puts erin there too, behind carol.
+    await quorum.enqueue('hot', 'w-erin', leaseMs, 3n);
+    expect(await (lockServers[0] as RedisLockServer).inspect('hot', timeoutMs)).toMatchObject({
+      ticket: 3n,
+      queue: { head: 'w-carol', length: 2 },
+    });
+    expect(await quorum.tryAcquire('hot', 'erin', ttlMs, 'w-erin')).toMatchObject({ acquired: false, queued: true });
+    expect(await quorum.tryAcquire('hot', 'carol', ttlMs, 'w-carol')).toMatchObject({ acquired: true });
+    await quorum.leave('hot', 'w-erin');
+    expect(await quorum.inspect('hot')).toMatchObject({ holder: { owner: 'carol' }, waiters: 0 });
+  });
+});
