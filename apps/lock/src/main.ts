@@ -1,15 +1,65 @@
-import { hostPortList } from '@bulwark/config';
+import { ConfigError, formatHostPort, hostPortList, int, oneOf } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
 import { registerOnStart } from '@bulwark/coordinator-client';
+import { defaultWaiterLeaseMs, LockNode, memoryBackend, redisBackend } from '@bulwark/lock-service';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
-import { lockService } from './lock-service';
+
+let node: LockNode | undefined;
+const backendReadyTimeoutMs = 5_000;
 
 void runService({
   service: 'lock',
   defaultPort: 7300,
-  settings: { coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }) },
-  services: (kit) => [lockService(kit)],
+  settings: {
+    coordinators: hostPortList('BULWARK_COORDINATORS', { min: 1, max: 7 }),
+    // redis when servers are listed, memory (one instance, not fault tolerant) when not.
+    backend: oneOf('BULWARK_LOCK_BACKEND', ['auto', 'redis', 'memory'], 'auto'),
+    redisServers: hostPortList('BULWARK_REDIS_SERVERS', { min: 1, max: 9, default: [] }),
+    redisTimeoutMs: int('BULWARK_REDIS_TIMEOUT_MS', { min: 10, max: 10_000, default: 250 }),
+    waiterLeaseMs: int('BULWARK_LOCK_WAITER_LEASE_MS', { min: 300, max: 60_000, default: defaultWaiterLeaseMs }),
+  },
+  validate: (config) => {
+    if (config.backend === 'redis' && config.redisServers.length === 0) {
+      throw new ConfigError('BULWARK_REDIS_SERVERS', 'is required with BULWARK_LOCK_BACKEND=redis');
+    }
+    if (config.backend === 'memory' && config.redisServers.length > 0) {
+      throw new ConfigError('BULWARK_REDIS_SERVERS', 'must be empty with BULWARK_LOCK_BACKEND=memory');
+    }
+  },
+  prepare: async (config, logger) => {
+    const useRedis = config.backend === 'redis' || (config.backend === 'auto' && config.redisServers.length > 0);
+    const backend = useRedis
+      ? redisBackend({ servers: config.redisServers, callTimeoutMs: config.redisTimeoutMs, logger })
+      : memoryBackend();
+    if (useRedis) {
+      const servers = config.redisServers.map(formatHostPort);
+      logger.info({ backend: 'redis', servers, faultTolerant: backend.quorum.faultTolerant }, 'lock backend');
+      if (!backend.quorum.faultTolerant) {
+        logger.warn(
+          { servers },
+          `${servers.length} Redis server(s) are not fault tolerant: losing one stops the locks`,
+        );
+      }
+    } else {
+      logger.warn(
+        { backend: 'memory' },
+        'lock backend: memory (this instance only, forgotten at exit, not fault tolerant); set BULWARK_REDIS_SERVERS for Redis',
+      );
+    }
+    // Calls fail at once while no majority is connected: give the servers a moment, but start either way.
+    if (!(await backend.ready(backendReadyTimeoutMs))) {
+      logger.warn(
+        { timeoutMs: backendReadyTimeoutMs },
+        'no majority of lock servers connected yet; calls fail until one is',
+      );
+    }
+    node = new LockNode({ memberId: config.memberId, backend, logger, waiterLeaseMs: config.waiterLeaseMs });
+  },
+  services: (kit) => {
+    if (!node) throw new Error('prepare creates the lock node before the services are built');
+    return node.services(kit);
+  },
   started: registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK),
-  onStopped: [flushTelemetry],
+  onStopped: [async () => node?.stop(), flushTelemetry],
 });

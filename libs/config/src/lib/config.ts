@@ -175,17 +175,24 @@ export function memberIdList(
 }
 
 /** A comma-separated list of host:port addresses. */
-export function hostPortList(variable: string, options: { min: number; max: number }): Setting<HostPort[]> {
-  return setting(variable, (raw, fail) => {
-    const items = raw.split(',').map((item) => item.trim());
-    if (items.length < options.min || items.length > options.max) {
-      fail(`must list ${options.min} to ${options.max} addresses, got ${items.length}`);
-    }
-    return items.map((item) => {
-      const parsed = parseHostPort(item);
-      return typeof parsed === 'string' ? fail(parsed) : parsed;
-    });
-  });
+export function hostPortList(
+  variable: string,
+  options: { min: number; max: number; default?: HostPort[] },
+): Setting<HostPort[]> {
+  return setting(
+    variable,
+    (raw, fail) => {
+      const items = raw.split(',').map((item) => item.trim());
+      if (items.length < options.min || items.length > options.max) {
+        fail(`must list ${options.min} to ${options.max} addresses, got ${items.length}`);
+      }
+      return items.map((item) => {
+        const parsed = parseHostPort(item);
+        return typeof parsed === 'string' ? fail(parsed) : parsed;
+      });
+    },
+    options.default,
+  );
 }
 
 export type Schema = Record<string, Setting<unknown>>;

@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -23,6 +25,108 @@ import { ResponseHeader } from "../../common/v1/common";
 export const protobufPackage = "lock.v1";
 
 export const protobufFileName = "lock/v1/lock.proto";
+
+/** BackendKind names what keeps the locks. */
+export enum BackendKind {
+  /** BACKEND_KIND_UNSPECIFIED - BACKEND_KIND_UNSPECIFIED is never sent. */
+  BACKEND_KIND_UNSPECIFIED = 0,
+  /** BACKEND_KIND_REDIS - BACKEND_KIND_REDIS is a majority of independent Redis servers. */
+  BACKEND_KIND_REDIS = 1,
+  /**
+   * BACKEND_KIND_MEMORY - BACKEND_KIND_MEMORY is this lock-service instance's memory: one instance
+   * only, forgotten when it stops, not fault tolerant.
+   */
+  BACKEND_KIND_MEMORY = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function backendKindFromJSON(object: any): BackendKind {
+  switch (object) {
+    case 0:
+    case "BACKEND_KIND_UNSPECIFIED":
+      return BackendKind.BACKEND_KIND_UNSPECIFIED;
+    case 1:
+    case "BACKEND_KIND_REDIS":
+      return BackendKind.BACKEND_KIND_REDIS;
+    case 2:
+    case "BACKEND_KIND_MEMORY":
+      return BackendKind.BACKEND_KIND_MEMORY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return BackendKind.UNRECOGNIZED;
+  }
+}
+
+export function backendKindToJSON(object: BackendKind): string {
+  switch (object) {
+    case BackendKind.BACKEND_KIND_UNSPECIFIED:
+      return "BACKEND_KIND_UNSPECIFIED";
+    case BackendKind.BACKEND_KIND_REDIS:
+      return "BACKEND_KIND_REDIS";
+    case BackendKind.BACKEND_KIND_MEMORY:
+      return "BACKEND_KIND_MEMORY";
+    case BackendKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** LossCause says why a holder no longer holds its lock. */
+export enum LossCause {
+  /** LOSS_CAUSE_UNSPECIFIED - LOSS_CAUSE_UNSPECIFIED is never sent. */
+  LOSS_CAUSE_UNSPECIFIED = 0,
+  /**
+   * LOSS_CAUSE_EXPIRED - LOSS_CAUSE_EXPIRED is a lease that ran out before a renewal reached it
+   * (a paused or slow holder), or that a renewal found gone.
+   */
+  LOSS_CAUSE_EXPIRED = 1,
+  /** LOSS_CAUSE_RELEASED - LOSS_CAUSE_RELEASED is a Release of this grant made by another call. */
+  LOSS_CAUSE_RELEASED = 2,
+  /**
+   * LOSS_CAUSE_BACKEND_MAJORITY_LOST - LOSS_CAUSE_BACKEND_MAJORITY_LOST is a lease whose validity ran out while
+   * fewer than a majority of backend servers answered its renewals.
+   */
+  LOSS_CAUSE_BACKEND_MAJORITY_LOST = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function lossCauseFromJSON(object: any): LossCause {
+  switch (object) {
+    case 0:
+    case "LOSS_CAUSE_UNSPECIFIED":
+      return LossCause.LOSS_CAUSE_UNSPECIFIED;
+    case 1:
+    case "LOSS_CAUSE_EXPIRED":
+      return LossCause.LOSS_CAUSE_EXPIRED;
+    case 2:
+    case "LOSS_CAUSE_RELEASED":
+      return LossCause.LOSS_CAUSE_RELEASED;
+    case 3:
+    case "LOSS_CAUSE_BACKEND_MAJORITY_LOST":
+      return LossCause.LOSS_CAUSE_BACKEND_MAJORITY_LOST;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LossCause.UNRECOGNIZED;
+  }
+}
+
+export function lossCauseToJSON(object: LossCause): string {
+  switch (object) {
+    case LossCause.LOSS_CAUSE_UNSPECIFIED:
+      return "LOSS_CAUSE_UNSPECIFIED";
+    case LossCause.LOSS_CAUSE_EXPIRED:
+      return "LOSS_CAUSE_EXPIRED";
+    case LossCause.LOSS_CAUSE_RELEASED:
+      return "LOSS_CAUSE_RELEASED";
+    case LossCause.LOSS_CAUSE_BACKEND_MAJORITY_LOST:
+      return "LOSS_CAUSE_BACKEND_MAJORITY_LOST";
+    case LossCause.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** Holder describes a lock's current holder. */
 export interface Holder {
@@ -66,7 +170,16 @@ export interface AcquireResponse {
   /** token is the fencing token of the grant; set when acquired. */
   token: bigint;
   /** holder describes the holder when not acquired. */
-  holder: Holder | undefined;
+  holder:
+    | Holder
+    | undefined;
+  /**
+   * valid_for_ms is how long the caller may act as the holder, counted from
+   * before the grant began on the backends, minus a clock-drift allowance;
+   * a caller counts it from when it sent the request. Set when acquired
+   * (never 0: a grant whose validity is spent is not returned).
+   */
+  validForMs: number;
 }
 
 /** TryAcquireRequest takes a lock without waiting. */
@@ -90,7 +203,11 @@ export interface TryAcquireResponse {
   /** token is the fencing token of the grant; set when acquired. */
   token: bigint;
   /** holder describes the holder when not acquired. */
-  holder: Holder | undefined;
+  holder:
+    | Holder
+    | undefined;
+  /** valid_for_ms as in AcquireResponse; set when acquired. */
+  validForMs: number;
 }
 
 /** RefreshRequest extends a lease. */
@@ -108,7 +225,14 @@ export interface RefreshRequest {
 /** RefreshResponse confirms a refresh. */
 export interface RefreshResponse {
   /** header names the lock server. */
-  header: ResponseHeader | undefined;
+  header:
+    | ResponseHeader
+    | undefined;
+  /**
+   * valid_for_ms is how long the refreshed lease lets the caller act, counted
+   * as in AcquireResponse.
+   */
+  validForMs: number;
 }
 
 /** ReleaseRequest frees a lock. */
@@ -147,6 +271,152 @@ export interface InspectResponse {
     | undefined;
   /** last_token is the highest token granted for the name so far. */
   lastToken: bigint;
+  /** waiters is how many callers are queued for the lock, in arrival order. */
+  waiters: number;
+  /** backend describes what keeps the locks. */
+  backend: Backend | undefined;
+}
+
+/** Backend describes the servers behind a lock service. */
+export interface Backend {
+  /** kind is what keeps the locks. */
+  kind: BackendKind;
+  /** servers is how many backend servers there are. */
+  servers: number;
+  /** majority is how many of them must answer for a grant. */
+  majority: number;
+  /** answered is how many answered this Inspect. */
+  answered: number;
+  /**
+   * fault_tolerant is true when losing any one server leaves a majority (3
+   * or more Redis servers).
+   */
+  faultTolerant: boolean;
+}
+
+/**
+ * HoldRequest is one message from the holder on a Hold stream: the first is
+ * acquire or resume; then renew as often as the caller wants its lease
+ * extended (a third of the TTL is a good period), and release to end.
+ */
+export interface HoldRequest {
+  /** action is what the holder asks. */
+  action:
+    | //
+    /** acquire takes the lock, waiting as Acquire does. First message only. */
+    { $case: "acquire"; acquire: HoldAcquire }
+    | //
+    /**
+     * resume keeps a grant the caller already has (after a lost stream or
+     * from another lock-service instance). First message only.
+     */
+    { $case: "resume"; resume: HoldResume }
+    | //
+    /** renew extends the lease by the stream's TTL from now. */
+    { $case: "renew"; renew: HoldRenew }
+    | //
+    /** release frees the lock and ends the stream. */
+    { $case: "release"; release: HoldRelease }
+    | undefined;
+}
+
+/** HoldAcquire takes a lock on a Hold stream. */
+export interface HoldAcquire {
+  /** name as in AcquireRequest. */
+  name: string;
+  /** owner as in AcquireRequest. */
+  owner: string;
+  /** ttl_ms as in AcquireRequest; every renewal extends the lease by it. */
+  ttlMs: number;
+  /** wait_timeout_ms as in AcquireRequest. */
+  waitTimeoutMs: number;
+}
+
+/** HoldResume keeps an existing grant on a Hold stream. */
+export interface HoldResume {
+  /** name is the lock name. */
+  name: string;
+  /** owner must be the holder's owner. */
+  owner: string;
+  /** token must be the holder's token. */
+  token: bigint;
+  /** ttl_ms as in AcquireRequest; the grant is renewed by it at once. */
+  ttlMs: number;
+}
+
+/** HoldRenew extends the lease. */
+export interface HoldRenew {
+}
+
+/** HoldRelease frees the lock. */
+export interface HoldRelease {
+}
+
+/** HoldResponse is one event on a Hold stream. */
+export interface HoldResponse {
+  /** header names the lock server. */
+  header:
+    | ResponseHeader
+    | undefined;
+  /** event is what happened. */
+  event:
+    | //
+    /** granted answers acquire or resume: the caller holds the lock. */
+    { $case: "granted"; granted: HoldGranted }
+    | //
+    /**
+     * not_acquired answers acquire when the wait ended first; the stream
+     * ends after it.
+     */
+    { $case: "notAcquired"; notAcquired: HoldNotAcquired }
+    | //
+    /** renewed answers renew. */
+    { $case: "renewed"; renewed: HoldRenewed }
+    | //
+    /** lost says the lock is no longer the caller's; the stream ends after it. */
+    { $case: "lost"; lost: HoldLost }
+    | //
+    /** released answers release; the stream ends after it. */
+    { $case: "released"; released: HoldReleased }
+    | undefined;
+}
+
+/** HoldGranted reports a grant kept by the stream. */
+export interface HoldGranted {
+  /** token is the fencing token of the grant. */
+  token: bigint;
+  /**
+   * valid_for_ms as in AcquireResponse, counted from when the caller sent
+   * the acquire or resume.
+   */
+  validForMs: number;
+}
+
+/** HoldNotAcquired reports a wait that ended without the lock. */
+export interface HoldNotAcquired {
+  /** holder describes the holder when known. */
+  holder: Holder | undefined;
+}
+
+/** HoldRenewed reports a renewal. */
+export interface HoldRenewed {
+  /**
+   * valid_for_ms is how long the caller may act, counted from when it sent
+   * the renew.
+   */
+  validForMs: number;
+}
+
+/** HoldLost reports the loss of the lock. */
+export interface HoldLost {
+  /** cause says why. */
+  cause: LossCause;
+  /** detail explains it for people. */
+  detail: string;
+}
+
+/** HoldReleased confirms a release. */
+export interface HoldReleased {
 }
 
 function createBaseHolder(): Holder {
@@ -383,7 +653,7 @@ export const AcquireRequest: MessageFns<AcquireRequest> = {
 };
 
 function createBaseAcquireResponse(): AcquireResponse {
-  return { header: undefined, acquired: false, token: 0n, holder: undefined };
+  return { header: undefined, acquired: false, token: 0n, holder: undefined, validForMs: 0 };
 }
 
 export const AcquireResponse: MessageFns<AcquireResponse> = {
@@ -402,6 +672,9 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
     }
     if (message.holder !== undefined) {
       Holder.encode(message.holder, writer.uint32(34).fork()).join();
+    }
+    if (message.validForMs !== 0) {
+      writer.uint32(40).uint32(message.validForMs);
     }
     return writer;
   },
@@ -451,6 +724,14 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
             message.holder = Holder.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.validForMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -469,6 +750,11 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
       acquired: isSet(object.acquired) ? globalThis.Boolean(object.acquired) : false,
       token: isSet(object.token) ? BigInt(object.token) : 0n,
       holder: isSet(object.holder) ? Holder.fromJSON(object.holder) : undefined,
+      validForMs: isSet(object.validForMs)
+        ? globalThis.Number(object.validForMs)
+        : isSet(object.valid_for_ms)
+        ? globalThis.Number(object.valid_for_ms)
+        : 0,
     };
   },
 
@@ -486,6 +772,9 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
     if (message.holder !== undefined) {
       obj.holder = Holder.toJSON(message.holder);
     }
+    if (message.validForMs !== 0) {
+      obj.validForMs = Math.round(message.validForMs);
+    }
     return obj;
   },
 
@@ -502,6 +791,7 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
     message.holder = (object.holder !== undefined && object.holder !== null)
       ? Holder.fromPartial(object.holder)
       : undefined;
+    message.validForMs = object.validForMs ?? 0;
     return message;
   },
 };
@@ -612,7 +902,7 @@ export const TryAcquireRequest: MessageFns<TryAcquireRequest> = {
 };
 
 function createBaseTryAcquireResponse(): TryAcquireResponse {
-  return { header: undefined, acquired: false, token: 0n, holder: undefined };
+  return { header: undefined, acquired: false, token: 0n, holder: undefined, validForMs: 0 };
 }
 
 export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
@@ -631,6 +921,9 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
     }
     if (message.holder !== undefined) {
       Holder.encode(message.holder, writer.uint32(34).fork()).join();
+    }
+    if (message.validForMs !== 0) {
+      writer.uint32(40).uint32(message.validForMs);
     }
     return writer;
   },
@@ -680,6 +973,14 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
             message.holder = Holder.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.validForMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -698,6 +999,11 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
       acquired: isSet(object.acquired) ? globalThis.Boolean(object.acquired) : false,
       token: isSet(object.token) ? BigInt(object.token) : 0n,
       holder: isSet(object.holder) ? Holder.fromJSON(object.holder) : undefined,
+      validForMs: isSet(object.validForMs)
+        ? globalThis.Number(object.validForMs)
+        : isSet(object.valid_for_ms)
+        ? globalThis.Number(object.valid_for_ms)
+        : 0,
     };
   },
 
@@ -715,6 +1021,9 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
     if (message.holder !== undefined) {
       obj.holder = Holder.toJSON(message.holder);
     }
+    if (message.validForMs !== 0) {
+      obj.validForMs = Math.round(message.validForMs);
+    }
     return obj;
   },
 
@@ -731,6 +1040,7 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
     message.holder = (object.holder !== undefined && object.holder !== null)
       ? Holder.fromPartial(object.holder)
       : undefined;
+    message.validForMs = object.validForMs ?? 0;
     return message;
   },
 };
@@ -860,13 +1170,16 @@ export const RefreshRequest: MessageFns<RefreshRequest> = {
 };
 
 function createBaseRefreshResponse(): RefreshResponse {
-  return { header: undefined };
+  return { header: undefined, validForMs: 0 };
 }
 
 export const RefreshResponse: MessageFns<RefreshResponse> = {
   encode(message: RefreshResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.header !== undefined) {
       ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.validForMs !== 0) {
+      writer.uint32(16).uint32(message.validForMs);
     }
     return writer;
   },
@@ -892,6 +1205,14 @@ export const RefreshResponse: MessageFns<RefreshResponse> = {
             message.header = ResponseHeader.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.validForMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -905,13 +1226,23 @@ export const RefreshResponse: MessageFns<RefreshResponse> = {
   },
 
   fromJSON(object: any): RefreshResponse {
-    return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      validForMs: isSet(object.validForMs)
+        ? globalThis.Number(object.validForMs)
+        : isSet(object.valid_for_ms)
+        ? globalThis.Number(object.valid_for_ms)
+        : 0,
+    };
   },
 
   toJSON(message: RefreshResponse): unknown {
     const obj: any = {};
     if (message.header !== undefined) {
       obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.validForMs !== 0) {
+      obj.validForMs = Math.round(message.validForMs);
     }
     return obj;
   },
@@ -924,6 +1255,7 @@ export const RefreshResponse: MessageFns<RefreshResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
+    message.validForMs = object.validForMs ?? 0;
     return message;
   },
 };
@@ -1169,7 +1501,7 @@ export const InspectRequest: MessageFns<InspectRequest> = {
 };
 
 function createBaseInspectResponse(): InspectResponse {
-  return { header: undefined, held: false, holder: undefined, lastToken: 0n };
+  return { header: undefined, held: false, holder: undefined, lastToken: 0n, waiters: 0, backend: undefined };
 }
 
 export const InspectResponse: MessageFns<InspectResponse> = {
@@ -1188,6 +1520,12 @@ export const InspectResponse: MessageFns<InspectResponse> = {
         throw new globalThis.Error("value provided for field message.lastToken of type uint64 too large");
       }
       writer.uint32(32).uint64(message.lastToken);
+    }
+    if (message.waiters !== 0) {
+      writer.uint32(40).uint32(message.waiters);
+    }
+    if (message.backend !== undefined) {
+      Backend.encode(message.backend, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1237,6 +1575,22 @@ export const InspectResponse: MessageFns<InspectResponse> = {
             message.lastToken = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.waiters = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.backend = Backend.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1259,6 +1613,8 @@ export const InspectResponse: MessageFns<InspectResponse> = {
         : isSet(object.last_token)
         ? BigInt(object.last_token)
         : 0n,
+      waiters: isSet(object.waiters) ? globalThis.Number(object.waiters) : 0,
+      backend: isSet(object.backend) ? Backend.fromJSON(object.backend) : undefined,
     };
   },
 
@@ -1276,6 +1632,12 @@ export const InspectResponse: MessageFns<InspectResponse> = {
     if (message.lastToken !== 0n) {
       obj.lastToken = message.lastToken.toString();
     }
+    if (message.waiters !== 0) {
+      obj.waiters = Math.round(message.waiters);
+    }
+    if (message.backend !== undefined) {
+      obj.backend = Backend.toJSON(message.backend);
+    }
     return obj;
   },
 
@@ -1292,6 +1654,1198 @@ export const InspectResponse: MessageFns<InspectResponse> = {
       ? Holder.fromPartial(object.holder)
       : undefined;
     message.lastToken = (object.lastToken !== undefined && object.lastToken !== null) ? BigInt(object.lastToken) : 0n;
+    message.waiters = object.waiters ?? 0;
+    message.backend = (object.backend !== undefined && object.backend !== null)
+      ? Backend.fromPartial(object.backend)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBackend(): Backend {
+  return { kind: 0, servers: 0, majority: 0, answered: 0, faultTolerant: false };
+}
+
+export const Backend: MessageFns<Backend> = {
+  encode(message: Backend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.servers !== 0) {
+      writer.uint32(16).uint32(message.servers);
+    }
+    if (message.majority !== 0) {
+      writer.uint32(24).uint32(message.majority);
+    }
+    if (message.answered !== 0) {
+      writer.uint32(32).uint32(message.answered);
+    }
+    if (message.faultTolerant !== false) {
+      writer.uint32(40).bool(message.faultTolerant);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Backend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.servers = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.majority = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.answered = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.faultTolerant = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Backend {
+    return {
+      kind: isSet(object.kind) ? backendKindFromJSON(object.kind) : 0,
+      servers: isSet(object.servers) ? globalThis.Number(object.servers) : 0,
+      majority: isSet(object.majority) ? globalThis.Number(object.majority) : 0,
+      answered: isSet(object.answered) ? globalThis.Number(object.answered) : 0,
+      faultTolerant: isSet(object.faultTolerant)
+        ? globalThis.Boolean(object.faultTolerant)
+        : isSet(object.fault_tolerant)
+        ? globalThis.Boolean(object.fault_tolerant)
+        : false,
+    };
+  },
+
+  toJSON(message: Backend): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = backendKindToJSON(message.kind);
+    }
+    if (message.servers !== 0) {
+      obj.servers = Math.round(message.servers);
+    }
+    if (message.majority !== 0) {
+      obj.majority = Math.round(message.majority);
+    }
+    if (message.answered !== 0) {
+      obj.answered = Math.round(message.answered);
+    }
+    if (message.faultTolerant !== false) {
+      obj.faultTolerant = message.faultTolerant;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Backend>, I>>(base?: I): Backend {
+    return Backend.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Backend>, I>>(object: I): Backend {
+    const message = createBaseBackend();
+    message.kind = object.kind ?? 0;
+    message.servers = object.servers ?? 0;
+    message.majority = object.majority ?? 0;
+    message.answered = object.answered ?? 0;
+    message.faultTolerant = object.faultTolerant ?? false;
+    return message;
+  },
+};
+
+function createBaseHoldRequest(): HoldRequest {
+  return { action: undefined };
+}
+
+export const HoldRequest: MessageFns<HoldRequest> = {
+  encode(message: HoldRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.action?.$case) {
+      case "acquire":
+        HoldAcquire.encode(message.action.acquire, writer.uint32(10).fork()).join();
+        break;
+      case "resume":
+        HoldResume.encode(message.action.resume, writer.uint32(18).fork()).join();
+        break;
+      case "renew":
+        HoldRenew.encode(message.action.renew, writer.uint32(26).fork()).join();
+        break;
+      case "release":
+        HoldRelease.encode(message.action.release, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = { $case: "acquire", acquire: HoldAcquire.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = { $case: "resume", resume: HoldResume.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = { $case: "renew", renew: HoldRenew.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = { $case: "release", release: HoldRelease.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldRequest {
+    return {
+      action: isSet(object.acquire)
+        ? { $case: "acquire", acquire: HoldAcquire.fromJSON(object.acquire) }
+        : isSet(object.resume)
+        ? { $case: "resume", resume: HoldResume.fromJSON(object.resume) }
+        : isSet(object.renew)
+        ? { $case: "renew", renew: HoldRenew.fromJSON(object.renew) }
+        : isSet(object.release)
+        ? { $case: "release", release: HoldRelease.fromJSON(object.release) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: HoldRequest): unknown {
+    const obj: any = {};
+    if (message.action?.$case === "acquire") {
+      obj.acquire = HoldAcquire.toJSON(message.action.acquire);
+    } else if (message.action?.$case === "resume") {
+      obj.resume = HoldResume.toJSON(message.action.resume);
+    } else if (message.action?.$case === "renew") {
+      obj.renew = HoldRenew.toJSON(message.action.renew);
+    } else if (message.action?.$case === "release") {
+      obj.release = HoldRelease.toJSON(message.action.release);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldRequest>, I>>(base?: I): HoldRequest {
+    return HoldRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldRequest>, I>>(object: I): HoldRequest {
+    const message = createBaseHoldRequest();
+    switch (object.action?.$case) {
+      case "acquire": {
+        if (object.action?.acquire !== undefined && object.action?.acquire !== null) {
+          message.action = { $case: "acquire", acquire: HoldAcquire.fromPartial(object.action.acquire) };
+        }
+        break;
+      }
+      case "resume": {
+        if (object.action?.resume !== undefined && object.action?.resume !== null) {
+          message.action = { $case: "resume", resume: HoldResume.fromPartial(object.action.resume) };
+        }
+        break;
+      }
+      case "renew": {
+        if (object.action?.renew !== undefined && object.action?.renew !== null) {
+          message.action = { $case: "renew", renew: HoldRenew.fromPartial(object.action.renew) };
+        }
+        break;
+      }
+      case "release": {
+        if (object.action?.release !== undefined && object.action?.release !== null) {
+          message.action = { $case: "release", release: HoldRelease.fromPartial(object.action.release) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseHoldAcquire(): HoldAcquire {
+  return { name: "", owner: "", ttlMs: 0, waitTimeoutMs: 0 };
+}
+
+export const HoldAcquire: MessageFns<HoldAcquire> = {
+  encode(message: HoldAcquire, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.owner !== "") {
+      writer.uint32(18).string(message.owner);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(24).uint32(message.ttlMs);
+    }
+    if (message.waitTimeoutMs !== 0) {
+      writer.uint32(32).uint32(message.waitTimeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldAcquire {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldAcquire();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.waitTimeoutMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldAcquire {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+      waitTimeoutMs: isSet(object.waitTimeoutMs)
+        ? globalThis.Number(object.waitTimeoutMs)
+        : isSet(object.wait_timeout_ms)
+        ? globalThis.Number(object.wait_timeout_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HoldAcquire): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    if (message.waitTimeoutMs !== 0) {
+      obj.waitTimeoutMs = Math.round(message.waitTimeoutMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldAcquire>, I>>(base?: I): HoldAcquire {
+    return HoldAcquire.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldAcquire>, I>>(object: I): HoldAcquire {
+    const message = createBaseHoldAcquire();
+    message.name = object.name ?? "";
+    message.owner = object.owner ?? "";
+    message.ttlMs = object.ttlMs ?? 0;
+    message.waitTimeoutMs = object.waitTimeoutMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseHoldResume(): HoldResume {
+  return { name: "", owner: "", token: 0n, ttlMs: 0 };
+}
+
+export const HoldResume: MessageFns<HoldResume> = {
+  encode(message: HoldResume, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.owner !== "") {
+      writer.uint32(18).string(message.owner);
+    }
+    if (message.token !== 0n) {
+      if (BigInt.asUintN(64, message.token) !== message.token) {
+        throw new globalThis.Error("value provided for field message.token of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.token);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(32).uint32(message.ttlMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldResume {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldResume();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.token = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldResume {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      token: isSet(object.token) ? BigInt(object.token) : 0n,
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HoldResume): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.token !== 0n) {
+      obj.token = message.token.toString();
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldResume>, I>>(base?: I): HoldResume {
+    return HoldResume.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldResume>, I>>(object: I): HoldResume {
+    const message = createBaseHoldResume();
+    message.name = object.name ?? "";
+    message.owner = object.owner ?? "";
+    message.token = (object.token !== undefined && object.token !== null) ? BigInt(object.token) : 0n;
+    message.ttlMs = object.ttlMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseHoldRenew(): HoldRenew {
+  return {};
+}
+
+export const HoldRenew: MessageFns<HoldRenew> = {
+  encode(_: HoldRenew, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldRenew {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldRenew();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): HoldRenew {
+    return {};
+  },
+
+  toJSON(_: HoldRenew): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldRenew>, I>>(base?: I): HoldRenew {
+    return HoldRenew.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldRenew>, I>>(_: I): HoldRenew {
+    const message = createBaseHoldRenew();
+    return message;
+  },
+};
+
+function createBaseHoldRelease(): HoldRelease {
+  return {};
+}
+
+export const HoldRelease: MessageFns<HoldRelease> = {
+  encode(_: HoldRelease, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldRelease {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldRelease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): HoldRelease {
+    return {};
+  },
+
+  toJSON(_: HoldRelease): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldRelease>, I>>(base?: I): HoldRelease {
+    return HoldRelease.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldRelease>, I>>(_: I): HoldRelease {
+    const message = createBaseHoldRelease();
+    return message;
+  },
+};
+
+function createBaseHoldResponse(): HoldResponse {
+  return { header: undefined, event: undefined };
+}
+
+export const HoldResponse: MessageFns<HoldResponse> = {
+  encode(message: HoldResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    switch (message.event?.$case) {
+      case "granted":
+        HoldGranted.encode(message.event.granted, writer.uint32(18).fork()).join();
+        break;
+      case "notAcquired":
+        HoldNotAcquired.encode(message.event.notAcquired, writer.uint32(26).fork()).join();
+        break;
+      case "renewed":
+        HoldRenewed.encode(message.event.renewed, writer.uint32(34).fork()).join();
+        break;
+      case "lost":
+        HoldLost.encode(message.event.lost, writer.uint32(42).fork()).join();
+        break;
+      case "released":
+        HoldReleased.encode(message.event.released, writer.uint32(50).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "granted", granted: HoldGranted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = { $case: "notAcquired", notAcquired: HoldNotAcquired.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "renewed", renewed: HoldRenewed.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.event = { $case: "lost", lost: HoldLost.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.event = { $case: "released", released: HoldReleased.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      event: isSet(object.granted)
+        ? { $case: "granted", granted: HoldGranted.fromJSON(object.granted) }
+        : isSet(object.notAcquired)
+        ? { $case: "notAcquired", notAcquired: HoldNotAcquired.fromJSON(object.notAcquired) }
+        : isSet(object.not_acquired)
+        ? { $case: "notAcquired", notAcquired: HoldNotAcquired.fromJSON(object.not_acquired) }
+        : isSet(object.renewed)
+        ? { $case: "renewed", renewed: HoldRenewed.fromJSON(object.renewed) }
+        : isSet(object.lost)
+        ? { $case: "lost", lost: HoldLost.fromJSON(object.lost) }
+        : isSet(object.released)
+        ? { $case: "released", released: HoldReleased.fromJSON(object.released) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: HoldResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.event?.$case === "granted") {
+      obj.granted = HoldGranted.toJSON(message.event.granted);
+    } else if (message.event?.$case === "notAcquired") {
+      obj.notAcquired = HoldNotAcquired.toJSON(message.event.notAcquired);
+    } else if (message.event?.$case === "renewed") {
+      obj.renewed = HoldRenewed.toJSON(message.event.renewed);
+    } else if (message.event?.$case === "lost") {
+      obj.lost = HoldLost.toJSON(message.event.lost);
+    } else if (message.event?.$case === "released") {
+      obj.released = HoldReleased.toJSON(message.event.released);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldResponse>, I>>(base?: I): HoldResponse {
+    return HoldResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldResponse>, I>>(object: I): HoldResponse {
+    const message = createBaseHoldResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    switch (object.event?.$case) {
+      case "granted": {
+        if (object.event?.granted !== undefined && object.event?.granted !== null) {
+          message.event = { $case: "granted", granted: HoldGranted.fromPartial(object.event.granted) };
+        }
+        break;
+      }
+      case "notAcquired": {
+        if (object.event?.notAcquired !== undefined && object.event?.notAcquired !== null) {
+          message.event = { $case: "notAcquired", notAcquired: HoldNotAcquired.fromPartial(object.event.notAcquired) };
+        }
+        break;
+      }
+      case "renewed": {
+        if (object.event?.renewed !== undefined && object.event?.renewed !== null) {
+          message.event = { $case: "renewed", renewed: HoldRenewed.fromPartial(object.event.renewed) };
+        }
+        break;
+      }
+      case "lost": {
+        if (object.event?.lost !== undefined && object.event?.lost !== null) {
+          message.event = { $case: "lost", lost: HoldLost.fromPartial(object.event.lost) };
+        }
+        break;
+      }
+      case "released": {
+        if (object.event?.released !== undefined && object.event?.released !== null) {
+          message.event = { $case: "released", released: HoldReleased.fromPartial(object.event.released) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseHoldGranted(): HoldGranted {
+  return { token: 0n, validForMs: 0 };
+}
+
+export const HoldGranted: MessageFns<HoldGranted> = {
+  encode(message: HoldGranted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== 0n) {
+      if (BigInt.asUintN(64, message.token) !== message.token) {
+        throw new globalThis.Error("value provided for field message.token of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.token);
+    }
+    if (message.validForMs !== 0) {
+      writer.uint32(16).uint32(message.validForMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldGranted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldGranted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.token = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.validForMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldGranted {
+    return {
+      token: isSet(object.token) ? BigInt(object.token) : 0n,
+      validForMs: isSet(object.validForMs)
+        ? globalThis.Number(object.validForMs)
+        : isSet(object.valid_for_ms)
+        ? globalThis.Number(object.valid_for_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HoldGranted): unknown {
+    const obj: any = {};
+    if (message.token !== 0n) {
+      obj.token = message.token.toString();
+    }
+    if (message.validForMs !== 0) {
+      obj.validForMs = Math.round(message.validForMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldGranted>, I>>(base?: I): HoldGranted {
+    return HoldGranted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldGranted>, I>>(object: I): HoldGranted {
+    const message = createBaseHoldGranted();
+    message.token = (object.token !== undefined && object.token !== null) ? BigInt(object.token) : 0n;
+    message.validForMs = object.validForMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseHoldNotAcquired(): HoldNotAcquired {
+  return { holder: undefined };
+}
+
+export const HoldNotAcquired: MessageFns<HoldNotAcquired> = {
+  encode(message: HoldNotAcquired, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holder !== undefined) {
+      Holder.encode(message.holder, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldNotAcquired {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldNotAcquired();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.holder = Holder.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldNotAcquired {
+    return { holder: isSet(object.holder) ? Holder.fromJSON(object.holder) : undefined };
+  },
+
+  toJSON(message: HoldNotAcquired): unknown {
+    const obj: any = {};
+    if (message.holder !== undefined) {
+      obj.holder = Holder.toJSON(message.holder);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldNotAcquired>, I>>(base?: I): HoldNotAcquired {
+    return HoldNotAcquired.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldNotAcquired>, I>>(object: I): HoldNotAcquired {
+    const message = createBaseHoldNotAcquired();
+    message.holder = (object.holder !== undefined && object.holder !== null)
+      ? Holder.fromPartial(object.holder)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHoldRenewed(): HoldRenewed {
+  return { validForMs: 0 };
+}
+
+export const HoldRenewed: MessageFns<HoldRenewed> = {
+  encode(message: HoldRenewed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.validForMs !== 0) {
+      writer.uint32(8).uint32(message.validForMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldRenewed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldRenewed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.validForMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldRenewed {
+    return {
+      validForMs: isSet(object.validForMs)
+        ? globalThis.Number(object.validForMs)
+        : isSet(object.valid_for_ms)
+        ? globalThis.Number(object.valid_for_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HoldRenewed): unknown {
+    const obj: any = {};
+    if (message.validForMs !== 0) {
+      obj.validForMs = Math.round(message.validForMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldRenewed>, I>>(base?: I): HoldRenewed {
+    return HoldRenewed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldRenewed>, I>>(object: I): HoldRenewed {
+    const message = createBaseHoldRenewed();
+    message.validForMs = object.validForMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseHoldLost(): HoldLost {
+  return { cause: 0, detail: "" };
+}
+
+export const HoldLost: MessageFns<HoldLost> = {
+  encode(message: HoldLost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cause !== 0) {
+      writer.uint32(8).int32(message.cause);
+    }
+    if (message.detail !== "") {
+      writer.uint32(18).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldLost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldLost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cause = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldLost {
+    return {
+      cause: isSet(object.cause) ? lossCauseFromJSON(object.cause) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: HoldLost): unknown {
+    const obj: any = {};
+    if (message.cause !== 0) {
+      obj.cause = lossCauseToJSON(message.cause);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldLost>, I>>(base?: I): HoldLost {
+    return HoldLost.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldLost>, I>>(object: I): HoldLost {
+    const message = createBaseHoldLost();
+    message.cause = object.cause ?? 0;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseHoldReleased(): HoldReleased {
+  return {};
+}
+
+export const HoldReleased: MessageFns<HoldReleased> = {
+  encode(_: HoldReleased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldReleased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldReleased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): HoldReleased {
+    return {};
+  },
+
+  toJSON(_: HoldReleased): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HoldReleased>, I>>(base?: I): HoldReleased {
+    return HoldReleased.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HoldReleased>, I>>(_: I): HoldReleased {
+    const message = createBaseHoldReleased();
     return message;
   },
 };
@@ -1355,7 +2909,10 @@ export const LockService = {
     responseSerialize: (value: ReleaseResponse): Buffer => Buffer.from(ReleaseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReleaseResponse => ReleaseResponse.decode(value),
   },
-  /** Inspect describes a lock without changing it. */
+  /**
+   * Inspect describes a lock without changing it, and the backend that keeps
+   * it.
+   */
   inspect: {
     path: "/lock.v1.Lock/Inspect" as const,
     requestStream: false as const,
@@ -1364,6 +2921,22 @@ export const LockService = {
     requestDeserialize: (value: Buffer): InspectRequest => InspectRequest.decode(value),
     responseSerialize: (value: InspectResponse): Buffer => Buffer.from(InspectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InspectResponse => InspectResponse.decode(value),
+  },
+  /**
+   * Hold takes a lock (or resumes a grant) and keeps it for as long as the
+   * caller renews it over the stream, telling the caller at once, with the
+   * cause, when the lock is no longer its own. Renewals come from the caller,
+   * so a paused caller loses its lease at its TTL like any other holder.
+   * Closing the stream without HoldRelease leaves the lease to expire.
+   */
+  hold: {
+    path: "/lock.v1.Lock/Hold" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: HoldRequest): Buffer => Buffer.from(HoldRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HoldRequest => HoldRequest.decode(value),
+    responseSerialize: (value: HoldResponse): Buffer => Buffer.from(HoldResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HoldResponse => HoldResponse.decode(value),
   },
 } as const;
 
@@ -1386,8 +2959,19 @@ export interface LockServer extends UntypedServiceImplementation {
    * lock that is no longer held by the caller is FAILED_PRECONDITION.
    */
   release: handleUnaryCall<ReleaseRequest, ReleaseResponse>;
-  /** Inspect describes a lock without changing it. */
+  /**
+   * Inspect describes a lock without changing it, and the backend that keeps
+   * it.
+   */
   inspect: handleUnaryCall<InspectRequest, InspectResponse>;
+  /**
+   * Hold takes a lock (or resumes a grant) and keeps it for as long as the
+   * caller renews it over the stream, telling the caller at once, with the
+   * cause, when the lock is no longer its own. Renewals come from the caller,
+   * so a paused caller loses its lease at its TTL like any other holder.
+   * Closing the stream without HoldRelease leaves the lease to expire.
+   */
+  hold: handleBidiStreamingCall<HoldRequest, HoldResponse>;
 }
 
 export interface LockClient extends Client {
@@ -1465,7 +3049,10 @@ export interface LockClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReleaseResponse) => void,
   ): ClientUnaryCall;
-  /** Inspect describes a lock without changing it. */
+  /**
+   * Inspect describes a lock without changing it, and the backend that keeps
+   * it.
+   */
   inspect(
     request: InspectRequest,
     callback: (error: ServiceError | null, response: InspectResponse) => void,
@@ -1481,6 +3068,16 @@ export interface LockClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InspectResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Hold takes a lock (or resumes a grant) and keeps it for as long as the
+   * caller renews it over the stream, telling the caller at once, with the
+   * cause, when the lock is no longer its own. Renewals come from the caller,
+   * so a paused caller loses its lease at its TTL like any other holder.
+   * Closing the stream without HoldRelease leaves the lease to expire.
+   */
+  hold(): ClientDuplexStream<HoldRequest, HoldResponse>;
+  hold(options: Partial<CallOptions>): ClientDuplexStream<HoldRequest, HoldResponse>;
+  hold(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<HoldRequest, HoldResponse>;
 }
 
 export const LockClient = makeGenericClientConstructor(LockService, "lock.v1.Lock") as unknown as {

@@ -1,0 +1,38 @@
+// One lock-service process: its backend, the Locks over it and lock.v1.Lock.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@bulwark/logging';
+import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import type { LockBackend } from './lock-backend';
+import { lockService } from './lock-service';
+import { Locks } from './locks';
+
+export interface LockNodeOptions {
+  readonly memberId: string;
+  readonly backend: LockBackend;
+  readonly logger: Logger;
+  readonly waiterLeaseMs?: number;
+}
+
+export class LockNode {
+  readonly locks: Locks;
+
+  constructor(private readonly options: LockNodeOptions) {
+    this.locks = new Locks({
+      quorum: options.backend.quorum,
+      events: options.backend.events,
+      logger: options.logger,
+      // Waiter ids must differ across restarts of the same member: a restarted instance's old places may remain.
+      instanceId: `${options.memberId}:${randomBytes(6).toString('hex')}`,
+      ...(options.waiterLeaseMs === undefined ? {} : { waiterLeaseMs: options.waiterLeaseMs }),
+    });
+  }
+
+  services(kit: HandlerKit): ServiceBinding[] {
+    const { memberId, backend, logger } = this.options;
+    return [lockService(kit, this.locks, { memberId, backend: backend.description, logger })];
+  }
+
+  stop(): Promise<void> {
+    return this.options.backend.close();
+  }
+}

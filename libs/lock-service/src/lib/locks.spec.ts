@@ -1,0 +1,154 @@
+// Locks over the memory backend: grants, the queue's order, wake-ups on
+// release and on a holder's expiry, timeouts and cancellation.
+import { createLogger } from '@bulwark/logging';
+import { memoryBackend, type LockBackend } from './lock-backend';
+import { Locks, type AcquireResult } from './locks';
+
+const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
+const never = new AbortController().signal;
+
+function granted(result: AcquireResult): bigint {
+  if (!result.acquired)
+    throw new Error(`not acquired: ${JSON.stringify(result.holder, (_, v) => (typeof v === 'bigint' ? `${v}` : v))}`);
+  return result.grant.token;
+}
+
+describe('Locks', () => {
+  let backend: LockBackend;
+  let locks: Locks;
+  const queued: string[] = [];
+  let onQueued: ((waiterId: string) => void) | undefined;
+
+  beforeEach(() => {
+    backend = memoryBackend();
+    queued.length = 0;
+    onQueued = undefined;
+    locks = new Locks({
+      quorum: backend.quorum,
+      events: backend.events,
+      logger,
+      instanceId: 'lock-1:test',
+      onQueued: (_name, waiterId) => {
+        queued.push(waiterId);
+        onQueued?.(waiterId);
+      },
+    });
+  });
+
+  afterEach(() => backend.close());
+
+  /** Resolves once count waiters have their place in the queue. */
+  function queuedCount(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (queued.length >= count) return resolve();
+      onQueued = () => {
+        if (queued.length >= count) resolve();
+      };
+    });
+  }
+
+  it('grants a free lock with token 1, refuses a held one naming its holder, and grants again after a release', async () => {
+    const first = await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 10_000, waitTimeoutMs: 0 }, never);
+    expect(granted(first)).toBe(1n);
+    const refused = await locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 0 }, never);
+    expect(refused).toMatchObject({ acquired: false, holder: { owner: 'alice', token: 1n } });
+    await locks.release('a', 'alice', 1n);
+    const second = await locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 0 }, never);
+    expect(granted(second)).toBe(2n);
+  });
+
+  it('answers a grant valid for its TTL less the drift allowance, counted from before it began', async () => {
+    const before = performance.now();
+    const result = await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 10_000, waitTimeoutMs: 0 }, never);
+    if (!result.acquired) throw new Error('not acquired');
+    expect(result.grant.validUntilMs).toBeLessThanOrEqual(before + 10_000 - locks.quorum.driftMs(10_000) + 50);
+    expect(result.grant.validUntilMs).toBeGreaterThan(performance.now());
+  });
+
+  it('wakes a waiter when the holder releases', async () => {
+    const holder = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 60_000 }, never);
+    await queuedCount(1);
+    await locks.release('a', 'alice', holder);
+    expect(granted(await waiting)).toBe(holder + 1n);
+  });
+
+  it('wakes a waiter when the holder lets its lease expire', async () => {
+    granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 150, waitTimeoutMs: 0 }, never));
+    const result = await locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 30_000 }, never);
+    expect(granted(result)).toBe(2n);
+  });
+
+  it('grants waiters in the order they joined the queue', async () => {
+    let holder = { owner: 'holder', token: 0n };
+    holder.token = granted(await locks.acquire({ name: 'a', owner: 'holder', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const pending = new Map<string, Promise<{ owner: string; token: bigint }>>();
+    for (const [index, owner] of ['w1', 'w2', 'w3', 'w4', 'w5'].entries()) {
+      const waiting = locks.acquire({ name: 'a', owner, ttlMs: 60_000, waitTimeoutMs: 60_000 }, never);
+      pending.set(
+        owner,
+        waiting.then((result) => ({ owner, token: granted(result) })),
+      );
+      await queuedCount(index + 1);
+    }
+    const order: string[] = [];
+    while (pending.size > 0) {
+      await locks.release('a', holder.owner, holder.token);
+      // Whoever is granted next answers first; the others keep waiting, as the lock is held again.
+      holder = await Promise.race(pending.values());
+      pending.delete(holder.owner);
+      order.push(holder.owner);
+    }
+    expect(order).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
+  });
+
+  it('does not let TryAcquire take a lock whose queue has a waiter', async () => {
+    const holder = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = locks.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 60_000 }, never);
+    await queuedCount(1);
+    await locks.release('a', 'alice', holder);
+    const barging = await locks.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 0 }, never);
+    const waited = await waiting;
+    // Either bob was granted before carol tried, or carol was refused for bob's place: never carol first.
+    expect(granted(waited)).toBe(holder + 1n);
+    expect(barging.acquired).toBe(false);
+  });
+
+  it('ends a wait at its timeout with the holder, and leaves the queue', async () => {
+    granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const result = await locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 200 }, never);
+    expect(result).toMatchObject({ acquired: false, holder: { owner: 'alice', token: 1n } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await locks.inspect('a')).waiters).toBe(0);
+    expect(locks.waiting).toBe(0);
+  });
+
+  it('ends a wait when its caller goes away, and leaves the queue', async () => {
+    granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const caller = new AbortController();
+    const waiting = locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 60_000 }, caller.signal);
+    await queuedCount(1);
+    caller.abort();
+    expect((await waiting).acquired).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await locks.inspect('a')).waiters).toBe(0);
+  });
+
+  it('releases a grant that completes after its caller went away', async () => {
+    const caller = new AbortController();
+    caller.abort();
+    const result = await locks.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 0 }, caller.signal);
+    expect(result.acquired).toBe(false);
+    const view = await locks.inspect('a');
+    expect(view.holder).toBeUndefined();
+  });
+
+  it('refreshes only the holder, under its token', async () => {
+    const token = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 1_000, waitTimeoutMs: 0 }, never));
+    const before = performance.now();
+    const refreshed = await locks.refresh('a', 'alice', token, 60_000);
+    expect(refreshed.validUntilMs).toBeGreaterThan(before + 50_000);
+    await expect(locks.refresh('a', 'mallory', token, 60_000)).rejects.toMatchObject({ kind: 'failed-precondition' });
+    await expect(locks.release('a', 'alice', token + 1n)).rejects.toMatchObject({ kind: 'failed-precondition' });
+  });
+});

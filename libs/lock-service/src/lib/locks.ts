@@ -1,0 +1,183 @@
+// What one lock-service instance does with lock.v1 calls, over a LockQuorum
+// of backend servers: grants, waits in the backends' queue, refreshes,
+// releases and reads. No gRPC here (lock-service.ts maps calls onto it).
+//
+// An Acquire that cannot be granted at once joins the lock's queue (kept on
+// a majority of the servers, see lock-core) and then tries again only when
+// it may succeed: when an event says the lock may be free (a release, a
+// departure from the queue, an expiry; pub/sub on every server), when the
+// holder's lease is due to run out, and at every renewal of its place in the
+// queue (a third of the place's lease), which also bounds how long a lost
+// event can delay it.
+import { FailedPreconditionError } from '@bulwark/errors';
+import type { LockQuorum, LockView, ServerHolder } from '@bulwark/lock-core';
+import type { LockEventSource } from '@bulwark/lock-redis';
+import type { Logger } from '@bulwark/logging';
+import { Waiter, WaitingRoom } from './waiting-room';
+
+export interface LocksOptions {
+  readonly quorum: LockQuorum;
+  readonly events: LockEventSource;
+  readonly logger: Logger;
+  /** Unique to this process (member id and a boot nonce): waiter ids start with it. */
+  readonly instanceId: string;
+  /** How long the backends keep a waiter's place without a renewal (a crashed instance's waiters leave after it). */
+  readonly waiterLeaseMs?: number;
+  /** Monotonic clock, ms. */
+  readonly nowMs?: () => number;
+  /** Told when a waiting Acquire has its place in the queue (for metrics and tests). */
+  readonly onQueued?: (name: string, waiterId: string, ticket: bigint) => void;
+}
+
+/** A grant, valid on this instance's clock until validUntilMs. */
+export interface LockGrant {
+  readonly token: bigint;
+  readonly validUntilMs: number;
+}
+
+export type AcquireResult =
+  | { readonly acquired: true; readonly grant: LockGrant }
+  | { readonly acquired: false; readonly holder: ServerHolder | undefined };
+
+export interface AcquireRequest {
+  readonly name: string;
+  readonly owner: string;
+  readonly ttlMs: number;
+  /** How long to wait for the lock; 0 tries once. */
+  readonly waitTimeoutMs: number;
+}
+
+export const defaultWaiterLeaseMs = 3_000;
+/** After an attempt lost to a concurrent one (no holder, nobody queued first), the next comes this soon. */
+const contendedRetryMsMax = 10;
+
+export class Locks {
+  private readonly room: WaitingRoom;
+  private readonly nowMs: () => number;
+  private readonly waiterLeaseMs: number;
+  private waiterCount = 0;
+
+  constructor(private readonly options: LocksOptions) {
+    this.room = new WaitingRoom(options.events, options.logger);
+    this.nowMs = options.nowMs ?? (() => performance.now());
+    this.waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
+  }
+
+  get quorum(): LockQuorum {
+    return this.options.quorum;
+  }
+
+  get events(): LockEventSource {
+    return this.options.events;
+  }
+
+  /** Acquire calls waiting on this instance. */
+  get waiting(): number {
+    return this.room.size;
+  }
+
+  /**
+   * Takes the lock, waiting up to waitTimeoutMs in the lock's queue. When
+   * signal aborts (the call's deadline or cancellation) the wait ends, and a
+   * grant that completes after it is released, not returned.
+   */
+  async acquire(request: AcquireRequest, signal: AbortSignal): Promise<AcquireResult> {
+    const { name, owner, ttlMs } = request;
+    const deadlineMs = this.nowMs() + request.waitTimeoutMs;
+    const first = await this.attempt(name, owner, ttlMs, undefined, signal);
+    if (first.acquired || request.waitTimeoutMs === 0 || signal.aborted) return first;
+
+    this.waiterCount += 1;
+    const waiter = new Waiter(`${this.options.instanceId}/${this.waiterCount}`);
+    let acquired = false;
+    // Watching before joining the queue: a release after joining wakes this waiter.
+    await this.room.enter(name, waiter);
+    try {
+      const place = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs);
+      waiter.ticket = place.ticket;
+      this.options.onQueued?.(name, waiter.id, place.ticket);
+      let renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
+      let holder = first.holder;
+      let attemptNow = place.first && place.free;
+      let retryAtMs = holder ? this.nowMs() + holder.remainingTtlMs + 1 : Infinity;
+      for (;;) {
+        if (attemptNow) {
+          const result = await this.attempt(name, owner, ttlMs, waiter.id, signal);
+          if (result.acquired) {
+            acquired = true;
+            return result;
+          }
+          holder = result.holder ?? holder;
+          retryAtMs = result.retryAtMs;
+        }
+        const nowMs = this.nowMs();
+        if (nowMs >= deadlineMs) return { acquired: false, holder };
+        const wakeAtMs = Math.min(deadlineMs, renewAtMs, retryAtMs);
+        const woke = await waiter.next(wakeAtMs - nowMs, signal);
+        if (woke === 'aborted') return { acquired: false, holder };
+        attemptNow = woke === 'woken' || this.nowMs() >= retryAtMs;
+        retryAtMs = Infinity;
+        if (this.nowMs() >= renewAtMs) {
+          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, waiter.ticket);
+          renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
+          attemptNow ||= renewed.first && renewed.free;
+        }
+      }
+    } finally {
+      this.room.leave(name, waiter);
+      if (!acquired) {
+        this.quorum.leave(name, waiter.id).catch((error: unknown) => {
+          // Its place lapses with its lease; until then it may hold up the queue.
+          this.options.logger.warn({ err: error, lock: name }, 'cannot leave the lock queue');
+        });
+      }
+    }
+  }
+
+  /** Extends owner's lease under token by ttlMs from now. */
+  async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<LockGrant> {
+    const grant = await this.quorum.refresh(name, owner, token, ttlMs);
+    if (grant.validUntilMs - this.nowMs() >= 1) return grant;
+    throw new FailedPreconditionError(
+      'ttl_ms',
+      `the refreshed lease of lock ${JSON.stringify(name)} was spent before the refresh completed`,
+    );
+  }
+
+  release(name: string, owner: string, token: bigint): Promise<void> {
+    return this.quorum.release(name, owner, token);
+  }
+
+  inspect(name: string): Promise<LockView> {
+    return this.quorum.inspect(name);
+  }
+
+  /**
+   * One grant attempt. A grant whose validity is spent by now, or whose
+   * caller has gone, is released rather than returned.
+   */
+  private async attempt(
+    name: string,
+    owner: string,
+    ttlMs: number,
+    waiterId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<AcquireResult & { retryAtMs: number }> {
+    const attempt = await this.quorum.tryAcquire(name, owner, ttlMs, waiterId);
+    const nowMs = this.nowMs();
+    if (!attempt.acquired) {
+      const { holder } = attempt;
+      // A holder's lease runs out at a known time; nobody held and nobody first means a concurrent grant won.
+      const retryAtMs = holder
+        ? nowMs + holder.remainingTtlMs + 1
+        : attempt.queued
+          ? Infinity
+          : nowMs + 1 + Math.random() * contendedRetryMsMax;
+      return { acquired: false, holder, retryAtMs };
+    }
+    const { grant } = attempt;
+    if (grant.validUntilMs - nowMs >= 1 && !signal.aborted) return { acquired: true, grant, retryAtMs: Infinity };
+    await this.quorum.release(name, owner, grant.token).catch(() => undefined);
+    return { acquired: false, holder: undefined, retryAtMs: nowMs };
+  }
+}
