@@ -14,6 +14,7 @@ export {
   type LaunchOptions,
 } from './lib/runtime/fleet';
 export * from './lib/runtime/fleet-events';
+export { findProgramsOnPath } from './lib/runtime/find-program';
 export * from './lib/runtime/launch-compose-file';
 export { PortInUseError } from './lib/runtime/port-forwarder';
 export * from './lib/runtime/process-scan';

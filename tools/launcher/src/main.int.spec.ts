@@ -2,13 +2,13 @@
 // file of libs/fleet, on subnet 127.77.10 and published ports offset by
 // 21000, so it never meets a user's fleet on the default subnet and ports.
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { fleetIdVariable, findProcessesWithEnv } from '@bulwark/fleet';
+import { fleetIdVariable, findProcessesWithEnv, isRunning } from '@bulwark/fleet';
 
 const repoRoot = join(__dirname, '../../..');
 const fixtures = join(repoRoot, 'libs/fleet/src/testing');
@@ -128,6 +128,13 @@ function firstLine(port: number): Promise<string> {
   });
 }
 
+/** The pid in the table row of the fixture's redis service. */
+function redisPidIn(launcher: Launcher): number {
+  const pid = launcher.stdout.map((line) => /^redis\s+(\d+)\s/.exec(line)?.[1]).find(Boolean);
+  if (pid === undefined) throw new Error('no redis row with a pid in the table');
+  return Number(pid);
+}
+
 function occupy(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -213,6 +220,73 @@ describe('the launcher', () => {
     launcher.signal('SIGKILL');
     await launcher.waitForExit();
     await launcher.waitUntil(() => launcher.processes().length === 0, 'the services to die with the launcher');
+  });
+
+  it('runs a Redis image service from the local redis-server, listed at its address, and stops it', async () => {
+    const launcher = new Launcher(join(fixtures, 'redis.compose.yml'));
+    await launcher.waitForLine((line) => line === 'fleet ready');
+    const table = launcher.stdout.slice(
+      launcher.stdout.findIndex((line) => line.startsWith('NAME ')),
+      -1,
+    );
+    expect(table.map((line) => line.split(/\s{2,}/))).toEqual([
+      ['NAME', 'PID', 'ADDRESS', 'PUBLISHED', 'STATE'],
+      ['redis', expect.stringMatching(/^\d+$/), '127.77.10.2:6379', '-', 'healthy'],
+      ['user', expect.stringMatching(/^\d+$/), '127.77.10.3:7001', '-', 'healthy'],
+      ['second-user', expect.stringMatching(/^\d+$/), '127.77.10.4:7001', '-', 'healthy'],
+    ]);
+    expect(launcher.stdout.filter((line) => /"msg":"[^"]*(skipped|runs without)/.test(line))).toEqual([]);
+    // By pid: redis-server writes its title over the environment processes() reads.
+    const redisPid = redisPidIn(launcher);
+    expect(isRunning(redisPid)).toBe(true);
+    launcher.signal('SIGINT');
+    expect(await launcher.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(launcher.processes()).toEqual([]);
+    expect(isRunning(redisPid)).toBe(false);
+  });
+
+  it('takes redis-server along when it is killed with SIGKILL', async () => {
+    const launcher = new Launcher(join(fixtures, 'redis.compose.yml'));
+    await launcher.waitForLine((line) => line === 'fleet ready');
+    const redisPid = redisPidIn(launcher);
+    expect(isRunning(redisPid)).toBe(true);
+    launcher.signal('SIGKILL');
+    await launcher.waitForExit();
+    await launcher.waitUntil(() => !isRunning(redisPid), 'redis-server to die with the launcher');
+  });
+
+  it('skips it and what must not run without it, saying why, where redis-server is not on PATH; runs the rest', async () => {
+    // A PATH with node alone: this machine's redis-server shares node's directory.
+    const bin = join(scratch, 'node-only-bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const launcher = new Launcher(join(fixtures, 'redis.compose.yml'), { PATH: bin });
+    await launcher.waitForLine((line) => line === 'fleet ready');
+    const logged = (msg: string) => launcher.stdout.filter((line) => line.includes(`"msg":"${msg}"`));
+    expect(logged('redis: redis-server not found on PATH; skipped')).toHaveLength(1);
+    expect(logged('second-user skipped: needs redis, which is skipped')).toHaveLength(1);
+    expect(logged('user runs without redis, which is skipped: keeps its data in memory')).toHaveLength(1);
+    // Only from user: second-user, which names redis too, is not planned at all.
+    expect(logged('environment.FIXTURE_REDIS names redis, which is skipped: dropped')).toEqual([
+      expect.stringContaining('"children":["user"]'),
+    ]);
+    const table = launcher.stdout.slice(
+      launcher.stdout.findIndex((line) => line.startsWith('NAME ')),
+      -1,
+    );
+    expect(table.map((line) => line.split(/\s{2,}/))).toEqual([
+      ['NAME', 'PID', 'ADDRESS', 'PUBLISHED', 'STATE'],
+      ['user', expect.stringMatching(/^\d+$/), '127.77.10.3:7001', '-', 'healthy *'],
+      ['redis', '-', '-', '-', 'skipped: redis-server not found on PATH'],
+      ['second-user', '-', '-', '-', 'skipped: needs redis, which is skipped'],
+      ['* user: keeps its data in memory'],
+    ]);
+    expect(launcher.stdout.filter((line) => line.includes('"child":"second-user"'))).toEqual([
+      expect.stringContaining('"msg":"second-user skipped'),
+    ]);
+    launcher.signal('SIGINT');
+    expect(await launcher.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(launcher.processes()).toEqual([]);
   });
 
   it('exits 1 naming the service that is not healthy by the readiness deadline', async () => {

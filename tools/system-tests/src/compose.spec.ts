@@ -1,6 +1,9 @@
 // docker-compose.yml stays valid for real Docker hosts: Debian's
 // docker-compose checks it without an engine. A broken copy must fail, so
-// the check is known to check.
+// the check is known to check (docker-compose accepts the x-bulwark-launcher
+// fields inside services, as it does any x- field). Settings the services
+// rely on across entries (published ports, the lock services' Redis servers)
+// are checked as data.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,8 +19,19 @@ function composeConfig(file: string): Promise<{ code: number; output: string }> 
   );
 }
 
+interface ComposeService {
+  ports?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  'x-bulwark-launcher'?: Record<string, unknown>;
+}
+
 describe('docker-compose.yml', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'bulwark-compose-'));
+  const compose = parse(readFileSync(repoPath('docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+    volumes: Record<string, null>;
+  };
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('passes docker-compose config -q', async () => {
@@ -26,10 +40,7 @@ describe('docker-compose.yml', () => {
     expect(result.code).toBe(0);
   });
 
-  it('publishes the ports users keep', () => {
-    const compose = parse(readFileSync(repoPath('docker-compose.yml'), 'utf8'), { merge: true }) as {
-      services: Record<string, { ports?: string[] }>;
-    };
+  it('publishes the ports users keep, and none of the internal Redis servers', () => {
     const published = Object.fromEntries(
       Object.entries(compose.services).map(([name, service]) => [name, service.ports ?? []]),
     );
@@ -39,9 +50,85 @@ describe('docker-compose.yml', () => {
       'coordinator-3': ['7003:7001'],
       'router-1': ['7200:7200'],
       'lock-1': ['7300:7300'],
+      'lock-2': ['7301:7300'],
       'monitor-1': ['7400:7400'],
+      'redis-1': [],
+      'redis-2': [],
+      'redis-3': [],
       jaeger: ['16686:16686', '4317:4317'],
     });
+  });
+
+  it('runs three Redis servers that fsync every write and publish expiry events, each with its volume', () => {
+    for (const name of ['redis-1', 'redis-2', 'redis-3']) {
+      expect(compose.services[name]).toEqual({
+        image: 'redis:7',
+        command: [
+          'redis-server',
+          '--bind',
+          '0.0.0.0',
+          '--port',
+          '6379',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--notify-keyspace-events',
+          'Ex',
+          '--dir',
+          '/data',
+          '--save',
+          '',
+        ],
+        volumes: [`${name}-data:/data`],
+        healthcheck: { test: ['CMD', 'redis-cli', '-p', '6379', 'ping'], interval: '5s', timeout: '3s', retries: 3 },
+        restart: 'unless-stopped',
+      });
+      expect(compose.volumes).toHaveProperty([`${name}-data`]);
+    }
+  });
+
+  it('has both lock services use all three Redis servers once they are healthy', () => {
+    for (const [name, backend] of [
+      ['lock-1', 'auto'],
+      ['lock-2', 'redis'],
+    ] as const) {
+      const lock = compose.services[name];
+      expect(lock?.environment).toMatchObject({
+        BULWARK_MEMBER_ID: name,
+        BULWARK_LOCK_BACKEND: backend,
+        BULWARK_REDIS_SERVERS: 'redis-1:6379,redis-2:6379,redis-3:6379',
+      });
+      expect(lock?.depends_on).toEqual({
+        'coordinator-1': { condition: 'service_started' },
+        'coordinator-2': { condition: 'service_started' },
+        'coordinator-3': { condition: 'service_started' },
+        'redis-1': { condition: 'service_healthy' },
+        'redis-2': { condition: 'service_healthy' },
+        'redis-3': { condition: 'service_healthy' },
+      });
+    }
+  });
+
+  // Two lock services on separate memory backends would be two lock tables: no mutual exclusion between them.
+  it('has `npm start` run lock-1 alone, on memory, where the Redis servers are skipped', () => {
+    const redisServers = ['redis-1', 'redis-2', 'redis-3'];
+    expect(compose.services['lock-1']?.['x-bulwark-launcher']).toEqual({
+      'note-without': redisServers,
+      note: 'falls back to its memory lock backend (one instance, not fault tolerant)',
+    });
+    expect(compose.services['lock-2']?.['x-bulwark-launcher']).toEqual({ 'skip-without': redisServers });
+  });
+
+  it('passes only because x- fields are ignored: without the prefix, docker-compose refuses the field', async () => {
+    const unprefixed = join(scratch, 'unprefixed.yml');
+    writeFileSync(
+      unprefixed,
+      readFileSync(repoPath('docker-compose.yml'), 'utf8').replaceAll('x-bulwark-launcher:', 'bulwark-launcher:'),
+    );
+    const result = await composeConfig(unprefixed);
+    expect(result.output).toMatch(/Unsupported config option for services\.lock-[12]: 'bulwark-launcher'/);
+    expect(result.code).not.toBe(0);
   });
 
   it('is rejected when broken', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { coordinatorV1, kvV1 } from '@bulwark/contracts';
-import { findProcessesWithEnv, fleetIdVariable } from '@bulwark/fleet';
+import { findProcessesWithEnv, fleetIdVariable, isRunning } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import {
   baseEnv,
@@ -70,12 +70,19 @@ describe('npm start', () => {
       },
     });
 
+  /** The Redis servers' pids from the table: they are found by pid only (see findProcessesWithEnv). */
+  const redisPids = (launcher: ManagedProcess): number[] =>
+    [...launcher.output().matchAll(/^redis-\d\s+(\d+)\s/gm)].map((match) => Number(match[1]));
+
   const stopWithCtrlC = async (launcher: ManagedProcess) => {
+    const redis = redisPids(launcher);
+    expect(redis).toHaveLength(3);
     launcher.signalGroup('SIGINT');
     const exit = await launcher.waitForExit(60_000);
     expect(exit.code).toBe(0);
     expect(launcher.output()).toMatch(/"msg":"fleet stopped"/);
     expect(findProcessesWithEnv(fleetIdVariable, fleetId)).toEqual([]);
+    expect(redis.filter(isRunning)).toEqual([]);
   };
 
   it('runs the compose fleet healthy, creates its groups, and Ctrl-C leaves no process behind', async () => {
@@ -90,15 +97,21 @@ describe('npm start', () => {
     ]) {
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
     }
-    for (const service of ['router-1', 'router-2', 'lock-1', 'monitor-1'])
+    for (const service of ['router-1', 'router-2', 'lock-1', 'lock-2', 'monitor-1'])
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
+    // From the machine's redis-server, each on its own address and no published port.
+    for (const service of ['redis-1', 'redis-2', 'redis-3'])
+      expect(table).toMatch(
+        new RegExp(`^${service}\\s+\\d+\\s+${subnet.replaceAll('.', '\\.')}\\.\\d+:6379\\s+-\\s+healthy`, 'm'),
+      );
     expect(table).toMatch(/^jaeger\s.*skipped/m);
 
     // Reachable as Docker publishes them: 127.0.0.1 and the published port (plus the test's offset).
-    for (const port of [7001, 7002, 7003, 7200, 7201, 7300, 7400]) {
+    for (const port of [7001, 7002, 7003, 7200, 7201, 7300, 7301, 7400]) {
       await waitForServing(`127.0.0.1:${port + portOffset}`, 10_000);
     }
-    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(16);
+    // The launcher and the seventeen Bulwark services; redis-server writes its title over the environment read here.
+    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(18);
 
     // Once the groups are on the ring, a router answers: list, describe and a call by reflection, as grpcurl does.
     await groupsReady();

@@ -28,10 +28,18 @@ export interface Dependency {
   condition: 'service_started' | 'service_healthy';
 }
 
-/** A service with `build`: the Bulwark image, run as a local process. */
+/**
+ * A service run as a local process: one with `build` (the Bulwark image), or
+ * one with only `image` whose command runs a program of localPrograms.
+ */
 export interface ProcessService {
   kind: 'process';
   name: string;
+  /**
+   * Set for an image service: its command's program comes from this
+   * machine's PATH instead of the image, so it runs only where that is found.
+   */
+  image?: string;
   command: string[];
   /** null: take the value from the launcher's environment, as compose does for `NAME` without `=`. */
   environment: Record<string, string | null>;
@@ -41,9 +49,19 @@ export interface ProcessService {
   restart: RestartPolicy;
   stopGracePeriodMs: number;
   dependsOn: Dependency[];
+  /** `x-bulwark-launcher.skip-without`: services it must not run without; skipped when any of them is. */
+  skipWithout?: string[];
+  /** `x-bulwark-launcher.note-without` and `note`: it runs without them, differently, and the user is told. */
+  noteWithout?: NoteWithout;
 }
 
-/** A service with only `image` (Jaeger, Redis): it needs Docker, so the launcher skips it. */
+/** What a service does when any of `services` is skipped, in a few words for the status table and log. */
+export interface NoteWithout {
+  services: string[];
+  note: string;
+}
+
+/** A service with only `image` and no local program to run it (Jaeger): it needs Docker, so the launcher skips it. */
 export interface ImageOnlyService {
   kind: 'image-only';
   name: string;

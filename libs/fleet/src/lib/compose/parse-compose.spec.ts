@@ -60,6 +60,55 @@ describe('parseCompose', () => {
     ]);
   });
 
+  it('runs an image service locally only when its command is written out and runs a local program', () => {
+    const file = parseCompose(
+      [
+        'services:',
+        '  redis:',
+        '    image: redis:7',
+        "    command: ['redis-server', '--dir', '/data']",
+        "    volumes: ['redis-data:/data']",
+        "    healthcheck: {test: ['CMD', 'redis-cli', 'ping'], timeout: 3s}",
+        '    restart: unless-stopped',
+        '  redis-as-image-says:',
+        '    image: redis:7',
+        '  shell-form:',
+        '    image: redis:7',
+        '    command: redis-server --dir /data',
+        '  other-program:',
+        '    image: jaegertracing/jaeger',
+        "    command: ['jaeger', '--help']",
+        'volumes:',
+        '  redis-data:',
+      ].join('\n'),
+      '/p',
+    );
+    expect(file.services[0]).toEqual({
+      kind: 'process',
+      name: 'redis',
+      image: 'redis:7',
+      command: ['redis-server', '--dir', '/data'],
+      environment: {},
+      ports: [],
+      volumes: [{ kind: 'named', volume: 'redis-data', target: '/data' }],
+      healthcheck: { argv: ['redis-cli', 'ping'], timeoutMs: 3000 },
+      restart: { kind: 'unless-stopped' },
+      stopGracePeriodMs: 10_000,
+      dependsOn: [],
+    });
+    expect(file.services.slice(1)).toEqual([
+      { kind: 'image-only', name: 'redis-as-image-says', image: 'redis:7' },
+      { kind: 'image-only', name: 'shell-form', image: 'redis:7' },
+      { kind: 'image-only', name: 'other-program', image: 'jaegertracing/jaeger' },
+    ]);
+  });
+
+  it('checks an image service run locally as strictly as a build service', () => {
+    expect(() =>
+      parseCompose(`services:\n  redis:\n    image: redis:7\n    command: [redis-server]\n    ports: ['6379a']`, '/p'),
+    ).toThrow('service "redis" ports[0]: expected');
+  });
+
   it('reads the environment in map and list form', () => {
     expect(
       parseOne(`build: .\ncommand: [a]\nenvironment:\n  A: x\n  B: 7001\n  C: true\n  D:\n  E: a=b`).environment,
@@ -159,6 +208,135 @@ describe('parseCompose', () => {
     ['a bad condition', `build: .\ncommand: [a]\ndepends_on:\n  x:\n    condition: maybe`, 'depends_on.x.condition'],
   ])('rejects %s naming the service and field', (_case, service, expected) => {
     expect(problem(service)).toContain(expected);
+  });
+
+  describe('x-bulwark-launcher', () => {
+    const file = (lockExtension: string) =>
+      [
+        'services:',
+        '  redis-1:',
+        '    image: redis:7',
+        '    command: [redis-server]',
+        '  redis-2:',
+        '    image: redis:7',
+        '    command: [redis-server]',
+        '  jaeger:',
+        '    image: jaegertracing/jaeger',
+        '  lock:',
+        '    build: .',
+        '    command: [node, lock.js]',
+        `    x-bulwark-launcher: ${lockExtension}`,
+      ].join('\n');
+    const lockOf = (lockExtension: string) =>
+      parseCompose(file(lockExtension), '/p').services.find((service) => service.name === 'lock') as ProcessService;
+    const problemOf = (lockExtension: string) => {
+      try {
+        parseCompose(file(lockExtension), '/p');
+      } catch (error) {
+        expect(error).toBeInstanceOf(ComposeError);
+        return (error as Error).message;
+      }
+      throw new Error('expected a ComposeError');
+    };
+
+    it('reads skip-without, and note-without with its note, any service of the file included', () => {
+      expect(lockOf('{skip-without: [redis-1, jaeger]}')).toMatchObject({ skipWithout: ['redis-1', 'jaeger'] });
+      const lock = lockOf("{note-without: [redis-1, redis-2], note: '  runs on memory  '}");
+      expect(lock.noteWithout).toEqual({ services: ['redis-1', 'redis-2'], note: 'runs on memory' });
+      expect(lock.skipWithout).toBeUndefined();
+      expect(lockOf('{skip-without: [redis-1], note-without: [redis-2], note: x}')).toMatchObject({
+        skipWithout: ['redis-1'],
+        noteWithout: { services: ['redis-2'], note: 'x' },
+      });
+    });
+
+    it.each([
+      [
+        'a list',
+        '[redis-1]',
+        'service "lock" x-bulwark-launcher: must be a map of skip-without, note-without and note',
+      ],
+      [
+        'an unknown key',
+        '{skip-without: [redis-1], skip-with: [redis-2]}',
+        'service "lock" x-bulwark-launcher.skip-with: is not a launcher setting (known: skip-without, note-without, note)',
+      ],
+      ['an empty map', '{}', 'service "lock" x-bulwark-launcher: must set skip-without or note-without'],
+      [
+        'a string for a list',
+        '{skip-without: redis-1}',
+        'service "lock" x-bulwark-launcher.skip-without: must be a non-empty list of service names, got "redis-1"',
+      ],
+      [
+        'an empty list',
+        '{skip-without: []}',
+        'service "lock" x-bulwark-launcher.skip-without: must be a non-empty list of service names, got []',
+      ],
+      [
+        'a number in the list',
+        '{note-without: [redis-1, 2], note: x}',
+        'service "lock" x-bulwark-launcher.note-without: must be a non-empty list of service names, got ["redis-1",2]',
+      ],
+      [
+        'a service listed twice',
+        '{skip-without: [redis-1, redis-1]}',
+        'service "lock" x-bulwark-launcher.skip-without[1]: redis-1 is listed twice',
+      ],
+      [
+        'the service itself',
+        '{skip-without: [lock]}',
+        'service "lock" x-bulwark-launcher.skip-without[0]: names the service itself',
+      ],
+      [
+        'an unknown service',
+        '{skip-without: [redis-1, redis-3]}',
+        'service "lock" x-bulwark-launcher.skip-without[1]: redis-3 is not a service of this file',
+      ],
+      [
+        'an unknown service to note',
+        '{note-without: [redis-9], note: x}',
+        'service "lock" x-bulwark-launcher.note-without[0]: redis-9 is not a service of this file',
+      ],
+      [
+        'note-without without a note',
+        '{note-without: [redis-1]}',
+        'service "lock" x-bulwark-launcher: note-without and note go together: the note is shown without those services',
+      ],
+      [
+        'a note without note-without',
+        '{skip-without: [redis-1], note: x}',
+        'service "lock" x-bulwark-launcher: note-without and note go together: the note is shown without those services',
+      ],
+      [
+        'a note that is not text',
+        '{note-without: [redis-1], note: [x]}',
+        'service "lock" x-bulwark-launcher.note: must be one non-empty line of text, got ["x"]',
+      ],
+      [
+        'a note of two lines',
+        '{note-without: [redis-1], note: "a\\nb"}',
+        'service "lock" x-bulwark-launcher.note: must be one non-empty line of text, got "a\\nb"',
+      ],
+      [
+        'a service both skipped and noted without',
+        '{skip-without: [redis-1], note-without: [redis-2, redis-1], note: x}',
+        'service "lock" x-bulwark-launcher.note-without[1]: redis-1 is in skip-without too, so the service never runs without it to show the note',
+      ],
+    ])('rejects %s, naming the field', (_case, lockExtension, message) => {
+      expect(problemOf(lockExtension)).toBe(message);
+    });
+
+    it('is rejected on an image-only service, which never runs here', () => {
+      expect(() =>
+        parseCompose('services:\n  jaeger:\n    image: j\n    x-bulwark-launcher: {skip-without: [a]}\n', '/p'),
+      ).toThrow(
+        new ComposeError(
+          'jaeger',
+          'x-bulwark-launcher',
+          'an image-only service never runs without Docker: nothing to skip or note',
+        ),
+      );
+    });
   });
 
   it('rejects files without services and invalid YAML', () => {

@@ -3,9 +3,11 @@
 import { parse as parseYaml } from 'yaml';
 import { ComposeError, fieldFailure, type FieldFailure } from './compose-error';
 import type { ComposeFile, ComposeService, Dependency, RestartPolicy } from './compose-model';
+import { localPrograms } from './local-programs';
 import { parseDurationField } from './parse-duration';
 import { parseEnvironment } from './parse-environment';
 import { parseHealthcheck } from './parse-healthcheck';
+import { checkLauncherReferences, launcherExtensionField, parseLauncherExtension } from './parse-launcher-extension';
 import { parsePorts } from './parse-ports';
 import { parseVolumes, volumeNamePattern } from './parse-volumes';
 import { isStringList, isYamlMap, type YamlMap } from './yaml-values';
@@ -42,13 +44,25 @@ function parseService(name: string, raw: unknown, declaredVolumes: ReadonlySet<s
   const fail = fieldFailure(name);
   if (!serviceNamePattern.test(name)) throw new ComposeError(name, undefined, 'is not a valid service name');
   if (!isYamlMap(raw)) return fail('definition', 'must be a map');
+  let image: string | undefined;
   if (raw.build === undefined) {
-    if (typeof raw.image === 'string' && raw.image !== '') return { kind: 'image-only', name, image: raw.image };
-    return fail('build/image', 'needs build (run as a local process) or image (skipped without Docker)');
+    if (typeof raw.image !== 'string' || raw.image === '') {
+      return fail('build/image', 'needs build (run as a local process) or image (skipped without Docker)');
+    }
+    // Without Docker the image's own CMD is unknown: only a command written in the file can run locally.
+    const program = isStringList(raw.command) ? raw.command[0] : undefined;
+    if (program === undefined || !localPrograms.has(program)) {
+      if (raw[launcherExtensionField] !== undefined) {
+        fail(launcherExtensionField, 'an image-only service never runs without Docker: nothing to skip or note');
+      }
+      return { kind: 'image-only', name, image: raw.image };
+    }
+    image = raw.image;
   }
   return {
     kind: 'process',
     name,
+    ...(image === undefined ? {} : { image }),
     command: parseCommand(raw, fail),
     environment: parseEnvironment(raw.environment, fail),
     ports: parsePorts(raw.ports, fail),
@@ -57,6 +71,7 @@ function parseService(name: string, raw: unknown, declaredVolumes: ReadonlySet<s
     restart: parseRestart(raw.restart, fail),
     stopGracePeriodMs: parseDurationField(raw.stop_grace_period, 'stop_grace_period', fail) ?? defaultStopGracePeriodMs,
     dependsOn: parseDependsOn(raw.depends_on, fail),
+    ...parseLauncherExtension(raw[launcherExtensionField], name, fail),
   };
 }
 
@@ -97,5 +112,6 @@ export function parseCompose(text: string, projectDir: string): ComposeFile {
   const volumes = parseDeclaredVolumes(document.volumes);
   const declared = new Set(volumes);
   const services = Object.entries(document.services).map(([name, raw]) => parseService(name, raw, declared));
+  checkLauncherReferences(services);
   return { projectDir, services, volumes };
 }

@@ -4,7 +4,7 @@
 import type { Logger } from '@bulwark/logging';
 import type { FleetPlan } from '../plan/plan-model';
 import type { FleetEvent } from '../runtime/fleet-events';
-import { outputPrefix } from './status-table';
+import { outputPrefix, skipCause, whichAreSkipped } from './status-table';
 
 export function eventReporter(plan: FleetPlan, logger: Logger, output: NodeJS.WritableStream) {
   const nameWidth = Math.max(...plan.services.map((service) => service.name.length));
@@ -37,10 +37,21 @@ export function eventReporter(plan: FleetPlan, logger: Logger, output: NodeJS.Wr
   };
 }
 
-/** Once per run: what is skipped, and each setting naming a skipped service (one line for all services alike). */
+/**
+ * Once per run: what is skipped, what runs differently for it, and each
+ * setting naming a skipped service (one line for all services alike).
+ */
 export function reportPlan(plan: FleetPlan, logger: Logger): void {
   for (const skipped of plan.skipped) {
-    logger.info({ child: skipped.name, image: skipped.image }, `${skipped.name} skipped: image only, needs Docker`);
+    const { name: child, image, because } = skipped;
+    // Warnings but for image-only services: the others would run here once a program is installed.
+    if (because.kind === 'image-only') logger.info({ child, image }, `${child} skipped: image only, needs Docker`);
+    else if (because.kind === 'program-not-found') {
+      logger.warn({ child, image, program: because.program }, `${child}: ${skipCause(skipped)}; skipped`);
+    } else logger.warn({ child, needs: because.services }, `${child} skipped: ${skipCause(skipped)}`);
+  }
+  for (const { service: child, without, note } of plan.notes) {
+    logger.warn({ child, without, note }, `${child} runs without ${whichAreSkipped(without)}: ${note}`);
   }
   const groups = new Map<string, { field: string; skippedService: string; outcome: string; services: string[] }>();
   for (const { service, field, skippedService, outcome } of plan.references) {

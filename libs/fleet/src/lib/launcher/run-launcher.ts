@@ -6,6 +6,7 @@ import { ComposeError } from '../compose/compose-error';
 import { readComposeFile } from '../compose/read-compose-file';
 import { planFleet } from '../plan/fleet-plan';
 import type { FleetPlan, PlanSettings } from '../plan/plan-model';
+import { findProgramsOnPath } from '../runtime/find-program';
 import { FleetNotReadyError, launchFleet, type Fleet } from '../runtime/fleet';
 import { parentDeathPrefix } from '../runtime/parent-death';
 import { PortInUseError } from '../runtime/port-forwarder';
@@ -15,7 +16,7 @@ import { StopSignals } from './stop-signals';
 
 export const exitCodes = { stopped: 0, failed: 1, badInput: 2, killed: 130 } as const;
 
-export interface LauncherOptions extends PlanSettings {
+export interface LauncherOptions extends Omit<PlanSettings, 'programsOnPath'> {
   composeFile: string;
   readyTimeoutMs: number;
   fleetId: string;
@@ -28,7 +29,11 @@ export interface LauncherOptions extends PlanSettings {
 
 function plan(options: LauncherOptions): FleetPlan | undefined {
   try {
-    return planFleet(readComposeFile(options.composeFile), options);
+    const compose = readComposeFile(options.composeFile);
+    return planFleet(compose, {
+      ...options,
+      programsOnPath: findProgramsOnPath(compose, options.environment.PATH),
+    });
   } catch (error) {
     if (!(error instanceof ComposeError)) throw error;
     options.errors.write(`launcher: ${options.composeFile}: ${error.message}\n`);
@@ -60,7 +65,7 @@ async function superviseUntilStop(fleet: Fleet, fleetPlan: FleetPlan, signals: S
   ]);
   if (outcome === 'stop') return exitCodes.stopped;
   if (outcome === 'ready') {
-    options.output.write(`${formatStatusTable(fleet.services(), fleetPlan.skipped)}\nfleet ready\n`);
+    options.output.write(`${formatStatusTable(fleet.services(), fleetPlan.skipped, fleetPlan.notes)}\nfleet ready\n`);
     await signals.first;
     return exitCodes.stopped;
   }

@@ -18,6 +18,7 @@ const settings: PlanSettings = {
     SECRET: 'x',
     npm_lifecycle_event: 'start',
   },
+  programsOnPath: new Set(['redis-server', 'redis-cli']),
 };
 
 function byName(services: ServicePlan[], name: string): ServicePlan {
@@ -29,7 +30,7 @@ function byName(services: ServicePlan[], name: string): ServicePlan {
 describe('planFleet on the repository docker-compose.yml', () => {
   const plan = planFleet(readComposeFile(join(repoRoot, 'docker-compose.yml')), settings);
 
-  it('runs the sixteen Bulwark services in compose order and skips jaeger', () => {
+  it('runs the seventeen Bulwark services and the three Redis servers in compose order and skips jaeger', () => {
     expect(plan.projectDir).toBe(repoRoot);
     const replicas = ['a', 'b', 'c'].flatMap((group) => [1, 2, 3].map((index) => `replica-${group}${index}`));
     const names = [
@@ -40,13 +41,117 @@ describe('planFleet on the repository docker-compose.yml', () => {
       'router-1',
       'router-2',
       'lock-1',
+      'lock-2',
       'monitor-1',
+      'redis-1',
+      'redis-2',
+      'redis-3',
     ];
     // Addresses in compose order from .2 on.
     expect(plan.services.map((service) => [service.name, service.address])).toEqual(
       names.map((name, index) => [name, `127.77.0.${index + 2}`]),
     );
-    expect(plan.skipped).toEqual([{ name: 'jaeger', image: 'jaegertracing/jaeger:latest' }]);
+    expect(plan.skipped).toEqual([
+      { name: 'jaeger', image: 'jaegertracing/jaeger:latest', because: { kind: 'image-only' } },
+    ]);
+  });
+
+  it('runs redis-1 from the local redis-server on its own address, its volume, and its probe aimed at it', () => {
+    expect(byName(plan.services, 'redis-1')).toEqual({
+      name: 'redis-1',
+      address: '127.77.0.19',
+      command: [
+        'redis-server',
+        '--bind',
+        '127.77.0.19',
+        '--port',
+        '6379',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--notify-keyspace-events',
+        'Ex',
+        '--dir',
+        '/state/redis-1-data',
+        '--save',
+        '',
+      ],
+      environment: { PATH: '/usr/bin', HOME: '/home/me' },
+      ports: [6379],
+      forwards: [],
+      directories: ['/state/redis-1-data'],
+      healthcheck: {
+        argv: ['redis-cli', '-h', '127.77.0.19', '-p', '6379', 'ping'],
+        timeoutMs: 3000,
+        intervalMs: 500,
+      },
+      restart: { kind: 'unless-stopped' },
+      stopGracePeriodMs: 10_000,
+      startAfterHealthy: [],
+    });
+  });
+
+  it('points both lock services at the three Redis servers and starts them once those are healthy', () => {
+    for (const [name, backend] of [
+      ['lock-1', 'auto'],
+      ['lock-2', 'redis'],
+    ]) {
+      const lock = byName(plan.services, name as string);
+      expect(lock.environment).toMatchObject({
+        BULWARK_LOCK_BACKEND: backend,
+        BULWARK_REDIS_SERVERS: '127.77.0.19:6379,127.77.0.20:6379,127.77.0.21:6379',
+      });
+      expect(lock.startAfterHealthy).toEqual(['redis-1', 'redis-2', 'redis-3']);
+    }
+    expect(plan.notes).toEqual([]);
+    expect(byName(plan.services, 'lock-2')).toMatchObject({
+      address: '127.77.0.17',
+      environment: { BULWARK_MEMBER_ID: 'lock-2', BULWARK_LISTEN_ADDR: '127.77.0.17:7300' },
+      forwards: [{ hostIp: '127.0.0.1', hostPort: 7301, containerPort: 7300 }],
+    });
+  });
+
+  it('skips the Redis servers and lock-2 where redis-server is not on PATH, keeping every other address', () => {
+    const withoutRedis = planFleet(readComposeFile(join(repoRoot, 'docker-compose.yml')), {
+      ...settings,
+      programsOnPath: new Set(['redis-cli']),
+    });
+    const redisServers = ['redis-1', 'redis-2', 'redis-3'];
+    expect(withoutRedis.skipped).toEqual([
+      { name: 'lock-2', because: { kind: 'needs-skipped', services: redisServers } },
+      ...redisServers.map((name) => ({
+        name,
+        image: 'redis:7',
+        because: { kind: 'program-not-found', program: 'redis-server' },
+      })),
+      { name: 'jaeger', image: 'jaegertracing/jaeger:latest', because: { kind: 'image-only' } },
+    ]);
+    expect(withoutRedis.services.map((service) => [service.name, service.address])).toEqual(
+      plan.services
+        .filter((service) => ![...redisServers, 'lock-2'].includes(service.name))
+        .map((service) => [service.name, service.address]),
+    );
+    // lock-1 starts at once on its memory backend: its Redis list is dropped as the Jaeger endpoint is.
+    const lock = byName(withoutRedis.services, 'lock-1');
+    expect(lock.startAfterHealthy).toEqual([]);
+    expect(lock.environment.BULWARK_REDIS_SERVERS).toBeUndefined();
+    expect(lock.environment.BULWARK_LOCK_BACKEND).toBe('auto');
+    expect(withoutRedis.notes).toEqual([
+      {
+        service: 'lock-1',
+        without: redisServers,
+        note: 'falls back to its memory lock backend (one instance, not fault tolerant)',
+      },
+    ]);
+    expect(withoutRedis.references.filter((reference) => reference.skippedService !== 'jaeger')).toEqual([
+      {
+        service: 'lock-1',
+        field: 'environment.BULWARK_REDIS_SERVERS',
+        skippedService: 'redis-1',
+        outcome: 'dropped',
+      },
+    ]);
   });
 
   it('plans coordinator-2 with its own address, its volume, port 7002 published from 7001 and its probe', () => {
@@ -80,7 +185,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
   });
 
   it('points replicas, routers, locks and monitors at the coordinators', () => {
-    for (const name of ['replica-a1', 'router-1', 'lock-1', 'monitor-1']) {
+    for (const name of ['replica-a1', 'router-1', 'lock-1', 'lock-2', 'monitor-1']) {
       expect(byName(plan.services, name).environment.BULWARK_COORDINATORS).toBe(
         '127.77.0.2:7001,127.77.0.3:7001,127.77.0.4:7001',
       );
@@ -95,13 +200,14 @@ describe('planFleet on the repository docker-compose.yml', () => {
   });
 
   it('drops the Jaeger endpoint from every service and says so', () => {
-    expect(plan.references).toHaveLength(16);
+    expect(plan.references).toHaveLength(17);
     expect(plan.references[0]).toEqual({
       service: 'coordinator-1',
       field: 'environment.OTEL_EXPORTER_OTLP_ENDPOINT',
       skippedService: 'jaeger',
       outcome: 'dropped',
     });
+    expect(plan.references.every((reference) => reference.skippedService === 'jaeger')).toBe(true);
     for (const service of plan.services) expect(service.environment.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
   });
 
@@ -182,6 +288,128 @@ describe('planFleet', () => {
     );
     expect(plan.services[0]?.command).toEqual(['x', 'redis:6379']);
     expect(plan.references).toEqual([{ service: 'a', field: 'command[1]', skippedService: 'redis', outcome: 'kept' }]);
+  });
+
+  describe('an image service whose command runs a local program', () => {
+    const services =
+      `  cache:\n    image: redis:7\n    command: [redis-server, --bind, 0.0.0.0, --dir, /data]\n` +
+      `    volumes: ['cache-data:/data']\n    healthcheck: {test: [CMD, redis-cli, ping], timeout: 1s}\n` +
+      `  app:\n    build: .\n    command: [x]\n    environment: {CACHE: 'cache:6379'}\n` +
+      `    depends_on: {cache: {condition: service_healthy}}\n`;
+    const volumes = 'volumes:\n  cache-data:\n';
+
+    it('runs where its programs are on PATH, on its own address and volume, probed there', () => {
+      const plan = planFleet(compose(services, volumes), settings);
+      const [cache, app] = plan.services as [ServicePlan, ServicePlan];
+      expect(cache).toMatchObject({
+        name: 'cache',
+        address: '127.77.0.2',
+        command: ['redis-server', '--bind', '127.77.0.2', '--dir', '/state/cache-data'],
+        ports: [6379],
+        directories: ['/state/cache-data'],
+        healthcheck: { argv: ['redis-cli', '-h', '127.77.0.2', 'ping'], timeoutMs: 1000 },
+      });
+      expect(app.environment.CACHE).toBe('127.77.0.2:6379');
+      expect(app.startAfterHealthy).toEqual(['cache']);
+      expect(plan.skipped).toEqual([]);
+    });
+
+    it('is skipped naming the first program missing, its address kept free, and its users told', () => {
+      for (const [found, missing] of [
+        [[], 'redis-server'],
+        [['redis-server'], 'redis-cli'],
+      ] as const) {
+        const plan = planFleet(compose(services, volumes), { ...settings, programsOnPath: new Set(found) });
+        expect(plan.skipped).toEqual([
+          { name: 'cache', image: 'redis:7', because: { kind: 'program-not-found', program: missing } },
+        ]);
+        expect(plan.services.map((service) => [service.name, service.address, service.startAfterHealthy])).toEqual([
+          ['app', '127.77.0.3', []],
+        ]);
+        expect(plan.references).toEqual([
+          { service: 'app', field: 'environment.CACHE', skippedService: 'cache', outcome: 'dropped' },
+        ]);
+      }
+    });
+  });
+
+  describe('x-bulwark-launcher', () => {
+    // db is an image service run from redis-server; the others are build services around it.
+    const services = [
+      `  db:\n    image: redis:7\n    command: [redis-server]`,
+      `  primary:\n    build: .\n    command: [x]\n    environment: {DB: 'db:6379'}` +
+        `\n    x-bulwark-launcher: {note-without: [db, jaeger], note: keeps its data in memory}`,
+      `  secondary:\n    build: .\n    command: [x]\n    environment: {DB: 'db:6379', PRIMARY: 'primary:1'}` +
+        `\n    x-bulwark-launcher: {skip-without: [db, primary]}`,
+      `  reader:\n    build: .\n    command: [x]\n    environment: {FROM: 'secondary:1'}` +
+        `\n    depends_on: [secondary]\n    x-bulwark-launcher: {skip-without: [secondary], note-without: [db], note: n}`,
+      `  watcher:\n    build: .\n    command: [x]\n    environment: {WATCH: 'reader:1'}`,
+      `  jaeger:\n    image: jaegertracing/jaeger`,
+    ].join('\n');
+    const withDb = { ...settings, programsOnPath: new Set(['redis-server']) };
+    const withoutDb = { ...settings, programsOnPath: new Set<string>() };
+
+    it('runs everything where the services they name run, noting only what is skipped', () => {
+      const plan = planFleet(compose(services), withDb);
+      expect(plan.services.map((service) => service.name)).toEqual(['db', 'primary', 'secondary', 'reader', 'watcher']);
+      expect(plan.skipped).toEqual([
+        { name: 'jaeger', image: 'jaegertracing/jaeger', because: { kind: 'image-only' } },
+      ]);
+      expect(plan.notes).toEqual([{ service: 'primary', without: ['jaeger'], note: 'keeps its data in memory' }]);
+    });
+
+    it('skips a service with a skipped service it must not run without, and those needing it in turn', () => {
+      const plan = planFleet(compose(services), withoutDb);
+      expect(plan.skipped).toEqual([
+        { name: 'db', image: 'redis:7', because: { kind: 'program-not-found', program: 'redis-server' } },
+        { name: 'secondary', because: { kind: 'needs-skipped', services: ['db'] } },
+        { name: 'reader', because: { kind: 'needs-skipped', services: ['secondary'] } },
+        { name: 'jaeger', image: 'jaegertracing/jaeger', because: { kind: 'image-only' } },
+      ]);
+      // Addresses stay where they are with everything running.
+      expect(plan.services.map((service) => [service.name, service.address])).toEqual([
+        ['primary', '127.77.0.3'],
+        ['watcher', '127.77.0.6'],
+      ]);
+      // reader's note is not shown: it does not run at all.
+      expect(plan.notes).toEqual([{ service: 'primary', without: ['db', 'jaeger'], note: 'keeps its data in memory' }]);
+      // A cascaded skip is skipped for those naming it, as any other.
+      expect(byName(plan.services, 'watcher').environment.WATCH).toBeUndefined();
+      expect(plan.references).toEqual([
+        { service: 'primary', field: 'environment.DB', skippedService: 'db', outcome: 'dropped' },
+        { service: 'watcher', field: 'environment.WATCH', skippedService: 'reader', outcome: 'dropped' },
+      ]);
+    });
+
+    it('names every skipped service a skip needs, also those skipped after it in compose order', () => {
+      const plan = planFleet(
+        compose(
+          `  first:\n    build: .\n    command: [x]\n    x-bulwark-launcher: {skip-without: [db, second, third]}\n` +
+            `  second:\n    build: .\n    command: [x]\n    x-bulwark-launcher: {skip-without: [db]}\n` +
+            `  third:\n    build: .\n    command: [x]\n` +
+            `  db:\n    image: redis:7\n    command: [redis-server]`,
+        ),
+        withoutDb,
+      );
+      expect(plan.skipped.map(({ name, because }) => [name, because])).toEqual([
+        ['first', { kind: 'needs-skipped', services: ['db', 'second'] }],
+        ['second', { kind: 'needs-skipped', services: ['db'] }],
+        ['db', { kind: 'program-not-found', program: 'redis-server' }],
+      ]);
+      expect(plan.services.map((service) => service.name)).toEqual(['third']);
+    });
+
+    it('runs services that only need each other', () => {
+      const plan = planFleet(
+        compose(
+          `  a:\n    build: .\n    command: [x]\n    x-bulwark-launcher: {skip-without: [b]}\n` +
+            `  b:\n    build: .\n    command: [x]\n    x-bulwark-launcher: {skip-without: [a]}`,
+        ),
+        withoutDb,
+      );
+      expect(plan.services.map((service) => service.name)).toEqual(['a', 'b']);
+      expect(plan.skipped).toEqual([]);
+    });
   });
 
   it.each([

@@ -1,14 +1,18 @@
-// Turns a parsed compose file into a plan for local processes: addresses,
+// Turns a parsed compose file into a plan for local processes: which services
+// run and why the others are skipped (skipped-services.ts), addresses,
 // rewritten commands and environments, volume directories, port forwards,
-// probes and start order. Pure: no files, sockets or processes.
+// probes and start order.
+// Pure: no files, sockets or processes (PATH is searched before, at launch).
 import { join, resolve } from 'node:path';
 import { ComposeError } from '../compose/compose-error';
-import type { ComposeFile, ImageOnlyService, ProcessService } from '../compose/compose-model';
+import type { ComposeFile, ProcessService } from '../compose/compose-model';
 import { planAddresses } from './address-plan';
 import { childEnvironment } from './child-environment';
+import { nameImplicitHost } from './implicit-host';
 import type { FleetPlan, PlanSettings, PortForward, ServicePlan, SkippedReference } from './plan-model';
 import { rewriteHosts, type HostContext, type HostRewrite } from './rewrite-hosts';
 import { rewritePaths, type PathMount } from './rewrite-paths';
+import { notesWithout, skippedServices } from './skipped-services';
 
 /** Each probe is a process (a node process for Bulwark: about 50 ms of CPU), so never more often than this. */
 export const probeIntervalMinMs = 500;
@@ -68,14 +72,16 @@ function planService(
   };
   const environment = childEnvironment(service, rewrite, settings.environment);
   const command = rewriteArguments(service.command, 'command', rewrite, service.name);
-  const probe =
-    service.healthcheck && rewriteArguments(service.healthcheck.argv, 'healthcheck argv', rewrite, service.name);
+  // A probe is where a container talks to itself, so that is where a client's implicit host matters.
+  const probeArgv = service.healthcheck && nameImplicitHost(service.healthcheck.argv);
+  const probe = probeArgv && rewriteArguments(probeArgv.argv, 'healthcheck argv', rewrite, service.name);
   const forwards = forwardsOf(service, settings.portOffset);
   const ports = new Set([
     ...forwards.map((forward) => forward.containerPort),
     ...environment.ownPorts,
     ...command.ownPorts,
     ...(probe?.ownPorts ?? []),
+    ...(probeArgv?.ownPorts ?? []),
   ]);
   const plan: ServicePlan = {
     name: service.name,
@@ -146,13 +152,17 @@ function checkHostPortsUnique(plans: ServicePlan[]): void {
 }
 
 export function planFleet(compose: ComposeFile, settings: PlanSettings): FleetPlan {
-  const running = compose.services.filter((service): service is ProcessService => service.kind === 'process');
-  const skipped = compose.services.filter((service): service is ImageOnlyService => service.kind === 'image-only');
-  const addresses = planAddresses(
-    running.map((service) => service.name),
+  const skipped = skippedServices(compose, settings.programsOnPath);
+  const skippedNames = new Set(skipped.map((service) => service.name));
+  const running = compose.services.filter(
+    (service): service is ProcessService => service.kind === 'process' && !skippedNames.has(service.name),
+  );
+  // Every service that can run somewhere gets its address, so no address moves with what is installed here.
+  const plannedAddresses = planAddresses(
+    compose.services.filter((service) => service.kind === 'process').map((service) => service.name),
     settings.subnet,
   );
-  const skippedNames = new Set(skipped.map((service) => service.name));
+  const addresses = new Map(running.map((service) => [service.name, plannedAddresses.get(service.name) as string]));
   const references: SkippedReference[] = [];
   const plans = new Map<string, ServicePlan>();
   for (const service of running) {
@@ -167,7 +177,8 @@ export function planFleet(compose: ComposeFile, settings: PlanSettings): FleetPl
   return {
     projectDir: compose.projectDir,
     services: [...plans.values()],
-    skipped: skipped.map(({ name, image }) => ({ name, image })),
+    skipped,
     references,
+    notes: notesWithout(running, skippedNames),
   };
 }

@@ -36,9 +36,29 @@ export interface ServicePlan {
   startAfterHealthy: string[];
 }
 
+/**
+ * image-only: no local program can stand in for the image; program-not-found:
+ * the one it needs is not on PATH; needs-skipped: its x-bulwark-launcher
+ * skip-without names these services, which are skipped.
+ */
+export type SkipReason =
+  | { kind: 'image-only' }
+  | { kind: 'program-not-found'; program: string }
+  | { kind: 'needs-skipped'; services: string[] };
+
 export interface SkippedService {
   name: string;
-  image: string;
+  /** Unset for a build service, skipped only for needing skipped services. */
+  image?: string;
+  because: SkipReason;
+}
+
+/** A service that runs without some skipped services, differently (x-bulwark-launcher note-without). */
+export interface ServiceNote {
+  service: string;
+  /** The skipped ones among its note-without services. */
+  without: string[];
+  note: string;
 }
 
 /**
@@ -59,6 +79,7 @@ export interface FleetPlan {
   services: ServicePlan[];
   skipped: SkippedService[];
   references: SkippedReference[];
+  notes: ServiceNote[];
 }
 
 export interface PlanSettings {
@@ -70,4 +91,11 @@ export interface PlanSettings {
   portOffset: number;
   /** The launcher's own environment: only PATH, HOME and OTEL_* reach the services from it. */
   environment: Readonly<Record<string, string | undefined>>;
+  /**
+   * Which programs image services need (programsNeeded) are on the PATH of
+   * `environment`, looked up at launch (findProgramsOnPath) so that planning
+   * reads no files. An image service missing one is skipped, and so is a
+   * service whose skip-without names a skipped service.
+   */
+  programsOnPath: ReadonlySet<string>;
 }

@@ -12,7 +12,7 @@ export interface HostContext {
   ownAddress: string;
   /** Address of every service the launcher runs, by name. */
   addresses: ReadonlyMap<string, string>;
-  /** Services that only run under Docker (image only). */
+  /** Services that do not run here (SkippedService). */
   skipped: ReadonlySet<string>;
 }
 

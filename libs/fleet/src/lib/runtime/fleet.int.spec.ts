@@ -1,18 +1,27 @@
 // The fleet library against real processes: the fixture services of
 // src/testing, on subnet 127.77.9 and published ports offset by 20000, so a
-// user's fleet on the default subnet and ports is never touched.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// user's fleet on the default subnet and ports is never touched. The Redis
+// fixture runs the machine's redis-server on 127.77.14, away from a Redis of
+// the host on 127.0.0.1:6379.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readComposeFile } from '../compose/read-compose-file';
 import { planFleet } from '../plan/fleet-plan';
 import type { PlanSettings } from '../plan/plan-model';
-import { askFixture, fixtureComposeFile, neverHealthyComposeFile } from '../../testing/fixture-client';
+import {
+  askFixture,
+  askRedis,
+  fixtureComposeFile,
+  neverHealthyComposeFile,
+  redisComposeFile,
+} from '../../testing/fixture-client';
+import { findProgramsOnPath } from './find-program';
 import { FleetNotReadyError, launchFleet, type Fleet } from './fleet';
 import type { FleetEvent } from './fleet-events';
 import { PortInUseError } from './port-forwarder';
-import { findProcessesWithEnv } from './process-scan';
+import { findProcessesWithEnv, isRunning } from './process-scan';
 import { fleetIdVariable } from './service-supervisor';
 
 const waitMs = 15_000;
@@ -27,7 +36,7 @@ const userEnvironment = {
 };
 
 function settings(subnet: string, portOffset: number): PlanSettings {
-  return { subnet, stateDir, portOffset, environment: userEnvironment };
+  return { subnet, stateDir, portOffset, environment: userEnvironment, programsOnPath: new Set() };
 }
 
 afterAll(() => {
@@ -147,6 +156,73 @@ describe('a launched fixture fleet', () => {
     });
     expect(findProcessesWithEnv(fleetIdVariable, fleetId)).toEqual([]);
     await expect(askFixture('127.0.0.1', 27_001)).rejects.toThrow('ECONNREFUSED');
+  });
+});
+
+describe('an image service run from the local redis-server', () => {
+  const events: FleetEvent[] = [];
+  let fleet: Fleet | undefined;
+  const running = (): Fleet => {
+    if (!fleet) throw new Error('the fleet did not launch');
+    return fleet;
+  };
+
+  beforeAll(async () => {
+    const compose = readComposeFile(redisComposeFile);
+    const plan = planFleet(compose, {
+      ...settings('127.77.14', 20_200),
+      programsOnPath: findProgramsOnPath(compose, userEnvironment.PATH),
+    });
+    fleet = await launchFleet(plan, { fleetId, onEvent: (event) => event.type !== 'output' && events.push(event) });
+    await fleet.waitHealthy(waitMs);
+  });
+
+  afterAll(() => fleet?.stop());
+
+  it('runs on its own address, probed there, with its volume as its directory, before those that wait for it', async () => {
+    expect(running().plan.skipped).toEqual([]);
+    const redis = running().service('redis');
+    expect(redis).toMatchObject({ address: '127.77.14.2', ports: [6379], published: [], state: 'healthy' });
+    expect(running().plan.services[0]?.healthcheck?.argv).toEqual([
+      'redis-cli',
+      '-h',
+      '127.77.14.2',
+      '-p',
+      '6379',
+      'ping',
+    ]);
+
+    expect(await askRedis('127.77.14.2', 6379, ['PING'])).toBe('PONG');
+    // The server answering is the one the fleet started, not a Redis of the host.
+    const info = (await askRedis('127.77.14.2', 6379, ['INFO', 'server'])) as string;
+    expect(info).toContain(`\r\nprocess_id:${redis.pid}\r\n`);
+    expect(await askRedis('127.77.14.2', 6379, ['CONFIG', 'GET', 'dir'])).toEqual([
+      'dir',
+      join(stateDir, 'redis-data'),
+    ]);
+    expect(existsSync(join(stateDir, 'redis-data', 'appendonlydir'))).toBe(true);
+
+    expect((await askFixture('127.77.14.3', 7001)).env.FIXTURE_REDIS).toBe('127.77.14.2:6379');
+    const redisHealthy = events.findIndex((event) => event.type === 'healthy' && event.service === 'redis');
+    const userStarted = events.findIndex((event) => event.type === 'started' && event.service === 'user');
+    expect(redisHealthy).toBeGreaterThanOrEqual(0);
+    expect(userStarted).toBeGreaterThan(redisHealthy);
+  });
+
+  it('stops with the fleet, leaving no process behind', async () => {
+    // Found by pid: redis-server writes its title over the environment findProcessesWithEnv reads.
+    const redisPid = running().service('redis').pid as number;
+    expect(isRunning(redisPid)).toBe(true);
+    await running().stop();
+    expect(isRunning(redisPid)).toBe(false);
+    expect(events).toContainEqual({
+      type: 'exited',
+      service: 'redis',
+      status: { code: 0, signal: null },
+      requested: true,
+    });
+    expect(findProcessesWithEnv(fleetIdVariable, fleetId)).toEqual([]);
+    await expect(askRedis('127.77.14.2', 6379, ['PING'])).rejects.toThrow('ECONNREFUSED');
   });
 });
 

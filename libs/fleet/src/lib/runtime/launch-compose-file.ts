@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { readComposeFile } from '../compose/read-compose-file';
 import { planFleet } from '../plan/fleet-plan';
+import { findProgramsOnPath } from './find-program';
 import { launchFleet, type Fleet } from './fleet';
 
 export interface ComposeFleetOptions {
@@ -35,11 +36,13 @@ export interface ComposeFleet {
 export async function launchComposeFleet(composeFile: string, options: ComposeFleetOptions): Promise<ComposeFleet> {
   const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-fleet-'));
   const compose = { ...readComposeFile(composeFile), projectDir: options.projectDir };
+  const path = process.env['PATH'] ?? '';
   const plan = planFleet(compose, {
     subnet: options.subnet,
     stateDir,
     portOffset: options.portOffset ?? 0,
-    environment: { PATH: process.env['PATH'] ?? '' },
+    environment: { PATH: path },
+    programsOnPath: findProgramsOnPath(compose, path),
   });
   const fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });
   const stop = async () => {

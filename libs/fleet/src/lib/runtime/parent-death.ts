@@ -3,28 +3,14 @@
 // killer skips it, and the services would live on holding their addresses.
 // Linux has a parent-death signal for that, but Node cannot call prctl, so
 // setpriv(1) from util-linux sets it and then execs the command (same pid).
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { findProgram } from './find-program';
 
 let cached: string[] | undefined;
-
-function findSetpriv(): string | undefined {
-  for (const directory of (process.env.PATH ?? '').split(':').filter(Boolean)) {
-    const candidate = join(directory, 'setpriv');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
 
 /** The argv prefix that ties a child's life to ours; empty where setpriv is missing (the exit handler remains). */
 export function parentDeathPrefix(): string[] {
   if (cached === undefined) {
-    const setpriv = findSetpriv();
+    const setpriv = findProgram('setpriv', process.env.PATH);
     cached = setpriv === undefined ? [] : [setpriv, '--pdeathsig', 'KILL', '--'];
   }
   return cached;

@@ -10,7 +10,7 @@ import { exitOf, signalGroup, spawnGroupLeader, type GroupLeader } from './proce
 import type { ProbeSlots } from './probe-slots';
 import { decideRestart, noRestarts, recordRestart } from './restart-policy';
 
-/** Every process of a fleet carries this variable, so the fleet's processes can be found (findProcessesWithEnv). */
+/** Every process of a fleet gets this variable, so the fleet's processes can be found (findProcessesWithEnv). */
 export const fleetIdVariable = 'BULWARK_FLEET_ID';
 
 /** How long a process may take to disappear after SIGKILL before stop() reports it. */
