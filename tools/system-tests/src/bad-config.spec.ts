@@ -34,6 +34,26 @@ const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
     'BULWARK_COORDINATORS: port must be between 1 and 65535, got 99999',
   ],
   [
+    'lock',
+    { BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: coordinators, BULWARK_LOCK_BACKEND: 'etcd' },
+    'BULWARK_LOCK_BACKEND: must be one of auto, redis, memory, got "etcd"',
+  ],
+  [
+    'lock',
+    { BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: coordinators, BULWARK_LOCK_BACKEND: 'redis' },
+    'BULWARK_REDIS_SERVERS: is required with BULWARK_LOCK_BACKEND=redis',
+  ],
+  [
+    'lock',
+    { BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: coordinators, BULWARK_REDIS_SERVERS: 'redis-1:6379,redis-2' },
+    'BULWARK_REDIS_SERVERS: must be host:port, got "redis-2"',
+  ],
+  [
+    'lock',
+    { BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: coordinators, BULWARK_REDIS_TIMEOUT_MS: '5' },
+    'BULWARK_REDIS_TIMEOUT_MS: must be between 10 and 10000, got 5',
+  ],
+  [
     'monitor',
     { BULWARK_MEMBER_ID: 'Monitor_1', BULWARK_COORDINATORS: coordinators },
     'BULWARK_MEMBER_ID: must be 1-64 characters of a-z, 0-9 and -, got "Monitor_1"',
