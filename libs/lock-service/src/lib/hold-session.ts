@@ -10,6 +10,7 @@
 //   not reach a majority of the backend servers.
 // Renewals come from the holder, never from this side: a paused holder must
 // lose its lease at its TTL, like any other.
+import { setTimeout as delay } from 'node:timers/promises';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import { lockV1 } from '@bulwark/contracts';
 import type { LockEvent } from '@bulwark/lock-redis';
@@ -44,7 +45,10 @@ const renewRetryMs = 50;
 export class HoldSession {
   private held: Held | undefined;
   private state: 'new' | 'starting' | 'holding' | 'ended' = 'new';
+  /** Aborted when the session ends. */
   private readonly abort = new AbortController();
+  /** Aborted when the session ends or the holder gives up waiting. */
+  private readonly wait = new AbortController();
   private validityTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
 
@@ -82,7 +86,12 @@ export class HoldSession {
     else await this.release(held);
   }
 
-  /** The holder went away (ended its side, cancelled) or the server is stopping: the lease is left to expire. */
+  /** The holder gave up waiting: an acquire still waiting ends (not acquired); a grant already taken stands. */
+  stopWaiting(): void {
+    if (this.state === 'starting') this.wait.abort();
+  }
+
+  /** The holder went away (cancelled) or the server is stopping: the lease is left to expire. */
   close(): void {
     this.finish();
   }
@@ -94,7 +103,7 @@ export class HoldSession {
     requireWaitTimeout(acquire.waitTimeoutMs, 'acquire.wait_timeout_ms');
     const result = await this.locks.acquire(
       { name: acquire.name, owner: acquire.owner, ttlMs: acquire.ttlMs, waitTimeoutMs: acquire.waitTimeoutMs },
-      this.abort.signal,
+      this.wait.signal,
     );
     if (this.ended) {
       // The holder left while the grant was being taken: nobody will use it.
@@ -136,7 +145,9 @@ export class HoldSession {
     // Watch before answering, so a release right after the grant is not missed.
     const unwatch = await this.locks.events.watch(name, (event) => this.onLockEvent(held, event));
     if (this.ended) {
+      // The holder left before hearing of the grant: nobody will use or release it.
       unwatch();
+      await this.locks.release(name, owner, token).catch(() => {});
       return;
     }
     this.unwatch = unwatch;
@@ -175,7 +186,7 @@ export class HoldSession {
         held.backendLost = true;
         this.logger.debug({ err: error, lock: held.name }, 'renewal found no majority; retrying');
         if (this.nowMs() + renewRetryMs >= held.validUntilMs) return;
-        await new Promise((resolve) => setTimeout(resolve, renewRetryMs));
+        await delay(renewRetryMs, undefined, { signal: this.abort.signal }).catch(() => {});
         if (this.ended) return;
       }
     }
@@ -243,6 +254,7 @@ export class HoldSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.abort.abort();
+    this.wait.abort();
     clearTimeout(this.validityTimer);
     this.unwatch?.();
     this.unwatch = undefined;

@@ -187,6 +187,28 @@ describe('lock.v1.Lock on the memory backend', () => {
     expect(next).toMatchObject({ acquired: true, token: granted.granted.token + 1n });
   });
 
+  it('ends the wait of a Hold waiter that ends its side, answering how it ended', async () => {
+    const first = await tryAcquire({ name: 'svc/h6', owner: 'alice', ttlMs: 60_000 });
+    const stream = hold();
+    stream.stream.write({
+      action: { $case: 'acquire', acquire: { name: 'svc/h6', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 } },
+    });
+    while ((await inspect('svc/h6')).waiters === 0) await new Promise((resolve) => setImmediate(resolve));
+    stream.stream.end();
+    // Racing the end of bob's side: either his wait ends first, or he hears of the grant and can release it.
+    await release({ name: 'svc/h6', owner: 'alice', token: first.token });
+    const answer = await stream.next();
+    if (answer?.$case === 'granted') {
+      await release({ name: 'svc/h6', owner: 'bob', token: answer.granted.token });
+    } else {
+      expect(answer?.$case).toBe('notAcquired');
+    }
+    await stream.end();
+    expect(await acquire({ name: 'svc/h6', owner: 'carol', ttlMs: 1_000, waitTimeoutMs: 5_000 })).toMatchObject({
+      acquired: true,
+    });
+  });
+
   it('resumes a grant on a new stream, and refuses to resume a grant that is gone', async () => {
     const grant = await tryAcquire({ name: 'svc/h4', owner: 'alice', ttlMs: 60_000 });
     const stream = hold();

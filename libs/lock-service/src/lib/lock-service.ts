@@ -193,9 +193,17 @@ async function holdStream(
   const onData = (request: lockV1.HoldRequest) => {
     handling = handling.then(() => session.handle(request)).catch((error: unknown) => finish(error));
   };
-  const onGone = () => finish();
-  // Ended before asking for anything: nothing to keep the stream open for.
-  const onEnd = () => void handling.then(() => session.started || finish());
+  // Closed at once, so a grant completing now sees the holder gone and is released rather than kept.
+  const onGone = () => {
+    session.close();
+    finish();
+  };
+  // A holder that ends its side while waiting gives up the wait (it hears granted if the grant won the race);
+  // one that ends it before asking for anything leaves nothing to keep the stream open for.
+  const onEnd = () => {
+    session.stopWaiting();
+    void handling.then(() => session.started || finish());
+  };
   const onShutdown = () =>
     finish(new UnavailableError('the lock service is stopping; resume the grant on another instance'));
   call.on('data', onData);

@@ -175,9 +175,11 @@ export interface AcquireResponse {
     | undefined;
   /**
    * valid_for_ms is how long the caller may act as the holder, counted from
-   * before the grant began on the backends, minus a clock-drift allowance;
-   * a caller counts it from when it sent the request. Set when acquired
-   * (never 0: a grant whose validity is spent is not returned).
+   * before the grant began on the backends, minus a clock-drift allowance.
+   * A caller counts it from when it sent the request, which is safe because
+   * earlier; after a long wait that leaves less, so refresh at once if more
+   * is needed. Set when acquired (never 0: a grant whose validity is spent
+   * is not returned).
    */
   validForMs: number;
 }

@@ -1,0 +1,201 @@
+// What application code uses to take lock.v1 locks: the unary calls, each
+// with a deadline and moved to the next instance when one cannot be reached,
+// and hold(), which keeps a lock over a Hold stream (see lock-holding.ts).
+// Errors are the project's typed errors, rebuilt from the service's status
+// and its bulwark-error-bin detail (which names the field at fault).
+import { lockV1 } from '@bulwark/contracts';
+import { CancelledError, UnavailableError } from '@bulwark/errors';
+import type { Logger } from '@bulwark/logging';
+import { callUnary, type UnaryMethod } from '@bulwark/rpc';
+import { LockEndpoints } from './lock-endpoints';
+import { holderOf, type LockHolder } from './lock-errors';
+import type { HeldLock, HoldAttempt, HoldOptions } from './held-lock';
+import { LockHolding } from './lock-holding';
+
+export interface LockClientOptions {
+  /** host:port of lock-service instances; any of them serves any lock. */
+  endpoints: string[];
+  /** Deadline of a call that does not wait for a lock, and the margin added to a waiting one's; default 5,000 ms. */
+  callTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export const defaultCallTimeoutMs = 5_000;
+
+export type LockGrantResult =
+  | {
+      readonly acquired: true;
+      readonly token: bigint;
+      /**
+       * Local monotonic ms (performance.now()) until which the grant may be
+       * acted on, counted from when the request was sent: after a long wait
+       * it may have passed already (refresh for a new one).
+       */
+      readonly validUntilMs: number;
+    }
+  | { readonly acquired: false; readonly holder: LockHolder | undefined };
+
+export interface LockRenewal {
+  /** Local monotonic ms until which the refreshed lease may be acted on, counted from when the refresh was sent. */
+  readonly validUntilMs: number;
+}
+
+export interface LockState {
+  /** The instance that answered. */
+  readonly memberId: string;
+  readonly held: boolean;
+  readonly holder: LockHolder | undefined;
+  /** The highest token granted for the name so far. */
+  readonly lastToken: bigint;
+  /** Callers queued for the lock. */
+  readonly waiters: number;
+  readonly backend: {
+    readonly kind: 'redis' | 'memory' | 'unknown';
+    readonly servers: number;
+    readonly majority: number;
+    readonly answered: number;
+    readonly faultTolerant: boolean;
+  };
+}
+
+type LockUnaryName = 'acquire' | 'tryAcquire' | 'refresh' | 'release' | 'inspect';
+type Service = typeof lockV1.LockService;
+type RequestOf<M extends LockUnaryName> = Parameters<Service[M]['requestSerialize']>[0];
+type ResponseOf<M extends LockUnaryName> = ReturnType<Service[M]['responseDeserialize']>;
+
+export class LockClient {
+  readonly logger: Logger | undefined;
+  private readonly endpoints: LockEndpoints;
+  private readonly callTimeoutMs: number;
+  private readonly holdings = new Set<LockHolding>();
+
+  constructor(options: LockClientOptions) {
+    this.endpoints = new LockEndpoints(options.endpoints);
+    this.callTimeoutMs = options.callTimeoutMs ?? defaultCallTimeoutMs;
+    this.logger = options.logger;
+  }
+
+  /** Takes the lock only if it is free now. */
+  async tryAcquire(name: string, options: { owner: string; ttlMs: number }): Promise<LockGrantResult> {
+    const { response, sentAtMs } = await this.call(
+      'tryAcquire',
+      { name, owner: options.owner, ttlMs: options.ttlMs },
+      this.callTimeoutMs,
+    );
+    return grantResult(response, sentAtMs);
+  }
+
+  /** Takes the lock, waiting up to waitTimeoutMs; the call's deadline is the wait plus callTimeoutMs. */
+  async acquire(
+    name: string,
+    options: { owner: string; ttlMs: number; waitTimeoutMs: number },
+  ): Promise<LockGrantResult> {
+    const { response, sentAtMs } = await this.call(
+      'acquire',
+      { name, owner: options.owner, ttlMs: options.ttlMs, waitTimeoutMs: options.waitTimeoutMs },
+      options.waitTimeoutMs + this.callTimeoutMs,
+    );
+    return grantResult(response, sentAtMs);
+  }
+
+  /** Extends the lease of owner's grant under token by ttlMs; FailedPreconditionError when it is not theirs any more. */
+  async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<LockRenewal> {
+    const { response, sentAtMs } = await this.call('refresh', { name, owner, token, ttlMs }, this.callTimeoutMs);
+    return { validUntilMs: sentAtMs + response.validForMs };
+  }
+
+  /** Frees owner's grant under token; FailedPreconditionError when it is not theirs any more. */
+  async release(name: string, owner: string, token: bigint): Promise<void> {
+    await this.call('release', { name, owner, token }, this.callTimeoutMs);
+  }
+
+  /** Describes the lock without changing it. */
+  async inspect(name: string): Promise<LockState> {
+    const { response } = await this.call('inspect', { name }, this.callTimeoutMs);
+    return {
+      memberId: response.header?.memberId ?? '',
+      held: response.held,
+      holder: holderOf(response.holder),
+      lastToken: response.lastToken,
+      waiters: response.waiters,
+      backend: {
+        kind: backendKindOf(response.backend?.kind),
+        servers: response.backend?.servers ?? 0,
+        majority: response.backend?.majority ?? 0,
+        answered: response.backend?.answered ?? 0,
+        faultTolerant: response.backend?.faultTolerant ?? false,
+      },
+    };
+  }
+
+  /**
+   * Takes the lock over a Hold stream and keeps it, renewing it every third
+   * of ttlMs, until release(); undefined when the wait ended without it.
+   */
+  async hold(name: string, options: HoldOptions): Promise<HeldLock | undefined> {
+    const attempt = await this.attemptHold(name, options);
+    return attempt.acquired ? attempt.lock : undefined;
+  }
+
+  /** As hold(), but a wait that ended without the lock says who held it. */
+  attemptHold(name: string, options: HoldOptions): Promise<HoldAttempt> {
+    if (this.endpoints.isClosed) return Promise.reject(new CancelledError('the lock client is closed'));
+    const holding = new LockHolding(name, options, {
+      endpoints: this.endpoints,
+      callTimeoutMs: this.callTimeoutMs,
+      logger: this.logger,
+      releaseUnary: (lockName, owner, token) => this.release(lockName, owner, token),
+      forget: (ended) => this.holdings.delete(ended),
+    });
+    this.holdings.add(holding);
+    return holding.start(options.signal);
+  }
+
+  /**
+   * Closes every channel. Locks still held end with their signals aborted
+   * (cause client-closed) and their leases left to expire; waits reject
+   * with CancelledError.
+   */
+  close(): void {
+    for (const holding of [...this.holdings]) holding.clientClosed();
+    this.endpoints.close();
+  }
+
+  /**
+   * One unary call, at the next instance; an instance that cannot be reached
+   * (UNAVAILABLE) is left for the next, each tried at most once. sentAtMs is
+   * when the answered attempt was sent: validity is counted from it.
+   */
+  private async call<M extends LockUnaryName>(
+    method: M,
+    request: RequestOf<M>,
+    deadlineMs: number,
+  ): Promise<{ response: ResponseOf<M>; sentAtMs: number }> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.endpoints.addresses.length; attempt += 1) {
+      const { client } = this.endpoints.next();
+      // The generated client's methods are overloaded; this is the (request, metadata, options, callback) one.
+      const unary = client[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
+      const sentAtMs = performance.now();
+      try {
+        return { response: await callUnary(client, unary, request, { deadlineMs }), sentAtMs };
+      } catch (error) {
+        if (!(error instanceof UnavailableError)) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+}
+
+function grantResult(response: lockV1.AcquireResponse | lockV1.TryAcquireResponse, sentAtMs: number): LockGrantResult {
+  return response.acquired
+    ? { acquired: true, token: response.token, validUntilMs: sentAtMs + response.validForMs }
+    : { acquired: false, holder: holderOf(response.holder) };
+}
+
+function backendKindOf(kind: lockV1.BackendKind | undefined): LockState['backend']['kind'] {
+  if (kind === lockV1.BackendKind.BACKEND_KIND_REDIS) return 'redis';
+  if (kind === lockV1.BackendKind.BACKEND_KIND_MEMORY) return 'memory';
+  return 'unknown';
+}
