@@ -2929,7 +2929,10 @@ export const LockService = {
    * caller renews it over the stream, telling the caller at once, with the
    * cause, when the lock is no longer its own. Renewals come from the caller,
    * so a paused caller loses its lease at its TTL like any other holder.
-   * Closing the stream without HoldRelease leaves the lease to expire.
+   * A caller that ends its side while waiting gives up the wait (a grant that
+   * won the race is still answered, for the caller to release); while
+   * holding, the stream stays open until the loss or a release is reported.
+   * Cancelling the stream leaves the lease to expire.
    */
   hold: {
     path: "/lock.v1.Lock/Hold" as const,
@@ -2971,7 +2974,10 @@ export interface LockServer extends UntypedServiceImplementation {
    * caller renews it over the stream, telling the caller at once, with the
    * cause, when the lock is no longer its own. Renewals come from the caller,
    * so a paused caller loses its lease at its TTL like any other holder.
-   * Closing the stream without HoldRelease leaves the lease to expire.
+   * A caller that ends its side while waiting gives up the wait (a grant that
+   * won the race is still answered, for the caller to release); while
+   * holding, the stream stays open until the loss or a release is reported.
+   * Cancelling the stream leaves the lease to expire.
    */
   hold: handleBidiStreamingCall<HoldRequest, HoldResponse>;
 }
@@ -3075,7 +3081,10 @@ export interface LockClient extends Client {
    * caller renews it over the stream, telling the caller at once, with the
    * cause, when the lock is no longer its own. Renewals come from the caller,
    * so a paused caller loses its lease at its TTL like any other holder.
-   * Closing the stream without HoldRelease leaves the lease to expire.
+   * A caller that ends its side while waiting gives up the wait (a grant that
+   * won the race is still answered, for the caller to release); while
+   * holding, the stream stays open until the loss or a release is reported.
+   * Cancelling the stream leaves the lease to expire.
    */
   hold(): ClientDuplexStream<HoldRequest, HoldResponse>;
   hold(options: Partial<CallOptions>): ClientDuplexStream<HoldRequest, HoldResponse>;
