@@ -3,6 +3,7 @@
 import { runBalancingBench } from './balancing.bench';
 import { runCoordinatorBench } from './coordinator.bench';
 import { runHistoryBench } from './history.bench';
+import { runLockBench } from './lock.bench';
 import { runPartitioningBench } from './partitioning.bench';
 import { runReplicaBench } from './replica.bench';
 import { runRouterBench } from './router.bench';
@@ -15,6 +16,7 @@ const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
   ['coordinator', runCoordinatorBench],
   ['replica', runReplicaBench],
   ['router', runRouterBench],
+  ['lock', runLockBench],
 ];
 
 const only = process.argv[2];
