@@ -145,13 +145,17 @@ describe('lock service on 3 Redis servers, 2 instances', () => {
     });
     await expect(inspect(1, name)).rejects.toMatchObject({ kind: 'unavailable' });
     await Promise.all([first.restart(), second.restart()]);
-    let after: lockV1.AcquireResponse | undefined;
     // The instances reconnect on their own, backing off up to 1 s: nothing to await but asking (bounded).
+    let view: lockV1.InspectResponse | undefined;
     const deadline = Date.now() + 10_000;
-    while (!after && Date.now() < deadline) {
-      after = await acquire(1, { name, owner: 'after', ttlMs: 10_000, waitTimeoutMs: 0 }).catch(() => undefined);
-      if (!after) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!view && Date.now() < deadline) {
+      view = await inspect(1, name).catch(() => undefined);
+      if (!view) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(after).toMatchObject({ acquired: true, token: before.token + 1n });
+    // Nothing was granted while two were down: no fence moved.
+    expect(view).toMatchObject({ held: false, lastToken: before.token });
+    const after = await acquire(1, { name, owner: 'after', ttlMs: 10_000, waitTimeoutMs: 5_000 });
+    expect(after.acquired).toBe(true);
+    expect(after.token).toBeGreaterThan(before.token);
   });
 });

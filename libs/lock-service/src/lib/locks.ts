@@ -98,7 +98,9 @@ export class Locks {
       this.options.onQueued?.(name, waiter.id, place.ticket);
       let renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
       let holder = first.holder;
-      let attemptNow = place.first && place.free;
+      // A wake-up that came while joining means the lock may have been freed since the servers answered.
+      const wokenWhileJoining = waiter.takeWake();
+      let attemptNow = (place.first && place.free) || wokenWhileJoining;
       let retryAtMs = holder ? this.nowMs() + holder.remainingTtlMs + 1 : Infinity;
       for (;;) {
         if (attemptNow) {

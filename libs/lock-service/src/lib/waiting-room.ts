@@ -23,6 +23,13 @@ export class Waiter {
     this.wakeUp?.();
   }
 
+  /** Whether a wake-up came since the last wait, consuming it. */
+  takeWake(): boolean {
+    const woken = this.woken;
+    this.woken = false;
+    return woken;
+  }
+
   /** Waits until woken, timeoutMs passes or signal aborts; says which came first. */
   async next(timeoutMs: number, signal: AbortSignal): Promise<'woken' | 'timeout' | 'aborted'> {
     if (signal.aborted) return 'aborted';
@@ -50,6 +57,8 @@ interface Room {
   readonly waiters: Set<Waiter>;
   /** Resolves once the name's events are watched on every connected server. */
   readonly watching: Promise<() => void>;
+  /** The highest released token that woke someone: every server publishes each release, one wake-up is enough. */
+  lastReleased: bigint;
 }
 
 /** Byte order of ASCII ids, as a Redis sorted set orders members of one score. */
@@ -75,7 +84,7 @@ export class WaitingRoom {
     let room = this.rooms.get(name);
     if (!room) {
       const watching = this.events.watch(name, (event) => this.onEvent(name, event));
-      room = { waiters: new Set(), watching };
+      room = { waiters: new Set(), watching, lastReleased: 0n };
       this.rooms.set(name, room);
       // A failed watch leaves the waiters to their periodic re-check.
       watching.catch((error: unknown) => this.logger.warn({ err: error, lock: name }, 'cannot watch lock events'));
@@ -110,15 +119,20 @@ export class WaitingRoom {
       for (const waiter of room.waiters) waiter.wake();
       return;
     }
+    if (event.kind === 'released') {
+      if (event.token <= room.lastReleased) return;
+      room.lastReleased = event.token;
+    }
     this.wakeFirst(room);
   }
 
   private wakeFirst(room: Room): void {
     let first: Waiter | undefined;
     for (const waiter of room.waiters) {
-      // A waiter without a ticket is still joining the queue and looks at the lock once it has joined.
-      if (waiter.ticket === undefined) continue;
-      if (!first || queueOrder(waiter, first) < 0) first = waiter;
+      // A waiter still joining the queue may have joined before this event on the servers, and would otherwise
+      // learn of it only at its next renewal: it looks at the lock once it has joined.
+      if (waiter.ticket === undefined) waiter.wake();
+      else if (!first || queueOrder(waiter, first) < 0) first = waiter;
     }
     first?.wake();
   }

@@ -1,0 +1,99 @@
+// Who an event wakes: the first local waiter in queue order, once per
+// release however many servers publish it, and every waiter still joining.
+import { createLogger } from '@bulwark/logging';
+import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
+import { Waiter, WaitingRoom } from './waiting-room';
+
+const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
+const never = new AbortController().signal;
+
+/** Events the test publishes, as every server's pub/sub would. */
+class PublishedEvents implements LockEventSource {
+  private readonly listeners = new Map<string, Set<(event: LockEvent, serverId: string) => void>>();
+
+  async watch(name: string, listener: (event: LockEvent, serverId: string) => void): Promise<() => void> {
+    const listeners = this.listeners.get(name) ?? new Set();
+    this.listeners.set(name, listeners);
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  publish(name: string, event: LockEvent): void {
+    for (const listener of this.listeners.get(name) ?? []) listener(event, 'server');
+  }
+
+  watchers(name: string): number {
+    return this.listeners.get(name)?.size ?? 0;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function waiter(id: string, ticket: bigint | undefined): Waiter {
+  const made = new Waiter(id);
+  made.ticket = ticket;
+  return made;
+}
+
+describe('WaitingRoom', () => {
+  let events: PublishedEvents;
+  let room: WaitingRoom;
+
+  beforeEach(() => {
+    events = new PublishedEvents();
+    room = new WaitingRoom(events, logger);
+  });
+
+  it('wakes only the first waiter in queue order (ticket, then id)', async () => {
+    const later = waiter('i/2', 7n);
+    const first = waiter('i/1', 5n);
+    const tie = waiter('i/0', 7n);
+    for (const each of [later, first, tie]) await room.enter('a', each);
+    events.publish('a', { kind: 'released', token: 1n });
+    expect([first.takeWake(), tie.takeWake(), later.takeWake()]).toEqual([true, false, false]);
+    room.leave('a', first);
+    events.publish('a', { kind: 'expired' });
+    expect([tie.takeWake(), later.takeWake()]).toEqual([true, false]);
+  });
+
+  it('wakes once per released token, though every server publishes it', async () => {
+    const first = waiter('i/1', 1n);
+    await room.enter('a', first);
+    events.publish('a', { kind: 'released', token: 3n });
+    expect(await first.next(1_000, never)).toBe('woken');
+    events.publish('a', { kind: 'released', token: 3n });
+    events.publish('a', { kind: 'released', token: 3n });
+    expect(first.takeWake()).toBe(false);
+    events.publish('a', { kind: 'released', token: 4n });
+    expect(first.takeWake()).toBe(true);
+  });
+
+  it('wakes a waiter still joining the queue, which may have joined before the event', async () => {
+    const joining = waiter('i/1', undefined);
+    const queued = waiter('i/2', 9n);
+    await room.enter('a', joining);
+    await room.enter('a', queued);
+    events.publish('a', { kind: 'left' });
+    expect([joining.takeWake(), queued.takeWake()]).toEqual([true, true]);
+  });
+
+  it('wakes everyone after a server resubscribed, since events may have been missed', async () => {
+    const all = [waiter('i/1', 1n), waiter('i/2', 2n)];
+    for (const each of all) await room.enter('a', each);
+    events.publish('a', { kind: 'resubscribed' });
+    expect(all.map((each) => each.takeWake())).toEqual([true, true]);
+  });
+
+  it('watches a name while it has waiters and stops after the last one leaves', async () => {
+    const one = waiter('i/1', 1n);
+    const two = waiter('i/2', 2n);
+    await room.enter('a', one);
+    await room.enter('a', two);
+    expect(events.watchers('a')).toBe(1);
+    room.leave('a', one);
+    room.leave('a', two);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.watchers('a')).toBe(0);
+    expect(room.size).toBe(0);
+  });
+});
