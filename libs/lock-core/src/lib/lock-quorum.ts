@@ -30,6 +30,16 @@
 // majority. A grant whose validity is spent before it completes is undone
 // and not returned.
 //
+// Known fences: the read round only picks a token that is likely to win.
+// Safety comes from the conditional grant alone (a majority must raise
+// its fence to the token, and only from below), so a token guessed as one
+// more than the last fence this quorum saw (its own grants, the fences
+// servers reported, releases the caller heard of) is as safe as a token
+// read: two grants still cannot share it, and a grant that completed
+// earlier raised a majority that the guess must also pass, so the guess
+// is above its token or fails. A guess that fails only on stale fences is
+// undone and followed by the read round; a grant is then one round, not two.
+//
 // Fairness (ARCHITECTURE, Locks: waiters are granted in arrival order
 // across lock-service instances). A waiter takes a ticket and queues on
 // every server; each server orders its queue by (ticket, waiterId), the
@@ -88,6 +98,8 @@ export interface LockQuorumOptions {
   readonly driftMinMs?: number;
   /** Waiters' places (ticket and lease) remembered to undo a grant; the oldest is forgotten past this. */
   readonly placesMax?: number;
+  /** Lock names whose last fence seen is remembered, to grant in one round; the oldest is forgotten past this. */
+  readonly knownFencesMax?: number;
 }
 
 /** A lock held on a majority until validUntilMs (on the caller's clock). */
@@ -130,6 +142,7 @@ export interface LockView {
 export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
+export const defaultKnownFencesMax = 10_000;
 
 interface Place {
   readonly ticket: bigint;
@@ -145,6 +158,9 @@ export class LockQuorum {
   private readonly placesMax: number;
   /** By name and waiterId: the ticket and lease of each waiter queued through this quorum. */
   private readonly places = new Map<string, Place>();
+  /** By name, the highest fence seen, least recently raised first; the oldest is forgotten past knownFencesMax. */
+  private readonly knownFences = new Map<string, bigint>();
+  private readonly knownFencesMax: number;
 
   constructor(private readonly options: LockQuorumOptions) {
     if (options.servers.length === 0) throw new RangeError('a lock quorum needs at least one server');
@@ -153,6 +169,7 @@ export class LockQuorum {
     this.driftFraction = options.driftFraction ?? defaultDriftFraction;
     this.driftMinMs = options.driftMinMs ?? defaultDriftMinMs;
     this.placesMax = options.placesMax ?? defaultPlacesMax;
+    this.knownFencesMax = options.knownFencesMax ?? defaultKnownFencesMax;
   }
 
   /** Whether losing one server leaves a majority (N = 1 and 2 do not). */
@@ -173,33 +190,78 @@ export class LockQuorum {
    */
   async tryAcquire(name: string, owner: string, ttlMs: number, waiterId?: string): Promise<AcquireAttempt> {
     if (waiterId !== undefined) requireWaiterId(waiterId);
+    const knownFence = this.knownFences.get(name);
+    if (knownFence !== undefined) {
+      // One round instead of two when the last fence seen is still the highest (see "Known fences" above).
+      const guessed = await this.grantRound(name, owner, knownFence + 1n, ttlMs, waiterId, this.options.nowMs());
+      if (!guessed.stale) return guessed.attempt;
+    }
     const startMs = this.options.nowMs();
     const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
     const answered = states.filter(isDefined);
     this.requireMajority(answered.length, 'read the lock');
+    const token = this.tokenAfter(answered);
+    this.noteFence(name, token - 1n);
     const open = answered.filter((state) => state.holder === undefined && !this.waitsBehind(state.queue, waiterId));
     if (open.length < this.majority) {
       const behind = answered.filter((state) => this.waitsBehind(state.queue, waiterId)).length;
       return { acquired: false, holder: newestHolder(answered), queued: this.outnumbers(behind) };
     }
-    const token = this.tokenAfter(answered);
+    return (await this.grantRound(name, owner, token, ttlMs, waiterId, startMs)).attempt;
+  }
+
+  /**
+   * Tells the quorum a token granted for name (a release published it): the
+   * next attempt for name tries the token after it without reading first.
+   */
+  noteFence(name: string, fence: bigint): void {
+    const known = this.knownFences.get(name);
+    if (known !== undefined && known >= fence) return;
+    this.knownFences.delete(name);
+    this.knownFences.set(name, fence);
+    if (this.knownFences.size > this.knownFencesMax) {
+      const oldest = this.knownFences.keys().next().value;
+      if (oldest !== undefined) this.knownFences.delete(oldest);
+    }
+  }
+
+  /**
+   * Asks every server to grant token (conditionally, see above) and keeps
+   * the grant if a majority did within the validity counted from startMs;
+   * else undoes it. stale: the attempt failed only because some fence was
+   * at or above token, so a read would pick a better one.
+   */
+  private async grantRound(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    waiterId: string | undefined,
+    startMs: number,
+  ): Promise<{ attempt: AcquireAttempt; stale: boolean }> {
     const grants = await this.everyServer((server, timeoutMs) =>
       server.grant(name, owner, token, ttlMs, timeoutMs, waiterId),
     );
     const granted = grants.filter((grant) => grant?.outcome === 'granted').length;
     const validUntilMs = this.validUntilMs(startMs, ttlMs);
     if (granted >= this.majority && validUntilMs > this.options.nowMs()) {
+      this.noteFence(name, token);
       if (waiterId !== undefined) this.leaveWhereNotGranted(name, waiterId, grants);
-      return { acquired: true, grant: { token, validUntilMs } };
+      return { attempt: { acquired: true, grant: { token, validUntilMs } }, stale: false };
     }
+    for (const grant of grants) if (grant && grant.outcome !== 'granted') this.noteFence(name, grant.fence);
     await this.undoGrant(name, owner, token, grants, waiterId);
     this.requireMajority(grants.filter(isDefined).length, 'take the lock');
     const holders = grants.flatMap((grant) => (grant?.outcome === 'held' ? [grant.holder] : []));
     const queued = grants.filter((grant) => grant?.outcome === 'queued').length;
+    const stale = grants.some((grant) => grant?.outcome === 'stale') && holders.length === 0 && queued === 0;
     return {
-      acquired: false,
-      holder: holders.length > 0 ? highestToken(holders) : undefined,
-      queued: this.outnumbers(queued),
+      attempt: {
+        acquired: false,
+        holder: holders.length > 0 ? highestToken(holders) : undefined,
+        queued: this.outnumbers(queued),
+      },
+      stale,
     };
   }
 

@@ -58,7 +58,7 @@ export class Locks {
   private waiterCount = 0;
 
   constructor(private readonly options: LocksOptions) {
-    this.room = new WaitingRoom(options.events, options.logger);
+    this.room = new WaitingRoom(options.events, options.logger, (name, token) => options.quorum.noteFence(name, token));
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
   }
