@@ -23,6 +23,14 @@ void runService({
     if (config.backend === 'redis' && config.redisServers.length === 0) {
       throw new ConfigError('BULWARK_REDIS_SERVERS', 'is required with BULWARK_LOCK_BACKEND=redis');
     }
+    // One attempt is up to four rounds, each up to the timeout: it must fit well within a waiter's place, which
+    // it renews a third of the lease apart, or a slow server could let a waiter's place lapse while it waits.
+    if (config.waiterLeaseMs < 12 * config.redisTimeoutMs) {
+      throw new ConfigError(
+        'BULWARK_LOCK_WAITER_LEASE_MS',
+        `must be at least 12 times BULWARK_REDIS_TIMEOUT_MS (${12 * config.redisTimeoutMs}), got ${config.waiterLeaseMs}`,
+      );
+    }
     if (config.backend === 'memory' && config.redisServers.length > 0) {
       throw new ConfigError('BULWARK_REDIS_SERVERS', 'must be empty with BULWARK_LOCK_BACKEND=memory');
     }

@@ -54,6 +54,16 @@ const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
     'BULWARK_REDIS_TIMEOUT_MS: must be between 10 and 10000, got 5',
   ],
   [
+    'lock',
+    {
+      BULWARK_MEMBER_ID: 'lock-1',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_REDIS_TIMEOUT_MS: '1000',
+      BULWARK_LOCK_WAITER_LEASE_MS: '3000',
+    },
+    'BULWARK_LOCK_WAITER_LEASE_MS: must be at least 12 times BULWARK_REDIS_TIMEOUT_MS (12000), got 3000',
+  ],
+  [
     'monitor',
     { BULWARK_MEMBER_ID: 'Monitor_1', BULWARK_COORDINATORS: coordinators },
     'BULWARK_MEMBER_ID: must be 1-64 characters of a-z, 0-9 and -, got "Monitor_1"',

@@ -51,6 +51,8 @@ export class HoldSession {
   private readonly wait = new AbortController();
   private validityTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
+  /** The holder was told its lock is lost: a renewal that still lands must not keep it. */
+  private lossReported = false;
 
   constructor(
     private readonly locks: Locks,
@@ -143,7 +145,14 @@ export class HoldSession {
     this.held = held;
     this.state = 'holding';
     // Watch before answering, so a release right after the grant is not missed.
-    const unwatch = await this.locks.events.watch(name, (event) => this.onLockEvent(held, event));
+    let unwatch: () => void;
+    try {
+      unwatch = await this.locks.events.watch(name, (event) => this.onLockEvent(held, event));
+    } catch (error) {
+      // The stream ends with this error and the token is never sent: nobody could use or release the grant.
+      await this.locks.release(name, owner, token).catch(() => {});
+      throw error;
+    }
     if (this.ended) {
       // The holder left before hearing of the grant: nobody will use or release it.
       unwatch();
@@ -152,6 +161,7 @@ export class HoldSession {
     }
     this.unwatch = unwatch;
     if (held.validUntilMs - this.nowMs() < 1) {
+      await this.locks.release(name, owner, token).catch(() => {});
       this.lose(
         lockV1.LossCause.LOSS_CAUSE_EXPIRED,
         `the lease of lock ${JSON.stringify(name)} was spent before it could be reported`,
@@ -166,6 +176,11 @@ export class HoldSession {
     for (;;) {
       try {
         const grant = await this.locks.refresh(held.name, held.owner, held.token, held.ttlMs);
+        if (this.lossReported) {
+          // Extended after the holder was told it lost the lock: nobody will use it.
+          await this.locks.release(held.name, held.owner, held.token).catch(() => {});
+          return;
+        }
         if (this.ended) return;
         held.validUntilMs = grant.validUntilMs;
         held.backendLost = false;
@@ -245,6 +260,7 @@ export class HoldSession {
 
   private lose(cause: lockV1.LossCause, detail: string): void {
     if (this.ended) return;
+    this.lossReported = true;
     this.sink.send({ $case: 'lost', lost: { cause, detail } });
     this.finish();
     this.sink.end();

@@ -32,7 +32,9 @@ export class LockNode {
     return [lockService(kit, this.locks, { memberId, backend: backend.description, logger })];
   }
 
-  stop(): Promise<void> {
-    return this.options.backend.close();
+  /** After the server drained: queue departures still under way finish before the servers are let go. */
+  async stop(): Promise<void> {
+    await this.locks.settle();
+    await this.options.backend.close();
   }
 }

@@ -133,6 +133,29 @@ describe('lock.v1.Lock on the memory backend', () => {
     await expect(acquire(request)).rejects.toMatchObject({ kind: 'invalid-argument', details: { field } });
   });
 
+  it('ends a waiting Acquire with UNAVAILABLE when its instance drains, so the caller retries elsewhere', async () => {
+    const draining = await startServer({ address: '127.0.0.1:0', logger, drainDeadlineMs: 5_000 }, (kit) =>
+      node.services(kit),
+    );
+    const drainingClient = createClient(lockV1.LockClient, `127.0.0.1:${draining.port}`);
+    try {
+      const first = await tryAcquire({ name: 'svc/drain', owner: 'alice', ttlMs: 60_000 });
+      const waiting = callUnary(
+        drainingClient,
+        drainingClient.acquire,
+        { name: 'svc/drain', owner: 'bob', ttlMs: 5_000, waitTimeoutMs: 30_000 },
+        { deadlineMs },
+      );
+      while ((await inspect('svc/drain')).waiters === 0) await new Promise((resolve) => setImmediate(resolve));
+      const drained = draining.drain('test: stopping');
+      await expect(waiting).rejects.toMatchObject({ kind: 'unavailable' });
+      await drained;
+      await release({ name: 'svc/drain', owner: 'alice', token: first.token });
+    } finally {
+      drainingClient.close();
+    }
+  });
+
   it('refuses a token no grant returned, naming token', async () => {
     await expect(release({ name: 'n', owner: 'o', token: 0n })).rejects.toMatchObject({
       kind: 'invalid-argument',

@@ -7,7 +7,7 @@ import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { lockV1, type commonV1 } from '@bulwark/contracts';
 import { DeadlineExceededError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import { type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
+import type { HandlerContext, HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { HoldSession, holderMessage } from './hold-session';
 import { requireName, requireOwner, requireToken, requireTtl, requireWaitTimeout } from './lock-requests';
 import type { AcquireResult, Locks } from './locks';
@@ -26,7 +26,10 @@ export interface LockServiceOptions {
 }
 
 /** Aborts when the call's deadline passes or the caller cancels; DeadlineExceededError if it has passed already. */
-function callSignal(call: ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; dispose: () => void } {
+function callSignal(
+  call: ServerUnaryCall<unknown, unknown>,
+  shutdown: AbortSignal,
+): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const deadline = call.getDeadline();
   const wallMs = deadline instanceof Date ? deadline.getTime() : deadline;
@@ -36,13 +39,16 @@ function callSignal(call: ServerUnaryCall<unknown, unknown>): { signal: AbortSig
   }
   const onCancelled = () => controller.abort();
   call.once('cancelled', onCancelled);
+  // A draining server ends waits at once, so callers retry elsewhere instead of waiting out the drain.
+  shutdown.addEventListener('abort', onCancelled, { once: true });
   // A little before the deadline, so a wait that ends there can still answer "not acquired".
-  const timer = Number.isFinite(leftMs) ? setTimeout(onCancelled, Math.max(0, leftMs - 20)) : undefined;
+  const timer = Number.isFinite(leftMs) ? setTimeout(onCancelled, leftMs - Math.min(20, leftMs / 2)) : undefined;
   return {
     signal: controller.signal,
     dispose: () => {
       clearTimeout(timer);
       call.off('cancelled', onCancelled);
+      shutdown.removeEventListener('abort', onCancelled);
     },
   };
 }
@@ -57,11 +63,14 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
     groupId: '',
   });
   const traced =
-    <Req, Res>(name: string, handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) =>
-    (request: Req, call: ServerUnaryCall<Req, Res>) =>
+    <Req, Res>(
+      name: string,
+      handler: (request: Req, call: ServerUnaryCall<Req, Res>, context: HandlerContext) => Promise<Res>,
+    ) =>
+    (request: Req, call: ServerUnaryCall<Req, Res>, context: HandlerContext) =>
       tracer.startActiveSpan(`bulwark.lock/${name}`, async (span: Span) => {
         try {
-          return await handler(request, call);
+          return await handler(request, call, context);
         } catch (error) {
           span.setStatus({
             code: SpanStatusCode.ERROR,
@@ -89,32 +98,39 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
           validForMs: 0,
         };
 
+  const acquire = async (
+    request: lockV1.AcquireRequest,
+    call: ServerUnaryCall<unknown, unknown>,
+    { shutdown }: HandlerContext,
+  ) => {
+    const { signal, dispose } = callSignal(call, shutdown);
+    try {
+      const result = await locks.acquire(request, signal);
+      if (!result.acquired && shutdown.aborted) {
+        throw new UnavailableError('the lock service is stopping; acquire on another instance');
+      }
+      return acquireAnswer(result);
+    } finally {
+      dispose();
+    }
+  };
+
   const implementation: lockV1.LockServer = {
     acquire: kit.unary(
-      traced('Acquire', async (request: lockV1.AcquireRequest, call) => {
+      traced('Acquire', async (request: lockV1.AcquireRequest, call, context) => {
         requireName(request.name);
         requireOwner(request.owner);
         requireTtl(request.ttlMs);
         requireWaitTimeout(request.waitTimeoutMs);
-        const { signal, dispose } = callSignal(call);
-        try {
-          return acquireAnswer(await locks.acquire(request, signal));
-        } finally {
-          dispose();
-        }
+        return acquire(request, call, context);
       }),
     ),
     tryAcquire: kit.unary(
-      traced('TryAcquire', async (request: lockV1.TryAcquireRequest, call) => {
+      traced('TryAcquire', async (request: lockV1.TryAcquireRequest, call, context) => {
         requireName(request.name);
         requireOwner(request.owner);
         requireTtl(request.ttlMs);
-        const { signal, dispose } = callSignal(call);
-        try {
-          return acquireAnswer(await locks.acquire({ ...request, waitTimeoutMs: 0 }, signal));
-        } finally {
-          dispose();
-        }
+        return acquire({ ...request, waitTimeoutMs: 0 }, call, context);
       }),
     ),
     refresh: kit.unary(

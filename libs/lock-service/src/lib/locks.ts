@@ -56,6 +56,8 @@ export class Locks {
   private readonly nowMs: () => number;
   private readonly waiterLeaseMs: number;
   private waiterCount = 0;
+  /** Departures from queues still under way: stopping waits for them before the backend closes. */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(private readonly options: LocksOptions) {
     this.room = new WaitingRoom(options.events, options.logger, (name, token) => options.quorum.noteFence(name, token));
@@ -117,8 +119,10 @@ export class Locks {
         const wakeAtMs = Math.min(deadlineMs, renewAtMs, retryAtMs);
         const woke = await waiter.next(wakeAtMs - nowMs, signal);
         if (woke === 'aborted') return { acquired: false, holder };
-        attemptNow = woke === 'woken' || this.nowMs() >= retryAtMs;
-        retryAtMs = Infinity;
+        const retryDue = this.nowMs() >= retryAtMs;
+        attemptNow = woke === 'woken' || retryDue;
+        // Kept until it fires: a renewal or an event before the holder's expiry must not make the waiter forget it.
+        if (retryDue) retryAtMs = Infinity;
         if (this.nowMs() >= renewAtMs) {
           const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, waiter.ticket);
           renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
@@ -128,18 +132,27 @@ export class Locks {
     } finally {
       this.room.leave(name, waiter);
       if (!acquired) {
-        this.quorum.leave(name, waiter.id).catch((error: unknown) => {
+        const leaving = this.quorum.leave(name, waiter.id).catch((error: unknown) => {
           // Its place lapses with its lease; until then it may hold up the queue.
           this.options.logger.warn({ err: error, lock: name }, 'cannot leave the lock queue');
         });
+        this.cleanups.add(leaving);
+        void leaving.finally(() => this.cleanups.delete(leaving));
       }
     }
+  }
+
+  /** Resolves once every departure from a queue still under way has ended. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.cleanups]);
   }
 
   /** Extends owner's lease under token by ttlMs from now. */
   async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<LockGrant> {
     const grant = await this.quorum.refresh(name, owner, token, ttlMs);
     if (grant.validUntilMs - this.nowMs() >= 1) return grant;
+    // The servers did extend the lease: nobody may use it, so it must not be left to its TTL.
+    await this.quorum.release(name, owner, token).catch(() => undefined);
     throw new FailedPreconditionError(
       'ttl_ms',
       `the refreshed lease of lock ${JSON.stringify(name)} was spent before the refresh completed`,

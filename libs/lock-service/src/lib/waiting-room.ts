@@ -57,8 +57,6 @@ interface Room {
   readonly waiters: Set<Waiter>;
   /** Resolves once the name's events are watched on every connected server. */
   readonly watching: Promise<() => void>;
-  /** The highest released token that woke someone: every server publishes each release, one wake-up is enough. */
-  lastReleased: bigint;
 }
 
 /** Byte order of ASCII ids, as a Redis sorted set orders members of one score. */
@@ -86,7 +84,7 @@ export class WaitingRoom {
     let room = this.rooms.get(name);
     if (!room) {
       const watching = this.events.watch(name, (event) => this.onEvent(name, event));
-      room = { waiters: new Set(), watching, lastReleased: 0n };
+      room = { waiters: new Set(), watching };
       this.rooms.set(name, room);
       // A failed watch leaves the waiters to their periodic re-check.
       watching.catch((error: unknown) => this.logger.warn({ err: error, lock: name }, 'cannot watch lock events'));
@@ -121,11 +119,9 @@ export class WaitingRoom {
       for (const waiter of room.waiters) waiter.wake();
       return;
     }
-    if (event.kind === 'released') {
-      if (event.token <= room.lastReleased) return;
-      this.onReleased(name, event.token);
-      room.lastReleased = event.token;
-    }
+    // Every server's event wakes the first waiter again: the one that frees the lock on a majority may come
+    // last. Wake-ups during an attempt merge into one more look.
+    if (event.kind === 'released') this.onReleased(name, event.token);
     this.wakeFirst(room);
   }
 
