@@ -1,3 +1,10 @@
+export {
+  attemptLengthMax,
+  attemptPrefixLengthMax,
+  isAttempt,
+  requireAttempt,
+  requireAttemptPrefix,
+} from './lib/lock-attempts';
 export type {
   LockServer,
   ServerEnqueued,

@@ -9,6 +9,7 @@ export {
   waiterLeasesKey,
 } from './lib/lock-keys';
 export { RedisLockServer, type RedisLockServerOptions } from './lib/redis-lock-server';
+export { parseReleasedMessage, type ReleasedMessage } from './lib/redis-lock-events-parsing';
 export {
   RedisLockEvents,
   type LockEvent,

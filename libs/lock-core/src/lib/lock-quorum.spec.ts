@@ -7,7 +7,7 @@ import { MemoryLockServer } from './memory-lock-server';
 function quorumOf(count: number) {
   const clock = { nowMs: 1_000 };
   const servers = Array.from({ length: count }, (_, index) => new MemoryLockServer(`s${index + 1}`, () => clock.nowMs));
-  const quorum = new LockQuorum({ servers, nowMs: () => clock.nowMs, callTimeoutMs: 100 });
+  const quorum = new LockQuorum({ servers, nowMs: () => clock.nowMs, callTimeoutMs: 100, attemptPrefix: 'i1' });
   return { clock, servers, quorum };
 }
 
@@ -36,6 +36,35 @@ function intercept(
   });
 }
 
+/** A server whose calls of method wait for opened before they are applied. */
+function heldBack(server: MemoryLockServer, method: Method, opened: Promise<void>): LockServer {
+  return intercept(server, method, async (apply) => {
+    await opened;
+    return apply();
+  });
+}
+
+/** A server that never receives calls of method: they fail, unapplied. */
+function requestLost(server: MemoryLockServer, method: Method): LockServer {
+  return intercept(server, method, () => Promise.reject(new UnavailableError('the request was lost')));
+}
+
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** Each server's holder of name, as owner:token:attempt, or '-' when free. */
+async function holdersOf(servers: readonly MemoryLockServer[], name: string) {
+  return Promise.all(
+    servers.map(async (server) => {
+      const { holder } = await server.inspect(name);
+      return holder ? `${holder.owner}:${holder.token}:${holder.attempt}` : '-';
+    }),
+  );
+}
+
 /** Each server's queue head and length for name. */
 async function queuesOf(servers: readonly MemoryLockServer[], name: string) {
   return Promise.all(servers.map(async (server) => (await server.inspect(name)).queue));
@@ -45,7 +74,7 @@ describe('LockQuorum', () => {
   it('grants a free lock with token 1, and each later grant one above the last', async () => {
     const { quorum } = quorumOf(3);
     const first = await quorum.tryAcquire('job', 'alice', 1_000);
-    expect(first).toEqual({ acquired: true, grant: { token: 1n, validUntilMs: 1_000 + 1_000 - 12 } });
+    expect(first).toEqual({ acquired: true, grant: { token: 1n, attempt: 'i1.1', validUntilMs: 1_000 + 1_000 - 12 } });
     await quorum.release('job', 'alice', 1n);
     const second = await quorum.tryAcquire('job', 'bob', 1_000);
     expect(second).toMatchObject({ acquired: true, grant: { token: 2n } });
@@ -58,7 +87,7 @@ describe('LockQuorum', () => {
     clock.nowMs += 400;
     expect(await quorum.tryAcquire('job', 'bob', 1_000)).toEqual({
       acquired: false,
-      holder: { owner: 'alice', token: 1n, remainingTtlMs: 600 },
+      holder: { owner: 'alice', token: 1n, attempt: 'i1.1', remainingTtlMs: 600 },
       queued: false,
     });
     // Also for the holder itself: a second grant needs a release first.
@@ -131,7 +160,7 @@ describe('LockQuorum', () => {
     a.up = false;
     b.up = false;
     for (let token = 2n; token <= 5n; token++) {
-      await c.grant('job', 'x', token, 1_000);
+      await c.grant('job', 'x', token, `x.${token}`, 1_000);
       await c.release('job', 'x', token);
     }
     a.up = true;
@@ -175,7 +204,7 @@ describe('LockQuorum', () => {
     const { servers, clock } = quorumOf(3);
     const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
     // A leftover holder on b (a grant whose undo never reached it), and a lost answer from c.
-    await b.grant('job', 'ghost', 7n, 10_000);
+    await b.grant('job', 'ghost', 7n, 'ghost.7', 10_000);
     const quorum = new LockQuorum({
       servers: [a, b, answerLost(c, 'grant')],
       nowMs: () => clock.nowMs,
@@ -183,7 +212,7 @@ describe('LockQuorum', () => {
     });
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toEqual({
       acquired: false,
-      holder: { owner: 'ghost', token: 7n, remainingTtlMs: 10_000 },
+      holder: { owner: 'ghost', token: 7n, attempt: 'ghost.7', remainingTtlMs: 10_000 },
       queued: false,
     });
     // c applied the grant and was told to undo it: only the leftover remains.
@@ -196,11 +225,15 @@ describe('LockQuorum', () => {
     const { quorum, clock } = quorumOf(3);
     await quorum.tryAcquire('job', 'alice', 1_000);
     clock.nowMs += 900;
-    expect(await quorum.refresh('job', 'alice', 1n, 1_000)).toEqual({ token: 1n, validUntilMs: 1_900 + 1_000 - 12 });
+    expect(await quorum.refresh('job', 'alice', 1n, 1_000)).toEqual({
+      token: 1n,
+      attempt: 'i1.1',
+      validUntilMs: 1_900 + 1_000 - 12,
+    });
     clock.nowMs += 900;
     expect(await quorum.inspect('job')).toEqual({
       fence: 1n,
-      holder: { owner: 'alice', token: 1n, remainingTtlMs: 100 },
+      holder: { owner: 'alice', token: 1n, attempt: 'i1.1', remainingTtlMs: 100 },
       waiters: 0,
       answered: 3,
     });
@@ -214,8 +247,205 @@ describe('LockQuorum', () => {
 
   it('reports a holder only when a majority agree on it', async () => {
     const { quorum, servers } = quorumOf(3);
-    await (servers[0] as MemoryLockServer).grant('job', 'ghost', 3n, 1_000);
+    await (servers[0] as MemoryLockServer).grant('job', 'ghost', 3n, 'ghost.3', 1_000);
     expect(await quorum.inspect('job')).toEqual({ fence: 3n, holder: undefined, waiters: 0, answered: 3 });
+  });
+});
+
+describe('LockQuorum attempts', () => {
+  // Tokens are unique among grants that counted only; attempts are unique among all of them.
+  function recordingGrants(servers: readonly MemoryLockServer[]) {
+    const calls: string[] = [];
+    for (const server of servers) {
+      const grant = server.grant.bind(server);
+      jest.spyOn(server, 'grant').mockImplementation((name, owner, token, attempt, ...rest) => {
+        calls.push(`${server.id} ${owner} ${token} ${attempt}`);
+        return grant(name, owner, token, attempt, ...rest);
+      });
+    }
+    return { calls };
+  }
+
+  it.each([1, 3])(
+    'over %i server(s), two concurrent attempts by one owner on one token: the refused one leaves the grant alone',
+    async (count) => {
+      const { quorum, servers } = quorumOf(count);
+      const { calls } = recordingGrants(servers);
+      const [first, second] = await Promise.all([
+        quorum.tryAcquire('job', 'worker-1', 1_000),
+        quorum.tryAcquire('job', 'worker-1', 1_000),
+      ]);
+      // Both read fence 0 and tried token 1, each as an attempt of its own.
+      expect(calls.filter((call) => call.endsWith('worker-1 1 i1.1'))).toHaveLength(count);
+      expect(calls.filter((call) => call.endsWith('worker-1 1 i1.2'))).toHaveLength(count);
+      expect(first).toEqual({ acquired: true, grant: { token: 1n, attempt: 'i1.1', validUntilMs: 1_988 } });
+      expect(second).toMatchObject({ acquired: false, holder: { owner: 'worker-1', token: 1n, attempt: 'i1.1' } });
+      expect(await holdersOf(servers, 'job')).toEqual(Array(count).fill('worker-1:1:i1.1'));
+      expect(await quorum.tryAcquire('job', 'bob', 1_000)).toMatchObject({ acquired: false });
+      expect(await quorum.refresh('job', 'worker-1', 1n, 1_000)).toMatchObject({ attempt: 'i1.1' });
+    },
+  );
+
+  it("a retry through another instance that guesses the live grant's token leaves that grant alone", async () => {
+    const { servers, clock } = quorumOf(3);
+    const { calls } = recordingGrants(servers);
+    const options = { servers, nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    const first = new LockQuorum({ ...options, attemptPrefix: 'lock-1.a' });
+    const second = new LockQuorum({ ...options, attemptPrefix: 'lock-2.b' });
+    // The second instance last saw fence 1.
+    expect(await second.tryAcquire('job', 'someone', 1_000)).toMatchObject({ grant: { token: 1n } });
+    await second.release('job', 'someone', 1n);
+    const held = await first.tryAcquire('job', 'worker-1', 1_000);
+    expect(held).toMatchObject({ acquired: true, grant: { token: 2n, attempt: 'lock-1.a.1' } });
+    calls.length = 0;
+    // worker-1 asks again through the second instance: it guesses token 2, held everywhere by worker-1's grant.
+    expect(await second.tryAcquire('job', 'worker-1', 1_000)).toMatchObject({
+      acquired: false,
+      holder: { owner: 'worker-1', token: 2n, attempt: 'lock-1.a.1' },
+    });
+    expect(calls).toEqual(['s1', 's2', 's3'].map((id) => `${id} worker-1 2 lock-2.b.2`));
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('worker-1:2:lock-1.a.1'));
+    expect(await first.tryAcquire('job', 'bob', 1_000)).toMatchObject({ acquired: false });
+    expect(await second.inspect('job')).toMatchObject({ holder: { owner: 'worker-1', token: 2n } });
+  });
+
+  it('undoes an attempt only where it was granted or did not answer, and there only its own grant', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const { open, opened } = gate();
+    const options = { nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    // The first attempt reads, then its grants wait: a applies it and the answer is lost, b never gets it, c later.
+    const first = new LockQuorum({
+      ...options,
+      servers: [
+        intercept(a, 'grant', async (apply) => {
+          await opened;
+          await apply();
+          throw new UnavailableError('the answer was lost');
+        }),
+        requestLost(b, 'grant'),
+        heldBack(c, 'grant', opened),
+      ],
+      attemptPrefix: 'one',
+    });
+    // The second, by the same owner, reads the same fences and takes token 1 on b and c (a never gets its call).
+    const second = new LockQuorum({ ...options, servers: [requestLost(a, 'grant'), b, c], attemptPrefix: 'two' });
+    const refused = first.tryAcquire('job', 'alice', 1_000);
+    const granted = await second.tryAcquire('job', 'alice', 1_000);
+    expect(granted).toMatchObject({ acquired: true, grant: { token: 1n, attempt: 'two.1' } });
+    open();
+    // Only c answered (held): too few to say more than unavailable, after undoing the attempt on a and b.
+    await expect(refused).rejects.toBeInstanceOf(UnavailableError);
+    // Undone on a (its answer lost) and tried on b (no answer), where alice's other grant was left alone.
+    expect(await holdersOf(servers, 'job')).toEqual(['-', 'alice:1:two.1', 'alice:1:two.1']);
+    expect(await second.tryAcquire('job', 'bob', 1_000)).toMatchObject({ acquired: false });
+    expect(await first.refresh('job', 'alice', 1n, 1_000)).toMatchObject({ token: 1n, attempt: 'two.1' });
+  });
+
+  it("publishes an undone attempt's own token and attempt, never the grant that counted under that token", async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const published: string[] = [];
+    for (const server of servers) server.onReleased = (name, message) => published.push(`${server.id} ${message}`);
+    const { open, opened } = gate();
+    const options = { nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    // x's grant reaches a first, alice's reaches b and c first; both guess token 1.
+    const forX = new LockQuorum({
+      ...options,
+      servers: [a, heldBack(b, 'grant', opened), heldBack(c, 'grant', opened)],
+      attemptPrefix: 'x',
+    });
+    const forAlice = new LockQuorum({ ...options, servers, attemptPrefix: 'alice' });
+    forX.noteFence('job', 0n);
+    forAlice.noteFence('job', 0n);
+    const refused = forX.tryAcquire('job', 'x', 1_000);
+    const alice = await forAlice.tryAcquire('job', 'alice', 1_000);
+    expect(alice).toMatchObject({ acquired: true, grant: { token: 1n, attempt: 'alice.1' } });
+    open();
+    expect(await refused).toMatchObject({ acquired: false });
+    // x's undo freed its grant on a alone (held elsewhere: nothing to undo) and said whose it was.
+    expect(published).toEqual(['s1 1:x.1']);
+    expect(await holdersOf(servers, 'job')).toEqual(['-', 'alice:1:alice.1', 'alice:1:alice.1']);
+    await forAlice.release('job', 'alice', 1n, 'alice.1');
+    expect(published).toEqual(['s1 1:x.1', 's2 1:alice.1', 's3 1:alice.1']);
+  });
+
+  it('gives every grant round an attempt of its own: a stale guess and the read after it differ', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const { calls } = recordingGrants(servers);
+    quorum.noteFence('job', 0n);
+    for (const server of servers.slice(0, 2)) {
+      await server.grant('job', 'x', 3n, 'x.3', 1_000);
+      await server.release('job', 'x', 3n);
+    }
+    calls.length = 0;
+    // Token 1 is stale on s1 and s2 (fence 3): undone on s3, then read and granted as token 4.
+    expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({
+      acquired: true,
+      grant: { token: 4n, attempt: 'i1.2' },
+    });
+    expect(calls).toEqual([
+      's1 alice 1 i1.1',
+      's2 alice 1 i1.1',
+      's3 alice 1 i1.1',
+      's1 alice 4 i1.2',
+      's2 alice 4 i1.2',
+      's3 alice 4 i1.2',
+    ]);
+  });
+
+  it('refreshes only where a majority extended one and the same attempt, and tells which', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    // alice holds token 5 on a and b under one attempt, on c under another (an undo that never reached c).
+    await a.grant('job', 'alice', 5n, 'p.1', 1_000);
+    await b.grant('job', 'alice', 5n, 'p.1', 1_000);
+    await c.grant('job', 'alice', 5n, 'p.2', 1_000);
+    expect(await quorum.refresh('job', 'alice', 5n, 1_000)).toMatchObject({ token: 5n, attempt: 'p.1' });
+    // Two of three extended alice's token 2, but under two attempts: whichever did not count may be undone any time.
+    await a.grant('other', 'alice', 2n, 'p.3', 1_000);
+    await b.grant('other', 'alice', 2n, 'p.4', 1_000);
+    await expect(quorum.refresh('other', 'alice', 2n, 1_000)).rejects.toBeInstanceOf(FailedPreconditionError);
+  });
+
+  it('releases through the quorum by owner and token, or exactly the grant of one attempt', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const granted = await quorum.tryAcquire('job', 'alice', 1_000);
+    expect(granted).toMatchObject({ grant: { attempt: 'i1.1' } });
+    await expect(quorum.release('job', 'alice', 1n, 'i1.9')).rejects.toMatchObject({ details: { field: 'token' } });
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('alice:1:i1.1'));
+    await quorum.release('job', 'alice', 1n, 'i1.1');
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('-'));
+  });
+
+  it('takes attempt prefixes of 1 to 47 characters without ":", and defaults to one unique in this process', async () => {
+    const { servers, clock } = quorumOf(3);
+    const options = { servers, nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    for (const attemptPrefix of ['', 'a:b', 'x'.repeat(48), 'é', 'a b']) {
+      const error = (() => {
+        try {
+          return new LockQuorum({ ...options, attemptPrefix });
+        } catch (thrown) {
+          return thrown;
+        }
+      })();
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ details: { field: 'attemptPrefix' } });
+    }
+    const longest = new LockQuorum({ ...options, attemptPrefix: 'A-z_0.9'.padEnd(47, 'x') });
+    expect(await longest.tryAcquire('long', 'a', 1_000)).toMatchObject({
+      grant: { attempt: `${'A-z_0.9'.padEnd(47, 'x')}.1` },
+    });
+    const attempts = [];
+    for (const quorum of [new LockQuorum(options), new LockQuorum(options)]) {
+      const attempt = await quorum.tryAcquire('default', 'a', 1_000);
+      if (!attempt.acquired) throw new Error('the lock was free');
+      attempts.push(attempt.grant.attempt);
+      await quorum.release('default', 'a', attempt.grant.token);
+    }
+    expect(attempts[0]).toMatch(/^q[0-9]+\.1$/);
+    expect(attempts[1]).toMatch(/^q[0-9]+\.1$/);
+    expect(attempts[0]).not.toBe(attempts[1]);
   });
 });
 
@@ -317,7 +547,7 @@ describe('LockQuorum waiters', () => {
     const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
     await quorum.enqueue('job', 'w-bob', leaseMs);
     // A leftover holder on c (its undo never reached c): c refuses, a and b grant.
-    await c.grant('job', 'ghost', 9n, 10_000);
+    await c.grant('job', 'ghost', 9n, 'ghost.9', 10_000);
     expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
     expect(await queuesOf([a, b, c], 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
   });
@@ -336,17 +566,18 @@ describe('LockQuorum waiters', () => {
       servers: [watchedA, answerLost(b, 'grant'), c],
       nowMs: () => clock.nowMs,
       callTimeoutMs: 100,
+      attemptPrefix: 'i2',
     });
-    await c.grant('job', 'ghost', 9n, 10_000);
+    await c.grant('job', 'ghost', 9n, 'ghost.9', 10_000);
     await quorum.enqueue('job', 'w-bob', leaseMs);
     await quorum.enqueue('job', 'w-carol', leaseMs);
     order.length = 0;
     expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toEqual({
       acquired: false,
-      holder: { owner: 'ghost', token: 9n, remainingTtlMs: 10_000 },
+      holder: { owner: 'ghost', token: 9n, attempt: 'ghost.9', remainingTtlMs: 10_000 },
       queued: false,
     });
-    expect(order).toEqual(['enqueue', 'release 10']);
+    expect(order).toEqual(['enqueue', 'release 10:i2.1']);
     // Ticket 1 again, not a new one: bob is ahead of carol everywhere, and the counters did not move.
     expect(await queuesOf([a, b, c], 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 2 }));
     expect((await a.inspect('job')).ticket).toBe(2n);
@@ -367,7 +598,7 @@ describe('LockQuorum waiters', () => {
       nowMs: () => clock.nowMs,
       callTimeoutMs: 100,
     });
-    await c.grant('job', 'ghost', 9n, 1_000);
+    await c.grant('job', 'ghost', 9n, 'ghost.9', 1_000);
     await quorum.enqueue('job', 'w-bob', leaseMs);
     await quorum.enqueue('job', 'w-carol', leaseMs);
     enqueueLost = true;
@@ -396,7 +627,7 @@ describe('LockQuorum waiters', () => {
       callTimeoutMs: 100,
       placesMax: 1,
     });
-    await c.grant('job', 'ghost', 9n, 10_000);
+    await c.grant('job', 'ghost', 9n, 'ghost.9', 10_000);
     await quorum.enqueue('job', 'w-bob', leaseMs);
     await quorum.enqueue('job', 'w-carol', leaseMs);
     expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: false });

@@ -40,6 +40,32 @@
 // is above its token or fails. A guess that fails only on stale fences is
 // undone and followed by the read round; a grant is then one round, not two.
 //
+// Attempts: tokens are unique only among grants that counted. Two grant
+// rounds can try the same token (concurrent reads of the same fences, or
+// a guess at a token another instance has just granted), and the same
+// owner can make both (one caller's concurrent requests, a retry through
+// another instance). So each round has an attempt id of its own (the
+// quorum's attemptPrefix and a counter), and the holder on a server names
+// the attempt that took it. Why an undo can only free its own attempt:
+// - It releases exactly (token, attempt, owner), never by owner and token
+//   alone: a holder with the same owner and token is another attempt's,
+//   and may be the one that counted and was returned to its caller.
+// - It releases only where the grant answered granted or did not answer.
+//   held, queued and stale are final: nothing changed there, and the call
+//   is never resent (a server applies a call once, or not at all).
+// - A server raises its fence to a token at most once, so it holds a
+//   token under one attempt at most, ever; attempt ids are never reused
+//   (two quorums with one prefix would break this: a caller bug).
+// Clients release and refresh by owner and token, as they never learn the
+// attempt: among grants that counted the token alone is unique, so that
+// reaches their own grant (and leftovers of undone attempts under the
+// same owner and token, which may go too). A refresh counts only when a
+// majority extended one and the same attempt: a holder left by an undone
+// attempt may be released at any moment, so it must not help make up
+// that majority.
+// A release publishes the holder's token and attempt, so a holder hearing
+// it can tell its own grant's release from another attempt's undo.
+//
 // Fairness (ARCHITECTURE, Locks: waiters are granted in arrival order
 // across lock-service instances). A waiter takes a ticket and queues on
 // every server; each server orders its queue by (ticket, waiterId), the
@@ -77,6 +103,7 @@
 //   minority is ahead of it there; such an entry (an enqueue that failed)
 //   is left at once, or lapses with its lease.
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
+import { requireAttemptPrefix } from './lock-attempts';
 import type {
   LockServer,
   ServerEnqueued,
@@ -100,11 +127,22 @@ export interface LockQuorumOptions {
   readonly placesMax?: number;
   /** Lock names whose last fence seen is remembered, to grant in one round; the oldest is forgotten past this. */
   readonly knownFencesMax?: number;
+  /**
+   * Starts the id of every grant attempt of this quorum (`<prefix>.<n>`):
+   * 1 to 47 characters of A-Z, a-z, 0-9, _, . and -. No two quorums may
+   * share one, or one's undo could free the other's grant: every process
+   * (a lock-service instance) passes its own, e.g. its instance id and a
+   * nonce drawn at boot. The default, `q<k>` (the k-th quorum made in this
+   * process), is unique within one process only.
+   */
+  readonly attemptPrefix?: string;
 }
 
 /** A lock held on a majority until validUntilMs (on the caller's clock). */
 export interface Grant {
   readonly token: bigint;
+  /** The attempt that took the lock: a release published with this token and attempt is this grant's. */
+  readonly attempt: string;
   readonly validUntilMs: number;
 }
 
@@ -144,6 +182,9 @@ export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
 
+/** Counts the quorums made in this process, for their default attemptPrefix. */
+let quorumsMade = 0;
+
 interface Place {
   readonly ticket: bigint;
   readonly leaseMs: number;
@@ -161,9 +202,15 @@ export class LockQuorum {
   /** By name, the highest fence seen, least recently raised first; the oldest is forgotten past knownFencesMax. */
   private readonly knownFences = new Map<string, bigint>();
   private readonly knownFencesMax: number;
+  private readonly attemptPrefix: string;
+  /** Grant rounds begun; it would take centuries to pass 2^53 - 1, which the prefix leaves room for. */
+  private attempts = 0;
 
   constructor(private readonly options: LockQuorumOptions) {
     if (options.servers.length === 0) throw new RangeError('a lock quorum needs at least one server');
+    quorumsMade += 1;
+    this.attemptPrefix = options.attemptPrefix ?? `q${quorumsMade}`;
+    requireAttemptPrefix(this.attemptPrefix);
     this.servers = options.servers;
     this.majority = this.majorityOf(options.servers.length);
     this.driftFraction = options.driftFraction ?? defaultDriftFraction;
@@ -228,8 +275,9 @@ export class LockQuorum {
   /**
    * Asks every server to grant token (conditionally, see above) and keeps
    * the grant if a majority did within the validity counted from startMs;
-   * else undoes it. stale: the attempt failed only because some fence was
-   * at or above token, so a read would pick a better one.
+   * else undoes it. Each call is an attempt of its own, with a new id.
+   * stale: the attempt failed only because some fence was at or above
+   * token, so a read would pick a better one.
    */
   private async grantRound(
     name: string,
@@ -239,18 +287,20 @@ export class LockQuorum {
     waiterId: string | undefined,
     startMs: number,
   ): Promise<{ attempt: AcquireAttempt; stale: boolean }> {
+    this.attempts += 1;
+    const attempt = `${this.attemptPrefix}.${this.attempts}`;
     const grants = await this.everyServer((server, timeoutMs) =>
-      server.grant(name, owner, token, ttlMs, timeoutMs, waiterId),
+      server.grant(name, owner, token, attempt, ttlMs, timeoutMs, waiterId),
     );
     const granted = grants.filter((grant) => grant?.outcome === 'granted').length;
     const validUntilMs = this.validUntilMs(startMs, ttlMs);
     if (granted >= this.majority && validUntilMs > this.options.nowMs()) {
       this.noteFence(name, token);
       if (waiterId !== undefined) this.leaveWhereNotGranted(name, waiterId, grants);
-      return { attempt: { acquired: true, grant: { token, validUntilMs } }, stale: false };
+      return { attempt: { acquired: true, grant: { token, attempt, validUntilMs } }, stale: false };
     }
     for (const grant of grants) if (grant && grant.outcome !== 'granted') this.noteFence(name, grant.fence);
-    await this.undoGrant(name, owner, token, grants, waiterId);
+    await this.undoGrant(name, owner, token, attempt, grants, waiterId);
     this.requireMajority(grants.filter(isDefined).length, 'take the lock');
     const holders = grants.flatMap((grant) => (grant?.outcome === 'held' ? [grant.holder] : []));
     const queued = grants.filter((grant) => grant?.outcome === 'queued').length;
@@ -311,20 +361,21 @@ export class LockQuorum {
   }
 
   /**
-   * Extends owner's lease under token to ttlMs from now. FailedPreconditionError
-   * naming token when a majority no longer holds it for owner (its lease
+   * Extends owner's lease under token to ttlMs from now, and tells the
+   * attempt that took it. FailedPreconditionError naming token when no
+   * attempt under owner and token still holds it on a majority (its lease
    * ran out, or another holder took over).
    */
   async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<Grant> {
     const startMs = this.options.nowMs();
-    const refreshed = await this.everyServer((server, timeoutMs) =>
-      server.refresh(name, owner, token, ttlMs, timeoutMs),
-    );
+    // Wrapped: a server that holds nothing for owner answers undefined, one that failed is undefined.
+    const refreshed = await this.everyServer(async (server, timeoutMs) => ({
+      attempt: await server.refresh(name, owner, token, ttlMs, timeoutMs),
+    }));
     this.requireMajority(refreshed.filter(isDefined).length, 'refresh the lock');
     const validUntilMs = this.validUntilMs(startMs, ttlMs);
-    if (refreshed.filter((done) => done === true).length >= this.majority && validUntilMs > this.options.nowMs()) {
-      return { token, validUntilMs };
-    }
+    const attempt = this.majorityAttempt(refreshed.map((answer) => answer?.attempt));
+    if (attempt !== undefined && validUntilMs > this.options.nowMs()) return { token, attempt, validUntilMs };
     throw new FailedPreconditionError(
       'token',
       `owner ${JSON.stringify(owner)} no longer holds lock ${JSON.stringify(name)} under token ${token}`,
@@ -332,12 +383,14 @@ export class LockQuorum {
   }
 
   /**
-   * Frees name if owner holds it under token. FailedPreconditionError naming
-   * token when a majority did not hold it for owner (it is freed wherever
-   * it still was, all the same).
+   * Frees name if owner holds it under token (and attempt, when given: the
+   * Grant's). FailedPreconditionError naming token when a majority did not
+   * hold it for owner (it is freed wherever it still was, all the same).
    */
-  async release(name: string, owner: string, token: bigint): Promise<void> {
-    const released = await this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs));
+  async release(name: string, owner: string, token: bigint, attempt?: string): Promise<void> {
+    const released = await this.everyServer((server, timeoutMs) =>
+      server.release(name, owner, token, timeoutMs, attempt),
+    );
     this.requireMajority(released.filter(isDefined).length, 'release the lock');
     if (released.filter((done) => done === true).length >= this.majority) return;
     throw new FailedPreconditionError(
@@ -381,30 +434,33 @@ export class LockQuorum {
   }
 
   /**
-   * Undoes a grant everywhere it may have been taken (a timed-out grant may
-   * have been applied); the fences stay raised. A waiter is queued again
-   * with its ticket where the grant may have taken it out, before the
-   * release there, so nobody behind it is granted in between.
+   * Undoes a grant attempt where it may have been applied: where it was
+   * granted, or its answer never came (a timed-out grant may have been
+   * applied); the fences stay raised. It frees exactly this attempt's
+   * holder (see "Attempts" above). A waiter is queued again with its
+   * ticket there first, since the grant may have taken it out, so nobody
+   * behind it is granted in between.
    */
   protected async undoGrant(
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     grants: readonly (ServerGrant | undefined)[],
     waiterId: string | undefined,
   ): Promise<void> {
     const place = waiterId === undefined ? undefined : this.places.get(placeKey(name, waiterId));
-    const dequeued = (index: number) => grants[index] === undefined || grants[index]?.outcome === 'granted';
+    const mayHold = (index: number) => grants[index] === undefined || grants[index]?.outcome === 'granted';
     let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
     if (waiterId !== undefined && place) {
       requeued = await this.everyServer(
         (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs),
-        dequeued,
+        mayHold,
       );
     }
     // Where the waiter is not back in line, its grant's lease keeps the others out until its renewal puts it back.
-    const releasable = (index: number) => !requeued || !dequeued(index) || requeued[index] !== undefined;
-    await this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs), releasable);
+    const releasable = (index: number) => mayHold(index) && (!requeued || requeued[index] !== undefined);
+    await this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt), releasable);
   }
 
   /** After a grant, the waiter's entries where it was not granted would only hold up the waiters behind it. */
@@ -423,6 +479,18 @@ export class LockQuorum {
     this.places.set(key, place);
     // Maps iterate in insertion order: the first key is the least recently queued.
     if (this.places.size > this.placesMax) this.places.delete(this.places.keys().next().value as string);
+  }
+
+  /** The attempt that a majority of servers reported (refreshed), if any. */
+  private majorityAttempt(attempts: readonly (string | undefined)[]): string | undefined {
+    const counts = new Map<string, number>();
+    for (const attempt of attempts) {
+      if (attempt === undefined) continue;
+      const count = (counts.get(attempt) ?? 0) + 1;
+      if (count >= this.majority) return attempt;
+      counts.set(attempt, count);
+    }
+    return undefined;
   }
 
   /** Whether count servers are too many for the rest to make a majority. */
@@ -471,12 +539,12 @@ function newestHolder(states: readonly ServerLockState[]): ServerHolder | undefi
   return holders.length > 0 ? highestToken(holders) : undefined;
 }
 
-/** The holder at least a majority report, under the same owner and token; the least remaining TTL among them. */
+/** The holder at least a majority report, under the same owner, token and attempt; the least remaining TTL among them. */
 function majorityHolder(states: readonly ServerLockState[], majority: number): ServerHolder | undefined {
   const byGrant = new Map<string, ServerHolder[]>();
   for (const { holder } of states) {
     if (!holder) continue;
-    const key = `${holder.token}\u0000${holder.owner}`;
+    const key = `${holder.token}\u0000${holder.attempt}\u0000${holder.owner}`;
     const same = byGrant.get(key);
     if (same) same.push(holder);
     else byGrant.set(key, [holder]);

@@ -1,8 +1,9 @@
 // One lock backend server as the quorum sees it: a Redis server through its
 // Lua scripts in production, an in-memory one in tests and the `memory`
 // backend. Each call is atomic on that server. Per lock name a server keeps
-// the holder (owner and token, with a TTL) and a fence: the highest token it
-// has ever granted for the name, which only grows and never expires. For
+// the holder (owner, token and the attempt that took it, with a TTL) and a
+// fence: the highest token it has ever granted for the name, which only
+// grows and never expires. For
 // fairness it also keeps a queue of waiters, each with a ticket and a lease,
 // ordered by (ticket, waiterId), and a ticket counter: the highest ticket
 // issued here, which only grows and never expires.
@@ -11,6 +12,8 @@
 export interface ServerHolder {
   readonly owner: string;
   readonly token: bigint;
+  /** The grant attempt that took the lock here: two attempts may try one token, and one owner make both. */
+  readonly attempt: string;
   readonly remainingTtlMs: number;
 }
 
@@ -58,22 +61,31 @@ export interface LockServer {
   /**
    * Atomically, after dropping waiters whose lease ran out: if nobody holds
    * name, the queue is empty or waiterId is its head, and the fence is below
-   * token, raise the fence to token, make owner the holder for ttlMs and
-   * take waiterId out of the queue. Without a waiterId the queue must be
-   * empty: no grant passes a waiter.
+   * token, raise the fence to token, make owner the holder under token and
+   * attempt for ttlMs and take waiterId out of the queue. Without a
+   * waiterId the queue must be empty: no grant passes a waiter.
    */
   grant(
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     ttlMs: number,
     timeoutMs: number,
     waiterId?: string,
   ): Promise<ServerGrant>;
-  /** Atomically: if owner holds name under token, free it (true); otherwise change nothing (false). */
-  release(name: string, owner: string, token: bigint, timeoutMs: number): Promise<boolean>;
-  /** Atomically: if owner holds name under token, hold it ttlMs from now (true); otherwise change nothing (false). */
-  refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Atomically: if owner holds name under token (and attempt, when given:
+   * exactly that grant), free it (true) and tell of it with the token and
+   * the holder's attempt; otherwise change nothing (false).
+   */
+  release(name: string, owner: string, token: bigint, timeoutMs: number, attempt?: string): Promise<boolean>;
+  /**
+   * Atomically: if owner holds name under token (whatever the attempt),
+   * hold it ttlMs from now and answer the holder's attempt; otherwise
+   * change nothing (undefined).
+   */
+  refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<string | undefined>;
   /**
    * Atomically, after dropping waiters whose lease ran out: queue waiterId
    * with ticket unless it is queued already (then it keeps its ticket), make

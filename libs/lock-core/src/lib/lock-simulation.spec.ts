@@ -37,7 +37,7 @@ describe('LockQuorum in seeded simulation', () => {
   // Bugs of the grant itself show best when nobody queues and attempts contend; bugs of the queue with waiters.
   const planted: Array<[LockMutation, string, number, number]> = [
     ['grant-ignores-fence', 'unique-tokens', 0, 100],
-    ['forget-fences-on-restart', 'later-grant-higher-token', 0, 100],
+    ['forget-fences-on-restart', 'later-grant-higher-token', 0, 200],
     ['half-is-majority', 'mutual-exclusion', 0, 100],
     ['validity-from-completion', 'mutual-exclusion', 0, 100],
     ['grant-ignores-queue', 'arrival-order', 0.7, 100],
@@ -45,6 +45,9 @@ describe('LockQuorum in seeded simulation', () => {
     ['ticket-from-one-server', 'arrival-order', 0.7, 100],
     ['ticket-from-one-server', 'later-enqueue-higher-ticket', 0.7, 100],
     ['undo-forgets-place', 'arrival-order', 0.7, 200],
+    // Same-owner attempts on one token: the loser's undo frees the grant that counted.
+    ['undo-releases-by-owner', 'mutual-exclusion', 0, 20],
+    ['undo-releases-by-owner', 'mutual-exclusion', 0.7, 20],
   ];
 
   it.each(planted)('catches the planted bug %s (%s)', async (mutation, invariant, queueingShare, seedsMax) => {

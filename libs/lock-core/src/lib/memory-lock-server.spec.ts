@@ -10,6 +10,67 @@ function serverAt(nowMs = 1_000) {
   return { clock, server, published };
 }
 
+describe('MemoryLockServer holders', () => {
+  it('keeps the attempt that took the lock, and reports it with the holder', async () => {
+    const { server } = serverAt();
+    expect(await server.grant('job', 'alice', 5n, 'i1.7', 1_000)).toEqual({ outcome: 'granted' });
+    const holder = { owner: 'alice', token: 5n, attempt: 'i1.7', remainingTtlMs: 1_000 };
+    expect((await server.inspect('job')).holder).toEqual(holder);
+    // The same owner and token under another attempt finds the lock held, by the first.
+    expect(await server.grant('job', 'alice', 6n, 'i2.1', 1_000)).toEqual({ outcome: 'held', fence: 5n, holder });
+  });
+
+  it('releases with an attempt exactly that grant; without one, the owner and token under any attempt', async () => {
+    const { server, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    expect(await server.release('job', 'alice', 5n, 100, 'i2.1')).toBe(false);
+    expect(await server.release('job', 'bob', 5n, 100, 'i1.1')).toBe(false);
+    expect(await server.release('job', 'alice', 4n, 100, 'i1.1')).toBe(false);
+    expect(published).toEqual([]);
+    expect((await server.inspect('job')).holder).toMatchObject({ attempt: 'i1.1' });
+    expect(await server.release('job', 'alice', 5n, 100, 'i1.1')).toBe(true);
+    await server.grant('job', 'alice', 6n, 'i2.2', 1_000);
+    expect(await server.release('job', 'alice', 6n)).toBe(true);
+    expect(published).toEqual(['job 5:i1.1', 'job 6:i2.2']);
+  });
+
+  it('refreshes by owner and token under any attempt, answering the attempt; undefined when not the holder', async () => {
+    const { server, clock } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    clock.nowMs += 900;
+    expect(await server.refresh('job', 'alice', 5n, 1_000)).toBe('i1.1');
+    expect((await server.inspect('job')).holder).toEqual({
+      owner: 'alice',
+      token: 5n,
+      attempt: 'i1.1',
+      remainingTtlMs: 1_000,
+    });
+    expect(await server.refresh('job', 'bob', 5n, 1_000)).toBeUndefined();
+    expect(await server.refresh('job', 'alice', 6n, 1_000)).toBeUndefined();
+    clock.nowMs += 1_000;
+    expect(await server.refresh('job', 'alice', 5n, 1_000)).toBeUndefined();
+  });
+
+  it('refuses attempts that are not 1 to 64 characters of A-Z, a-z, 0-9, _, . and -, changing nothing', async () => {
+    const { server, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    for (const attempt of ['', 'a:b', 'x'.repeat(65), 'é', 'a b', 'a\n']) {
+      for (const call of [
+        () => server.grant('other', 'alice', 1n, attempt, 1_000),
+        () => server.release('job', 'alice', 5n, 100, attempt),
+      ]) {
+        const error = await call().catch((thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect(error).toMatchObject({ details: { field: 'attempt' } });
+      }
+    }
+    expect(await server.inspect('other')).toMatchObject({ fence: 0n, holder: undefined });
+    expect((await server.inspect('job')).holder).toMatchObject({ attempt: 'i1.1' });
+    expect(published).toEqual([]);
+    expect(await server.grant('other', 'alice', 1n, 'Az09_.-'.padEnd(64, 'x'), 1_000)).toEqual({ outcome: 'granted' });
+  });
+});
+
 describe('MemoryLockServer queue', () => {
   it('queues waiters by ticket, then waiterId, and reports the head, the length and the ticket counter', async () => {
     const { server } = serverAt();
@@ -67,13 +128,17 @@ describe('MemoryLockServer queue', () => {
     const { server } = serverAt();
     await server.enqueue('job', 'w-a', 1n, 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000);
-    expect(await server.grant('job', 'dave', 1n, 1_000)).toEqual({ outcome: 'queued', fence: 0n, head: 'w-a' });
-    expect(await server.grant('job', 'bob', 1n, 1_000, 100, 'w-b')).toEqual({
+    expect(await server.grant('job', 'dave', 1n, 'dave.1', 1_000)).toEqual({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
     });
-    expect(await server.grant('job', 'alice', 1n, 1_000, 100, 'w-a')).toEqual({ outcome: 'granted' });
+    expect(await server.grant('job', 'bob', 1n, 'bob.1', 1_000, 100, 'w-b')).toEqual({
+      outcome: 'queued',
+      fence: 0n,
+      head: 'w-a',
+    });
+    expect(await server.grant('job', 'alice', 1n, 'alice.1', 1_000, 100, 'w-a')).toEqual({ outcome: 'granted' });
     expect(await server.inspect('job')).toMatchObject({
       fence: 1n,
       holder: { owner: 'alice', token: 1n },
@@ -81,25 +146,28 @@ describe('MemoryLockServer queue', () => {
     });
     // A waiter not queued here is granted where nobody waits.
     const { server: empty } = serverAt();
-    expect(await empty.grant('job', 'x', 1n, 1_000, 100, 'w-elsewhere')).toEqual({ outcome: 'granted' });
+    expect(await empty.grant('job', 'x', 1n, 'x.1', 1_000, 100, 'w-elsewhere')).toEqual({ outcome: 'granted' });
   });
 
   it('answers held before queued, and queued before stale', async () => {
     const { server } = serverAt();
-    await server.grant('job', 'alice', 5n, 1_000);
+    await server.grant('job', 'alice', 5n, 'alice.5', 1_000);
     await server.enqueue('job', 'w-a', 1n, 1_000);
-    expect(await server.grant('job', 'bob', 3n, 1_000, 100, 'w-b')).toMatchObject({ outcome: 'held', fence: 5n });
+    expect(await server.grant('job', 'bob', 3n, 'bob.3', 1_000, 100, 'w-b')).toMatchObject({
+      outcome: 'held',
+      fence: 5n,
+    });
     await server.release('job', 'alice', 5n);
-    expect(await server.grant('job', 'bob', 3n, 1_000, 100, 'w-b')).toEqual({
+    expect(await server.grant('job', 'bob', 3n, 'bob.3', 1_000, 100, 'w-b')).toEqual({
       outcome: 'queued',
       fence: 5n,
       head: 'w-a',
     });
-    expect(await server.grant('job', 'a', 3n, 1_000, 100, 'w-a')).toEqual({ outcome: 'stale', fence: 5n });
+    expect(await server.grant('job', 'a', 3n, 'a.3', 1_000, 100, 'w-a')).toEqual({ outcome: 'stale', fence: 5n });
     expect((await server.inspect('job')).queue).toEqual({ head: 'w-a', length: 1 });
   });
 
-  it('tells of releases (the token) and of a head leaving a free lock (left), nothing else', async () => {
+  it('tells of releases (token and attempt) and of a head leaving a free lock (left), nothing else', async () => {
     const { server, published } = serverAt();
     await server.enqueue('job', 'w-a', 1n, 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000);
@@ -109,13 +177,13 @@ describe('MemoryLockServer queue', () => {
     expect(published).toEqual([]);
     expect(await server.leave('job', 'w-a')).toBe(true);
     expect(published).toEqual(['job left']);
-    await server.grant('job', 'carol', 4n, 1_000, 100, 'w-c');
+    await server.grant('job', 'carol', 4n, 'carol.4', 1_000, 100, 'w-c');
     await server.enqueue('job', 'w-d', 4n, 1_000);
     await server.enqueue('job', 'w-e', 5n, 1_000);
     // Held: the head leaving wakes nobody, the release does.
     expect(await server.leave('job', 'w-d')).toBe(true);
     expect(await server.release('job', 'carol', 4n)).toBe(true);
-    expect(published).toEqual(['job left', 'job 4']);
+    expect(published).toEqual(['job left', 'job 4:carol.4']);
   });
 
   it('refuses bad waiter ids, tickets and leases with InvalidArgumentError, changing nothing', async () => {
@@ -129,7 +197,7 @@ describe('MemoryLockServer queue', () => {
       [() => server.enqueue('job', 'w', 1n, 0), 'leaseMs'],
       [() => server.enqueue('job', 'w', 1n, Number.NaN), 'leaseMs'],
       [() => server.leave('job', ''), 'waiterId'],
-      [() => server.grant('job', 'a', 1n, 1_000, 100, ''), 'waiterId'],
+      [() => server.grant('job', 'a', 1n, 'a.1', 1_000, 100, ''), 'waiterId'],
     ] as const) {
       const error = await call().catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(InvalidArgumentError);

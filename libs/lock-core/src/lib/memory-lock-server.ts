@@ -4,11 +4,13 @@
 // simulation. Same semantics as the Redis scripts, call for call.
 import { UnavailableError } from '@bulwark/errors';
 import type { LockServer, ServerEnqueued, ServerGrant, ServerHolder, ServerLockState } from './lock-server';
+import { requireAttempt } from './lock-attempts';
 import { compareWaiters, requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
 
 interface Held {
   readonly owner: string;
   readonly token: bigint;
+  readonly attempt: string;
   readonly expiresAtMs: number;
 }
 
@@ -17,7 +19,7 @@ export interface QueueEntry {
   readonly leaseEndsAtMs: number;
 }
 
-/** What a release of a lock publishes, as Redis does on its released channel: the token, or 'left'. */
+/** What a release of a lock publishes, as Redis does on its released channel: `<token>:<attempt>`, or 'left'. */
 export type ReleasedListener = (name: string, message: string) => void;
 
 export class MemoryLockServer implements LockServer {
@@ -29,7 +31,8 @@ export class MemoryLockServer implements LockServer {
   /** While false every call fails, as a server that is down. */
   up = true;
   /**
-   * Told of every successful release (message: the token) and of every
+   * Told of every successful release (message: the released holder's
+   * token and attempt, `<token>:<attempt>`) and of every
    * leave that took out the first waiter while nobody holds the lock
    * (message: 'left'), as the Redis scripts publish them.
    */
@@ -55,10 +58,12 @@ export class MemoryLockServer implements LockServer {
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     ttlMs: number,
     _timeoutMs?: number,
     waiterId?: string,
   ): Promise<ServerGrant> {
+    requireAttempt(attempt);
     if (waiterId !== undefined) requireWaiterId(waiterId);
     this.requireUp();
     const queue = this.liveQueue(name);
@@ -69,26 +74,28 @@ export class MemoryLockServer implements LockServer {
     if (head !== undefined) return { outcome: 'queued', fence, head };
     if (fence >= token) return { outcome: 'stale', fence };
     this.fences.set(name, token);
-    this.holders.set(name, { owner, token, expiresAtMs: this.nowMs() + ttlMs });
+    this.holders.set(name, { owner, token, attempt, expiresAtMs: this.nowMs() + ttlMs });
     if (waiterId !== undefined) this.removeWaiter(name, waiterId);
     return { outcome: 'granted' };
   }
 
-  async release(name: string, owner: string, token: bigint): Promise<boolean> {
+  async release(name: string, owner: string, token: bigint, _timeoutMs?: number, attempt?: string): Promise<boolean> {
+    if (attempt !== undefined) requireAttempt(attempt);
     this.requireUp();
     const held = this.holderOf(name);
     if (!held || held.owner !== owner || held.token !== token) return false;
+    if (attempt !== undefined && held.attempt !== attempt) return false;
     this.holders.delete(name);
-    this.onReleased?.(name, token.toString());
+    this.onReleased?.(name, `${held.token}:${held.attempt}`);
     return true;
   }
 
-  async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<boolean> {
+  async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<string | undefined> {
     this.requireUp();
     const held = this.holderOf(name);
-    if (!held || held.owner !== owner || held.token !== token) return false;
-    this.holders.set(name, { owner, token, expiresAtMs: this.nowMs() + ttlMs });
-    return true;
+    if (!held || held.owner !== owner || held.token !== token) return undefined;
+    this.holders.set(name, { ...held, expiresAtMs: this.nowMs() + ttlMs });
+    return held.attempt;
   }
 
   async enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number): Promise<ServerEnqueued> {
@@ -155,7 +162,14 @@ export class MemoryLockServer implements LockServer {
 
   private holderStateOf(name: string): ServerHolder | undefined {
     const held = this.holderOf(name);
-    return held && { owner: held.owner, token: held.token, remainingTtlMs: held.expiresAtMs - this.nowMs() };
+    return (
+      held && {
+        owner: held.owner,
+        token: held.token,
+        attempt: held.attempt,
+        remainingTtlMs: held.expiresAtMs - this.nowMs(),
+      }
+    );
   }
 
   private requireUp(): void {

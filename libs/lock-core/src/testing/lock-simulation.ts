@@ -5,13 +5,19 @@
 // delay (or is lost, leaving the caller to time out); servers go down and
 // come back (keeping what they stored, as Redis with appendfsync always);
 // each server's clock runs at its own rate, within the drift allowance.
+// Clients come in pairs that share an owner string (one caller's two
+// workers), and each client is at home on a quorum instance of its own (a
+// lock-service instance, attemptPrefix its name); now and then it tries
+// through another client's instance, or hears no answer to a grant and
+// tries again at once through another (a retry on another instance).
 // Clients hold the lock for a while, sometimes longer than its validity
-// (a pause), and release it or let it expire. A client refused a lock
-// either tries again later, or waits in the lock's queue as the lock
-// service does: it enqueues, renews its lease (now and then it pauses past
-// the lease), attempts when woken by a release or left (published by the
-// servers, delivered late or lost) or by a re-check timer, and leaves when
-// it gives up.
+// (a pause), sometimes refreshing it once, and release it (through any
+// instance) or let it expire. A client refused a lock either tries again
+// later, or waits in the lock's queue (through the instance that refused
+// it) as the lock service does: it enqueues, renews its lease (now and
+// then it pauses past the lease), attempts when woken by a release or
+// left (published by the servers, delivered late or lost) or by a
+// re-check timer, and leaves when it gives up.
 //
 // Named invariants, checked at the end of a run:
 // - unique-tokens: no two grants share a token;
@@ -27,7 +33,9 @@
 //   and both were granted from the queue, A's grant came first, unless A's
 //   place lapsed before B's grant;
 // - no-barging: a grant without a waiter that began after waiter A's
-//   enqueue returned comes after A's grant, unless A's place lapsed first.
+//   enqueue returned comes after A's grant, unless A's place lapsed first;
+// - refresh-same-attempt: a refresh begun within a grant's validity that
+//   came back names the grant's own attempt.
 // A's place lapses on a server when time ends it there: the lease of its
 // entry ran out, or the lease of a grant of A's that was undone ran out
 // before A was queued there again. The servers record it as it happens.
@@ -55,7 +63,9 @@ export type LockMutation =
   /** A ticket is one above the counter of the first server that answered, not the highest of a majority. */
   | 'ticket-from-one-server'
   /** An undone grant releases the lock without queueing the waiter again where the grant took it out. */
-  | 'undo-forgets-place';
+  | 'undo-forgets-place'
+  /** An undone grant releases by owner and token on every server, not its own attempt where it may hold. */
+  | 'undo-releases-by-owner';
 
 export interface LockSimulationOptions {
   readonly seed: number;
@@ -74,13 +84,17 @@ export interface LockSimulationOptions {
 
 export interface SimulatedGrant {
   readonly client: string;
+  /** Shared by the two clients of a pair. */
+  readonly owner: string;
   readonly token: bigint;
+  readonly attempt: string;
   /** Set when granted from the queue. */
   readonly waiterId: string | undefined;
   /** True time the attempt began, the grant came back, and its validity ended. */
   readonly attemptStartMs: number;
   readonly grantedAtMs: number;
-  readonly validUntilMs: number;
+  /** Moved on by a refresh that came back. */
+  validUntilMs: number;
   /** True time the client stopped using it: never past validUntilMs. */
   usedUntilMs: number;
 }
@@ -210,23 +224,24 @@ class SimulatedServer extends MemoryLockServer {
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     ttl: number,
     timeoutMs?: number,
     waiterId?: string,
   ): Promise<ServerGrant> {
     return this.tracked(() => {
-      const answer = this.mutantGrant(name, owner, token, ttl, waiterId);
+      const answer = this.mutantGrant(name, owner, token, attempt, ttl, waiterId);
       // The memory server applies a call before its promise settles: the holder is this grant's if it granted.
       if (waiterId !== undefined && this.holders.get(name)?.token === token) this.waiterOfToken.set(token, waiterId);
       return answer;
     });
   }
 
-  override release(name: string, owner: string, token: bigint): Promise<boolean> {
-    return this.tracked(() => super.release(name, owner, token));
+  override release(name: string, owner: string, token: bigint, timeoutMs?: number, attempt?: string): Promise<boolean> {
+    return this.tracked(() => super.release(name, owner, token, timeoutMs, attempt));
   }
 
-  override refresh(name: string, owner: string, token: bigint, ttl: number): Promise<boolean> {
+  override refresh(name: string, owner: string, token: bigint, ttl: number): Promise<string | undefined> {
     return this.tracked(() => super.refresh(name, owner, token, ttl));
   }
 
@@ -251,15 +266,16 @@ class SimulatedServer extends MemoryLockServer {
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     ttl: number,
     waiterId: string | undefined,
   ): Promise<ServerGrant> {
-    const answer = super.grant(name, owner, token, ttl, undefined, waiterId);
+    const answer = super.grant(name, owner, token, attempt, ttl, undefined, waiterId);
     if (this.mutation !== 'grant-ignores-fence') return answer;
     const settled = await answer;
     if (settled.outcome !== 'stale') return settled;
     this.fences.set(name, token > settled.fence ? token : settled.fence);
-    this.holders.set(name, { owner, token, expiresAtMs: this.nowMs() + ttl });
+    this.holders.set(name, { owner, token, attempt, expiresAtMs: this.nowMs() + ttl });
     return { outcome: 'granted' };
   }
 
@@ -309,18 +325,19 @@ class SimulatedLink implements LockServer {
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     ttl: number,
     timeoutMs: number,
     waiterId?: string,
   ): Promise<ServerGrant> {
-    return this.call(timeoutMs, () => this.server.grant(name, owner, token, ttl, undefined, waiterId));
+    return this.call(timeoutMs, () => this.server.grant(name, owner, token, attempt, ttl, undefined, waiterId));
   }
 
-  release(name: string, owner: string, token: bigint, timeoutMs: number): Promise<boolean> {
-    return this.call(timeoutMs, () => this.server.release(name, owner, token));
+  release(name: string, owner: string, token: bigint, timeoutMs: number, attempt?: string): Promise<boolean> {
+    return this.call(timeoutMs, () => this.server.release(name, owner, token, undefined, attempt));
   }
 
-  refresh(name: string, owner: string, token: bigint, ttl: number, timeoutMs: number): Promise<boolean> {
+  refresh(name: string, owner: string, token: bigint, ttl: number, timeoutMs: number): Promise<string | undefined> {
     return this.call(timeoutMs, () => this.server.refresh(name, owner, token, ttl));
   }
 
@@ -359,11 +376,11 @@ class SimulatedLink implements LockServer {
 /** A quorum with a planted bug, or none. */
 class MutantQuorum extends LockQuorum {
   constructor(
-    options: LockQuorumOptions,
+    private readonly settings: LockQuorumOptions,
     private readonly mutation: LockMutation | undefined,
     private readonly world: World,
   ) {
-    super(options);
+    super(settings);
   }
 
   protected override validUntilMs(startMs: number, ttl: number): number {
@@ -382,14 +399,19 @@ class MutantQuorum extends LockQuorum {
     return (states[0] as ServerLockState).ticket + 1n;
   }
 
-  protected override undoGrant(
+  protected override async undoGrant(
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     grants: readonly (ServerGrant | undefined)[],
     waiterId: string | undefined,
   ): Promise<void> {
-    return super.undoGrant(name, owner, token, grants, this.mutation === 'undo-forgets-place' ? undefined : waiterId);
+    const placeKept = this.mutation === 'undo-forgets-place' ? undefined : waiterId;
+    await super.undoGrant(name, owner, token, attempt, grants, placeKept);
+    if (this.mutation !== 'undo-releases-by-owner') return;
+    const { servers, callTimeoutMs: timeoutMs } = this.settings;
+    await Promise.all(servers.map((server) => server.release(name, owner, token, timeoutMs).catch(() => false)));
   }
 }
 
@@ -434,10 +456,20 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     }
   };
 
-  type Taken = { readonly token: bigint; readonly validUntilMs: number; readonly attemptStartMs: number };
+  type Taken = {
+    readonly token: bigint;
+    readonly attempt: string;
+    readonly validUntilMs: number;
+    readonly attemptStartMs: number;
+  };
 
   /** Waits in the queue as the lock service does; the grant, or undefined after giving up. */
-  const waitInQueue = async (quorum: LockQuorum, client: string, waiterId: string): Promise<Taken | undefined> => {
+  const waitInQueue = async (
+    quorum: LockQuorum,
+    client: string,
+    owner: string,
+    waiterId: string,
+  ): Promise<Taken | undefined> => {
     const enqueueStartMs = world.nowMs;
     // A failed enqueue takes the new entry out again itself.
     const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs).catch(() => undefined);
@@ -461,7 +493,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         if (attemptNow) {
           attempts++;
           const attemptStartMs = world.nowMs;
-          const attempt = await quorum.tryAcquire(lockName, client, ttlMs, waiterId).catch(() => undefined);
+          const attempt = await quorum.tryAcquire(lockName, owner, ttlMs, waiterId).catch(() => undefined);
           if (attempt?.acquired) {
             waiter.grantedAtMs = world.nowMs;
             return { ...attempt.grant, attemptStartMs };
@@ -489,30 +521,60 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     return undefined;
   };
 
-  const client = async (name: string) => {
-    const Quorum = options.mutation === 'half-is-majority' ? HalfMajorityQuorum : MutantQuorum;
-    const quorum = new Quorum(
-      { servers: servers.map((server) => new SimulatedLink(server, world)), nowMs: () => world.nowMs, callTimeoutMs },
-      options.mutation,
-      world,
-    );
+  const clientCount = options.clients ?? 4;
+  const Quorum = options.mutation === 'half-is-majority' ? HalfMajorityQuorum : MutantQuorum;
+  // One instance per client, named after it; clients also go through the others'.
+  const instances = Array.from(
+    { length: clientCount },
+    (_, index) =>
+      new Quorum(
+        {
+          servers: servers.map((server) => new SimulatedLink(server, world)),
+          nowMs: () => world.nowMs,
+          callTimeoutMs,
+          attemptPrefix: `c${index + 1}`,
+        },
+        options.mutation,
+        world,
+      ),
+  );
+  const anyInstance = () => instances[Math.floor(random() * instances.length)] as LockQuorum;
+  const instanceOtherThan = (home: LockQuorum): LockQuorum => {
+    const others = instances.filter((instance) => instance !== home);
+    return others[Math.floor(random() * others.length)] ?? home;
+  };
+
+  const client = async (index: number) => {
+    const name = `c${index + 1}`;
+    const owner = `o${Math.floor(index / 2) + 1}`;
+    const home = instances[index] as LockQuorum;
     let waits = 0;
     while (world.nowMs < durationMs) {
       attempts++;
-      const attemptStartMs = world.nowMs;
-      const attempt = await quorum.tryAcquire(lockName, name, ttlMs).catch(() => undefined);
+      let attemptStartMs = world.nowMs;
+      let through = random() < 0.3 ? instanceOtherThan(home) : home;
+      let attempt = await through.tryAcquire(lockName, owner, ttlMs).catch(() => undefined);
+      if (attempt?.acquired && random() < 0.05) {
+        // The answer is lost on its way: the client never uses that grant, and asks another instance at once.
+        attempts++;
+        attemptStartMs = world.nowMs;
+        through = instanceOtherThan(through);
+        attempt = await through.tryAcquire(lockName, owner, ttlMs).catch(() => undefined);
+      }
       let taken: Taken | undefined = attempt?.acquired ? { ...attempt.grant, attemptStartMs } : undefined;
       let waiterId: string | undefined;
       // Refused: most clients wait in the queue (Acquire), the others try again later (TryAcquire).
       if (attempt && !attempt.acquired && random() < queueingShare) {
         waits++;
         waiterId = `${name}/${waits}`;
-        taken = await waitInQueue(quorum, name, waiterId);
+        taken = await waitInQueue(through, name, owner, waiterId);
       }
       if (taken) {
         const grant: SimulatedGrant = {
           client: name,
+          owner,
           token: taken.token,
+          attempt: taken.attempt,
           waiterId,
           attemptStartMs: taken.attemptStartMs,
           grantedAtMs: world.nowMs,
@@ -520,20 +582,53 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
           usedUntilMs: world.nowMs,
         };
         grants.push(grant);
-        // Uses it for a while; a pause can outlast the validity, but a client never uses it past then.
-        const holdMs = random() < 0.2 ? ttlMs * 2 : random() * (taken.validUntilMs - world.nowMs);
-        await world.sleep(holdMs);
-        grant.usedUntilMs = Math.min(world.nowMs, grant.validUntilMs);
-        if (random() < 0.8) await quorum.release(lockName, name, taken.token).catch(() => undefined);
+        await holdFor(grant);
+        if (random() < 0.8)
+          await anyInstance()
+            .release(lockName, owner, taken.token)
+            .catch(() => undefined);
       }
       await world.sleep(random() * 30);
     }
   };
 
-  const running = [nemesis(), ...Array.from({ length: options.clients ?? 4 }, (_, index) => client(`c${index + 1}`))];
+  /**
+   * Uses the lock for a while, now and then refreshing it once first; a
+   * pause can outlast the validity, but a client never uses it past then.
+   */
+  const holdFor = async (grant: SimulatedGrant) => {
+    const withinValidityMs = () => random() * Math.max(0, grant.validUntilMs - world.nowMs);
+    if (random() < 0.2) {
+      await world.sleep(withinValidityMs());
+      const refreshStartMs = world.nowMs;
+      const refreshed = await anyInstance()
+        .refresh(lockName, grant.owner, grant.token, ttlMs)
+        .catch(() => undefined);
+      // A refresh begun after the validity ran out is too late: the client counts the lock as lost by then.
+      if (refreshed && refreshStartMs < grant.validUntilMs) {
+        if (refreshed.attempt !== grant.attempt) {
+          refreshViolations.push(
+            `refresh-same-attempt: ${grant.client} refreshed token ${grant.token} of attempt ${grant.attempt}, and it came back as ${refreshed.attempt}'s`,
+          );
+        }
+        grant.validUntilMs = refreshed.validUntilMs;
+      }
+    }
+    await world.sleep(random() < 0.2 ? ttlMs * 2 : withinValidityMs());
+    grant.usedUntilMs = Math.min(world.nowMs, grant.validUntilMs);
+  };
+
+  const refreshViolations: string[] = [];
+  const running = [nemesis(), ...Array.from({ length: clientCount }, (_, index) => client(index))];
   await world.run(durationMs + 10 * ttlMs);
   void Promise.allSettled(running);
-  return { grants, waiters, lapses, attempts, violations: checkInvariants(grants, waiters, lapses) };
+  return {
+    grants,
+    waiters,
+    lapses,
+    attempts,
+    violations: [...refreshViolations, ...checkInvariants(grants, waiters, lapses)],
+  };
 }
 
 export function checkInvariants(

@@ -36,35 +36,49 @@ describe('lock keys', () => {
 });
 
 describe('holder values', () => {
-  it('write the token in decimal, then the separator, then the owner', () => {
-    expect(encodeHolder('alice', 7n)).toBe('7:alice');
-    expect(encodeHolder('', tokenMax)).toBe('18446744073709551615:');
+  it('write the token in decimal, the attempt, then the owner, separated by colons', () => {
+    expect(encodeHolder({ token: 7n, attempt: 'lock-1.ab.3', owner: 'alice' })).toBe('7:lock-1.ab.3:alice');
+    expect(encodeHolder({ token: tokenMax, attempt: 'q1.1', owner: '' })).toBe('18446744073709551615:q1.1:');
   });
 
   it.each([
     ['plain', 'alice', 1n],
     ['empty', '', 5n],
     ['separator-looking', '12:3', 4n],
+    ['attempt-looking', 'q1.1:bob', 4n],
     ['only separators', ':::', 9007199254740993n],
     ['unicode', 'ünï 🔒 锁', tokenMax],
     ['newlines', 'a\nb\r\n', 2n],
     ['128 characters', '🔒'.repeat(64), 3n],
   ])('round-trip owners: %s', (_, owner, token) => {
-    expect(decodeHolder(encodeHolder(owner, token))).toEqual({ owner, token });
+    const attempt = 'A-z_0.9'.padEnd(64, 'x');
+    expect(decodeHolder(encodeHolder({ token, attempt, owner }))).toEqual({ token, attempt, owner });
   });
 
-  it('keep owner-token pairs apart whose plain concatenations collide', () => {
-    expect(encodeHolder('3', 12n)).not.toBe(encodeHolder('23', 1n));
-    expect(encodeHolder('3', 12n)).not.toBe(encodeHolder('2:3', 1n));
-    expect(decodeHolder(encodeHolder('2:3', 1n))).toEqual({ owner: '2:3', token: 1n });
+  it('keep triples apart whose plain concatenations collide', () => {
+    const holder = (token: bigint, attempt: string, owner: string) => encodeHolder({ token, attempt, owner });
+    expect(holder(12n, 'a', '3')).not.toBe(holder(1n, 'a', '23'));
+    expect(holder(1n, 'a', 'b:c')).not.toBe(holder(1n, 'a.b', 'c'));
+    expect(decodeHolder(holder(1n, 'a', 'b:c'))).toEqual({ token: 1n, attempt: 'a', owner: 'b:c' });
   });
 
-  it.each(['', 'alice', ':alice', '-1:alice', '07:alice', '1.5:alice', ' 7:alice', '18446744073709551616:alice'])(
-    'refuse %j, which encodeHolder cannot have written',
-    (value) => {
-      expect(decodeHolder(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'alice',
+    '7:alice',
+    ':q1.1:alice',
+    '-1:q1.1:alice',
+    '07:q1.1:alice',
+    '1.5:q1.1:alice',
+    ' 7:q1.1:alice',
+    '18446744073709551616:q1.1:alice',
+    '7::alice',
+    '7:q 1:alice',
+    '7:é:alice',
+    `7:${'x'.repeat(65)}:alice`,
+  ])('refuse %j, which encodeHolder cannot have written', (value) => {
+    expect(decodeHolder(value)).toBeUndefined();
+  });
 });
 
 describe('parseToken', () => {

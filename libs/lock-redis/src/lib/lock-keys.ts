@@ -1,17 +1,17 @@
 // Where one lock lives on a Redis server, and how its holder is written
 // there. Every key of a lock carries the name as a Redis Cluster hash tag
 // ({name}), so the scripts that touch them all stay in one slot.
-import { ticketMax } from '@bulwark/lock-core';
+import { isAttempt, ticketMax } from '@bulwark/lock-core';
 
 const keyPrefix = 'bulwark:lock:';
 
 /** Fencing tokens are uint64. */
 export const tokenMax = 2n ** 64n - 1n;
 
-/** Between token and owner in a holder value: never part of a decimal, so the first one ends the token. */
+/** Between the token, the attempt and the owner in a holder value: never part of a decimal or an attempt. */
 export const holderSeparator = ':';
 
-/** The holder key: owner and token of the current holder, with the lease as its PX TTL. */
+/** The holder key: token, attempt and owner of the current holder, with the lease as its PX TTL. */
 export function holderKey(name: string): string {
   return `${keyPrefix}{${name}}`;
 }
@@ -38,9 +38,9 @@ export function waiterLeasesKey(name: string): string {
 
 /**
  * Where a release of name is published (the message is the released
- * token), and a leave that took out the first waiter while nobody holds
- * the lock (the message is leftMessage): either way the next waiter may
- * take the lock now.
+ * holder's `<token>:<attempt>`), and a leave that took out the first
+ * waiter while nobody holds the lock (the message is leftMessage): either
+ * way the next waiter may take the lock now.
  */
 export function releasedChannel(name: string): string {
   return `${holderKey(name)}:released`;
@@ -49,16 +49,27 @@ export function releasedChannel(name: string): string {
 /** What a leave publishes on releasedChannel; never a token. */
 export const leftMessage = 'left';
 
-export function encodeHolder(owner: string, token: bigint): string {
-  return `${token}${holderSeparator}${owner}`;
+export interface HolderParts {
+  readonly token: bigint;
+  readonly attempt: string;
+  readonly owner: string;
 }
 
-/** The owner and token a holder value encodes, or undefined if it is not one encodeHolder wrote. */
-export function decodeHolder(value: string): { owner: string; token: bigint } | undefined {
-  const separatorAt = value.indexOf(holderSeparator);
-  if (separatorAt < 0) return undefined;
-  const token = parseToken(value.slice(0, separatorAt));
-  return token === undefined ? undefined : { owner: value.slice(separatorAt + 1), token };
+/** `<token>:<attempt>:<owner>`: the owner last, as it alone may hold the separator. */
+export function encodeHolder({ token, attempt, owner }: HolderParts): string {
+  return `${token}${holderSeparator}${attempt}${holderSeparator}${owner}`;
+}
+
+/** The token, attempt and owner a holder value encodes, or undefined if it is not one encodeHolder wrote. */
+export function decodeHolder(value: string): HolderParts | undefined {
+  const tokenEnd = value.indexOf(holderSeparator);
+  if (tokenEnd < 0) return undefined;
+  const attemptEnd = value.indexOf(holderSeparator, tokenEnd + 1);
+  if (attemptEnd < 0) return undefined;
+  const token = parseToken(value.slice(0, tokenEnd));
+  const attempt = value.slice(tokenEnd + 1, attemptEnd);
+  if (token === undefined || !isAttempt(attempt)) return undefined;
+  return { token, attempt, owner: value.slice(attemptEnd + 1) };
 }
 
 /** A token written as the scripts write it (canonical decimal, no sign, no leading zeros, at most tokenMax), or undefined. */

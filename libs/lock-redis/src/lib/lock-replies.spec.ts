@@ -3,6 +3,7 @@ import {
   parseEnqueueReply,
   parseGrantReply,
   parseInspectReply,
+  parseRefreshReply,
   UnexpectedReplyError,
 } from './lock-replies';
 
@@ -15,11 +16,16 @@ describe('parseInspectReply', () => {
       queue: { head: undefined, length: 0 },
     });
     expect(
-      parseInspectReply(['18446744073709551615', '9007199254740991', [2, 'w:1'], ['18446744073709551615:a:b', 250]]),
+      parseInspectReply([
+        '18446744073709551615',
+        '9007199254740991',
+        [2, 'w:1'],
+        ['18446744073709551615:q1.1:a:b', 250],
+      ]),
     ).toEqual({
       fence: 18446744073709551615n,
       ticket: 9007199254740991n,
-      holder: { owner: 'a:b', token: 18446744073709551615n, remainingTtlMs: 250 },
+      holder: { owner: 'a:b', token: 18446744073709551615n, attempt: 'q1.1', remainingTtlMs: 250 },
       queue: { head: 'w:1', length: 2 },
     });
   });
@@ -40,10 +46,12 @@ describe('parseInspectReply', () => {
     ['an empty head', ['0', '0', [1, ''], []]],
     ['a holder part of one element', ['0', '0', [0], ['1:a']]],
     ['a holder without separator', ['1', '0', [0], ['alice', 10]]],
-    ['a holder with a bad token', ['1', '0', [0], ['x:alice', 10]]],
-    ['a holder without TTL', ['1', '0', [0], ['1:alice', -1]]],
-    ['a TTL that is a string', ['1', '0', [0], ['1:alice', '10']]],
-    ['a fractional TTL', ['1', '0', [0], ['1:alice', 1.5]]],
+    ['a holder with a bad token', ['1', '0', [0], ['x:q1.1:alice', 10]]],
+    ['a holder without an attempt (token:owner)', ['1', '0', [0], ['1:alice', 10]]],
+    ['a holder with an empty attempt', ['1', '0', [0], ['1::alice', 10]]],
+    ['a holder without TTL', ['1', '0', [0], ['1:q1.1:alice', -1]]],
+    ['a TTL that is a string', ['1', '0', [0], ['1:q1.1:alice', '10']]],
+    ['a fractional TTL', ['1', '0', [0], ['1:q1.1:alice', 1.5]]],
   ])('refuses %s', (_, reply) => {
     expect(() => parseInspectReply(reply)).toThrow(UnexpectedReplyError);
   });
@@ -54,10 +62,10 @@ describe('parseGrantReply', () => {
     expect(parseGrantReply(['granted'])).toEqual({ outcome: 'granted' });
     expect(parseGrantReply(['stale', '9007199254740993'])).toEqual({ outcome: 'stale', fence: 9007199254740993n });
     expect(parseGrantReply(['queued', '3', 'w-a'])).toEqual({ outcome: 'queued', fence: 3n, head: 'w-a' });
-    expect(parseGrantReply(['held', '8', '7:bob', 0])).toEqual({
+    expect(parseGrantReply(['held', '8', '7:lock-1.x.2:bob', 0])).toEqual({
       outcome: 'held',
       fence: 8n,
-      holder: { owner: 'bob', token: 7n, remainingTtlMs: 0 },
+      holder: { owner: 'bob', token: 7n, attempt: 'lock-1.x.2', remainingTtlMs: 0 },
     });
   });
 
@@ -71,6 +79,7 @@ describe('parseGrantReply', () => {
     ['queued with a head that is a number', ['queued', '3', 7]],
     ['held without holder', ['held', '8']],
     ['held with a bad holder', ['held', '8', 'bob', 10]],
+    ['held with a holder of the old shape', ['held', '8', '7:bob', 10]],
     ['null', null],
   ])('refuses %s', (_, reply) => {
     expect(() => parseGrantReply(reply)).toThrow(UnexpectedReplyError);
@@ -110,5 +119,18 @@ describe('parseDoneReply', () => {
 
   it.each([['OK'], ['1'], [2], [[1]], [null]])('refuses %j', (reply) => {
     expect(() => parseDoneReply(reply)).toThrow(UnexpectedReplyError);
+  });
+});
+
+describe('parseRefreshReply', () => {
+  it("reads the holder's attempt as refreshed and 0 as not the holder", () => {
+    expect(parseRefreshReply('lock-1.x.9')).toBe('lock-1.x.9');
+    expect(parseRefreshReply(0)).toBeUndefined();
+    // The reply's type tells them apart: attempt '0' is a bulk string, not the integer 0.
+    expect(parseRefreshReply('0')).toBe('0');
+  });
+
+  it.each([[1], [''], ['a:b'], ['x'.repeat(65)], [['q1.1']], [null]])('refuses %j', (reply) => {
+    expect(() => parseRefreshReply(reply)).toThrow(UnexpectedReplyError);
   });
 });

@@ -1,7 +1,14 @@
 // Reading the scripts' replies strictly: anything but the exact shapes the
 // scripts return throws, so a confused server is reported as unavailable
 // and never turns into a wrong answer.
-import type { ServerEnqueued, ServerGrant, ServerHolder, ServerLockState, ServerQueue } from '@bulwark/lock-core';
+import {
+  isAttempt,
+  type ServerEnqueued,
+  type ServerGrant,
+  type ServerHolder,
+  type ServerLockState,
+  type ServerQueue,
+} from '@bulwark/lock-core';
 import { decodeHolder, parseTicket, parseToken } from './lock-keys';
 
 /** A reply the scripts cannot have produced. */
@@ -39,11 +46,18 @@ export function parseEnqueueReply(reply: unknown): ServerEnqueued {
   return { ticket: ticketHeld, head: waiterOf(head), held: held === 1 };
 }
 
-/** Release, refresh and leave answer 1 (done) or 0 (not the holder, not queued). */
+/** Release and leave answer 1 (done) or 0 (not the holder, not queued). */
 export function parseDoneReply(reply: unknown): boolean {
   if (reply === 1) return true;
   if (reply === 0) return false;
   throw new UnexpectedReplyError('expected 0 or 1');
+}
+
+/** Refresh answers the holder's attempt (refreshed) or 0 (not the holder). */
+export function parseRefreshReply(reply: unknown): string | undefined {
+  if (reply === 0) return undefined;
+  if (typeof reply === 'string' && isAttempt(reply)) return reply;
+  throw new UnexpectedReplyError('expected an attempt or 0');
 }
 
 function arrayOf(reply: unknown, lengths: number[]): unknown[] {
@@ -84,10 +98,10 @@ function waiterOf(part: unknown): string {
 
 function holderOf(value: unknown, pttl: unknown): ServerHolder {
   const holder = typeof value === 'string' ? decodeHolder(value) : undefined;
-  if (!holder) throw new UnexpectedReplyError('the holder is not a token and an owner');
+  if (!holder) throw new UnexpectedReplyError('the holder is not a token, an attempt and an owner');
   // A holder key without a TTL (-1) was not written by the grant script.
   if (typeof pttl !== 'number' || !Number.isSafeInteger(pttl) || pttl < 0) {
     throw new UnexpectedReplyError('the holder has no TTL');
   }
-  return { owner: holder.owner, token: holder.token, remainingTtlMs: pttl };
+  return { owner: holder.owner, token: holder.token, attempt: holder.attempt, remainingTtlMs: pttl };
 }

@@ -72,6 +72,19 @@ if not holder then return {fence, ticket, queue, {}} end
 return {fence, ticket, queue, {holder, redis.call('PTTL', KEYS[1])}}
 `;
 
+// Release and refresh match a holder by its parts, not its whole value:
+// without an attempt, by token and owner only.
+const holderHelpers = `
+-- The token, attempt and owner of a holder value (token:attempt:owner; the
+-- owner last, as it alone may hold ':'). A value the grant script cannot
+-- have written fails the call rather than be read as someone else's.
+local function holder_parts(value)
+  local token, attempt, owner = string.match(value, '^([0-9]+):([A-Za-z0-9_.%-]+):(.*)$')
+  if not token then error('the holder is not token:attempt:owner') end
+  return token, attempt, owner
+end
+`;
+
 /**
  * KEYS: holder, fence, queue, leases. ARGV: token, holder value, ttl ms,
  * waiterId ('' for none). Reply: {'held', fence, holder value, PTTL},
@@ -97,19 +110,34 @@ end
 return {'granted'}
 `;
 
-/** ARGV: holder value, release channel, token. Reply: 1 after deleting the holder and publishing the token, else 0. */
-export const releaseScript = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+/**
+ * KEYS: holder. ARGV: token, owner, attempt ('' for any), release
+ * channel. Reply: 1 after deleting the holder with that token and owner
+ * (and attempt, when given) and publishing its token:attempt, else 0.
+ */
+export const releaseScript = `${holderHelpers}
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local token, attempt, owner = holder_parts(value)
+if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
+if ARGV[3] ~= '' and attempt ~= ARGV[3] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], token .. ':' .. attempt)
 return 1
 `;
 
-/** ARGV: holder value, ttl ms. Reply: 1 after setting the holder's TTL to ttl ms, else 0. */
-export const refreshScript = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+/**
+ * KEYS: holder. ARGV: token, owner, ttl ms. Reply: the holder's attempt
+ * after setting its TTL to ttl ms, when it has that token and owner
+ * (whatever its attempt), else 0.
+ */
+export const refreshScript = `${holderHelpers}
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local token, attempt, owner = holder_parts(value)
+if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return attempt
 `;
 
 /**

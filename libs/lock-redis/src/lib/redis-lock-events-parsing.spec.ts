@@ -1,3 +1,4 @@
+import { MemoryLockServer } from '@bulwark/lock-core';
 import { fenceKey, holderKey, queueKey, releasedChannel, ticketKey, waiterLeasesKey } from './lock-keys';
 import {
   configValueOf,
@@ -8,22 +9,56 @@ import {
 } from './redis-lock-events-parsing';
 
 describe('parseReleasedMessage', () => {
-  it('reads a canonical decimal token as released, exactly beyond 2^53', () => {
-    expect(parseReleasedMessage('5')).toEqual({ kind: 'released', token: 5n });
-    expect(parseReleasedMessage('9007199254740993')).toEqual({ kind: 'released', token: 9007199254740993n });
-    expect(parseReleasedMessage('18446744073709551615')).toEqual({ kind: 'released', token: 2n ** 64n - 1n });
+  it('reads a canonical decimal token and an attempt as released, the token exact beyond 2^53', () => {
+    expect(parseReleasedMessage('5:q1.1')).toEqual({ kind: 'released', token: 5n, attempt: 'q1.1' });
+    expect(parseReleasedMessage('9007199254740993:lock-2.9f_x.17')).toEqual({
+      kind: 'released',
+      token: 9007199254740993n,
+      attempt: 'lock-2.9f_x.17',
+    });
+    const longest = 'A-z_0.9'.padEnd(64, 'x');
+    expect(parseReleasedMessage(`18446744073709551615:${longest}`)).toEqual({
+      kind: 'released',
+      token: 2n ** 64n - 1n,
+      attempt: longest,
+    });
+  });
+
+  it('reads what MemoryLockServer tells of a release the same way', async () => {
+    const server = new MemoryLockServer('m', () => 0);
+    const messages: string[] = [];
+    server.onReleased = (_name, message) => messages.push(message);
+    await server.grant('job', 'a:b', 9007199254740993n, 'lock-1.x.3', 1_000);
+    await server.release('job', 'a:b', 9007199254740993n);
+    expect(messages.map(parseReleasedMessage)).toEqual([
+      { kind: 'released', token: 9007199254740993n, attempt: 'lock-1.x.3' },
+    ]);
   });
 
   it('reads the literal left as a waiter leaving', () => {
     expect(parseReleasedMessage('left')).toEqual({ kind: 'left' });
   });
 
-  it.each(['', '007', '-1', '+1', '1.0', ' 1', '18446744073709551616', 'Left', 'left ', 'released'])(
-    'rejects %j, which no script sends',
-    (message) => {
-      expect(parseReleasedMessage(message)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    '5',
+    '007:q1.1',
+    '-1:q1.1',
+    '+1:q1.1',
+    '1.0:q1.1',
+    ' 1:q1.1',
+    '18446744073709551616:q1.1',
+    '5:',
+    ':q1.1',
+    '5:q1:1',
+    '5:q 1',
+    `5:${'x'.repeat(65)}`,
+    'Left',
+    'left ',
+    'released',
+  ])('rejects %j, which no script sends', (message) => {
+    expect(parseReleasedMessage(message)).toBeUndefined();
+  });
 });
 
 describe('nameOfHolderKey', () => {

@@ -1,15 +1,23 @@
 // What RedisLockEvents reads off a Redis server, as pure functions: the
 // messages on a lock's released channel, the keys in expiry notifications,
 // and the server settings that lock safety and expiry wakeups depend on.
-import { holderKey, leftMessage, parseToken } from './lock-keys';
+import { isAttempt } from '@bulwark/lock-core';
+import { holderKey, holderSeparator, leftMessage, parseToken } from './lock-keys';
 
-/** What a released-channel message says, or undefined for one no script sends. */
-export function parseReleasedMessage(
-  message: string,
-): { readonly kind: 'released'; readonly token: bigint } | { readonly kind: 'left' } | undefined {
+export type ReleasedMessage =
+  { readonly kind: 'released'; readonly token: bigint; readonly attempt: string } | { readonly kind: 'left' };
+
+/**
+ * What a released-channel message says (`<token>:<attempt>` of the
+ * released holder, or left), or undefined for one no script sends.
+ */
+export function parseReleasedMessage(message: string): ReleasedMessage | undefined {
   if (message === leftMessage) return { kind: 'left' };
-  const token = parseToken(message);
-  return token === undefined ? undefined : { kind: 'released', token };
+  const separatorAt = message.indexOf(holderSeparator);
+  if (separatorAt < 0) return undefined;
+  const token = parseToken(message.slice(0, separatorAt));
+  const attempt = message.slice(separatorAt + 1);
+  return token === undefined || !isAttempt(attempt) ? undefined : { kind: 'released', token, attempt };
 }
 
 // holderKey(name) is prefix + name + suffix; derived from holderKey so the two stay one shape.

@@ -229,7 +229,7 @@ afterAll(async () => {
 });
 
 describe('release and leave messages', () => {
-  it('reach the watchers of that lock with the exact token, and no other lock’s watchers', async () => {
+  it('reach the watchers of that lock with the exact token and attempt, and no other lock’s watchers', async () => {
     const lockServer = new RedisLockServer({ host, port: redis.port });
     lockServers.push(lockServer);
     await lockServer.waitUntilConnected(timeoutMs);
@@ -239,10 +239,10 @@ describe('release and leave messages', () => {
     await events.watch(name, watcher.listener);
     await events.watch(other, otherWatcher.listener);
 
-    await lockServer.grant(name, 'alice', 9007199254740993n, 60_000, timeoutMs);
+    await lockServer.grant(name, 'alice', 9007199254740993n, 'lock-2.c0ffee.41', 60_000, timeoutMs);
     await lockServer.release(name, 'alice', 9007199254740993n, timeoutMs);
     expect(await watcher.next()).toEqual({
-      event: { kind: 'released', token: 9007199254740993n },
+      event: { kind: 'released', token: 9007199254740993n, attempt: 'lock-2.c0ffee.41' },
       serverId: 'redis-a',
     });
 
@@ -258,13 +258,27 @@ describe('release and leave messages', () => {
     const watcher = recorder();
     await events.watch(name, watcher.listener);
     const ignoredBefore = events.stats().ignoredMessages;
-    for (const message of ['007', '-1', '18446744073709551616', 'Left', '']) {
-      await raw.publish(releasedChannel(name), message);
-    }
-    await raw.publish(releasedChannel(name), '18446744073709551615');
-    expect(await watcher.next()).toEqual({ event: { kind: 'released', token: 2n ** 64n - 1n }, serverId: 'redis-a' });
+    // A bare token is what releases published before attempts: no script sends it now.
+    const unsent = [
+      '007:i1.1',
+      '-1:i1.1',
+      '18446744073709551616:i1.1',
+      'Left',
+      '',
+      '5',
+      '5:',
+      '5:i1:1',
+      ':i1.1',
+      '5:i 1',
+    ];
+    for (const message of unsent) await raw.publish(releasedChannel(name), message);
+    await raw.publish(releasedChannel(name), '18446744073709551615:lock-1.x.9');
+    expect(await watcher.next()).toEqual({
+      event: { kind: 'released', token: 2n ** 64n - 1n, attempt: 'lock-1.x.9' },
+      serverId: 'redis-a',
+    });
     expect(watcher.heard).toHaveLength(1);
-    expect(events.stats().ignoredMessages).toBe(ignoredBefore + 5);
+    expect(events.stats().ignoredMessages).toBe(ignoredBefore + unsent.length);
   });
 
   it('reach every listener even when one throws', async () => {
@@ -275,10 +289,10 @@ describe('release and leave messages', () => {
     });
     const watcher = recorder();
     await events.watch(name, watcher.listener);
-    await raw.publish(releasedChannel(name), '1');
-    await raw.publish(releasedChannel(name), '2');
-    expect((await watcher.next()).event).toEqual({ kind: 'released', token: 1n });
-    expect((await watcher.next()).event).toEqual({ kind: 'released', token: 2n });
+    await raw.publish(releasedChannel(name), '1:i1.1');
+    await raw.publish(releasedChannel(name), '2:i1.1');
+    expect((await watcher.next()).event).toEqual({ kind: 'released', token: 1n, attempt: 'i1.1' });
+    expect((await watcher.next()).event).toEqual({ kind: 'released', token: 2n, attempt: 'i1.1' });
     expect(events.stats().listenerErrors).toBe(errorsBefore + 2);
   });
 });
@@ -326,8 +340,8 @@ describe('subscriptions', () => {
     unwatchSecond();
     await answered(events);
     expect(await subscribers(raw, name)).toBe(1);
-    await raw.publish(releasedChannel(name), '3');
-    expect((await second.next()).event).toEqual({ kind: 'released', token: 3n });
+    await raw.publish(releasedChannel(name), '3:i1.1');
+    expect((await second.next()).event).toEqual({ kind: 'released', token: 3n, attempt: 'i1.1' });
     expect(second.heard).toHaveLength(1);
     expect(first.heard).toHaveLength(0);
 
@@ -339,8 +353,8 @@ describe('subscriptions', () => {
     const third = recorder();
     const unwatchThird = await events.watch(name, third.listener);
     expect(await subscribers(raw, name)).toBe(1);
-    await raw.publish(releasedChannel(name), '4');
-    expect((await third.next()).event).toEqual({ kind: 'released', token: 4n });
+    await raw.publish(releasedChannel(name), '4:i1.1');
+    expect((await third.next()).event).toEqual({ kind: 'released', token: 4n, attempt: 'i1.1' });
     unwatchThird();
   });
 
@@ -354,7 +368,7 @@ describe('subscriptions', () => {
       for (const unwatch of unwatches) unwatch();
     });
     unwatches.push(await events.watch(name, later.listener));
-    await raw.publish(releasedChannel(name), '7');
+    await raw.publish(releasedChannel(name), '7:i1.1');
     await first.next();
     await answered(events);
     expect(later.heard).toHaveLength(0);
@@ -451,8 +465,11 @@ describe('server checks', () => {
     const watcher = recorder();
     await source.watch(name, watcher.listener);
     const client = clientOn(server.port);
-    await client.publish(releasedChannel(name), '8');
-    expect(await watcher.next()).toEqual({ event: { kind: 'released', token: 8n }, serverId: 'no-config' });
+    await client.publish(releasedChannel(name), '8:i1.1');
+    expect(await watcher.next()).toEqual({
+      event: { kind: 'released', token: 8n, attempt: 'i1.1' },
+      serverId: 'no-config',
+    });
     await client.set(holderKey(name), '8:alice', 'PX', 1);
     expect(await watcher.next()).toEqual({ event: { kind: 'expired' }, serverId: 'no-config' });
   });
@@ -473,7 +490,7 @@ describe('several servers', () => {
     for (const server of Object.values(servers)) {
       token += 1n;
       const client = connectRedisClient(server);
-      await client.publish(releasedChannel(name), token.toString());
+      await client.publish(releasedChannel(name), `${token}:i1.1`);
       await client.set(holderKey(name), `${token}:alice`, 'PX', 1);
     }
     for (let count = 0; count < 6; count += 1) await watcher.next();
@@ -508,8 +525,8 @@ describe('several servers', () => {
     const started = performance.now();
     await source.watch(name, watcher.listener);
     expect(performance.now() - started).toBeLessThan(timerSlackMs);
-    await raw.publish(releasedChannel(name), '9');
-    expect(await watcher.next()).toEqual({ event: { kind: 'released', token: 9n }, serverId: 'up' });
+    await raw.publish(releasedChannel(name), '9:i1.1');
+    expect(await watcher.next()).toEqual({ event: { kind: 'released', token: 9n, attempt: 'i1.1' }, serverId: 'up' });
   });
 });
 
@@ -539,8 +556,11 @@ describe('reconnection', () => {
     const client = connectRedisClient(server);
     expect(await subscribers(client, kept)).toBe(1);
     expect(await subscribers(client, dropped)).toBe(0);
-    await client.publish(releasedChannel(kept), '10');
-    expect(await keptWatcher.next()).toEqual({ event: { kind: 'released', token: 10n }, serverId: 'crashy' });
+    await client.publish(releasedChannel(kept), '10:i1.1');
+    expect(await keptWatcher.next()).toEqual({
+      event: { kind: 'released', token: 10n, attempt: 'i1.1' },
+      serverId: 'crashy',
+    });
     await client.set(holderKey(kept), '10:alice', 'PX', 1);
     expect(await keptWatcher.next()).toEqual({ event: { kind: 'expired' }, serverId: 'crashy' });
     expect(keptWatcher.heard).toHaveLength(3);
@@ -573,8 +593,11 @@ describe('reconnection', () => {
     }
     // The SUBSCRIBE sent during the hang is answered now, before this later one.
     await answered(source);
-    await client.publish(releasedChannel(name), '11');
-    expect(await watcher.next()).toEqual({ event: { kind: 'released', token: 11n }, serverId: 'hung' });
+    await client.publish(releasedChannel(name), '11:i1.1');
+    expect(await watcher.next()).toEqual({
+      event: { kind: 'released', token: 11n, attempt: 'i1.1' },
+      serverId: 'hung',
+    });
   });
 
   it('notices a hung server by its heartbeat, and resubscribes once it answers again', async () => {
@@ -592,8 +615,11 @@ describe('reconnection', () => {
       server.resume();
     }
     expect(await watcher.next()).toEqual({ event: { kind: 'resubscribed' }, serverId: 'silent' });
-    await connectRedisClient(server).publish(releasedChannel(name), '12');
-    expect(await watcher.next()).toEqual({ event: { kind: 'released', token: 12n }, serverId: 'silent' });
+    await connectRedisClient(server).publish(releasedChannel(name), '12:i1.1');
+    expect(await watcher.next()).toEqual({
+      event: { kind: 'released', token: 12n, attempt: 'i1.1' },
+      serverId: 'silent',
+    });
   });
 });
 

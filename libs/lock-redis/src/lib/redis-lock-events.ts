@@ -19,8 +19,12 @@ import {
 } from './redis-lock-events-parsing';
 
 export type LockEvent =
-  /** A holder released the lock (the release script publishes its token). */
-  | { readonly kind: 'released'; readonly token: bigint }
+  /**
+   * A holder released the lock (the release script publishes its token and
+   * attempt): a grant's own release only when both are the grant's, as
+   * another attempt under the same token may have been undone.
+   */
+  | { readonly kind: 'released'; readonly token: bigint; readonly attempt: string }
   /** A queued waiter left. */
   | { readonly kind: 'left' }
   /** The holder key expired: the lease ran out. */

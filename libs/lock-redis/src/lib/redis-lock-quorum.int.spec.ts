@@ -61,4 +61,24 @@ describe('LockQuorum over Redis', () => {
     await quorum.leave('hot', 'w-erin');
     expect(await quorum.inspect('hot')).toMatchObject({ holder: { owner: 'carol' }, waiters: 0 });
   });
+
+  it("leaves an owner's grant alone when the same owner retries through another instance that guesses its token", async () => {
+    const options = { servers: lockServers, nowMs: () => performance.now(), callTimeoutMs: timeoutMs };
+    const first = new LockQuorum({ ...options, attemptPrefix: 'lock-1.boot1' });
+    const second = new LockQuorum({ ...options, attemptPrefix: 'lock-2.boot1' });
+    // The second instance last saw fence 1; the first grants token 2 to worker-1.
+    await second.release('retry', 'someone', tokenOf(await second.tryAcquire('retry', 'someone', ttlMs)));
+    const held = await first.tryAcquire('retry', 'worker-1', ttlMs);
+    expect(held).toMatchObject({ acquired: true, grant: { token: 2n, attempt: 'lock-1.boot1.1' } });
+    // The retry guesses token 2, finds worker-1's grant everywhere, and undoes nothing of it.
+    expect(await second.tryAcquire('retry', 'worker-1', ttlMs)).toMatchObject({
+      acquired: false,
+      holder: { owner: 'worker-1', token: 2n, attempt: 'lock-1.boot1.1' },
+    });
+    for (const server of lockServers) {
+      expect((await server.inspect('retry', timeoutMs)).holder).toMatchObject({ attempt: 'lock-1.boot1.1' });
+    }
+    expect(await first.tryAcquire('retry', 'bob', ttlMs)).toMatchObject({ acquired: false });
+    expect(await second.refresh('retry', 'worker-1', 2n, ttlMs)).toMatchObject({ attempt: 'lock-1.boot1.1' });
+  });
 });

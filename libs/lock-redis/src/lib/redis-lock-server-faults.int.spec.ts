@@ -12,7 +12,7 @@ import {
   type RedisServer,
 } from '@bulwark/testing';
 import type Redis from 'ioredis';
-import { fenceKey, holderKey, queueKey, ticketKey, waiterLeasesKey } from './lock-keys';
+import { fenceKey, holderKey, queueKey, releasedChannel, ticketKey, waiterLeasesKey } from './lock-keys';
 import { grantScript } from './lock-scripts';
 import { RedisLockServer } from './redis-lock-server';
 
@@ -64,13 +64,13 @@ afterAll(async () => {
 describe('a crash', () => {
   it('keeps the fence (appendfsync always), so a token granted before it stays stale after it', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 9007199254740993n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 9007199254740993n, 'i1.1', ttlMs, timeoutMs);
     await server.release(name, 'alice', 9007199254740993n, timeoutMs);
     await redis.kill();
     await redis.restart();
     await server.waitUntilConnected(timeoutMs);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 9007199254740993n, holder: undefined });
-    expect(await server.grant(name, 'bob', 9007199254740993n, ttlMs, timeoutMs)).toEqual({
+    expect(await server.grant(name, 'bob', 9007199254740993n, 'i1.1', ttlMs, timeoutMs)).toEqual({
       outcome: 'stale',
       fence: 9007199254740993n,
     });
@@ -78,7 +78,7 @@ describe('a crash', () => {
 
   it('keeps a holder with the rest of its lease', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 3n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 3n, 'i1.1', ttlMs, timeoutMs);
     await redis.kill();
     await redis.restart();
     await server.waitUntilConnected(timeoutMs);
@@ -112,14 +112,14 @@ describe('a crash', () => {
 describe('a restart', () => {
   it('is followed by a reconnection, and the scripts run again though the script cache is empty', async () => {
     const grantSha = createHash('sha1').update(grantScript).digest('hex');
-    await server.grant(freshName(), 'alice', 1n, ttlMs, timeoutMs);
+    await server.grant(freshName(), 'alice', 1n, 'i1.1', ttlMs, timeoutMs);
     expect(await connectRedisClient(redis).script('EXISTS', grantSha)).toEqual([1]);
     await redis.stop();
     await redis.restart();
     const raw = connectRedisClient(redis);
     expect(await raw.script('EXISTS', grantSha)).toEqual([0]);
     await server.waitUntilConnected(timeoutMs);
-    expect(await server.grant(freshName(), 'alice', 1n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+    expect(await server.grant(freshName(), 'alice', 1n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
     expect(await raw.script('EXISTS', grantSha)).toEqual([1]);
   });
 });
@@ -131,7 +131,7 @@ describe('a server that is down', () => {
     try {
       const calls = [
         () => server.inspect(name, timeoutMs),
-        () => server.grant(name, 'alice', 1n, ttlMs, timeoutMs),
+        () => server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs),
         () => server.release(name, 'alice', 1n, timeoutMs),
         () => server.refresh(name, 'alice', 1n, ttlMs, timeoutMs),
         () => server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs),
@@ -147,7 +147,7 @@ describe('a server that is down', () => {
       await redis.restart();
     }
     await server.waitUntilConnected(timeoutMs);
-    expect(await server.grant(name, 'alice', 1n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+    expect(await server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
   });
 
   it('that was never up answers UnavailableError with the connection error, and so does waiting for it', async () => {
@@ -168,7 +168,7 @@ describe('a server that hangs', () => {
     redis.pause();
     let failure: { error: unknown; elapsedMs: number };
     try {
-      failure = await failureOf(() => server.grant(name, 'alice', 7n, ttlMs, shortTimeoutMs));
+      failure = await failureOf(() => server.grant(name, 'alice', 7n, 'i1.1', ttlMs, shortTimeoutMs));
     } finally {
       redis.resume();
     }
@@ -204,8 +204,11 @@ describe('a server that hangs', () => {
 describe('a server holding what the scripts did not write', () => {
   it.each<[string, (raw: Redis, name: string) => Promise<unknown>]>([
     ['a holder value without separator', (raw, name) => raw.set(holderKey(name), 'alice', 'PX', ttlMs)],
-    ['a holder token that is not canonical', (raw, name) => raw.set(holderKey(name), '007:alice', 'PX', ttlMs)],
-    ['a holder without TTL', (raw, name) => raw.set(holderKey(name), '1:alice')],
+    ['a holder token that is not canonical', (raw, name) => raw.set(holderKey(name), '007:i1.1:alice', 'PX', ttlMs)],
+    ['a holder without an attempt (token:owner)', (raw, name) => raw.set(holderKey(name), '1:alice', 'PX', ttlMs)],
+    ['a holder with an empty attempt', (raw, name) => raw.set(holderKey(name), '1::alice', 'PX', ttlMs)],
+    ['a holder attempt with a space', (raw, name) => raw.set(holderKey(name), '1:i 1:alice', 'PX', ttlMs)],
+    ['a holder without TTL', (raw, name) => raw.set(holderKey(name), '1:i1.1:alice')],
     ['a fence that is not a decimal', (raw, name) => raw.set(fenceKey(name), 'seven')],
     ['a fence above uint64', (raw, name) => raw.set(fenceKey(name), '18446744073709551616')],
   ])('is unavailable to inspect and grant, which write nothing: %s', async (_, store) => {
@@ -215,7 +218,7 @@ describe('a server holding what the scripts did not write', () => {
     const before = await raw.mget(holderKey(name), fenceKey(name));
     for (const call of [
       () => server.inspect(name, timeoutMs),
-      () => server.grant(name, 'bob', 2n ** 64n - 1n, ttlMs, timeoutMs),
+      () => server.grant(name, 'bob', 2n ** 64n - 1n, 'i1.1', ttlMs, timeoutMs),
     ]) {
       const { error } = await failureOf(call);
       expect(error).toBeInstanceOf(UnavailableError);
@@ -223,6 +226,43 @@ describe('a server holding what the scripts did not write', () => {
     }
     expect(await raw.mget(holderKey(name), fenceKey(name))).toEqual(before);
   });
+
+  it.each([
+    ['without separator', 'alice'],
+    ['without an attempt (token:owner)', '1:alice'],
+    ['with an empty attempt', '1::alice'],
+    ['with an attempt of another alphabet', '1:i1/1:alice'],
+    ['with a token that is not a decimal', 'x:i1.1:alice'],
+  ])(
+    'is unavailable to release and refresh, which write and publish nothing, for a holder value %s',
+    async (_, value) => {
+      const name = freshName();
+      const raw = connectRedisClient(redis);
+      await raw.set(holderKey(name), value, 'PX', ttlMs);
+      const released: string[] = [];
+      const subscriber = connectRedisClient(redis);
+      subscriber.on('message', (_channel: string, message: string) => released.push(message));
+      await subscriber.subscribe(releasedChannel(name));
+      for (const call of [
+        () => server.release(name, 'alice', 1n, timeoutMs),
+        () => server.release(name, 'alice', 1n, timeoutMs, 'i1.1'),
+        () => server.refresh(name, 'alice', 1n, 1_000, timeoutMs),
+      ]) {
+        const { error } = await failureOf(call);
+        expect(error).toBeInstanceOf(UnavailableError);
+        expect((error as Error).message).toContain('the holder is not token:attempt:owner');
+      }
+      expect(await raw.get(holderKey(name))).toBe(value);
+      expect(await raw.pttl(holderKey(name))).toBeGreaterThan(1_000);
+      // A PUBLISH from the scripts would reach the subscriber before this one does.
+      const markerHeard = new Promise<void>((resolve) =>
+        subscriber.on('message', (_channel: string, message: string) => message === 'marker' && resolve()),
+      );
+      await raw.publish(releasedChannel(name), 'marker');
+      await markerHeard;
+      expect(released).toEqual(['marker']);
+    },
+  );
 
   type QueueCall = 'inspect' | 'grant' | 'enqueue' | 'renew' | 'leave';
   it.each<[string, (raw: Redis, name: string) => Promise<unknown>, QueueCall[]]>([
@@ -255,7 +295,7 @@ describe('a server holding what the scripts did not write', () => {
     const before = await Promise.all(keys.map((key) => raw.dump(key)));
     const calls: Record<QueueCall, () => Promise<unknown>> = {
       inspect: () => server.inspect(name, timeoutMs),
-      grant: () => server.grant(name, 'bob', 1n, ttlMs, timeoutMs, 'w-y'),
+      grant: () => server.grant(name, 'bob', 1n, 'i1.1', ttlMs, timeoutMs, 'w-y'),
       enqueue: () => server.enqueue(name, 'w-y', 3n, ttlMs, timeoutMs),
       renew: () => server.enqueue(name, 'w-x', 3n, ttlMs, timeoutMs),
       leave: () => server.leave(name, 'w-x', timeoutMs),
@@ -273,7 +313,7 @@ describe('a server holding what the scripts did not write', () => {
     await connectRedisClient(redis).hset(holderKey(name), 'owner', 'alice');
     for (const call of [
       () => server.inspect(name, timeoutMs),
-      () => server.grant(name, 'alice', 1n, ttlMs, timeoutMs),
+      () => server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs),
       () => server.release(name, 'alice', 1n, timeoutMs),
       () => server.refresh(name, 'alice', 1n, ttlMs, timeoutMs),
       () => server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs),

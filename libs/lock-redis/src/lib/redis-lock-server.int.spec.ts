@@ -94,7 +94,7 @@ describe('inspect', () => {
 
   it('reports the fence and the holder with its remaining TTL', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     const state = await server.inspect(name, timeoutMs);
     expect(state).toMatchObject({ fence: 5n, holder: { owner: 'alice', token: 5n } });
     expect(state.holder?.remainingTtlMs).toBeGreaterThan(ttlMs - 5_000);
@@ -103,7 +103,7 @@ describe('inspect', () => {
 
   it('reports the fence without a holder once released', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.release(name, 'alice', 5n, timeoutMs);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
   });
@@ -124,10 +124,10 @@ describe('inspect', () => {
 describe('grant', () => {
   it('grants a free lock whose fence is below the token: the fence becomes the token, the holder gets the TTL', async () => {
     const name = freshName();
-    expect(await server.grant(name, 'alice', 5n, 1_000, timeoutMs)).toEqual({ outcome: 'granted' });
+    expect(await server.grant(name, 'alice', 5n, 'i1.1', 1_000, timeoutMs)).toEqual({ outcome: 'granted' });
     expect(await raw.get(fenceKey(name))).toBe('5');
     expect(await raw.pttl(fenceKey(name))).toBe(-1);
-    expect(await raw.get(holderKey(name))).toBe('5:alice');
+    expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
     const holderTtlMs = await raw.pttl(holderKey(name));
     expect(holderTtlMs).toBeGreaterThan(0);
     expect(holderTtlMs).toBeLessThanOrEqual(1_000);
@@ -135,44 +135,54 @@ describe('grant', () => {
 
   it('answers held, changing nothing, while another owner holds the lock', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
-    const grant = await server.grant(name, 'bob', 6n, 1_000, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    const grant = await server.grant(name, 'bob', 6n, 'i1.1', 1_000, timeoutMs);
     expect(grant).toMatchObject({ outcome: 'held', fence: 5n, holder: { owner: 'alice', token: 5n } });
     expect(await raw.get(fenceKey(name))).toBe('5');
-    expect(await raw.get(holderKey(name))).toBe('5:alice');
+    expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
     expect(await raw.pttl(holderKey(name))).toBeGreaterThan(1_000);
   });
 
   it('answers held with the caller itself when the same grant was applied before (a retry)', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
-    expect(await server.grant(name, 'alice', 5n, ttlMs, timeoutMs)).toMatchObject({
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    expect(await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs)).toMatchObject({
       outcome: 'held',
       fence: 5n,
-      holder: { owner: 'alice', token: 5n },
+      holder: { owner: 'alice', token: 5n, attempt: 'i1.1' },
     });
+  });
+
+  it("answers held with the first attempt's grant to another attempt of the same owner on the same token", async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    expect(await server.grant(name, 'alice', 5n, 'i2.4', ttlMs, timeoutMs)).toMatchObject({
+      outcome: 'held',
+      holder: { owner: 'alice', token: 5n, attempt: 'i1.1' },
+    });
+    expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
   });
 
   it('answers stale, changing nothing, when the fence has reached or passed the token', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.release(name, 'alice', 5n, timeoutMs);
-    expect(await server.grant(name, 'bob', 5n, ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
-    expect(await server.grant(name, 'bob', 4n, ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
+    expect(await server.grant(name, 'bob', 5n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
+    expect(await server.grant(name, 'bob', 4n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
     expect(await raw.exists(holderKey(name))).toBe(0);
     expect(await raw.get(fenceKey(name))).toBe('5');
   });
 
   it('answers stale to token 0, which no fence is below', async () => {
     const name = freshName();
-    expect(await server.grant(name, 'alice', 0n, ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 0n });
+    expect(await server.grant(name, 'alice', 0n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 0n });
     expect(await raw.exists(holderKey(name), fenceKey(name))).toBe(0);
   });
 
   it('compares tokens above 2^53 exactly, where doubles cannot tell them apart', async () => {
     const name = freshName();
     const grantAndRelease = async (token: bigint) => {
-      const grant = await server.grant(name, 'alice', token, ttlMs, timeoutMs);
+      const grant = await server.grant(name, 'alice', token, 'i1.1', ttlMs, timeoutMs);
       await server.release(name, 'alice', token, timeoutMs);
       return grant;
     };
@@ -180,11 +190,11 @@ describe('grant', () => {
     // 2^53 + 1 is 2^53 as a double.
     expect(await grantAndRelease(9007199254740993n)).toEqual({ outcome: 'granted' });
     expect(await grantAndRelease(tokenMax)).toEqual({ outcome: 'granted' });
-    expect(await server.grant(name, 'bob', 9007199254740993n, ttlMs, timeoutMs)).toEqual({
+    expect(await server.grant(name, 'bob', 9007199254740993n, 'i1.1', ttlMs, timeoutMs)).toEqual({
       outcome: 'stale',
       fence: 18446744073709551615n,
     });
-    expect(await server.grant(name, 'bob', 18446744073709551614n, ttlMs, timeoutMs)).toEqual({
+    expect(await server.grant(name, 'bob', 18446744073709551614n, 'i1.1', ttlMs, timeoutMs)).toEqual({
       outcome: 'stale',
       fence: tokenMax,
     });
@@ -193,21 +203,21 @@ describe('grant', () => {
 
   it('compares tokens of different lengths by value, not as text', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 9n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 9n, 'i1.1', ttlMs, timeoutMs);
     await server.release(name, 'alice', 9n, timeoutMs);
-    expect(await server.grant(name, 'alice', 10n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+    expect(await server.grant(name, 'alice', 10n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
     await server.release(name, 'alice', 10n, timeoutMs);
-    expect(await server.grant(name, 'alice', 9n, ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 10n });
+    expect(await server.grant(name, 'alice', 9n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 10n });
   });
 });
 
 describe('release', () => {
-  it('frees the lock of its holder, keeps the fence and publishes the token', async () => {
+  it('frees the lock of its holder, keeps the fence and publishes the token and attempt', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 9007199254740993n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 9007199254740993n, 'lock-1.x7.12', ttlMs, timeoutMs);
     expect(await server.release(name, 'alice', 9007199254740993n, timeoutMs)).toBe(true);
-    expect(await released.next()).toBe('9007199254740993');
+    expect(await released.next()).toBe('9007199254740993:lock-1.x7.12');
     expect(await raw.exists(holderKey(name))).toBe(0);
     expect(await raw.get(fenceKey(name))).toBe('9007199254740993');
   });
@@ -216,37 +226,55 @@ describe('release', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     expect(await server.release(name, 'alice', 5n, timeoutMs)).toBe(false);
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     expect(await server.release(name, 'bob', 5n, timeoutMs)).toBe(false);
     expect(await server.release(name, 'alice', 4n, timeoutMs)).toBe(false);
     expect(await server.release(name, 'alice', 6n, timeoutMs)).toBe(false);
-    expect(await raw.get(holderKey(name))).toBe('5:alice');
+    expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
     expect(await server.release(name, 'alice', 5n, timeoutMs)).toBe(true);
     // Messages arrive in publishing order, so any from the refused releases would come first.
-    expect(await released.next()).toBe('5');
-    expect(released.messages).toEqual(['5']);
+    expect(await released.next()).toBe('5:i1.1');
+    expect(released.messages).toEqual(['5:i1.1']);
     expect(await server.release(name, 'alice', 5n, timeoutMs)).toBe(false);
+  });
+
+  it('with an attempt, frees exactly that grant: same owner and token under another attempt stay', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    // Another attempt of alice's on token 5 (it took the token elsewhere) undoes itself here.
+    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i2.1')).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i1.10')).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i1')).toBe(false);
+    expect(await server.release(name, 'bob', 5n, timeoutMs, 'i1.1')).toBe(false);
+    expect(await server.release(name, 'alice', 6n, timeoutMs, 'i1.1')).toBe(false);
+    expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
+    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i1.1')).toBe(true);
+    expect(await released.next()).toBe('5:i1.1');
+    expect(released.messages).toEqual(['5:i1.1']);
+    expect(await raw.exists(holderKey(name))).toBe(0);
   });
 });
 
 describe('refresh', () => {
-  it('sets the holder TTL to ttlMs from now', async () => {
+  it("sets the holder TTL to ttlMs from now, answering the holder's attempt", async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, 1_000, timeoutMs);
-    expect(await server.refresh(name, 'alice', 5n, ttlMs, timeoutMs)).toBe(true);
+    await server.grant(name, 'alice', 5n, 'lock-2.b.3', 1_000, timeoutMs);
+    expect(await server.refresh(name, 'alice', 5n, ttlMs, timeoutMs)).toBe('lock-2.b.3');
     expect(await raw.pttl(holderKey(name))).toBeGreaterThan(ttlMs - 5_000);
-    expect(await server.refresh(name, 'alice', 5n, 2_000, timeoutMs)).toBe(true);
+    expect(await server.refresh(name, 'alice', 5n, 2_000, timeoutMs)).toBe('lock-2.b.3');
     expect(await raw.pttl(holderKey(name))).toBeLessThanOrEqual(2_000);
+    expect(await raw.get(holderKey(name))).toBe('5:lock-2.b.3:alice');
   });
 
   it('changes nothing for another owner or token, or once the lock is free', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, 5_000, timeoutMs);
-    expect(await server.refresh(name, 'bob', 5n, ttlMs, timeoutMs)).toBe(false);
-    expect(await server.refresh(name, 'alice', 6n, ttlMs, timeoutMs)).toBe(false);
+    await server.grant(name, 'alice', 5n, 'i1.1', 5_000, timeoutMs);
+    expect(await server.refresh(name, 'bob', 5n, ttlMs, timeoutMs)).toBeUndefined();
+    expect(await server.refresh(name, 'alice', 6n, ttlMs, timeoutMs)).toBeUndefined();
     expect(await raw.pttl(holderKey(name))).toBeLessThanOrEqual(5_000);
     await server.release(name, 'alice', 5n, timeoutMs);
-    expect(await server.refresh(name, 'alice', 5n, ttlMs, timeoutMs)).toBe(false);
+    expect(await server.refresh(name, 'alice', 5n, ttlMs, timeoutMs)).toBeUndefined();
     expect(await raw.exists(holderKey(name))).toBe(0);
   });
 });
@@ -256,23 +284,32 @@ describe('owners', () => {
     ['unicode', 'ünïcødé 🔒 锁'],
     ['separators', '::'],
     ['a token and separator', '12:3'],
+    ['an attempt-looking prefix', 'i1.1:bob'],
     ['newlines and spaces', ' a\nb\r\n '],
     ['empty', ''],
     ['128 characters', 'ö'.repeat(64) + '🔒'.repeat(32)],
-  ])('come back exactly as granted, and only the exact owner releases: %s', async (_, owner) => {
+  ])('come back exactly as granted, and only the exact owner releases or refreshes: %s', async (_, owner) => {
     const name = freshName();
-    await server.grant(name, owner, 7n, ttlMs, timeoutMs);
-    expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner, token: 7n });
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, owner, 7n, 'i1.1', ttlMs, timeoutMs);
+    expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner, token: 7n, attempt: 'i1.1' });
     expect(await server.release(name, `${owner}x`, 7n, timeoutMs)).toBe(false);
-    expect(await server.release(name, owner, 7n, timeoutMs)).toBe(true);
+    expect(await server.release(name, `${owner}:`, 7n, timeoutMs, 'i1.1')).toBe(false);
+    expect(await server.refresh(name, `x${owner}`, 7n, ttlMs, timeoutMs)).toBeUndefined();
+    expect(await server.refresh(name, owner, 7n, ttlMs, timeoutMs)).toBe('i1.1');
+    expect(await server.release(name, owner, 7n, timeoutMs, 'i1.1')).toBe(true);
+    expect(await released.next()).toBe('7:i1.1');
   });
 
-  it('are told apart from other owner and token pairs that would concatenate alike', async () => {
+  it('are told apart from other token, attempt and owner triples that would concatenate alike', async () => {
     const name = freshName();
-    await server.grant(name, '3', 12n, ttlMs, timeoutMs);
+    // 12:i1.1:3 could be read as owner 'i1.1:3' of token 12 under another attempt, were attempts allowed ':'.
+    await server.grant(name, '3', 12n, 'i1.1', ttlMs, timeoutMs);
     expect(await server.release(name, '23', 1n, timeoutMs)).toBe(false);
-    expect(await server.release(name, '2:3', 1n, timeoutMs)).toBe(false);
-    expect(await server.refresh(name, ':3', 12n, ttlMs, timeoutMs)).toBe(false);
+    expect(await server.release(name, 'i1.1:3', 12n, timeoutMs)).toBe(false);
+    expect(await server.release(name, '1:3', 12n, timeoutMs, 'i1')).toBe(false);
+    expect(await server.refresh(name, ':3', 12n, ttlMs, timeoutMs)).toBeUndefined();
+    expect(await server.refresh(name, '.1:3', 12n, ttlMs, timeoutMs)).toBeUndefined();
     expect(await server.release(name, '3', 12n, timeoutMs)).toBe(true);
   });
 });
@@ -281,13 +318,13 @@ describe('leases', () => {
   it('end when the TTL runs out, leaving the fence: a higher token is granted, the same one is stale', async () => {
     const name = freshName();
     const expirations = await listen('__keyevent@0__:expired');
-    await server.grant(name, 'alice', 5n, 50, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', 50, timeoutMs);
     // Keyspace notifications are on (--notify-keyspace-events Ex): await the expiry.
     let expired = await expirations.next();
     while (expired !== holderKey(name)) expired = await expirations.next();
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
-    expect(await server.grant(name, 'bob', 5n, ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
-    expect(await server.grant(name, 'bob', 6n, ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+    expect(await server.grant(name, 'bob', 5n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'stale', fence: 5n });
+    expect(await server.grant(name, 'bob', 6n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
   });
 });
 
@@ -339,7 +376,7 @@ describe('enqueue', () => {
 
   it('reports whether someone holds the lock', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 1n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs);
     expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toEqual({ ticket: 1n, head: 'w-a', held: true });
   });
 
@@ -348,11 +385,11 @@ describe('enqueue', () => {
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
     // Its grant takes w-a out; undoing the grant queues it again with the same ticket.
-    expect(await server.grant(name, 'a', 1n, ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
+    expect(await server.grant(name, 'a', 1n, 'i1.1', ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
     expect((await server.inspect(name, timeoutMs)).queue).toEqual({ head: 'w-b', length: 1 });
     expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toEqual({ ticket: 1n, head: 'w-a', held: true });
     await server.release(name, 'a', 1n, timeoutMs);
-    expect(await server.grant(name, 'b', 2n, ttlMs, timeoutMs, 'w-b')).toEqual({
+    expect(await server.grant(name, 'b', 2n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toEqual({
       outcome: 'queued',
       fence: 1n,
       head: 'w-a',
@@ -396,7 +433,7 @@ describe('the queue', () => {
     expect(await raw.zrange(waiterLeasesKey(name), 0, -1)).toEqual(['w-c']);
     await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs);
     for (const [script, call] of [
-      ['grant', () => server.grant(name, 'd', 1n, ttlMs, timeoutMs, 'w-d')],
+      ['grant', () => server.grant(name, 'd', 1n, 'i1.1', ttlMs, timeoutMs, 'w-d')],
       ['enqueue', () => server.enqueue(name, 'w-e', 5n, ttlMs, timeoutMs)],
       ['leave', () => server.leave(name, 'w-e', timeoutMs)],
     ] as const) {
@@ -426,7 +463,7 @@ describe('grant with waiters', () => {
   it('refuses a caller without a waiter while anyone is queued (no barging), answering queued with the head', async () => {
     const name = freshName();
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
-    expect(await server.grant(name, 'dave', 1n, ttlMs, timeoutMs)).toEqual({
+    expect(await server.grant(name, 'dave', 1n, 'i1.1', ttlMs, timeoutMs)).toEqual({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
@@ -438,34 +475,39 @@ describe('grant with waiters', () => {
     const name = freshName();
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
-    expect(await server.grant(name, 'b', 1n, ttlMs, timeoutMs, 'w-b')).toEqual({
+    expect(await server.grant(name, 'b', 1n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toEqual({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
     });
-    expect(await server.grant(name, 'a', 1n, ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
+    expect(await server.grant(name, 'a', 1n, 'i1.1', ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
     expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-b']);
     expect(await raw.zrange(waiterLeasesKey(name), 0, -1)).toEqual(['w-b']);
-    expect(await raw.get(holderKey(name))).toBe('1:a');
+    expect(await raw.get(holderKey(name))).toBe('1:i1.1:a');
   });
 
   it('answers held before queued, and queued before stale', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, ttlMs, timeoutMs);
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
-    expect(await server.grant(name, 'b', 3n, ttlMs, timeoutMs, 'w-b')).toMatchObject({ outcome: 'held', fence: 5n });
+    expect(await server.grant(name, 'b', 3n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toMatchObject({
+      outcome: 'held',
+      fence: 5n,
+    });
     await server.release(name, 'alice', 5n, timeoutMs);
-    expect(await server.grant(name, 'b', 3n, ttlMs, timeoutMs, 'w-b')).toEqual({
+    expect(await server.grant(name, 'b', 3n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toEqual({
       outcome: 'queued',
       fence: 5n,
       head: 'w-a',
     });
-    expect(await server.grant(name, 'a', 3n, ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'stale', fence: 5n });
+    expect(await server.grant(name, 'a', 3n, 'i1.1', ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'stale', fence: 5n });
     expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-a']);
   });
 
   it('grants a waiter not queued here where nobody waits', async () => {
-    expect(await server.grant(freshName(), 'a', 1n, ttlMs, timeoutMs, 'w-elsewhere')).toEqual({ outcome: 'granted' });
+    expect(await server.grant(freshName(), 'a', 1n, 'i1.1', ttlMs, timeoutMs, 'w-elsewhere')).toEqual({
+      outcome: 'granted',
+    });
   });
 });
 
@@ -491,24 +533,33 @@ describe('leave', () => {
     await server.leave(name, 'w-a', timeoutMs);
     expect(await released.next()).toBe('left');
     // The head leaves while the lock is held: the release will tell.
-    await server.grant(name, 'c', 1n, ttlMs, timeoutMs, 'w-c');
+    await server.grant(name, 'c', 1n, 'i1.1', ttlMs, timeoutMs, 'w-c');
     await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs);
     await server.leave(name, 'w-d', timeoutMs);
     await server.release(name, 'c', 1n, timeoutMs);
     // Messages arrive in publishing order: any from the quiet leaves would come before this one.
-    expect(await released.next()).toBe('1');
-    expect(released.messages).toEqual(['left', '1']);
+    expect(await released.next()).toBe('1:i1.1');
+    expect(released.messages).toEqual(['left', '1:i1.1']);
   });
 });
 
 describe('arguments', () => {
   it.each([
-    ['a negative token', () => server.grant(freshName(), 'alice', -1n, ttlMs, timeoutMs), 'token'],
+    ['a negative token', () => server.grant(freshName(), 'alice', -1n, 'i1.1', ttlMs, timeoutMs), 'token'],
     ['a token above uint64', () => server.release(freshName(), 'alice', tokenMax + 1n, timeoutMs), 'token'],
-    ['a zero TTL', () => server.grant(freshName(), 'alice', 1n, 0, timeoutMs), 'ttlMs'],
+    ['a zero TTL', () => server.grant(freshName(), 'alice', 1n, 'i1.1', 0, timeoutMs), 'ttlMs'],
     ['a fractional TTL', () => server.refresh(freshName(), 'alice', 1n, 1.5, timeoutMs), 'ttlMs'],
+    ['an empty attempt', () => server.grant(freshName(), 'alice', 1n, '', ttlMs, timeoutMs), 'attempt'],
+    ['an attempt with ":"', () => server.grant(freshName(), 'alice', 1n, 'i1:1', ttlMs, timeoutMs), 'attempt'],
+    [
+      'an attempt of 65 characters',
+      () => server.grant(freshName(), 'a', 1n, 'x'.repeat(65), ttlMs, timeoutMs),
+      'attempt',
+    ],
+    ['a release attempt with ":"', () => server.release(freshName(), 'alice', 1n, timeoutMs, 'a:b'), 'attempt'],
+    ['an empty release attempt', () => server.release(freshName(), 'alice', 1n, timeoutMs, ''), 'attempt'],
     ['an empty name', () => server.inspect('', timeoutMs), 'name'],
-    ['a lone surrogate in the owner', () => server.grant(freshName(), '\uD800', 1n, ttlMs, timeoutMs), 'owner'],
+    ['a lone surrogate in the owner', () => server.grant(freshName(), '\uD800', 1n, 'i1.1', ttlMs, timeoutMs), 'owner'],
     ['a lone surrogate in the name', () => server.inspect('\uDC00', timeoutMs), 'name'],
     ['a zero timeout', () => server.inspect(freshName(), 0), 'timeoutMs'],
     ['an overflowing timeout', () => server.inspect(freshName(), 2 ** 31), 'timeoutMs'],
@@ -516,7 +567,7 @@ describe('arguments', () => {
     ['a waiterId of 201 bytes', () => server.leave(freshName(), 'é'.repeat(100) + 'x', timeoutMs), 'waiterId'],
     [
       'a lone surrogate in the waiterId',
-      () => server.grant(freshName(), 'a', 1n, ttlMs, timeoutMs, '\uD800'),
+      () => server.grant(freshName(), 'a', 1n, 'i1.1', ttlMs, timeoutMs, '\uD800'),
       'waiterId',
     ],
     ['ticket 0', () => server.enqueue(freshName(), 'w', 0n, ttlMs, timeoutMs), 'ticket'],

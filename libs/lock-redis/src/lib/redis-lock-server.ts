@@ -6,6 +6,7 @@
 // counts as unavailable, never as an answer.
 import { BulwarkError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import {
+  requireAttempt,
   requireTicket,
   requireWaiterId,
   requireWaiterLeaseMs,
@@ -26,7 +27,13 @@ import {
   tokenMax,
   waiterLeasesKey,
 } from './lock-keys';
-import { parseDoneReply, parseEnqueueReply, parseGrantReply, parseInspectReply } from './lock-replies';
+import {
+  parseDoneReply,
+  parseEnqueueReply,
+  parseGrantReply,
+  parseInspectReply,
+  parseRefreshReply,
+} from './lock-replies';
 import { enqueueScript, grantScript, inspectScript, leaveScript, refreshScript, releaseScript } from './lock-scripts';
 
 export interface RedisLockServerOptions {
@@ -69,8 +76,14 @@ interface LockScriptCommands {
     ttlMs: number,
     waiterId: string,
   ): Promise<unknown>;
-  bulwarkLockRelease(holderKey: string, holderValue: string, channel: string, token: string): Promise<unknown>;
-  bulwarkLockRefresh(holderKey: string, holderValue: string, ttlMs: number): Promise<unknown>;
+  bulwarkLockRelease(
+    holderKey: string,
+    token: string,
+    owner: string,
+    attempt: string,
+    channel: string,
+  ): Promise<unknown>;
+  bulwarkLockRefresh(holderKey: string, token: string, owner: string, ttlMs: number): Promise<unknown>;
   bulwarkLockEnqueue(
     holderKey: string,
     ticketKey: string,
@@ -154,6 +167,7 @@ export class RedisLockServer implements LockServer {
     name: string,
     owner: string,
     token: bigint,
+    attempt: string,
     ttlMs: number,
     timeoutMs: number,
     waiterId?: string,
@@ -161,6 +175,7 @@ export class RedisLockServer implements LockServer {
     requireName(name);
     requireOwner(owner);
     requireToken(token);
+    requireAttempt(attempt);
     requireTtl(ttlMs);
     if (waiterId !== undefined) requireWaiterId(waiterId);
     return this.call(
@@ -173,7 +188,7 @@ export class RedisLockServer implements LockServer {
           queueKey(name),
           waiterLeasesKey(name),
           token.toString(),
-          encodeHolder(owner, token),
+          encodeHolder({ token, attempt, owner }),
           ttlMs,
           // No waiter id is empty, so the script reads '' as none.
           waiterId ?? '',
@@ -182,25 +197,34 @@ export class RedisLockServer implements LockServer {
     );
   }
 
-  async release(name: string, owner: string, token: bigint, timeoutMs: number): Promise<boolean> {
+  async release(name: string, owner: string, token: bigint, timeoutMs: number, attempt?: string): Promise<boolean> {
     requireName(name);
     requireOwner(owner);
     requireToken(token);
+    if (attempt !== undefined) requireAttempt(attempt);
     return this.call(
       'release',
       timeoutMs,
       () =>
         this.redis.bulwarkLockRelease(
           holderKey(name),
-          encodeHolder(owner, token),
-          releasedChannel(name),
           token.toString(),
+          owner,
+          // No attempt is empty, so the script reads '' as any.
+          attempt ?? '',
+          releasedChannel(name),
         ),
       parseDoneReply,
     );
   }
 
-  async refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<boolean> {
+  async refresh(
+    name: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
     requireName(name);
     requireOwner(owner);
     requireToken(token);
@@ -208,8 +232,8 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'refresh',
       timeoutMs,
-      () => this.redis.bulwarkLockRefresh(holderKey(name), encodeHolder(owner, token), ttlMs),
-      parseDoneReply,
+      () => this.redis.bulwarkLockRefresh(holderKey(name), token.toString(), owner, ttlMs),
+      parseRefreshReply,
     );
   }
 
