@@ -67,6 +67,16 @@ describe('LockClient unary calls', () => {
     await client.release('unary-b', 'bob', second.token);
   });
 
+  it('never returns a grant whose validity, counted from the sending, a long wait has spent: it renews it first', async () => {
+    const first = await client.tryAcquire('unary-d', { owner: 'alice', ttlMs: 400 });
+    if (!first.acquired) throw new Error('expected a grant');
+    // Bob's TTL is shorter than his wait for alice's lease to run out.
+    const second = await client.acquire('unary-d', { owner: 'bob', ttlMs: 300, waitTimeoutMs: 5_000 });
+    if (!second.acquired) throw new Error('expected the waiter to be granted');
+    expect(second.validUntilMs - performance.now()).toBeGreaterThan(100);
+    await client.release('unary-d', 'bob', second.token);
+  });
+
   it('ends an Acquire wait without the lock, naming the holder', async () => {
     const first = await client.tryAcquire('unary-c', { owner: 'alice', ttlMs: 10_000 });
     if (!first.acquired) throw new Error('expected a grant');

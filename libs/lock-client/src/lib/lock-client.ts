@@ -4,7 +4,7 @@
 // Errors are the project's typed errors, rebuilt from the service's status
 // and its bulwark-error-bin detail (which names the field at fault).
 import { lockV1 } from '@bulwark/contracts';
-import { CancelledError, UnavailableError } from '@bulwark/errors';
+import { CancelledError, DeadlineExceededError, FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { callUnary, type UnaryMethod } from '@bulwark/rpc';
 import { LockEndpoints } from './lock-endpoints';
@@ -92,10 +92,26 @@ export class LockClient {
   ): Promise<LockGrantResult> {
     const { response, sentAtMs } = await this.call(
       'acquire',
-      { name, owner: options.owner, ttlMs: options.ttlMs, waitTimeoutMs: options.waitTimeoutMs },
+      (leftMs) => ({
+        name,
+        owner: options.owner,
+        ttlMs: options.ttlMs,
+        // A retry at another instance waits only what is left of the caller's wait.
+        waitTimeoutMs: Math.max(0, Math.floor(Math.min(options.waitTimeoutMs, leftMs - this.callTimeoutMs))),
+      }),
       options.waitTimeoutMs + this.callTimeoutMs,
     );
-    return grantResult(response, sentAtMs);
+    const result = grantResult(response, sentAtMs);
+    if (!result.acquired || result.validUntilMs - performance.now() >= options.ttlMs / 3) return result;
+    // Counted from the sending, a long wait leaves little of the lease: renew it before handing it out, so a
+    // grant that is spent on this side is never returned.
+    try {
+      const renewed = await this.refresh(name, options.owner, result.token, options.ttlMs);
+      return { ...result, validUntilMs: renewed.validUntilMs };
+    } catch (error) {
+      if (!(error instanceof FailedPreconditionError)) throw error;
+      return { acquired: false, holder: undefined };
+    }
   }
 
   /** Extends the lease of owner's grant under token by ttlMs; FailedPreconditionError when it is not theirs any more. */
@@ -168,23 +184,28 @@ export class LockClient {
    */
   private async call<M extends LockUnaryName>(
     method: M,
-    request: RequestOf<M>,
+    request: RequestOf<M> | ((leftMs: number) => RequestOf<M>),
     deadlineMs: number,
   ): Promise<{ response: ResponseOf<M>; sentAtMs: number }> {
+    // One deadline for every attempt together: moving on to the next instance does not start the clock again.
+    const endsAtMs = performance.now() + deadlineMs;
     let lastError: unknown;
     for (let attempt = 0; attempt < this.endpoints.addresses.length; attempt += 1) {
+      const leftMs = endsAtMs - performance.now();
+      if (leftMs <= 0) break;
       const { client } = this.endpoints.next();
       // The generated client's methods are overloaded; this is the (request, metadata, options, callback) one.
       const unary = client[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
       const sentAtMs = performance.now();
+      const body = typeof request === 'function' ? request(leftMs) : request;
       try {
-        return { response: await callUnary(client, unary, request, { deadlineMs }), sentAtMs };
+        return { response: await callUnary(client, unary, body, { deadlineMs: leftMs }), sentAtMs };
       } catch (error) {
         if (!(error instanceof UnavailableError)) throw error;
         lastError = error;
       }
     }
-    throw lastError;
+    throw lastError ?? new DeadlineExceededError(`lock.v1.Lock/${method}: no time left for another instance`);
   }
 }
 

@@ -222,9 +222,18 @@ export class LockHolding implements HeldLock {
 
   private dropStream(error: BulwarkError): void {
     this.answerTimer = undefined;
-    this.stream?.close();
+    if (this.phase === 'acquiring' && this.grantedToken === 0n) this.abandonAcquire();
+    else this.stream?.close();
     this.stream = undefined;
     this.onStreamEnd(error);
+  }
+
+  /** The acquire may be granted before the service hears that it was given up: release that grant. */
+  private abandonAcquire(): void {
+    const { name, owner } = this;
+    this.stream?.abandon((token) => {
+      this.context.releaseUnary(name, owner, token).catch(() => undefined);
+    }, this.context.callTimeoutMs);
   }
 
   private onEvent(event: NonNullable<lockV1.HoldResponse['event']>): void {
@@ -492,11 +501,7 @@ export class LockHolding implements HeldLock {
     if (this.grantedToken > 0n && this.phase !== 'ended' && !(error instanceof LockLostError)) {
       this.context.releaseUnary(this.name, this.owner, this.grantedToken).catch(() => undefined);
     } else if (this.grantedToken === 0n && this.phase === 'acquiring' && this.stream) {
-      // The acquire may be granted before the service hears that it was given up: release that grant.
-      const { name, owner } = this;
-      this.stream.abandon((token) => {
-        this.context.releaseUnary(name, owner, token).catch(() => undefined);
-      }, this.context.callTimeoutMs);
+      this.abandonAcquire();
       this.stream = undefined;
     }
     this.end(error instanceof LockLostError ? error : this.lost('unknown', 'the hold did not start'));

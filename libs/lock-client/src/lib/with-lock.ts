@@ -24,6 +24,8 @@ export interface Lease {
   readonly token: bigint;
   /** Aborted, with a LockLostError naming the cause, when the lock may no longer be this holder's. */
   readonly signal: AbortSignal;
+  /** Until when (performance.now() ms) the holder may act, as of now: renewals move it later. */
+  readonly validUntilMs: () => number;
 }
 
 export const defaultWithLockTtlMs = 10_000;
@@ -59,7 +61,10 @@ export async function withLock<T>(
 
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    outcome = { ok: true, value: await fn({ token: lock.token, signal: lock.signal }) };
+    outcome = {
+      ok: true,
+      value: await fn({ token: lock.token, signal: lock.signal, validUntilMs: () => lock.validUntilMs }),
+    };
   } catch (error) {
     outcome = { ok: false, error };
   }

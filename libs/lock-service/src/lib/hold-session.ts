@@ -16,7 +16,7 @@ import { lockV1 } from '@bulwark/contracts';
 import type { LockEvent } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import { requireName, requireOwner, requireToken, requireTtl, requireWaitTimeout } from './lock-requests';
-import type { Locks } from './locks';
+import type { LockGrant, Locks } from './locks';
 
 export type HoldEvent = NonNullable<lockV1.HoldResponse['event']>;
 
@@ -31,6 +31,8 @@ interface Held {
   readonly name: string;
   readonly owner: string;
   readonly token: bigint;
+  /** The grant attempt: another attempt that took the same token and undid it publishes its own. */
+  readonly attempt: string;
   readonly ttlMs: number;
   validUntilMs: number;
   /** Whether the last renewal failed for want of a majority. */
@@ -118,7 +120,7 @@ export class HoldSession {
       this.sink.end();
       return;
     }
-    await this.hold(acquire.name, acquire.owner, result.grant.token, acquire.ttlMs, result.grant.validUntilMs);
+    await this.hold(acquire.name, acquire.owner, result.grant, acquire.ttlMs);
   }
 
   private async resume(resume: lockV1.HoldResume): Promise<void> {
@@ -128,14 +130,16 @@ export class HoldSession {
     requireTtl(resume.ttlMs, 'resume.ttl_ms');
     const grant = await this.locks.refresh(resume.name, resume.owner, resume.token, resume.ttlMs);
     if (this.ended) return;
-    await this.hold(resume.name, resume.owner, resume.token, resume.ttlMs, grant.validUntilMs);
+    await this.hold(resume.name, resume.owner, grant, resume.ttlMs);
   }
 
-  private async hold(name: string, owner: string, token: bigint, ttlMs: number, validUntilMs: number): Promise<void> {
+  private async hold(name: string, owner: string, grant: LockGrant, ttlMs: number): Promise<void> {
+    const { token, attempt, validUntilMs } = grant;
     const held: Held = {
       name,
       owner,
       token,
+      attempt,
       ttlMs,
       validUntilMs,
       backendLost: false,
@@ -230,7 +234,8 @@ export class HoldSession {
   }
 
   private onLockEvent(held: Held, event: LockEvent): void {
-    if (event.kind !== 'released' || event.token !== held.token || held.releasing) return;
+    if (event.kind !== 'released' || event.token !== held.token || event.attempt !== held.attempt) return;
+    if (held.releasing) return;
     held.released = true;
     this.lose(
       lockV1.LossCause.LOSS_CAUSE_RELEASED,

@@ -2,10 +2,11 @@
 // (a majority of which must answer; tokens survive the loss of a minority),
 // or this process's memory (one instance, forgotten at exit, for a machine
 // without redis-server).
+import { randomBytes } from 'node:crypto';
 import { lockV1 } from '@bulwark/contracts';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
 import {
-  leftMessage,
+  parseReleasedMessage,
   RedisLockEvents,
   RedisLockServer,
   type LockEvent,
@@ -13,6 +14,15 @@ import {
 } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import type { BackendDescription } from './lock-service';
+
+/**
+ * Every process's grant attempts must have ids no other process uses (an
+ * undo frees only its own attempt): 96 random bits, in the characters
+ * attempt ids allow.
+ */
+function newAttemptPrefix(): string {
+  return randomBytes(12).toString('base64url');
+}
 
 export interface LockBackend {
   readonly quorum: LockQuorum;
@@ -43,7 +53,12 @@ export function redisBackend(options: RedisBackendOptions): LockBackend {
       );
   });
   return {
-    quorum: new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: options.callTimeoutMs }),
+    quorum: new LockQuorum({
+      servers,
+      nowMs: () => performance.now(),
+      callTimeoutMs: options.callTimeoutMs,
+      attemptPrefix: newAttemptPrefix(),
+    }),
     events,
     description: { kind: lockV1.BackendKind.BACKEND_KIND_REDIS, servers: servers.length },
     ready: (timeoutMs) =>
@@ -101,15 +116,18 @@ class LocalLockEvents implements LockEventSource {
 export function memoryBackend(): LockBackend {
   const events = new LocalLockEvents();
   const server = new MemoryLockServer('memory', () => performance.now());
-  // Published as the Redis scripts publish them: a release's token, or 'left'.
-  server.onReleased = (name, message) =>
-    events.emit(
-      name,
-      message === leftMessage ? { kind: 'left' } : { kind: 'released', token: BigInt(message) },
-      server.id,
-    );
+  // Published as the Redis scripts publish them: a release's token and attempt, or 'left'.
+  server.onReleased = (name, message) => {
+    const event = parseReleasedMessage(message);
+    if (event) events.emit(name, event, server.id);
+  };
   return {
-    quorum: new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 }),
+    quorum: new LockQuorum({
+      servers: [server],
+      nowMs: () => performance.now(),
+      callTimeoutMs: 1_000,
+      attemptPrefix: newAttemptPrefix(),
+    }),
     events,
     description: { kind: lockV1.BackendKind.BACKEND_KIND_MEMORY, servers: 1 },
     ready: async () => true,

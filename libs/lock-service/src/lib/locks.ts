@@ -32,6 +32,8 @@ export interface LocksOptions {
 /** A grant, valid on this instance's clock until validUntilMs. */
 export interface LockGrant {
   readonly token: bigint;
+  /** The grant attempt that took it: a release published with this token and attempt is this grant's. */
+  readonly attempt: string;
   readonly validUntilMs: number;
 }
 
@@ -192,7 +194,7 @@ export class Locks {
     }
     const { grant } = attempt;
     if (grant.validUntilMs - nowMs >= 1 && !signal.aborted) return { acquired: true, grant, retryAtMs: Infinity };
-    await this.quorum.release(name, owner, grant.token).catch(() => undefined);
+    await this.quorum.release(name, owner, grant.token, grant.attempt).catch(() => undefined);
     return { acquired: false, holder: undefined, retryAtMs: nowMs };
   }
 }

@@ -49,7 +49,7 @@ describe('WaitingRoom', () => {
     const first = waiter('i/1', 5n);
     const tie = waiter('i/0', 7n);
     for (const each of [later, first, tie]) await room.enter('a', each);
-    events.publish('a', { kind: 'released', token: 1n });
+    events.publish('a', { kind: 'released', token: 1n, attempt: 'q.1' });
     expect([first.takeWake(), tie.takeWake(), later.takeWake()]).toEqual([true, false, false]);
     room.leave('a', first);
     events.publish('a', { kind: 'expired' });
@@ -59,9 +59,9 @@ describe('WaitingRoom', () => {
   it("wakes again on each server's event, since the one that frees the lock on a majority may come last", async () => {
     const first = waiter('i/1', 1n);
     await room.enter('a', first);
-    events.publish('a', { kind: 'released', token: 3n });
+    events.publish('a', { kind: 'released', token: 3n, attempt: 'q.3' });
     expect(await first.next(1_000, never)).toBe('woken');
-    events.publish('a', { kind: 'released', token: 3n });
+    events.publish('a', { kind: 'released', token: 3n, attempt: 'q.3' });
     expect(await first.next(1_000, never)).toBe('woken');
   });
 

@@ -1,0 +1,51 @@
+// A Hold session tells its holder RELEASED only for a release of its own
+// grant: the same token released by another attempt (one that took it on a
+// minority and undid it there) is not its loss.
+import { lockV1 } from '@bulwark/contracts';
+import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
+import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
+import { createLogger } from '@bulwark/logging';
+import { HoldSession, type HoldEvent } from './hold-session';
+import { Locks } from './locks';
+
+const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
+
+/** Events the test publishes, as the servers' pub/sub would. */
+class PublishedEvents implements LockEventSource {
+  private readonly listeners = new Set<(event: LockEvent, serverId: string) => void>();
+
+  async watch(_name: string, listener: (event: LockEvent, serverId: string) => void): Promise<() => void> {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: LockEvent): void {
+    for (const listener of [...this.listeners]) listener(event, 'server');
+  }
+
+  async close(): Promise<void> {}
+}
+
+describe('HoldSession', () => {
+  it('reports RELEASED for a release of its own grant, not for another attempt with the same token', async () => {
+    const server = new MemoryLockServer('s1', () => performance.now());
+    const events = new PublishedEvents();
+    const quorum = new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 });
+    const locks = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    const sent: HoldEvent[] = [];
+    const session = new HoldSession(locks, { send: (event) => sent.push(event), end: () => {} }, logger);
+    try {
+      await session.handle({
+        action: { $case: 'acquire', acquire: { name: 'L', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 } },
+      });
+      const holder = (await server.inspect('L')).holder;
+      if (!holder || sent[0]?.$case !== 'granted') throw new Error('expected the grant');
+      events.publish({ kind: 'released', token: holder.token, attempt: `${holder.attempt}-other` });
+      expect(sent.map((event) => event.$case)).toEqual(['granted']);
+      events.publish({ kind: 'released', token: holder.token, attempt: holder.attempt });
+      expect(sent[1]).toMatchObject({ $case: 'lost', lost: { cause: lockV1.LossCause.LOSS_CAUSE_RELEASED } });
+    } finally {
+      session.close();
+    }
+  });
+});
