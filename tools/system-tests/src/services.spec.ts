@@ -87,7 +87,18 @@ const cases: Case[] = [
   {
     app: 'lock',
     services: ['lock.v1.Lock'],
-    calls: [['lock.v1.Lock/Inspect={"name":"a"}', 'UNIMPLEMENTED: lock.v1.Lock/Inspect is not implemented']],
+    // No Redis servers listed: the memory backend, one instance.
+    calls: [
+      [
+        'lock.v1.Lock/TryAcquire={"name":"a","owner":"o","ttlMs":60000}',
+        'OK {"header":{"memberId":"lock-1"},"acquired":true,"token":"1","validForMs":',
+      ],
+      [
+        'lock.v1.Lock/Inspect={"name":"a"}',
+        'OK {"header":{"memberId":"lock-1"},"held":true,"holder":{"owner":"o","token":"1"',
+      ],
+      ['lock.v1.Lock/Inspect={"name":""}', 'INVALID_ARGUMENT: name: must not be empty'],
+    ],
     env: () => ({ BULWARK_MEMBER_ID: 'lock-1', BULWARK_COORDINATORS: coordinators }),
   },
   {
