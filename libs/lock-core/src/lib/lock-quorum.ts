@@ -181,6 +181,8 @@ export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
+/** Enough to recognise the releases of undos still being published. */
+const undoneAttemptsKept = 1_024;
 
 /** Counts the quorums made in this process, for their default attemptPrefix. */
 let quorumsMade = 0;
@@ -201,6 +203,8 @@ export class LockQuorum {
   private readonly places = new Map<string, Place>();
   /** By name, the highest fence seen, least recently raised first; the oldest is forgotten past knownFencesMax. */
   private readonly knownFences = new Map<string, bigint>();
+  /** This quorum's recent attempts that were undone, oldest first. */
+  private readonly undoneAttempts = new Set<string>();
   private readonly knownFencesMax: number;
   private readonly attemptPrefix: string;
   /** Grant rounds begun; it would take centuries to pass 2^53 - 1, which the prefix leaves room for. */
@@ -258,6 +262,24 @@ export class LockQuorum {
   }
 
   /**
+   * Whether attempt is one of this quorum's recent attempts that it undid:
+   * the undo's releases are published like any other, and are no news to a
+   * waiter of this caller (waking on them, it would try again at once, and
+   * again, while a holder's lease has run out on a minority only).
+   */
+  undid(attempt: string): boolean {
+    return this.undoneAttempts.has(attempt);
+  }
+
+  private noteUndone(attempt: string): void {
+    this.undoneAttempts.add(attempt);
+    if (this.undoneAttempts.size > undoneAttemptsKept) {
+      const oldest = this.undoneAttempts.values().next().value;
+      if (oldest !== undefined) this.undoneAttempts.delete(oldest);
+    }
+  }
+
+  /**
    * Tells the quorum a token granted for name (a release published it): the
    * next attempt for name tries the token after it without reading first.
    */
@@ -300,6 +322,7 @@ export class LockQuorum {
       return { attempt: { acquired: true, grant: { token, attempt, validUntilMs } }, stale: false };
     }
     for (const grant of grants) if (grant && grant.outcome !== 'granted') this.noteFence(name, grant.fence);
+    if (grants.some((grant) => grant === undefined || grant.outcome === 'granted')) this.noteUndone(attempt);
     await this.undoGrant(name, owner, token, attempt, grants, waiterId);
     this.requireMajority(grants.filter(isDefined).length, 'take the lock');
     const holders = grants.flatMap((grant) => (grant?.outcome === 'held' ? [grant.holder] : []));

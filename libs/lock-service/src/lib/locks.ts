@@ -62,7 +62,12 @@ export class Locks {
   private readonly cleanups = new Set<Promise<void>>();
 
   constructor(private readonly options: LocksOptions) {
-    this.room = new WaitingRoom(options.events, options.logger, (name, token) => options.quorum.noteFence(name, token));
+    this.room = new WaitingRoom(options.events, options.logger, {
+      onReleased: (name, token) => options.quorum.noteFence(name, token),
+      // Releases of this instance's own undone attempts wake nobody here: they are no news, and waking on them
+      // would make the head try again at once, and again, while a lease has run out on a minority only.
+      ownUndo: (attempt) => options.quorum.undid(attempt),
+    });
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
   }

@@ -53,6 +53,13 @@ export class Waiter {
   }
 }
 
+export interface WaitingRoomHooks {
+  /** Told every released token heard, so the next grant can try the token after it at once. */
+  readonly onReleased?: (name: string, token: bigint) => void;
+  /** Whether a released attempt is this instance's own undo, which wakes nobody. */
+  readonly ownUndo?: (attempt: string) => boolean;
+}
+
 interface Room {
   readonly waiters: Set<Waiter>;
   /** Resolves once the name's events are watched on every connected server. */
@@ -72,8 +79,7 @@ export class WaitingRoom {
   constructor(
     private readonly events: LockEventSource,
     private readonly logger: Logger,
-    /** Told every released token heard, so the next grant can try the token after it at once. */
-    private readonly onReleased: (name: string, token: bigint) => void = () => {},
+    private readonly hooks: WaitingRoomHooks = {},
   ) {}
 
   /**
@@ -121,7 +127,10 @@ export class WaitingRoom {
     }
     // Every server's event wakes the first waiter again: the one that frees the lock on a majority may come
     // last. Wake-ups during an attempt merge into one more look.
-    if (event.kind === 'released') this.onReleased(name, event.token);
+    if (event.kind === 'released') {
+      this.hooks.onReleased?.(name, event.token);
+      if (this.hooks.ownUndo?.(event.attempt)) return;
+    }
     this.wakeFirst(room);
   }
 
