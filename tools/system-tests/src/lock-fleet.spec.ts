@@ -178,14 +178,18 @@ describe('locks on the compose fleet', () => {
     await launched.fleet.kill('lock-1', 'SIGKILL');
     try {
       await release(second, 'fleet/by-release', 'a', released.token);
-      expect(await waiter).toMatchObject({ acquired: true, token: released.token + 1n });
+      // Tokens may skip (an attempt undone where it got in raised a fence), never repeat or go back.
+      const waited = await waiter;
+      expect(waited.acquired).toBe(true);
+      expect(waited.token).toBeGreaterThan(released.token);
       const afterExpiry = await acquire(second, {
         name: 'fleet/by-expiry',
         owner: 'd',
         ttlMs: 10_000,
         waitTimeoutMs: 30_000,
       });
-      expect(afterExpiry).toMatchObject({ acquired: true, token: expiring.token + 1n });
+      expect(afterExpiry.acquired).toBe(true);
+      expect(afterExpiry.token).toBeGreaterThan(expiring.token);
     } finally {
       launched.fleet.start('lock-1');
       await launched.fleet.waitHealthy(30_000, ['lock-1']);

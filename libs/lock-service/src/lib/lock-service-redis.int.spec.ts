@@ -112,7 +112,9 @@ describe('lock service on 3 Redis servers, 2 instances', () => {
     const name = 'r/expiry';
     const first = await acquire(0, { name, owner: 'short', ttlMs: 300, waitTimeoutMs: 0 });
     const next = await acquire(1, { name, owner: 'next', ttlMs: 10_000, waitTimeoutMs: 30_000 });
-    expect(next).toMatchObject({ acquired: true, token: first.token + 1n });
+    // The lease runs out on each server at its own moment: an attempt in between may skip a token.
+    expect(next.acquired).toBe(true);
+    expect(next.token).toBeGreaterThan(first.token);
     await release(1, name, 'next', next.token);
   });
 
