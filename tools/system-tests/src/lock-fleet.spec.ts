@@ -19,7 +19,7 @@ import { eventually } from './support/eventually';
 
 const subnet = '127.77.80';
 // Below the kernel's ephemeral range (32768-60999): no outgoing connection holds these ports.
-const portOffset = 22_000;
+const portOffset = 16_000;
 const { Consistency } = kvV1;
 
 describe('locks on the compose fleet', () => {

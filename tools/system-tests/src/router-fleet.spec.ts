@@ -20,7 +20,7 @@ import { startRouterWorkload } from './support/router-workload';
 
 const subnet = '127.77.72';
 // Below the kernel's ephemeral range (32768-60999): no outgoing connection holds these ports.
-const portOffset = 21_000;
+const portOffset = 15_000;
 const groupIds = ['group-a', 'group-b', 'group-c'];
 const { Consistency } = kvV1;
 

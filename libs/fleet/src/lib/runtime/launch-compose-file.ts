@@ -34,17 +34,24 @@ export interface ComposeFleet {
 }
 
 export async function launchComposeFleet(composeFile: string, options: ComposeFleetOptions): Promise<ComposeFleet> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-fleet-'));
   const compose = { ...readComposeFile(composeFile), projectDir: options.projectDir };
   const path = process.env['PATH'] ?? '';
-  const plan = planFleet(compose, {
-    subnet: options.subnet,
-    stateDir,
-    portOffset: options.portOffset ?? 0,
-    environment: { PATH: path },
-    programsOnPath: findProgramsOnPath(compose, path),
-  });
-  const fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });
+  const stateDir = mkdtempSync(join(tmpdir(), 'bulwark-fleet-'));
+  let fleet: Fleet;
+  try {
+    const plan = planFleet(compose, {
+      subnet: options.subnet,
+      stateDir,
+      portOffset: options.portOffset ?? 0,
+      environment: { PATH: path },
+      programsOnPath: findProgramsOnPath(compose, path),
+    });
+    fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });
+  } catch (error) {
+    // A fleet that never started (a bad plan, a published port in use) leaves no state directory behind.
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
     await fleet.stop();
     rmSync(stateDir, { recursive: true, force: true });
