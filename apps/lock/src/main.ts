@@ -16,19 +16,20 @@ void runService({
     // redis when servers are listed, memory (one instance, not fault tolerant) when not.
     backend: oneOf('BULWARK_LOCK_BACKEND', ['auto', 'redis', 'memory'], 'auto'),
     redisServers: hostPortList('BULWARK_REDIS_SERVERS', { min: 1, max: 9, default: [] }),
-    redisTimeoutMs: int('BULWARK_REDIS_TIMEOUT_MS', { min: 10, max: 10_000, default: 250 }),
+    // Generous for a loaded machine: a call that times out counts its server as unavailable for that round.
+    redisTimeoutMs: int('BULWARK_REDIS_TIMEOUT_MS', { min: 10, max: 10_000, default: 500 }),
     waiterLeaseMs: int('BULWARK_LOCK_WAITER_LEASE_MS', { min: 300, max: 60_000, default: defaultWaiterLeaseMs }),
   },
   validate: (config) => {
     if (config.backend === 'redis' && config.redisServers.length === 0) {
       throw new ConfigError('BULWARK_REDIS_SERVERS', 'is required with BULWARK_LOCK_BACKEND=redis');
     }
-    // One attempt is up to four rounds, each up to the timeout: it must fit well within a waiter's place, which
-    // it renews a third of the lease apart, or a slow server could let a waiter's place lapse while it waits.
-    if (config.waiterLeaseMs < 12 * config.redisTimeoutMs) {
+    // A waiter renews its place a third of the lease apart, and an attempt (up to four rounds, each up to the
+    // timeout) can hold a renewal back: lease/3 + 4 x timeout must stay under the lease, with room to spare.
+    if (config.waiterLeaseMs < 6 * config.redisTimeoutMs) {
       throw new ConfigError(
         'BULWARK_LOCK_WAITER_LEASE_MS',
-        `must be at least 12 times BULWARK_REDIS_TIMEOUT_MS (${12 * config.redisTimeoutMs}), got ${config.waiterLeaseMs}`,
+        `must be at least 6 times BULWARK_REDIS_TIMEOUT_MS (${6 * config.redisTimeoutMs}), got ${config.waiterLeaseMs}`,
       );
     }
     if (config.backend === 'memory' && config.redisServers.length > 0) {

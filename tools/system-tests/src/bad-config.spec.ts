@@ -61,7 +61,7 @@ const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
       BULWARK_REDIS_TIMEOUT_MS: '1000',
       BULWARK_LOCK_WAITER_LEASE_MS: '3000',
     },
-    'BULWARK_LOCK_WAITER_LEASE_MS: must be at least 12 times BULWARK_REDIS_TIMEOUT_MS (12000), got 3000',
+    'BULWARK_LOCK_WAITER_LEASE_MS: must be at least 6 times BULWARK_REDIS_TIMEOUT_MS (6000), got 3000',
   ],
   [
     'monitor',
