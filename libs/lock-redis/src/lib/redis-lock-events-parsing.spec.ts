@@ -122,6 +122,34 @@ describe('judgeServerSettings', () => {
     expect(safety.problem).toContain('fence');
   });
 
+  it.each([
+    ['100mb', 'volatile-lru'],
+    ['100mb', 'allkeys-lfu'],
+  ])('warns that keys can be evicted with maxmemory %s and maxmemory-policy %s', (maxmemory, maxmemoryPolicy) => {
+    const safety = judgeServerSettings({
+      appendonly: 'yes',
+      appendfsync: 'always',
+      notifyKeyspaceEvents: 'Ex',
+      maxmemory,
+      maxmemoryPolicy,
+    });
+    expect(safety.problem).toContain(`maxmemory is "${maxmemory}" with maxmemory-policy "${maxmemoryPolicy}"`);
+  });
+
+  it.each([
+    ['0', 'allkeys-lru'],
+    ['100mb', 'noeviction'],
+  ])('accepts maxmemory %s with maxmemory-policy %s: nothing is evicted', (maxmemory, maxmemoryPolicy) => {
+    const settings = {
+      appendonly: 'yes',
+      appendfsync: 'always',
+      notifyKeyspaceEvents: 'Ex',
+      maxmemory,
+      maxmemoryPolicy,
+    };
+    expect(judgeServerSettings(settings).problem).toBeUndefined();
+  });
+
   it('warns that expiries are not announced without E and x', () => {
     const safety = judgeServerSettings({ appendonly: 'yes', appendfsync: 'always', notifyKeyspaceEvents: 'K$' });
     expect(safety).toMatchObject({ appendfsyncAlways: true, expiryEvents: false });

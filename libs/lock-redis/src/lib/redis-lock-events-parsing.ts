@@ -43,6 +43,9 @@ export interface ServerSettings {
   readonly appendonly: string | Error;
   readonly appendfsync: string | Error;
   readonly notifyKeyspaceEvents: string | Error;
+  /** Unread (undefined) when the caller did not ask. */
+  readonly maxmemory?: string | Error;
+  readonly maxmemoryPolicy?: string | Error;
 }
 
 export interface ServerSafety {
@@ -83,6 +86,20 @@ export function judgeServerSettings(settings: ServerSettings): ServerSafety {
           ' an expired holder is not announced, so waiters only notice it when they re-check',
       );
     }
+  }
+  // With a memory limit, every policy but noeviction deletes keys: volatile-* a holder before its lease ends
+  // (two holders), allkeys-* a fence too (a token granted twice).
+  const { maxmemory, maxmemoryPolicy } = settings;
+  if (
+    typeof maxmemory === 'string' &&
+    maxmemory !== '0' &&
+    typeof maxmemoryPolicy === 'string' &&
+    maxmemoryPolicy !== 'noeviction'
+  ) {
+    problems.push(
+      `maxmemory is ${quoted(maxmemory)} with maxmemory-policy ${quoted(maxmemoryPolicy)} (needs noeviction or` +
+        ' no limit): evicting a holder key ends a lease early, evicting a fence lets a token be granted twice',
+    );
   }
   return { appendfsyncAlways, expiryEvents, problem: problems.length > 0 ? problems.join('; ') : undefined };
 }

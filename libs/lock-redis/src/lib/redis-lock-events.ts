@@ -458,13 +458,15 @@ class ServerSubscriber {
         (reply: unknown) => configValueOf(parameter, reply),
         (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       );
-    const [appendonly, appendfsync, notifyKeyspaceEvents] = await Promise.all([
+    const [appendonly, appendfsync, notifyKeyspaceEvents, maxmemory, maxmemoryPolicy] = await Promise.all([
       read('appendonly'),
       read('appendfsync'),
       read('notify-keyspace-events'),
+      read('maxmemory'),
+      read('maxmemory-policy'),
     ]);
     if (connection !== this.connection || !this.live) return;
-    this.safety = judgeServerSettings({ appendonly, appendfsync, notifyKeyspaceEvents });
+    this.safety = judgeServerSettings({ appendonly, appendfsync, notifyKeyspaceEvents, maxmemory, maxmemoryPolicy });
     this.hooks.onCheck(this.check());
   }
 
