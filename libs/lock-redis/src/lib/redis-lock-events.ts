@@ -11,6 +11,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { releasedChannel } from './lock-keys';
 import {
+  defaultConnectTimeoutMs,
+  defaultReconnectDelayMsMax,
+  disconnectTimeoutMs,
+  redisConnectionOptions,
+  timeoutMsMax,
+} from './redis-connection';
+import {
   configValueOf,
   judgeServerSettings,
   nameOfHolderKey,
@@ -81,19 +88,13 @@ export interface RedisLockEventsStats {
   readonly listenerErrors: number;
 }
 
-const defaultConnectTimeoutMs = 1_000;
 const defaultSubscribeTimeoutMs = 1_000;
-const reconnectDelayMsMin = 50;
-const defaultReconnectDelayMsMax = 1_000;
 const defaultHeartbeatIntervalMs = 1_000;
 const defaultWatchedNamesMax = 10_000;
 /** Heartbeat ticks a PING may stay unanswered: one tick could come before a blocked event loop read the PONG. */
 const unansweredTicksMax = 2;
 /** Channels per SUBSCRIBE when resubscribing, so one command stays small. */
 const channelsPerSubscribeMax = 1_000;
-const disconnectTimeoutMs = 100;
-/** Longer timers overflow in Node and fire at once. */
-const timeoutMsMax = 2 ** 31 - 1;
 /** Expired keys of every database; the message is the key. */
 const expiredPattern = '__keyevent@*__:expired';
 
@@ -323,19 +324,10 @@ class ServerSubscriber {
   ) {
     this.id = options.id;
     this.redis = new Redis({
-      host: options.host,
-      port: options.port,
-      connectTimeout: options.connectTimeoutMs,
-      // Commands are sent only on a set-up connection; one sent as it drops
-      // fails at once and is neither queued nor resent (a stale UNSUBSCRIBE
-      // resent after a resubscription would drop a watched name).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
+      ...redisConnectionOptions(options),
+      // Subscriptions are made again by setUp(), for exactly the names watched then: a stale UNSUBSCRIBE
+      // resent after a resubscription would drop a watched name, and CONFIG is refused once subscribed.
       autoResubscribe: false,
-      retryStrategy: (attempt) => Math.min(reconnectDelayMsMin * 2 ** (attempt - 1), options.reconnectDelayMsMax),
-      enableReadyCheck: true,
-      disconnectTimeout: disconnectTimeoutMs,
     });
     this.redis.on('error', (error: Error) => {
       const changed = error.message !== this.lastConnectionError;

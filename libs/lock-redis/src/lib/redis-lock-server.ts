@@ -18,6 +18,12 @@ import {
 import { once } from 'node:events';
 import Redis from 'ioredis';
 import {
+  defaultConnectTimeoutMs,
+  defaultReconnectDelayMsMax,
+  redisConnectionOptions,
+  timeoutMsMax,
+} from './redis-connection';
+import {
   encodeHolder,
   fenceKey,
   holderKey,
@@ -49,13 +55,7 @@ export interface RedisLockServerOptions {
   inFlightMax?: number;
 }
 
-const defaultConnectTimeoutMs = 1_000;
-const reconnectDelayMsMin = 50;
-const defaultReconnectDelayMsMax = 1_000;
 const defaultInFlightMax = 1_000;
-const disconnectTimeoutMs = 100;
-/** Longer timers overflow in Node and fire at once. */
-const timeoutMsMax = 2 ** 31 - 1;
 
 /** The scripts as ioredis defines them on the connection (defineCommand). */
 interface LockScriptCommands {
@@ -112,25 +112,14 @@ export class RedisLockServer implements LockServer {
   constructor(options: RedisLockServerOptions) {
     this.id = options.id ?? `${options.host}:${options.port}`;
     this.inFlightMax = options.inFlightMax ?? defaultInFlightMax;
-    const reconnectDelayMsMax = options.reconnectDelayMsMax ?? defaultReconnectDelayMsMax;
-    const redis = new Redis({
-      host: options.host,
-      port: options.port,
-      connectTimeout: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
-      // A call to a server that is not connected fails at once rather than
-      // wait in a queue and be sent after its caller gave up on it; calls a
-      // dropped connection left unanswered fail too, and are not resent.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // Keep reconnecting for as long as the server is away.
-      retryStrategy: (attempt) => Math.min(reconnectDelayMsMin * 2 ** (attempt - 1), reconnectDelayMsMax),
-      // Ready only once the server has loaded its data (the fences) after a restart.
-      enableReadyCheck: true,
-      // How long close() lets a socket drain before destroying it; ioredis
-      // also leaves this timer behind when closing between reconnections.
-      disconnectTimeout: disconnectTimeoutMs,
-    });
+    const redis = new Redis(
+      redisConnectionOptions({
+        host: options.host,
+        port: options.port,
+        connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+        reconnectDelayMsMax: options.reconnectDelayMsMax ?? defaultReconnectDelayMsMax,
+      }),
+    );
     redis.on('error', (error: Error) => {
       this.lastConnectionError = error.message;
     });
