@@ -9,3 +9,4 @@ export * from './lib/retry';
 export * from './lib/server';
 export * from './lib/service-main';
 export * from './lib/call-end';
+export * from './lib/spans';

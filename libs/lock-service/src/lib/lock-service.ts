@@ -3,11 +3,11 @@
 // deadline ending its wait, every answer stamped with this instance's id,
 // every call a span (no owners or tokens in attributes).
 import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { lockV1, type commonV1 } from '@bulwark/contracts';
 import { DeadlineExceededError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import type { HandlerContext, HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { inActiveSpan, type HandlerContext, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import { HoldSession, holderMessage } from './hold-session';
 import { requireName, requireOwner, requireToken, requireTtl, requireWaitTimeout } from './lock-requests';
 import type { AcquireResult, Locks } from './locks';
@@ -68,19 +68,7 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
       handler: (request: Req, call: ServerUnaryCall<Req, Res>, context: HandlerContext) => Promise<Res>,
     ) =>
     (request: Req, call: ServerUnaryCall<Req, Res>, context: HandlerContext) =>
-      tracer.startActiveSpan(`bulwark.lock/${name}`, async (span: Span) => {
-        try {
-          return await handler(request, call, context);
-        } catch (error) {
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            message: error instanceof Error ? error.message : String(error),
-          });
-          throw error;
-        } finally {
-          span.end();
-        }
-      });
+      inActiveSpan(tracer, `bulwark.lock/${name}`, () => handler(request, call, context));
   const acquireAnswer = (result: AcquireResult) =>
     result.acquired
       ? {

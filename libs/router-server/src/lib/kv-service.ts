@@ -4,10 +4,10 @@
 // metadata (`bulwark-group`, `bulwark-replica`) for tools that only read
 // headers.
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
-import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { kvV1, type commonV1 } from '@bulwark/contracts';
 import { DeadlineExceededError } from '@bulwark/errors';
-import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
+import { inActiveSpan, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import type { Deadline, KvRouter } from './kv-router';
 
 export const groupHeader = 'bulwark-group';
@@ -38,27 +38,17 @@ export function kvService(kit: HandlerKit, router: KvRouter, options: KvServiceO
     method: Method<Req, Res>,
   ) =>
     kit.unary<Req, Res>((request, call) =>
-      tracer.startActiveSpan(`bulwark.router/${name}`, async (span: Span) => {
-        try {
-          const response = await method.call(router, request, deadlineOf(call, options.requestTimeoutMs));
-          const header = response.header;
-          if (header && header.groupId !== '') {
-            const metadata = new Metadata();
-            metadata.set(groupHeader, header.groupId);
-            metadata.set(replicaHeader, header.memberId);
-            call.sendMetadata(metadata);
-            span.setAttributes({ 'bulwark.group': header.groupId, 'bulwark.replica': header.memberId });
-          }
-          return response;
-        } catch (error) {
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            message: error instanceof Error ? error.message : String(error),
-          });
-          throw error;
-        } finally {
-          span.end();
+      inActiveSpan(tracer, `bulwark.router/${name}`, async (span) => {
+        const response = await method.call(router, request, deadlineOf(call, options.requestTimeoutMs));
+        const header = response.header;
+        if (header && header.groupId !== '') {
+          const metadata = new Metadata();
+          metadata.set(groupHeader, header.groupId);
+          metadata.set(replicaHeader, header.memberId);
+          call.sendMetadata(metadata);
+          span.setAttributes({ 'bulwark.group': header.groupId, 'bulwark.replica': header.memberId });
         }
+        return response;
       }),
     );
   const implementation: kvV1.KVServer = {
