@@ -2,4 +2,4 @@ export { memoryBackend, redisBackend, type LockBackend, type RedisBackendOptions
 export { LockNode, type LockNodeOptions } from './lib/lock-node';
 export { lockLimits } from './lib/lock-requests';
 export { lockService, type BackendDescription, type LockServiceOptions } from './lib/lock-service';
-export { defaultWaiterLeaseMs, Locks, type AcquireResult, type LockGrant, type LocksOptions } from './lib/locks';
+export { defaultWaiterLeaseMs, Locks, type AcquireResult, type LocksOptions } from './lib/locks';

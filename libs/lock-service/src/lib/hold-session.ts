@@ -13,10 +13,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import { lockV1 } from '@bulwark/contracts';
+import type { Grant } from '@bulwark/lock-core';
 import type { LockEvent } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import { requireName, requireOwner, requireToken, requireTtl, requireWaitTimeout } from './lock-requests';
-import type { LockGrant, Locks } from './locks';
+import type { Locks } from './locks';
 
 export type HoldEvent = NonNullable<lockV1.HoldResponse['event']>;
 
@@ -38,7 +39,6 @@ interface Held {
   /** Whether the last renewal failed for want of a majority. */
   backendLost: boolean;
   releasing: boolean;
-  released: boolean;
 }
 
 /** How soon a renewal that found no majority is tried again, while the lease lasts. */
@@ -115,9 +115,7 @@ export class HoldSession {
       return;
     }
     if (!result.acquired) {
-      this.sink.send({ $case: 'notAcquired', notAcquired: { holder: result.holder && holderMessage(result.holder) } });
-      this.finish();
-      this.sink.end();
+      this.endWith({ $case: 'notAcquired', notAcquired: { holder: result.holder && holderMessage(result.holder) } });
       return;
     }
     await this.hold(acquire.name, acquire.owner, result.grant, acquire.ttlMs);
@@ -133,7 +131,7 @@ export class HoldSession {
     await this.hold(resume.name, resume.owner, grant, resume.ttlMs);
   }
 
-  private async hold(name: string, owner: string, grant: LockGrant, ttlMs: number): Promise<void> {
+  private async hold(name: string, owner: string, grant: Grant, ttlMs: number): Promise<void> {
     const { token, attempt, validUntilMs } = grant;
     const held: Held = {
       name,
@@ -144,7 +142,6 @@ export class HoldSession {
       validUntilMs,
       backendLost: false,
       releasing: false,
-      released: false,
     };
     this.held = held;
     this.state = 'holding';
@@ -193,13 +190,8 @@ export class HoldSession {
         return;
       } catch (error) {
         if (this.ended) return;
-        if (error instanceof FailedPreconditionError) {
-          this.lose(
-            held.released ? lockV1.LossCause.LOSS_CAUSE_RELEASED : lockV1.LossCause.LOSS_CAUSE_EXPIRED,
-            error.message,
-          );
-          return;
-        }
+        if (error instanceof FailedPreconditionError)
+          return this.lose(lockV1.LossCause.LOSS_CAUSE_EXPIRED, error.message);
         if (!(error instanceof UnavailableError)) throw error;
         // Still the holder's until its validity ends (the timer reports the loss then); keep trying until it does.
         held.backendLost = true;
@@ -217,26 +209,19 @@ export class HoldSession {
       await this.locks.release(held.name, held.owner, held.token);
     } catch (error) {
       if (this.ended) return;
-      if (error instanceof FailedPreconditionError) {
-        this.lose(
-          held.released ? lockV1.LossCause.LOSS_CAUSE_RELEASED : lockV1.LossCause.LOSS_CAUSE_EXPIRED,
-          error.message,
-        );
-        return;
-      }
+      // A release of this grant by another call ends the session as it is heard: found gone here, it ran out.
+      if (error instanceof FailedPreconditionError)
+        return this.lose(lockV1.LossCause.LOSS_CAUSE_EXPIRED, error.message);
       held.releasing = false;
       throw error;
     }
     if (this.ended) return;
-    this.sink.send({ $case: 'released', released: {} });
-    this.finish();
-    this.sink.end();
+    this.endWith({ $case: 'released', released: {} });
   }
 
   private onLockEvent(held: Held, event: LockEvent): void {
     if (event.kind !== 'released' || event.token !== held.token || event.attempt !== held.attempt) return;
     if (held.releasing) return;
-    held.released = true;
     this.lose(
       lockV1.LossCause.LOSS_CAUSE_RELEASED,
       `lock ${JSON.stringify(held.name)} under token ${held.token} was released by another call`,
@@ -266,7 +251,12 @@ export class HoldSession {
   private lose(cause: lockV1.LossCause, detail: string): void {
     if (this.ended) return;
     this.lossReported = true;
-    this.sink.send({ $case: 'lost', lost: { cause, detail } });
+    this.endWith({ $case: 'lost', lost: { cause, detail } });
+  }
+
+  /** The last event of the stream. */
+  private endWith(event: HoldEvent): void {
+    this.sink.send(event);
     this.finish();
     this.sink.end();
   }

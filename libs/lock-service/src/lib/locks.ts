@@ -10,7 +10,7 @@
 // queue (a third of the place's lease), which also bounds how long a lost
 // event can delay it.
 import { FailedPreconditionError } from '@bulwark/errors';
-import type { LockQuorum, LockView, ServerHolder } from '@bulwark/lock-core';
+import type { Grant, LockQuorum, LockView, ServerHolder } from '@bulwark/lock-core';
 import type { LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import { Waiter, WaitingRoom } from './waiting-room';
@@ -30,15 +30,8 @@ export interface LocksOptions {
 }
 
 /** A grant, valid on this instance's clock until validUntilMs. */
-export interface LockGrant {
-  readonly token: bigint;
-  /** The grant attempt that took it: a release published with this token and attempt is this grant's. */
-  readonly attempt: string;
-  readonly validUntilMs: number;
-}
-
 export type AcquireResult =
-  | { readonly acquired: true; readonly grant: LockGrant }
+  | { readonly acquired: true; readonly grant: Grant }
   | { readonly acquired: false; readonly holder: ServerHolder | undefined };
 
 export interface AcquireRequest {
@@ -155,7 +148,7 @@ export class Locks {
   }
 
   /** Extends owner's lease under token by ttlMs from now. */
-  async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<LockGrant> {
+  async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<Grant> {
     const grant = await this.quorum.refresh(name, owner, token, ttlMs);
     if (grant.validUntilMs - this.nowMs() >= 1) return grant;
     // The servers did extend the lease: nobody may use it, so it must not be left to its TTL.
