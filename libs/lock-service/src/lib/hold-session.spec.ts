@@ -3,33 +3,17 @@
 // minority and undid it there) is not its loss.
 import { lockV1 } from '@bulwark/contracts';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
-import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
 import { createLogger } from '@bulwark/logging';
 import { HoldSession, type HoldEvent } from './hold-session';
+import { LocalLockEvents } from './local-lock-events';
 import { Locks } from './locks';
 
 const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
 
-/** Events the test publishes, as the servers' pub/sub would. */
-class PublishedEvents implements LockEventSource {
-  private readonly listeners = new Set<(event: LockEvent, serverId: string) => void>();
-
-  async watch(_name: string, listener: (event: LockEvent, serverId: string) => void): Promise<() => void> {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  publish(event: LockEvent): void {
-    for (const listener of [...this.listeners]) listener(event, 'server');
-  }
-
-  async close(): Promise<void> {}
-}
-
 describe('HoldSession', () => {
   it('reports RELEASED for a release of its own grant, not for another attempt with the same token', async () => {
     const server = new MemoryLockServer('s1', () => performance.now());
-    const events = new PublishedEvents();
+    const events = new LocalLockEvents();
     const quorum = new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 });
     const locks = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
     const sent: HoldEvent[] = [];
@@ -40,9 +24,9 @@ describe('HoldSession', () => {
       });
       const holder = (await server.inspect('L')).holder;
       if (!holder || sent[0]?.$case !== 'granted') throw new Error('expected the grant');
-      events.publish({ kind: 'released', token: holder.token, attempt: `${holder.attempt}-other` });
+      events.emit('L', { kind: 'released', token: holder.token, attempt: `${holder.attempt}-other` }, 's1');
       expect(sent.map((event) => event.$case)).toEqual(['granted']);
-      events.publish({ kind: 'released', token: holder.token, attempt: holder.attempt });
+      events.emit('L', { kind: 'released', token: holder.token, attempt: holder.attempt }, 's1');
       expect(sent[1]).toMatchObject({ $case: 'lost', lost: { cause: lockV1.LossCause.LOSS_CAUSE_RELEASED } });
     } finally {
       session.close();

@@ -5,15 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { lockV1 } from '@bulwark/contracts';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
-import {
-  parseReleasedMessage,
-  RedisLockEvents,
-  RedisLockServer,
-  type LockEvent,
-  type LockEventSource,
-} from '@bulwark/lock-redis';
+import { RedisLockEvents, RedisLockServer, type LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import type { BackendDescription } from './lock-service';
+import { LocalLockEvents } from './local-lock-events';
 
 /**
  * Every process's grant attempts must have ids no other process uses (an
@@ -87,40 +82,10 @@ export function redisBackend(options: RedisBackendOptions): LockBackend {
   };
 }
 
-/** Events of the memory backend: this process makes every change, so it tells its own watchers. */
-class LocalLockEvents implements LockEventSource {
-  private readonly watchers = new Map<string, Set<(event: LockEvent, serverId: string) => void>>();
-
-  async watch(name: string, listener: (event: LockEvent, serverId: string) => void): Promise<() => void> {
-    let listeners = this.watchers.get(name);
-    if (!listeners) {
-      listeners = new Set();
-      this.watchers.set(name, listeners);
-    }
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0) this.watchers.delete(name);
-    };
-  }
-
-  emit(name: string, event: LockEvent, serverId: string): void {
-    for (const listener of [...(this.watchers.get(name) ?? [])]) listener(event, serverId);
-  }
-
-  async close(): Promise<void> {
-    this.watchers.clear();
-  }
-}
-
 export function memoryBackend(): LockBackend {
   const events = new LocalLockEvents();
   const server = new MemoryLockServer('memory', () => performance.now());
-  // Published as the Redis scripts publish them: a release's token and attempt, or 'left'.
-  server.onReleased = (name, message) => {
-    const event = parseReleasedMessage(message);
-    if (event) events.emit(name, event, server.id);
-  };
+  events.publishFrom(server);
   return {
     quorum: new LockQuorum({
       servers: [server],

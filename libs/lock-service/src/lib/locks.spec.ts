@@ -2,40 +2,12 @@
 // release and on a holder's expiry, timeouts and cancellation.
 import { createLogger } from '@bulwark/logging';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
-import { parseReleasedMessage, type LockEvent, type LockEventSource } from '@bulwark/lock-redis';
 import { memoryBackend, type LockBackend } from './lock-backend';
+import { LocalLockEvents } from './local-lock-events';
 import { Locks, type AcquireResult } from './locks';
 
 const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
 const never = new AbortController().signal;
-
-/** The releases servers publish, as pub/sub would deliver them. */
-class ServerEvents implements LockEventSource {
-  private readonly listeners = new Set<(event: LockEvent, serverId: string) => void>();
-  released = 0;
-
-  constructor(servers: readonly MemoryLockServer[]) {
-    for (const server of servers) {
-      server.onReleased = (_name, message) => {
-        const event = parseReleasedMessage(message);
-        if (!event) return;
-        if (event.kind === 'released') this.released += 1;
-        for (const listener of [...this.listeners]) listener(event, server.id);
-      };
-    }
-  }
-
-  async watch(_name: string, listener: (event: LockEvent, serverId: string) => void): Promise<() => void> {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  publish(event: LockEvent): void {
-    for (const listener of [...this.listeners]) listener(event, 's1');
-  }
-
-  async close(): Promise<void> {}
-}
 
 function granted(result: AcquireResult): bigint {
   if (!result.acquired)
@@ -180,17 +152,22 @@ describe('Locks', () => {
     const servers = rates.map(
       (rate, index) => new MemoryLockServer(`s${index + 1}`, () => start + (performance.now() - start) * rate),
     );
-    const events = new ServerEvents(servers);
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    let released = 0;
+    await events.watch('a', (event) => {
+      if (event.kind === 'released') released += 1;
+    });
     const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
     const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
     const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 600, waitTimeoutMs: 0 }, never));
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 5_000 }, never);
     // s1 expires the lease at 400 ms, the others at 600 ms: s1 says so, as Redis's keyspace notification would.
-    setTimeout(() => events.publish({ kind: 'expired' }), 450);
+    setTimeout(() => events.emit('a', { kind: 'expired' }, 's1'), 450);
     const next = granted(await waiting);
     // A few attempts while only s1 had let the lease go may skip tokens; a loop would skip hundreds.
     expect(next - holder).toBeLessThanOrEqual(4n);
-    expect(events.released).toBeLessThanOrEqual(4);
+    expect(released).toBeLessThanOrEqual(4);
   });
 
   it('refreshes only the holder, under its token', async () => {

@@ -1,33 +1,11 @@
 // Who an event wakes: the first local waiter in queue order, on every
 // server's event, and every waiter still joining.
 import { createLogger } from '@bulwark/logging';
-import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
+import { LocalLockEvents } from './local-lock-events';
 import { Waiter, WaitingRoom } from './waiting-room';
 
 const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
 const never = new AbortController().signal;
-
-/** Events the test publishes, as every server's pub/sub would. */
-class PublishedEvents implements LockEventSource {
-  private readonly listeners = new Map<string, Set<(event: LockEvent, serverId: string) => void>>();
-
-  async watch(name: string, listener: (event: LockEvent, serverId: string) => void): Promise<() => void> {
-    const listeners = this.listeners.get(name) ?? new Set();
-    this.listeners.set(name, listeners);
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-  }
-
-  publish(name: string, event: LockEvent): void {
-    for (const listener of this.listeners.get(name) ?? []) listener(event, 'server');
-  }
-
-  watchers(name: string): number {
-    return this.listeners.get(name)?.size ?? 0;
-  }
-
-  async close(): Promise<void> {}
-}
 
 function waiter(id: string, ticket: bigint | undefined): Waiter {
   const made = new Waiter(id);
@@ -36,11 +14,11 @@ function waiter(id: string, ticket: bigint | undefined): Waiter {
 }
 
 describe('WaitingRoom', () => {
-  let events: PublishedEvents;
+  let events: LocalLockEvents;
   let room: WaitingRoom;
 
   beforeEach(() => {
-    events = new PublishedEvents();
+    events = new LocalLockEvents();
     room = new WaitingRoom(events, logger);
   });
 
@@ -49,19 +27,19 @@ describe('WaitingRoom', () => {
     const first = waiter('i/1', 5n);
     const tie = waiter('i/0', 7n);
     for (const each of [later, first, tie]) await room.enter('a', each);
-    events.publish('a', { kind: 'released', token: 1n, attempt: 'q.1' });
+    events.emit('a', { kind: 'released', token: 1n, attempt: 'q.1' }, 's1');
     expect([first.takeWake(), tie.takeWake(), later.takeWake()]).toEqual([true, false, false]);
     room.leave('a', first);
-    events.publish('a', { kind: 'expired' });
+    events.emit('a', { kind: 'expired' }, 's1');
     expect([tie.takeWake(), later.takeWake()]).toEqual([true, false]);
   });
 
   it("wakes again on each server's event, since the one that frees the lock on a majority may come last", async () => {
     const first = waiter('i/1', 1n);
     await room.enter('a', first);
-    events.publish('a', { kind: 'released', token: 3n, attempt: 'q.3' });
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3' }, 's1');
     expect(await first.next(1_000, never)).toBe('woken');
-    events.publish('a', { kind: 'released', token: 3n, attempt: 'q.3' });
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3' }, 's1');
     expect(await first.next(1_000, never)).toBe('woken');
   });
 
@@ -70,14 +48,14 @@ describe('WaitingRoom', () => {
     const queued = waiter('i/2', 9n);
     await room.enter('a', joining);
     await room.enter('a', queued);
-    events.publish('a', { kind: 'left' });
+    events.emit('a', { kind: 'left' }, 's1');
     expect([joining.takeWake(), queued.takeWake()]).toEqual([true, true]);
   });
 
   it('wakes everyone after a server resubscribed, since events may have been missed', async () => {
     const all = [waiter('i/1', 1n), waiter('i/2', 2n)];
     for (const each of all) await room.enter('a', each);
-    events.publish('a', { kind: 'resubscribed' });
+    events.emit('a', { kind: 'resubscribed' }, 's1');
     expect(all.map((each) => each.takeWake())).toEqual([true, true]);
   });
 
@@ -86,11 +64,11 @@ describe('WaitingRoom', () => {
     const two = waiter('i/2', 2n);
     await room.enter('a', one);
     await room.enter('a', two);
-    expect(events.watchers('a')).toBe(1);
+    expect(events.watching('a')).toBe(1);
     room.leave('a', one);
     room.leave('a', two);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(events.watchers('a')).toBe(0);
+    expect(events.watching('a')).toBe(0);
     expect(room.size).toBe(0);
   });
 });
