@@ -14,7 +14,7 @@ import { buildSync } from 'esbuild';
 import { coordinatorV1, kvV1, lockV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
-import { callUnary, createClient } from '@bulwark/rpc';
+import { callUnary, createClient, defaultRetryPolicy, realRetryEnvironment, withRetry } from '@bulwark/rpc';
 import { repoPath, repoRoot } from '@bulwark/testing';
 import { eventually } from './support/eventually';
 
@@ -23,15 +23,12 @@ const subnet = '127.77.80';
 const portOffset = 16_000;
 const { Consistency } = kvV1;
 
-/** Calls again after UNAVAILABLE, at most 5 times: nothing was granted, and the caller may ask again. */
-async function retryingUnavailable<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!(error instanceof UnavailableError) || attempt === 5) throw error;
-    }
-  }
+/** Calls again (with backoff) after UNAVAILABLE, as a client would: nothing was granted, and it may ask again. */
+function retryingUnavailable<T>(call: () => Promise<T>): Promise<T> {
+  return withRetry(call, defaultRetryPolicy, {
+    ...realRetryEnvironment(60_000),
+    shouldRetry: (error) => error instanceof UnavailableError,
+  });
 }
 
 describe('locks on the compose fleet', () => {
