@@ -2,7 +2,8 @@
 // waiters of both instances are granted in the order they joined, a release
 // wakes the next waiter through pub/sub, an expiry through keyspace events,
 // a hung or dead minority costs a bounded wait and never a wrong grant, and
-// two dead servers refuse with UNAVAILABLE.
+// two dead servers refuse with UNAVAILABLE (and a Hold holder is told its
+// lease ran out for want of a majority).
 import { lockV1 } from '@bulwark/contracts';
 import { createLogger } from '@bulwark/logging';
 import { callUnary, createClient, startServer, type RunningServer } from '@bulwark/rpc';
@@ -159,5 +160,37 @@ describe('lock service on 3 Redis servers, 2 instances', () => {
     const after = await acquire(1, { name, owner: 'after', ttlMs: 10_000, waitTimeoutMs: 5_000 });
     expect(after.acquired).toBe(true);
     expect(after.token).toBeGreaterThan(before.token);
+  });
+
+  it('tells a Hold holder its lease ran out while renewals found no majority (BACKEND_MAJORITY_LOST)', async () => {
+    const { client } = instance(0);
+    const stream = client.hold();
+    const events: lockV1.HoldResponse['event'][] = [];
+    let heard: () => void = () => {};
+    stream.on('data', (response: lockV1.HoldResponse) => {
+      events.push(response.event);
+      heard();
+    });
+    stream.on('error', () => heard());
+    const next = async (count: number) => {
+      while (events.length < count) await new Promise<void>((resolve) => (heard = resolve));
+      return events[count - 1];
+    };
+    const [first, second] = redis as [RedisServer, RedisServer];
+    try {
+      stream.write({
+        action: { $case: 'acquire', acquire: { name: 'r/hold-majority', owner: 'h', ttlMs: 1_000, waitTimeoutMs: 0 } },
+      });
+      expect((await next(1))?.$case).toBe('granted');
+      await Promise.all([first.kill(), second.kill()]);
+      stream.write({ action: { $case: 'renew', renew: {} } });
+      expect(await next(2)).toMatchObject({
+        $case: 'lost',
+        lost: { cause: lockV1.LossCause.LOSS_CAUSE_BACKEND_MAJORITY_LOST },
+      });
+    } finally {
+      stream.cancel();
+      await Promise.all([first.restart(), second.restart()]);
+    }
   });
 });
