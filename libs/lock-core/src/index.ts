@@ -7,6 +7,7 @@ export {
 } from './lib/lock-attempts';
 export type {
   LockServer,
+  ServerClaim,
   ServerEnqueued,
   ServerGrant,
   ServerHolder,
@@ -23,6 +24,7 @@ export {
   type LockQuorumOptions,
   type LockView,
   type QueuePlace,
+  type WaiterClaim,
 } from './lib/lock-quorum';
 export {
   compareWaiters,

@@ -1,4 +1,5 @@
 export {
+  claimsKey,
   fenceKey,
   holderKey,
   leftMessage,
@@ -9,7 +10,7 @@ export {
   waiterLeasesKey,
 } from './lib/lock-keys';
 export { RedisLockServer, type RedisLockServerOptions } from './lib/redis-lock-server';
-export { parseReleasedMessage, type ReleasedMessage } from './lib/redis-lock-events-parsing';
+export { parseReleasedMessage, type HandedTo, type ReleasedMessage } from './lib/redis-lock-events-parsing';
 export {
   RedisLockEvents,
   type LockEvent,

@@ -7,7 +7,14 @@ import { MemoryLockServer } from './memory-lock-server';
 function quorumOf(count: number) {
   const clock = { nowMs: 1_000 };
   const servers = Array.from({ length: count }, (_, index) => new MemoryLockServer(`s${index + 1}`, () => clock.nowMs));
-  const quorum = new LockQuorum({ servers, nowMs: () => clock.nowMs, callTimeoutMs: 100, attemptPrefix: 'i1' });
+  const quorum = new LockQuorum({
+    servers,
+    nowMs: () => clock.nowMs,
+    wallClockMs: () => 0,
+    random: () => 0,
+    callTimeoutMs: 100,
+    attemptPrefix: 'i1',
+  });
   return { clock, servers, quorum };
 }
 
@@ -108,8 +115,20 @@ describe('LockQuorum', () => {
           },
         }),
     );
-    const quorum = new LockQuorum({ servers: counted, nowMs: () => clock.nowMs, callTimeoutMs: 100 });
-    const other = new LockQuorum({ servers, nowMs: () => clock.nowMs, callTimeoutMs: 100 });
+    const quorum = new LockQuorum({
+      servers: counted,
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+    });
+    const other = new LockQuorum({
+      servers,
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+    });
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({ grant: { token: 1n } });
     expect(inspects).toBe(3);
     await quorum.release('job', 'alice', 1n);
@@ -190,7 +209,13 @@ describe('LockQuorum', () => {
           },
         }),
     );
-    const quorum3 = new LockQuorum({ servers: slow, nowMs: () => clock.nowMs, callTimeoutMs: 100 });
+    const quorum3 = new LockQuorum({
+      servers: slow,
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+    });
     // 100 ms TTL, 3 ms of drift allowance, 120 ms spent granting: nothing is left of it.
     expect(await quorum3.tryAcquire('job', 'alice', 100)).toEqual({
       acquired: false,
@@ -208,6 +233,8 @@ describe('LockQuorum', () => {
     const quorum = new LockQuorum({
       servers: [a, b, answerLost(c, 'grant')],
       nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
       callTimeoutMs: 100,
     });
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toEqual({
@@ -289,7 +316,7 @@ describe('LockQuorum attempts', () => {
   it("a retry through another instance that guesses the live grant's token leaves that grant alone", async () => {
     const { servers, clock } = quorumOf(3);
     const { calls } = recordingGrants(servers);
-    const options = { servers, nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    const options = { servers, nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
     const first = new LockQuorum({ ...options, attemptPrefix: 'lock-1.a' });
     const second = new LockQuorum({ ...options, attemptPrefix: 'lock-2.b' });
     // The second instance last saw fence 1.
@@ -313,7 +340,7 @@ describe('LockQuorum attempts', () => {
     const { servers, clock } = quorumOf(3);
     const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
     const { open, opened } = gate();
-    const options = { nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    const options = { nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
     // The first attempt reads, then its grants wait: a applies it and the answer is lost, b never gets it, c later.
     const first = new LockQuorum({
       ...options,
@@ -348,7 +375,7 @@ describe('LockQuorum attempts', () => {
     const published: string[] = [];
     for (const server of servers) server.onReleased = (name, message) => published.push(`${server.id} ${message}`);
     const { open, opened } = gate();
-    const options = { nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    const options = { nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
     // x's grant reaches a first, alice's reaches b and c first; both guess token 1.
     const forX = new LockQuorum({
       ...options,
@@ -420,7 +447,7 @@ describe('LockQuorum attempts', () => {
 
   it('takes attempt prefixes of 1 to 47 characters without ":", and defaults to one unique in this process', async () => {
     const { servers, clock } = quorumOf(3);
-    const options = { servers, nowMs: () => clock.nowMs, callTimeoutMs: 100 };
+    const options = { servers, nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
     for (const attemptPrefix of ['', 'a:b', 'x'.repeat(48), 'é', 'a b']) {
       const error = (() => {
         try {
@@ -537,7 +564,13 @@ describe('LockQuorum waiters', () => {
         await server.enqueue('job', 'w-bob', 1n, leaseMs);
         return apply();
       });
-    const quorum = new LockQuorum({ servers: [late(a), late(b), c], nowMs: () => clock.nowMs, callTimeoutMs: 100 });
+    const quorum = new LockQuorum({
+      servers: [late(a), late(b), c],
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+    });
     expect(await quorum.tryAcquire('job', 'dave', 1_000)).toEqual({ acquired: false, holder: undefined, queued: true });
     expect((await c.inspect('job')).holder).toBeUndefined();
   });
@@ -565,6 +598,8 @@ describe('LockQuorum waiters', () => {
     const quorum = new LockQuorum({
       servers: [watchedA, answerLost(b, 'grant'), c],
       nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
       callTimeoutMs: 100,
       attemptPrefix: 'i2',
     });
@@ -596,6 +631,8 @@ describe('LockQuorum waiters', () => {
     const quorum = new LockQuorum({
       servers: [flakyA, answerLost(b, 'grant'), c],
       nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
       callTimeoutMs: 100,
     });
     await c.grant('job', 'ghost', 9n, 'ghost.9', 1_000);
@@ -624,6 +661,8 @@ describe('LockQuorum waiters', () => {
     const quorum = new LockQuorum({
       servers: [a, answerLost(b, 'grant'), c],
       nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
       callTimeoutMs: 100,
       placesMax: 1,
     });
@@ -656,11 +695,12 @@ describe('LockQuorum waiters', () => {
     const [a] = servers as [MemoryLockServer];
     await a.enqueue('job', 'w-early', 1n, leaseMs);
     // w-early is ahead on a only.
-    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toEqual({ ticket: 2n, first: true, free: true });
+    // Bob's first ticket, 1, is not above a's counter: a refuses it, and he is first where he is queued.
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toMatchObject({ ticket: 1n, first: true, free: true });
     // Granted on b and c: bob leaves every queue, a's too.
     expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
-    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toEqual({ ticket: 3n, first: true, free: false });
-    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toEqual({ ticket: 4n, first: false, free: false });
+    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toMatchObject({ ticket: 2n, first: true, free: false });
+    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toMatchObject({ ticket: 3n, first: false, free: false });
     expect((await a.inspect('job')).queue).toEqual({ head: 'w-early', length: 3 });
   });
 
@@ -692,5 +732,92 @@ describe('LockQuorum waiters', () => {
     const { quorum } = quorumOf(3);
     await quorum.enqueue('job', 'w-last', leaseMs, ticketMax);
     await expect(quorum.enqueue('job', 'w-next', leaseMs)).rejects.toMatchObject({ details: { field: 'ticket' } });
+  });
+});
+
+describe('LockQuorum handover', () => {
+  const leaseMs = 5_000;
+  const ids = (...names: string[]) => new Set(names);
+
+  it("hands a released lock to the head's claim on every server, which the waiter takes on a majority's word", async () => {
+    const { quorum, servers, clock } = quorumOf(3);
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    expect(place).toMatchObject({ ticket: 1n, first: true, free: false, claimAttempt: 'i1.2', handed: undefined });
+    clock.nowMs += 300;
+    await quorum.release('job', 'alice', 1n);
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('bob:2:i1.2'));
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
+    // One server's word, or a word about another attempt, is not enough.
+    expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i1.2', ids('s1'))).toBeUndefined();
+    expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i9.9', ids('s1', 's2', 's3'))).toBeUndefined();
+    // Valid from when the claim was first sent (1,000), not from the news (1,300): 2,000 - 22 ms of drift.
+    expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i1.2', ids('s1', 's3'))).toEqual({
+      token: 2n,
+      attempt: 'i1.2',
+      validUntilMs: 1_000 + 2_000 - 22,
+    });
+    // Taken once: the place is gone.
+    expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i1.2', ids('s1', 's3'))).toBeUndefined();
+    await quorum.release('job', 'bob', 2n);
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('-'));
+  });
+
+  it('tells a renewal that finds the lock handed over on a majority, keeping the claim and when it was first sent', async () => {
+    const { quorum, servers, clock } = quorumOf(3);
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    const claim = { owner: 'bob', ttlMs: 2_000 };
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, undefined, claim);
+    clock.nowMs += 500;
+    const renewed = await quorum.enqueue('job', 'w-bob', leaseMs, place.ticket, claim);
+    expect(renewed).toMatchObject({ claimAttempt: place.claimAttempt, handed: undefined });
+    await quorum.release('job', 'alice', 1n);
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs, place.ticket, claim)).toMatchObject({
+      handed: { token: 2n, attempt: place.claimAttempt, validUntilMs: 1_000 + 2_000 - 22 },
+    });
+    // The renewal queued nothing behind the waiter's own grant.
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
+  });
+
+  it('leaves a minority handover to the waiter, whose leave frees it; the others still wait in line', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const quorum = new LockQuorum({
+      servers,
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+      attemptPrefix: 'i1',
+    });
+    const lossy = new LockQuorum({
+      servers: [s1, requestLost(s2, 'release'), requestLost(s3, 'release')],
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+      attemptPrefix: 'i2',
+    });
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    await quorum.enqueue('job', 'w-carol', leaseMs, undefined, { owner: 'carol', ttlMs: 2_000 });
+    await expect(lossy.release('job', 'alice', 1n)).rejects.toBeInstanceOf(UnavailableError);
+    expect(await holdersOf(servers, 'job')).toEqual(['bob:2:i1.2', 'alice:1:i1.1', 'alice:1:i1.1']);
+    expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i1.2', ids('s1'))).toBeUndefined();
+    await quorum.leave('job', 'w-bob');
+    expect(await holdersOf(servers, 'job')).toEqual(['-', 'alice:1:i1.1', 'alice:1:i1.1']);
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-carol', length: 1 }));
+  });
+
+  it('hands over under the token after the last fence seen when that is above the released one', async () => {
+    const { quorum, servers } = quorumOf(3);
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    // An attempt that did not count raised s1's fence to 5.
+    await (servers[0] as MemoryLockServer).grant('job', 'x', 5n, 'i9.1', 1_000);
+    await (servers[0] as MemoryLockServer).release('job', 'x', 5n);
+    quorum.noteFence('job', 5n);
+    await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    await quorum.release('job', 'alice', 1n);
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('bob:6:i1.2'));
   });
 });

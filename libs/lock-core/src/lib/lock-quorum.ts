@@ -70,15 +70,21 @@
 // across lock-service instances). A waiter takes a ticket and queues on
 // every server; each server orders its queue by (ticket, waiterId), the
 // same total order everywhere, and grants only to the head of its queue
-// (a grant without a waiter only to an empty queue). Tickets are taken
-// like tokens: read the ticket counters (the highest ticket each server
-// issued) of a majority, take one more than the highest, and queue with it
-// on every server, raising each counter to it; the enqueue counts when a
-// majority took it. Entries have leases the waiter renews; servers drop
-// the ones that ran out, so a waiter whose instance died stops blocking.
+// (a grant without a waiter only to an empty queue). A waiter joins with a
+// ticket it picks itself: the wall clock in microseconds (plus a random
+// part of one), or above the last ticket it tried if that is higher. Every
+// server queues it with that ticket, raises its ticket counter (the highest
+// ticket it ever queued, which only grows and survives restarts) to it if
+// higher, and answers what the counter was; the join counts when the
+// ticket was above the counter on a majority. Otherwise the waiter joins
+// again, everywhere, with a ticket above the highest counter reported (its
+// entries take the new ticket), so every server holds it under one ticket.
+// Clocks that disagree only cost such a second round. Entries have leases
+// the waiter renews; servers drop the ones that ran out, so a waiter whose
+// instance died stops blocking.
 // - A waiter A whose enqueue returned before B's began holds a lower
-//   ticket: A raised the counters of a majority, B read a majority, the two
-//   share a server (counters, like fences, survive restarts).
+//   ticket: A raised the counters of a majority to its ticket, B's ticket
+//   is above the counters of a majority, the two share a server.
 // - While A's place lasts on the majority M that took it (A is queued
 //   there, or holds the lock there), neither B nor a grant without a
 //   waiter gets any server of M. Either needs a majority, which meets M,
@@ -102,10 +108,37 @@
 //   head on every server of that majority, unless an entry held only on a
 //   minority is ahead of it there; such an entry (an enqueue that failed)
 //   is left at once, or lapses with its lease.
+//
+// Handover (one round per turn of a hot lock, not two). A waiter queues
+// with a claim: its owner, TTL and an attempt id of its own, drawn like a
+// grant round's. A release passes the next token (one more than the
+// released one, or than the last fence seen, if higher), and each server
+// that frees the lock hands it at once to its queue's head if the head
+// left a claim and the fence is below that token: one atomic step that is
+// exactly the grant the head would have made (fence raised conditionally,
+// holder written under the claim's attempt, head out of the queue). Each
+// server tells of it (pub/sub), and the waiter holds the lock once a
+// majority handed it over under the same token and attempt.
+// - Tokens: the handover's conditional raise is a grant's, so two grants
+//   never share a token and every later grant sees it, as above.
+// - Arrival order: a server hands over only to its own head, as it would
+//   grant only to it; a majority must agree, as for a grant.
+// - Validity: the waiter never learns when the releaser sent its release,
+//   and clocks of different machines are never compared. But no server can
+//   hand the lock to a claim before the enqueue that left it arrived there,
+//   so the lease on every server started after that enqueue was sent: the
+//   validity is counted from then, on the waiter's own clock (a waiter that
+//   waited long gets little validity, and refreshes before answering).
+// - A handover short of a majority holds the lock on a minority only, under
+//   an attempt that is the waiter's alone: renewing its place there answers
+//   handed (it never queues behind its own grant), and leaving the queue
+//   frees it (leave names the claim's attempt). A waiter that gives up
+//   leaves, so a handover it never takes is freed, not left to its TTL.
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { requireAttemptPrefix } from './lock-attempts';
 import type {
   LockServer,
+  ServerClaim,
   ServerEnqueued,
   ServerGrant,
   ServerHolder,
@@ -127,6 +160,14 @@ export interface LockQuorumOptions {
   readonly placesMax?: number;
   /** Lock names whose last fence seen is remembered, to grant in one round; the oldest is forgotten past this. */
   readonly knownFencesMax?: number;
+  /**
+   * The wall clock, ms since the epoch (Date.now by default): joins guess
+   * their ticket from it, and clocks of different machines may disagree,
+   * which costs a join a second round, never its place.
+   */
+  readonly wallClockMs?: () => number;
+  /** Uniform in [0, 1): spreads tickets (Math.random by default; a simulation passes its seeded one). */
+  readonly random?: () => number;
   /**
    * Starts the id of every grant attempt of this quorum (`<prefix>.<n>`):
    * 1 to 47 characters of A-Z, a-z, 0-9, _, . and -. No two quorums may
@@ -155,6 +196,12 @@ export type AcquireAttempt =
    */
   | { readonly acquired: false; readonly holder: ServerHolder | undefined; readonly queued: boolean };
 
+/** What a waiter asks to be handed over: the lock for owner, for ttlMs. */
+export interface WaiterClaim {
+  readonly owner: string;
+  readonly ttlMs: number;
+}
+
 /** A waiter's place in line after an enqueue. */
 export interface QueuePlace {
   /** Pass it to renew the lease: the same ticket keeps the same place. */
@@ -163,6 +210,13 @@ export interface QueuePlace {
   readonly first: boolean;
   /** Nobody holds the lock on a majority of servers. */
   readonly free: boolean;
+  /** The attempt id a release hands the lock over under, when the waiter queued with a claim. */
+  readonly claimAttempt: string | undefined;
+  /**
+   * A majority had handed the lock over to the claim already (a renewal
+   * found it so): the waiter holds it, and has left the queue.
+   */
+  readonly handed: Grant | undefined;
 }
 
 /** A lock as a majority of servers sees it. */
@@ -181,6 +235,10 @@ export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
+/** Joins tried before giving up: each one tries above every counter the last one was refused by. */
+const joinRoundsMax = 5;
+/** How far apart two joins' tickets may land by chance: a microsecond's worth. */
+const ticketSpread = 1_000;
 /** Enough to recognise the releases of undos still being published. */
 const undoneAttemptsKept = 1_024;
 
@@ -190,6 +248,12 @@ let quorumsMade = 0;
 interface Place {
   readonly ticket: bigint;
   readonly leaseMs: number;
+  readonly claim: PlaceClaim | undefined;
+}
+
+interface PlaceClaim extends ServerClaim {
+  /** When the first enqueue that left this claim was sent, on the caller's clock: no handover to it is older. */
+  readonly sinceMs: number;
 }
 
 export class LockQuorum {
@@ -201,6 +265,10 @@ export class LockQuorum {
   private readonly placesMax: number;
   /** By name and waiterId: the ticket and lease of each waiter queued through this quorum. */
   private readonly places = new Map<string, Place>();
+  /** By name, the highest ticket this quorum took, least recently raised first; as bounded as knownFences. */
+  private readonly knownTickets = new Map<string, bigint>();
+  private readonly wallClockMs: () => number;
+  private readonly random: () => number;
   /** By name, the highest fence seen, least recently raised first; the oldest is forgotten past knownFencesMax. */
   private readonly knownFences = new Map<string, bigint>();
   /** This quorum's recent attempts that were undone, oldest first. */
@@ -221,6 +289,8 @@ export class LockQuorum {
     this.driftMinMs = options.driftMinMs ?? defaultDriftMinMs;
     this.placesMax = options.placesMax ?? defaultPlacesMax;
     this.knownFencesMax = options.knownFencesMax ?? defaultKnownFencesMax;
+    this.wallClockMs = options.wallClockMs ?? Date.now;
+    this.random = options.random ?? Math.random;
   }
 
   /** Whether losing one server leaves a majority (N = 1 and 2 do not). */
@@ -309,8 +379,7 @@ export class LockQuorum {
     waiterId: string | undefined,
     startMs: number,
   ): Promise<{ attempt: AcquireAttempt; stale: boolean }> {
-    this.attempts += 1;
-    const attempt = `${this.attemptPrefix}.${this.attempts}`;
+    const attempt = this.nextAttempt();
     const grants = await this.everyServer((server, timeoutMs) =>
       server.grant(name, owner, token, attempt, ttlMs, timeoutMs, waiterId),
     );
@@ -342,44 +411,133 @@ export class LockQuorum {
    * Queues waiterId for name with a lease of leaseMs. Without a ticket it
    * takes a new one, after every earlier enqueue that returned; with one
    * (a lease renewal) it keeps that place, and queues it again where it was
-   * dropped. UnavailableError when fewer than a majority took it (a new
-   * entry is then taken out again, as far as the servers answer).
+   * dropped. With a claim, a release may hand the lock straight over to it
+   * (see "Handover" above); a renewal keeps the claim's attempt. Handed
+   * when a renewal finds a majority handed it over already.
+   * UnavailableError when fewer than a majority took it (a new entry is
+   * then taken out again, as far as the servers answer).
    */
-  async enqueue(name: string, waiterId: string, leaseMs: number, ticket?: bigint): Promise<QueuePlace> {
+  async enqueue(
+    name: string,
+    waiterId: string,
+    leaseMs: number,
+    ticket?: bigint,
+    claim?: WaiterClaim,
+  ): Promise<QueuePlace> {
     requireWaiterId(waiterId);
     requireWaiterLeaseMs(leaseMs);
     if (ticket !== undefined) requireTicket(ticket);
-    let taken = ticket;
-    if (taken === undefined) {
-      const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
-      const answered = states.filter(isDefined);
-      this.requireMajority(answered.length, 'read the ticket counters');
-      taken = this.ticketAfter(answered);
+    const startMs = this.options.nowMs();
+    const key = placeKey(name, waiterId);
+    const kept = this.places.get(key)?.claim;
+    const placeClaim =
+      claim && kept && kept.owner === claim.owner && kept.ttlMs === claim.ttlMs
+        ? kept
+        : claim && { owner: claim.owner, ttlMs: claim.ttlMs, attempt: this.nextAttempt(), sinceMs: startMs };
+    const joining = ticket === undefined;
+    let taken = ticket ?? this.ticketGuess(name);
+    let answers: (ServerEnqueued | undefined)[];
+    for (let round = 1; ; round++) {
       requireTicket(taken);
+      const tried = taken;
+      answers = await this.everyServer((server, timeoutMs) =>
+        server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim),
+      );
+      const counters = answers.flatMap((answer) => (answer?.outcome === 'queued' ? [answer.counter] : []));
+      const above = counters.filter((counter) => this.aboveCounter(tried, counter)).length;
+      if (!joining || above >= this.majority || counters.length < this.majority) break;
+      if (round === joinRoundsMax) {
+        await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, placeClaim?.attempt));
+        throw new UnavailableError(`could not take a ticket for lock ${JSON.stringify(name)} in ${round} rounds`);
+      }
+      taken = this.ticketAbove(
+        name,
+        counters.reduce((highest, counter) => (counter > highest ? counter : highest)),
+      );
     }
-    const place = { ticket: taken, leaseMs };
-    const answers = await this.everyServer((server, timeoutMs) =>
-      server.enqueue(name, waiterId, place.ticket, leaseMs, timeoutMs),
-    );
     const answered = answers.filter(isDefined);
-    if (answered.length < this.majority && ticket === undefined) {
+    if (answered.length < this.majority && joining) {
       // An entry on a minority holds no place, but would keep others waiting there until its lease ends.
-      await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs));
+      await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, placeClaim?.attempt));
     }
     this.requireMajority(answered.length, 'queue the waiter');
+    const place: Place = { ticket: taken, leaseMs, claim: placeClaim };
     this.remember(name, waiterId, place);
+    const queued = answered.filter((answer) => answer.outcome === 'queued');
     return {
       ticket: place.ticket,
-      first: answered.filter((answer) => answer.head === waiterId).length >= this.majority,
-      free: answered.filter((answer) => !answer.held).length >= this.majority,
+      first: queued.filter((answer) => answer.head === waiterId).length >= this.majority,
+      free: queued.filter((answer) => !answer.held).length >= this.majority,
+      claimAttempt: placeClaim?.attempt,
+      handed: placeClaim && this.handedByRenewal(name, waiterId, placeClaim, answers),
     };
   }
 
-  /** Takes waiterId out of name's queue on every server. UnavailableError when fewer than a majority answered. */
+  /**
+   * The grant a majority of servers handed over to waiterId's claim under
+   * token and attempt, as they told of it (handedBy: their ids), or
+   * undefined when that is not a majority or not this waiter's current
+   * claim. The waiter has left the queue then, and holds the lock until
+   * the grant's validUntilMs, counted from when its claim was first sent.
+   */
+  acceptHandover(
+    name: string,
+    waiterId: string,
+    token: bigint,
+    attempt: string,
+    handedBy: ReadonlySet<string>,
+  ): Grant | undefined {
+    const key = placeKey(name, waiterId);
+    const claim = this.places.get(key)?.claim;
+    if (!claim || claim.attempt !== attempt) return undefined;
+    const handed = this.servers.map((server) => handedBy.has(server.id));
+    if (handed.filter(Boolean).length < this.majority) return undefined;
+    return this.handedOver(name, waiterId, claim, token, handed);
+  }
+
+  private handedByRenewal(
+    name: string,
+    waiterId: string,
+    claim: PlaceClaim,
+    answers: readonly (ServerEnqueued | undefined)[],
+  ): Grant | undefined {
+    const tokens = answers.map((answer) => (answer?.outcome === 'handed' ? answer.token : undefined));
+    for (const token of tokens) {
+      if (token === undefined) continue;
+      const handed = tokens.map((other) => other === token);
+      if (handed.filter(Boolean).length >= this.majority) return this.handedOver(name, waiterId, claim, token, handed);
+    }
+    return undefined;
+  }
+
+  private handedOver(
+    name: string,
+    waiterId: string,
+    claim: PlaceClaim,
+    token: bigint,
+    handed: readonly boolean[],
+  ): Grant {
+    this.places.delete(placeKey(name, waiterId));
+    this.noteFence(name, token);
+    // Not awaited, and without the claim: where the handover was not heard of it may still have happened.
+    void this.everyServer(
+      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
+      (index) => !handed[index],
+    );
+    return { token, attempt: claim.attempt, validUntilMs: this.handoverValidUntilMs(claim.sinceMs, claim.ttlMs) };
+  }
+
+  /**
+   * Takes waiterId out of name's queue on every server, and frees the lock
+   * where it was handed over to the waiter's claim (a handover it will not
+   * take). UnavailableError when fewer than a majority answered.
+   */
   async leave(name: string, waiterId: string): Promise<void> {
     requireWaiterId(waiterId);
-    this.places.delete(placeKey(name, waiterId));
-    const left = await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs));
+    const key = placeKey(name, waiterId);
+    const claimAttempt = this.places.get(key)?.claim?.attempt;
+    this.places.delete(key);
+    const left = await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt));
     this.requireMajority(left.filter(isDefined).length, 'leave the queue');
   }
 
@@ -407,12 +565,16 @@ export class LockQuorum {
 
   /**
    * Frees name if owner holds it under token (and attempt, when given: the
-   * Grant's). FailedPreconditionError naming token when a majority did not
-   * hold it for owner (it is freed wherever it still was, all the same).
+   * Grant's), handing it over to the queue's head where the head left a
+   * claim (see "Handover" above). FailedPreconditionError naming token when
+   * a majority did not hold it for owner (it is freed wherever it still
+   * was, all the same).
    */
   async release(name: string, owner: string, token: bigint, attempt?: string): Promise<void> {
+    const known = this.knownFences.get(name) ?? 0n;
+    const nextToken = (known > token ? known : token) + 1n;
     const released = await this.everyServer((server, timeoutMs) =>
-      server.release(name, owner, token, timeoutMs, attempt),
+      server.release(name, owner, token, timeoutMs, attempt, nextToken),
     );
     this.requireMajority(released.filter(isDefined).length, 'release the lock');
     if (released.filter((done) => done === true).length >= this.majority) return;
@@ -431,6 +593,12 @@ export class LockQuorum {
     return { fence, holder: majorityHolder(answered, this.majority), waiters, answered: answered.length };
   }
 
+  /** A new attempt id: never used before by this quorum (see "Attempts" above). */
+  private nextAttempt(): string {
+    this.attempts += 1;
+    return `${this.attemptPrefix}.${this.attempts}`;
+  }
+
   /** More than half of count. */
   protected majorityOf(count: number): number {
     return Math.floor(count / 2) + 1;
@@ -446,14 +614,58 @@ export class LockQuorum {
     return queue.head !== undefined && queue.head !== waiterId;
   }
 
-  /** One more than the highest ticket counter the servers read report. */
-  protected ticketAfter(states: readonly ServerLockState[]): bigint {
-    return states.reduce((highest, state) => (state.ticket > highest ? state.ticket : highest), 0n) + 1n;
+  /** Whether a join's ticket is above a server's ticket counter, so that the join counts there. */
+  protected aboveCounter(ticket: bigint, counter: bigint): boolean {
+    return ticket > counter;
+  }
+
+  /**
+   * The ticket a join tries first: the wall clock in microseconds, which
+   * joins on every instance pass without reading when clocks roughly agree,
+   * or one above the last ticket seen for name when that is higher.
+   */
+  protected ticketGuess(name: string): bigint {
+    return this.ticketAbove(name, BigInt(Math.floor(this.wallClockMs())) * 1_000n);
+  }
+
+  /**
+   * A ticket above floor and above every ticket this quorum tried for name,
+   * at a random point of the next microsecond's worth: joins of one
+   * instance never try one ticket twice, and joins of two instances that
+   * collided (each refused on some servers) rarely collide again.
+   */
+  private ticketAbove(name: string, floor: bigint): bigint {
+    const last = this.knownTickets.get(name) ?? 0n;
+    const above = last > floor ? last : floor;
+    const ticket = above + 1n + BigInt(Math.floor(this.random() * ticketSpread));
+    this.noteTicket(name, ticket);
+    return ticket;
+  }
+
+  private noteTicket(name: string, ticket: bigint): void {
+    const known = this.knownTickets.get(name);
+    if (known !== undefined && known >= ticket) return;
+    this.knownTickets.delete(name);
+    this.knownTickets.set(name, ticket);
+    if (this.knownTickets.size > this.knownFencesMax) {
+      const oldest = this.knownTickets.keys().next().value;
+      if (oldest !== undefined) this.knownTickets.delete(oldest);
+    }
+  }
+
+  /** Whether a majority of servers answered, and so. */
+  private isMajority<T>(answers: readonly (T | undefined)[], so: (answer: T) => boolean): boolean {
+    return answers.filter((answer) => answer !== undefined && so(answer)).length >= this.majority;
   }
 
   /** The end of a lease of ttlMs taken or extended by calls that began at startMs, on this caller's clock. */
   protected validUntilMs(startMs: number, ttlMs: number): number {
     return startMs + ttlMs - this.driftMs(ttlMs);
+  }
+
+  /** The end of a lease of ttlMs handed over to a claim first sent at sinceMs (see "Handover" above). */
+  protected handoverValidUntilMs(sinceMs: number, ttlMs: number): number {
+    return this.validUntilMs(sinceMs, ttlMs);
   }
 
   /**
@@ -477,7 +689,7 @@ export class LockQuorum {
     let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
     if (waiterId !== undefined && place) {
       requeued = await this.everyServer(
-        (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs),
+        (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs, place.claim),
         mayHold,
       );
     }

@@ -6,7 +6,10 @@
 // grows and never expires. For
 // fairness it also keeps a queue of waiters, each with a ticket and a lease,
 // ordered by (ticket, waiterId), and a ticket counter: the highest ticket
-// issued here, which only grows and never expires.
+// issued here, which only grows and never expires. A waiter may leave a
+// claim with its entry (the owner, TTL and attempt id it would hold the lock
+// under): a release can then hand the lock straight to the queue's head, in
+// the same atomic step, instead of freeing it for the head to take.
 
 /** Who holds a lock on one server, and for how much longer there. */
 export interface ServerHolder {
@@ -43,15 +46,29 @@ export type ServerGrant =
   /** The fence is at or above the token (another grant took it): nothing changed. */
   | { readonly outcome: 'stale'; readonly fence: bigint };
 
-/** A waiter's place on one server after an enqueue. */
-export interface ServerEnqueued {
-  /** The ticket the waiter holds here: an entry that was there already keeps its ticket. */
-  readonly ticket: bigint;
-  /** The first waiter here (the caller, when nobody is ahead of it). */
-  readonly head: string;
-  /** Whether someone holds the lock here. */
-  readonly held: boolean;
+/** What a waiter holds the lock as if a release hands it over: the grant it would have taken itself. */
+export interface ServerClaim {
+  readonly owner: string;
+  /** Its own attempt id, as a grant attempt's: never used by another grant. */
+  readonly attempt: string;
+  readonly ttlMs: number;
 }
+
+/** A waiter's place on one server after an enqueue. */
+export type ServerEnqueued =
+  | {
+      readonly outcome: 'queued';
+      /** The ticket the waiter holds here: an entry that was there already keeps its ticket. */
+      readonly ticket: bigint;
+      /** The first waiter here (the caller, when nobody is ahead of it). */
+      readonly head: string;
+      /** Whether someone holds the lock here. */
+      readonly held: boolean;
+      /** The ticket counter before this enqueue: a join counts here only if its ticket is above it. */
+      readonly counter: bigint;
+    }
+  /** A release here handed the lock over to the waiter's claim, under token: nothing was queued. */
+  | { readonly outcome: 'handed'; readonly token: bigint };
 
 export interface LockServer {
   /** Names the server in errors and logs. */
@@ -76,10 +93,22 @@ export interface LockServer {
   ): Promise<ServerGrant>;
   /**
    * Atomically: if owner holds name under token (and attempt, when given:
-   * exactly that grant), free it (true) and tell of it with the token and
-   * the holder's attempt; otherwise change nothing (false).
+   * exactly that grant), free it (true); otherwise change nothing (false).
+   * With nextToken, a release then hands the lock over, after dropping
+   * waiters whose lease ran out: if the queue's head left a claim and the
+   * fence is below nextToken, raise the fence to nextToken, make the claim
+   * the holder under nextToken for its TTL and take the head out of the
+   * queue. It tells of the release with the released token and attempt,
+   * and of a handover with nextToken and the claim's attempt.
    */
-  release(name: string, owner: string, token: bigint, timeoutMs: number, attempt?: string): Promise<boolean>;
+  release(
+    name: string,
+    owner: string,
+    token: bigint,
+    timeoutMs: number,
+    attempt?: string,
+    nextToken?: bigint,
+  ): Promise<boolean>;
   /**
    * Atomically: if owner holds name under token (whatever the attempt),
    * hold it ttlMs from now and answer the holder's attempt; otherwise
@@ -87,12 +116,25 @@ export interface LockServer {
    */
   refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<string | undefined>;
   /**
-   * Atomically, after dropping waiters whose lease ran out: queue waiterId
-   * with ticket unless it is queued already (then it keeps its ticket), make
-   * its lease end leaseMs from now, and raise the ticket counter to ticket
-   * if that is higher.
+   * Atomically, after dropping waiters whose lease ran out: if claim's
+   * attempt holds name (a release handed it over), answer handed and change
+   * nothing. Otherwise queue waiterId with ticket (an entry already there
+   * takes it too), make its lease end leaseMs from now, keep claim with it
+   * (or none), and raise the ticket counter to ticket if that is higher,
+   * answering what the counter was before.
    */
-  enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number, timeoutMs: number): Promise<ServerEnqueued>;
-  /** Atomically: take waiterId out of the queue (true if it was queued). */
-  leave(name: string, waiterId: string, timeoutMs: number): Promise<boolean>;
+  enqueue(
+    name: string,
+    waiterId: string,
+    ticket: bigint,
+    leaseMs: number,
+    timeoutMs: number,
+    claim?: ServerClaim,
+  ): Promise<ServerEnqueued>;
+  /**
+   * Atomically: take waiterId out of the queue, and when claimAttempt holds
+   * name (a handover the waiter will not take), free it and tell of it as
+   * a release. True if either was there.
+   */
+  leave(name: string, waiterId: string, timeoutMs: number, claimAttempt?: string): Promise<boolean>;
 }

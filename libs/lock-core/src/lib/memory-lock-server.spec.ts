@@ -74,9 +74,24 @@ describe('MemoryLockServer holders', () => {
 describe('MemoryLockServer queue', () => {
   it('queues waiters by ticket, then waiterId, and reports the head, the length and the ticket counter', async () => {
     const { server } = serverAt();
-    expect(await server.enqueue('job', 'w-b', 5n, 1_000)).toEqual({ ticket: 5n, head: 'w-b', held: false });
-    expect(await server.enqueue('job', 'w-c', 4n, 1_000)).toEqual({ ticket: 4n, head: 'w-c', held: false });
-    expect(await server.enqueue('job', 'w-a', 4n, 1_000)).toEqual({ ticket: 4n, head: 'w-a', held: false });
+    expect(await server.enqueue('job', 'w-b', 5n, 1_000)).toMatchObject({
+      outcome: 'queued',
+      ticket: 5n,
+      head: 'w-b',
+      held: false,
+    });
+    expect(await server.enqueue('job', 'w-c', 4n, 1_000)).toMatchObject({
+      outcome: 'queued',
+      ticket: 4n,
+      head: 'w-c',
+      held: false,
+    });
+    expect(await server.enqueue('job', 'w-a', 4n, 1_000)).toMatchObject({
+      outcome: 'queued',
+      ticket: 4n,
+      head: 'w-a',
+      held: false,
+    });
     expect(await server.inspect('job')).toEqual({
       fence: 0n,
       ticket: 5n,
@@ -99,17 +114,30 @@ describe('MemoryLockServer queue', () => {
     expect((await server.inspect('job')).queue.head).toBe('\uFB01');
   });
 
-  it('keeps the ticket of a waiter queued already, renews its lease, and only raises the counter', async () => {
+  it('gives a waiter queued already the ticket it renews with, renews its lease, and only raises the counter', async () => {
     const { server, clock } = serverAt();
     await server.enqueue('job', 'w-a', 7n, 1_000);
     clock.nowMs += 900;
-    expect(await server.enqueue('job', 'w-a', 9n, 1_000)).toEqual({ ticket: 7n, head: 'w-a', held: false });
+    expect(await server.enqueue('job', 'w-a', 9n, 1_000)).toMatchObject({
+      outcome: 'queued',
+      ticket: 9n,
+      head: 'w-a',
+      held: false,
+    });
     expect((await server.inspect('job')).ticket).toBe(9n);
     await server.enqueue('job', 'w-b', 3n, 1_000);
     expect((await server.inspect('job')).ticket).toBe(9n);
     // w-a's lease was renewed at 1,900: it lasts past 2,000.
     clock.nowMs += 999;
     expect((await server.inspect('job')).queue).toEqual({ head: 'w-b', length: 2 });
+  });
+
+  it('answers the ticket counter as it was before each enqueue', async () => {
+    const { server } = serverAt();
+    expect(await server.enqueue('job', 'w-a', 7n, 1_000)).toMatchObject({ ticket: 7n, counter: 0n });
+    expect(await server.enqueue('job', 'w-b', 5n, 1_000)).toMatchObject({ ticket: 5n, counter: 7n, head: 'w-b' });
+    expect(await server.enqueue('job', 'w-c', 9n, 1_000)).toMatchObject({ ticket: 9n, counter: 7n });
+    expect((await server.inspect('job')).ticket).toBe(9n);
   });
 
   it('drops waiters whose lease ran out, keeping the ticket counter', async () => {
@@ -121,19 +149,24 @@ describe('MemoryLockServer queue', () => {
     clock.nowMs += 100;
     expect(await server.inspect('job')).toMatchObject({ ticket: 2n, queue: { head: undefined, length: 0 } });
     // Queued again after its lease ran out, a waiter is a new entry with the ticket it brings.
-    expect(await server.enqueue('job', 'w-a', 1n, 100)).toEqual({ ticket: 1n, head: 'w-a', held: false });
+    expect(await server.enqueue('job', 'w-a', 1n, 100)).toMatchObject({
+      outcome: 'queued',
+      ticket: 1n,
+      head: 'w-a',
+      held: false,
+    });
   });
 
   it('grants without a waiter only to an empty queue, and with one only to its head, which leaves the queue', async () => {
     const { server } = serverAt();
     await server.enqueue('job', 'w-a', 1n, 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000);
-    expect(await server.grant('job', 'dave', 1n, 'dave.1', 1_000)).toEqual({
+    expect(await server.grant('job', 'dave', 1n, 'dave.1', 1_000)).toMatchObject({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
     });
-    expect(await server.grant('job', 'bob', 1n, 'bob.1', 1_000, 100, 'w-b')).toEqual({
+    expect(await server.grant('job', 'bob', 1n, 'bob.1', 1_000, 100, 'w-b')).toMatchObject({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
@@ -158,7 +191,7 @@ describe('MemoryLockServer queue', () => {
       fence: 5n,
     });
     await server.release('job', 'alice', 5n);
-    expect(await server.grant('job', 'bob', 3n, 'bob.3', 1_000, 100, 'w-b')).toEqual({
+    expect(await server.grant('job', 'bob', 3n, 'bob.3', 1_000, 100, 'w-b')).toMatchObject({
       outcome: 'queued',
       fence: 5n,
       head: 'w-a',
@@ -219,5 +252,87 @@ describe('MemoryLockServer queue', () => {
     await expect(server.leave('job', 'w')).rejects.toBeInstanceOf(UnavailableError);
     server.up = true;
     expect(await server.leave('job', 'w')).toBe(false);
+  });
+});
+
+describe('MemoryLockServer handover', () => {
+  const claimOf = (attempt: string, owner = 'bob', ttlMs = 2_000) => ({ owner, attempt, ttlMs });
+
+  it("hands a released lock to the queue's head under the next token, raising the fence, and tells of both", async () => {
+    const { server, clock, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-c', 3n, 1_000, 100, claimOf('i3.1', 'carol'));
+    expect(await server.release('job', 'alice', 5n, 100, undefined, 6n)).toBe(true);
+    expect(published).toEqual(['job 5:i1.1:6:i2.1']);
+    expect(await server.inspect('job')).toEqual({
+      fence: 6n,
+      ticket: 3n,
+      holder: { owner: 'bob', token: 6n, attempt: 'i2.1', remainingTtlMs: 2_000 },
+      queue: { head: 'w-c', length: 1 },
+    });
+    // The handed-over lease runs out at the claim's TTL, like a grant's.
+    clock.nowMs += 2_000;
+    expect((await server.inspect('job')).holder).toBeUndefined();
+  });
+
+  it('frees the lock instead when the head left no claim, the fence is not below the next token, or nobody waits', async () => {
+    const { server, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-a', 1n, 1_000);
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    expect(await server.release('job', 'alice', 5n, 100, undefined, 6n)).toBe(true);
+    expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: undefined, queue: { head: 'w-a' } });
+
+    await server.leave('job', 'w-a');
+    await server.grant('job', 'alice', 7n, 'i1.2', 1_000, 100, 'w-b');
+    await server.enqueue('job', 'w-c', 3n, 1_000, 100, claimOf('i3.1'));
+    expect(await server.release('job', 'alice', 7n, 100, undefined, 7n)).toBe(true);
+    expect(await server.inspect('job')).toMatchObject({ fence: 7n, holder: undefined, queue: { head: 'w-c' } });
+
+    await server.leave('job', 'w-c');
+    await server.grant('job', 'alice', 8n, 'i1.3', 1_000);
+    expect(await server.release('job', 'alice', 8n, 100, undefined, 9n)).toBe(true);
+    expect(await server.inspect('job')).toMatchObject({ fence: 8n, holder: undefined });
+    expect(published).toEqual(['job 5:i1.1', 'job left', 'job 7:i1.2', 'job left', 'job 8:i1.3']);
+  });
+
+  it('answers handed to a renewal of a claim that holds the lock, queueing nothing behind its own grant', async () => {
+    const { server } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    await server.release('job', 'alice', 5n, 100, undefined, 6n);
+    expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'))).toEqual({
+      outcome: 'handed',
+      token: 6n,
+    });
+    expect((await server.inspect('job')).queue).toEqual({ head: undefined, length: 0 });
+    // Another claim of the same waiter (after an undo) is queued as usual.
+    expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.2'))).toMatchObject({ outcome: 'queued' });
+  });
+
+  it("frees a handover on leave when the waiter names its claim's attempt, and only then", async () => {
+    const { server, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    await server.release('job', 'alice', 5n, 100, undefined, 6n);
+    expect(await server.leave('job', 'w-b')).toBe(false);
+    expect(await server.leave('job', 'w-b', 100, 'i9.9')).toBe(false);
+    expect((await server.inspect('job')).holder).toMatchObject({ attempt: 'i2.1' });
+    expect(await server.leave('job', 'w-b', 100, 'i2.1')).toBe(true);
+    expect((await server.inspect('job')).holder).toBeUndefined();
+    expect(published).toEqual(['job 5:i1.1:6:i2.1', 'job 6:i2.1']);
+  });
+
+  it('refuses a claim with a malformed attempt or TTL, naming the field', async () => {
+    const { server } = serverAt();
+    for (const [claim, field] of [
+      [claimOf('has:colon'), 'attempt'],
+      [claimOf('i1.1', 'bob', 0), 'ttlMs'],
+    ] as const) {
+      const error = await server.enqueue('job', 'w', 1n, 1_000, 100, claim).catch((thrown: unknown) => thrown);
+      expect(error).toMatchObject({ details: { field } });
+    }
+    await expect(server.leave('job', 'w', 100, '')).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });

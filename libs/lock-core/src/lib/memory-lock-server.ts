@@ -2,12 +2,19 @@
 // single lock-service instance (no fault tolerance: it forgets everything
 // when the process ends), and the servers of the quorum's tests and
 // simulation. Same semantics as the Redis scripts, call for call.
-import { UnavailableError } from '@bulwark/errors';
-import type { LockServer, ServerEnqueued, ServerGrant, ServerHolder, ServerLockState } from './lock-server';
+import { InvalidArgumentError, UnavailableError } from '@bulwark/errors';
+import type {
+  LockServer,
+  ServerClaim,
+  ServerEnqueued,
+  ServerGrant,
+  ServerHolder,
+  ServerLockState,
+} from './lock-server';
 import { requireAttempt } from './lock-attempts';
 import { compareWaiters, requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
 
-interface Held {
+export interface Held {
   readonly owner: string;
   readonly token: bigint;
   readonly attempt: string;
@@ -17,9 +24,14 @@ interface Held {
 export interface QueueEntry {
   readonly ticket: bigint;
   readonly leaseEndsAtMs: number;
+  readonly claim: ServerClaim | undefined;
 }
 
-/** What a release of a lock publishes, as Redis does on its released channel: `<token>:<attempt>`, or 'left'. */
+/**
+ * What a release of a lock publishes, as Redis does on its released
+ * channel: `<token>:<attempt>`, then `:<token>:<attempt>` of the claim it
+ * handed the lock to, if any; or 'left'.
+ */
 export type ReleasedListener = (name: string, message: string) => void;
 
 export class MemoryLockServer implements LockServer {
@@ -32,7 +44,8 @@ export class MemoryLockServer implements LockServer {
   up = true;
   /**
    * Told of every successful release (message: the released holder's
-   * token and attempt, `<token>:<attempt>`) and of every
+   * token and attempt, `<token>:<attempt>`, and the handover's, if any,
+   * `<token>:<attempt>:<token>:<attempt>`) and of every
    * leave that took out the first waiter while nobody holds the lock
    * (message: 'left'), as the Redis scripts publish them.
    */
@@ -79,15 +92,45 @@ export class MemoryLockServer implements LockServer {
     return { outcome: 'granted' };
   }
 
-  async release(name: string, owner: string, token: bigint, _timeoutMs?: number, attempt?: string): Promise<boolean> {
+  async release(
+    name: string,
+    owner: string,
+    token: bigint,
+    _timeoutMs?: number,
+    attempt?: string,
+    nextToken?: bigint,
+  ): Promise<boolean> {
     if (attempt !== undefined) requireAttempt(attempt);
     this.requireUp();
     const held = this.holderOf(name);
     if (!held || held.owner !== owner || held.token !== token) return false;
     if (attempt !== undefined && held.attempt !== attempt) return false;
     this.holders.delete(name);
-    this.onReleased?.(name, `${held.token}:${held.attempt}`);
+    const handed = nextToken === undefined ? undefined : this.handOver(name, nextToken);
+    const released = `${held.token}:${held.attempt}`;
+    this.onReleased?.(name, handed ? `${released}:${handed.token}:${handed.attempt}` : released);
     return true;
+  }
+
+  /**
+   * Hands a lock just freed to the head of its queue, under nextToken, if
+   * the head left a claim and the fence is below nextToken; the new holder.
+   */
+  protected handOver(name: string, nextToken: bigint): Held | undefined {
+    const queue = this.liveQueue(name);
+    const head = queue && headOf(queue);
+    const claim = head === undefined ? undefined : queue?.get(head)?.claim;
+    if (head === undefined || !claim || (this.fences.get(name) ?? 0n) >= nextToken) return undefined;
+    const holder = {
+      owner: claim.owner,
+      token: nextToken,
+      attempt: claim.attempt,
+      expiresAtMs: this.nowMs() + claim.ttlMs,
+    };
+    this.fences.set(name, nextToken);
+    this.holders.set(name, holder);
+    this.removeWaiter(name, head);
+    return holder;
   }
 
   async refresh(name: string, owner: string, token: bigint, ttlMs: number): Promise<string | undefined> {
@@ -98,29 +141,47 @@ export class MemoryLockServer implements LockServer {
     return held.attempt;
   }
 
-  async enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number): Promise<ServerEnqueued> {
+  async enqueue(
+    name: string,
+    waiterId: string,
+    ticket: bigint,
+    leaseMs: number,
+    _timeoutMs?: number,
+    claim?: ServerClaim,
+  ): Promise<ServerEnqueued> {
     requireWaiterId(waiterId);
     requireTicket(ticket);
     requireWaiterLeaseMs(leaseMs);
+    if (claim) requireClaim(claim);
     this.requireUp();
+    const held = this.holderOf(name);
+    // Renewing a place the lock was handed over from would queue the waiter behind its own grant.
+    if (claim && held?.attempt === claim.attempt) return { outcome: 'handed', token: held.token };
+    const counter = this.tickets.get(name) ?? 0n;
     const queue = this.liveQueue(name) ?? new Map<string, QueueEntry>();
     this.queues.set(name, queue);
-    const heldTicket = queue.get(waiterId)?.ticket ?? ticket;
-    queue.set(waiterId, { ticket: heldTicket, leaseEndsAtMs: this.nowMs() + leaseMs });
-    if (ticket > (this.tickets.get(name) ?? 0n)) this.tickets.set(name, ticket);
-    return { ticket: heldTicket, head: headOf(queue) as string, held: this.holderOf(name) !== undefined };
+    queue.set(waiterId, { ticket, leaseEndsAtMs: this.nowMs() + leaseMs, claim });
+    if (ticket > counter) this.tickets.set(name, ticket);
+    return { outcome: 'queued', ticket, head: headOf(queue) as string, held: held !== undefined, counter };
   }
 
-  async leave(name: string, waiterId: string): Promise<boolean> {
+  async leave(name: string, waiterId: string, _timeoutMs?: number, claimAttempt?: string): Promise<boolean> {
     requireWaiterId(waiterId);
+    if (claimAttempt !== undefined) requireAttempt(claimAttempt);
     this.requireUp();
     const queue = this.liveQueue(name);
-    if (!queue?.has(waiterId)) return false;
-    const wasHead = headOf(queue) === waiterId;
-    this.removeWaiter(name, waiterId);
+    const queued = queue?.has(waiterId) === true;
+    const wasHead = queue !== undefined && headOf(queue) === waiterId;
+    if (queued) this.removeWaiter(name, waiterId);
+    const held = this.holderOf(name);
+    if (claimAttempt !== undefined && held?.attempt === claimAttempt) {
+      this.holders.delete(name);
+      this.onReleased?.(name, `${held.token}:${held.attempt}`);
+      return true;
+    }
     // The next waiter may take the lock now: tell it, as a release would.
-    if (wasHead && !this.holderOf(name)) this.onReleased?.(name, 'left');
-    return true;
+    if (wasHead && !held) this.onReleased?.(name, 'left');
+    return queued;
   }
 
   /** The holder whose lease has not run out on this server's clock. */
@@ -174,6 +235,13 @@ export class MemoryLockServer implements LockServer {
 
   private requireUp(): void {
     if (!this.up) throw new UnavailableError(`lock server ${this.id} is down`);
+  }
+}
+
+function requireClaim(claim: ServerClaim): void {
+  requireAttempt(claim.attempt);
+  if (!Number.isSafeInteger(claim.ttlMs) || claim.ttlMs <= 0) {
+    throw new InvalidArgumentError('ttlMs', 'must be a positive integer');
   }
 }
 

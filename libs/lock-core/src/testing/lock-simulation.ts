@@ -14,10 +14,11 @@
 // (a pause), sometimes refreshing it once, and release it (through any
 // instance) or let it expire. A client refused a lock either tries again
 // later, or waits in the lock's queue (through the instance that refused
-// it) as the lock service does: it enqueues, renews its lease (now and
-// then it pauses past the lease), attempts when woken by a release or
-// left (published by the servers, delivered late or lost) or by a
-// re-check timer, and leaves when it gives up.
+// it) as the lock service does: it enqueues with a claim, renews its lease
+// (now and then it pauses past the lease), takes the lock when a majority
+// of servers told of handing it over to its claim, attempts when woken by
+// a release or left (published by the servers, delivered late or lost) or
+// by a re-check timer, and leaves when it gives up.
 //
 // Named invariants, checked at the end of a run:
 // - unique-tokens: no two grants share a token;
@@ -44,8 +45,15 @@
 import { UnavailableError } from '@bulwark/errors';
 import { seededUniform } from '@bulwark/random';
 import { LockQuorum, type LockQuorumOptions } from '../lib/lock-quorum';
-import type { LockServer, ServerEnqueued, ServerGrant, ServerLockState, ServerQueue } from '../lib/lock-server';
-import { MemoryLockServer, type QueueEntry } from '../lib/memory-lock-server';
+import type {
+  LockServer,
+  ServerClaim,
+  ServerEnqueued,
+  ServerGrant,
+  ServerLockState,
+  ServerQueue,
+} from '../lib/lock-server';
+import { MemoryLockServer, type Held, type QueueEntry } from '../lib/memory-lock-server';
 
 export type LockMutation =
   /** A server grants over a fence at or above the token. */
@@ -60,12 +68,16 @@ export type LockMutation =
   | 'grant-ignores-queue'
   /** A caller without a waiter is granted past the waiters queued (servers and quorum ignore the queue for it). */
   | 'grant-without-waiter-ignores-queue'
-  /** A ticket is one above the counter of the first server that answered, not the highest of a majority. */
-  | 'ticket-from-one-server'
+  /** A join counts on a majority of servers whatever their ticket counters. */
+  | 'join-ignores-counter'
   /** An undone grant releases the lock without queueing the waiter again where the grant took it out. */
   | 'undo-forgets-place'
   /** An undone grant releases by owner and token on every server, not its own attempt where it may hold. */
-  | 'undo-releases-by-owner';
+  | 'undo-releases-by-owner'
+  /** A release hands the lock over without raising the fence to the new token. */
+  | 'handover-skips-fence-raise'
+  /** A handed-over grant's validity is counted from when the waiter heard of it, not from its claim's enqueue. */
+  | 'handover-validity-from-news';
 
 export interface LockSimulationOptions {
   readonly seed: number;
@@ -90,6 +102,8 @@ export interface SimulatedGrant {
   readonly attempt: string;
   /** Set when granted from the queue. */
   readonly waiterId: string | undefined;
+  /** Handed over by a release, not taken by a grant round of the client's own. */
+  readonly handedOver: boolean;
   /** True time the attempt began, the grant came back, and its validity ended. */
   readonly attemptStartMs: number;
   readonly grantedAtMs: number;
@@ -132,6 +146,9 @@ const recheckMs = 60;
 /** Published releases reach a waiter after up to this long, or not at all. */
 const publishDelayMsMax = 15;
 
+/** Hears what a server published (MemoryLockServer's message format). */
+type Subscriber = (serverId: string, message: string) => void;
+
 interface Event {
   readonly atMs: number;
   readonly order: number;
@@ -143,21 +160,21 @@ class World {
   nowMs = 0;
   private events: Event[] = [];
   private order = 0;
-  private readonly subscribers = new Set<() => void>();
+  private readonly subscribers = new Set<Subscriber>();
 
   constructor(readonly random: () => number) {}
 
   /** Calls listener on each published release, until the returned function is called. */
-  subscribe(listener: () => void): () => void {
+  subscribe(listener: Subscriber): () => void {
     this.subscribers.add(listener);
     return () => this.subscribers.delete(listener);
   }
 
   /** A server published a release or a departure: each subscriber hears of it a little later, or never. */
-  publish(): void {
+  publish(serverId: string, message: string): void {
     for (const subscriber of this.subscribers) {
       if (this.random() < 0.03) continue;
-      this.at(this.random() * publishDelayMsMax, subscriber);
+      this.at(this.random() * publishDelayMsMax, () => subscriber(serverId, message));
     }
   }
 
@@ -196,8 +213,8 @@ function compareEvents(a: Event, b: Event): number {
  * it stops keeping a waiter's place.
  */
 class SimulatedServer extends MemoryLockServer {
-  /** Tokens this server granted from its queue, and to which waiter. */
-  private readonly waiterOfToken = new Map<bigint, string>();
+  /** Attempts this server granted (or handed over) from its queue, and to which waiter. */
+  private readonly waiterOfAttempt = new Map<string, string>();
   /** Waiters whose place this server kept after the last call. */
   private keeping = new Set<string>();
 
@@ -209,7 +226,7 @@ class SimulatedServer extends MemoryLockServer {
     private readonly lapses: Map<string, number>,
   ) {
     super(id, () => world.nowMs * rate);
-    this.onReleased = () => world.publish();
+    this.onReleased = (_name, message) => world.publish(id, message);
   }
 
   restart(): void {
@@ -232,25 +249,53 @@ class SimulatedServer extends MemoryLockServer {
     return this.tracked(() => {
       const answer = this.mutantGrant(name, owner, token, attempt, ttl, waiterId);
       // The memory server applies a call before its promise settles: the holder is this grant's if it granted.
-      if (waiterId !== undefined && this.holders.get(name)?.token === token) this.waiterOfToken.set(token, waiterId);
+      if (waiterId !== undefined && this.holders.get(name)?.attempt === attempt)
+        this.waiterOfAttempt.set(attempt, waiterId);
       return answer;
     });
   }
 
-  override release(name: string, owner: string, token: bigint, timeoutMs?: number, attempt?: string): Promise<boolean> {
-    return this.tracked(() => super.release(name, owner, token, timeoutMs, attempt));
+  override release(
+    name: string,
+    owner: string,
+    token: bigint,
+    timeoutMs?: number,
+    attempt?: string,
+    nextToken?: bigint,
+  ): Promise<boolean> {
+    return this.tracked(() => super.release(name, owner, token, timeoutMs, attempt, nextToken));
+  }
+
+  protected override handOver(name: string, nextToken: bigint): Held | undefined {
+    const fence = this.fences.get(name) ?? 0n;
+    // Read before the handover takes the head out: whose claim it is, for placesKept.
+    const claims = new Map(
+      [...(this.liveQueue(name)?.entries() ?? [])].map(([id, entry]) => [entry.claim?.attempt, id]),
+    );
+    const held = super.handOver(name, nextToken);
+    if (this.mutation === 'handover-skips-fence-raise') this.fences.set(name, fence);
+    const waiterId = held && claims.get(held.attempt);
+    if (held && waiterId !== undefined) this.waiterOfAttempt.set(held.attempt, waiterId);
+    return held;
   }
 
   override refresh(name: string, owner: string, token: bigint, ttl: number): Promise<string | undefined> {
     return this.tracked(() => super.refresh(name, owner, token, ttl));
   }
 
-  override enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number): Promise<ServerEnqueued> {
-    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs));
+  override enqueue(
+    name: string,
+    waiterId: string,
+    ticket: bigint,
+    leaseMs: number,
+    timeoutMs?: number,
+    claim?: ServerClaim,
+  ): Promise<ServerEnqueued> {
+    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, claim));
   }
 
-  override leave(name: string, waiterId: string): Promise<boolean> {
-    return this.tracked(() => super.leave(name, waiterId));
+  override leave(name: string, waiterId: string, timeoutMs?: number, claimAttempt?: string): Promise<boolean> {
+    return this.tracked(() => super.leave(name, waiterId, timeoutMs, claimAttempt));
   }
 
   protected override aheadOf(
@@ -300,7 +345,7 @@ class SimulatedServer extends MemoryLockServer {
   private placesKept(): Set<string> {
     const kept = new Set(this.liveQueue(lockName)?.keys() ?? []);
     const held = this.holderOf(lockName);
-    const holdingWaiter = held && this.waiterOfToken.get(held.token);
+    const holdingWaiter = held && this.waiterOfAttempt.get(held.attempt);
     if (holdingWaiter !== undefined) kept.add(holdingWaiter);
     return kept;
   }
@@ -333,20 +378,34 @@ class SimulatedLink implements LockServer {
     return this.call(timeoutMs, () => this.server.grant(name, owner, token, attempt, ttl, undefined, waiterId));
   }
 
-  release(name: string, owner: string, token: bigint, timeoutMs: number, attempt?: string): Promise<boolean> {
-    return this.call(timeoutMs, () => this.server.release(name, owner, token, undefined, attempt));
+  release(
+    name: string,
+    owner: string,
+    token: bigint,
+    timeoutMs: number,
+    attempt?: string,
+    nextToken?: bigint,
+  ): Promise<boolean> {
+    return this.call(timeoutMs, () => this.server.release(name, owner, token, undefined, attempt, nextToken));
   }
 
   refresh(name: string, owner: string, token: bigint, ttl: number, timeoutMs: number): Promise<string | undefined> {
     return this.call(timeoutMs, () => this.server.refresh(name, owner, token, ttl));
   }
 
-  enqueue(name: string, waiterId: string, ticket: bigint, leaseMs: number, timeoutMs: number): Promise<ServerEnqueued> {
-    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs));
+  enqueue(
+    name: string,
+    waiterId: string,
+    ticket: bigint,
+    leaseMs: number,
+    timeoutMs: number,
+    claim?: ServerClaim,
+  ): Promise<ServerEnqueued> {
+    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, claim));
   }
 
-  leave(name: string, waiterId: string, timeoutMs: number): Promise<boolean> {
-    return this.call(timeoutMs, () => this.server.leave(name, waiterId));
+  leave(name: string, waiterId: string, timeoutMs: number, claimAttempt?: string): Promise<boolean> {
+    return this.call(timeoutMs, () => this.server.leave(name, waiterId, undefined, claimAttempt));
   }
 
   private call<T>(timeoutMs: number, apply: () => Promise<T>): Promise<T> {
@@ -388,15 +447,19 @@ class MutantQuorum extends LockQuorum {
     return this.world.nowMs + ttl - this.driftMs(ttl);
   }
 
+  protected override handoverValidUntilMs(sinceMs: number, ttl: number): number {
+    if (this.mutation !== 'handover-validity-from-news') return super.handoverValidUntilMs(sinceMs, ttl);
+    return this.world.nowMs + ttl - this.driftMs(ttl);
+  }
+
+  protected override aboveCounter(ticket: bigint, counter: bigint): boolean {
+    return this.mutation === 'join-ignores-counter' || super.aboveCounter(ticket, counter);
+  }
+
   protected override waitsBehind(queue: ServerQueue, waiterId: string | undefined): boolean {
     if (this.mutation === 'grant-ignores-queue') return false;
     if (this.mutation === 'grant-without-waiter-ignores-queue' && waiterId === undefined) return false;
     return super.waitsBehind(queue, waiterId);
-  }
-
-  protected override ticketAfter(states: readonly ServerLockState[]): bigint {
-    if (this.mutation !== 'ticket-from-one-server') return super.ticketAfter(states);
-    return (states[0] as ServerLockState).ticket + 1n;
   }
 
   protected override async undoGrant(
@@ -461,6 +524,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     readonly attempt: string;
     readonly validUntilMs: number;
     readonly attemptStartMs: number;
+    readonly handedOver?: boolean;
   };
 
   /** Waits in the queue as the lock service does; the grant, or undefined after giving up. */
@@ -471,25 +535,67 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     waiterId: string,
   ): Promise<Taken | undefined> => {
     const enqueueStartMs = world.nowMs;
-    // A failed enqueue takes the new entry out again itself.
-    const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs).catch(() => undefined);
-    if (!place) return undefined;
-    const waiter: SimulatedWaiter = {
-      client,
-      waiterId,
-      ticket: place.ticket,
-      enqueueStartMs,
-      enqueuedAtMs: world.nowMs,
-      grantedAtMs: undefined,
-    };
-    waiters.push(waiter);
-    const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
-    let renewAtMs = world.nowMs + renewalMs;
-    let attemptNow = place.first && place.free;
+    const claim = { owner, ttlMs };
+    // Per token and attempt handed over to this waiter's claim, the servers that told of it.
+    const handovers = new Map<string, Set<string>>();
     let wake: (() => void) | undefined;
-    const unsubscribe = world.subscribe(() => wake?.());
+    /** A handover whose validity ran out and could not be refreshed: released, not used. */
+    let spent: Taken | undefined;
+    const unsubscribe = world.subscribe((serverId, message) => {
+      const [, , token, attempt] = message.split(':');
+      if (token !== undefined && attempt !== undefined) {
+        const key = `${token}:${attempt}`;
+        handovers.set(key, (handovers.get(key) ?? new Set()).add(serverId));
+      }
+      wake?.();
+    });
+    /** The grant handed over to this waiter's claim by a majority, as the servers told of it. */
+    const handedOver = (): Taken | undefined => {
+      for (const [key, servers] of handovers) {
+        const [token, attempt] = key.split(':') as [string, string];
+        const grant = quorum.acceptHandover(lockName, waiterId, BigInt(token), attempt, servers);
+        if (grant) return { ...grant, attemptStartMs: enqueueStartMs, handedOver: true };
+      }
+      return undefined;
+    };
+    /**
+     * A handover to use, as the lock service does: as it is while at least
+     * half its TTL is left, else refreshed first (its validity counts from
+     * the claim's enqueue, which may be long ago); undefined and spent set
+     * when the refresh fails.
+     */
+    const usable = async (handed: Taken | undefined): Promise<Taken | undefined> => {
+      if (!handed || handed.validUntilMs - world.nowMs >= ttlMs / 2) return handed;
+      const refreshed = await quorum.refresh(lockName, owner, handed.token, ttlMs).catch(() => undefined);
+      if (refreshed && refreshed.attempt === handed.attempt && refreshed.validUntilMs > world.nowMs) {
+        return { ...refreshed, attemptStartMs: handed.attemptStartMs, handedOver: true };
+      }
+      spent = handed;
+      return undefined;
+    };
     try {
+      // A failed enqueue takes the new entry out again itself.
+      const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs, undefined, claim).catch(() => undefined);
+      if (!place) return undefined;
+      const waiter: SimulatedWaiter = {
+        client,
+        waiterId,
+        ticket: place.ticket,
+        enqueueStartMs,
+        enqueuedAtMs: world.nowMs,
+        grantedAtMs: undefined,
+      };
+      waiters.push(waiter);
+      const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
+      let renewAtMs = world.nowMs + renewalMs;
+      let attemptNow = place.first && place.free;
       for (;;) {
+        const handed = await usable(handedOver());
+        if (handed) {
+          waiter.grantedAtMs = world.nowMs;
+          return handed;
+        }
+        if (spent) break;
         if (attemptNow) {
           attempts++;
           const attemptStartMs = world.nowMs;
@@ -511,17 +617,29 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         attemptNow = true;
         if (world.nowMs >= renewAtMs) {
           renewAtMs = world.nowMs + renewalMs;
-          await quorum.enqueue(lockName, waiterId, waiterLeaseMs, place.ticket).catch(() => undefined);
+          const renewed = await quorum
+            .enqueue(lockName, waiterId, waiterLeaseMs, place.ticket, claim)
+            .catch(() => undefined);
+          const handedOnRenewal = await usable(
+            renewed?.handed && { ...renewed.handed, attemptStartMs: enqueueStartMs, handedOver: true },
+          );
+          if (handedOnRenewal) {
+            waiter.grantedAtMs = world.nowMs;
+            return handedOnRenewal;
+          }
+          if (spent) break;
         }
       }
     } finally {
       unsubscribe();
     }
-    await quorum.leave(lockName, waiterId).catch(() => undefined);
+    if (spent) await quorum.release(lockName, owner, spent.token, spent.attempt).catch(() => undefined);
+    else await quorum.leave(lockName, waiterId).catch(() => undefined);
     return undefined;
   };
 
   const clientCount = options.clients ?? 4;
+  const skewsMs = Array.from({ length: clientCount }, () => (random() - 0.5) * 40);
   const Quorum = options.mutation === 'half-is-majority' ? HalfMajorityQuorum : MutantQuorum;
   // One instance per client, named after it; clients also go through the others'.
   const instances = Array.from(
@@ -531,6 +649,9 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         {
           servers: servers.map((server) => new SimulatedLink(server, world)),
           nowMs: () => world.nowMs,
+          // Wall clocks up to 40 ms apart: joins guess tickets from them, and some guesses come in below others.
+          wallClockMs: () => world.nowMs + skewsMs[index]!,
+          random,
           callTimeoutMs,
           attemptPrefix: `c${index + 1}`,
         },
@@ -576,6 +697,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
           token: taken.token,
           attempt: taken.attempt,
           waiterId,
+          handedOver: taken.handedOver === true,
           attemptStartMs: taken.attemptStartMs,
           grantedAtMs: world.nowMs,
           validUntilMs: taken.validUntilMs,

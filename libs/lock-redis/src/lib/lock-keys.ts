@@ -37,8 +37,18 @@ export function waiterLeasesKey(name: string): string {
 }
 
 /**
+ * The queue's claims: a hash of the same waiterIds to what a release hands
+ * the lock over as (claimValue: TTL, attempt and owner); a waiter without a
+ * claim has no field.
+ */
+export function claimsKey(name: string): string {
+  return `${holderKey(name)}:claims`;
+}
+
+/**
  * Where a release of name is published (the message is the released
- * holder's `<token>:<attempt>`), and a leave that took out the first
+ * holder's `<token>:<attempt>`, followed by `:<token>:<attempt>` of the
+ * claim it handed the lock over to, if any), and a leave that took out the first
  * waiter while nobody holds the lock (the message is leftMessage): either
  * way the next waiter may take the lock now.
  */
@@ -58,6 +68,11 @@ export interface HolderParts {
 /** `<token>:<attempt>:<owner>`: the owner last, as it alone may hold the separator. */
 export function encodeHolder({ token, attempt, owner }: HolderParts): string {
   return `${token}${holderSeparator}${attempt}${holderSeparator}${owner}`;
+}
+
+/** A claim as the queue keeps it: `<ttl ms>:<attempt>:<owner>`, the owner last as in a holder value. */
+export function encodeClaim({ ttlMs, attempt, owner }: { ttlMs: number; attempt: string; owner: string }): string {
+  return `${ttlMs}${holderSeparator}${attempt}${holderSeparator}${owner}`;
 }
 
 /** The token, attempt and owner a holder value encodes, or undefined if it is not one encodeHolder wrote. */

@@ -38,12 +38,24 @@ export function parseGrantReply(reply: unknown): ServerGrant {
   throw new UnexpectedReplyError(`a grant reply must be granted, stale, queued or held with their fields`);
 }
 
+/** {'handed', token} when the claim holds the lock, else {ticket, head, held, the counter before}. */
 export function parseEnqueueReply(reply: unknown): ServerEnqueued {
-  const [ticket, head, held] = arrayOf(reply, [3]);
+  const parts = arrayOf(reply, [2, 4]);
+  if (parts.length === 2) {
+    if (parts[0] === 'handed') return { outcome: 'handed', token: fenceOf(parts[1]) };
+    throw new UnexpectedReplyError('a two-part enqueue reply must be handed');
+  }
+  const [ticket, head, held, counter] = parts;
   const ticketHeld = ticketOf(ticket, "the waiter's ticket");
   if (ticketHeld === 0n) throw new UnexpectedReplyError("the waiter's ticket is 0");
   if (held !== 0 && held !== 1) throw new UnexpectedReplyError('held must be 0 or 1');
-  return { ticket: ticketHeld, head: waiterOf(head), held: held === 1 };
+  return {
+    outcome: 'queued',
+    ticket: ticketHeld,
+    head: waiterOf(head),
+    held: held === 1,
+    counter: ticketOf(counter, 'the ticket counter'),
+  };
 }
 
 /** Release and leave answer 1 (done) or 0 (not the holder, not queued). */

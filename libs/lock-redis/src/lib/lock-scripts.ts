@@ -1,6 +1,7 @@
 // The Lua scripts behind RedisLockServer, one per method, each atomic on its
-// server. Keys (see lock-keys): holder, fence, ticket counter, queue and the
-// queue's leases, passed in that order to the scripts that use them.
+// server. Keys (see lock-keys): holder, fence, ticket counter, queue, the
+// queue's leases and its claims, passed in that order to the scripts that
+// use them.
 // Tokens and tickets arrive and are stored as canonical decimals (no
 // leading zeros): Lua numbers are doubles, exact only up to 2^53, so they
 // are compared as digit strings and never converted. A ticket is also a
@@ -35,13 +36,15 @@ local function now_ms()
 end
 
 -- Takes the waiters whose lease has ended (at or before now) out of the
--- queue and the leases; returns now.
-local function prune(queue, leases)
+-- queue, the leases and the claims; returns now.
+local function prune(queue, leases, claims)
   local now = now_ms()
   local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
   -- ZREM in slices: unpack cannot spread thousands of values.
   for first = 1, #expired, 500 do
-    redis.call('ZREM', queue, unpack(expired, first, math.min(first + 499, #expired)))
+    local last = math.min(first + 499, #expired)
+    redis.call('ZREM', queue, unpack(expired, first, last))
+    redis.call('HDEL', claims, unpack(expired, first, last))
   end
   if #expired > 0 then redis.call('ZREMRANGEBYSCORE', leases, '-inf', now) end
   return now
@@ -58,12 +61,13 @@ end
 `;
 
 /**
- * KEYS: holder, fence, ticket, queue, leases. Reply: {fence, ticket,
- * {queue length, head}, {holder value, PTTL of the holder key}}, with the
- * head left out when nobody waits and the holder part empty when free.
+ * KEYS: holder, fence, ticket, queue, leases, claims. Reply: {fence,
+ * ticket, {queue length, head}, {holder value, PTTL of the holder key}},
+ * with the head left out when nobody waits and the holder part empty when
+ * free.
  */
 export const inspectScript = `${helpers}
-prune(KEYS[4], KEYS[5])
+prune(KEYS[4], KEYS[5], KEYS[6])
 local fence = read_counter(KEYS[2])
 local ticket = read_counter(KEYS[3])
 local queue = {redis.call('ZCARD', KEYS[4]), head_of(KEYS[4], KEYS[5])}
@@ -86,14 +90,14 @@ end
 `;
 
 /**
- * KEYS: holder, fence, queue, leases. ARGV: token, holder value, ttl ms,
- * waiterId ('' for none). Reply: {'held', fence, holder value, PTTL},
- * {'queued', fence, head}, {'stale', fence} or {'granted'} after raising
- * the fence to token, writing the holder and taking the waiter out of the
- * queue.
+ * KEYS: holder, fence, queue, leases, claims. ARGV: token, holder value,
+ * ttl ms, waiterId ('' for none). Reply: {'held', fence, holder value,
+ * PTTL}, {'queued', fence, head}, {'stale', fence} or {'granted'} after
+ * raising the fence to token, writing the holder and taking the waiter
+ * out of the queue.
  */
 export const grantScript = `${helpers}
-prune(KEYS[3], KEYS[4])
+prune(KEYS[3], KEYS[4], KEYS[5])
 local fence = read_counter(KEYS[2])
 local holder = redis.call('GET', KEYS[1])
 if holder then return {'held', fence, holder, redis.call('PTTL', KEYS[1])} end
@@ -106,23 +110,47 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if head then
   redis.call('ZREM', KEYS[3], head)
   redis.call('ZREM', KEYS[4], head)
+  redis.call('HDEL', KEYS[5], head)
 end
 return {'granted'}
 `;
 
 /**
- * KEYS: holder. ARGV: token, owner, attempt ('' for any), release
- * channel. Reply: 1 after deleting the holder with that token and owner
- * (and attempt, when given) and publishing its token:attempt, else 0.
+ * KEYS: holder, fence, queue, leases, claims. ARGV: token, owner, attempt
+ * ('' for any), release channel, next token ('' for none). Reply: 1 after
+ * deleting the holder with that token and owner (and attempt, when given),
+ * else 0. With a next token, the lock then goes to the queue's head (after
+ * dropping waiters whose lease ended) if it left a claim and the fence is
+ * below the next token: the fence is raised to it, the claim becomes the
+ * holder under it for the claim's TTL and the head leaves the queue, as a
+ * grant to it would do. Publishes the released token:attempt, followed by
+ * :next token:claim attempt after a handover.
  */
-export const releaseScript = `${holderHelpers}
+export const releaseScript = `${helpers}${holderHelpers}
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
 local token, attempt, owner = holder_parts(value)
 if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
 if ARGV[3] ~= '' and attempt ~= ARGV[3] then return 0 end
+local released = token .. ':' .. attempt
+if ARGV[5] ~= '' then
+  prune(KEYS[3], KEYS[4], KEYS[5])
+  local head = head_of(KEYS[3], KEYS[4])
+  local claim = head and redis.call('HGET', KEYS[5], head)
+  if claim and not at_least(read_counter(KEYS[2]), ARGV[5]) then
+    local ttl, claimed, claimant = string.match(claim, '^([1-9][0-9]*):([A-Za-z0-9_.%-]+):(.*)$')
+    if not ttl then error('the claim of ' .. head .. ' at ' .. KEYS[5] .. ' is not ttl:attempt:owner') end
+    redis.call('SET', KEYS[2], ARGV[5])
+    redis.call('SET', KEYS[1], ARGV[5] .. ':' .. claimed .. ':' .. claimant, 'PX', ttl)
+    redis.call('ZREM', KEYS[3], head)
+    redis.call('ZREM', KEYS[4], head)
+    redis.call('HDEL', KEYS[5], head)
+    redis.call('PUBLISH', ARGV[4], released .. ':' .. ARGV[5] .. ':' .. claimed)
+    return 1
+  end
+end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[4], token .. ':' .. attempt)
+redis.call('PUBLISH', ARGV[4], released)
 return 1
 `;
 
@@ -141,43 +169,64 @@ return attempt
 `;
 
 /**
- * KEYS: holder, ticket, queue, leases. ARGV: waiterId, ticket, lease ms.
- * Queues the waiter with ticket unless it is queued (it keeps its ticket),
- * sets its lease to end lease ms from now, and raises the counter to
- * ticket if that is higher. Reply: {the waiter's ticket (a score), head,
- * 1 if someone holds the lock else 0}.
+ * KEYS: holder, ticket, queue, leases, claims. ARGV: waiterId, ticket,
+ * lease ms, claim (ttl:attempt:owner, '' for none), the claim's attempt
+ * ('' for none). Reply {'handed', token} when the claim's attempt holds
+ * the lock (a release handed it over): nothing changed. Otherwise queues
+ * the waiter with ticket (an entry already there takes it too), sets its
+ * lease to end lease ms from now and its claim, and raises the counter to
+ * ticket if that is higher. Reply: {ticket, head, 1 if someone holds the
+ * lock else 0, the counter before}.
  */
-export const enqueueScript = `${helpers}
-local now = prune(KEYS[3], KEYS[4])
+export const enqueueScript = `${helpers}${holderHelpers}
+local now = prune(KEYS[3], KEYS[4], KEYS[5])
 -- Everything is read and checked before anything is written.
-local held = redis.call('GET', KEYS[1]) and 1 or 0
+local holder = redis.call('GET', KEYS[1])
+if holder and ARGV[5] ~= '' then
+  local token, attempt = holder_parts(holder)
+  if attempt == ARGV[5] then return {'handed', token} end
+end
 local counter = read_counter(KEYS[2])
 head_of(KEYS[3], KEYS[4])
-local ticket = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if ticket and not string.find(ticket, '^[1-9]%d*$') then
+local queued = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if queued and not string.find(queued, '^[1-9]%d*$') then
   error('waiter ' .. ARGV[1] .. ' at ' .. KEYS[3] .. ' has no ticket')
 end
-if not ticket then
-  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-  ticket = redis.call('ZSCORE', KEYS[3], ARGV[1])
-end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[1])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+else
+  redis.call('HDEL', KEYS[5], ARGV[1])
+end
 if not at_least(counter, ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
-return {ticket, head_of(KEYS[3], KEYS[4]), held}
+return {ARGV[2], head_of(KEYS[3], KEYS[4]), holder and 1 or 0, counter}
 `;
 
 /**
- * KEYS: holder, queue, leases. ARGV: waiterId, release channel. Reply: 1
- * after taking the waiter out of the queue, else 0. Taking out the head
- * while nobody holds the lock publishes 'left' on the channel: the next
- * waiter may take the lock now.
+ * KEYS: holder, queue, leases, claims. ARGV: waiterId, release channel,
+ * claim attempt ('' for none). Reply: 1 after taking the waiter out of the
+ * queue, or freeing the lock held by the claim attempt (a handover the
+ * waiter will not take; published as a release), else 0. Taking out the
+ * head while nobody holds the lock publishes 'left' on the channel: the
+ * next waiter may take the lock now.
  */
-export const leaveScript = `${helpers}
-prune(KEYS[2], KEYS[3])
+export const leaveScript = `${helpers}${holderHelpers}
+prune(KEYS[2], KEYS[3], KEYS[4])
 local holder = redis.call('GET', KEYS[1])
 local head = head_of(KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[3], ARGV[1])
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[1])
+local queued = redis.call('ZREM', KEYS[2], ARGV[1]) == 1
+if holder and ARGV[3] ~= '' then
+  local token, attempt = holder_parts(holder)
+  if attempt == ARGV[3] then
+    redis.call('DEL', KEYS[1])
+    redis.call('PUBLISH', ARGV[2], token .. ':' .. attempt)
+    return 1
+  end
+end
+if not queued then return 0 end
 if head == ARGV[1] and not holder then redis.call('PUBLISH', ARGV[2], 'left') end
 return 1
 `;

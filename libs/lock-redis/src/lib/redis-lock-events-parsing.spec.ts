@@ -35,6 +35,22 @@ describe('parseReleasedMessage', () => {
     ]);
   });
 
+  it('reads a release that handed the lock over, with the new token and claim attempt', async () => {
+    expect(parseReleasedMessage('5:q1.1:6:q2.7')).toEqual({
+      kind: 'released',
+      token: 5n,
+      attempt: 'q1.1',
+      handedTo: { token: 6n, attempt: 'q2.7' },
+    });
+    const server = new MemoryLockServer('m', () => 0);
+    const messages: string[] = [];
+    server.onReleased = (_name, message) => messages.push(message);
+    await server.grant('job', 'a', 5n, 'q1.1', 1_000);
+    await server.enqueue('job', 'w', 1n, 1_000, 100, { owner: 'b:c', attempt: 'q2.7', ttlMs: 1_000 });
+    await server.release('job', 'a', 5n, 100, undefined, 6n);
+    expect(messages.map(parseReleasedMessage)).toEqual([parseReleasedMessage('5:q1.1:6:q2.7')]);
+  });
+
   it('reads the literal left as a waiter leaving', () => {
     expect(parseReleasedMessage('left')).toEqual({ kind: 'left' });
   });
@@ -51,6 +67,10 @@ describe('parseReleasedMessage', () => {
     '5:',
     ':q1.1',
     '5:q1:1',
+    '5:q1.1:6',
+    '5:q1.1:6:',
+    '5:q1.1:x:q2.1',
+    '5:q1.1:6:q2.1:7',
     '5:q 1',
     `5:${'x'.repeat(65)}`,
     'Left',

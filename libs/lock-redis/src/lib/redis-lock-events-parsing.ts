@@ -4,20 +4,35 @@
 import { isAttempt } from '@bulwark/lock-core';
 import { holderKey, holderSeparator, leftMessage, parseToken } from './lock-keys';
 
+/** A grant by token and attempt: who a release handed the lock over to. */
+export interface HandedTo {
+  readonly token: bigint;
+  readonly attempt: string;
+}
+
 export type ReleasedMessage =
-  { readonly kind: 'released'; readonly token: bigint; readonly attempt: string } | { readonly kind: 'left' };
+  | { readonly kind: 'released'; readonly token: bigint; readonly attempt: string; readonly handedTo?: HandedTo }
+  | { readonly kind: 'left' };
 
 /**
  * What a released-channel message says (`<token>:<attempt>` of the
- * released holder, or left), or undefined for one no script sends.
+ * released holder, then `:<token>:<attempt>` of the claim it was handed
+ * over to, if any; or left), or undefined for one no script sends.
  */
 export function parseReleasedMessage(message: string): ReleasedMessage | undefined {
   if (message === leftMessage) return { kind: 'left' };
-  const separatorAt = message.indexOf(holderSeparator);
-  if (separatorAt < 0) return undefined;
-  const token = parseToken(message.slice(0, separatorAt));
-  const attempt = message.slice(separatorAt + 1);
-  return token === undefined || !isAttempt(attempt) ? undefined : { kind: 'released', token, attempt };
+  const parts = message.split(holderSeparator);
+  if (parts.length !== 2 && parts.length !== 4) return undefined;
+  const released = grantOf(parts[0] as string, parts[1] as string);
+  if (!released) return undefined;
+  if (parts.length === 2) return { kind: 'released', ...released };
+  const handedTo = grantOf(parts[2] as string, parts[3] as string);
+  return handedTo && { kind: 'released', ...released, handedTo };
+}
+
+function grantOf(tokenText: string, attempt: string): HandedTo | undefined {
+  const token = parseToken(tokenText);
+  return token === undefined || !isAttempt(attempt) ? undefined : { token, attempt };
 }
 
 // holderKey(name) is prefix + name + suffix; derived from holderKey so the two stay one shape.

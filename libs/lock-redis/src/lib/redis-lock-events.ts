@@ -22,6 +22,7 @@ import {
   judgeServerSettings,
   nameOfHolderKey,
   parseReleasedMessage,
+  type HandedTo,
   type ServerSafety,
 } from './redis-lock-events-parsing';
 
@@ -29,9 +30,11 @@ export type LockEvent =
   /**
    * A holder released the lock (the release script publishes its token and
    * attempt): a grant's own release only when both are the grant's, as
-   * another attempt under the same token may have been undone.
+   * another attempt under the same token may have been undone. handedTo:
+   * the release handed the lock over to the queue's head, under that token
+   * and the head's claim attempt.
    */
-  | { readonly kind: 'released'; readonly token: bigint; readonly attempt: string }
+  | { readonly kind: 'released'; readonly token: bigint; readonly attempt: string; readonly handedTo?: HandedTo }
   /** A queued waiter left. */
   | { readonly kind: 'left' }
   /** The holder key expired: the lease ran out. */

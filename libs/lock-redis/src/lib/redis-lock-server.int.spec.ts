@@ -9,7 +9,16 @@ import {
 } from '@bulwark/testing';
 import type Redis from 'ioredis';
 import { MemoryLockServer, ticketMax } from '@bulwark/lock-core';
-import { fenceKey, holderKey, queueKey, releasedChannel, ticketKey, tokenMax, waiterLeasesKey } from './lock-keys';
+import {
+  claimsKey,
+  fenceKey,
+  holderKey,
+  queueKey,
+  releasedChannel,
+  ticketKey,
+  tokenMax,
+  waiterLeasesKey,
+} from './lock-keys';
 import { RedisLockServer } from './redis-lock-server';
 
 const timeoutMs = 2_000;
@@ -338,7 +347,12 @@ describe('enqueue', () => {
   it('queues the waiter with its ticket as score, a lease from the server clock, and raises the counter', async () => {
     const name = freshName();
     const beforeMs = await serverNowMs();
-    expect(await server.enqueue(name, 'w-a', 7n, 30_000, timeoutMs)).toEqual({ ticket: 7n, head: 'w-a', held: false });
+    expect(await server.enqueue(name, 'w-a', 7n, 30_000, timeoutMs)).toMatchObject({
+      outcome: 'queued',
+      ticket: 7n,
+      head: 'w-a',
+      held: false,
+    });
     const afterMs = await serverNowMs();
     expect(await raw.zrange(queueKey(name), 0, -1, 'WITHSCORES')).toEqual(['w-a', '7']);
     const leaseEndsAtMs = Number(await raw.zscore(waiterLeasesKey(name), 'w-a'));
@@ -348,13 +362,18 @@ describe('enqueue', () => {
     expect(await raw.pttl(ticketKey(name))).toBe(-1);
   });
 
-  it('keeps the ticket of a waiter queued already, renewing its lease, and only ever raises the counter', async () => {
+  it('gives a waiter queued already the ticket it renews with, renewing its lease, and only ever raises the counter', async () => {
     const name = freshName();
     await server.enqueue(name, 'w-a', 9n, 1_000, timeoutMs);
     const firstLeaseMs = Number(await raw.zscore(waiterLeasesKey(name), 'w-a'));
-    expect(await server.enqueue(name, 'w-a', 12n, 60_000, timeoutMs)).toEqual({ ticket: 9n, head: 'w-a', held: false });
+    expect(await server.enqueue(name, 'w-a', 12n, 60_000, timeoutMs)).toMatchObject({
+      outcome: 'queued',
+      ticket: 12n,
+      head: 'w-a',
+      held: false,
+    });
     expect(Number(await raw.zscore(waiterLeasesKey(name), 'w-a'))).toBeGreaterThan(firstLeaseMs + 50_000);
-    expect(await raw.zscore(queueKey(name), 'w-a')).toBe('9');
+    expect(await raw.zscore(queueKey(name), 'w-a')).toBe('12');
     // 12 then 9 then 10: compared as numbers, never as text ('9' > '12').
     expect(await raw.get(ticketKey(name))).toBe('12');
     await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs);
@@ -362,6 +381,14 @@ describe('enqueue', () => {
     expect(await raw.get(ticketKey(name))).toBe('12');
     await server.enqueue(name, 'w-d', 100n, 1_000, timeoutMs);
     expect(await raw.get(ticketKey(name))).toBe('100');
+  });
+
+  it('answers the ticket counter as it was before each enqueue', async () => {
+    const name = freshName();
+    expect(await server.enqueue(name, 'w-a', 12n, 1_000, timeoutMs)).toMatchObject({ ticket: 12n, counter: 0n });
+    expect(await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs)).toMatchObject({ ticket: 9n, counter: 12n });
+    expect(await server.enqueue(name, 'w-c', 100n, 1_000, timeoutMs)).toMatchObject({ ticket: 100n, counter: 12n });
+    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-b', 'w-a', 'w-c']);
   });
 
   it('holds tickets up to 2^53 - 1 exactly as scores', async () => {
@@ -377,7 +404,12 @@ describe('enqueue', () => {
   it('reports whether someone holds the lock', async () => {
     const name = freshName();
     await server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs);
-    expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toEqual({ ticket: 1n, head: 'w-a', held: true });
+    expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toMatchObject({
+      outcome: 'queued',
+      ticket: 1n,
+      head: 'w-a',
+      held: true,
+    });
   });
 
   it('puts a waiter queued again with its ticket back at its place', async () => {
@@ -387,9 +419,14 @@ describe('enqueue', () => {
     // Its grant takes w-a out; undoing the grant queues it again with the same ticket.
     expect(await server.grant(name, 'a', 1n, 'i1.1', ttlMs, timeoutMs, 'w-a')).toEqual({ outcome: 'granted' });
     expect((await server.inspect(name, timeoutMs)).queue).toEqual({ head: 'w-b', length: 1 });
-    expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toEqual({ ticket: 1n, head: 'w-a', held: true });
+    expect(await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs)).toMatchObject({
+      outcome: 'queued',
+      ticket: 1n,
+      head: 'w-a',
+      held: true,
+    });
     await server.release(name, 'a', 1n, timeoutMs);
-    expect(await server.grant(name, 'b', 2n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toEqual({
+    expect(await server.grant(name, 'b', 2n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toMatchObject({
       outcome: 'queued',
       fence: 1n,
       head: 'w-a',
@@ -463,7 +500,7 @@ describe('grant with waiters', () => {
   it('refuses a caller without a waiter while anyone is queued (no barging), answering queued with the head', async () => {
     const name = freshName();
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
-    expect(await server.grant(name, 'dave', 1n, 'i1.1', ttlMs, timeoutMs)).toEqual({
+    expect(await server.grant(name, 'dave', 1n, 'i1.1', ttlMs, timeoutMs)).toMatchObject({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
@@ -475,7 +512,7 @@ describe('grant with waiters', () => {
     const name = freshName();
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs);
-    expect(await server.grant(name, 'b', 1n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toEqual({
+    expect(await server.grant(name, 'b', 1n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toMatchObject({
       outcome: 'queued',
       fence: 0n,
       head: 'w-a',
@@ -495,7 +532,7 @@ describe('grant with waiters', () => {
       fence: 5n,
     });
     await server.release(name, 'alice', 5n, timeoutMs);
-    expect(await server.grant(name, 'b', 3n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toEqual({
+    expect(await server.grant(name, 'b', 3n, 'i1.1', ttlMs, timeoutMs, 'w-b')).toMatchObject({
       outcome: 'queued',
       fence: 5n,
       head: 'w-a',
@@ -543,6 +580,116 @@ describe('leave', () => {
   });
 });
 
+describe('handover', () => {
+  const claimOf = (attempt: string, owner = 'bob') => ({ owner, attempt, ttlMs });
+
+  it("hands a released lock to the head's claim under the next token, raising the fence, and publishes both", async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1', 'carol:with:colons'));
+    expect(await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n)).toBe(true);
+    expect(await released.next()).toBe('5:i1.1:6:i2.1');
+    const state = await server.inspect(name, timeoutMs);
+    expect(state).toMatchObject({
+      fence: 6n,
+      holder: { owner: 'bob', token: 6n, attempt: 'i2.1' },
+      queue: { head: 'w-c', length: 1 },
+    });
+    expect(state.holder?.remainingTtlMs).toBeGreaterThan(ttlMs - 5_000);
+    expect(await raw.hkeys(claimsKey(name))).toEqual(['w-c']);
+    // The next handover carries an owner with the separator in it intact.
+    expect(await server.release(name, 'bob', 6n, timeoutMs, undefined, 7n)).toBe(true);
+    expect(await released.next()).toBe('6:i2.1:7:i3.1');
+    expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner: 'carol:with:colons', token: 7n });
+  });
+
+  it('frees the lock instead when the head left no claim, the fence is not below the next token, or nobody waits', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    expect(await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n)).toBe(true);
+    expect(await released.next()).toBe('5:i1.1');
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
+
+    await server.leave(name, 'w-a', timeoutMs);
+    await server.grant(name, 'alice', 7n, 'i1.2', ttlMs, timeoutMs, 'w-b');
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1'));
+    expect(await server.release(name, 'alice', 7n, timeoutMs, undefined, 7n)).toBe(true);
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 7n, holder: undefined });
+
+    await server.leave(name, 'w-c', timeoutMs);
+    await server.grant(name, 'alice', 8n, 'i1.3', ttlMs, timeoutMs);
+    expect(await server.release(name, 'alice', 8n, timeoutMs, undefined, 9n)).toBe(true);
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 8n, holder: undefined });
+    expect(released.messages).toEqual(['5:i1.1', 'left', '7:i1.2', 'left', '8:i1.3']);
+  });
+
+  it('skips a head whose lease ended, handing over to the next one, and drops its claim', async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs, claimOf('i1.2', 'gone'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await raw.zadd(waiterLeasesKey(name), 0, 'w-a');
+    await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n);
+    expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner: 'bob', attempt: 'i2.1' });
+    expect(await raw.hlen(claimsKey(name))).toBe(0);
+  });
+
+  it('answers handed to a renewal of the claim that holds the lock, and queues nothing', async () => {
+    const name = freshName();
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n);
+    expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'))).toEqual({
+      outcome: 'handed',
+      token: 6n,
+    });
+    expect(await raw.zcard(queueKey(name))).toBe(0);
+    expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.2'))).toMatchObject({
+      outcome: 'queued',
+    });
+  });
+
+  it("frees a handover on leave when the waiter names its claim's attempt, publishing it as a release", async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n);
+    expect(await server.leave(name, 'w-b', timeoutMs)).toBe(false);
+    expect(await server.leave(name, 'w-b', timeoutMs, 'i9.9')).toBe(false);
+    expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ attempt: 'i2.1' });
+    expect(await server.leave(name, 'w-b', timeoutMs, 'i2.1')).toBe(true);
+    expect((await server.inspect(name, timeoutMs)).holder).toBeUndefined();
+    expect(await released.next()).toBe('5:i1.1:6:i2.1');
+    expect(await released.next()).toBe('6:i2.1');
+  });
+
+  it('does what MemoryLockServer does, call for call', async () => {
+    const name = freshName();
+    const memory = new MemoryLockServer('m', () => 0);
+    const both = async <T>(call: (lockServer: RedisLockServer | MemoryLockServer) => Promise<T>) => {
+      const [fromRedis, fromMemory] = [await call(server), await call(memory)];
+      expect(fromRedis).toEqual(fromMemory);
+      return fromRedis;
+    };
+    await both((s) => s.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs));
+    await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, claimOf('i2.1')));
+    await both((s) => s.enqueue(name, 'w-c', 2n, ttlMs, timeoutMs, claimOf('i3.1', 'carol')));
+    await both((s) => s.release(name, 'alice', 1n, timeoutMs, undefined, 2n));
+    await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, claimOf('i2.1')));
+    await both((s) => s.leave(name, 'w-b', timeoutMs, 'i2.1'));
+    await both((s) => s.grant(name, 'carol', 3n, 'i3.2', ttlMs, timeoutMs, 'w-c'));
+    await both((s) => s.release(name, 'carol', 3n, timeoutMs, 'i3.2', 4n));
+    const [redisState, memoryState] = [await server.inspect(name, timeoutMs), await memory.inspect(name)];
+    expect({ ...redisState, holder: undefined }).toEqual({ ...memoryState, holder: undefined });
+  });
+});
+
 describe('arguments', () => {
   it.each([
     ['a negative token', () => server.grant(freshName(), 'alice', -1n, 'i1.1', ttlMs, timeoutMs), 'token'],
@@ -574,6 +721,22 @@ describe('arguments', () => {
     ['a ticket past 2^53 - 1', () => server.enqueue(freshName(), 'w', ticketMax + 1n, ttlMs, timeoutMs), 'ticket'],
     ['a zero lease', () => server.enqueue(freshName(), 'w', 1n, 0, timeoutMs), 'leaseMs'],
     ['a fractional lease', () => server.enqueue(freshName(), 'w', 1n, 0.5, timeoutMs), 'leaseMs'],
+    [
+      'a next token above uint64',
+      () => server.release(freshName(), 'alice', 1n, timeoutMs, undefined, tokenMax + 1n),
+      'nextToken',
+    ],
+    [
+      'a claim with an empty attempt',
+      () => server.enqueue(freshName(), 'w', 1n, ttlMs, timeoutMs, { owner: 'b', attempt: '', ttlMs }),
+      'attempt',
+    ],
+    [
+      'a claim with a zero TTL',
+      () => server.enqueue(freshName(), 'w', 1n, ttlMs, timeoutMs, { owner: 'b', attempt: 'i1.1', ttlMs: 0 }),
+      'ttlMs',
+    ],
+    ['a leave claim attempt with ":"', () => server.leave(freshName(), 'w', timeoutMs, 'a:b'), 'attempt'],
   ])('refuse %s with InvalidArgumentError, before calling the server', async (_, call, field) => {
     const keysBefore = await raw.dbsize();
     const error = await call().catch((thrown: unknown) => thrown);

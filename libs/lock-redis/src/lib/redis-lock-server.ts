@@ -11,6 +11,7 @@ import {
   requireWaiterId,
   requireWaiterLeaseMs,
   type LockServer,
+  type ServerClaim,
   type ServerEnqueued,
   type ServerGrant,
   type ServerLockState,
@@ -24,6 +25,8 @@ import {
   timeoutMsMax,
 } from './redis-connection';
 import {
+  claimsKey,
+  encodeClaim,
   encodeHolder,
   fenceKey,
   holderKey,
@@ -65,12 +68,14 @@ interface LockScriptCommands {
     ticketKey: string,
     queueKey: string,
     leasesKey: string,
+    claimsKey: string,
   ): Promise<unknown>;
   bulwarkLockGrant(
     holderKey: string,
     fenceKey: string,
     queueKey: string,
     leasesKey: string,
+    claimsKey: string,
     token: string,
     holderValue: string,
     ttlMs: number,
@@ -78,10 +83,15 @@ interface LockScriptCommands {
   ): Promise<unknown>;
   bulwarkLockRelease(
     holderKey: string,
+    fenceKey: string,
+    queueKey: string,
+    leasesKey: string,
+    claimsKey: string,
     token: string,
     owner: string,
     attempt: string,
     channel: string,
+    nextToken: string,
   ): Promise<unknown>;
   bulwarkLockRefresh(holderKey: string, token: string, owner: string, ttlMs: number): Promise<unknown>;
   bulwarkLockEnqueue(
@@ -89,16 +99,21 @@ interface LockScriptCommands {
     ticketKey: string,
     queueKey: string,
     leasesKey: string,
+    claimsKey: string,
     waiterId: string,
     ticket: string,
     leaseMs: number,
+    claim: string,
+    claimAttempt: string,
   ): Promise<unknown>;
   bulwarkLockLeave(
     holderKey: string,
     queueKey: string,
     leasesKey: string,
+    claimsKey: string,
     waiterId: string,
     channel: string,
+    claimAttempt: string,
   ): Promise<unknown>;
 }
 
@@ -126,12 +141,12 @@ export class RedisLockServer implements LockServer {
     redis.on('ready', () => {
       this.lastConnectionError = undefined;
     });
-    redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 5, lua: inspectScript });
-    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 4, lua: grantScript });
-    redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 1, lua: releaseScript });
+    redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 6, lua: inspectScript });
+    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 5, lua: grantScript });
+    redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 5, lua: releaseScript });
     redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 1, lua: refreshScript });
-    redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 4, lua: enqueueScript });
-    redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 3, lua: leaveScript });
+    redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 5, lua: enqueueScript });
+    redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 4, lua: leaveScript });
     this.redis = redis as Redis & LockScriptCommands;
   }
 
@@ -147,6 +162,7 @@ export class RedisLockServer implements LockServer {
           ticketKey(name),
           queueKey(name),
           waiterLeasesKey(name),
+          claimsKey(name),
         ),
       parseInspectReply,
     );
@@ -176,6 +192,7 @@ export class RedisLockServer implements LockServer {
           fenceKey(name),
           queueKey(name),
           waiterLeasesKey(name),
+          claimsKey(name),
           token.toString(),
           encodeHolder({ token, attempt, owner }),
           ttlMs,
@@ -186,22 +203,35 @@ export class RedisLockServer implements LockServer {
     );
   }
 
-  async release(name: string, owner: string, token: bigint, timeoutMs: number, attempt?: string): Promise<boolean> {
+  async release(
+    name: string,
+    owner: string,
+    token: bigint,
+    timeoutMs: number,
+    attempt?: string,
+    nextToken?: bigint,
+  ): Promise<boolean> {
     requireName(name);
     requireOwner(owner);
     requireToken(token);
     if (attempt !== undefined) requireAttempt(attempt);
+    if (nextToken !== undefined) requireToken(nextToken, 'nextToken');
     return this.call(
       'release',
       timeoutMs,
       () =>
         this.redis.bulwarkLockRelease(
           holderKey(name),
+          fenceKey(name),
+          queueKey(name),
+          waiterLeasesKey(name),
+          claimsKey(name),
           token.toString(),
           owner,
-          // No attempt is empty, so the script reads '' as any.
+          // No attempt is empty, so the script reads '' as any, and '' as no next token.
           attempt ?? '',
           releasedChannel(name),
+          nextToken?.toString() ?? '',
         ),
       parseDoneReply,
     );
@@ -232,11 +262,17 @@ export class RedisLockServer implements LockServer {
     ticket: bigint,
     leaseMs: number,
     timeoutMs: number,
+    claim?: ServerClaim,
   ): Promise<ServerEnqueued> {
     requireName(name);
     requireWaiterId(waiterId);
     requireTicket(ticket);
     requireWaiterLeaseMs(leaseMs);
+    if (claim) {
+      requireOwner(claim.owner);
+      requireAttempt(claim.attempt);
+      requireTtl(claim.ttlMs);
+    }
     return this.call(
       'enqueue',
       timeoutMs,
@@ -246,17 +282,21 @@ export class RedisLockServer implements LockServer {
           ticketKey(name),
           queueKey(name),
           waiterLeasesKey(name),
+          claimsKey(name),
           waiterId,
           ticket.toString(),
           leaseMs,
+          claim ? encodeClaim(claim) : '',
+          claim?.attempt ?? '',
         ),
       parseEnqueueReply,
     );
   }
 
-  async leave(name: string, waiterId: string, timeoutMs: number): Promise<boolean> {
+  async leave(name: string, waiterId: string, timeoutMs: number, claimAttempt?: string): Promise<boolean> {
     requireName(name);
     requireWaiterId(waiterId);
+    if (claimAttempt !== undefined) requireAttempt(claimAttempt);
     return this.call(
       'leave',
       timeoutMs,
@@ -265,8 +305,10 @@ export class RedisLockServer implements LockServer {
           holderKey(name),
           queueKey(name),
           waiterLeasesKey(name),
+          claimsKey(name),
           waiterId,
           releasedChannel(name),
+          claimAttempt ?? '',
         ),
       parseDoneReply,
     );
@@ -359,9 +401,8 @@ function requireUtf8(text: string, field: string): void {
   }
 }
 
-function requireToken(token: bigint): void {
-  if (token < 0n || token > tokenMax)
-    throw new InvalidArgumentError('token', `must be a uint64, from 0 to ${tokenMax}`);
+function requireToken(token: bigint, field = 'token'): void {
+  if (token < 0n || token > tokenMax) throw new InvalidArgumentError(field, `must be a uint64, from 0 to ${tokenMax}`);
 }
 
 function requireTtl(ttlMs: number): void {

@@ -75,6 +75,61 @@ describe('Locks', () => {
     expect(granted(await waiting)).toBe(holder + 1n);
   });
 
+  it('hands a released lock over to the first waiter, which answers with its claim as the grant', async () => {
+    const holder = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const before = performance.now();
+    const attempts = jest.spyOn(locks.quorum, 'tryAcquire');
+    const waiting = locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 60_000 }, never);
+    await queuedCount(1);
+    const view = await locks.inspect('a');
+    await locks.release('a', 'alice', holder);
+    const result = await waiting;
+    if (!result.acquired) throw new Error('not acquired');
+    // One grant round only, refused before bob queued: the servers handed the lock over to the claim he queued
+    // with, and its validity counts from that enqueue.
+    expect(attempts).toHaveBeenCalledTimes(1);
+    expect(await locks.inspect('a')).toMatchObject({
+      fence: holder + 1n,
+      holder: { owner: 'bob', token: holder + 1n, attempt: result.grant.attempt },
+      waiters: 0,
+    });
+    expect(view.waiters).toBe(1);
+    expect(result.grant.validUntilMs).toBeLessThanOrEqual(performance.now() + 10_000 - locks.quorum.driftMs(10_000));
+    expect(result.grant.validUntilMs).toBeGreaterThanOrEqual(before + 10_000 - locks.quorum.driftMs(10_000));
+  });
+
+  it('takes a handover whose news was lost when renewing its place finds it', async () => {
+    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
+    const events = new LocalLockEvents();
+    // No server tells anyone of anything: every release is news lost on its way.
+    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
+    const deaf = new Locks({ quorum, events, logger, instanceId: 'lock-1', waiterLeaseMs: 300 });
+    const holder = granted(await deaf.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = deaf.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await deaf.inspect('a')).waiters === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await deaf.release('a', 'alice', holder);
+    expect(granted(await waiting)).toBe(holder + 1n);
+    expect((await deaf.inspect('a')).holder).toMatchObject({ owner: 'bob' });
+  });
+
+  it('frees a handover that its waiter gave up on, so the next one gets it', async () => {
+    const holder = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const caller = new AbortController();
+    const quitter = locks.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 60_000 }, caller.signal);
+    await queuedCount(1);
+    const next = locks.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 60_000 }, never);
+    await queuedCount(2);
+    // Bob goes away as the lock is handed over to him: his leave frees it, and carol is next.
+    const released = locks.release('a', 'alice', holder);
+    caller.abort();
+    await released;
+    const quit = await quitter;
+    const carol = granted(await next);
+    expect(carol).toBeGreaterThan(holder);
+    if (quit.acquired) throw new Error('bob was granted after going away');
+    expect((await locks.inspect('a')).holder).toMatchObject({ owner: 'carol', token: carol });
+  });
+
   it('wakes a waiter when the holder lets its lease expire', async () => {
     granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 150, waitTimeoutMs: 0 }, never));
     const result = await locks.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 30_000 }, never);

@@ -3,12 +3,15 @@
 // releases and reads. No gRPC here (lock-service.ts maps calls onto it).
 //
 // An Acquire that cannot be granted at once joins the lock's queue (kept on
-// a majority of the servers, see lock-core) and then tries again only when
-// it may succeed: when an event says the lock may be free (a release, a
-// departure from the queue, an expiry; pub/sub on every server), when the
-// holder's lease is due to run out, and at every renewal of its place in the
-// queue (a third of the place's lease), which also bounds how long a lost
-// event can delay it.
+// a majority of the servers, see lock-core) with a claim, so that a release
+// hands the lock straight over to it when it is first in line: it holds the
+// lock once a majority of servers told of that (pub/sub), or a renewal of
+// its place found it so. Otherwise it tries again only when it may succeed:
+// when an event says the lock may be free (a release, a departure from the
+// queue, an expiry; pub/sub on every server), when the holder's lease is
+// due to run out, and at every renewal of its place in the queue (a third
+// of the place's lease), which also bounds how long a lost event can delay
+// it.
 import { FailedPreconditionError } from '@bulwark/errors';
 import type { Grant, LockQuorum, LockView, ServerHolder } from '@bulwark/lock-core';
 import type { LockEventSource } from '@bulwark/lock-redis';
@@ -86,25 +89,42 @@ export class Locks {
   async acquire(request: AcquireRequest, signal: AbortSignal): Promise<AcquireResult> {
     const { name, owner, ttlMs } = request;
     const deadlineMs = this.nowMs() + request.waitTimeoutMs;
-    const first = await this.attempt(name, owner, ttlMs, undefined, signal);
-    if (first.acquired || request.waitTimeoutMs === 0 || signal.aborted) return first;
+    // With callers of this instance in the lock's queue already, a try outside the queue would be refused: it
+    // would only cost a round. It is the servers, not this shortcut, that keep anyone from passing a waiter.
+    const contended = request.waitTimeoutMs > 0 && this.room.has(name);
+    const first = contended ? undefined : await this.attempt(name, owner, ttlMs, undefined, signal);
+    if (first?.acquired || request.waitTimeoutMs === 0 || signal.aborted) {
+      return first ?? { acquired: false, holder: undefined };
+    }
 
     this.waiterCount += 1;
     const waiter = new Waiter(`${this.options.instanceId}/${this.waiterCount}`);
+    const claim = { owner, ttlMs };
     let acquired = false;
     // Watching before joining the queue: a release after joining wakes this waiter.
     await this.room.enter(name, waiter);
     try {
-      const place = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs);
+      const place = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, undefined, claim);
       waiter.ticket = place.ticket;
+      if (place.claimAttempt !== undefined) this.room.claim(name, waiter, place.claimAttempt);
       this.options.onQueued?.(name, waiter.id, place.ticket);
       let renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
-      let holder = first.holder;
+      let holder = first?.holder;
       // A wake-up that came while joining means the lock may have been freed since the servers answered.
       const wokenWhileJoining = waiter.takeWake();
       let attemptNow = (place.first && place.free) || wokenWhileJoining;
       let retryAtMs = holder ? this.nowMs() + holder.remainingTtlMs + 1 : Infinity;
       for (;;) {
+        const handed = this.handedOver(name, waiter);
+        if (handed) {
+          const grant = await this.usable(name, owner, ttlMs, handed, signal);
+          if (grant) {
+            acquired = true;
+            return { acquired: true, grant };
+          }
+          // Spent, and the servers did not extend it: back in line at the same place, with a new claim.
+          renewAtMs = this.nowMs();
+        }
         if (attemptNow) {
           const result = await this.attempt(name, owner, ttlMs, waiter.id, signal);
           if (result.acquired) {
@@ -124,9 +144,19 @@ export class Locks {
         // Kept until it fires: a renewal or an event before the holder's expiry must not make the waiter forget it.
         if (retryDue) retryAtMs = Infinity;
         if (this.nowMs() >= renewAtMs) {
-          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, waiter.ticket);
+          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, waiter.ticket, claim);
           renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
+          if (renewed.claimAttempt !== undefined) this.room.claim(name, waiter, renewed.claimAttempt);
           attemptNow ||= renewed.first && renewed.free;
+          // Handed over while the news of it was lost: the renewal found it so on a majority.
+          if (renewed.handed) {
+            const grant = await this.usable(name, owner, ttlMs, renewed.handed, signal);
+            if (grant) {
+              acquired = true;
+              return { acquired: true, grant };
+            }
+            renewAtMs = this.nowMs();
+          }
         }
       }
     } finally {
@@ -140,6 +170,41 @@ export class Locks {
         void leaving.finally(() => this.cleanups.delete(leaving));
       }
     }
+  }
+
+  /** The grant a majority of servers told waiter they handed over to its claim, if they did. */
+  private handedOver(name: string, waiter: Waiter): Grant | undefined {
+    for (const [key, servers] of waiter.handovers) {
+      if (servers.size < this.quorum.majority) continue;
+      const [token, attempt] = key.split(':') as [string, string];
+      waiter.handovers.delete(key);
+      const grant = this.quorum.acceptHandover(name, waiter.id, BigInt(token), attempt, servers);
+      if (grant) return grant;
+    }
+    return undefined;
+  }
+
+  /**
+   * A handed-over grant to answer with: as it is while half its TTL is left
+   * (its validity counts from the claim's first enqueue, so a long wait
+   * spent some of it), else refreshed first. Undefined, after releasing it,
+   * when the caller has gone or the refresh did not leave it valid.
+   */
+  private async usable(
+    name: string,
+    owner: string,
+    ttlMs: number,
+    handed: Grant,
+    signal: AbortSignal,
+  ): Promise<Grant | undefined> {
+    let grant: Grant | undefined = handed;
+    if (!signal.aborted && grant.validUntilMs - this.nowMs() < ttlMs / 2) {
+      grant = await this.quorum.refresh(name, owner, handed.token, ttlMs).catch(() => undefined);
+      if (grant && grant.attempt !== handed.attempt) grant = undefined;
+    }
+    if (grant && grant.validUntilMs - this.nowMs() >= 1 && !signal.aborted) return grant;
+    await this.quorum.release(name, owner, handed.token, handed.attempt).catch(() => undefined);
+    return undefined;
   }
 
   /** Resolves once every departure from a queue still under way has ended. */

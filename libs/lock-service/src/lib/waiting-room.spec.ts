@@ -71,4 +71,27 @@ describe('WaitingRoom', () => {
     expect(events.watching('a')).toBe(0);
     expect(room.size).toBe(0);
   });
+
+  it('tells a handover to the waiter whose claim it went to, alone, with the server that made it', async () => {
+    const first = waiter('i/1', 1n);
+    const second = waiter('i/2', 2n);
+    for (const each of [first, second]) await room.enter('a', each);
+    room.claim('a', first, 'q.7');
+    room.claim('a', second, 'q.8');
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3', handedTo: { token: 4n, attempt: 'q.7' } }, 's1');
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3', handedTo: { token: 4n, attempt: 'q.7' } }, 's2');
+    expect(first.handovers).toEqual(new Map([['4:q.7', new Set(['s1', 's2'])]]));
+    expect(await first.next(1_000, never)).toBe('news');
+    // The lock is held again on those servers: nobody was woken to try for it.
+    expect([first.takeWake(), second.takeWake(), second.handovers.size]).toEqual([false, false, 0]);
+  });
+
+  it('keeps a handover that overtook the answer to the enqueue, for the claim it names', async () => {
+    const joining = waiter('i/1', undefined);
+    await room.enter('a', joining);
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3', handedTo: { token: 4n, attempt: 'q.9' } }, 's2');
+    expect(joining.handovers.size).toBe(0);
+    room.claim('a', joining, 'q.9');
+    expect(joining.handovers).toEqual(new Map([['4:q.9', new Set(['s2'])]]));
+  });
 });

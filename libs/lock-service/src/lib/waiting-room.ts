@@ -4,7 +4,9 @@
 // only the first of its own waiters in queue order (ticket, then id: the
 // order every server keeps) is woken, because only the queue's head can be
 // granted and, if the head waits here at all, it is that one. A release is
-// so answered by one attempt per instance, not one per waiter.
+// so answered by one attempt per instance, not one per waiter. A release
+// that handed the lock over to a waiter's claim wakes that waiter alone,
+// with the news of which server did it: the lock is not free there.
 import type { Logger } from '@bulwark/logging';
 import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
 
@@ -12,7 +14,12 @@ import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
 export class Waiter {
   /** Its place in the queue, once a majority has it. */
   ticket: bigint | undefined;
+  /** The attempt a release hands the lock over to it under, once queued with a claim. */
+  claimAttempt: string | undefined;
+  /** Per `<token>:<attempt>` handed over to its claim, the servers that told of it. */
+  readonly handovers = new Map<string, Set<string>>();
   private woken = false;
+  private news = false;
   private wakeUp: (() => void) | undefined;
 
   constructor(readonly id: string) {}
@@ -23,6 +30,15 @@ export class Waiter {
     this.wakeUp?.();
   }
 
+  /** Notes that serverId handed the lock over to attempt under token, and wakes the waiter to count. */
+  heardHandover(serverId: string, token: bigint, attempt: string): void {
+    const key = `${token}:${attempt}`;
+    const servers = this.handovers.get(key) ?? new Set<string>();
+    this.handovers.set(key, servers.add(serverId));
+    this.news = true;
+    this.wakeUp?.();
+  }
+
   /** Whether a wake-up came since the last wait, consuming it. */
   takeWake(): boolean {
     const woken = this.woken;
@@ -30,10 +46,13 @@ export class Waiter {
     return woken;
   }
 
-  /** Waits until woken, timeoutMs passes or signal aborts; says which came first. */
-  async next(timeoutMs: number, signal: AbortSignal): Promise<'woken' | 'timeout' | 'aborted'> {
+  /**
+   * Waits until woken, told of a handover ('news': nothing else), timeoutMs
+   * passes or signal aborts; says which came first.
+   */
+  async next(timeoutMs: number, signal: AbortSignal): Promise<'woken' | 'news' | 'timeout' | 'aborted'> {
     if (signal.aborted) return 'aborted';
-    if (!this.woken && timeoutMs > 0) {
+    if (!this.woken && !this.news && timeoutMs > 0) {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -47,14 +66,16 @@ export class Waiter {
       });
     }
     if (signal.aborted) return 'aborted';
-    if (!this.woken) return 'timeout';
+    const news = this.news;
+    this.news = false;
+    if (!this.woken) return news ? 'news' : 'timeout';
     this.woken = false;
     return 'woken';
   }
 }
 
 export interface WaitingRoomHooks {
-  /** Told every released token heard, so the next grant can try the token after it at once. */
+  /** Told every released or handed-over token heard, so the next grant can try the token after it at once. */
   readonly onReleased?: (name: string, token: bigint) => void;
   /** Whether a released attempt is this instance's own undo, which wakes nobody. */
   readonly ownUndo?: (attempt: string) => boolean;
@@ -62,9 +83,20 @@ export interface WaitingRoomHooks {
 
 interface Room {
   readonly waiters: Set<Waiter>;
+  /** The waiters here by their claim's attempt. */
+  readonly claimed: Map<string, Waiter>;
+  /**
+   * Handovers to claims no waiter here has yet: news can overtake the
+   * answer to the enqueue that left the claim. By attempt, the oldest
+   * forgotten past unclaimedMax.
+   */
+  readonly unclaimed: Map<string, Array<{ serverId: string; token: bigint }>>;
   /** Resolves once the name's events are watched on every connected server. */
   readonly watching: Promise<() => void>;
 }
+
+/** Handovers to other instances' claims are heard too: enough to hold those of this one's enqueues in flight. */
+const unclaimedMax = 256;
 
 /** Byte order of ASCII ids, as a Redis sorted set orders members of one score. */
 function queueOrder(a: Waiter, b: Waiter): number {
@@ -89,8 +121,8 @@ export class WaitingRoom {
   async enter(name: string, waiter: Waiter): Promise<void> {
     let room = this.rooms.get(name);
     if (!room) {
-      const watching = this.events.watch(name, (event) => this.onEvent(name, event));
-      room = { waiters: new Set(), watching };
+      const watching = this.events.watch(name, (event, serverId) => this.onEvent(name, event, serverId));
+      room = { waiters: new Set(), claimed: new Map(), unclaimed: new Map(), watching };
       this.rooms.set(name, room);
       // A failed watch leaves the waiters to their periodic re-check.
       watching.catch((error: unknown) => this.logger.warn({ err: error, lock: name }, 'cannot watch lock events'));
@@ -102,12 +134,32 @@ export class WaitingRoom {
   leave(name: string, waiter: Waiter): void {
     const room = this.rooms.get(name);
     // A waiter that gives up leaves the backends' queue too, which publishes its departure when that matters.
-    if (!room || !room.waiters.delete(waiter) || room.waiters.size > 0) return;
+    if (!room || !room.waiters.delete(waiter)) return;
+    if (waiter.claimAttempt !== undefined) room.claimed.delete(waiter.claimAttempt);
+    if (room.waiters.size > 0) return;
     this.rooms.delete(name);
     room.watching.then(
       (unwatch) => unwatch(),
       () => undefined,
     );
+  }
+
+  /** Gives waiter its claim's attempt, with any handover to it heard before. */
+  claim(name: string, waiter: Waiter, attempt: string): void {
+    const room = this.rooms.get(name);
+    if (!room?.waiters.has(waiter)) return;
+    if (waiter.claimAttempt !== undefined) room.claimed.delete(waiter.claimAttempt);
+    waiter.claimAttempt = attempt;
+    room.claimed.set(attempt, waiter);
+    const heard = room.unclaimed.get(attempt);
+    if (!heard) return;
+    room.unclaimed.delete(attempt);
+    for (const { serverId, token } of heard) waiter.heardHandover(serverId, token, attempt);
+  }
+
+  /** Whether any Acquire waits here for name. */
+  has(name: string): boolean {
+    return this.rooms.has(name);
   }
 
   /** How many Acquire calls wait here, over all names. */
@@ -117,7 +169,7 @@ export class WaitingRoom {
     return waiting;
   }
 
-  private onEvent(name: string, event: LockEvent): void {
+  private onEvent(name: string, event: LockEvent, serverId: string): void {
     const room = this.rooms.get(name);
     if (!room) return;
     // Events may have been missed while a server was away: everyone looks again.
@@ -129,9 +181,28 @@ export class WaitingRoom {
     // last. Wake-ups during an attempt merge into one more look.
     if (event.kind === 'released') {
       this.hooks.onReleased?.(name, event.token);
+      const { handedTo } = event;
+      if (handedTo) {
+        this.hooks.onReleased?.(name, handedTo.token);
+        // Held again on that server: only the waiter it went to has news.
+        const waiter = room.claimed.get(handedTo.attempt);
+        if (waiter) waiter.heardHandover(serverId, handedTo.token, handedTo.attempt);
+        else this.keepUnclaimed(room, serverId, handedTo);
+        return;
+      }
       if (this.hooks.ownUndo?.(event.attempt)) return;
     }
     this.wakeFirst(room);
+  }
+
+  private keepUnclaimed(room: Room, serverId: string, handedTo: { token: bigint; attempt: string }): void {
+    const heard = room.unclaimed.get(handedTo.attempt) ?? [];
+    heard.push({ serverId, token: handedTo.token });
+    room.unclaimed.set(handedTo.attempt, heard);
+    if (room.unclaimed.size > unclaimedMax) {
+      const oldest = room.unclaimed.keys().next().value;
+      if (oldest !== undefined) room.unclaimed.delete(oldest);
+    }
   }
 
   private wakeFirst(room: Room): void {
