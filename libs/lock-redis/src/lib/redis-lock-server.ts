@@ -127,14 +127,15 @@ export class RedisLockServer implements LockServer {
   constructor(options: RedisLockServerOptions) {
     this.id = options.id ?? `${options.host}:${options.port}`;
     this.inFlightMax = options.inFlightMax ?? defaultInFlightMax;
-    const redis = new Redis(
-      redisConnectionOptions({
+    const redis = new Redis({
+      ...redisConnectionOptions({
         host: options.host,
         port: options.port,
         connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
         reconnectDelayMsMax: options.reconnectDelayMsMax ?? defaultReconnectDelayMsMax,
       }),
-    );
+      enableAutoPipelining: true,
+    });
     redis.on('error', (error: Error) => {
       this.lastConnectionError = error.message;
     });
