@@ -695,12 +695,12 @@ describe('LockQuorum waiters', () => {
     const [a] = servers as [MemoryLockServer];
     await a.enqueue('job', 'w-early', 1n, leaseMs);
     // w-early is ahead on a only.
-    // Bob's first ticket, 1, is not above a's counter: a refuses it, and he is first where he is queued.
-    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toMatchObject({ ticket: 1n, first: true, free: true });
+    // Bob's first ticket, 1, is not above a's counter: a refuses it, and he joins again everywhere with 2.
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toMatchObject({ ticket: 2n, first: true, free: true });
     // Granted on b and c: bob leaves every queue, a's too.
     expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
-    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toMatchObject({ ticket: 2n, first: true, free: false });
-    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toMatchObject({ ticket: 3n, first: false, free: false });
+    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toMatchObject({ ticket: 3n, first: true, free: false });
+    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toMatchObject({ ticket: 4n, first: false, free: false });
     expect((await a.inspect('job')).queue).toEqual({ head: 'w-early', length: 3 });
   });
 

@@ -71,20 +71,24 @@
 // every server; each server orders its queue by (ticket, waiterId), the
 // same total order everywhere, and grants only to the head of its queue
 // (a grant without a waiter only to an empty queue). A waiter joins with a
-// ticket it picks itself: the wall clock in microseconds (plus a random
-// part of one), or above the last ticket it tried if that is higher. Every
-// server queues it with that ticket, raises its ticket counter (the highest
-// ticket it ever queued, which only grows and survives restarts) to it if
-// higher, and answers what the counter was; the join counts when the
-// ticket was above the counter on a majority. Otherwise the waiter joins
-// again, everywhere, with a ticket above the highest counter reported (its
-// entries take the new ticket), so every server holds it under one ticket.
-// Clocks that disagree only cost such a second round. Entries have leases
-// the waiter renews; servers drop the ones that ran out, so a waiter whose
-// instance died stops blocking.
+// ticket it picks itself: the wall clock in microseconds, or above the
+// last ticket it tried if that is higher. A server queues a join only if
+// its ticket is above the server's ticket counter (the highest ticket it
+// ever queued, which only grows and survives restarts), raising the
+// counter to it; otherwise it answers stale with the counter. While any
+// server answers stale the waiter joins again, everywhere, above the
+// highest counter reported (by a random part of a millisecond, so two
+// joins that collided rarely collide again; its entries take the new
+// ticket), so it ends up queued under one ticket on every server that
+// answered; after a few rounds it settles for a majority. Clocks that
+// disagree only cost such rounds. Entries have leases the waiter renews;
+// servers drop the ones that ran out, so a waiter whose instance died
+// stops blocking.
 // - A waiter A whose enqueue returned before B's began holds a lower
 //   ticket: A raised the counters of a majority to its ticket, B's ticket
-//   is above the counters of a majority, the two share a server.
+//   is above the counters of the majority that queued it, the two share a
+//   server. (A server never queues a ticket at or below its counter: a
+//   join in between rounds is never ahead of a join that returned.)
 // - While A's place lasts on the majority M that took it (A is queued
 //   there, or holds the lock there), neither B nor a grant without a
 //   waiter gets any server of M. Either needs a majority, which meets M,
@@ -235,10 +239,10 @@ export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
-/** Joins tried before giving up: each one tries above every counter the last one was refused by. */
+/** Join rounds before settling for the servers that took the last one: each tries above every counter reported. */
 const joinRoundsMax = 5;
-/** How far apart two joins' tickets may land by chance: a microsecond's worth. */
-const ticketSpread = 1_000;
+/** How far above the highest counter reported a join tries again, at random: a millisecond's worth of tickets. */
+const retrySpread = 1_000;
 /** Enough to recognise the releases of undos still being published. */
 const undoneAttemptsKept = 1_024;
 
@@ -291,6 +295,16 @@ export class LockQuorum {
     this.knownFencesMax = options.knownFencesMax ?? defaultKnownFencesMax;
     this.wallClockMs = options.wallClockMs ?? Date.now;
     this.random = options.random ?? Math.random;
+  }
+
+  /** How long one call to one server may take. */
+  get callTimeoutMs(): number {
+    return this.options.callTimeoutMs;
+  }
+
+  /** How many servers there are. */
+  get size(): number {
+    return this.servers.length;
   }
 
   /** Whether losing one server leaves a majority (N = 1 and 2 do not). */
@@ -441,21 +455,17 @@ export class LockQuorum {
       requireTicket(taken);
       const tried = taken;
       answers = await this.everyServer((server, timeoutMs) =>
-        server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim),
+        server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim, joining),
       );
-      const counters = answers.flatMap((answer) => (answer?.outcome === 'queued' ? [answer.counter] : []));
-      const above = counters.filter((counter) => this.aboveCounter(tried, counter)).length;
-      if (!joining || above >= this.majority || counters.length < this.majority) break;
-      if (round === joinRoundsMax) {
-        await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, placeClaim?.attempt));
-        throw new UnavailableError(`could not take a ticket for lock ${JSON.stringify(name)} in ${round} rounds`);
-      }
-      taken = this.ticketAbove(
-        name,
-        counters.reduce((highest, counter) => (counter > highest ? counter : highest)),
-      );
+      const counters = answers.flatMap((answer) => (answer?.outcome === 'stale' ? [answer.counter] : []));
+      // Joined everywhere that answered; or, out of rounds, wherever the ticket was taken (a majority, or none).
+      if (counters.length === 0 || round === joinRoundsMax) break;
+      const highest = counters.reduce((high, counter) => (counter > high ? counter : high));
+      taken = this.ticketAbove(name, highest, retrySpread);
     }
-    const answered = answers.filter(isDefined);
+    const answered = answers.filter(
+      (answer): answer is ServerEnqueued => answer !== undefined && answer.outcome !== 'stale',
+    );
     if (answered.length < this.majority && joining) {
       // An entry on a minority holds no place, but would keep others waiting there until its lease ends.
       await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, placeClaim?.attempt));
@@ -477,8 +487,10 @@ export class LockQuorum {
    * The grant a majority of servers handed over to waiterId's claim under
    * token and attempt, as they told of it (handedBy: their ids), or
    * undefined when that is not a majority or not this waiter's current
-   * claim. The waiter has left the queue then, and holds the lock until
-   * the grant's validUntilMs, counted from when its claim was first sent.
+   * claim. The waiter holds the lock until the grant's validUntilMs,
+   * counted from when its claim was first sent. The servers that have not
+   * told of it yet most likely will: once the caller has heard what it
+   * waits to hear, leaveUnhanded takes the waiter out where they did not.
    */
   acceptHandover(
     name: string,
@@ -490,9 +502,62 @@ export class LockQuorum {
     const key = placeKey(name, waiterId);
     const claim = this.places.get(key)?.claim;
     if (!claim || claim.attempt !== attempt) return undefined;
-    const handed = this.servers.map((server) => handedBy.has(server.id));
-    if (handed.filter(Boolean).length < this.majority) return undefined;
-    return this.handedOver(name, waiterId, claim, token, handed);
+    if (this.servers.filter((server) => handedBy.has(server.id)).length < this.majority) return undefined;
+    return this.handedOver(name, waiterId, claim, token);
+  }
+
+  /**
+   * Undoes a handover to waiterId's claim that a majority never made (or
+   * to a claim of its it has retired): where the servers named handedBy
+   * made it, queues the waiter again with its ticket (its place) under a
+   * new claim attempt, and only then frees exactly that grant there,
+   * without handing it on, as undoGrant does for a grant round. The claim
+   * attempt the waiter holds from now on, or undefined when its place is
+   * forgotten (the handover is then freed all the same).
+   */
+  async undoHandover(
+    name: string,
+    waiterId: string,
+    owner: string,
+    token: bigint,
+    attempt: string,
+    handedBy: ReadonlySet<string>,
+  ): Promise<string | undefined> {
+    const key = placeKey(name, waiterId);
+    const place = this.places.get(key);
+    const madeBy = (index: number) => handedBy.has((this.servers[index] as LockServer).id);
+    let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
+    if (place?.claim) {
+      // Queued under the undone attempt, the renewal there would answer handed instead of queueing it.
+      const claim =
+        place.claim.attempt === attempt
+          ? { ...place.claim, attempt: this.nextAttempt(), sinceMs: this.options.nowMs() }
+          : place.claim;
+      this.remember(name, waiterId, { ...place, claim });
+      requeued = await this.everyServer(
+        (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs, claim),
+        madeBy,
+      );
+    }
+    // Where the waiter is not back in line, the handover's lease keeps the others out until its renewal comes.
+    await this.everyServer(
+      (server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt),
+      (index) => madeBy(index) && (!requeued || requeued[index] !== undefined),
+    );
+    return this.places.get(key)?.claim?.attempt;
+  }
+
+  /**
+   * After a handover the waiter took: takes it out of the queue on the
+   * servers that did not tell of handing over to it (handedBy), where its
+   * entry would hold up the waiters behind it. Without the claim, so a
+   * handover whose news was lost stays the waiter's. Not awaited.
+   */
+  leaveUnhanded(name: string, waiterId: string, handedBy: ReadonlySet<string>): void {
+    void this.everyServer(
+      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
+      (index) => !handedBy.has((this.servers[index] as LockServer).id),
+    );
   }
 
   private handedByRenewal(
@@ -505,25 +570,20 @@ export class LockQuorum {
     for (const token of tokens) {
       if (token === undefined) continue;
       const handed = tokens.map((other) => other === token);
-      if (handed.filter(Boolean).length >= this.majority) return this.handedOver(name, waiterId, claim, token, handed);
+      if (handed.filter(Boolean).length < this.majority) continue;
+      // Where the renewal queued the waiter, it was not handed over.
+      void this.everyServer(
+        (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
+        (index) => answers[index]?.outcome === 'queued',
+      );
+      return this.handedOver(name, waiterId, claim, token);
     }
     return undefined;
   }
 
-  private handedOver(
-    name: string,
-    waiterId: string,
-    claim: PlaceClaim,
-    token: bigint,
-    handed: readonly boolean[],
-  ): Grant {
+  private handedOver(name: string, waiterId: string, claim: PlaceClaim, token: bigint): Grant {
     this.places.delete(placeKey(name, waiterId));
     this.noteFence(name, token);
-    // Not awaited, and without the claim: where the handover was not heard of it may still have happened.
-    void this.everyServer(
-      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
-      (index) => !handed[index],
-    );
     return { token, attempt: claim.attempt, validUntilMs: this.handoverValidUntilMs(claim.sinceMs, claim.ttlMs) };
   }
 
@@ -614,30 +674,25 @@ export class LockQuorum {
     return queue.head !== undefined && queue.head !== waiterId;
   }
 
-  /** Whether a join's ticket is above a server's ticket counter, so that the join counts there. */
-  protected aboveCounter(ticket: bigint, counter: bigint): boolean {
-    return ticket > counter;
-  }
-
   /**
    * The ticket a join tries first: the wall clock in microseconds, which
    * joins on every instance pass without reading when clocks roughly agree,
    * or one above the last ticket seen for name when that is higher.
    */
   protected ticketGuess(name: string): bigint {
-    return this.ticketAbove(name, BigInt(Math.floor(this.wallClockMs())) * 1_000n);
+    return this.ticketAbove(name, BigInt(Math.floor(this.wallClockMs() * 1_000)), 0);
   }
 
   /**
    * A ticket above floor and above every ticket this quorum tried for name,
-   * at a random point of the next microsecond's worth: joins of one
-   * instance never try one ticket twice, and joins of two instances that
-   * collided (each refused on some servers) rarely collide again.
+   * at most spread above that, at random: joins of one instance never try
+   * one ticket twice, and two joins that collided (each not above the
+   * counters of a majority) rarely collide again.
    */
-  private ticketAbove(name: string, floor: bigint): bigint {
+  private ticketAbove(name: string, floor: bigint, spread: number): bigint {
     const last = this.knownTickets.get(name) ?? 0n;
     const above = last > floor ? last : floor;
-    const ticket = above + 1n + BigInt(Math.floor(this.random() * ticketSpread));
+    const ticket = above + 1n + BigInt(Math.floor(this.random() * spread));
     this.noteTicket(name, ticket);
     return ticket;
   }
@@ -651,11 +706,6 @@ export class LockQuorum {
       const oldest = this.knownTickets.keys().next().value;
       if (oldest !== undefined) this.knownTickets.delete(oldest);
     }
-  }
-
-  /** Whether a majority of servers answered, and so. */
-  private isMajority<T>(answers: readonly (T | undefined)[], so: (answer: T) => boolean): boolean {
-    return answers.filter((answer) => answer !== undefined && so(answer)).length >= this.majority;
   }
 
   /** The end of a lease of ttlMs taken or extended by calls that began at startMs, on this caller's clock. */

@@ -64,11 +64,11 @@ export type ServerEnqueued =
       readonly head: string;
       /** Whether someone holds the lock here. */
       readonly held: boolean;
-      /** The ticket counter before this enqueue: a join counts here only if its ticket is above it. */
-      readonly counter: bigint;
     }
   /** A release here handed the lock over to the waiter's claim, under token: nothing was queued. */
-  | { readonly outcome: 'handed'; readonly token: bigint };
+  | { readonly outcome: 'handed'; readonly token: bigint }
+  /** A join whose ticket is not above the ticket counter here: nothing changed. */
+  | { readonly outcome: 'stale'; readonly counter: bigint };
 
 export interface LockServer {
   /** Names the server in errors and logs. */
@@ -118,10 +118,12 @@ export interface LockServer {
   /**
    * Atomically, after dropping waiters whose lease ran out: if claim's
    * attempt holds name (a release handed it over), answer handed and change
-   * nothing. Otherwise queue waiterId with ticket (an entry already there
-   * takes it too), make its lease end leaseMs from now, keep claim with it
-   * (or none), and raise the ticket counter to ticket if that is higher,
-   * answering what the counter was before.
+   * nothing; if join and ticket is not above the ticket counter, answer
+   * stale and change nothing (a join's ticket must be above every ticket
+   * queued here before). Otherwise queue waiterId with ticket (an entry
+   * already there takes it too), make its lease end leaseMs from now, keep
+   * claim with it (or none), and raise the ticket counter to ticket if that
+   * is higher.
    */
   enqueue(
     name: string,
@@ -130,6 +132,7 @@ export interface LockServer {
     leaseMs: number,
     timeoutMs: number,
     claim?: ServerClaim,
+    join?: boolean,
   ): Promise<ServerEnqueued>;
   /**
    * Atomically: take waiterId out of the queue, and when claimAttempt holds

@@ -132,12 +132,18 @@ describe('MemoryLockServer queue', () => {
     expect((await server.inspect('job')).queue).toEqual({ head: 'w-b', length: 2 });
   });
 
-  it('answers the ticket counter as it was before each enqueue', async () => {
+  it('queues a join only with a ticket above the counter, answering stale with the counter otherwise', async () => {
     const { server } = serverAt();
-    expect(await server.enqueue('job', 'w-a', 7n, 1_000)).toMatchObject({ ticket: 7n, counter: 0n });
-    expect(await server.enqueue('job', 'w-b', 5n, 1_000)).toMatchObject({ ticket: 5n, counter: 7n, head: 'w-b' });
-    expect(await server.enqueue('job', 'w-c', 9n, 1_000)).toMatchObject({ ticket: 9n, counter: 7n });
-    expect((await server.inspect('job')).ticket).toBe(9n);
+    await server.enqueue('job', 'w-a', 7n, 1_000, 100, undefined, true);
+    expect(await server.enqueue('job', 'w-b', 7n, 1_000, 100, undefined, true)).toEqual({
+      outcome: 'stale',
+      counter: 7n,
+    });
+    expect(await server.enqueue('job', 'w-b', 3n, 1_000, 100, undefined, true)).toMatchObject({ outcome: 'stale' });
+    expect((await server.inspect('job')).queue).toEqual({ head: 'w-a', length: 1 });
+    // A join again, above the counter, moves a waiter's own entry to the new ticket; a renewal is never stale.
+    expect(await server.enqueue('job', 'w-a', 8n, 1_000, 100, undefined, true)).toMatchObject({ ticket: 8n });
+    expect(await server.enqueue('job', 'w-b', 2n, 1_000)).toMatchObject({ outcome: 'queued', head: 'w-b' });
   });
 
   it('drops waiters whose lease ran out, keeping the ticket counter', async () => {

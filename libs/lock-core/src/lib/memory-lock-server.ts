@@ -148,6 +148,7 @@ export class MemoryLockServer implements LockServer {
     leaseMs: number,
     _timeoutMs?: number,
     claim?: ServerClaim,
+    join = false,
   ): Promise<ServerEnqueued> {
     requireWaiterId(waiterId);
     requireTicket(ticket);
@@ -158,11 +159,17 @@ export class MemoryLockServer implements LockServer {
     // Renewing a place the lock was handed over from would queue the waiter behind its own grant.
     if (claim && held?.attempt === claim.attempt) return { outcome: 'handed', token: held.token };
     const counter = this.tickets.get(name) ?? 0n;
+    if (join && !this.takesJoin(ticket, counter)) return { outcome: 'stale', counter };
     const queue = this.liveQueue(name) ?? new Map<string, QueueEntry>();
     this.queues.set(name, queue);
     queue.set(waiterId, { ticket, leaseEndsAtMs: this.nowMs() + leaseMs, claim });
     if (ticket > counter) this.tickets.set(name, ticket);
-    return { outcome: 'queued', ticket, head: headOf(queue) as string, held: held !== undefined, counter };
+    return { outcome: 'queued', ticket, head: headOf(queue) as string, held: held !== undefined };
+  }
+
+  /** Whether a join with ticket may queue where the ticket counter is counter: only above it. */
+  protected takesJoin(ticket: bigint, counter: bigint): boolean {
+    return ticket > counter;
   }
 
   async leave(name: string, waiterId: string, _timeoutMs?: number, claimAttempt?: string): Promise<boolean> {

@@ -68,7 +68,7 @@ export type LockMutation =
   | 'grant-ignores-queue'
   /** A caller without a waiter is granted past the waiters queued (servers and quorum ignore the queue for it). */
   | 'grant-without-waiter-ignores-queue'
-  /** A join counts on a majority of servers whatever their ticket counters. */
+  /** A server queues a join whose ticket is not above its ticket counter. */
   | 'join-ignores-counter'
   /** An undone grant releases the lock without queueing the waiter again where the grant took it out. */
   | 'undo-forgets-place'
@@ -290,8 +290,13 @@ class SimulatedServer extends MemoryLockServer {
     leaseMs: number,
     timeoutMs?: number,
     claim?: ServerClaim,
+    join?: boolean,
   ): Promise<ServerEnqueued> {
-    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, claim));
+    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, claim, join));
+  }
+
+  protected override takesJoin(ticket: bigint, counter: bigint): boolean {
+    return this.mutation === 'join-ignores-counter' || super.takesJoin(ticket, counter);
   }
 
   override leave(name: string, waiterId: string, timeoutMs?: number, claimAttempt?: string): Promise<boolean> {
@@ -400,8 +405,9 @@ class SimulatedLink implements LockServer {
     leaseMs: number,
     timeoutMs: number,
     claim?: ServerClaim,
+    join?: boolean,
   ): Promise<ServerEnqueued> {
-    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, claim));
+    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, claim, join));
   }
 
   leave(name: string, waiterId: string, timeoutMs: number, claimAttempt?: string): Promise<boolean> {
@@ -450,10 +456,6 @@ class MutantQuorum extends LockQuorum {
   protected override handoverValidUntilMs(sinceMs: number, ttl: number): number {
     if (this.mutation !== 'handover-validity-from-news') return super.handoverValidUntilMs(sinceMs, ttl);
     return this.world.nowMs + ttl - this.driftMs(ttl);
-  }
-
-  protected override aboveCounter(ticket: bigint, counter: bigint): boolean {
-    return this.mutation === 'join-ignores-counter' || super.aboveCounter(ticket, counter);
   }
 
   protected override waitsBehind(queue: ServerQueue, waiterId: string | undefined): boolean {
@@ -538,6 +540,30 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     const claim = { owner, ttlMs };
     // Per token and attempt handed over to this waiter's claim, the servers that told of it.
     const handovers = new Map<string, Set<string>>();
+    const heardAtMs = new Map<string, number>();
+    /** This waiter's claim attempts: every waiter hears every handover, as an instance does, and counts its own. */
+    const claims = new Set<string>();
+    let currentClaim: string | undefined;
+    const claimed = (attempt: string | undefined) => {
+      if (attempt === undefined) return;
+      claims.add(attempt);
+      currentClaim = attempt;
+    };
+    /**
+     * As the lock service does: undoes a handover to a retired claim, and
+     * one short of a majority for a call's time, where it was made.
+     */
+    const undoStalled = async () => {
+      for (const [key, servers] of [...handovers]) {
+        const [token, attempt] = key.split(':') as [string, string];
+        if (!claims.has(attempt)) continue;
+        const stalled =
+          servers.size < quorum.majority && world.nowMs >= (heardAtMs.get(key) ?? Infinity) + callTimeoutMs;
+        if (attempt === currentClaim && !stalled) continue;
+        handovers.delete(key);
+        claimed(await quorum.undoHandover(lockName, waiterId, owner, BigInt(token), attempt, servers));
+      }
+    };
     let wake: (() => void) | undefined;
     /** A handover whose validity ran out and could not be refreshed: released, not used. */
     let spent: Taken | undefined;
@@ -545,6 +571,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       const [, , token, attempt] = message.split(':');
       if (token !== undefined && attempt !== undefined) {
         const key = `${token}:${attempt}`;
+        if (!handovers.has(key)) heardAtMs.set(key, world.nowMs);
         handovers.set(key, (handovers.get(key) ?? new Set()).add(serverId));
       }
       wake?.();
@@ -554,7 +581,15 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       for (const [key, servers] of handovers) {
         const [token, attempt] = key.split(':') as [string, string];
         const grant = quorum.acceptHandover(lockName, waiterId, BigInt(token), attempt, servers);
-        if (grant) return { ...grant, attemptStartMs: enqueueStartMs, handedOver: true };
+        if (!grant) continue;
+        for (const [other, minority] of handovers) {
+          const [otherToken, otherAttempt] = other.split(':') as [string, string];
+          if (other === key || !claims.has(otherAttempt)) continue;
+          void quorum.undoHandover(lockName, waiterId, owner, BigInt(otherToken), otherAttempt, minority);
+        }
+        // As the lock service does, after giving the others' news time to come (they are late, or lost).
+        void world.sleep(publishDelayMsMax).then(() => quorum.leaveUnhanded(lockName, waiterId, servers));
+        return { ...grant, attemptStartMs: enqueueStartMs, handedOver: true };
       }
       return undefined;
     };
@@ -577,6 +612,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       // A failed enqueue takes the new entry out again itself.
       const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs, undefined, claim).catch(() => undefined);
       if (!place) return undefined;
+      claimed(place.claimAttempt);
       const waiter: SimulatedWaiter = {
         client,
         waiterId,
@@ -589,8 +625,17 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
       let renewAtMs = world.nowMs + renewalMs;
       let attemptNow = place.first && place.free;
+      // A join that tried a second ticket may find the lock handed over already, as a renewal may.
+      let handedInRound: Taken | undefined = place.handed && {
+        ...place.handed,
+        attemptStartMs: enqueueStartMs,
+        handedOver: true,
+      };
       for (;;) {
-        const handed = await usable(handedOver());
+        const heard = handedInRound ?? handedOver();
+        handedInRound = undefined;
+        if (!heard) await undoStalled();
+        const handed = await usable(heard);
         if (handed) {
           waiter.grantedAtMs = world.nowMs;
           return handed;
@@ -620,6 +665,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
           const renewed = await quorum
             .enqueue(lockName, waiterId, waiterLeaseMs, place.ticket, claim)
             .catch(() => undefined);
+          claimed(renewed?.claimAttempt);
           const handedOnRenewal = await usable(
             renewed?.handed && { ...renewed.handed, attemptStartMs: enqueueStartMs, handedOver: true },
           );

@@ -88,40 +88,33 @@ describe('parseGrantReply', () => {
 
 describe('parseEnqueueReply', () => {
   it("reads the waiter's ticket, the head and whether the lock is held", () => {
-    expect(parseEnqueueReply(['1', 'w-a', 0, '0'])).toEqual({
-      outcome: 'queued',
-      ticket: 1n,
-      head: 'w-a',
-      held: false,
-      counter: 0n,
-    });
-    expect(parseEnqueueReply(['9007199254740991', 'w-b', 1, '12'])).toEqual({
+    expect(parseEnqueueReply(['1', 'w-a', 0])).toEqual({ outcome: 'queued', ticket: 1n, head: 'w-a', held: false });
+    expect(parseEnqueueReply(['9007199254740991', 'w-b', 1])).toEqual({
       outcome: 'queued',
       ticket: 9007199254740991n,
       head: 'w-b',
       held: true,
-      counter: 12n,
     });
   });
 
-  it('reads a handover to the claim', () => {
+  it('reads a handover to the claim, and a join refused at the counter', () => {
     expect(parseEnqueueReply(['handed', '12'])).toEqual({ outcome: 'handed', token: 12n });
+    expect(parseEnqueueReply(['stale', '1796567433637001'])).toEqual({ outcome: 'stale', counter: 1796567433637001n });
   });
 
   it.each([
     ['handed without a token', ['handed', 'x']],
-    ['a counter past 2^53 - 1', ['1', 'w-a', 0, '9007199254740992']],
-    ['no counter', ['1', 'w-a', 0]],
+    ['stale past 2^53 - 1', ['stale', '9007199254740992']],
     ['two parts that are not handed', ['1', 'w-a']],
     ['not an array', 1],
     ['two elements', ['1', 'w']],
-    ['ticket 0', ['0', 'w', 0, '0']],
-    ['a fractional ticket (a score not written as a ticket)', ['1.5', 'w', 0, '0']],
-    ['a ticket in exponent form', ['1e+16', 'w', 0, '0']],
-    ['a ticket past 2^53 - 1', ['9007199254740992', 'w', 0, '0']],
-    ['a ticket that is a number', [1, 'w', 0, '0']],
-    ['no head', ['1', false, 0, '0']],
-    ['held that is not 0 or 1', ['1', 'w', 2, '0']],
+    ['ticket 0', ['0', 'w', 0]],
+    ['a fractional ticket (a score not written as a ticket)', ['1.5', 'w', 0]],
+    ['a ticket in exponent form', ['1e+16', 'w', 0]],
+    ['a ticket past 2^53 - 1', ['9007199254740992', 'w', 0]],
+    ['a ticket that is a number', [1, 'w', 0]],
+    ['no head', ['1', false, 0]],
+    ['held that is not 0 or 1', ['1', 'w', 2]],
   ])('refuses %s', (_, reply) => {
     expect(() => parseEnqueueReply(reply)).toThrow(UnexpectedReplyError);
   });

@@ -38,14 +38,15 @@ export function parseGrantReply(reply: unknown): ServerGrant {
   throw new UnexpectedReplyError(`a grant reply must be granted, stale, queued or held with their fields`);
 }
 
-/** {'handed', token} when the claim holds the lock, else {ticket, head, held, the counter before}. */
+/** {'handed', token} when the claim holds the lock, {'stale', counter} to a join refused, else {ticket, head, held}. */
 export function parseEnqueueReply(reply: unknown): ServerEnqueued {
-  const parts = arrayOf(reply, [2, 4]);
+  const parts = arrayOf(reply, [2, 3]);
   if (parts.length === 2) {
     if (parts[0] === 'handed') return { outcome: 'handed', token: fenceOf(parts[1]) };
-    throw new UnexpectedReplyError('a two-part enqueue reply must be handed');
+    if (parts[0] === 'stale') return { outcome: 'stale', counter: ticketOf(parts[1], 'the ticket counter') };
+    throw new UnexpectedReplyError('a two-part enqueue reply must be handed or stale');
   }
-  const [ticket, head, held, counter] = parts;
+  const [ticket, head, held] = parts;
   const ticketHeld = ticketOf(ticket, "the waiter's ticket");
   if (ticketHeld === 0n) throw new UnexpectedReplyError("the waiter's ticket is 0");
   if (held !== 0 && held !== 1) throw new UnexpectedReplyError('held must be 0 or 1');
@@ -54,7 +55,6 @@ export function parseEnqueueReply(reply: unknown): ServerEnqueued {
     ticket: ticketHeld,
     head: waiterOf(head),
     held: held === 1,
-    counter: ticketOf(counter, 'the ticket counter'),
   };
 }
 

@@ -171,12 +171,13 @@ return attempt
 /**
  * KEYS: holder, ticket, queue, leases, claims. ARGV: waiterId, ticket,
  * lease ms, claim (ttl:attempt:owner, '' for none), the claim's attempt
- * ('' for none). Reply {'handed', token} when the claim's attempt holds
- * the lock (a release handed it over): nothing changed. Otherwise queues
- * the waiter with ticket (an entry already there takes it too), sets its
- * lease to end lease ms from now and its claim, and raises the counter to
- * ticket if that is higher. Reply: {ticket, head, 1 if someone holds the
- * lock else 0, the counter before}.
+ * ('' for none), join ('1' or ''). Reply {'handed', token} when the
+ * claim's attempt holds the lock (a release handed it over), {'stale',
+ * counter} to a join whose ticket is not above the counter: nothing
+ * changed. Otherwise queues the waiter with ticket (an entry already there
+ * takes it too), sets its lease to end lease ms from now and its claim, and
+ * raises the counter to ticket if that is higher. Reply: {ticket, head, 1
+ * if someone holds the lock else 0}.
  */
 export const enqueueScript = `${helpers}${holderHelpers}
 local now = prune(KEYS[3], KEYS[4], KEYS[5])
@@ -187,6 +188,7 @@ if holder and ARGV[5] ~= '' then
   if attempt == ARGV[5] then return {'handed', token} end
 end
 local counter = read_counter(KEYS[2])
+if ARGV[6] == '1' and at_least(counter, ARGV[2]) then return {'stale', counter} end
 head_of(KEYS[3], KEYS[4])
 local queued = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if queued and not string.find(queued, '^[1-9]%d*$') then
@@ -200,7 +202,7 @@ else
   redis.call('HDEL', KEYS[5], ARGV[1])
 end
 if not at_least(counter, ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
-return {ARGV[2], head_of(KEYS[3], KEYS[4]), holder and 1 or 0, counter}
+return {ARGV[2], head_of(KEYS[3], KEYS[4]), holder and 1 or 0}
 `;
 
 /**

@@ -101,8 +101,11 @@ describe('a crash', () => {
       holder: undefined,
       queue: { head: 'w-b', length: 2 },
     });
-    // The counter came back too.
-    expect(await server.enqueue(name, 'w-c', 4n, ttlMs, timeoutMs)).toMatchObject({ counter: 9007199254740991n });
+    // The counter came back too: a join at it is refused.
+    expect(await server.enqueue(name, 'w-c', 9007199254740991n, ttlMs, timeoutMs, undefined, true)).toEqual({
+      outcome: 'stale',
+      counter: 9007199254740991n,
+    });
   });
 });
 

@@ -383,12 +383,21 @@ describe('enqueue', () => {
     expect(await raw.get(ticketKey(name))).toBe('100');
   });
 
-  it('answers the ticket counter as it was before each enqueue', async () => {
+  it('queues a join only with a ticket above the counter, compared as numbers, answering stale otherwise', async () => {
     const name = freshName();
-    expect(await server.enqueue(name, 'w-a', 12n, 1_000, timeoutMs)).toMatchObject({ ticket: 12n, counter: 0n });
-    expect(await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs)).toMatchObject({ ticket: 9n, counter: 12n });
-    expect(await server.enqueue(name, 'w-c', 100n, 1_000, timeoutMs)).toMatchObject({ ticket: 100n, counter: 12n });
-    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-b', 'w-a', 'w-c']);
+    await server.enqueue(name, 'w-a', 12n, 1_000, timeoutMs, undefined, true);
+    expect(await server.enqueue(name, 'w-b', 12n, 1_000, timeoutMs, undefined, true)).toEqual({
+      outcome: 'stale',
+      counter: 12n,
+    });
+    expect(await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs, undefined, true)).toMatchObject({
+      outcome: 'stale',
+    });
+    expect(await server.enqueue(name, 'w-b', 100n, 1_000, timeoutMs, undefined, true)).toMatchObject({
+      outcome: 'queued',
+      ticket: 100n,
+    });
+    expect(await raw.zrange(queueKey(name), 0, -1)).toEqual(['w-a', 'w-b']);
   });
 
   it('holds tickets up to 2^53 - 1 exactly as scores', async () => {

@@ -105,6 +105,7 @@ interface LockScriptCommands {
     leaseMs: number,
     claim: string,
     claimAttempt: string,
+    join: string,
   ): Promise<unknown>;
   bulwarkLockLeave(
     holderKey: string,
@@ -264,6 +265,7 @@ export class RedisLockServer implements LockServer {
     leaseMs: number,
     timeoutMs: number,
     claim?: ServerClaim,
+    join = false,
   ): Promise<ServerEnqueued> {
     requireName(name);
     requireWaiterId(waiterId);
@@ -289,6 +291,7 @@ export class RedisLockServer implements LockServer {
           leaseMs,
           claim ? encodeClaim(claim) : '',
           claim?.attempt ?? '',
+          join ? '1' : '',
         ),
       parseEnqueueReply,
     );

@@ -112,6 +112,34 @@ describe('Locks', () => {
     expect((await deaf.inspect('a')).holder).toMatchObject({ owner: 'bob' });
   });
 
+  it('frees a handover that stays on a minority, and takes the lock at its place when the release comes', async () => {
+    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
+    const [s1] = servers as [MemoryLockServer];
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
+    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1', waiterLeaseMs: 3_000 });
+    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await spread.inspect('a')).waiters === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Alice's release reaches s1 alone: s1 hands the lock over to bob, who hears of it from s1 only.
+    await s1.release('a', 'alice', holder, undefined, undefined, holder + 1n);
+    expect((await s1.inspect('a')).holder).toMatchObject({ owner: 'bob', token: holder + 1n });
+    // Within a call's time (100 ms) bob frees it there, and is queued there again at his place.
+    while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
+    while ((await s1.inspect('a')).queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await spread.release('a', 'alice', holder);
+    const token = granted(await waiting);
+    expect(token).toBeGreaterThan(holder + 1n);
+    expect((await spread.inspect('a')).holder).toMatchObject({ owner: 'bob', token });
+    // s1 was free when alice's release came, so it handed nothing over: bob holds the lock on s2 and s3.
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder?.token))).toEqual([
+      undefined,
+      token,
+      token,
+    ]);
+  });
+
   it('frees a handover that its waiter gave up on, so the next one gets it', async () => {
     const holder = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const caller = new AbortController();

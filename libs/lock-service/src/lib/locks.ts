@@ -46,6 +46,8 @@ export interface AcquireRequest {
 }
 
 export const defaultWaiterLeaseMs = 3_000;
+/** How long a waiter that took a handover keeps hearing of it from the servers that had not told yet. */
+const handoverNewsMs = 100;
 /** After an attempt lost to a concurrent one (no holder, nobody queued first), the next comes this soon. */
 const contendedRetryMsMax = 10;
 
@@ -98,9 +100,11 @@ export class Locks {
     }
 
     this.waiterCount += 1;
-    const waiter = new Waiter(`${this.options.instanceId}/${this.waiterCount}`);
+    const waiter = new Waiter(`${this.options.instanceId}/${this.waiterCount}`, this.nowMs);
     const claim = { owner, ttlMs };
     let acquired = false;
+    /** Who told of the handover the waiter took, while the others' news may still come. */
+    let handedBy: Set<string> | undefined;
     // Watching before joining the queue: a release after joining wakes this waiter.
     await this.room.enter(name, waiter);
     try {
@@ -114,12 +118,22 @@ export class Locks {
       const wokenWhileJoining = waiter.takeWake();
       let attemptNow = (place.first && place.free) || wokenWhileJoining;
       let retryAtMs = holder ? this.nowMs() + holder.remainingTtlMs + 1 : Infinity;
+      // A join that had to try a second ticket may find the lock handed over already; a renewal, a handover
+      // whose news was lost.
+      let handedInRound = place.handed;
       for (;;) {
-        const handed = this.handedOver(name, waiter);
+        const handed = handedInRound
+          ? { grant: handedInRound, servers: undefined }
+          : this.handedOver(name, owner, waiter);
+        handedInRound = undefined;
+        // A handover short of a majority for a round's time will not be completed: free it, and queue again there.
+        // Never one being taken: freeing part of it would leave the waiter holding a minority.
+        if (!handed && (await this.undoStalledHandovers(name, owner, waiter))) renewAtMs = this.nowMs();
         if (handed) {
-          const grant = await this.usable(name, owner, ttlMs, handed, signal);
+          const grant = await this.usable(name, owner, ttlMs, handed.grant, signal);
           if (grant) {
             acquired = true;
+            handedBy = handed.servers;
             return { acquired: true, grant };
           }
           // Spent, and the servers did not extend it: back in line at the same place, with a new claim.
@@ -136,7 +150,7 @@ export class Locks {
         }
         const nowMs = this.nowMs();
         if (nowMs >= deadlineMs) return { acquired: false, holder };
-        const wakeAtMs = Math.min(deadlineMs, renewAtMs, retryAtMs);
+        const wakeAtMs = Math.min(deadlineMs, renewAtMs, retryAtMs, this.handoverDueMs(waiter));
         const woke = await waiter.next(wakeAtMs - nowMs, signal);
         if (woke === 'aborted') return { acquired: false, holder };
         const retryDue = this.nowMs() >= retryAtMs;
@@ -148,19 +162,12 @@ export class Locks {
           renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
           if (renewed.claimAttempt !== undefined) this.room.claim(name, waiter, renewed.claimAttempt);
           attemptNow ||= renewed.first && renewed.free;
-          // Handed over while the news of it was lost: the renewal found it so on a majority.
-          if (renewed.handed) {
-            const grant = await this.usable(name, owner, ttlMs, renewed.handed, signal);
-            if (grant) {
-              acquired = true;
-              return { acquired: true, grant };
-            }
-            renewAtMs = this.nowMs();
-          }
+          handedInRound = renewed.handed;
         }
       }
     } finally {
-      this.room.leave(name, waiter);
+      if (handedBy) this.leaveUnhanded(name, waiter, handedBy);
+      else this.room.leave(name, waiter);
       if (!acquired) {
         const leaving = this.quorum.leave(name, waiter.id).catch((error: unknown) => {
           // Its place lapses with its lease; until then it may hold up the queue.
@@ -172,16 +179,84 @@ export class Locks {
     }
   }
 
-  /** The grant a majority of servers told waiter they handed over to its claim, if they did. */
-  private handedOver(name: string, waiter: Waiter): Grant | undefined {
+  /**
+   * The grant a majority of servers told waiter they handed over to its
+   * claim, if they did, and who told. Handovers of the same claim under
+   * other tokens (a release on a minority only) are freed: nobody else
+   * would ever free them before their TTL.
+   */
+  private handedOver(name: string, owner: string, waiter: Waiter): { grant: Grant; servers: Set<string> } | undefined {
     for (const [key, servers] of waiter.handovers) {
       if (servers.size < this.quorum.majority) continue;
       const [token, attempt] = key.split(':') as [string, string];
-      waiter.handovers.delete(key);
       const grant = this.quorum.acceptHandover(name, waiter.id, BigInt(token), attempt, servers);
-      if (grant) return grant;
+      if (!grant) {
+        waiter.forgetHandover(key);
+        continue;
+      }
+      for (const [other, minority] of waiter.handovers) {
+        const [otherToken, otherAttempt] = other.split(':') as [string, string];
+        if (other === key) continue;
+        // Its place is gone: this only frees them.
+        void this.quorum.undoHandover(name, waiter.id, owner, BigInt(otherToken), otherAttempt, minority);
+        waiter.forgetHandover(other);
+      }
+      // Kept: the servers yet to tell of it join servers as they do.
+      return { grant, servers };
     }
     return undefined;
+  }
+
+  /**
+   * Undoes the handovers to waiter's claims that will not be taken: those
+   * to a claim it has retired, and those that stayed short of a majority
+   * for a call's time. Whether there were any.
+   */
+  private async undoStalledHandovers(name: string, owner: string, waiter: Waiter): Promise<boolean> {
+    let undone = false;
+    for (const [key, servers] of [...waiter.handovers]) {
+      const [token, attempt] = key.split(':') as [string, string];
+      const heardAtMs = waiter.handoverHeardAtMs.get(key) ?? Infinity;
+      const stalled = servers.size < this.quorum.majority && this.nowMs() >= heardAtMs + this.quorum.callTimeoutMs;
+      if (attempt === waiter.claimAttempt && !stalled) continue;
+      waiter.forgetHandover(key);
+      const claimAttempt = await this.quorum.undoHandover(name, waiter.id, owner, BigInt(token), attempt, servers);
+      if (claimAttempt !== undefined) this.room.claim(name, waiter, claimAttempt);
+      undone = true;
+    }
+    return undone;
+  }
+
+  /** When the first handover short of a majority is due to be undone (Infinity when none is). */
+  private handoverDueMs(waiter: Waiter): number {
+    let dueMs = Infinity;
+    for (const [key, heardAtMs] of waiter.handoverHeardAtMs) {
+      if ((waiter.handovers.get(key)?.size ?? 0) < this.quorum.majority) {
+        dueMs = Math.min(dueMs, heardAtMs + this.quorum.callTimeoutMs);
+      }
+    }
+    return dueMs;
+  }
+
+  /**
+   * After a handover: the servers that have not told of it yet almost
+   * always do within moments, and a leave sent to them would be a round
+   * for nothing. So the waiter keeps hearing until every server told, or
+   * for handoverNewsMs, and then leaves the queue only where none did.
+   */
+  private leaveUnhanded(name: string, waiter: Waiter, handedBy: Set<string>): void {
+    waiter.done = true;
+    const finish = () => {
+      clearTimeout(timer);
+      waiter.onNews = undefined;
+      this.room.leave(name, waiter);
+      this.quorum.leaveUnhanded(name, waiter.id, handedBy);
+    };
+    const timer = setTimeout(finish, handoverNewsMs);
+    waiter.onNews = () => {
+      if (handedBy.size >= this.quorum.size) finish();
+    };
+    waiter.onNews();
   }
 
   /**

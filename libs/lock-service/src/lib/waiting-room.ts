@@ -16,13 +16,30 @@ export class Waiter {
   ticket: bigint | undefined;
   /** The attempt a release hands the lock over to it under, once queued with a claim. */
   claimAttempt: string | undefined;
+  /** Every claim attempt it queued under, the current one too: news of a retired one is news to undo. */
+  readonly claimAttempts = new Set<string>();
   /** Per `<token>:<attempt>` handed over to its claim, the servers that told of it. */
   readonly handovers = new Map<string, Set<string>>();
+  /** Per `<token>:<attempt>` in handovers, when the first server told of it. */
+  readonly handoverHeardAtMs = new Map<string, number>();
+  /** Called on each handover news, after it is counted. */
+  onNews: (() => void) | undefined;
+  /** Set once it holds the lock and only hears out a handover's news: events wake others. */
+  done = false;
   private woken = false;
   private news = false;
   private wakeUp: (() => void) | undefined;
 
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
+
+  /** Stops counting a handover (taken as a grant, or undone). */
+  forgetHandover(key: string): void {
+    this.handovers.delete(key);
+    this.handoverHeardAtMs.delete(key);
+  }
 
   /** Wakes the waiter now, or at its next wait if it is busy (a wake is never lost). */
   wake(): void {
@@ -34,9 +51,11 @@ export class Waiter {
   heardHandover(serverId: string, token: bigint, attempt: string): void {
     const key = `${token}:${attempt}`;
     const servers = this.handovers.get(key) ?? new Set<string>();
+    if (servers.size === 0) this.handoverHeardAtMs.set(key, this.nowMs());
     this.handovers.set(key, servers.add(serverId));
     this.news = true;
     this.wakeUp?.();
+    this.onNews?.();
   }
 
   /** Whether a wake-up came since the last wait, consuming it. */
@@ -135,7 +154,7 @@ export class WaitingRoom {
     const room = this.rooms.get(name);
     // A waiter that gives up leaves the backends' queue too, which publishes its departure when that matters.
     if (!room || !room.waiters.delete(waiter)) return;
-    if (waiter.claimAttempt !== undefined) room.claimed.delete(waiter.claimAttempt);
+    for (const attempt of waiter.claimAttempts) room.claimed.delete(attempt);
     if (room.waiters.size > 0) return;
     this.rooms.delete(name);
     room.watching.then(
@@ -144,12 +163,12 @@ export class WaitingRoom {
     );
   }
 
-  /** Gives waiter its claim's attempt, with any handover to it heard before. */
+  /** Gives waiter its claim's attempt (it still hears of its earlier ones), with any handover to it heard before. */
   claim(name: string, waiter: Waiter, attempt: string): void {
     const room = this.rooms.get(name);
     if (!room?.waiters.has(waiter)) return;
-    if (waiter.claimAttempt !== undefined) room.claimed.delete(waiter.claimAttempt);
     waiter.claimAttempt = attempt;
+    waiter.claimAttempts.add(attempt);
     room.claimed.set(attempt, waiter);
     const heard = room.unclaimed.get(attempt);
     if (!heard) return;
@@ -165,7 +184,7 @@ export class WaitingRoom {
   /** How many Acquire calls wait here, over all names. */
   get size(): number {
     let waiting = 0;
-    for (const room of this.rooms.values()) waiting += room.waiters.size;
+    for (const room of this.rooms.values()) for (const waiter of room.waiters) if (!waiter.done) waiting += 1;
     return waiting;
   }
 
@@ -208,6 +227,7 @@ export class WaitingRoom {
   private wakeFirst(room: Room): void {
     let first: Waiter | undefined;
     for (const waiter of room.waiters) {
+      if (waiter.done) continue;
       // A waiter still joining the queue may have joined before this event on the servers, and would otherwise
       // learn of it only at its next renewal: it looks at the lock once it has joined.
       if (waiter.ticket === undefined) waiter.wake();
