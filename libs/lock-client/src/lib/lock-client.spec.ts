@@ -1,9 +1,11 @@
 // The unary calls against the real lock service in this process: grants,
 // holders, refreshes, releases, typed errors naming the field, and a call
 // that moves past an instance that cannot be reached.
-import { FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
+import { lockV1 } from '@bulwark/contracts';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import { rejection } from '@bulwark/errors/testing';
 import { createLogger } from '@bulwark/logging';
+import { startServer } from '@bulwark/rpc';
 import { freePort } from '@bulwark/testing';
 import { startLockServices, type LockServices } from '../testing/lock-services';
 import { LockClient } from './lock-client';
@@ -115,6 +117,34 @@ describe('LockClient unary calls', () => {
       expect((await spread.inspect('unary-e')).memberId).toBe('lock-1');
     } finally {
       spread.close();
+    }
+  });
+
+  it('takes a release as done when an instance that may have done it answered UNAVAILABLE', async () => {
+    // An instance that releases and then loses its answer, as one whose Redis round timed out after applying.
+    const lossy = await startServer({ address: '127.0.0.1:0', logger, drainDeadlineMs: 1_000 }, (kit) => [
+      {
+        definition: lockV1.LockService,
+        implementation: {
+          release: kit.unary(async (request: lockV1.ReleaseRequest) => {
+            await client.release(request.name, request.owner, request.token);
+            throw new UnavailableError('the answer was lost');
+          }),
+        },
+      },
+    ]);
+    const spread = new LockClient({ endpoints: [`127.0.0.1:${lossy.port}`, ...services.endpoints], logger });
+    try {
+      const grant = await client.tryAcquire('unary-f', { owner: 'alice', ttlMs: 10_000 });
+      if (!grant.acquired) throw new Error('expected a grant');
+      // The first instance tried is the lossy one; the next finds the grant gone, which is what was asked.
+      await spread.release('unary-f', 'alice', grant.token);
+      expect(await client.inspect('unary-f')).toMatchObject({ held: false });
+      // Asked of an instance straight away, a release of a grant that is gone is still an error.
+      expect(await rejection(client.release('unary-f', 'alice', grant.token))).toBeInstanceOf(FailedPreconditionError);
+    } finally {
+      spread.close();
+      await lossy.drain('test done');
     }
   });
 

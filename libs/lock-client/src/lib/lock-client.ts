@@ -120,9 +120,20 @@ export class LockClient {
     return { validUntilMs: sentAtMs + response.validForMs };
   }
 
-  /** Frees owner's grant under token; FailedPreconditionError when it is not theirs any more. */
+  /**
+   * Frees owner's grant under token; FailedPreconditionError when it is not
+   * theirs any more. After an instance answered UNAVAILABLE, the release it
+   * was asked for may have been done: a later instance that finds the grant
+   * gone is then taken at its word as done, not reported as an error.
+   */
   async release(name: string, owner: string, token: bigint): Promise<void> {
-    await this.call('release', { name, owner, token }, this.callTimeoutMs);
+    let maybeDone = false;
+    try {
+      await this.call('release', { name, owner, token }, this.callTimeoutMs, () => (maybeDone = true));
+    } catch (error) {
+      if (maybeDone && error instanceof FailedPreconditionError) return;
+      throw error;
+    }
   }
 
   /** Describes the lock without changing it. */
@@ -179,13 +190,15 @@ export class LockClient {
 
   /**
    * One unary call, at the next instance; an instance that cannot be reached
-   * (UNAVAILABLE) is left for the next, each tried at most once. sentAtMs is
-   * when the answered attempt was sent: validity is counted from it.
+   * (UNAVAILABLE) is left for the next, each tried at most once, and
+   * onUnavailable told. sentAtMs is when the answered attempt was sent:
+   * validity is counted from it.
    */
   private async call<M extends LockUnaryName>(
     method: M,
     request: RequestOf<M> | ((leftMs: number) => RequestOf<M>),
     deadlineMs: number,
+    onUnavailable?: () => void,
   ): Promise<{ response: ResponseOf<M>; sentAtMs: number }> {
     // One deadline for every attempt together: moving on to the next instance does not start the clock again.
     const endsAtMs = performance.now() + deadlineMs;
@@ -202,6 +215,7 @@ export class LockClient {
         return { response: await callUnary(client, unary, body, { deadlineMs: leftMs }), sentAtMs };
       } catch (error) {
         if (!(error instanceof UnavailableError)) throw error;
+        onUnavailable?.();
         lastError = error;
       }
     }
