@@ -248,6 +248,33 @@ describe('LockQuorum', () => {
     expect((await c.inspect('job')).fence).toBe(8n);
   });
 
+  it("asks again, without waiting, where an undo's release got no answer, so the grant does not hold there", async () => {
+    const { servers, clock } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    await b.grant('job', 'ghost', 7n, 'ghost.7', 10_000);
+    // c applies the grant but its answer is lost, and so is the first release that would undo it there.
+    let releasesLost = 1;
+    const flaky = intercept(answerLost(c, 'grant') as MemoryLockServer, 'release', (apply) => {
+      if (releasesLost === 0) return apply();
+      releasesLost -= 1;
+      return Promise.reject(new UnavailableError('the request was lost'));
+    });
+    const quorum = new LockQuorum({
+      servers: [a, b, flaky],
+      nowMs: () => clock.nowMs,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+    });
+    expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({ acquired: false });
+    expect(releasesLost).toBe(0);
+    // The retry runs in the background: a few turns of the event loop.
+    for (let turn = 0; turn < 100 && (await c.inspect('job')).holder !== undefined; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await holdersOf(servers, 'job')).toEqual(['-', 'ghost:7:ghost.7', '-']);
+  });
+
   it('refreshes and releases only for the holder, naming token otherwise', async () => {
     const { quorum, clock } = quorumOf(3);
     await quorum.tryAcquire('job', 'alice', 1_000);

@@ -51,8 +51,10 @@
 //   alone: a holder with the same owner and token is another attempt's,
 //   and may be the one that counted and was returned to its caller.
 // - It releases only where the grant answered granted or did not answer.
-//   held, queued and stale are final: nothing changed there, and the call
-//   is never resent (a server applies a call once, or not at all).
+//   held, queued and stale are final: nothing changed there, and a grant
+//   is never resent (a server applies a call once, or not at all). The
+//   undo's release is sent again where it got no answer: being exact, a
+//   late or repeated one frees nothing but this attempt's grant.
 // - A server raises its fence to a token at most once, so it holds a
 //   token under one attempt at most, ever; attempt ids are never reused
 //   (two quorums with one prefix would break this: a caller bug).
@@ -239,6 +241,8 @@ export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
+/** How many more times an undo's release is sent to a server that did not answer it. */
+const undoRetriesMax = 2;
 /** Join rounds before settling for the servers that took the last one: each tries above every counter reported. */
 const joinRoundsMax = 5;
 /** How far above the highest counter reported a join tries again, at random: a millisecond's worth of tickets. */
@@ -540,8 +544,11 @@ export class LockQuorum {
       );
     }
     // Where the waiter is not back in line, the handover's lease keeps the others out until its renewal comes.
-    await this.everyServer(
-      (server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt),
+    await this.releaseExactly(
+      name,
+      owner,
+      token,
+      attempt,
       (index) => madeBy(index) && (!requeued || requeued[index] !== undefined),
     );
     return this.places.get(key)?.claim?.attempt;
@@ -745,7 +752,35 @@ export class LockQuorum {
     }
     // Where the waiter is not back in line, its grant's lease keeps the others out until its renewal puts it back.
     const releasable = (index: number) => mayHold(index) && (!requeued || requeued[index] !== undefined);
-    await this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt), releasable);
+    await this.releaseExactly(name, owner, token, attempt, releasable);
+  }
+
+  /**
+   * Frees exactly the grant of token and attempt on the servers only()
+   * names. A server that did not answer may not have applied it, and the
+   * grant would keep that server from everyone else until its TTL: it is
+   * asked again, twice at most, without the caller waiting for it (the
+   * release is exact, so a late or repeated one frees nothing else).
+   */
+  private async releaseExactly(
+    name: string,
+    owner: string,
+    token: bigint,
+    attempt: string,
+    only: (index: number) => boolean,
+  ): Promise<void> {
+    const release = (unanswered: (index: number) => boolean) =>
+      this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt), unanswered);
+    let answers = await release(only);
+    void (async () => {
+      for (let retry = 1; retry <= undoRetriesMax; retry++) {
+        const previous = answers;
+        const unanswered = (index: number) => only(index) && previous[index] === undefined;
+        if (!this.servers.some((_, index) => unanswered(index))) return;
+        answers = await release(unanswered);
+        answers = answers.map((answer, index) => (unanswered(index) ? answer : previous[index]));
+      }
+    })();
   }
 
   /** After a grant, the waiter's entries where it was not granted would only hold up the waiters behind it. */
