@@ -32,4 +32,31 @@ describe('HoldSession', () => {
       session.close();
     }
   });
+
+  it('looks again when a server comes back after a time unheard, and reports RELEASED for a release it missed', async () => {
+    const server = new MemoryLockServer('s1', () => performance.now());
+    const events = new LocalLockEvents();
+    const quorum = new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 });
+    const locks = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    const sent: HoldEvent[] = [];
+    const session = new HoldSession(locks, { send: (event) => sent.push(event), end: () => {} }, logger);
+    try {
+      await session.handle({
+        action: { $case: 'acquire', acquire: { name: 'L', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 } },
+      });
+      const holder = (await server.inspect('L')).holder;
+      if (!holder || sent[0]?.$case !== 'granted') throw new Error('expected the grant');
+      // Still held: coming back changes nothing.
+      events.emit('L', { kind: 'resubscribed' }, 's1');
+      await locks.inspect('L');
+      expect(sent.map((event) => event.$case)).toEqual(['granted']);
+      // Released by another call while its news was lost (nobody publishes here).
+      await server.release('L', 'alice', holder.token);
+      events.emit('L', { kind: 'resubscribed' }, 's1');
+      for (let turn = 0; turn < 100 && sent.length < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(sent[1]).toMatchObject({ $case: 'lost', lost: { cause: lockV1.LossCause.LOSS_CAUSE_RELEASED } });
+    } finally {
+      session.close();
+    }
+  });
 });

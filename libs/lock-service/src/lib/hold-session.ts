@@ -220,12 +220,34 @@ export class HoldSession {
   }
 
   private onLockEvent(held: Held, event: LockEvent): void {
+    // A server's subscription came back after a time without it: the release of this grant may be among what
+    // was missed. Look.
+    if (event.kind === 'resubscribed') {
+      void this.recheck(held);
+      return;
+    }
     if (event.kind !== 'released' || event.token !== held.token || event.attempt !== held.attempt) return;
-    if (held.releasing) return;
+    this.releasedElsewhere(held, 'was released by another call');
+  }
+
+  private releasedElsewhere(held: Held, how: string): void {
+    if (held.releasing || this.ended) return;
     this.lose(
       lockV1.LossCause.LOSS_CAUSE_RELEASED,
-      `lock ${JSON.stringify(held.name)} under token ${held.token} was released by another call`,
+      `lock ${JSON.stringify(held.name)} under token ${held.token} ${how}`,
     );
+  }
+
+  /** Whether a majority still holds this grant; a lock found held by nobody else within its validity was released. */
+  private async recheck(held: Held): Promise<void> {
+    const view = await this.locks.inspect(held.name).catch(() => undefined);
+    // No majority to ask: the renewals will find out, and the validity timer bounds it.
+    if (!view || this.ended || this.held !== held) return;
+    const holder = view.holder;
+    if (holder && holder.token === held.token && holder.attempt === held.attempt) return;
+    if (this.nowMs() < held.validUntilMs) {
+      this.releasedElsewhere(held, 'is no longer held by this grant (released while a server was not heard from)');
+    }
   }
 
   private armValidity(held: Held): void {
