@@ -790,6 +790,37 @@ describe('LockQuorum handover', () => {
     expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('-'));
   });
 
+  it('leaves the queue, after a handover, only on the servers that did not tell of it', async () => {
+    const { servers } = quorumOf(3);
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const leaves: string[] = [];
+    const counted = (server: MemoryLockServer) =>
+      intercept(server, 'leave', (apply) => {
+        leaves.push(server.id);
+        return apply();
+      });
+    const quorum = new LockQuorum({
+      servers: [counted(s1), counted(s2), intercept(s3, 'release', () => Promise.reject(new UnavailableError('lost')))],
+      nowMs: () => 1_000,
+      wallClockMs: () => 0,
+      random: () => 0,
+      callTimeoutMs: 100,
+      attemptPrefix: 'i1',
+    });
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    // s3 never hears of alice's release: it hands nothing over, and bob is still queued there.
+    await quorum.release('job', 'alice', 1n);
+    const heard = ids('s1', 's2');
+    expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i1.2', heard)).toMatchObject({ token: 2n });
+    quorum.leaveUnhanded('job', 'w-bob', heard);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(leaves).toEqual([]);
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
+    // Where it was handed over, the leave took nothing: bob holds the lock on s1 and s2.
+    expect(await holdersOf(servers, 'job')).toEqual(['bob:2:i1.2', 'bob:2:i1.2', 'alice:1:i1.1']);
+  });
+
   it('tells a renewal that finds the lock handed over on a majority, keeping the claim and when it was first sent', async () => {
     const { quorum, servers, clock } = quorumOf(3);
     await quorum.tryAcquire('job', 'alice', 1_000);

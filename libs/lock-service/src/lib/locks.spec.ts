@@ -1,5 +1,6 @@
 // Locks over the memory backend: grants, the queue's order, wake-ups on
 // release and on a holder's expiry, timeouts and cancellation.
+import { UnavailableError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
 import { memoryBackend, type LockBackend } from './lock-backend';
@@ -138,6 +139,36 @@ describe('Locks', () => {
       token,
       token,
     ]);
+  });
+
+  it('leaves the queue, after a handover, on the server that never told of one', async () => {
+    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    // s3 never gets a release: it keeps alice's grant and bob in its queue.
+    const deafToReleases = new Proxy(s3, {
+      get: (target, property, receiver) =>
+        property === 'release'
+          ? () => Promise.reject(new UnavailableError('the request was lost'))
+          : Reflect.get(target, property, receiver),
+    });
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const quorum = new LockQuorum({
+      servers: [s1, s2, deafToReleases],
+      nowMs: () => performance.now(),
+      callTimeoutMs: 100,
+    });
+    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await s3.inspect('a')).queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await spread.release('a', 'alice', holder);
+    expect(granted(await waiting)).toBe(holder + 1n);
+    for (let wait = 0; wait < 200 && (await s3.inspect('a')).queue.length > 0; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await s3.inspect('a')).queue).toEqual({ head: undefined, length: 0 });
+    expect((await s1.inspect('a')).holder).toMatchObject({ owner: 'bob' });
   });
 
   it('frees a handover that its waiter gave up on, so the next one gets it', async () => {
