@@ -6,7 +6,6 @@ export {
   type LockRenewal,
   type LockState,
 } from './lib/lock-client';
-export { lockChannelOptions } from './lib/lock-endpoints';
 export { LockLostError, LockNotAcquiredError, type LockHolder, type LockLossCause } from './lib/lock-errors';
 export { type HeldLock, type HoldAttempt, type HoldOptions } from './lib/held-lock';
 export {

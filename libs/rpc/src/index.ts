@@ -10,3 +10,4 @@ export * from './lib/server';
 export * from './lib/service-main';
 export * from './lib/call-end';
 export * from './lib/spans';
+export * from './lib/channel-pool';

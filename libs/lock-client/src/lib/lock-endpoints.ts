@@ -4,16 +4,7 @@
 // and moving a broken stream to the next instance are the same step.
 import { lockV1 } from '@bulwark/contracts';
 import { CancelledError } from '@bulwark/errors';
-import { createClient } from '@bulwark/rpc';
-
-/**
- * grpc-js backs off reconnects to a dead address up to 120 s by default; an
- * instance that comes back should be usable within a second.
- */
-export const lockChannelOptions = {
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 1_000,
-} as const;
+import { ChannelPool, createClient, fastReconnectChannelOptions } from '@bulwark/rpc';
 
 export interface LockEndpoint {
   readonly address: string;
@@ -22,9 +13,11 @@ export interface LockEndpoint {
 
 export class LockEndpoints {
   readonly addresses: readonly string[];
-  private readonly clients = new Map<string, lockV1.LockClient>();
+  private readonly channels = new ChannelPool(
+    (address) => createClient(lockV1.LockClient, address, fastReconnectChannelOptions),
+    () => new CancelledError('the lock client is closed'),
+  );
   private cursor = 0;
-  private closed = false;
 
   constructor(addresses: readonly string[]) {
     if (addresses.length === 0) throw new RangeError('at least one lock-service endpoint is needed');
@@ -32,31 +25,18 @@ export class LockEndpoints {
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.channels.isClosed;
   }
 
   /** The next instance in round-robin order; the first call of a new client gets addresses[0]. */
   next(): LockEndpoint {
     const address = this.addresses[this.cursor % this.addresses.length] as string;
     this.cursor = (this.cursor + 1) % this.addresses.length;
-    return { address, client: this.get(address) };
-  }
-
-  private get(address: string): lockV1.LockClient {
-    if (this.closed) throw new CancelledError('the lock client is closed');
-    let client = this.clients.get(address);
-    if (!client) {
-      client = createClient(lockV1.LockClient, address, lockChannelOptions);
-      this.clients.set(address, client);
-    }
-    return client;
+    return { address, client: this.channels.get(address) };
   }
 
   /** Closes every channel; calls in flight end at their deadlines. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    this.channels.close();
   }
 }
