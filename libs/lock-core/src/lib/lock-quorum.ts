@@ -372,14 +372,7 @@ export class LockQuorum {
    * next attempt for name tries the token after it without reading first.
    */
   noteFence(name: string, fence: bigint): void {
-    const known = this.knownFences.get(name);
-    if (known !== undefined && known >= fence) return;
-    this.knownFences.delete(name);
-    this.knownFences.set(name, fence);
-    if (this.knownFences.size > this.knownFencesMax) {
-      const oldest = this.knownFences.keys().next().value;
-      if (oldest !== undefined) this.knownFences.delete(oldest);
-    }
+    raiseBounded(this.knownFences, name, fence, this.knownFencesMax);
   }
 
   /**
@@ -528,29 +521,14 @@ export class LockQuorum {
     handedBy: ReadonlySet<string>,
   ): Promise<string | undefined> {
     const key = placeKey(name, waiterId);
-    const place = this.places.get(key);
-    const madeBy = (index: number) => handedBy.has((this.servers[index] as LockServer).id);
-    let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
-    if (place?.claim) {
+    let place = this.places.get(key);
+    if (place?.claim?.attempt === attempt) {
       // Queued under the undone attempt, the renewal there would answer handed instead of queueing it.
-      const claim =
-        place.claim.attempt === attempt
-          ? { ...place.claim, attempt: this.nextAttempt(), sinceMs: this.options.nowMs() }
-          : place.claim;
-      this.remember(name, waiterId, { ...place, claim });
-      requeued = await this.everyServer(
-        (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs, claim),
-        madeBy,
-      );
+      place = { ...place, claim: { ...place.claim, attempt: this.nextAttempt(), sinceMs: this.options.nowMs() } };
+      this.remember(name, waiterId, place);
     }
-    // Where the waiter is not back in line, the handover's lease keeps the others out until its renewal comes.
-    await this.releaseExactly(
-      name,
-      owner,
-      token,
-      attempt,
-      (index) => madeBy(index) && (!requeued || requeued[index] !== undefined),
-    );
+    const madeBy = (index: number) => handedBy.has((this.servers[index] as LockServer).id);
+    await this.requeueThenRelease(name, owner, token, attempt, madeBy, place?.claim && waiterId, place);
     return this.places.get(key)?.claim?.attempt;
   }
 
@@ -700,19 +678,8 @@ export class LockQuorum {
     const last = this.knownTickets.get(name) ?? 0n;
     const above = last > floor ? last : floor;
     const ticket = above + 1n + BigInt(Math.floor(this.random() * spread));
-    this.noteTicket(name, ticket);
+    raiseBounded(this.knownTickets, name, ticket, this.knownFencesMax);
     return ticket;
-  }
-
-  private noteTicket(name: string, ticket: bigint): void {
-    const known = this.knownTickets.get(name);
-    if (known !== undefined && known >= ticket) return;
-    this.knownTickets.delete(name);
-    this.knownTickets.set(name, ticket);
-    if (this.knownTickets.size > this.knownFencesMax) {
-      const oldest = this.knownTickets.keys().next().value;
-      if (oldest !== undefined) this.knownTickets.delete(oldest);
-    }
   }
 
   /** The end of a lease of ttlMs taken or extended by calls that began at startMs, on this caller's clock. */
@@ -743,6 +710,25 @@ export class LockQuorum {
   ): Promise<void> {
     const place = waiterId === undefined ? undefined : this.places.get(placeKey(name, waiterId));
     const mayHold = (index: number) => grants[index] === undefined || grants[index]?.outcome === 'granted';
+    await this.requeueThenRelease(name, owner, token, attempt, mayHold, waiterId, place);
+  }
+
+  /**
+   * Frees exactly the grant of token and attempt where it may hold, after
+   * queueing its waiter (if it had a place) there again with its ticket, so
+   * nobody behind the waiter gets in between. Where that re-enqueue fails
+   * the release is skipped: the grant's own lease keeps the waiter's place
+   * until its renewal puts it back.
+   */
+  private async requeueThenRelease(
+    name: string,
+    owner: string,
+    token: bigint,
+    attempt: string,
+    mayHold: (index: number) => boolean,
+    waiterId: string | undefined,
+    place: Place | undefined,
+  ): Promise<void> {
     let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
     if (waiterId !== undefined && place) {
       requeued = await this.everyServer(
@@ -750,7 +736,6 @@ export class LockQuorum {
         mayHold,
       );
     }
-    // Where the waiter is not back in line, its grant's lease keeps the others out until its renewal puts it back.
     const releasable = (index: number) => mayHold(index) && (!requeued || requeued[index] !== undefined);
     await this.releaseExactly(name, owner, token, attempt, releasable);
   }
@@ -769,16 +754,14 @@ export class LockQuorum {
     attempt: string,
     only: (index: number) => boolean,
   ): Promise<void> {
-    const release = (unanswered: (index: number) => boolean) =>
-      this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt), unanswered);
-    let answers = await release(only);
+    const release = (to: (index: number) => boolean) =>
+      this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt), to);
+    const first = await release(only);
+    let unanswered = this.servers.flatMap((_, index) => (only(index) && first[index] === undefined ? [index] : []));
     void (async () => {
-      for (let retry = 1; retry <= undoRetriesMax; retry++) {
-        const previous = answers;
-        const unanswered = (index: number) => only(index) && previous[index] === undefined;
-        if (!this.servers.some((_, index) => unanswered(index))) return;
-        answers = await release(unanswered);
-        answers = answers.map((answer, index) => (unanswered(index) ? answer : previous[index]));
+      for (let retry = 1; retry <= undoRetriesMax && unanswered.length > 0; retry++) {
+        const again = await release((index) => unanswered.includes(index));
+        unanswered = unanswered.filter((index) => again[index] === undefined);
       }
     })();
   }
@@ -839,6 +822,22 @@ export class LockQuorum {
     throw new UnavailableError(
       `only ${answered} of ${this.servers.length} lock servers answered; ${this.majority} are needed to ${doing}`,
     );
+  }
+}
+
+/**
+ * Raises name's value in a map that only grows per name, keeping at most
+ * max names: the least recently raised is forgotten first (a Map iterates
+ * in insertion order, and a raise re-inserts).
+ */
+function raiseBounded(values: Map<string, bigint>, name: string, value: bigint, max: number): void {
+  const known = values.get(name);
+  if (known !== undefined && known >= value) return;
+  values.delete(name);
+  values.set(name, value);
+  if (values.size > max) {
+    const oldest = values.keys().next().value;
+    if (oldest !== undefined) values.delete(oldest);
   }
 }
 
