@@ -16,7 +16,7 @@ import { FailedPreconditionError } from '@bulwark/errors';
 import type { Grant, LockQuorum, LockView, ServerHolder } from '@bulwark/lock-core';
 import type { LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
-import { Waiter, WaitingRoom } from './waiting-room';
+import { Waiter, WaitingRoom, type HeardHandover } from './waiting-room';
 
 export interface LocksOptions {
   readonly quorum: LockQuorum;
@@ -186,19 +186,18 @@ export class Locks {
    * would ever free them before their TTL.
    */
   private handedOver(name: string, owner: string, waiter: Waiter): { grant: Grant; servers: Set<string> } | undefined {
-    for (const [key, servers] of waiter.handovers) {
+    for (const handover of waiter.handovers.values()) {
+      const { token, attempt, servers } = handover;
       if (servers.size < this.quorum.majority) continue;
-      const [token, attempt] = key.split(':') as [string, string];
-      const grant = this.quorum.acceptHandover(name, waiter.id, BigInt(token), attempt, servers);
+      const grant = this.quorum.acceptHandover(name, waiter.id, token, attempt, servers);
       if (!grant) {
-        waiter.forgetHandover(key);
+        waiter.forgetHandover(handover);
         continue;
       }
-      for (const [other, minority] of waiter.handovers) {
-        const [otherToken, otherAttempt] = other.split(':') as [string, string];
-        if (other === key) continue;
+      for (const other of waiter.handovers.values()) {
+        if (other === handover) continue;
         // Its place is gone: this only frees them.
-        void this.quorum.undoHandover(name, waiter.id, owner, BigInt(otherToken), otherAttempt, minority);
+        void this.quorum.undoHandover(name, waiter.id, owner, other.token, other.attempt, other.servers);
         waiter.forgetHandover(other);
       }
       // Kept: the servers yet to tell of it join servers as they do.
@@ -214,13 +213,11 @@ export class Locks {
    */
   private async undoStalledHandovers(name: string, owner: string, waiter: Waiter): Promise<boolean> {
     let undone = false;
-    for (const [key, servers] of [...waiter.handovers]) {
-      const [token, attempt] = key.split(':') as [string, string];
-      const heardAtMs = waiter.handoverHeardAtMs.get(key) ?? Infinity;
-      const stalled = servers.size < this.quorum.majority && this.nowMs() >= heardAtMs + this.quorum.callTimeoutMs;
-      if (attempt === waiter.claimAttempt && !stalled) continue;
-      waiter.forgetHandover(key);
-      const claimAttempt = await this.quorum.undoHandover(name, waiter.id, owner, BigInt(token), attempt, servers);
+    for (const handover of [...waiter.handovers.values()]) {
+      const { token, attempt, servers } = handover;
+      if (attempt === waiter.claimAttempt && this.nowMs() < this.undoDueMs(handover)) continue;
+      waiter.forgetHandover(handover);
+      const claimAttempt = await this.quorum.undoHandover(name, waiter.id, owner, token, attempt, servers);
       if (claimAttempt !== undefined) this.room.claim(name, waiter, claimAttempt);
       undone = true;
     }
@@ -229,13 +226,12 @@ export class Locks {
 
   /** When the first handover short of a majority is due to be undone (Infinity when none is). */
   private handoverDueMs(waiter: Waiter): number {
-    let dueMs = Infinity;
-    for (const [key, heardAtMs] of waiter.handoverHeardAtMs) {
-      if ((waiter.handovers.get(key)?.size ?? 0) < this.quorum.majority) {
-        dueMs = Math.min(dueMs, heardAtMs + this.quorum.callTimeoutMs);
-      }
-    }
-    return dueMs;
+    return Math.min(Infinity, ...[...waiter.handovers.values()].map((handover) => this.undoDueMs(handover)));
+  }
+
+  /** A handover still short of a majority a call's time after its first news will not be completed. */
+  private undoDueMs({ servers, heardAtMs }: HeardHandover): number {
+    return servers.size < this.quorum.majority ? heardAtMs + this.quorum.callTimeoutMs : Infinity;
   }
 
   /**

@@ -10,6 +10,16 @@
 import type { Logger } from '@bulwark/logging';
 import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
 
+/** A handover to one of a waiter's claims, as the servers told of it. */
+export interface HeardHandover {
+  readonly token: bigint;
+  readonly attempt: string;
+  /** The servers that told of it so far. */
+  readonly servers: Set<string>;
+  /** When the first of them did. */
+  readonly heardAtMs: number;
+}
+
 /** One waiting Acquire: woken by events, by its timers, or by the call ending. */
 export class Waiter {
   /** Its place in the queue, once a majority has it. */
@@ -18,10 +28,8 @@ export class Waiter {
   claimAttempt: string | undefined;
   /** Every claim attempt it queued under, the current one too: news of a retired one is news to undo. */
   readonly claimAttempts = new Set<string>();
-  /** Per `<token>:<attempt>` handed over to its claim, the servers that told of it. */
-  readonly handovers = new Map<string, Set<string>>();
-  /** Per `<token>:<attempt>` in handovers, when the first server told of it. */
-  readonly handoverHeardAtMs = new Map<string, number>();
+  /** The handovers to its claims heard of, by `<token>:<attempt>`. */
+  readonly handovers = new Map<string, HeardHandover>();
   /** Called on each handover news, after it is counted. */
   onNews: (() => void) | undefined;
   /** Set once it holds the lock and only hears out a handover's news: events wake others. */
@@ -35,10 +43,9 @@ export class Waiter {
     private readonly nowMs: () => number = () => performance.now(),
   ) {}
 
-  /** Stops counting a handover (taken as a grant, or undone). */
-  forgetHandover(key: string): void {
-    this.handovers.delete(key);
-    this.handoverHeardAtMs.delete(key);
+  /** Stops counting a handover (undone, or not this waiter's to take). */
+  forgetHandover(handover: HeardHandover): void {
+    this.handovers.delete(`${handover.token}:${handover.attempt}`);
   }
 
   /** Wakes the waiter now, or at its next wait if it is busy (a wake is never lost). */
@@ -50,9 +57,12 @@ export class Waiter {
   /** Notes that serverId handed the lock over to attempt under token, and wakes the waiter to count. */
   heardHandover(serverId: string, token: bigint, attempt: string): void {
     const key = `${token}:${attempt}`;
-    const servers = this.handovers.get(key) ?? new Set<string>();
-    if (servers.size === 0) this.handoverHeardAtMs.set(key, this.nowMs());
-    this.handovers.set(key, servers.add(serverId));
+    let handover = this.handovers.get(key);
+    if (!handover) {
+      handover = { token, attempt, servers: new Set(), heardAtMs: this.nowMs() };
+      this.handovers.set(key, handover);
+    }
+    handover.servers.add(serverId);
     this.news = true;
     this.wakeUp?.();
     this.onNews?.();
