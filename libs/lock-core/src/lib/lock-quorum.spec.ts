@@ -1,20 +1,25 @@
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
-import { LockQuorum } from './lock-quorum';
+import { LockQuorum, type LockQuorumOptions } from './lock-quorum';
 import type { LockServer } from './lock-server';
 import { ticketMax } from './lock-waiters';
 import { MemoryLockServer } from './memory-lock-server';
 
-function quorumOf(count: number) {
-  const clock = { nowMs: 1_000 };
-  const servers = Array.from({ length: count }, (_, index) => new MemoryLockServer(`s${index + 1}`, () => clock.nowMs));
-  const quorum = new LockQuorum({
+/** A quorum over servers on the test clock, taking tickets from 1 up (wall clock 0, no random spread). */
+function quorumOn(servers: readonly LockServer[], clock: { nowMs: number }, options: Partial<LockQuorumOptions> = {}) {
+  return new LockQuorum({
     servers,
     nowMs: () => clock.nowMs,
     wallClockMs: () => 0,
     random: () => 0,
     callTimeoutMs: 100,
-    attemptPrefix: 'i1',
+    ...options,
   });
+}
+
+function quorumOf(count: number) {
+  const clock = { nowMs: 1_000 };
+  const servers = Array.from({ length: count }, (_, index) => new MemoryLockServer(`s${index + 1}`, () => clock.nowMs));
+  const quorum = quorumOn(servers, clock, { attemptPrefix: 'i1' });
   return { clock, servers, quorum };
 }
 
@@ -115,20 +120,8 @@ describe('LockQuorum', () => {
           },
         }),
     );
-    const quorum = new LockQuorum({
-      servers: counted,
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
-    const other = new LockQuorum({
-      servers,
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
+    const quorum = quorumOn(counted, clock);
+    const other = quorumOn(servers, clock);
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({ grant: { token: 1n } });
     expect(inspects).toBe(3);
     await quorum.release('job', 'alice', 1n);
@@ -209,13 +202,7 @@ describe('LockQuorum', () => {
           },
         }),
     );
-    const quorum3 = new LockQuorum({
-      servers: slow,
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
+    const quorum3 = quorumOn(slow, clock);
     // 100 ms TTL, 3 ms of drift allowance, 120 ms spent granting: nothing is left of it.
     expect(await quorum3.tryAcquire('job', 'alice', 100)).toEqual({
       acquired: false,
@@ -230,13 +217,7 @@ describe('LockQuorum', () => {
     const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
     // A leftover holder on b (a grant whose undo never reached it), and a lost answer from c.
     await b.grant('job', 'ghost', 7n, 'ghost.7', 10_000);
-    const quorum = new LockQuorum({
-      servers: [a, b, answerLost(c, 'grant')],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
+    const quorum = quorumOn([a, b, answerLost(c, 'grant')], clock);
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toEqual({
       acquired: false,
       holder: { owner: 'ghost', token: 7n, attempt: 'ghost.7', remainingTtlMs: 10_000 },
@@ -259,13 +240,7 @@ describe('LockQuorum', () => {
       releasesLost -= 1;
       return Promise.reject(new UnavailableError('the request was lost'));
     });
-    const quorum = new LockQuorum({
-      servers: [a, b, flaky],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
+    const quorum = quorumOn([a, b, flaky], clock);
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({ acquired: false });
     expect(releasesLost).toBe(0);
     // The retry runs in the background: a few turns of the event loop.
@@ -343,9 +318,8 @@ describe('LockQuorum attempts', () => {
   it("a retry through another instance that guesses the live grant's token leaves that grant alone", async () => {
     const { servers, clock } = quorumOf(3);
     const { calls } = recordingGrants(servers);
-    const options = { servers, nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
-    const first = new LockQuorum({ ...options, attemptPrefix: 'lock-1.a' });
-    const second = new LockQuorum({ ...options, attemptPrefix: 'lock-2.b' });
+    const first = quorumOn(servers, clock, { attemptPrefix: 'lock-1.a' });
+    const second = quorumOn(servers, clock, { attemptPrefix: 'lock-2.b' });
     // The second instance last saw fence 1.
     expect(await second.tryAcquire('job', 'someone', 1_000)).toMatchObject({ grant: { token: 1n } });
     await second.release('job', 'someone', 1n);
@@ -367,23 +341,17 @@ describe('LockQuorum attempts', () => {
     const { servers, clock } = quorumOf(3);
     const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
     const { open, opened } = gate();
-    const options = { nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
     // The first attempt reads, then its grants wait: a applies it and the answer is lost, b never gets it, c later.
-    const first = new LockQuorum({
-      ...options,
-      servers: [
-        intercept(a, 'grant', async (apply) => {
-          await opened;
-          await apply();
-          throw new UnavailableError('the answer was lost');
-        }),
-        requestLost(b, 'grant'),
-        heldBack(c, 'grant', opened),
-      ],
+    const lateAnswerLost = intercept(a, 'grant', async (apply) => {
+      await opened;
+      await apply();
+      throw new UnavailableError('the answer was lost');
+    });
+    const first = quorumOn([lateAnswerLost, requestLost(b, 'grant'), heldBack(c, 'grant', opened)], clock, {
       attemptPrefix: 'one',
     });
     // The second, by the same owner, reads the same fences and takes token 1 on b and c (a never gets its call).
-    const second = new LockQuorum({ ...options, servers: [requestLost(a, 'grant'), b, c], attemptPrefix: 'two' });
+    const second = quorumOn([requestLost(a, 'grant'), b, c], clock, { attemptPrefix: 'two' });
     const refused = first.tryAcquire('job', 'alice', 1_000);
     const granted = await second.tryAcquire('job', 'alice', 1_000);
     expect(granted).toMatchObject({ acquired: true, grant: { token: 1n, attempt: 'two.1' } });
@@ -402,14 +370,11 @@ describe('LockQuorum attempts', () => {
     const published: string[] = [];
     for (const server of servers) server.onReleased = (name, message) => published.push(`${server.id} ${message}`);
     const { open, opened } = gate();
-    const options = { nowMs: () => clock.nowMs, wallClockMs: () => 0, random: () => 0, callTimeoutMs: 100 };
     // x's grant reaches a first, alice's reaches b and c first; both guess token 1.
-    const forX = new LockQuorum({
-      ...options,
-      servers: [a, heldBack(b, 'grant', opened), heldBack(c, 'grant', opened)],
+    const forX = quorumOn([a, heldBack(b, 'grant', opened), heldBack(c, 'grant', opened)], clock, {
       attemptPrefix: 'x',
     });
-    const forAlice = new LockQuorum({ ...options, servers, attemptPrefix: 'alice' });
+    const forAlice = quorumOn(servers, clock, { attemptPrefix: 'alice' });
     forX.noteFence('job', 0n);
     forAlice.noteFence('job', 0n);
     const refused = forX.tryAcquire('job', 'x', 1_000);
@@ -591,13 +556,7 @@ describe('LockQuorum waiters', () => {
         await server.enqueue('job', 'w-bob', 1n, leaseMs);
         return apply();
       });
-    const quorum = new LockQuorum({
-      servers: [late(a), late(b), c],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
+    const quorum = quorumOn([late(a), late(b), c], clock);
     expect(await quorum.tryAcquire('job', 'dave', 1_000)).toEqual({ acquired: false, holder: undefined, queued: true });
     expect((await c.inspect('job')).holder).toBeUndefined();
   });
@@ -622,14 +581,7 @@ describe('LockQuorum waiters', () => {
     });
     a.onReleased = (_name, message) => order.push(`release ${message}`);
     // b applies the grant but its answer is lost; c has a leftover holder: one grant of three counts.
-    const quorum = new LockQuorum({
-      servers: [watchedA, answerLost(b, 'grant'), c],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-      attemptPrefix: 'i2',
-    });
+    const quorum = quorumOn([watchedA, answerLost(b, 'grant'), c], clock, { attemptPrefix: 'i2' });
     await c.grant('job', 'ghost', 9n, 'ghost.9', 10_000);
     await quorum.enqueue('job', 'w-bob', leaseMs);
     await quorum.enqueue('job', 'w-carol', leaseMs);
@@ -655,13 +607,7 @@ describe('LockQuorum waiters', () => {
     const flakyA = intercept(a, 'enqueue', (apply) =>
       enqueueLost ? Promise.reject(new UnavailableError('the request was lost')) : apply(),
     );
-    const quorum = new LockQuorum({
-      servers: [flakyA, answerLost(b, 'grant'), c],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-    });
+    const quorum = quorumOn([flakyA, answerLost(b, 'grant'), c], clock);
     await c.grant('job', 'ghost', 9n, 'ghost.9', 1_000);
     await quorum.enqueue('job', 'w-bob', leaseMs);
     await quorum.enqueue('job', 'w-carol', leaseMs);
@@ -685,14 +631,7 @@ describe('LockQuorum waiters', () => {
   it('forgets the oldest place past placesMax, and then undoes a grant by releasing alone', async () => {
     const { servers, clock } = quorumOf(3);
     const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
-    const quorum = new LockQuorum({
-      servers: [a, answerLost(b, 'grant'), c],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-      placesMax: 1,
-    });
+    const quorum = quorumOn([a, answerLost(b, 'grant'), c], clock, { placesMax: 1 });
     await c.grant('job', 'ghost', 9n, 'ghost.9', 10_000);
     await quorum.enqueue('job', 'w-bob', leaseMs);
     await quorum.enqueue('job', 'w-carol', leaseMs);
@@ -799,14 +738,8 @@ describe('LockQuorum handover', () => {
         leaves.push(server.id);
         return apply();
       });
-    const quorum = new LockQuorum({
-      servers: [counted(s1), counted(s2), intercept(s3, 'release', () => Promise.reject(new UnavailableError('lost')))],
-      nowMs: () => 1_000,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-      attemptPrefix: 'i1',
-    });
+    const lostRelease = intercept(s3, 'release', () => Promise.reject(new UnavailableError('lost')));
+    const quorum = quorumOn([counted(s1), counted(s2), lostRelease], { nowMs: 1_000 }, { attemptPrefix: 'i1' });
     await quorum.tryAcquire('job', 'alice', 1_000);
     await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
     // s3 never hears of alice's release: it hands nothing over, and bob is still queued there.
@@ -840,20 +773,8 @@ describe('LockQuorum handover', () => {
   it('leaves a minority handover to the waiter, whose leave frees it; the others still wait in line', async () => {
     const { servers, clock } = quorumOf(3);
     const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
-    const quorum = new LockQuorum({
-      servers,
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
-      attemptPrefix: 'i1',
-    });
-    const lossy = new LockQuorum({
-      servers: [s1, requestLost(s2, 'release'), requestLost(s3, 'release')],
-      nowMs: () => clock.nowMs,
-      wallClockMs: () => 0,
-      random: () => 0,
-      callTimeoutMs: 100,
+    const quorum = quorumOn(servers, clock, { attemptPrefix: 'i1' });
+    const lossy = quorumOn([s1, requestLost(s2, 'release'), requestLost(s3, 'release')], clock, {
       attemptPrefix: 'i2',
     });
     await quorum.tryAcquire('job', 'alice', 1_000);

@@ -10,20 +10,29 @@ import { Locks } from './locks';
 
 const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
 
+/**
+ * A Hold session that holds lock L for alice over one in-memory server,
+ * whose releases nobody publishes: the tests emit the events.
+ */
+async function holding() {
+  const server = new MemoryLockServer('s1', () => performance.now());
+  const events = new LocalLockEvents();
+  const quorum = new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 });
+  const locks = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+  const sent: HoldEvent[] = [];
+  const session = new HoldSession(locks, { send: (event) => sent.push(event), end: () => {} }, logger);
+  await session.handle({
+    action: { $case: 'acquire', acquire: { name: 'L', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 } },
+  });
+  const holder = (await server.inspect('L')).holder;
+  if (!holder || sent[0]?.$case !== 'granted') throw new Error('expected the grant');
+  return { server, events, locks, sent, session, holder };
+}
+
 describe('HoldSession', () => {
   it('reports RELEASED for a release of its own grant, not for another attempt with the same token', async () => {
-    const server = new MemoryLockServer('s1', () => performance.now());
-    const events = new LocalLockEvents();
-    const quorum = new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 });
-    const locks = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
-    const sent: HoldEvent[] = [];
-    const session = new HoldSession(locks, { send: (event) => sent.push(event), end: () => {} }, logger);
+    const { events, sent, session, holder } = await holding();
     try {
-      await session.handle({
-        action: { $case: 'acquire', acquire: { name: 'L', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 } },
-      });
-      const holder = (await server.inspect('L')).holder;
-      if (!holder || sent[0]?.$case !== 'granted') throw new Error('expected the grant');
       events.emit('L', { kind: 'released', token: holder.token, attempt: `${holder.attempt}-other` }, 's1');
       expect(sent.map((event) => event.$case)).toEqual(['granted']);
       events.emit('L', { kind: 'released', token: holder.token, attempt: holder.attempt }, 's1');
@@ -34,18 +43,8 @@ describe('HoldSession', () => {
   });
 
   it('looks again when a server comes back after a time unheard, and reports RELEASED for a release it missed', async () => {
-    const server = new MemoryLockServer('s1', () => performance.now());
-    const events = new LocalLockEvents();
-    const quorum = new LockQuorum({ servers: [server], nowMs: () => performance.now(), callTimeoutMs: 1_000 });
-    const locks = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
-    const sent: HoldEvent[] = [];
-    const session = new HoldSession(locks, { send: (event) => sent.push(event), end: () => {} }, logger);
+    const { server, events, locks, sent, session, holder } = await holding();
     try {
-      await session.handle({
-        action: { $case: 'acquire', acquire: { name: 'L', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 } },
-      });
-      const holder = (await server.inspect('L')).holder;
-      if (!holder || sent[0]?.$case !== 'granted') throw new Error('expected the grant');
       // Still held: coming back changes nothing.
       events.emit('L', { kind: 'resubscribed' }, 's1');
       await locks.inspect('L');
