@@ -46,6 +46,16 @@ export function claimsKey(name: string): string {
 }
 
 /**
+ * The six keys of a lock, in the order every script takes them: holder,
+ * fence, ticket counter, queue, the queue's leases, its claims.
+ */
+export function lockKeys(name: string): LockKeys {
+  return [holderKey(name), fenceKey(name), ticketKey(name), queueKey(name), waiterLeasesKey(name), claimsKey(name)];
+}
+
+export type LockKeys = readonly [string, string, string, string, string, string];
+
+/**
  * Where a release of name is published (the message is the released
  * holder's `<token>:<attempt>`, followed by `:<token>:<attempt>` of the
  * claim it handed the lock over to, if any), and a leave that took out the first

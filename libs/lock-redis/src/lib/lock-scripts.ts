@@ -1,13 +1,17 @@
 // The Lua scripts behind RedisLockServer, one per method, each atomic on its
-// server. Keys (see lock-keys): holder, fence, ticket counter, queue, the
-// queue's leases and its claims, passed in that order to the scripts that
-// use them.
+// server. Every script gets the six keys of one lock (lockKeys: holder,
+// fence, ticket counter, queue, the queue's leases and its claims, in that
+// order), named by the same prelude, whichever it uses.
 // Tokens and tickets arrive and are stored as canonical decimals (no
 // leading zeros): Lua numbers are doubles, exact only up to 2^53, so they
 // are compared as digit strings and never converted. A ticket is also a
 // queue score (a double), which is why tickets stay below 2^53. Leases are
 // counted on the server's clock (TIME): Redis 7 replicates a script's
 // effects, not the script, so a script may read the time and then write.
+
+const lockKeysPrelude = `
+local holder_key, fence_key, ticket_key, queue_key, leases_key, claims_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+`;
 
 const helpers = `
 local function read_counter(key)
@@ -61,19 +65,18 @@ end
 `;
 
 /**
- * KEYS: holder, fence, ticket, queue, leases, claims. Reply: {fence,
- * ticket, {queue length, head}, {holder value, PTTL of the holder key}},
- * with the head left out when nobody waits and the holder part empty when
- * free.
+ * Reply: {fence, ticket, {queue length, head}, {holder value, PTTL of the
+ * holder key}}, with the head left out when nobody waits and the holder
+ * part empty when free.
  */
-export const inspectScript = `${helpers}
-prune(KEYS[4], KEYS[5], KEYS[6])
-local fence = read_counter(KEYS[2])
-local ticket = read_counter(KEYS[3])
-local queue = {redis.call('ZCARD', KEYS[4]), head_of(KEYS[4], KEYS[5])}
-local holder = redis.call('GET', KEYS[1])
+export const inspectScript = `${lockKeysPrelude}${helpers}
+prune(queue_key, leases_key, claims_key)
+local fence = read_counter(fence_key)
+local ticket = read_counter(ticket_key)
+local queue = {redis.call('ZCARD', queue_key), head_of(queue_key, leases_key)}
+local holder = redis.call('GET', holder_key)
 if not holder then return {fence, ticket, queue, {}} end
-return {fence, ticket, queue, {holder, redis.call('PTTL', KEYS[1])}}
+return {fence, ticket, queue, {holder, redis.call('PTTL', holder_key)}}
 `;
 
 // Release and refresh match a holder by its parts, not its whole value:
@@ -90,34 +93,32 @@ end
 `;
 
 /**
- * KEYS: holder, fence, queue, leases, claims. ARGV: token, holder value,
- * ttl ms, waiterId ('' for none). Reply: {'held', fence, holder value,
+ * ARGV: token, holder value, ttl ms, waiterId ('' for none). Reply: {'held', fence, holder value,
  * PTTL}, {'queued', fence, head}, {'stale', fence} or {'granted'} after
  * raising the fence to token, writing the holder and taking the waiter
  * out of the queue.
  */
-export const grantScript = `${helpers}
-prune(KEYS[3], KEYS[4], KEYS[5])
-local fence = read_counter(KEYS[2])
-local holder = redis.call('GET', KEYS[1])
-if holder then return {'held', fence, holder, redis.call('PTTL', KEYS[1])} end
-local head = head_of(KEYS[3], KEYS[4])
+export const grantScript = `${lockKeysPrelude}${helpers}
+prune(queue_key, leases_key, claims_key)
+local fence = read_counter(fence_key)
+local holder = redis.call('GET', holder_key)
+if holder then return {'held', fence, holder, redis.call('PTTL', holder_key)} end
+local head = head_of(queue_key, leases_key)
 -- Waiter ids are never empty, so without one any head is ahead of the caller.
 if head and head ~= ARGV[4] then return {'queued', fence, head} end
 if at_least(fence, ARGV[1]) then return {'stale', fence} end
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SET', fence_key, ARGV[1])
+redis.call('SET', holder_key, ARGV[2], 'PX', ARGV[3])
 if head then
-  redis.call('ZREM', KEYS[3], head)
-  redis.call('ZREM', KEYS[4], head)
-  redis.call('HDEL', KEYS[5], head)
+  redis.call('ZREM', queue_key, head)
+  redis.call('ZREM', leases_key, head)
+  redis.call('HDEL', claims_key, head)
 end
 return {'granted'}
 `;
 
 /**
- * KEYS: holder, fence, queue, leases, claims. ARGV: token, owner, attempt
- * ('' for any), release channel, next token ('' for none). Reply: 1 after
+ * ARGV: token, owner, attempt ('' for any), release channel, next token ('' for none). Reply: 1 after
  * deleting the holder with that token and owner (and attempt, when given),
  * else 0. With a next token, the lock then goes to the queue's head (after
  * dropping waiters whose lease ended) if it left a claim and the fence is
@@ -126,51 +127,49 @@ return {'granted'}
  * grant to it would do. Publishes the released token:attempt, followed by
  * :next token:claim attempt after a handover.
  */
-export const releaseScript = `${helpers}${holderHelpers}
-local value = redis.call('GET', KEYS[1])
+export const releaseScript = `${lockKeysPrelude}${helpers}${holderHelpers}
+local value = redis.call('GET', holder_key)
 if not value then return 0 end
 local token, attempt, owner = holder_parts(value)
 if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
 if ARGV[3] ~= '' and attempt ~= ARGV[3] then return 0 end
 local released = token .. ':' .. attempt
 if ARGV[5] ~= '' then
-  prune(KEYS[3], KEYS[4], KEYS[5])
-  local head = head_of(KEYS[3], KEYS[4])
-  local claim = head and redis.call('HGET', KEYS[5], head)
-  if claim and not at_least(read_counter(KEYS[2]), ARGV[5]) then
+  prune(queue_key, leases_key, claims_key)
+  local head = head_of(queue_key, leases_key)
+  local claim = head and redis.call('HGET', claims_key, head)
+  if claim and not at_least(read_counter(fence_key), ARGV[5]) then
     local ttl, claimed, claimant = string.match(claim, '^([1-9][0-9]*):([A-Za-z0-9_.%-]+):(.*)$')
-    if not ttl then error('the claim of ' .. head .. ' at ' .. KEYS[5] .. ' is not ttl:attempt:owner') end
-    redis.call('SET', KEYS[2], ARGV[5])
-    redis.call('SET', KEYS[1], ARGV[5] .. ':' .. claimed .. ':' .. claimant, 'PX', ttl)
-    redis.call('ZREM', KEYS[3], head)
-    redis.call('ZREM', KEYS[4], head)
-    redis.call('HDEL', KEYS[5], head)
+    if not ttl then error('the claim of ' .. head .. ' at ' .. claims_key .. ' is not ttl:attempt:owner') end
+    redis.call('SET', fence_key, ARGV[5])
+    redis.call('SET', holder_key, ARGV[5] .. ':' .. claimed .. ':' .. claimant, 'PX', ttl)
+    redis.call('ZREM', queue_key, head)
+    redis.call('ZREM', leases_key, head)
+    redis.call('HDEL', claims_key, head)
     redis.call('PUBLISH', ARGV[4], released .. ':' .. ARGV[5] .. ':' .. claimed)
     return 1
   end
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', holder_key)
 redis.call('PUBLISH', ARGV[4], released)
 return 1
 `;
 
 /**
- * KEYS: holder. ARGV: token, owner, ttl ms. Reply: the holder's attempt
- * after setting its TTL to ttl ms, when it has that token and owner
+ * ARGV: token, owner, ttl ms. Reply: the holder's attempt after setting its TTL to ttl ms, when it has that token and owner
  * (whatever its attempt), else 0.
  */
-export const refreshScript = `${holderHelpers}
-local value = redis.call('GET', KEYS[1])
+export const refreshScript = `${lockKeysPrelude}${holderHelpers}
+local value = redis.call('GET', holder_key)
 if not value then return 0 end
 local token, attempt, owner = holder_parts(value)
 if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', holder_key, ARGV[3])
 return attempt
 `;
 
 /**
- * KEYS: holder, ticket, queue, leases, claims. ARGV: waiterId, ticket,
- * lease ms, claim (ttl:attempt:owner, '' for none), the claim's attempt
+ * ARGV: waiterId, ticket, lease ms, claim (ttl:attempt:owner, '' for none), the claim's attempt
  * ('' for none), join ('1' or ''). Reply {'handed', token} when the
  * claim's attempt holds the lock (a release handed it over), {'stale',
  * counter} to a join whose ticket is not above the counter: nothing
@@ -179,51 +178,50 @@ return attempt
  * raises the counter to ticket if that is higher. Reply: {ticket, head, 1
  * if someone holds the lock else 0}.
  */
-export const enqueueScript = `${helpers}${holderHelpers}
-local now = prune(KEYS[3], KEYS[4], KEYS[5])
+export const enqueueScript = `${lockKeysPrelude}${helpers}${holderHelpers}
+local now = prune(queue_key, leases_key, claims_key)
 -- Everything is read and checked before anything is written.
-local holder = redis.call('GET', KEYS[1])
+local holder = redis.call('GET', holder_key)
 if holder and ARGV[5] ~= '' then
   local token, attempt = holder_parts(holder)
   if attempt == ARGV[5] then return {'handed', token} end
 end
-local counter = read_counter(KEYS[2])
+local counter = read_counter(ticket_key)
 if ARGV[6] == '1' and at_least(counter, ARGV[2]) then return {'stale', counter} end
-head_of(KEYS[3], KEYS[4])
-local queued = redis.call('ZSCORE', KEYS[3], ARGV[1])
+head_of(queue_key, leases_key)
+local queued = redis.call('ZSCORE', queue_key, ARGV[1])
 if queued and not string.find(queued, '^[1-9]%d*$') then
-  error('waiter ' .. ARGV[1] .. ' at ' .. KEYS[3] .. ' has no ticket')
+  error('waiter ' .. ARGV[1] .. ' at ' .. queue_key .. ' has no ticket')
 end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('ZADD', queue_key, ARGV[2], ARGV[1])
+redis.call('ZADD', leases_key, now + tonumber(ARGV[3]), ARGV[1])
 if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+  redis.call('HSET', claims_key, ARGV[1], ARGV[4])
 else
-  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('HDEL', claims_key, ARGV[1])
 end
-if not at_least(counter, ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
-return {ARGV[2], head_of(KEYS[3], KEYS[4]), holder and 1 or 0}
+if not at_least(counter, ARGV[2]) then redis.call('SET', ticket_key, ARGV[2]) end
+return {ARGV[2], head_of(queue_key, leases_key), holder and 1 or 0}
 `;
 
 /**
- * KEYS: holder, queue, leases, claims. ARGV: waiterId, release channel,
- * claim attempt ('' for none). Reply: 1 after taking the waiter out of the
+ * ARGV: waiterId, release channel, claim attempt ('' for none). Reply: 1 after taking the waiter out of the
  * queue, or freeing the lock held by the claim attempt (a handover the
  * waiter will not take; published as a release), else 0. Taking out the
  * head while nobody holds the lock publishes 'left' on the channel: the
  * next waiter may take the lock now.
  */
-export const leaveScript = `${helpers}${holderHelpers}
-prune(KEYS[2], KEYS[3], KEYS[4])
-local holder = redis.call('GET', KEYS[1])
-local head = head_of(KEYS[2], KEYS[3])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-local queued = redis.call('ZREM', KEYS[2], ARGV[1]) == 1
+export const leaveScript = `${lockKeysPrelude}${helpers}${holderHelpers}
+prune(queue_key, leases_key, claims_key)
+local holder = redis.call('GET', holder_key)
+local head = head_of(queue_key, leases_key)
+redis.call('ZREM', leases_key, ARGV[1])
+redis.call('HDEL', claims_key, ARGV[1])
+local queued = redis.call('ZREM', queue_key, ARGV[1]) == 1
 if holder and ARGV[3] ~= '' then
   local token, attempt = holder_parts(holder)
   if attempt == ARGV[3] then
-    redis.call('DEL', KEYS[1])
+    redis.call('DEL', holder_key)
     redis.call('PUBLISH', ARGV[2], token .. ':' .. attempt)
     return 1
   end

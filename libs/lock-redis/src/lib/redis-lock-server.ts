@@ -24,18 +24,7 @@ import {
   redisConnectionOptions,
   timeoutMsMax,
 } from './redis-connection';
-import {
-  claimsKey,
-  encodeClaim,
-  encodeHolder,
-  fenceKey,
-  holderKey,
-  queueKey,
-  releasedChannel,
-  ticketKey,
-  tokenMax,
-  waiterLeasesKey,
-} from './lock-keys';
+import { encodeClaim, encodeHolder, lockKeys, releasedChannel, tokenMax, type LockKeys } from './lock-keys';
 import {
   parseDoneReply,
   parseEnqueueReply,
@@ -60,61 +49,29 @@ export interface RedisLockServerOptions {
 
 const defaultInFlightMax = 1_000;
 
-/** The scripts as ioredis defines them on the connection (defineCommand). */
+/** The scripts as ioredis defines them on the connection (defineCommand): the lock's six keys, then ARGV. */
 interface LockScriptCommands {
-  bulwarkLockInspect(
-    holderKey: string,
-    fenceKey: string,
-    ticketKey: string,
-    queueKey: string,
-    leasesKey: string,
-    claimsKey: string,
-  ): Promise<unknown>;
+  bulwarkLockInspect(...keys: LockKeys): Promise<unknown>;
   bulwarkLockGrant(
-    holderKey: string,
-    fenceKey: string,
-    queueKey: string,
-    leasesKey: string,
-    claimsKey: string,
-    token: string,
-    holderValue: string,
-    ttlMs: number,
-    waiterId: string,
+    ...keysThenArgs: [...LockKeys, token: string, holderValue: string, ttlMs: number, waiterId: string]
   ): Promise<unknown>;
   bulwarkLockRelease(
-    holderKey: string,
-    fenceKey: string,
-    queueKey: string,
-    leasesKey: string,
-    claimsKey: string,
-    token: string,
-    owner: string,
-    attempt: string,
-    channel: string,
-    nextToken: string,
+    ...keysThenArgs: [...LockKeys, token: string, owner: string, attempt: string, channel: string, nextToken: string]
   ): Promise<unknown>;
-  bulwarkLockRefresh(holderKey: string, token: string, owner: string, ttlMs: number): Promise<unknown>;
+  bulwarkLockRefresh(...keysThenArgs: [...LockKeys, token: string, owner: string, ttlMs: number]): Promise<unknown>;
   bulwarkLockEnqueue(
-    holderKey: string,
-    ticketKey: string,
-    queueKey: string,
-    leasesKey: string,
-    claimsKey: string,
-    waiterId: string,
-    ticket: string,
-    leaseMs: number,
-    claim: string,
-    claimAttempt: string,
-    join: string,
+    ...keysThenArgs: [
+      ...LockKeys,
+      waiterId: string,
+      ticket: string,
+      leaseMs: number,
+      claim: string,
+      claimAttempt: string,
+      join: string,
+    ]
   ): Promise<unknown>;
   bulwarkLockLeave(
-    holderKey: string,
-    queueKey: string,
-    leasesKey: string,
-    claimsKey: string,
-    waiterId: string,
-    channel: string,
-    claimAttempt: string,
+    ...keysThenArgs: [...LockKeys, waiterId: string, channel: string, claimAttempt: string]
   ): Promise<unknown>;
 }
 
@@ -144,30 +101,17 @@ export class RedisLockServer implements LockServer {
       this.lastConnectionError = undefined;
     });
     redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 6, lua: inspectScript });
-    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 5, lua: grantScript });
-    redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 5, lua: releaseScript });
-    redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 1, lua: refreshScript });
-    redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 5, lua: enqueueScript });
-    redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 4, lua: leaveScript });
+    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 6, lua: grantScript });
+    redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 6, lua: releaseScript });
+    redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 6, lua: refreshScript });
+    redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 6, lua: enqueueScript });
+    redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 6, lua: leaveScript });
     this.redis = redis as Redis & LockScriptCommands;
   }
 
   async inspect(name: string, timeoutMs: number): Promise<ServerLockState> {
     requireName(name);
-    return this.call(
-      'inspect',
-      timeoutMs,
-      () =>
-        this.redis.bulwarkLockInspect(
-          holderKey(name),
-          fenceKey(name),
-          ticketKey(name),
-          queueKey(name),
-          waiterLeasesKey(name),
-          claimsKey(name),
-        ),
-      parseInspectReply,
-    );
+    return this.call('inspect', timeoutMs, () => this.redis.bulwarkLockInspect(...lockKeys(name)), parseInspectReply);
   }
 
   async grant(
@@ -190,11 +134,7 @@ export class RedisLockServer implements LockServer {
       timeoutMs,
       () =>
         this.redis.bulwarkLockGrant(
-          holderKey(name),
-          fenceKey(name),
-          queueKey(name),
-          waiterLeasesKey(name),
-          claimsKey(name),
+          ...lockKeys(name),
           token.toString(),
           encodeHolder({ token, attempt, owner }),
           ttlMs,
@@ -223,11 +163,7 @@ export class RedisLockServer implements LockServer {
       timeoutMs,
       () =>
         this.redis.bulwarkLockRelease(
-          holderKey(name),
-          fenceKey(name),
-          queueKey(name),
-          waiterLeasesKey(name),
-          claimsKey(name),
+          ...lockKeys(name),
           token.toString(),
           owner,
           // No attempt is empty, so the script reads '' as any, and '' as no next token.
@@ -253,7 +189,7 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'refresh',
       timeoutMs,
-      () => this.redis.bulwarkLockRefresh(holderKey(name), token.toString(), owner, ttlMs),
+      () => this.redis.bulwarkLockRefresh(...lockKeys(name), token.toString(), owner, ttlMs),
       parseRefreshReply,
     );
   }
@@ -281,11 +217,7 @@ export class RedisLockServer implements LockServer {
       timeoutMs,
       () =>
         this.redis.bulwarkLockEnqueue(
-          holderKey(name),
-          ticketKey(name),
-          queueKey(name),
-          waiterLeasesKey(name),
-          claimsKey(name),
+          ...lockKeys(name),
           waiterId,
           ticket.toString(),
           leaseMs,
@@ -304,16 +236,7 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'leave',
       timeoutMs,
-      () =>
-        this.redis.bulwarkLockLeave(
-          holderKey(name),
-          queueKey(name),
-          waiterLeasesKey(name),
-          claimsKey(name),
-          waiterId,
-          releasedChannel(name),
-          claimAttempt ?? '',
-        ),
+      () => this.redis.bulwarkLockLeave(...lockKeys(name), waiterId, releasedChannel(name), claimAttempt ?? ''),
       parseDoneReply,
     );
   }
