@@ -389,6 +389,20 @@ describe('LockQuorum attempts', () => {
     expect(published).toEqual(['s1 1:x.1', 's2 1:alice.1', 's3 1:alice.1']);
   });
 
+  it('tells the attempts it made (grant rounds and claims) from any other', async () => {
+    const { quorum } = quorumOf(3);
+    const taken = await quorum.tryAcquire('job', 'alice', 1_000);
+    const place = await quorum.enqueue('job', 'w-bob', 5_000, undefined, { owner: 'bob', ttlMs: 1_000 });
+    if (!taken.acquired || place.claimAttempt === undefined) throw new Error('expected a grant and a claim');
+    expect([taken.grant.attempt, place.claimAttempt].map((attempt) => quorum.made(attempt))).toEqual([true, true]);
+    expect(['i2.1', 'i1', 'i10.1', 'xi1.1'].map((attempt) => quorum.made(attempt))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
   it('gives every grant round an attempt of its own: a stale guess and the read after it differ', async () => {
     const { quorum, servers } = quorumOf(3);
     const { calls } = recordingGrants(servers);

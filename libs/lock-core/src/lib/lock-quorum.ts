@@ -349,6 +349,11 @@ export class LockQuorum {
     return (await this.grantRound(name, owner, token, ttlMs, waiterId, startMs)).attempt;
   }
 
+  /** Whether attempt is one this quorum made (its prefix): a grant round's or a claim's. */
+  made(attempt: string): boolean {
+    return attempt.startsWith(`${this.attemptPrefix}.`);
+  }
+
   /**
    * Whether attempt is one of this quorum's recent attempts that it undid:
    * the undo's releases are published like any other, and are no news to a

@@ -65,6 +65,7 @@ export class Locks {
       // Releases of this instance's own undone attempts wake nobody here: they are no news, and waking on them
       // would make the head try again at once, and again, while a lease has run out on a minority only.
       ownUndo: (attempt) => options.quorum.undid(attempt),
+      ownClaim: (attempt) => options.quorum.made(attempt),
     });
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;

@@ -96,4 +96,16 @@ describe('WaitingRoom', () => {
     room.claim('a', joining, 'q.9');
     expect([...joining.handovers.values()]).toMatchObject([{ token: 4n, attempt: 'q.9', servers: new Set(['s2']) }]);
   });
+
+  it("keeps only news of its own instance's claims for a waiter still joining", async () => {
+    const own = new WaitingRoom(events, logger, { ownClaim: (attempt) => attempt.startsWith('q.') });
+    const joining = waiter('i/1', undefined);
+    await own.enter('a', joining);
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3', handedTo: { token: 4n, attempt: 'r.9' } }, 's2');
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3', handedTo: { token: 4n, attempt: 'q.9' } }, 's2');
+    own.claim('a', joining, 'r.9');
+    expect(joining.handovers.size).toBe(0);
+    own.claim('a', joining, 'q.9');
+    expect([...joining.handovers.values()]).toMatchObject([{ token: 4n, attempt: 'q.9' }]);
+  });
 });

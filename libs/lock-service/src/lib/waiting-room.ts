@@ -108,6 +108,8 @@ export interface WaitingRoomHooks {
   readonly onReleased?: (name: string, token: bigint) => void;
   /** Whether a released attempt is this instance's own undo, which wakes nobody. */
   readonly ownUndo?: (attempt: string) => boolean;
+  /** Whether a claim attempt is this instance's: only those are kept for a waiter still joining. */
+  readonly ownClaim?: (attempt: string) => boolean;
 }
 
 interface Room {
@@ -124,7 +126,7 @@ interface Room {
   readonly watching: Promise<() => void>;
 }
 
-/** Handovers to other instances' claims are heard too: enough to hold those of this one's enqueues in flight. */
+/** Enough to hold the handovers to the claims of this instance's enqueues still in flight. */
 const unclaimedMax = 256;
 
 /** Byte order of ASCII ids, as a Redis sorted set orders members of one score. */
@@ -216,7 +218,8 @@ export class WaitingRoom {
         // Held again on that server: only the waiter it went to has news.
         const waiter = room.claimed.get(handedTo.attempt);
         if (waiter) waiter.heardHandover(serverId, handedTo.token, handedTo.attempt);
-        else this.keepUnclaimed(room, serverId, handedTo);
+        // Another instance's waiter: its instance hears of it too.
+        else if (this.hooks.ownClaim?.(handedTo.attempt) ?? true) this.keepUnclaimed(room, serverId, handedTo);
         return;
       }
       if (this.hooks.ownUndo?.(event.attempt)) return;
