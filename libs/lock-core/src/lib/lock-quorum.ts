@@ -140,6 +140,13 @@
 //   handed (it never queues behind its own grant), and leaving the queue
 //   frees it (leave names the claim's attempt). A waiter that gives up
 //   leaves, so a handover it never takes is freed, not left to its TTL.
+// - A release with a next token hands over on a server where the lock was
+//   already free too (its lease ran out there, a grant or handover never
+//   reached it, or one was undone there), never where anyone else holds
+//   it: on a free lock that is again exactly the head's own grant, so the
+//   above holds. It keeps servers in step: otherwise a server that missed
+//   one turn would miss every later one (no holder there to release), and
+//   each turn would cost a leave there and wake a grant round bound to fail.
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { requireAttemptPrefix } from './lock-attempts';
 import type {

@@ -93,13 +93,14 @@ export interface LockServer {
   ): Promise<ServerGrant>;
   /**
    * Atomically: if owner holds name under token (and attempt, when given:
-   * exactly that grant), free it (true); otherwise change nothing (false).
-   * With nextToken, a release then hands the lock over, after dropping
-   * waiters whose lease ran out: if the queue's head left a claim and the
-   * fence is below nextToken, raise the fence to nextToken, make the claim
-   * the holder under nextToken for its TTL and take the head out of the
-   * queue. It tells of the release with the released token and attempt,
-   * and of a handover with nextToken and the claim's attempt.
+   * exactly that grant), free it (true); if anyone else holds it, change
+   * nothing (false). With nextToken, a lock that is now free (just freed,
+   * or free already: false) is then handed over, after dropping waiters
+   * whose lease ran out: if the queue's head left a claim and the fence is
+   * below nextToken, raise the fence to nextToken, make the claim the
+   * holder under nextToken for its TTL and take the head out of the queue.
+   * It tells of the release with the released token and attempt, and of a
+   * handover with nextToken and the claim's attempt.
    */
   release(
     name: string,

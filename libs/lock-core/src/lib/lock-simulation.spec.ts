@@ -54,6 +54,7 @@ describe('LockQuorum in seeded simulation', () => {
     ['undo-releases-by-owner', 'mutual-exclusion', 0.7, 20],
     ['handover-skips-fence-raise', 'unique-tokens', 0.7, 100],
     ['handover-validity-from-news', 'mutual-exclusion', 0.7, 100],
+    ['release-hands-over-held-lock', 'mutual-exclusion', 0.7, 100],
   ];
 
   it.each(planted)('catches the planted bug %s (%s)', async (mutation, invariant, queueingShare, seedsMax) => {

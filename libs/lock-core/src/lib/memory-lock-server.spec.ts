@@ -303,6 +303,35 @@ describe('MemoryLockServer handover', () => {
     expect(published).toEqual(['job 5:i1.1', 'job left', 'job 7:i1.2', 'job left', 'job 8:i1.3']);
   });
 
+  it('hands a lock that was free already to the head, answering false (nothing released), and tells of the handover alone', async () => {
+    const { server, clock, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    // Alice's lease runs out here: the lock is free, and her late release still passes it on.
+    clock.nowMs += 1_000;
+    expect(await server.release('job', 'alice', 5n, 100, undefined, 6n)).toBe(false);
+    expect(published).toEqual(['job handed:6:i2.1']);
+    expect(await server.inspect('job')).toMatchObject({
+      fence: 6n,
+      holder: { owner: 'bob', token: 6n, attempt: 'i2.1' },
+      queue: { length: 0 },
+    });
+  });
+
+  it('never touches a lock someone else holds, nor a free one without a next token', async () => {
+    const { server, clock, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    expect(await server.release('job', 'mallory', 5n, 100, undefined, 6n)).toBe(false);
+    expect(await server.release('job', 'alice', 4n, 100, undefined, 6n)).toBe(false);
+    expect(await server.release('job', 'alice', 5n, 100, 'i9.9', 6n)).toBe(false);
+    expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: { owner: 'alice', token: 5n } });
+    clock.nowMs += 1_000;
+    expect(await server.release('job', 'alice', 5n, 100)).toBe(false);
+    expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: undefined, queue: { head: 'w-b' } });
+    expect(published).toEqual([]);
+  });
+
   it('answers handed to a renewal of a claim that holds the lock, queueing nothing behind its own grant', async () => {
     const { server } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);

@@ -30,7 +30,8 @@ export interface QueueEntry {
 /**
  * What a release of a lock publishes, as Redis does on its released
  * channel: `<token>:<attempt>`, then `:<token>:<attempt>` of the claim it
- * handed the lock to, if any; or 'left'.
+ * handed the lock to, if any; `handed:<token>:<attempt>` when the lock was
+ * free there and only handed over; or 'left'.
  */
 export type ReleasedListener = (name: string, message: string) => void;
 
@@ -45,7 +46,8 @@ export class MemoryLockServer implements LockServer {
   /**
    * Told of every successful release (message: the released holder's
    * token and attempt, `<token>:<attempt>`, and the handover's, if any,
-   * `<token>:<attempt>:<token>:<attempt>`) and of every
+   * `<token>:<attempt>:<token>:<attempt>`), of every handover of a lock
+   * that was free (`handed:<token>:<attempt>`) and of every
    * leave that took out the first waiter while nobody holds the lock
    * (message: 'left'), as the Redis scripts publish them.
    */
@@ -103,18 +105,20 @@ export class MemoryLockServer implements LockServer {
     if (attempt !== undefined) requireAttempt(attempt);
     this.requireUp();
     const held = this.holderOf(name);
-    if (!held || held.owner !== owner || held.token !== token) return false;
-    if (attempt !== undefined && held.attempt !== attempt) return false;
-    this.holders.delete(name);
+    if (held && (held.owner !== owner || held.token !== token)) return false;
+    if (held && attempt !== undefined && held.attempt !== attempt) return false;
+    if (held) this.holders.delete(name);
+    // A lock free here (not only just freed) goes to the head too: the server falls back in step.
     const handed = nextToken === undefined ? undefined : this.handOver(name, nextToken);
-    const released = `${held.token}:${held.attempt}`;
-    this.onReleased?.(name, handed ? `${released}:${handed.token}:${handed.attempt}` : released);
-    return true;
+    const released = held ? `${held.token}:${held.attempt}` : 'handed';
+    if (handed) this.onReleased?.(name, `${released}:${handed.token}:${handed.attempt}`);
+    else if (held) this.onReleased?.(name, released);
+    return held !== undefined;
   }
 
   /**
-   * Hands a lock just freed to the head of its queue, under nextToken, if
-   * the head left a claim and the fence is below nextToken; the new holder.
+   * Hands a free lock to the head of its queue, under nextToken, if the
+   * head left a claim and the fence is below nextToken; the new holder.
    */
   protected handOver(name: string, nextToken: bigint): Held | undefined {
     const queue = this.liveQueue(name);

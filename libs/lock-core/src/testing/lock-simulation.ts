@@ -76,6 +76,8 @@ export type LockMutation =
   | 'undo-releases-by-owner'
   /** A release hands the lock over without raising the fence to the new token. */
   | 'handover-skips-fence-raise'
+  /** A release with a next token frees the lock and hands it over whoever holds it, not only its releaser. */
+  | 'release-hands-over-held-lock'
   /** A handed-over grant's validity is counted from when the waiter heard of it, not from its claim's enqueue. */
   | 'handover-validity-from-news';
 
@@ -263,7 +265,13 @@ class SimulatedServer extends MemoryLockServer {
     attempt?: string,
     nextToken?: bigint,
   ): Promise<boolean> {
-    return this.tracked(() => super.release(name, owner, token, timeoutMs, attempt, nextToken));
+    return this.tracked(() => {
+      const held = this.holderOf(name);
+      if (this.mutation === 'release-hands-over-held-lock' && nextToken !== undefined && held?.token !== token) {
+        this.holders.delete(name);
+      }
+      return super.release(name, owner, token, timeoutMs, attempt, nextToken);
+    });
   }
 
   protected override handOver(name: string, nextToken: bigint): Held | undefined {
@@ -568,7 +576,9 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     /** A handover whose validity ran out and could not be refreshed: released, not used. */
     let spent: Taken | undefined;
     const unsubscribe = world.subscribe((serverId, message) => {
-      const [, , token, attempt] = message.split(':');
+      // `<token>:<attempt>:<token>:<attempt>` or `handed:<token>:<attempt>`: the last two name the handover.
+      const parts = message.split(':');
+      const [token, attempt] = parts.length === 4 || parts[0] === 'handed' ? parts.slice(-2) : [];
       if (token !== undefined && attempt !== undefined) {
         const key = `${token}:${attempt}`;
         if (!handovers.has(key)) heardAtMs.set(key, world.nowMs);

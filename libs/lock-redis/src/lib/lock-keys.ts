@@ -58,9 +58,11 @@ export type LockKeys = readonly [string, string, string, string, string, string]
 /**
  * Where a release of name is published (the message is the released
  * holder's `<token>:<attempt>`, followed by `:<token>:<attempt>` of the
- * claim it handed the lock over to, if any), and a leave that took out the first
- * waiter while nobody holds the lock (the message is leftMessage): either
- * way the next waiter may take the lock now.
+ * claim it handed the lock over to, if any; handedMessagePrefix instead of
+ * the released holder where the lock was free on that server and only
+ * handed over), and a leave that took out the first waiter while nobody
+ * holds the lock (the message is leftMessage): either way the next waiter
+ * may take the lock now.
  */
 export function releasedChannel(name: string): string {
   return `${holderKey(name)}:released`;
@@ -68,6 +70,9 @@ export function releasedChannel(name: string): string {
 
 /** What a leave publishes on releasedChannel; never a token. */
 export const leftMessage = 'left';
+
+/** Starts a message of a handover where nothing was released (the lock was free there); never a token. */
+export const handedMessagePrefix = 'handed';
 
 export interface HolderParts {
   readonly token: bigint;

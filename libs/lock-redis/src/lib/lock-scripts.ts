@@ -8,6 +8,7 @@
 // queue score (a double), which is why tickets stay below 2^53. Leases are
 // counted on the server's clock (TIME): Redis 7 replicates a script's
 // effects, not the script, so a script may read the time and then write.
+import { handedMessagePrefix } from './lock-keys';
 
 const lockKeysPrelude = `
 local holder_key, fence_key, ticket_key, queue_key, leases_key, claims_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -124,16 +125,23 @@ return {'granted'}
  * dropping waiters whose lease ended) if it left a claim and the fence is
  * below the next token: the fence is raised to it, the claim becomes the
  * holder under it for the claim's TTL and the head leaves the queue, as a
- * grant to it would do. Publishes the released token:attempt, followed by
+ * grant to it would do. That happens too where nobody held the lock (a
+ * lease that ran out here, a grant that never reached this server or was
+ * undone here), which brings a server that fell out of step back in step;
+ * a lock held by anyone else is never touched. Publishes the released
+ * token:attempt ('handed' where nothing was released), followed by
  * :next token:claim attempt after a handover.
  */
 export const releaseScript = `${lockKeysPrelude}${helpers}${holderHelpers}
 local value = redis.call('GET', holder_key)
-if not value then return 0 end
-local token, attempt, owner = holder_parts(value)
-if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
-if ARGV[3] ~= '' and attempt ~= ARGV[3] then return 0 end
-local released = token .. ':' .. attempt
+if not value and ARGV[5] == '' then return 0 end
+local released = nil
+if value then
+  local token, attempt, owner = holder_parts(value)
+  if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
+  if ARGV[3] ~= '' and attempt ~= ARGV[3] then return 0 end
+  released = token .. ':' .. attempt
+end
 if ARGV[5] ~= '' then
   prune(queue_key, leases_key, claims_key)
   local head = head_of(queue_key, leases_key)
@@ -146,10 +154,11 @@ if ARGV[5] ~= '' then
     redis.call('ZREM', queue_key, head)
     redis.call('ZREM', leases_key, head)
     redis.call('HDEL', claims_key, head)
-    redis.call('PUBLISH', ARGV[4], released .. ':' .. ARGV[5] .. ':' .. claimed)
-    return 1
+    redis.call('PUBLISH', ARGV[4], (released or '${handedMessagePrefix}') .. ':' .. ARGV[5] .. ':' .. claimed)
+    return released and 1 or 0
   end
 end
+if not released then return 0 end
 redis.call('DEL', holder_key)
 redis.call('PUBLISH', ARGV[4], released)
 return 1

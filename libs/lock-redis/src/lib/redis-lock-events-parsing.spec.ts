@@ -51,6 +51,16 @@ describe('parseReleasedMessage', () => {
     expect(messages.map(parseReleasedMessage)).toEqual([parseReleasedMessage('5:q1.1:6:q2.7')]);
   });
 
+  it('reads a handover of a lock that was free (nothing released), with the new token and claim attempt', async () => {
+    expect(parseReleasedMessage('handed:6:q2.7')).toEqual({ kind: 'handed', handedTo: { token: 6n, attempt: 'q2.7' } });
+    const server = new MemoryLockServer('m', () => 0);
+    const messages: string[] = [];
+    server.onReleased = (_name, message) => messages.push(message);
+    await server.enqueue('job', 'w', 1n, 1_000, 100, { owner: 'b', attempt: 'q2.7', ttlMs: 1_000 });
+    await server.release('job', 'a', 5n, 100, undefined, 6n);
+    expect(messages.map(parseReleasedMessage)).toEqual([parseReleasedMessage('handed:6:q2.7')]);
+  });
+
   it('reads the literal left as a waiter leaving', () => {
     expect(parseReleasedMessage('left')).toEqual({ kind: 'left' });
   });
@@ -76,6 +86,12 @@ describe('parseReleasedMessage', () => {
     'Left',
     'left ',
     'released',
+    'handed',
+    'handed:6',
+    'handed:6:',
+    'handed:x:q2.1',
+    'handed:6:q2.1:7',
+    'Handed:6:q2.1',
   ])('rejects %j, which no script sends', (message) => {
     expect(parseReleasedMessage(message)).toBeUndefined();
   });

@@ -2,7 +2,7 @@
 // messages on a lock's released channel, the keys in expiry notifications,
 // and the server settings that lock safety and expiry wakeups depend on.
 import { isAttempt } from '@bulwark/lock-core';
-import { holderKey, holderSeparator, leftMessage, parseToken } from './lock-keys';
+import { handedMessagePrefix, holderKey, holderSeparator, leftMessage, parseToken } from './lock-keys';
 
 /** A grant by token and attempt: who a release handed the lock over to. */
 export interface HandedTo {
@@ -12,16 +12,22 @@ export interface HandedTo {
 
 export type ReleasedMessage =
   | { readonly kind: 'released'; readonly token: bigint; readonly attempt: string; readonly handedTo?: HandedTo }
+  | { readonly kind: 'handed'; readonly handedTo: HandedTo }
   | { readonly kind: 'left' };
 
 /**
  * What a released-channel message says (`<token>:<attempt>` of the
  * released holder, then `:<token>:<attempt>` of the claim it was handed
- * over to, if any; or left), or undefined for one no script sends.
+ * over to, if any; `handed:<token>:<attempt>` of a claim a free lock was
+ * handed over to; or left), or undefined for one no script sends.
  */
 export function parseReleasedMessage(message: string): ReleasedMessage | undefined {
   if (message === leftMessage) return { kind: 'left' };
   const parts = message.split(holderSeparator);
+  if (parts[0] === handedMessagePrefix) {
+    const handedTo = parts.length === 3 ? grantOf(parts[1] as string, parts[2] as string) : undefined;
+    return handedTo && { kind: 'handed', handedTo };
+  }
   if (parts.length !== 2 && parts.length !== 4) return undefined;
   const released = grantOf(parts[0] as string, parts[1] as string);
   if (!released) return undefined;

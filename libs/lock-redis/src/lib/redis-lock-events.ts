@@ -35,6 +35,8 @@ export type LockEvent =
    * and the head's claim attempt.
    */
   | { readonly kind: 'released'; readonly token: bigint; readonly attempt: string; readonly handedTo?: HandedTo }
+  /** A release handed the lock, free on this server (nothing was released here), over to the queue's head. */
+  | { readonly kind: 'handed'; readonly handedTo: HandedTo }
   /** A queued waiter left. */
   | { readonly kind: 'left' }
   /** The holder key expired: the lease ran out. */

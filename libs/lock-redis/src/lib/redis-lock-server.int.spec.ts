@@ -648,6 +648,44 @@ describe('handover', () => {
     expect(await raw.hlen(claimsKey(name))).toBe(0);
   });
 
+  it('hands a lock that was free already to the head, answering false, and publishes the handover alone', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    // Alice's lease ended here (the holder key is gone, as when it expires): her late release still passes it on.
+    await raw.del(holderKey(name));
+    expect(await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n)).toBe(false);
+    expect(await released.next()).toBe('handed:6:i2.1');
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({
+      fence: 6n,
+      holder: { owner: 'bob', token: 6n, attempt: 'i2.1' },
+      queue: { length: 0 },
+    });
+  });
+
+  it('never touches a lock someone else holds, nor a free one without a next token', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    expect(await server.release(name, 'mallory', 5n, timeoutMs, undefined, 6n)).toBe(false);
+    expect(await server.release(name, 'alice', 4n, timeoutMs, undefined, 6n)).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i9.9', 6n)).toBe(false);
+    expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
+    await raw.del(holderKey(name));
+    expect(await server.release(name, 'alice', 5n, timeoutMs)).toBe(false);
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({
+      fence: 5n,
+      holder: undefined,
+      queue: { head: 'w-b' },
+    });
+    // Messages arrive in publishing order, so any from the refused releases would come before this one.
+    await server.leave(name, 'w-b', timeoutMs);
+    expect(await released.next()).toBe('left');
+    expect(released.messages).toEqual(['left']);
+  });
+
   it('answers handed to a renewal of the claim that holds the lock, and queues nothing', async () => {
     const name = freshName();
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
@@ -694,6 +732,8 @@ describe('handover', () => {
     await both((s) => s.leave(name, 'w-b', timeoutMs, 'i2.1'));
     await both((s) => s.grant(name, 'carol', 3n, 'i3.2', ttlMs, timeoutMs, 'w-c'));
     await both((s) => s.release(name, 'carol', 3n, timeoutMs, 'i3.2', 4n));
+    await both((s) => s.enqueue(name, 'w-d', 3n, ttlMs, timeoutMs, claimOf('i4.1', 'dave')));
+    await both((s) => s.release(name, 'carol', 3n, timeoutMs, 'i3.2', 5n));
     const [redisState, memoryState] = [await server.inspect(name, timeoutMs), await memory.inspect(name)];
     expect({ ...redisState, holder: undefined }).toEqual({ ...memoryState, holder: undefined });
   });

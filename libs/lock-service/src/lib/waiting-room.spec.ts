@@ -88,6 +88,22 @@ describe('WaitingRoom', () => {
     expect([first.takeWake(), second.takeWake(), second.handovers.size]).toEqual([false, false, 0]);
   });
 
+  it('counts a handover of a lock that was free on a server (nothing released there) with the released ones', async () => {
+    const released: bigint[] = [];
+    const hooked = new WaitingRoom(events, logger, { onReleased: (_name, token) => released.push(token) });
+    const first = waiter('i/1', 1n);
+    const second = waiter('i/2', 2n);
+    for (const each of [first, second]) await hooked.enter('a', each);
+    hooked.claim('a', first, 'q.7');
+    events.emit('a', { kind: 'released', token: 3n, attempt: 'q.3', handedTo: { token: 4n, attempt: 'q.7' } }, 's1');
+    events.emit('a', { kind: 'handed', handedTo: { token: 4n, attempt: 'q.7' } }, 's3');
+    expect([...first.handovers.values()]).toMatchObject([
+      { token: 4n, attempt: 'q.7', servers: new Set(['s1', 's3']) },
+    ]);
+    expect([first.takeWake(), second.takeWake()]).toEqual([false, false]);
+    expect(released).toEqual([3n, 4n, 4n]);
+  });
+
   it('keeps a handover that overtook the answer to the enqueue, for the claim it names', async () => {
     const joining = waiter('i/1', undefined);
     await room.enter('a', joining);

@@ -8,7 +8,7 @@
 // that handed the lock over to a waiter's claim wakes that waiter alone,
 // with the news of which server did it: the lock is not free there.
 import type { Logger } from '@bulwark/logging';
-import type { LockEvent, LockEventSource } from '@bulwark/lock-redis';
+import type { HandedTo, LockEvent, LockEventSource } from '@bulwark/lock-redis';
 
 /** A handover to one of a waiter's claims, as the servers told of it. */
 export interface HeardHandover {
@@ -210,16 +210,14 @@ export class WaitingRoom {
     }
     // Every server's event wakes the first waiter again: the one that frees the lock on a majority may come
     // last. Wake-ups during an attempt merge into one more look.
+    if (event.kind === 'handed') {
+      this.onHandover(room, name, serverId, event.handedTo);
+      return;
+    }
     if (event.kind === 'released') {
       this.hooks.onReleased?.(name, event.token);
-      const { handedTo } = event;
-      if (handedTo) {
-        this.hooks.onReleased?.(name, handedTo.token);
-        // Held again on that server: only the waiter it went to has news.
-        const waiter = room.claimed.get(handedTo.attempt);
-        if (waiter) waiter.heardHandover(serverId, handedTo.token, handedTo.attempt);
-        // Another instance's waiter: its instance hears of it too.
-        else if (this.hooks.ownClaim?.(handedTo.attempt) ?? true) this.keepUnclaimed(room, serverId, handedTo);
+      if (event.handedTo) {
+        this.onHandover(room, name, serverId, event.handedTo);
         return;
       }
       if (this.hooks.ownUndo?.(event.attempt)) return;
@@ -227,7 +225,16 @@ export class WaitingRoom {
     this.wakeFirst(room);
   }
 
-  private keepUnclaimed(room: Room, serverId: string, handedTo: { token: bigint; attempt: string }): void {
+  /** Held again on that server: only the waiter it went to has news. */
+  private onHandover(room: Room, name: string, serverId: string, handedTo: HandedTo): void {
+    this.hooks.onReleased?.(name, handedTo.token);
+    const waiter = room.claimed.get(handedTo.attempt);
+    if (waiter) waiter.heardHandover(serverId, handedTo.token, handedTo.attempt);
+    // Another instance's waiter: its instance hears of it too.
+    else if (this.hooks.ownClaim?.(handedTo.attempt) ?? true) this.keepUnclaimed(room, serverId, handedTo);
+  }
+
+  private keepUnclaimed(room: Room, serverId: string, handedTo: HandedTo): void {
     const heard = room.unclaimed.get(handedTo.attempt) ?? [];
     heard.push({ serverId, token: handedTo.token });
     room.unclaimed.set(handedTo.attempt, heard);
