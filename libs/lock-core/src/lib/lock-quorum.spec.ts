@@ -385,7 +385,7 @@ describe('LockQuorum attempts', () => {
     // x's undo freed its grant on a alone (held elsewhere: nothing to undo) and said whose it was.
     expect(published).toEqual(['s1 1:x.1']);
     expect(await holdersOf(servers, 'job')).toEqual(['-', 'alice:1:alice.1', 'alice:1:alice.1']);
-    await forAlice.release('job', 'alice', 1n, 'alice.1');
+    await forAlice.release('job', 'alice', 1n, { attempt: 'alice.1' });
     expect(published).toEqual(['s1 1:x.1', 's2 1:alice.1', 's3 1:alice.1']);
   });
 
@@ -445,9 +445,11 @@ describe('LockQuorum attempts', () => {
     const { quorum, servers } = quorumOf(3);
     const granted = await quorum.tryAcquire('job', 'alice', 1_000);
     expect(granted).toMatchObject({ grant: { attempt: 'i1.1' } });
-    await expect(quorum.release('job', 'alice', 1n, 'i1.9')).rejects.toMatchObject({ details: { field: 'token' } });
+    await expect(quorum.release('job', 'alice', 1n, { attempt: 'i1.9' })).rejects.toMatchObject({
+      details: { field: 'token' },
+    });
     expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('alice:1:i1.1'));
-    await quorum.release('job', 'alice', 1n, 'i1.1');
+    await quorum.release('job', 'alice', 1n, { attempt: 'i1.1' });
     expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('-'));
   });
 

@@ -147,6 +147,15 @@
 //   above holds. It keeps servers in step: otherwise a server that missed
 //   one turn would miss every later one (no holder there to release), and
 //   each turn would cost a leave there and wake a grant round bound to fail.
+// - A holder that took a handover releases it naming its waiter and claim
+//   (the releaser). Its release can overtake, on a slow server, the very
+//   release that handed the lock to it (the two come from different
+//   instances): that server would then hand the lock to it after it let
+//   go, to be held by nobody until its TTL. So there the releaser's entry
+//   leaves the queue even while someone else still holds the lock (the
+//   late release then hands over to the next head), and a handover to its
+//   claim under another token is freed as its grant is. Both only touch
+//   the releaser's own entry and claim, never anyone else's grant.
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { requireAttemptPrefix } from './lock-attempts';
 import type {
@@ -157,6 +166,7 @@ import type {
   ServerHolder,
   ServerLockState,
   ServerQueue,
+  ServerRelease,
 } from './lock-server';
 import { requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
 
@@ -621,17 +631,24 @@ export class LockQuorum {
   }
 
   /**
-   * Frees name if owner holds it under token (and attempt, when given: the
-   * Grant's), handing it over to the queue's head where the head left a
-   * claim (see "Handover" above). FailedPreconditionError naming token when
-   * a majority did not hold it for owner (it is freed wherever it still
-   * was, all the same).
+   * Frees name if owner holds it under token (and options.attempt, when
+   * given: the Grant's), handing it over to the queue's head where the head
+   * left a claim (see "Handover" above). With options.releaser (the grant
+   * was this quorum's acceptHandover to that waiter and claim), servers
+   * that have not handed it over yet never will. FailedPreconditionError
+   * naming token when a majority did not hold it for owner (it is freed
+   * wherever it still was, all the same).
    */
-  async release(name: string, owner: string, token: bigint, attempt?: string): Promise<void> {
+  async release(
+    name: string,
+    owner: string,
+    token: bigint,
+    options: Pick<ServerRelease, 'attempt' | 'releaser'> = {},
+  ): Promise<void> {
     const known = this.knownFences.get(name) ?? 0n;
     const nextToken = (known > token ? known : token) + 1n;
     const released = await this.everyServer((server, timeoutMs) =>
-      server.release(name, owner, token, timeoutMs, attempt, nextToken),
+      server.release(name, owner, token, timeoutMs, { ...options, nextToken }),
     );
     this.requireMajority(released.filter(isDefined).length, 'release the lock');
     if (released.filter((done) => done === true).length >= this.majority) return;
@@ -767,7 +784,7 @@ export class LockQuorum {
     only: (index: number) => boolean,
   ): Promise<void> {
     const release = (to: (index: number) => boolean) =>
-      this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, attempt), to);
+      this.everyServer((server, timeoutMs) => server.release(name, owner, token, timeoutMs, { attempt }), to);
     const first = await release(only);
     let unanswered = this.servers.flatMap((_, index) => (only(index) && first[index] === undefined ? [index] : []));
     void (async () => {

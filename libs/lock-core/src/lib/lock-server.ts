@@ -70,6 +70,22 @@ export type ServerEnqueued =
   /** A join whose ticket is not above the ticket counter here: nothing changed. */
   | { readonly outcome: 'stale'; readonly counter: bigint };
 
+/** How a release goes beyond freeing the grant of owner and token. */
+export interface ServerRelease {
+  /** Exactly that grant: only the holder under this attempt is freed. */
+  readonly attempt?: string;
+  /** The token to hand the lock over under, to the queue's head, once it is free here. */
+  readonly nextToken?: bigint;
+  /**
+   * The releasing grant was a handover to this waiter's claim (the caller
+   * took it from a majority): wherever the lock was not handed to it, a
+   * late handover must not be. So the waiter's entry leaves the queue
+   * here (even while someone else holds the lock), and a handover to its
+   * claim under another token is freed as the grant itself is.
+   */
+  readonly releaser?: { readonly waiterId: string; readonly claimAttempt: string };
+}
+
 export interface LockServer {
   /** Names the server in errors and logs. */
   readonly id: string;
@@ -92,24 +108,18 @@ export interface LockServer {
     waiterId?: string,
   ): Promise<ServerGrant>;
   /**
-   * Atomically: if owner holds name under token (and attempt, when given:
-   * exactly that grant), free it (true); if anyone else holds it, change
-   * nothing (false). With nextToken, a lock that is now free (just freed,
-   * or free already: false) is then handed over, after dropping waiters
-   * whose lease ran out: if the queue's head left a claim and the fence is
-   * below nextToken, raise the fence to nextToken, make the claim the
-   * holder under nextToken for its TTL and take the head out of the queue.
-   * It tells of the release with the released token and attempt, and of a
+   * Atomically: if owner holds name under token (and options.attempt, when
+   * given: exactly that grant), free it (true); if anyone else holds it,
+   * change nothing (false), but for options.releaser. With
+   * options.nextToken, a lock that is now free (just freed, or free
+   * already: false) is then handed over, after dropping waiters whose
+   * lease ran out: if the queue's head left a claim and the fence is below
+   * nextToken, raise the fence to nextToken, make the claim the holder
+   * under nextToken for its TTL and take the head out of the queue. It
+   * tells of the release with the released token and attempt, and of a
    * handover with nextToken and the claim's attempt.
    */
-  release(
-    name: string,
-    owner: string,
-    token: bigint,
-    timeoutMs: number,
-    attempt?: string,
-    nextToken?: bigint,
-  ): Promise<boolean>;
+  release(name: string, owner: string, token: bigint, timeoutMs: number, options?: ServerRelease): Promise<boolean>;
   /**
    * Atomically: if owner holds name under token (whatever the attempt),
    * hold it ttlMs from now and answer the holder's attempt; otherwise

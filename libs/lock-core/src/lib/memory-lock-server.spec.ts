@@ -23,12 +23,12 @@ describe('MemoryLockServer holders', () => {
   it('releases with an attempt exactly that grant; without one, the owner and token under any attempt', async () => {
     const { server, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    expect(await server.release('job', 'alice', 5n, 100, 'i2.1')).toBe(false);
-    expect(await server.release('job', 'bob', 5n, 100, 'i1.1')).toBe(false);
-    expect(await server.release('job', 'alice', 4n, 100, 'i1.1')).toBe(false);
+    expect(await server.release('job', 'alice', 5n, 100, { attempt: 'i2.1' })).toBe(false);
+    expect(await server.release('job', 'bob', 5n, 100, { attempt: 'i1.1' })).toBe(false);
+    expect(await server.release('job', 'alice', 4n, 100, { attempt: 'i1.1' })).toBe(false);
     expect(published).toEqual([]);
     expect((await server.inspect('job')).holder).toMatchObject({ attempt: 'i1.1' });
-    expect(await server.release('job', 'alice', 5n, 100, 'i1.1')).toBe(true);
+    expect(await server.release('job', 'alice', 5n, 100, { attempt: 'i1.1' })).toBe(true);
     await server.grant('job', 'alice', 6n, 'i2.2', 1_000);
     expect(await server.release('job', 'alice', 6n)).toBe(true);
     expect(published).toEqual(['job 5:i1.1', 'job 6:i2.2']);
@@ -57,7 +57,7 @@ describe('MemoryLockServer holders', () => {
     for (const attempt of ['', 'a:b', 'x'.repeat(65), 'é', 'a b', 'a\n']) {
       for (const call of [
         () => server.grant('other', 'alice', 1n, attempt, 1_000),
-        () => server.release('job', 'alice', 5n, 100, attempt),
+        () => server.release('job', 'alice', 5n, 100, { attempt }),
       ]) {
         const error = await call().catch((thrown: unknown) => thrown);
         expect(error).toBeInstanceOf(InvalidArgumentError);
@@ -269,7 +269,7 @@ describe('MemoryLockServer handover', () => {
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
     await server.enqueue('job', 'w-c', 3n, 1_000, 100, claimOf('i3.1', 'carol'));
-    expect(await server.release('job', 'alice', 5n, 100, undefined, 6n)).toBe(true);
+    expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(true);
     expect(published).toEqual(['job 5:i1.1:6:i2.1']);
     expect(await server.inspect('job')).toEqual({
       fence: 6n,
@@ -287,18 +287,18 @@ describe('MemoryLockServer handover', () => {
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-a', 1n, 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
-    expect(await server.release('job', 'alice', 5n, 100, undefined, 6n)).toBe(true);
+    expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(true);
     expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: undefined, queue: { head: 'w-a' } });
 
     await server.leave('job', 'w-a');
     await server.grant('job', 'alice', 7n, 'i1.2', 1_000, 100, 'w-b');
     await server.enqueue('job', 'w-c', 3n, 1_000, 100, claimOf('i3.1'));
-    expect(await server.release('job', 'alice', 7n, 100, undefined, 7n)).toBe(true);
+    expect(await server.release('job', 'alice', 7n, 100, { nextToken: 7n })).toBe(true);
     expect(await server.inspect('job')).toMatchObject({ fence: 7n, holder: undefined, queue: { head: 'w-c' } });
 
     await server.leave('job', 'w-c');
     await server.grant('job', 'alice', 8n, 'i1.3', 1_000);
-    expect(await server.release('job', 'alice', 8n, 100, undefined, 9n)).toBe(true);
+    expect(await server.release('job', 'alice', 8n, 100, { nextToken: 9n })).toBe(true);
     expect(await server.inspect('job')).toMatchObject({ fence: 8n, holder: undefined });
     expect(published).toEqual(['job 5:i1.1', 'job left', 'job 7:i1.2', 'job left', 'job 8:i1.3']);
   });
@@ -309,7 +309,7 @@ describe('MemoryLockServer handover', () => {
     await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
     // Alice's lease runs out here: the lock is free, and her late release still passes it on.
     clock.nowMs += 1_000;
-    expect(await server.release('job', 'alice', 5n, 100, undefined, 6n)).toBe(false);
+    expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(false);
     expect(published).toEqual(['job handed:6:i2.1']);
     expect(await server.inspect('job')).toMatchObject({
       fence: 6n,
@@ -322,9 +322,9 @@ describe('MemoryLockServer handover', () => {
     const { server, clock, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
-    expect(await server.release('job', 'mallory', 5n, 100, undefined, 6n)).toBe(false);
-    expect(await server.release('job', 'alice', 4n, 100, undefined, 6n)).toBe(false);
-    expect(await server.release('job', 'alice', 5n, 100, 'i9.9', 6n)).toBe(false);
+    expect(await server.release('job', 'mallory', 5n, 100, { nextToken: 6n })).toBe(false);
+    expect(await server.release('job', 'alice', 4n, 100, { nextToken: 6n })).toBe(false);
+    expect(await server.release('job', 'alice', 5n, 100, { attempt: 'i9.9', nextToken: 6n })).toBe(false);
     expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: { owner: 'alice', token: 5n } });
     clock.nowMs += 1_000;
     expect(await server.release('job', 'alice', 5n, 100)).toBe(false);
@@ -332,11 +332,47 @@ describe('MemoryLockServer handover', () => {
     expect(published).toEqual([]);
   });
 
+  it('with a releaser, drops its entry while someone else holds the lock, so a late release hands over past it', async () => {
+    const { server, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-c', 3n, 5_000, 100, claimOf('i3.1', 'carol'));
+    // Bob took token 6 on the other servers and releases it before alice's release reaches this one.
+    const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
+    expect(await server.release('job', 'bob', 6n, 100, { nextToken: 7n, releaser })).toBe(false);
+    expect(await server.inspect('job')).toMatchObject({
+      holder: { owner: 'alice' },
+      queue: { head: 'w-c', length: 1 },
+    });
+    await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
+    expect((await server.inspect('job')).holder).toMatchObject({ owner: 'carol', token: 6n, attempt: 'i3.1' });
+    expect(published).toEqual(['job 5:i1.1:6:i3.1']);
+  });
+
+  it('with a releaser, frees a handover to its claim under another token, and tells of a head leaving a free lock', async () => {
+    const { server, published } = serverAt();
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
+    // Bob's grant that counted is token 7 (a later round elsewhere); token 6 here is a handover he never took.
+    const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
+    expect(await server.release('job', 'bob', 7n, 100, { nextToken: 8n, releaser })).toBe(false);
+    expect((await server.inspect('job')).holder).toBeUndefined();
+    await server.enqueue('job', 'w-c', 3n, 5_000, 100);
+    await server.enqueue('job', 'w-d', 4n, 5_000, 100, claimOf('i4.1'));
+    // w-c is head of the free lock; a release naming it as releaser takes it out and tells the next one.
+    expect(await server.release('job', 'carol', 9n, 100, { releaser: { waiterId: 'w-c', claimAttempt: 'i3.1' } })).toBe(
+      false,
+    );
+    expect((await server.inspect('job')).queue).toEqual({ head: 'w-d', length: 1 });
+    expect(published).toEqual(['job 5:i1.1:6:i2.1', 'job 6:i2.1', 'job left']);
+  });
+
   it('answers handed to a renewal of a claim that holds the lock, queueing nothing behind its own grant', async () => {
     const { server } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
-    await server.release('job', 'alice', 5n, 100, undefined, 6n);
+    await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'))).toEqual({
       outcome: 'handed',
       token: 6n,
@@ -350,7 +386,7 @@ describe('MemoryLockServer handover', () => {
     const { server, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
-    await server.release('job', 'alice', 5n, 100, undefined, 6n);
+    await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     expect(await server.leave('job', 'w-b')).toBe(false);
     expect(await server.leave('job', 'w-b', 100, 'i9.9')).toBe(false);
     expect((await server.inspect('job')).holder).toMatchObject({ attempt: 'i2.1' });

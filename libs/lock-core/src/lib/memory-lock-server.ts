@@ -10,6 +10,7 @@ import type {
   ServerGrant,
   ServerHolder,
   ServerLockState,
+  ServerRelease,
 } from './lock-server';
 import { requireAttempt } from './lock-attempts';
 import { compareWaiters, requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
@@ -99,21 +100,35 @@ export class MemoryLockServer implements LockServer {
     owner: string,
     token: bigint,
     _timeoutMs?: number,
-    attempt?: string,
-    nextToken?: bigint,
+    options: ServerRelease = {},
   ): Promise<boolean> {
+    const { attempt, nextToken, releaser } = options;
     if (attempt !== undefined) requireAttempt(attempt);
+    if (releaser) {
+      requireWaiterId(releaser.waiterId);
+      requireAttempt(releaser.claimAttempt);
+    }
     this.requireUp();
     const held = this.holderOf(name);
-    if (held && (held.owner !== owner || held.token !== token)) return false;
-    if (held && attempt !== undefined && held.attempt !== attempt) return false;
-    if (held) this.holders.delete(name);
+    const mine =
+      held !== undefined &&
+      held.owner === owner &&
+      held.token === token &&
+      (attempt === undefined || held.attempt === attempt);
+    // A handover to the releaser's claim under another token is its own too.
+    const freed = mine || (held !== undefined && held.attempt === releaser?.claimAttempt) ? held : undefined;
+    const queue = this.liveQueue(name);
+    const leftHead = releaser !== undefined && queue !== undefined && headOf(queue) === releaser.waiterId;
+    if (releaser && queue?.has(releaser.waiterId)) this.removeWaiter(name, releaser.waiterId);
+    if (held && !freed) return false;
+    if (freed) this.holders.delete(name);
     // A lock free here (not only just freed) goes to the head too: the server falls back in step.
     const handed = nextToken === undefined ? undefined : this.handOver(name, nextToken);
-    const released = held ? `${held.token}:${held.attempt}` : 'handed';
+    const released = freed ? `${freed.token}:${freed.attempt}` : 'handed';
     if (handed) this.onReleased?.(name, `${released}:${handed.token}:${handed.attempt}`);
-    else if (held) this.onReleased?.(name, released);
-    return held !== undefined;
+    else if (freed) this.onReleased?.(name, released);
+    else if (leftHead) this.onReleased?.(name, 'left');
+    return mine;
   }
 
   /**

@@ -52,6 +52,7 @@ import type {
   ServerGrant,
   ServerLockState,
   ServerQueue,
+  ServerRelease,
 } from '../lib/lock-server';
 import { MemoryLockServer, type Held, type QueueEntry } from '../lib/memory-lock-server';
 
@@ -262,15 +263,18 @@ class SimulatedServer extends MemoryLockServer {
     owner: string,
     token: bigint,
     timeoutMs?: number,
-    attempt?: string,
-    nextToken?: bigint,
+    options: ServerRelease = {},
   ): Promise<boolean> {
     return this.tracked(() => {
       const held = this.holderOf(name);
-      if (this.mutation === 'release-hands-over-held-lock' && nextToken !== undefined && held?.token !== token) {
+      if (
+        this.mutation === 'release-hands-over-held-lock' &&
+        options.nextToken !== undefined &&
+        held?.token !== token
+      ) {
         this.holders.delete(name);
       }
-      return super.release(name, owner, token, timeoutMs, attempt, nextToken);
+      return super.release(name, owner, token, timeoutMs, options);
     });
   }
 
@@ -391,15 +395,8 @@ class SimulatedLink implements LockServer {
     return this.call(timeoutMs, () => this.server.grant(name, owner, token, attempt, ttl, undefined, waiterId));
   }
 
-  release(
-    name: string,
-    owner: string,
-    token: bigint,
-    timeoutMs: number,
-    attempt?: string,
-    nextToken?: bigint,
-  ): Promise<boolean> {
-    return this.call(timeoutMs, () => this.server.release(name, owner, token, undefined, attempt, nextToken));
+  release(name: string, owner: string, token: bigint, timeoutMs: number, options?: ServerRelease): Promise<boolean> {
+    return this.call(timeoutMs, () => this.server.release(name, owner, token, undefined, options));
   }
 
   refresh(name: string, owner: string, token: bigint, ttl: number, timeoutMs: number): Promise<string | undefined> {
@@ -689,8 +686,10 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     } finally {
       unsubscribe();
     }
-    if (spent) await quorum.release(lockName, owner, spent.token, spent.attempt).catch(() => undefined);
-    else await quorum.leave(lockName, waiterId).catch(() => undefined);
+    if (spent) {
+      const releaser = { waiterId, claimAttempt: spent.attempt };
+      await quorum.release(lockName, owner, spent.token, { attempt: spent.attempt, releaser }).catch(() => undefined);
+    } else await quorum.leave(lockName, waiterId).catch(() => undefined);
     return undefined;
   };
 
@@ -761,10 +760,15 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         };
         grants.push(grant);
         await holdFor(grant);
-        if (random() < 0.8)
-          await anyInstance()
-            .release(lockName, owner, taken.token)
-            .catch(() => undefined);
+        if (random() < 0.8) {
+          const releasing = anyInstance();
+          // As the lock service does: the instance that took a handover names its waiter and claim in the release.
+          const releaser =
+            taken.handedOver && releasing === through && waiterId !== undefined
+              ? { waiterId, claimAttempt: taken.attempt }
+              : undefined;
+          await releasing.release(lockName, owner, taken.token, { releaser }).catch(() => undefined);
+        }
       }
       await world.sleep(random() * 30);
     }

@@ -8,7 +8,7 @@
 // queue score (a double), which is why tickets stay below 2^53. Leases are
 // counted on the server's clock (TIME): Redis 7 replicates a script's
 // effects, not the script, so a script may read the time and then write.
-import { handedMessagePrefix } from './lock-keys';
+import { handedMessagePrefix, leftMessage } from './lock-keys';
 
 const lockKeysPrelude = `
 local holder_key, fence_key, ticket_key, queue_key, leases_key, claims_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -119,29 +119,43 @@ return {'granted'}
 `;
 
 /**
- * ARGV: token, owner, attempt ('' for any), release channel, next token ('' for none). Reply: 1 after
- * deleting the holder with that token and owner (and attempt, when given),
- * else 0. With a next token, the lock then goes to the queue's head (after
- * dropping waiters whose lease ended) if it left a claim and the fence is
- * below the next token: the fence is raised to it, the claim becomes the
- * holder under it for the claim's TTL and the head leaves the queue, as a
- * grant to it would do. That happens too where nobody held the lock (a
- * lease that ran out here, a grant that never reached this server or was
- * undone here), which brings a server that fell out of step back in step;
- * a lock held by anyone else is never touched. Publishes the released
- * token:attempt ('handed' where nothing was released), followed by
- * :next token:claim attempt after a handover.
+ * ARGV: token, owner, attempt ('' for any), release channel, next token ('' for none), releaser's waiterId
+ * and claim attempt ('' for none; see ServerRelease.releaser). Reply: 1
+ * after deleting the holder with that token and owner (and attempt, when
+ * given), else 0. A holder under the releaser's claim attempt is deleted
+ * too (a late handover to it), and the releaser's entry leaves the queue
+ * even while someone else holds the lock. With a next token, a lock free
+ * now then goes to the queue's head (after dropping waiters whose lease
+ * ended) if it left a claim and the fence is below the next token: the
+ * fence is raised to it, the claim becomes the holder under it for the
+ * claim's TTL and the head leaves the queue, as a grant to it would do.
+ * That happens too where nobody held the lock (a lease that ran out here,
+ * a grant that never reached this server or was undone here), which brings
+ * a server that fell out of step back in step; a lock held by anyone else
+ * is never touched. Publishes the deleted holder's token:attempt
+ * ('handed' where none was deleted), followed by :next token:claim
+ * attempt after a handover; or left when the releaser's entry was the
+ * head of a free lock and nothing else was published.
  */
 export const releaseScript = `${lockKeysPrelude}${helpers}${holderHelpers}
 local value = redis.call('GET', holder_key)
-if not value and ARGV[5] == '' then return 0 end
-local released = nil
+if not value and ARGV[5] == '' and ARGV[6] == '' then return 0 end
+local released, mine = nil, false
 if value then
   local token, attempt, owner = holder_parts(value)
-  if token ~= ARGV[1] or owner ~= ARGV[2] then return 0 end
-  if ARGV[3] ~= '' and attempt ~= ARGV[3] then return 0 end
-  released = token .. ':' .. attempt
+  mine = token == ARGV[1] and owner == ARGV[2] and (ARGV[3] == '' or attempt == ARGV[3])
+  if mine or (ARGV[7] ~= '' and attempt == ARGV[7]) then released = token .. ':' .. attempt end
 end
+local left_head = false
+if ARGV[6] ~= '' then
+  prune(queue_key, leases_key, claims_key)
+  left_head = head_of(queue_key, leases_key) == ARGV[6]
+  redis.call('ZREM', queue_key, ARGV[6])
+  redis.call('ZREM', leases_key, ARGV[6])
+  redis.call('HDEL', claims_key, ARGV[6])
+end
+if value and not released then return 0 end
+local done = mine and 1 or 0
 if ARGV[5] ~= '' then
   prune(queue_key, leases_key, claims_key)
   local head = head_of(queue_key, leases_key)
@@ -155,13 +169,16 @@ if ARGV[5] ~= '' then
     redis.call('ZREM', leases_key, head)
     redis.call('HDEL', claims_key, head)
     redis.call('PUBLISH', ARGV[4], (released or '${handedMessagePrefix}') .. ':' .. ARGV[5] .. ':' .. claimed)
-    return released and 1 or 0
+    return done
   end
 end
-if not released then return 0 end
-redis.call('DEL', holder_key)
-redis.call('PUBLISH', ARGV[4], released)
-return 1
+if released then
+  redis.call('DEL', holder_key)
+  redis.call('PUBLISH', ARGV[4], released)
+elseif left_head then
+  redis.call('PUBLISH', ARGV[4], '${leftMessage}')
+end
+return done
 `;
 
 /**

@@ -245,7 +245,7 @@ describe('a server holding what the scripts did not write', () => {
       await subscriber.subscribe(releasedChannel(name));
       for (const call of [
         () => server.release(name, 'alice', 1n, timeoutMs),
-        () => server.release(name, 'alice', 1n, timeoutMs, 'i1.1'),
+        () => server.release(name, 'alice', 1n, timeoutMs, { attempt: 'i1.1' }),
         () => server.refresh(name, 'alice', 1n, 1_000, timeoutMs),
       ]) {
         const { error } = await failureOf(call);

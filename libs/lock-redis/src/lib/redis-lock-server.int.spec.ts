@@ -252,13 +252,13 @@ describe('release', () => {
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     // Another attempt of alice's on token 5 (it took the token elsewhere) undoes itself here.
-    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i2.1')).toBe(false);
-    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i1.10')).toBe(false);
-    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i1')).toBe(false);
-    expect(await server.release(name, 'bob', 5n, timeoutMs, 'i1.1')).toBe(false);
-    expect(await server.release(name, 'alice', 6n, timeoutMs, 'i1.1')).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i2.1' })).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i1.10' })).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i1' })).toBe(false);
+    expect(await server.release(name, 'bob', 5n, timeoutMs, { attempt: 'i1.1' })).toBe(false);
+    expect(await server.release(name, 'alice', 6n, timeoutMs, { attempt: 'i1.1' })).toBe(false);
     expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
-    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i1.1')).toBe(true);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i1.1' })).toBe(true);
     expect(await released.next()).toBe('5:i1.1');
     expect(released.messages).toEqual(['5:i1.1']);
     expect(await raw.exists(holderKey(name))).toBe(0);
@@ -303,10 +303,10 @@ describe('owners', () => {
     await server.grant(name, owner, 7n, 'i1.1', ttlMs, timeoutMs);
     expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner, token: 7n, attempt: 'i1.1' });
     expect(await server.release(name, `${owner}x`, 7n, timeoutMs)).toBe(false);
-    expect(await server.release(name, `${owner}:`, 7n, timeoutMs, 'i1.1')).toBe(false);
+    expect(await server.release(name, `${owner}:`, 7n, timeoutMs, { attempt: 'i1.1' })).toBe(false);
     expect(await server.refresh(name, `x${owner}`, 7n, ttlMs, timeoutMs)).toBeUndefined();
     expect(await server.refresh(name, owner, 7n, ttlMs, timeoutMs)).toBe('i1.1');
-    expect(await server.release(name, owner, 7n, timeoutMs, 'i1.1')).toBe(true);
+    expect(await server.release(name, owner, 7n, timeoutMs, { attempt: 'i1.1' })).toBe(true);
     expect(await released.next()).toBe('7:i1.1');
   });
 
@@ -316,7 +316,7 @@ describe('owners', () => {
     await server.grant(name, '3', 12n, 'i1.1', ttlMs, timeoutMs);
     expect(await server.release(name, '23', 1n, timeoutMs)).toBe(false);
     expect(await server.release(name, 'i1.1:3', 12n, timeoutMs)).toBe(false);
-    expect(await server.release(name, '1:3', 12n, timeoutMs, 'i1')).toBe(false);
+    expect(await server.release(name, '1:3', 12n, timeoutMs, { attempt: 'i1' })).toBe(false);
     expect(await server.refresh(name, ':3', 12n, ttlMs, timeoutMs)).toBeUndefined();
     expect(await server.refresh(name, '.1:3', 12n, ttlMs, timeoutMs)).toBeUndefined();
     expect(await server.release(name, '3', 12n, timeoutMs)).toBe(true);
@@ -598,7 +598,7 @@ describe('handover', () => {
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
     await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1', 'carol:with:colons'));
-    expect(await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n)).toBe(true);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(true);
     expect(await released.next()).toBe('5:i1.1:6:i2.1');
     const state = await server.inspect(name, timeoutMs);
     expect(state).toMatchObject({
@@ -609,7 +609,7 @@ describe('handover', () => {
     expect(state.holder?.remainingTtlMs).toBeGreaterThan(ttlMs - 5_000);
     expect(await raw.hkeys(claimsKey(name))).toEqual(['w-c']);
     // The next handover carries an owner with the separator in it intact.
-    expect(await server.release(name, 'bob', 6n, timeoutMs, undefined, 7n)).toBe(true);
+    expect(await server.release(name, 'bob', 6n, timeoutMs, { nextToken: 7n })).toBe(true);
     expect(await released.next()).toBe('6:i2.1:7:i3.1');
     expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner: 'carol:with:colons', token: 7n });
   });
@@ -620,19 +620,19 @@ describe('handover', () => {
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
-    expect(await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n)).toBe(true);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(true);
     expect(await released.next()).toBe('5:i1.1');
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
 
     await server.leave(name, 'w-a', timeoutMs);
     await server.grant(name, 'alice', 7n, 'i1.2', ttlMs, timeoutMs, 'w-b');
     await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1'));
-    expect(await server.release(name, 'alice', 7n, timeoutMs, undefined, 7n)).toBe(true);
+    expect(await server.release(name, 'alice', 7n, timeoutMs, { nextToken: 7n })).toBe(true);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 7n, holder: undefined });
 
     await server.leave(name, 'w-c', timeoutMs);
     await server.grant(name, 'alice', 8n, 'i1.3', ttlMs, timeoutMs);
-    expect(await server.release(name, 'alice', 8n, timeoutMs, undefined, 9n)).toBe(true);
+    expect(await server.release(name, 'alice', 8n, timeoutMs, { nextToken: 9n })).toBe(true);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 8n, holder: undefined });
     expect(released.messages).toEqual(['5:i1.1', 'left', '7:i1.2', 'left', '8:i1.3']);
   });
@@ -643,7 +643,7 @@ describe('handover', () => {
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs, claimOf('i1.2', 'gone'));
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
     await raw.zadd(waiterLeasesKey(name), 0, 'w-a');
-    await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n);
+    await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner: 'bob', attempt: 'i2.1' });
     expect(await raw.hlen(claimsKey(name))).toBe(0);
   });
@@ -655,7 +655,7 @@ describe('handover', () => {
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
     // Alice's lease ended here (the holder key is gone, as when it expires): her late release still passes it on.
     await raw.del(holderKey(name));
-    expect(await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n)).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(false);
     expect(await released.next()).toBe('handed:6:i2.1');
     expect(await server.inspect(name, timeoutMs)).toMatchObject({
       fence: 6n,
@@ -669,9 +669,9 @@ describe('handover', () => {
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
-    expect(await server.release(name, 'mallory', 5n, timeoutMs, undefined, 6n)).toBe(false);
-    expect(await server.release(name, 'alice', 4n, timeoutMs, undefined, 6n)).toBe(false);
-    expect(await server.release(name, 'alice', 5n, timeoutMs, 'i9.9', 6n)).toBe(false);
+    expect(await server.release(name, 'mallory', 5n, timeoutMs, { nextToken: 6n })).toBe(false);
+    expect(await server.release(name, 'alice', 4n, timeoutMs, { nextToken: 6n })).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i9.9', nextToken: 6n })).toBe(false);
     expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
     await raw.del(holderKey(name));
     expect(await server.release(name, 'alice', 5n, timeoutMs)).toBe(false);
@@ -686,11 +686,51 @@ describe('handover', () => {
     expect(released.messages).toEqual(['left']);
   });
 
+  it('with a releaser, drops its entry while someone else holds the lock, so a late release hands over past it', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1', 'carol'));
+    const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
+    expect(await server.release(name, 'bob', 6n, timeoutMs, { nextToken: 7n, releaser })).toBe(false);
+    expect(await server.inspect(name, timeoutMs)).toMatchObject({
+      holder: { owner: 'alice' },
+      queue: { head: 'w-c', length: 1 },
+    });
+    expect(await raw.hkeys(claimsKey(name))).toEqual(['w-c']);
+    await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
+    expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({
+      owner: 'carol',
+      token: 6n,
+      attempt: 'i3.1',
+    });
+    expect(await released.next()).toBe('5:i1.1:6:i3.1');
+    expect(released.messages).toEqual(['5:i1.1:6:i3.1']);
+  });
+
+  it('with a releaser, frees a handover to its claim under another token, and tells of a head leaving a free lock', async () => {
+    const name = freshName();
+    const released = await listen(releasedChannel(name));
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
+    const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
+    expect(await server.release(name, 'bob', 7n, timeoutMs, { nextToken: 8n, releaser })).toBe(false);
+    expect((await server.inspect(name, timeoutMs)).holder).toBeUndefined();
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs, claimOf('i4.1'));
+    const leaving = { releaser: { waiterId: 'w-c', claimAttempt: 'i3.1' } };
+    expect(await server.release(name, 'carol', 9n, timeoutMs, leaving)).toBe(false);
+    expect((await server.inspect(name, timeoutMs)).queue).toEqual({ head: 'w-d', length: 1 });
+    for (const message of ['5:i1.1:6:i2.1', '6:i2.1', 'left']) expect(await released.next()).toBe(message);
+  });
+
   it('answers handed to a renewal of the claim that holds the lock, and queues nothing', async () => {
     const name = freshName();
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
-    await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n);
+    await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'))).toEqual({
       outcome: 'handed',
       token: 6n,
@@ -706,7 +746,7 @@ describe('handover', () => {
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
-    await server.release(name, 'alice', 5n, timeoutMs, undefined, 6n);
+    await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect(await server.leave(name, 'w-b', timeoutMs)).toBe(false);
     expect(await server.leave(name, 'w-b', timeoutMs, 'i9.9')).toBe(false);
     expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ attempt: 'i2.1' });
@@ -727,13 +767,17 @@ describe('handover', () => {
     await both((s) => s.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs));
     await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, claimOf('i2.1')));
     await both((s) => s.enqueue(name, 'w-c', 2n, ttlMs, timeoutMs, claimOf('i3.1', 'carol')));
-    await both((s) => s.release(name, 'alice', 1n, timeoutMs, undefined, 2n));
+    await both((s) => s.release(name, 'alice', 1n, timeoutMs, { nextToken: 2n }));
     await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, claimOf('i2.1')));
     await both((s) => s.leave(name, 'w-b', timeoutMs, 'i2.1'));
     await both((s) => s.grant(name, 'carol', 3n, 'i3.2', ttlMs, timeoutMs, 'w-c'));
-    await both((s) => s.release(name, 'carol', 3n, timeoutMs, 'i3.2', 4n));
+    await both((s) => s.release(name, 'carol', 3n, timeoutMs, { attempt: 'i3.2', nextToken: 4n }));
     await both((s) => s.enqueue(name, 'w-d', 3n, ttlMs, timeoutMs, claimOf('i4.1', 'dave')));
-    await both((s) => s.release(name, 'carol', 3n, timeoutMs, 'i3.2', 5n));
+    await both((s) => s.release(name, 'carol', 3n, timeoutMs, { attempt: 'i3.2', nextToken: 5n }));
+    await both((s) => s.enqueue(name, 'w-e', 4n, ttlMs, timeoutMs, claimOf('i5.1', 'erin')));
+    const releaser = { waiterId: 'w-e', claimAttempt: 'i5.1' };
+    await both((s) => s.release(name, 'erin', 6n, timeoutMs, { nextToken: 7n, releaser }));
+    await both((s) => s.release(name, 'dave', 5n, timeoutMs, { nextToken: 6n }));
     const [redisState, memoryState] = [await server.inspect(name, timeoutMs), await memory.inspect(name)];
     expect({ ...redisState, holder: undefined }).toEqual({ ...memoryState, holder: undefined });
   });
@@ -752,8 +796,12 @@ describe('arguments', () => {
       () => server.grant(freshName(), 'a', 1n, 'x'.repeat(65), ttlMs, timeoutMs),
       'attempt',
     ],
-    ['a release attempt with ":"', () => server.release(freshName(), 'alice', 1n, timeoutMs, 'a:b'), 'attempt'],
-    ['an empty release attempt', () => server.release(freshName(), 'alice', 1n, timeoutMs, ''), 'attempt'],
+    [
+      'a release attempt with ":"',
+      () => server.release(freshName(), 'alice', 1n, timeoutMs, { attempt: 'a:b' }),
+      'attempt',
+    ],
+    ['an empty release attempt', () => server.release(freshName(), 'alice', 1n, timeoutMs, { attempt: '' }), 'attempt'],
     ['an empty name', () => server.inspect('', timeoutMs), 'name'],
     ['a lone surrogate in the owner', () => server.grant(freshName(), '\uD800', 1n, 'i1.1', ttlMs, timeoutMs), 'owner'],
     ['a lone surrogate in the name', () => server.inspect('\uDC00', timeoutMs), 'name'],
@@ -772,7 +820,7 @@ describe('arguments', () => {
     ['a fractional lease', () => server.enqueue(freshName(), 'w', 1n, 0.5, timeoutMs), 'leaseMs'],
     [
       'a next token above uint64',
-      () => server.release(freshName(), 'alice', 1n, timeoutMs, undefined, tokenMax + 1n),
+      () => server.release(freshName(), 'alice', 1n, timeoutMs, { nextToken: tokenMax + 1n }),
       'nextToken',
     ],
     [
@@ -786,6 +834,16 @@ describe('arguments', () => {
       'ttlMs',
     ],
     ['a leave claim attempt with ":"', () => server.leave(freshName(), 'w', timeoutMs, 'a:b'), 'attempt'],
+    [
+      "a releaser's empty waiter id",
+      () => server.release(freshName(), 'a', 1n, timeoutMs, { releaser: { waiterId: '', claimAttempt: 'i1.1' } }),
+      'waiterId',
+    ],
+    [
+      'a releaser\'s claim attempt with ":"',
+      () => server.release(freshName(), 'a', 1n, timeoutMs, { releaser: { waiterId: 'w', claimAttempt: 'a:b' } }),
+      'attempt',
+    ],
   ])('refuse %s with InvalidArgumentError, before calling the server', async (_, call, field) => {
     const keysBefore = await raw.dbsize();
     const error = await call().catch((thrown: unknown) => thrown);

@@ -15,6 +15,7 @@ import {
   type ServerEnqueued,
   type ServerGrant,
   type ServerLockState,
+  type ServerRelease,
 } from '@bulwark/lock-core';
 import { once } from 'node:events';
 import Redis from 'ioredis';
@@ -56,7 +57,16 @@ interface LockScriptCommands {
     ...keysThenArgs: [...LockKeys, token: string, holderValue: string, ttlMs: number, waiterId: string]
   ): Promise<unknown>;
   bulwarkLockRelease(
-    ...keysThenArgs: [...LockKeys, token: string, owner: string, attempt: string, channel: string, nextToken: string]
+    ...keysThenArgs: [
+      ...LockKeys,
+      token: string,
+      owner: string,
+      attempt: string,
+      channel: string,
+      nextToken: string,
+      releaserWaiterId: string,
+      releaserClaimAttempt: string,
+    ]
   ): Promise<unknown>;
   bulwarkLockRefresh(...keysThenArgs: [...LockKeys, token: string, owner: string, ttlMs: number]): Promise<unknown>;
   bulwarkLockEnqueue(
@@ -150,14 +160,18 @@ export class RedisLockServer implements LockServer {
     owner: string,
     token: bigint,
     timeoutMs: number,
-    attempt?: string,
-    nextToken?: bigint,
+    options: ServerRelease = {},
   ): Promise<boolean> {
+    const { attempt, nextToken, releaser } = options;
     requireName(name);
     requireOwner(owner);
     requireToken(token);
     if (attempt !== undefined) requireAttempt(attempt);
     if (nextToken !== undefined) requireToken(nextToken, 'nextToken');
+    if (releaser) {
+      requireWaiterId(releaser.waiterId);
+      requireAttempt(releaser.claimAttempt);
+    }
     return this.call(
       'release',
       timeoutMs,
@@ -166,10 +180,12 @@ export class RedisLockServer implements LockServer {
           ...lockKeys(name),
           token.toString(),
           owner,
-          // No attempt is empty, so the script reads '' as any, and '' as no next token.
+          // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
           attempt ?? '',
           releasedChannel(name),
           nextToken?.toString() ?? '',
+          releaser?.waiterId ?? '',
+          releaser?.claimAttempt ?? '',
         ),
       parseDoneReply,
     );

@@ -124,7 +124,7 @@ describe('Locks', () => {
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
     while ((await spread.inspect('a')).waiters === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     // Alice's release reaches s1 alone: s1 hands the lock over to bob, who hears of it from s1 only.
-    await s1.release('a', 'alice', holder, undefined, undefined, holder + 1n);
+    await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
     expect((await s1.inspect('a')).holder).toMatchObject({ owner: 'bob', token: holder + 1n });
     // Within a call's time (100 ms) bob frees it there, and is queued there again at his place.
     while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
@@ -169,6 +169,31 @@ describe('Locks', () => {
     }
     expect((await s3.inspect('a')).queue).toEqual({ head: undefined, length: 0 });
     expect((await s1.inspect('a')).holder).toMatchObject({ owner: 'bob' });
+  });
+
+  it('releases a handover so that a server it has not reached yet never makes it (a late release overtaken)', async () => {
+    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
+    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await s3.inspect('a')).queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Alice's release (through another instance) reaches s1 and s2 first: they hand the lock over to bob.
+    for (const server of [s1, s2]) await server.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
+    const token = granted(await waiting);
+    // Bob is done at once; his release overtakes alice's on s3, where she still holds the lock.
+    await spread.release('a', 'bob', token);
+    expect(await s3.inspect('a')).toMatchObject({ holder: { owner: 'alice' }, queue: { length: 0 } });
+    // Her release arrives there at last: bob is no longer in line there, so nothing is handed to him.
+    await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('frees a handover that its waiter gave up on, so the next one gets it', async () => {

@@ -50,6 +50,13 @@ export const defaultWaiterLeaseMs = 3_000;
 const handoverNewsMs = 100;
 /** After an attempt lost to a concurrent one (no holder, nobody queued first), the next comes this soon. */
 const contendedRetryMsMax = 10;
+/** Handovers answered and not released yet that are remembered for their release; the oldest is forgotten past this. */
+const handedGrantsMax = 10_000;
+
+/** The waiter and claim a grant was handed over to, for its release. */
+type Releaser = NonNullable<Parameters<LockQuorum['release']>[3]>['releaser'];
+
+const grantKey = (name: string, owner: string, token: bigint) => `${token}\n${owner}\n${name}`;
 
 export class Locks {
   private readonly room: WaitingRoom;
@@ -58,6 +65,13 @@ export class Locks {
   private waiterCount = 0;
   /** Departures from queues still under way: stopping waits for them before the backend closes. */
   private readonly cleanups = new Set<Promise<void>>();
+  /**
+   * The handovers answered here, by grant: their release names the waiter
+   * and claim, so that a server where the release that handed it over is
+   * overtaken by this one never hands it over afterwards (lock-quorum.ts,
+   * "Handover").
+   */
+  private readonly handedGrants = new Map<string, Releaser>();
 
   constructor(private readonly options: LocksOptions) {
     this.room = new WaitingRoom(options.events, options.logger, {
@@ -131,10 +145,12 @@ export class Locks {
         // Never one being taken: freeing part of it would leave the waiter holding a minority.
         if (!handed && (await this.undoStalledHandovers(name, owner, waiter))) renewAtMs = this.nowMs();
         if (handed) {
-          const grant = await this.usable(name, owner, ttlMs, handed.grant, signal);
+          const releaser = { waiterId: waiter.id, claimAttempt: handed.grant.attempt };
+          const grant = await this.usable(name, owner, ttlMs, handed.grant, releaser, signal);
           if (grant) {
             acquired = true;
             handedBy = handed.servers;
+            this.rememberHanded(grantKey(name, owner, grant.token), releaser);
             return { acquired: true, grant };
           }
           // Spent, and the servers did not extend it: back in line at the same place, with a new claim.
@@ -267,6 +283,7 @@ export class Locks {
     owner: string,
     ttlMs: number,
     handed: Grant,
+    releaser: Releaser,
     signal: AbortSignal,
   ): Promise<Grant | undefined> {
     let grant: Grant | undefined = handed;
@@ -275,8 +292,15 @@ export class Locks {
       if (grant && grant.attempt !== handed.attempt) grant = undefined;
     }
     if (grant && grant.validUntilMs - this.nowMs() >= 1 && !signal.aborted) return grant;
-    await this.quorum.release(name, owner, handed.token, handed.attempt).catch(() => undefined);
+    await this.quorum.release(name, owner, handed.token, { attempt: handed.attempt, releaser }).catch(() => undefined);
     return undefined;
+  }
+
+  private rememberHanded(key: string, releaser: Releaser): void {
+    this.handedGrants.set(key, releaser);
+    if (this.handedGrants.size <= handedGrantsMax) return;
+    const oldest = this.handedGrants.keys().next().value;
+    if (oldest !== undefined) this.handedGrants.delete(oldest);
   }
 
   /** Resolves once every departure from a queue still under way has ended. */
@@ -297,7 +321,10 @@ export class Locks {
   }
 
   release(name: string, owner: string, token: bigint): Promise<void> {
-    return this.quorum.release(name, owner, token);
+    const key = grantKey(name, owner, token);
+    const releaser = this.handedGrants.get(key);
+    this.handedGrants.delete(key);
+    return this.quorum.release(name, owner, token, { releaser });
   }
 
   inspect(name: string): Promise<LockView> {
@@ -329,7 +356,7 @@ export class Locks {
     }
     const { grant } = attempt;
     if (grant.validUntilMs - nowMs >= 1 && !signal.aborted) return { acquired: true, grant, retryAtMs: Infinity };
-    await this.quorum.release(name, owner, grant.token, grant.attempt).catch(() => undefined);
+    await this.quorum.release(name, owner, grant.token, { attempt: grant.attempt }).catch(() => undefined);
     return { acquired: false, holder: undefined, retryAtMs: nowMs };
   }
 }
