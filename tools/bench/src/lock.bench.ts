@@ -90,11 +90,17 @@ const acquire = (client: lockV1.LockClient, name: string, owner: string) =>
     callUnary(client, client.acquire, { name, owner, ttlMs, waitTimeoutMs }, { deadlineMs: acquireDeadlineMs }),
   );
 
-const release = (client: lockV1.LockClient, name: string, owner: string, token: bigint) =>
+/** Releases exactly the grant answered (its lease id), as the lock client does. */
+const release = (client: lockV1.LockClient, name: string, owner: string, grant: Granted) =>
   step(
     `Release of ${name} by ${owner}`,
-    callUnary(client, client.release, { name, owner, token }, { deadlineMs: callDeadlineMs }),
+    callUnary(client, client.release, { name, owner, ...grant }, { deadlineMs: callDeadlineMs }),
   );
+
+interface Granted {
+  readonly token: bigint;
+  readonly leaseId: string;
+}
 
 /**
  * Checks grants as the client sees them. A holder's next grant can only
@@ -106,8 +112,8 @@ class GrantCheck {
   private readonly lastTokens = new Map<string, bigint>();
   private readonly holders = new Map<string, string>();
 
-  /** The grant's token, after checking the answer. */
-  granted(name: string, owner: string, answer: lockV1.AcquireResponse): bigint {
+  /** The grant, after checking the answer. */
+  granted(name: string, owner: string, answer: lockV1.AcquireResponse): Granted {
     if (!answer.acquired) {
       throw new Error(
         `Acquire of ${name} by ${owner} was not granted within its ${waitTimeoutMs} ms wait ` +
@@ -126,7 +132,7 @@ class GrantCheck {
     }
     this.lastTokens.set(name, answer.token);
     this.holders.set(name, owner);
-    return answer.token;
+    return { token: answer.token, leaseId: answer.leaseId };
   }
 
   /** Called just before the holder sends its Release. */
@@ -180,10 +186,10 @@ async function measureLockCell(
       const sentAtMs = performance.now();
       const answer = await acquire(lock, name, owner);
       const waitMs = performance.now() - sentAtMs;
-      const token = grants.granted(name, owner, answer);
+      const grant = grants.granted(name, owner, answer);
       if (measuring) maxWaitMs = Math.max(maxWaitMs, waitMs);
       grants.releasing(name, owner);
-      await release(lock, name, owner, token);
+      await release(lock, name, owner, grant);
     } finally {
       idle.push(contender);
     }
@@ -280,7 +286,7 @@ async function measureWakeUps(
   const grants = new GrantCheck();
   let holder: Party = { owner: `bench-${cellId}-a`, client: fleet.client(instances[0]) };
   let waiter: Party = { owner: `bench-${cellId}-b`, client: fleet.client(instances[1]) };
-  let token = grants.granted(name, holder.owner, await acquire(holder.client, name, holder.owner));
+  let grant = grants.granted(name, holder.owner, await acquire(holder.client, name, holder.owner));
   let held = true;
   const wakesMs: number[] = [];
   const releasesMs: number[] = [];
@@ -293,12 +299,12 @@ async function measureWakeUps(
       grants.releasing(name, holder.owner);
       held = false;
       const releaseSentAtMs = performance.now();
-      const releasing = release(holder.client, name, holder.owner, token).then(() => performance.now());
+      const releasing = release(holder.client, name, holder.owner, grant).then(() => performance.now());
       releasing.catch(() => undefined);
       const answer = await waiting;
       const grantedAtMs = performance.now();
       const releasedAtMs = await releasing;
-      token = grants.granted(name, waiter.owner, answer);
+      grant = grants.granted(name, waiter.owner, answer);
       held = true;
       [holder, waiter] = [waiter, holder];
       if (handoff < warmupHandoffs) continue;
@@ -307,7 +313,7 @@ async function measureWakeUps(
     }
   } finally {
     // After a failure the lease runs out at its TTL anyway; the fleet stops right after.
-    if (held) await release(holder.client, name, holder.owner, token).catch(() => undefined);
+    if (held) await release(holder.client, name, holder.owner, grant).catch(() => undefined);
   }
   wakesMs.sort((a, b) => a - b);
   releasesMs.sort((a, b) => a - b);

@@ -40,8 +40,8 @@ describe('locks on the compose fleet', () => {
 
   const acquire = (client: lockV1.LockClient, request: lockV1.AcquireRequest) =>
     callUnary(client, client.acquire, request, { deadlineMs: request.waitTimeoutMs + 10_000 });
-  const release = (client: lockV1.LockClient, name: string, owner: string, token: bigint) =>
-    callUnary(client, client.release, { name, owner, token }, { deadlineMs: 10_000 });
+  const release = (client: lockV1.LockClient, name: string, owner: string, token: bigint, leaseId = '') =>
+    callUnary(client, client.release, { name, owner, token, leaseId }, { deadlineMs: 10_000 });
   const inspect = (client: lockV1.LockClient, name: string) =>
     callUnary(client, client.inspect, { name }, { deadlineMs: 10_000 });
   const fencedPut = (key: string, value: string, lockName: string, token: bigint) =>

@@ -99,7 +99,7 @@ describe('the Hold protocol, holder side', () => {
 
   const granted = (token: bigint, validForMs: number): HoldEvent => ({
     $case: 'granted',
-    granted: { token, validForMs },
+    granted: { token, validForMs, leaseId: `i1.${token}` },
   });
 
   it('counts validity from when the acquire and each renewal were sent, never from when the answer came', async () => {
@@ -218,7 +218,7 @@ describe('the Hold protocol, holder side', () => {
     if (!lock) throw new Error('expected the lock');
     await resuming;
     await lock.release();
-    expect(releases).toEqual([{ name: 'unary-release', owner: 'alice', token: 11n }]);
+    expect(releases).toEqual([{ name: 'unary-release', owner: 'alice', token: 11n, leaseId: 'i1.11' }]);
     expect((lock.signal.reason as LockLostError).lossCause).toBe('released-by-holder');
   });
 });

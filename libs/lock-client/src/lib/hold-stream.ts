@@ -22,7 +22,7 @@ export interface HoldStream {
    * caller releases it), instead of being kept, unknown here, until its TTL.
    * Nothing else is reported; the stream is cancelled after timeoutMs.
    */
-  abandon(onLateGrant: (token: bigint) => void, timeoutMs: number): void;
+  abandon(onLateGrant: (granted: lockV1.HoldGranted) => void, timeoutMs: number): void;
   /** Cancels the stream (the service leaves the lease to expire); nothing is reported after it. */
   close(): void;
 }
@@ -32,10 +32,10 @@ export function openHoldStream(client: lockV1.LockClient, handlers: HoldStreamHa
   const call = client.hold();
   let open = true;
   let failure: BulwarkError | undefined;
-  let lateGrant: ((token: bigint) => void) | undefined;
+  let lateGrant: ((granted: lockV1.HoldGranted) => void) | undefined;
   call.on('data', (response: lockV1.HoldResponse) => {
     if (open && response.event) handlers.onEvent(response.event);
-    else if (lateGrant && response.event?.$case === 'granted') lateGrant(response.event.granted.token);
+    else if (lateGrant && response.event?.$case === 'granted') lateGrant(response.event.granted);
   });
   call.on('error', (error: ServiceError) => {
     failure ??= fromServiceError(error);

@@ -54,7 +54,11 @@ describe('LockClient unary calls', () => {
     const renewal = await client.refresh('unary-a', 'alice', grant.token, 5_000);
     expect(renewal.validUntilMs).toBeGreaterThanOrEqual(grant.validUntilMs);
 
-    await client.release('unary-a', 'alice', grant.token);
+    // Exactly this grant: another lease id under the same owner and token frees nothing.
+    expect(await rejection(client.release('unary-a', 'alice', grant.token, `${grant.leaseId}x`))).toBeInstanceOf(
+      FailedPreconditionError,
+    );
+    await client.release('unary-a', 'alice', grant.token, grant.leaseId);
     expect(await client.inspect('unary-a')).toMatchObject({ held: false, holder: undefined, lastToken: grant.token });
   });
 

@@ -26,6 +26,8 @@ export type LockGrantResult =
   | {
       readonly acquired: true;
       readonly token: bigint;
+      /** Names this grant apart from others under the same owner and token: release() with it frees exactly it. */
+      readonly leaseId: string;
       /**
        * Local monotonic ms (performance.now()) until which the grant may be
        * acted on, counted from when the request was sent: after a long wait
@@ -121,15 +123,16 @@ export class LockClient {
   }
 
   /**
-   * Frees owner's grant under token; FailedPreconditionError when it is not
-   * theirs any more. After an instance answered UNAVAILABLE, the release it
-   * was asked for may have been done: a later instance that finds the grant
-   * gone is then taken at its word as done, not reported as an error.
+   * Frees owner's grant under token (exactly the one with leaseId, when
+   * given); FailedPreconditionError when it is not theirs any more. After
+   * an instance answered UNAVAILABLE, the release it was asked for may have
+   * been done: a later instance that finds the grant gone is then taken at
+   * its word as done, not reported as an error.
    */
-  async release(name: string, owner: string, token: bigint): Promise<void> {
+  async release(name: string, owner: string, token: bigint, leaseId = ''): Promise<void> {
     let maybeDone = false;
     try {
-      await this.call('release', { name, owner, token }, this.callTimeoutMs, () => (maybeDone = true));
+      await this.call('release', { name, owner, token, leaseId }, this.callTimeoutMs, () => (maybeDone = true));
     } catch (error) {
       if (maybeDone && error instanceof FailedPreconditionError) return;
       throw error;
@@ -171,7 +174,7 @@ export class LockClient {
       endpoints: this.endpoints,
       callTimeoutMs: this.callTimeoutMs,
       logger: this.logger,
-      releaseUnary: (lockName, owner, token) => this.release(lockName, owner, token),
+      releaseUnary: (lockName, owner, token, leaseId) => this.release(lockName, owner, token, leaseId),
       forget: (ended) => this.holdings.delete(ended),
     });
     this.holdings.add(holding);
@@ -225,7 +228,7 @@ export class LockClient {
 
 function grantResult(response: lockV1.AcquireResponse | lockV1.TryAcquireResponse, sentAtMs: number): LockGrantResult {
   return response.acquired
-    ? { acquired: true, token: response.token, validUntilMs: sentAtMs + response.validForMs }
+    ? { acquired: true, token: response.token, leaseId: response.leaseId, validUntilMs: sentAtMs + response.validForMs }
     : { acquired: false, holder: holderOf(response.holder) };
 }
 

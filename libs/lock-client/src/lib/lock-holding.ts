@@ -35,7 +35,7 @@ export interface HoldingContext {
   readonly callTimeoutMs: number;
   readonly logger: Logger | undefined;
   /** Unary Release at any instance, for a release without a working stream. */
-  releaseUnary(name: string, owner: string, token: bigint): Promise<void>;
+  releaseUnary(name: string, owner: string, token: bigint, leaseId: string): Promise<void>;
   /** Called once when the holding ends. */
   forget(holding: LockHolding): void;
 }
@@ -64,6 +64,8 @@ export class LockHolding implements HeldLock {
   private readonly ttlMs: number;
   private readonly waitTimeoutMs: number;
   private grantedToken = 0n;
+  /** The grant's lease id, so a release frees exactly it. */
+  private grantedLeaseId = '';
   private validUntil = -Infinity;
   private readonly loss = new AbortController();
   private phase: Phase = 'acquiring';
@@ -231,8 +233,8 @@ export class LockHolding implements HeldLock {
   /** The acquire may be granted before the service hears that it was given up: release that grant. */
   private abandonAcquire(): void {
     const { name, owner } = this;
-    this.stream?.abandon((token) => {
-      this.context.releaseUnary(name, owner, token).catch(() => undefined);
+    this.stream?.abandon(({ token, leaseId }) => {
+      this.context.releaseUnary(name, owner, token, leaseId).catch(() => undefined);
     }, this.context.callTimeoutMs);
   }
 
@@ -260,6 +262,7 @@ export class LockHolding implements HeldLock {
       return this.end(this.lost('unknown', `a resume was answered with token ${granted.token}`));
     }
     this.grantedToken = granted.token;
+    this.grantedLeaseId = granted.leaseId;
     this.extend(this.openedAtMs + granted.validForMs);
     if (this.phase === 'resuming') {
       this.phase = 'holding';
@@ -447,7 +450,7 @@ export class LockHolding implements HeldLock {
     this.stream?.close();
     this.stream = undefined;
     clearTimeout(this.answerTimer);
-    this.context.releaseUnary(this.name, this.owner, this.grantedToken).then(
+    this.context.releaseUnary(this.name, this.owner, this.grantedToken, this.grantedLeaseId).then(
       () => {
         this.end(this.lost('released-by-holder', 'released'));
         this.settleRelease(undefined);
@@ -499,7 +502,7 @@ export class LockHolding implements HeldLock {
     this.disposeStartSignal();
     // A lost grant has nothing left to release.
     if (this.grantedToken > 0n && this.phase !== 'ended' && !(error instanceof LockLostError)) {
-      this.context.releaseUnary(this.name, this.owner, this.grantedToken).catch(() => undefined);
+      this.context.releaseUnary(this.name, this.owner, this.grantedToken, this.grantedLeaseId).catch(() => undefined);
     } else if (this.grantedToken === 0n && this.phase === 'acquiring' && this.stream) {
       this.abandonAcquire();
       this.stream = undefined;

@@ -1,4 +1,4 @@
-import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
+import { AbortedError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import { LockQuorum, type LockQuorumOptions } from './lock-quorum';
 import type { LockServer } from './lock-server';
 import { ticketMax } from './lock-waiters';
@@ -527,6 +527,41 @@ describe('LockQuorum waiters', () => {
     expect((await c.inspect('job')).ticket).toBe(1n);
   });
 
+  it('joins again everywhere above the highest counter reported when a majority refuses its ticket as stale', async () => {
+    const { quorum, servers } = quorumOf(3);
+    const [a, b] = servers as [MemoryLockServer, MemoryLockServer];
+    // Joins through another instance took tickets 4 and 5 on a and b, and have not reached c yet.
+    await a.enqueue('job', 'w-other', 4n, leaseMs, 100, undefined, true);
+    await b.enqueue('job', 'w-other', 5n, leaseMs, 100, undefined, true);
+    expect((await quorum.enqueue('job', 'w-bob', leaseMs)).ticket).toBe(6n);
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('job')).ticket))).toEqual([
+      6n,
+      6n,
+      6n,
+    ]);
+  });
+
+  it('gives up with AbortedError, leaving every queue, while joins elsewhere keep overtaking it on a majority', async () => {
+    const { clock, servers } = quorumOf(3);
+    const [a, b, c] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    let overtaking = 100n;
+    // Just before each of this quorum's joins, another one with a higher ticket lands on a and b.
+    const overtaken = (server: MemoryLockServer) =>
+      intercept(server, 'enqueue', async (apply) => {
+        overtaking += 10_000n;
+        await server.enqueue('job', `w-other-${overtaking}`, overtaking, leaseMs, 100, undefined, true);
+        return apply();
+      });
+    const quorum = quorumOn([overtaken(a), overtaken(b), c], clock);
+    const error = await quorum.enqueue('job', 'w-bob', leaseMs).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).message).toMatch(/overtook this one's ticket on 2 of 3 lock servers in each of 5 rounds/);
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('job')).queue.head))).not.toContain(
+      'w-bob',
+    );
+    expect((await c.inspect('job')).queue.length).toBe(0);
+  });
+
   it('orders waiters holding the same ticket by waiterId, the same way on every server', async () => {
     const { quorum, servers } = quorumOf(3);
     // Concurrent enqueues can take the same ticket.
@@ -677,12 +712,14 @@ describe('LockQuorum waiters', () => {
     const [a] = servers as [MemoryLockServer];
     await a.enqueue('job', 'w-early', 1n, leaseMs);
     // w-early is ahead on a only.
-    // Bob's first ticket, 1, is not above a's counter: a refuses it, and he joins again everywhere with 2.
-    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toMatchObject({ ticket: 2n, first: true, free: true });
-    // Granted on b and c: bob leaves every queue, a's too.
+    // Bob's first ticket, 1, is not above a's counter: a refuses it, but b and c took it, so a queues him under it
+    // as a renewal would (ahead of w-early there: equal tickets go by id).
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs)).toMatchObject({ ticket: 1n, first: true, free: true });
+    expect((await a.inspect('job')).queue).toEqual({ head: 'w-bob', length: 2 });
+    // Granted on all three: bob leaves every queue.
     expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
-    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toMatchObject({ ticket: 3n, first: true, free: false });
-    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toMatchObject({ ticket: 4n, first: false, free: false });
+    expect(await quorum.enqueue('job', 'w-carol', leaseMs)).toMatchObject({ ticket: 2n, first: true, free: false });
+    expect(await quorum.enqueue('job', 'w-dave', leaseMs)).toMatchObject({ ticket: 3n, first: false, free: false });
     expect((await a.inspect('job')).queue).toEqual({ head: 'w-early', length: 3 });
   });
 

@@ -58,13 +58,16 @@
 // - A server raises its fence to a token at most once, so it holds a
 //   token under one attempt at most, ever; attempt ids are never reused
 //   (two quorums with one prefix would break this: a caller bug).
-// Clients release and refresh by owner and token, as they never learn the
-// attempt: among grants that counted the token alone is unique, so that
-// reaches their own grant (and leftovers of undone attempts under the
-// same owner and token, which may go too). A refresh counts only when a
-// majority extended one and the same attempt: a holder left by an undone
-// attempt may be released at any moment, so it must not help make up
-// that majority.
+// Clients refresh by owner and token, and release by them too unless they
+// pass the grant's attempt (its lease id): among grants that counted the
+// token alone is unique, so that reaches their own grant (and leftovers
+// of undone attempts under the same owner and token, which may go too:
+// among them a handover to a waiter of the same owner still to be undone,
+// which then loses its place there; so callers that share an owner should
+// release by lease id, as the lock client always does). A refresh counts
+// only when a majority extended one and the same attempt: a holder left
+// by an undone attempt may be released at any moment, so it must not help
+// make up that majority.
 // A release publishes the holder's token and attempt, so a holder hearing
 // it can tell its own grant's release from another attempt's undo.
 //
@@ -77,12 +80,14 @@
 // last ticket it tried if that is higher. A server queues a join only if
 // its ticket is above the server's ticket counter (the highest ticket it
 // ever queued, which only grows and survives restarts), raising the
-// counter to it; otherwise it answers stale with the counter. While any
-// server answers stale the waiter joins again, everywhere, above the
-// highest counter reported (by a random part of a millisecond, so two
-// joins that collided rarely collide again; its entries take the new
-// ticket), so it ends up queued under one ticket on every server that
-// answered; after a few rounds it settles for a majority. Clocks that
+// counter to it; otherwise it answers stale with the counter. A ticket a
+// majority took is a place: the servers that answered stale then queue the
+// waiter under it as a renewal would (below their counter), so every
+// queue holds it under one ticket. While a majority answers stale the
+// waiter joins again, everywhere, above the highest counter reported (by a
+// random part of a millisecond, so two joins that collided rarely collide
+// again; its entries take the new ticket); after a few rounds it gives up
+// (aborted: joins through other instances kept overtaking it). Clocks that
 // disagree only cost such rounds. Entries have leases the waiter renews;
 // servers drop the ones that ran out, so a waiter whose instance died
 // stops blocking.
@@ -156,7 +161,7 @@
 //   late release then hands over to the next head), and a handover to its
 //   claim under another token is freed as its grant is. Both only touch
 //   the releaser's own entry and claim, never anyone else's grant.
-import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
+import { AbortedError, FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { requireAttemptPrefix } from './lock-attempts';
 import type {
   LockServer,
@@ -260,7 +265,7 @@ export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
 /** How many more times an undo's release is sent to a server that did not answer it. */
 const undoRetriesMax = 2;
-/** Join rounds before settling for the servers that took the last one: each tries above every counter reported. */
+/** Join rounds while a majority refuses the ticket as stale, each above every counter reported, before giving up. */
 const joinRoundsMax = 5;
 /** How far above the highest counter reported a join tries again, at random: a millisecond's worth of tickets. */
 const retrySpread = 1_000;
@@ -476,10 +481,24 @@ export class LockQuorum {
       answers = await this.everyServer((server, timeoutMs) =>
         server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim, joining),
       );
-      const counters = answers.flatMap((answer) => (answer?.outcome === 'stale' ? [answer.counter] : []));
+      const staleAt = answers.flatMap((answer, index) => (answer?.outcome === 'stale' ? [index] : []));
       // Joined everywhere that answered; or, out of rounds, wherever the ticket was taken (a majority, or none).
-      if (counters.length === 0 || round === joinRoundsMax) break;
-      const highest = counters.reduce((high, counter) => (counter > high ? counter : high));
+      if (staleAt.length === 0 || round === joinRoundsMax) break;
+      const took = answers.filter((answer) => answer !== undefined && answer.outcome !== 'stale').length;
+      if (took >= this.majority) {
+        // Above the counters of a majority: that is the whole of a place (see "Fairness" above). The others take
+        // the ticket as a renewal puts an entry back, so the queues agree at once.
+        const placed = await this.everyServer(
+          (server, timeoutMs) => server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim, false),
+          (index) => staleAt.includes(index),
+        );
+        answers = answers.map((answer, index) => (staleAt.includes(index) ? placed[index] : answer));
+        break;
+      }
+      const highest = staleAt.reduce((high, index) => {
+        const answer = answers[index];
+        return answer?.outcome === 'stale' && answer.counter > high ? answer.counter : high;
+      }, 0n);
       taken = this.ticketAbove(name, highest, retrySpread);
     }
     const answered = answers.filter(
@@ -488,6 +507,13 @@ export class LockQuorum {
     if (answered.length < this.majority && joining) {
       // An entry on a minority holds no place, but would keep others waiting there until its lease ends.
       await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, placeClaim?.attempt));
+    }
+    const stale = answers.filter((answer) => answer?.outcome === 'stale').length;
+    if (answered.length < this.majority && answered.length + stale >= this.majority) {
+      throw new AbortedError(
+        `joins through other instances overtook this one's ticket on ${stale} of ${this.servers.length} lock ` +
+          `servers in each of ${joinRoundsMax} rounds; try again`,
+      );
     }
     this.requireMajority(answered.length, 'queue the waiter');
     const place: Place = { ticket: taken, leaseMs, claim: placeClaim };

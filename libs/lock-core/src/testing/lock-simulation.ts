@@ -762,12 +762,15 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         await holdFor(grant);
         if (random() < 0.8) {
           const releasing = anyInstance();
-          // As the lock service does: the instance that took a handover names its waiter and claim in the release.
+          // As the lock service does: exactly the grant (its lease id, which every client has), and through the
+          // instance that took a handover, naming its waiter and claim.
           const releaser =
             taken.handedOver && releasing === through && waiterId !== undefined
               ? { waiterId, claimAttempt: taken.attempt }
               : undefined;
-          await releasing.release(lockName, owner, taken.token, { releaser }).catch(() => undefined);
+          await releasing
+            .release(lockName, owner, taken.token, { attempt: taken.attempt, releaser })
+            .catch(() => undefined);
         }
       }
       await world.sleep(random() * 30);

@@ -111,7 +111,10 @@ export class HoldSession {
     );
     if (this.ended) {
       // The holder left while the grant was being taken: nobody will use it.
-      if (result.acquired) await this.locks.release(acquire.name, acquire.owner, result.grant.token).catch(() => {});
+      if (result.acquired) {
+        const { token, attempt } = result.grant;
+        await this.locks.release(acquire.name, acquire.owner, token, attempt).catch(() => {});
+      }
       return;
     }
     if (!result.acquired) {
@@ -151,18 +154,18 @@ export class HoldSession {
       unwatch = await this.locks.events.watch(name, (event) => this.onLockEvent(held, event));
     } catch (error) {
       // The stream ends with this error and the token is never sent: nobody could use or release the grant.
-      await this.locks.release(name, owner, token).catch(() => {});
+      await this.locks.release(name, owner, token, attempt).catch(() => {});
       throw error;
     }
     if (this.ended) {
       // The holder left before hearing of the grant: nobody will use or release it.
       unwatch();
-      await this.locks.release(name, owner, token).catch(() => {});
+      await this.locks.release(name, owner, token, attempt).catch(() => {});
       return;
     }
     this.unwatch = unwatch;
     if (held.validUntilMs - this.nowMs() < 1) {
-      await this.locks.release(name, owner, token).catch(() => {});
+      await this.locks.release(name, owner, token, attempt).catch(() => {});
       this.lose(
         lockV1.LossCause.LOSS_CAUSE_EXPIRED,
         `the lease of lock ${JSON.stringify(name)} was spent before it could be reported`,
@@ -170,7 +173,7 @@ export class HoldSession {
       return;
     }
     this.armValidity(held);
-    this.sink.send({ $case: 'granted', granted: { token, validForMs: this.validForMs(held) } });
+    this.sink.send({ $case: 'granted', granted: { token, validForMs: this.validForMs(held), leaseId: attempt } });
   }
 
   private async renew(held: Held): Promise<void> {
@@ -179,7 +182,7 @@ export class HoldSession {
         const grant = await this.locks.refresh(held.name, held.owner, held.token, held.ttlMs);
         if (this.lossReported) {
           // Extended after the holder was told it lost the lock: nobody will use it.
-          await this.locks.release(held.name, held.owner, held.token).catch(() => {});
+          await this.locks.release(held.name, held.owner, held.token, held.attempt).catch(() => {});
           return;
         }
         if (this.ended) return;
@@ -206,7 +209,7 @@ export class HoldSession {
   private async release(held: Held): Promise<void> {
     held.releasing = true;
     try {
-      await this.locks.release(held.name, held.owner, held.token);
+      await this.locks.release(held.name, held.owner, held.token, held.attempt);
     } catch (error) {
       if (this.ended) return;
       // A release of this grant by another call ends the session as it is heard: found gone here, it ran out.

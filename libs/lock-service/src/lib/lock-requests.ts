@@ -1,6 +1,7 @@
 // The limits of lock.v1 requests, checked at the API so both backends refuse
 // the same things with the same field names (the proto documents them).
 import { InvalidArgumentError } from '@bulwark/errors';
+import { isAttempt } from '@bulwark/lock-core';
 import { tokenMax } from '@bulwark/lock-redis';
 
 export const lockLimits = {
@@ -49,5 +50,15 @@ export function requireWaitTimeout(waitTimeoutMs: number, field = 'wait_timeout_
 export function requireToken(token: bigint, field = 'token'): void {
   if (token < 1n || token > tokenMax) {
     throw new InvalidArgumentError(field, `must be a token a grant returned (1 or more), got ${token}`);
+  }
+}
+
+/** A lease id a grant returned (its attempt), or empty for none. */
+export function requireLeaseId(leaseId: string, field = 'lease_id'): void {
+  if (leaseId !== '' && !isAttempt(leaseId)) {
+    throw new InvalidArgumentError(
+      field,
+      'must be the lease_id a grant returned (1 to 64 of A-Z a-z 0-9 _ . -), or empty',
+    );
   }
 }

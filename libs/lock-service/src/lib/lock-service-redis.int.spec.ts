@@ -59,8 +59,13 @@ describe('lock service on 3 Redis servers, 2 instances', () => {
     callUnary(instance(index).client, instance(index).client.acquire, request, {
       deadlineMs: request.waitTimeoutMs + 10_000,
     });
-  const release = (index: number, name: string, owner: string, token: bigint) =>
-    callUnary(instance(index).client, instance(index).client.release, { name, owner, token }, { deadlineMs: 10_000 });
+  const release = (index: number, name: string, owner: string, token: bigint, leaseId = '') =>
+    callUnary(
+      instance(index).client,
+      instance(index).client.release,
+      { name, owner, token, leaseId },
+      { deadlineMs: 10_000 },
+    );
   const inspect = (index: number, name: string) =>
     callUnary(instance(index).client, instance(index).client.inspect, { name }, { deadlineMs: 10_000 });
 

@@ -72,8 +72,9 @@ describe('lock.v1.Lock on the memory backend', () => {
     call<lockV1.TryAcquireRequest, lockV1.TryAcquireResponse>(client.tryAcquire, request);
   const acquire = (request: lockV1.AcquireRequest) =>
     call<lockV1.AcquireRequest, lockV1.AcquireResponse>(client.acquire, request);
-  const release = (request: lockV1.ReleaseRequest) =>
-    call<lockV1.ReleaseRequest, lockV1.ReleaseResponse>(client.release, request);
+  // Without a lease id unless given: by owner and token, as grpcurl users release.
+  const release = (request: Omit<lockV1.ReleaseRequest, 'leaseId'> & { leaseId?: string }) =>
+    call<lockV1.ReleaseRequest, lockV1.ReleaseResponse>(client.release, { leaseId: '', ...request });
   const refresh = (request: lockV1.RefreshRequest) =>
     call<lockV1.RefreshRequest, lockV1.RefreshResponse>(client.refresh, request);
   const inspect = (name: string) => call<lockV1.InspectRequest, lockV1.InspectResponse>(client.inspect, { name });
@@ -154,6 +155,26 @@ describe('lock.v1.Lock on the memory backend', () => {
     } finally {
       drainingClient.close();
     }
+  });
+
+  it('answers a lease id with every grant, and frees exactly that grant when a Release names it', async () => {
+    const grant = await tryAcquire({ name: 'svc/lease', owner: 'alice', ttlMs: 60_000 });
+    expect(grant.leaseId).toMatch(/^[A-Za-z0-9_.-]{1,64}$/);
+    expect((await tryAcquire({ name: 'svc/lease', owner: 'bob', ttlMs: 1_000 })).leaseId).toBe('');
+    // Another grant's lease id under the same owner and token is not this one: nothing is freed.
+    await expect(
+      release({ name: 'svc/lease', owner: 'alice', token: grant.token, leaseId: `${grant.leaseId}x` }),
+    ).rejects.toMatchObject({ kind: 'failed-precondition', details: { field: 'token' } });
+    expect(await inspect('svc/lease')).toMatchObject({ held: true });
+    await release({ name: 'svc/lease', owner: 'alice', token: grant.token, leaseId: grant.leaseId });
+    expect(await inspect('svc/lease')).toMatchObject({ held: false });
+  });
+
+  it.each(['a:b', 'x'.repeat(65), 'has space'])('refuses the lease id %j, naming lease_id', async (leaseId) => {
+    await expect(release({ name: 'n', owner: 'o', token: 1n, leaseId })).rejects.toMatchObject({
+      kind: 'invalid-argument',
+      details: { field: 'lease_id' },
+    });
   });
 
   it('refuses a token no grant returned, naming token', async () => {

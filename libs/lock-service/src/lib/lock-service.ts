@@ -9,7 +9,14 @@ import { DeadlineExceededError, UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { inActiveSpan, type HandlerContext, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import { HoldSession, holderMessage } from './hold-session';
-import { requireName, requireOwner, requireToken, requireTtl, requireWaitTimeout } from './lock-requests';
+import {
+  requireLeaseId,
+  requireName,
+  requireOwner,
+  requireToken,
+  requireTtl,
+  requireWaitTimeout,
+} from './lock-requests';
 import type { AcquireResult, Locks } from './locks';
 
 const tracer = trace.getTracer('bulwark-lock');
@@ -77,6 +84,7 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
           token: result.grant.token,
           holder: undefined,
           validForMs: Math.max(1, Math.floor(result.grant.validUntilMs - performance.now())),
+          leaseId: result.grant.attempt,
         }
       : {
           header: header(),
@@ -84,6 +92,7 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
           token: 0n,
           holder: result.holder && holderMessage(result.holder),
           validForMs: 0,
+          leaseId: '',
         };
 
   const acquire = async (
@@ -136,7 +145,8 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
         requireName(request.name);
         requireOwner(request.owner);
         requireToken(request.token);
-        await locks.release(request.name, request.owner, request.token);
+        requireLeaseId(request.leaseId);
+        await locks.release(request.name, request.owner, request.token, request.leaseId || undefined);
         return { header: header() };
       }),
     ),

@@ -50,8 +50,8 @@ export const defaultWaiterLeaseMs = 3_000;
 const handoverNewsMs = 100;
 /** After an attempt lost to a concurrent one (no holder, nobody queued first), the next comes this soon. */
 const contendedRetryMsMax = 10;
-/** Handovers answered and not released yet that are remembered for their release; the oldest is forgotten past this. */
-const handedGrantsMax = 10_000;
+/** Grants answered and not released yet that are remembered for their release; the oldest is forgotten past this. */
+const answeredGrantsMax = 10_000;
 
 /** The waiter and claim a grant was handed over to, for its release. */
 type Releaser = NonNullable<Parameters<LockQuorum['release']>[3]>['releaser'];
@@ -66,12 +66,15 @@ export class Locks {
   /** Departures from queues still under way: stopping waits for them before the backend closes. */
   private readonly cleanups = new Set<Promise<void>>();
   /**
-   * The handovers answered here, by grant: their release names the waiter
-   * and claim, so that a server where the release that handed it over is
-   * overtaken by this one never hands it over afterwards (lock-quorum.ts,
-   * "Handover").
+   * The grants answered here, by owner, token and name: their release is
+   * exact (a release by owner and token alone also frees another attempt's
+   * grant under them, such as a handover to a waiter of the same owner
+   * still to be undone, which would cost that waiter its place), and a
+   * handover's names its waiter and claim, so that a server where the
+   * release that handed it over is overtaken by this one never hands it
+   * over afterwards (lock-quorum.ts, "Handover").
    */
-  private readonly handedGrants = new Map<string, Releaser>();
+  private readonly answeredGrants = new Map<string, { attempt: string; releaser: Releaser }>();
 
   constructor(private readonly options: LocksOptions) {
     this.room = new WaitingRoom(options.events, options.logger, {
@@ -110,6 +113,7 @@ export class Locks {
     // would only cost a round. It is the servers, not this shortcut, that keep anyone from passing a waiter.
     const contended = request.waitTimeoutMs > 0 && this.room.has(name);
     const first = contended ? undefined : await this.attempt(name, owner, ttlMs, undefined, signal);
+    if (first?.acquired) this.remember(name, owner, first.grant);
     if (first?.acquired || request.waitTimeoutMs === 0 || signal.aborted) {
       return first ?? { acquired: false, holder: undefined };
     }
@@ -150,7 +154,7 @@ export class Locks {
           if (grant) {
             acquired = true;
             handedBy = handed.servers;
-            this.rememberHanded(grantKey(name, owner, grant.token), releaser);
+            this.remember(name, owner, grant, releaser);
             return { acquired: true, grant };
           }
           // Spent, and the servers did not extend it: back in line at the same place, with a new claim.
@@ -160,6 +164,7 @@ export class Locks {
           const result = await this.attempt(name, owner, ttlMs, waiter.id, signal);
           if (result.acquired) {
             acquired = true;
+            this.remember(name, owner, result.grant);
             return result;
           }
           holder = result.holder ?? holder;
@@ -296,11 +301,11 @@ export class Locks {
     return undefined;
   }
 
-  private rememberHanded(key: string, releaser: Releaser): void {
-    this.handedGrants.set(key, releaser);
-    if (this.handedGrants.size <= handedGrantsMax) return;
-    const oldest = this.handedGrants.keys().next().value;
-    if (oldest !== undefined) this.handedGrants.delete(oldest);
+  private remember(name: string, owner: string, grant: Grant, releaser?: Releaser): void {
+    this.answeredGrants.set(grantKey(name, owner, grant.token), { attempt: grant.attempt, releaser });
+    if (this.answeredGrants.size <= answeredGrantsMax) return;
+    const oldest = this.answeredGrants.keys().next().value;
+    if (oldest !== undefined) this.answeredGrants.delete(oldest);
   }
 
   /** Resolves once every departure from a queue still under way has ended. */
@@ -320,11 +325,18 @@ export class Locks {
     );
   }
 
-  release(name: string, owner: string, token: bigint): Promise<void> {
+  /**
+   * Frees owner's grant under token: exactly the one with attempt leaseId
+   * when given, else the one this instance answered under them if any,
+   * else whichever grant owner holds under token.
+   */
+  release(name: string, owner: string, token: bigint, leaseId?: string): Promise<void> {
     const key = grantKey(name, owner, token);
-    const releaser = this.handedGrants.get(key);
-    this.handedGrants.delete(key);
-    return this.quorum.release(name, owner, token, { releaser });
+    const answered = this.answeredGrants.get(key);
+    this.answeredGrants.delete(key);
+    const attempt = leaseId ?? answered?.attempt;
+    const releaser = answered && answered.attempt === attempt ? answered.releaser : undefined;
+    return this.quorum.release(name, owner, token, { attempt, releaser });
   }
 
   inspect(name: string): Promise<LockView> {

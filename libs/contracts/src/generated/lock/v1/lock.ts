@@ -182,6 +182,13 @@ export interface AcquireResponse {
    * is not returned).
    */
   validForMs: number;
+  /**
+   * lease_id names this grant apart from any other under the same owner and
+   * token (a concurrent Acquire by the same owner, leftovers of a grant round
+   * that did not count). Pass it to Release so that exactly this grant is
+   * freed. Set when acquired.
+   */
+  leaseId: string;
 }
 
 /** TryAcquireRequest takes a lock without waiting. */
@@ -210,6 +217,8 @@ export interface TryAcquireResponse {
     | undefined;
   /** valid_for_ms as in AcquireResponse; set when acquired. */
   validForMs: number;
+  /** lease_id as in AcquireResponse; set when acquired. */
+  leaseId: string;
 }
 
 /** RefreshRequest extends a lease. */
@@ -245,6 +254,12 @@ export interface ReleaseRequest {
   owner: string;
   /** token must be the holder's token. */
   token: bigint;
+  /**
+   * lease_id, the grant's (from AcquireResponse), frees exactly that grant.
+   * Empty frees whatever grant the owner holds under the token; callers
+   * that share an owner name should always pass it.
+   */
+  leaseId: string;
 }
 
 /** ReleaseResponse confirms a release. */
@@ -392,6 +407,8 @@ export interface HoldGranted {
    * the acquire or resume.
    */
   validForMs: number;
+  /** lease_id as in AcquireResponse. */
+  leaseId: string;
 }
 
 /** HoldNotAcquired reports a wait that ended without the lock. */
@@ -655,7 +672,7 @@ export const AcquireRequest: MessageFns<AcquireRequest> = {
 };
 
 function createBaseAcquireResponse(): AcquireResponse {
-  return { header: undefined, acquired: false, token: 0n, holder: undefined, validForMs: 0 };
+  return { header: undefined, acquired: false, token: 0n, holder: undefined, validForMs: 0, leaseId: "" };
 }
 
 export const AcquireResponse: MessageFns<AcquireResponse> = {
@@ -677,6 +694,9 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
     }
     if (message.validForMs !== 0) {
       writer.uint32(40).uint32(message.validForMs);
+    }
+    if (message.leaseId !== "") {
+      writer.uint32(50).string(message.leaseId);
     }
     return writer;
   },
@@ -734,6 +754,14 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
             message.validForMs = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -757,6 +785,11 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
         : isSet(object.valid_for_ms)
         ? globalThis.Number(object.valid_for_ms)
         : 0,
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
     };
   },
 
@@ -777,6 +810,9 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
     if (message.validForMs !== 0) {
       obj.validForMs = Math.round(message.validForMs);
     }
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
     return obj;
   },
 
@@ -794,6 +830,7 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
       ? Holder.fromPartial(object.holder)
       : undefined;
     message.validForMs = object.validForMs ?? 0;
+    message.leaseId = object.leaseId ?? "";
     return message;
   },
 };
@@ -904,7 +941,7 @@ export const TryAcquireRequest: MessageFns<TryAcquireRequest> = {
 };
 
 function createBaseTryAcquireResponse(): TryAcquireResponse {
-  return { header: undefined, acquired: false, token: 0n, holder: undefined, validForMs: 0 };
+  return { header: undefined, acquired: false, token: 0n, holder: undefined, validForMs: 0, leaseId: "" };
 }
 
 export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
@@ -926,6 +963,9 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
     }
     if (message.validForMs !== 0) {
       writer.uint32(40).uint32(message.validForMs);
+    }
+    if (message.leaseId !== "") {
+      writer.uint32(50).string(message.leaseId);
     }
     return writer;
   },
@@ -983,6 +1023,14 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
             message.validForMs = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1006,6 +1054,11 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
         : isSet(object.valid_for_ms)
         ? globalThis.Number(object.valid_for_ms)
         : 0,
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
     };
   },
 
@@ -1026,6 +1079,9 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
     if (message.validForMs !== 0) {
       obj.validForMs = Math.round(message.validForMs);
     }
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
     return obj;
   },
 
@@ -1043,6 +1099,7 @@ export const TryAcquireResponse: MessageFns<TryAcquireResponse> = {
       ? Holder.fromPartial(object.holder)
       : undefined;
     message.validForMs = object.validForMs ?? 0;
+    message.leaseId = object.leaseId ?? "";
     return message;
   },
 };
@@ -1263,7 +1320,7 @@ export const RefreshResponse: MessageFns<RefreshResponse> = {
 };
 
 function createBaseReleaseRequest(): ReleaseRequest {
-  return { name: "", owner: "", token: 0n };
+  return { name: "", owner: "", token: 0n, leaseId: "" };
 }
 
 export const ReleaseRequest: MessageFns<ReleaseRequest> = {
@@ -1279,6 +1336,9 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
         throw new globalThis.Error("value provided for field message.token of type uint64 too large");
       }
       writer.uint32(24).uint64(message.token);
+    }
+    if (message.leaseId !== "") {
+      writer.uint32(34).string(message.leaseId);
     }
     return writer;
   },
@@ -1320,6 +1380,14 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
             message.token = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1337,6 +1405,11 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
       token: isSet(object.token) ? BigInt(object.token) : 0n,
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
     };
   },
 
@@ -1351,6 +1424,9 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
     if (message.token !== 0n) {
       obj.token = message.token.toString();
     }
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
     return obj;
   },
 
@@ -1362,6 +1438,7 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
     message.name = object.name ?? "";
     message.owner = object.owner ?? "";
     message.token = (object.token !== undefined && object.token !== null) ? BigInt(object.token) : 0n;
+    message.leaseId = object.leaseId ?? "";
     return message;
   },
 };
@@ -2482,7 +2559,7 @@ export const HoldResponse: MessageFns<HoldResponse> = {
 };
 
 function createBaseHoldGranted(): HoldGranted {
-  return { token: 0n, validForMs: 0 };
+  return { token: 0n, validForMs: 0, leaseId: "" };
 }
 
 export const HoldGranted: MessageFns<HoldGranted> = {
@@ -2495,6 +2572,9 @@ export const HoldGranted: MessageFns<HoldGranted> = {
     }
     if (message.validForMs !== 0) {
       writer.uint32(16).uint32(message.validForMs);
+    }
+    if (message.leaseId !== "") {
+      writer.uint32(26).string(message.leaseId);
     }
     return writer;
   },
@@ -2528,6 +2608,14 @@ export const HoldGranted: MessageFns<HoldGranted> = {
             message.validForMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2548,6 +2636,11 @@ export const HoldGranted: MessageFns<HoldGranted> = {
         : isSet(object.valid_for_ms)
         ? globalThis.Number(object.valid_for_ms)
         : 0,
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
     };
   },
 
@@ -2559,6 +2652,9 @@ export const HoldGranted: MessageFns<HoldGranted> = {
     if (message.validForMs !== 0) {
       obj.validForMs = Math.round(message.validForMs);
     }
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
     return obj;
   },
 
@@ -2569,6 +2665,7 @@ export const HoldGranted: MessageFns<HoldGranted> = {
     const message = createBaseHoldGranted();
     message.token = (object.token !== undefined && object.token !== null) ? BigInt(object.token) : 0n;
     message.validForMs = object.validForMs ?? 0;
+    message.leaseId = object.leaseId ?? "";
     return message;
   },
 };
