@@ -555,7 +555,7 @@ describe('LockQuorum waiters', () => {
     const quorum = quorumOn([overtaken(a), overtaken(b), c], clock);
     const error = await quorum.enqueue('job', 'w-bob', leaseMs).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(AbortedError);
-    expect((error as Error).message).toMatch(/overtook this one's ticket on 2 of 3 lock servers in each of 5 rounds/);
+    expect((error as Error).message).toMatch(/overtook this one's ticket on 2 of 3 lock servers in each of 12 rounds/);
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('job')).queue.head))).not.toContain(
       'w-bob',
     );

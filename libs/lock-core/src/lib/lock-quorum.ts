@@ -85,9 +85,10 @@
 // waiter under it as a renewal would (below their counter), so every
 // queue holds it under one ticket. While a majority answers stale the
 // waiter joins again, everywhere, above the highest counter reported (by a
-// random part of a millisecond, so two joins that collided rarely collide
-// again; its entries take the new ticket); after a few rounds it gives up
-// (aborted: joins through other instances kept overtaking it). Clocks that
+// random part of a millisecond, doubling each round, so joins that
+// collided spread apart; its entries take the new ticket); after a dozen
+// rounds it gives up (aborted: joins through other instances kept
+// overtaking it). Clocks that
 // disagree only cost such rounds. Entries have leases the waiter renews;
 // servers drop the ones that ran out, so a waiter whose instance died
 // stops blocking.
@@ -265,10 +266,18 @@ export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
 /** How many more times an undo's release is sent to a server that did not answer it. */
 const undoRetriesMax = 2;
-/** Join rounds while a majority refuses the ticket as stale, each above every counter reported, before giving up. */
-const joinRoundsMax = 5;
-/** How far above the highest counter reported a join tries again, at random: a millisecond's worth of tickets. */
-const retrySpread = 1_000;
+/**
+ * Join rounds while a majority refuses the ticket as stale, each above
+ * every counter reported, before giving up: a burst of joins through
+ * several instances (tens at once) can overtake one join a few times.
+ */
+const joinRoundsMax = 12;
+/**
+ * How far above the highest counter reported a join tries again, at random:
+ * a millisecond's worth of tickets, doubling each round up to 64 ms, so
+ * joins that keep colliding spread apart.
+ */
+const retrySpread = (round: number) => 1_000 * 2 ** Math.min(round - 1, 6);
 /** Enough to recognise the releases of undos still being published. */
 const undoneAttemptsKept = 1_024;
 
@@ -499,7 +508,7 @@ export class LockQuorum {
         const answer = answers[index];
         return answer?.outcome === 'stale' && answer.counter > high ? answer.counter : high;
       }, 0n);
-      taken = this.ticketAbove(name, highest, retrySpread);
+      taken = this.ticketAbove(name, highest, retrySpread(round));
     }
     const answered = answers.filter(
       (answer): answer is ServerEnqueued => answer !== undefined && answer.outcome !== 'stale',
