@@ -1,4 +1,5 @@
 import { AbortedError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
+import { seededUniform } from '@bulwark/random';
 import { LockQuorum, type LockQuorumOptions } from './lock-quorum';
 import type { LockServer } from './lock-server';
 import { ticketMax } from './lock-waiters';
@@ -539,6 +540,36 @@ describe('LockQuorum waiters', () => {
       6n,
       6n,
     ]);
+  });
+
+  it('queues a burst of joins through two instances everywhere, in one order, with one ticket each', async () => {
+    const clock = { nowMs: 1_000 };
+    const servers = Array.from({ length: 3 }, (_, index) => new MemoryLockServer(`s${index + 1}`, () => clock.nowMs));
+    // Each server takes the joins in an order of its own: each call waits a few turns of the event loop first.
+    const jitter = seededUniform(3);
+    const jittered = servers.map((server) =>
+      intercept(server, 'enqueue', async (apply) => {
+        for (let turns = Math.floor(jitter() * 4); turns > 0; turns--) await new Promise(setImmediate);
+        return apply();
+      }),
+    );
+    // Both instances' clocks read the same microsecond: every join of one collides with the other's.
+    const instances = ['i1', 'i2'].map((attemptPrefix) =>
+      quorumOn(jittered, clock, {
+        attemptPrefix,
+        wallClockMs: () => 5,
+        random: seededUniform(Number(attemptPrefix.slice(1))),
+      }),
+    );
+    const joins = instances.flatMap((quorum, instance) =>
+      Array.from({ length: 30 }, (_, index) => quorum.enqueue('job', `w-${instance}-${index}`, leaseMs)),
+    );
+    const places = await Promise.all(joins);
+    expect(new Set(places.map((place) => place.ticket)).size).toBe(60);
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill(expect.objectContaining({ length: 60 })));
+    // The same head everywhere, and it leaves the same next one: the queues agree.
+    const heads = await queuesOf(servers, 'job');
+    expect(new Set(heads.map((queue) => queue.head)).size).toBe(1);
   });
 
   it('gives up with AbortedError, leaving every queue, while joins elsewhere keep overtaking it on a majority', async () => {
