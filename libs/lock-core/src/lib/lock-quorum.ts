@@ -95,8 +95,10 @@
 // - A waiter A whose enqueue returned before B's began holds a lower
 //   ticket: A raised the counters of a majority to its ticket, B's ticket
 //   is above the counters of the majority that queued it, the two share a
-//   server. (A server never queues a ticket at or below its counter: a
-//   join in between rounds is never ahead of a join that returned.)
+//   server. (A server never takes a join at or below its counter, and
+//   queues a ticket below it only for a waiter whose ticket a majority
+//   took as a join: a join in between rounds is never ahead of a join
+//   that returned.)
 // - While A's place lasts on the majority M that took it (A is queued
 //   there, or holds the lock there), neither B nor a grant without a
 //   waiter gets any server of M. Either needs a majority, which meets M,
@@ -146,22 +148,31 @@
 //   handed (it never queues behind its own grant), and leaving the queue
 //   frees it (leave names the claim's attempt). A waiter that gives up
 //   leaves, so a handover it never takes is freed, not left to its TTL.
-// - A release with a next token hands over on a server where the lock was
-//   already free too (its lease ran out there, a grant or handover never
-//   reached it, or one was undone there), never where anyone else holds
-//   it: on a free lock that is again exactly the head's own grant, so the
-//   above holds. It keeps servers in step: otherwise a server that missed
-//   one turn would miss every later one (no holder there to release), and
-//   each turn would cost a leave there and wake a grant round bound to fail.
-// - A holder that took a handover releases it naming its waiter and claim
-//   (the releaser). Its release can overtake, on a slow server, the very
+// - A release with a next token vouched for by the instance that answered
+//   the grant (the releaser: its token was granted) hands over on a server
+//   where the lock was already free too (its lease ran out there, a grant
+//   or handover never reached it, or one was undone there), never where
+//   anyone else holds it: on a free lock that is again exactly the head's
+//   own grant, so the above holds. It keeps servers in step: otherwise a
+//   server that missed one turn would miss every later one (no holder
+//   there to release), and each turn would cost a leave there and wake a
+//   grant round bound to fail. Unvouched, a release's token is checked
+//   only against a holder, so on a free lock a made-up one could raise the
+//   fences as far as it likes: such a release hands over only the lock it
+//   frees.
+// - A holder that was granted the lock as a waiter (a handover to its
+//   claim, or a round) releases it naming its waiter and claim (the
+//   releaser). Its release can overtake, on a slow server, the very
 //   release that handed the lock to it (the two come from different
 //   instances): that server would then hand the lock to it after it let
 //   go, to be held by nobody until its TTL. So there the releaser's entry
 //   leaves the queue even while someone else still holds the lock (the
 //   late release then hands over to the next head), and a handover to its
-//   claim under another token is freed as its grant is. Both only touch
-//   the releaser's own entry and claim, never anyone else's grant.
+//   claim under another token is freed as its grant is. A round's grant
+//   whose leave did not reach a server is covered the same way: that
+//   server hands nothing to the entry left there after its waiter let go.
+//   Both only touch the releaser's own entry and claim, never anyone
+//   else's grant.
 import { AbortedError, FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { requireAttemptPrefix } from './lock-attempts';
 import type {
@@ -491,8 +502,8 @@ export class LockQuorum {
         server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim, joining),
       );
       const staleAt = answers.flatMap((answer, index) => (answer?.outcome === 'stale' ? [index] : []));
-      // Joined everywhere that answered; or, out of rounds, wherever the ticket was taken (a majority, or none).
-      if (staleAt.length === 0 || round === joinRoundsMax) break;
+      // Joined everywhere that answered.
+      if (staleAt.length === 0) break;
       const took = answers.filter((answer) => answer !== undefined && answer.outcome !== 'stale').length;
       if (took >= this.majority) {
         // Above the counters of a majority: that is the whole of a place (see "Fairness" above). The others take
@@ -504,6 +515,8 @@ export class LockQuorum {
         answers = answers.map((answer, index) => (staleAt.includes(index) ? placed[index] : answer));
         break;
       }
+      // Out of rounds: the ticket is a place nowhere that counts (a minority took it, or none did).
+      if (round === joinRoundsMax) break;
       const highest = staleAt.reduce((high, index) => {
         const answer = answers[index];
         return answer?.outcome === 'stale' && answer.counter > high ? answer.counter : high;

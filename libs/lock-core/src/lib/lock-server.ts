@@ -77,13 +77,16 @@ export interface ServerRelease {
   /** The token to hand the lock over under, to the queue's head, once it is free here. */
   readonly nextToken?: bigint;
   /**
-   * The releasing grant was a handover to this waiter's claim (the caller
-   * took it from a majority): wherever the lock was not handed to it, a
-   * late handover must not be. So the waiter's entry leaves the queue
-   * here (even while someone else holds the lock), and a handover to its
-   * claim under another token is freed as the grant itself is.
+   * The releasing grant as the instance that answered it knows it, which
+   * vouches for the release (its token was granted): only then is a lock
+   * already free here handed over too (an unchecked token would raise the
+   * fence as far as the caller likes). With the waiter it was granted to
+   * (by a round, or a handover to claimAttempt): wherever the lock was not
+   * granted to it, nothing may be later, so the waiter's entry leaves the
+   * queue here (even while someone else holds the lock), and a handover to
+   * its claim under another token is freed as the grant itself is.
    */
-  readonly releaser?: { readonly waiterId: string; readonly claimAttempt: string };
+  readonly releaser?: { readonly waiterId?: string; readonly claimAttempt?: string };
 }
 
 export interface LockServer {
@@ -111,12 +114,12 @@ export interface LockServer {
    * Atomically: if owner holds name under token (and options.attempt, when
    * given: exactly that grant), free it (true); if anyone else holds it,
    * change nothing (false), but for options.releaser. With
-   * options.nextToken, a lock that is now free (just freed, or free
-   * already: false) is then handed over, after dropping waiters whose
-   * lease ran out: if the queue's head left a claim and the fence is below
-   * nextToken, raise the fence to nextToken, make the claim the holder
-   * under nextToken for its TTL and take the head out of the queue. It
-   * tells of the release with the released token and attempt, and of a
+   * options.nextToken, a lock just freed (or free already, for a vouched
+   * release: options.releaser) is then handed over, after dropping waiters
+   * whose lease ran out: if the queue's head left a claim and the fence is
+   * below nextToken, raise the fence to nextToken, make the claim the
+   * holder under nextToken for its TTL and take the head out of the queue.
+   * It tells of the release with the released token and attempt, and of a
    * handover with nextToken and the claim's attempt.
    */
   release(name: string, owner: string, token: bigint, timeoutMs: number, options?: ServerRelease): Promise<boolean>;

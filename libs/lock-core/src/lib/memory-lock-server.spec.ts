@@ -303,13 +303,13 @@ describe('MemoryLockServer handover', () => {
     expect(published).toEqual(['job 5:i1.1', 'job left', 'job 7:i1.2', 'job left', 'job 8:i1.3']);
   });
 
-  it('hands a lock that was free already to the head, answering false (nothing released), and tells of the handover alone', async () => {
+  it('hands a lock that was free already to the head for a vouched release, answering false, telling of the handover alone', async () => {
     const { server, clock, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
-    // Alice's lease runs out here: the lock is free, and her late release still passes it on.
+    // Alice's lease runs out here: the lock is free, and her late release (vouched for) still passes it on.
     clock.nowMs += 1_000;
-    expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(false);
+    expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n, releaser: {} })).toBe(false);
     expect(published).toEqual(['job handed:6:i2.1']);
     expect(await server.inspect('job')).toMatchObject({
       fence: 6n,
@@ -318,7 +318,7 @@ describe('MemoryLockServer handover', () => {
     });
   });
 
-  it('never touches a lock someone else holds, nor a free one without a next token', async () => {
+  it('never touches a lock someone else holds, nor a free one without a next token or unvouched', async () => {
     const { server, clock, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
@@ -328,7 +328,12 @@ describe('MemoryLockServer handover', () => {
     expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: { owner: 'alice', token: 5n } });
     clock.nowMs += 1_000;
     expect(await server.release('job', 'alice', 5n, 100)).toBe(false);
+    // Unvouched, a token is checked only against a holder: a made-up one must not raise the fence of a free lock.
+    expect(await server.release('job', 'mallory', 2n ** 64n - 2n, 100, { nextToken: 2n ** 64n - 1n })).toBe(false);
     expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: undefined, queue: { head: 'w-b' } });
+    await expect(server.release('job', 'alice', 5n, 100, { nextToken: 2n ** 64n, releaser: {} })).rejects.toMatchObject(
+      { details: { field: 'nextToken' } },
+    );
     expect(published).toEqual([]);
   });
 

@@ -15,6 +15,9 @@ import type {
 import { requireAttempt } from './lock-attempts';
 import { compareWaiters, requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
 
+/** The highest token: fences and tokens are uint64. */
+const tokenMax = 2n ** 64n - 1n;
+
 export interface Held {
   readonly owner: string;
   readonly token: bigint;
@@ -104,10 +107,11 @@ export class MemoryLockServer implements LockServer {
   ): Promise<boolean> {
     const { attempt, nextToken, releaser } = options;
     if (attempt !== undefined) requireAttempt(attempt);
-    if (releaser) {
-      requireWaiterId(releaser.waiterId);
-      requireAttempt(releaser.claimAttempt);
+    if (nextToken !== undefined && (nextToken < 1n || nextToken > tokenMax)) {
+      throw new InvalidArgumentError('nextToken', `must be from 1 to ${tokenMax}`);
     }
+    if (releaser?.waiterId !== undefined) requireWaiterId(releaser.waiterId);
+    if (releaser?.claimAttempt !== undefined) requireAttempt(releaser.claimAttempt);
     this.requireUp();
     const held = this.holderOf(name);
     const mine =
@@ -116,14 +120,17 @@ export class MemoryLockServer implements LockServer {
       held.token === token &&
       (attempt === undefined || held.attempt === attempt);
     // A handover to the releaser's claim under another token is its own too.
-    const freed = mine || (held !== undefined && held.attempt === releaser?.claimAttempt) ? held : undefined;
+    const ownClaim = releaser?.claimAttempt !== undefined && held?.attempt === releaser.claimAttempt;
+    const freed = mine || ownClaim ? held : undefined;
     const queue = this.liveQueue(name);
-    const leftHead = releaser !== undefined && queue !== undefined && headOf(queue) === releaser.waiterId;
-    if (releaser && queue?.has(releaser.waiterId)) this.removeWaiter(name, releaser.waiterId);
+    const waiterId = releaser?.waiterId;
+    const leftHead = waiterId !== undefined && queue !== undefined && headOf(queue) === waiterId;
+    if (waiterId !== undefined && queue?.has(waiterId)) this.removeWaiter(name, waiterId);
     if (held && !freed) return false;
     if (freed) this.holders.delete(name);
-    // A lock free here (not only just freed) goes to the head too: the server falls back in step.
-    const handed = nextToken === undefined ? undefined : this.handOver(name, nextToken);
+    // A lock free here already goes to the head too, for a vouched release only: the server falls back in step.
+    const handing = nextToken !== undefined && (freed !== undefined || releaser !== undefined);
+    const handed = handing ? this.handOver(name, nextToken) : undefined;
     const released = freed ? `${freed.token}:${freed.attempt}` : 'handed';
     if (handed) this.onReleased?.(name, `${released}:${handed.token}:${handed.attempt}`);
     else if (freed) this.onReleased?.(name, released);

@@ -762,12 +762,15 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         await holdFor(grant);
         if (random() < 0.8) {
           const releasing = anyInstance();
-          // As the lock service does: exactly the grant (its lease id, which every client has), and through the
-          // instance that took a handover, naming its waiter and claim.
+          // As the lock service does: exactly the grant (its lease id, which every client has), vouched for by the
+          // instance that answered it, naming the waiter (and the claim of a handover) it was granted to.
+          const granted = waiterId === undefined ? {} : { waiterId };
           const releaser =
-            taken.handedOver && releasing === through && waiterId !== undefined
-              ? { waiterId, claimAttempt: taken.attempt }
-              : undefined;
+            releasing !== through
+              ? undefined
+              : taken.handedOver && waiterId !== undefined
+                ? { waiterId, claimAttempt: taken.attempt }
+                : granted;
           await releasing
             .release(lockName, owner, taken.token, { attempt: taken.attempt, releaser })
             .catch(() => undefined);

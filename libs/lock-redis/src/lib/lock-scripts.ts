@@ -120,26 +120,27 @@ return {'granted'}
 
 /**
  * ARGV: token, owner, attempt ('' for any), release channel, next token ('' for none), releaser's waiterId
- * and claim attempt ('' for none; see ServerRelease.releaser). Reply: 1
- * after deleting the holder with that token and owner (and attempt, when
- * given), else 0. A holder under the releaser's claim attempt is deleted
- * too (a late handover to it), and the releaser's entry leaves the queue
- * even while someone else holds the lock. With a next token, a lock free
- * now then goes to the queue's head (after dropping waiters whose lease
- * ended) if it left a claim and the fence is below the next token: the
- * fence is raised to it, the claim becomes the holder under it for the
- * claim's TTL and the head leaves the queue, as a grant to it would do.
- * That happens too where nobody held the lock (a lease that ran out here,
- * a grant that never reached this server or was undone here), which brings
- * a server that fell out of step back in step; a lock held by anyone else
- * is never touched. Publishes the deleted holder's token:attempt
- * ('handed' where none was deleted), followed by :next token:claim
- * attempt after a handover; or left when the releaser's entry was the
- * head of a free lock and nothing else was published.
+ * and claim attempt ('' for none), vouched ('1' when the release comes with
+ * a releaser, else ''; see ServerRelease.releaser). Reply: 1 after deleting
+ * the holder with that token and owner (and attempt, when given), else 0.
+ * A holder under the releaser's claim attempt is deleted too (a late
+ * handover to it), and the releaser's entry leaves the queue even while
+ * someone else holds the lock. With a next token, a lock freed now then
+ * goes to the queue's head (after dropping waiters whose lease ended) if it
+ * left a claim and the fence is below the next token: the fence is raised
+ * to it, the claim becomes the holder under it for the claim's TTL and the
+ * head leaves the queue, as a grant to it would do. A vouched release does
+ * that where nobody held the lock too (a lease that ran out here, a grant
+ * that never reached this server or was undone here), which brings a
+ * server that fell out of step back in step; a lock held by anyone else is
+ * never touched. Publishes the deleted holder's token:attempt ('handed'
+ * where none was deleted), followed by :next token:claim attempt after a
+ * handover; or left when the releaser's entry was the head of a free lock
+ * and nothing else was published.
  */
 export const releaseScript = `${lockKeysPrelude}${helpers}${holderHelpers}
 local value = redis.call('GET', holder_key)
-if not value and ARGV[5] == '' and ARGV[6] == '' then return 0 end
+if not value and ARGV[8] == '' then return 0 end
 local released, mine = nil, false
 if value then
   local token, attempt, owner = holder_parts(value)
@@ -157,7 +158,7 @@ end
 if value and not released then return 0 end
 local done = mine and 1 or 0
 if ARGV[5] ~= '' then
-  prune(queue_key, leases_key, claims_key)
+  if ARGV[6] == '' then prune(queue_key, leases_key, claims_key) end
   local head = head_of(queue_key, leases_key)
   local claim = head and redis.call('HGET', claims_key, head)
   if claim and not at_least(read_counter(fence_key), ARGV[5]) then

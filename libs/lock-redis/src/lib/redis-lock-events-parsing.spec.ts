@@ -57,7 +57,7 @@ describe('parseReleasedMessage', () => {
     const messages: string[] = [];
     server.onReleased = (_name, message) => messages.push(message);
     await server.enqueue('job', 'w', 1n, 1_000, 100, { owner: 'b', attempt: 'q2.7', ttlMs: 1_000 });
-    await server.release('job', 'a', 5n, 100, { nextToken: 6n });
+    await server.release('job', 'a', 5n, 100, { nextToken: 6n, releaser: {} });
     expect(messages.map(parseReleasedMessage)).toEqual([parseReleasedMessage('handed:6:q2.7')]);
   });
 

@@ -648,14 +648,14 @@ describe('handover', () => {
     expect(await raw.hlen(claimsKey(name))).toBe(0);
   });
 
-  it('hands a lock that was free already to the head, answering false, and publishes the handover alone', async () => {
+  it('hands a lock that was free already to the head for a vouched release, answering false, publishing the handover', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
     // Alice's lease ended here (the holder key is gone, as when it expires): her late release still passes it on.
     await raw.del(holderKey(name));
-    expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(false);
+    expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n, releaser: {} })).toBe(false);
     expect(await released.next()).toBe('handed:6:i2.1');
     expect(await server.inspect(name, timeoutMs)).toMatchObject({
       fence: 6n,
@@ -664,7 +664,7 @@ describe('handover', () => {
     });
   });
 
-  it('never touches a lock someone else holds, nor a free one without a next token', async () => {
+  it('never touches a lock someone else holds, nor a free one without a next token or unvouched', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
@@ -675,6 +675,8 @@ describe('handover', () => {
     expect(await raw.get(holderKey(name))).toBe('5:i1.1:alice');
     await raw.del(holderKey(name));
     expect(await server.release(name, 'alice', 5n, timeoutMs)).toBe(false);
+    // Unvouched, a token is checked only against a holder: a made-up one must not raise the fence of a free lock.
+    expect(await server.release(name, 'mallory', tokenMax - 1n, timeoutMs, { nextToken: tokenMax })).toBe(false);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({
       fence: 5n,
       holder: undefined,
@@ -778,6 +780,7 @@ describe('handover', () => {
     const releaser = { waiterId: 'w-e', claimAttempt: 'i5.1' };
     await both((s) => s.release(name, 'erin', 6n, timeoutMs, { nextToken: 7n, releaser }));
     await both((s) => s.release(name, 'dave', 5n, timeoutMs, { nextToken: 6n }));
+    await both((s) => s.release(name, 'dave', 5n, timeoutMs, { nextToken: 6n, releaser: {} }));
     const [redisState, memoryState] = [await server.inspect(name, timeoutMs), await memory.inspect(name)];
     expect({ ...redisState, holder: undefined }).toEqual({ ...memoryState, holder: undefined });
   });

@@ -66,6 +66,7 @@ interface LockScriptCommands {
       nextToken: string,
       releaserWaiterId: string,
       releaserClaimAttempt: string,
+      vouched: string,
     ]
   ): Promise<unknown>;
   bulwarkLockRefresh(...keysThenArgs: [...LockKeys, token: string, owner: string, ttlMs: number]): Promise<unknown>;
@@ -168,10 +169,8 @@ export class RedisLockServer implements LockServer {
     requireToken(token);
     if (attempt !== undefined) requireAttempt(attempt);
     if (nextToken !== undefined) requireToken(nextToken, 'nextToken');
-    if (releaser) {
-      requireWaiterId(releaser.waiterId);
-      requireAttempt(releaser.claimAttempt);
-    }
+    if (releaser?.waiterId !== undefined) requireWaiterId(releaser.waiterId);
+    if (releaser?.claimAttempt !== undefined) requireAttempt(releaser.claimAttempt);
     return this.call(
       'release',
       timeoutMs,
@@ -186,6 +185,7 @@ export class RedisLockServer implements LockServer {
           nextToken?.toString() ?? '',
           releaser?.waiterId ?? '',
           releaser?.claimAttempt ?? '',
+          releaser ? '1' : '',
         ),
       parseDoneReply,
     );

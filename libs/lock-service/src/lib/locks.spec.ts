@@ -196,6 +196,32 @@ describe('Locks', () => {
     ]);
   });
 
+  it("releases a waiter's round grant so that a server its leave never reached hands the lock on, not to it", async () => {
+    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
+    const [, , s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
+    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    // Alice's lease runs out by itself: bob, first in line, is then granted by a round, not a handover.
+    granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 300, waitTimeoutMs: 0 }, never));
+    const bobWaits = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await s3.inspect('a')).queue.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const carolWaits = spread.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await s3.inspect('a')).queue.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    // s3 is away while bob's round takes s1 and s2, so his leave never reaches it.
+    s3.up = false;
+    const bob = granted(await bobWaits);
+    s3.up = true;
+    expect((await s3.inspect('a')).queue).toEqual({ head: expect.stringMatching(/^lock-1/), length: 2 });
+    await spread.release('a', 'bob', bob);
+    const carol = granted(await carolWaits);
+    // s3 dropped bob's entry before handing over: carol holds the lock there too, nobody's stale claim does.
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder))).toEqual(
+      Array(3).fill(expect.objectContaining({ owner: 'carol', token: carol })),
+    );
+  });
+
   it('frees a handover that its waiter gave up on, so the next one gets it', async () => {
     const holder = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const caller = new AbortController();

@@ -53,10 +53,11 @@ const contendedRetryMsMax = 10;
 /** Grants answered and not released yet that are remembered for their release; the oldest is forgotten past this. */
 const answeredGrantsMax = 10_000;
 
-/** The waiter and claim a grant was handed over to, for its release. */
-type Releaser = NonNullable<Parameters<LockQuorum['release']>[3]>['releaser'];
+/** How this instance answered a grant (to which waiter and claim, if any), for its release: ServerRelease.releaser. */
+type Releaser = NonNullable<NonNullable<Parameters<LockQuorum['release']>[3]>['releaser']>;
 
-const grantKey = (name: string, owner: string, token: bigint) => `${token}\n${owner}\n${name}`;
+/** Names and owners may hold any character, so the key is their JSON, not a join on a separator. */
+const grantKey = (name: string, owner: string, token: bigint) => JSON.stringify([name, owner, token.toString()]);
 
 export class Locks {
   private readonly room: WaitingRoom;
@@ -66,13 +67,14 @@ export class Locks {
   /** Departures from queues still under way: stopping waits for them before the backend closes. */
   private readonly cleanups = new Set<Promise<void>>();
   /**
-   * The grants answered here, by owner, token and name: their release is
+   * The grants answered here, by name, owner and token: their release is
    * exact (a release by owner and token alone also frees another attempt's
    * grant under them, such as a handover to a waiter of the same owner
-   * still to be undone, which would cost that waiter its place), and a
-   * handover's names its waiter and claim, so that a server where the
-   * release that handed it over is overtaken by this one never hands it
-   * over afterwards (lock-quorum.ts, "Handover").
+   * still to be undone, which would cost that waiter its place) and
+   * vouched for (the releaser: a lock already free on a server that missed
+   * a turn is handed over there too), and a waiter's names its waiter and
+   * claim, so that a server that has not granted it the lock never hands
+   * it over afterwards (lock-quorum.ts, "Handover").
    */
   private readonly answeredGrants = new Map<string, { attempt: string; releaser: Releaser }>();
 
@@ -113,7 +115,7 @@ export class Locks {
     // would only cost a round. It is the servers, not this shortcut, that keep anyone from passing a waiter.
     const contended = request.waitTimeoutMs > 0 && this.room.has(name);
     const first = contended ? undefined : await this.attempt(name, owner, ttlMs, undefined, signal);
-    if (first?.acquired) this.remember(name, owner, first.grant);
+    if (first?.acquired) this.remember(name, owner, first.grant, {});
     if (first?.acquired || request.waitTimeoutMs === 0 || signal.aborted) {
       return first ?? { acquired: false, holder: undefined };
     }
@@ -164,7 +166,7 @@ export class Locks {
           const result = await this.attempt(name, owner, ttlMs, waiter.id, signal);
           if (result.acquired) {
             acquired = true;
-            this.remember(name, owner, result.grant);
+            this.remember(name, owner, result.grant, { waiterId: waiter.id, claimAttempt: waiter.claimAttempt });
             return result;
           }
           holder = result.holder ?? holder;
@@ -301,7 +303,7 @@ export class Locks {
     return undefined;
   }
 
-  private remember(name: string, owner: string, grant: Grant, releaser?: Releaser): void {
+  private remember(name: string, owner: string, grant: Grant, releaser: Releaser): void {
     this.answeredGrants.set(grantKey(name, owner, grant.token), { attempt: grant.attempt, releaser });
     if (this.answeredGrants.size <= answeredGrantsMax) return;
     const oldest = this.answeredGrants.keys().next().value;
@@ -318,7 +320,7 @@ export class Locks {
     const grant = await this.quorum.refresh(name, owner, token, ttlMs);
     if (grant.validUntilMs - this.nowMs() >= 1) return grant;
     // The servers did extend the lease: nobody may use it, so it must not be left to its TTL.
-    await this.quorum.release(name, owner, token).catch(() => undefined);
+    await this.quorum.release(name, owner, token, { attempt: grant.attempt }).catch(() => undefined);
     throw new FailedPreconditionError(
       'ttl_ms',
       `the refreshed lease of lock ${JSON.stringify(name)} was spent before the refresh completed`,
@@ -333,10 +335,11 @@ export class Locks {
   release(name: string, owner: string, token: bigint, leaseId?: string): Promise<void> {
     const key = grantKey(name, owner, token);
     const answered = this.answeredGrants.get(key);
-    this.answeredGrants.delete(key);
+    // A lease id of another grant is not this one's release: the one answered here stays remembered.
+    const ours = answered !== undefined && (leaseId === undefined || leaseId === answered.attempt);
+    if (ours) this.answeredGrants.delete(key);
     const attempt = leaseId ?? answered?.attempt;
-    const releaser = answered && answered.attempt === attempt ? answered.releaser : undefined;
-    return this.quorum.release(name, owner, token, { attempt, releaser });
+    return this.quorum.release(name, owner, token, { attempt, releaser: ours ? answered.releaser : undefined });
   }
 
   inspect(name: string): Promise<LockView> {
