@@ -14,6 +14,8 @@
 // BULWARK_BENCH_LOCK_CELL_MS sets how long each cell is measured (5,000 by
 // default, after a warm-up of a fifth of that, at most 1 s);
 // BULWARK_BENCH_LOCK_HANDOFFS how many handoffs each wake-up row times (300).
+// With an etcd binary on the PATH (or BULWARK_BENCH_ETCD), the 64-contender
+// cells are then run against a 3-member etcd as well (etcd-lock.ts).
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { int, loadConfig, type ConfigOf } from '@bulwark/config';
@@ -22,6 +24,7 @@ import { callUnary } from '@bulwark/rpc';
 import { percentile, runClosedLoop } from './closed-loop';
 import { msPerS, newCellId, perUnit, restingCpu, serverCpuUs, warmupMsOf, type CpuWindow } from './kv-cells';
 import { isLockInstance, launchLockFleet, type LockFleet, type LockInstance } from './lock-fleet';
+import { etcdBinary, launchEtcd } from './etcd-lock';
 import type { CpuSample } from './process-cpu';
 import type { BenchTable } from './table';
 
@@ -222,7 +225,10 @@ async function measureLockCell(
   };
 }
 
-async function measureCycles(fleet: LockFleet, settings: Settings): Promise<Row[]> {
+/** Cycles/s of this run's cells at etcdReferenceContenders, by kind and spread, to set beside etcd's. */
+type OursAtReference = Map<`${LockKind}/${Spread}`, number>;
+
+async function measureCycles(fleet: LockFleet, settings: Settings, ours: OursAtReference): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [kind, kindLabel] of kinds) {
     for (const contenders of contenderLevels) {
@@ -231,6 +237,7 @@ async function measureCycles(fleet: LockFleet, settings: Settings): Promise<Row[
       for (const spread of spreads) {
         const cell = await measureLockCell(fleet, settings, kind, spread, contenders);
         const reference = contenders === etcdReferenceContenders ? etcdReferenceCyclesPerS[kind] : undefined;
+        if (reference !== undefined) ours.set(`${kind}/${spread}`, cell.cyclesPerS);
         // FIFO: a contender waits for every other one's turn, contenders ÷ cycles/s in all.
         const fairTurnMs = cell.cyclesPerS === 0 ? 0 : (contenders / cell.cyclesPerS) * 1_000;
         rows.push([
@@ -330,8 +337,42 @@ async function measureWakeUps(
   ];
 }
 
+/** etcd's v3lock in the same cells as this run's at etcdReferenceContenders, beside ours; none without etcd. */
+async function measureEtcd(settings: Settings, ours: OursAtReference): Promise<Row[]> {
+  const binary = etcdBinary();
+  if (binary === undefined) return [];
+  const etcd = await launchEtcd(binary);
+  const rows: Row[] = [];
+  try {
+    for (const [kind, kindLabel] of kinds) {
+      for (const [spread, etcdSpread] of [
+        ['lock-1 + lock-2', 'all members'],
+        ['lock-1', 'member 1'],
+      ] as const) {
+        const cell = await etcd.cell(kind, etcdSpread, etcdReferenceContenders, settings.cellMs);
+        const bulwark = ours.get(`${kind}/${spread}`) ?? 0;
+        rows.push([
+          kindLabel,
+          etcdReferenceContenders,
+          spread,
+          bulwark,
+          etcdSpread,
+          cell.cyclesPerS,
+          cell.p50Ms,
+          cell.p99Ms,
+          cell.cyclesPerS === 0 ? '-' : `${(bulwark / cell.cyclesPerS).toFixed(2)}×`,
+        ]);
+      }
+    }
+  } finally {
+    await etcd.stop();
+  }
+  return rows;
+}
+
 export async function runLockBench(): Promise<BenchTable[]> {
   const settings = loadConfig(settingsSchema);
+  const ours: OursAtReference = new Map();
   let cycleRows: Row[] = [];
   const wakeRows: Row[] = [];
   let restingRow: Row = [];
@@ -348,12 +389,14 @@ export async function runLockBench(): Promise<BenchTable[]> {
       msPerS(rest.clientCpuUs, rest.seconds),
       loadBefore,
     ];
-    cycleRows = await measureCycles(fleet, settings);
+    cycleRows = await measureCycles(fleet, settings, ours);
     wakeRows.push(await measureWakeUps(fleet, settings, ['lock-1', 'lock-2']));
     wakeRows.push(await measureWakeUps(fleet, settings, ['lock-1', 'lock-1']));
   } finally {
     await fleet.stop();
   }
+  // After the fleet has stopped: the two never share the machine.
+  const etcdRows = await measureEtcd(settings, ours);
 
   const cell = `${settings.cellMs / 1_000} s per cell after ${warmupMsOf(settings.cellMs) / 1_000} s of warm-up`;
   const servers =
@@ -413,6 +456,24 @@ export async function runLockBench(): Promise<BenchTable[]> {
         'host load average (1 min) at launch',
       ],
       rows: [restingRow],
+    },
+    {
+      title:
+        `Beside etcd's v3lock measured now, after the fleet stopped: 3 members (${etcdBinary() ?? 'no etcd binary'}), ` +
+        `the same client shape (one channel per member, each contender with a lease of its own, Lock then Unlock), ` +
+        `the same cells. Left empty without an etcd binary (Debian: apt-get install etcd-server)`,
+      columns: [
+        'locks',
+        'contenders',
+        'Bulwark instances',
+        'Bulwark cycles/s',
+        'etcd members',
+        'etcd cycles/s',
+        'etcd p50 ms',
+        'etcd p99 ms',
+        'Bulwark ÷ etcd now',
+      ],
+      rows: etcdRows,
     },
   ];
 }
