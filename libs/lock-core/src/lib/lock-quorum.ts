@@ -608,6 +608,18 @@ export class LockQuorum {
    * entry would hold up the waiters behind it. Without the claim, so a
    * handover whose news was lost stays the waiter's. Not awaited.
    */
+  /**
+   * Frees, on the server serverId only, a handover to claimAttempt of a
+   * waiter that has left (nobody will take it) and takes the waiter out of
+   * the queue there; in the background, as far as the server answers.
+   */
+  freeStrayHandover(name: string, waiterId: string, claimAttempt: string, serverId: string): void {
+    void this.everyServer(
+      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt),
+      (index) => (this.servers[index] as LockServer).id === serverId,
+    );
+  }
+
   leaveUnhanded(name: string, waiterId: string, handedBy: ReadonlySet<string>): void {
     void this.everyServer(
       (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),

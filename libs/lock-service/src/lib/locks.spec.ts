@@ -4,6 +4,7 @@ import { UnavailableError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
 import { memoryBackend, type LockBackend } from './lock-backend';
+import type { LockEvent } from '@bulwark/lock-redis';
 import { LocalLockEvents } from './local-lock-events';
 import { Locks, type AcquireResult } from './locks';
 
@@ -220,6 +221,39 @@ describe('Locks', () => {
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder))).toEqual(
       Array(3).fill(expect.objectContaining({ owner: 'carol', token: carol })),
     );
+  });
+
+  it('frees a late handover to a claim of a waiter that has left, which nobody would take before its TTL', async () => {
+    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
+    const [, , s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
+    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 300, waitTimeoutMs: 0 }, never));
+    const bobWaits = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await s3.inspect('a')).queue.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Carol waits too, so this instance keeps hearing of the lock.
+    const carolWaits = spread.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+    while ((await s3.inspect('a')).queue.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Bob is granted by a round while s3 is away: his entry, with his claim, stays at the head there.
+    s3.up = false;
+    const bob = granted(await bobWaits);
+    s3.up = true;
+    // A release vouched for elsewhere reaches s3 (free there) and hands the lock to bob's claim, which he never takes.
+    const told: LockEvent[] = [];
+    const unwatch = await events.watch('a', (event, serverId) => serverId === 's3' && told.push(event));
+    await s3.release('a', 'someone', 1n, undefined, { nextToken: 100n, releaser: {} });
+    unwatch();
+    expect(told).toContainEqual(
+      expect.objectContaining({ kind: 'handed', handedTo: expect.objectContaining({ token: 100n }) }),
+    );
+    for (let wait = 0; wait < 200 && (await s3.inspect('a')).holder !== undefined; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await s3.inspect('a')).holder).toBeUndefined();
+    await spread.release('a', 'bob', bob);
+    expect(granted(await carolWaits)).toBeGreaterThan(bob);
   });
 
   it('frees a handover that its waiter gave up on, so the next one gets it', async () => {

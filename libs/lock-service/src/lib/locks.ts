@@ -52,6 +52,8 @@ const handoverNewsMs = 100;
 const contendedRetryMsMax = 10;
 /** Grants answered and not released yet that are remembered for their release; the oldest is forgotten past this. */
 const answeredGrantsMax = 10_000;
+/** Claims of waiters that have left, remembered to free late handovers to them; the oldest is forgotten past this. */
+const retiredClaimsMax = 10_000;
 
 /** How this instance answered a grant (to which waiter and claim, if any), for its release: ServerRelease.releaser. */
 type Releaser = NonNullable<NonNullable<Parameters<LockQuorum['release']>[3]>['releaser']>;
@@ -77,6 +79,14 @@ export class Locks {
    * it over afterwards (lock-quorum.ts, "Handover").
    */
   private readonly answeredGrants = new Map<string, { attempt: string; releaser: Releaser }>();
+  /**
+   * The claims of waiters that have left, by attempt: a handover to one of
+   * them (a server their leave or their holder's release never reached,
+   * later handing the lock to the entry left there) has nobody to take it
+   * and would hold that server until its TTL, so it is freed at once. The
+   * handover a waiter took is not a stray under its own token.
+   */
+  private readonly retiredClaims = new Map<string, { name: string; waiterId: string; taken: bigint | undefined }>();
 
   constructor(private readonly options: LocksOptions) {
     this.room = new WaitingRoom(options.events, options.logger, {
@@ -85,6 +95,8 @@ export class Locks {
       // would make the head try again at once, and again, while a lease has run out on a minority only.
       ownUndo: (attempt) => options.quorum.undid(attempt),
       ownClaim: (attempt) => options.quorum.made(attempt),
+      retired: (name, waiter) => this.retire(name, waiter),
+      strayHandover: (name, serverId, handedTo) => this.freeStray(name, serverId, handedTo),
     });
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
@@ -156,6 +168,7 @@ export class Locks {
           if (grant) {
             acquired = true;
             handedBy = handed.servers;
+            waiter.taken = { token: grant.token, attempt: grant.attempt };
             this.remember(name, owner, grant, releaser);
             return { acquired: true, grant };
           }
@@ -301,6 +314,28 @@ export class Locks {
     if (grant && grant.validUntilMs - this.nowMs() >= 1 && !signal.aborted) return grant;
     await this.quorum.release(name, owner, handed.token, { attempt: handed.attempt, releaser }).catch(() => undefined);
     return undefined;
+  }
+
+  private retire(name: string, waiter: Waiter): void {
+    for (const attempt of waiter.claimAttempts) {
+      const taken = waiter.taken?.attempt === attempt ? waiter.taken.token : undefined;
+      this.retiredClaims.set(attempt, { name, waiterId: waiter.id, taken });
+    }
+    while (this.retiredClaims.size > retiredClaimsMax) {
+      const oldest = this.retiredClaims.keys().next().value;
+      if (oldest === undefined) break;
+      this.retiredClaims.delete(oldest);
+    }
+  }
+
+  /** Frees a handover to a retired claim on the server that made it; whether the claim was retired. */
+  private freeStray(name: string, serverId: string, { token, attempt }: { token: bigint; attempt: string }): boolean {
+    const retired = this.retiredClaims.get(attempt);
+    if (!retired || retired.name !== name) return false;
+    // Late news of the handover its waiter took: that grant is its holder's, freed by its release.
+    if (retired.taken === token) return true;
+    this.quorum.freeStrayHandover(name, retired.waiterId, attempt, serverId);
+    return true;
   }
 
   private remember(name: string, owner: string, grant: Grant, releaser: Releaser): void {

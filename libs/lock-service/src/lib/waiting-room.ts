@@ -34,6 +34,8 @@ export class Waiter {
   onNews: (() => void) | undefined;
   /** Set once it holds the lock and only hears out a handover's news: events wake others. */
   done = false;
+  /** The handover it took, if it took one (its other claims' handovers are strays once it has left). */
+  taken: { readonly token: bigint; readonly attempt: string } | undefined;
   private woken = false;
   private news = false;
   private wakeUp: (() => void) | undefined;
@@ -110,6 +112,10 @@ export interface WaitingRoomHooks {
   readonly ownUndo?: (attempt: string) => boolean;
   /** Whether a claim attempt is this instance's: only those are kept for a waiter still joining. */
   readonly ownClaim?: (attempt: string) => boolean;
+  /** Told of each waiter that has left the room, with its claims: none is taken again. */
+  readonly retired?: (name: string, waiter: Waiter) => void;
+  /** A handover to a claim no waiter here holds: true when it was a retired waiter's (then dealt with). */
+  readonly strayHandover?: (name: string, serverId: string, handedTo: HandedTo) => boolean;
 }
 
 interface Room {
@@ -167,6 +173,7 @@ export class WaitingRoom {
     // A waiter that gives up leaves the backends' queue too, which publishes its departure when that matters.
     if (!room || !room.waiters.delete(waiter)) return;
     for (const attempt of waiter.claimAttempts) room.claimed.delete(attempt);
+    this.hooks.retired?.(name, waiter);
     if (room.waiters.size > 0) return;
     this.rooms.delete(name);
     room.watching.then(
@@ -229,9 +236,14 @@ export class WaitingRoom {
   private onHandover(room: Room, name: string, serverId: string, handedTo: HandedTo): void {
     this.hooks.onReleased?.(name, handedTo.token);
     const waiter = room.claimed.get(handedTo.attempt);
-    if (waiter) waiter.heardHandover(serverId, handedTo.token, handedTo.attempt);
-    // Another instance's waiter: its instance hears of it too.
-    else if (this.hooks.ownClaim?.(handedTo.attempt) ?? true) this.keepUnclaimed(room, serverId, handedTo);
+    if (waiter) {
+      waiter.heardHandover(serverId, handedTo.token, handedTo.attempt);
+      return;
+    }
+    // A waiter of this instance that has left: no one takes it.
+    if (this.hooks.strayHandover?.(name, serverId, handedTo)) return;
+    // Another instance's waiter (its instance hears of it too), or one of this instance still joining.
+    if (this.hooks.ownClaim?.(handedTo.attempt) ?? true) this.keepUnclaimed(room, serverId, handedTo);
   }
 
   private keepUnclaimed(room: Room, serverId: string, handedTo: HandedTo): void {
