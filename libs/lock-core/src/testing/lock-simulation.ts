@@ -85,6 +85,7 @@ export type LockMutation =
 export interface LockSimulationOptions {
   readonly seed: number;
   readonly servers?: number;
+  /** Clients (6 by default): the first four share owners in pairs, the others have owners of their own. */
   readonly clients?: number;
   /** Simulated ms the clients run. */
   readonly durationMs?: number;
@@ -144,6 +145,8 @@ const lockName = 'hot';
 /** Longer than an outage (at most 350 ms) plus a renewal period: a live waiter's place outlasts a server that is down. */
 const waiterLeaseMs = 500;
 const renewalMs = 100;
+/** Clients that share an owner in pairs; the rest have owners of their own. */
+const sharedOwnerClients = 4;
 /** How often a waiter attempts without being woken (a lease that ran out publishes nothing). */
 const recheckMs = 60;
 /** Published releases reach a waiter after up to this long, or not at all. */
@@ -693,7 +696,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     return undefined;
   };
 
-  const clientCount = options.clients ?? 4;
+  const clientCount = options.clients ?? 6;
   const skewsMs = Array.from({ length: clientCount }, () => (random() - 0.5) * 40);
   const Quorum = options.mutation === 'half-is-majority' ? HalfMajorityQuorum : MutantQuorum;
   // One instance per client, named after it; clients also go through the others'.
@@ -722,7 +725,10 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
 
   const client = async (index: number) => {
     const name = `c${index + 1}`;
-    const owner = `o${Math.floor(index / 2) + 1}`;
+    // The first clients share owners in pairs (one caller's concurrent requests, which must release by lease id);
+    // the others have owners of their own and release as a caller without the lease id does.
+    const sharesOwner = index < sharedOwnerClients;
+    const owner = sharesOwner ? `o${Math.floor(index / 2) + 1}` : `u${index + 1}`;
     const home = instances[index] as LockQuorum;
     let waits = 0;
     while (world.nowMs < durationMs) {
@@ -762,8 +768,9 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         await holdFor(grant);
         if (random() < 0.8) {
           const releasing = anyInstance();
-          // As the lock service does: exactly the grant (its lease id, which every client has), vouched for by the
-          // instance that answered it, naming the waiter (and the claim of a handover) it was granted to.
+          // As the lock service does: the instance that answered the grant releases exactly it, vouched for,
+          // naming the waiter (and the claim of a handover) it went to; another instance knows only what the
+          // client sends, the lease id or (a client without it) nothing beyond owner and token.
           const granted = waiterId === undefined ? {} : { waiterId };
           const releaser =
             releasing !== through
@@ -771,9 +778,8 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
               : taken.handedOver && waiterId !== undefined
                 ? { waiterId, claimAttempt: taken.attempt }
                 : granted;
-          await releasing
-            .release(lockName, owner, taken.token, { attempt: taken.attempt, releaser })
-            .catch(() => undefined);
+          const attempt = sharesOwner || releasing === through ? taken.attempt : undefined;
+          await releasing.release(lockName, owner, taken.token, { attempt, releaser }).catch(() => undefined);
         }
       }
       await world.sleep(random() * 30);
