@@ -13,6 +13,7 @@ export type {
   ServerHolder,
   ServerLockState,
   ServerQueue,
+  ServerEnqueue,
   ServerRelease,
 } from './lib/lock-server';
 export {

@@ -532,8 +532,8 @@ describe('LockQuorum waiters', () => {
     const { quorum, servers } = quorumOf(3);
     const [a, b] = servers as [MemoryLockServer, MemoryLockServer];
     // Joins through another instance took tickets 4 and 5 on a and b, and have not reached c yet.
-    await a.enqueue('job', 'w-other', 4n, leaseMs, 100, undefined, true);
-    await b.enqueue('job', 'w-other', 5n, leaseMs, 100, undefined, true);
+    await a.enqueue('job', 'w-other', 4n, leaseMs, 100, { join: true });
+    await b.enqueue('job', 'w-other', 5n, leaseMs, 100, { join: true });
     expect((await quorum.enqueue('job', 'w-bob', leaseMs)).ticket).toBe(6n);
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('job')).ticket))).toEqual([
       6n,
@@ -580,7 +580,7 @@ describe('LockQuorum waiters', () => {
     const overtaken = (server: MemoryLockServer) =>
       intercept(server, 'enqueue', async (apply) => {
         overtaking += 10_000n;
-        await server.enqueue('job', `w-other-${overtaking}`, overtaking, leaseMs, 100, undefined, true);
+        await server.enqueue('job', `w-other-${overtaking}`, overtaking, leaseMs, 100, { join: true });
         return apply();
       });
     const quorum = quorumOn([overtaken(a), overtaken(b), c], clock);

@@ -499,7 +499,7 @@ export class LockQuorum {
       requireTicket(taken);
       const tried = taken;
       answers = await this.everyServer((server, timeoutMs) =>
-        server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim, joining),
+        server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, { claim: placeClaim, join: joining }),
       );
       const staleAt = answers.flatMap((answer, index) => (answer?.outcome === 'stale' ? [index] : []));
       // Joined everywhere that answered.
@@ -509,7 +509,7 @@ export class LockQuorum {
         // Above the counters of a majority: that is the whole of a place (see "Fairness" above). The others take
         // the ticket as a renewal puts an entry back, so the queues agree at once.
         const placed = await this.everyServer(
-          (server, timeoutMs) => server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, placeClaim, false),
+          (server, timeoutMs) => server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, { claim: placeClaim }),
           (index) => staleAt.includes(index),
         );
         answers = answers.map((answer, index) => (staleAt.includes(index) ? placed[index] : answer));
@@ -821,7 +821,8 @@ export class LockQuorum {
     let requeued: readonly (ServerEnqueued | undefined)[] | undefined;
     if (waiterId !== undefined && place) {
       requeued = await this.everyServer(
-        (server, timeoutMs) => server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs, place.claim),
+        (server, timeoutMs) =>
+          server.enqueue(name, waiterId, place.ticket, place.leaseMs, timeoutMs, { claim: place.claim }),
         mayHold,
       );
     }

@@ -70,6 +70,14 @@ export type ServerEnqueued =
   /** A join whose ticket is not above the ticket counter here: nothing changed. */
   | { readonly outcome: 'stale'; readonly counter: bigint };
 
+/** What an enqueue carries beyond the waiter's ticket and lease. */
+export interface ServerEnqueue {
+  /** What a release hands the lock over as, kept with the entry (none: the entry keeps no claim). */
+  readonly claim?: ServerClaim;
+  /** A join: queued only if the ticket is above the ticket counter (a renewal queues whatever its ticket). */
+  readonly join?: boolean;
+}
+
 /** How a release goes beyond freeing the grant of owner and token. */
 export interface ServerRelease {
   /** Exactly that grant: only the holder under this attempt is freed. */
@@ -130,9 +138,10 @@ export interface LockServer {
    */
   refresh(name: string, owner: string, token: bigint, ttlMs: number, timeoutMs: number): Promise<string | undefined>;
   /**
-   * Atomically, after dropping waiters whose lease ran out: if claim's
-   * attempt holds name (a release handed it over), answer handed and change
-   * nothing; if join and ticket is not above the ticket counter, answer
+   * Atomically, after dropping waiters whose lease ran out: if
+   * options.claim's attempt holds name (a release handed it over), answer
+   * handed and change nothing; if options.join and ticket is not above the
+   * ticket counter, answer
    * stale and change nothing (a join's ticket must be above every ticket
    * queued here before). Otherwise queue waiterId with ticket (an entry
    * already there takes it too), make its lease end leaseMs from now, keep
@@ -145,8 +154,7 @@ export interface LockServer {
     ticket: bigint,
     leaseMs: number,
     timeoutMs: number,
-    claim?: ServerClaim,
-    join?: boolean,
+    options?: ServerEnqueue,
   ): Promise<ServerEnqueued>;
   /**
    * Atomically: take waiterId out of the queue, and when claimAttempt holds

@@ -134,15 +134,15 @@ describe('MemoryLockServer queue', () => {
 
   it('queues a join only with a ticket above the counter, answering stale with the counter otherwise', async () => {
     const { server } = serverAt();
-    await server.enqueue('job', 'w-a', 7n, 1_000, 100, undefined, true);
-    expect(await server.enqueue('job', 'w-b', 7n, 1_000, 100, undefined, true)).toEqual({
+    await server.enqueue('job', 'w-a', 7n, 1_000, 100, { join: true });
+    expect(await server.enqueue('job', 'w-b', 7n, 1_000, 100, { join: true })).toEqual({
       outcome: 'stale',
       counter: 7n,
     });
-    expect(await server.enqueue('job', 'w-b', 3n, 1_000, 100, undefined, true)).toMatchObject({ outcome: 'stale' });
+    expect(await server.enqueue('job', 'w-b', 3n, 1_000, 100, { join: true })).toMatchObject({ outcome: 'stale' });
     expect((await server.inspect('job')).queue).toEqual({ head: 'w-a', length: 1 });
     // A join again, above the counter, moves a waiter's own entry to the new ticket; a renewal is never stale.
-    expect(await server.enqueue('job', 'w-a', 8n, 1_000, 100, undefined, true)).toMatchObject({ ticket: 8n });
+    expect(await server.enqueue('job', 'w-a', 8n, 1_000, 100, { join: true })).toMatchObject({ ticket: 8n });
     expect(await server.enqueue('job', 'w-b', 2n, 1_000)).toMatchObject({ outcome: 'queued', head: 'w-b' });
   });
 
@@ -267,8 +267,8 @@ describe('MemoryLockServer handover', () => {
   it("hands a released lock to the queue's head under the next token, raising the fence, and tells of both", async () => {
     const { server, clock, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
-    await server.enqueue('job', 'w-c', 3n, 1_000, 100, claimOf('i3.1', 'carol'));
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
+    await server.enqueue('job', 'w-c', 3n, 1_000, 100, { claim: claimOf('i3.1', 'carol') });
     expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(true);
     expect(published).toEqual(['job 5:i1.1:6:i2.1']);
     expect(await server.inspect('job')).toEqual({
@@ -286,13 +286,13 @@ describe('MemoryLockServer handover', () => {
     const { server, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
     await server.enqueue('job', 'w-a', 1n, 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
     expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(true);
     expect(await server.inspect('job')).toMatchObject({ fence: 5n, holder: undefined, queue: { head: 'w-a' } });
 
     await server.leave('job', 'w-a');
     await server.grant('job', 'alice', 7n, 'i1.2', 1_000, 100, 'w-b');
-    await server.enqueue('job', 'w-c', 3n, 1_000, 100, claimOf('i3.1'));
+    await server.enqueue('job', 'w-c', 3n, 1_000, 100, { claim: claimOf('i3.1') });
     expect(await server.release('job', 'alice', 7n, 100, { nextToken: 7n })).toBe(true);
     expect(await server.inspect('job')).toMatchObject({ fence: 7n, holder: undefined, queue: { head: 'w-c' } });
 
@@ -306,7 +306,7 @@ describe('MemoryLockServer handover', () => {
   it('hands a lock that was free already to the head for a vouched release, answering false, telling of the handover alone', async () => {
     const { server, clock, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
     // Alice's lease runs out here: the lock is free, and her late release (vouched for) still passes it on.
     clock.nowMs += 1_000;
     expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n, releaser: {} })).toBe(false);
@@ -321,7 +321,7 @@ describe('MemoryLockServer handover', () => {
   it('never touches a lock someone else holds, nor a free one without a next token or unvouched', async () => {
     const { server, clock, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
     expect(await server.release('job', 'mallory', 5n, 100, { nextToken: 6n })).toBe(false);
     expect(await server.release('job', 'alice', 4n, 100, { nextToken: 6n })).toBe(false);
     expect(await server.release('job', 'alice', 5n, 100, { attempt: 'i9.9', nextToken: 6n })).toBe(false);
@@ -340,8 +340,8 @@ describe('MemoryLockServer handover', () => {
   it('with a releaser, drops its entry while someone else holds the lock, so a late release hands over past it', async () => {
     const { server, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
-    await server.enqueue('job', 'w-c', 3n, 5_000, 100, claimOf('i3.1', 'carol'));
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
+    await server.enqueue('job', 'w-c', 3n, 5_000, 100, { claim: claimOf('i3.1', 'carol') });
     // Bob took token 6 on the other servers and releases it before alice's release reaches this one.
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
     expect(await server.release('job', 'bob', 6n, 100, { nextToken: 7n, releaser })).toBe(false);
@@ -357,14 +357,14 @@ describe('MemoryLockServer handover', () => {
   it('with a releaser, frees a handover to its claim under another token, and tells of a head leaving a free lock', async () => {
     const { server, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
     await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     // Bob's grant that counted is token 7 (a later round elsewhere); token 6 here is a handover he never took.
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
     expect(await server.release('job', 'bob', 7n, 100, { nextToken: 8n, releaser })).toBe(false);
     expect((await server.inspect('job')).holder).toBeUndefined();
     await server.enqueue('job', 'w-c', 3n, 5_000, 100);
-    await server.enqueue('job', 'w-d', 4n, 5_000, 100, claimOf('i4.1'));
+    await server.enqueue('job', 'w-d', 4n, 5_000, 100, { claim: claimOf('i4.1') });
     // w-c is head of the free lock; a release naming it as releaser takes it out and tells the next one.
     expect(await server.release('job', 'carol', 9n, 100, { releaser: { waiterId: 'w-c', claimAttempt: 'i3.1' } })).toBe(
       false,
@@ -376,21 +376,23 @@ describe('MemoryLockServer handover', () => {
   it('answers handed to a renewal of a claim that holds the lock, queueing nothing behind its own grant', async () => {
     const { server } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
     await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
-    expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'))).toEqual({
+    expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') })).toEqual({
       outcome: 'handed',
       token: 6n,
     });
     expect((await server.inspect('job')).queue).toEqual({ head: undefined, length: 0 });
     // Another claim of the same waiter (after an undo) is queued as usual.
-    expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.2'))).toMatchObject({ outcome: 'queued' });
+    expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.2') })).toMatchObject({
+      outcome: 'queued',
+    });
   });
 
   it("frees a handover on leave when the waiter names its claim's attempt, and only then", async () => {
     const { server, published } = serverAt();
     await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, claimOf('i2.1'));
+    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
     await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     expect(await server.leave('job', 'w-b')).toBe(false);
     expect(await server.leave('job', 'w-b', 100, 'i9.9')).toBe(false);
@@ -406,7 +408,7 @@ describe('MemoryLockServer handover', () => {
       [claimOf('has:colon'), 'attempt'],
       [claimOf('i1.1', 'bob', 0), 'ttlMs'],
     ] as const) {
-      const error = await server.enqueue('job', 'w', 1n, 1_000, 100, claim).catch((thrown: unknown) => thrown);
+      const error = await server.enqueue('job', 'w', 1n, 1_000, 100, { claim }).catch((thrown: unknown) => thrown);
       expect(error).toMatchObject({ details: { field } });
     }
     await expect(server.leave('job', 'w', 100, '')).rejects.toBeInstanceOf(InvalidArgumentError);

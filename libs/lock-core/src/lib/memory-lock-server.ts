@@ -6,6 +6,7 @@ import { InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import type {
   LockServer,
   ServerClaim,
+  ServerEnqueue,
   ServerEnqueued,
   ServerGrant,
   ServerHolder,
@@ -173,8 +174,7 @@ export class MemoryLockServer implements LockServer {
     ticket: bigint,
     leaseMs: number,
     _timeoutMs?: number,
-    claim?: ServerClaim,
-    join = false,
+    { claim, join = false }: ServerEnqueue = {},
   ): Promise<ServerEnqueued> {
     requireWaiterId(waiterId);
     requireTicket(ticket);

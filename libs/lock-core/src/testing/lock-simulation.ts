@@ -47,7 +47,7 @@ import { seededUniform } from '@bulwark/random';
 import { LockQuorum, type LockQuorumOptions } from '../lib/lock-quorum';
 import type {
   LockServer,
-  ServerClaim,
+  ServerEnqueue,
   ServerEnqueued,
   ServerGrant,
   ServerLockState,
@@ -304,10 +304,9 @@ class SimulatedServer extends MemoryLockServer {
     ticket: bigint,
     leaseMs: number,
     timeoutMs?: number,
-    claim?: ServerClaim,
-    join?: boolean,
+    options?: ServerEnqueue,
   ): Promise<ServerEnqueued> {
-    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, claim, join));
+    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, options));
   }
 
   protected override takesJoin(ticket: bigint, counter: bigint): boolean {
@@ -412,10 +411,9 @@ class SimulatedLink implements LockServer {
     ticket: bigint,
     leaseMs: number,
     timeoutMs: number,
-    claim?: ServerClaim,
-    join?: boolean,
+    options?: ServerEnqueue,
   ): Promise<ServerEnqueued> {
-    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, claim, join));
+    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, options));
   }
 
   leave(name: string, waiterId: string, timeoutMs: number, claimAttempt?: string): Promise<boolean> {

@@ -46,7 +46,7 @@ describe('parseReleasedMessage', () => {
     const messages: string[] = [];
     server.onReleased = (_name, message) => messages.push(message);
     await server.grant('job', 'a', 5n, 'q1.1', 1_000);
-    await server.enqueue('job', 'w', 1n, 1_000, 100, { owner: 'b:c', attempt: 'q2.7', ttlMs: 1_000 });
+    await server.enqueue('job', 'w', 1n, 1_000, 100, { claim: { owner: 'b:c', attempt: 'q2.7', ttlMs: 1_000 } });
     await server.release('job', 'a', 5n, 100, { nextToken: 6n });
     expect(messages.map(parseReleasedMessage)).toEqual([parseReleasedMessage('5:q1.1:6:q2.7')]);
   });
@@ -56,7 +56,7 @@ describe('parseReleasedMessage', () => {
     const server = new MemoryLockServer('m', () => 0);
     const messages: string[] = [];
     server.onReleased = (_name, message) => messages.push(message);
-    await server.enqueue('job', 'w', 1n, 1_000, 100, { owner: 'b', attempt: 'q2.7', ttlMs: 1_000 });
+    await server.enqueue('job', 'w', 1n, 1_000, 100, { claim: { owner: 'b', attempt: 'q2.7', ttlMs: 1_000 } });
     await server.release('job', 'a', 5n, 100, { nextToken: 6n, releaser: {} });
     expect(messages.map(parseReleasedMessage)).toEqual([parseReleasedMessage('handed:6:q2.7')]);
   });

@@ -102,7 +102,7 @@ describe('a crash', () => {
       queue: { head: 'w-b', length: 2 },
     });
     // The counter came back too: a join at it is refused.
-    expect(await server.enqueue(name, 'w-c', 9007199254740991n, ttlMs, timeoutMs, undefined, true)).toEqual({
+    expect(await server.enqueue(name, 'w-c', 9007199254740991n, ttlMs, timeoutMs, { join: true })).toEqual({
       outcome: 'stale',
       counter: 9007199254740991n,
     });

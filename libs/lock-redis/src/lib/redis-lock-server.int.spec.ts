@@ -385,15 +385,15 @@ describe('enqueue', () => {
 
   it('queues a join only with a ticket above the counter, compared as numbers, answering stale otherwise', async () => {
     const name = freshName();
-    await server.enqueue(name, 'w-a', 12n, 1_000, timeoutMs, undefined, true);
-    expect(await server.enqueue(name, 'w-b', 12n, 1_000, timeoutMs, undefined, true)).toEqual({
+    await server.enqueue(name, 'w-a', 12n, 1_000, timeoutMs, { join: true });
+    expect(await server.enqueue(name, 'w-b', 12n, 1_000, timeoutMs, { join: true })).toEqual({
       outcome: 'stale',
       counter: 12n,
     });
-    expect(await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs, undefined, true)).toMatchObject({
+    expect(await server.enqueue(name, 'w-b', 9n, 1_000, timeoutMs, { join: true })).toMatchObject({
       outcome: 'stale',
     });
-    expect(await server.enqueue(name, 'w-b', 100n, 1_000, timeoutMs, undefined, true)).toMatchObject({
+    expect(await server.enqueue(name, 'w-b', 100n, 1_000, timeoutMs, { join: true })).toMatchObject({
       outcome: 'queued',
       ticket: 100n,
     });
@@ -596,8 +596,8 @@ describe('handover', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
-    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1', 'carol:with:colons'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, { claim: claimOf('i3.1', 'carol:with:colons') });
     expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(true);
     expect(await released.next()).toBe('5:i1.1:6:i2.1');
     const state = await server.inspect(name, timeoutMs);
@@ -619,14 +619,14 @@ describe('handover', () => {
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
     await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(true);
     expect(await released.next()).toBe('5:i1.1');
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 5n, holder: undefined });
 
     await server.leave(name, 'w-a', timeoutMs);
     await server.grant(name, 'alice', 7n, 'i1.2', ttlMs, timeoutMs, 'w-b');
-    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1'));
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, { claim: claimOf('i3.1') });
     expect(await server.release(name, 'alice', 7n, timeoutMs, { nextToken: 7n })).toBe(true);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({ fence: 7n, holder: undefined });
 
@@ -640,8 +640,8 @@ describe('handover', () => {
   it('skips a head whose lease ended, handing over to the next one, and drops its claim', async () => {
     const name = freshName();
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs, claimOf('i1.2', 'gone'));
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-a', 1n, ttlMs, timeoutMs, { claim: claimOf('i1.2', 'gone') });
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     await raw.zadd(waiterLeasesKey(name), 0, 'w-a');
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect((await server.inspect(name, timeoutMs)).holder).toMatchObject({ owner: 'bob', attempt: 'i2.1' });
@@ -652,7 +652,7 @@ describe('handover', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     // Alice's lease ended here (the holder key is gone, as when it expires): her late release still passes it on.
     await raw.del(holderKey(name));
     expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n, releaser: {} })).toBe(false);
@@ -668,7 +668,7 @@ describe('handover', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     expect(await server.release(name, 'mallory', 5n, timeoutMs, { nextToken: 6n })).toBe(false);
     expect(await server.release(name, 'alice', 4n, timeoutMs, { nextToken: 6n })).toBe(false);
     expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i9.9', nextToken: 6n })).toBe(false);
@@ -692,8 +692,8 @@ describe('handover', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
-    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, claimOf('i3.1', 'carol'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, { claim: claimOf('i3.1', 'carol') });
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
     expect(await server.release(name, 'bob', 6n, timeoutMs, { nextToken: 7n, releaser })).toBe(false);
     expect(await server.inspect(name, timeoutMs)).toMatchObject({
@@ -715,13 +715,13 @@ describe('handover', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
     expect(await server.release(name, 'bob', 7n, timeoutMs, { nextToken: 8n, releaser })).toBe(false);
     expect((await server.inspect(name, timeoutMs)).holder).toBeUndefined();
     await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs, claimOf('i4.1'));
+    await server.enqueue(name, 'w-d', 4n, ttlMs, timeoutMs, { claim: claimOf('i4.1') });
     const leaving = { releaser: { waiterId: 'w-c', claimAttempt: 'i3.1' } };
     expect(await server.release(name, 'carol', 9n, timeoutMs, leaving)).toBe(false);
     expect((await server.inspect(name, timeoutMs)).queue).toEqual({ head: 'w-d', length: 1 });
@@ -731,14 +731,14 @@ describe('handover', () => {
   it('answers handed to a renewal of the claim that holds the lock, and queues nothing', async () => {
     const name = freshName();
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
-    expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'))).toEqual({
+    expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') })).toEqual({
       outcome: 'handed',
       token: 6n,
     });
     expect(await raw.zcard(queueKey(name))).toBe(0);
-    expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.2'))).toMatchObject({
+    expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.2') })).toMatchObject({
       outcome: 'queued',
     });
   });
@@ -747,7 +747,7 @@ describe('handover', () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
     await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, claimOf('i2.1'));
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect(await server.leave(name, 'w-b', timeoutMs)).toBe(false);
     expect(await server.leave(name, 'w-b', timeoutMs, 'i9.9')).toBe(false);
@@ -767,16 +767,16 @@ describe('handover', () => {
       return fromRedis;
     };
     await both((s) => s.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs));
-    await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, claimOf('i2.1')));
-    await both((s) => s.enqueue(name, 'w-c', 2n, ttlMs, timeoutMs, claimOf('i3.1', 'carol')));
+    await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, { claim: claimOf('i2.1') }));
+    await both((s) => s.enqueue(name, 'w-c', 2n, ttlMs, timeoutMs, { claim: claimOf('i3.1', 'carol') }));
     await both((s) => s.release(name, 'alice', 1n, timeoutMs, { nextToken: 2n }));
-    await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, claimOf('i2.1')));
+    await both((s) => s.enqueue(name, 'w-b', 1n, ttlMs, timeoutMs, { claim: claimOf('i2.1') }));
     await both((s) => s.leave(name, 'w-b', timeoutMs, 'i2.1'));
     await both((s) => s.grant(name, 'carol', 3n, 'i3.2', ttlMs, timeoutMs, 'w-c'));
     await both((s) => s.release(name, 'carol', 3n, timeoutMs, { attempt: 'i3.2', nextToken: 4n }));
-    await both((s) => s.enqueue(name, 'w-d', 3n, ttlMs, timeoutMs, claimOf('i4.1', 'dave')));
+    await both((s) => s.enqueue(name, 'w-d', 3n, ttlMs, timeoutMs, { claim: claimOf('i4.1', 'dave') }));
     await both((s) => s.release(name, 'carol', 3n, timeoutMs, { attempt: 'i3.2', nextToken: 5n }));
-    await both((s) => s.enqueue(name, 'w-e', 4n, ttlMs, timeoutMs, claimOf('i5.1', 'erin')));
+    await both((s) => s.enqueue(name, 'w-e', 4n, ttlMs, timeoutMs, { claim: claimOf('i5.1', 'erin') }));
     const releaser = { waiterId: 'w-e', claimAttempt: 'i5.1' };
     await both((s) => s.release(name, 'erin', 6n, timeoutMs, { nextToken: 7n, releaser }));
     await both((s) => s.release(name, 'dave', 5n, timeoutMs, { nextToken: 6n }));
@@ -828,12 +828,13 @@ describe('arguments', () => {
     ],
     [
       'a claim with an empty attempt',
-      () => server.enqueue(freshName(), 'w', 1n, ttlMs, timeoutMs, { owner: 'b', attempt: '', ttlMs }),
+      () => server.enqueue(freshName(), 'w', 1n, ttlMs, timeoutMs, { claim: { owner: 'b', attempt: '', ttlMs } }),
       'attempt',
     ],
     [
       'a claim with a zero TTL',
-      () => server.enqueue(freshName(), 'w', 1n, ttlMs, timeoutMs, { owner: 'b', attempt: 'i1.1', ttlMs: 0 }),
+      () =>
+        server.enqueue(freshName(), 'w', 1n, ttlMs, timeoutMs, { claim: { owner: 'b', attempt: 'i1.1', ttlMs: 0 } }),
       'ttlMs',
     ],
     ['a leave claim attempt with ":"', () => server.leave(freshName(), 'w', timeoutMs, 'a:b'), 'attempt'],

@@ -11,7 +11,7 @@ import {
   requireWaiterId,
   requireWaiterLeaseMs,
   type LockServer,
-  type ServerClaim,
+  type ServerEnqueue,
   type ServerEnqueued,
   type ServerGrant,
   type ServerLockState,
@@ -216,8 +216,7 @@ export class RedisLockServer implements LockServer {
     ticket: bigint,
     leaseMs: number,
     timeoutMs: number,
-    claim?: ServerClaim,
-    join = false,
+    { claim, join = false }: ServerEnqueue = {},
   ): Promise<ServerEnqueued> {
     requireName(name);
     requireWaiterId(waiterId);
