@@ -393,7 +393,7 @@ describe('LockQuorum attempts', () => {
   it('tells the attempts it made (grant rounds and claims) from any other', async () => {
     const { quorum } = quorumOf(3);
     const taken = await quorum.tryAcquire('job', 'alice', 1_000);
-    const place = await quorum.enqueue('job', 'w-bob', 5_000, undefined, { owner: 'bob', ttlMs: 1_000 });
+    const place = await quorum.enqueue('job', 'w-bob', 5_000, { claim: { owner: 'bob', ttlMs: 1_000 } });
     if (!taken.acquired || place.claimAttempt === undefined) throw new Error('expected a grant and a claim');
     expect([taken.grant.attempt, place.claimAttempt].map((attempt) => quorum.made(attempt))).toEqual([true, true]);
     expect(['i2.1', 'i1', 'i10.1', 'xi1.1'].map((attempt) => quorum.made(attempt))).toEqual([
@@ -596,9 +596,9 @@ describe('LockQuorum waiters', () => {
   it('orders waiters holding the same ticket by waiterId, the same way on every server', async () => {
     const { quorum, servers } = quorumOf(3);
     // Concurrent enqueues can take the same ticket.
-    await quorum.enqueue('job', 'w-b', leaseMs, 7n);
-    await quorum.enqueue('job', 'w-a', leaseMs, 7n);
-    await quorum.enqueue('job', 'w-0', leaseMs, 8n);
+    await quorum.enqueue('job', 'w-b', leaseMs, { ticket: 7n });
+    await quorum.enqueue('job', 'w-a', leaseMs, { ticket: 7n });
+    await quorum.enqueue('job', 'w-0', leaseMs, { ticket: 8n });
     expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-a', length: 3 }));
     expect(await quorum.tryAcquire('job', 'b', 1_000, 'w-b')).toMatchObject({ acquired: false, queued: true });
     expect(await quorum.tryAcquire('job', 'a', 1_000, 'w-a')).toMatchObject({ acquired: true });
@@ -613,7 +613,11 @@ describe('LockQuorum waiters', () => {
     await quorum.enqueue('job', 'w-carol', leaseMs);
     expect((await a.inspect('job')).queue).toEqual({ head: 'w-carol', length: 1 });
     clock.nowMs += leaseMs - 1;
-    expect(await quorum.enqueue('job', 'w-bob', leaseMs, bob.ticket)).toEqual({ ticket: 1n, first: true, free: true });
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: bob.ticket })).toEqual({
+      ticket: 1n,
+      first: true,
+      free: true,
+    });
     expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 2 }));
     // Carol did not renew: her place lapses, bob's lasts.
     clock.nowMs += 1;
@@ -704,7 +708,7 @@ describe('LockQuorum waiters', () => {
     expect(await quorum.tryAcquire('job', 'carol', 1_000, 'w-carol')).toMatchObject({ acquired: false });
     // Bob's next renewal puts him back at his place on a.
     enqueueLost = false;
-    await quorum.enqueue('job', 'w-bob', leaseMs, 1n);
+    await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: 1n });
     clock.nowMs += 1_000;
     expect(await queuesOf([a, b, c], 'job')).toEqual(Array(3).fill({ head: 'w-bob', length: 2 }));
     expect(await quorum.tryAcquire('job', 'bob', 500, 'w-bob')).toMatchObject({ acquired: true });
@@ -730,7 +734,7 @@ describe('LockQuorum waiters', () => {
     c.up = false;
     await expect(quorum.enqueue('job', 'w-bob', leaseMs)).rejects.toBeInstanceOf(UnavailableError);
     expect((await a.inspect('job')).queue).toEqual({ head: undefined, length: 0 });
-    await expect(quorum.enqueue('job', 'w-bob', leaseMs, 4n)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(quorum.enqueue('job', 'w-bob', leaseMs, { ticket: 4n })).rejects.toBeInstanceOf(UnavailableError);
     expect((await a.inspect('job')).queue).toEqual({ head: 'w-bob', length: 1 });
     await expect(quorum.leave('job', 'w-bob')).rejects.toBeInstanceOf(UnavailableError);
     expect((await a.inspect('job')).queue).toEqual({ head: undefined, length: 0 });
@@ -766,8 +770,8 @@ describe('LockQuorum waiters', () => {
       [() => quorum.enqueue('job', 'w', 0), 'leaseMs'],
       [() => quorum.enqueue('job', 'w', 1.5), 'leaseMs'],
       [() => quorum.enqueue('job', 'w', 3_600_001), 'leaseMs'],
-      [() => quorum.enqueue('job', 'w', leaseMs, 0n), 'ticket'],
-      [() => quorum.enqueue('job', 'w', leaseMs, ticketMax + 1n), 'ticket'],
+      [() => quorum.enqueue('job', 'w', leaseMs, { ticket: 0n }), 'ticket'],
+      [() => quorum.enqueue('job', 'w', leaseMs, { ticket: ticketMax + 1n }), 'ticket'],
     ] as const) {
       const error = await call().catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(InvalidArgumentError);
@@ -780,7 +784,7 @@ describe('LockQuorum waiters', () => {
 
   it('refuses to issue a ticket past 2^53 - 1, which a queue score cannot hold exactly', async () => {
     const { quorum } = quorumOf(3);
-    await quorum.enqueue('job', 'w-last', leaseMs, ticketMax);
+    await quorum.enqueue('job', 'w-last', leaseMs, { ticket: ticketMax });
     await expect(quorum.enqueue('job', 'w-next', leaseMs)).rejects.toMatchObject({ details: { field: 'ticket' } });
   });
 });
@@ -792,7 +796,7 @@ describe('LockQuorum handover', () => {
   it("hands a released lock to the head's claim on every server, which the waiter takes on a majority's word", async () => {
     const { quorum, servers, clock } = quorumOf(3);
     await quorum.tryAcquire('job', 'alice', 1_000);
-    const place = await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, { claim: { owner: 'bob', ttlMs: 2_000 } });
     expect(place).toMatchObject({ ticket: 1n, first: true, free: false, claimAttempt: 'i1.2', handed: undefined });
     clock.nowMs += 300;
     await quorum.release('job', 'alice', 1n);
@@ -825,7 +829,7 @@ describe('LockQuorum handover', () => {
     const lostRelease = intercept(s3, 'release', () => Promise.reject(new UnavailableError('lost')));
     const quorum = quorumOn([counted(s1), counted(s2), lostRelease], { nowMs: 1_000 }, { attemptPrefix: 'i1' });
     await quorum.tryAcquire('job', 'alice', 1_000);
-    await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    await quorum.enqueue('job', 'w-bob', leaseMs, { claim: { owner: 'bob', ttlMs: 2_000 } });
     // s3 never hears of alice's release: it hands nothing over, and bob is still queued there.
     await quorum.release('job', 'alice', 1n);
     const heard = ids('s1', 's2');
@@ -842,12 +846,12 @@ describe('LockQuorum handover', () => {
     const { quorum, servers, clock } = quorumOf(3);
     await quorum.tryAcquire('job', 'alice', 1_000);
     const claim = { owner: 'bob', ttlMs: 2_000 };
-    const place = await quorum.enqueue('job', 'w-bob', leaseMs, undefined, claim);
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, { claim });
     clock.nowMs += 500;
-    const renewed = await quorum.enqueue('job', 'w-bob', leaseMs, place.ticket, claim);
+    const renewed = await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim });
     expect(renewed).toMatchObject({ claimAttempt: place.claimAttempt, handed: undefined });
     await quorum.release('job', 'alice', 1n);
-    expect(await quorum.enqueue('job', 'w-bob', leaseMs, place.ticket, claim)).toMatchObject({
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim })).toMatchObject({
       handed: { token: 2n, attempt: place.claimAttempt, validUntilMs: 1_000 + 2_000 - 22 },
     });
     // The renewal queued nothing behind the waiter's own grant.
@@ -862,8 +866,8 @@ describe('LockQuorum handover', () => {
       attemptPrefix: 'i2',
     });
     await quorum.tryAcquire('job', 'alice', 1_000);
-    await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
-    await quorum.enqueue('job', 'w-carol', leaseMs, undefined, { owner: 'carol', ttlMs: 2_000 });
+    await quorum.enqueue('job', 'w-bob', leaseMs, { claim: { owner: 'bob', ttlMs: 2_000 } });
+    await quorum.enqueue('job', 'w-carol', leaseMs, { claim: { owner: 'carol', ttlMs: 2_000 } });
     await expect(lossy.release('job', 'alice', 1n)).rejects.toBeInstanceOf(UnavailableError);
     expect(await holdersOf(servers, 'job')).toEqual(['bob:2:i1.2', 'alice:1:i1.1', 'alice:1:i1.1']);
     expect(quorum.acceptHandover('job', 'w-bob', 2n, 'i1.2', ids('s1'))).toBeUndefined();
@@ -879,7 +883,7 @@ describe('LockQuorum handover', () => {
     await (servers[0] as MemoryLockServer).grant('job', 'x', 5n, 'i9.1', 1_000);
     await (servers[0] as MemoryLockServer).release('job', 'x', 5n);
     quorum.noteFence('job', 5n);
-    await quorum.enqueue('job', 'w-bob', leaseMs, undefined, { owner: 'bob', ttlMs: 2_000 });
+    await quorum.enqueue('job', 'w-bob', leaseMs, { claim: { owner: 'bob', ttlMs: 2_000 } });
     await quorum.release('job', 'alice', 1n);
     expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('bob:6:i1.2'));
   });

@@ -466,21 +466,20 @@ export class LockQuorum {
   }
 
   /**
-   * Queues waiterId for name with a lease of leaseMs. Without a ticket it
-   * takes a new one, after every earlier enqueue that returned; with one
-   * (a lease renewal) it keeps that place, and queues it again where it was
-   * dropped. With a claim, a release may hand the lock straight over to it
-   * (see "Handover" above); a renewal keeps the claim's attempt. Handed
-   * when a renewal finds a majority handed it over already.
-   * UnavailableError when fewer than a majority took it (a new entry is
-   * then taken out again, as far as the servers answer).
+   * Queues waiterId for name with a lease of leaseMs. Without
+   * options.ticket it takes a new one, after every earlier enqueue that
+   * returned; with one (a lease renewal) it keeps that place, and queues it
+   * again where it was dropped. With options.claim, a release may hand the
+   * lock straight over to it (see "Handover" above); a renewal keeps the
+   * claim's attempt. Handed when a renewal finds a majority handed it over
+   * already. UnavailableError when fewer than a majority took it (a new
+   * entry is then taken out again, as far as the servers answer).
    */
   async enqueue(
     name: string,
     waiterId: string,
     leaseMs: number,
-    ticket?: bigint,
-    claim?: WaiterClaim,
+    { ticket, claim }: { readonly ticket?: bigint; readonly claim?: WaiterClaim } = {},
   ): Promise<QueuePlace> {
     requireWaiterId(waiterId);
     requireWaiterLeaseMs(leaseMs);

@@ -618,7 +618,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     };
     try {
       // A failed enqueue takes the new entry out again itself.
-      const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs, undefined, claim).catch(() => undefined);
+      const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs, { claim }).catch(() => undefined);
       if (!place) return undefined;
       claimed(place.claimAttempt);
       const waiter: SimulatedWaiter = {
@@ -671,7 +671,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         if (world.nowMs >= renewAtMs) {
           renewAtMs = world.nowMs + renewalMs;
           const renewed = await quorum
-            .enqueue(lockName, waiterId, waiterLeaseMs, place.ticket, claim)
+            .enqueue(lockName, waiterId, waiterLeaseMs, { ticket: place.ticket, claim })
             .catch(() => undefined);
           claimed(renewed?.claimAttempt);
           const handedOnRenewal = await usable(

@@ -58,7 +58,7 @@ describe('LockQuorum over Redis', () => {
     await (redisServers[0] as RedisServer).restart();
     await (lockServers[0] as RedisLockServer).waitUntilConnected(timeoutMs);
     // Back, it has carol but not erin: renewing puts erin there too, behind carol.
-    await quorum.enqueue('hot', 'w-erin', leaseMs, 3n);
+    await quorum.enqueue('hot', 'w-erin', leaseMs, { ticket: 3n });
     expect(await (lockServers[0] as RedisLockServer).inspect('hot', timeoutMs)).toMatchObject({
       ticket: 3n,
       queue: { head: 'w-carol', length: 2 },

@@ -141,7 +141,7 @@ export class Locks {
     // Watching before joining the queue: a release after joining wakes this waiter.
     await this.room.enter(name, waiter);
     try {
-      const place = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, undefined, claim);
+      const place = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, { claim });
       waiter.ticket = place.ticket;
       if (place.claimAttempt !== undefined) this.room.claim(name, waiter, place.claimAttempt);
       this.options.onQueued?.(name, waiter.id, place.ticket);
@@ -195,7 +195,10 @@ export class Locks {
         // Kept until it fires: a renewal or an event before the holder's expiry must not make the waiter forget it.
         if (retryDue) retryAtMs = Infinity;
         if (this.nowMs() >= renewAtMs) {
-          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, waiter.ticket, claim);
+          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, {
+            ticket: waiter.ticket,
+            claim,
+          });
           renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
           if (renewed.claimAttempt !== undefined) this.room.claim(name, waiter, renewed.claimAttempt);
           attemptNow ||= renewed.first && renewed.free;
