@@ -37,4 +37,6 @@ export {
   waiterIdBytesMax,
   waiterLeaseMsMax,
 } from './lib/lock-waiters';
+export { setBounded } from './lib/bounded-map';
+export { requireToken, tokenMax } from './lib/lock-tokens';
 export { MemoryLockServer, type ReleasedListener } from './lib/memory-lock-server';

@@ -6,7 +6,6 @@ export {
   queueKey,
   releasedChannel,
   ticketKey,
-  tokenMax,
   waiterLeasesKey,
 } from './lib/lock-keys';
 export { RedisLockServer, type RedisLockServerOptions } from './lib/redis-lock-server';

@@ -175,6 +175,7 @@
 //   else's grant.
 import { AbortedError, FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { requireAttemptPrefix } from './lock-attempts';
+import { setBounded } from './bounded-map';
 import type {
   LockServer,
   ServerClaim,
@@ -866,11 +867,7 @@ export class LockQuorum {
   }
 
   private remember(name: string, waiterId: string, place: Place): void {
-    const key = placeKey(name, waiterId);
-    this.places.delete(key);
-    this.places.set(key, place);
-    // Maps iterate in insertion order: the first key is the least recently queued.
-    if (this.places.size > this.placesMax) this.places.delete(this.places.keys().next().value as string);
+    setBounded(this.places, placeKey(name, waiterId), place, this.placesMax);
   }
 
   /** The attempt that a majority of servers reported (refreshed), if any. */
@@ -916,18 +913,11 @@ export class LockQuorum {
 
 /**
  * Raises name's value in a map that only grows per name, keeping at most
- * max names: the least recently raised is forgotten first (a Map iterates
- * in insertion order, and a raise re-inserts).
+ * max names: the least recently raised is forgotten first.
  */
 function raiseBounded(values: Map<string, bigint>, name: string, value: bigint, max: number): void {
   const known = values.get(name);
-  if (known !== undefined && known >= value) return;
-  values.delete(name);
-  values.set(name, value);
-  if (values.size > max) {
-    const oldest = values.keys().next().value;
-    if (oldest !== undefined) values.delete(oldest);
-  }
+  if (known === undefined || known < value) setBounded(values, name, value, max);
 }
 
 function placeKey(name: string, waiterId: string): string {

@@ -14,10 +14,8 @@ import type {
   ServerRelease,
 } from './lock-server';
 import { requireAttempt } from './lock-attempts';
+import { requireToken } from './lock-tokens';
 import { compareWaiters, requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
-
-/** The highest token: fences and tokens are uint64. */
-const tokenMax = 2n ** 64n - 1n;
 
 export interface Held {
   readonly owner: string;
@@ -108,9 +106,7 @@ export class MemoryLockServer implements LockServer {
   ): Promise<boolean> {
     const { attempt, nextToken, releaser } = options;
     if (attempt !== undefined) requireAttempt(attempt);
-    if (nextToken !== undefined && (nextToken < 1n || nextToken > tokenMax)) {
-      throw new InvalidArgumentError('nextToken', `must be from 1 to ${tokenMax}`);
-    }
+    if (nextToken !== undefined) requireToken(nextToken, 'nextToken');
     if (releaser?.waiterId !== undefined) requireWaiterId(releaser.waiterId);
     if (releaser?.claimAttempt !== undefined) requireAttempt(releaser.claimAttempt);
     this.requireUp();

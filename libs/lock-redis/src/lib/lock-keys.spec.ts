@@ -1,3 +1,4 @@
+import { tokenMax } from '@bulwark/lock-core';
 import {
   decodeHolder,
   encodeHolder,
@@ -8,7 +9,6 @@ import {
   queueKey,
   releasedChannel,
   ticketKey,
-  tokenMax,
   waiterLeasesKey,
 } from './lock-keys';
 

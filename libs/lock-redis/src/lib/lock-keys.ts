@@ -1,12 +1,9 @@
 // Where one lock lives on a Redis server, and how its holder is written
 // there. Every key of a lock carries the name as a Redis Cluster hash tag
 // ({name}), so the scripts that touch them all stay in one slot.
-import { isAttempt, ticketMax } from '@bulwark/lock-core';
+import { isAttempt, ticketMax, tokenMax } from '@bulwark/lock-core';
 
 const keyPrefix = 'bulwark:lock:';
-
-/** Fencing tokens are uint64. */
-export const tokenMax = 2n ** 64n - 1n;
 
 /** Between the token, the attempt and the owner in a holder value: never part of a decimal or an attempt. */
 export const holderSeparator = ':';

@@ -8,17 +8,8 @@ import {
   type RedisServer,
 } from '@bulwark/testing';
 import type Redis from 'ioredis';
-import { MemoryLockServer, ticketMax } from '@bulwark/lock-core';
-import {
-  claimsKey,
-  fenceKey,
-  holderKey,
-  queueKey,
-  releasedChannel,
-  ticketKey,
-  tokenMax,
-  waiterLeasesKey,
-} from './lock-keys';
+import { MemoryLockServer, ticketMax, tokenMax } from '@bulwark/lock-core';
+import { claimsKey, fenceKey, holderKey, queueKey, releasedChannel, ticketKey, waiterLeasesKey } from './lock-keys';
 import { RedisLockServer } from './redis-lock-server';
 
 const timeoutMs = 2_000;

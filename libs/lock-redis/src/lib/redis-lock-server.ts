@@ -7,6 +7,7 @@
 import { BulwarkError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import {
   requireAttempt,
+  requireToken,
   requireTicket,
   requireWaiterId,
   requireWaiterLeaseMs,
@@ -25,7 +26,7 @@ import {
   redisConnectionOptions,
   timeoutMsMax,
 } from './redis-connection';
-import { encodeClaim, encodeHolder, lockKeys, releasedChannel, tokenMax, type LockKeys } from './lock-keys';
+import { encodeClaim, encodeHolder, lockKeys, releasedChannel, type LockKeys } from './lock-keys';
 import {
   parseDoneReply,
   parseEnqueueReply,
@@ -341,10 +342,6 @@ function requireUtf8(text: string, field: string): void {
   if (Buffer.from(text, 'utf8').toString('utf8') !== text) {
     throw new InvalidArgumentError(field, 'is not valid Unicode (a lone surrogate)');
   }
-}
-
-function requireToken(token: bigint, field = 'token'): void {
-  if (token < 0n || token > tokenMax) throw new InvalidArgumentError(field, `must be a uint64, from 0 to ${tokenMax}`);
 }
 
 function requireTtl(ttlMs: number): void {

@@ -1,8 +1,7 @@
 // The limits of lock.v1 requests, checked at the API so both backends refuse
 // the same things with the same field names (the proto documents them).
 import { InvalidArgumentError } from '@bulwark/errors';
-import { isAttempt } from '@bulwark/lock-core';
-import { tokenMax } from '@bulwark/lock-redis';
+import { isAttempt, tokenMax } from '@bulwark/lock-core';
 
 export const lockLimits = {
   nameCharactersMax: 256,

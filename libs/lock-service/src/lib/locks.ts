@@ -13,7 +13,7 @@
 // of the place's lease), which also bounds how long a lost event can delay
 // it.
 import { FailedPreconditionError } from '@bulwark/errors';
-import type { Grant, LockQuorum, LockView, ServerHolder } from '@bulwark/lock-core';
+import { setBounded, type Grant, type LockQuorum, type LockView, type ServerHolder } from '@bulwark/lock-core';
 import type { LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import { Waiter, WaitingRoom, type HeardHandover } from './waiting-room';
@@ -322,12 +322,7 @@ export class Locks {
   private retire(name: string, waiter: Waiter): void {
     for (const attempt of waiter.claimAttempts) {
       const taken = waiter.taken?.attempt === attempt ? waiter.taken.token : undefined;
-      this.retiredClaims.set(attempt, { name, waiterId: waiter.id, taken });
-    }
-    while (this.retiredClaims.size > retiredClaimsMax) {
-      const oldest = this.retiredClaims.keys().next().value;
-      if (oldest === undefined) break;
-      this.retiredClaims.delete(oldest);
+      setBounded(this.retiredClaims, attempt, { name, waiterId: waiter.id, taken }, retiredClaimsMax);
     }
   }
 
@@ -342,10 +337,12 @@ export class Locks {
   }
 
   private remember(name: string, owner: string, grant: Grant, releaser: Releaser): void {
-    this.answeredGrants.set(grantKey(name, owner, grant.token), { attempt: grant.attempt, releaser });
-    if (this.answeredGrants.size <= answeredGrantsMax) return;
-    const oldest = this.answeredGrants.keys().next().value;
-    if (oldest !== undefined) this.answeredGrants.delete(oldest);
+    setBounded(
+      this.answeredGrants,
+      grantKey(name, owner, grant.token),
+      { attempt: grant.attempt, releaser },
+      answeredGrantsMax,
+    );
   }
 
   /** Resolves once every departure from a queue still under way has ended. */

@@ -7,6 +7,7 @@
 // so answered by one attempt per instance, not one per waiter. A release
 // that handed the lock over to a waiter's claim wakes that waiter alone,
 // with the news of which server did it: the lock is not free there.
+import { setBounded } from '@bulwark/lock-core';
 import type { Logger } from '@bulwark/logging';
 import type { HandedTo, LockEvent, LockEventSource } from '@bulwark/lock-redis';
 
@@ -249,11 +250,7 @@ export class WaitingRoom {
   private keepUnclaimed(room: Room, serverId: string, handedTo: HandedTo): void {
     const heard = room.unclaimed.get(handedTo.attempt) ?? [];
     heard.push({ serverId, token: handedTo.token });
-    room.unclaimed.set(handedTo.attempt, heard);
-    if (room.unclaimed.size > unclaimedMax) {
-      const oldest = room.unclaimed.keys().next().value;
-      if (oldest !== undefined) room.unclaimed.delete(oldest);
-    }
+    setBounded(room.unclaimed, handedTo.attempt, heard, unclaimedMax);
   }
 
   private wakeFirst(room: Room): void {
