@@ -15,6 +15,7 @@ export type {
   ServerQueue,
   ServerEnqueue,
   ServerRelease,
+  ServerReleaser,
 } from './lib/lock-server';
 export {
   defaultDriftFraction,

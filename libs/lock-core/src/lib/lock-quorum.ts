@@ -569,7 +569,8 @@ export class LockQuorum {
     const key = placeKey(name, waiterId);
     const claim = this.places.get(key)?.claim;
     if (!claim || claim.attempt !== attempt) return undefined;
-    if (this.servers.filter((server) => handedBy.has(server.id)).length < this.majority) return undefined;
+    const told = this.named(handedBy);
+    if (this.servers.filter((_, index) => told(index)).length < this.majority) return undefined;
     return this.handedOver(name, waiterId, claim, token);
   }
 
@@ -597,7 +598,7 @@ export class LockQuorum {
       place = { ...place, claim: { ...place.claim, attempt: this.nextAttempt(), sinceMs: this.options.nowMs() } };
       this.remember(name, waiterId, place);
     }
-    const madeBy = (index: number) => handedBy.has((this.servers[index] as LockServer).id);
+    const madeBy = this.named(handedBy);
     await this.requeueThenRelease(name, owner, token, attempt, madeBy, place?.claim && waiterId, place);
     return this.places.get(key)?.claim?.attempt;
   }
@@ -616,14 +617,15 @@ export class LockQuorum {
   freeStrayHandover(name: string, waiterId: string, claimAttempt: string, serverId: string): void {
     void this.everyServer(
       (server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt),
-      (index) => (this.servers[index] as LockServer).id === serverId,
+      this.named(new Set([serverId])),
     );
   }
 
   leaveUnhanded(name: string, waiterId: string, handedBy: ReadonlySet<string>): void {
+    const told = this.named(handedBy);
     void this.everyServer(
       (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
-      (index) => !handedBy.has((this.servers[index] as LockServer).id),
+      (index) => !told(index),
     );
   }
 
@@ -901,6 +903,11 @@ export class LockQuorum {
         only(index) ? call(server, callTimeoutMs).catch(() => undefined) : Promise.resolve(undefined),
       ),
     );
+  }
+
+  /** Whether the server at index is one of ids: which servers everyServer calls, by their ids. */
+  private named(ids: ReadonlySet<string>): (index: number) => boolean {
+    return (index) => ids.has((this.servers[index] as LockServer).id);
   }
 
   private requireMajority(answered: number, doing: string): void {

@@ -78,6 +78,14 @@ export interface ServerEnqueue {
   readonly join?: boolean;
 }
 
+/** The grant being released as the instance that answered it knows it: see ServerRelease.releaser. */
+export interface ServerReleaser {
+  /** The waiter it was granted to, if it waited. */
+  readonly waiterId?: string;
+  /** The claim it was handed over to, if it was a handover. */
+  readonly claimAttempt?: string;
+}
+
 /** How a release goes beyond freeing the grant of owner and token. */
 export interface ServerRelease {
   /** Exactly that grant: only the holder under this attempt is freed. */
@@ -94,7 +102,7 @@ export interface ServerRelease {
    * queue here (even while someone else holds the lock), and a handover to
    * its claim under another token is freed as the grant itself is.
    */
-  readonly releaser?: { readonly waiterId?: string; readonly claimAttempt?: string };
+  readonly releaser?: ServerReleaser;
 }
 
 export interface LockServer {

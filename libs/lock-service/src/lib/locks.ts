@@ -13,8 +13,15 @@
 // of the place's lease), which also bounds how long a lost event can delay
 // it.
 import { FailedPreconditionError } from '@bulwark/errors';
-import { setBounded, type Grant, type LockQuorum, type LockView, type ServerHolder } from '@bulwark/lock-core';
-import type { LockEventSource } from '@bulwark/lock-redis';
+import {
+  setBounded,
+  type Grant,
+  type LockQuorum,
+  type LockView,
+  type ServerHolder,
+  type ServerReleaser,
+} from '@bulwark/lock-core';
+import type { HandedTo, LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import { Waiter, WaitingRoom, type HeardHandover } from './waiting-room';
 
@@ -55,9 +62,6 @@ const answeredGrantsMax = 10_000;
 /** Claims of waiters that have left, remembered to free late handovers to them; the oldest is forgotten past this. */
 const retiredClaimsMax = 10_000;
 
-/** How this instance answered a grant (to which waiter and claim, if any), for its release: ServerRelease.releaser. */
-type Releaser = NonNullable<NonNullable<Parameters<LockQuorum['release']>[3]>['releaser']>;
-
 /** Names and owners may hold any character, so the key is their JSON, not a join on a separator. */
 const grantKey = (name: string, owner: string, token: bigint) => JSON.stringify([name, owner, token.toString()]);
 
@@ -78,7 +82,7 @@ export class Locks {
    * claim, so that a server that has not granted it the lock never hands
    * it over afterwards (lock-quorum.ts, "Handover").
    */
-  private readonly answeredGrants = new Map<string, { attempt: string; releaser: Releaser }>();
+  private readonly answeredGrants = new Map<string, { attempt: string; releaser: ServerReleaser }>();
   /**
    * The claims of waiters that have left, by attempt: a handover to one of
    * them (a server their leave or their holder's release never reached,
@@ -306,7 +310,7 @@ export class Locks {
     owner: string,
     ttlMs: number,
     handed: Grant,
-    releaser: Releaser,
+    releaser: ServerReleaser,
     signal: AbortSignal,
   ): Promise<Grant | undefined> {
     let grant: Grant | undefined = handed;
@@ -327,7 +331,7 @@ export class Locks {
   }
 
   /** Frees a handover to a retired claim on the server that made it; whether the claim was retired. */
-  private freeStray(name: string, serverId: string, { token, attempt }: { token: bigint; attempt: string }): boolean {
+  private freeStray(name: string, serverId: string, { token, attempt }: HandedTo): boolean {
     const retired = this.retiredClaims.get(attempt);
     if (!retired || retired.name !== name) return false;
     // Late news of the handover its waiter took: that grant is its holder's, freed by its release.
@@ -336,7 +340,7 @@ export class Locks {
     return true;
   }
 
-  private remember(name: string, owner: string, grant: Grant, releaser: Releaser): void {
+  private remember(name: string, owner: string, grant: Grant, releaser: ServerReleaser): void {
     setBounded(
       this.answeredGrants,
       grantKey(name, owner, grant.token),

@@ -216,20 +216,14 @@ export class WaitingRoom {
       for (const waiter of room.waiters) waiter.wake();
       return;
     }
-    // Every server's event wakes the first waiter again: the one that frees the lock on a majority may come
-    // last. Wake-ups during an attempt merge into one more look.
-    if (event.kind === 'handed') {
+    if (event.kind === 'released') this.hooks.onReleased?.(name, event.token);
+    if ((event.kind === 'released' || event.kind === 'handed') && event.handedTo) {
       this.onHandover(room, name, serverId, event.handedTo);
       return;
     }
-    if (event.kind === 'released') {
-      this.hooks.onReleased?.(name, event.token);
-      if (event.handedTo) {
-        this.onHandover(room, name, serverId, event.handedTo);
-        return;
-      }
-      if (this.hooks.ownUndo?.(event.attempt)) return;
-    }
+    if (event.kind === 'released' && this.hooks.ownUndo?.(event.attempt)) return;
+    // Every server's event wakes the first waiter again: the one that frees the lock on a majority may come
+    // last. Wake-ups during an attempt merge into one more look.
     this.wakeFirst(room);
   }
 
