@@ -1,4 +1,4 @@
-import { percentile, runClosedLoop } from './closed-loop';
+import { asIdleContender, percentile, runClosedLoop } from './closed-loop';
 import { cpuSecondsBetween, cpuTicksFromStat } from './process-cpu';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -75,5 +75,26 @@ describe('process CPU', () => {
       ['b', { pid: 3, seconds: 0.25 }],
     ]);
     expect(cpuSecondsBetween(before, after)).toBe(0.75);
+  });
+});
+
+describe('asIdleContender', () => {
+  it('runs each operation as an idle contender, never one twice at once, and refuses one too many', async () => {
+    const contenders = ['a', 'b'];
+    const busy = new Set<string>();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const operation = asIdleContender(contenders, async (contender) => {
+      expect(busy.has(contender)).toBe(false);
+      busy.add(contender);
+      await held;
+      busy.delete(contender);
+    });
+    const running = [operation(), operation()];
+    expect([...busy].sort()).toEqual(['a', 'b']);
+    await expect(operation()).rejects.toThrow('more than 2 operations in flight');
+    release();
+    await Promise.all(running);
+    expect(contenders.sort()).toEqual(['a', 'b']);
   });
 });

@@ -93,3 +93,21 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     retried,
   };
 }
+
+/**
+ * A closed loop's operation that runs as whichever of contenders is idle:
+ * with inFlight at most contenders.length, one always is, and none runs two
+ * operations at once (contenders are taken from and given back to the array).
+ */
+export function asIdleContender<C>(contenders: C[], run: (contender: C) => Promise<void>): () => Promise<void> {
+  const slots = contenders.length;
+  return async () => {
+    const contender = contenders.pop();
+    if (contender === undefined) throw new Error(`more than ${slots} operations in flight`);
+    try {
+      await run(contender);
+    } finally {
+      contenders.push(contender);
+    }
+  };
+}

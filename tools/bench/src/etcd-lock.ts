@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { percentile, runClosedLoop } from './closed-loop';
+import { asIdleContender, percentile, runClosedLoop } from './closed-loop';
 import { newCellId, warmupMsOf } from './kv-cells';
 import { repoRoot } from './replica-fleet';
 
@@ -48,10 +48,17 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-/** The etcd binary to run, or undefined when there is none (the comparison is then left out). */
+/**
+ * The etcd binary to run: BULWARK_BENCH_ETCD, which must run (else this
+ * throws, naming it), or `etcd` from the PATH, or undefined when there is
+ * none (the comparison is then left out).
+ */
 export function etcdBinary(): string | undefined {
-  const binary = process.env['BULWARK_BENCH_ETCD'] || 'etcd';
-  return spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0 ? binary : undefined;
+  const named = process.env['BULWARK_BENCH_ETCD'];
+  const binary = named || 'etcd';
+  if (spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0) return binary;
+  if (named) throw new Error(`BULWARK_BENCH_ETCD=${named} does not run (${named} --version failed)`);
+  return undefined;
 }
 
 function call<Method extends string>(
@@ -148,17 +155,10 @@ export async function launchEtcd(binary: string): Promise<EtcdCluster> {
         inFlight: contenders,
         warmupMs: warmupMsOf(cellMs),
         durationMs: cellMs,
-        operation: async () => {
-          const contender = idle.pop();
-          if (!contender) throw new Error(`more than ${contenders} cycles in flight`);
-          try {
-            const { member, name, lease } = contender;
-            const locked = await call(member.lock, 'Lock', { name, lease });
-            await call(member.lock, 'Unlock', { key: locked['key'] });
-          } finally {
-            idle.push(contender);
-          }
-        },
+        operation: asIdleContender(idle, async ({ member, name, lease }) => {
+          const locked = await call(member.lock, 'Lock', { name, lease });
+          await call(member.lock, 'Unlock', { key: locked['key'] });
+        }),
       });
       return {
         cyclesPerS: Math.round(ops / (elapsedMs / 1_000)),

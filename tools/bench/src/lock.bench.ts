@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { int, loadConfig, type ConfigOf } from '@bulwark/config';
 import { lockV1 } from '@bulwark/contracts';
 import { callUnary } from '@bulwark/rpc';
-import { percentile, runClosedLoop } from './closed-loop';
+import { asIdleContender, percentile, runClosedLoop } from './closed-loop';
 import { msPerS, newCellId, perUnit, restingCpu, serverCpuUs, warmupMsOf, type CpuWindow } from './kv-cells';
 import { isLockInstance, launchLockFleet, type LockFleet, type LockInstance } from './lock-fleet';
 import { etcdBinary, launchEtcd } from './etcd-lock';
@@ -181,22 +181,15 @@ async function measureLockCell(
   let serverAfter: CpuSample = new Map();
   let clientBefore = process.cpuUsage();
   let client = { user: 0, system: 0 };
-  const cycle = async () => {
-    const contender = idle.pop();
-    if (!contender) throw new Error(`more than ${contenders} cycles in flight`);
-    try {
-      const { client: lock, name, owner } = contender;
-      const sentAtMs = performance.now();
-      const answer = await acquire(lock, name, owner);
-      const waitMs = performance.now() - sentAtMs;
-      const grant = grants.granted(name, owner, answer);
-      if (measuring) maxWaitMs = Math.max(maxWaitMs, waitMs);
-      grants.releasing(name, owner);
-      await release(lock, name, owner, grant);
-    } finally {
-      idle.push(contender);
-    }
-  };
+  const cycle = asIdleContender(idle, async ({ client: lock, name, owner }) => {
+    const sentAtMs = performance.now();
+    const answer = await acquire(lock, name, owner);
+    const waitMs = performance.now() - sentAtMs;
+    const grant = grants.granted(name, owner, answer);
+    if (measuring) maxWaitMs = Math.max(maxWaitMs, waitMs);
+    grants.releasing(name, owner);
+    await release(lock, name, owner, grant);
+  });
   const { ops, elapsedMs, latenciesMs } = await runClosedLoop({
     inFlight: contenders,
     warmupMs: warmupMsOf(settings.cellMs),
@@ -337,9 +330,8 @@ async function measureWakeUps(
   ];
 }
 
-/** etcd's v3lock in the same cells as this run's at etcdReferenceContenders, beside ours; none without etcd. */
-async function measureEtcd(settings: Settings, ours: OursAtReference): Promise<Row[]> {
-  const binary = etcdBinary();
+/** etcd's v3lock (binary) in the same cells as this run's at etcdReferenceContenders, beside ours; none without etcd. */
+async function measureEtcd(settings: Settings, ours: OursAtReference, binary: string | undefined): Promise<Row[]> {
   if (binary === undefined) return [];
   const etcd = await launchEtcd(binary);
   const rows: Row[] = [];
@@ -372,6 +364,8 @@ async function measureEtcd(settings: Settings, ours: OursAtReference): Promise<R
 
 export async function runLockBench(): Promise<BenchTable[]> {
   const settings = loadConfig(settingsSchema);
+  // Before the fleet starts: a BULWARK_BENCH_ETCD that does not run fails the bench at once.
+  const etcd = etcdBinary();
   const ours: OursAtReference = new Map();
   let cycleRows: Row[] = [];
   const wakeRows: Row[] = [];
@@ -396,7 +390,7 @@ export async function runLockBench(): Promise<BenchTable[]> {
     await fleet.stop();
   }
   // After the fleet has stopped: the two never share the machine.
-  const etcdRows = await measureEtcd(settings, ours);
+  const etcdRows = await measureEtcd(settings, ours, etcd);
 
   const cell = `${settings.cellMs / 1_000} s per cell after ${warmupMsOf(settings.cellMs) / 1_000} s of warm-up`;
   const servers =
@@ -459,7 +453,7 @@ export async function runLockBench(): Promise<BenchTable[]> {
     },
     {
       title:
-        `Beside etcd's v3lock measured now, after the fleet stopped: 3 members (${etcdBinary() ?? 'no etcd binary'}), ` +
+        `Beside etcd's v3lock measured now, after the fleet stopped: 3 members (${etcd ?? 'no etcd binary'}), ` +
         `the same client shape (one channel per member, each contender with a lease of its own, Lock then Unlock), ` +
         `the same cells. Left empty without an etcd binary (Debian: apt-get install etcd-server)`,
       columns: [
