@@ -2,7 +2,7 @@
 // release and on a holder's expiry, timeouts and cancellation.
 import { UnavailableError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
-import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
+import { LockQuorum, MemoryLockServer, type LockServer } from '@bulwark/lock-core';
 import { memoryBackend, type LockBackend } from './lock-backend';
 import type { LockEvent } from '@bulwark/lock-redis';
 import { LocalLockEvents } from './local-lock-events';
@@ -15,6 +15,66 @@ function granted(result: AcquireResult): bigint {
   if (!result.acquired)
     throw new Error(`not acquired: ${JSON.stringify(result.holder, (_, v) => (typeof v === 'bigint' ? `${v}` : v))}`);
   return result.grant.token;
+}
+
+/** Memory servers s1, s2 and s3 on this process's clock. */
+function threeServers(): [MemoryLockServer, MemoryLockServer, MemoryLockServer] {
+  return [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now())) as [
+    MemoryLockServer,
+    MemoryLockServer,
+    MemoryLockServer,
+  ];
+}
+
+/**
+ * One instance (lock-1) over servers: it calls them (or options.calls, stand-ins for them) and every server
+ * tells it what it does, unless options.deaf.
+ */
+function instanceOver(
+  servers: readonly MemoryLockServer[],
+  options: { calls?: readonly LockServer[]; deaf?: boolean; waiterLeaseMs?: number } = {},
+): { events: LocalLockEvents; spread: Locks } {
+  const events = new LocalLockEvents();
+  if (!options.deaf) for (const server of servers) events.publishFrom(server);
+  const quorum = new LockQuorum({
+    servers: options.calls ?? servers,
+    nowMs: () => performance.now(),
+    callTimeoutMs: 100,
+  });
+  const { waiterLeaseMs } = options;
+  const spread = new Locks({
+    quorum,
+    events,
+    logger,
+    instanceId: 'lock-1',
+    ...(waiterLeaseMs ? { waiterLeaseMs } : {}),
+  });
+  return { events, spread };
+}
+
+/** Resolves once server's queue for name holds at least count waiters. */
+async function queuedOn(server: MemoryLockServer, name: string, count: number): Promise<void> {
+  while ((await server.inspect(name)).queue.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Alice's lease runs out by itself, and bob, first in line, is then granted by a round (not a handover) while
+ * s3 is away, so his leave never reaches it there: his entry, with his claim, stays at the head of s3's queue.
+ * Carol waits behind him, so the instance keeps hearing of the lock.
+ */
+async function bobGrantedWhileS3Away() {
+  const servers = threeServers();
+  const s3 = servers[2];
+  const { events, spread } = instanceOver(servers);
+  granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 300, waitTimeoutMs: 0 }, never));
+  const bobWaits = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+  await queuedOn(s3, 'a', 1);
+  const carolWaits = spread.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
+  await queuedOn(s3, 'a', 2);
+  s3.up = false;
+  const bob = granted(await bobWaits);
+  s3.up = true;
+  return { servers, s3, events, spread, bob, carolWaits };
 }
 
 describe('Locks', () => {
@@ -101,11 +161,8 @@ describe('Locks', () => {
   });
 
   it('takes a handover whose news was lost when renewing its place finds it', async () => {
-    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
-    const events = new LocalLockEvents();
     // No server tells anyone of anything: every release is news lost on its way.
-    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
-    const deaf = new Locks({ quorum, events, logger, instanceId: 'lock-1', waiterLeaseMs: 300 });
+    const { spread: deaf } = instanceOver(threeServers(), { deaf: true, waiterLeaseMs: 300 });
     const holder = granted(await deaf.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const waiting = deaf.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
     while ((await deaf.inspect('a')).waiters === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -115,12 +172,9 @@ describe('Locks', () => {
   });
 
   it('frees a handover that stays on a minority, and takes the lock at its place when the release comes', async () => {
-    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
-    const [s1] = servers as [MemoryLockServer];
-    const events = new LocalLockEvents();
-    for (const server of servers) events.publishFrom(server);
-    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
-    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1', waiterLeaseMs: 3_000 });
+    const servers = threeServers();
+    const [s1] = servers;
+    const { spread } = instanceOver(servers);
     const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
     while ((await spread.inspect('a')).waiters === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -129,7 +183,7 @@ describe('Locks', () => {
     expect((await s1.inspect('a')).holder).toMatchObject({ owner: 'bob', token: holder + 1n });
     // Within a call's time (100 ms) bob frees it there, and is queued there again at his place.
     while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
-    while ((await s1.inspect('a')).queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await queuedOn(s1, 'a', 1);
     await spread.release('a', 'alice', holder);
     const token = granted(await waiting);
     expect(token).toBeGreaterThan(holder + 1n);
@@ -143,8 +197,8 @@ describe('Locks', () => {
   });
 
   it('leaves the queue, after a handover, on the server that never told of one', async () => {
-    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
-    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const servers = threeServers();
+    const [s1, s2, s3] = servers;
     // s3 never gets a release: it keeps alice's grant and bob in its queue.
     const deafToReleases = new Proxy(s3, {
       get: (target, property, receiver) =>
@@ -152,17 +206,10 @@ describe('Locks', () => {
           ? () => Promise.reject(new UnavailableError('the request was lost'))
           : Reflect.get(target, property, receiver),
     });
-    const events = new LocalLockEvents();
-    for (const server of servers) events.publishFrom(server);
-    const quorum = new LockQuorum({
-      servers: [s1, s2, deafToReleases],
-      nowMs: () => performance.now(),
-      callTimeoutMs: 100,
-    });
-    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    const { spread } = instanceOver(servers, { calls: [s1, s2, deafToReleases] });
     const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
-    while ((await s3.inspect('a')).queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await queuedOn(s3, 'a', 1);
     await spread.release('a', 'alice', holder);
     expect(granted(await waiting)).toBe(holder + 1n);
     for (let wait = 0; wait < 200 && (await s3.inspect('a')).queue.length > 0; wait++) {
@@ -173,15 +220,12 @@ describe('Locks', () => {
   });
 
   it('releases a handover so that a server it has not reached yet never makes it (a late release overtaken)', async () => {
-    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
-    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
-    const events = new LocalLockEvents();
-    for (const server of servers) events.publishFrom(server);
-    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
-    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
+    const servers = threeServers();
+    const [s1, s2, s3] = servers;
+    const { spread } = instanceOver(servers);
     const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
-    while ((await s3.inspect('a')).queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await queuedOn(s3, 'a', 1);
     // Alice's release (through another instance) reaches s1 and s2 first: they hand the lock over to bob.
     for (const server of [s1, s2]) await server.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
     const token = granted(await waiting);
@@ -198,22 +242,7 @@ describe('Locks', () => {
   });
 
   it("releases a waiter's round grant so that a server its leave never reached hands the lock on, not to it", async () => {
-    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
-    const [, , s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
-    const events = new LocalLockEvents();
-    for (const server of servers) events.publishFrom(server);
-    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
-    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
-    // Alice's lease runs out by itself: bob, first in line, is then granted by a round, not a handover.
-    granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 300, waitTimeoutMs: 0 }, never));
-    const bobWaits = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
-    while ((await s3.inspect('a')).queue.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
-    const carolWaits = spread.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
-    while ((await s3.inspect('a')).queue.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-    // s3 is away while bob's round takes s1 and s2, so his leave never reaches it.
-    s3.up = false;
-    const bob = granted(await bobWaits);
-    s3.up = true;
+    const { servers, s3, spread, bob, carolWaits } = await bobGrantedWhileS3Away();
     expect((await s3.inspect('a')).queue).toEqual({ head: expect.stringMatching(/^lock-1/), length: 2 });
     await spread.release('a', 'bob', bob);
     const carol = granted(await carolWaits);
@@ -224,22 +253,7 @@ describe('Locks', () => {
   });
 
   it('frees a late handover to a claim of a waiter that has left, which nobody would take before its TTL', async () => {
-    const servers = [1, 2, 3].map((index) => new MemoryLockServer(`s${index}`, () => performance.now()));
-    const [, , s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
-    const events = new LocalLockEvents();
-    for (const server of servers) events.publishFrom(server);
-    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
-    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
-    granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 300, waitTimeoutMs: 0 }, never));
-    const bobWaits = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
-    while ((await s3.inspect('a')).queue.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
-    // Carol waits too, so this instance keeps hearing of the lock.
-    const carolWaits = spread.acquire({ name: 'a', owner: 'carol', ttlMs: 60_000, waitTimeoutMs: 30_000 }, never);
-    while ((await s3.inspect('a')).queue.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-    // Bob is granted by a round while s3 is away: his entry, with his claim, stays at the head there.
-    s3.up = false;
-    const bob = granted(await bobWaits);
-    s3.up = true;
+    const { s3, events, spread, bob, carolWaits } = await bobGrantedWhileS3Away();
     // A release vouched for elsewhere reaches s3 (free there) and hands the lock to bob's claim, which he never takes.
     const told: LockEvent[] = [];
     const unwatch = await events.watch('a', (event, serverId) => serverId === 's3' && told.push(event));
@@ -351,14 +365,11 @@ describe('Locks', () => {
     const servers = rates.map(
       (rate, index) => new MemoryLockServer(`s${index + 1}`, () => start + (performance.now() - start) * rate),
     );
-    const events = new LocalLockEvents();
-    for (const server of servers) events.publishFrom(server);
+    const { events, spread } = instanceOver(servers);
     let released = 0;
     await events.watch('a', (event) => {
       if (event.kind === 'released') released += 1;
     });
-    const quorum = new LockQuorum({ servers, nowMs: () => performance.now(), callTimeoutMs: 100 });
-    const spread = new Locks({ quorum, events, logger, instanceId: 'lock-1' });
     const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 600, waitTimeoutMs: 0 }, never));
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 10_000, waitTimeoutMs: 5_000 }, never);
     // s1 expires the lease at 400 ms, the others at 600 ms: s1 says so, as Redis's keyspace notification would.
