@@ -263,11 +263,15 @@ describe('MemoryLockServer queue', () => {
 
 describe('MemoryLockServer handover', () => {
   const claimOf = (attempt: string, owner = 'bob', ttlMs = 2_000) => ({ owner, attempt, ttlMs });
+  /** Alice holds job under token 5 (attempt i1.1), and bob waits first in line as w-b (ticket 2, claim i2.1). */
+  const aliceHoldsBobWaits = async (server: MemoryLockServer) => {
+    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
+    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
+  };
 
   it("hands a released lock to the queue's head under the next token, raising the fence, and tells of both", async () => {
     const { server, clock, published } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     await server.enqueue('job', 'w-c', 3n, 1_000, 100, { claim: claimOf('i3.1', 'carol') });
     expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n })).toBe(true);
     expect(published).toEqual(['job 5:i1.1:6:i2.1']);
@@ -305,8 +309,7 @@ describe('MemoryLockServer handover', () => {
 
   it('hands a lock that was free already to the head for a vouched release, answering false, telling of the handover alone', async () => {
     const { server, clock, published } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     // Alice's lease runs out here: the lock is free, and her late release (vouched for) still passes it on.
     clock.nowMs += 1_000;
     expect(await server.release('job', 'alice', 5n, 100, { nextToken: 6n, releaser: {} })).toBe(false);
@@ -320,8 +323,7 @@ describe('MemoryLockServer handover', () => {
 
   it('never touches a lock someone else holds, nor a free one without a next token or unvouched', async () => {
     const { server, clock, published } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     expect(await server.release('job', 'mallory', 5n, 100, { nextToken: 6n })).toBe(false);
     expect(await server.release('job', 'alice', 4n, 100, { nextToken: 6n })).toBe(false);
     expect(await server.release('job', 'alice', 5n, 100, { attempt: 'i9.9', nextToken: 6n })).toBe(false);
@@ -339,8 +341,7 @@ describe('MemoryLockServer handover', () => {
 
   it('with a releaser, drops its entry while someone else holds the lock, so a late release hands over past it', async () => {
     const { server, published } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     await server.enqueue('job', 'w-c', 3n, 5_000, 100, { claim: claimOf('i3.1', 'carol') });
     // Bob took token 6 on the other servers and releases it before alice's release reaches this one.
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
@@ -356,8 +357,7 @@ describe('MemoryLockServer handover', () => {
 
   it('with a releaser, frees a handover to its claim under another token, and tells of a head leaving a free lock', async () => {
     const { server, published } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 5_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     // Bob's grant that counted is token 7 (a later round elsewhere); token 6 here is a handover he never took.
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
@@ -375,8 +375,7 @@ describe('MemoryLockServer handover', () => {
 
   it('answers handed to a renewal of a claim that holds the lock, queueing nothing behind its own grant', async () => {
     const { server } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     expect(await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') })).toEqual({
       outcome: 'handed',
@@ -391,8 +390,7 @@ describe('MemoryLockServer handover', () => {
 
   it("frees a handover on leave when the waiter names its claim's attempt, and only then", async () => {
     const { server, published } = serverAt();
-    await server.grant('job', 'alice', 5n, 'i1.1', 1_000);
-    await server.enqueue('job', 'w-b', 2n, 1_000, 100, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(server);
     await server.release('job', 'alice', 5n, 100, { nextToken: 6n });
     expect(await server.leave('job', 'w-b')).toBe(false);
     expect(await server.leave('job', 'w-b', 100, 'i9.9')).toBe(false);

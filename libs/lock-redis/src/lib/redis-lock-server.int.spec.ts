@@ -582,12 +582,16 @@ describe('leave', () => {
 
 describe('handover', () => {
   const claimOf = (attempt: string, owner = 'bob') => ({ owner, attempt, ttlMs });
+  /** Alice holds name under token 5 (attempt i1.1), and bob waits first in line as w-b (ticket 2, claim i2.1). */
+  const aliceHoldsBobWaits = async (name: string) => {
+    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
+    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+  };
 
   it("hands a released lock to the head's claim under the next token, raising the fence, and publishes both", async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, { claim: claimOf('i3.1', 'carol:with:colons') });
     expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n })).toBe(true);
     expect(await released.next()).toBe('5:i1.1:6:i2.1');
@@ -642,8 +646,7 @@ describe('handover', () => {
   it('hands a lock that was free already to the head for a vouched release, answering false, publishing the handover', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     // Alice's lease ended here (the holder key is gone, as when it expires): her late release still passes it on.
     await raw.del(holderKey(name));
     expect(await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n, releaser: {} })).toBe(false);
@@ -658,8 +661,7 @@ describe('handover', () => {
   it('never touches a lock someone else holds, nor a free one without a next token or unvouched', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     expect(await server.release(name, 'mallory', 5n, timeoutMs, { nextToken: 6n })).toBe(false);
     expect(await server.release(name, 'alice', 4n, timeoutMs, { nextToken: 6n })).toBe(false);
     expect(await server.release(name, 'alice', 5n, timeoutMs, { attempt: 'i9.9', nextToken: 6n })).toBe(false);
@@ -682,8 +684,7 @@ describe('handover', () => {
   it('with a releaser, drops its entry while someone else holds the lock, so a late release hands over past it', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     await server.enqueue(name, 'w-c', 3n, ttlMs, timeoutMs, { claim: claimOf('i3.1', 'carol') });
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
     expect(await server.release(name, 'bob', 6n, timeoutMs, { nextToken: 7n, releaser })).toBe(false);
@@ -705,8 +706,7 @@ describe('handover', () => {
   it('with a releaser, frees a handover to its claim under another token, and tells of a head leaving a free lock', async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     const releaser = { waiterId: 'w-b', claimAttempt: 'i2.1' };
     expect(await server.release(name, 'bob', 7n, timeoutMs, { nextToken: 8n, releaser })).toBe(false);
@@ -721,8 +721,7 @@ describe('handover', () => {
 
   it('answers handed to a renewal of the claim that holds the lock, and queues nothing', async () => {
     const name = freshName();
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect(await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') })).toEqual({
       outcome: 'handed',
@@ -737,8 +736,7 @@ describe('handover', () => {
   it("frees a handover on leave when the waiter names its claim's attempt, publishing it as a release", async () => {
     const name = freshName();
     const released = await listen(releasedChannel(name));
-    await server.grant(name, 'alice', 5n, 'i1.1', ttlMs, timeoutMs);
-    await server.enqueue(name, 'w-b', 2n, ttlMs, timeoutMs, { claim: claimOf('i2.1') });
+    await aliceHoldsBobWaits(name);
     await server.release(name, 'alice', 5n, timeoutMs, { nextToken: 6n });
     expect(await server.leave(name, 'w-b', timeoutMs)).toBe(false);
     expect(await server.leave(name, 'w-b', timeoutMs, 'i9.9')).toBe(false);
