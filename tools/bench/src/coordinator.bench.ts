@@ -35,7 +35,10 @@ async function register(cluster: Cluster, id: string, address: string, deadlineM
         await callUnary(
           client,
           client.registerMember,
-          { member: { id, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '' }, requestId: '' },
+          {
+            member: { id, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '', metricsAddress: '' },
+            requestId: '',
+          },
           { deadlineMs: 1_000 },
         );
         return;

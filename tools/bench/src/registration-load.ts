@@ -49,6 +49,7 @@ export function startRegistrationLoad(
             address: `127.0.0.1:${options.portBase + member * 100 + (Math.floor(n / loadMembers) % 100)}`,
             role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
             groupId: '',
+            metricsAddress: '',
           },
           requestId: '',
         },

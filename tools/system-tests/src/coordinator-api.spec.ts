@@ -67,6 +67,7 @@ describe('coordinator.v1 on a 3-member cluster', () => {
     address: fakes.byId.get(id)?.address ?? `127.0.0.1:${port}`,
     role: MemberRole.MEMBER_ROLE_REPLICA,
     groupId: 'group-a',
+    metricsAddress: '',
   });
 
   it('creates a group, puts it on the ring, fails it over once its lease is surely over, and a watcher sees it all', async () => {
@@ -177,7 +178,13 @@ describe('coordinator.v1 on a 3-member cluster', () => {
     const followerName = [...clients].find(([, client]) => client === follower)?.[0] as string;
     const response = await registerMember({
       coordinators: [cluster.address(followerName, 7001)],
-      member: { id: 'router-9', address: '127.0.0.1:7299', role: MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+      member: {
+        id: 'router-9',
+        address: '127.0.0.1:7299',
+        role: MemberRole.MEMBER_ROLE_ROUTER,
+        groupId: '',
+        metricsAddress: '',
+      },
       logger: createLogger({ service: 'test', memberId: 'test', level: 'fatal' }),
       callDeadlineMs: 2_000,
       totalDeadlineMs: 20_000,

@@ -51,6 +51,7 @@ async function register(cluster: Cluster, alive: string[], id: string): Promise<
                 address,
                 role: MemberRole.MEMBER_ROLE_ROUTER,
                 groupId: '',
+                metricsAddress: '',
               },
               requestId: '',
             },

@@ -70,13 +70,25 @@ describe('coordinator request limits on a 3-member cluster', () => {
     const refusals = await Promise.all([
       rejection(
         call(client.registerMember, {
-          member: { id: 'router-big', address: `${big}:1`, role: MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+          member: {
+            id: 'router-big',
+            address: `${big}:1`,
+            role: MemberRole.MEMBER_ROLE_ROUTER,
+            groupId: '',
+            metricsAddress: '',
+          },
           requestId: '',
         }),
       ),
       rejection(
         call(client.registerMember, {
-          member: { id: big, address: '127.0.0.1:9999', role: MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+          member: {
+            id: big,
+            address: '127.0.0.1:9999',
+            role: MemberRole.MEMBER_ROLE_ROUTER,
+            groupId: '',
+            metricsAddress: '',
+          },
           requestId: '',
         }),
       ),
@@ -97,7 +109,13 @@ describe('coordinator request limits on a 3-member cluster', () => {
     // None of the 3 MiB was logged (a proposal is made durable before it is sent).
     expect(durableBytes(leader.dataDir) - before).toBeLessThan(mebibyte);
     const registered = await call(client.registerMember, {
-      member: { id: 'router-small', address: '127.0.0.1:9998', role: MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+      member: {
+        id: 'router-small',
+        address: '127.0.0.1:9998',
+        role: MemberRole.MEMBER_ROLE_ROUTER,
+        groupId: '',
+        metricsAddress: '',
+      },
       requestId: '',
     });
     expect(registered.header?.revision).toBeGreaterThan(0n);

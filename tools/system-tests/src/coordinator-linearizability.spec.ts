@@ -74,7 +74,13 @@ describe('coordinator metadata under a leader kill', () => {
               coordinator,
               coordinator.registerMember,
               {
-                member: { id: key, address, role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, groupId: '' },
+                member: {
+                  id: key,
+                  address,
+                  role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
+                  groupId: '',
+                  metricsAddress: '',
+                },
                 requestId: '',
               },
               { deadlineMs: 2_000 },

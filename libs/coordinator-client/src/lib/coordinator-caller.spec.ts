@@ -24,12 +24,14 @@ const header = (revision: bigint) => ({
   revision,
   sequence: 0n,
   groupId: '',
+  metricsAddress: '',
 });
 const member: coordinatorV1.Member = {
   id: 'router-1',
   address: '127.0.0.1:7200',
   role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
   groupId: '',
+  metricsAddress: '',
 };
 const fastRetry = { initialBackoffMs: 1, backoffMsMax: 5, multiplier: 2 };
 

@@ -32,7 +32,13 @@ export function registerOnStart(role: coordinatorV1.MemberRole) {
   return (config: MemberConfig, logger: Logger): void =>
     registerInBackground(
       config.coordinators.map(formatHostPort),
-      { id: config.memberId, address: formatHostPort(config.advertiseAddress), role, groupId: config.groupId ?? '' },
+      {
+        id: config.memberId,
+        address: formatHostPort(config.advertiseAddress),
+        role,
+        groupId: config.groupId ?? '',
+        metricsAddress: '',
+      },
       logger,
     );
 }

@@ -12,6 +12,7 @@ const member = {
   address: '127.0.0.1:7200',
   role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
   groupId: '',
+  metricsAddress: '',
 };
 
 describe('registerMember', () => {

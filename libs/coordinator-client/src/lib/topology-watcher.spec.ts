@@ -13,7 +13,13 @@ const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' 
 const waitMs = 10_000;
 
 function replica(id: string): coordinatorV1.Member {
-  return { id, address: `${id}:7100`, role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA, groupId: 'g1' };
+  return {
+    id,
+    address: `${id}:7100`,
+    role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
+    groupId: 'g1',
+    metricsAddress: '',
+  };
 }
 
 function group(id: string, epoch: bigint, primary: string): coordinatorV1.ReplicaGroup {

@@ -22,7 +22,7 @@ const longestHost = [...Array.from({ length: 63 }, () => 'abc'), 'a'].join('.');
 const largestCommands: Change[] = [
   {
     type: 'registerMember',
-    member: { id: longId(0), address: `${longestHost}:65535`, role: 'replica', groupId: longId(1) },
+    member: { id: longId(0), address: `${longestHost}:65535`, role: 'replica', groupId: longId(1), metricsAddress: '' },
   },
   { type: 'createGroup', groupId: longId(0), members: longIds(groupMembersMax), mode: 'async' },
   { type: 'deleteGroup', groupId: longId(0), expectedPrimaryLeaseRevision: uint64Max },

@@ -24,6 +24,7 @@ const replica = (id: string, groupId = 'g1'): coordinatorV1.Member => ({
   address: `${id}:7100`,
   role: MemberRole.MEMBER_ROLE_REPLICA,
   groupId,
+  metricsAddress: '',
 });
 
 describe('coordinator.v1 service', () => {
@@ -173,7 +174,7 @@ describe('coordinator.v1 service', () => {
         served.runner.commit(
           encodeCommand({
             type: 'registerMember',
-            member: { id: `m${index}`, address: `m${index}:1`, role: 'router', groupId: '' },
+            member: { id: `m${index}`, address: `m${index}:1`, role: 'router', groupId: '', metricsAddress: '' },
           }),
         );
       }
@@ -222,9 +223,9 @@ describe('coordinator.v1 service', () => {
 
   describe('ReportSuspect', () => {
     const report = (overrides: Partial<coordinatorV1.ReportSuspectRequest>) =>
-      served.call(served.client.reportSuspect, { reporterId: 'monitor-1', suspectId: 'r1', phi: 8.5, ...overrides });
+      served.call(served.client.reportSuspect, { reporterId: 'monitor-1', suspectId: 'r2', phi: 8.5, ...overrides });
 
-    it('answers a well-formed report on the leader', async () => {
+    it('answers a well-formed report about a backup on the leader without a failover', async () => {
       expect((await report({})).failoverStarted).toBe(false);
     });
 

@@ -6,13 +6,14 @@
 // lease; WatchTopology is served by any member from the state it has applied.
 import type { Deadline } from '@grpc/grpc-js';
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
-import { InvalidArgumentError } from '@bulwark/errors';
+import { FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { checkId, type DeleteGroupCommand } from '@bulwark/metadata';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { ChangeProposer, type CoordinatorRunner } from './change-proposer';
 import { requestFailover } from './failover-request';
 import type { Failovers } from './failovers';
+import { suspectProbeDeadlineMs, type MemberProbe } from './member-probe';
 import type { MetadataReplica } from './metadata-replica';
 import { requestKeyOf } from './request-key';
 import { groupToProto, modeFromProto, ringToProto, roleFromProto, topologyToProto } from './topology-codec';
@@ -30,6 +31,8 @@ export interface CoordinatorServiceOptions {
   primaryLeaseMs: number;
   /** The automatic failover over the same runner and replica: Failover and DeleteGroup share its rounds and gate. */
   failovers: Failovers;
+  /** The leader's own probe of a suspect primary before ReportSuspect fails it over. */
+  memberProbe: MemberProbe;
 }
 
 /**
@@ -93,7 +96,13 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         {
           decide: () => ({
             type: 'registerMember',
-            member: { id: member.id, address: member.address, role, groupId: member.groupId },
+            member: {
+              id: member.id,
+              address: member.address,
+              role,
+              groupId: member.groupId,
+              metricsAddress: member.metricsAddress,
+            },
           }),
         },
         key,
@@ -101,20 +110,45 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       return { header: header(revision) };
     }),
 
-    reportSuspect: kit.unary((request) => {
+    reportSuspect: kit.unary(async (request, call) => {
       checkId(request.reporterId, 'reporter_id');
-      checkId(request.suspectId, 'suspect_id');
+      const suspectId = checkId(request.suspectId, 'suspect_id');
       if (!Number.isFinite(request.phi) || request.phi < 0) {
         throw new InvalidArgumentError('phi', `must be a finite number >= 0, got ${request.phi}`);
       }
       proposer.requireLeader();
-      // Recorded only: the leader fails a group over on its own once its primary stops renewing
-      // (failovers.ts); confirming a suspect with a probe of its own comes with the monitor.
-      options.logger.warn(
-        { reporter: request.reporterId, suspect: request.suspectId, phi: request.phi },
-        'member reported as suspect',
-      );
-      return { header: header(replica.machine.revision), failoverStarted: false };
+      const { machine } = replica;
+      const report = { reporter: request.reporterId, suspect: suspectId, phi: request.phi };
+      const group = machine.topology.groups.find((candidate) => candidate.primary === suspectId);
+      const address = machine.member(suspectId)?.address;
+      // Only a primary's death needs the leader: a backup leaves the in-sync set through its
+      // primary, and a dead coordinator leader is replaced by Paxos's own election.
+      if (!group || address === undefined) {
+        options.logger.info(report, 'member reported as suspect; not a primary, recorded only');
+        return { header: header(machine.revision), failoverStarted: false };
+      }
+      if (await options.memberProbe.alive(address, suspectProbeDeadlineMs)) {
+        options.logger.info({ ...report, group: group.id }, 'suspect primary answered the leader; no failover');
+        return { header: header(machine.revision), failoverStarted: false };
+      }
+      options.logger.warn({ ...report, group: group.id }, 'suspect primary confirmed by the leader; failing over');
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      try {
+        const { revision } = await requestFailover(
+          failovers,
+          { groupId: group.id, expectedEpoch: group.epoch, targetPrimary: '' },
+          undefined,
+          { callerRemainingMs: msUntil(call.getDeadline()), signal: cancelled.signal },
+        );
+        return { header: header(revision), failoverStarted: true };
+      } catch (error) {
+        // The group moved on since the probe (the lease ran out, another report): done without this one.
+        if (error instanceof FailedPreconditionError && error.details.field === 'expected_epoch') {
+          return { header: header(machine.revision), failoverStarted: false };
+        }
+        throw error;
+      }
     }),
 
     failover: kit.unary(async (request, call) => {

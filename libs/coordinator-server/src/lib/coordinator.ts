@@ -10,6 +10,7 @@ import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { coordinatorService } from './coordinator-service';
 import { GrpcDurableStates } from './durable-states';
 import { Failovers } from './failovers';
+import { GrpcMemberProbe } from './member-probe';
 import { checkMessageBounds } from './message-bounds';
 import { MetadataReplica } from './metadata-replica';
 import { PaxosRunner } from './paxos-runner';
@@ -38,6 +39,7 @@ export class Coordinator {
   private readonly replica: MetadataReplica;
   private readonly failovers: Failovers;
   private readonly addresses: Map<string, string>;
+  private readonly memberProbe = new GrpcMemberProbe();
 
   constructor(private readonly options: CoordinatorOptions) {
     // One monotonic clock for leadership and lease grants: a failover's wait
@@ -98,6 +100,7 @@ export class Coordinator {
         addresses: this.addresses,
         primaryLeaseMs: this.options.primaryLeaseMs,
         failovers: this.failovers,
+        memberProbe: this.memberProbe,
       }),
       this.transport.service(kit, (message) => this.runner.receive(message)),
     ];
@@ -110,6 +113,7 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     this.failovers.stop();
+    this.memberProbe.close();
     this.runner.stop();
     this.transport.close();
     this.storage.close();

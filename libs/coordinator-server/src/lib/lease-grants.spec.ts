@@ -18,7 +18,10 @@ describe('LeaseGrants', () => {
     grants = new LeaseGrants(() => nowMs);
     machine = new MetadataStateMachine();
     for (const id of ['r1', 'r2']) {
-      apply({ type: 'registerMember', member: { id, address: `${id}:1`, role: 'replica', groupId: 'g1' } });
+      apply({
+        type: 'registerMember',
+        member: { id, address: `${id}:1`, role: 'replica', groupId: 'g1', metricsAddress: '' },
+      });
     }
     apply({ type: 'createGroup', groupId: 'g1', members: ['r1', 'r2'], mode: 'sync' });
   });

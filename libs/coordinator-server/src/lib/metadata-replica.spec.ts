@@ -10,7 +10,7 @@ describe('MetadataReplica', () => {
       slot: 1n,
       command: encodeCommand({
         type: 'registerMember',
-        member: { id: 'r1', address: 'r1:7100', role: 'router', groupId: '' },
+        member: { id: 'r1', address: 'r1:7100', role: 'router', groupId: '', metricsAddress: '' },
       }),
     });
     const before = replica.machine.topology;
@@ -29,7 +29,7 @@ describe('MetadataReplica', () => {
       slot: 1n,
       command: encodeCommand({
         type: 'registerMember',
-        member: { id: 'r1', address: 'r1:7100', role: 'router', groupId: '' },
+        member: { id: 'r1', address: 'r1:7100', role: 'router', groupId: '', metricsAddress: '' },
       }),
     });
     expect(seen[0]).toHaveLength(1);
@@ -53,7 +53,7 @@ describe('MetadataReplica', () => {
         slot,
         command: encodeCommand({
           type: 'registerMember',
-          member: { id, address: `${id}:7100`, role: 'router', groupId: '' },
+          member: { id, address: `${id}:7100`, role: 'router', groupId: '', metricsAddress: '' },
         }),
       });
 

@@ -10,8 +10,20 @@ describe('snapshots and log entries', () => {
   it('round-trip the remembered requests with every kind of outcome, so a restored member answers retries alike', () => {
     const machine = new MetadataStateMachine();
     const commands: Array<[Change, string]> = [
-      [{ type: 'registerMember', member: { id: 'r1', address: 'r1:1', role: 'replica', groupId: 'g1' } }, 'a1'],
-      [{ type: 'registerMember', member: { id: 'r2', address: 'r2:1', role: 'replica', groupId: 'g1' } }, 'a2'],
+      [
+        {
+          type: 'registerMember',
+          member: { id: 'r1', address: 'r1:1', role: 'replica', groupId: 'g1', metricsAddress: 'r1:9464' },
+        },
+        'a1',
+      ],
+      [
+        {
+          type: 'registerMember',
+          member: { id: 'r2', address: 'r2:1', role: 'replica', groupId: 'g1', metricsAddress: '' },
+        },
+        'a2',
+      ],
       [{ type: 'createGroup', groupId: 'g1', members: ['r1', 'r2'], mode: 'async' }, 'b1'],
       [{ type: 'createGroup', groupId: 'g2', members: ['r9'], mode: 'sync' }, 'b2'],
       [
@@ -29,7 +41,13 @@ describe('snapshots and log entries', () => {
         { type: 'setRing', expectedVersion: 1n, virtualNodesPerWeight: 8, groups: [{ groupId: 'g1', weight: 1 }] },
         'c2',
       ],
-      [{ type: 'registerMember', member: { id: 'r3', address: 'r3:1', role: 'replica', groupId: 'g3' } }, 'a3'],
+      [
+        {
+          type: 'registerMember',
+          member: { id: 'r3', address: 'r3:1', role: 'replica', groupId: 'g3', metricsAddress: '' },
+        },
+        'a3',
+      ],
       [{ type: 'createGroup', groupId: 'g3', members: ['r3'], mode: 'sync' }, 'b3'],
       [{ type: 'deleteGroup', groupId: 'g3' }, 'g1'],
     ];

@@ -40,7 +40,13 @@ export function modeFromProto(mode: coordinatorV1.ReplicationMode): ReplicationM
 }
 
 export function memberToProto(member: Member): coordinatorV1.Member {
-  return { id: member.id, address: member.address, role: roleToProto[member.role], groupId: member.groupId };
+  return {
+    id: member.id,
+    address: member.address,
+    role: roleToProto[member.role],
+    groupId: member.groupId,
+    metricsAddress: member.metricsAddress,
+  };
 }
 
 export function groupToProto(group: ReplicaGroup): coordinatorV1.ReplicaGroup {
@@ -60,7 +66,15 @@ export function groupToProto(group: ReplicaGroup): coordinatorV1.ReplicaGroup {
 /** The member of a proto, or undefined when its role is unspecified or unknown (the caller decides what that means). */
 export function memberFromProto(member: coordinatorV1.Member): Member | undefined {
   const role = roleFromProto(member.role);
-  return role && { id: member.id, address: member.address, role, groupId: member.groupId };
+  return (
+    role && {
+      id: member.id,
+      address: member.address,
+      role,
+      groupId: member.groupId,
+      metricsAddress: member.metricsAddress,
+    }
+  );
 }
 
 /** The group of a proto from the coordinators' own records; throws on an unknown mode (corruption). */

@@ -32,7 +32,7 @@ describe('WatchTopology with a watcher that stops reading', () => {
       served.runner.commit(
         encodeCommand({
           type: 'registerMember',
-          member: { id: `m${change % 1_000}`, address, role: 'router', groupId: '' },
+          member: { id: `m${change % 1_000}`, address, role: 'router', groupId: '', metricsAddress: '' },
         }),
       );
       // Let the streams' writes and flow control run now and then.

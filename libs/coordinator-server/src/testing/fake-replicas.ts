@@ -164,6 +164,7 @@ export async function createFakeGroup(
       address: replica.address,
       role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
       groupId,
+      metricsAddress: '',
     };
     await call(client.registerMember, { member, requestId: '' });
   }

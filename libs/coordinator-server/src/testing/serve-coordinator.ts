@@ -9,6 +9,7 @@ import { callUnary, createClient, startServer, type RunningServer, type UnaryMet
 import { coordinatorService } from '../lib/coordinator-service';
 import { GrpcDurableStates } from '../lib/durable-states';
 import { Failovers } from '../lib/failovers';
+import { GrpcMemberProbe } from '../lib/member-probe';
 import { MetadataReplica } from '../lib/metadata-replica';
 import type { WatchLimits } from '../lib/watch-topology';
 import { FakeRunner } from './fake-runner';
@@ -49,6 +50,7 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
     clockDriftMs: options.clockDriftMs ?? 500,
     nowMs: () => clock.nowMs,
   });
+  const memberProbe = new GrpcMemberProbe();
   let server: RunningServer | undefined;
   server = await startServer(
     // Large enough for the oversized requests the tests send: the service must refuse them itself.
@@ -62,6 +64,7 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
         addresses: new Map([['c1', '127.0.0.1:1']]),
         primaryLeaseMs,
         failovers,
+        memberProbe,
         watchLimits: options.watchLimits,
       }),
     ],
@@ -79,6 +82,7 @@ export async function serveCoordinator(options: ServeOptions = {}): Promise<Serv
     call: (method, request) => callUnary(client, method, request, { deadlineMs: 10_000 }),
     stop: async () => {
       failovers.stop();
+      memberProbe.close();
       client.close();
       await server?.drain('test done');
       server = undefined;

@@ -18,6 +18,10 @@ describe('topologyEquals', () => {
     ['revision', { ...topology, revision: topology.revision + 1n }],
     ['a member', { ...topology, members: topology.members.slice(1) }],
     ['an address', { ...topology, members: topology.members.map((member) => ({ ...member, address: 'x:1' })) }],
+    [
+      'a metrics address',
+      { ...topology, members: topology.members.map((member) => ({ ...member, metricsAddress: 'x:9464' })) },
+    ],
     ['a role', { ...topology, members: topology.members.map((member) => ({ ...member, role: 'lock' as const })) }],
     ['a declared group', { ...topology, members: topology.members.map((member) => ({ ...member, groupId: 'gx' })) }],
     ['an epoch', withGroup({ epoch: 99n })],

@@ -14,7 +14,13 @@ export function topologyEquals(a: Topology, b: Topology): boolean {
 }
 
 function membersEqual(a: Member, b: Member): boolean {
-  return a.id === b.id && a.address === b.address && a.role === b.role && a.groupId === b.groupId;
+  return (
+    a.id === b.id &&
+    a.address === b.address &&
+    a.role === b.role &&
+    a.groupId === b.groupId &&
+    a.metricsAddress === b.metricsAddress
+  );
 }
 
 function groupsEqual(a: ReplicaGroup, b: ReplicaGroup): boolean {

@@ -66,8 +66,8 @@ export function withoutItem<T extends { readonly id: string }>(items: readonly T
 }
 
 export function frozenMember(member: Member): Member {
-  const { id, address, role, groupId } = member;
-  return Object.freeze({ id, address, role, groupId });
+  const { id, address, role, groupId, metricsAddress } = member;
+  return Object.freeze({ id, address, role, groupId, metricsAddress });
 }
 
 export function frozenGroup(group: ReplicaGroup): ReplicaGroup {

@@ -22,6 +22,8 @@ export interface Member {
    * does not exist yet; it belongs to a group only once that group lists it.
    */
   readonly groupId: string;
+  /** host:port where the member serves Prometheus metrics over HTTP; '' when it serves none. */
+  readonly metricsAddress: string;
 }
 
 export interface ReplicaGroup {

@@ -6,11 +6,11 @@ import { emptyTopology, findGroup } from '../lib/topology';
 import type { Member, MemberRole, ReplicaGroup, Topology } from '../lib/types';
 
 export function replica(id: string, groupId: string, address = `${id}:7100`): Member {
-  return { id, address, role: 'replica', groupId };
+  return { id, address, role: 'replica', groupId, metricsAddress: '' };
 }
 
 export function service(id: string, role: Exclude<MemberRole, 'replica'>, address = `${id}:7000`): Member {
-  return { id, address, role, groupId: '' };
+  return { id, address, role, groupId: '', metricsAddress: '' };
 }
 
 /** Applies the commands in order; throws if any is rejected, naming it. */

@@ -135,7 +135,7 @@ function resolveMember(template: Extract<Template, { type: 'registerMember' }>, 
     othersOwn: `${neighbour}:7100`,
     invalid: `${id}-without-port`,
   }[template.address];
-  return { id, address, role, groupId };
+  return { id, address, role, groupId, metricsAddress: '' };
 }
 
 function resolveGroupMembers(groupId: string, choice: Extract<Template, { type: 'createGroup' }>['members']) {

@@ -35,6 +35,7 @@ function topology(
         address: `10.0.0.${n}:7100`,
         role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
         groupId: id,
+        metricsAddress: '',
       })),
     ),
     groups: ids.map((id) => {

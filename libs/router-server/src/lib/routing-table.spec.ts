@@ -32,6 +32,7 @@ function topology(overrides: Partial<coordinatorV1.Topology> = {}): coordinatorV
         address: `10.0.${groups.indexOf(group)}.${index + 1}:7100`,
         role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
         groupId: group.id,
+        metricsAddress: '',
       })),
     ),
     groups,

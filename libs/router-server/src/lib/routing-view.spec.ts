@@ -39,6 +39,7 @@ function topology(
       address: `10.0.0.${index + 1}:7100`,
       role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
       groupId: 'group-a',
+      metricsAddress: '',
     })),
     groups: [
       {

@@ -45,6 +45,16 @@ describe('registerMember', () => {
     expect(events).toEqual([{ revision: 2n, change: { type: 'memberRegistered', member: moved } }]);
   });
 
+  it('records a metrics address, and a restart that serves metrics elsewhere updates it', () => {
+    const withMetrics = { ...replica('r1', 'g1'), metricsAddress: 'r1:9464' };
+    const start = applyAll(registerAll([withMetrics]));
+    expect(findMember(start, 'r1')?.metricsAddress).toBe('r1:9464');
+    const moved = { ...withMetrics, metricsAddress: 'r1:9465' };
+    const { topology, events } = apply(start, register(moved));
+    expect(findMember(topology, 'r1')?.metricsAddress).toBe('r1:9465');
+    expect(events).toEqual([{ revision: 2n, change: { type: 'memberRegistered', member: moved } }]);
+  });
+
   it('lets a replica declare a group that does not exist yet, since groups are created from registered replicas', () => {
     const { topology, result } = apply(emptyTopology, register(replica('r1', 'group-to-come')));
     expect(result.ok).toBe(true);
@@ -70,6 +80,8 @@ describe('registerMember', () => {
     ['member.id', { ...replica('r1', ''), id: '' }],
     ['member.address', replica('r1', '', 'r1')],
     ['member.address', replica('r1', '', 'r1:0')],
+    ['member.metrics_address', { ...replica('r1', ''), metricsAddress: 'r1' }],
+    ['member.metrics_address', { ...replica('r1', ''), metricsAddress: 'r1:99999' }],
     ['member.role', { ...replica('r1', ''), role: 'primary' as Member['role'] }],
     ['member.group_id', { ...service('router-1', 'router'), groupId: 'g1' }],
     ['member.group_id', replica('r1', 'Group_1')],

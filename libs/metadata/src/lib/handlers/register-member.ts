@@ -1,4 +1,4 @@
-// RegisterMember: adds a member, or updates the address of a known one.
+// RegisterMember: adds a member, or updates the addresses of a known one.
 // Registering what is already stored is a repeat (a restarted service
 // registers at every start) and takes no new revision.
 import {
@@ -24,13 +24,26 @@ export function registerMember(
   const id = checkId(requested.id, 'member.id');
   const address = checkAddress(requested.address, 'member.address');
   const role = checkRole(requested.role, 'member.role');
-  const member = frozenMember({ id, address, role, groupId: checkDeclaredGroup(role, requested.groupId) });
+  const metricsAddress =
+    requested.metricsAddress === undefined || requested.metricsAddress === ''
+      ? ''
+      : checkAddress(requested.metricsAddress, 'member.metrics_address');
+  const member = frozenMember({
+    id,
+    address,
+    role,
+    groupId: checkDeclaredGroup(role, requested.groupId),
+    metricsAddress,
+  });
 
   const existing = state.member(id);
   if (existing) {
     checkUpdate(state, existing, member);
-    if (existing.address === member.address && existing.groupId === member.groupId)
-      return { value: { member: existing } };
+    const unchanged =
+      existing.address === member.address &&
+      existing.groupId === member.groupId &&
+      existing.metricsAddress === member.metricsAddress;
+    if (unchanged) return { value: { member: existing } };
   } else if (state.memberCount >= topologyMembersMax) {
     throw new ResourceExhaustedError('topologyMembersMax', `${topologyMembersMax} members are registered already`);
   }

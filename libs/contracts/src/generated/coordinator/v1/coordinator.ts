@@ -143,6 +143,12 @@ export interface Member {
   role: MemberRole;
   /** group_id is the replica group of a MEMBER_ROLE_REPLICA; empty otherwise. */
   groupId: string;
+  /**
+   * metrics_address is host:port where the member serves Prometheus metrics
+   * over HTTP (GET /metrics); empty when it serves none. The monitor scrapes
+   * it for the dashboard's throughput, latency and lag charts.
+   */
+  metricsAddress: string;
 }
 
 /** ReplicaGroup is one shard group's replication configuration. */
@@ -342,7 +348,13 @@ export interface ReportSuspectResponse {
   header:
     | ResponseHeader
     | undefined;
-  /** failover_started is true when the report led to a failover. */
+  /**
+   * failover_started is true when the leader's own probe confirmed a
+   * suspect primary and the report started, or joined, the failover of its
+   * group. The call answers once the group is at its next epoch; past its
+   * deadline it fails with DEADLINE_EXCEEDED and the failover still
+   * completes.
+   */
   failoverStarted: boolean;
 }
 
@@ -526,7 +538,7 @@ export interface UpdateInSyncSetResponse {
 }
 
 function createBaseMember(): Member {
-  return { id: "", address: "", role: 0, groupId: "" };
+  return { id: "", address: "", role: 0, groupId: "", metricsAddress: "" };
 }
 
 export const Member: MessageFns<Member> = {
@@ -542,6 +554,9 @@ export const Member: MessageFns<Member> = {
     }
     if (message.groupId !== "") {
       writer.uint32(34).string(message.groupId);
+    }
+    if (message.metricsAddress !== "") {
+      writer.uint32(42).string(message.metricsAddress);
     }
     return writer;
   },
@@ -591,6 +606,14 @@ export const Member: MessageFns<Member> = {
             message.groupId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.metricsAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -613,6 +636,11 @@ export const Member: MessageFns<Member> = {
         : isSet(object.group_id)
         ? globalThis.String(object.group_id)
         : "",
+      metricsAddress: isSet(object.metricsAddress)
+        ? globalThis.String(object.metricsAddress)
+        : isSet(object.metrics_address)
+        ? globalThis.String(object.metrics_address)
+        : "",
     };
   },
 
@@ -630,6 +658,9 @@ export const Member: MessageFns<Member> = {
     if (message.groupId !== "") {
       obj.groupId = message.groupId;
     }
+    if (message.metricsAddress !== "") {
+      obj.metricsAddress = message.metricsAddress;
+    }
     return obj;
   },
 
@@ -642,6 +673,7 @@ export const Member: MessageFns<Member> = {
     message.address = object.address ?? "";
     message.role = object.role ?? 0;
     message.groupId = object.groupId ?? "";
+    message.metricsAddress = object.metricsAddress ?? "";
     return message;
   },
 };
@@ -3590,12 +3622,17 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): RegisterMemberResponse => RegisterMemberResponse.decode(value),
   },
   /**
-   * ReportSuspect tells the leader that a member looks dead. Every field is
-   * checked (INVALID_ARGUMENT naming it). The leader records the report;
-   * it does not act on it yet (confirming a suspect with its own probe
-   * comes with the monitor). Groups are failed over without it: the leader
-   * fails a group over on its own once its primary stops renewing the
-   * lease (see Failover).
+   * ReportSuspect tells the leader that a member looks dead (a monitor's
+   * phi-accrual detector says DOWN). Every field is checked
+   * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
+   * leader confirms with a probe of its own (grpc.health.v1 Check, about
+   * 300 ms); if that fails too, it fails the group over on Failover's path
+   * with the epoch it saw, so the old primary's lease is still waited out
+   * and reports from several monitors move the primary once. Any other
+   * suspect (a backup, a router, a coordinator) is only recorded: backups
+   * leave the in-sync set through their primary, and a dead leader is
+   * replaced by Paxos's own election. Groups are failed over without any
+   * report too, once a primary stops renewing its lease (see Failover).
    */
   reportSuspect: {
     path: "/coordinator.v1.Coordinator/ReportSuspect" as const,
@@ -3738,12 +3775,17 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    */
   registerMember: handleUnaryCall<RegisterMemberRequest, RegisterMemberResponse>;
   /**
-   * ReportSuspect tells the leader that a member looks dead. Every field is
-   * checked (INVALID_ARGUMENT naming it). The leader records the report;
-   * it does not act on it yet (confirming a suspect with its own probe
-   * comes with the monitor). Groups are failed over without it: the leader
-   * fails a group over on its own once its primary stops renewing the
-   * lease (see Failover).
+   * ReportSuspect tells the leader that a member looks dead (a monitor's
+   * phi-accrual detector says DOWN). Every field is checked
+   * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
+   * leader confirms with a probe of its own (grpc.health.v1 Check, about
+   * 300 ms); if that fails too, it fails the group over on Failover's path
+   * with the epoch it saw, so the old primary's lease is still waited out
+   * and reports from several monitors move the primary once. Any other
+   * suspect (a backup, a router, a coordinator) is only recorded: backups
+   * leave the in-sync set through their primary, and a dead leader is
+   * replaced by Paxos's own election. Groups are failed over without any
+   * report too, once a primary stops renewing its lease (see Failover).
    */
   reportSuspect: handleUnaryCall<ReportSuspectRequest, ReportSuspectResponse>;
   /**
@@ -3875,12 +3917,17 @@ export interface CoordinatorClient extends Client {
     callback: (error: ServiceError | null, response: RegisterMemberResponse) => void,
   ): ClientUnaryCall;
   /**
-   * ReportSuspect tells the leader that a member looks dead. Every field is
-   * checked (INVALID_ARGUMENT naming it). The leader records the report;
-   * it does not act on it yet (confirming a suspect with its own probe
-   * comes with the monitor). Groups are failed over without it: the leader
-   * fails a group over on its own once its primary stops renewing the
-   * lease (see Failover).
+   * ReportSuspect tells the leader that a member looks dead (a monitor's
+   * phi-accrual detector says DOWN). Every field is checked
+   * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
+   * leader confirms with a probe of its own (grpc.health.v1 Check, about
+   * 300 ms); if that fails too, it fails the group over on Failover's path
+   * with the epoch it saw, so the old primary's lease is still waited out
+   * and reports from several monitors move the primary once. Any other
+   * suspect (a backup, a router, a coordinator) is only recorded: backups
+   * leave the in-sync set through their primary, and a dead leader is
+   * replaced by Paxos's own election. Groups are failed over without any
+   * report too, once a primary stops renewing its lease (see Failover).
    */
   reportSuspect(
     request: ReportSuspectRequest,

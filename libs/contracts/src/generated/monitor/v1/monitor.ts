@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { ResponseHeader } from "../../common/v1/common";
+import { MemberRole, memberRoleFromJSON, memberRoleToJSON } from "../../coordinator/v1/coordinator";
 
 export const protobufPackage = "monitor.v1";
 
@@ -34,7 +35,11 @@ export enum MemberState {
   MEMBER_STATE_UP = 1,
   /** MEMBER_STATE_SUSPECT - MEMBER_STATE_SUSPECT means phi crossed the suspicion threshold. */
   MEMBER_STATE_SUSPECT = 2,
-  /** MEMBER_STATE_DOWN - MEMBER_STATE_DOWN means phi crossed the down threshold. */
+  /**
+   * MEMBER_STATE_DOWN - MEMBER_STATE_DOWN means phi crossed the down threshold, or the member
+   * refused the probe outright (nothing listens at its address, or it
+   * answered NOT_SERVING).
+   */
   MEMBER_STATE_DOWN = 3,
   UNRECOGNIZED = -1,
 }
@@ -76,6 +81,157 @@ export function memberStateToJSON(object: MemberState): string {
   }
 }
 
+/** CanaryKind is what a canary exercises. */
+export enum CanaryKind {
+  /** CANARY_KIND_UNSPECIFIED - CANARY_KIND_UNSPECIFIED is never sent. */
+  CANARY_KIND_UNSPECIFIED = 0,
+  /**
+   * CANARY_KIND_KV - CANARY_KIND_KV puts a canary key of one group through one router, then
+   * reads it back with a STRONG get.
+   */
+  CANARY_KIND_KV = 1,
+  /**
+   * CANARY_KIND_LOCK - CANARY_KIND_LOCK takes a canary lock with TryAcquire through one lock
+   * service, then releases it.
+   */
+  CANARY_KIND_LOCK = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function canaryKindFromJSON(object: any): CanaryKind {
+  switch (object) {
+    case 0:
+    case "CANARY_KIND_UNSPECIFIED":
+      return CanaryKind.CANARY_KIND_UNSPECIFIED;
+    case 1:
+    case "CANARY_KIND_KV":
+      return CanaryKind.CANARY_KIND_KV;
+    case 2:
+    case "CANARY_KIND_LOCK":
+      return CanaryKind.CANARY_KIND_LOCK;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CanaryKind.UNRECOGNIZED;
+  }
+}
+
+export function canaryKindToJSON(object: CanaryKind): string {
+  switch (object) {
+    case CanaryKind.CANARY_KIND_UNSPECIFIED:
+      return "CANARY_KIND_UNSPECIFIED";
+    case CanaryKind.CANARY_KIND_KV:
+      return "CANARY_KIND_KV";
+    case CanaryKind.CANARY_KIND_LOCK:
+      return "CANARY_KIND_LOCK";
+    case CanaryKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** SubjectKind is what an availability figure is about. */
+export enum SubjectKind {
+  /** SUBJECT_KIND_UNSPECIFIED - SUBJECT_KIND_UNSPECIFIED selects every kind in a request; never sent. */
+  SUBJECT_KIND_UNSPECIFIED = 0,
+  /** SUBJECT_KIND_MEMBER - SUBJECT_KIND_MEMBER is one member: down while the detector says DOWN. */
+  SUBJECT_KIND_MEMBER = 1,
+  /**
+   * SUBJECT_KIND_GROUP - SUBJECT_KIND_GROUP is one replica group: down while it has no primary
+   * the monitor sees UP.
+   */
+  SUBJECT_KIND_GROUP = 2,
+  /**
+   * SUBJECT_KIND_CANARY - SUBJECT_KIND_CANARY is one canary: down from its first failed run to
+   * its next successful one.
+   */
+  SUBJECT_KIND_CANARY = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function subjectKindFromJSON(object: any): SubjectKind {
+  switch (object) {
+    case 0:
+    case "SUBJECT_KIND_UNSPECIFIED":
+      return SubjectKind.SUBJECT_KIND_UNSPECIFIED;
+    case 1:
+    case "SUBJECT_KIND_MEMBER":
+      return SubjectKind.SUBJECT_KIND_MEMBER;
+    case 2:
+    case "SUBJECT_KIND_GROUP":
+      return SubjectKind.SUBJECT_KIND_GROUP;
+    case 3:
+    case "SUBJECT_KIND_CANARY":
+      return SubjectKind.SUBJECT_KIND_CANARY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SubjectKind.UNRECOGNIZED;
+  }
+}
+
+export function subjectKindToJSON(object: SubjectKind): string {
+  switch (object) {
+    case SubjectKind.SUBJECT_KIND_UNSPECIFIED:
+      return "SUBJECT_KIND_UNSPECIFIED";
+    case SubjectKind.SUBJECT_KIND_MEMBER:
+      return "SUBJECT_KIND_MEMBER";
+    case SubjectKind.SUBJECT_KIND_GROUP:
+      return "SUBJECT_KIND_GROUP";
+    case SubjectKind.SUBJECT_KIND_CANARY:
+      return "SUBJECT_KIND_CANARY";
+    case SubjectKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** AvailabilityWindow is the stretch of time a figure covers. */
+export enum AvailabilityWindow {
+  /**
+   * AVAILABILITY_WINDOW_UNSPECIFIED - AVAILABILITY_WINDOW_UNSPECIFIED selects both windows in a request;
+   * never sent.
+   */
+  AVAILABILITY_WINDOW_UNSPECIFIED = 0,
+  /** AVAILABILITY_WINDOW_HOUR - AVAILABILITY_WINDOW_HOUR is the last hour. */
+  AVAILABILITY_WINDOW_HOUR = 1,
+  /** AVAILABILITY_WINDOW_DAY - AVAILABILITY_WINDOW_DAY is the last 24 hours. */
+  AVAILABILITY_WINDOW_DAY = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function availabilityWindowFromJSON(object: any): AvailabilityWindow {
+  switch (object) {
+    case 0:
+    case "AVAILABILITY_WINDOW_UNSPECIFIED":
+      return AvailabilityWindow.AVAILABILITY_WINDOW_UNSPECIFIED;
+    case 1:
+    case "AVAILABILITY_WINDOW_HOUR":
+      return AvailabilityWindow.AVAILABILITY_WINDOW_HOUR;
+    case 2:
+    case "AVAILABILITY_WINDOW_DAY":
+      return AvailabilityWindow.AVAILABILITY_WINDOW_DAY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AvailabilityWindow.UNRECOGNIZED;
+  }
+}
+
+export function availabilityWindowToJSON(object: AvailabilityWindow): string {
+  switch (object) {
+    case AvailabilityWindow.AVAILABILITY_WINDOW_UNSPECIFIED:
+      return "AVAILABILITY_WINDOW_UNSPECIFIED";
+    case AvailabilityWindow.AVAILABILITY_WINDOW_HOUR:
+      return "AVAILABILITY_WINDOW_HOUR";
+    case AvailabilityWindow.AVAILABILITY_WINDOW_DAY:
+      return "AVAILABILITY_WINDOW_DAY";
+    case AvailabilityWindow.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** MemberStatus is one member as the monitor sees it. */
 export interface MemberStatus {
   /** member_id is the watched member. */
@@ -91,64 +247,178 @@ export interface MemberStatus {
    * if none has.
    */
   lastHeartbeatUnixMs: bigint;
+  /**
+   * role is what the member does; coordinators are watched from
+   * BULWARK_COORDINATORS, the others from the coordinators' topology.
+   */
+  role: MemberRole;
+  /** group_id is the replica group of a replica; empty otherwise. */
+  groupId: string;
+  /** leading is true for the coordinator leader and for each group's primary. */
+  leading: boolean;
+  /** state_since_unix_ms is when the member entered its state. */
+  stateSinceUnixMs: bigint;
 }
 
-/** GetStatusRequest asks for every member's state. */
+/** GroupStatus is one replica group as the coordinators' topology has it. */
+export interface GroupStatus {
+  /** group_id names the group. */
+  groupId: string;
+  /** epoch is the group's configuration epoch. */
+  epoch: bigint;
+  /** primary is the primary's member id; empty while none. */
+  primary: string;
+  /** members lists every member of the group. */
+  members: string[];
+  /** in_sync lists the members that have every acknowledged write. */
+  inSync: string[];
+  /** available is true while the group has a primary the monitor sees UP. */
+  available: boolean;
+}
+
+/** CanaryStatus is one canary's latest outcome. */
+export interface CanaryStatus {
+  /** canary_id names it: kv/<router>/<group> or lock/<lock service>. */
+  canaryId: string;
+  /** kind is what it exercises. */
+  kind: CanaryKind;
+  /** target_id is the router or lock service it goes through. */
+  targetId: string;
+  /** group_id is the group whose key a kv canary writes; empty for locks. */
+  groupId: string;
+  /** ok is true when the last run succeeded. */
+  ok: boolean;
+  /** last_latency_ms is how long the last run took, both calls. */
+  lastLatencyMs: number;
+  /** last_run_unix_ms is when the last run ended; 0 before the first. */
+  lastRunUnixMs: bigint;
+  /**
+   * last_error is the last failed run's gRPC status and message; empty
+   * when the last run succeeded.
+   */
+  lastError: string;
+  /** runs counts the runs since the monitor started. */
+  runs: bigint;
+  /** failures counts the failed runs since the monitor started. */
+  failures: bigint;
+}
+
+/** Status is the monitor's whole view at one moment. */
+export interface Status {
+  /** members lists every watched member, coordinators first. */
+  members: MemberStatus[];
+  /** groups lists every replica group. */
+  groups: GroupStatus[];
+  /** canaries lists every canary. */
+  canaries: CanaryStatus[];
+  /**
+   * coordinator_leader_id is the coordinator leader as last learnt; empty
+   * while unknown.
+   */
+  coordinatorLeaderId: string;
+  /** topology_revision is the revision of the topology the monitor follows. */
+  topologyRevision: bigint;
+}
+
+/** GetStatusRequest asks for the monitor's view. */
 export interface GetStatusRequest {
 }
 
-/** GetStatusResponse lists every watched member. */
+/** GetStatusResponse carries the monitor's view. */
 export interface GetStatusResponse {
   /** header names the monitor. */
   header:
     | ResponseHeader
     | undefined;
-  /** members lists every watched member. */
-  members: MemberStatus[];
+  /** status is the view. */
+  status: Status | undefined;
 }
 
 /** WatchStatusRequest starts a status watch. */
 export interface WatchStatusRequest {
 }
 
-/** WatchStatusResponse is the full status or one change. */
+/** WatchStatusResponse is the full view after a change. */
 export interface WatchStatusResponse {
   /** header names the monitor. */
   header:
     | ResponseHeader
     | undefined;
+  /** status is the view. */
+  status: Status | undefined;
+}
+
+/** Outage is one stretch of time a subject was down. */
+export interface Outage {
   /**
-   * members lists every member on the first message and the changed
-   * members after it.
+   * start_unix_ms is when it went down: for a member, its last heartbeat
+   * before the verdict (the last moment it was known to be alive).
    */
-  members: MemberStatus[];
+  startUnixMs: bigint;
+  /**
+   * end_unix_ms is when it came back (a member's first heartbeat again, a
+   * canary's first successful run); 0 while the outage goes on.
+   */
+  endUnixMs: bigint;
 }
 
 /** GetAvailabilityRequest asks for availability figures. */
 export interface GetAvailabilityRequest {
+  /** kind selects one kind of subject; unspecified selects all. */
+  kind: SubjectKind;
   /**
-   * member_id selects one member; empty means every member. Unknown is
-   * NOT_FOUND.
+   * subject_id selects one subject (a member, group or canary id, with
+   * kind set); empty selects every subject. Unknown is NOT_FOUND.
    */
-  memberId: string;
+  subjectId: string;
+  /** window selects one window; unspecified selects both. */
+  window: AvailabilityWindow;
 }
 
-/** Availability is one member's measured availability. */
+/**
+ * Availability is one subject's figures over one window. Only time the
+ * monitor was running counts as observed: its own downtime is neither up
+ * nor down time.
+ */
 export interface Availability {
-  /** member_id is the member. */
-  memberId: string;
-  /** observed_ms is how long the monitor has watched it. */
+  /** kind is what the subject is. */
+  kind: SubjectKind;
+  /** subject_id names it. */
+  subjectId: string;
+  /** window is the stretch of time covered. */
+  window: AvailabilityWindow;
+  /** observed_ms is how long, within the window, the monitor watched it. */
   observedMs: bigint;
-  /** failures counts transitions to DOWN. */
+  /** down_ms is how long, within the window, it was down. */
+  downMs: bigint;
+  /** failures counts the outages that began within the window. */
   failures: number;
-  /** mtbf_ms is the mean time between failures (up time per failure). */
-  mtbfMs: bigint;
-  /** mttr_ms is the mean time to repair (down time per failure). */
-  mttrMs: bigint;
-  /** availability is up time over observed time, 0 to 1. */
+  /**
+   * mtbf_ms is the mean time between failures: up time per failure. Unset
+   * without a failure (no estimate yet).
+   */
+  mtbfMs?:
+    | bigint
+    | undefined;
+  /**
+   * mttr_ms is the mean time to repair: down time per failure. Unset
+   * without a failure.
+   */
+  mttrMs?:
+    | bigint
+    | undefined;
+  /**
+   * availability is MTBF / (MTBF + MTTR), which is up time over observed
+   * time; 1 without a failure, 0 to 1.
+   */
   availability: number;
   /** nines is -log10(1 - availability), capped at 9. */
   nines: number;
+  /**
+   * outages lists the outages that overlap the window, oldest first, at
+   * most the 100 latest.
+   */
+  outages: Outage[];
 }
 
 /** GetAvailabilityResponse lists availability figures. */
@@ -157,12 +427,25 @@ export interface GetAvailabilityResponse {
   header:
     | ResponseHeader
     | undefined;
-  /** members lists the requested members. */
-  members: Availability[];
+  /**
+   * figures lists one entry per selected subject and window, by kind, then
+   * subject id, then window.
+   */
+  figures: Availability[];
 }
 
 function createBaseMemberStatus(): MemberStatus {
-  return { memberId: "", address: "", state: 0, phi: 0, lastHeartbeatUnixMs: 0n };
+  return {
+    memberId: "",
+    address: "",
+    state: 0,
+    phi: 0,
+    lastHeartbeatUnixMs: 0n,
+    role: 0,
+    groupId: "",
+    leading: false,
+    stateSinceUnixMs: 0n,
+  };
 }
 
 export const MemberStatus: MessageFns<MemberStatus> = {
@@ -184,6 +467,21 @@ export const MemberStatus: MessageFns<MemberStatus> = {
         throw new globalThis.Error("value provided for field message.lastHeartbeatUnixMs of type uint64 too large");
       }
       writer.uint32(40).uint64(message.lastHeartbeatUnixMs);
+    }
+    if (message.role !== 0) {
+      writer.uint32(48).int32(message.role);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(58).string(message.groupId);
+    }
+    if (message.leading !== false) {
+      writer.uint32(64).bool(message.leading);
+    }
+    if (message.stateSinceUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.stateSinceUnixMs) !== message.stateSinceUnixMs) {
+        throw new globalThis.Error("value provided for field message.stateSinceUnixMs of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.stateSinceUnixMs);
     }
     return writer;
   },
@@ -241,6 +539,38 @@ export const MemberStatus: MessageFns<MemberStatus> = {
             message.lastHeartbeatUnixMs = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.leading = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.stateSinceUnixMs = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -268,6 +598,18 @@ export const MemberStatus: MessageFns<MemberStatus> = {
         : isSet(object.last_heartbeat_unix_ms)
         ? BigInt(object.last_heartbeat_unix_ms)
         : 0n,
+      role: isSet(object.role) ? memberRoleFromJSON(object.role) : 0,
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      leading: isSet(object.leading) ? globalThis.Boolean(object.leading) : false,
+      stateSinceUnixMs: isSet(object.stateSinceUnixMs)
+        ? BigInt(object.stateSinceUnixMs)
+        : isSet(object.state_since_unix_ms)
+        ? BigInt(object.state_since_unix_ms)
+        : 0n,
     };
   },
 
@@ -288,6 +630,18 @@ export const MemberStatus: MessageFns<MemberStatus> = {
     if (message.lastHeartbeatUnixMs !== 0n) {
       obj.lastHeartbeatUnixMs = message.lastHeartbeatUnixMs.toString();
     }
+    if (message.role !== 0) {
+      obj.role = memberRoleToJSON(message.role);
+    }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.leading !== false) {
+      obj.leading = message.leading;
+    }
+    if (message.stateSinceUnixMs !== 0n) {
+      obj.stateSinceUnixMs = message.stateSinceUnixMs.toString();
+    }
     return obj;
   },
 
@@ -302,6 +656,581 @@ export const MemberStatus: MessageFns<MemberStatus> = {
     message.phi = object.phi ?? 0;
     message.lastHeartbeatUnixMs = (object.lastHeartbeatUnixMs !== undefined && object.lastHeartbeatUnixMs !== null)
       ? BigInt(object.lastHeartbeatUnixMs)
+      : 0n;
+    message.role = object.role ?? 0;
+    message.groupId = object.groupId ?? "";
+    message.leading = object.leading ?? false;
+    message.stateSinceUnixMs = (object.stateSinceUnixMs !== undefined && object.stateSinceUnixMs !== null)
+      ? BigInt(object.stateSinceUnixMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseGroupStatus(): GroupStatus {
+  return { groupId: "", epoch: 0n, primary: "", members: [], inSync: [], available: false };
+}
+
+export const GroupStatus: MessageFns<GroupStatus> = {
+  encode(message: GroupStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.epoch);
+    }
+    if (message.primary !== "") {
+      writer.uint32(26).string(message.primary);
+    }
+    for (const v of message.members) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.inSync) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.available !== false) {
+      writer.uint32(48).bool(message.available);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.primary = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.members.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.inSync.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.available = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GroupStatus {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      primary: isSet(object.primary) ? globalThis.String(object.primary) : "",
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => globalThis.String(e)) : [],
+      inSync: globalThis.Array.isArray(object?.inSync)
+        ? object.inSync.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.in_sync)
+        ? object.in_sync.map((e: any) => globalThis.String(e))
+        : [],
+      available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
+    };
+  },
+
+  toJSON(message: GroupStatus): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
+    if (message.primary !== "") {
+      obj.primary = message.primary;
+    }
+    if (message.members?.length) {
+      obj.members = message.members;
+    }
+    if (message.inSync?.length) {
+      obj.inSync = message.inSync;
+    }
+    if (message.available !== false) {
+      obj.available = message.available;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GroupStatus>, I>>(base?: I): GroupStatus {
+    return GroupStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GroupStatus>, I>>(object: I): GroupStatus {
+    const message = createBaseGroupStatus();
+    message.groupId = object.groupId ?? "";
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.primary = object.primary ?? "";
+    message.members = object.members?.map((e) => e) || [];
+    message.inSync = object.inSync?.map((e) => e) || [];
+    message.available = object.available ?? false;
+    return message;
+  },
+};
+
+function createBaseCanaryStatus(): CanaryStatus {
+  return {
+    canaryId: "",
+    kind: 0,
+    targetId: "",
+    groupId: "",
+    ok: false,
+    lastLatencyMs: 0,
+    lastRunUnixMs: 0n,
+    lastError: "",
+    runs: 0n,
+    failures: 0n,
+  };
+}
+
+export const CanaryStatus: MessageFns<CanaryStatus> = {
+  encode(message: CanaryStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.canaryId !== "") {
+      writer.uint32(10).string(message.canaryId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.targetId !== "") {
+      writer.uint32(26).string(message.targetId);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(34).string(message.groupId);
+    }
+    if (message.ok !== false) {
+      writer.uint32(40).bool(message.ok);
+    }
+    if (message.lastLatencyMs !== 0) {
+      writer.uint32(49).double(message.lastLatencyMs);
+    }
+    if (message.lastRunUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.lastRunUnixMs) !== message.lastRunUnixMs) {
+        throw new globalThis.Error("value provided for field message.lastRunUnixMs of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.lastRunUnixMs);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(66).string(message.lastError);
+    }
+    if (message.runs !== 0n) {
+      if (BigInt.asUintN(64, message.runs) !== message.runs) {
+        throw new globalThis.Error("value provided for field message.runs of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.runs);
+    }
+    if (message.failures !== 0n) {
+      if (BigInt.asUintN(64, message.failures) !== message.failures) {
+        throw new globalThis.Error("value provided for field message.failures of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.failures);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CanaryStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCanaryStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.canaryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.lastLatencyMs = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastRunUnixMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.runs = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.failures = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CanaryStatus {
+    return {
+      canaryId: isSet(object.canaryId)
+        ? globalThis.String(object.canaryId)
+        : isSet(object.canary_id)
+        ? globalThis.String(object.canary_id)
+        : "",
+      kind: isSet(object.kind) ? canaryKindFromJSON(object.kind) : 0,
+      targetId: isSet(object.targetId)
+        ? globalThis.String(object.targetId)
+        : isSet(object.target_id)
+        ? globalThis.String(object.target_id)
+        : "",
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      lastLatencyMs: isSet(object.lastLatencyMs)
+        ? globalThis.Number(object.lastLatencyMs)
+        : isSet(object.last_latency_ms)
+        ? globalThis.Number(object.last_latency_ms)
+        : 0,
+      lastRunUnixMs: isSet(object.lastRunUnixMs)
+        ? BigInt(object.lastRunUnixMs)
+        : isSet(object.last_run_unix_ms)
+        ? BigInt(object.last_run_unix_ms)
+        : 0n,
+      lastError: isSet(object.lastError)
+        ? globalThis.String(object.lastError)
+        : isSet(object.last_error)
+        ? globalThis.String(object.last_error)
+        : "",
+      runs: isSet(object.runs) ? BigInt(object.runs) : 0n,
+      failures: isSet(object.failures) ? BigInt(object.failures) : 0n,
+    };
+  },
+
+  toJSON(message: CanaryStatus): unknown {
+    const obj: any = {};
+    if (message.canaryId !== "") {
+      obj.canaryId = message.canaryId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = canaryKindToJSON(message.kind);
+    }
+    if (message.targetId !== "") {
+      obj.targetId = message.targetId;
+    }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.lastLatencyMs !== 0) {
+      obj.lastLatencyMs = floatToJson(message.lastLatencyMs);
+    }
+    if (message.lastRunUnixMs !== 0n) {
+      obj.lastRunUnixMs = message.lastRunUnixMs.toString();
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.runs !== 0n) {
+      obj.runs = message.runs.toString();
+    }
+    if (message.failures !== 0n) {
+      obj.failures = message.failures.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CanaryStatus>, I>>(base?: I): CanaryStatus {
+    return CanaryStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CanaryStatus>, I>>(object: I): CanaryStatus {
+    const message = createBaseCanaryStatus();
+    message.canaryId = object.canaryId ?? "";
+    message.kind = object.kind ?? 0;
+    message.targetId = object.targetId ?? "";
+    message.groupId = object.groupId ?? "";
+    message.ok = object.ok ?? false;
+    message.lastLatencyMs = object.lastLatencyMs ?? 0;
+    message.lastRunUnixMs = (object.lastRunUnixMs !== undefined && object.lastRunUnixMs !== null)
+      ? BigInt(object.lastRunUnixMs)
+      : 0n;
+    message.lastError = object.lastError ?? "";
+    message.runs = (object.runs !== undefined && object.runs !== null) ? BigInt(object.runs) : 0n;
+    message.failures = (object.failures !== undefined && object.failures !== null) ? BigInt(object.failures) : 0n;
+    return message;
+  },
+};
+
+function createBaseStatus(): Status {
+  return { members: [], groups: [], canaries: [], coordinatorLeaderId: "", topologyRevision: 0n };
+}
+
+export const Status: MessageFns<Status> = {
+  encode(message: Status, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      MemberStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.groups) {
+      GroupStatus.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.canaries) {
+      CanaryStatus.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.coordinatorLeaderId !== "") {
+      writer.uint32(34).string(message.coordinatorLeaderId);
+    }
+    if (message.topologyRevision !== 0n) {
+      if (BigInt.asUintN(64, message.topologyRevision) !== message.topologyRevision) {
+        throw new globalThis.Error("value provided for field message.topologyRevision of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.topologyRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Status {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(MemberStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groups.push(GroupStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.canaries.push(CanaryStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.coordinatorLeaderId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.topologyRevision = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Status {
+    return {
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => MemberStatus.fromJSON(e))
+        : [],
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => GroupStatus.fromJSON(e)) : [],
+      canaries: globalThis.Array.isArray(object?.canaries)
+        ? object.canaries.map((e: any) => CanaryStatus.fromJSON(e))
+        : [],
+      coordinatorLeaderId: isSet(object.coordinatorLeaderId)
+        ? globalThis.String(object.coordinatorLeaderId)
+        : isSet(object.coordinator_leader_id)
+        ? globalThis.String(object.coordinator_leader_id)
+        : "",
+      topologyRevision: isSet(object.topologyRevision)
+        ? BigInt(object.topologyRevision)
+        : isSet(object.topology_revision)
+        ? BigInt(object.topology_revision)
+        : 0n,
+    };
+  },
+
+  toJSON(message: Status): unknown {
+    const obj: any = {};
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => MemberStatus.toJSON(e));
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => GroupStatus.toJSON(e));
+    }
+    if (message.canaries?.length) {
+      obj.canaries = message.canaries.map((e) => CanaryStatus.toJSON(e));
+    }
+    if (message.coordinatorLeaderId !== "") {
+      obj.coordinatorLeaderId = message.coordinatorLeaderId;
+    }
+    if (message.topologyRevision !== 0n) {
+      obj.topologyRevision = message.topologyRevision.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Status>, I>>(base?: I): Status {
+    return Status.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Status>, I>>(object: I): Status {
+    const message = createBaseStatus();
+    message.members = object.members?.map((e) => MemberStatus.fromPartial(e)) || [];
+    message.groups = object.groups?.map((e) => GroupStatus.fromPartial(e)) || [];
+    message.canaries = object.canaries?.map((e) => CanaryStatus.fromPartial(e)) || [];
+    message.coordinatorLeaderId = object.coordinatorLeaderId ?? "";
+    message.topologyRevision = (object.topologyRevision !== undefined && object.topologyRevision !== null)
+      ? BigInt(object.topologyRevision)
       : 0n;
     return message;
   },
@@ -360,7 +1289,7 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
 };
 
 function createBaseGetStatusResponse(): GetStatusResponse {
-  return { header: undefined, members: [] };
+  return { header: undefined, status: undefined };
 }
 
 export const GetStatusResponse: MessageFns<GetStatusResponse> = {
@@ -368,8 +1297,8 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.header !== undefined) {
       ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
     }
-    for (const v of message.members) {
-      MemberStatus.encode(v!, writer.uint32(18).fork()).join();
+    if (message.status !== undefined) {
+      Status.encode(message.status, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -400,7 +1329,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.members.push(MemberStatus.decode(reader, reader.uint32()));
+            message.status = Status.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -418,9 +1347,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   fromJSON(object: any): GetStatusResponse {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
-      members: globalThis.Array.isArray(object?.members)
-        ? object.members.map((e: any) => MemberStatus.fromJSON(e))
-        : [],
+      status: isSet(object.status) ? Status.fromJSON(object.status) : undefined,
     };
   },
 
@@ -429,8 +1356,8 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.header !== undefined) {
       obj.header = ResponseHeader.toJSON(message.header);
     }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => MemberStatus.toJSON(e));
+    if (message.status !== undefined) {
+      obj.status = Status.toJSON(message.status);
     }
     return obj;
   },
@@ -443,7 +1370,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
-    message.members = object.members?.map((e) => MemberStatus.fromPartial(e)) || [];
+    message.status = (object.status !== undefined && object.status !== null)
+      ? Status.fromPartial(object.status)
+      : undefined;
     return message;
   },
 };
@@ -501,7 +1430,7 @@ export const WatchStatusRequest: MessageFns<WatchStatusRequest> = {
 };
 
 function createBaseWatchStatusResponse(): WatchStatusResponse {
-  return { header: undefined, members: [] };
+  return { header: undefined, status: undefined };
 }
 
 export const WatchStatusResponse: MessageFns<WatchStatusResponse> = {
@@ -509,8 +1438,8 @@ export const WatchStatusResponse: MessageFns<WatchStatusResponse> = {
     if (message.header !== undefined) {
       ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
     }
-    for (const v of message.members) {
-      MemberStatus.encode(v!, writer.uint32(18).fork()).join();
+    if (message.status !== undefined) {
+      Status.encode(message.status, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -541,7 +1470,7 @@ export const WatchStatusResponse: MessageFns<WatchStatusResponse> = {
               break;
             }
 
-            message.members.push(MemberStatus.decode(reader, reader.uint32()));
+            message.status = Status.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -559,9 +1488,7 @@ export const WatchStatusResponse: MessageFns<WatchStatusResponse> = {
   fromJSON(object: any): WatchStatusResponse {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
-      members: globalThis.Array.isArray(object?.members)
-        ? object.members.map((e: any) => MemberStatus.fromJSON(e))
-        : [],
+      status: isSet(object.status) ? Status.fromJSON(object.status) : undefined,
     };
   },
 
@@ -570,8 +1497,8 @@ export const WatchStatusResponse: MessageFns<WatchStatusResponse> = {
     if (message.header !== undefined) {
       obj.header = ResponseHeader.toJSON(message.header);
     }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => MemberStatus.toJSON(e));
+    if (message.status !== undefined) {
+      obj.status = Status.toJSON(message.status);
     }
     return obj;
   },
@@ -584,19 +1511,128 @@ export const WatchStatusResponse: MessageFns<WatchStatusResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
-    message.members = object.members?.map((e) => MemberStatus.fromPartial(e)) || [];
+    message.status = (object.status !== undefined && object.status !== null)
+      ? Status.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOutage(): Outage {
+  return { startUnixMs: 0n, endUnixMs: 0n };
+}
+
+export const Outage: MessageFns<Outage> = {
+  encode(message: Outage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.startUnixMs) !== message.startUnixMs) {
+        throw new globalThis.Error("value provided for field message.startUnixMs of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.startUnixMs);
+    }
+    if (message.endUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.endUnixMs) !== message.endUnixMs) {
+        throw new globalThis.Error("value provided for field message.endUnixMs of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.endUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Outage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.startUnixMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.endUnixMs = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Outage {
+    return {
+      startUnixMs: isSet(object.startUnixMs)
+        ? BigInt(object.startUnixMs)
+        : isSet(object.start_unix_ms)
+        ? BigInt(object.start_unix_ms)
+        : 0n,
+      endUnixMs: isSet(object.endUnixMs)
+        ? BigInt(object.endUnixMs)
+        : isSet(object.end_unix_ms)
+        ? BigInt(object.end_unix_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: Outage): unknown {
+    const obj: any = {};
+    if (message.startUnixMs !== 0n) {
+      obj.startUnixMs = message.startUnixMs.toString();
+    }
+    if (message.endUnixMs !== 0n) {
+      obj.endUnixMs = message.endUnixMs.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Outage>, I>>(base?: I): Outage {
+    return Outage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Outage>, I>>(object: I): Outage {
+    const message = createBaseOutage();
+    message.startUnixMs = (object.startUnixMs !== undefined && object.startUnixMs !== null)
+      ? BigInt(object.startUnixMs)
+      : 0n;
+    message.endUnixMs = (object.endUnixMs !== undefined && object.endUnixMs !== null) ? BigInt(object.endUnixMs) : 0n;
     return message;
   },
 };
 
 function createBaseGetAvailabilityRequest(): GetAvailabilityRequest {
-  return { memberId: "" };
+  return { kind: 0, subjectId: "", window: 0 };
 }
 
 export const GetAvailabilityRequest: MessageFns<GetAvailabilityRequest> = {
   encode(message: GetAvailabilityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.memberId !== "") {
-      writer.uint32(10).string(message.memberId);
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.subjectId !== "") {
+      writer.uint32(18).string(message.subjectId);
+    }
+    if (message.window !== 0) {
+      writer.uint32(24).int32(message.window);
     }
     return writer;
   },
@@ -615,11 +1651,27 @@ export const GetAvailabilityRequest: MessageFns<GetAvailabilityRequest> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 10) {
+            if (tag !== 8) {
               break;
             }
 
-            message.memberId = reader.string();
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subjectId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.window = reader.int32() as any;
             continue;
           }
         }
@@ -636,18 +1688,26 @@ export const GetAvailabilityRequest: MessageFns<GetAvailabilityRequest> = {
 
   fromJSON(object: any): GetAvailabilityRequest {
     return {
-      memberId: isSet(object.memberId)
-        ? globalThis.String(object.memberId)
-        : isSet(object.member_id)
-        ? globalThis.String(object.member_id)
+      kind: isSet(object.kind) ? subjectKindFromJSON(object.kind) : 0,
+      subjectId: isSet(object.subjectId)
+        ? globalThis.String(object.subjectId)
+        : isSet(object.subject_id)
+        ? globalThis.String(object.subject_id)
         : "",
+      window: isSet(object.window) ? availabilityWindowFromJSON(object.window) : 0,
     };
   },
 
   toJSON(message: GetAvailabilityRequest): unknown {
     const obj: any = {};
-    if (message.memberId !== "") {
-      obj.memberId = message.memberId;
+    if (message.kind !== 0) {
+      obj.kind = subjectKindToJSON(message.kind);
+    }
+    if (message.subjectId !== "") {
+      obj.subjectId = message.subjectId;
+    }
+    if (message.window !== 0) {
+      obj.window = availabilityWindowToJSON(message.window);
     }
     return obj;
   },
@@ -657,46 +1717,75 @@ export const GetAvailabilityRequest: MessageFns<GetAvailabilityRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<GetAvailabilityRequest>, I>>(object: I): GetAvailabilityRequest {
     const message = createBaseGetAvailabilityRequest();
-    message.memberId = object.memberId ?? "";
+    message.kind = object.kind ?? 0;
+    message.subjectId = object.subjectId ?? "";
+    message.window = object.window ?? 0;
     return message;
   },
 };
 
 function createBaseAvailability(): Availability {
-  return { memberId: "", observedMs: 0n, failures: 0, mtbfMs: 0n, mttrMs: 0n, availability: 0, nines: 0 };
+  return {
+    kind: 0,
+    subjectId: "",
+    window: 0,
+    observedMs: 0n,
+    downMs: 0n,
+    failures: 0,
+    mtbfMs: undefined,
+    mttrMs: undefined,
+    availability: 0,
+    nines: 0,
+    outages: [],
+  };
 }
 
 export const Availability: MessageFns<Availability> = {
   encode(message: Availability, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.memberId !== "") {
-      writer.uint32(10).string(message.memberId);
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.subjectId !== "") {
+      writer.uint32(18).string(message.subjectId);
+    }
+    if (message.window !== 0) {
+      writer.uint32(24).int32(message.window);
     }
     if (message.observedMs !== 0n) {
       if (BigInt.asUintN(64, message.observedMs) !== message.observedMs) {
         throw new globalThis.Error("value provided for field message.observedMs of type uint64 too large");
       }
-      writer.uint32(16).uint64(message.observedMs);
+      writer.uint32(32).uint64(message.observedMs);
+    }
+    if (message.downMs !== 0n) {
+      if (BigInt.asUintN(64, message.downMs) !== message.downMs) {
+        throw new globalThis.Error("value provided for field message.downMs of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.downMs);
     }
     if (message.failures !== 0) {
-      writer.uint32(24).uint32(message.failures);
+      writer.uint32(48).uint32(message.failures);
     }
-    if (message.mtbfMs !== 0n) {
+    if (message.mtbfMs !== undefined) {
       if (BigInt.asUintN(64, message.mtbfMs) !== message.mtbfMs) {
         throw new globalThis.Error("value provided for field message.mtbfMs of type uint64 too large");
       }
-      writer.uint32(32).uint64(message.mtbfMs);
+      writer.uint32(56).uint64(message.mtbfMs);
     }
-    if (message.mttrMs !== 0n) {
+    if (message.mttrMs !== undefined) {
       if (BigInt.asUintN(64, message.mttrMs) !== message.mttrMs) {
         throw new globalThis.Error("value provided for field message.mttrMs of type uint64 too large");
       }
-      writer.uint32(40).uint64(message.mttrMs);
+      writer.uint32(64).uint64(message.mttrMs);
     }
     if (message.availability !== 0) {
-      writer.uint32(49).double(message.availability);
+      writer.uint32(73).double(message.availability);
     }
     if (message.nines !== 0) {
-      writer.uint32(57).double(message.nines);
+      writer.uint32(81).double(message.nines);
+    }
+    for (const v of message.outages) {
+      Outage.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -715,19 +1804,19 @@ export const Availability: MessageFns<Availability> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 10) {
+            if (tag !== 8) {
               break;
             }
 
-            message.memberId = reader.string();
+            message.kind = reader.int32() as any;
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 18) {
               break;
             }
 
-            message.observedMs = reader.uint64() as bigint;
+            message.subjectId = reader.string();
             continue;
           }
           case 3: {
@@ -735,7 +1824,7 @@ export const Availability: MessageFns<Availability> = {
               break;
             }
 
-            message.failures = reader.uint32();
+            message.window = reader.int32() as any;
             continue;
           }
           case 4: {
@@ -743,7 +1832,7 @@ export const Availability: MessageFns<Availability> = {
               break;
             }
 
-            message.mtbfMs = reader.uint64() as bigint;
+            message.observedMs = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -751,23 +1840,55 @@ export const Availability: MessageFns<Availability> = {
               break;
             }
 
-            message.mttrMs = reader.uint64() as bigint;
+            message.downMs = reader.uint64() as bigint;
             continue;
           }
           case 6: {
-            if (tag !== 49) {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.failures = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.mtbfMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.mttrMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
               break;
             }
 
             message.availability = reader.double();
             continue;
           }
-          case 7: {
-            if (tag !== 57) {
+          case 10: {
+            if (tag !== 81) {
               break;
             }
 
             message.nines = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.outages.push(Outage.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -784,39 +1905,52 @@ export const Availability: MessageFns<Availability> = {
 
   fromJSON(object: any): Availability {
     return {
-      memberId: isSet(object.memberId)
-        ? globalThis.String(object.memberId)
-        : isSet(object.member_id)
-        ? globalThis.String(object.member_id)
+      kind: isSet(object.kind) ? subjectKindFromJSON(object.kind) : 0,
+      subjectId: isSet(object.subjectId)
+        ? globalThis.String(object.subjectId)
+        : isSet(object.subject_id)
+        ? globalThis.String(object.subject_id)
         : "",
+      window: isSet(object.window) ? availabilityWindowFromJSON(object.window) : 0,
       observedMs: isSet(object.observedMs)
         ? BigInt(object.observedMs)
         : isSet(object.observed_ms)
         ? BigInt(object.observed_ms)
         : 0n,
+      downMs: isSet(object.downMs) ? BigInt(object.downMs) : isSet(object.down_ms) ? BigInt(object.down_ms) : 0n,
       failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
-      mtbfMs: isSet(object.mtbfMs) ? BigInt(object.mtbfMs) : isSet(object.mtbf_ms) ? BigInt(object.mtbf_ms) : 0n,
-      mttrMs: isSet(object.mttrMs) ? BigInt(object.mttrMs) : isSet(object.mttr_ms) ? BigInt(object.mttr_ms) : 0n,
+      mtbfMs: isSet(object.mtbfMs) ? BigInt(object.mtbfMs) : isSet(object.mtbf_ms) ? BigInt(object.mtbf_ms) : undefined,
+      mttrMs: isSet(object.mttrMs) ? BigInt(object.mttrMs) : isSet(object.mttr_ms) ? BigInt(object.mttr_ms) : undefined,
       availability: isSet(object.availability) ? globalThis.Number(object.availability) : 0,
       nines: isSet(object.nines) ? globalThis.Number(object.nines) : 0,
+      outages: globalThis.Array.isArray(object?.outages) ? object.outages.map((e: any) => Outage.fromJSON(e)) : [],
     };
   },
 
   toJSON(message: Availability): unknown {
     const obj: any = {};
-    if (message.memberId !== "") {
-      obj.memberId = message.memberId;
+    if (message.kind !== 0) {
+      obj.kind = subjectKindToJSON(message.kind);
+    }
+    if (message.subjectId !== "") {
+      obj.subjectId = message.subjectId;
+    }
+    if (message.window !== 0) {
+      obj.window = availabilityWindowToJSON(message.window);
     }
     if (message.observedMs !== 0n) {
       obj.observedMs = message.observedMs.toString();
     }
+    if (message.downMs !== 0n) {
+      obj.downMs = message.downMs.toString();
+    }
     if (message.failures !== 0) {
       obj.failures = Math.round(message.failures);
     }
-    if (message.mtbfMs !== 0n) {
+    if (message.mtbfMs !== undefined) {
       obj.mtbfMs = message.mtbfMs.toString();
     }
-    if (message.mttrMs !== 0n) {
+    if (message.mttrMs !== undefined) {
       obj.mttrMs = message.mttrMs.toString();
     }
     if (message.availability !== 0) {
@@ -824,6 +1958,9 @@ export const Availability: MessageFns<Availability> = {
     }
     if (message.nines !== 0) {
       obj.nines = floatToJson(message.nines);
+    }
+    if (message.outages?.length) {
+      obj.outages = message.outages.map((e) => Outage.toJSON(e));
     }
     return obj;
   },
@@ -833,21 +1970,25 @@ export const Availability: MessageFns<Availability> = {
   },
   fromPartial<I extends Exact<DeepPartial<Availability>, I>>(object: I): Availability {
     const message = createBaseAvailability();
-    message.memberId = object.memberId ?? "";
+    message.kind = object.kind ?? 0;
+    message.subjectId = object.subjectId ?? "";
+    message.window = object.window ?? 0;
     message.observedMs = (object.observedMs !== undefined && object.observedMs !== null)
       ? BigInt(object.observedMs)
       : 0n;
+    message.downMs = (object.downMs !== undefined && object.downMs !== null) ? BigInt(object.downMs) : 0n;
     message.failures = object.failures ?? 0;
-    message.mtbfMs = (object.mtbfMs !== undefined && object.mtbfMs !== null) ? BigInt(object.mtbfMs) : 0n;
-    message.mttrMs = (object.mttrMs !== undefined && object.mttrMs !== null) ? BigInt(object.mttrMs) : 0n;
+    message.mtbfMs = (object.mtbfMs !== undefined && object.mtbfMs !== null) ? BigInt(object.mtbfMs) : undefined;
+    message.mttrMs = (object.mttrMs !== undefined && object.mttrMs !== null) ? BigInt(object.mttrMs) : undefined;
     message.availability = object.availability ?? 0;
     message.nines = object.nines ?? 0;
+    message.outages = object.outages?.map((e) => Outage.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseGetAvailabilityResponse(): GetAvailabilityResponse {
-  return { header: undefined, members: [] };
+  return { header: undefined, figures: [] };
 }
 
 export const GetAvailabilityResponse: MessageFns<GetAvailabilityResponse> = {
@@ -855,7 +1996,7 @@ export const GetAvailabilityResponse: MessageFns<GetAvailabilityResponse> = {
     if (message.header !== undefined) {
       ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
     }
-    for (const v of message.members) {
+    for (const v of message.figures) {
       Availability.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
@@ -887,7 +2028,7 @@ export const GetAvailabilityResponse: MessageFns<GetAvailabilityResponse> = {
               break;
             }
 
-            message.members.push(Availability.decode(reader, reader.uint32()));
+            message.figures.push(Availability.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -905,8 +2046,8 @@ export const GetAvailabilityResponse: MessageFns<GetAvailabilityResponse> = {
   fromJSON(object: any): GetAvailabilityResponse {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
-      members: globalThis.Array.isArray(object?.members)
-        ? object.members.map((e: any) => Availability.fromJSON(e))
+      figures: globalThis.Array.isArray(object?.figures)
+        ? object.figures.map((e: any) => Availability.fromJSON(e))
         : [],
     };
   },
@@ -916,8 +2057,8 @@ export const GetAvailabilityResponse: MessageFns<GetAvailabilityResponse> = {
     if (message.header !== undefined) {
       obj.header = ResponseHeader.toJSON(message.header);
     }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => Availability.toJSON(e));
+    if (message.figures?.length) {
+      obj.figures = message.figures.map((e) => Availability.toJSON(e));
     }
     return obj;
   },
@@ -930,19 +2071,24 @@ export const GetAvailabilityResponse: MessageFns<GetAvailabilityResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
-    message.members = object.members?.map((e) => Availability.fromPartial(e)) || [];
+    message.figures = object.figures?.map((e) => Availability.fromPartial(e)) || [];
     return message;
   },
 };
 
 /**
  * Monitor heartbeats every member through grpc.health.v1, computes a
- * phi-accrual suspicion level per member, reports suspects to the
- * coordinator leader and measures availability.
+ * phi-accrual suspicion level per member, reports suspect primaries to the
+ * coordinator leader, runs canaries through every router and lock service
+ * and measures availability (outages, MTBF, MTTR, nines) per member, group
+ * and canary, kept on disk across its restarts.
  */
 export type MonitorService = typeof MonitorService;
 export const MonitorService = {
-  /** GetStatus returns every watched member's current state. */
+  /**
+   * GetStatus returns the monitor's current view: every watched member's
+   * state, every group and every canary.
+   */
   getStatus: {
     path: "/monitor.v1.Monitor/GetStatus" as const,
     requestStream: false as const,
@@ -952,7 +2098,11 @@ export const MonitorService = {
     responseSerialize: (value: GetStatusResponse): Buffer => Buffer.from(GetStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStatusResponse => GetStatusResponse.decode(value),
   },
-  /** WatchStatus sends the full status first, then every state change. */
+  /**
+   * WatchStatus sends the full status at once, then again after every
+   * change (a state, a primary, a canary's outcome), at most a few times a
+   * second; a slow reader gets the latest status, not a backlog.
+   */
   watchStatus: {
     path: "/monitor.v1.Monitor/WatchStatus" as const,
     requestStream: false as const,
@@ -962,7 +2112,10 @@ export const MonitorService = {
     responseSerialize: (value: WatchStatusResponse): Buffer => Buffer.from(WatchStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchStatusResponse => WatchStatusResponse.decode(value),
   },
-  /** GetAvailability returns MTBF, MTTR and availability per member. */
+  /**
+   * GetAvailability returns availability figures and outages per member,
+   * group and canary over the last hour and day.
+   */
   getAvailability: {
     path: "/monitor.v1.Monitor/GetAvailability" as const,
     requestStream: false as const,
@@ -977,16 +2130,29 @@ export const MonitorService = {
 } as const;
 
 export interface MonitorServer extends UntypedServiceImplementation {
-  /** GetStatus returns every watched member's current state. */
+  /**
+   * GetStatus returns the monitor's current view: every watched member's
+   * state, every group and every canary.
+   */
   getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
-  /** WatchStatus sends the full status first, then every state change. */
+  /**
+   * WatchStatus sends the full status at once, then again after every
+   * change (a state, a primary, a canary's outcome), at most a few times a
+   * second; a slow reader gets the latest status, not a backlog.
+   */
   watchStatus: handleServerStreamingCall<WatchStatusRequest, WatchStatusResponse>;
-  /** GetAvailability returns MTBF, MTTR and availability per member. */
+  /**
+   * GetAvailability returns availability figures and outages per member,
+   * group and canary over the last hour and day.
+   */
   getAvailability: handleUnaryCall<GetAvailabilityRequest, GetAvailabilityResponse>;
 }
 
 export interface MonitorClient extends Client {
-  /** GetStatus returns every watched member's current state. */
+  /**
+   * GetStatus returns the monitor's current view: every watched member's
+   * state, every group and every canary.
+   */
   getStatus(
     request: GetStatusRequest,
     callback: (error: ServiceError | null, response: GetStatusResponse) => void,
@@ -1002,14 +2168,21 @@ export interface MonitorClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStatusResponse) => void,
   ): ClientUnaryCall;
-  /** WatchStatus sends the full status first, then every state change. */
+  /**
+   * WatchStatus sends the full status at once, then again after every
+   * change (a state, a primary, a canary's outcome), at most a few times a
+   * second; a slow reader gets the latest status, not a backlog.
+   */
   watchStatus(request: WatchStatusRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchStatusResponse>;
   watchStatus(
     request: WatchStatusRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchStatusResponse>;
-  /** GetAvailability returns MTBF, MTTR and availability per member. */
+  /**
+   * GetAvailability returns availability figures and outages per member,
+   * group and canary over the last hour and day.
+   */
   getAvailability(
     request: GetAvailabilityRequest,
     callback: (error: ServiceError | null, response: GetAvailabilityResponse) => void,

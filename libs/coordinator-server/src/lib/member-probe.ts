@@ -1,0 +1,49 @@
+// The leader's own look at a member a monitor reports as suspect
+// (ReportSuspect): one grpc.health.v1 Check that waits for a connection up
+// to its deadline, so a member that restarted a moment ago (its channel in
+// reconnect backoff) is not taken for dead. A failover rests on the probe
+// failing too, never on the report alone.
+import { healthV1 } from '@bulwark/contracts';
+import { NotFoundError } from '@bulwark/errors';
+import { callUnary, ChannelPool, createClient } from '@bulwark/rpc';
+
+export interface MemberProbe {
+  /** True when the member at address answers SERVING within deadlineMs; never rejects. */
+  alive(address: string, deadlineMs: number): Promise<boolean>;
+  close(): void;
+}
+
+/** Long enough for a loopback or LAN round trip and a reconnect; short beside a primary lease. */
+export const suspectProbeDeadlineMs = 300;
+/** Channels kept open, one per address; the least recently used is closed beyond it. */
+const probeClientsMax = 1_024;
+
+/** Reconnects within tens of ms: the probe waits for a connection within its deadline. */
+const channelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 20,
+  'grpc.max_reconnect_backoff_ms': 250,
+};
+
+export class GrpcMemberProbe implements MemberProbe {
+  private readonly clients = new ChannelPool(
+    (address) => createClient(healthV1.HealthClient, address, channelOptions),
+    () => new NotFoundError('address', 'the member probe was closed'),
+  );
+
+  async alive(address: string, deadlineMs: number): Promise<boolean> {
+    if (this.clients.isClosed) return false;
+    const client = this.clients.get(address);
+    const addresses = this.clients.addresses();
+    if (addresses.length > probeClientsMax) this.clients.drop(addresses[0] as string);
+    try {
+      const { status } = await callUnary(client, client.check, { service: '' }, { deadlineMs, waitForReady: true });
+      return status === healthV1.HealthCheckResponse_ServingStatus.SERVING;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.clients.close();
+  }
+}
