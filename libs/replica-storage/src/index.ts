@@ -17,5 +17,6 @@ export {
   defaultReplicaStorageLimits,
   type FileReplicaStorageOptions,
   type ReplicaStorageLimits,
+  type WalSync,
 } from './lib/storage-limits';
 export type { StorageIo } from './lib/storage-io';

@@ -20,6 +20,22 @@ const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
   ['router', { BULWARK_COORDINATORS: coordinators }, 'BULWARK_MEMBER_ID: is required but not set'],
   [
     'router',
+    { BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators, BULWARK_METRICS_ADDR: '9464' },
+    'BULWARK_METRICS_ADDR: must be host:port or off, got "9464"',
+  ],
+  [
+    'replica',
+    {
+      BULWARK_MEMBER_ID: 'replica-a1',
+      BULWARK_GROUP_ID: 'group-a',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_DATA_DIR: '/tmp',
+      BULWARK_METRICS_ADDR: '0.0.0.0:70000',
+    },
+    'BULWARK_METRICS_ADDR: port must be between 0 and 65535, got 70000',
+  ],
+  [
+    'router',
     { BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators, BULWARK_READ_BALANCER: 'fastest' },
     'BULWARK_READ_BALANCER: must be one of power-of-two-choices, round-robin, random, smooth-weighted, got "fastest"',
   ],

@@ -45,18 +45,52 @@ describe('docker-compose.yml', () => {
       Object.entries(compose.services).map(([name, service]) => [name, service.ports ?? []]),
     );
     expect(published).toMatchObject({
-      'coordinator-1': ['7001:7001'],
-      'coordinator-2': ['7002:7001'],
-      'coordinator-3': ['7003:7001'],
-      'router-1': ['7200:7200'],
-      'lock-1': ['7300:7300'],
-      'lock-2': ['7301:7300'],
-      'monitor-1': ['7400:7400'],
+      'coordinator-1': ['7001:7001', '9101:9464'],
+      'coordinator-2': ['7002:7001', '9102:9464'],
+      'coordinator-3': ['7003:7001', '9103:9464'],
+      'replica-a1': ['9111:9464'],
+      'replica-a2': ['9112:9464'],
+      'replica-a3': ['9113:9464'],
+      'replica-b1': ['9114:9464'],
+      'replica-b2': ['9115:9464'],
+      'replica-b3': ['9116:9464'],
+      'replica-c1': ['9117:9464'],
+      'replica-c2': ['9118:9464'],
+      'replica-c3': ['9119:9464'],
+      'router-1': ['7200:7200', '9121:9464'],
+      'router-2': ['7201:7201', '9122:9464'],
+      'lock-1': ['7300:7300', '9131:9464'],
+      'lock-2': ['7301:7300', '9132:9464'],
+      'monitor-1': ['7400:7400', '8080:8080', '9141:9464'],
+      'monitor-2': ['7401:7400', '8081:8080', '9142:9464'],
       'redis-1': [],
       'redis-2': [],
       'redis-3': [],
       jaeger: ['16686:16686', '4317:4317'],
     });
+  });
+
+  it('has every Bulwark service serve metrics on 9464, and prometheus.yml scrape each of them by name there', () => {
+    const bulwark = Object.entries(compose.services)
+      .filter(([, service]) => service.environment?.BULWARK_MEMBER_ID !== undefined)
+      .map(([name]) => name);
+    expect(bulwark).toEqual(expect.arrayContaining(['coordinator-1', 'replica-a1', 'router-1', 'lock-1', 'monitor-1']));
+    for (const name of bulwark) {
+      expect([name, compose.services[name]?.environment?.BULWARK_METRICS_ADDR]).toEqual([name, '0.0.0.0:9464']);
+    }
+    const prometheus = parse(readFileSync(repoPath('prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    };
+    const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
+    expect(targets.sort()).toEqual(bulwark.map((name) => `${name}:9464`).sort());
+    // One job per kind of service, named as the kind.
+    expect(prometheus.scrape_configs.map((job) => job.job_name)).toEqual([
+      'coordinator',
+      'replica',
+      'router',
+      'lock',
+      'monitor',
+    ]);
   });
 
   it('runs three Redis servers that fsync every write and publish expiry events, each with its volume', () => {

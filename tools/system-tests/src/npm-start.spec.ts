@@ -1,14 +1,16 @@
 // What a user does: `npm start` runs the fleet of docker-compose.yml as local
 // processes; every service becomes healthy and reachable on its published
-// port; the replica groups create themselves and join the ring; Ctrl-C
-// (SIGINT to the process group) stops it, leaving no process; a second
-// `npm start` on the same data finds what was written.
+// port; the replica groups create themselves and join the ring; every
+// service serves its Prometheus metrics on its published metrics port;
+// Ctrl-C (SIGINT to the process group) stops it, leaving no process; a
+// second `npm start` on the same data finds what was written.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { coordinatorV1, kvV1 } from '@bulwark/contracts';
+import { coordinatorV1, kvV1, lockV1 } from '@bulwark/contracts';
 import { findProcessesWithEnv, fleetIdVariable, isRunning } from '@bulwark/fleet';
+import { samplesOf, scrapeMetrics, valueOf, type Scrape } from '@bulwark/metrics/testing';
 import { callUnary, createClient } from '@bulwark/rpc';
 import {
   baseEnv,
@@ -19,11 +21,12 @@ import {
   type ManagedProcess,
 } from '@bulwark/testing';
 import { eventually } from './support/eventually';
+import { expectServiceMetrics, metricsPublished, sumOf } from './support/fleet-metrics';
 
 // Away from the defaults so a user's own fleet on this machine is never touched.
 const subnet = '127.77.31';
-// Published ports land at 21001-21400 (no other test's): below the kernel's ephemeral range (32768-60999), where a
-// client's outgoing connection could hold a port the fleet wants to listen on.
+// Published ports land at 21001-21400 and 23101-23141 (no other test's): below the kernel's ephemeral range
+// (32768-60999), where a client's outgoing connection could hold a port the fleet wants to listen on.
 const portOffset = 14_000;
 
 /** The topology once every replica group has a primary and the ring holds them all. */
@@ -40,6 +43,45 @@ function groupsReady(): Promise<coordinatorV1.Topology> {
     const withPrimary = topology?.groups.filter((group) => group.primary !== '').length ?? 0;
     return withPrimary === 3 && ringGroups?.join() === 'group-a,group-b,group-c' ? topology : undefined;
   }).finally(() => clients.forEach((client) => client.close()));
+}
+
+/** Every service's metrics at its published metrics port, as Prometheus on the host reaches them. */
+async function scrapeFleet(): Promise<Map<string, Scrape>> {
+  const scrapes = new Map<string, Scrape>();
+  for (const { name, port } of metricsPublished)
+    scrapes.set(name, await scrapeMetrics(`127.0.0.1:${port + portOffset}`));
+  return scrapes;
+}
+
+/** The scrapes of the named services. */
+function scrapesOf(scrapes: Map<string, Scrape>, names: readonly string[]): Scrape[] {
+  return names.map((name) => scrapes.get(name) as Scrape);
+}
+
+/**
+ * The fleet's metrics once its state has settled: one Paxos leader, and in
+ * each group one primary that reports its in-sync set and its two backups'
+ * lag (a group's primary starts its epoch a moment after the coordinators
+ * name it).
+ */
+function settledMetrics(): Promise<Map<string, Scrape>> {
+  return eventually('one leader and a primary per group in the metrics', 30_000, async () => {
+    const scrapes = await scrapeFleet();
+    const coordinators = scrapesOf(scrapes, ['coordinator-1', 'coordinator-2', 'coordinator-3']);
+    if (sumOf(coordinators, 'bulwark_paxos_is_leader') !== 1) return undefined;
+    for (const group of ['a', 'b', 'c']) {
+      const members = scrapesOf(
+        scrapes,
+        [1, 2, 3].map((index) => `replica-${group}${index}`),
+      );
+      const labels = { group: `group-${group}` };
+      if (sumOf(members, 'bulwark_replica_is_primary', labels) !== 1) return undefined;
+      if (members.flatMap((scrape) => samplesOf(scrape, 'bulwark_replication_lag_entries', labels)).length !== 2) {
+        return undefined;
+      }
+    }
+    return scrapes;
+  });
 }
 
 /** A kv.v1 client of a router at its published port, as a user reaches it. */
@@ -131,6 +173,60 @@ describe('npm start', () => {
     );
     router.close();
     expect(put.succeeded).toBe(true);
+
+    // A grant through lock-1, which its metrics count.
+    const lock = createClient(lockV1.LockClient, `127.0.0.1:${7300 + portOffset}`);
+    const grant = await callUnary(
+      lock,
+      lock.tryAcquire,
+      { name: 'metrics', owner: 'npm-start', ttlMs: 10_000 },
+      { deadlineMs: 10_000 },
+    ).finally(() => lock.close());
+    expect(grant.acquired).toBe(true);
+
+    // Every service serves Prometheus text at its published metrics port, from its own address's 9464.
+    const scrapes = await settledMetrics();
+    for (const { name, kind } of metricsPublished) {
+      const scrape = scrapes.get(name) as Scrape;
+      expect([name, scrape.contentType]).toEqual([name, 'text/plain; version=0.0.4; charset=utf-8']);
+      expectServiceMetrics(name, kind, scrape);
+      const subnetPattern = subnet.replaceAll('.', '\\.');
+      expect(launcher.output()).toMatch(
+        new RegExp(
+          `^${name}\\s+\\| .*"address":"${subnetPattern}\\.\\d+:9464","path":"/metrics","msg":"serving metrics"`,
+          'm',
+        ),
+      );
+    }
+    for (const name of ['coordinator-1', 'coordinator-2', 'coordinator-3']) {
+      const scrape = scrapes.get(name) as Scrape;
+      expect([name, valueOf(scrape, 'bulwark_paxos_ballot_round') >= 1]).toEqual([name, true]);
+      // Registrations, groups and the ring are committed commands.
+      expect([name, valueOf(scrape, 'bulwark_paxos_committed_slots_total') >= 1]).toEqual([name, true]);
+      expect([name, valueOf(scrape, 'bulwark_paxos_applied_slot') >= 1]).toEqual([name, true]);
+    }
+    for (const { name, kind } of metricsPublished.filter((service) => service.kind === 'replica')) {
+      const scrape = scrapes.get(name) as Scrape;
+      const group = { group: `group-${name.slice('replica-'.length, -1)}` };
+      expect([name, kind, valueOf(scrape, 'bulwark_replica_epoch', group) >= 1]).toEqual([name, kind, true]);
+      // Every member has fsynced its epoch's first entry at least.
+      expect([name, valueOf(scrape, 'bulwark_wal_fsync_seconds_count') >= 1]).toEqual([name, true]);
+      expect([name, valueOf(scrape, 'bulwark_wal_group_commit_entries_count') >= 1]).toEqual([name, true]);
+      if (valueOf(scrape, 'bulwark_replica_is_primary', group) === 1) {
+        expect([name, valueOf(scrape, 'bulwark_replication_in_sync_members', group)]).toEqual([name, 3]);
+        expect(samplesOf(scrape, 'bulwark_replication_lag_seconds', group)).toHaveLength(2);
+      }
+    }
+    const kvPuts = { grpc_service: 'kv.v1.KV', grpc_method: 'Put', grpc_code: 'OK' };
+    expect(sumOf(scrapesOf(scrapes, ['router-1', 'router-2']), 'grpc_server_handled_total', kvPuts)).toBeGreaterThan(0);
+    for (const name of ['router-1', 'router-2']) {
+      expect(samplesOf(scrapes.get(name) as Scrape, 'bulwark_router_retries_total')).toHaveLength(7);
+    }
+    // The monitors' canaries take locks too: the grant above is one of those counted.
+    const lockOne = scrapes.get('lock-1') as Scrape;
+    expect(valueOf(lockOne, 'bulwark_lock_grants_total', { method: 'TryAcquire' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(lockOne, 'bulwark_lock_waiters')).toBeGreaterThanOrEqual(0);
+    expect(valueOf(lockOne, 'bulwark_lock_queue_length_max')).toBeGreaterThanOrEqual(0);
     await stopWithCtrlC(launcher);
   }, 240_000);
 

@@ -7,6 +7,7 @@ import {
   hostPort,
   hostPortList,
   int,
+  listenAddressOrOff,
   loadConfig,
   memberIdList,
   oneOf,
@@ -77,6 +78,19 @@ describe('loadConfig', () => {
       { host: 'b', port: 2 },
     ]);
     expect(problem({ T_COORDS: 'a:1,,b:2' }, s)).toBe('T_COORDS: must be host:port, got ""');
+  });
+
+  it('parses an optional listen address: port 0 allowed, off, or unset', () => {
+    const s = { metrics: listenAddressOrOff('T_METRICS') };
+    expect(loadConfig(s, { T_METRICS: '0.0.0.0:9464' }).metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(loadConfig(s, { T_METRICS: '[::1]:0' }).metrics).toEqual({ host: '[::1]', port: 0 });
+    expect(loadConfig(s, { T_METRICS: 'off' }).metrics).toBe('off');
+    expect(loadConfig(s, { T_METRICS: ' ' }).metrics).toBeUndefined();
+    expect(loadConfig(s, {}).metrics).toBeUndefined();
+    expect(problem({ T_METRICS: 'on' }, s)).toBe('T_METRICS: must be host:port or off, got "on"');
+    expect(problem({ T_METRICS: 'a:65536' }, s)).toBe('T_METRICS: port must be between 0 and 65535, got 65536');
+    // Elsewhere port 0 stays refused: a peer or a listen address must name a real port.
+    expect(problem({ T_MEMBER_ID: 'r', T_LISTEN: 'a:0' })).toBe('T_LISTEN: port must be between 1 and 65535, got 0');
   });
 
   it('parses member id lists', () => {

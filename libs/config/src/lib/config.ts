@@ -101,11 +101,12 @@ export interface HostPort {
   port: number;
 }
 
-export function parseHostPort(raw: string): HostPort | string {
+/** `portMin` 0 for an address to listen on, where port 0 asks for any free port. */
+export function parseHostPort(raw: string, portMin: 0 | 1 = 1): HostPort | string {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
   if (!match) return `must be host:port, got "${raw}"`;
   const port = Number(match[2]);
-  if (port < 1 || port > 65535) return `port must be between 1 and 65535, got ${match[2]}`;
+  if (port < portMin || port > 65535) return `port must be between ${portMin} and 65535, got ${match[2]}`;
   return { host: match[1] as string, port };
 }
 
@@ -119,6 +120,21 @@ export function hostPort(variable: string, fallback?: string): Setting<HostPort>
     return typeof parsed === 'string' ? fail(parsed) : parsed;
   };
   return setting(variable, parseValue, fallback === undefined ? undefined : (parseHostPort(fallback) as HostPort));
+}
+
+/**
+ * Where an optional server listens: "host:port" (port 0 picks a free port)
+ * or "off". Unset it is undefined, and the service derives the address.
+ */
+export function listenAddressOrOff(variable: string): Setting<HostPort | 'off' | undefined> {
+  const parseValue: Parser<HostPort | 'off'> = (raw, fail) => {
+    if (raw === 'off') return 'off';
+    const parsed = parseHostPort(raw, 0);
+    if (typeof parsed !== 'string') return parsed;
+    return fail(parsed.startsWith('must be host:port') ? `must be host:port or off, got "${raw}"` : parsed);
+  };
+  const required = setting(variable, parseValue);
+  return { variable, parse: (raw) => (raw === undefined || raw.trim() === '' ? undefined : required.parse(raw)) };
 }
 
 /** A peer list "id=host:port,id=host:port" with unique ids. */

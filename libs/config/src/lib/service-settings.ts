@@ -1,6 +1,15 @@
 // Settings every Bulwark service reads, so their names and rules are the
 // same across the fleet (see the README's configuration table).
-import { hostPort, int, memberIdPattern, oneOf, string, type Setting, type HostPort } from './config';
+import {
+  hostPort,
+  int,
+  listenAddressOrOff,
+  memberIdPattern,
+  oneOf,
+  string,
+  type Setting,
+  type HostPort,
+} from './config';
 
 export const logLevelNames = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
@@ -10,6 +19,8 @@ export type ServiceSettings = {
   advertiseAddress: Setting<HostPort>;
   logLevel: Setting<(typeof logLevelNames)[number]>;
   drainDeadlineMs: Setting<number>;
+  /** Unset: the listen address's host with a free port. */
+  metricsAddress: Setting<HostPort | 'off' | undefined>;
 };
 
 export function serviceSettings(defaultPort: number): ServiceSettings {
@@ -19,5 +30,6 @@ export function serviceSettings(defaultPort: number): ServiceSettings {
     advertiseAddress: hostPort('BULWARK_ADVERTISE_ADDR', `127.0.0.1:${defaultPort}`),
     logLevel: oneOf('BULWARK_LOG_LEVEL', logLevelNames, 'info'),
     drainDeadlineMs: int('BULWARK_DRAIN_DEADLINE_MS', { min: 0, max: 120_000, default: 10_000 }),
+    metricsAddress: listenAddressOrOff('BULWARK_METRICS_ADDR'),
   };
 }

@@ -13,6 +13,7 @@ import { Failovers } from './failovers';
 import { GrpcMemberProbe } from './member-probe';
 import { checkMessageBounds } from './message-bounds';
 import { MetadataReplica } from './metadata-replica';
+import { readPaxosMetrics } from './paxos-metrics';
 import { PaxosRunner } from './paxos-runner';
 import { PaxosTransport, type PeerAddress } from './paxos-transport';
 
@@ -39,6 +40,7 @@ export class Coordinator {
   private readonly replica: MetadataReplica;
   private readonly failovers: Failovers;
   private readonly addresses: Map<string, string>;
+  private stopMetrics: () => void = () => undefined;
   private readonly memberProbe = new GrpcMemberProbe();
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -109,9 +111,11 @@ export class Coordinator {
   start(): void {
     this.runner.start();
     this.failovers.start();
+    this.stopMetrics = readPaxosMetrics(this.runner.node);
   }
 
   async stop(): Promise<void> {
+    this.stopMetrics();
     this.failovers.stop();
     this.memberProbe.close();
     this.runner.stop();

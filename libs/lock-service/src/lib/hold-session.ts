@@ -16,6 +16,7 @@ import { lockV1 } from '@bulwark/contracts';
 import type { Grant } from '@bulwark/lock-core';
 import type { LockEvent } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
+import { acquireCounted } from './lock-metrics';
 import { requireName, requireOwner, requireToken, requireTtl, requireWaitTimeout } from './lock-requests';
 import type { Locks } from './locks';
 
@@ -105,7 +106,9 @@ export class HoldSession {
     requireOwner(acquire.owner, 'acquire.owner');
     requireTtl(acquire.ttlMs, 'acquire.ttl_ms');
     requireWaitTimeout(acquire.waitTimeoutMs, 'acquire.wait_timeout_ms');
-    const result = await this.locks.acquire(
+    const result = await acquireCounted(
+      this.locks,
+      'Hold',
       { name: acquire.name, owner: acquire.owner, ttlMs: acquire.ttlMs, waitTimeoutMs: acquire.waitTimeoutMs },
       this.wait.signal,
     );

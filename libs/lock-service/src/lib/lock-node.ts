@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@bulwark/logging';
 import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import type { LockBackend } from './lock-backend';
+import { readLockMetrics } from './lock-metrics';
 import { lockService } from './lock-service';
 import { Locks } from './locks';
 
@@ -15,6 +16,7 @@ export interface LockNodeOptions {
 
 export class LockNode {
   readonly locks: Locks;
+  private readonly stopMetrics: () => void;
 
   constructor(private readonly options: LockNodeOptions) {
     this.locks = new Locks({
@@ -25,6 +27,7 @@ export class LockNode {
       instanceId: `${options.memberId}:${randomBytes(6).toString('hex')}`,
       ...(options.waiterLeaseMs === undefined ? {} : { waiterLeaseMs: options.waiterLeaseMs }),
     });
+    this.stopMetrics = readLockMetrics(this.locks);
   }
 
   services(kit: HandlerKit): ServiceBinding[] {
@@ -34,6 +37,7 @@ export class LockNode {
 
   /** After the server drained: queue departures still under way finish before the servers are let go. */
   async stop(): Promise<void> {
+    this.stopMetrics();
     await this.locks.settle();
     await this.options.backend.close();
   }

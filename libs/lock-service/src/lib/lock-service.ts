@@ -17,6 +17,7 @@ import {
   requireTtl,
   requireWaitTimeout,
 } from './lock-requests';
+import { acquireCounted, type AcquireMethod } from './lock-metrics';
 import type { AcquireResult, Locks } from './locks';
 
 const tracer = trace.getTracer('bulwark-lock');
@@ -96,13 +97,14 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
         };
 
   const acquire = async (
+    method: AcquireMethod,
     request: lockV1.AcquireRequest,
     call: ServerUnaryCall<unknown, unknown>,
     { shutdown }: HandlerContext,
   ) => {
     const { signal, dispose } = callSignal(call, shutdown);
     try {
-      const result = await locks.acquire(request, signal);
+      const result = await acquireCounted(locks, method, request, signal);
       if (!result.acquired && shutdown.aborted) {
         throw new UnavailableError('the lock service is stopping; acquire on another instance');
       }
@@ -119,7 +121,7 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
         requireOwner(request.owner);
         requireTtl(request.ttlMs);
         requireWaitTimeout(request.waitTimeoutMs);
-        return acquire(request, call, context);
+        return acquire('Acquire', request, call, context);
       }),
     ),
     tryAcquire: kit.unary(
@@ -127,7 +129,7 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
         requireName(request.name);
         requireOwner(request.owner);
         requireTtl(request.ttlMs);
-        return acquire({ ...request, waitTimeoutMs: 0 }, call, context);
+        return acquire('TryAcquire', { ...request, waitTimeoutMs: 0 }, call, context);
       }),
     ),
     refresh: kit.unary(

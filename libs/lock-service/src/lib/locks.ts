@@ -119,6 +119,11 @@ export class Locks {
     return this.room.size;
   }
 
+  /** The most Acquire calls waiting on this instance for one lock. */
+  get longestQueue(): number {
+    return this.room.longestQueue;
+  }
+
   /**
    * Takes the lock, waiting up to waitTimeoutMs in the lock's queue. When
    * signal aborts (the call's deadline or cancellation) the wait ends, and a

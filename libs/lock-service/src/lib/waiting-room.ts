@@ -143,6 +143,13 @@ function queueOrder(a: Waiter, b: Waiter): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Its waiters still waiting: one that took a handover stays a moment to hear the rest of the news. */
+function waitingIn(room: Room): number {
+  let waiting = 0;
+  for (const waiter of room.waiters) if (!waiter.done) waiting += 1;
+  return waiting;
+}
+
 export class WaitingRoom {
   private readonly rooms = new Map<string, Room>();
 
@@ -204,8 +211,15 @@ export class WaitingRoom {
   /** How many Acquire calls wait here, over all names. */
   get size(): number {
     let waiting = 0;
-    for (const room of this.rooms.values()) for (const waiter of room.waiters) if (!waiter.done) waiting += 1;
+    for (const room of this.rooms.values()) waiting += waitingIn(room);
     return waiting;
+  }
+
+  /** The most Acquire calls waiting here for one name. */
+  get longestQueue(): number {
+    let longest = 0;
+    for (const room of this.rooms.values()) longest = Math.max(longest, waitingIn(room));
+    return longest;
   }
 
   private onEvent(name: string, event: LockEvent, serverId: string): void {

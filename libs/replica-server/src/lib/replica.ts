@@ -20,6 +20,7 @@ import {
 import { ServingStatus, type HandlerKit, type RunningServer, type ServiceBinding } from '@bulwark/rpc';
 import { CoordinatorLink } from './coordinator-link';
 import { KvMachine } from './kv-machine';
+import { observeWalSync, readReplicaMetrics } from './replica-metrics';
 import { ReplicaRunner } from './replica-runner';
 import { fetchSnapshot, replicationService } from './replication-service';
 import { ReplicationTransport } from './replication-transport';
@@ -54,6 +55,7 @@ export class Replica {
   private readonly storage: FileReplicaStorage;
   private readonly clockMs = () => performance.now();
   private healthTimer: NodeJS.Timeout | undefined;
+  private stopMetrics: () => void = () => undefined;
   /** The ring of the latest topology, rebuilt when its version changes: which keys are this group's. */
   private ring: HashRing | undefined;
 
@@ -119,7 +121,7 @@ export class Replica {
 
   /** Opens the data directory (throws StorageCorruptionError naming the file) and restores the state. */
   static async open(options: ReplicaOptions): Promise<Replica> {
-    const opened = FileReplicaStorage.open(options.dataDir);
+    const opened = FileReplicaStorage.open(options.dataDir, { onWalSync: observeWalSync });
     const { recovered, report } = opened;
     if (report.tornTailBytes > 0 || report.removedTempFiles.length > 0 || report.finishedInterruptedSnapshot) {
       options.logger.warn({ recovery: report }, 'recovered from an interrupted write');
@@ -177,6 +179,7 @@ export class Replica {
     const { logger, groupMembers, mode } = this.options;
     this.link.start((view) => this.runner.observeView(view));
     this.runner.start();
+    this.stopMetrics = readReplicaMetrics(this.options.groupId, () => this.runner.node);
     this.link.bootstrap(groupMembers, mode, 120_000).catch((error: unknown) => {
       logger.error({ err: error }, 'could not create the group or put it on the ring');
     });
@@ -198,6 +201,7 @@ export class Replica {
 
   async stop(): Promise<void> {
     clearTimeout(this.healthTimer);
+    this.stopMetrics();
     await this.runner.stop();
     this.transport.close();
     this.link.close();

@@ -7,6 +7,7 @@
 // so a crash keeps them all or none, and a prefix of the batches either way.
 import { closeSync, renameSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
   concatBytes,
   errorMessage,
@@ -34,7 +35,12 @@ import type {
 import { readStoredState } from './recovery';
 import { FileStoredSnapshot, openSnapshotFile, snapshotMetaOf, writeSnapshotTemp } from './snapshot-file';
 import { nodeIo, type StorageIo } from './storage-io';
-import { resolveLimits, type FileReplicaStorageOptions, type ReplicaStorageLimits } from './storage-limits';
+import {
+  resolveLimits,
+  type FileReplicaStorageOptions,
+  type ReplicaStorageLimits,
+  type WalSync,
+} from './storage-limits';
 import { continueWal, readWal, replayWal, writeWal, type OpenWal } from './wal-file';
 
 export interface RecoveryReport {
@@ -57,6 +63,8 @@ export interface OpenedReplicaStorage {
 interface AppendGroup {
   readonly fields: Uint8Array[];
   bytes: number;
+  /** Log entries its batches carry. */
+  entries: number;
   /** Its write has begun: later appends go in the next group. */
   started: boolean;
   done: Promise<void>;
@@ -86,6 +94,7 @@ export class FileReplicaStorage implements ReplicaStorage {
     /** The snapshot generation: the snapshot file and the WAL written after it share it. */
     private generation: bigint,
     wal: OpenWal,
+    private readonly onWalSync: ((sync: WalSync) => void) | undefined,
   ) {
     this.wal = wal;
   }
@@ -99,7 +108,7 @@ export class FileReplicaStorage implements ReplicaStorage {
    * FailedPreconditionError for files above walBytesMax or snapshotBytesMax.
    */
   static open(directory: string, options: FileReplicaStorageOptions = {}): OpenedReplicaStorage {
-    const { io, ...limitOptions } = options;
+    const { io, onWalSync, ...limitOptions } = options;
     const limits = resolveLimits(limitOptions);
     const absolute = resolve(directory);
     makeDirectoryDurably(absolute);
@@ -117,7 +126,15 @@ export class FileReplicaStorage implements ReplicaStorage {
       entries: [...state.entries],
     };
     state.forgetEntries();
-    const storage = new FileReplicaStorage(absolute, limits, { ...nodeIo, ...io }, state, stored.generation, wal);
+    const storage = new FileReplicaStorage(
+      absolute,
+      limits,
+      { ...nodeIo, ...io },
+      state,
+      stored.generation,
+      wal,
+      onWalSync,
+    );
     const report: RecoveryReport = {
       tornTailBytes: stored.tornTailBytes,
       removedTempFiles: stored.tempFiles,
@@ -148,6 +165,7 @@ export class FileReplicaStorage implements ReplicaStorage {
     const group = this.groupFor(field.length);
     group.fields.push(field);
     group.bytes += field.length;
+    group.entries += batch.entries.length;
     await this.tracked(field.length, group.done);
   }
 
@@ -275,7 +293,7 @@ export class FileReplicaStorage implements ReplicaStorage {
   private groupFor(bytes: number): AppendGroup {
     const open = this.openGroup;
     if (open && !open.started && open.bytes + bytes <= this.limits.recordBytesMax) return open;
-    const group: AppendGroup = { fields: [], bytes: 0, started: false, done: Promise.resolve() };
+    const group: AppendGroup = { fields: [], bytes: 0, entries: 0, started: false, done: Promise.resolve() };
     group.done = this.queue.enqueue(() => this.durably(() => this.writeGroup(group)));
     this.openGroup = group;
     return group;
@@ -315,7 +333,9 @@ export class FileReplicaStorage implements ReplicaStorage {
     const wal = this.currentWal();
     const record = frameRecord(concatBytes(group.fields));
     await this.io.writeFully(wal.fd, record, wal.bytes);
+    const syncStartMs = performance.now();
     await this.io.fdatasync(wal.fd);
+    this.onWalSync?.({ entries: group.entries, seconds: (performance.now() - syncStartMs) / 1_000 });
     wal.bytes += record.length;
   }
 

@@ -18,6 +18,7 @@ import {
   turnEventLoop,
 } from '../testing/storage-fixtures';
 import type { PersistBatch, RecoveredReplicaState } from './replica-types';
+import type { WalSync } from './storage-limits';
 
 const temporaryDirectory = temporaryDirectories();
 
@@ -65,6 +66,29 @@ describe('group commit', () => {
     expect(resolved).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await storage.close();
     expect(await recoveredState(directory)).toEqual(await modelOf(appendsOf(1n, 11n, 1n)));
+  });
+
+  it('tells onWalSync of each group commit: the entries one fdatasync made durable, and its time', async () => {
+    const directory = temporaryDirectory();
+    const io = new ScriptedIo();
+    const held = gate();
+    io.fdatasyncScript.push(held);
+    const syncs: WalSync[] = [];
+    const { storage } = open(directory, { io, onWalSync: (sync) => syncs.push(sync) });
+    const first = storage.appendAsync(batch({ entries: [entry(1n, 1n)] }));
+    await held.reached;
+    const later = appendsOf(2n, 11n, 1n).map((one) => storage.appendAsync(one));
+    held.open();
+    await Promise.all([first, ...later]);
+    expect(syncs.map((sync) => sync.entries)).toEqual([1, 10]);
+    for (const sync of syncs) expect(sync.seconds).toBeGreaterThanOrEqual(0);
+    // An epoch raised alone is a group commit of no entries; a failed fdatasync is not one at all.
+    await storage.appendAsync(batch({ entries: [], highestEpoch: 2n }));
+    expect(syncs.map((sync) => sync.entries)).toEqual([1, 10, 0]);
+    io.fdatasyncScript.push(ioError('EIO', 'fdatasync'));
+    await expect(storage.appendAsync(batch({ entries: [entry(12n, 2n)] }))).rejects.toThrow('EIO');
+    expect(syncs).toHaveLength(3);
+    await storage.close();
   });
 
   it('splits a group at recordBytesMax, still in call order', async () => {

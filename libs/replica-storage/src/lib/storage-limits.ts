@@ -24,9 +24,19 @@ export interface ReplicaStorageLimits {
   pendingBytesMax: number;
 }
 
+/** One group commit: appends written as one record and made durable by one fdatasync. */
+export interface WalSync {
+  /** Log entries the appends carried (a batch may carry none: an epoch raised alone). */
+  readonly entries: number;
+  /** How long the fdatasync took. */
+  readonly seconds: number;
+}
+
 export interface FileReplicaStorageOptions extends Partial<ReplicaStorageLimits> {
   /** The file operations appends and snapshots are made durable with; tests count or fail them. */
   io?: Partial<StorageIo>;
+  /** Told after each WAL fdatasync that succeeded (for metrics). */
+  onWalSync?: (sync: WalSync) => void;
 }
 
 const mebibyte = 1024 * 1024;

@@ -10,6 +10,8 @@ import {
 } from '@bulwark/errors';
 import { defaultKvLimits } from '@bulwark/kv-state';
 import { createLogger } from '@bulwark/logging';
+import { registry } from '@bulwark/metrics';
+import { parseMetrics, valueOf } from '@bulwark/metrics/testing';
 import { HashRing } from '@bulwark/partitioning';
 import { Xoshiro128StarStar } from '@bulwark/random';
 import { KvRouter } from './kv-router';
@@ -251,6 +253,33 @@ describe('KvRouter', () => {
     const deadline = inMs(100);
     await expect(router.put(putRequest(keyA), deadline)).rejects.toThrow('still no lease');
     expect(replicas.sent.length - before).toBeGreaterThan(1);
+    close();
+  });
+
+  it('counts each retry under its kv.v1 method, each key of a batch apart', async () => {
+    const { replicas, router, close } = setUp();
+    const retries = async (method: string) =>
+      valueOf(parseMetrics(await registry.metrics()), 'bulwark_router_retries_total', { method });
+    const before = { put: await retries('Put'), batchGet: await retries('BatchGet'), get: await retries('Get') };
+    const refused = new Set<string>();
+    replicas.answer = async (memberId, request) => {
+      // Each key's first attempt is refused, as by a primary whose lease is not valid yet.
+      const key =
+        request.$case === 'put' ? request.put.request?.key : request.$case === 'get' ? request.get.request?.key : '';
+      if (!refused.has(`${request.$case}:${key}`)) {
+        refused.add(`${request.$case}:${key}`);
+        throw new UnavailableError('no lease yet');
+      }
+      return request.$case === 'put' ? putAnswer(memberId) : getAnswer(memberId, 'v');
+    };
+    await router.put(putRequest(keyA), inMs(2_000));
+    await router.batchGet(
+      { keys: [keyA, keyB], consistency: Consistency.CONSISTENCY_STRONG, maxStalenessMs: 0 },
+      inMs(2_000),
+    );
+    expect(await retries('Put')).toBe(before.put + 1);
+    expect(await retries('BatchGet')).toBe(before.batchGet + 2);
+    expect(await retries('Get')).toBe(before.get);
     close();
   });
 

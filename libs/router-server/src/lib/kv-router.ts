@@ -45,6 +45,7 @@ import type { OperationAnswer, OperationRequest } from './operate-stream';
 import { decodePageToken, encodePageToken } from './page-token';
 import type { ReplicaChannel, ReplicaChannels } from './replica-pool';
 import type { BalancedConsistency, ReadTarget, ReadTargets } from './read-targets';
+import { countRetry, type RoutedMethod } from './router-metrics';
 import { singleGroup, type GroupRoute, type RoutingTable } from './routing-table';
 import type { RoutingView } from './routing-view';
 
@@ -115,7 +116,7 @@ export class KvRouter {
   }
 
   put(request: kvV1.PutRequest, deadline: Deadline): Promise<kvV1.PutResponse> {
-    return this.putAt(request, deadline, '');
+    return this.putAt('Put', request, deadline, '');
   }
 
   async delete(request: kvV1.DeleteRequest, deadline: Deadline): Promise<kvV1.DeleteResponse> {
@@ -123,6 +124,7 @@ export class KvRouter {
       const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
       deleteCommand(checked, this.options.limits, 0n);
       const { answer } = await this.routeKey(
+        'Delete',
         request.key,
         'primary',
         deadline,
@@ -137,7 +139,7 @@ export class KvRouter {
   async get(request: kvV1.GetRequest, deadline: Deadline): Promise<kvV1.GetResponse> {
     return clientFields('', async () => {
       const query = getQuery({ groupId: '', request }, this.options.limits);
-      const { answer } = await this.routeKey(query.key, query.consistency, deadline, (groupId) => ({
+      const { answer } = await this.routeKey('Get', query.key, query.consistency, deadline, (groupId) => ({
         $case: 'get',
         get: { groupId, request },
       }));
@@ -159,6 +161,7 @@ export class KvRouter {
       ];
       if (keyed.length === 0) throw new InvalidArgumentError('compares', 'a transaction must name at least one key');
       const { answer } = await this.route(
+        'Txn',
         'primary',
         deadline,
         (table) => singleGroup(table, keyed),
@@ -186,7 +189,7 @@ export class KvRouter {
     const results = await clientFields('', () =>
       Promise.all(
         request.keys.map(async (key): Promise<kvV1.BatchGetResult> => {
-          const { answer } = await this.routeKey(key, query.consistency, deadline, (groupId) => ({
+          const { answer } = await this.routeKey('BatchGet', key, query.consistency, deadline, (groupId) => ({
             $case: 'get',
             get: { groupId, request: { key, consistency, maxStalenessMs } },
           }));
@@ -225,7 +228,7 @@ export class KvRouter {
         try {
           return {
             key: put.key,
-            outcome: { $case: 'response', response: await this.putAt(put, deadline, `puts[${index}]`) },
+            outcome: { $case: 'response', response: await this.putAt('BatchPut', put, deadline, `puts[${index}]`) },
           };
         } catch (error) {
           const failure: commonV1.Status = operationError(error);
@@ -261,6 +264,7 @@ export class KvRouter {
     const pages = await Promise.all(
       table.ringGroups().map(async (group) => {
         const { answer } = await this.route(
+          'Scan',
           query.consistency,
           deadline,
           (current) => current.group(group.id) ?? group,
@@ -318,11 +322,17 @@ export class KvRouter {
     };
   }
 
-  private putAt(request: kvV1.PutRequest, deadline: Deadline, path: string): Promise<kvV1.PutResponse> {
+  private putAt(
+    method: RoutedMethod,
+    request: kvV1.PutRequest,
+    deadline: Deadline,
+    path: string,
+  ): Promise<kvV1.PutResponse> {
     return clientFields(path, async () => {
       const checked = { groupId: '', request: { ...request, requestId: this.requestIdFor(request.requestId) } };
       putCommand(checked, this.options.limits, 0n);
       const { answer } = await this.routeKey(
+        method,
         request.key,
         'primary',
         deadline,
@@ -337,6 +347,7 @@ export class KvRouter {
   // ---- Routing and retries ----
 
   private routeKey(
+    method: RoutedMethod,
     key: string,
     target: Target,
     deadline: Deadline,
@@ -344,6 +355,7 @@ export class KvRouter {
     requestId?: string,
   ): Promise<Routed<OperationAnswer>> {
     return this.route(
+      method,
       target,
       deadline,
       (table) => table.groupOf(key),
@@ -357,9 +369,10 @@ export class KvRouter {
    * requestId marks a write: once an attempt may have reached a primary, a
    * write the router gives up on ends DEADLINE_EXCEEDED ("may or may not
    * have been applied", naming the id to retry with), never with a status
-   * that looks safe to retry under a new id.
+   * that looks safe to retry under a new id. Each retry counts under `method`.
    */
   private async route<T>(
+    method: RoutedMethod,
     target: Target,
     deadline: Deadline,
     groupOf: (table: RoutingTable) => GroupRoute,
@@ -409,6 +422,7 @@ export class KvRouter {
       }
       lastError = failure;
       if (!(await this.pause(attempt, failure, table, deadline))) throw giveUp(failure);
+      countRetry(method);
     }
   }
 

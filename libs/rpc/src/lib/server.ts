@@ -1,11 +1,13 @@
 // Server bootstrap shared by every service: bindAsync on the configured
-// address, health and reflection registered beside the app's services, and a
+// address, health and reflection registered beside the app's services (all
+// of their methods in the gRPC metrics from the start), and a
 // drain that marks everything NOT_SERVING, asks long-lived streams to end,
 // waits for in-flight calls (tryShutdown) and forces the rest at a deadline.
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { descriptorSetBase64, healthV1, reflectionV1, reflectionV1alpha } from '@bulwark/contracts';
 import type { Logger } from '@bulwark/logging';
 import { DescriptorIndex } from './descriptor-index';
+import { initializeGrpcMetrics } from './grpc-metrics';
 import { createHandlerKit, type HandlerKit } from './handlers';
 import { HealthRegistry, overallService, ServingStatus } from './health';
 import { reflectionV1alphaImplementation, reflectionV1Implementation } from './reflection';
@@ -93,6 +95,7 @@ export async function startServer(
     if (!index.fileContainingSymbol(name)) throw new Error(`service ${name} is not in the contracts descriptor set`);
     server.addService(binding.definition, binding.implementation);
   }
+  initializeGrpcMetrics(bindings.map((binding) => binding.definition));
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, boundPort) =>

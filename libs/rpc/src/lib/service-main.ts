@@ -1,20 +1,50 @@
 // The body of every service's main: validated config (exit 2 with one line on
-// a bad variable), a JSON logger, the server with health and reflection, and
-// signal handling that drains and exits 0.
+// a bad variable), a JSON logger, the server with health and reflection, the
+// Prometheus endpoint (BULWARK_METRICS_ADDR), and signal handling that drains
+// and exits 0.
 import {
   ConfigError,
   formatHostPort,
   loadConfigOrExit,
   serviceSettings,
   type ConfigOf,
+  type HostPort,
   type Schema,
 } from '@bulwark/config';
 import { createLogger, type Logger } from '@bulwark/logging';
+import { startMetricsServer, type MetricsServer } from '@bulwark/metrics';
 import type { HandlerKit } from './handlers';
 import { exitOnSignals } from './process';
 import { startServer, type RunningServer, type ServiceBinding } from './server';
 
 type CommonConfig = ConfigOf<ReturnType<typeof serviceSettings>>;
+
+/** The running server as a service's `started` hook sees it. */
+export interface StartedServer extends RunningServer {
+  /**
+   * host:port where Prometheus scrapes this process, a wildcard host
+   * replaced by the advertised one (BULWARK_ADVERTISE_ADDR's host), as
+   * other members reach it; undefined with BULWARK_METRICS_ADDR=off.
+   */
+  readonly metricsAddress: string | undefined;
+}
+
+/** Hosts that mean every interface: nobody can connect to them from elsewhere. */
+const wildcardHosts = new Set(['0.0.0.0', '[::]']);
+
+/** Where the metrics are reached from elsewhere: the bound port, on the advertised host if bound to all interfaces. */
+export function reachableMetricsAddress(bound: HostPort, advertised: HostPort): string {
+  return formatHostPort({ host: wildcardHosts.has(bound.host) ? advertised.host : bound.host, port: bound.port });
+}
+
+/**
+ * Where the metrics endpoint listens: by default on the gRPC listener's
+ * host and a free port, so services sharing a host never clash; undefined when off.
+ */
+export function metricsListenAddress(config: CommonConfig): HostPort | undefined {
+  if (config.metricsAddress === 'off') return undefined;
+  return config.metricsAddress ?? { host: config.listenAddress.host, port: 0 };
+}
 
 export interface ServiceSpec<S extends Schema> {
   /** The app's name, as in OTEL_SERVICE_NAME and log lines. */
@@ -29,8 +59,8 @@ export interface ServiceSpec<S extends Schema> {
   /** Opens what the services need before the server binds (durable state); a failure exits 1 with one line. */
   prepare?: (config: CommonConfig & ConfigOf<S>, logger: Logger) => Promise<void>;
   services: (kit: HandlerKit, config: CommonConfig & ConfigOf<S>, logger: Logger) => ServiceBinding[];
-  /** Runs once the server is bound (registration, background loops). */
-  started?: (config: CommonConfig & ConfigOf<S>, logger: Logger, server: RunningServer) => void;
+  /** Runs once the server and the metrics endpoint are bound (registration, background loops). */
+  started?: (config: CommonConfig & ConfigOf<S>, logger: Logger, server: StartedServer) => void;
   onStopped?: Array<() => Promise<void>>;
 }
 
@@ -48,8 +78,11 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
   }
   const logger = createLogger({ service: spec.service, memberId: config.memberId, level: config.logLevel });
   let server: RunningServer;
+  const metricsListen = metricsListenAddress(config);
+  let metrics: MetricsServer | undefined;
   try {
     await spec.prepare?.(config, logger);
+    metrics = metricsListen && (await startMetricsServer({ ...metricsListen, logger }));
     server = await startServer(
       {
         address: formatHostPort(config.listenAddress),
@@ -65,6 +98,16 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
     process.stderr.write(`${spec.service}: cannot start: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  exitOnSignals({ logger, server, drainDeadlineMs: config.drainDeadlineMs, onStopped: spec.onStopped ?? [] });
-  spec.started?.(config, logger, server);
+  exitOnSignals({
+    logger,
+    server,
+    drainDeadlineMs: config.drainDeadlineMs,
+    // Closed last: a scrape during the drain shows it.
+    onStopped: [...(spec.onStopped ?? []), async () => metrics?.close()],
+  });
+  const metricsAddress =
+    metricsListen && metrics
+      ? reachableMetricsAddress({ host: metricsListen.host, port: metrics.port }, config.advertiseAddress)
+      : undefined;
+  spec.started?.(config, logger, { ...server, metricsAddress });
 }

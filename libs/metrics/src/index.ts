@@ -1,0 +1,2 @@
+export * from './lib/registry';
+export * from './lib/metrics-server';
