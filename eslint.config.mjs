@@ -148,5 +148,26 @@ export default [
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // A lib's static files are served to browsers as they are (the dashboard's
+    // page): browser globals, none of Node's.
+    files: ['libs/*/src/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        performance: 'readonly',
+        EventSource: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        uPlot: 'readonly',
+        require: 'off',
+        module: 'off',
+        __dirname: 'off',
+        process: 'off',
+      },
+    },
+  },
   prettier,
 ];

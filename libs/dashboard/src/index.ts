@@ -1,0 +1,3 @@
+export * from './lib/dashboard-snapshot';
+export * from './lib/dashboard-server';
+export type { SnapshotStreamLimits } from './lib/snapshot-streams';
