@@ -71,7 +71,7 @@ void runService({
     return replica.services(kit);
   },
   started: (config, logger, server) => {
-    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA)(config, logger);
+    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA)(config, logger, server);
     replica?.start(server);
   },
   onStopped: [async () => replica?.stop(), flushTelemetry],

@@ -48,7 +48,7 @@ void runService({
     return router.services(kit);
   },
   started: (config, logger, server) => {
-    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER)(config, logger);
+    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER)(config, logger, server);
     router?.start(server);
   },
   onStopped: [async () => router?.stop(), flushTelemetry],

@@ -1,11 +1,14 @@
 // Every service, started as a real process the way the fleet starts it,
 // answers grpc.health.v1 (SERVING; a replica alone, NOT_SERVING) and describes itself through server
 // reflection well enough for grpcurl: list, describe (linking every file with
-// its imports) and calls through the reflected types.
+// its imports) and calls through the reflected types. Unconfigured, it serves
+// Prometheus metrics on the host it listens on, at a free port, and counts
+// those calls there.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { healthV1 } from '@bulwark/contracts';
+import { scrapeMetrics } from '@bulwark/metrics/testing';
 import {
   freePort,
   killAllProcesses,
@@ -15,6 +18,7 @@ import {
   type ManagedProcess,
   type ServiceApp,
 } from '@bulwark/testing';
+import { expectServiceMetrics } from './support/fleet-metrics';
 
 interface Case {
   app: ServiceApp;
@@ -104,8 +108,27 @@ const cases: Case[] = [
   {
     app: 'monitor',
     services: ['monitor.v1.Monitor'],
-    calls: [['monitor.v1.Monitor/GetStatus={}', 'UNIMPLEMENTED: monitor.v1.Monitor/GetStatus is not implemented']],
-    env: () => ({ BULWARK_MEMBER_ID: 'monitor-1', BULWARK_COORDINATORS: coordinators }),
+    // No coordinator answers: it watches the listed ones, and knows of nothing else.
+    calls: [
+      [
+        'monitor.v1.Monitor/GetStatus={}',
+        'OK {"header":{"memberId":"monitor-1"},"status":{"members":[{"memberId":"coordinator@',
+      ],
+      [
+        'monitor.v1.Monitor/GetAvailability={"kind":"SUBJECT_KIND_GROUP","subjectId":"group-x"}',
+        "NOT_FOUND: subject_id: no group 'group-x' is tracked",
+      ],
+      [
+        'monitor.v1.Monitor/GetAvailability={"subjectId":"group-x"}',
+        'INVALID_ARGUMENT: kind: is required with a subject_id',
+      ],
+    ],
+    env: (_port, dataDir) => ({
+      BULWARK_MEMBER_ID: 'monitor-1',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_DATA_DIR: dataDir,
+      BULWARK_DASHBOARD_ADDR: '127.0.0.1:0',
+    }),
   },
 ];
 
@@ -156,5 +179,11 @@ describe('each service over reflection and health', () => {
     expect(result.output).toContain(`call grpc.health.v1.Health/Check: OK {"status":"${health}"}`);
     expect(result.output).toContain(`health: ${health}`);
     expect(process.alive).toBe(true);
+
+    const metrics = process.stdout.find((line) => line.includes('"msg":"serving metrics"'));
+    const metricsAddress = JSON.parse(metrics ?? '{}').address as string;
+    expect(metricsAddress).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+    expect(metricsAddress).not.toBe(address);
+    expectServiceMetrics(app, app, await scrapeMetrics(metricsAddress));
   });
 });

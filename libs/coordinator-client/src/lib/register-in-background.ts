@@ -27,9 +27,14 @@ interface MemberConfig {
   groupId?: string;
 }
 
-/** A service's `started` hook that registers it with the coordinators in the given role. */
+/** What registration needs of the started server: where it serves metrics, if anywhere. */
+interface StartedServerView {
+  readonly metricsAddress: string | undefined;
+}
+
+/** A service's `started` hook that registers it with the coordinators in the given role, with its metrics address. */
 export function registerOnStart(role: coordinatorV1.MemberRole) {
-  return (config: MemberConfig, logger: Logger): void =>
+  return (config: MemberConfig, logger: Logger, server: StartedServerView): void =>
     registerInBackground(
       config.coordinators.map(formatHostPort),
       {
@@ -37,7 +42,7 @@ export function registerOnStart(role: coordinatorV1.MemberRole) {
         address: formatHostPort(config.advertiseAddress),
         role,
         groupId: config.groupId ?? '',
-        metricsAddress: '',
+        metricsAddress: server.metricsAddress ?? '',
       },
       logger,
     );

@@ -127,7 +127,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         options.logger.info(report, 'member reported as suspect; not a primary, recorded only');
         return { header: header(machine.revision), failoverStarted: false };
       }
-      if (await options.memberProbe.alive(address, suspectProbeDeadlineMs)) {
+      if (await options.memberProbe.answers(address, suspectProbeDeadlineMs)) {
         options.logger.info({ ...report, group: group.id }, 'suspect primary answered the leader; no failover');
         return { header: header(machine.revision), failoverStarted: false };
       }

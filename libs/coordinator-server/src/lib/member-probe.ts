@@ -2,14 +2,16 @@
 // (ReportSuspect): one grpc.health.v1 Check that waits for a connection up
 // to its deadline, so a member that restarted a moment ago (its channel in
 // reconnect backoff) is not taken for dead. A failover rests on the probe
-// failing too, never on the report alone.
+// failing too, never on the report alone. Any answer counts as alive, even
+// NOT_SERVING: a primary that answers is starting, catching up or draining,
+// and one that cannot keep its lease loses it without any report.
 import { healthV1 } from '@bulwark/contracts';
-import { NotFoundError } from '@bulwark/errors';
+import { DeadlineExceededError, NotFoundError, UnavailableError } from '@bulwark/errors';
 import { callUnary, ChannelPool, createClient } from '@bulwark/rpc';
 
 export interface MemberProbe {
-  /** True when the member at address answers SERVING within deadlineMs; never rejects. */
-  alive(address: string, deadlineMs: number): Promise<boolean>;
+  /** True when the member at address answers within deadlineMs, whatever its status; never rejects. */
+  answers(address: string, deadlineMs: number): Promise<boolean>;
   close(): void;
 }
 
@@ -30,16 +32,17 @@ export class GrpcMemberProbe implements MemberProbe {
     () => new NotFoundError('address', 'the member probe was closed'),
   );
 
-  async alive(address: string, deadlineMs: number): Promise<boolean> {
+  async answers(address: string, deadlineMs: number): Promise<boolean> {
     if (this.clients.isClosed) return false;
     const client = this.clients.get(address);
     const addresses = this.clients.addresses();
     if (addresses.length > probeClientsMax) this.clients.drop(addresses[0] as string);
     try {
-      const { status } = await callUnary(client, client.check, { service: '' }, { deadlineMs, waitForReady: true });
-      return status === healthV1.HealthCheckResponse_ServingStatus.SERVING;
-    } catch {
-      return false;
+      await callUnary(client, client.check, { service: '' }, { deadlineMs, waitForReady: true });
+      return true;
+    } catch (error) {
+      // An error status is an answer too; only silence or no connection within the deadline is not.
+      return !(error instanceof DeadlineExceededError || error instanceof UnavailableError);
     }
   }
 

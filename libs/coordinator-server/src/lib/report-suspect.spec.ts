@@ -5,6 +5,8 @@
 // the primary once.
 import { coordinatorV1 } from '@bulwark/contracts';
 import type { ReplicaGroup } from '@bulwark/metadata';
+import { createLogger } from '@bulwark/logging';
+import { ServingStatus, startServer } from '@bulwark/rpc';
 import { freePort } from '@bulwark/testing';
 import { serveCoordinator, serveFakeReplicas, type FakeReplicas, type ServedCoordinator } from '../testing';
 
@@ -81,6 +83,28 @@ describe('ReportSuspect', () => {
     expect((await report('r2')).failoverStarted).toBe(false);
     expect(served.runner.proposals).toBe(proposals);
     expect(group()).toMatchObject({ epoch: moved.group?.epoch, primary: 'r2' });
+  });
+
+  it('leaves a primary that answers NOT_SERVING where it is: the process lives, and its lease decides', async () => {
+    const logger = createLogger({ service: 'test', memberId: 'r1', level: 'fatal' });
+    const starting = await startServer({ address: '127.0.0.1:0', logger, drainDeadlineMs: 100 }, () => []);
+    try {
+      starting.health.setAll(ServingStatus.NOT_SERVING);
+      const member = {
+        id: 'r1',
+        address: `127.0.0.1:${starting.port}`,
+        role: coordinatorV1.MemberRole.MEMBER_ROLE_REPLICA,
+        groupId: 'g1',
+        metricsAddress: '',
+      };
+      await served.call(served.client.registerMember, { member, requestId: '' });
+      const proposals = served.runner.proposals;
+      expect((await report('r1')).failoverStarted).toBe(false);
+      expect(served.runner.proposals).toBe(proposals);
+      expect(group()).toMatchObject({ epoch, primary: 'r1' });
+    } finally {
+      await starting.drain('test done');
+    }
   });
 
   it('fails over a primary the leader cannot reach either, to the most up-to-date in-sync member', async () => {

@@ -30,7 +30,7 @@ function byName(services: ServicePlan[], name: string): ServicePlan {
 describe('planFleet on the repository docker-compose.yml', () => {
   const plan = planFleet(readComposeFile(join(repoRoot, 'docker-compose.yml')), settings);
 
-  it('runs the seventeen Bulwark services and the three Redis servers in compose order and skips jaeger', () => {
+  it('runs the eighteen Bulwark services and the three Redis servers in compose order and skips jaeger', () => {
     expect(plan.projectDir).toBe(repoRoot);
     const replicas = ['a', 'b', 'c'].flatMap((group) => [1, 2, 3].map((index) => `replica-${group}${index}`));
     const names = [
@@ -43,6 +43,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
       'lock-1',
       'lock-2',
       'monitor-1',
+      'monitor-2',
       'redis-1',
       'redis-2',
       'redis-3',
@@ -59,11 +60,11 @@ describe('planFleet on the repository docker-compose.yml', () => {
   it('runs redis-1 from the local redis-server on its own address, its volume, and its probe aimed at it', () => {
     expect(byName(plan.services, 'redis-1')).toEqual({
       name: 'redis-1',
-      address: '127.77.0.19',
+      address: '127.77.0.20',
       command: [
         'redis-server',
         '--bind',
-        '127.77.0.19',
+        '127.77.0.20',
         '--port',
         '6379',
         '--appendonly',
@@ -82,7 +83,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
       forwards: [],
       directories: ['/state/redis-1-data'],
       healthcheck: {
-        argv: ['redis-cli', '-h', '127.77.0.19', '-p', '6379', 'ping'],
+        argv: ['redis-cli', '-h', '127.77.0.20', '-p', '6379', 'ping'],
         timeoutMs: 3000,
         intervalMs: 500,
       },
@@ -100,7 +101,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
       const lock = byName(plan.services, name as string);
       expect(lock.environment).toMatchObject({
         BULWARK_LOCK_BACKEND: backend,
-        BULWARK_REDIS_SERVERS: '127.77.0.19:6379,127.77.0.20:6379,127.77.0.21:6379',
+        BULWARK_REDIS_SERVERS: '127.77.0.20:6379,127.77.0.21:6379,127.77.0.22:6379',
       });
       expect(lock.startAfterHealthy).toEqual(['redis-1', 'redis-2', 'redis-3']);
     }
@@ -108,7 +109,10 @@ describe('planFleet on the repository docker-compose.yml', () => {
     expect(byName(plan.services, 'lock-2')).toMatchObject({
       address: '127.77.0.17',
       environment: { BULWARK_MEMBER_ID: 'lock-2', BULWARK_LISTEN_ADDR: '127.77.0.17:7300' },
-      forwards: [{ hostIp: '127.0.0.1', hostPort: 7301, containerPort: 7300 }],
+      forwards: [
+        { hostIp: '127.0.0.1', hostPort: 7301, containerPort: 7300 },
+        { hostIp: '127.0.0.1', hostPort: 9132, containerPort: 9464 },
+      ],
     });
   });
 
@@ -154,7 +158,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
     ]);
   });
 
-  it('plans coordinator-2 with its own address, its volume, port 7002 published from 7001 and its probe', () => {
+  it('plans coordinator-2 with its own address, its volume, ports 7002 and 9102 published from 7001 and 9464, and its probe', () => {
     const coordinator = byName(plan.services, 'coordinator-2');
     expect(coordinator).toEqual({
       name: 'coordinator-2',
@@ -166,12 +170,16 @@ describe('planFleet on the repository docker-compose.yml', () => {
         BULWARK_MEMBER_ID: 'coordinator-2',
         BULWARK_LISTEN_ADDR: '127.77.0.3:7001',
         BULWARK_ADVERTISE_ADDR: '127.77.0.3:7001',
+        BULWARK_METRICS_ADDR: '127.77.0.3:9464',
         BULWARK_PEERS: 'coordinator-1=127.77.0.2:7001,coordinator-2=127.77.0.3:7001,coordinator-3=127.77.0.4:7001',
         BULWARK_DATA_DIR: '/state/coordinator-2-data',
         OTEL_SERVICE_NAME: 'coordinator',
       },
-      ports: [7001],
-      forwards: [{ hostIp: '127.0.0.1', hostPort: 7002, containerPort: 7001 }],
+      ports: [7001, 9464],
+      forwards: [
+        { hostIp: '127.0.0.1', hostPort: 7002, containerPort: 7001 },
+        { hostIp: '127.0.0.1', hostPort: 9102, containerPort: 9464 },
+      ],
       directories: ['/state/coordinator-2-data'],
       healthcheck: {
         argv: ['node', 'dist/tools/health-probe/main.js', '127.77.0.3:7001'],
@@ -185,22 +193,44 @@ describe('planFleet on the repository docker-compose.yml', () => {
   });
 
   it('points replicas, routers, locks and monitors at the coordinators', () => {
-    for (const name of ['replica-a1', 'router-1', 'lock-1', 'lock-2', 'monitor-1']) {
+    for (const name of ['replica-a1', 'router-1', 'lock-1', 'lock-2', 'monitor-1', 'monitor-2']) {
       expect(byName(plan.services, name).environment.BULWARK_COORDINATORS).toBe(
         '127.77.0.2:7001,127.77.0.3:7001,127.77.0.4:7001',
       );
     }
-    expect(byName(plan.services, 'replica-a1').ports).toEqual([7100]);
-    expect(byName(plan.services, 'replica-a1').forwards).toEqual([]);
+    expect(byName(plan.services, 'replica-a1').ports).toEqual([7100, 9464]);
+    // A replica publishes only its metrics: clients reach it through the routers.
+    expect(byName(plan.services, 'replica-a1').forwards).toEqual([
+      { hostIp: '127.0.0.1', hostPort: 9111, containerPort: 9464 },
+    ]);
     expect(byName(plan.services, 'router-1').forwards).toEqual([
       { hostIp: '127.0.0.1', hostPort: 7200, containerPort: 7200 },
+      { hostIp: '127.0.0.1', hostPort: 9121, containerPort: 9464 },
     ]);
     expect(byName(plan.services, 'lock-1').forwards[0]?.hostPort).toBe(7300);
-    expect(byName(plan.services, 'monitor-1').forwards[0]?.hostPort).toBe(7400);
+    expect(byName(plan.services, 'monitor-1').forwards.map((forward) => forward.hostPort)).toEqual([7400, 8080, 9141]);
+    expect(byName(plan.services, 'monitor-2').forwards.map((forward) => forward.hostPort)).toEqual([7401, 8081, 9142]);
+  });
+
+  it("serves every Bulwark service's metrics on its own address, published from 127.0.0.1", () => {
+    const bulwark = plan.services.filter((service) => service.environment.BULWARK_MEMBER_ID !== undefined);
+    for (const service of bulwark) {
+      expect([service.name, service.environment.BULWARK_METRICS_ADDR]).toEqual([
+        service.name,
+        `${service.address}:9464`,
+      ]);
+      expect(service.forwards.filter((forward) => forward.containerPort === 9464)).toHaveLength(1);
+    }
+    const metricsPorts = bulwark.flatMap((service) =>
+      service.forwards.filter((forward) => forward.containerPort === 9464).map((forward) => forward.hostPort),
+    );
+    expect(metricsPorts).toEqual([
+      9101, 9102, 9103, 9111, 9112, 9113, 9114, 9115, 9116, 9117, 9118, 9119, 9121, 9122, 9131, 9132, 9141, 9142,
+    ]);
   });
 
   it('drops the Jaeger endpoint from every service and says so', () => {
-    expect(plan.references).toHaveLength(17);
+    expect(plan.references).toHaveLength(18);
     expect(plan.references[0]).toEqual({
       service: 'coordinator-1',
       field: 'environment.OTEL_EXPORTER_OTLP_ENDPOINT',

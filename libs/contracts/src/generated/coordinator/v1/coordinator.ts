@@ -3626,7 +3626,9 @@ export const CoordinatorService = {
    * phi-accrual detector says DOWN). Every field is checked
    * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
    * leader confirms with a probe of its own (grpc.health.v1 Check, about
-   * 300 ms); if that fails too, it fails the group over on Failover's path
+   * 300 ms); if the suspect does not answer it at all (any status, even
+   * NOT_SERVING, is an answer: the process lives and its lease decides),
+   * it fails the group over on Failover's path
    * with the epoch it saw, so the old primary's lease is still waited out
    * and reports from several monitors move the primary once. Any other
    * suspect (a backup, a router, a coordinator) is only recorded: backups
@@ -3779,7 +3781,9 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    * phi-accrual detector says DOWN). Every field is checked
    * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
    * leader confirms with a probe of its own (grpc.health.v1 Check, about
-   * 300 ms); if that fails too, it fails the group over on Failover's path
+   * 300 ms); if the suspect does not answer it at all (any status, even
+   * NOT_SERVING, is an answer: the process lives and its lease decides),
+   * it fails the group over on Failover's path
    * with the epoch it saw, so the old primary's lease is still waited out
    * and reports from several monitors move the primary once. Any other
    * suspect (a backup, a router, a coordinator) is only recorded: backups
@@ -3921,7 +3925,9 @@ export interface CoordinatorClient extends Client {
    * phi-accrual detector says DOWN). Every field is checked
    * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
    * leader confirms with a probe of its own (grpc.health.v1 Check, about
-   * 300 ms); if that fails too, it fails the group over on Failover's path
+   * 300 ms); if the suspect does not answer it at all (any status, even
+   * NOT_SERVING, is an answer: the process lives and its lease decides),
+   * it fails the group over on Failover's path
    * with the epoch it saw, so the old primary's lease is still waited out
    * and reports from several monitors move the primary once. Any other
    * suspect (a backup, a router, a coordinator) is only recorded: backups

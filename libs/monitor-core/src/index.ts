@@ -1,0 +1,2 @@
+export * from './lib/availability-ledger';
+export * from './lib/member-health';
