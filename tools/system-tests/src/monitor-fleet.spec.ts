@@ -1,10 +1,15 @@
 // The monitor issue's acceptance on the fleet users run (docker-compose.yml
 // through the launcher, two monitors): every member is watched and judged,
-// a killed replica goes DOWN and comes back UP, an outage schedule of known
+// a killed replica goes DOWN and comes back UP, the dashboard shows it in a
+// headless chromium (and the README's screenshot is taken), an outage schedule of known
 // kills and restarts is measured within 5%, a 300 ms pause of a primary
 // moves nothing and a 5 s pause fails its group over exactly once although
 // both monitors report it.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { coordinatorV1, healthV1, monitorV1 } from '@bulwark/contracts';
+import { launchChromium, openDashboard } from '@bulwark/dashboard/testing';
 import { CoordinatorCaller } from '@bulwark/coordinator-client';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { createLogger } from '@bulwark/logging';
@@ -114,6 +119,32 @@ describe('the monitor on the compose fleet', () => {
       current.groups.map((group) => [group.id, true]),
     );
   });
+
+  it('shows the leader, each group primary and a killed replica DOWN on the live dashboard', async () => {
+    const memberId = await backupOf('group-a');
+    await launched.fleet.kill(memberId, 'SIGKILL');
+    await seenBothAs(memberId, MemberState.MEMBER_STATE_DOWN);
+    const { leaderId } = await callUnary(coordinator, coordinator.getLeader, {}, { deadlineMs: 5_000 });
+    const { groups } = await topology();
+    const scratch = mkdtempSync(join(tmpdir(), 'bulwark-dashboard-'));
+    // BULWARK_DASHBOARD_SCREENSHOT=docs/images/dashboard.png refreshes the README's picture.
+    const screenshot = process.env['BULWARK_DASHBOARD_SCREENSHOT'] ?? join(scratch, 'dashboard.png');
+    const browser = await launchChromium();
+    try {
+      const page = await openDashboard(browser, `http://${launched.address('monitor-1', 8080)}/`);
+      await page.locator(`[data-member="${memberId}"][data-state="DOWN"]`).waitFor();
+      for (const group of groups)
+        await page.locator(`[data-group="${group.id}"][data-primary="${group.primary}"]`).waitFor();
+      expect(await page.locator('[data-testid="leader"]').textContent()).toContain(leaderId);
+      await page.screenshot({ path: screenshot, fullPage: true });
+      expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+    } finally {
+      await browser.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    launched.fleet.start(memberId);
+    await seenBothAs(memberId, MemberState.MEMBER_STATE_UP, 60_000);
+  }, 120_000);
 
   it('measures MTBF, MTTR and availability of a scripted outage schedule within 5%', async () => {
     const memberId = await backupOf('group-b');

@@ -3,7 +3,9 @@
 // (MemberHealth), reports a primary or coordinator leader it finds DOWN to
 // the coordinator leader (which confirms with its own probe before failing
 // over: a report alone moves nothing), and keeps the availability ledger of
-// every member, group and canary on disk. Everything it knows is one
+// every member, group and canary on disk. Each is counted from the first
+// time it served (a heartbeat, a primary UP, a canary that passed): a
+// member still starting up has not failed yet. Everything it knows is one
 // MonitorView, rebuilt on demand for GetStatus, WatchStatus and the
 // dashboard; listeners hear of changes, coalesced.
 import { performance } from 'node:perf_hooks';
@@ -266,9 +268,11 @@ export class Monitor {
    */
   canaryRan(run: CanaryOutcome): void {
     const subject: SubjectRef = { kind: 'canary', id: run.canaryId };
-    this.track(subject, run.startUnixMs);
-    if (run.ok) this.ledger.up(subject, run.startUnixMs);
-    else this.ledger.down(subject, run.startUnixMs);
+    if (run.ok) this.track(subject, run.startUnixMs);
+    if (this.ledger.has(subject)) {
+      if (run.ok) this.ledger.up(subject, run.startUnixMs);
+      else this.ledger.down(subject, run.startUnixMs);
+    }
     const previous = this.canaries.get(run.canaryId);
     this.canaries.set(run.canaryId, {
       ...run,
@@ -303,9 +307,10 @@ export class Monitor {
         deadlineMs: this.options.probeDeadlineMs,
         onHeartbeat: () => {
           const now = this.now();
+          const subject: SubjectRef = { kind: 'member', id: watched.id };
+          this.track(subject, now.unixMs);
           this.judged(watched, watched.health.heartbeat(now));
           // An outage left open by an earlier run of the monitor ends at the first heartbeat this run hears.
-          const subject: SubjectRef = { kind: 'member', id: watched.id };
           if (watched.health.state !== 'DOWN' && this.ledger.isDown(subject)) this.ledger.up(subject, now.unixMs);
         },
         onRefused: (reason) => {
@@ -318,7 +323,6 @@ export class Monitor {
       reporting: false,
     };
     this.watched.set(member.id, watched);
-    this.track({ kind: 'member', id: member.id }, at.unixMs);
     watched.prober.start();
     this.changed();
   }
@@ -343,8 +347,10 @@ export class Monitor {
     if (member.health.state === 'DOWN') this.maybeReport(member);
     if (!change) return;
     const subject: SubjectRef = { kind: 'member', id: member.id };
-    if (change.outageStartUnixMs !== undefined) this.ledger.down(subject, change.outageStartUnixMs);
-    if (change.outageEndUnixMs !== undefined) this.ledger.up(subject, change.outageEndUnixMs);
+    if (this.ledger.has(subject)) {
+      if (change.outageStartUnixMs !== undefined) this.ledger.down(subject, change.outageStartUnixMs);
+      if (change.outageEndUnixMs !== undefined) this.ledger.up(subject, change.outageEndUnixMs);
+    }
     this.options.logger.info(
       { watched: member.id, role: member.role, from: change.from, to: change.to },
       'member state',
@@ -360,9 +366,11 @@ export class Monitor {
 
   private judgeGroup(group: coordinatorV1.ReplicaGroup, nowUnixMs: number): void {
     const subject: SubjectRef = { kind: 'group', id: group.id };
-    this.track(subject, nowUnixMs);
+    const available = this.groupAvailable(group);
+    if (available) this.track(subject, nowUnixMs);
+    if (!this.ledger.has(subject)) return;
     const down = this.ledger.isDown(subject);
-    if (this.groupAvailable(group)) {
+    if (available) {
       if (down) {
         this.ledger.up(subject, nowUnixMs);
         this.changed();

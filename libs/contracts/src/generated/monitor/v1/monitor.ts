@@ -378,7 +378,9 @@ export interface GetAvailabilityRequest {
 /**
  * Availability is one subject's figures over one window. Only time the
  * monitor was running counts as observed: its own downtime is neither up
- * nor down time.
+ * nor down time. A subject counts from the first time it served (a
+ * member's first heartbeat, a group's first primary UP, a canary's first
+ * passing run): a member still starting up has not failed yet.
  */
 export interface Availability {
   /** kind is what the subject is. */
@@ -391,7 +393,10 @@ export interface Availability {
   observedMs: bigint;
   /** down_ms is how long, within the window, it was down. */
   downMs: bigint;
-  /** failures counts the outages that began within the window. */
+  /**
+   * failures counts the outages that overlap the window (one that began
+   * before it too, since its down time counts here).
+   */
   failures: number;
   /**
    * mtbf_ms is the mean time between failures: up time per failure. Unset
