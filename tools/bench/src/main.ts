@@ -4,6 +4,7 @@ import { runBalancingBench } from './balancing.bench';
 import { runCoordinatorBench } from './coordinator.bench';
 import { runHistoryBench } from './history.bench';
 import { runLockBench } from './lock.bench';
+import { runMonitorBench } from './monitor.bench';
 import { runPartitioningBench } from './partitioning.bench';
 import { runReplicaBench } from './replica.bench';
 import { runRouterBench } from './router.bench';
@@ -17,6 +18,7 @@ const suites: Array<[string, () => BenchTable[] | Promise<BenchTable[]>]> = [
   ['replica', runReplicaBench],
   ['router', runRouterBench],
   ['lock', runLockBench],
+  ['monitor', runMonitorBench],
 ];
 
 const only = process.argv[2];

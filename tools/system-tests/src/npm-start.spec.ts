@@ -110,6 +110,8 @@ describe('npm start', () => {
         BULWARK_LAUNCH_SUBNET: subnet,
         BULWARK_LAUNCH_PORT_OFFSET: String(portOffset),
         BULWARK_LAUNCH_STATE_DIR: stateDir,
+        // 20 services starting on 2 cores, beside another fleet test: more than a user's 60 s may pass.
+        BULWARK_LAUNCH_READY_TIMEOUT_MS: '150000',
         [fleetIdVariable]: fleetId,
       },
     });

@@ -122,6 +122,10 @@ const cases: Case[] = [
         'monitor.v1.Monitor/GetAvailability={"subjectId":"group-x"}',
         'INVALID_ARGUMENT: kind: is required with a subject_id',
       ],
+      [
+        'monitor.v1.Monitor/GetAvailability={"kind":"SUBJECT_KIND_MEMBER","subjectId":"Replica A1"}',
+        'INVALID_ARGUMENT: subject_id: must be a member, group or canary id',
+      ],
     ],
     env: (_port, dataDir) => ({
       BULWARK_MEMBER_ID: 'monitor-1',

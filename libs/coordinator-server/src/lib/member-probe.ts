@@ -33,7 +33,8 @@ export class GrpcMemberProbe implements MemberProbe {
   );
 
   async answers(address: string, deadlineMs: number): Promise<boolean> {
-    if (this.clients.isClosed) return false;
+    // Closing: never the reason for a failover.
+    if (this.clients.isClosed) return true;
     const client = this.clients.get(address);
     const addresses = this.clients.addresses();
     if (addresses.length > probeClientsMax) this.clients.drop(addresses[0] as string);

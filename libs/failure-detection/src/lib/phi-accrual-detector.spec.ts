@@ -176,4 +176,31 @@ describe('PhiAccrualFailureDetector', () => {
   it('rejects bad settings, naming the setting', () => {
     expect(() => new PhiAccrualFailureDetector({ minStdDeviationMs: -5 })).toThrow(/^minStdDeviationMs: /);
   });
+
+  describe('forgive', () => {
+    /** Phi one second after a single heartbeat: the last heartbeat of the forgiven detector sits at 100, not later. */
+    const phiAfterOneSecond = () => {
+      const reference = new PhiAccrualFailureDetector();
+      reference.heartbeat(100);
+      return reference.phi(1_100);
+    };
+
+    it('does not count a pause of the observer itself as silence, so late-read heartbeats are on time', () => {
+      const detector = new PhiAccrualFailureDetector();
+      for (let ms = 0; ms <= 2_000; ms += 100) detector.heartbeat(ms);
+      // The observer stalls 1.5 s; the member's answers wait unread meanwhile.
+      detector.forgive(3_500, 1_400);
+      expect(detector.evaluate(3_500)).toBe('UP');
+      expect(detector.heartbeat(3_510)).toBe('UP');
+    });
+
+    it('never moves the last heartbeat past now, and refuses a pause that is not a duration', () => {
+      const detector = new PhiAccrualFailureDetector();
+      detector.heartbeat(0);
+      detector.forgive(100, 10_000);
+      expect(detector.phi(100)).toBeLessThan(1e-3);
+      expect(detector.phi(1_100)).toBeCloseTo(phiAfterOneSecond(), 12);
+      expect(() => detector.forgive(200, -1)).toThrow(InvalidArgumentError);
+    });
+  });
 });

@@ -88,6 +88,21 @@ export class PhiAccrualFailureDetector {
     return this.current;
   }
 
+  /**
+   * The observer itself was paused (a GC, a starved process) for pausedMs
+   * before nowMs: that time is not the member's silence. Moves the last
+   * heartbeat forward by it (never past nowMs), as Cassandra ignores a
+   * round after a local pause; heartbeats read late after the pause are then
+   * judged on time.
+   */
+  forgive(nowMs: number, pausedMs: number): void {
+    this.advanceTo(nowMs);
+    if (!Number.isFinite(pausedMs) || pausedMs < 0) {
+      throw new InvalidArgumentError('pausedMs', `must be a finite number >= 0, got ${pausedMs}`);
+    }
+    if (this.lastHeartbeatMs !== null) this.lastHeartbeatMs = Math.min(nowMs, this.lastHeartbeatMs + pausedMs);
+  }
+
   private phiAt(nowMs: number): number {
     if (this.lastHeartbeatMs === null) return 0;
     const { meanMs, stdDeviationMs } = this.statistics;

@@ -102,13 +102,16 @@ export class AvailabilityLedger {
 
   constructor(private readonly limits: LedgerLimits = defaultLedgerLimits) {}
 
-  /** A new watched stretch begins (the monitor started). */
+  /**
+   * A new watched stretch begins (the monitor started). A wall clock that
+   * stepped back since the last stretch cuts that stretch (and any outage
+   * past it) back to now rather than refusing to start: the record stays
+   * ordered, and a monitor must start whatever the clock did.
+   */
   startWatching(atUnixMs: number): void {
     requireTime(atUnixMs, 'atUnixMs');
     const last = this.stretches.at(-1);
-    if (last && atUnixMs < last.endUnixMs) {
-      throw new InvalidArgumentError('atUnixMs', `${atUnixMs} is before the last watched moment ${last.endUnixMs}`);
-    }
+    if (last && atUnixMs < last.endUnixMs) this.cutBackTo(atUnixMs);
     this.stretches.push({ startUnixMs: atUnixMs, endUnixMs: atUnixMs });
     this.watching = true;
     this.prune(atUnixMs);
@@ -200,7 +203,7 @@ export class AvailabilityLedger {
       mtbfMs: failures === 0 ? null : upMs / failures,
       mttrMs: failures === 0 ? null : downMs / failures,
       availability,
-      nines: availability >= 1 ? ninesMax : Math.min(ninesMax, -Math.log10(1 - availability)),
+      nines: availability >= 1 ? ninesMax : Math.min(ninesMax, Math.max(0, -Math.log10(1 - availability))),
       outages: overlapping.slice(-listedOutagesMax).map(({ startUnixMs, endUnixMs }) => ({ startUnixMs, endUnixMs })),
     };
   }
@@ -288,7 +291,19 @@ export class AvailabilityLedger {
     return clipped;
   }
 
-  /** Drops stretches and ended outages no window reaches any more, and subjects left with nothing. */
+  private cutBackTo(atUnixMs: number): void {
+    while (this.stretches.length > 0 && (this.stretches.at(-1) as Stretch).startUnixMs > atUnixMs) this.stretches.pop();
+    const last = this.stretches.at(-1);
+    if (last) last.endUnixMs = Math.min(last.endUnixMs, atUnixMs);
+    for (const record of this.subjects.values()) {
+      while (record.outages.length > 0 && (record.outages.at(-1) as Outage).startUnixMs > atUnixMs)
+        record.outages.pop();
+      const open = record.outages.at(-1);
+      if (open && open.endUnixMs !== null && open.endUnixMs > atUnixMs) open.endUnixMs = atUnixMs;
+    }
+  }
+
+  /** Drops stretches and ended outages no window reaches any more. */
   private prune(nowUnixMs: number): void {
     const horizon = nowUnixMs - retentionMs;
     while (this.stretches.length > 1 && (this.stretches[0] as Stretch).endUnixMs < horizon) this.stretches.shift();

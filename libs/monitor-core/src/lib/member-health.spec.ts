@@ -57,6 +57,21 @@ describe('MemberHealth', () => {
     expect(health.refuse(at(3_100))).toEqual({ from: 'UP', to: 'DOWN', outageStartUnixMs: wall(3_050) });
   });
 
+  it('keeps an outage going when a member answers once and fails again before it is UP', () => {
+    const health = new MemberHealth(at(0));
+    beat(health, 100, 2_000);
+    health.refuse(at(2_050));
+    // One answer (not yet UP: the first after a refusal that long is not on time), then refused again.
+    health.heartbeat(at(4_000));
+    expect(health.state).toBe('DOWN');
+    expect(health.refuse(at(4_100))).toBeUndefined();
+    // Silent after one more answer, long enough to be DOWN again.
+    health.heartbeat(at(6_000));
+    for (let ms = 6_000; ms <= 8_000; ms += 25) health.evaluate(at(ms));
+    expect(health.heartbeat(at(9_000))).toBeUndefined();
+    expect(health.heartbeat(at(9_100))).toEqual({ from: 'DOWN', to: 'UP', outageEndUnixMs: wall(9_000) });
+  });
+
   it('reports the suspicion level that grows with silence', () => {
     const health = new MemberHealth(at(0));
     beat(health, 100, 2_000);

@@ -89,14 +89,26 @@ export class MemberHealth {
   /** A probe was refused: nothing listens at the address, or the member answered NOT_SERVING. */
   refuse(at: Instant): HealthChange | undefined {
     this.refused = true;
+    // Back for one answer, then gone again: the outage goes on.
+    this.backAtUnixMs = null;
     this.firstRefusalUnixMs ??= at.unixMs;
     this.lastRefusalUnixMs = at.unixMs;
     return this.judge(this.detector.evaluate(at.monoMs), at);
   }
 
+  /** The monitor itself was paused for pausedMs before `at`: not the member's silence (see PhiAccrualFailureDetector.forgive). */
+  forgive(at: Instant, pausedMs: number): void {
+    this.detector.forgive(at.monoMs, pausedMs);
+  }
+
   /** Looks at the silence since the last heartbeat (called on every tick). */
   evaluate(at: Instant): HealthChange | undefined {
-    return this.judge(this.detector.evaluate(at.monoMs), at);
+    const detected = this.detector.evaluate(at.monoMs);
+    // Back for one answer, then silent again for as long as makes a member DOWN: the outage goes on.
+    if (this.backAtUnixMs !== null && this.detector.phi(at.monoMs) >= this.detector.settings.downPhi) {
+      this.backAtUnixMs = null;
+    }
+    return this.judge(detected, at);
   }
 
   private judge(detected: MemberState, at: Instant): HealthChange | undefined {

@@ -25,6 +25,8 @@ export interface DashboardInputs {
 }
 
 const windows = Object.keys(availabilityWindowsMs) as AvailabilityWindow[];
+/** Changes within this are one snapshot: the dashboard pushes at most twice a second anyway. */
+export const snapshotCoalesceMs = 500;
 
 export function dashboardSource(inputs: DashboardInputs): DashboardSource {
   const { monitor } = inputs;
@@ -101,10 +103,18 @@ export function dashboardSource(inputs: DashboardInputs): DashboardSource {
       };
     },
     subscribe(listener) {
-      const push = () => listener(this.snapshot());
+      // The page is pushed at most twice a second: build a snapshot (figures of every subject) no more often.
+      let timer: NodeJS.Timeout | undefined;
+      const push = () => {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          listener(this.snapshot());
+        }, snapshotCoalesceMs);
+      };
       const fromMonitor = monitor.onChange(push);
       const fromSeries = inputs.series.onPoint(push);
       return () => {
+        clearTimeout(timer);
         fromMonitor();
         fromSeries();
       };

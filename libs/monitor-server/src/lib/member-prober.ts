@@ -10,12 +10,13 @@
 //
 // What a probe means:
 // - SERVING: a heartbeat;
-// - no answer within the deadline (or cancelled): silence, judged by phi;
-// - anything else (UNAVAILABLE: nothing listens there or the connection was
-//   reset; NOT_SERVING; any other error status): a refusal.
+// - UNAVAILABLE (nothing listens there, the connection was reset) or an
+//   answer NOT_SERVING: a refusal;
+// - anything else (no answer within the deadline, any other error status,
+//   which a loaded but living process may send): silence, judged by phi.
 import { connectivityState, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { healthV1 } from '@bulwark/contracts';
-import { CancelledError, DeadlineExceededError, UnimplementedError, type BulwarkError } from '@bulwark/errors';
+import { UnavailableError, UnimplementedError, type BulwarkError } from '@bulwark/errors';
 import { callUnary, createClient, fromServiceError } from '@bulwark/rpc';
 
 const { HealthCheckResponse_ServingStatus: ServingStatus } = healthV1;
@@ -98,7 +99,7 @@ export class MemberProber {
   }
 
   private failed(error: BulwarkError): void {
-    if (this.stopped || error instanceof DeadlineExceededError || error instanceof CancelledError) return;
+    if (this.stopped || !(error instanceof UnavailableError)) return;
     this.options.onRefused(error.message);
   }
 

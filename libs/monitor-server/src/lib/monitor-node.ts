@@ -11,7 +11,7 @@ import type { HandlerKit, ServiceBinding } from '@bulwark/rpc';
 import { Canaries, canaryIdOf, canaryKeyFor, type CanaryTarget } from './canaries';
 import { dashboardSource } from './dashboard-source';
 import { LedgerFile } from './ledger-file';
-import { Monitor, type MonitorView } from './monitor';
+import { Monitor, type MonitorView, type WatchedMemberView } from './monitor';
 import { countCanaryRun, readMonitorMetrics } from './monitor-metrics';
 import { monitorService } from './monitor-service';
 import { SeriesSampler, type SeriesTarget } from './series-sampler';
@@ -124,7 +124,22 @@ export class MonitorNode {
       [...routers, ...locks, ...sampled].map((member) => [member.id, member.address, member.metricsAddress]),
     ]);
     if (builtFrom === this.targetsBuiltFrom) return;
-    this.targetsBuiltFrom = builtFrom;
+    try {
+      this.setTargets(view, ring, routers, locks, sampled);
+      this.targetsBuiltFrom = builtFrom;
+    } catch (error) {
+      // Tried again at the next change, whatever it is.
+      this.options.logger.error({ err: error }, 'cannot set the canary and series targets');
+    }
+  }
+
+  private setTargets(
+    view: MonitorView,
+    ring: Monitor['hashRing'],
+    routers: readonly WatchedMemberView[],
+    locks: readonly WatchedMemberView[],
+    sampled: readonly WatchedMemberView[],
+  ): void {
     const canaryTargets: CanaryTarget[] = locks.map((lock) => ({
       kind: 'lock',
       lockId: lock.id,

@@ -36,6 +36,9 @@ const windowToProto: Record<AvailabilityWindow, monitorV1.AvailabilityWindow> = 
 };
 
 const windows = Object.keys(availabilityWindowsMs) as AvailabilityWindow[];
+/** Member and group ids are 1 to 64 of [a-z0-9-]; canary ids join a kind and two of them with '/'. */
+const subjectIdLengthMax = 256;
+const subjectIdPattern = /^[a-z0-9][a-z0-9/_.-]*$/;
 
 export function statusToProto(view: MonitorView): monitorV1.Status {
   return {
@@ -109,6 +112,12 @@ export function selectFigures(
   const window = windowFromProto(request.window);
   let subjects = ledger.tracked().filter((subject) => kind === undefined || subject.kind === kind);
   if (request.subjectId !== '') {
+    if (request.subjectId.length > subjectIdLengthMax || !subjectIdPattern.test(request.subjectId)) {
+      throw new InvalidArgumentError(
+        'subject_id',
+        `must be a member, group or canary id: 1 to ${subjectIdLengthMax} of a-z 0-9 - / _ .`,
+      );
+    }
     if (kind === undefined) throw new InvalidArgumentError('kind', 'is required with a subject_id');
     const wanted: SubjectRef = { kind, id: request.subjectId };
     if (!ledger.has(wanted)) throw new NotFoundError('subject_id', `no ${kind} '${request.subjectId}' is tracked`);

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { coordinatorV1 } from '@bulwark/contracts';
 import { CoordinatorCaller, CoordinatorClients, hashRingOf, TopologyWatcher } from '@bulwark/coordinator-client';
 import type { PhiAccrualSettings } from '@bulwark/failure-detection';
+import { ResourceExhaustedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import {
   AvailabilityLedger,
@@ -114,6 +115,8 @@ export interface MonitorView {
 
 /** How often every detector is evaluated: well below the 1 s in which a DOWN member must be seen. */
 export const evaluateIntervalMs = 25;
+/** A gap between evaluations longer than this is the monitor's own pause, not the members' silence. */
+export const localPauseMs = 500;
 /** How often every coordinator is asked who leads (and its own id). */
 export const leaderPollIntervalMs = 500;
 /** A DOWN primary that is still primary is reported again after this (the leader may have probed it alive). */
@@ -134,7 +137,8 @@ interface WatchedMember {
   readonly role: MemberRoleName;
   readonly address: string;
   readonly groupId: string;
-  readonly metricsAddress: string;
+  /** Follows the member's registration; a new one keeps its health (it is the same process, or its successor). */
+  metricsAddress: string;
   readonly health: MemberHealth;
   readonly prober: MemberProber;
   /** When this member was last reported as suspect (monotonic), to repeat no faster than reportRepeatMs. */
@@ -159,6 +163,9 @@ export class Monitor {
   private readonly nowMonoMs: () => number;
   private readonly nowUnixMs: () => number;
   private groups: readonly coordinatorV1.ReplicaGroup[] = [];
+  /** What of the topology the view shows, as last seen: a change of anything else is no change. */
+  private shownTopology = '';
+  private lastEvaluatedMonoMs: number | null = null;
   private ring: ReturnType<typeof hashRingOf>;
   private topologyRevision = 0n;
   private leaderId = '';
@@ -170,7 +177,7 @@ export class Monitor {
 
   constructor(private readonly options: MonitorOptions) {
     this.nowMonoMs = options.nowMonoMs ?? (() => performance.now());
-    this.nowUnixMs = options.nowUnixMs ?? Date.now;
+    this.nowUnixMs = options.nowUnixMs ?? anchoredWallClock(this.nowMonoMs);
     this.ledger = options.ledger;
     this.topology = new TopologyWatcher({ coordinators: options.coordinators, logger: options.logger });
     this.caller = new CoordinatorCaller({ coordinators: options.coordinators, logger: options.logger });
@@ -210,7 +217,9 @@ export class Monitor {
 
   /** Calls listener (coalesced) after any change of what view() returns; returns the function that removes it. */
   onChange(listener: () => void): () => void {
-    if (this.listeners.size >= monitorListenersMax) throw new RangeError(`at most ${monitorListenersMax} listeners`);
+    if (this.listeners.size >= monitorListenersMax) {
+      throw new ResourceExhaustedError('monitorListenersMax', `at most ${monitorListenersMax} status listeners`);
+    }
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -284,7 +293,13 @@ export class Monitor {
 
   /** Forgets the canaries no longer run (their router, lock service or group is gone). */
   retainCanaries(canaryIds: ReadonlySet<string>): void {
-    for (const id of this.canaries.keys()) if (!canaryIds.has(id)) this.canaries.delete(id);
+    const nowUnixMs = this.nowUnixMs();
+    for (const id of this.canaries.keys()) {
+      if (canaryIds.has(id)) continue;
+      this.canaries.delete(id);
+      const subject: SubjectRef = { kind: 'canary', id };
+      if (this.ledger.has(subject)) this.ledger.up(subject, nowUnixMs);
+    }
   }
 
   private now(): Instant {
@@ -307,11 +322,8 @@ export class Monitor {
         deadlineMs: this.options.probeDeadlineMs,
         onHeartbeat: () => {
           const now = this.now();
-          const subject: SubjectRef = { kind: 'member', id: watched.id };
-          this.track(subject, now.unixMs);
+          this.track({ kind: 'member', id: watched.id }, now.unixMs);
           this.judged(watched, watched.health.heartbeat(now));
-          // An outage left open by an earlier run of the monitor ends at the first heartbeat this run hears.
-          if (watched.health.state !== 'DOWN' && this.ledger.isDown(subject)) this.ledger.up(subject, now.unixMs);
         },
         onRefused: (reason) => {
           const change = watched.health.refuse(this.now());
@@ -327,19 +339,49 @@ export class Monitor {
     this.changed();
   }
 
-  private unwatch(id: string): void {
+  /** Stops watching a member that left the topology; an outage it was in ends with the watch. */
+  private unwatch(id: string, atUnixMs: number): void {
     const member = this.watched.get(id);
     if (!member) return;
     member.prober.stop();
     this.watched.delete(id);
+    const subject: SubjectRef = { kind: 'member', id };
+    if (this.ledger.has(subject)) this.ledger.up(subject, atUnixMs);
     this.changed();
   }
 
   private evaluate(): void {
     const now = this.now();
-    for (const member of this.watched.values()) this.judged(member, member.health.evaluate(now));
+    const sinceLastMs = this.lastEvaluatedMonoMs === null ? 0 : now.monoMs - this.lastEvaluatedMonoMs;
+    this.lastEvaluatedMonoMs = now.monoMs;
+    // After a stall of the monitor itself (a GC, a starved process), the answers it has not read yet would
+    // look like silence of every member: the stall is forgiven (Cassandra ignores such a round too).
+    if (sinceLastMs > localPauseMs) {
+      this.options.logger.warn({ pausedMs: Math.round(sinceLastMs) }, 'monitor paused; not counted as silence');
+      for (const member of this.watched.values()) member.health.forgive(now, sinceLastMs - evaluateIntervalMs);
+    }
+    for (const member of this.watched.values()) {
+      this.judged(member, member.health.evaluate(now));
+      this.reconcile(member, now.unixMs);
+    }
     for (const group of this.groups) this.judgeGroup(group, now.unixMs);
     this.ledger.watchedUntil(now.unixMs);
+  }
+
+  /**
+   * A tracked member's ledger follows its state even where no change said
+   * so: tracked while already DOWN (it answered once, then failed), or an
+   * outage left open by an earlier run of the monitor.
+   */
+  private reconcile(member: WatchedMember, nowUnixMs: number): void {
+    const subject: SubjectRef = { kind: 'member', id: member.id };
+    if (!this.ledger.has(subject)) return;
+    const down = this.ledger.isDown(subject);
+    if (member.health.state === 'DOWN' && !down) {
+      this.ledger.down(subject, member.health.lastHeartbeatUnixMs ?? nowUnixMs);
+    } else if (member.health.state !== 'DOWN' && down) {
+      this.ledger.up(subject, nowUnixMs);
+    }
   }
 
   private judged(member: WatchedMember, change: HealthChange | undefined): void {
@@ -418,9 +460,23 @@ export class Monitor {
   private topologyChanged(topology: coordinatorV1.Topology): void {
     const now = this.now();
     this.recordFailovers(topology.groups, now.unixMs);
+    // Lease renewals change the topology tens of times a second; only what the view shows is a change.
+    const shown = JSON.stringify([
+      topology.groups.map((group) => [
+        group.id,
+        String(group.epoch),
+        group.primary,
+        group.members,
+        group.inSync,
+        group.mode,
+      ]),
+      topology.members.map((member) => [member.id, member.address, member.metricsAddress]),
+    ]);
     this.groups = topology.groups;
     this.ring = hashRingOf(topology.ring, this.ring);
     this.topologyRevision = topology.revision;
+    if (shown === this.shownTopology) return;
+    this.shownTopology = shown;
     const current = new Map(
       topology.members
         .filter((member) => member.id !== this.options.memberId && roleName(member.role) !== undefined)
@@ -429,9 +485,8 @@ export class Monitor {
     for (const [id, member] of this.watched) {
       if (member.role === 'coordinator') continue;
       const registered = current.get(id);
-      const moved =
-        registered && (registered.address !== member.address || registered.metricsAddress !== member.metricsAddress);
-      if (!registered || moved) this.unwatch(id);
+      if (!registered || registered.address !== member.address) this.unwatch(id, now.unixMs);
+      else member.metricsAddress = registered.metricsAddress;
     }
     for (const [id, member] of current) {
       if (this.watched.has(id)) continue;
@@ -504,7 +559,7 @@ export class Monitor {
     this.coordinatorIds.set(address, id);
     const provisional = coordinatorIdFor(address);
     if (!this.watched.has(provisional)) return;
-    this.unwatch(provisional);
+    this.unwatch(provisional, this.nowUnixMs());
     this.ledger.forget({ kind: 'member', id: provisional });
     this.watch({ id, role: 'coordinator', address, groupId: '', metricsAddress: '' }, this.now());
   }
@@ -547,4 +602,15 @@ export class Monitor {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Wall-clock ms that move with the monotonic clock: read once, then
+ * advanced by monotonic time, so a clock step while the monitor runs cannot
+ * stretch or shrink an outage (a restart reads the wall clock afresh).
+ */
+function anchoredWallClock(nowMonoMs: () => number): () => number {
+  const wallAtAnchorMs = Date.now();
+  const monoAtAnchorMs = nowMonoMs();
+  return () => wallAtAnchorMs + (nowMonoMs() - monoAtAnchorMs);
 }

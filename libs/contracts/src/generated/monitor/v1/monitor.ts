@@ -2105,7 +2105,7 @@ export const MonitorService = {
   },
   /**
    * WatchStatus sends the full status at once, then again after every
-   * change (a state, a primary, a canary's outcome), at most a few times a
+   * change (a state, a primary, a canary's outcome), at most ten times a
    * second; a slow reader gets the latest status, not a backlog.
    */
   watchStatus: {
@@ -2142,7 +2142,7 @@ export interface MonitorServer extends UntypedServiceImplementation {
   getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
   /**
    * WatchStatus sends the full status at once, then again after every
-   * change (a state, a primary, a canary's outcome), at most a few times a
+   * change (a state, a primary, a canary's outcome), at most ten times a
    * second; a slow reader gets the latest status, not a backlog.
    */
   watchStatus: handleServerStreamingCall<WatchStatusRequest, WatchStatusResponse>;
@@ -2175,7 +2175,7 @@ export interface MonitorClient extends Client {
   ): ClientUnaryCall;
   /**
    * WatchStatus sends the full status at once, then again after every
-   * change (a state, a primary, a canary's outcome), at most a few times a
+   * change (a state, a primary, a canary's outcome), at most ten times a
    * second; a slow reader gets the latest status, not a backlog.
    */
   watchStatus(request: WatchStatusRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchStatusResponse>;
