@@ -1,6 +1,7 @@
 // How fast and how calm the monitors are, on the fleet users run
 // (docker-compose.yml through the launcher library, two monitors): each
-// monitor's WatchStatus stream timestamps every state change as it arrives.
+// monitor's WatchStatus stream tells every state change with the moment the
+// monitor reached it.
 // - a backup killed with SIGKILL: from the kill to DOWN on each monitor;
 //   then restarted: from the moment it answers this bench's own health probe
 //   (every 10 ms) to UP on each monitor;
@@ -38,9 +39,10 @@ class StateLog {
   readonly changes: Array<{ memberId: string; state: monitorV1.MemberState; atMs: number }> = [];
 
   heard(status: monitorV1.Status): void {
-    const atMs = Date.now();
     for (const member of status.members) {
       if (this.states.get(member.memberId) === member.state) continue;
+      // When the monitor reached its verdict (this machine's clock), not when the coalesced status arrived.
+      const atMs = Number(member.stateSinceUnixMs);
       this.states.set(member.memberId, member.state);
       this.changes.push({ memberId: member.memberId, state: member.state, atMs });
       for (const waiter of this.waiters.filter(
@@ -165,13 +167,16 @@ async function measure(
       0,
     );
 
-    const longAtMs = await pause(before.primary, 5_000);
+    // The new epoch is looked for while the primary is still paused.
+    const longAtMs = Date.now();
+    const paused = pause(before.primary, 5_000);
     const givingUpAtMs = Date.now() + 60_000;
     while ((await group('group-c')).epoch === before.epoch) {
       if (Date.now() > givingUpAtMs) throw new Error('group-c did not fail over within 60 s of a 5 s pause');
       await delay(20);
     }
     longPauseToEpoch.push(Date.now() - longAtMs);
+    await paused;
     await bothSee(before.primary, MemberState.MEMBER_STATE_UP);
     await delay(3_000);
     longPauseFailovers += Number((await group('group-c')).epoch - before.epoch);
