@@ -196,6 +196,18 @@ describe('Canaries', () => {
     );
   });
 
+  it('takes back a lock it still holds from a run whose answer was lost, instead of failing until the TTL ends', async () => {
+    const subject = canaries();
+    subject.setTargets([lockTarget('l1')]);
+    lock.grant(canaryLockNameOf('mon-a', 'l1'), 'mon-a');
+    const releases = lock.releases.length;
+    const [run] = await subject.runOnce();
+    expect(run).toMatchObject({ canaryId: 'lock/l1', ok: true, error: null });
+    // The leftover by owner and token, then the run's own grant by its lease id.
+    expect(lock.releases.slice(releases).map((release) => release.leaseId === '')).toEqual([true, false]);
+    expect(lock.held()).toEqual([]);
+  });
+
   it('never collides on a lock: two monitors through two lock services sharing one backend run at once', async () => {
     const first = canaries({ monitorId: 'mon-a' });
     const second = canaries({ monitorId: 'mon-b' });

@@ -105,30 +105,43 @@ export async function probeKv(
   }
 }
 
-/** TryAcquire(name) as owner, then Release of exactly that grant; a lock someone holds is a failure. */
+/**
+ * TryAcquire(name) as owner, then Release of exactly that grant; a lock
+ * someone else holds is a failure. A lock this canary itself still holds (an
+ * earlier run's Release or answer was lost) is released and taken again, so
+ * one lost answer does not fail every run until the TTL ends.
+ */
 export async function probeLock(
   client: lockV1.LockClient,
   lock: { readonly name: string; readonly owner: string; readonly ttlMs: number },
   deadline: RunDeadline,
 ): Promise<void> {
-  const grant = await call<lockV1.TryAcquireRequest, lockV1.TryAcquireResponse>(
-    'TryAcquire',
-    client,
-    client.tryAcquire,
-    { name: lock.name, owner: lock.owner, ttlMs: lock.ttlMs },
-    deadline,
-  );
+  const tryAcquire = () =>
+    call<lockV1.TryAcquireRequest, lockV1.TryAcquireResponse>(
+      'TryAcquire',
+      client,
+      client.tryAcquire,
+      { name: lock.name, owner: lock.owner, ttlMs: lock.ttlMs },
+      deadline,
+    );
+  const release = (token: bigint, leaseId: string) =>
+    call<lockV1.ReleaseRequest, lockV1.ReleaseResponse>(
+      'Release',
+      client,
+      client.release,
+      { name: lock.name, owner: lock.owner, token, leaseId },
+      deadline,
+    );
+  let grant = await tryAcquire();
+  if (!grant.acquired && grant.holder?.owner === lock.owner) {
+    await release(grant.holder.token, '');
+    grant = await tryAcquire();
+  }
   if (!grant.acquired) {
     const holder = grant.holder
       ? `'${grant.holder.owner}' (token ${grant.holder.token}, ${grant.holder.remainingTtlMs} ms left)`
       : 'an unknown holder';
     throw new CanaryFailure(`not acquired: ${lock.name} is held by ${holder}`);
   }
-  await call<lockV1.ReleaseRequest, lockV1.ReleaseResponse>(
-    'Release',
-    client,
-    client.release,
-    { name: lock.name, owner: lock.owner, token: grant.token, leaseId: grant.leaseId },
-    deadline,
-  );
+  await release(grant.token, grant.leaseId);
 }

@@ -130,6 +130,8 @@ export interface FakeLockService {
   readonly releases: lockV1.ReleaseRequest[];
   /** Names held now. */
   held(): string[];
+  /** Grants name to owner as if a TryAcquire had (one whose answer was lost, say). */
+  grant(name: string, owner: string): void;
   stop(): Promise<void>;
 }
 
@@ -172,7 +174,8 @@ export async function serveFakeLockService(memberId: string): Promise<FakeLockSe
         !grant ||
         grant.owner !== request.owner ||
         grant.token !== request.token ||
-        grant.leaseId !== request.leaseId
+        // As lock.v1: an empty lease id releases by owner and token.
+        (request.leaseId !== '' && grant.leaseId !== request.leaseId)
       ) {
         throw new FailedPreconditionError('token', `${request.name} is not held by this grant`);
       }
@@ -191,6 +194,10 @@ export async function serveFakeLockService(memberId: string): Promise<FakeLockSe
     tryAcquires: [],
     releases: [],
     held: () => [...grants.keys()],
+    grant: (name, owner) => {
+      lastToken += 1n;
+      grants.set(name, { owner, token: lastToken, leaseId: `lease-${lastToken}` });
+    },
     stop: server.stop,
   };
   return fake;
