@@ -20,6 +20,9 @@ function composeConfig(file: string): Promise<{ code: number; output: string }> 
 }
 
 interface ComposeService {
+  image?: string;
+  command?: string[];
+  volumes?: string[];
   ports?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
@@ -67,6 +70,18 @@ describe('docker-compose.yml', () => {
       'redis-2': [],
       'redis-3': [],
       jaeger: ['16686:16686', '4317:4317'],
+      prometheus: ['9090:9090'],
+    });
+    // No host port is published twice.
+    const hostPorts = Object.values(published).flatMap((ports) => ports.map((port) => port.split(':')[0]));
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('runs a Prometheus with prometheus.yml beside the compose file', () => {
+    expect(compose.services['prometheus']).toMatchObject({
+      image: 'prom/prometheus:latest',
+      command: ['--config.file=/etc/prometheus/prometheus.yml'],
+      volumes: ['./prometheus.yml:/etc/prometheus/prometheus.yml:ro'],
     });
   });
 

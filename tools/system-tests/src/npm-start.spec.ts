@@ -143,7 +143,7 @@ describe('npm start', () => {
     ]) {
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
     }
-    for (const service of ['router-1', 'router-2', 'lock-1', 'lock-2', 'monitor-1'])
+    for (const service of ['router-1', 'router-2', 'lock-1', 'lock-2', 'monitor-1', 'monitor-2'])
       expect(table).toMatch(new RegExp(`^${service}\\s.*healthy`, 'm'));
     // From the machine's redis-server, each on its own address and no published port.
     for (const service of ['redis-1', 'redis-2', 'redis-3'])
@@ -151,13 +151,14 @@ describe('npm start', () => {
         new RegExp(`^${service}\\s+\\d+\\s+${subnet.replaceAll('.', '\\.')}\\.\\d+:6379\\s+-\\s+healthy`, 'm'),
       );
     expect(table).toMatch(/^jaeger\s.*skipped/m);
+    expect(table).toMatch(/^prometheus\s.*skipped/m);
 
     // Reachable as Docker publishes them: 127.0.0.1 and the published port (plus the test's offset).
-    for (const port of [7001, 7002, 7003, 7200, 7201, 7300, 7301, 7400]) {
+    for (const port of [7001, 7002, 7003, 7200, 7201, 7300, 7301, 7400, 7401]) {
       await waitForServing(`127.0.0.1:${port + portOffset}`, 10_000);
     }
-    // The launcher and the seventeen Bulwark services; redis-server writes its title over the environment read here.
-    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(18);
+    // The launcher and the eighteen Bulwark services; redis-server writes its title over the environment read here.
+    expect(findProcessesWithEnv(fleetIdVariable, fleetId).length).toBeGreaterThanOrEqual(19);
 
     // Once the groups are on the ring, a router answers: list, describe and a call by reflection, as grpcurl does.
     await groupsReady();

@@ -39,6 +39,7 @@ describe('reportPlan', () => {
       ['warn', 'lock-2 skipped: needs redis-1, redis-2, redis-3, which are skipped'],
       ...redisServers.map((name) => ['warn', `${name}: redis-server not found on PATH; skipped`]),
       ['info', 'jaeger skipped: image only, needs Docker'],
+      ['info', 'prometheus skipped: image only, needs Docker'],
       [
         'warn',
         'lock-1 runs without redis-1, redis-2, redis-3, which are skipped: ' +
@@ -48,11 +49,11 @@ describe('reportPlan', () => {
       ['warn', 'environment.BULWARK_REDIS_SERVERS names redis-1, which is skipped: dropped'],
     ]);
     expect(lines[0]).toMatchObject({ child: 'lock-2', needs: redisServers });
-    expect(lines[5]).toMatchObject({
+    expect(lines[6]).toMatchObject({
       child: 'lock-1',
       without: redisServers,
       note: 'falls back to its memory lock backend (one instance, not fault tolerant)',
     });
-    expect(lines[7]).toMatchObject({ children: ['lock-1'] });
+    expect(lines[8]).toMatchObject({ children: ['lock-1'] });
   });
 });

@@ -30,7 +30,7 @@ function byName(services: ServicePlan[], name: string): ServicePlan {
 describe('planFleet on the repository docker-compose.yml', () => {
   const plan = planFleet(readComposeFile(join(repoRoot, 'docker-compose.yml')), settings);
 
-  it('runs the eighteen Bulwark services and the three Redis servers in compose order and skips jaeger', () => {
+  it('runs the eighteen Bulwark services and the three Redis servers in compose order and skips jaeger and prometheus', () => {
     expect(plan.projectDir).toBe(repoRoot);
     const replicas = ['a', 'b', 'c'].flatMap((group) => [1, 2, 3].map((index) => `replica-${group}${index}`));
     const names = [
@@ -54,6 +54,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
     );
     expect(plan.skipped).toEqual([
       { name: 'jaeger', image: 'jaegertracing/jaeger:latest', because: { kind: 'image-only' } },
+      { name: 'prometheus', image: 'prom/prometheus:latest', because: { kind: 'image-only' } },
     ]);
   });
 
@@ -130,6 +131,7 @@ describe('planFleet on the repository docker-compose.yml', () => {
         because: { kind: 'program-not-found', program: 'redis-server' },
       })),
       { name: 'jaeger', image: 'jaegertracing/jaeger:latest', because: { kind: 'image-only' } },
+      { name: 'prometheus', image: 'prom/prometheus:latest', because: { kind: 'image-only' } },
     ]);
     expect(withoutRedis.services.map((service) => [service.name, service.address])).toEqual(
       plan.services
