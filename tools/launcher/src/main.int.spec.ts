@@ -2,7 +2,7 @@
 // file of libs/fleet, on subnet 127.77.10 and published ports offset by
 // 21000, so it never meets a user's fleet on the default subnet and ports.
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +31,8 @@ class Launcher {
   private readonly child: ChildProcessByStdio<null, Readable, Readable>;
   private readonly listeners = new Set<() => void>();
 
-  constructor(composeFile: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['dist/tools/launcher/main.js', composeFile], {
+  constructor(composeFile: string, env: Record<string, string> = {}, options: readonly string[] = []) {
+    this.child = spawn(process.execPath, ['dist/tools/launcher/main.js', ...options, composeFile], {
       cwd: repoRoot,
       env: {
         PATH: process.env.PATH as string,
@@ -312,6 +312,31 @@ describe('the launcher', () => {
     } finally {
       occupied.close();
     }
+  });
+
+  it('removes the data of its named volumes with --clean, and nothing else of the state directory', async () => {
+    // The state directory of an earlier run, made before the launcher starts.
+    const stateDir = join(scratch, 'clean-state');
+    mkdirSync(join(stateDir, 'alpha-data'), { recursive: true });
+    writeFileSync(join(stateDir, 'alpha-data', 'old-state'), 'from an earlier run');
+    writeFileSync(join(stateDir, 'keep-me'), 'not a volume');
+    const launcher = new Launcher(join(fixtures, 'fleet.compose.yml'), { BULWARK_LAUNCH_STATE_DIR: stateDir }, [
+      '--clean',
+    ]);
+    await launcher.waitForLine((line) => line === 'fleet ready');
+    expect(existsSync(join(stateDir, 'alpha-data', 'old-state'))).toBe(false);
+    expect(existsSync(join(stateDir, 'keep-me'))).toBe(true);
+    expect(launcher.stdout.some((line) => line.includes('"msg":"removed the data of 1 volumes"'))).toBe(true);
+    launcher.signal('SIGINT');
+    expect(await launcher.waitForExit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('exits 2 with one line naming an unknown option', async () => {
+    const launcher = new Launcher(join(fixtures, 'fleet.compose.yml'), {}, ['--clena']);
+    expect(await launcher.waitForExit()).toEqual({ code: 2, signal: null });
+    expect(launcher.stderr).toEqual([
+      'launcher: unknown option --clena; usage: npm start [-- [--clean] [COMPOSE_FILE]]',
+    ]);
   });
 
   it('exits 2 with one line naming a bad variable', async () => {

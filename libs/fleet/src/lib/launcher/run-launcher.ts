@@ -1,4 +1,5 @@
-// The launcher behind `npm start`: reads the compose file, plans, launches
+// The launcher behind `npm start`: reads the compose file (with --clean,
+// removes its named volumes' data first), plans, launches
 // the fleet, prints the table and "fleet ready" once every service is healthy,
 // and stops everything on SIGINT, SIGTERM or SIGHUP. Returns the exit code.
 import type { Logger } from '@bulwark/logging';
@@ -10,6 +11,7 @@ import { findProgramsOnPath } from '../runtime/find-program';
 import { FleetNotReadyError, launchFleet, type Fleet } from '../runtime/fleet';
 import { parentDeathPrefix } from '../runtime/parent-death';
 import { PortInUseError } from '../runtime/port-forwarder';
+import { removeVolumeData } from './clean-volumes';
 import { eventReporter, reportPlan } from './report-events';
 import { formatStatusTable } from './status-table';
 import { StopSignals } from './stop-signals';
@@ -25,11 +27,20 @@ export interface LauncherOptions extends Omit<PlanSettings, 'programsOnPath'> {
   output: NodeJS.WritableStream;
   /** Gets the one line a user reads when the launcher fails. */
   errors: NodeJS.WritableStream;
+  /** Removes the named volumes' data before starting (`npm start -- --clean`). */
+  clean?: boolean;
 }
 
 function plan(options: LauncherOptions): FleetPlan | undefined {
   try {
     const compose = readComposeFile(options.composeFile);
+    if (options.clean) {
+      const removed = removeVolumeData(compose, options.stateDir);
+      options.logger.info(
+        { stateDir: options.stateDir, volumes: removed },
+        `removed the data of ${removed.length} volumes`,
+      );
+    }
     return planFleet(compose, {
       ...options,
       programsOnPath: findProgramsOnPath(compose, options.environment.PATH),
