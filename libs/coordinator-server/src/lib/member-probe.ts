@@ -30,14 +30,13 @@ export class GrpcMemberProbe implements MemberProbe {
   private readonly clients = new ChannelPool(
     (address) => createClient(healthV1.HealthClient, address, channelOptions),
     () => new NotFoundError('address', 'the member probe was closed'),
+    probeClientsMax,
   );
 
   async answers(address: string, deadlineMs: number): Promise<boolean> {
     // Closing: never the reason for a failover.
     if (this.clients.isClosed) return true;
     const client = this.clients.get(address);
-    const addresses = this.clients.addresses();
-    if (addresses.length > probeClientsMax) this.clients.drop(addresses[0] as string);
     try {
       await callUnary(client, client.check, { service: '' }, { deadlineMs, waitForReady: true });
       return true;

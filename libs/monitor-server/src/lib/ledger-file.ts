@@ -33,7 +33,7 @@ export class LedgerFile {
   }
 
   /** Small (a day of outages at most), so written in one go. */
-  async save(snapshot: LedgerSnapshot): Promise<void> {
+  save(snapshot: LedgerSnapshot): void {
     const written = replaceFileAtomically(this.directory, ledgerFileName, [Buffer.from(JSON.stringify(snapshot))]);
     closeSync(written.fd);
   }

@@ -2,7 +2,8 @@
 // state (read from the monitor at each scrape), and its canaries' runs and
 // latency, so alerts can be written on what the monitor sees.
 import { counter, histogram, scrapedGauge } from '@bulwark/metrics';
-import type { CanaryOutcome, Monitor } from './monitor';
+import type { CanaryRun } from './canaries';
+import type { Monitor } from './monitor';
 
 const memberStates = ['UP', 'SUSPECT', 'DOWN'] as const;
 
@@ -36,7 +37,7 @@ const canarySeconds = histogram<'kind'>({
 for (const kind of ['kv', 'lock']) canarySeconds.zero({ kind });
 
 /** Counts a canary run. */
-export function countCanaryRun(run: CanaryOutcome): void {
+export function countCanaryRun(run: CanaryRun): void {
   canaryRuns.inc({ canary: run.canaryId, outcome: run.ok ? 'ok' : 'failed' });
   if (run.ok) canarySeconds.observe({ kind: run.kind }, run.latencyMs / 1_000);
 }

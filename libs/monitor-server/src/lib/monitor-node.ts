@@ -105,7 +105,7 @@ export class MonitorNode {
     this.stopReadingMetrics?.();
     await this.dashboard?.close();
     await Promise.all([this.canaries.stop(), this.series.stop()]);
-    await this.monitor.stop();
+    this.monitor.stop();
   }
 
   /** Canaries through every router (one per group on the ring) and lock service; series from every member's metrics. */

@@ -85,7 +85,7 @@ describe('Monitor', () => {
   });
 
   afterEach(async () => {
-    await monitor?.stop();
+    monitor?.stop();
     monitor = undefined;
     await Promise.all(members.map((member) => member.kill()));
     await coordinator.stop();
@@ -211,7 +211,7 @@ describe('Monitor', () => {
     await members[1]?.start();
     await until((view) => stateOf(view, 'r2') === 'UP');
     const before = monitor.availability.figures({ kind: 'member', id: 'r2' }, 'day', Date.now());
-    await monitor.stop();
+    monitor.stop();
 
     monitor = await startMonitor();
     const restored = monitor.availability.figures({ kind: 'member', id: 'r2' }, 'day', Date.now());

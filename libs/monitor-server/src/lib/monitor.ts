@@ -22,6 +22,7 @@ import {
   type SubjectRef,
 } from '@bulwark/monitor-core';
 import { callUnary } from '@bulwark/rpc';
+import type { CanaryRun } from './canaries';
 import type { LedgerFile } from './ledger-file';
 import { MemberProber } from './member-prober';
 import { roleName, type MemberRoleName } from './roles';
@@ -85,20 +86,8 @@ export interface FailoverRecord {
   readonly durationMs: number | null;
 }
 
-/** One canary run, as the canaries report it. */
-export interface CanaryOutcome {
-  readonly canaryId: string;
-  readonly kind: 'kv' | 'lock';
-  readonly targetId: string;
-  readonly groupId: string | null;
-  readonly ok: boolean;
-  readonly startUnixMs: number;
-  readonly endUnixMs: number;
-  readonly latencyMs: number;
-  readonly error: string | null;
-}
-
-export interface CanaryView extends CanaryOutcome {
+/** A canary's last run, with its counts since the monitor started. */
+export interface CanaryView extends CanaryRun {
   readonly runs: number;
   readonly failures: number;
 }
@@ -172,7 +161,6 @@ export class Monitor {
   private leaderBallot: { round: bigint; nodeId: string } | undefined;
   private timers: NodeJS.Timeout[] = [];
   private changeTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> | undefined;
   private stopped = false;
 
   constructor(private readonly options: MonitorOptions) {
@@ -195,13 +183,13 @@ export class Monitor {
     this.timers = [
       setInterval(() => this.evaluate(), evaluateIntervalMs),
       setInterval(() => void this.pollLeader(), leaderPollIntervalMs),
-      setInterval(() => void this.save(), ledgerSaveIntervalMs),
+      setInterval(() => this.save(), ledgerSaveIntervalMs),
     ];
     void this.pollLeader();
   }
 
   /** Stops probing and watching, and writes the ledger out one last time. */
-  async stop(): Promise<void> {
+  stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
@@ -211,8 +199,7 @@ export class Monitor {
     this.caller.close();
     this.coordinatorClients.close();
     this.ledger.watchedUntil(this.nowUnixMs());
-    await this.saving;
-    await this.options.ledgerFile.save(this.ledger.snapshot());
+    this.options.ledgerFile.save(this.ledger.snapshot());
   }
 
   /** Calls listener (coalesced) after any change of what view() returns; returns the function that removes it. */
@@ -275,7 +262,7 @@ export class Monitor {
    * from the start of its first failed run to the start of its next
    * successful one.
    */
-  canaryRan(run: CanaryOutcome): void {
+  canaryRan(run: CanaryRun): void {
     const subject: SubjectRef = { kind: 'canary', id: run.canaryId };
     if (run.ok) this.track(subject, run.startUnixMs);
     if (this.ledger.has(subject)) {
@@ -588,15 +575,13 @@ export class Monitor {
     }, changeCoalesceMs);
   }
 
-  private async save(): Promise<void> {
-    if (this.saving || this.stopped) return;
-    this.saving = this.options.ledgerFile
-      .save(this.ledger.snapshot())
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'cannot save the availability ledger'))
-      .finally(() => {
-        this.saving = undefined;
-      });
-    await this.saving;
+  private save(): void {
+    if (this.stopped) return;
+    try {
+      this.options.ledgerFile.save(this.ledger.snapshot());
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'cannot save the availability ledger');
+    }
   }
 }
 

@@ -8,7 +8,7 @@ class FakeClient {
   }
 }
 
-function pool() {
+function pool(clientsMax?: number) {
   const made: FakeClient[] = [];
   const channels = new ChannelPool(
     (address) => {
@@ -17,6 +17,7 @@ function pool() {
       return client;
     },
     () => new Error('closed'),
+    clientsMax,
   );
   return { channels, made };
 }
@@ -37,6 +38,16 @@ describe('ChannelPool', () => {
     channels.get('c:3');
     channels.get('a:1');
     expect(channels.addresses()).toEqual(['b:2', 'c:3', 'a:1']);
+  });
+
+  it('keeps at most clientsMax clients, closing the least recently used', () => {
+    const { channels, made } = pool(2);
+    channels.get('a:1');
+    channels.get('b:2');
+    channels.get('a:1');
+    channels.get('c:3');
+    expect(channels.addresses()).toEqual(['a:1', 'c:3']);
+    expect(made.filter((client) => client.closed).map((client) => client.address)).toEqual(['b:2']);
   });
 
   it('closes a dropped client, and makes a new one on the next use', () => {

@@ -21,10 +21,12 @@ export class ChannelPool<Client extends { close(): void }> {
   /**
    * @param create makes the client for an address.
    * @param closedError what get() throws once the pool is closed.
+   * @param clientsMax clients kept at most: get() closes the least recently used beyond it.
    */
   constructor(
     private readonly create: (address: string) => Client,
     private readonly closedError: () => Error,
+    private readonly clientsMax = Number.POSITIVE_INFINITY,
   ) {}
 
   get isClosed(): boolean {
@@ -38,6 +40,7 @@ export class ChannelPool<Client extends { close(): void }> {
     if (client) this.clients.delete(address);
     else client = this.create(address);
     this.clients.set(address, client);
+    if (this.clients.size > this.clientsMax) this.drop(this.clients.keys().next().value as string);
     return client;
   }
 
