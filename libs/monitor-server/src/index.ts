@@ -5,4 +5,3 @@ export * from './lib/member-prober';
 export * from './lib/monitor';
 export * from './lib/monitor-node';
 export * from './lib/monitor-service';
-export * from './lib/roles';

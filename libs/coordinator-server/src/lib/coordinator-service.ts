@@ -6,6 +6,7 @@
 // lease; WatchTopology is served by any member from the state it has applied.
 import type { Deadline } from '@grpc/grpc-js';
 import { coordinatorV1, type commonV1 } from '@bulwark/contracts';
+import { memberRoleName } from '@bulwark/coordinator-client';
 import { FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { checkId, type DeleteGroupCommand } from '@bulwark/metadata';
@@ -16,7 +17,7 @@ import type { Failovers } from './failovers';
 import { suspectProbeDeadlineMs, type MemberProbe } from './member-probe';
 import type { MetadataReplica } from './metadata-replica';
 import { requestKeyOf } from './request-key';
-import { groupToProto, modeFromProto, ringToProto, roleFromProto, topologyToProto } from './topology-codec';
+import { groupToProto, modeFromProto, ringToProto, topologyToProto } from './topology-codec';
 import { watchTopologyHandler, type WatchLimits } from './watch-topology';
 
 export interface CoordinatorServiceOptions {
@@ -90,7 +91,7 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
       const key = requestKeyOf('RegisterMember', RegisterMemberRequest, request);
       const member = request.member;
       if (!member) throw new InvalidArgumentError('member', 'is required');
-      const role = roleFromProto(member.role);
+      const role = memberRoleName(member.role);
       if (!role) throw new InvalidArgumentError('member.role', 'must be a known MEMBER_ROLE_*, not unspecified');
       const { revision } = await proposer.change(
         {

@@ -2,31 +2,11 @@
 // back: the public contract (GetTopology, WatchTopology) and the records the
 // Paxos log and its snapshots hold.
 import { coordinatorV1 } from '@bulwark/contracts';
+import { memberRoleName, memberRoleOf } from '@bulwark/coordinator-client';
 import { defaultVirtualNodesPerWeight } from '@bulwark/partitioning';
-import type {
-  Member,
-  MemberRole,
-  ReplicaGroup,
-  ReplicationMode,
-  Ring,
-  Topology,
-  TopologyEvent,
-} from '@bulwark/metadata';
+import type { Member, ReplicaGroup, ReplicationMode, Ring, Topology, TopologyEvent } from '@bulwark/metadata';
 
-const { MemberRole: ProtoRole, ReplicationMode: ProtoMode } = coordinatorV1;
-
-export const roleToProto: Record<MemberRole, coordinatorV1.MemberRole> = {
-  coordinator: ProtoRole.MEMBER_ROLE_COORDINATOR,
-  replica: ProtoRole.MEMBER_ROLE_REPLICA,
-  router: ProtoRole.MEMBER_ROLE_ROUTER,
-  lock: ProtoRole.MEMBER_ROLE_LOCK,
-  monitor: ProtoRole.MEMBER_ROLE_MONITOR,
-};
-
-/** The role of a proto member; undefined for UNSPECIFIED or unknown values (the caller names the field). */
-export function roleFromProto(role: coordinatorV1.MemberRole): MemberRole | undefined {
-  return (Object.keys(roleToProto) as MemberRole[]).find((name) => roleToProto[name] === role);
-}
+const { ReplicationMode: ProtoMode } = coordinatorV1;
 
 export function modeToProto(mode: ReplicationMode): coordinatorV1.ReplicationMode {
   return mode === 'async' ? ProtoMode.REPLICATION_MODE_ASYNC : ProtoMode.REPLICATION_MODE_SYNC;
@@ -43,7 +23,7 @@ export function memberToProto(member: Member): coordinatorV1.Member {
   return {
     id: member.id,
     address: member.address,
-    role: roleToProto[member.role],
+    role: memberRoleOf(member.role),
     groupId: member.groupId,
     metricsAddress: member.metricsAddress,
   };
@@ -65,7 +45,7 @@ export function groupToProto(group: ReplicaGroup): coordinatorV1.ReplicaGroup {
 
 /** The member of a proto, or undefined when its role is unspecified or unknown (the caller decides what that means). */
 export function memberFromProto(member: coordinatorV1.Member): Member | undefined {
-  const role = roleFromProto(member.role);
+  const role = memberRoleName(member.role);
   return (
     role && {
       id: member.id,

@@ -3,6 +3,7 @@
 // monitor coalesces changes, and a stream that cannot keep up gets the
 // latest status once it drains, never a backlog.
 import { monitorV1, type commonV1 } from '@bulwark/contracts';
+import { memberRoleOf } from '@bulwark/coordinator-client';
 import { InvalidArgumentError, NotFoundError } from '@bulwark/errors';
 import {
   availabilityWindowsMs,
@@ -14,7 +15,6 @@ import {
 } from '@bulwark/monitor-core';
 import { untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
 import type { CanaryView, Monitor, MonitorView, WatchedMemberView } from './monitor';
-import { roleOfName } from './roles';
 
 const { AvailabilityWindow: ProtoWindow, CanaryKind, MemberState, SubjectKind: ProtoKind } = monitorV1;
 
@@ -48,7 +48,7 @@ export function statusToProto(view: MonitorView): monitorV1.Status {
       state: stateToProto[member.state],
       phi: Number.isFinite(member.phi) ? member.phi : Number.MAX_VALUE,
       lastHeartbeatUnixMs: BigInt(Math.round(member.lastHeartbeatUnixMs ?? 0)),
-      role: roleOfName(member.role),
+      role: memberRoleOf(member.role),
       groupId: member.groupId,
       leading: member.leading,
       stateSinceUnixMs: BigInt(Math.round(member.stateSinceUnixMs)),

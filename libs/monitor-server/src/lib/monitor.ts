@@ -10,7 +10,14 @@
 // dashboard; listeners hear of changes, coalesced.
 import { performance } from 'node:perf_hooks';
 import type { coordinatorV1 } from '@bulwark/contracts';
-import { CoordinatorCaller, CoordinatorClients, hashRingOf, TopologyWatcher } from '@bulwark/coordinator-client';
+import {
+  CoordinatorCaller,
+  CoordinatorClients,
+  hashRingOf,
+  memberRoleName,
+  TopologyWatcher,
+  type MemberRoleName,
+} from '@bulwark/coordinator-client';
 import type { PhiAccrualSettings } from '@bulwark/failure-detection';
 import { ResourceExhaustedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
@@ -25,7 +32,6 @@ import { callUnary } from '@bulwark/rpc';
 import type { CanaryRun } from './canaries';
 import type { LedgerFile } from './ledger-file';
 import { MemberProber } from './member-prober';
-import { roleName, type MemberRoleName } from './roles';
 
 export interface MonitorOptions {
   /** This monitor's member id: it does not watch itself, and names its reports. */
@@ -466,7 +472,7 @@ export class Monitor {
     this.shownTopology = shown;
     const current = new Map(
       topology.members
-        .filter((member) => member.id !== this.options.memberId && roleName(member.role) !== undefined)
+        .filter((member) => member.id !== this.options.memberId && memberRoleName(member.role) !== undefined)
         .map((member) => [member.id, member]),
     );
     for (const [id, member] of this.watched) {
@@ -477,7 +483,7 @@ export class Monitor {
     }
     for (const [id, member] of current) {
       if (this.watched.has(id)) continue;
-      const role = roleName(member.role) as MemberRoleName;
+      const role = memberRoleName(member.role) as MemberRoleName;
       this.watch(
         { id, role, address: member.address, groupId: member.groupId, metricsAddress: member.metricsAddress },
         now,
