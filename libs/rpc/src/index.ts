@@ -11,3 +11,4 @@ export * from './lib/service-main';
 export * from './lib/call-end';
 export * from './lib/spans';
 export * from './lib/channel-pool';
+export * from './lib/trace-context';

@@ -1,2 +1,2 @@
 export { flushTelemetry } from './lib/global-hook';
-export { ExcludeProbesSampler, untracedSpanName } from './lib/sampler';
+export { UntracedCallsSampler, untracedSpanName } from './lib/sampler';

@@ -196,8 +196,8 @@ describe('a replica group of real processes', () => {
     const get: shardV1.GetRequest = { groupId: 'group-a', request: { key: 'k', consistency: 0, maxStalenessMs: 0 } };
     stream.write({
       operations: [
-        { id: 1n, timeoutMs: 0, request: { $case: 'get', get } },
-        { id: 1n, timeoutMs: 0, request: { $case: 'get', get } },
+        { id: 1n, timeoutMs: 0, request: { $case: 'get', get }, traceContext: undefined },
+        { id: 1n, timeoutMs: 0, request: { $case: 'get', get }, traceContext: undefined },
       ],
     });
     const streamError = await ended;
@@ -232,6 +232,7 @@ describe('a replica group of real processes', () => {
           $case: 'get' as const,
           get: { groupId: 'group-a', request: { key, consistency: Consistency.STRONG, maxStalenessMs: 0 } },
         },
+        traceContext: undefined,
       })),
     });
     try {

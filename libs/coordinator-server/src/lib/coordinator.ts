@@ -14,6 +14,7 @@ import { GrpcMemberProbe } from './member-probe';
 import { checkMessageBounds } from './message-bounds';
 import { MetadataReplica } from './metadata-replica';
 import { readPaxosMetrics } from './paxos-metrics';
+import { PaxosTraces } from './paxos-traces';
 import { PaxosRunner } from './paxos-runner';
 import { PaxosTransport, type PeerAddress } from './paxos-transport';
 
@@ -76,6 +77,7 @@ export class Coordinator {
       proposalTimeoutMs: options.proposalTimeoutMs ?? 5_000,
       addresses: this.addresses,
       clockMs,
+      traces: new PaxosTraces((peer) => this.addresses.get(peer)),
       onFatal: (error) => {
         options.logger.fatal({ err: error }, 'cannot persist or apply the Paxos log; stopping to recover from disk');
         process.exit(1);

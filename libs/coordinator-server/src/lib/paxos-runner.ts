@@ -22,6 +22,7 @@ import {
   type Ready,
   type Snapshot,
 } from '@bulwark/paxos';
+import type { PaxosTraces } from './paxos-traces';
 
 export interface ReplicatedStateMachine<Result> {
   /** Applies one committed entry; must be deterministic. */
@@ -67,6 +68,8 @@ export interface RunnerOptions<Result> {
   onFatal: (error: unknown) => void;
   /** Monotonic milliseconds; performance.now() unless a test drives time. */
   clockMs?: () => number;
+  /** The spans of sampled commands' rounds; none when not given. */
+  traces?: PaxosTraces;
 }
 
 interface Waiter<Result> {
@@ -132,6 +135,7 @@ export class PaxosRunner<Result> {
   receive(message: Message): void {
     if (this.stopped) return;
     this.syncTicks();
+    this.options.traces?.received(message);
     this.node.receive(message);
     this.scheduleProcess();
   }
@@ -191,16 +195,28 @@ export class PaxosRunner<Result> {
       return Promise.reject(this.notLeader());
     }
     const { slot } = outcome;
+    const { traces } = this.options;
+    traces?.proposed(slot, this.node.promisedBallot);
     const promise = new Promise<Result>((resolve, reject) => {
+      const settle = {
+        resolve: (result: Result) => {
+          traces?.settled(slot);
+          resolve(result);
+        },
+        reject: (error: Error) => {
+          traces?.settled(slot, error);
+          reject(error);
+        },
+      };
       const timer = setTimeout(() => {
         this.waiters.delete(slot);
-        reject(
+        settle.reject(
           new DeadlineExceededError(
             `not committed within ${this.options.proposalTimeoutMs} ms; the outcome is unknown`,
           ),
         );
       }, this.options.proposalTimeoutMs);
-      this.waiters.set(slot, { command, resolve, reject, timer });
+      this.waiters.set(slot, { command, ...settle, timer });
     });
     this.scheduleProcess();
     return promise;
@@ -238,19 +254,21 @@ export class PaxosRunner<Result> {
    * the peers while this member's own fdatasync is in flight.
    */
   private processReadys(): void {
-    const { node, storage, transport } = this.options;
+    const { node, storage, traces } = this.options;
     while (!this.writing && !this.stopped && node.hasReady()) {
       this.noteLeadership();
       const ready = node.takeReady();
-      transport.send(ready.sendBeforePersist);
+      this.send(ready.sendBeforePersist);
       this.apply(ready);
       if (!ready.persist) {
         this.finish(ready);
         continue;
       }
       this.writing = true;
+      const span = traces?.persisting(ready.persist);
       storage.appendAsync(ready.persist).then(
         () => {
+          span?.end();
           this.writing = false;
           if (this.stopped) return;
           this.process(() => this.finish(ready));
@@ -279,8 +297,8 @@ export class PaxosRunner<Result> {
 
   /** Once the Ready's write is durable: the messages that depend on it, advance(), compaction. */
   private finish(ready: Ready): void {
-    const { node, machine, transport } = this.options;
-    transport.send(ready.messages);
+    const { node, machine } = this.options;
+    this.send(ready.messages);
     node.advance();
     // Compact when the log is long and most of it is applied (slots accepted
     // beyond a gap cannot be compacted; a snapshot for nothing is waste).
@@ -290,6 +308,11 @@ export class PaxosRunner<Result> {
       node.compact(node.appliedSlot, machine.snapshot());
       this.options.logger.debug({ throughSlot: String(node.appliedSlot) }, 'log compacted into a snapshot');
     }
+  }
+
+  private send(messages: readonly Message[]): void {
+    this.options.traces?.sending(messages);
+    this.options.transport.send(messages);
   }
 
   private settle(entry: Entry, result: Result): void {

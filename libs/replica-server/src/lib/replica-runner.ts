@@ -16,6 +16,7 @@ import {
   type ReplicationMessage,
 } from '@bulwark/replication';
 import { NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import type { WriteTraces } from './write-traces';
 
 /** The state machine the log is applied to (KvMachine in production, a model in tests). */
 export interface AppliedState<Outcome> {
@@ -68,6 +69,8 @@ export interface ReplicaRunnerOptions<Outcome> {
   addressOf: (memberId: string) => string | undefined;
   /** Disk or apply failed: the process must stop and recover from disk. */
   onFatal: (error: unknown) => void;
+  /** The spans of sampled writes; none when not given. */
+  traces?: WriteTraces<Outcome>;
 }
 
 export interface WriteResult<Outcome> {
@@ -133,6 +136,7 @@ export class ReplicaRunner<Outcome> {
   // ---- Inputs ----
 
   deliver(message: ReplicationMessage): void {
+    if (message.type === 'ack') this.options.traces?.acknowledged(message.from, message.durableSequence);
     this.input((node) => node.step(message));
   }
 
@@ -140,8 +144,8 @@ export class ReplicaRunner<Outcome> {
     this.input((node) => node.observeView(view));
   }
 
-  /** Proposes an encoded command; resolves once applied here, with its outcome. */
-  write(command: Uint8Array, durability: Durability | undefined): Promise<WriteResult<Outcome>> {
+  /** Proposes an encoded command (fenced: it carries a fence); resolves once applied here, with its outcome. */
+  write(command: Uint8Array, durability: Durability | undefined, fenced = false): Promise<WriteResult<Outcome>> {
     const node = this.options.node;
     node.tick(this.options.clockMs());
     if (this.waiters.size >= this.options.waitingWritesMax) {
@@ -164,8 +168,24 @@ export class ReplicaRunner<Outcome> {
           );
       }
     }
+    const { traces } = this.options;
     const promise = new Promise<WriteResult<Outcome>>((resolve, reject) => {
-      this.waiters.set(result.sequence, { resolve, reject, epoch: result.epoch });
+      if (!traces) {
+        this.waiters.set(result.sequence, { resolve, reject, epoch: result.epoch });
+        return;
+      }
+      traces.proposed(result.sequence, fenced);
+      this.waiters.set(result.sequence, {
+        resolve: (written) => {
+          traces.settled(result.sequence);
+          resolve(written);
+        },
+        reject: (error) => {
+          traces.settled(result.sequence, error);
+          reject(error);
+        },
+        epoch: result.epoch,
+      });
     });
     this.schedulePump();
     return promise;
@@ -234,7 +254,7 @@ export class ReplicaRunner<Outcome> {
   }
 
   private async handle(ready: Ready): Promise<void> {
-    const { node, state, storage } = this.options;
+    const { node, state, storage, traces } = this.options;
     if (ready.discardState) {
       this.options.logger.warn(
         { epoch: node.epoch },
@@ -246,7 +266,7 @@ export class ReplicaRunner<Outcome> {
     this.options.send(ready.sendBeforePersist);
     const nowMs = this.options.clockMs();
     for (const entry of ready.committed) {
-      const outcome = state.apply(entry);
+      const outcome = traces ? traces.applying(entry.sequence, () => state.apply(entry)) : state.apply(entry);
       const waiter = this.waiters.get(entry.sequence);
       if (!waiter) continue;
       this.waiters.delete(entry.sequence);
@@ -261,7 +281,14 @@ export class ReplicaRunner<Outcome> {
         waiter.reject(outcomeUnknown(`this member stopped being primary (epoch ${node.epoch})`));
       }
     }
-    if (ready.persist) await storage.appendAsync(ready.persist);
+    if (ready.persist) {
+      const span = traces?.persisting(ready.persist.entries);
+      try {
+        await storage.appendAsync(ready.persist);
+      } finally {
+        span?.end();
+      }
+    }
     this.options.send(ready.messages);
     if (ready.fetchSnapshot) void this.installSnapshot(ready.fetchSnapshot.from, ready.fetchSnapshot.epoch);
   }

@@ -26,6 +26,7 @@ import { fetchSnapshot, replicationService } from './replication-service';
 import { ReplicationTransport } from './replication-transport';
 import { ShardOperations } from './shard-operations';
 import { shardService } from './shard-service';
+import { WriteTraces } from './write-traces';
 
 export interface ReplicaOptions {
   readonly memberId: string;
@@ -77,8 +78,17 @@ export class Replica {
       renewDeadlineMs: 500,
     });
     const addressOf = (id: string) => this.link.addressOf(id);
-    this.transport = new ReplicationTransport(memberId, groupId, addressOf, logger, (message) =>
-      this.runner.deliver(message),
+    const traces = new WriteTraces<Outcome>({
+      addressOf,
+      fenceAccepted: (outcome) => !(outcome.kind === 'refused' && outcome.field.startsWith('fence.')),
+    });
+    this.transport = new ReplicationTransport(
+      memberId,
+      groupId,
+      addressOf,
+      logger,
+      (message) => this.runner.deliver(message),
+      traces,
     );
     this.runner = new ReplicaRunner<Outcome>({
       node,
@@ -98,6 +108,7 @@ export class Replica {
       snapshotKeepEntries: options.snapshotKeepEntries ?? 10_000,
       waitingWritesMax: 65_536,
       addressOf,
+      traces,
       onFatal: (error) => {
         logger.fatal({ err: error }, 'cannot persist or apply the group log; stopping to recover from disk');
         process.exit(1);

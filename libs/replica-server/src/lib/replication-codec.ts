@@ -2,7 +2,7 @@
 // of a stream is named once, in its metadata, not in every message.
 // Inbound messages are checked here: a malformed one is dropped (the core
 // resends what matters), never handed to the core, which trusts its input.
-import { replicationV1 } from '@bulwark/contracts';
+import { replicationV1, type commonV1 } from '@bulwark/contracts';
 import type { LogEntry, ReplicationMessage } from '@bulwark/replication';
 import { bufferOf } from '@bulwark/shard-codec';
 
@@ -18,7 +18,12 @@ export function isPrimaryMessage(message: ReplicationMessage): message is Primar
   return message.type === 'hello' || message.type === 'append' || message.type === 'needSnapshot';
 }
 
-export function encodePrimaryMessage(message: PrimaryMessage, groupId: string): replicationV1.ReplicateRequest {
+/** entryTraces: the trace contexts of the append's sampled writes (WriteTraces), none otherwise. */
+export function encodePrimaryMessage(
+  message: PrimaryMessage,
+  groupId: string,
+  entryTraces: commonV1.TraceContext[] = [],
+): replicationV1.ReplicateRequest {
   switch (message.type) {
     case 'hello':
       return { body: { $case: 'hello', hello: { groupId, epoch: message.epoch, primaryId: message.from } } };
@@ -36,6 +41,7 @@ export function encodePrimaryMessage(message: PrimaryMessage, groupId: string): 
               command: bufferOf(command),
             })),
             commitSequence: message.commitSequence,
+            entryTraces,
           },
         },
       };

@@ -22,6 +22,7 @@ import {
   requestBytesEstimate,
   senderHeader,
 } from './replication-codec';
+import type { ReplicationTraces } from './write-traces';
 
 /** Requests queued for one backup while its stream is away or slow. */
 export const backupQueueRequestsMax = 4_096;
@@ -164,12 +165,20 @@ export class ReplicationTransport {
     readonly logger: Logger,
     /** Hands a message to the core's runner. */
     readonly deliver: (message: ReplicationMessage) => void,
+    /** Carries sampled writes' trace contexts to backups, and spans their batches there. */
+    private readonly traces?: ReplicationTraces,
   ) {}
 
   send(messages: readonly ReplicationMessage[]): void {
     for (const message of messages) {
-      if (isPrimaryMessage(message)) this.linkTo(message.to).enqueue(encodePrimaryMessage(message, this.groupId));
-      else this.answer(message.to, encodeBackupMessage(message));
+      if (isPrimaryMessage(message)) {
+        const entryTraces =
+          message.type === 'append' ? this.traces?.replicating(message.to, message.entries) : undefined;
+        this.linkTo(message.to).enqueue(encodePrimaryMessage(message, this.groupId, entryTraces));
+      } else {
+        if (message.type === 'ack') this.traces?.acknowledging(message.to, message.durableSequence);
+        this.answer(message.to, encodeBackupMessage(message));
+      }
     }
     if (messages.length > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
@@ -203,6 +212,10 @@ export class ReplicationTransport {
       try {
         await untilCallEnds(call, shutdown, (request: replicationV1.ReplicateRequest) => {
           const message = decodePrimaryMessage(request, from, this.selfId);
+          if (message?.type === 'append' && request.body?.$case === 'append') {
+            const last = message.entries.at(-1)?.sequence ?? message.prevSequence;
+            this.traces?.received(from, last, request.body.append.entryTraces);
+          }
           if (message) this.deliver(message);
           else this.logger.warn({ from }, 'dropped a malformed replication message');
         });

@@ -133,7 +133,7 @@ export class ShardOperations {
   }
 
   private write(write: WriteCommand): Promise<WriteResult<Outcome>> {
-    return this.options.runner.write(encodeCommand(write.command), write.durability);
+    return this.options.runner.write(encodeCommand(write.command), write.durability, write.command.fence !== undefined);
   }
 
   private stamp(): bigint {

@@ -1,10 +1,25 @@
 // shard.v1.Shard: unary methods for grpcurl and simple callers, and the
 // batched Operate stream routers use (ARCHITECTURE, Performance shape).
+// An operation that carries its caller's trace context gets a server span
+// of that trace, active while it runs (the runner's spans are its
+// children), and each batch with traced operations a span linked to them.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { SpanKind, context, trace, type Tracer } from '@opentelemetry/api';
 import { shardV1 } from '@bulwark/contracts';
 import { DeadlineExceededError, ResourceExhaustedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
-import { toStatus, untilCallEnds, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
+import {
+  contextFrom,
+  endRpcSpan,
+  endRpcSpanWithStatus,
+  rpcAttributes,
+  spanContextFrom,
+  startBatchSpan,
+  toStatus,
+  untilCallEnds,
+  type HandlerKit,
+  type ServiceBinding,
+} from '@bulwark/rpc';
 import { checkOperateRequest, operationError } from '@bulwark/shard-codec';
 import type { ShardOperations } from './shard-operations';
 
@@ -18,6 +33,37 @@ export const responseBytesMax = 4 * 1024 * 1024;
 const resultOverheadBytes = 64;
 
 type OperateStream = ServerDuplexStream<shardV1.OperateRequest, shardV1.OperateResponse>;
+
+const shardServiceName = 'shard.v1.Shard';
+const methodNames = { put: 'Put', get: 'Get', delete: 'Delete', txn: 'Txn' } as const;
+
+/** Runs operation in a server span of its caller's trace when it carries one; as is otherwise. */
+function traced(
+  tracer: Tracer,
+  operation: shardV1.Operation,
+  run: () => Promise<shardV1.OperationResult>,
+): Promise<shardV1.OperationResult> {
+  const parent = contextFrom(operation.traceContext);
+  if (!trace.getSpanContext(parent) || !operation.request) return run();
+  const method = methodNames[operation.request.$case];
+  const span = tracer.startSpan(
+    `${shardServiceName}/${method}`,
+    { kind: SpanKind.SERVER, attributes: rpcAttributes(shardServiceName, method) },
+    parent,
+  );
+  return context.with(trace.setSpan(parent, span), run).then(
+    (result) => {
+      if (result.result?.$case === 'error')
+        endRpcSpanWithStatus(span, result.result.error.code, result.result.error.message);
+      else endRpcSpan(span);
+      return result;
+    },
+    (error: unknown) => {
+      endRpcSpan(span, error);
+      throw error;
+    },
+  );
+}
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -84,7 +130,12 @@ function resultBytes({ result }: shardV1.OperationResult): number {
   return resultOverheadBytes + (kv ? kv.key.length * 3 + kv.value.length : 0);
 }
 
-export function shardService(kit: HandlerKit, operations: ShardOperations, logger: Logger): ServiceBinding {
+export function shardService(
+  kit: HandlerKit,
+  operations: ShardOperations,
+  logger: Logger,
+  tracer: Tracer = trace.getTracer('bulwark-replica'),
+): ServiceBinding {
   const implementation: shardV1.ShardServer = {
     put: kit.unary((request) => operations.put(request)),
     get: kit.unary((request) => operations.get(request)),
@@ -123,6 +174,13 @@ export function shardService(kit: HandlerKit, operations: ShardOperations, logge
           call.emit('error', { code, details, metadata });
           return;
         }
+        startBatchSpan(
+          tracer,
+          `${shardServiceName}/Operate`,
+          SpanKind.CONSUMER,
+          batch.map((operation) => spanContextFrom(operation.traceContext)),
+          rpcAttributes(shardServiceName, 'Operate'),
+        )?.end();
         for (const operation of batch) {
           if (inFlight.has(operation.id)) {
             fail(operation.id, new ResourceExhaustedError('operations.id', `${operation.id} is still in flight`));
@@ -137,7 +195,7 @@ export function shardService(kit: HandlerKit, operations: ShardOperations, logge
           }
           inFlight.add(operation.id);
           const timeoutMs = operation.timeoutMs > 0 ? operation.timeoutMs : operationTimeoutMsDefault;
-          withTimeout(perform(operations, operation), timeoutMs)
+          traced(tracer, operation, () => withTimeout(perform(operations, operation), timeoutMs))
             .then(
               (result) => answer(result),
               (error: unknown) => fail(operation.id, error),

@@ -8,11 +8,21 @@
 // written while the transport asks to wait ('drain'). Every operation ends
 // by its deadline, answered or not, so a replica that went silent cannot
 // hold a caller. A stream that fails fails every operation still waiting on
-// it; the caller opens another.
+// it; the caller opens another. Traced, each operation is a client span of
+// its caller's trace, carried in the operation, and each batch a span
+// linked to the operations it carried.
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { SpanKind, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { commonV1, type shardV1 } from '@bulwark/contracts';
 import { BulwarkError, DeadlineExceededError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
-import { errorDetailTrailer, fromServiceError } from '@bulwark/rpc';
+import {
+  endRpcSpan,
+  errorDetailTrailer,
+  fromServiceError,
+  rpcAttributes,
+  startBatchSpan,
+  traceContextOf,
+} from '@bulwark/rpc';
 
 /** shard.v1: at most 1,024 operations in flight per stream, and per OperateRequest. */
 export const operationsInFlightMax = 1_024;
@@ -61,7 +71,14 @@ export interface OperateStreamOptions {
   readonly queuedMax?: number;
   /** The clock deadlines are counted on (ms); performance.now unless a test fixes it. */
   readonly nowMs?: () => number;
+  /** Where the stream goes, for spans: the replica's member id and address. */
+  readonly replica?: { readonly memberId: string; readonly address: string };
+  /** The global tracer unless a test brings its own. */
+  readonly tracer?: Tracer;
 }
+
+const shardService = 'shard.v1.Shard';
+const methodNames = { put: 'Put', get: 'Get', delete: 'Delete', txn: 'Txn' } as const;
 
 interface Waiting {
   readonly id: bigint;
@@ -70,6 +87,8 @@ interface Waiting {
   readonly deadline: number;
   readonly resolve: (answer: OperationAnswer) => void;
   readonly reject: (error: unknown) => void;
+  /** The operation's client span, ended when it settles. */
+  readonly span: Span;
 }
 
 export class OperateStream {
@@ -86,6 +105,8 @@ export class OperateStream {
   private failure: BulwarkError | undefined;
   private readonly queuedMax: number;
   private readonly nowMs: () => number;
+  private readonly tracer: Tracer;
+  private readonly replica: OperateStreamOptions['replica'];
 
   constructor(
     private readonly call: OperateCall,
@@ -93,6 +114,8 @@ export class OperateStream {
   ) {
     this.queuedMax = options.queuedMax ?? queuedOperationsMaxDefault;
     this.nowMs = options.nowMs ?? (() => performance.now());
+    this.tracer = options.tracer ?? trace.getTracer('bulwark-router');
+    this.replica = options.replica;
     call.on('data', (response) => this.onResults(response.results));
     call.on('error', (error) => this.failAll(fromServiceError(error)));
     call.on('end', () => this.failAll(new UnavailableError('the Operate stream ended')));
@@ -121,9 +144,30 @@ export class OperateStream {
       );
     }
     const wholeMs = Math.max(1, Math.ceil(timeoutMs));
+    const method = methodNames[request.$case];
+    const span = this.tracer.startSpan(`${shardService}/${method}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        ...rpcAttributes(shardService, method, this.replica?.address),
+        ...(this.replica ? { 'bulwark.replica.member': this.replica.memberId } : {}),
+      },
+    });
     return new Promise<OperationAnswer>((resolve, reject) => {
       const deadline = this.nowMs() + wholeMs;
-      this.queued.push({ id: this.nextId++, request, deadline, resolve, reject });
+      this.queued.push({
+        id: this.nextId++,
+        request,
+        deadline,
+        resolve: (answer) => {
+          endRpcSpan(span);
+          resolve(answer);
+        },
+        reject: (error) => {
+          endRpcSpan(span, error);
+          reject(error);
+        },
+        span,
+      });
       this.sweepTimer ??= setInterval(() => this.sweep(), deadlineSweepMs).unref();
       this.scheduleFlush();
     });
@@ -163,10 +207,21 @@ export class OperateStream {
           id: waiting.id,
           timeoutMs: Math.max(1, Math.ceil(waiting.deadline - now)),
           request: waiting.request,
+          traceContext: traceContextOf(waiting.span),
         });
       }
+      const sent = this.queued.slice(0, taken);
       this.queued = taken === this.queued.length ? [] : this.queued.slice(taken);
-      if (!this.call.write({ operations })) {
+      const batchSpan = startBatchSpan(
+        this.tracer,
+        `${shardService}/Operate`,
+        SpanKind.PRODUCER,
+        sent.map((waiting) => waiting.span.spanContext()),
+        rpcAttributes(shardService, 'Operate', this.replica?.address),
+      );
+      const written = this.call.write({ operations });
+      batchSpan?.end();
+      if (!written) {
         this.waitingForDrain = true;
         this.call.once('drain', () => {
           this.waitingForDrain = false;

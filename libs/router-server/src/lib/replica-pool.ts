@@ -4,6 +4,7 @@
 // member is SERVING (a backup catching up is NOT_SERVING, and balanced
 // reads skip it). Members that leave the topology are closed.
 import { Metadata, type ClientReadableStream } from '@grpc/grpc-js';
+import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { healthV1, shardV1 } from '@bulwark/contracts';
 import { UnavailableError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
@@ -63,8 +64,12 @@ export class ReplicaConnection implements ReplicaChannel {
   submit(request: OperationRequest, timeoutMs: number): Promise<OperationAnswer> {
     if (this.closed) return Promise.reject(new UnavailableError(`the connection to ${this.memberId} is closed`));
     if (!this.stream?.usable) {
-      const call = this.shard.operate(new Metadata());
-      this.stream = new OperateStream(call, { queuedMax: this.options.queuedPerReplicaMax });
+      // Opened outside the caller's trace: the stream outlives it and carries many (each operation has its own span).
+      const call = context.with(ROOT_CONTEXT, () => this.shard.operate(new Metadata()));
+      this.stream = new OperateStream(call, {
+        queuedMax: this.options.queuedPerReplicaMax,
+        replica: { memberId: this.memberId, address: this.address },
+      });
     }
     return this.stream.submit(request, timeoutMs);
   }

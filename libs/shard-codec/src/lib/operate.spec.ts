@@ -17,6 +17,7 @@ const operation = (id: bigint, request: shardV1.Operation['request'] = { $case: 
   id,
   timeoutMs: 0,
   request,
+  traceContext: undefined,
 });
 
 describe('checkOperateRequest', () => {
@@ -44,7 +45,7 @@ describe('checkOperateRequest', () => {
 
   it('refuses an operation without a request', () => {
     expectInvalidArgument(
-      () => checkOperateRequest({ operations: [operation(1n), { id: 2n, timeoutMs: 0, request: undefined }] }),
+      () => checkOperateRequest({ operations: [operation(1n), { id: 2n, timeoutMs: 0, request: undefined, traceContext: undefined }] }),
       'operations[1].request',
     );
   });

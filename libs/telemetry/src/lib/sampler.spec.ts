@@ -1,10 +1,10 @@
 import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { AlwaysOnSampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
-import { ExcludeProbesSampler } from './sampler';
+import { UntracedCallsSampler } from './sampler';
 import { rootSampler, tracingEnabled } from './setup';
 
-describe('ExcludeProbesSampler', () => {
-  const sampler = new ExcludeProbesSampler(new AlwaysOnSampler());
+describe('UntracedCallsSampler', () => {
+  const sampler = new UntracedCallsSampler(new AlwaysOnSampler());
   const decide = (name: string) =>
     sampler.shouldSample(ROOT_CONTEXT, '0af7651916cd43dd8448eb211c80319c', name, SpanKind.SERVER, {}, []).decision;
 
@@ -17,7 +17,18 @@ describe('ExcludeProbesSampler', () => {
     );
   });
 
+  it('drops the internal streams and the periodic lease renewals and leader lookups', () => {
+    expect(decide('grpc.shard.v1.Shard/Operate')).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide('grpc.replication.v1.Replication/Replicate')).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide('grpc.paxos.v1.Paxos/Exchange')).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide('grpc.coordinator.v1.Coordinator/RenewPrimaryLease')).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide('grpc.coordinator.v1.Coordinator/GetLeader')).toBe(SamplingDecision.NOT_RECORD);
+  });
+
   it('keeps every other call', () => {
+    expect(decide('grpc.shard.v1.Shard/Put')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(decide('shard.v1.Shard/Operate')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(decide('grpc.coordinator.v1.Coordinator/Failover')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
     expect(decide('grpc.kv.v1.KV/Get')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
     expect(decide('grpc.coordinator.v1.Coordinator/RegisterMember')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
   });
@@ -31,8 +42,8 @@ describe('configuration from OTEL_* variables', () => {
     expect(tracingEnabled({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4317', OTEL_SDK_DISABLED: 'true' })).toBe(false);
   });
 
-  it('samples by parent, dropping probes at the root', () => {
-    expect(rootSampler({}).toString()).toContain('ExcludeProbes{AlwaysOnSampler}');
+  it('samples by parent, dropping background calls whatever their parent', () => {
+    expect(rootSampler({}).toString()).toMatch(/^UntracedCalls\{ParentBased\{root=AlwaysOnSampler/);
     expect(rootSampler({ OTEL_TRACES_SAMPLER_ARG: '0.25' }).toString()).toContain('TraceIdRatioBased');
   });
 });

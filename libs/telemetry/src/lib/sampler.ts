@@ -1,13 +1,28 @@
-// Keeps health checks and reflection out of traces: probes run every few
-// seconds against every service and would bury real requests. Everything
-// else follows the parent's decision (or is sampled at the root).
+// Keeps background calls out of traces, whatever their parent: health
+// checks and reflection (probes run every few seconds against every
+// service), the long-lived internal streams (a span per stream would last
+// for hours and hide the per-operation spans they carry), and the lease
+// renewals and leader lookups every group and monitor makes several times a
+// second. They would bury real requests. Everything else is decided by the
+// delegate.
 import { SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 
 /** Span names of grpc-js instrumentation are `grpc.<package>.<Service>/<Method>`. */
-export const untracedSpanName = /^grpc\.grpc\.(health\.v1\.Health|reflection\.v1(alpha)?\.ServerReflection)\//;
+export const untracedSpanName = new RegExp(
+  '^grpc\\.(' +
+    [
+      'grpc\\.health\\.v1\\.Health/',
+      'grpc\\.reflection\\.v1(alpha)?\\.ServerReflection/',
+      'shard\\.v1\\.Shard/Operate$',
+      'replication\\.v1\\.Replication/Replicate$',
+      'paxos\\.v1\\.Paxos/Exchange$',
+      'coordinator\\.v1\\.Coordinator/(RenewPrimaryLease|GetLeader)$',
+    ].join('|') +
+    ')',
+);
 
-export class ExcludeProbesSampler implements Sampler {
+export class UntracedCallsSampler implements Sampler {
   constructor(private readonly delegate: Sampler) {}
 
   shouldSample(
@@ -23,6 +38,6 @@ export class ExcludeProbesSampler implements Sampler {
   }
 
   toString(): string {
-    return `ExcludeProbes{${this.delegate.toString()}}`;
+    return `UntracedCalls{${this.delegate.toString()}}`;
   }
 }

@@ -15,7 +15,7 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
-import { ExcludeProbesSampler } from './sampler';
+import { UntracedCallsSampler } from './sampler';
 import { setTelemetryShutdown } from './global-hook';
 
 export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
@@ -23,12 +23,12 @@ export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
 }
 
-/** Parent-based sampling; the root ratio comes from OTEL_TRACES_SAMPLER_ARG (default 1). */
+/** Parent-based sampling (the root ratio from OTEL_TRACES_SAMPLER_ARG, default 1), background calls never. */
 export function rootSampler(env: NodeJS.ProcessEnv): Sampler {
   const ratio = Number(env['OTEL_TRACES_SAMPLER_ARG'] ?? '1');
   const root =
     Number.isFinite(ratio) && ratio < 1 ? new TraceIdRatioBasedSampler(Math.max(0, ratio)) : new AlwaysOnSampler();
-  return new ParentBasedSampler({ root: new ExcludeProbesSampler(root) });
+  return new UntracedCallsSampler(new ParentBasedSampler({ root }));
 }
 
 export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {

@@ -19,10 +19,18 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string;
+  /** String, boolean and number attributes (int64 as a number). */
+  attributes: Record<string, string | boolean | number>;
+  /** The spans this one links to. */
+  links: Array<{ traceId: string; spanId: string }>;
 }
 
 interface RawValue {
   stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+  value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue';
 }
 interface RawKeyValue {
   key: string;
@@ -32,7 +40,15 @@ interface RawRequest {
   resourceSpans: Array<{
     resource?: { attributes: RawKeyValue[] };
     scopeSpans: Array<{
-      spans: Array<{ traceId: Buffer; spanId: Buffer; parentSpanId: Buffer; name: string; kind: string }>;
+      spans: Array<{
+        traceId: Buffer;
+        spanId: Buffer;
+        parentSpanId: Buffer;
+        name: string;
+        kind: string;
+        attributes: RawKeyValue[];
+        links: Array<{ traceId: Buffer; spanId: Buffer }>;
+      }>;
     }>;
   }>;
 }
@@ -55,6 +71,7 @@ export class OtlpReceiver {
       enums: String,
       longs: String,
       defaults: true,
+      oneofs: true,
     });
     const grpcObject = loadPackageDefinition(definition) as GrpcObject;
     const traceV1 = (((grpcObject['opentelemetry'] as GrpcObject)['proto'] as GrpcObject)['collector'] as GrpcObject)[
@@ -93,8 +110,13 @@ export class OtlpReceiver {
       };
       const timer = setTimeout(() => {
         this.listeners.delete(check);
-        const names = this.spans.map((span) => `${span.service}:${span.kind}:${span.name}`);
-        reject(new Error(`spans not received within ${timeoutMs} ms; got: ${names.join(', ') || 'none'}`));
+        const counts = new Map<string, number>();
+        for (const span of this.spans) {
+          const name = `${span.service}:${span.kind}:${span.name}`;
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+        }
+        const got = [...counts].map(([name, count]) => `${name} x${count}`).join(', ');
+        reject(new Error(`spans not received within ${timeoutMs} ms; got: ${got || 'none'}`));
       }, timeoutMs);
       this.listeners.add(check);
       check();
@@ -120,10 +142,28 @@ export class OtlpReceiver {
             traceId: span.traceId.toString('hex'),
             spanId: span.spanId.toString('hex'),
             parentSpanId: span.parentSpanId.toString('hex'),
+            attributes: Object.fromEntries(span.attributes.map((item) => [item.key, attributeValue(item.value)])),
+            links: span.links.map((link) => ({
+              traceId: link.traceId.toString('hex'),
+              spanId: link.spanId.toString('hex'),
+            })),
           });
         }
       }
     }
     for (const listener of [...this.listeners]) listener();
+  }
+}
+
+function attributeValue(value: RawValue | undefined): string | boolean | number {
+  switch (value?.value) {
+    case 'boolValue':
+      return value.boolValue ?? false;
+    case 'intValue':
+      return Number(value.intValue);
+    case 'doubleValue':
+      return value.doubleValue ?? 0;
+    default:
+      return value?.stringValue ?? '';
   }
 }

@@ -23,6 +23,8 @@ export interface ComposeFleetOptions {
    * user's fleet or another test's.
    */
   portOffset?: number;
+  /** The launcher's environment besides PATH, as a user's shell would give it (OTEL_* reach every service). */
+  environment?: Readonly<Record<string, string>>;
 }
 
 export interface ComposeFleet {
@@ -43,7 +45,7 @@ export async function launchComposeFleet(composeFile: string, options: ComposeFl
       subnet: options.subnet,
       stateDir,
       portOffset: options.portOffset ?? 0,
-      environment: { PATH: path },
+      environment: { ...options.environment, PATH: path },
       programsOnPath: findProgramsOnPath(compose, path),
     });
     fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });

@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Fence, ResponseHeader } from "../../common/v1/common";
+import { Fence, ResponseHeader, TraceContext } from "../../common/v1/common";
 import { Compare } from "../../kv/v1/kv";
 
 export const protobufPackage = "replication.v1";
@@ -133,6 +133,12 @@ export interface AppendBatch {
    * entry committed on the primary's disk alone, which a failover may lose).
    */
   commitSequence: bigint;
+  /**
+   * entry_traces are the primary's replication spans of the sampled writes
+   * among entries, one per write to this backup: the backup's span for the
+   * batch links to each. Empty when none is sampled.
+   */
+  entryTraces: TraceContext[];
 }
 
 /**
@@ -963,7 +969,7 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseAppendBatch(): AppendBatch {
-  return { epoch: 0n, prevSequence: 0n, prevEpoch: 0n, entries: [], commitSequence: 0n };
+  return { epoch: 0n, prevSequence: 0n, prevEpoch: 0n, entries: [], commitSequence: 0n, entryTraces: [] };
 }
 
 export const AppendBatch: MessageFns<AppendBatch> = {
@@ -994,6 +1000,9 @@ export const AppendBatch: MessageFns<AppendBatch> = {
         throw new globalThis.Error("value provided for field message.commitSequence of type uint64 too large");
       }
       writer.uint32(40).uint64(message.commitSequence);
+    }
+    for (const v of message.entryTraces) {
+      TraceContext.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1051,6 +1060,14 @@ export const AppendBatch: MessageFns<AppendBatch> = {
             message.commitSequence = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.entryTraces.push(TraceContext.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1082,6 +1099,11 @@ export const AppendBatch: MessageFns<AppendBatch> = {
         : isSet(object.commit_sequence)
         ? BigInt(object.commit_sequence)
         : 0n,
+      entryTraces: globalThis.Array.isArray(object?.entryTraces)
+        ? object.entryTraces.map((e: any) => TraceContext.fromJSON(e))
+        : globalThis.Array.isArray(object?.entry_traces)
+        ? object.entry_traces.map((e: any) => TraceContext.fromJSON(e))
+        : [],
     };
   },
 
@@ -1102,6 +1124,9 @@ export const AppendBatch: MessageFns<AppendBatch> = {
     if (message.commitSequence !== 0n) {
       obj.commitSequence = message.commitSequence.toString();
     }
+    if (message.entryTraces?.length) {
+      obj.entryTraces = message.entryTraces.map((e) => TraceContext.toJSON(e));
+    }
     return obj;
   },
 
@@ -1119,6 +1144,7 @@ export const AppendBatch: MessageFns<AppendBatch> = {
     message.commitSequence = (object.commitSequence !== undefined && object.commitSequence !== null)
       ? BigInt(object.commitSequence)
       : 0n;
+    message.entryTraces = object.entryTraces?.map((e) => TraceContext.fromPartial(e)) || [];
     return message;
   },
 };

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ResponseHeader, Status } from "../../common/v1/common";
+import { ResponseHeader, Status, TraceContext } from "../../common/v1/common";
 import {
   Consistency,
   consistencyFromJSON,
@@ -163,6 +163,11 @@ export interface Operation {
     /** txn is a Txn. */
     { $case: "txn"; txn: TxnRequest }
     | undefined;
+  /**
+   * trace_context is the caller's span for this operation, when its trace is
+   * sampled: the replica's span for the operation is its child.
+   */
+  traceContext: TraceContext | undefined;
 }
 
 /** OperateRequest is a batch of operations. */
@@ -1133,7 +1138,7 @@ export const ScanResponse: MessageFns<ScanResponse> = {
 };
 
 function createBaseOperation(): Operation {
-  return { id: 0n, timeoutMs: 0, request: undefined };
+  return { id: 0n, timeoutMs: 0, request: undefined, traceContext: undefined };
 }
 
 export const Operation: MessageFns<Operation> = {
@@ -1160,6 +1165,9 @@ export const Operation: MessageFns<Operation> = {
       case "txn":
         TxnRequest.encode(message.request.txn, writer.uint32(50).fork()).join();
         break;
+    }
+    if (message.traceContext !== undefined) {
+      TraceContext.encode(message.traceContext, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1225,6 +1233,14 @@ export const Operation: MessageFns<Operation> = {
             message.request = { $case: "txn", txn: TxnRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.traceContext = TraceContext.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1254,6 +1270,11 @@ export const Operation: MessageFns<Operation> = {
         : isSet(object.txn)
         ? { $case: "txn", txn: TxnRequest.fromJSON(object.txn) }
         : undefined,
+      traceContext: isSet(object.traceContext)
+        ? TraceContext.fromJSON(object.traceContext)
+        : isSet(object.trace_context)
+        ? TraceContext.fromJSON(object.trace_context)
+        : undefined,
     };
   },
 
@@ -1273,6 +1294,9 @@ export const Operation: MessageFns<Operation> = {
       obj.delete = DeleteRequest.toJSON(message.request.delete);
     } else if (message.request?.$case === "txn") {
       obj.txn = TxnRequest.toJSON(message.request.txn);
+    }
+    if (message.traceContext !== undefined) {
+      obj.traceContext = TraceContext.toJSON(message.traceContext);
     }
     return obj;
   },
@@ -1310,6 +1334,9 @@ export const Operation: MessageFns<Operation> = {
         break;
       }
     }
+    message.traceContext = (object.traceContext !== undefined && object.traceContext !== null)
+      ? TraceContext.fromPartial(object.traceContext)
+      : undefined;
     return message;
   },
 };

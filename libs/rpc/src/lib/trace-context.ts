@@ -1,0 +1,111 @@
+// An operation's trace context inside a batched stream's message
+// (common.v1.TraceContext): gRPC metadata names a whole stream, so each
+// operation carries its own W3C traceparent. Always W3C, whatever
+// propagators the process configured: it is part of the wire contract.
+import { status } from '@grpc/grpc-js';
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  TraceFlags,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanKind,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { commonV1 } from '@bulwark/contracts';
+import { BulwarkError } from '@bulwark/errors';
+import { codeByKind } from './error-table';
+
+const w3c = new W3CTraceContextPropagator();
+
+function sampled(spanContext: SpanContext | undefined): spanContext is SpanContext {
+  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+}
+
+/** The wire form of span's context; undefined unless its trace is sampled (nothing to follow otherwise). */
+export function traceContextOf(span: Span): commonV1.TraceContext | undefined {
+  if (!sampled(span.spanContext())) return undefined;
+  const carrier: Record<string, string> = {};
+  w3c.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  const traceparent = carrier['traceparent'];
+  return traceparent ? { traceparent, tracestate: carrier['tracestate'] ?? '' } : undefined;
+}
+
+/** The remote span a wire trace context names, or undefined when it is absent or malformed. */
+export function spanContextFrom(traceContext: commonV1.TraceContext | undefined): SpanContext | undefined {
+  if (!traceContext || traceContext.traceparent === '') return undefined;
+  const carrier = { traceparent: traceContext.traceparent, tracestate: traceContext.tracestate };
+  const spanContext = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter));
+  return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
+}
+
+/** A context whose parent is the remote span traceContext names; the root context when there is none. */
+export function contextFrom(traceContext: commonV1.TraceContext | undefined): Context {
+  const spanContext = spanContextFrom(traceContext);
+  return spanContext ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
+}
+
+/** Links to the sampled spans among spanContexts: what a batch span carries. */
+export function linksTo(spanContexts: Iterable<SpanContext | undefined>): Link[] {
+  const links: Link[] = [];
+  for (const spanContext of spanContexts) if (sampled(spanContext)) links.push({ context: spanContext });
+  return links;
+}
+
+/** The attributes OpenTelemetry's RPC conventions give a gRPC call's span. */
+export function rpcAttributes(service: string, method: string, serverAddress?: string): Attributes {
+  const attributes: Attributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method };
+  if (serverAddress !== undefined) {
+    const colon = serverAddress.lastIndexOf(':');
+    attributes['server.address'] = colon > 0 ? serverAddress.slice(0, colon) : serverAddress;
+    if (colon > 0) attributes['server.port'] = Number(serverAddress.slice(colon + 1));
+  }
+  return attributes;
+}
+
+/**
+ * One span for a batch that carried operations of many traces: a root of
+ * its own, linked to each sampled operation's span, so one slow request can
+ * be followed into the batch that carried it. None when no operation in it
+ * is sampled.
+ */
+export function startBatchSpan(
+  tracer: Tracer,
+  name: string,
+  kind: SpanKind,
+  operations: Iterable<SpanContext | undefined>,
+  attributes: Attributes,
+): Span | undefined {
+  const links = linksTo(operations);
+  if (links.length === 0) return undefined;
+  return tracer.startSpan(
+    name,
+    { kind, links, root: true, attributes: { ...attributes, 'bulwark.batch.operations': links.length } },
+    ROOT_CONTEXT,
+  );
+}
+
+/**
+ * Ends an RPC span with its outcome: the gRPC status code as
+ * `rpc.grpc.status_code`, and ERROR with the message when it failed (the
+ * message names fields, never values).
+ */
+export function endRpcSpan(span: Span, error?: unknown): void {
+  if (error === undefined) endRpcSpanWithStatus(span, status.OK, '');
+  else if (error instanceof BulwarkError) endRpcSpanWithStatus(span, codeByKind[error.kind], error.message);
+  else endRpcSpanWithStatus(span, status.INTERNAL, error instanceof Error ? error.message : String(error));
+}
+
+/** endRpcSpan for an outcome already a status (an operation's result in a batch). */
+export function endRpcSpanWithStatus(span: Span, code: number, message: string): void {
+  span.setAttribute('rpc.grpc.status_code', code);
+  if (code !== status.OK) span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.end();
+}
