@@ -45,7 +45,10 @@ describe('checkOperateRequest', () => {
 
   it('refuses an operation without a request', () => {
     expectInvalidArgument(
-      () => checkOperateRequest({ operations: [operation(1n), { id: 2n, timeoutMs: 0, request: undefined, traceContext: undefined }] }),
+      () =>
+        checkOperateRequest({
+          operations: [operation(1n), { id: 2n, timeoutMs: 0, request: undefined, traceContext: undefined }],
+        }),
       'operations[1].request',
     );
   });
