@@ -152,6 +152,16 @@ describe('npm start', () => {
       );
     expect(table).toMatch(/^jaeger\s.*skipped/m);
     expect(table).toMatch(/^prometheus\s.*skipped/m);
+    // What to open in a browser, where it was published: each monitor's dashboard, which answers with its page.
+    expect(table).toContain(
+      [
+        'open in a browser:',
+        `  monitor-1 dashboard   http://127.0.0.1:${8080 + portOffset}/`,
+        `  monitor-2 dashboard   http://127.0.0.1:${8081 + portOffset}/`,
+      ].join('\n'),
+    );
+    const dashboard = await fetch(`http://127.0.0.1:${8080 + portOffset}/`);
+    expect([dashboard.status, dashboard.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
 
     // Reachable as Docker publishes them: 127.0.0.1 and the published port (plus the test's offset).
     for (const port of [7001, 7002, 7003, 7200, 7201, 7300, 7301, 7400, 7401]) {

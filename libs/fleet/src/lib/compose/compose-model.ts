@@ -53,6 +53,14 @@ export interface ProcessService {
   skipWithout?: string[];
   /** `x-bulwark-launcher.note-without` and `note`: it runs without them, differently, and the user is told. */
   noteWithout?: NoteWithout;
+  /** `x-bulwark-launcher.browse`: pages it serves at published container ports, for the status table. */
+  browse?: BrowsePage[];
+}
+
+/** A web page a service serves over plain HTTP at one of its published ports (a dashboard). */
+export interface BrowsePage {
+  page: string;
+  containerPort: number;
 }
 
 /** What a service does when any of `services` is skipped, in a few words for the status table and log. */

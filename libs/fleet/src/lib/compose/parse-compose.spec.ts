@@ -225,6 +225,7 @@ describe('parseCompose', () => {
         '  lock:',
         '    build: .',
         '    command: [node, lock.js]',
+        "    ports: ['8080:8080']",
         `    x-bulwark-launcher: ${lockExtension}`,
       ].join('\n');
     const lockOf = (lockExtension: string) =>
@@ -238,6 +239,10 @@ describe('parseCompose', () => {
       }
       throw new Error('expected a ComposeError');
     };
+
+    it('reads browse: the pages a service serves at its published ports', () => {
+      expect(lockOf('{browse: {dashboard: 8080}}').browse).toEqual([{ page: 'dashboard', containerPort: 8080 }]);
+    });
 
     it('reads skip-without, and note-without with its note, any service of the file included', () => {
       expect(lockOf('{skip-without: [redis-1, jaeger]}')).toMatchObject({ skipWithout: ['redis-1', 'jaeger'] });
@@ -254,14 +259,29 @@ describe('parseCompose', () => {
       [
         'a list',
         '[redis-1]',
-        'service "lock" x-bulwark-launcher: must be a map of skip-without, note-without and note',
+        'service "lock" x-bulwark-launcher: must be a map of skip-without, note-without, note and browse',
       ],
       [
         'an unknown key',
         '{skip-without: [redis-1], skip-with: [redis-2]}',
-        'service "lock" x-bulwark-launcher.skip-with: is not a launcher setting (known: skip-without, note-without, note)',
+        'service "lock" x-bulwark-launcher.skip-with: is not a launcher setting (known: skip-without, note-without, note, browse)',
       ],
-      ['an empty map', '{}', 'service "lock" x-bulwark-launcher: must set skip-without or note-without'],
+      ['an empty map', '{}', 'service "lock" x-bulwark-launcher: must set skip-without, note-without or browse'],
+      [
+        'a page at a port not published',
+        '{browse: {dashboard: 9999}}',
+        'service "lock" x-bulwark-launcher.browse.dashboard: must be a container port the service publishes, got 9999',
+      ],
+      [
+        'a page with a path for a port',
+        "{browse: {dashboard: '8080/'}}",
+        'service "lock" x-bulwark-launcher.browse.dashboard: must be a container port the service publishes, got "8080/"',
+      ],
+      [
+        'an empty browse',
+        '{browse: {}}',
+        'service "lock" x-bulwark-launcher.browse: must be a map of page names to published container ports, got {}',
+      ],
       [
         'a string for a list',
         '{skip-without: redis-1}',

@@ -59,19 +59,25 @@ function parseService(name: string, raw: unknown, declaredVolumes: ReadonlySet<s
     }
     image = raw.image;
   }
+  const ports = parsePorts(raw.ports, fail);
   return {
     kind: 'process',
     name,
     ...(image === undefined ? {} : { image }),
     command: parseCommand(raw, fail),
     environment: parseEnvironment(raw.environment, fail),
-    ports: parsePorts(raw.ports, fail),
+    ports,
     volumes: parseVolumes(raw.volumes, declaredVolumes, fail),
     ...optionalHealthcheck(raw, fail),
     restart: parseRestart(raw.restart, fail),
     stopGracePeriodMs: parseDurationField(raw.stop_grace_period, 'stop_grace_period', fail) ?? defaultStopGracePeriodMs,
     dependsOn: parseDependsOn(raw.depends_on, fail),
-    ...parseLauncherExtension(raw[launcherExtensionField], name, fail),
+    ...parseLauncherExtension(
+      raw[launcherExtensionField],
+      name,
+      ports.map((port) => port.containerPort),
+      fail,
+    ),
   };
 }
 

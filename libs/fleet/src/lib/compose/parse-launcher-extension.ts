@@ -3,13 +3,13 @@
 // so the file stays valid for `docker compose`. Service names are checked
 // against the whole file once every service is read (checkLauncherReferences).
 import { ComposeError, type FieldFailure } from './compose-error';
-import type { ComposeService, ProcessService } from './compose-model';
+import type { BrowsePage, ComposeService, ProcessService } from './compose-model';
 import { isStringList, isYamlMap } from './yaml-values';
 
 export const launcherExtensionField = 'x-bulwark-launcher';
-const knownKeys = ['skip-without', 'note-without', 'note'];
+const knownKeys = ['skip-without', 'note-without', 'note', 'browse'];
 
-export type LauncherExtension = Pick<ProcessService, 'skipWithout' | 'noteWithout'>;
+export type LauncherExtension = Pick<ProcessService, 'skipWithout' | 'noteWithout' | 'browse'>;
 
 function serviceList(raw: unknown, key: string, ownName: string, fail: FieldFailure): string[] {
   const field = `${launcherExtensionField}.${key}`;
@@ -31,16 +31,37 @@ function parseNote(raw: unknown, fail: FieldFailure): string {
   return raw.trim();
 }
 
-/** The service's `x-bulwark-launcher`, or nothing when it has none. */
-export function parseLauncherExtension(raw: unknown, ownName: string, fail: FieldFailure): LauncherExtension {
+/** `browse: {dashboard: 8080}`: page names and the published container ports they are served at. */
+function parseBrowse(raw: unknown, publishedPorts: readonly number[], fail: FieldFailure): BrowsePage[] {
+  const field = `${launcherExtensionField}.browse`;
+  if (!isYamlMap(raw) || Object.keys(raw).length === 0) {
+    return fail(field, `must be a map of page names to published container ports, got ${JSON.stringify(raw)}`);
+  }
+  return Object.entries(raw).map(([page, port]) => {
+    if (typeof port !== 'number' || !publishedPorts.includes(port)) {
+      fail(`${field}.${page}`, `must be a container port the service publishes, got ${JSON.stringify(port)}`);
+    }
+    return { page, containerPort: port as number };
+  });
+}
+
+/** The service's `x-bulwark-launcher`, or nothing when it has none; publishedPorts are its container ports in `ports`. */
+export function parseLauncherExtension(
+  raw: unknown,
+  ownName: string,
+  publishedPorts: readonly number[],
+  fail: FieldFailure,
+): LauncherExtension {
   if (raw === undefined) return {};
-  if (!isYamlMap(raw)) return fail(launcherExtensionField, 'must be a map of skip-without, note-without and note');
+  if (!isYamlMap(raw)) {
+    return fail(launcherExtensionField, 'must be a map of skip-without, note-without, note and browse');
+  }
   const unknown = Object.keys(raw).find((key) => !knownKeys.includes(key));
   if (unknown !== undefined) {
     fail(`${launcherExtensionField}.${unknown}`, `is not a launcher setting (known: ${knownKeys.join(', ')})`);
   }
-  if (raw['skip-without'] === undefined && raw['note-without'] === undefined) {
-    return fail(launcherExtensionField, 'must set skip-without or note-without');
+  if (raw['skip-without'] === undefined && raw['note-without'] === undefined && raw.browse === undefined) {
+    return fail(launcherExtensionField, 'must set skip-without, note-without or browse');
   }
   if ((raw['note-without'] === undefined) !== (raw.note === undefined)) {
     return fail(launcherExtensionField, 'note-without and note go together: the note is shown without those services');
@@ -60,6 +81,7 @@ export function parseLauncherExtension(raw: unknown, ownName: string, fail: Fiel
     }
     extension.noteWithout = { services, note: parseNote(raw.note, fail) };
   }
+  if (raw.browse !== undefined) extension.browse = parseBrowse(raw.browse, publishedPorts, fail);
   return extension;
 }
 

@@ -76,7 +76,9 @@ async function superviseUntilStop(fleet: Fleet, fleetPlan: FleetPlan, signals: S
   ]);
   if (outcome === 'stop') return exitCodes.stopped;
   if (outcome === 'ready') {
-    options.output.write(`${formatStatusTable(fleet.services(), fleetPlan.skipped, fleetPlan.notes)}\nfleet ready\n`);
+    options.output.write(
+      `${formatStatusTable(fleet.services(), fleetPlan.skipped, fleetPlan.notes, fleetPlan.pages)}\nfleet ready\n`,
+    );
     await signals.first;
     return exitCodes.stopped;
   }

@@ -84,6 +84,38 @@ describe('formatStatusTable with launcher notes and skips', () => {
   });
 });
 
+describe('formatStatusTable with pages to open', () => {
+  it('lists each running page at the address its port was published on, and none of a service not running', () => {
+    const monitor = (name: string, hostPort: number) => ({
+      name,
+      address: '127.77.0.30',
+      ports: [7400, 8080],
+      published: [
+        { hostIp: '127.0.0.1', hostPort: hostPort - 680, containerPort: 7400 },
+        { hostIp: '127.0.0.1', hostPort, containerPort: 8080 },
+      ],
+      pid: 31,
+      state: 'healthy' as const,
+      lastProbe: 'exit code 0',
+    });
+    const table = formatStatusTable(
+      [monitor('monitor-1', 18080), monitor('monitor-2', 18081)],
+      [{ name: 'jaeger', image: 'jaegertracing/jaeger:latest', because: { kind: 'image-only' } }],
+      [],
+      [
+        { service: 'monitor-1', page: 'dashboard', containerPort: 8080 },
+        { service: 'monitor-2', page: 'dashboard', containerPort: 8080 },
+        { service: 'jaeger', page: 'Jaeger UI', containerPort: 16686 },
+      ],
+    );
+    expect(table.split('\n').slice(-3)).toEqual([
+      'open in a browser:',
+      '  monitor-1 dashboard   http://127.0.0.1:18080/',
+      '  monitor-2 dashboard   http://127.0.0.1:18081/',
+    ]);
+  });
+});
+
 describe('outputPrefix', () => {
   it('pads the name as docker compose does', () => {
     expect(outputPrefix('router-1', 13)).toBe('router-1      | ');

@@ -1,6 +1,6 @@
 // The table the launcher prints once the fleet is ready, and the prefix of
 // relayed output lines, as `docker compose` shows them.
-import type { ServiceNote, SkippedService } from '../plan/plan-model';
+import type { ServiceNote, ServicePage, SkippedService } from '../plan/plan-model';
 import type { FleetService } from '../runtime/fleet';
 
 const header = ['NAME', 'PID', 'ADDRESS', 'PUBLISHED', 'STATE'];
@@ -28,14 +28,29 @@ export function skipCause(service: SkippedService): string {
   return `needs ${whichAreSkipped(because.services)}`;
 }
 
+/** The pages to open, where the launcher published them: `  monitor-1 dashboard   http://127.0.0.1:8080/`. */
+function pageLines(services: readonly FleetService[], pages: readonly ServicePage[]): string[] {
+  const open = pages.flatMap(({ service, page, containerPort }) => {
+    const published = services
+      .find((each) => each.name === service)
+      ?.published.find((port) => port.containerPort === containerPort);
+    return published ? [{ label: `${service} ${page}`, url: `http://${published.hostIp}:${published.hostPort}/` }] : [];
+  });
+  if (open.length === 0) return [];
+  const width = Math.max(...open.map(({ label }) => label.length));
+  return ['open in a browser:', ...open.map(({ label, url }) => `  ${label.padEnd(width)}   ${url}`)];
+}
+
 /**
- * The table, then one line per note under it: a note is a sentence, too long
- * for a column, so its row's state only carries a marker pointing down.
+ * The table, then one line per note under it (a note is a sentence, too long
+ * for a column, so its row's state only carries a marker pointing down),
+ * then the pages to open in a browser.
  */
 export function formatStatusTable(
   services: readonly FleetService[],
   skipped: readonly SkippedService[],
   notes: readonly ServiceNote[] = [],
+  pages: readonly ServicePage[] = [],
 ): string {
   const noted = new Set(notes.map((note) => note.service));
   const rows = [
@@ -56,7 +71,11 @@ export function formatStatusTable(
       .join('   ')
       .trimEnd(),
   );
-  return [...lines, ...notes.map(({ service, note }) => `${noteMarker} ${service}: ${note}`)].join('\n');
+  return [
+    ...lines,
+    ...notes.map(({ service, note }) => `${noteMarker} ${service}: ${note}`),
+    ...pageLines(services, pages),
+  ].join('\n');
 }
 
 /** `router-1       | `: names padded to the longest, so relayed lines align. */

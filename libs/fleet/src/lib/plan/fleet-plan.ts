@@ -180,5 +180,6 @@ export function planFleet(compose: ComposeFile, settings: PlanSettings): FleetPl
     skipped,
     references,
     notes: notesWithout(running, skippedNames),
+    pages: running.flatMap((service) => (service.browse ?? []).map((page) => ({ service: service.name, ...page }))),
   };
 }

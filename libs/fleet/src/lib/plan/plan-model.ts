@@ -73,6 +73,13 @@ export interface SkippedReference {
   outcome: 'dropped' | 'replaced by the launcher environment' | 'kept';
 }
 
+/** A page a running service serves (x-bulwark-launcher.browse), for the status table. */
+export interface ServicePage {
+  service: string;
+  page: string;
+  containerPort: number;
+}
+
 export interface FleetPlan {
   projectDir: string;
   /** In compose order, which is also the start order unless a service waits for a healthy one. */
@@ -80,6 +87,7 @@ export interface FleetPlan {
   skipped: SkippedService[];
   references: SkippedReference[];
   notes: ServiceNote[];
+  pages: ServicePage[];
 }
 
 export interface PlanSettings {
