@@ -20,6 +20,8 @@ function composeConfig(file: string): Promise<{ code: number; output: string }> 
 }
 
 interface ComposeService {
+  build?: string;
+  healthcheck?: { test: string[] };
   image?: string;
   command?: string[];
   volumes?: string[];
@@ -75,6 +77,41 @@ describe('docker-compose.yml', () => {
     // No host port is published twice.
     const hostPorts = Object.values(published).flatMap((ports) => ports.map((port) => port.split(':')[0]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('names only its own services as hosts in every setting, by port they serve', () => {
+    const names = new Set(Object.keys(compose.services));
+    const hostPort = /(?:^|[=,/])([a-z][a-z0-9-]*):(\d+)/g;
+    const named: string[] = [];
+    for (const [service, { environment = {} }] of Object.entries(compose.services)) {
+      for (const [variable, value] of Object.entries(environment)) {
+        for (const [, host, port] of String(value).matchAll(hostPort)) {
+          if (host === 'localhost') continue;
+          named.push(`${service} ${variable} ${host}:${port}`);
+          expect([service, variable, names.has(host as string)]).toEqual([service, variable, true]);
+        }
+      }
+    }
+    // The check saw the cross-service settings it is for.
+    expect(named).toContain('replica-a1 BULWARK_COORDINATORS coordinator-3:7001');
+    expect(named).toContain('lock-2 BULWARK_REDIS_SERVERS redis-3:6379');
+    expect(named).toContain('router-1 OTEL_EXPORTER_OTLP_ENDPOINT jaeger:4317');
+  });
+
+  it('gives every service a health check, and starts the Bulwark services once the coordinators are healthy', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (name === 'jaeger' || name === 'prometheus') continue;
+      expect([name, (service.healthcheck?.test.length ?? 0) > 0]).toEqual([name, true]);
+      if (service.build === undefined || name.startsWith('coordinator-')) continue;
+      expect([name, service.depends_on]).toMatchObject([
+        name,
+        {
+          'coordinator-1': { condition: 'service_healthy' },
+          'coordinator-2': { condition: 'service_healthy' },
+          'coordinator-3': { condition: 'service_healthy' },
+        },
+      ]);
+    }
   });
 
   it('runs a Prometheus with prometheus.yml beside the compose file', () => {
@@ -149,9 +186,9 @@ describe('docker-compose.yml', () => {
         BULWARK_REDIS_SERVERS: 'redis-1:6379,redis-2:6379,redis-3:6379',
       });
       expect(lock?.depends_on).toEqual({
-        'coordinator-1': { condition: 'service_started' },
-        'coordinator-2': { condition: 'service_started' },
-        'coordinator-3': { condition: 'service_started' },
+        'coordinator-1': { condition: 'service_healthy' },
+        'coordinator-2': { condition: 'service_healthy' },
+        'coordinator-3': { condition: 'service_healthy' },
         'redis-1': { condition: 'service_healthy' },
         'redis-2': { condition: 'service_healthy' },
         'redis-3': { condition: 'service_healthy' },
