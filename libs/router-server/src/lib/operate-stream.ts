@@ -12,7 +12,7 @@
 // its caller's trace, carried in the operation, and each batch a span
 // linked to the operations it carried.
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { SpanKind, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, trace, type Attributes, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { commonV1, type shardV1 } from '@bulwark/contracts';
 import { BulwarkError, DeadlineExceededError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import {
@@ -79,6 +79,12 @@ export interface OperateStreamOptions {
 
 const shardService = 'shard.v1.Shard';
 const methodNames = { put: 'Put', get: 'Get', delete: 'Delete', txn: 'Txn' } as const;
+const spanNames = {
+  put: `${shardService}/Put`,
+  get: `${shardService}/Get`,
+  delete: `${shardService}/Delete`,
+  txn: `${shardService}/Txn`,
+} as const;
 
 interface Waiting {
   readonly id: bigint;
@@ -106,7 +112,9 @@ export class OperateStream {
   private readonly queuedMax: number;
   private readonly nowMs: () => number;
   private readonly tracer: Tracer;
-  private readonly replica: OperateStreamOptions['replica'];
+  /** Built once per stream: every operation's span would otherwise build the same attributes. */
+  private readonly spanOptions: Record<OperationRequest['$case'], SpanOptions>;
+  private readonly batchAttributes: Attributes;
 
   constructor(
     private readonly call: OperateCall,
@@ -115,7 +123,21 @@ export class OperateStream {
     this.queuedMax = options.queuedMax ?? queuedOperationsMaxDefault;
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.tracer = options.tracer ?? trace.getTracer('bulwark-router');
-    this.replica = options.replica;
+    const { replica } = options;
+    const operationOptions = (method: string): SpanOptions => ({
+      kind: SpanKind.CLIENT,
+      attributes: {
+        ...rpcAttributes(shardService, method, replica?.address),
+        ...(replica ? { 'bulwark.replica.member': replica.memberId } : {}),
+      },
+    });
+    this.spanOptions = {
+      put: operationOptions(methodNames.put),
+      get: operationOptions(methodNames.get),
+      delete: operationOptions(methodNames.delete),
+      txn: operationOptions(methodNames.txn),
+    };
+    this.batchAttributes = rpcAttributes(shardService, 'Operate', replica?.address);
     call.on('data', (response) => this.onResults(response.results));
     call.on('error', (error) => this.failAll(fromServiceError(error)));
     call.on('end', () => this.failAll(new UnavailableError('the Operate stream ended')));
@@ -144,14 +166,7 @@ export class OperateStream {
       );
     }
     const wholeMs = Math.max(1, Math.ceil(timeoutMs));
-    const method = methodNames[request.$case];
-    const span = this.tracer.startSpan(`${shardService}/${method}`, {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        ...rpcAttributes(shardService, method, this.replica?.address),
-        ...(this.replica ? { 'bulwark.replica.member': this.replica.memberId } : {}),
-      },
-    });
+    const span = this.tracer.startSpan(spanNames[request.$case], this.spanOptions[request.$case]);
     return new Promise<OperationAnswer>((resolve, reject) => {
       const deadline = this.nowMs() + wholeMs;
       this.queued.push({
@@ -217,7 +232,7 @@ export class OperateStream {
         `${shardService}/Operate`,
         SpanKind.PRODUCER,
         sent.map((waiting) => waiting.span.spanContext()),
-        rpcAttributes(shardService, 'Operate', this.replica?.address),
+        this.batchAttributes,
       );
       const written = this.call.write({ operations });
       batchSpan?.end();
