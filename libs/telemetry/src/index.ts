@@ -1,2 +1,2 @@
 export { flushTelemetry } from './lib/global-hook';
-export { UntracedCallsSampler, untracedSpanName } from './lib/sampler';
+export { SampledLinksSampler, UntracedCallsSampler, untracedSpanName } from './lib/sampler';

@@ -1,7 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { commonV1, kvV1, type shardV1 } from '@bulwark/contracts';
 import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import { spanContextFrom } from '@bulwark/rpc';
 import {
   batchBytesMax,
   OperateStream,
@@ -415,6 +426,258 @@ describe('OperateStream', () => {
       await expect(unsent).rejects.toThrow('the Operate stream was closed');
       await nextTurn();
       expect(call.writtenIds()).toEqual([[1n]]);
+    });
+  });
+
+  describe('tracing', () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
+    const replica = { memberId: 'replica-1', address: 'replica-1:7100' };
+    const unsampledParent = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.NONE,
+    });
+
+    /** A sampled span of the test's trace, standing for the router's KV call. */
+    const callerSpan = (): Span => tracer.startSpan('grpc.kv.v1.KV/Put', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
+    /** Runs work with parent as the active span, as a router handler submits. */
+    const under = <T>(parent: Span, work: () => T): T => context.with(trace.setSpan(ROOT_CONTEXT, parent), work);
+    const finishedNamed = (name: string): ReadableSpan[] =>
+      exporter.getFinishedSpans().filter((span) => span.name === name);
+    const clientSpans = (): ReadableSpan[] =>
+      exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT);
+    const batchSpans = (): ReadableSpan[] => finishedNamed('shard.v1.Shard/Operate');
+    /** The span ids the operations of the request written at index carry. */
+    const carriedSpanIds = (call: FakeCall, index: number) =>
+      call.written[index]?.operations.map((operation) => spanContextFrom(operation.traceContext)?.spanId);
+
+    beforeAll(() => {
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    });
+    afterAll(() => {
+      context.disable();
+    });
+    beforeEach(() => exporter.reset());
+
+    it("gives each operation a client span under its caller's span, carried in the operation", async () => {
+      const { call, stream } = open({ tracer, replica });
+      const parent = callerSpan();
+      const answers = under(parent, () => [stream.submit(get('a'), timeoutMs), stream.submit(put('b', 3), timeoutMs)]);
+      await nextTurn();
+      const operations = call.written[0]?.operations ?? [];
+      expect(operations).toHaveLength(2);
+      const carried = operations.map((operation) => spanContextFrom(operation.traceContext));
+      expect(carried.map((spanContext) => spanContext?.traceId)).toEqual([
+        parent.spanContext().traceId,
+        parent.spanContext().traceId,
+      ]);
+      expect(carried.map((spanContext) => spanContext?.traceFlags)).toEqual([TraceFlags.SAMPLED, TraceFlags.SAMPLED]);
+      const carriedIds = carried.map((spanContext) => spanContext?.spanId);
+      expect(new Set([...carriedIds, parent.spanContext().spanId]).size).toBe(3);
+      // Open until answered.
+      expect(clientSpans()).toEqual([]);
+
+      call.emit('data', { results: [answer(2n), answer(1n)] });
+      await Promise.all(answers);
+      const spans = clientSpans();
+      expect(spans.map((span) => span.name).sort()).toEqual(['shard.v1.Shard/Get', 'shard.v1.Shard/Put']);
+      const byName = (name: string) => spans.find((span) => span.name === name);
+      expect(byName('shard.v1.Shard/Get')?.spanContext().spanId).toBe(carriedIds[0]);
+      expect(byName('shard.v1.Shard/Put')?.spanContext().spanId).toBe(carriedIds[1]);
+      for (const span of spans) {
+        expect(span.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+        expect(span.status.code).toBe(SpanStatusCode.UNSET);
+      }
+      expect(byName('shard.v1.Shard/Get')?.attributes).toEqual({
+        'rpc.system': 'grpc',
+        'rpc.service': 'shard.v1.Shard',
+        'rpc.method': 'Get',
+        'server.address': 'replica-1',
+        'server.port': 7100,
+        'bulwark.replica.member': 'replica-1',
+        'rpc.grpc.status_code': 0,
+      });
+    });
+
+    it('spans each batch as a producer root linked to the sampled operations it carried', async () => {
+      const { call, stream } = open({ tracer, replica });
+      const first = callerSpan();
+      const second = callerSpan();
+      under(first, () => observe(stream.submit(get('a'), timeoutMs)));
+      under(unsampledParent, () => observe(stream.submit(get('b'), timeoutMs)));
+      under(second, () => observe(stream.submit(get('c'), timeoutMs)));
+      await nextTurn();
+      const [a, b, c] = call.written[0]?.operations ?? [];
+      expect(a?.traceContext).toBeDefined();
+      expect(b?.traceContext).toBeUndefined();
+      expect(c?.traceContext).toBeDefined();
+
+      // Ended once written.
+      const [batch] = batchSpans();
+      expect(batchSpans()).toHaveLength(1);
+      expect(batch?.kind).toBe(SpanKind.PRODUCER);
+      expect(batch?.parentSpanContext).toBeUndefined();
+      expect([first, second].map((span) => span.spanContext().traceId)).not.toContain(batch?.spanContext().traceId);
+      expect(batch?.links.map((link) => link.context.spanId)).toEqual([
+        spanContextFrom(a?.traceContext)?.spanId,
+        spanContextFrom(c?.traceContext)?.spanId,
+      ]);
+      expect(batch?.attributes).toEqual({
+        'rpc.system': 'grpc',
+        'rpc.service': 'shard.v1.Shard',
+        'rpc.method': 'Operate',
+        'server.address': 'replica-1',
+        'server.port': 7100,
+        'bulwark.batch.operations': 2,
+      });
+    });
+
+    it('links each batch of one flush to the operations in that batch only', async () => {
+      const { call, stream } = open({ tracer });
+      const parent = callerSpan();
+      under(parent, () => {
+        for (let index = 0; index < 5; index++) observe(stream.submit(put(`k${index}`, mebibyte), timeoutMs));
+      });
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([
+        [1n, 2n, 3n],
+        [4n, 5n],
+      ]);
+      const batches = batchSpans();
+      expect(batches.map((batch) => batch.links.map((link) => link.context.spanId))).toEqual([
+        carriedSpanIds(call, 0),
+        carriedSpanIds(call, 1),
+      ]);
+      expect(batches.map((batch) => batch.attributes['bulwark.batch.operations'])).toEqual([3, 2]);
+      // Without a replica named, no server attributes.
+      expect(batches[0]?.attributes).not.toHaveProperty('server.address');
+    });
+
+    it("ends a failed operation's span with ERROR and its error's code", async () => {
+      const { call, stream } = open({ tracer, replica });
+      const parent = callerSpan();
+      const [refused, missing] = under(parent, () => [
+        observe(stream.submit(put('a', 3), timeoutMs)),
+        observe(stream.submit(get('b'), timeoutMs)),
+      ]);
+      await nextTurn();
+      const notLeader: commonV1.Status = {
+        code: status.FAILED_PRECONDITION,
+        message: 'not the leader; leader is replica-2',
+        detail: {
+          field: '',
+          leaderId: 'replica-2',
+          leaderAddress: 'replica-2:7100',
+          retryable: true,
+          kind: 'not-leader',
+          revision: 0n,
+        },
+      };
+      const unavailable: commonV1.Status = { code: status.UNAVAILABLE, message: 'no lease', detail: undefined };
+      call.emit('data', {
+        results: [
+          { id: 1n, result: { $case: 'error', error: notLeader } },
+          { id: 2n, result: { $case: 'error', error: unavailable } },
+        ],
+      });
+      await expect(refused?.promise).rejects.toBeInstanceOf(NotLeaderError);
+      await expect(missing?.promise).rejects.toBeInstanceOf(UnavailableError);
+      const put_ = finishedNamed('shard.v1.Shard/Put')[0];
+      expect(put_?.attributes['rpc.grpc.status_code']).toBe(status.FAILED_PRECONDITION);
+      expect(put_?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'not the leader; leader is replica-2' });
+      const get_ = finishedNamed('shard.v1.Shard/Get')[0];
+      expect(get_?.attributes['rpc.grpc.status_code']).toBe(status.UNAVAILABLE);
+      expect(get_?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no lease' });
+    });
+
+    it('carries no trace context and spans no batch for operations of an unsampled caller', async () => {
+      const { call, stream } = open({ tracer, replica });
+      const answers = under(unsampledParent, () => [
+        stream.submit(get('a'), timeoutMs),
+        stream.submit(get('b'), timeoutMs),
+      ]);
+      await nextTurn();
+      expect(call.written[0]?.operations.map((operation) => operation.traceContext)).toEqual([undefined, undefined]);
+      call.emit('data', { results: [answer(1n), answer(2n)] });
+      await Promise.all(answers);
+      expect(exporter.getFinishedSpans()).toEqual([]);
+    });
+
+    it('carries no trace context and spans no batch outside any trace when the sampler starts no new ones', async () => {
+      // As a deployment with OTEL_TRACES_SAMPLER_ARG=0: only callers' traces are followed.
+      const sampledExporter = new InMemorySpanExporter();
+      const parentBased = new BasicTracerProvider({
+        sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0) }),
+        spanProcessors: [new SimpleSpanProcessor(sampledExporter)],
+      }).getTracer('test');
+      const { call, stream } = open({ tracer: parentBased, replica });
+      const answers = [stream.submit(get('a'), timeoutMs), stream.submit(get('b'), timeoutMs)];
+      await nextTurn();
+      expect(call.written[0]?.operations.map((operation) => operation.traceContext)).toEqual([undefined, undefined]);
+      call.emit('data', { results: [answer(1n), answer(2n)] });
+      await Promise.all(answers);
+      expect(sampledExporter.getFinishedSpans()).toEqual([]);
+
+      // The same tracer follows a sampled caller's operation.
+      const parent = callerSpan();
+      const traced = under(parent, () => stream.submit(get('c'), timeoutMs));
+      await nextTurn();
+      expect(spanContextFrom(call.written[1]?.operations[0]?.traceContext)?.traceId).toBe(parent.spanContext().traceId);
+      call.emit('data', { results: [answer(3n)] });
+      await traced;
+      const [span] = sampledExporter.getFinishedSpans().filter((finished) => finished.kind === SpanKind.CLIENT);
+      expect(span?.name).toBe('shard.v1.Shard/Get');
+      expect(span?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    });
+
+    it("ends a timed-out operation's span with DEADLINE_EXCEEDED (4), sent or still waiting", async () => {
+      const clock = { nowMs: 1_000 };
+      const { call, stream } = open({ tracer, replica, nowMs: () => clock.nowMs });
+      const parent = callerSpan();
+      const sent = under(parent, () => observe(stream.submit(get('a'), 100)));
+      await nextTurn();
+      call.writeResult = false;
+      under(parent, () => observe(stream.submit(get('b'), timeoutMs)));
+      await nextTurn();
+      const waiting = under(parent, () => observe(stream.submit(put('c', 3), 100)));
+      await nextTurn();
+      expect(call.writtenIds()).toEqual([[1n], [2n]]);
+      clock.nowMs = 1_100;
+      // The next sweep (every 20 ms) finds both past their deadline.
+      await expect(sent.promise).rejects.toBeInstanceOf(DeadlineExceededError);
+      await expect(waiting.promise).rejects.toBeInstanceOf(DeadlineExceededError);
+      const [get_] = finishedNamed('shard.v1.Shard/Get');
+      expect(finishedNamed('shard.v1.Shard/Get')).toHaveLength(1);
+      expect(get_?.attributes['rpc.grpc.status_code']).toBe(status.DEADLINE_EXCEEDED);
+      expect(get_?.status).toEqual({
+        code: SpanStatusCode.ERROR,
+        message: 'operation 1 had no answer by its deadline',
+      });
+      const [put_] = finishedNamed('shard.v1.Shard/Put');
+      expect(put_?.attributes['rpc.grpc.status_code']).toBe(status.DEADLINE_EXCEEDED);
+      expect(put_?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+      // Never sent: in no batch.
+      expect(batchSpans().flatMap((batch) => batch.links.map((link) => link.context.spanId))).not.toContain(
+        put_?.spanContext().spanId,
+      );
+
+      // A late answer ends nothing twice.
+      call.emit('data', { results: [answer(1n)] });
+      expect(finishedNamed('shard.v1.Shard/Get')).toHaveLength(1);
+    });
+
+    it("ends the spans of what waited on a stream that failed with the stream's code", async () => {
+      const { call, stream } = open({ tracer, replica });
+      const parent = callerSpan();
+      const pending = under(parent, () => observe(stream.submit(get('a'), timeoutMs)));
+      await nextTurn();
+      call.emit('error', Object.assign(new Error('gone'), { code: status.UNAVAILABLE, details: 'gone' }));
+      await expect(pending.promise).rejects.toBeInstanceOf(UnavailableError);
+      const [span] = clientSpans();
+      expect(clientSpans()).toHaveLength(1);
+      expect(span?.attributes['rpc.grpc.status_code']).toBe(status.UNAVAILABLE);
+      expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'gone' });
     });
   });
 });

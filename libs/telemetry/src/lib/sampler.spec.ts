@@ -1,6 +1,6 @@
-import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
-import { AlwaysOnSampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
-import { UntracedCallsSampler } from './sampler';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, type Link } from '@opentelemetry/api';
+import { AlwaysOffSampler, AlwaysOnSampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
+import { SampledLinksSampler, UntracedCallsSampler } from './sampler';
 import { rootSampler, tracingEnabled } from './setup';
 
 describe('UntracedCallsSampler', () => {
@@ -34,6 +34,30 @@ describe('UntracedCallsSampler', () => {
   });
 });
 
+describe('SampledLinksSampler', () => {
+  const link = (traceFlags: TraceFlags): Link => ({
+    context: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags },
+  });
+  const decide = (links: Link[]) =>
+    new SampledLinksSampler(new AlwaysOffSampler()).shouldSample(
+      ROOT_CONTEXT,
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+      'shard.v1.Shard/Operate',
+      SpanKind.PRODUCER,
+      {},
+      links,
+    ).decision;
+
+  it('samples a root that links a sampled span, whatever its own ratio says', () => {
+    expect(decide([link(TraceFlags.NONE), link(TraceFlags.SAMPLED)])).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+  });
+
+  it('leaves a root without sampled links to the ratio', () => {
+    expect(decide([])).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide([link(TraceFlags.NONE)])).toBe(SamplingDecision.NOT_RECORD);
+  });
+});
+
 describe('configuration from OTEL_* variables', () => {
   it('is off unless an OTLP endpoint is set, and off when disabled', () => {
     expect(tracingEnabled({})).toBe(false);
@@ -43,7 +67,7 @@ describe('configuration from OTEL_* variables', () => {
   });
 
   it('samples by parent, dropping background calls whatever their parent', () => {
-    expect(rootSampler({}).toString()).toMatch(/^UntracedCalls\{ParentBased\{root=AlwaysOnSampler/);
+    expect(rootSampler({}).toString()).toMatch(/^UntracedCalls\{ParentBased\{root=SampledLinks\{AlwaysOnSampler\}/);
     expect(rootSampler({ OTEL_TRACES_SAMPLER_ARG: '0.25' }).toString()).toContain('TraceIdRatioBased');
   });
 });

@@ -6,7 +6,7 @@
 // second. They would bury real requests. Everything else is decided by the
 // delegate.
 import { SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
-import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
+import { TraceFlags, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
 
 /** Span names of grpc-js instrumentation are `grpc.<package>.<Service>/<Method>`. */
 export const untracedSpanName = new RegExp(
@@ -39,5 +39,33 @@ export class UntracedCallsSampler implements Sampler {
 
   toString(): string {
     return `UntracedCalls{${this.delegate.toString()}}`;
+  }
+}
+
+/**
+ * For root spans: one linked to a sampled span is sampled, whatever the
+ * ratio. A batch span (a root of its own, linked to the operations it
+ * carried) must be kept when one of them is, or a sampled request could not
+ * be followed into the batch that carried it.
+ */
+export class SampledLinksSampler implements Sampler {
+  constructor(private readonly delegate: Sampler) {}
+
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): SamplingResult {
+    if (links.some((link) => (link.context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED)) {
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    }
+    return this.delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+  }
+
+  toString(): string {
+    return `SampledLinks{${this.delegate.toString()}}`;
   }
 }

@@ -15,7 +15,7 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
-import { UntracedCallsSampler } from './sampler';
+import { SampledLinksSampler, UntracedCallsSampler } from './sampler';
 import { setTelemetryShutdown } from './global-hook';
 
 export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
@@ -23,12 +23,15 @@ export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
 }
 
-/** Parent-based sampling (the root ratio from OTEL_TRACES_SAMPLER_ARG, default 1), background calls never. */
+/**
+ * Parent-based sampling: a root by the ratio in OTEL_TRACES_SAMPLER_ARG
+ * (default 1) unless it links a sampled span; background calls never.
+ */
 export function rootSampler(env: NodeJS.ProcessEnv): Sampler {
   const ratio = Number(env['OTEL_TRACES_SAMPLER_ARG'] ?? '1');
   const root =
     Number.isFinite(ratio) && ratio < 1 ? new TraceIdRatioBasedSampler(Math.max(0, ratio)) : new AlwaysOnSampler();
-  return new UntracedCallsSampler(new ParentBasedSampler({ root }));
+  return new UntracedCallsSampler(new ParentBasedSampler({ root: new SampledLinksSampler(root) }));
 }
 
 export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
