@@ -92,6 +92,11 @@ function boundaries({ forTests }) {
         { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
         // Tests across processes exercise every service's libs.
         { sourceTag: 'scope:system', onlyDependOnLibsWithTags: ['*'] },
+        // The command line is a client of the KV store and the locks: it may use those scopes' (client) libraries.
+        {
+          sourceTag: 'scope:cli',
+          onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:router', 'scope:lock'],
+        },
         ...scopes.map((scope) => ({
           sourceTag: `scope:${scope}`,
           onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:shared'],

@@ -1,5 +1,6 @@
-// The Nx project graph: the five services are apps that depend on libs only,
-// nothing depends on an app, and every app has a build target.
+// The Nx project graph: the five services and the bulwark CLI are apps that
+// depend on libs only, nothing depends on an app, and every app has a build
+// target.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,12 +30,12 @@ describe('project graph', () => {
     }
   });
 
-  it('has the five services as apps, each with a build target', () => {
+  it('has the five services and the CLI as apps, each with a build target', () => {
     const apps = Object.entries(graph.nodes)
       .filter(([, node]) => node.type === 'app')
       .map(([name]) => name)
       .sort();
-    expect(apps).toEqual([...serviceApps].sort());
+    expect(apps).toEqual([...serviceApps, 'bulwark-cli'].sort());
     for (const app of apps) expect(Object.keys(graph.nodes[app]?.data.targets ?? {})).toContain('build');
   });
 

@@ -1,0 +1,371 @@
+// What application code uses to read and write the KV store (kv.v1.KV)
+// through one or more routers. Every call has a deadline, which covers its
+// retries. A router that cannot be reached (UNAVAILABLE: down, draining,
+// refusing connections) is left for the next one at once; other retryable
+// answers (a deadline of the router's own that is shorter than the call's,
+// a full queue) are retried after a backoff with full jitter; nothing else
+// is retried. Retrying a write is safe because every write carries a request
+// id, the caller's or one this client makes, and every attempt of it, on any
+// router, carries the same one: the replica group remembers ids in its
+// replicated state and answers a repeated one with the first outcome, also
+// after a failover, so a write is applied at most once. Errors are the typed
+// errors of @bulwark/errors, rebuilt from the status and its
+// bulwark-error-bin detail (never from message text).
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Metadata } from '@grpc/grpc-js';
+import { commonV1, kvV1 } from '@bulwark/contracts';
+import {
+  CancelledError,
+  DeadlineExceededError,
+  InternalError,
+  UnavailableError,
+  type BulwarkError,
+} from '@bulwark/errors';
+import {
+  callUnary,
+  errorDetailTrailer,
+  fromServiceError,
+  withRetry,
+  type RetryPolicy,
+  type UnaryMethod,
+} from '@bulwark/rpc';
+import {
+  compareOf,
+  consistencyOf,
+  durabilityOf,
+  headerOf,
+  keyValueOf,
+  putResultOf,
+  txnOpOf,
+  valueBytes,
+  type BatchGetResult,
+  type BatchPutInput,
+  type BatchPutResult,
+  type CallOptions,
+  type DeleteOptions,
+  type DeleteResult,
+  type GetResult,
+  type KeyLocation,
+  type KeyValue,
+  type PutOptions,
+  type PutResult,
+  type ReadOptions,
+  type ScanOptions,
+  type ScanPage,
+  type Txn,
+  type TxnResult,
+  type ValueInput,
+  type WriteOptions,
+} from './kv-types';
+import { RouterEndpoints } from './router-endpoints';
+
+export interface KvClientOptions {
+  /** host:port of the routers, at least one; any of them serves any key. */
+  readonly endpoints: readonly string[];
+  /** Deadline of a call that sets none, retries included; default 10,000 ms. */
+  readonly callTimeoutMs?: number;
+  /** Rounds over the routers (attemptsMax) and the backoff between them. */
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+export const defaultKvCallTimeoutMs = 10_000;
+
+/**
+ * A round tries every router once; between rounds the client backs off. Five
+ * rounds ride out a router restart and fail within about a second when none
+ * is up; a failover inside a group is the router's to wait out, not ours.
+ */
+export const defaultKvRetryPolicy: RetryPolicy = {
+  attemptsMax: 5,
+  initialBackoffMs: 50,
+  backoffMsMax: 1_000,
+  multiplier: 2,
+};
+
+type Service = typeof kvV1.KVService;
+type KvMethod = keyof Service;
+type RequestOf<M extends KvMethod> = Parameters<Service[M]['requestSerialize']>[0];
+type ResponseOf<M extends KvMethod> = ReturnType<Service[M]['responseDeserialize']>;
+
+export class KvClient {
+  private readonly endpoints: RouterEndpoints;
+  private readonly callTimeoutMs: number;
+  private readonly policy: RetryPolicy;
+  /** Unique per client: ids it made are never made again by it or another client. */
+  private readonly requestIdPrefix = `kv-client:${randomBytes(9).toString('base64url')}:`;
+  private requestCounter = 0;
+  private readonly closing = new AbortController();
+  private readonly closed: Promise<never>;
+
+  constructor(options: KvClientOptions) {
+    this.endpoints = new RouterEndpoints(options.endpoints);
+    this.callTimeoutMs = options.callTimeoutMs ?? defaultKvCallTimeoutMs;
+    checkTimeout(this.callTimeoutMs, 'callTimeoutMs');
+    this.policy = { ...defaultKvRetryPolicy, ...options.retry };
+    this.closed = new Promise<never>((_, reject) =>
+      this.closing.signal.addEventListener('abort', () => reject(new CancelledError('the KV client is closed')), {
+        once: true,
+      }),
+    );
+    // Nobody may be racing against it when it rejects.
+    this.closed.catch(() => undefined);
+  }
+
+  /** The routers, as configured (duplicates dropped). */
+  get routers(): readonly string[] {
+    return this.endpoints.addresses;
+  }
+
+  /** A request id no other write of this client or any other carries. */
+  newRequestId(): string {
+    this.requestCounter += 1;
+    return `${this.requestIdPrefix}${this.requestCounter.toString(36)}`;
+  }
+
+  /** Writes a value; with expectedVersion, only if the key is at that version (succeeded false otherwise). */
+  async put(key: string, value: ValueInput, options: PutOptions = {}): Promise<PutResult> {
+    const requestId = options.requestId || this.newRequestId();
+    const response = await this.call(
+      'put',
+      {
+        key,
+        value: valueBytes(value),
+        ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
+        durability: durabilityOf(options.durability),
+        fence: options.fence,
+        requestId,
+      },
+      options,
+    );
+    return putResultOf(response, requestId);
+  }
+
+  /** Reads a key; kv is undefined when it does not exist. */
+  async get(key: string, options: ReadOptions = {}): Promise<GetResult> {
+    const response = await this.call(
+      'get',
+      { key, consistency: consistencyOf(options.consistency), maxStalenessMs: maxStalenessOf(options) },
+      options,
+    );
+    return { header: headerOf(response.header), kv: response.found ? keyValueOf(response.kv) : undefined };
+  }
+
+  /** Removes a key; with expectedVersion, only if it is at that version. */
+  async delete(key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+    const requestId = options.requestId || this.newRequestId();
+    const response = await this.call(
+      'delete',
+      {
+        key,
+        ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
+        durability: durabilityOf(options.durability),
+        fence: options.fence,
+        requestId,
+      },
+      options,
+    );
+    return { header: headerOf(response.header), succeeded: response.succeeded, existed: response.existed, requestId };
+  }
+
+  /** Reads 1 to 1000 keys, of any groups; results in request order. */
+  async batchGet(keys: readonly string[], options: ReadOptions = {}): Promise<BatchGetResult[]> {
+    const response = await this.call(
+      'batchGet',
+      { keys: [...keys], consistency: consistencyOf(options.consistency), maxStalenessMs: maxStalenessOf(options) },
+      options,
+    );
+    return response.results.map((result) => ({
+      key: result.key,
+      kv: result.found ? keyValueOf(result.kv) : undefined,
+      header: headerOf(result.header),
+    }));
+  }
+
+  /**
+   * Writes 1 to 1000 keys, each on its own (not atomically), each with its
+   * own request id; results in request order. A put that failed alone is a
+   * result with its typed error; the call as a whole is retried as any write.
+   */
+  async batchPut(puts: readonly BatchPutInput[], options: CallOptions = {}): Promise<BatchPutResult[]> {
+    const requests: kvV1.PutRequest[] = puts.map((put) => ({
+      key: put.key,
+      value: valueBytes(put.value),
+      ...(put.expectedVersion === undefined ? {} : { expectedVersion: put.expectedVersion }),
+      durability: durabilityOf(put.durability),
+      fence: put.fence,
+      requestId: put.requestId || this.newRequestId(),
+    }));
+    const response = await this.call('batchPut', { puts: requests }, options);
+    return response.results.map((result, index): BatchPutResult => {
+      const requestId = requests[index]?.requestId ?? '';
+      const outcome = result.outcome;
+      if (outcome?.$case === 'response') {
+        return { key: result.key, requestId, ok: true, result: putResultOf(outcome.response, requestId) };
+      }
+      const error =
+        outcome?.$case === 'error'
+          ? statusError(outcome.error)
+          : new InternalError(`puts[${index}]: the router answered neither a response nor an error`);
+      return { key: result.key, requestId, ok: false, error };
+    });
+  }
+
+  /** One page of the keys that start with prefix (every key when empty), in key order. */
+  async scan(prefix: string, options: ScanOptions = {}): Promise<ScanPage> {
+    const response = await this.call(
+      'scan',
+      {
+        prefix,
+        limit: options.pageSize ?? 0,
+        pageToken: options.pageToken ?? '',
+        consistency: consistencyOf(options.consistency),
+        maxStalenessMs: options.maxStalenessMs ?? 0,
+      },
+      options,
+    );
+    return {
+      header: headerOf(response.header),
+      kvs: response.kvs.map((kv) => keyValueOf(kv) as KeyValue),
+      nextPageToken: response.nextPageToken,
+    };
+  }
+
+  /** Every key that starts with prefix, page by page (each page its own call, with its own deadline and retries). */
+  async *scanAll(prefix: string, options: Omit<ScanOptions, 'pageToken'> = {}): AsyncGenerator<KeyValue> {
+    let pageToken = '';
+    do {
+      const page = await this.scan(prefix, { ...options, pageToken });
+      yield* page.kvs;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+  }
+
+  /** Applies a transaction atomically: the success ops if every compare holds, else the failure ops. */
+  async txn(txn: Txn, options: WriteOptions = {}): Promise<TxnResult> {
+    const requestId = options.requestId || this.newRequestId();
+    const response = await this.call(
+      'txn',
+      {
+        compares: (txn.compares ?? []).map(compareOf),
+        success: (txn.success ?? []).map(txnOpOf),
+        failure: (txn.failure ?? []).map(txnOpOf),
+        durability: durabilityOf(options.durability),
+        fence: options.fence,
+        requestId,
+      },
+      options,
+    );
+    return {
+      header: headerOf(response.header),
+      succeeded: response.succeeded,
+      results: response.results.map((result) => ({
+        key: result.key,
+        version: result.version,
+        existed: result.existed,
+      })),
+      requestId,
+    };
+  }
+
+  /** The group a key belongs to and its members, as the answering router's topology has them. */
+  async locate(key: string, options: CallOptions = {}): Promise<KeyLocation> {
+    const response = await this.call('locate', { key }, options);
+    return {
+      header: headerOf(response.header),
+      key: response.key,
+      keyHash: response.keyHash,
+      groupId: response.groupId,
+      ringVersion: response.ringVersion,
+      epoch: response.epoch,
+      primary: response.primary,
+      replicas: response.replicas.map((replica) => ({ ...replica })),
+    };
+  }
+
+  /** Closes every channel; calls in progress reject with CancelledError. Idempotent. */
+  close(): void {
+    this.closing.abort();
+    this.endpoints.close();
+  }
+
+  /**
+   * One call: rounds (withRetry attempts) of at most one attempt per router,
+   * starting at the router calls go to now. The same request is sent every
+   * time, so a write keeps its request id on every router.
+   */
+  private async call<M extends KvMethod>(
+    method: M,
+    request: RequestOf<M>,
+    options: CallOptions,
+  ): Promise<ResponseOf<M>> {
+    if (this.closing.signal.aborted) throw new CancelledError('the KV client is closed');
+    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+    checkTimeout(timeoutMs, 'timeoutMs');
+    const deadline = performance.now() + timeoutMs;
+    try {
+      return await withRetry(() => this.round(method, request, deadline), this.policy, {
+        deadline,
+        now: () => performance.now(),
+        random: Math.random,
+        sleep: (ms) => this.pause(ms),
+      });
+    } catch (error) {
+      if (this.closing.signal.aborted) throw new CancelledError('the KV client is closed');
+      if (!(error instanceof UnavailableError)) throw error;
+      throw Object.assign(
+        new UnavailableError(
+          `kv.v1.KV/${method}: unavailable at every router (${this.routers.join(', ')}); last: ${error.message}`,
+        ),
+        { cause: error },
+      );
+    }
+  }
+
+  private async round<M extends KvMethod>(method: M, request: RequestOf<M>, deadline: number): Promise<ResponseOf<M>> {
+    let lastError: unknown;
+    for (const address of this.endpoints.inTurn()) {
+      const remainingMs = Math.floor(deadline - performance.now());
+      if (remainingMs <= 0) break;
+      const client = this.endpoints.client(address);
+      // The generated client's methods are overloaded; this is the (request, metadata, options, callback) one.
+      const unary = client[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
+      try {
+        return await Promise.race([callUnary(client, unary, request, { deadlineMs: remainingMs }), this.closed]);
+      } catch (error) {
+        if (this.closing.signal.aborted || !(error instanceof UnavailableError)) throw error;
+        this.endpoints.unreachable(address);
+        lastError = error;
+      }
+    }
+    throw lastError ?? new DeadlineExceededError(`kv.v1.KV/${method}: the deadline passed before an attempt`);
+  }
+
+  /** The backoff between rounds; cut short when the client closes. */
+  private async pause(ms: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: this.closing.signal });
+    } catch {
+      // Closed while waiting: the caller sees it next.
+    }
+  }
+}
+
+function checkTimeout(ms: number, name: string): void {
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${name} must be a positive number of ms, got ${ms}`);
+}
+
+function maxStalenessOf(options: ReadOptions): number {
+  return options.consistency === 'bounded' ? options.maxStalenessMs : 0;
+}
+
+/** The typed error of one put of a BatchPut, read as the status of the Put it stands for would be. */
+function statusError(status: commonV1.Status): BulwarkError {
+  const metadata = new Metadata();
+  if (status.detail) {
+    metadata.set(errorDetailTrailer, Buffer.from(commonV1.ErrorDetail.encode(status.detail).finish()));
+  }
+  return fromServiceError(
+    Object.assign(new Error(status.message), { code: status.code, details: status.message, metadata }),
+  );
+}
