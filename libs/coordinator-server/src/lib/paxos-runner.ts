@@ -273,7 +273,10 @@ export class PaxosRunner<Result> {
           if (this.stopped) return;
           this.process(() => this.finish(ready));
         },
-        (error: unknown) => this.fail(error),
+        (error: unknown) => {
+          span?.end();
+          this.fail(error);
+        },
       );
     }
   }

@@ -93,8 +93,8 @@ describe('PaxosTraces', () => {
       expect(round?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
       expect(round?.spanContext().traceId).toBe(parent.spanContext().traceId);
       expect(round?.attributes).toEqual({
-        'bulwark.paxos.slot': 7,
-        'bulwark.paxos.ballot.round': 3,
+        'bulwark.paxos.slot': '7',
+        'bulwark.paxos.ballot.round': '3',
         'bulwark.paxos.ballot.node_id': leader,
       });
       expect(round?.status.code).toBe(SpanStatusCode.UNSET);
@@ -218,6 +218,28 @@ describe('PaxosTraces', () => {
       expect(spans.map((span) => span.attributes['rpc.grpc.status_code'])).toEqual([0, 0]);
     });
 
+    it("takes no Accepted of another ballot for an answer, nor sends one's accepts in the round's name", () => {
+      const traces = newTraces();
+      proposeUnder(traces, commandSpan(), 7n);
+      const later = { round: ballot.round + 1n, nodeId: 'coordinator-2' };
+      traces.sending([{ ...accept('coordinator-3', 7n), ballot: later }]);
+      expect(acceptsTo('coordinator-3')).toEqual([]);
+      traces.sending([accept('coordinator-2', 7n)]);
+      traces.received({ ...accepted('coordinator-2', 7n), ballot: later });
+      expect(finishedNamed(acceptName)).toEqual([]);
+      traces.received(accepted('coordinator-2', 7n));
+      expect(acceptsTo('coordinator-2')).toHaveLength(1);
+    });
+
+    it('ends the old round of a slot proposed again', () => {
+      const traces = newTraces();
+      proposeUnder(traces, commandSpan(), 7n);
+      proposeUnder(traces, commandSpan(), 7n);
+      expect(traces.followed).toBe(1);
+      const [old] = finishedNamed(roundName);
+      expect(old?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'proposed again in a later ballot' });
+    });
+
     it('ends an accept span only for the peer and slots its Accepted names', () => {
       const traces = newTraces();
       proposeUnder(traces, commandSpan(), 7n);
@@ -286,7 +308,7 @@ describe('PaxosTraces', () => {
       expect(traces.followed).toBe(tracedRoundsMax);
       const [oldest] = finishedNamed(roundName);
       expect(finishedNamed(roundName)).toHaveLength(1);
-      expect(oldest?.attributes['bulwark.paxos.slot']).toBe(1);
+      expect(oldest?.attributes['bulwark.paxos.slot']).toBe('1');
       expect(oldest?.status).toEqual({
         code: SpanStatusCode.ERROR,
         message: 'no longer followed: too many rounds in flight',

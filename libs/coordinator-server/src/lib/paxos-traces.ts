@@ -4,19 +4,21 @@
 // to that peer until it answers Accepted (a peer outvoted before it answers
 // ends unanswered with the round); and the leader's own durable write, a
 // group commit linked to every sampled round it carried. Only sampled
-// rounds are kept, at most tracedRoundsMax.
+// rounds are kept, at most tracedRoundsMax. Never throws into the runner: a
+// tracing fault is logged, not fatal.
 import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
   context,
+  diag,
   trace,
   type Span,
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
-import type { Ballot, Entry, Message, PersistBatch } from '@bulwark/paxos';
+import { ballotsEqual, type Ballot, type Entry, type Message, type PersistBatch } from '@bulwark/paxos';
 import { endRpcSpan, rpcAttributes, startBatchSpan } from '@bulwark/rpc';
 
 /** Sampled rounds followed at once (each ends by the proposal timeout anyway). */
@@ -26,10 +28,22 @@ const paxosService = 'paxos.v1.Paxos';
 
 interface TracedRound {
   readonly span: Span;
+  /** The ballot it was proposed in: an Accepted of another ballot is not an answer to it. */
+  readonly ballot: Ballot;
   /** Accept spans still waiting for their peer's answer, by peer. */
   readonly accepts: Map<string, Span>;
   /** Peers the slot went to already (an answered peer is not started again by a resend). */
   readonly sentTo: Set<string>;
+}
+
+/** Runs a tracing step; a fault in it is logged and the round goes on untraced. */
+function safely<T>(step: string, work: () => T, fallback: T): T {
+  try {
+    return work();
+  } catch (error) {
+    diag.error(`paxos traces: ${step} failed`, error);
+    return fallback;
+  }
 }
 
 export class PaxosTraces {
@@ -52,49 +66,76 @@ export class PaxosTraces {
   proposed(slot: bigint, ballot: Ballot): void {
     const parent = trace.getSpanContext(context.active());
     if (!parent || (parent.traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.rounds.size >= tracedRoundsMax) {
-      const [oldest] = this.rounds.keys();
-      if (oldest !== undefined) this.settled(oldest, new Error('no longer followed: too many rounds in flight'));
-    }
-    const span = this.tracer.startSpan('bulwark.paxos/Round', {
-      attributes: {
-        'bulwark.paxos.slot': Number(slot),
-        'bulwark.paxos.ballot.round': Number(ballot.round),
-        'bulwark.paxos.ballot.node_id': ballot.nodeId,
+    safely(
+      'proposed',
+      () => {
+        // A slot proposed again (this member led again after losing it): the old round ends here.
+        this.settled(slot, new Error('proposed again in a later ballot'));
+        if (this.rounds.size >= tracedRoundsMax) {
+          const [oldest] = this.rounds.keys();
+          if (oldest !== undefined) this.settled(oldest, new Error('no longer followed: too many rounds in flight'));
+        }
+        const span = this.tracer.startSpan('bulwark.paxos/Round', {
+          attributes: {
+            // 64-bit: strings, as the contracts carry them.
+            'bulwark.paxos.slot': String(slot),
+            'bulwark.paxos.ballot.round': String(ballot.round),
+            'bulwark.paxos.ballot.node_id': ballot.nodeId,
+          },
+        });
+        this.rounds.set(slot, { span, ballot, accepts: new Map(), sentTo: new Set() });
       },
-    });
-    this.rounds.set(slot, { span, accepts: new Map(), sentTo: new Set() });
+      undefined,
+    );
   }
 
   /** Messages going out: an Accept carrying a followed slot starts that peer's accept span. */
   sending(messages: readonly Message[]): void {
     if (this.rounds.size === 0) return;
-    for (const message of messages) {
-      if (message.type !== 'accept') continue;
-      for (const entry of message.entries) this.acceptSent(entry, message.to);
-    }
+    safely(
+      'sending',
+      () => {
+        for (const message of messages) {
+          if (message.type !== 'accept') continue;
+          for (const entry of message.entries) this.acceptSent(entry, message.to, message.ballot);
+        }
+      },
+      undefined,
+    );
   }
 
   /** A message came in: Accepted from a peer ends its accept spans of those slots. */
   received(message: Message): void {
     if (this.rounds.size === 0 || message.type !== 'accepted') return;
-    for (const slot of message.slots) {
-      const round = this.rounds.get(slot);
-      const span = round?.accepts.get(message.from);
-      if (!round || !span) continue;
-      round.accepts.delete(message.from);
-      endRpcSpan(span);
-    }
+    safely(
+      'received',
+      () => {
+        for (const slot of message.slots) {
+          const round = this.rounds.get(slot);
+          const span = round?.accepts.get(message.from);
+          if (!round || !span || !ballotsEqual(round.ballot, message.ballot)) continue;
+          round.accepts.delete(message.from);
+          endRpcSpan(span);
+        }
+      },
+      undefined,
+    );
   }
 
   /** A span for this member's durable write of batch, linked to the followed rounds it carries; none without. */
   persisting(batch: PersistBatch): Span | undefined {
     if (this.rounds.size === 0) return undefined;
-    const slots = [...batch.accepted, ...batch.chosen].map((entry) => entry.slot);
-    const rounds: Array<SpanContext | undefined> = slots.map((slot) => this.rounds.get(slot)?.span.spanContext());
-    return startBatchSpan(this.tracer, 'bulwark.paxos/Persist', SpanKind.INTERNAL, rounds, {
-      'bulwark.paxos.entries': slots.length,
-    });
+    return safely(
+      'persisting',
+      () => {
+        const slots = [...batch.accepted, ...batch.chosen].map((entry) => entry.slot);
+        const rounds: Array<SpanContext | undefined> = slots.map((slot) => this.rounds.get(slot)?.span.spanContext());
+        return startBatchSpan(this.tracer, 'bulwark.paxos/Persist', SpanKind.INTERNAL, rounds, {
+          'bulwark.paxos.entries': slots.length,
+        });
+      },
+      undefined,
+    );
   }
 
   /** The round at slot ended: committed (no failure), or its proposer was told it failed. */
@@ -102,17 +143,23 @@ export class PaxosTraces {
     const round = this.rounds.get(slot);
     if (!round) return;
     this.rounds.delete(slot);
-    for (const span of round.accepts.values()) {
-      span.setAttribute('bulwark.paxos.answered', false);
-      span.end();
-    }
-    if (failure) round.span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
-    round.span.end();
+    safely(
+      'settled',
+      () => {
+        for (const span of round.accepts.values()) {
+          span.setAttribute('bulwark.paxos.answered', false);
+          span.end();
+        }
+        if (failure) round.span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+        round.span.end();
+      },
+      undefined,
+    );
   }
 
-  private acceptSent(entry: Entry, peer: string): void {
+  private acceptSent(entry: Entry, peer: string, ballot: Ballot): void {
     const round = this.rounds.get(entry.slot);
-    if (!round || round.sentTo.has(peer)) return;
+    if (!round || round.sentTo.has(peer) || !ballotsEqual(round.ballot, ballot)) return;
     round.sentTo.add(peer);
     const span = this.tracer.startSpan(
       `${paxosService}/Accept`,

@@ -119,7 +119,9 @@ export class ReplicaRunner<Outcome> {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      this.options.node.tick(this.options.clockMs());
+      const nowMs = this.options.clockMs();
+      this.options.node.tick(nowMs);
+      this.options.traces?.expire(nowMs);
       this.pump();
       this.timer = setTimeout(tick, this.options.tickMs);
     };
@@ -136,7 +138,10 @@ export class ReplicaRunner<Outcome> {
   // ---- Inputs ----
 
   deliver(message: ReplicationMessage): void {
-    if (message.type === 'ack') this.options.traces?.acknowledged(message.from, message.durableSequence);
+    // Only this epoch's: an older primary's backups acknowledged another log.
+    if (message.type === 'ack' && message.epoch === this.options.node.epoch) {
+      this.options.traces?.acknowledged(message.from, message.durableSequence);
+    }
     this.input((node) => node.step(message));
   }
 
@@ -169,12 +174,12 @@ export class ReplicaRunner<Outcome> {
       }
     }
     const { traces } = this.options;
+    traces?.proposed(result.sequence, fenced);
     const promise = new Promise<WriteResult<Outcome>>((resolve, reject) => {
       if (!traces) {
         this.waiters.set(result.sequence, { resolve, reject, epoch: result.epoch });
         return;
       }
-      traces.proposed(result.sequence, fenced);
       this.waiters.set(result.sequence, {
         resolve: (written) => {
           traces.settled(result.sequence);
@@ -206,6 +211,7 @@ export class ReplicaRunner<Outcome> {
     const before = { role: node.role, epoch: node.epoch };
     event(node);
     if (node.role !== before.role || node.epoch !== before.epoch) {
+      this.options.traces?.reset();
       this.options.logger.info(
         { role: node.role, epoch: String(node.epoch), primary: node.primary, last: String(node.lastSequence) },
         'role or epoch changed',

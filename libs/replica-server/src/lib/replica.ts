@@ -80,6 +80,7 @@ export class Replica {
     const addressOf = (id: string) => this.link.addressOf(id);
     const traces = new WriteTraces<Outcome>({
       addressOf,
+      clockMs: this.clockMs,
       fenceAccepted: (outcome) => !(outcome.kind === 'refused' && outcome.field.startsWith('fence.')),
     });
     this.transport = new ReplicationTransport(

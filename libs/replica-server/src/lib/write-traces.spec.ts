@@ -13,7 +13,7 @@ import type { commonV1 } from '@bulwark/contracts';
 import { UnavailableError } from '@bulwark/errors';
 import type { LogEntry } from '@bulwark/replication';
 import { spanContextFrom, traceContextOf } from '@bulwark/rpc';
-import { WriteTraces, tracedBatchesMax, tracedWriteAgeMaxMs, tracedWritesMax } from './write-traces';
+import { WriteTraces, tracedBatchesMax, tracedAgeMaxMs, tracedWritesMax } from './write-traces';
 
 const exporter = new InMemorySpanExporter();
 const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
@@ -80,12 +80,12 @@ describe('WriteTraces on the primary', () => {
         traceFlags: TraceFlags.NONE,
       });
       under(unsampled, () => traces.proposed(2n, false));
-      expect(traces.followed).toBe(0);
+      expect(traces.followed.writes).toBe(0);
       expect(traces.replicating('replica-2', entries(1n, 2n))).toEqual([]);
       expect(traces.persisting(entries(1n, 2n))).toBeUndefined();
 
       under(operationSpan(), () => traces.proposed(3n, false));
-      expect(traces.followed).toBe(1);
+      expect(traces.followed.writes).toBe(1);
       expect(traces.replicating('replica-2', entries(1n, 2n, 3n))).toHaveLength(1);
     });
   });
@@ -176,12 +176,12 @@ describe('WriteTraces on the primary', () => {
       traces.replicating('replica-3', entries(1n));
       traces.settled(1n);
       expect(finishedNamed(replicate)).toEqual([]);
-      expect(traces.followed).toBe(1);
+      expect(traces.followed.writes).toBe(1);
 
       traces.acknowledged('replica-2', 1n);
-      expect(traces.followed).toBe(1);
+      expect(traces.followed.writes).toBe(1);
       traces.acknowledged('replica-3', 1n);
-      expect(traces.followed).toBe(0);
+      expect(traces.followed.writes).toBe(0);
       const spans = finishedNamed(replicate);
       expect(spans).toHaveLength(2);
       expect(spans.map((span) => span.attributes['rpc.grpc.status_code'])).toEqual([0, 0]);
@@ -193,10 +193,10 @@ describe('WriteTraces on the primary', () => {
       under(operationSpan(), () => traces.proposed(2n, false));
       traces.replicating('replica-2', entries(1n));
       traces.acknowledged('replica-2', 1n);
-      expect(traces.followed).toBe(2);
+      expect(traces.followed.writes).toBe(2);
       traces.settled(1n);
       traces.settled(2n);
-      expect(traces.followed).toBe(0);
+      expect(traces.followed.writes).toBe(0);
       // Settling what is not followed is harmless.
       traces.settled(9n);
       expect(traces.replicating('replica-2', entries(1n, 2n))).toEqual([]);
@@ -209,7 +209,7 @@ describe('WriteTraces on the primary', () => {
       traces.replicating('replica-3', entries(1n));
       traces.acknowledged('replica-2', 1n);
       traces.settled(1n, new UnavailableError('lost the primary lease'));
-      expect(traces.followed).toBe(0);
+      expect(traces.followed.writes).toBe(0);
       const failed = replicationTo('replica-3');
       expect(failed).toHaveLength(1);
       expect(failed[0]?.attributes['rpc.grpc.status_code']).toBe(14);
@@ -303,10 +303,10 @@ describe('WriteTraces on the primary', () => {
       });
       const [oldest] = traces.replicating('replica-2', entries(1n));
       const [second] = traces.replicating('replica-2', entries(2n));
-      expect(traces.followed).toBe(tracedWritesMax);
+      expect(traces.followed.writes).toBe(tracedWritesMax);
 
       under(parent, () => traces.proposed(BigInt(tracedWritesMax) + 1n, false));
-      expect(traces.followed).toBe(tracedWritesMax);
+      expect(traces.followed.writes).toBe(tracedWritesMax);
       const forgotten = finishedNamed(replicate);
       expect(spanIdsOf(forgotten)).toEqual([spanContextFrom(oldest)?.spanId]);
       expect(forgotten[0]?.attributes['bulwark.replication.acknowledged']).toBe(false);
@@ -316,19 +316,19 @@ describe('WriteTraces on the primary', () => {
       expect(traces.replicating('replica-2', entries(2n))).toEqual([second]);
     });
 
-    it(`forgets a write ${tracedWriteAgeMaxMs} ms after it was proposed, when the next one is`, () => {
+    it(`forgets a write ${tracedAgeMaxMs} ms after it was proposed, when the next one is`, () => {
       const clock = { nowMs: 5_000 };
       const traces = newTraces(clock);
       under(operationSpan(), () => traces.proposed(1n, false));
       const [old] = traces.replicating('replica-2', entries(1n));
-      clock.nowMs += tracedWriteAgeMaxMs - 1;
+      clock.nowMs += tracedAgeMaxMs - 1;
       under(operationSpan(), () => traces.proposed(2n, false));
-      expect(traces.followed).toBe(2);
+      expect(traces.followed.writes).toBe(2);
       expect(finishedNamed(replicate)).toEqual([]);
 
       clock.nowMs += 1;
       under(operationSpan(), () => traces.proposed(3n, false));
-      expect(traces.followed).toBe(2);
+      expect(traces.followed.writes).toBe(2);
       const forgotten = finishedNamed(replicate);
       expect(spanIdsOf(forgotten)).toEqual([spanContextFrom(old)?.spanId]);
       expect(forgotten[0]?.attributes['bulwark.replication.acknowledged']).toBe(false);
@@ -343,7 +343,7 @@ describe('WriteTraces on the primary', () => {
       under(before, () => traces.proposed(1n, false));
       const [old] = traces.replicating('replica-2', entries(1n));
       under(after, () => traces.proposed(1n, true));
-      expect(traces.followed).toBe(1);
+      expect(traces.followed.writes).toBe(1);
       const ended = finishedNamed(replicate);
       expect(spanIdsOf(ended)).toEqual([spanContextFrom(old)?.spanId]);
       expect(ended[0]?.attributes['bulwark.replication.acknowledged']).toBe(false);
@@ -354,6 +354,59 @@ describe('WriteTraces on the primary', () => {
       traces.applying(1n, () => ({ accepted: true }));
       expect(finishedNamed(fenceCheck)[0]?.parentSpanContext?.spanId).toBe(after.spanContext().spanId);
     });
+  });
+});
+
+describe('WriteTraces across ticks and changes of role', () => {
+  it('forgets old writes and received batches on the tick, with nothing new proposed or received', () => {
+    const clock = { nowMs: 0 };
+    const traces = newTraces(clock);
+    under(operationSpan(), () => traces.proposed(1n, false));
+    traces.replicating('replica-2', entries(1n));
+    const client = under(operationSpan(), () => tracer.startSpan(replicate, { kind: SpanKind.CLIENT }));
+    traces.received('replica-1', 5n, [traceContextOf(client) as commonV1.TraceContext]);
+    traces.expire(tracedAgeMaxMs - 1);
+    expect(traces.followed).toEqual({ writes: 1, batches: 1 });
+
+    traces.expire(tracedAgeMaxMs);
+    expect(traces.followed).toEqual({ writes: 0, batches: 0 });
+    expect(
+      finishedNamed(replicate)
+        .map((span) => span.kind)
+        .sort(),
+    ).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
+  });
+
+  it('ends everything it follows when the member changes role or epoch', () => {
+    const traces = newTraces();
+    under(operationSpan(), () => traces.proposed(1n, false));
+    traces.replicating('replica-2', entries(1n));
+    traces.replicating('replica-3', entries(1n));
+    traces.reset();
+    expect(traces.followed).toEqual({ writes: 0, batches: 0 });
+    expect(finishedNamed(replicate)).toHaveLength(2);
+    for (const span of finishedNamed(replicate)) {
+      expect(span.attributes['bulwark.replication.acknowledged']).toBe(false);
+    }
+    // A later acknowledgement of the old sequence finds nothing to end.
+    traces.acknowledged('replica-2', 1n);
+    expect(finishedNamed(replicate)).toHaveLength(2);
+  });
+
+  it('ends acknowledged spans in sequence order, and only those, however many a backup left open', () => {
+    const traces = newTraces();
+    under(operationSpan(), () => {
+      for (let sequence = 1n; sequence <= 5n; sequence++) traces.proposed(sequence, false);
+    });
+    traces.replicating('replica-2', entries(1n, 2n, 3n, 4n, 5n));
+    traces.settled(2n, new Error('the primary lost its lease'));
+    traces.acknowledged('replica-2', 3n);
+    const ended = replicationTo('replica-2');
+    expect(ended).toHaveLength(3);
+    // 2 ended with its failure; 1 and 3 when acknowledged.
+    expect(ended.filter((span) => span.attributes['rpc.grpc.status_code'] === 0)).toHaveLength(2);
+    traces.acknowledged('replica-2', 5n);
+    expect(replicationTo('replica-2')).toHaveLength(5);
   });
 });
 

@@ -5,16 +5,20 @@
 // replication span of the write, from when its entry first goes to that
 // backup until the backup acknowledges it on disk. On a backup: one span
 // per received batch that carried sampled writes, linked to the primary's
-// replication spans of them, until its acknowledgement goes back. Only
-// sampled writes are kept, at most tracedWritesMax; writes no backup ever
-// acknowledges (async mode, a backup away) end unacknowledged when evicted.
+// replication spans of them, until its acknowledgement goes back.
+//
+// Bounded in count and age: writes no backup acknowledges (async mode, a
+// backup away) end unacknowledged when evicted, and a change of role or
+// epoch ends everything followed (the sequences may be taken over). Never
+// throws into the runner: a tracing fault is logged, not fatal.
 import { performance } from 'node:perf_hooks';
 import {
+  ROOT_CONTEXT,
   SpanKind,
   TraceFlags,
   context,
+  diag,
   trace,
-  type Context,
   type Span,
   type SpanContext,
   type Tracer,
@@ -27,14 +31,13 @@ import { endRpcSpan, rpcAttributes, spanContextFrom, startBatchSpan, traceContex
 export const tracedWritesMax = 4_096;
 /** Received batches with sampled writes waiting for their acknowledgement, on a backup. */
 export const tracedBatchesMax = 1_024;
-/** A write is forgotten this long after it was proposed, acknowledged by its backups or not. */
-export const tracedWriteAgeMaxMs = 60_000;
+/** A write or a received batch is forgotten this long after it began, acknowledged or not. */
+export const tracedAgeMaxMs = 60_000;
 
 const replicationService = 'replication.v1.Replication';
 
 interface TracedWrite {
-  /** The operation span's context: the parent of the write's other spans. */
-  readonly parent: Context;
+  /** The operation's span: the parent of the write's other spans. */
   readonly operation: SpanContext;
   readonly fenced: boolean;
   readonly proposedAtMs: number;
@@ -47,6 +50,7 @@ interface TracedBatch {
   readonly span: Span;
   readonly primary: string;
   readonly lastSequence: bigint;
+  readonly receivedAtMs: number;
 }
 
 export interface WriteTracesOptions<Outcome> {
@@ -61,8 +65,25 @@ export interface WriteTracesOptions<Outcome> {
 /** What the replication transport uses: nothing that depends on the state machine's outcomes. */
 export type ReplicationTraces = Pick<WriteTraces<unknown>, 'replicating' | 'acknowledging' | 'received'>;
 
+function sampled(spanContext: SpanContext | undefined): spanContext is SpanContext {
+  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+}
+
+/** Runs a tracing step; a fault in it is logged and the work goes on untraced. */
+function safely<T>(step: string, work: () => T, fallback: T): T {
+  try {
+    return work();
+  } catch (error) {
+    diag.error(`write traces: ${step} failed`, error);
+    return fallback;
+  }
+}
+
 export class WriteTraces<Outcome> {
+  /** By sequence, in the order proposed: sequence order within an epoch (a change of epoch clears it). */
   private readonly writes = new Map<bigint, TracedWrite>();
+  /** Per backup, the writes whose replication span to it is open, in sequence order. */
+  private readonly awaitingAck = new Map<string, Array<{ sequence: bigint; span: Span }>>();
   private batches: TracedBatch[] = [];
   private readonly tracer: Tracer;
   private readonly clockMs: () => number;
@@ -72,60 +93,200 @@ export class WriteTraces<Outcome> {
     this.clockMs = options.clockMs ?? (() => performance.now());
   }
 
-  /** Sampled writes followed now (for tests and bounds). */
-  get followed(): number {
-    return this.writes.size;
+  /** Sampled writes and received batches followed now (for tests and bounds). */
+  get followed(): { writes: number; batches: number } {
+    return { writes: this.writes.size, batches: this.batches.length };
   }
 
   /** The runner proposed a write at sequence, in its operation's span (the active context). */
   proposed(sequence: bigint, fenced: boolean): void {
-    const parent = context.active();
-    const operation = trace.getSpanContext(parent);
-    if (!operation || (operation.traceFlags & TraceFlags.SAMPLED) === 0) return;
-    const nowMs = this.clockMs();
-    for (const [oldest, write] of this.writes) {
-      if (this.writes.size < tracedWritesMax && nowMs - write.proposedAtMs < tracedWriteAgeMaxMs) break;
-      this.forget(oldest, write);
-    }
-    // A sequence proposed again (a new epoch took it over): the old write's spans end here.
-    const previous = this.writes.get(sequence);
-    if (previous) this.forget(sequence, previous);
-    this.writes.set(sequence, {
-      parent,
-      operation,
-      fenced,
-      proposedAtMs: nowMs,
-      replication: new Map(),
-      settled: false,
-    });
+    const operation = trace.getSpanContext(context.active());
+    if (!sampled(operation)) return;
+    safely(
+      'proposed',
+      () => {
+        this.expire(this.clockMs(), 1);
+        const previous = this.writes.get(sequence);
+        if (previous) this.forget(sequence, previous);
+        this.writes.set(sequence, {
+          operation,
+          fenced,
+          proposedAtMs: this.clockMs(),
+          replication: new Map(),
+          settled: false,
+        });
+      },
+      undefined,
+    );
   }
 
   /** Applies a committed entry; a sampled fenced write's apply is its fence check, in a span of its own. */
   applying(sequence: bigint, apply: () => Outcome): Outcome {
     const write = this.writes.get(sequence);
     if (!write?.fenced) return apply();
-    const span = this.tracer.startSpan('bulwark.replica/FenceCheck', {}, write.parent);
+    const span = safely(
+      'fence check',
+      () => this.tracer.startSpan('bulwark.replica/FenceCheck', {}, this.parentOf(write)),
+      undefined,
+    );
     try {
       const outcome = apply();
-      span.setAttribute('bulwark.fence.accepted', this.options.fenceAccepted(outcome));
+      safely(
+        'fence check',
+        () => span?.setAttribute('bulwark.fence.accepted', this.options.fenceAccepted(outcome)),
+        span,
+      );
       return outcome;
     } finally {
-      span.end();
+      span?.end();
     }
   }
 
   /** A span for writing entries to the WAL (one fsync), linked to the sampled writes among them; none without. */
   persisting(entries: readonly LogEntry[]): Span | undefined {
     if (this.writes.size === 0) return undefined;
-    const operations = entries.map((entry) => this.writes.get(entry.sequence)?.operation);
-    return startBatchSpan(this.tracer, 'bulwark.replica/WALAppend', SpanKind.INTERNAL, operations, {
-      'bulwark.wal.entries': entries.length,
-    });
+    return safely(
+      'persisting',
+      () =>
+        startBatchSpan(
+          this.tracer,
+          'bulwark.replica/WALAppend',
+          SpanKind.INTERNAL,
+          entries.map((entry) => this.writes.get(entry.sequence)?.operation),
+          { 'bulwark.wal.entries': entries.length },
+        ),
+      undefined,
+    );
   }
 
   /** Trace contexts for entries going to backup: each sampled write's replication span to it, started the first time. */
   replicating(backup: string, entries: readonly LogEntry[]): commonV1.TraceContext[] {
     if (this.writes.size === 0) return [];
+    return safely('replicating', () => this.replicationContexts(backup, entries), []);
+  }
+
+  /** backup has every entry through durableSequence on disk: their replication spans to it end. */
+  acknowledged(backup: string, durableSequence: bigint): void {
+    const awaiting = this.awaitingAck.get(backup);
+    if (!awaiting || awaiting.length === 0) return;
+    safely(
+      'acknowledged',
+      () => {
+        let acknowledged = 0;
+        while (acknowledged < awaiting.length && (awaiting[acknowledged]?.sequence ?? 0n) <= durableSequence) {
+          const { sequence, span } = awaiting[acknowledged] as { sequence: bigint; span: Span };
+          acknowledged++;
+          // Ended already (the write failed, or was forgotten): nothing left to end.
+          if (!this.isOpen(backup, { sequence, span })) continue;
+          const write = this.writes.get(sequence) as TracedWrite;
+          write.replication.delete(backup);
+          endRpcSpan(span);
+          if (write.settled && write.replication.size === 0) this.writes.delete(sequence);
+        }
+        awaiting.splice(0, acknowledged);
+      },
+      undefined,
+    );
+  }
+
+  /**
+   * The write at sequence was answered. Failed, its open replication spans
+   * end with the failure; answered, they stay open for the backups still
+   * to acknowledge it (async mode answers before they do).
+   */
+  settled(sequence: bigint, failure?: Error): void {
+    const write = this.writes.get(sequence);
+    if (!write) return;
+    safely(
+      'settled',
+      () => {
+        write.settled = true;
+        if (failure) {
+          for (const span of write.replication.values()) endRpcSpan(span, failure);
+          write.replication.clear();
+        }
+        if (write.replication.size === 0) this.writes.delete(sequence);
+      },
+      undefined,
+    );
+  }
+
+  /** On a backup: a batch from primary through lastSequence with these traces; its span ends when acknowledged. */
+  received(primary: string, lastSequence: bigint, entryTraces: readonly commonV1.TraceContext[]): void {
+    if (entryTraces.length === 0) return;
+    safely(
+      'received',
+      () => {
+        const nowMs = this.clockMs();
+        this.expire(nowMs, 0);
+        const span = startBatchSpan(
+          this.tracer,
+          `${replicationService}/Replicate`,
+          SpanKind.SERVER,
+          entryTraces.map(spanContextFrom),
+          { ...rpcAttributes(replicationService, 'Replicate'), 'bulwark.replica.primary': primary },
+        );
+        if (!span?.isRecording()) return;
+        if (this.batches.length >= tracedBatchesMax) this.batches.shift()?.span.end();
+        this.batches.push({ span, primary, lastSequence, receivedAtMs: nowMs });
+      },
+      undefined,
+    );
+  }
+
+  /** On a backup: its acknowledgement through durableSequence goes to primary, ending the batches it covers. */
+  acknowledging(primary: string, durableSequence: bigint): void {
+    if (this.batches.length === 0) return;
+    safely(
+      'acknowledging',
+      () => {
+        this.batches = this.batches.filter((batch) => {
+          if (batch.primary !== primary || batch.lastSequence > durableSequence) return true;
+          batch.span.end();
+          return false;
+        });
+      },
+      undefined,
+    );
+  }
+
+  /** Ends what is older than tracedAgeMaxMs (the runner's tick calls it), so nothing is followed forever. */
+  expire(nowMs: number, room = 0): void {
+    if (this.writes.size === 0 && this.batches.length === 0) return;
+    safely(
+      'expire',
+      () => {
+        for (const [sequence, write] of this.writes) {
+          const full = this.writes.size + room > tracedWritesMax;
+          if (!full && nowMs - write.proposedAtMs < tracedAgeMaxMs) break;
+          this.forget(sequence, write);
+        }
+        while (this.batches.length > 0 && nowMs - (this.batches[0] as TracedBatch).receivedAtMs >= tracedAgeMaxMs) {
+          this.batches.shift()?.span.end();
+        }
+      },
+      undefined,
+    );
+  }
+
+  /**
+   * The member changed role or epoch: what it followed no longer goes on as
+   * it was (a new primary may take over the sequences), so it all ends here.
+   */
+  reset(): void {
+    safely(
+      'reset',
+      () => {
+        for (const [sequence, write] of this.writes) this.forget(sequence, write);
+        for (const batch of this.batches) batch.span.end();
+        this.batches = [];
+        this.awaitingAck.clear();
+      },
+      undefined,
+    );
+  }
+
+  private replicationContexts(backup: string, entries: readonly LogEntry[]): commonV1.TraceContext[] {
     const contexts: commonV1.TraceContext[] = [];
     for (const entry of entries) {
       const write = this.writes.get(entry.sequence);
@@ -141,9 +302,16 @@ export class WriteTraces<Outcome> {
               'bulwark.replica.backup': backup,
             },
           },
-          write.parent,
+          this.parentOf(write),
         );
         write.replication.set(backup, span);
+        let awaiting = this.awaitingAck.get(backup);
+        if (!awaiting) this.awaitingAck.set(backup, (awaiting = []));
+        // Writes are forgotten oldest first, so a backup that never answers leaves its ended spans at the head.
+        while (awaiting.length > 0 && !this.isOpen(backup, awaiting[0] as { sequence: bigint; span: Span })) {
+          awaiting.shift();
+        }
+        awaiting.push({ sequence: entry.sequence, span });
       }
       const traceContext = traceContextOf(span);
       if (traceContext) contexts.push(traceContext);
@@ -151,57 +319,12 @@ export class WriteTraces<Outcome> {
     return contexts;
   }
 
-  /** backup has every entry through durableSequence on disk: their replication spans to it end. */
-  acknowledged(backup: string, durableSequence: bigint): void {
-    for (const [sequence, write] of this.writes) {
-      if (sequence > durableSequence) continue;
-      const span = write.replication.get(backup);
-      if (!span) continue;
-      write.replication.delete(backup);
-      endRpcSpan(span);
-      if (write.settled && write.replication.size === 0) this.writes.delete(sequence);
-    }
+  private isOpen(backup: string, { sequence, span }: { sequence: bigint; span: Span }): boolean {
+    return this.writes.get(sequence)?.replication.get(backup) === span;
   }
 
-  /**
-   * The write at sequence was answered. Failed, its open replication spans
-   * end with the failure; answered, they stay open for the backups still
-   * to acknowledge it (async mode answers before they do).
-   */
-  settled(sequence: bigint, failure?: Error): void {
-    const write = this.writes.get(sequence);
-    if (!write) return;
-    write.settled = true;
-    if (failure) {
-      for (const span of write.replication.values()) endRpcSpan(span, failure);
-      write.replication.clear();
-    }
-    if (write.replication.size === 0) this.writes.delete(sequence);
-  }
-
-  /** On a backup: a batch from primary through lastSequence with these traces; its span ends when acknowledged. */
-  received(primary: string, lastSequence: bigint, entryTraces: readonly commonV1.TraceContext[]): void {
-    if (entryTraces.length === 0) return;
-    const span = startBatchSpan(
-      this.tracer,
-      `${replicationService}/Replicate`,
-      SpanKind.SERVER,
-      entryTraces.map(spanContextFrom),
-      { ...rpcAttributes(replicationService, 'Replicate'), 'bulwark.replica.primary': primary },
-    );
-    if (!span) return;
-    if (this.batches.length >= tracedBatchesMax) this.batches.shift()?.span.end();
-    this.batches.push({ span, primary, lastSequence });
-  }
-
-  /** On a backup: its acknowledgement through durableSequence goes to primary, ending the batches it covers. */
-  acknowledging(primary: string, durableSequence: bigint): void {
-    if (this.batches.length === 0) return;
-    this.batches = this.batches.filter((batch) => {
-      if (batch.primary !== primary || batch.lastSequence > durableSequence) return true;
-      batch.span.end();
-      return false;
-    });
+  private parentOf(write: TracedWrite) {
+    return trace.setSpanContext(ROOT_CONTEXT, write.operation);
   }
 
   private forget(sequence: bigint, write: TracedWrite): void {
@@ -209,6 +332,7 @@ export class WriteTraces<Outcome> {
       span.setAttribute('bulwark.replication.acknowledged', false);
       span.end();
     }
+    write.replication.clear();
     this.writes.delete(sequence);
   }
 }

@@ -13,6 +13,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DeadlineExceededError, FailedPreconditionError, NotLeaderError, UnavailableError } from '@bulwark/errors';
 import {
+  batchLinksMax,
   contextFrom,
   endRpcSpan,
   endRpcSpanWithStatus,
@@ -154,6 +155,27 @@ describe('rpcAttributes', () => {
 });
 
 describe('startBatchSpan', () => {
+  it(`links the first ${batchLinksMax} sampled operations of a bigger batch and says how many it left out`, () => {
+    const roomy = new InMemorySpanExporter();
+    const roomyTracer = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(roomy)],
+      spanLimits: { linkCountLimit: 4 * batchLinksMax },
+    }).getTracer('test');
+    const operations = Array.from({ length: batchLinksMax + 76 }, (_, index) =>
+      trace
+        .wrapSpanContext({ traceId, spanId: index.toString(16).padStart(16, '0'), traceFlags: TraceFlags.SAMPLED })
+        .spanContext(),
+    );
+    startBatchSpan(roomyTracer, 'batch', SpanKind.PRODUCER, operations, {})?.end();
+    const [batch] = roomy.getFinishedSpans();
+    expect(batch?.links).toHaveLength(batchLinksMax);
+    expect(batch?.links[0]?.context.spanId).toBe(operations[0]?.spanId);
+    expect(batch?.attributes).toEqual({
+      'bulwark.batch.operations': batchLinksMax + 76,
+      'bulwark.batch.links_dropped': 76,
+    });
+  });
+
   it('starts nothing when no operation in the batch is sampled', () => {
     expect(startBatchSpan(tracer, 'batch', SpanKind.PRODUCER, [], {})).toBeUndefined();
     expect(

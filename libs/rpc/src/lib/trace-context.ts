@@ -70,11 +70,14 @@ export function rpcAttributes(service: string, method: string, serverAddress?: s
   return attributes;
 }
 
+/** Links a batch span keeps; the SDK is configured to keep as many (@bulwark/telemetry). */
+export const batchLinksMax = 1_024;
+
 /**
  * One span for a batch that carried operations of many traces: a root of
- * its own, linked to each sampled operation's span, so one slow request can
- * be followed into the batch that carried it. None when no operation in it
- * is sampled.
+ * its own, linked to each sampled operation's span (the first
+ * batchLinksMax), so one slow request can be followed into the batch that
+ * carried it. None when no operation in it is sampled.
  */
 export function startBatchSpan(
   tracer: Tracer,
@@ -85,9 +88,19 @@ export function startBatchSpan(
 ): Span | undefined {
   const links = linksTo(operations);
   if (links.length === 0) return undefined;
+  const kept = links.length > batchLinksMax ? links.slice(0, batchLinksMax) : links;
   return tracer.startSpan(
     name,
-    { kind, links, root: true, attributes: { ...attributes, 'bulwark.batch.operations': links.length } },
+    {
+      kind,
+      links: kept,
+      root: true,
+      attributes: {
+        ...attributes,
+        'bulwark.batch.operations': links.length,
+        ...(kept.length < links.length ? { 'bulwark.batch.links_dropped': links.length - kept.length } : {}),
+      },
+    },
     ROOT_CONTEXT,
   );
 }
@@ -95,7 +108,7 @@ export function startBatchSpan(
 /**
  * Ends an RPC span with its outcome: the gRPC status code as
  * `rpc.grpc.status_code`, and ERROR with the message when it failed (the
- * message names fields, never values).
+ * exporter redacts the names and tokens a message quotes).
  */
 export function endRpcSpan(span: Span, error?: unknown): void {
   if (error === undefined) endRpcSpanWithStatus(span, status.OK, '');

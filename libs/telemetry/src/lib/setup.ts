@@ -15,8 +15,12 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
+import { RedactingSpanExporter } from './redacting-exporter';
 import { SampledLinksSampler, UntracedCallsSampler } from './sampler';
 import { setTelemetryShutdown } from './global-hook';
+
+/** Links one span keeps; @bulwark/rpc's batch spans link at most this many. */
+export const batchLinksMax = 1_024;
 
 export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
   if (env['OTEL_SDK_DISABLED'] === 'true') return false;
@@ -44,8 +48,11 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
     resource: resourceFromAttributes({
       'service.instance.id': env['BULWARK_MEMBER_ID'] || `${hostname()}-${process.pid}`,
     }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [new BatchSpanProcessor(new RedactingSpanExporter(new OTLPTraceExporter()))],
     sampler: rootSampler(env),
+    // A batch span links each operation it carried: up to 1,024 (an Operate
+    // batch), past the SDK's default of 128.
+    spanLimits: { linkCountLimit: batchLinksMax },
     instrumentations: [
       new GrpcInstrumentation(),
       // Command names only: values, lock owners and tokens never go into spans.

@@ -23,6 +23,7 @@ export interface ReceivedSpan {
   attributes: Record<string, string | boolean | number>;
   /** The spans this one links to. */
   links: Array<{ traceId: string; spanId: string }>;
+  status: { code: 'UNSET' | 'OK' | 'ERROR'; message: string };
 }
 
 interface RawValue {
@@ -48,6 +49,7 @@ interface RawRequest {
         kind: string;
         attributes: RawKeyValue[];
         links: Array<{ traceId: Buffer; spanId: Buffer }>;
+        status?: { code: string; message: string };
       }>;
     }>;
   }>;
@@ -147,6 +149,13 @@ export class OtlpReceiver {
               traceId: link.traceId.toString('hex'),
               spanId: link.spanId.toString('hex'),
             })),
+            status: {
+              code: (span.status?.code ?? 'STATUS_CODE_UNSET').replace(
+                'STATUS_CODE_',
+                '',
+              ) as ReceivedSpan['status']['code'],
+              message: span.status?.message ?? '',
+            },
           });
         }
       }

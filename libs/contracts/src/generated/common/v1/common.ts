@@ -130,10 +130,14 @@ export interface Status {
 export interface TraceContext {
   /**
    * traceparent is the `traceparent` header: version, trace id, parent span
-   * id and flags; malformed, the receiver starts a new trace instead.
+   * id and flags; malformed, the receiver ignores it (no span for the
+   * operation, which is served all the same). 55 characters in version 00.
    */
   traceparent: string;
-  /** tracestate is the `tracestate` header, vendor entries; may be empty. */
+  /**
+   * tracestate is the `tracestate` header, vendor entries; may be empty.
+   * At most 512 characters are read.
+   */
   tracestate: string;
 }
 
