@@ -4,12 +4,14 @@
 // on the replicas themselves) and read back through the other; clients
 // through both routers see errors only while a primary fails over, and
 // their history (in the check-history format) is linearizable; a paged
-// Scan crosses a failover between pages; bad input gets a status naming
-// the field.
+// Scan crosses a failover between pages; writes through the CLI's client
+// library lose nothing across a primary killed through the launcher; bad
+// input gets a status naming the field.
 import { Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
 import { hashRingOf } from '@bulwark/coordinator-client';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
+import { KvClient } from '@bulwark/kv-client';
 import { checkLinearizability } from '@bulwark/history';
 import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
@@ -209,6 +211,66 @@ describe('routers on the compose fleet', () => {
     expect(outside).toEqual([]);
     const result = checkLinearizability(history);
     expect(result.verdict).toBe('linearizable');
+  });
+
+  it("loses nothing written through the CLI's client library while a primary is killed through the launcher", async () => {
+    const client = new KvClient({
+      endpoints: ['router-1', 'router-2'].map((name, index) => launched.address(name, 7200 + index)),
+      callTimeoutMs: 20_000,
+    });
+    const current = await groupsReady();
+    const victim = current.groups.find((group) => group.id === 'group-b') as coordinatorV1.ReplicaGroup;
+    // Each key written once, so a write applied twice would show as version 2.
+    const acknowledged = new Map<string, bigint>();
+    const failures: string[] = [];
+    let writing = true;
+    let written = 0;
+    const writer = async (index: number) => {
+      for (let sequence = 0; writing; sequence++) {
+        const key = `cli-failover/${index}/${sequence}`;
+        try {
+          const result = await client.put(key, `value-${index}-${sequence}`);
+          acknowledged.set(key, result.version);
+          written++;
+        } catch (error) {
+          failures.push(`${key}: ${String(error)}`);
+        }
+      }
+    };
+    const writers = Array.from({ length: 8 }, (_, index) => writer(index));
+    try {
+      await eventually('writes before the kill', 30_000, async () => (written >= 200 ? true : undefined));
+      await launched.fleet.kill(victim.primary, 'SIGKILL');
+      const next = await eventually('a new primary of group-b', 30_000, async () => {
+        const group = (await topology()).groups.find((candidate) => candidate.id === victim.id);
+        return group && group.primary !== '' && group.primary !== victim.primary ? group : undefined;
+      });
+      // Writes that the new primary took.
+      const before = written;
+      await eventually('writes after the failover', 30_000, async () => (written >= before + 200 ? true : undefined));
+      expect(next.epoch).toBeGreaterThan(victim.epoch);
+    } finally {
+      writing = false;
+      await Promise.all(writers);
+      launched.fleet.start(victim.primary);
+    }
+    expect(failures).toEqual([]);
+    const ring = ringOf(current);
+    const onVictim = [...acknowledged.keys()].filter((key) => ring.lookup(key) === victim.id);
+    expect(onVictim.length).toBeGreaterThan(0);
+    // Every acknowledged write is there, with its value, applied once.
+    for (const [key, version] of acknowledged) {
+      const [, index, sequence] = key.split('/');
+      const read = await client.get(key, { consistency: 'strong' });
+      expect([key, version, read.kv?.value.toString(), read.kv?.version]).toEqual([
+        key,
+        1n,
+        `value-${index}-${sequence}`,
+        1n,
+      ]);
+    }
+    client.close();
+    await launched.fleet.waitHealthy(30_000, [victim.primary]);
   });
 
   it('scans a prefix across every group in order, page by page, while a primary fails over between pages', async () => {
