@@ -4,6 +4,7 @@
 // service serves its Prometheus metrics on its published metrics port;
 // Ctrl-C (SIGINT to the process group) stops it, leaving no process; a
 // second `npm start` on the same data finds what was written.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { callUnary, createClient } from '@bulwark/rpc';
 import {
   baseEnv,
   killAllProcesses,
+  repoRoot,
   runReflectionCheck,
   startProcess,
   waitForServing,
@@ -82,6 +84,15 @@ function settledMetrics(): Promise<Map<string, Scrape>> {
     }
     return scrapes;
   });
+}
+
+/** `npx bulwark ARGS` from the repository root: its exit code and standard output. */
+function bulwark(args: readonly string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) =>
+    execFile('npx', ['bulwark', ...args], { cwd: repoRoot, timeout: 60_000 }, (error, stdout) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout }),
+    ),
+  );
 }
 
 /** A kv.v1 client of a router at its published port, as a user reaches it. */
@@ -186,6 +197,11 @@ describe('npm start', () => {
     );
     router.close();
     expect(put.succeeded).toBe(true);
+
+    // The CLI as a user runs it, from the repository, on the routers' published ports.
+    const endpoints = `127.0.0.1:${7200 + portOffset},127.0.0.1:${7201 + portOffset}`;
+    expect(await bulwark(['--endpoints', endpoints, 'put', 'a', '1'])).toEqual({ code: 0, stdout: 'OK (version 1)\n' });
+    expect(await bulwark(['--endpoints', endpoints, 'get', 'a'])).toEqual({ code: 0, stdout: '1\n' });
 
     // A grant through lock-1, which its metrics count.
     const lock = createClient(lockV1.LockClient, `127.0.0.1:${7300 + portOffset}`);
