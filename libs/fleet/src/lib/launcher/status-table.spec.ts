@@ -34,7 +34,12 @@ describe('formatStatusTable', () => {
       ],
       [
         { name: 'redis-2', image: 'redis:7', because: { kind: 'program-not-found', program: 'redis-server' } },
-        { name: 'jaeger', image: 'jaegertracing/jaeger:latest', because: { kind: 'image-only' } },
+        {
+          name: 'jaeger',
+          image: 'jaegertracing/jaeger:latest',
+          because: { kind: 'image-only' },
+          standIns: ['OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317'],
+        },
       ],
     );
     expect(table.split('\n')).toEqual([
@@ -43,7 +48,7 @@ describe('formatStatusTable', () => {
       'replica-a1      77     127.77.0.5:7100,7101   -                      running',
       'redis-1         99     127.77.0.20:6379       -                      healthy',
       'redis-2         -      -                      -                      skipped: redis-server not found on PATH',
-      'jaeger          -      -                      -                      skipped: image only',
+      'jaeger          -      -                      -                      skipped: image only; your OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 instead',
     ]);
   });
 });

@@ -62,7 +62,13 @@ export function formatStatusTable(
       publishedOf(service),
       noted.has(service.name) ? `${service.state} ${noteMarker}` : service.state,
     ]),
-    ...skipped.map((service) => [service.name, '-', '-', '-', `skipped: ${skipCause(service)}`]),
+    ...skipped.map((service) => [
+      service.name,
+      '-',
+      '-',
+      '-',
+      `skipped: ${skipCause(service)}${service.standIns ? `; your ${service.standIns.join(', ')} instead` : ''}`,
+    ]),
   ];
   const widths = header.map((_, column) => Math.max(...rows.map((row) => (row[column] as string).length)));
   const lines = rows.map((row) =>

@@ -104,7 +104,14 @@ describe('planFleet on the repository docker-compose.yml', () => {
         BULWARK_LOCK_BACKEND: backend,
         BULWARK_REDIS_SERVERS: '127.77.0.20:6379,127.77.0.21:6379,127.77.0.22:6379',
       });
-      expect(lock.startAfterHealthy).toEqual(['redis-1', 'redis-2', 'redis-3']);
+      expect(lock.startAfterHealthy).toEqual([
+        'coordinator-1',
+        'coordinator-2',
+        'coordinator-3',
+        'redis-1',
+        'redis-2',
+        'redis-3',
+      ]);
     }
     expect(plan.notes).toEqual([]);
     expect(byName(plan.services, 'lock-2')).toMatchObject({
@@ -138,9 +145,10 @@ describe('planFleet on the repository docker-compose.yml', () => {
         .filter((service) => ![...redisServers, 'lock-2'].includes(service.name))
         .map((service) => [service.name, service.address]),
     );
-    // lock-1 starts at once on its memory backend: its Redis list is dropped as the Jaeger endpoint is.
+    // lock-1 starts on its memory backend once the coordinators are healthy: its Redis list is dropped as the
+    // Jaeger endpoint is.
     const lock = byName(withoutRedis.services, 'lock-1');
-    expect(lock.startAfterHealthy).toEqual([]);
+    expect(lock.startAfterHealthy).toEqual(['coordinator-1', 'coordinator-2', 'coordinator-3']);
     expect(lock.environment.BULWARK_REDIS_SERVERS).toBeUndefined();
     expect(lock.environment.BULWARK_LOCK_BACKEND).toBe('auto');
     expect(withoutRedis.notes).toEqual([
@@ -254,6 +262,12 @@ describe('planFleet on the repository docker-compose.yml', () => {
     expect(
       withJaeger.references.every((reference) => reference.outcome === 'replaced by the launcher environment'),
     ).toBe(true);
+    // Jaeger is still skipped, and says what stands in for it.
+    expect(withJaeger.skipped.find((service) => service.name === 'jaeger')?.standIns).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317',
+    ]);
+    expect(withJaeger.skipped.find((service) => service.name === 'prometheus')?.standIns).toBeUndefined();
+    expect(plan.skipped.find((service) => service.name === 'jaeger')?.standIns).toBeUndefined();
   });
 });
 

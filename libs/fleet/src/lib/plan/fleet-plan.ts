@@ -9,7 +9,7 @@ import type { ComposeFile, ProcessService } from '../compose/compose-model';
 import { planAddresses } from './address-plan';
 import { childEnvironment } from './child-environment';
 import { nameImplicitHost } from './implicit-host';
-import type { FleetPlan, PlanSettings, PortForward, ServicePlan, SkippedReference } from './plan-model';
+import type { FleetPlan, PlanSettings, PortForward, ServicePlan, SkippedReference, SkippedService } from './plan-model';
 import { rewriteHosts, type HostContext, type HostRewrite } from './rewrite-hosts';
 import { rewritePaths, type PathMount } from './rewrite-paths';
 import { notesWithout, skippedServices } from './skipped-services';
@@ -151,6 +151,22 @@ function checkHostPortsUnique(plans: ServicePlan[]): void {
   }
 }
 
+/** service with the user's variables that stand in for it, when settings naming it took theirs. */
+function withStandIns(
+  service: SkippedService,
+  references: readonly SkippedReference[],
+  environment: Readonly<Record<string, string | undefined>>,
+): SkippedService {
+  const variables = new Set(
+    references
+      .filter((reference) => reference.skippedService === service.name)
+      .filter((reference) => reference.outcome === 'replaced by the launcher environment')
+      .map((reference) => reference.field.replace(/^environment\./, '')),
+  );
+  if (variables.size === 0) return service;
+  return { ...service, standIns: [...variables].sort().map((name) => `${name}=${environment[name] ?? ''}`) };
+}
+
 export function planFleet(compose: ComposeFile, settings: PlanSettings): FleetPlan {
   const skipped = skippedServices(compose, settings.programsOnPath);
   const skippedNames = new Set(skipped.map((service) => service.name));
@@ -177,7 +193,7 @@ export function planFleet(compose: ComposeFile, settings: PlanSettings): FleetPl
   return {
     projectDir: compose.projectDir,
     services: [...plans.values()],
-    skipped,
+    skipped: skipped.map((service) => withStandIns(service, references, settings.environment)),
     references,
     notes: notesWithout(running, skippedNames),
     pages: running.flatMap((service) => (service.browse ?? []).map((page) => ({ service: service.name, ...page }))),

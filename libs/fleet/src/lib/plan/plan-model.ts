@@ -51,6 +51,11 @@ export interface SkippedService {
   /** Unset for a build service, skipped only for needing skipped services. */
   image?: string;
   because: SkipReason;
+  /**
+   * The launcher-environment variables used in its place, `NAME=value`: the
+   * settings naming it took the user's own value (an OTLP endpoint for Jaeger).
+   */
+  standIns?: string[];
 }
 
 /** A service that runs without some skipped services, differently (x-bulwark-launcher note-without). */
