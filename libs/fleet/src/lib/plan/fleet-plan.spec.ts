@@ -274,6 +274,14 @@ describe('planFleet on the repository docker-compose.yml', () => {
 describe('planFleet', () => {
   const compose = (services: string, extra = '') => parseCompose(`services:\n${services}\n${extra}`, '/project');
 
+  it("gives each service a tool's variables for it, last, knowing its name and address", () => {
+    const plan = planFleet(compose(`  a:\n    build: .\n    command: [x]\n    environment: [ADDR=mine]`), {
+      ...settings,
+      serviceEnvironment: ({ name, address }) => ({ ADDR: `${address}:7999`, SERVICE: name }),
+    });
+    expect(byName(plan.services, 'a').environment).toMatchObject({ ADDR: '127.77.0.2:7999', SERVICE: 'a' });
+  });
+
   it('passes PATH, HOME and OTEL_* from the launcher and nothing else', () => {
     const plan = planFleet(
       compose(`  a:\n    build: .\n    command: [x]\n    environment: [OTEL_SERVICE_NAME=a, KEEP]`),

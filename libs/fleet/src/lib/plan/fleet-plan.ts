@@ -87,7 +87,10 @@ function planService(
     name: service.name,
     address: context.ownAddress,
     command: command.values,
-    environment: environment.environment,
+    environment: {
+      ...environment.environment,
+      ...settings.serviceEnvironment?.({ name: service.name, address: context.ownAddress }),
+    },
     ports: [...ports].sort((a, b) => a - b),
     forwards,
     directories: mounts.map((mount) => mount.hostPath),

@@ -111,4 +111,10 @@ export interface PlanSettings {
    * service whose skip-without names a skipped service.
    */
   programsOnPath: ReadonlySet<string>;
+  /**
+   * Variables one service gets besides its compose environment, last (a
+   * tool's, never a user's: the chaos run gives each Bulwark service its
+   * failpoint control address). Unset: none.
+   */
+  serviceEnvironment?: (service: { name: string; address: string }) => Readonly<Record<string, string>>;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { readComposeFile } from '../compose/read-compose-file';
 import { planFleet } from '../plan/fleet-plan';
+import type { PlanSettings } from '../plan/plan-model';
 import { findProgramsOnPath } from './find-program';
 import { launchFleet, type Fleet } from './fleet';
 
@@ -25,6 +26,8 @@ export interface ComposeFleetOptions {
   portOffset?: number;
   /** The launcher's environment besides PATH, as a user's shell would give it (OTEL_* reach every service). */
   environment?: Readonly<Record<string, string>>;
+  /** Variables a tool gives one service besides its compose environment (PlanSettings.serviceEnvironment). */
+  serviceEnvironment?: PlanSettings['serviceEnvironment'];
 }
 
 export interface ComposeFleet {
@@ -47,6 +50,7 @@ export async function launchComposeFleet(composeFile: string, options: ComposeFl
       portOffset: options.portOffset ?? 0,
       environment: { ...options.environment, PATH: path },
       programsOnPath: findProgramsOnPath(compose, path),
+      ...(options.serviceEnvironment ? { serviceEnvironment: options.serviceEnvironment } : {}),
     });
     fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });
   } catch (error) {
