@@ -18,8 +18,8 @@ export {
   syncDirectory,
   writeFully,
   writeFullyAsync,
-  type OpenLogFile,
 } from './lib/durable-files';
+export { closeLogFile, dropUnsyncedWrites, type OpenLogFile } from './lib/open-log-files';
 export { SerialQueue } from './lib/serial-queue';
 export { errorMessage } from './lib/error-message';
 export { StorageCorruptionError } from './lib/storage-corruption-error';

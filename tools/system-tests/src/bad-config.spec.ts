@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // A bad or missing environment variable makes a service exit 2 with one line
 // naming it, before it listens.
+import { failpointsOf } from '@bulwark/failpoints';
 import { killAllProcesses, startService, type ServiceApp } from '@bulwark/testing';
 
 const coordinators = '127.0.0.1:1';
@@ -118,6 +119,32 @@ const cases: Array<[ServiceApp, NodeJS.ProcessEnv, string]> = [
       BULWARK_DRAIN_DEADLINE_MS: '1e3',
     },
     'BULWARK_DRAIN_DEADLINE_MS: must be an integer, got "1e3"',
+  ],
+  [
+    'replica',
+    {
+      BULWARK_MEMBER_ID: 'replica-a1',
+      BULWARK_GROUP_ID: 'group-a',
+      BULWARK_COORDINATORS: coordinators,
+      BULWARK_DATA_DIR: '/tmp',
+      BULWARK_FAILPOINTS: 'replica.wal.beforeFsync=crash-lose-unsynced;replica.ready.beforeSend=explode',
+    },
+    'BULWARK_FAILPOINTS: replica.ready.beforeSend: must be off, on, crash, crash-lose-unsynced, error(EIO), error(ENOSPC) or sleep(ms), got "explode"',
+  ],
+  [
+    'coordinator',
+    {
+      BULWARK_MEMBER_ID: 'c1',
+      BULWARK_PEERS: 'c1=a:1,c2=b:1,c3=c:1',
+      BULWARK_DATA_DIR: '/tmp',
+      BULWARK_FAILPOINTS: 'replica.wal.beforeFsync=crash',
+    },
+    `BULWARK_FAILPOINTS: replica.wal.beforeFsync: is not a failpoint of the coordinator; its failpoints are ${failpointsOf('coordinator').join(', ')}`,
+  ],
+  [
+    'router',
+    { BULWARK_MEMBER_ID: 'router-1', BULWARK_COORDINATORS: coordinators, BULWARK_FAILPOINTS_ADDR: 'nope' },
+    'BULWARK_FAILPOINTS_ADDR: must be host:port, got "nope"',
   ],
 ];
 

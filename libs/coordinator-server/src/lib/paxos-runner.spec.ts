@@ -2,6 +2,7 @@
 // PaxosRunner with an injected clock, an in-memory log and a transport that
 // records what is sent, so each interleaving is a script.
 import { Writable } from 'node:stream';
+import { failpoints, parseFailpointSetting } from '@bulwark/failpoints';
 import { createLogger } from '@bulwark/logging';
 import {
   defaultPaxosSettings,
@@ -245,5 +246,32 @@ describe('PaxosRunner', () => {
     expect(String(fatal)).toContain('EIO');
     // Nothing that depended on the lost write went out.
     expect(setup.timeline.sent('prepare')).toEqual([]);
+  });
+
+  it('passes its failpoints when a Ready applies, writes and then sends', async () => {
+    const points = ['paxos.ready.beforeApply', 'paxos.ready.beforePersist', 'paxos.ready.beforeSend'] as const;
+    // sleep(0): passed and counted, nothing else.
+    for (const name of points) failpoints.set(parseFailpointSetting('coordinator', name, 'sleep(0)'));
+    try {
+      const setup = startRunner();
+      const { runner, timeline, machine } = setup;
+      const ballot = await electA(setup);
+      const accept = timeline.sent('accept').find((message) => message.to === 'b')!;
+      runner.receive({
+        type: 'accepted',
+        from: 'b',
+        to: 'a',
+        ballot,
+        slots: accept.entries.map((entry) => entry.slot),
+      });
+      await nextTurn();
+      expect(runner.node.appliedSlot).toBeGreaterThan(0n);
+      expect(machine.commands).toEqual([]);
+      for (const state of failpoints.list([...points]))
+        expect([state.name, state.fired > 0]).toEqual([state.name, true]);
+      runner.stop();
+    } finally {
+      for (const name of points) failpoints.set({ name, spec: undefined });
+    }
   });
 });

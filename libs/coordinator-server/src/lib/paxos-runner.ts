@@ -7,9 +7,11 @@
 // out, and advance() tells the core what is durable and applied. Local
 // reads are decided on that applied slot. One Ready is written at a time;
 // what arrives meanwhile is gathered into the next one: one fsync and one
-// batch per peer for all of it (group commit).
+// batch per peer for all of it (group commit). Failpoints (paxos.ready.*)
+// sit between the steps.
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
+import { failpoints } from '@bulwark/failpoints';
 import type { Logger } from '@bulwark/logging';
 import {
   ballotsEqual,
@@ -259,11 +261,13 @@ export class PaxosRunner<Result> {
       this.noteLeadership();
       const ready = node.takeReady();
       this.send(ready.sendBeforePersist);
+      if (ready.snapshotToApply || ready.committed.length > 0) failpoints.pass('paxos.ready.beforeApply');
       this.apply(ready);
       if (!ready.persist) {
         this.finish(ready);
         continue;
       }
+      failpoints.pass('paxos.ready.beforePersist');
       this.writing = true;
       const span = traces?.persisting(ready.persist);
       storage.appendAsync(ready.persist).then(
@@ -271,6 +275,7 @@ export class PaxosRunner<Result> {
           span?.end();
           this.writing = false;
           if (this.stopped) return;
+          failpoints.pass('paxos.ready.beforeSend');
           this.process(() => this.finish(ready));
         },
         (error: unknown) => {

@@ -1,16 +1,8 @@
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fdatasyncAsync, makeDirectoryDurably, replaceFileAtomically, writeFullyAsync } from './durable-files';
+import { closeLogFile } from './open-log-files';
 import { tempSuffix } from './record-framing';
 
 let root: string;
@@ -24,13 +16,13 @@ const ascii = (text: string) => new TextEncoder().encode(text);
 describe('replaceFileAtomically', () => {
   it('replaces the file with the chunks, leaves no temp file, and returns a descriptor open for appends', async () => {
     writeFileSync(join(root, 'wal'), 'old content');
-    const { fd, bytes } = replaceFileAtomically(root, 'wal', [ascii('head'), ascii('er')]);
+    const file = replaceFileAtomically(root, 'wal', [ascii('head'), ascii('er')]);
     try {
-      expect(bytes).toBe(6);
-      await writeFullyAsync(fd, ascii('+append'), bytes);
-      await fdatasyncAsync(fd);
+      expect(file.bytes).toBe(6);
+      await writeFullyAsync(file.fd, ascii('+append'), file.bytes);
+      await fdatasyncAsync(file.fd);
     } finally {
-      closeSync(fd);
+      closeLogFile(file);
     }
     expect(readFileSync(join(root, 'wal'), 'utf8')).toBe('header+append');
     expect(readdirSync(root)).toEqual(['wal']);

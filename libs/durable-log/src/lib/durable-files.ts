@@ -1,7 +1,8 @@
 // The few file operations durability rests on. A write is durable only once
 // fsynced; a new or renamed name is durable only once its directory is
 // fsynced too; and a file is replaced atomically by writing a temp file in
-// full, fsyncing it, and renaming it over the old one.
+// full, fsyncing it, and renaming it over the old one. Failpoints
+// (file.replace.*) sit before each step of a replacement.
 import {
   closeSync,
   fdatasync,
@@ -15,6 +16,8 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { failpoints } from '@bulwark/failpoints';
+import { trackLogFile, type OpenLogFile } from './open-log-files';
 import { tempSuffix } from './record-framing';
 
 /** writeSync may write less than asked; loop until every byte is at `position`. */
@@ -59,43 +62,45 @@ export function makeDirectoryDurably(directory: string): void {
 /**
  * Replaces `directory/name` with `chunks` atomically: a crash leaves either
  * the old file or the new one, never a mix (at worst a leftover temp file).
- * Returns the new file's descriptor, open for writing, and its size.
+ * Returns the new file's descriptor, open for writing, and its size; close
+ * it with closeLogFile.
  */
 export function replaceFileAtomically(directory: string, name: string, chunks: readonly Uint8Array[]): OpenLogFile {
   const target = join(directory, name);
   const fd = openSync(target + tempSuffix, 'w');
   try {
+    failpoints.pass('file.replace.beforeWrite');
     let bytes = 0;
     for (const chunk of chunks) {
       writeFully(fd, chunk, bytes);
       bytes += chunk.length;
     }
+    failpoints.pass('file.replace.beforeFsync');
     fsyncSync(fd);
+    failpoints.pass('file.replace.beforeRename');
     renameSync(target + tempSuffix, target);
     syncDirectory(directory);
-    return { fd, bytes };
+    return trackLogFile({ fd, bytes });
   } catch (error) {
     closeSync(fd);
     throw error;
   }
 }
 
-/** A log file open for appending. */
-export interface OpenLogFile {
-  fd: number;
-  /** Bytes of the file that hold valid, durable records; the next append goes here. */
-  bytes: number;
-}
-
-/** Opens `directory/name` for appending after its last valid record, cutting off a torn tail first. */
+/**
+ * Opens `directory/name` for appending after its last valid record, cutting
+ * off a torn tail first. It fsyncs even when nothing was cut: a process
+ * killed between an append's write and its fdatasync leaves the record in
+ * the page cache, where recovery reads it as valid; only once fsynced is it
+ * as durable as `bytes` says (and as a backup's ack or a promise built on it
+ * needs).
+ */
 export function continueLogFile(directory: string, name: string, validBytes: number, fileBytes: number): OpenLogFile {
   const fd = openSync(join(directory, name), 'r+');
   try {
-    if (validBytes < fileBytes) {
-      ftruncateSync(fd, validBytes);
-      fsyncSync(fd);
-    }
-    return { fd, bytes: validBytes };
+    if (validBytes < fileBytes) ftruncateSync(fd, validBytes);
+    fsyncSync(fd);
+    return trackLogFile({ fd, bytes: validBytes });
   } catch (error) {
     closeSync(fd);
     throw error;

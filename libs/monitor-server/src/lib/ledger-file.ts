@@ -1,9 +1,14 @@
 // The availability ledger on disk: one JSON file under the monitor's data
 // directory, replaced atomically (temp file, fsync, rename, directory fsync)
 // so a crash leaves the last complete save, and a restart keeps the history.
-import { closeSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeDirectoryDurably, replaceFileAtomically, StorageCorruptionError } from '@bulwark/durable-log';
+import {
+  closeLogFile,
+  makeDirectoryDurably,
+  replaceFileAtomically,
+  StorageCorruptionError,
+} from '@bulwark/durable-log';
 import { AvailabilityLedger, type LedgerSnapshot } from '@bulwark/monitor-core';
 
 export const ledgerFileName = 'availability.json';
@@ -35,6 +40,6 @@ export class LedgerFile {
   /** Small (a day of outages at most), so written in one go. */
   save(snapshot: LedgerSnapshot): void {
     const written = replaceFileAtomically(this.directory, ledgerFileName, [Buffer.from(JSON.stringify(snapshot))]);
-    closeSync(written.fd);
+    closeLogFile(written);
   }
 }

@@ -5,9 +5,10 @@
 // libuv's thread pool, so the runner can send what does not depend on the
 // batch meanwhile. Either way appends reach the disk one at a time, in the
 // order they were asked for.
-import { closeSync, fdatasyncSync, unlinkSync } from 'node:fs';
+import { fdatasyncSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  closeLogFile,
   errorMessage,
   fdatasyncAsync,
   frameRecord,
@@ -19,6 +20,7 @@ import {
   writeFullyAsync,
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
+import { failpoints } from '@bulwark/failpoints';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
 import { AcceptedCommands } from './accepted-commands';
 import { encodeLogBatch, encodeSnapshot, logBatchOf } from './batch-codec';
@@ -128,9 +130,12 @@ export class FilePaxosStorage {
         this.replaceSnapshot(prepared.batch, prepared.snapshotRecord);
         return;
       }
+      failpoints.pass('paxos.wal.beforeWrite');
       writeFully(wal.fd, prepared.record, wal.bytes);
+      failpoints.pass('paxos.wal.beforeFsync');
       fdatasyncSync(wal.fd);
       this.recordDurable(wal, prepared.batch, prepared.record.length);
+      failpoints.pass('paxos.wal.afterFsync');
     });
   }
 
@@ -176,7 +181,7 @@ export class FilePaxosStorage {
   }
 
   private closeFile(): void {
-    if (this.wal) closeSync(this.wal.fd);
+    if (this.wal) closeLogFile(this.wal);
     this.wal = undefined;
   }
 
@@ -238,11 +243,15 @@ export class FilePaxosStorage {
     // The WAL of this turn: a rewrite in an earlier turn may have replaced the one open when this was asked for.
     const wal = this.wal;
     if (!wal) throw new Error('the WAL is closed, yet close waits for pending appends');
+    await failpoints.passAsync('paxos.wal.beforeWrite');
     await writeFullyAsync(wal.fd, prepared.record, wal.bytes);
+    await failpoints.passAsync('paxos.wal.beforeFsync');
     await fdatasyncAsync(wal.fd);
     this.recordDurable(wal, prepared.batch, prepared.record.length);
+    await failpoints.passAsync('paxos.wal.afterFsync');
   }
 
+  /** After the record's fdatasync: only then may `bytes`, what a simulated power loss keeps, count it. */
   private recordDurable(wal: OpenWal, batch: PersistBatch, recordBytes: number): void {
     wal.bytes += recordBytes;
     this.mirror.apply(batch);
@@ -256,8 +265,9 @@ export class FilePaxosStorage {
       encodeHeader('snapshot', generation),
       snapshotRecord,
     ]);
-    closeSync(file.fd);
+    closeLogFile(file);
     this.generation = generation;
+    failpoints.pass('paxos.snapshot.afterReplace');
     this.rewriteWal();
   }
 

@@ -3,6 +3,8 @@
 // on disk, the state machine in memory, peers over the replication
 // transport and the coordinator over its port. Writers wait for their
 // entry to apply; readers read the applied state when the core allows.
+// Failpoints (replica.ready.*, replica.install.*) sit between the steps.
+import { failpoints } from '@bulwark/failpoints';
 import type { Logger } from '@bulwark/logging';
 import type { ReplicaStorage, SnapshotPoint } from '@bulwark/replica-storage';
 import {
@@ -158,7 +160,7 @@ export class ReplicaRunner<Outcome> {
         new ResourceExhaustedError('waitingWritesMax', `${this.waiters.size} writes are waiting already; retry later`),
       );
     }
-    const result = node.propose(command, durability);
+    const result = node.propose(command, this.durabilityWithPlantedBug(durability));
     if (!result.ok) {
       switch (result.reason) {
         case 'not-primary':
@@ -194,6 +196,20 @@ export class ReplicaRunner<Outcome> {
     });
     this.schedulePump();
     return promise;
+  }
+
+  /**
+   * The planted bug replica.acknowledgeBeforeReplicated: while it is on, a
+   * sync write is proposed as async, so the core commits it on this
+   * primary's own fsync under its lease (PrimaryRole.recomputeCommit's
+   * async rule) and it is answered without waiting for the in-sync backups:
+   * a failover may lose it. Off, `durability` as asked. A write that is
+   * async anyway is left alone, so the point's count and chance go to sync
+   * writes only.
+   */
+  private durabilityWithPlantedBug(durability: Durability | undefined): Durability | undefined {
+    const sync = (durability ?? this.options.node.view?.mode ?? 'sync') === 'sync';
+    return sync && failpoints.isOn('replica.acknowledgeBeforeReplicated') ? 'async' : durability;
   }
 
   /** A backup's answer to a write or STRONG read: the primary it knows, as the client's hint. */
@@ -270,6 +286,7 @@ export class ReplicaRunner<Outcome> {
       await storage.saveSnapshot(emptySnapshotPoint, [], { keepEntriesFrom: 'none' });
     }
     this.options.send(ready.sendBeforePersist);
+    if (ready.committed.length > 0) failpoints.pass('replica.ready.beforeApply');
     const nowMs = this.options.clockMs();
     for (const entry of ready.committed) {
       const outcome = traces ? traces.applying(entry.sequence, () => state.apply(entry)) : state.apply(entry);
@@ -288,12 +305,14 @@ export class ReplicaRunner<Outcome> {
       }
     }
     if (ready.persist) {
+      failpoints.pass('replica.ready.beforePersist');
       const span = traces?.persisting(ready.persist.entries);
       try {
         await storage.appendAsync(ready.persist);
       } finally {
         span?.end();
       }
+      failpoints.pass('replica.ready.beforeSend');
     }
     this.options.send(ready.messages);
     if (ready.fetchSnapshot) void this.installSnapshot(ready.fetchSnapshot.from, ready.fetchSnapshot.epoch);
@@ -371,7 +390,9 @@ export class ReplicaRunner<Outcome> {
         node.snapshotFetchFailed();
         return;
       }
+      failpoints.pass('replica.install.beforeSave');
       await storage.saveSnapshot(fetched.point, chunks, { keepEntriesFrom: 'none' });
+      failpoints.pass('replica.install.beforeRestore');
       state.restore(chunks, fetched.point.lastSequence);
       node.snapshotInstalled(fetched.point);
       logger.info({ from, lastSequence: fetched.point.lastSequence }, 'installed the primary snapshot');

@@ -5,10 +5,11 @@
 // Appends are group-committed: those that queue while a write + fdatasync is
 // in flight are written next as one record with one write and one fdatasync,
 // so a crash keeps them all or none, and a prefix of the batches either way.
-import { closeSync, renameSync, unlinkSync } from 'node:fs';
+import { renameSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  closeLogFile,
   concatBytes,
   errorMessage,
   frameRecord,
@@ -18,6 +19,7 @@ import {
   syncDirectory,
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
+import { failpoints } from '@bulwark/failpoints';
 import { snapshotFileName, snapshotTempFileName } from './file-format';
 import { checkSnapshotWithin, encodeBatchWithin } from './record-codec';
 import type { ReplicaLogState } from './replica-log-state';
@@ -234,7 +236,7 @@ export class FileReplicaStorage implements ReplicaStorage {
   }
 
   private closeFile(): void {
-    if (this.wal) closeSync(this.wal.fd);
+    if (this.wal) closeLogFile(this.wal);
     this.wal = undefined;
     this.finishClosing();
   }
@@ -332,11 +334,15 @@ export class FileReplicaStorage implements ReplicaStorage {
     if (this.openGroup === group) this.openGroup = undefined;
     const wal = this.currentWal();
     const record = frameRecord(concatBytes(group.fields));
+    await failpoints.passAsync('replica.wal.beforeWrite');
     await this.io.writeFully(wal.fd, record, wal.bytes);
+    await failpoints.passAsync('replica.wal.beforeFsync');
     const syncStartMs = performance.now();
     await this.io.fdatasync(wal.fd);
     this.onWalSync?.({ entries: group.entries, seconds: (performance.now() - syncStartMs) / 1_000 });
+    // Only now: `bytes` is what a simulated power loss keeps (durable-log's open-log-files).
     wal.bytes += record.length;
+    await failpoints.passAsync('replica.wal.afterFsync');
   }
 
   /**
@@ -350,12 +356,14 @@ export class FileReplicaStorage implements ReplicaStorage {
     const keepEntries = keep !== 'none';
     const { state } = replayWal(readWal(this.directory, wal.bytes), this.limits.recordBytesMax, { keepEntries });
     state.applySnapshot(meta, keep);
+    failpoints.pass('replica.snapshot.beforeRename');
     renameSync(join(this.directory, snapshotTempFileName), join(this.directory, snapshotFileName));
     syncDirectory(this.directory);
+    failpoints.pass('replica.snapshot.afterRename');
     this.generation++;
     const entries = keepEntries ? state.entries : [];
     const rewritten = writeWal(this.directory, this.generation, state.base(), entries, this.limits.recordBytesMax);
-    closeSync(wal.fd);
+    closeLogFile(wal);
     this.wal = rewritten;
     return meta;
   }

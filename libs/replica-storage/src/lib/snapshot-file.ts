@@ -20,6 +20,7 @@ import {
   StorageCorruptionError,
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from '@bulwark/errors';
+import { failpoints } from '@bulwark/failpoints';
 import { encodeHeader, parseHeader, snapshotFileName, snapshotTempFileName } from './file-format';
 import { decodeSnapshotRecord, encodeSnapshotRecord } from './record-codec';
 import type { KeepEntries, SnapshotChunks, SnapshotMeta, SnapshotPoint, StoredSnapshot } from './replica-types';
@@ -59,6 +60,7 @@ export async function writeSnapshotTemp(
   const dataOffset = headerBytes + recordBytes;
   const fd = openSync(join(directory, snapshotTempFileName), 'w');
   try {
+    await failpoints.passAsync('replica.snapshot.beforeWrite');
     let dataBytes = 0;
     let checksum = 0;
     for await (const chunk of chunks) {
@@ -78,6 +80,7 @@ export async function writeSnapshotTemp(
     if (front.length !== dataOffset)
       throw new Error('the snapshot meta record changed size once its fields were filled');
     await io.writeFully(fd, front, 0);
+    await failpoints.passAsync('replica.snapshot.beforeFsync');
     await io.fsync(fd);
     return meta;
   } finally {

@@ -1,7 +1,8 @@
 // The body of every service's main: validated config (exit 2 with one line on
-// a bad variable), a JSON logger, the server with health and reflection, the
-// Prometheus endpoint (BULWARK_METRICS_ADDR), and signal handling that drains
-// and exits 0.
+// a bad variable), a JSON logger, the failpoints (BULWARK_FAILPOINTS, and
+// their control endpoint at BULWARK_FAILPOINTS_ADDR), the server with health
+// and reflection, the Prometheus endpoint (BULWARK_METRICS_ADDR), and signal
+// handling that drains and exits 0.
 import {
   ConfigError,
   formatHostPort,
@@ -11,6 +12,13 @@ import {
   type HostPort,
   type Schema,
 } from '@bulwark/config';
+import {
+  failpoints,
+  failpointSettings,
+  formatFailpointSpec,
+  startFailpointControl,
+  type FailpointControl,
+} from '@bulwark/failpoints';
 import { createLogger, type Logger } from '@bulwark/logging';
 import { startMetricsServer, type MetricsServer } from '@bulwark/metrics';
 import type { HandlerKit } from './handlers';
@@ -18,6 +26,7 @@ import { exitOnSignals } from './process';
 import { startServer, type RunningServer, type ServiceBinding } from './server';
 
 type CommonConfig = ConfigOf<ReturnType<typeof serviceSettings>>;
+type FailpointConfig = ConfigOf<ReturnType<typeof failpointSettings>>;
 
 /** The running server as a service's `started` hook sees it. */
 export interface StartedServer extends RunningServer {
@@ -67,8 +76,9 @@ export interface ServiceSpec<S extends Schema> {
 export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promise<void> {
   const config = loadConfigOrExit(spec.service, {
     ...serviceSettings(spec.defaultPort),
+    ...failpointSettings(spec.service),
     ...spec.settings,
-  }) as CommonConfig & ConfigOf<S>;
+  }) as CommonConfig & FailpointConfig & ConfigOf<S>;
   try {
     spec.validate?.(config);
   } catch (error) {
@@ -77,10 +87,21 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
     process.exit(2);
   }
   const logger = createLogger({ service: spec.service, memberId: config.memberId, level: config.logLevel });
+  // Before the durable state is opened, so a failpoint in recovery fires too.
+  for (const setting of config.failpoints) failpoints.set(setting);
+  if (config.failpoints.length > 0) {
+    const terms = config.failpoints.map((setting) => `${setting.name}=${formatFailpointSpec(setting.spec)}`);
+    logger.warn({ failpoints: terms }, 'failpoints set');
+  }
   let server: RunningServer;
   const metricsListen = metricsListenAddress(config);
   let metrics: MetricsServer | undefined;
+  let failpointControl: FailpointControl | undefined;
   try {
+    // Before prepare as well: a chaos run can reach a member whose recovery it is stalling.
+    failpointControl =
+      config.failpointsAddress &&
+      (await startFailpointControl({ ...config.failpointsAddress, service: spec.service, logger }));
     await spec.prepare?.(config, logger);
     metrics = metricsListen && (await startMetricsServer({ ...metricsListen, logger }));
     server = await startServer(
@@ -103,7 +124,7 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
     server,
     drainDeadlineMs: config.drainDeadlineMs,
     // Closed last: a scrape during the drain shows it.
-    onStopped: [...(spec.onStopped ?? []), async () => metrics?.close()],
+    onStopped: [...(spec.onStopped ?? []), async () => failpointControl?.close(), async () => metrics?.close()],
   });
   const metricsAddress =
     metricsListen && metrics

@@ -1,0 +1,169 @@
+// Three ReplicaRunners over real cores and in-memory stores, their messages
+// carried between them on the event loop and cut at will: the runner passes
+// its failpoints, and the planted bug replica.acknowledgeBeforeReplicated
+// makes a primary answer a sync write its backups never received, while off
+// it does not.
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { failpoints, parseFailpointSetting } from '@bulwark/failpoints';
+import { createLogger } from '@bulwark/logging';
+import { MemoryReplicaStorage } from '@bulwark/replica-storage/testing';
+import {
+  defaultReplicationSettings,
+  freshReplica,
+  ReplicaNode,
+  type GroupView,
+  type LogEntry,
+  type ReplicationMessage,
+} from '@bulwark/replication';
+import { ReplicaRunner, type AppliedState, type WriteResult } from './replica-runner';
+
+const members = ['r1', 'r2', 'r3'];
+const view: GroupView = { epoch: 1n, primary: 'r1', members, inSync: members, mode: 'sync' };
+const logger = createLogger({
+  service: 'test',
+  memberId: 'test',
+  level: 'error',
+  destination: new Writable({ write: (_chunk, _encoding, done) => done() }),
+});
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** The state machine: the commands applied, in order. */
+class AppliedCommands implements AppliedState<number> {
+  appliedSequence = 0n;
+  commands: string[] = [];
+  apply(entry: LogEntry): number {
+    this.appliedSequence = entry.sequence;
+    if (entry.command.length > 0) this.commands.push(text(entry.command));
+    return this.commands.length;
+  }
+  reset(): void {
+    this.appliedSequence = 0n;
+    this.commands = [];
+  }
+  snapshotChunks(): Iterable<Uint8Array> {
+    return [new TextEncoder().encode(JSON.stringify(this.commands))];
+  }
+  restore(chunks: readonly Uint8Array[], lastSequence: bigint): void {
+    this.commands = JSON.parse(chunks.map(text).join('')) as string[];
+    this.appliedSequence = lastSequence;
+  }
+}
+
+/** Resolves once `condition` holds, polling; fails after `timeoutMs`. */
+async function eventually(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How a write settled so far. */
+function track(write: Promise<WriteResult<number>>) {
+  const state: { result?: WriteResult<number>; error?: Error } = {};
+  const settled = write.then(
+    (result) => (state.result = result),
+    (error: Error) => (state.error = error),
+  );
+  return { state, settled };
+}
+
+/** A group of three with r1 as primary; `linked` false cuts r1 off from its backups both ways. */
+function startGroup() {
+  const runners = new Map<string, ReplicaRunner<number>>();
+  const group = { linked: true, runners };
+  const deliver = (message: ReplicationMessage) => {
+    if (group.linked) runners.get(message.to)?.deliver(message);
+  };
+  for (const id of members) {
+    const runner = new ReplicaRunner<number>({
+      node: new ReplicaNode(id, defaultReplicationSettings, freshReplica, performance.now()),
+      storage: new MemoryReplicaStorage(),
+      state: new AppliedCommands(),
+      // On the next turn of the event loop, as a network would; dropped if cut by then.
+      send: (messages) => {
+        for (const message of messages) setImmediate(() => deliver(message));
+      },
+      // Leases granted, in-sync changes refused: the commit rule keeps counting the backups it cannot reach.
+      coordinator: { renewLease: async () => 10_000, updateInSync: async () => undefined },
+      fetchSnapshot: () => Promise.reject(new Error('no snapshots in this test')),
+      logger,
+      clockMs: () => performance.now(),
+      tickMs: 5,
+      snapshotEveryEntries: 1_000_000,
+      snapshotKeepEntries: 0,
+      waitingWritesMax: 100,
+      addressOf: () => undefined,
+      onFatal: (error) => {
+        throw error;
+      },
+    });
+    runners.set(id, runner);
+    runner.observeView(view);
+    runner.start();
+  }
+  return group;
+}
+
+const command = (value: string) => new TextEncoder().encode(value);
+
+describe('ReplicaRunner and its failpoints', () => {
+  let group: ReturnType<typeof startGroup>;
+  const runner = (id: string) => group.runners.get(id) as ReplicaRunner<number>;
+
+  beforeEach(async () => {
+    group = startGroup();
+    // Every member holds the primary's epoch start, and a first write, before the backups are cut off.
+    await eventually(() => runner('r1').node.role === 'primary');
+    await runner('r1').write(command('before the cut'), undefined);
+    await eventually(() => members.every((id) => runner(id).node.lastSequence === runner('r1').node.lastSequence));
+  });
+  afterEach(async () => {
+    for (const one of group.runners.values()) await one.stop();
+    for (const { name } of failpoints.list()) failpoints.set({ name, spec: undefined });
+  });
+
+  it('off: a sync write is answered only once the in-sync backups have it', async () => {
+    group.linked = false;
+    const write = track(runner('r1').write(command('held'), undefined));
+    await sleep(200);
+    expect(write.state).toEqual({});
+    group.linked = true;
+    await write.settled;
+    expect(write.state.result?.outcome).toBe(2);
+    const sequence = write.state.result?.sequence as bigint;
+    for (const backup of ['r2', 'r3']) expect(runner(backup).node.durableSequence).toBeGreaterThanOrEqual(sequence);
+  });
+
+  it('passes its failpoints when a Ready applies, writes and then sends', async () => {
+    const points = ['replica.ready.beforeApply', 'replica.ready.beforePersist', 'replica.ready.beforeSend'] as const;
+    // sleep(0): passed and counted, nothing else.
+    for (const name of points) failpoints.set(parseFailpointSetting('replica', name, 'sleep(0)'));
+    expect((await runner('r1').write(command('counted'), undefined)).outcome).toBe(2);
+    for (const state of failpoints.list([...points])) expect([state.name, state.fired > 0]).toEqual([state.name, true]);
+  });
+
+  it('on: a sync write is answered after the primary fsync alone, its backups never having it', async () => {
+    failpoints.set(parseFailpointSetting('replica', 'replica.acknowledgeBeforeReplicated', '1*on'));
+    group.linked = false;
+    // An async write is answered without the backups anyway: it leaves the count to sync writes.
+    await runner('r1').write(command('async anyway'), 'async');
+    expect(failpoints.list(['replica.acknowledgeBeforeReplicated'])[0]).toMatchObject({ action: '1*on', fired: 0 });
+
+    const acknowledged = await runner('r1').write(command('acknowledged, not replicated'), undefined);
+    expect(acknowledged.outcome).toBe(3);
+    for (const backup of ['r2', 'r3']) expect(runner(backup).node.lastSequence).toBeLessThan(acknowledged.sequence);
+    expect(failpoints.list(['replica.acknowledgeBeforeReplicated'])[0]).toMatchObject({ action: 'off', fired: 1 });
+
+    // Its count used up, the bug is off again: the next sync write waits for the backups.
+    const next = track(runner('r1').write(command('held'), 'sync'));
+    await sleep(200);
+    expect(next.state).toEqual({});
+    group.linked = true;
+    await next.settled;
+    expect(next.state.result?.outcome).toBe(4);
+  });
+});
