@@ -1,0 +1,124 @@
+// When the chaos run breaks what, decided up front from a seed: the same
+// seed, duration and nemeses give the same schedule, so a failing run is
+// repeated by its command line. One fault at a time, each healed before the
+// next begins after a quiet gap (the history then shows what each did), in
+// a cycle through the chosen kinds in a seeded order, so every kind runs
+// when the run is long enough for one cycle. Nothing is scheduled in the
+// warm-up or the heal period at the end, when the final reads are made.
+import { seededUniform } from '@bulwark/random';
+
+/** What a fault does; each maps to a nemesis the run applies and heals. */
+export const nemesisKinds = [
+  /** kill -9 of the target, restarted when the fault ends. */
+  'kill',
+  /** SIGSTOP, then SIGCONT: shorter than a primary lease (no failover should follow). */
+  'pause-short',
+  /** SIGSTOP, then SIGCONT: well past a primary lease (the group fails over; the old primary must not serve). */
+  'pause-long',
+  /** Both directions between the target and the rest of the fleet dropped. */
+  'partition',
+  /** Only what the target sends is dropped: it hears everyone, nobody hears it. */
+  'partition-one-way',
+  /** Half the packets to and from the target dropped at random. */
+  'loss',
+  /** A failpoint switched on in the target for the fault's length (crash at a named point, a stalled fsync). */
+  'failpoint',
+] as const;
+
+export type NemesisKind = (typeof nemesisKinds)[number];
+
+/** Which member a fault hits, resolved against the topology when it starts. */
+export const faultTargets = [
+  'primary',
+  'backup',
+  'coordinator-leader',
+  'coordinator',
+  'router',
+  'lock',
+  'redis',
+] as const;
+
+export type FaultTarget = (typeof faultTargets)[number];
+
+export interface ScheduledFault {
+  /** 1, 2, ... in start order. */
+  readonly id: number;
+  readonly kind: NemesisKind;
+  readonly target: FaultTarget;
+  /** From the start of the workload, ms. */
+  readonly startMs: number;
+  readonly durationMs: number;
+}
+
+export interface NemesisScheduleOptions {
+  readonly seed: number;
+  /** Length of the workload, ms. */
+  readonly durationMs: number;
+  /** At least one. */
+  readonly kinds: readonly NemesisKind[];
+  /** Members faults may hit; at least one. */
+  readonly targets: readonly FaultTarget[];
+  /** Before the first fault: the workload's steady state to compare with. */
+  readonly warmUpMs: number;
+  /** After the last fault ends: everything healed, the fleet converges, the final reads are made. */
+  readonly healMs: number;
+  /** Between a fault's end and the next one's start, at least. */
+  readonly quietMs: number;
+}
+
+/** How long each kind lasts, [shortest, longest] ms: pauses on either side of the 600 ms primary lease. */
+export const faultDurationMs: Readonly<Record<NemesisKind, readonly [number, number]>> = {
+  kill: [1_000, 3_000],
+  'pause-short': [150, 350],
+  'pause-long': [2_500, 4_000],
+  partition: [2_000, 5_000],
+  'partition-one-way': [2_000, 5_000],
+  loss: [2_000, 5_000],
+  failpoint: [1_000, 3_000],
+};
+
+/** Whether a kind of fault means something on a target. */
+function fits(kind: NemesisKind, target: FaultTarget): boolean {
+  // A one-way partition of a process that only answers (Redis) is a full one for every caller: left to `partition`.
+  if (kind === 'partition-one-way' && target === 'redis') return false;
+  // Failpoints live in the coordinators and replicas only.
+  if (kind === 'failpoint') return target !== 'router' && target !== 'lock' && target !== 'redis';
+  return true;
+}
+
+export function nemesisSchedule(options: NemesisScheduleOptions): ScheduledFault[] {
+  const { durationMs, warmUpMs, healMs, quietMs } = options;
+  if (options.kinds.length === 0) throw new RangeError('kinds: at least one nemesis is needed');
+  if (options.targets.length === 0) throw new RangeError('targets: at least one target is needed');
+  for (const kind of options.kinds) {
+    if (!options.targets.some((target) => fits(kind, target))) {
+      throw new RangeError(`kinds: ${kind} fits none of the targets ${options.targets.join(', ')}`);
+    }
+  }
+  const random = seededUniform(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const between = ([low, high]: readonly [number, number]) => Math.round(low + random() * (high - low));
+  const faults: ScheduledFault[] = [];
+  const lastEnd = durationMs - healMs;
+  let at = warmUpMs;
+  let cycle: NemesisKind[] = [];
+  while (true) {
+    if (cycle.length === 0) cycle = shuffled([...new Set(options.kinds)], random);
+    const kind = cycle.shift() as NemesisKind;
+    const length = between(faultDurationMs[kind]);
+    if (at + length > lastEnd) break;
+    const target = pick(options.targets.filter((candidate) => fits(kind, candidate)));
+    faults.push({ id: faults.length + 1, kind, target, startMs: at, durationMs: length });
+    at += length + quietMs + between([0, quietMs]);
+  }
+  return faults;
+}
+
+/** Fisher-Yates with the run's generator. */
+function shuffled<T>(items: T[], random: () => number): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [items[index], items[other]] = [items[other] as T, items[index] as T];
+  }
+  return items;
+}
