@@ -1,0 +1,136 @@
+// `npm run chaos`: one chaos run against the compose fleet (see
+// tools/chaos/src/lib/run-chaos.ts), its checkers' verdict, and on a
+// failure the one command that repeats it. Exit 0: no anomaly; 1: anomalies;
+// 2: bad options.
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { faultTargets, nemesisKinds, type FaultTarget, type NemesisKind } from './lib/nemesis-schedule';
+import { ChaosRun } from './lib/run-chaos';
+
+function listOf<T extends string>(allowed: readonly T[], name: string) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((item) => item.trim());
+    const unknown = items.find((item) => !allowed.includes(item as T));
+    if (unknown !== undefined || items.length === 0) {
+      throw new InvalidArgumentError(`${name}: ${JSON.stringify(unknown ?? '')} is not one of ${allowed.join(', ')}`);
+    }
+    return items as T[];
+  };
+}
+
+function seconds(value: string): number {
+  const match = /^(\d+)(s|m)?$/.exec(value);
+  if (!match) throw new InvalidArgumentError('must be seconds, or minutes with m (90, 90s, 3m)');
+  return Number(match[1]) * (match[2] === 'm' ? 60_000 : 1_000);
+}
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min || number > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    }
+    return number;
+  };
+}
+
+const program = new Command('npm run chaos --')
+  .description('A chaos run against the compose fleet: a seeded workload, seeded faults, and checkers.')
+  .addOption(new Option('--duration <time>', 'workload length (90, 90s, 3m)').default(120_000, '2m').argParser(seconds))
+  .addOption(
+    new Option('--seed <n>', 'seed of the workload and the schedule')
+      .default(Math.floor(Math.random() * 1_000_000), 'random')
+      .argParser(integer(0, 2 ** 31 - 1)),
+  )
+  .addOption(
+    new Option('--nemeses <list>', `faults to inject: ${nemesisKinds.join(', ')}`)
+      .default(
+        ['kill', 'pause-short', 'pause-long', 'partition'] as NemesisKind[],
+        'kill,pause-short,pause-long,partition',
+      )
+      .argParser(listOf(nemesisKinds, '--nemeses')),
+  )
+  .addOption(
+    new Option('--targets <list>', `members faults may hit: ${faultTargets.join(', ')}`)
+      .default(['primary', 'backup', 'coordinator-leader'] as FaultTarget[], 'primary,backup,coordinator-leader')
+      .argParser(listOf(faultTargets, '--targets')),
+  )
+  .addOption(new Option('--clients <n>', 'concurrent clients').default(8).argParser(integer(1, 256)))
+  .addOption(new Option('--keys <n>', 'keys the clients share').default(16).argParser(integer(1, 10_000)))
+  .addOption(new Option('--out <dir>', 'where the history and summary go').default('', '.bulwark/chaos/seed-<seed>'))
+  .addOption(new Option('--subnet <a.b.c>', 'loopback /24 of the fleet').default('127.77.96'))
+  .addOption(new Option('--port-offset <n>', 'added to published ports').default(11_000).argParser(integer(0, 50_000)));
+
+program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+program.parse(process.argv);
+const options = program.opts<{
+  duration: number;
+  seed: number;
+  nemeses: NemesisKind[];
+  targets: FaultTarget[];
+  clients: number;
+  keys: number;
+  out: string;
+  subnet: string;
+  portOffset: number;
+}>();
+
+const repeat = [
+  'npm run chaos --',
+  `--duration ${options.duration / 1000}s`,
+  `--seed ${options.seed}`,
+  `--nemeses ${options.nemeses.join(',')}`,
+  `--targets ${options.targets.join(',')}`,
+  `--clients ${options.clients}`,
+  `--keys ${options.keys}`,
+].join(' ');
+const log = (line: string) => process.stdout.write(`chaos: ${line}\n`);
+const run = new ChaosRun(
+  {
+    seed: options.seed,
+    durationMs: options.duration,
+    nemeses: options.nemeses,
+    targets: options.targets,
+    workload: {
+      clients: options.clients,
+      keys: options.keys,
+      mix: { put: 0.45, get: 0.45, delete: 0.1 },
+      callTimeoutMs: 10_000,
+    },
+    composeFile: resolve('docker-compose.yml'),
+    projectDir: process.cwd(),
+    outDir: resolve(options.out || `.bulwark/chaos/seed-${options.seed}`),
+    subnet: options.subnet,
+    portOffset: options.portOffset,
+  },
+  log,
+);
+let interrupted = false;
+const onSignal = () => {
+  if (interrupted) return;
+  interrupted = true;
+  log('interrupted: undoing every fault and stopping the fleet');
+  void run.close().finally(() => process.exit(130));
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
+log(`seed ${options.seed}; repeat with: ${repeat}`);
+run
+  .run()
+  .then(async (result) => {
+    await run.close();
+    const { report } = result;
+    log(`${result.operations} operations, ${result.faults} faults; history ${result.historyFile}`);
+    log(`anomalies: ${report.anomalyCount} (summary ${result.summaryFile})`);
+    if (report.anomalyCount > 0) {
+      log(`FAILED; repeat with: ${repeat}`);
+      process.exit(1);
+    }
+  })
+  .catch(async (error: unknown) => {
+    await run.close();
+    log(`run failed: ${error instanceof Error ? error.stack : String(error)}`);
+    log(`repeat with: ${repeat}`);
+    process.exit(1);
+  });
