@@ -61,6 +61,8 @@ const crashPoint: Record<'coordinator' | 'replica', string> = {
   replica: 'replica.ready.beforeSend',
 };
 const failpointPort = 7999;
+/** How long a member that is restarting may take to answer its failpoint control. */
+const failpointReachMs = 15_000;
 const bulwarkServices = /^(coordinator|replica)-/;
 
 export class ChaosRun {
@@ -236,11 +238,26 @@ export class ChaosRun {
     }
   }
 
+  /**
+   * Sets a failpoint over the member's control endpoint. A member restarting
+   * from an earlier fault is waited for (a bounded while); switching off one
+   * that crashed at the point needs nothing: it restarts with every point off.
+   */
   private async setFailpoint(address: string, name: string, term: string): Promise<void> {
     const url = `http://${address}:${failpointPort}/failpoints/${name}`;
-    const response = await fetch(url, term === 'off' ? { method: 'DELETE' } : { method: 'PUT', body: term });
-    // Crashed at the point meanwhile (the launcher restarts it, with every failpoint off): nothing to switch off.
-    if (!response.ok && term !== 'off') throw new Error(`${url}: ${response.status} ${await response.text()}`);
+    const request = term === 'off' ? { method: 'DELETE' } : { method: 'PUT', body: term };
+    const deadline = performance.now() + failpointReachMs;
+    for (;;) {
+      try {
+        const response = await fetch(url, request);
+        if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+        return;
+      } catch (error) {
+        if (term === 'off') return;
+        if (performance.now() >= deadline) throw error;
+        await delay(100);
+      }
+    }
   }
 
   private async topology(): Promise<coordinatorV1.Topology> {
