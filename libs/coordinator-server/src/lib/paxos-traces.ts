@@ -10,16 +10,14 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
-  TraceFlags,
   context,
-  diag,
   trace,
   type Span,
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
 import { ballotsEqual, type Ballot, type Entry, type Message, type PersistBatch } from '@bulwark/paxos';
-import { endRpcSpan, rpcAttributes, startBatchSpan } from '@bulwark/rpc';
+import { endRpcSpan, isSampled, rpcAttributes, startBatchSpan, tracingSafely } from '@bulwark/rpc';
 
 /** Sampled rounds followed at once (each ends by the proposal timeout anyway). */
 export const tracedRoundsMax = 1_024;
@@ -34,16 +32,6 @@ interface TracedRound {
   readonly accepts: Map<string, Span>;
   /** Peers the slot went to already (an answered peer is not started again by a resend). */
   readonly sentTo: Set<string>;
-}
-
-/** Runs a tracing step; a fault in it is logged and the round goes on untraced. */
-function safely<T>(step: string, work: () => T, fallback: T): T {
-  try {
-    return work();
-  } catch (error) {
-    diag.error(`paxos traces: ${step} failed`, error);
-    return fallback;
-  }
 }
 
 export class PaxosTraces {
@@ -65,8 +53,8 @@ export class PaxosTraces {
   /** A command was proposed at slot, in its caller's span (the active context). */
   proposed(slot: bigint, ballot: Ballot): void {
     const parent = trace.getSpanContext(context.active());
-    if (!parent || (parent.traceFlags & TraceFlags.SAMPLED) === 0) return;
-    safely(
+    if (!isSampled(parent)) return;
+    tracingSafely(
       'proposed',
       () => {
         // A slot proposed again (this member led again after losing it): the old round ends here.
@@ -92,7 +80,7 @@ export class PaxosTraces {
   /** Messages going out: an Accept carrying a followed slot starts that peer's accept span. */
   sending(messages: readonly Message[]): void {
     if (this.rounds.size === 0) return;
-    safely(
+    tracingSafely(
       'sending',
       () => {
         for (const message of messages) {
@@ -107,7 +95,7 @@ export class PaxosTraces {
   /** A message came in: Accepted from a peer ends its accept spans of those slots. */
   received(message: Message): void {
     if (this.rounds.size === 0 || message.type !== 'accepted') return;
-    safely(
+    tracingSafely(
       'received',
       () => {
         for (const slot of message.slots) {
@@ -125,7 +113,7 @@ export class PaxosTraces {
   /** A span for this member's durable write of batch, linked to the followed rounds it carries; none without. */
   persisting(batch: PersistBatch): Span | undefined {
     if (this.rounds.size === 0) return undefined;
-    return safely(
+    return tracingSafely(
       'persisting',
       () => {
         const slots = [...batch.accepted, ...batch.chosen].map((entry) => entry.slot);
@@ -143,7 +131,7 @@ export class PaxosTraces {
     const round = this.rounds.get(slot);
     if (!round) return;
     this.rounds.delete(slot);
-    safely(
+    tracingSafely(
       'settled',
       () => {
         for (const span of round.accepts.values()) {

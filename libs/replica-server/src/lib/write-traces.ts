@@ -12,20 +12,18 @@
 // epoch ends everything followed (the sequences may be taken over). Never
 // throws into the runner: a tracing fault is logged, not fatal.
 import { performance } from 'node:perf_hooks';
-import {
-  ROOT_CONTEXT,
-  SpanKind,
-  TraceFlags,
-  context,
-  diag,
-  trace,
-  type Span,
-  type SpanContext,
-  type Tracer,
-} from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, context, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { commonV1 } from '@bulwark/contracts';
 import type { LogEntry } from '@bulwark/replication';
-import { endRpcSpan, rpcAttributes, spanContextFrom, startBatchSpan, traceContextOf } from '@bulwark/rpc';
+import {
+  endRpcSpan,
+  isSampled,
+  rpcAttributes,
+  spanContextFrom,
+  startBatchSpan,
+  traceContextOf,
+  tracingSafely,
+} from '@bulwark/rpc';
 
 /** Sampled writes followed at once. */
 export const tracedWritesMax = 4_096;
@@ -65,20 +63,6 @@ export interface WriteTracesOptions<Outcome> {
 /** What the replication transport uses: nothing that depends on the state machine's outcomes. */
 export type ReplicationTraces = Pick<WriteTraces<unknown>, 'replicating' | 'acknowledging' | 'received'>;
 
-function sampled(spanContext: SpanContext | undefined): spanContext is SpanContext {
-  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-}
-
-/** Runs a tracing step; a fault in it is logged and the work goes on untraced. */
-function safely<T>(step: string, work: () => T, fallback: T): T {
-  try {
-    return work();
-  } catch (error) {
-    diag.error(`write traces: ${step} failed`, error);
-    return fallback;
-  }
-}
-
 export class WriteTraces<Outcome> {
   /** By sequence, in the order proposed: sequence order within an epoch (a change of epoch clears it). */
   private readonly writes = new Map<bigint, TracedWrite>();
@@ -101,8 +85,8 @@ export class WriteTraces<Outcome> {
   /** The runner proposed a write at sequence, in its operation's span (the active context). */
   proposed(sequence: bigint, fenced: boolean): void {
     const operation = trace.getSpanContext(context.active());
-    if (!sampled(operation)) return;
-    safely(
+    if (!isSampled(operation)) return;
+    tracingSafely(
       'proposed',
       () => {
         this.expire(this.clockMs(), 1);
@@ -124,14 +108,14 @@ export class WriteTraces<Outcome> {
   applying(sequence: bigint, apply: () => Outcome): Outcome {
     const write = this.writes.get(sequence);
     if (!write?.fenced) return apply();
-    const span = safely(
+    const span = tracingSafely(
       'fence check',
       () => this.tracer.startSpan('bulwark.replica/FenceCheck', {}, this.parentOf(write)),
       undefined,
     );
     try {
       const outcome = apply();
-      safely(
+      tracingSafely(
         'fence check',
         () => span?.setAttribute('bulwark.fence.accepted', this.options.fenceAccepted(outcome)),
         span,
@@ -145,7 +129,7 @@ export class WriteTraces<Outcome> {
   /** A span for writing entries to the WAL (one fsync), linked to the sampled writes among them; none without. */
   persisting(entries: readonly LogEntry[]): Span | undefined {
     if (this.writes.size === 0) return undefined;
-    return safely(
+    return tracingSafely(
       'persisting',
       () =>
         startBatchSpan(
@@ -162,14 +146,14 @@ export class WriteTraces<Outcome> {
   /** Trace contexts for entries going to backup: each sampled write's replication span to it, started the first time. */
   replicating(backup: string, entries: readonly LogEntry[]): commonV1.TraceContext[] {
     if (this.writes.size === 0) return [];
-    return safely('replicating', () => this.replicationContexts(backup, entries), []);
+    return tracingSafely('replicating', () => this.replicationContexts(backup, entries), []);
   }
 
   /** backup has every entry through durableSequence on disk: their replication spans to it end. */
   acknowledged(backup: string, durableSequence: bigint): void {
     const awaiting = this.awaitingAck.get(backup);
     if (!awaiting || awaiting.length === 0) return;
-    safely(
+    tracingSafely(
       'acknowledged',
       () => {
         let acknowledged = 0;
@@ -197,7 +181,7 @@ export class WriteTraces<Outcome> {
   settled(sequence: bigint, failure?: Error): void {
     const write = this.writes.get(sequence);
     if (!write) return;
-    safely(
+    tracingSafely(
       'settled',
       () => {
         write.settled = true;
@@ -214,7 +198,7 @@ export class WriteTraces<Outcome> {
   /** On a backup: a batch from primary through lastSequence with these traces; its span ends when acknowledged. */
   received(primary: string, lastSequence: bigint, entryTraces: readonly commonV1.TraceContext[]): void {
     if (entryTraces.length === 0) return;
-    safely(
+    tracingSafely(
       'received',
       () => {
         const nowMs = this.clockMs();
@@ -237,7 +221,7 @@ export class WriteTraces<Outcome> {
   /** On a backup: its acknowledgement through durableSequence goes to primary, ending the batches it covers. */
   acknowledging(primary: string, durableSequence: bigint): void {
     if (this.batches.length === 0) return;
-    safely(
+    tracingSafely(
       'acknowledging',
       () => {
         this.batches = this.batches.filter((batch) => {
@@ -253,7 +237,7 @@ export class WriteTraces<Outcome> {
   /** Ends what is older than tracedAgeMaxMs (the runner's tick calls it), so nothing is followed forever. */
   expire(nowMs: number, room = 0): void {
     if (this.writes.size === 0 && this.batches.length === 0) return;
-    safely(
+    tracingSafely(
       'expire',
       () => {
         for (const [sequence, write] of this.writes) {
@@ -274,7 +258,7 @@ export class WriteTraces<Outcome> {
    * it was (a new primary may take over the sequences), so it all ends here.
    */
   reset(): void {
-    safely(
+    tracingSafely(
       'reset',
       () => {
         for (const [sequence, write] of this.writes) this.forget(sequence, write);

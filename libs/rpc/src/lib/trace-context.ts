@@ -7,6 +7,7 @@ import {
   ROOT_CONTEXT,
   SpanStatusCode,
   TraceFlags,
+  diag,
   defaultTextMapGetter,
   defaultTextMapSetter,
   trace,
@@ -25,13 +26,14 @@ import { codeByKind } from './error-table';
 
 const w3c = new W3CTraceContextPropagator();
 
-function sampled(spanContext: SpanContext | undefined): spanContext is SpanContext {
+/** Whether spanContext is of a sampled trace: only those are carried, linked and followed. */
+export function isSampled(spanContext: SpanContext | undefined): spanContext is SpanContext {
   return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
 }
 
 /** The wire form of span's context; undefined unless its trace is sampled (nothing to follow otherwise). */
 export function traceContextOf(span: Span): commonV1.TraceContext | undefined {
-  if (!sampled(span.spanContext())) return undefined;
+  if (!isSampled(span.spanContext())) return undefined;
   const carrier: Record<string, string> = {};
   w3c.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
   const traceparent = carrier['traceparent'];
@@ -55,7 +57,7 @@ export function contextFrom(traceContext: commonV1.TraceContext | undefined): Co
 /** Links to the sampled spans among spanContexts: what a batch span carries. */
 export function linksTo(spanContexts: Iterable<SpanContext | undefined>): Link[] {
   const links: Link[] = [];
-  for (const spanContext of spanContexts) if (sampled(spanContext)) links.push({ context: spanContext });
+  for (const spanContext of spanContexts) if (isSampled(spanContext)) links.push({ context: spanContext });
   return links;
 }
 
@@ -68,6 +70,20 @@ export function rpcAttributes(service: string, method: string, serverAddress?: s
     if (colon > 0) attributes['server.port'] = Number(serverAddress.slice(colon + 1));
   }
   return attributes;
+}
+
+/**
+ * Runs a tracing step of code whose failure is fatal (a Ready loop, a
+ * runner): a fault in the step is logged through the OpenTelemetry diag
+ * logger and the work goes on untraced, with fallback.
+ */
+export function tracingSafely<T>(step: string, work: () => T, fallback: T): T {
+  try {
+    return work();
+  } catch (error) {
+    diag.error(`tracing: ${step} failed`, error);
+    return fallback;
+  }
 }
 
 /** Links a batch span keeps; the SDK is configured to keep as many (@bulwark/telemetry). */
