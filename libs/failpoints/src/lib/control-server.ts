@@ -10,8 +10,7 @@
 // A bad term is 400 with the reason, a name that is not this service's
 // failpoint 404, a body above termBytesMax 413.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { formatHostPort } from '@bulwark/config';
+import { listenHttp } from '@bulwark/config';
 import { InvalidArgumentError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { failpointsOf, type FailpointName } from './catalog';
@@ -142,28 +141,9 @@ export async function startFailpointControl(options: FailpointControlOptions): P
     });
   });
   server.maxConnections = connectionsMax;
-  // node:http takes an IPv6 host without its brackets.
-  const listenHost = options.host.replace(/^\[(.*)\]$/, '$1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, listenHost, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  // After listening, an error is a connection's (handled by node:http), never the process's.
-  server.on('error', (error) => logger.warn({ err: error }, 'failpoint control server error'));
-  const address = formatHostPort({ host: options.host, port: (server.address() as AddressInfo).port });
-  logger.warn({ address, path: failpointsPath }, 'serving failpoint control');
-  let closed: Promise<void> | undefined;
-  return {
-    address,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closed;
-    },
-  };
+  const listening = await listenHttp(server, options, (error) =>
+    logger.warn({ err: error }, 'failpoint control server error'),
+  );
+  logger.warn({ address: listening.address, path: failpointsPath }, 'serving failpoint control');
+  return { address: listening.address, close: () => listening.close() };
 }

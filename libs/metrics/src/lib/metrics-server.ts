@@ -5,8 +5,7 @@
 // 404 for another path, 405 for another method, 400 (Node's own) for bytes
 // that are not HTTP, 500 if collecting fails.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { formatHostPort } from '@bulwark/config';
+import { listenHttp, type ListeningHttpServer } from '@bulwark/config';
 import type { Logger } from '@bulwark/logging';
 import type { Registry } from 'prom-client';
 import { registry as processRegistry } from './registry';
@@ -27,14 +26,8 @@ export interface MetricsServerOptions {
   registry?: Registry;
 }
 
-export interface MetricsServer {
-  /** host:port actually bound: the host as given, the port the kernel chose for 0. */
-  readonly address: string;
-  /** The port actually bound. */
-  readonly port: number;
-  /** Stops listening and ends open connections; idempotent. */
-  close(): Promise<void>;
-}
+/** The metrics endpoint as it listens: its bound address and port, and close(). */
+export type MetricsServer = ListeningHttpServer;
 
 async function answer(request: IncomingMessage, response: ServerResponse, registry: Registry, logger: Logger) {
   // A body is never read: let it drain so the connection can be reused.
@@ -67,31 +60,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     void answer(request, response, registry, logger);
   });
   server.maxConnections = metricsConnectionsMax;
-  // node:http takes an IPv6 host without its brackets.
-  const listenHost = options.host.replace(/^\[(.*)\]$/, '$1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, listenHost, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  // After listening, an error is a connection's (handled by node:http), never the process's.
-  server.on('error', (error) => logger.warn({ err: error }, 'metrics server error'));
-  const { port } = server.address() as AddressInfo;
-  const address = formatHostPort({ host: options.host, port });
-  logger.info({ address, path: metricsPath }, 'serving metrics');
-  let closed: Promise<void> | undefined;
-  return {
-    address,
-    port,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Keep-alive connections of a scraper would hold close() open.
-        server.closeAllConnections();
-      });
-      return closed;
-    },
-  };
+  const listening = await listenHttp(server, options, (error) => logger.warn({ err: error }, 'metrics server error'));
+  logger.info({ address: listening.address, path: metricsPath }, 'serving metrics');
+  return listening;
 }
