@@ -4,6 +4,7 @@
 // 2: bad options.
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loopbackSubnetPattern } from '@bulwark/fleet';
 import { faultTargets, nemesisKinds, type FaultTarget, type NemesisKind } from './lib/nemesis-schedule';
 import { ChaosRun } from './lib/run-chaos';
 
@@ -18,10 +19,23 @@ function listOf<T extends string>(allowed: readonly T[], name: string) {
   };
 }
 
+/** The run's warm-up (5 s) and heal (15 s) leave no room for a fault below this. */
+const durationMinMs = 30_000;
+
 function seconds(value: string): number {
   const match = /^(\d+)(s|m)?$/.exec(value);
   if (!match) throw new InvalidArgumentError('must be seconds, or minutes with m (90, 90s, 3m)');
-  return Number(match[1]) * (match[2] === 'm' ? 60_000 : 1_000);
+  const ms = Number(match[1]) * (match[2] === 'm' ? 60_000 : 1_000);
+  if (ms < durationMinMs || ms > 24 * 3_600_000) throw new InvalidArgumentError('must be from 30s to 24h');
+  return ms;
+}
+
+/** A /24 of the fleet's loopback range 127.77.x: the only addresses the network faults may touch. */
+function fleetSubnet(value: string): string {
+  if (!loopbackSubnetPattern.regex.test(value) || !value.startsWith('127.77.')) {
+    throw new InvalidArgumentError('must be the first three octets of a /24 in 127.77.0.0/16, such as 127.77.96');
+  }
+  return value;
 }
 
 function integer(min: number, max: number) {
@@ -58,7 +72,7 @@ const program = new Command('npm run chaos --')
   .addOption(new Option('--clients <n>', 'concurrent clients').default(8).argParser(integer(1, 256)))
   .addOption(new Option('--keys <n>', 'keys the clients share').default(16).argParser(integer(1, 10_000)))
   .addOption(new Option('--out <dir>', 'where the history and summary go').default('', '.bulwark/chaos/seed-<seed>'))
-  .addOption(new Option('--subnet <a.b.c>', 'loopback /24 of the fleet').default('127.77.96'))
+  .addOption(new Option('--subnet <a.b.c>', 'loopback /24 of the fleet').default('127.77.96').argParser(fleetSubnet))
   .addOption(new Option('--port-offset <n>', 'added to published ports').default(11_000).argParser(integer(0, 50_000)));
 
 program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));

@@ -4,7 +4,7 @@
 // off, or crashed at a failpoint, and the coordinator leader too; then the
 // checkers over the recorded history find no anomaly in sync mode, and no
 // iptables rule of the run is left.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,21 @@ interface Summary {
 describe('npm run chaos', () => {
   const out = mkdtempSync(join(tmpdir(), 'bulwark-chaos-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it.each([
+    [['--subnet', '10.0.0'], "option '--subnet <a.b.c>' argument '10.0.0' is invalid"],
+    [['--duration', '10s'], "option '--duration <time>' argument '10s' is invalid. must be from 30s to 24h"],
+    [['--nemeses', 'kill,boom'], '--nemeses: "boom" is not one of kill,'],
+    [['--targets', 'primary,'], '--targets: "" is not one of primary,'],
+  ])('refuses bad options (%j) with exit 2 and one line naming the option, touching nothing', (args, message) => {
+    const result = spawnSync(process.execPath, [repoPath('dist/tools/chaos/main.js'), ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(message)]);
+  });
 
   it('finds no anomaly in sync mode through kills, long pauses, partitions and failpoint crashes', async () => {
     const args = [
