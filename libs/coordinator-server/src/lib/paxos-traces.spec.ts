@@ -2,18 +2,12 @@
 // command's span, an accept span per peer under the round, and the leader's
 // durable write linked to the rounds it carried; bounded in count.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Accept, Accepted, Ballot, Entry, Heartbeat, Message, PersistBatch, Prepare } from '@bulwark/paxos';
 import { PaxosTraces, tracedRoundsMax } from './paxos-traces';
+import { RecordingTracer, enableAsyncContext } from '@bulwark/rpc/testing';
 
-const exporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
+const { exporter, tracer } = new RecordingTracer();
 
 const roundName = 'bulwark.paxos/Round';
 const acceptName = 'paxos.v1.Paxos/Accept';
@@ -69,12 +63,11 @@ function finishedNamed(name: string): ReadableSpan[] {
 const acceptsTo = (peer: string) =>
   finishedNamed(acceptName).filter((span) => span.attributes['bulwark.paxos.peer'] === peer);
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
+let disableAsyncContext: () => void;
+
+beforeAll(() => (disableAsyncContext = enableAsyncContext()));
+
+afterAll(() => disableAsyncContext());
 beforeEach(() => exporter.reset());
 
 describe('PaxosTraces', () => {

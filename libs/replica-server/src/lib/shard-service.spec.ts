@@ -3,23 +3,17 @@
 // trace context runs in a server span of that trace, active while it runs,
 // and each batch with traced operations gets a consumer span linked to them.
 import { EventEmitter } from 'node:events';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type SpanContext } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
+import { type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { kvV1, type commonV1, type shardV1 } from '@bulwark/contracts';
 import { FailedPreconditionError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { spanContextFrom, traceContextOf, type HandlerContext, type HandlerKit } from '@bulwark/rpc';
 import { shardService } from './shard-service';
 import type { ShardOperations } from './shard-operations';
+import { RecordingTracer, enableAsyncContext } from '@bulwark/rpc/testing';
 
-const exporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
+const { exporter, tracer } = new RecordingTracer();
 
 /** What of a grpc-js ServerDuplexStream the handler uses. */
 class FakeCall extends EventEmitter {
@@ -130,12 +124,11 @@ const serverSpans = (): ReadableSpan[] => exporter.getFinishedSpans().filter((sp
 const consumerSpans = (): ReadableSpan[] =>
   exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CONSUMER);
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
+let disableAsyncContext: () => void;
+
+beforeAll(() => (disableAsyncContext = enableAsyncContext()));
+
+afterAll(() => disableAsyncContext());
 beforeEach(() => exporter.reset());
 
 describe('shardService Operate tracing', () => {

@@ -2,21 +2,15 @@
 // replication spans on the primary, the fence check, the WAL append, and a
 // backup's span per received batch; bounded in count and age.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { commonV1 } from '@bulwark/contracts';
 import { UnavailableError } from '@bulwark/errors';
 import type { LogEntry } from '@bulwark/replication';
 import { spanContextFrom, traceContextOf } from '@bulwark/rpc';
 import { WriteTraces, tracedBatchesMax, tracedAgeMaxMs, tracedWritesMax } from './write-traces';
+import { RecordingTracer, enableAsyncContext } from '@bulwark/rpc/testing';
 
-const exporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
+const { exporter, tracer } = new RecordingTracer();
 
 const replicate = 'replication.v1.Replication/Replicate';
 const fenceCheck = 'bulwark.replica/FenceCheck';
@@ -61,12 +55,11 @@ const spanIdsOf = (spans: readonly ReadableSpan[]) => spans.map((span) => span.s
 const remoteSpanIds = (contexts: readonly commonV1.TraceContext[]) =>
   contexts.map((traceContext) => spanContextFrom(traceContext)?.spanId);
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
+let disableAsyncContext: () => void;
+
+beforeAll(() => (disableAsyncContext = enableAsyncContext()));
+
+afterAll(() => disableAsyncContext());
 beforeEach(() => exporter.reset());
 
 describe('WriteTraces on the primary', () => {

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -22,6 +21,7 @@ import {
   type OperateStreamOptions,
   type OperationRequest,
 } from './operate-stream';
+import { RecordingTracer, enableAsyncContext } from '@bulwark/rpc/testing';
 
 /** Records what the stream writes; `writeResult` is what write answers (false: the transport asks to wait for 'drain'). */
 class FakeCall extends EventEmitter {
@@ -430,8 +430,7 @@ describe('OperateStream', () => {
   });
 
   describe('tracing', () => {
-    const exporter = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
+    const { exporter, tracer } = new RecordingTracer();
     const replica = { memberId: 'replica-1', address: 'replica-1:7100' };
     const unsampledParent = trace.wrapSpanContext({
       traceId: '0af7651916cd43dd8448eb211c80319c',
@@ -452,12 +451,11 @@ describe('OperateStream', () => {
     const carriedSpanIds = (call: FakeCall, index: number) =>
       call.written[index]?.operations.map((operation) => spanContextFrom(operation.traceContext)?.spanId);
 
-    beforeAll(() => {
-      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    });
-    afterAll(() => {
-      context.disable();
-    });
+    let disableAsyncContext: () => void;
+
+    beforeAll(() => (disableAsyncContext = enableAsyncContext()));
+
+    afterAll(() => disableAsyncContext());
     beforeEach(() => exporter.reset());
 
     it("gives each operation a client span under its caller's span, carried in the operation", async () => {

@@ -9,7 +9,6 @@ import {
   createTraceState,
   trace,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DeadlineExceededError, FailedPreconditionError, NotLeaderError, UnavailableError } from '@bulwark/errors';
 import {
@@ -23,9 +22,9 @@ import {
   startBatchSpan,
   traceContextOf,
 } from './trace-context';
+import { RecordingTracer, enableAsyncContext } from '../testing';
 
-const exporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
+const { exporter, tracer } = new RecordingTracer();
 
 const traceId = '0af7651916cd43dd8448eb211c80319c';
 const spanId = 'b7ad6b7169203331';
@@ -38,12 +37,11 @@ function finished(name: string) {
   return spans[0]!;
 }
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
+let disableAsyncContext: () => void;
+
+beforeAll(() => (disableAsyncContext = enableAsyncContext()));
+
+afterAll(() => disableAsyncContext());
 beforeEach(() => exporter.reset());
 
 describe('traceContextOf and spanContextFrom', () => {
