@@ -20,6 +20,7 @@ module.exports = {
     ],
   },
   moduleNameMapper,
+  setupFiles: ['<rootDir>/tools/jest/release-async-local-storage.js'],
   maxWorkers: 2,
   testTimeout: 60_000,
   // A test that leaves a handle open fails loudly instead of hanging CI.
