@@ -12,3 +12,4 @@ export * from './lib/call-end';
 export * from './lib/spans';
 export * from './lib/channel-pool';
 export * from './lib/trace-context';
+export * from './lib/source-address';

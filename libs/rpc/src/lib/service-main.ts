@@ -1,5 +1,6 @@
 // The body of every service's main: validated config (exit 2 with one line on
-// a bad variable), a JSON logger, the failpoints (BULWARK_FAILPOINTS, and
+// a bad variable), a JSON logger, outgoing connections from the service's
+// own loopback address when it listens on one, the failpoints (BULWARK_FAILPOINTS, and
 // their control endpoint at BULWARK_FAILPOINTS_ADDR), the server with health
 // and reflection, the Prometheus endpoint (BULWARK_METRICS_ADDR), and signal
 // handling that drains and exits 0.
@@ -23,6 +24,7 @@ import { createLogger, type Logger } from '@bulwark/logging';
 import { startMetricsServer, type MetricsServer } from '@bulwark/metrics';
 import type { HandlerKit } from './handlers';
 import { exitOnSignals } from './process';
+import { connectFromListenAddress } from './source-address';
 import { startServer, type RunningServer, type ServiceBinding } from './server';
 
 type CommonConfig = ConfigOf<ReturnType<typeof serviceSettings>>;
@@ -87,6 +89,8 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
     process.exit(2);
   }
   const logger = createLogger({ service: spec.service, memberId: config.memberId, level: config.logLevel });
+  // Before any client connects: a service on its own loopback address also connects from it (source-address.ts).
+  connectFromListenAddress(config.listenAddress.host);
   // Before the durable state is opened, so a failpoint in recovery fires too.
   for (const setting of config.failpoints) failpoints.set(setting);
   if (config.failpoints.length > 0) {
