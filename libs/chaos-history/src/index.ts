@@ -11,4 +11,5 @@ export * from './lib/checkers/lost-writes';
 export * from './lib/checkers/convergence';
 export * from './lib/checkers/locks';
 export * from './lib/checkers/fenced-writes';
+export * from './lib/checkers/write-positions';
 export * from './lib/check-chaos-history';

@@ -6,6 +6,7 @@ import {
   cas,
   ChaosHistoryBuilder,
   casOk,
+  committedAt,
   del,
   deleteOk,
   get,
@@ -127,29 +128,53 @@ describe('checkChaosHistory on planted bugs', () => {
     expect(anomaly?.opIds).toEqual([newer, stale]);
     expect(anomaly?.records).toEqual(recordsOfOps(records, [newer, stale]));
   });
+
+  it('catches a sync write lost from the log that a new epoch overwrote before anyone read it, and only by its position', () => {
+    const history = new ChaosHistoryBuilder();
+    const lost = history.ok('c1', put('k', 'a'), [0, 10], committedAt(1n, 10n, putOk()));
+    history.fault('kill', [replica('replica-a1', 'group-a', true)], [20, 200]);
+    const overwrite = history.ok('c2', put('k', 'b'), [100, 110], committedAt(2n, 10n, putOk()));
+    history.ok('c3', get('k'), [120, 130], getOk('b'));
+    finalReads(history, 300, { k: 'b' });
+    const records = history.records;
+
+    const report = checkChaosHistory(records, options);
+
+    expect(failing(report)).toEqual(['writePositions']);
+    expect(report.anomalyCount).toBe(1);
+    const [anomaly] = report.writePositions.anomalies;
+    expect(anomaly).toMatchObject({ kind: 'sync-write-lost-from-log', rule: 'later-epoch', opId: lost });
+    expect(anomaly?.evidenceOpId).toBe(overwrite);
+    expect(anomaly?.records).toEqual(recordsOfOps(records, [lost, overwrite]));
+  });
 });
 
 describe('checkChaosHistory on a clean history', () => {
-  /** Concurrent clients, unknown and failed outcomes, a failover, locks with fenced writes, converged replicas. */
+  /**
+   * Concurrent clients, unknown and failed outcomes, a failover (whose new epoch's log continues above every
+   * sync write), locks with fenced writes, converged replicas.
+   */
   function cleanHistory(): ChaosRecord[] {
     const history = new ChaosHistoryBuilder();
-    history.ok('c1', put('x', 'x1'), [0, 40], putOk());
-    history.ok('c2', put('x', 'x2'), [10, 30], putOk());
+    // Acknowledged after the failover, by the new primary: the read at 50 ms sees it.
+    history.ok('c1', put('x', 'x1'), [0, 40], committedAt(2n, 4n, putOk()));
+    history.ok('c2', put('x', 'x2'), [10, 30], committedAt(1n, 2n, putOk()));
     history.ok('c3', get('x'), [35, 38], getOk('x2'));
     history.ok('c3', get('x'), [50, 55], getOk('x1'));
     history.unknown('c2', put('x', 'x3'), [60, 90]);
     history.fail('c1', put('x', 'x4'), [62, 70]);
-    history.ok('c1', cas('x', 'x1', 'x5'), [100, 120], casOk(false));
+    history.ok('c1', cas('x', 'x1', 'x5'), [100, 120], committedAt(2n, 6n, casOk(false)));
     history.ok('c1', get('x'), [130, 140], getOk('x3'));
-    history.ok('c2', del('y'), [0, 5], deleteOk());
-    history.ok('c2', put('y', 'y1', { durability: 'async' }), [10, 20], putOk());
+    history.ok('c2', del('y'), [0, 5], committedAt(1n, 1n, deleteOk()));
+    // Lost in the failover, as async writes may be: epoch 2 reuses its entry.
+    history.ok('c2', put('y', 'y1', { durability: 'async' }), [10, 20], committedAt(1n, 4n, putOk()));
     history.fault('kill', [replica('replica-a1', 'group-a', true)], [25, 400]);
     history.ok('c3', get('y', 'eventual'), [30, 31], getOk(null, 'replica-a2'));
     history.ok('c4', acquire('L', 'o4'), [0, 3], granted(1n, 99));
-    history.ok('c4', put('z', 'z1', { fence: { lockName: 'L', token: 1n } }), [10, 20], putOk());
+    history.ok('c4', put('z', 'z1', { fence: { lockName: 'L', token: 1n } }), [10, 20], committedAt(1n, 3n, putOk()));
     history.ok('c4', release('L', 'o4', 1n), [30, 35], released());
     history.ok('c5', acquire('L', 'o5'), [5, 40], granted(2n, 105));
-    history.ok('c5', put('z', 'z2', { fence: { lockName: 'L', token: 2n } }), [50, 60], putOk());
+    history.ok('c5', put('z', 'z2', { fence: { lockName: 'L', token: 2n } }), [50, 60], committedAt(2n, 5n, putOk()));
     history.fail(
       'c4',
       put('z', 'z3', { fence: { lockName: 'L', token: 1n } }),
@@ -180,6 +205,7 @@ describe('checkChaosHistory on a clean history', () => {
     expect(report.convergence).toMatchObject({ groupsChecked: 1, membersRead: 3 });
     expect(report.lockMutualExclusion.grantsChecked).toBe(2);
     expect(report.staleTokenWrites).toMatchObject({ fencedWritesAccepted: 2, fencedWritesRefused: 1 });
+    expect(report.writePositions).toMatchObject({ writesChecked: 7, writesWithoutPosition: 0 });
 
     const reread = parseChaosHistory(formatChaosHistory(records));
     expect(reread).toEqual(records);

@@ -19,6 +19,7 @@ import {
   type AsyncLossWindow,
   type LostSyncWritesResult,
 } from './checkers/lost-writes';
+import { checkWritePositions, type WritePositionsResult } from './checkers/write-positions';
 
 export interface ChaosCheckOptions {
   /** The documented window of async loss around a fault on a primary. */
@@ -36,6 +37,7 @@ export interface ChaosCheckReport {
   readonly lockMutualExclusion: MutualExclusionResult;
   readonly fencingTokenOrder: TokenOrderResult;
   readonly staleTokenWrites: StaleTokenWritesResult;
+  readonly writePositions: WritePositionsResult;
   /** Every checker's anomalyCount added up: 0 when the run showed nothing wrong (see also linearizability.undecidedKeys). */
   readonly anomalyCount: number;
 }
@@ -52,6 +54,7 @@ export function checkChaosHistory(input: HistoryInput, options: ChaosCheckOption
     lockMutualExclusion: checkLockMutualExclusion(history, { anomaliesMax }),
     fencingTokenOrder: checkFencingTokenOrder(history, { anomaliesMax }),
     staleTokenWrites: checkStaleTokenWrites(history, { anomaliesMax }),
+    writePositions: checkWritePositions(history, { anomaliesMax }),
   };
   const anomalyCount = Object.values(results).reduce((sum, result) => sum + result.anomalyCount, 0);
   return { ...results, anomalyCount };

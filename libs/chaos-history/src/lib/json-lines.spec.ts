@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@bulwark/errors';
-import { ChaosHistoryBuilder, acquire, granted, put, putOk, replica } from '../testing';
+import { ChaosHistoryBuilder, acquire, committedAt, deleteOk, granted, put, putOk, replica } from '../testing';
 import { formatChaosHistory, formatChaosRecord, parseChaosHistory } from './json-lines';
 import type { ChaosRecord, TxnOperation } from './records';
 
@@ -23,6 +23,14 @@ const invoke = (fields: Record<string, unknown> = {}) =>
     op: { kind: 'put', key: 'k', value: 'v', durability: 'sync' },
     ...fields,
   });
+/** A put's ok result with the given fields added. */
+const okResult = (fields: Record<string, unknown>) => ({
+  kind: 'put',
+  succeeded: true,
+  version: '1',
+  group: 'group-a',
+  ...fields,
+});
 const ok = (fields: Record<string, unknown> = {}) =>
   JSON.stringify({
     type: 'ok',
@@ -30,7 +38,7 @@ const ok = (fields: Record<string, unknown> = {}) =>
     client: 'c1',
     wallMs: 2,
     monoMs: 2,
-    result: { kind: 'put', succeeded: true, version: '1', group: 'group-a' },
+    result: okResult({}),
     ...fields,
   });
 
@@ -58,7 +66,13 @@ describe('chaos history JSON lines', () => {
       [0, 1],
       putOk(),
     );
-    history.ok('c2', txn, [2, 3], { kind: 'txn', succeeded: false, group: 'group-b' });
+    history.ok(
+      'c2',
+      txn,
+      [2, 3],
+      committedAt(3n, 18446744073709551615n, { kind: 'txn', succeeded: false, group: 'group-b' }),
+    );
+    history.ok('c2', { kind: 'delete', key: 'k', durability: 'sync' }, [2, 3], committedAt(1n, 2n, deleteOk()));
     history.ok('c3', acquire('L', 'o3', 5_000), [4, 5.25], granted(2n ** 63n, 4_954.5));
     history.ok('c3', acquire('L', 'o3'), [6, 7], { kind: 'lock-acquire', acquired: false });
     history.unknown('c4', { kind: 'get', key: 'k', consistency: 'bounded' }, [8, 9]);
@@ -86,6 +100,9 @@ describe('chaos history JSON lines', () => {
         '"fence":{"lockName":"L","token":"9007199254740993"}}}',
     );
     expect(text).toContain('"values":{"k":"v","gone":null,"__proto__":"odd but legal"}');
+    expect(text).toContain('"group":"group-b","epoch":"3","sequence":"18446744073709551615"}');
+    // A result without a position writes neither field.
+    expect(text).toContain('"result":{"kind":"put","succeeded":true,"version":"1","group":"group-a"}}');
     expect(text.endsWith('}\n')).toBe(true);
     expect(parseChaosHistory(text)).toEqual(records);
     expect(parseChaosHistory(`\n${text}\n\n`)).toEqual(records);
@@ -96,7 +113,7 @@ describe('chaos history JSON lines', () => {
       '{"type":"invoke","opId":7,"client":"c2","wallMs":1733450000123,"monoMs":1520.25,"op":{"kind":"put","key":"user/1","value":"v7","durability":"sync","fence":{"lockName":"jobs","token":"3"}}}',
       '{"type":"invoke","opId":8,"client":"c3","wallMs":1733450000124,"monoMs":1521,"op":{"kind":"get","key":"user/1","consistency":"strong"}}',
       '{"type":"fault","faultId":1,"phase":"start","wallMs":1733450000125,"monoMs":1522,"kind":"kill","targets":[{"member":"replica-a1","group":"group-a","primary":true}],"detail":"SIGKILL"}',
-      '{"type":"ok","opId":7,"client":"c2","wallMs":1733450000131,"monoMs":1528.5,"result":{"kind":"put","succeeded":true,"version":"4","group":"group-a"}}',
+      '{"type":"ok","opId":7,"client":"c2","wallMs":1733450000131,"monoMs":1528.5,"result":{"kind":"put","succeeded":true,"version":"4","group":"group-a","epoch":"3","sequence":"1207"}}',
       '{"type":"unknown","opId":8,"client":"c3","wallMs":1733450009124,"monoMs":10521,"error":"deadline-exceeded: no answer within 9000 ms"}',
       '{"type":"invoke","opId":9,"client":"w2","wallMs":1733450010000,"monoMs":11397,"op":{"kind":"lock-acquire","name":"jobs","owner":"worker-2","ttlMs":2000}}',
       '{"type":"ok","opId":9,"client":"w2","wallMs":1733450010004,"monoMs":11401.5,"result":{"kind":"lock-acquire","acquired":true,"token":"4","validUntilMonoMs":13375}}',
@@ -179,6 +196,39 @@ describe('chaos history JSON lines', () => {
         ok({ result: { kind: 'lock-acquire', acquired: false, token: '1' } }),
       ],
       'line 2 field "result.token": is not a field here',
+    ],
+    [
+      'an epoch without a sequence',
+      [invoke(), ok({ result: okResult({ epoch: '2' }) })],
+      'line 2 field "result.sequence": is missing: a result with an epoch has a sequence too',
+    ],
+    [
+      'a sequence without an epoch',
+      [invoke(), ok({ result: okResult({ sequence: '9' }) })],
+      'line 2 field "result.epoch": is missing: a result with a sequence has an epoch too',
+    ],
+    [
+      'epoch 0',
+      [invoke(), ok({ result: okResult({ epoch: '0', sequence: '9' }) })],
+      'line 2 field "result.epoch": must be at least "1" (leave both out when unknown), got "0"',
+    ],
+    [
+      'sequence 0',
+      [invoke(), ok({ result: okResult({ epoch: '2', sequence: '0' }) })],
+      'line 2 field "result.sequence": must be at least "1"',
+    ],
+    [
+      'a sequence as a number',
+      [invoke(), ok({ result: okResult({ epoch: '2', sequence: 9 }) })],
+      'line 2 field "result.sequence": must be a decimal string from "0"',
+    ],
+    [
+      'a position on a read',
+      [
+        invoke({ op: { kind: 'get', key: 'k', consistency: 'strong' } }),
+        ok({ result: { kind: 'get', value: null, version: '0', member: 'm', epoch: '1', sequence: '1' } }),
+      ],
+      'line 2 field "result.epoch": is not a field here',
     ],
     [
       'a fault kind that is not a word',

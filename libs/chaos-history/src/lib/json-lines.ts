@@ -10,6 +10,7 @@ import {
   type ChaosRecordType,
   type Fence,
   type FaultTarget,
+  type LogPosition,
   type Operation,
   type OperationResult,
   type TxnCompare,
@@ -17,11 +18,11 @@ import {
 } from './records';
 
 // The chaos history file: one record a line, as JSON. uint64s (tokens,
-// versions) are decimal strings, since a JSON number is read as a double;
-// final-read values are a JSON object from key to value (null: absent).
-// Parsing checks every field and the history's shape (each completion after
-// its invocation, each fault end after its start) and names the line and
-// field of the first problem.
+// versions, epochs, sequences) are decimal strings, since a JSON number is
+// read as a double; final-read values are a JSON object from key to value
+// (null: absent). Parsing checks every field and the history's shape (each
+// completion after its invocation, each fault end after its start) and names
+// the line and field of the first problem.
 
 /** Bounds the memory of a parsed history (a few hundred bytes a record). */
 export const chaosLinesMax = 10_000_000;
@@ -122,6 +123,19 @@ function readOperation(reader: FieldReader): Operation {
   }
 }
 
+/** A write's log position, present only when the result has one: both fields or neither, each at least 1. */
+function readLogPosition(reader: FieldReader): LogPosition {
+  const epoch = reader.optionalUint64('epoch');
+  const sequence = reader.optionalUint64('sequence');
+  if (epoch === undefined && sequence === undefined) return {};
+  if (epoch === undefined) return reader.fail('epoch', 'is missing: a result with a sequence has an epoch too');
+  if (sequence === undefined) return reader.fail('sequence', 'is missing: a result with an epoch has a sequence too');
+  // The header's 0 means "none": a result without a position leaves both fields out.
+  if (epoch === 0n) reader.fail('epoch', 'must be at least "1" (leave both out when unknown), got "0"');
+  if (sequence === 0n) reader.fail('sequence', 'must be at least "1" (leave both out when unknown), got "0"');
+  return { epoch, sequence };
+}
+
 function readResult(reader: FieldReader): OperationResult {
   const kind = reader.oneOf('kind', operationKinds);
   switch (kind) {
@@ -131,6 +145,7 @@ function readResult(reader: FieldReader): OperationResult {
         succeeded: reader.boolean('succeeded'),
         version: reader.uint64('version'),
         group: reader.name('group'),
+        ...readLogPosition(reader),
       };
     case 'get':
       return {
@@ -145,10 +160,16 @@ function readResult(reader: FieldReader): OperationResult {
         succeeded: reader.boolean('succeeded'),
         existed: reader.boolean('existed'),
         group: reader.name('group'),
+        ...readLogPosition(reader),
       };
     case 'cas':
     case 'txn':
-      return { kind, succeeded: reader.boolean('succeeded'), group: reader.name('group') };
+      return {
+        kind,
+        succeeded: reader.boolean('succeeded'),
+        group: reader.name('group'),
+        ...readLogPosition(reader),
+      };
     case 'lock-acquire':
       return reader.boolean('acquired')
         ? {

@@ -7,6 +7,7 @@ import {
   acquire,
   cas,
   casOk,
+  committedAt,
   del,
   deleteOk,
   get,
@@ -60,13 +61,16 @@ interface KvHistory {
 /**
  * A history of a correct store: steps take effect 10 ms apart, in order, on
  * one map (a sequential register per key), inside intervals that overlap up
- * to 4 steps either way; a fault kills the primary now and then; after the
- * run all three replicas hold the final map.
+ * to 4 steps either way, each write at the next entry of one log; a fault
+ * kills the primary now and then, and the log goes on at the next epoch;
+ * after the run all three replicas hold the final map.
  */
 function kvHistory(steps: readonly KvStep[]): KvHistory {
   const history = new ChaosHistoryBuilder();
   const state = new Map<string, string>();
   let syncWriteOfA = false;
+  let epoch = 1n;
+  let sequence = 0n;
   steps.forEach((step, index) => {
     const pointMs = 100 + index * 10;
     const interval: [number, number] = [pointMs - step.beforeMs, pointMs + step.afterMs];
@@ -94,6 +98,8 @@ function kvHistory(steps: readonly KvStep[]): KvHistory {
         break;
     }
     const takesEffect = step.fate === 'ok' || step.fate === 'unknown-applied';
+    // Every write that takes effect is an entry, also a cas that did not swap.
+    if (takesEffect && step.kind !== 'get') sequence += 1n;
     if (takesEffect && swaps && step.kind !== 'get') {
       if (step.kind === 'delete') state.delete(step.key);
       else state.set(step.key, value);
@@ -101,11 +107,14 @@ function kvHistory(steps: readonly KvStep[]): KvHistory {
     }
     if (step.fate === 'fail') history.fail(client, op, interval);
     else if (step.fate !== 'ok') history.unknown(client, op, interval);
-    else if (op.kind === 'put') history.ok(client, op, interval, putOk());
-    else if (op.kind === 'delete') history.ok(client, op, interval, deleteOk());
-    else if (op.kind === 'cas') history.ok(client, op, interval, casOk(swaps));
+    else if (op.kind === 'put') history.ok(client, op, interval, committedAt(epoch, sequence, putOk()));
+    else if (op.kind === 'delete') history.ok(client, op, interval, committedAt(epoch, sequence, deleteOk()));
+    else if (op.kind === 'cas') history.ok(client, op, interval, committedAt(epoch, sequence, casOk(swaps)));
     else history.ok(client, op as ReturnType<typeof get>, interval, getOk(current));
-    if (index % 7 === 3) history.fault('kill', [replica('replica-a1', 'group-a', true)], [pointMs, pointMs + 5]);
+    if (index % 7 === 3) {
+      history.fault('kill', [replica('replica-a1', 'group-a', true)], [pointMs, pointMs + 5]);
+      epoch += 1n;
+    }
   });
   const endMs = 200 + steps.length * 10;
   for (const member of ['replica-a1', 'replica-a2', 'replica-a3']) {

@@ -117,8 +117,20 @@ export const operationKinds: readonly OperationKind[] = [
   'lock-release',
 ];
 
+/**
+ * Where in its group's log a write was committed, from the response header:
+ * `epoch`, the group's configuration epoch the primary acted under, and
+ * `sequence`, the replica log sequence of the write's own entry (both at
+ * least 1). Both present or both absent: absent in histories recorded before
+ * they were kept. Every write is one entry, also one that did not succeed.
+ */
+export interface LogPosition {
+  readonly epoch?: bigint;
+  readonly sequence?: bigint;
+}
+
 /** `group`: the replica group that answered (the response header's group_id); a fence is kept per group. */
-export interface PutResult {
+export interface PutResult extends LogPosition {
   readonly kind: 'put';
   /** false only when expectedVersion did not match. */
   readonly succeeded: boolean;
@@ -137,21 +149,21 @@ export interface GetResult {
   readonly member: string;
 }
 
-export interface DeleteResult {
+export interface DeleteResult extends LogPosition {
   readonly kind: 'delete';
   readonly succeeded: boolean;
   readonly existed: boolean;
   readonly group: string;
 }
 
-export interface CasResult {
+export interface CasResult extends LogPosition {
   readonly kind: 'cas';
   /** Whether it swapped. */
   readonly succeeded: boolean;
   readonly group: string;
 }
 
-export interface TxnResult {
+export interface TxnResult extends LogPosition {
   readonly kind: 'txn';
   /** Whether every compare held, so the success branch was written (else the failure branch). */
   readonly succeeded: boolean;
@@ -285,5 +297,5 @@ export type ChaosRecord =
   InvokeRecord | OkRecord | FailRecord | UnknownRecord | FaultRecord | FinalReadRecord | FinalReadFailedRecord;
 export type ChaosRecordType = ChaosRecord['type'];
 
-/** Fencing tokens, versions and expected versions are uint64. */
+/** Fencing tokens, versions, expected versions, epochs and sequences are uint64. */
 export const uint64Max = 2n ** 64n - 1n;

@@ -92,6 +92,16 @@ export const casOk = (succeeded: boolean, group = 'group-a'): ResultsByKind['cas
   succeeded,
   group,
 });
+/** A write's result with where its group's log committed it: `committedAt(2n, 14n, putOk())`. */
+export const committedAt = <R extends ResultsByKind['put' | 'delete' | 'cas' | 'txn']>(
+  epoch: bigint,
+  sequence: bigint,
+  result: R,
+): R => ({
+  ...result,
+  epoch,
+  sequence,
+});
 export const granted = (token: bigint, validUntilMonoMs: number): ResultsByKind['lock-acquire'] => ({
   kind: 'lock-acquire',
   acquired: true,
