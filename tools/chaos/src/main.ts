@@ -4,6 +4,7 @@
 // 2: bad options.
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { failpointCatalog, failpointNames, type BugFailpointName } from '@bulwark/failpoints';
 import { loopbackSubnetPattern } from '@bulwark/fleet';
 import { faultTargets, nemesisKinds, type FaultTarget, type NemesisKind } from './lib/nemesis-schedule';
 import { ChaosRun } from './lib/run-chaos';
@@ -18,6 +19,8 @@ function listOf<T extends string>(allowed: readonly T[], name: string) {
     return items as T[];
   };
 }
+
+const bugNames = failpointNames.filter((name): name is BugFailpointName => failpointCatalog[name].kind === 'bug');
 
 /** The run's warm-up (5 s) and heal (15 s) leave no room for a fault below this. */
 const durationMinMs = 30_000;
@@ -73,7 +76,12 @@ const program = new Command('npm run chaos --')
   .addOption(new Option('--keys <n>', 'keys the clients share').default(16).argParser(integer(1, 10_000)))
   .addOption(new Option('--out <dir>', 'where the history and summary go').default('', '.bulwark/chaos/seed-<seed>'))
   .addOption(new Option('--subnet <a.b.c>', 'loopback /24 of the fleet').default('127.77.96').argParser(fleetSubnet))
-  .addOption(new Option('--port-offset <n>', 'added to published ports').default(11_000).argParser(integer(0, 50_000)));
+  .addOption(new Option('--port-offset <n>', 'added to published ports').default(11_000).argParser(integer(0, 50_000)))
+  .addOption(
+    new Option('--bugs <list>', `planted bugs to switch on, to see the run catch them: ${bugNames.join(', ')}`)
+      .default([] as BugFailpointName[], 'none')
+      .argParser(listOf(bugNames, '--bugs')),
+  );
 
 program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 program.parse(process.argv);
@@ -87,6 +95,7 @@ const options = program.opts<{
   out: string;
   subnet: string;
   portOffset: number;
+  bugs: BugFailpointName[];
 }>();
 
 const repeat = [
@@ -97,6 +106,7 @@ const repeat = [
   `--targets ${options.targets.join(',')}`,
   `--clients ${options.clients}`,
   `--keys ${options.keys}`,
+  ...(options.bugs.length > 0 ? [`--bugs ${options.bugs.join(',')}`] : []),
 ].join(' ');
 const log = (line: string) => process.stdout.write(`chaos: ${line}\n`);
 const run = new ChaosRun(
@@ -116,6 +126,7 @@ const run = new ChaosRun(
     outDir: resolve(options.out || `.bulwark/chaos/seed-${options.seed}`),
     subnet: options.subnet,
     portOffset: options.portOffset,
+    bugs: options.bugs,
   },
   log,
 );
@@ -137,6 +148,10 @@ run
     const { report } = result;
     log(`${result.operations} operations, ${result.faults} faults; history ${result.historyFile}`);
     log(`anomalies: ${report.anomalyCount} (summary ${result.summaryFile})`);
+    for (const [checker, checked] of Object.entries(report)) {
+      if (typeof checked !== 'object' || checked.anomalyCount === 0) continue;
+      log(`  ${checker}: ${checked.anomalyCount}; the first: ${checked.anomalies[0]?.description ?? '-'}`);
+    }
     if (report.anomalyCount > 0) {
       log(`FAILED; repeat with: ${repeat}`);
       process.exit(1);

@@ -1,9 +1,11 @@
 // A CI-sized chaos run, as users run it (`npm run chaos`, here its built
-// command): the compose fleet through the launcher, a minute of seeded
-// clients while a primary or backup is killed, paused past its lease, cut
-// off, or crashed at a failpoint, and the coordinator leader too; then the
-// checkers over the recorded history find no anomaly in sync mode, and no
-// iptables rule of the run is left.
+// command): the compose fleet through the launcher, seeded clients while a
+// primary or backup is killed, paused past its lease, cut off, crashed at a
+// failpoint, or cut off from its peers and killed, and the coordinator
+// leader too; then the checkers over the recorded history find no anomaly
+// in sync mode, and no iptables rule of the run is left. The same run with
+// a planted bug switched on (a primary that acknowledges sync writes before
+// its backups have them) must fail, reporting what the bug lost.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +18,15 @@ interface Summary {
   faults: number;
   report: {
     anomalyCount: number;
-    linearizability: { keysDecided: number; undecidedKeys: unknown[] };
-    lostSyncWrites: { syncWritesChecked: number };
+    linearizability: { keysDecided: number; undecidedKeys: unknown[]; anomalyCount: number };
+    lostSyncWrites: { syncWritesChecked: number; anomalyCount: number };
+    writePositions: { writesChecked: number; anomalyCount: number };
     convergence: { membersRead: number };
   };
 }
+
+/** Its schedule isolates and kills a primary (asserted below), besides the other kinds. */
+const seed = 19;
 
 describe('npm run chaos', () => {
   const out = mkdtempSync(join(tmpdir(), 'bulwark-chaos-'));
@@ -41,20 +47,27 @@ describe('npm run chaos', () => {
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(message)]);
   });
 
-  it('finds no anomaly in sync mode through kills, long pauses, partitions and failpoint crashes', async () => {
+  const nemeses = ['kill', 'pause-long', 'partition', 'failpoint', 'isolate-kill'];
+  const chaos = (outDir: string, extra: string[] = []) => {
     const args = [
       repoPath('dist/tools/chaos/main.js'),
-      ...['--duration', '60s', '--seed', '20'],
-      ...['--nemeses', 'kill,pause-long,partition,failpoint', '--targets', 'primary,backup,coordinator-leader'],
-      ...['--out', out, '--subnet', '127.77.93', '--port-offset', '12000'],
+      ...['--duration', '75s', '--seed', String(seed)],
+      ...['--nemeses', nemeses.join(','), '--targets', 'primary,backup,coordinator-leader'],
+      ...['--out', outDir, '--subnet', '127.77.93', '--port-offset', '12000'],
+      ...extra,
     ];
-    const run = await new Promise<{ code: number; output: string }>((resolve) =>
+    return new Promise<{ code: number; output: string }>((resolve) =>
       execFile(process.execPath, args, { cwd: repoRoot, timeout: 240_000 }, (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr }),
       ),
     );
+  };
+  const summaryOf = (outDir: string) => JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as Summary;
+
+  it('finds no anomaly in sync mode through kills, long pauses, partitions, failpoint crashes and isolated kills', async () => {
+    const run = await chaos(out);
     expect([run.code, run.output]).toEqual([0, expect.stringContaining('anomalies: 0')]);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+    const summary = summaryOf(out);
     expect(summary.report.anomalyCount).toBe(0);
     // The run did what it says: faults happened, and the checkers had something to check.
     expect(summary.faults).toBeGreaterThanOrEqual(4);
@@ -62,10 +75,28 @@ describe('npm run chaos', () => {
     expect(summary.report.linearizability.keysDecided).toBe(16);
     expect(summary.report.linearizability.undecidedKeys).toEqual([]);
     expect(summary.report.lostSyncWrites.syncWritesChecked).toBeGreaterThan(100);
+    expect(summary.report.writePositions.writesChecked).toBeGreaterThan(100);
     expect(summary.report.convergence.membersRead).toBe(9);
-    for (const kind of ['kill', 'pause-long', 'partition', 'failpoint']) {
-      expect(readFileSync(join(out, 'history.jsonl'), 'utf8')).toContain(`"kind":"${kind}"`);
-    }
+    const history = readFileSync(join(out, 'history.jsonl'), 'utf8');
+    for (const kind of nemeses) expect(history).toContain(`"kind":"${kind}"`);
+    // The seed isolates and kills a primary: what the planted bug below needs to lose writes.
+    expect(history).toMatch(
+      /"kind":"isolate-kill","targets":\[\{"member":"replica-[^"]+","group":"[^"]+","primary":true\}\]/,
+    );
+    expect(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' })).not.toContain('BWCHAOS');
+  }, 300_000);
+
+  it('reports lost writes when the same run has a primary that acknowledges sync writes before its backups have them', async () => {
+    const bugOut = join(out, 'planted-bug');
+    const run = await chaos(bugOut, ['--bugs', 'replica.acknowledgeBeforeReplicated']);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('planted bugs switched on: replica.acknowledgeBeforeReplicated');
+    expect(run.output).toContain(`FAILED; repeat with: npm run chaos -- --duration 75s --seed ${seed}`);
+    const { report } = summaryOf(bugOut);
+    // What the primary acknowledged alone is gone from the new primary's log (its later writes took those
+    // positions), and may show as reads older than it or values missing at the end.
+    expect(report.writePositions.anomalyCount).toBeGreaterThan(0);
+    expect(run.output).toMatch(/writePositions: \d+; the first: group-\w+: sync (put|delete) #\d+/);
     expect(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' })).not.toContain('BWCHAOS');
   }, 300_000);
 });

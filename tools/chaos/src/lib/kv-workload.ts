@@ -7,7 +7,7 @@
 // read's error is a failure: it changed nothing.
 import { BulwarkError, FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import type { ChaosRecorder } from '@bulwark/chaos-history';
-import type { KvClient } from '@bulwark/kv-client';
+import type { KvClient, ResponseHeader } from '@bulwark/kv-client';
 import { seededUniform } from '@bulwark/random';
 
 export interface KvWorkloadOptions {
@@ -27,6 +27,11 @@ export function workloadKeys(count: number): string[] {
 
 function refused(error: unknown): boolean {
   return error instanceof InvalidArgumentError || error instanceof FailedPreconditionError;
+}
+
+/** Where in its group's log a write was committed, for the write-positions checker; none when not told. */
+function logPositionOf(header: ResponseHeader): { epoch?: bigint; sequence?: bigint } {
+  return header.epoch > 0n && header.sequence > 0n ? { epoch: header.epoch, sequence: header.sequence } : {};
 }
 
 function describe(error: unknown): string {
@@ -72,7 +77,13 @@ export class KvWorkload {
     const pending = this.recorder.invoke(client, { kind: 'put', key, value, durability: 'sync' });
     try {
       const result = await this.client.put(key, value, { durability: 'sync', timeoutMs: this.options.callTimeoutMs });
-      pending.ok({ kind: 'put', succeeded: result.succeeded, version: result.version, group: result.header.groupId });
+      pending.ok({
+        kind: 'put',
+        succeeded: result.succeeded,
+        version: result.version,
+        group: result.header.groupId,
+        ...logPositionOf(result.header),
+      });
     } catch (error) {
       if (refused(error)) pending.fail(describe(error));
       else pending.unknown(describe(error));
@@ -103,6 +114,7 @@ export class KvWorkload {
         succeeded: result.succeeded,
         existed: result.existed,
         group: result.header.groupId,
+        ...logPositionOf(result.header),
       });
     } catch (error) {
       if (refused(error)) pending.fail(describe(error));

@@ -1,7 +1,13 @@
 // The chaos run's fault schedule: repeatable from its seed, one fault at a
 // time with quiet between, inside the window between warm-up and heal, and
 // every chosen kind in each cycle.
-import { faultDurationMs, nemesisKinds, nemesisSchedule, type NemesisScheduleOptions } from './nemesis-schedule';
+import {
+  failpointNemeses,
+  faultDurationMs,
+  nemesisKinds,
+  nemesisSchedule,
+  type NemesisScheduleOptions,
+} from './nemesis-schedule';
 
 const options: NemesisScheduleOptions = {
   seed: 7,
@@ -44,11 +50,16 @@ describe('nemesisSchedule', () => {
   it('hits only targets a kind means something on', () => {
     const faults = nemesisSchedule({ ...options, durationMs: 1_800_000 });
     for (const fault of faults) {
-      if (fault.kind === 'failpoint') expect(['primary', 'backup', 'coordinator-leader']).toContain(fault.target);
+      if (failpointNemeses.has(fault.kind) || fault.kind === 'isolate' || fault.kind === 'isolate-kill') {
+        expect(['primary', 'backup', 'coordinator-leader']).toContain(fault.target);
+      }
       if (fault.kind === 'partition-one-way') expect(fault.target).not.toBe('redis');
     }
     expect(() => nemesisSchedule({ ...options, kinds: ['failpoint'], targets: ['router', 'redis'] })).toThrow(
       'kinds: failpoint fits none of the targets router, redis',
+    );
+    expect(() => nemesisSchedule({ ...options, kinds: ['isolate-kill'], targets: ['lock'] })).toThrow(
+      'kinds: isolate-kill fits none of the targets lock',
     );
   });
 

@@ -19,11 +19,34 @@ export const nemesisKinds = [
   'partition',
   /** Only what the target sends is dropped: it hears everyone, nobody hears it. */
   'partition-one-way',
+  /** Both directions between the target and its peers dropped (its group's other replicas, or the other coordinators); clients and everyone else still reach it. */
+  'isolate',
+  /**
+   * The target isolated from its peers, then killed while isolated (before a
+   * primary could drop its unreachable backups from the in-sync set, 500 ms
+   * by default): what it acknowledged alone in that time must not be lost.
+   * Restarted and reconnected when healed.
+   */
+  'isolate-kill',
   /** Half the packets to and from the target dropped at random. */
   'loss',
-  /** A failpoint switched on in the target for the fault's length (crash at a named point, a stalled fsync). */
+  /** A failpoint switched on in the target for the fault's length: a crash at a named point after its next durable write. */
   'failpoint',
+  /** Every fsync of the target's log fails with EIO for the fault's length: a failing disk. */
+  'disk-error',
+  /** Every append to the target's log fails with ENOSPC for the fault's length: a full disk. */
+  'disk-full',
+  /** A power loss: the target dies at its next fsync, losing what it wrote to its log since the last one. */
+  'power-loss',
 ] as const;
+
+/** The nemeses that work through a failpoint, which only coordinators and replicas have. */
+export const failpointNemeses: ReadonlySet<NemesisKind> = new Set([
+  'failpoint',
+  'disk-error',
+  'disk-full',
+  'power-loss',
+]);
 
 export type NemesisKind = (typeof nemesisKinds)[number];
 
@@ -73,16 +96,24 @@ export const faultDurationMs: Readonly<Record<NemesisKind, readonly [number, num
   'pause-long': [2_500, 4_000],
   partition: [2_000, 5_000],
   'partition-one-way': [2_000, 5_000],
+  isolate: [2_000, 5_000],
+  'isolate-kill': [1_500, 3_000],
   loss: [2_000, 5_000],
   failpoint: [1_000, 3_000],
+  'disk-error': [1_000, 3_000],
+  'disk-full': [1_000, 3_000],
+  'power-loss': [1_000, 3_000],
 };
 
 /** Whether a kind of fault means something on a target. */
 function fits(kind: NemesisKind, target: FaultTarget): boolean {
   // A one-way partition of a process that only answers (Redis) is a full one for every caller: left to `partition`.
   if (kind === 'partition-one-way' && target === 'redis') return false;
-  // Failpoints live in the coordinators and replicas only.
-  if (kind === 'failpoint') return target !== 'router' && target !== 'lock' && target !== 'redis';
+  // Failpoints live in the coordinators and replicas only, and only they have peers (routers, lock instances and
+  // Redis servers are independent of one another).
+  if (failpointNemeses.has(kind) || kind === 'isolate' || kind === 'isolate-kill') {
+    return target !== 'router' && target !== 'lock' && target !== 'redis';
+  }
   return true;
 }
 

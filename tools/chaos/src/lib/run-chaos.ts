@@ -19,6 +19,7 @@ import {
 } from '@bulwark/chaos-history';
 import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
 import { hashRingOf } from '@bulwark/coordinator-client';
+import { failpointCatalog, failpointsVariable, type BugFailpointName, type FailpointName } from '@bulwark/failpoints';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { formatHistoryJsonLines } from '@bulwark/history';
 import { KvClient } from '@bulwark/kv-client';
@@ -41,6 +42,8 @@ export interface ChaosRunOptions {
   readonly outDir: string;
   readonly subnet: string;
   readonly portOffset: number;
+  /** Planted bugs switched on in every process of their services from the start, to show the checkers catch them. */
+  readonly bugs: readonly BugFailpointName[];
 }
 
 export interface ChaosRunResult {
@@ -55,12 +58,36 @@ const warmUpMs = 5_000;
 const healMs = 15_000;
 const quietMs = 2_000;
 const convergeTimeoutMs = 60_000;
-/** What the failpoint nemesis does to a member while its fault lasts: crash once after its next durable write. */
-const crashPoint: Record<'coordinator' | 'replica', string> = {
-  coordinator: 'paxos.ready.beforeSend',
-  replica: 'replica.ready.beforeSend',
+/** What each failpoint nemesis sets in a coordinator or a replica while its fault lasts. */
+const failpointFaults: Record<
+  'failpoint' | 'disk-error' | 'disk-full' | 'power-loss',
+  { readonly points: Record<'coordinator' | 'replica', FailpointName>; readonly term: string }
+> = {
+  failpoint: {
+    points: { coordinator: 'paxos.ready.beforeSend', replica: 'replica.ready.beforeSend' },
+    term: '1*crash',
+  },
+  'disk-error': {
+    points: { coordinator: 'paxos.wal.beforeFsync', replica: 'replica.wal.beforeFsync' },
+    term: 'error(EIO)',
+  },
+  'disk-full': {
+    points: { coordinator: 'paxos.wal.beforeWrite', replica: 'replica.wal.beforeWrite' },
+    term: 'error(ENOSPC)',
+  },
+  'power-loss': {
+    points: { coordinator: 'paxos.wal.beforeFsync', replica: 'replica.wal.beforeFsync' },
+    term: '1*crash-lose-unsynced',
+  },
 };
 const failpointPort = 7999;
+const coordinatorNames = ['coordinator-1', 'coordinator-2', 'coordinator-3'];
+/**
+ * How long an isolate-kill target serves cut off from its peers before it is
+ * killed: within a primary's ack timeout (500 ms), so its backups are still
+ * in the in-sync set and one of them takes over without what it never got.
+ */
+const isolatedBeforeKillMs = 300;
 /** How long a member that is restarting may take to answer its failpoint control. */
 const failpointReachMs = 15_000;
 const bulwarkServices = /^(coordinator|replica)-/;
@@ -100,17 +127,26 @@ export class ChaosRun {
       quietMs,
     });
     this.log(`launching the fleet on ${options.subnet}.x; ${schedule.length} faults scheduled`);
+    if (options.bugs.length > 0) this.log(`planted bugs switched on: ${options.bugs.join(', ')}`);
     this.network = IptablesFaults.open();
     this.launched = await launchComposeFleet(options.composeFile, {
       subnet: options.subnet,
       projectDir: options.projectDir,
       portOffset: options.portOffset,
       readyTimeoutMs: 120_000,
-      serviceEnvironment: ({ name, address }): Record<string, string> =>
-        bulwarkServices.test(name) ? { BULWARK_FAILPOINTS_ADDR: `${address}:${failpointPort}` } : {},
+      serviceEnvironment: ({ name, address }): Record<string, string> => {
+        if (!bulwarkServices.test(name)) return {};
+        const bugs = options.bugs.filter((bug) =>
+          failpointCatalog[bug].services.some((service) => name.startsWith(`${service}-`)),
+        );
+        return {
+          BULWARK_FAILPOINTS_ADDR: `${address}:${failpointPort}`,
+          ...(bugs.length > 0 ? { [failpointsVariable]: bugs.map((bug) => `${bug}=on`).join(';') } : {}),
+        };
+      },
     });
     this.processes = new ProcessFaults(this.launched.fleet);
-    this.coordinators = ['coordinator-1', 'coordinator-2', 'coordinator-3'].map((name) =>
+    this.coordinators = coordinatorNames.map((name) =>
       createClient(coordinatorV1.CoordinatorClient, (this.launched as ComposeFleet).address(name, 7001)),
     );
     await this.converged();
@@ -148,93 +184,137 @@ export class ChaosRun {
 
   private async apply(fault: ScheduledFault, random: () => number): Promise<void> {
     const launched = this.launched as ComposeFleet;
-    const target = await this.resolve(fault.target, random);
+    const { target, peers } = await this.resolve(fault.target, random);
     const recorded: RecordedTarget[] = [target];
     const address = launched.fleet.service(target.member).address;
+    const peerAddresses = peers.map((peer) => launched.fleet.service(peer).address);
     const others = launched.fleet
       .services()
       .map((service) => service.address)
       .filter((other) => other !== address);
     const network = this.network as IptablesFaults;
     const processes = this.processes as ProcessFaults;
-    let heal: () => Promise<void> | void;
+    const links: string[] = [];
+    const healLinks = () => links.splice(0).forEach((key) => network.heal(key));
+    // What the fault is, what puts it in force (recorded as started first) and what heals it.
     let detail: string;
+    let inject: () => Promise<void> | void;
+    let heal: () => Promise<void> | void;
     switch (fault.kind) {
       case 'kill':
-        await processes.kill(target.member);
         detail = 'SIGKILL, restarted when healed';
+        inject = () => processes.kill(target.member);
         heal = () => processes.restart(target.member);
         break;
       case 'pause-short':
       case 'pause-long':
-        processes.pause(target.member);
         detail = `SIGSTOP for ${fault.durationMs} ms`;
+        inject = () => processes.pause(target.member);
         heal = () => processes.resume(target.member);
         break;
       case 'partition':
       case 'partition-one-way': {
         const oneWay = fault.kind === 'partition-one-way';
-        const keys = network.partition([address], others, oneWay);
         detail = oneWay ? `everything ${address} sends dropped` : `${address} cut off from the fleet`;
-        heal = () => keys.forEach((key) => network.heal(key));
+        inject = () => void links.push(...network.partition([address], others, oneWay));
+        heal = healLinks;
         break;
       }
-      case 'loss': {
-        const keys = others.flatMap((other) => [
-          network.add({ kind: 'loss', from: address, to: other, probability: 0.5 }),
-          network.add({ kind: 'loss', from: other, to: address, probability: 0.5 }),
-        ]);
+      case 'isolate':
+        detail = `${address} cut off from its peers ${peers.join(', ')}`;
+        inject = () => void links.push(...network.partition([address], peerAddresses));
+        heal = healLinks;
+        break;
+      case 'isolate-kill':
+        detail = `${address} cut off from its peers ${peers.join(', ')}, SIGKILL ${isolatedBeforeKillMs} ms later; restarted and reconnected when healed`;
+        inject = async () => {
+          links.push(...network.partition([address], peerAddresses));
+          await delay(isolatedBeforeKillMs);
+          await processes.kill(target.member);
+        };
+        heal = async () => {
+          healLinks();
+          await processes.restart(target.member);
+        };
+        break;
+      case 'loss':
         detail = `half the packets to and from ${address} dropped`;
-        heal = () => keys.forEach((key) => network.heal(key));
+        inject = () => {
+          for (const other of others) {
+            links.push(network.add({ kind: 'loss', from: address, to: other, probability: 0.5 }));
+            links.push(network.add({ kind: 'loss', from: other, to: address, probability: 0.5 }));
+          }
+        };
+        heal = healLinks;
         break;
-      }
-      case 'failpoint': {
-        const point = crashPoint[target.group === null ? 'coordinator' : 'replica'];
-        await this.setFailpoint(address, point, '1*crash');
-        detail = `${point}=1*crash`;
+      case 'failpoint':
+      case 'disk-error':
+      case 'disk-full':
+      case 'power-loss': {
+        const { points, term } = failpointFaults[fault.kind];
+        const point = points[target.group === null ? 'coordinator' : 'replica'];
+        detail = `${point}=${term}`;
+        inject = () => this.setFailpoint(address, point, term);
         heal = () => this.setFailpoint(address, point, 'off');
         break;
       }
     }
     this.log(`fault ${fault.id}: ${fault.kind} ${target.member} (${detail})`);
+    const startedAt = performance.now();
     const active = this.recorder.startFault(fault.kind, recorded, detail);
-    await delay(fault.durationMs);
+    await inject();
+    await delay(Math.max(0, startedAt + fault.durationMs - performance.now()));
     await heal();
     active.end('healed');
   }
 
-  /** The member a fault hits, from the topology as it is now. */
-  private async resolve(target: FaultTarget, random: () => number): Promise<RecordedTarget> {
+  /**
+   * The member a fault hits, from the topology as it is now, and its peers:
+   * the other replicas of its group, or the other coordinators (routers,
+   * lock instances and Redis servers have none).
+   */
+  private async resolve(
+    target: FaultTarget,
+    random: () => number,
+  ): Promise<{ target: RecordedTarget; peers: string[] }> {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const topology = await this.topology();
     const groups = topology.groups.filter((group) => group.primary !== '');
+    const independent = (member: string) => ({ target: { member, group: null, primary: false }, peers: [] });
+    const coordinator = (member: string) => ({
+      target: { member, group: null, primary: false },
+      peers: coordinatorNames.filter((other) => other !== member),
+    });
     switch (target) {
       case 'primary': {
         const group = pick(groups);
-        return { member: group.primary, group: group.id, primary: true };
+        return {
+          target: { member: group.primary, group: group.id, primary: true },
+          peers: group.members.filter((member) => member !== group.primary),
+        };
       }
       case 'backup': {
         const group = pick(groups);
+        const member = pick(group.members.filter((other) => other !== group.primary));
         return {
-          member: pick(group.members.filter((member) => member !== group.primary)),
-          group: group.id,
-          primary: false,
+          target: { member, group: group.id, primary: false },
+          peers: group.members.filter((other) => other !== member),
         };
       }
       case 'coordinator-leader': {
         const leader = await Promise.any(
           this.coordinators.map((client) => callUnary(client, client.getLeader, {}, { deadlineMs: 2_000 })),
         );
-        return { member: leader.leaderId, group: null, primary: false };
+        return coordinator(leader.leaderId);
       }
       case 'coordinator':
-        return { member: pick(['coordinator-1', 'coordinator-2', 'coordinator-3']), group: null, primary: false };
+        return coordinator(pick(coordinatorNames));
       case 'router':
-        return { member: pick(['router-1', 'router-2']), group: null, primary: false };
+        return independent(pick(['router-1', 'router-2']));
       case 'lock':
-        return { member: pick(['lock-1', 'lock-2']), group: null, primary: false };
+        return independent(pick(['lock-1', 'lock-2']));
       case 'redis':
-        return { member: pick(['redis-1', 'redis-2', 'redis-3']), group: null, primary: false };
+        return independent(pick(['redis-1', 'redis-2', 'redis-3']));
     }
   }
 
