@@ -74,6 +74,12 @@ const program = new Command('npm run chaos --')
   )
   .addOption(new Option('--clients <n>', 'concurrent clients').default(8).argParser(integer(1, 256)))
   .addOption(new Option('--keys <n>', 'keys the clients share').default(16).argParser(integer(1, 10_000)))
+  .addOption(
+    new Option('--lock-clients <n>', 'concurrent lock clients (acquire, fenced writes, release)')
+      .default(2)
+      .argParser(integer(0, 64)),
+  )
+  .addOption(new Option('--locks <n>', 'lock names the lock clients share').default(2).argParser(integer(1, 100)))
   .addOption(new Option('--out <dir>', 'where the history and summary go').default('', '.bulwark/chaos/seed-<seed>'))
   .addOption(new Option('--subnet <a.b.c>', 'loopback /24 of the fleet').default('127.77.96').argParser(fleetSubnet))
   .addOption(new Option('--port-offset <n>', 'added to published ports').default(11_000).argParser(integer(0, 50_000)))
@@ -92,6 +98,8 @@ const options = program.opts<{
   targets: FaultTarget[];
   clients: number;
   keys: number;
+  lockClients: number;
+  locks: number;
   out: string;
   subnet: string;
   portOffset: number;
@@ -106,6 +114,8 @@ const repeat = [
   `--targets ${options.targets.join(',')}`,
   `--clients ${options.clients}`,
   `--keys ${options.keys}`,
+  `--lock-clients ${options.lockClients}`,
+  `--locks ${options.locks}`,
   ...(options.bugs.length > 0 ? [`--bugs ${options.bugs.join(',')}`] : []),
 ].join(' ');
 const log = (line: string) => process.stdout.write(`chaos: ${line}\n`);
@@ -118,15 +128,17 @@ const run = new ChaosRun(
     workload: {
       clients: options.clients,
       keys: options.keys,
-      mix: { put: 0.45, get: 0.45, delete: 0.1 },
+      mix: { put: 0.35, get: 0.4, delete: 0.1, cas: 0.15 },
       callTimeoutMs: 10_000,
     },
+    lockWorkload: { clients: options.lockClients, locks: options.locks, ttlMs: 2_000, callTimeoutMs: 5_000 },
     composeFile: resolve('docker-compose.yml'),
     projectDir: process.cwd(),
     outDir: resolve(options.out || `.bulwark/chaos/seed-${options.seed}`),
     subnet: options.subnet,
     portOffset: options.portOffset,
     bugs: options.bugs,
+    command: repeat,
   },
   log,
 );
@@ -147,6 +159,7 @@ run
     await run.close();
     const { report } = result;
     log(`${result.operations} operations, ${result.faults} faults; history ${result.historyFile}`);
+    log(`report ${result.reportFile}`);
     log(`anomalies: ${report.anomalyCount} (summary ${result.summaryFile})`);
     for (const [checker, checked] of Object.entries(report)) {
       if (typeof checked !== 'object' || checked.anomalyCount === 0) continue;

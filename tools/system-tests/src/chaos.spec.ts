@@ -16,11 +16,17 @@ interface Summary {
   seed: number;
   operations: number;
   faults: number;
+  figures: {
+    failovers: { faultsOnPrimary: number; writesResumed: number };
+    inFaults: { success: { operations: number } };
+  };
   report: {
     anomalyCount: number;
     linearizability: { keysDecided: number; undecidedKeys: unknown[]; anomalyCount: number };
     lostSyncWrites: { syncWritesChecked: number; anomalyCount: number };
     writePositions: { writesChecked: number; anomalyCount: number };
+    lockMutualExclusion: { grantsChecked: number };
+    staleTokenWrites: { fencedWritesAccepted: number };
     convergence: { membersRead: number };
   };
 }
@@ -72,17 +78,29 @@ describe('npm run chaos', () => {
     // The run did what it says: faults happened, and the checkers had something to check.
     expect(summary.faults).toBeGreaterThanOrEqual(4);
     expect(summary.operations).toBeGreaterThan(1_000);
-    expect(summary.report.linearizability.keysDecided).toBe(16);
+    // The 16 keys of the KV clients and the data keys of the 2 locks.
+    expect(summary.report.linearizability.keysDecided).toBe(18);
     expect(summary.report.linearizability.undecidedKeys).toEqual([]);
     expect(summary.report.lostSyncWrites.syncWritesChecked).toBeGreaterThan(100);
     expect(summary.report.writePositions.writesChecked).toBeGreaterThan(100);
+    // Lock clients took the locks and wrote under their tokens; compare-and-sets ran too.
+    expect(summary.report.lockMutualExclusion.grantsChecked).toBeGreaterThan(10);
+    expect(summary.report.staleTokenWrites.fencedWritesAccepted).toBeGreaterThan(10);
     expect(summary.report.convergence.membersRead).toBe(9);
     const history = readFileSync(join(out, 'history.jsonl'), 'utf8');
     for (const kind of nemeses) expect(history).toContain(`"kind":"${kind}"`);
+    expect(history).toMatch(/"result":\{"kind":"cas","succeeded":true/);
     // The seed isolates and kills a primary: what the planted bug below needs to lose writes.
     expect(history).toMatch(
       /"kind":"isolate-kill","targets":\[\{"member":"replica-[^"]+","group":"[^"]+","primary":true\}\]/,
     );
+    // The report: its figures in the summary, and one page that needs nothing else.
+    expect(summary.figures.failovers.faultsOnPrimary).toBeGreaterThanOrEqual(3);
+    expect(summary.figures.failovers.writesResumed).toBe(summary.figures.failovers.faultsOnPrimary);
+    expect(summary.figures.inFaults.success.operations).toBeGreaterThan(100);
+    const page = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(page).toContain(`--seed ${seed}`);
+    expect(page).not.toMatch(/(src|href)=["']?https?:/);
     expect(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' })).not.toContain('BWCHAOS');
   }, 300_000);
 
@@ -96,7 +114,7 @@ describe('npm run chaos', () => {
     // What the primary acknowledged alone is gone from the new primary's log (its later writes took those
     // positions), and may show as reads older than it or values missing at the end.
     expect(report.writePositions.anomalyCount).toBeGreaterThan(0);
-    expect(run.output).toMatch(/writePositions: \d+; the first: group-\w+: sync (put|delete) #\d+/);
+    expect(run.output).toMatch(/writePositions: \d+; the first: group-\w+: sync (put|delete|cas) #\d+/);
     expect(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' })).not.toContain('BWCHAOS');
   }, 300_000);
 });

@@ -1,13 +1,14 @@
 // The chaos run's clients: each loops over a seeded mix of sync Puts (every
-// value unique, so a read names the write it saw), STRONG Gets and sync
-// Deletes on a small key set, through the routers with the KV client, and
-// records every call in the run's history. A write's error leaves its
+// value unique, so a read names the write it saw), STRONG Gets, sync
+// Deletes and compare-and-sets (a one-compare Txn) on a small key set,
+// through the routers with the KV client, and records every call in the
+// run's history. A write's error leaves its
 // outcome unknown unless the store refused it (the client's request id makes
 // a retried write answer with the first outcome, so a refusal is final); a
 // read's error is a failure: it changed nothing.
 import { BulwarkError, FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import type { ChaosRecorder } from '@bulwark/chaos-history';
-import type { KvClient, ResponseHeader } from '@bulwark/kv-client';
+import type { Fence, KvClient, ResponseHeader } from '@bulwark/kv-client';
 import { seededUniform } from '@bulwark/random';
 
 export interface KvWorkloadOptions {
@@ -16,7 +17,7 @@ export interface KvWorkloadOptions {
   /** Keys `chaos/0` .. `chaos/<keys - 1>`. */
   readonly keys: number;
   /** Shares of each operation; they need not add up to 1. */
-  readonly mix: { readonly put: number; readonly get: number; readonly delete: number };
+  readonly mix: { readonly put: number; readonly get: number; readonly delete: number; readonly cas: number };
   /** A call's deadline, retries included. */
   readonly callTimeoutMs: number;
 }
@@ -25,7 +26,7 @@ export function workloadKeys(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `chaos/${index}`);
 }
 
-function refused(error: unknown): boolean {
+export function refused(error: unknown): boolean {
   return error instanceof InvalidArgumentError || error instanceof FailedPreconditionError;
 }
 
@@ -34,8 +35,38 @@ function logPositionOf(header: ResponseHeader): { epoch?: bigint; sequence?: big
   return header.epoch > 0n && header.sequence > 0n ? { epoch: header.epoch, sequence: header.sequence } : {};
 }
 
-function describe(error: unknown): string {
+export function describeError(error: unknown): string {
   return error instanceof BulwarkError ? `${error.kind}: ${error.message}` : String(error);
+}
+
+/** A sync Put through the routers, recorded: ok, failed when the store refused it, else of unknown outcome. */
+export async function recordedPut(
+  kv: KvClient,
+  recorder: ChaosRecorder,
+  client: string,
+  key: string,
+  value: string,
+  options: { readonly callTimeoutMs: number; readonly fence?: Fence },
+): Promise<void> {
+  const { fence } = options;
+  const pending = recorder.invoke(client, { kind: 'put', key, value, durability: 'sync', ...(fence ? { fence } : {}) });
+  try {
+    const result = await kv.put(key, value, {
+      durability: 'sync',
+      timeoutMs: options.callTimeoutMs,
+      ...(fence ? { fence } : {}),
+    });
+    pending.ok({
+      kind: 'put',
+      succeeded: result.succeeded,
+      version: result.version,
+      group: result.header.groupId,
+      ...logPositionOf(result.header),
+    });
+  } catch (error) {
+    if (refused(error)) pending.fail(describeError(error));
+    else pending.unknown(describeError(error));
+  }
 }
 
 export class KvWorkload {
@@ -61,47 +92,73 @@ export class KvWorkload {
     const client = `client-${index}`;
     const random = seededUniform(this.options.seed * 1_000 + index);
     const keys = workloadKeys(this.options.keys);
-    const { put, get } = this.options.mix;
-    const total = put + get + this.options.mix.delete;
+    const { put, get, delete: del, cas } = this.options.mix;
+    const total = put + get + del + cas;
+    // What this client last saw in each key, which its compare-and-sets expect (a guess: others write too).
+    const seen = new Map<string, string | null>();
     for (let sequence = 0; this.running; sequence++) {
       const key = keys[Math.floor(random() * keys.length)] as string;
+      const value = `${client}-${sequence}`;
       const draw = random() * total;
-      if (draw < put) await this.put(client, key, `${client}-${sequence}`);
-      else if (draw < put + get) await this.get(client, key);
-      else await this.delete(client, key);
+      if (draw < put) {
+        await this.put(client, key, value);
+        seen.set(key, value);
+      } else if (draw < put + get) seen.set(key, await this.get(client, key));
+      else if (draw < put + get + del) {
+        await this.delete(client, key);
+        seen.set(key, null);
+      } else if (await this.cas(client, key, seen.get(key) ?? null, value)) seen.set(key, value);
       this.completed++;
     }
   }
 
-  private async put(client: string, key: string, value: string): Promise<void> {
-    const pending = this.recorder.invoke(client, { kind: 'put', key, value, durability: 'sync' });
-    try {
-      const result = await this.client.put(key, value, { durability: 'sync', timeoutMs: this.options.callTimeoutMs });
-      pending.ok({
-        kind: 'put',
-        succeeded: result.succeeded,
-        version: result.version,
-        group: result.header.groupId,
-        ...logPositionOf(result.header),
-      });
-    } catch (error) {
-      if (refused(error)) pending.fail(describe(error));
-      else pending.unknown(describe(error));
-    }
+  private put(client: string, key: string, value: string): Promise<void> {
+    return recordedPut(this.client, this.recorder, client, key, value, { callTimeoutMs: this.options.callTimeoutMs });
   }
 
-  private async get(client: string, key: string): Promise<void> {
+  /** A STRONG read, recorded; what it read (null: absent, or when it failed). */
+  private async get(client: string, key: string): Promise<string | null> {
     const pending = this.recorder.invoke(client, { kind: 'get', key, consistency: 'strong' });
     try {
       const result = await this.client.get(key, { consistency: 'strong', timeoutMs: this.options.callTimeoutMs });
-      pending.ok({
-        kind: 'get',
-        value: result.kv ? result.kv.value.toString() : null,
-        version: result.kv?.version ?? 0n,
-        member: result.header.memberId,
-      });
+      const value = result.kv ? result.kv.value.toString() : null;
+      pending.ok({ kind: 'get', value, version: result.kv?.version ?? 0n, member: result.header.memberId });
+      return value;
     } catch (error) {
-      pending.fail(describe(error));
+      pending.fail(describeError(error));
+      return null;
+    }
+  }
+
+  /**
+   * Compare-and-set as a one-compare Txn (on the value, or on version 0 for
+   * absent), recorded as libs/history's cas; whether it swapped.
+   */
+  private async cas(client: string, key: string, expect: string | null, value: string): Promise<boolean> {
+    const pending = this.recorder.invoke(client, { kind: 'cas', key, expect, value, durability: 'sync' });
+    try {
+      const result = await this.client.txn(
+        {
+          compares: [
+            expect === null
+              ? { key, target: 'version', operator: 'equal', version: 0n }
+              : { key, target: 'value', operator: 'equal', value: expect },
+          ],
+          success: [{ type: 'put', key, value }],
+        },
+        { durability: 'sync', timeoutMs: this.options.callTimeoutMs },
+      );
+      pending.ok({
+        kind: 'cas',
+        succeeded: result.succeeded,
+        group: result.header.groupId,
+        ...logPositionOf(result.header),
+      });
+      return result.succeeded;
+    } catch (error) {
+      if (refused(error)) pending.fail(describeError(error));
+      else pending.unknown(describeError(error));
+      return false;
     }
   }
 
@@ -117,8 +174,8 @@ export class KvWorkload {
         ...logPositionOf(result.header),
       });
     } catch (error) {
-      if (refused(error)) pending.fail(describe(error));
-      else pending.unknown(describe(error));
+      if (refused(error)) pending.fail(describeError(error));
+      else pending.unknown(describeError(error));
     }
   }
 }

@@ -12,21 +12,25 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   ChaosRecorder,
   checkChaosHistory,
+  indexChaosHistory,
   toRegisterHistory,
   type ChaosCheckReport,
   type ChaosRecord,
   type FaultTarget as RecordedTarget,
 } from '@bulwark/chaos-history';
+import { renderChaosReport, reportFigures } from '@bulwark/chaos-report';
 import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
 import { hashRingOf } from '@bulwark/coordinator-client';
 import { failpointCatalog, failpointsVariable, type BugFailpointName, type FailpointName } from '@bulwark/failpoints';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { formatHistoryJsonLines } from '@bulwark/history';
 import { KvClient } from '@bulwark/kv-client';
+import { LockClient } from '@bulwark/lock-client';
 import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { IptablesFaults } from './iptables-faults';
 import { KvWorkload, workloadKeys, type KvWorkloadOptions } from './kv-workload';
+import { LockWorkload, lockDataKey, lockNames, type LockWorkloadOptions } from './lock-workload';
 import { nemesisSchedule, type FaultTarget, type NemesisKind, type ScheduledFault } from './nemesis-schedule';
 import { ProcessFaults } from './process-faults';
 
@@ -36,12 +40,15 @@ export interface ChaosRunOptions {
   readonly nemeses: readonly NemesisKind[];
   readonly targets: readonly FaultTarget[];
   readonly workload: Omit<KvWorkloadOptions, 'seed'>;
+  readonly lockWorkload: Omit<LockWorkloadOptions, 'seed'>;
   readonly composeFile: string;
   readonly projectDir: string;
   /** Where the history, the check-history file and the summary go. */
   readonly outDir: string;
   readonly subnet: string;
   readonly portOffset: number;
+  /** The command that repeats the run, shown in the report. */
+  readonly command: string;
   /** Planted bugs switched on in every process of their services from the start, to show the checkers catch them. */
   readonly bugs: readonly BugFailpointName[];
 }
@@ -52,6 +59,8 @@ export interface ChaosRunResult {
   readonly faults: number;
   readonly historyFile: string;
   readonly summaryFile: string;
+  /** The self-contained HTML page of the run. */
+  readonly reportFile: string;
 }
 
 const warmUpMs = 5_000;
@@ -156,7 +165,12 @@ export class ChaosRun {
       ),
       callTimeoutMs: options.workload.callTimeoutMs,
     });
+    const locks = new LockClient({
+      endpoints: ['lock-1', 'lock-2'].map((name) => (this.launched as ComposeFleet).address(name, 7300)),
+      callTimeoutMs: options.lockWorkload.callTimeoutMs,
+    });
     const workload = new KvWorkload(kv, this.recorder, { ...options.workload, seed: options.seed });
+    const lockWorkload = new LockWorkload(locks, kv, this.recorder, { ...options.lockWorkload, seed: options.seed });
     const workloadStart = performance.now();
     const random = seededUniform(options.seed ^ 0x5eed);
     for (const fault of schedule) {
@@ -164,12 +178,14 @@ export class ChaosRun {
       await this.apply(fault, random);
     }
     await delay(Math.max(0, workloadStart + options.durationMs - performance.now()));
-    await workload.stop();
+    await Promise.all([workload.stop(), lockWorkload.stop()]);
     kv.close();
-    this.log(`workload done: ${workload.completed} operations; converging`);
+    locks.close();
+    const operations = workload.completed + lockWorkload.completed;
+    this.log(`workload done: ${operations} operations; converging`);
     await this.converged();
     await this.finalReads();
-    return this.check(workload.completed, schedule.length);
+    return this.check(operations, schedule.length);
   }
 
   /** Undoes every fault and stops the fleet: safe to call more than once, and after a failure. */
@@ -367,13 +383,16 @@ export class ChaosRun {
     throw new Error(`the fleet did not converge within ${convergeTimeoutMs} ms: ${last}`);
   }
 
-  /** Every key of the run, read from every replica of its group (EVENTUAL: what that replica holds). */
+  /** Every key of the run (the lock data keys too), read from every replica of its group (EVENTUAL: what that replica holds). */
   private async finalReads(): Promise<void> {
     const launched = this.launched as ComposeFleet;
     const topology = await this.topology();
     const ring = hashRingOf(topology.ring);
     if (!ring) throw new Error('the topology has no ring');
-    const keys = workloadKeys(this.options.workload.keys);
+    const keys = [
+      ...workloadKeys(this.options.workload.keys),
+      ...lockNames(this.options.lockWorkload.locks).map(lockDataKey),
+    ];
     for (const group of topology.groups) {
       const owned = keys.filter((key) => ring.lookup(key) === group.id);
       for (const member of group.members) {
@@ -404,24 +423,30 @@ export class ChaosRun {
   }
 
   private check(operations: number, faults: number): ChaosRunResult {
-    const report = checkChaosHistory(this.records, {
+    const { outDir, seed, durationMs, command } = this.options;
+    // Indexed once for the checkers and the report's figures.
+    const history = indexChaosHistory(this.records);
+    const report = checkChaosHistory(history, {
       asyncLossWindow: { beforeFaultMs: 1_000, afterFaultMs: 1_000 },
       anomaliesMax: 10,
     });
-    const register = toRegisterHistory(this.records);
-    writeFileSync(join(this.options.outDir, 'check-history.jsonl'), formatHistoryJsonLines(register.operations));
-    const summaryFile = join(this.options.outDir, 'summary.json');
+    const figures = reportFigures(history, report);
+    const register = toRegisterHistory(history);
+    writeFileSync(join(outDir, 'check-history.jsonl'), formatHistoryJsonLines(register.operations));
+    const reportFile = join(outDir, 'report.html');
+    writeFileSync(reportFile, renderChaosReport(figures, { title: `Bulwark chaos run, seed ${seed}`, seed, command }));
+    const summaryFile = join(outDir, 'summary.json');
     writeFileSync(
       summaryFile,
       `${JSON.stringify(
-        { seed: this.options.seed, durationMs: this.options.durationMs, operations, faults, report },
+        { seed, durationMs, command, operations, faults, figures, report },
         (_, value: unknown) =>
           typeof value === 'bigint' ? String(value) : value instanceof Map ? Object.fromEntries(value) : value,
         2,
       )}\n`,
     );
     this.log(`run took ${Math.round((performance.now() - this.startedAt) / 1000)} s`);
-    return { report, operations, faults, historyFile: this.historyFile, summaryFile };
+    return { report, operations, faults, historyFile: this.historyFile, summaryFile, reportFile };
   }
 }
 
