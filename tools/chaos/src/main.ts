@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { failpointCatalog, failpointNames, type BugFailpointName } from '@bulwark/failpoints';
 import { loopbackSubnetPattern } from '@bulwark/fleet';
+import { findLibfaketime } from './lib/clock-faults';
 import { faultTargets, nemesisKinds, type FaultTarget, type NemesisKind } from './lib/nemesis-schedule';
 import { ChaosRun } from './lib/run-chaos';
 
@@ -105,6 +106,11 @@ const options = program.opts<{
   portOffset: number;
   bugs: BugFailpointName[];
 }>();
+
+if (options.nemeses.includes('clock-skew') && findLibfaketime() === undefined) {
+  process.stderr.write('--nemeses: clock-skew needs libfaketime (apt-get install faketime)\n');
+  process.exit(2);
+}
 
 const repeat = [
   'npm run chaos --',

@@ -30,6 +30,8 @@ export const nemesisKinds = [
   'isolate-kill',
   /** Half the packets to and from the target dropped at random. */
   'loss',
+  /** The target's wall clock jumps minutes or hours ahead or back (its monotonic clock does not). */
+  'clock-skew',
   /** A failpoint switched on in the target for the fault's length: a crash at a named point after its next durable write. */
   'failpoint',
   /** Every fsync of the target's log fails with EIO for the fault's length: a failing disk. */
@@ -99,6 +101,7 @@ export const faultDurationMs: Readonly<Record<NemesisKind, readonly [number, num
   isolate: [2_000, 5_000],
   'isolate-kill': [1_500, 3_000],
   loss: [2_000, 5_000],
+  'clock-skew': [2_000, 5_000],
   failpoint: [1_000, 3_000],
   'disk-error': [1_000, 3_000],
   'disk-full': [1_000, 3_000],
@@ -109,6 +112,8 @@ export const faultDurationMs: Readonly<Record<NemesisKind, readonly [number, num
 function fits(kind: NemesisKind, target: FaultTarget): boolean {
   // A one-way partition of a process that only answers (Redis) is a full one for every caller: left to `partition`.
   if (kind === 'partition-one-way' && target === 'redis') return false;
+  // Only the fleet's own services run with a clock the run can move.
+  if (kind === 'clock-skew') return target !== 'redis';
   // Failpoints live in the coordinators and replicas only, and only they have peers (routers, lock instances and
   // Redis servers are independent of one another).
   if (failpointNemeses.has(kind) || kind === 'isolate' || kind === 'isolate-kill') {

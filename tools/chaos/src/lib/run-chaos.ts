@@ -28,6 +28,7 @@ import { KvClient } from '@bulwark/kv-client';
 import { LockClient } from '@bulwark/lock-client';
 import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
+import { ClockFaults, clockJumps, findLibfaketime } from './clock-faults';
 import { IptablesFaults } from './iptables-faults';
 import { KvWorkload, workloadKeys, type KvWorkloadOptions } from './kv-workload';
 import { LockWorkload, lockDataKey, lockNames, type LockWorkloadOptions } from './lock-workload';
@@ -99,7 +100,10 @@ const coordinatorNames = ['coordinator-1', 'coordinator-2', 'coordinator-3'];
 const isolatedBeforeKillMs = 300;
 /** How long a member that is restarting may take to answer its failpoint control. */
 const failpointReachMs = 15_000;
+/** The services with failpoints. */
 const bulwarkServices = /^(coordinator|replica)-/;
+/** The services whose clock the clock-skew nemesis moves: the fleet's own, not Redis. */
+const clockedServices = /^(coordinator|replica|router|lock|monitor)-/;
 
 export class ChaosRun {
   private readonly records: ChaosRecord[] = [];
@@ -107,6 +111,7 @@ export class ChaosRun {
   private readonly historyFile: string;
   private network: IptablesFaults | undefined;
   private processes: ProcessFaults | undefined;
+  private clocks: ClockFaults | undefined;
   private launched: ComposeFleet | undefined;
   private coordinators: coordinatorV1.CoordinatorClient[] = [];
   private readonly startedAt = performance.now();
@@ -138,21 +143,20 @@ export class ChaosRun {
     this.log(`launching the fleet on ${options.subnet}.x; ${schedule.length} faults scheduled`);
     if (options.bugs.length > 0) this.log(`planted bugs switched on: ${options.bugs.join(', ')}`);
     this.network = IptablesFaults.open();
+    if (options.nemeses.includes('clock-skew')) {
+      const library = findLibfaketime();
+      if (library === undefined) throw new Error('clock-skew needs libfaketime (the Debian package faketime)');
+      this.clocks = new ClockFaults(library, join(options.outDir, 'clocks'));
+    }
     this.launched = await launchComposeFleet(options.composeFile, {
       subnet: options.subnet,
       projectDir: options.projectDir,
       portOffset: options.portOffset,
       readyTimeoutMs: 120_000,
-      serviceEnvironment: ({ name, address }): Record<string, string> => {
-        if (!bulwarkServices.test(name)) return {};
-        const bugs = options.bugs.filter((bug) =>
-          failpointCatalog[bug].services.some((service) => name.startsWith(`${service}-`)),
-        );
-        return {
-          BULWARK_FAILPOINTS_ADDR: `${address}:${failpointPort}`,
-          ...(bugs.length > 0 ? { [failpointsVariable]: bugs.map((bug) => `${bug}=on`).join(';') } : {}),
-        };
-      },
+      serviceEnvironment: ({ name, address }): Record<string, string> => ({
+        ...(this.clocks && clockedServices.test(name) ? this.clocks.environment(name) : {}),
+        ...this.failpointEnvironment(name, address),
+      }),
     });
     this.processes = new ProcessFaults(this.launched.fleet);
     this.coordinators = coordinatorNames.map((name) =>
@@ -186,6 +190,18 @@ export class ChaosRun {
     await this.converged();
     await this.finalReads();
     return this.check(operations, schedule.length);
+  }
+
+  /** The failpoint control address of a coordinator or replica, and the planted bugs of its service. */
+  private failpointEnvironment(name: string, address: string): Record<string, string> {
+    if (!bulwarkServices.test(name)) return {};
+    const bugs = this.options.bugs.filter((bug) =>
+      failpointCatalog[bug].services.some((service) => name.startsWith(`${service}-`)),
+    );
+    return {
+      BULWARK_FAILPOINTS_ADDR: `${address}:${failpointPort}`,
+      ...(bugs.length > 0 ? { [failpointsVariable]: bugs.map((bug) => `${bug}=on`).join(';') } : {}),
+    };
   }
 
   /** Undoes every fault and stops the fleet: safe to call more than once, and after a failure. */
@@ -253,6 +269,14 @@ export class ChaosRun {
           await processes.restart(target.member);
         };
         break;
+      case 'clock-skew': {
+        const clocks = this.clocks as ClockFaults;
+        const offset = clockJumps[Math.floor(random() * clockJumps.length)] as string;
+        detail = `wall clock moved ${offset} (its monotonic clock untouched)`;
+        inject = () => clocks.jump(target.member, offset);
+        heal = () => clocks.heal(target.member);
+        break;
+      }
       case 'loss':
         detail = `half the packets to and from ${address} dropped`;
         inject = () => {
