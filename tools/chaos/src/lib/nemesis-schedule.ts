@@ -30,6 +30,8 @@ export const nemesisKinds = [
   'isolate-kill',
   /** Half the packets to and from the target dropped at random. */
   'loss',
+  /** Every link to and from the target held 75 +- 50 ms each way: a slow network. */
+  'delay',
   /** The target's wall clock jumps minutes or hours ahead or back (its monotonic clock does not). */
   'clock-skew',
   /** A failpoint switched on in the target for the fault's length: a crash at a named point after its next durable write. */
@@ -101,6 +103,7 @@ export const faultDurationMs: Readonly<Record<NemesisKind, readonly [number, num
   isolate: [2_000, 5_000],
   'isolate-kill': [1_500, 3_000],
   loss: [2_000, 5_000],
+  delay: [2_000, 5_000],
   'clock-skew': [2_000, 5_000],
   failpoint: [1_000, 3_000],
   'disk-error': [1_000, 3_000],

@@ -30,6 +30,7 @@ import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { ClockFaults, clockJumps, findLibfaketime } from './clock-faults';
 import { IptablesFaults } from './iptables-faults';
+import { LinkDelays, linkDelayMs } from './link-delays';
 import { KvWorkload, workloadKeys, type KvWorkloadOptions } from './kv-workload';
 import { LockWorkload, lockDataKey, lockNames, type LockWorkloadOptions } from './lock-workload';
 import { nemesisSchedule, type FaultTarget, type NemesisKind, type ScheduledFault } from './nemesis-schedule';
@@ -92,6 +93,8 @@ const failpointFaults: Record<
 };
 const failpointPort = 7999;
 const coordinatorNames = ['coordinator-1', 'coordinator-2', 'coordinator-3'];
+/** The last octet of the delay proxies' address in the fleet's /24: far above the services' .2, .3, ... */
+const delayProxyHost = 250;
 /**
  * How long an isolate-kill target serves cut off from its peers before it is
  * killed: within a primary's ack timeout (500 ms), so its backups are still
@@ -112,6 +115,7 @@ export class ChaosRun {
   private network: IptablesFaults | undefined;
   private processes: ProcessFaults | undefined;
   private clocks: ClockFaults | undefined;
+  private delays: LinkDelays | undefined;
   private launched: ComposeFleet | undefined;
   private coordinators: coordinatorV1.CoordinatorClient[] = [];
   private readonly startedAt = performance.now();
@@ -153,6 +157,16 @@ export class ChaosRun {
       projectDir: options.projectDir,
       portOffset: options.portOffset,
       readyTimeoutMs: 120_000,
+      beforeStart: async (plan) => {
+        if (!options.nemeses.includes('delay')) return;
+        // Every port of every service, redirected through the proxies before anyone connects.
+        this.delays = await LinkDelays.open({
+          proxyHost: `${options.subnet}.${delayProxyHost}`,
+          sources: `${options.subnet}.0/24`,
+          destinations: plan.services.flatMap(({ address, ports }) => ports.map((port) => ({ address, port }))),
+          random: seededUniform(options.seed ^ 0xde1a7),
+        });
+      },
       serviceEnvironment: ({ name, address }): Record<string, string> => ({
         ...(this.clocks && clockedServices.test(name) ? this.clocks.environment(name) : {}),
         ...this.failpointEnvironment(name, address),
@@ -187,6 +201,7 @@ export class ChaosRun {
     locks.close();
     const operations = workload.completed + lockWorkload.completed;
     this.log(`workload done: ${operations} operations; converging`);
+    if (this.delays) this.log(`delay proxies: ${this.delays.connectionsRelayed} fleet connections relayed`);
     await this.converged();
     await this.finalReads();
     return this.check(operations, schedule.length);
@@ -212,6 +227,8 @@ export class ChaosRun {
     this.coordinators = [];
     await this.launched?.stop();
     this.launched = undefined;
+    await this.delays?.close();
+    this.delays = undefined;
   }
 
   private async apply(fault: ScheduledFault, random: () => number): Promise<void> {
@@ -275,6 +292,13 @@ export class ChaosRun {
         detail = `wall clock moved ${offset} (its monotonic clock untouched)`;
         inject = () => clocks.jump(target.member, offset);
         heal = () => clocks.heal(target.member);
+        break;
+      }
+      case 'delay': {
+        const delays = this.delays as LinkDelays;
+        detail = `every link to and from ${address} held ${linkDelayMs.low}-${linkDelayMs.high} ms each way`;
+        inject = () => delays.delay(address);
+        heal = () => delays.heal(address);
         break;
       }
       case 'loss':

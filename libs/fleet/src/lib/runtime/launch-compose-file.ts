@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { readComposeFile } from '../compose/read-compose-file';
 import { planFleet } from '../plan/fleet-plan';
-import type { PlanSettings } from '../plan/plan-model';
+import type { FleetPlan, PlanSettings } from '../plan/plan-model';
 import { findProgramsOnPath } from './find-program';
 import { launchFleet, type Fleet } from './fleet';
 
@@ -28,6 +28,8 @@ export interface ComposeFleetOptions {
   environment?: Readonly<Record<string, string>>;
   /** Variables a tool gives one service besides its compose environment (PlanSettings.serviceEnvironment). */
   serviceEnvironment?: PlanSettings['serviceEnvironment'];
+  /** Runs once the plan is made, before any process starts: setup that needs the services' addresses and ports. */
+  beforeStart?: (plan: FleetPlan) => Promise<void>;
 }
 
 export interface ComposeFleet {
@@ -52,6 +54,7 @@ export async function launchComposeFleet(composeFile: string, options: ComposeFl
       programsOnPath: findProgramsOnPath(compose, path),
       ...(options.serviceEnvironment ? { serviceEnvironment: options.serviceEnvironment } : {}),
     });
+    await options.beforeStart?.(plan);
     fleet = await launchFleet(plan, { fleetId: `fleet-${randomUUID()}` });
   } catch (error) {
     // A fleet that never started (a bad plan, a published port in use) leaves no state directory behind.
