@@ -145,7 +145,7 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
-  it('runs three Redis servers that fsync every write and publish expiry events, each with its volume', () => {
+  it('runs three Redis servers that fsync every write, publish expiry events and admit the lock services, each with its volume', () => {
     for (const name of ['redis-1', 'redis-2', 'redis-3']) {
       expect(compose.services[name]).toEqual({
         image: 'redis:7',
@@ -165,6 +165,8 @@ describe('docker-compose.yml', () => {
           '/data',
           '--save',
           '',
+          '--protected-mode',
+          'no',
         ],
         volumes: [`${name}-data:/data`],
         healthcheck: { test: ['CMD', 'redis-cli', '-p', '6379', 'ping'], interval: '5s', timeout: '3s', retries: 3 },

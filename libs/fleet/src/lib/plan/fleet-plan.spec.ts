@@ -78,6 +78,8 @@ describe('planFleet on the repository docker-compose.yml', () => {
         '/state/redis-1-data',
         '--save',
         '',
+        '--protected-mode',
+        'no',
       ],
       environment: { PATH: '/usr/bin', HOME: '/home/me' },
       ports: [6379],
