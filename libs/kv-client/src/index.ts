@@ -1,4 +1,10 @@
-export { defaultKvCallTimeoutMs, defaultKvRetryPolicy, KvClient, type KvClientOptions } from './lib/kv-client';
+export {
+  defaultKvAttemptTimeoutMs,
+  defaultKvCallTimeoutMs,
+  defaultKvRetryPolicy,
+  KvClient,
+  type KvClientOptions,
+} from './lib/kv-client';
 export type {
   BatchGetResult,
   BatchPutInput,

@@ -166,6 +166,50 @@ describe('KvClient', () => {
     expect(second.requests('get')).toEqual([]);
   });
 
+  it('moves a call on from a router that stays silent for an attempt, with the same request id, and stays there', async () => {
+    const bounded = new KvClient({
+      endpoints: [first.address, second.address],
+      callTimeoutMs: 5_000,
+      attemptTimeoutMs: 200,
+    });
+    first.answer('put', () => new Promise<never>(() => undefined));
+    second.answer('put', () => putAnswer());
+    try {
+      const result = await bounded.put('k', 'v');
+      const [silent] = first.requests('put');
+      const [answered] = second.requests('put');
+      expect(answered).toEqual(silent);
+      expect(result.requestId).toBe(silent?.requestId);
+      await bounded.put('k2', 'v');
+      expect(first.requests('put')).toHaveLength(1);
+      expect(second.requests('put')).toHaveLength(2);
+    } finally {
+      bounded.close();
+    }
+  });
+
+  it('gives a call that is slow at every router longer attempts each round, so it completes', async () => {
+    const bounded = new KvClient({
+      endpoints: [first.address, second.address],
+      callTimeoutMs: 5_000,
+      attemptTimeoutMs: 100,
+      retry: { initialBackoffMs: 1, backoffMsMax: 1 },
+    });
+    const slowly = () => new Promise<kvV1.PutResponse>((resolve) => setTimeout(() => resolve(putAnswer()), 300));
+    first.answer('put', slowly);
+    second.answer('put', slowly);
+    try {
+      const result = await bounded.put('k', 'v');
+      expect(result.succeeded).toBe(true);
+      // Rounds of 100 ms and 200 ms attempts cut both routers short; a 400 ms one waits the answer out.
+      const attempts = [...first.requests('put'), ...second.requests('put')];
+      expect(attempts.length).toBeGreaterThanOrEqual(5);
+      expect(new Set(attempts.map((attempt) => attempt.requestId)).size).toBe(1);
+    } finally {
+      bounded.close();
+    }
+  });
+
   it('refuses a deadline that is not a positive number of ms', async () => {
     await expect(client.get('k', { timeoutMs: 0 })).rejects.toThrow('timeoutMs must be a positive number of ms, got 0');
     expect(() => new KvClient({ endpoints: [] })).toThrow('at least one router endpoint is needed');

@@ -1,7 +1,9 @@
 // What application code uses to read and write the KV store (kv.v1.KV)
 // through one or more routers. Every call has a deadline, which covers its
 // retries. A router that cannot be reached (UNAVAILABLE: down, draining,
-// refusing connections) is left for the next one at once; other retryable
+// refusing connections) is left for the next one at once, and so is one
+// that stays silent for an attempt's bound (cut off from the replicas,
+// paused: found by a chaos run, docs/robustness.md); other retryable
 // answers (a deadline of the router's own that is shorter than the call's,
 // a full queue) are retried after a backoff with full jitter; nothing else
 // is retried. Retrying a write is safe because every write carries a request
@@ -65,11 +67,19 @@ export interface KvClientOptions {
   readonly endpoints: readonly string[];
   /** Deadline of a call that sets none, retries included; default 10,000 ms. */
   readonly callTimeoutMs?: number;
+  /**
+   * Longest one attempt of the first round waits on one router before the
+   * call moves on to the next (a router cut off from the replicas answers
+   * nothing until the call's deadline); doubled each round; default
+   * 2,000 ms, past a failover's usual length.
+   */
+  readonly attemptTimeoutMs?: number;
   /** Rounds over the routers (attemptsMax) and the backoff between them. */
   readonly retry?: Partial<RetryPolicy>;
 }
 
 export const defaultKvCallTimeoutMs = 10_000;
+export const defaultKvAttemptTimeoutMs = 2_000;
 
 /**
  * A round tries every router once; between rounds the client backs off. Five
@@ -91,6 +101,7 @@ type ResponseOf<M extends KvMethod> = ReturnType<Service[M]['responseDeserialize
 export class KvClient {
   private readonly endpoints: RouterEndpoints;
   private readonly callTimeoutMs: number;
+  private readonly attemptTimeoutMs: number;
   private readonly policy: RetryPolicy;
   /** Unique per client: ids it made are never made again by it or another client. */
   private readonly requestIdPrefix = `kv-client:${randomBytes(9).toString('base64url')}:`;
@@ -102,6 +113,8 @@ export class KvClient {
     this.endpoints = new RouterEndpoints(options.endpoints);
     this.callTimeoutMs = options.callTimeoutMs ?? defaultKvCallTimeoutMs;
     checkTimeout(this.callTimeoutMs, 'callTimeoutMs');
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? defaultKvAttemptTimeoutMs;
+    checkTimeout(this.attemptTimeoutMs, 'attemptTimeoutMs');
     this.policy = { ...defaultKvRetryPolicy, ...options.retry };
     this.closed = new Promise<never>((_, reject) =>
       this.closing.signal.addEventListener('abort', () => reject(new CancelledError('the KV client is closed')), {
@@ -304,7 +317,7 @@ export class KvClient {
     checkTimeout(timeoutMs, 'timeoutMs');
     const deadline = performance.now() + timeoutMs;
     try {
-      return await withRetry(() => this.round(method, request, deadline), this.policy, {
+      return await withRetry((round) => this.round(method, request, deadline, round), this.policy, {
         deadline,
         now: () => performance.now(),
         random: Math.random,
@@ -322,7 +335,18 @@ export class KvClient {
     }
   }
 
-  private async round<M extends KvMethod>(method: M, request: RequestOf<M>, deadline: number): Promise<ResponseOf<M>> {
+  /**
+   * One attempt at each router in turn. An attempt's bound doubles with each
+   * round, so a call that is slow everywhere (a large batch) still gets the
+   * time it needs, while a silent router costs the first round only its bound.
+   */
+  private async round<M extends KvMethod>(
+    method: M,
+    request: RequestOf<M>,
+    deadline: number,
+    round: number,
+  ): Promise<ResponseOf<M>> {
+    const boundMs = this.attemptTimeoutMs * 2 ** (round - 1);
     let lastError: unknown;
     for (const address of this.endpoints.inTurn()) {
       const remainingMs = Math.floor(deadline - performance.now());
@@ -330,10 +354,13 @@ export class KvClient {
       const client = this.endpoints.client(address);
       // The generated client's methods are overloaded; this is the (request, metadata, options, callback) one.
       const unary = client[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
+      const attemptMs = Math.min(remainingMs, boundMs);
       try {
-        return await Promise.race([callUnary(client, unary, request, { deadlineMs: remainingMs }), this.closed]);
+        return await Promise.race([callUnary(client, unary, request, { deadlineMs: attemptMs }), this.closed]);
       } catch (error) {
-        if (this.closing.signal.aborted || !(error instanceof UnavailableError)) throw error;
+        // Silent until the attempt's bound, with time left for the call: cut off from the replicas, or paused.
+        const silent = error instanceof DeadlineExceededError && attemptMs < remainingMs;
+        if (this.closing.signal.aborted || !(error instanceof UnavailableError || silent)) throw error;
         this.endpoints.unreachable(address);
         lastError = error;
       }
