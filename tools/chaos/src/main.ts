@@ -8,6 +8,7 @@ import { failpointCatalog, failpointNames, type BugFailpointName } from '@bulwar
 import { loopbackSubnetPattern } from '@bulwark/fleet';
 import { findLibfaketime } from './lib/clock-faults';
 import { faultTargets, nemesisKinds, type FaultTarget, type NemesisKind } from './lib/nemesis-schedule';
+import { kvOperationKinds, type KvOperationKind } from './lib/kv-workload';
 import { ChaosRun } from './lib/run-chaos';
 
 function listOf<T extends string>(allowed: readonly T[], name: string) {
@@ -22,6 +23,36 @@ function listOf<T extends string>(allowed: readonly T[], name: string) {
 }
 
 const bugNames = failpointNames.filter((name): name is BugFailpointName => failpointCatalog[name].kind === 'bug');
+
+const defaultMix: Record<KvOperationKind, number> = {
+  put: 35,
+  get: 30,
+  'bounded-get': 5,
+  'eventual-get': 5,
+  delete: 10,
+  cas: 15,
+};
+
+const formatMix = (mix: Record<KvOperationKind, number>): string =>
+  kvOperationKinds.map((kind) => `${kind}=${mix[kind]}`).join(',');
+
+/** kind=weight,...: the kinds named get their weights, the others 0; at least one weight above 0. */
+function mixOf(value: string): Record<KvOperationKind, number> {
+  const mix = Object.fromEntries(kvOperationKinds.map((kind) => [kind, 0])) as Record<KvOperationKind, number>;
+  for (const item of value.split(',')) {
+    const [kind = '', weight = ''] = item.split('=').map((part) => part.trim());
+    if (!kvOperationKinds.includes(kind as KvOperationKind)) {
+      throw new InvalidArgumentError(`--mix: ${JSON.stringify(kind)} is not one of ${kvOperationKinds.join(', ')}`);
+    }
+    const number = Number(weight);
+    if (weight === '' || !Number.isFinite(number) || number < 0 || number > 1_000_000) {
+      throw new InvalidArgumentError(`--mix: the weight of ${kind} must be a number from 0 to 1000000`);
+    }
+    mix[kind as KvOperationKind] = number;
+  }
+  if (kvOperationKinds.every((kind) => mix[kind] === 0)) throw new InvalidArgumentError('--mix: every weight is 0');
+  return mix;
+}
 
 /** The run's warm-up (5 s) and heal (15 s) leave no room for a fault below this. */
 const durationMinMs = 30_000;
@@ -76,6 +107,11 @@ const program = new Command('npm run chaos --')
   .addOption(new Option('--clients <n>', 'concurrent clients').default(8).argParser(integer(1, 256)))
   .addOption(new Option('--keys <n>', 'keys the clients share').default(16).argParser(integer(1, 10_000)))
   .addOption(
+    new Option('--mix <weights>', `the KV clients' share of each operation: ${kvOperationKinds.join(', ')}`)
+      .default(defaultMix, formatMix(defaultMix))
+      .argParser(mixOf),
+  )
+  .addOption(
     new Option('--lock-clients <n>', 'concurrent lock clients (acquire, fenced writes, release)')
       .default(2)
       .argParser(integer(0, 64)),
@@ -101,6 +137,7 @@ const options = program.opts<{
   keys: number;
   lockClients: number;
   locks: number;
+  mix: Record<KvOperationKind, number>;
   out: string;
   subnet: string;
   portOffset: number;
@@ -120,6 +157,7 @@ const repeat = [
   `--targets ${options.targets.join(',')}`,
   `--clients ${options.clients}`,
   `--keys ${options.keys}`,
+  `--mix ${formatMix(options.mix)}`,
   `--lock-clients ${options.lockClients}`,
   `--locks ${options.locks}`,
   ...(options.bugs.length > 0 ? [`--bugs ${options.bugs.join(',')}`] : []),
@@ -134,7 +172,7 @@ const run = new ChaosRun(
     workload: {
       clients: options.clients,
       keys: options.keys,
-      mix: { put: 0.35, get: 0.4, delete: 0.1, cas: 0.15 },
+      mix: options.mix,
       callTimeoutMs: 10_000,
     },
     lockWorkload: { clients: options.lockClients, locks: options.locks, ttlMs: 2_000, callTimeoutMs: 5_000 },

@@ -43,6 +43,8 @@ describe('npm run chaos', () => {
     [['--duration', '10s'], "option '--duration <time>' argument '10s' is invalid. must be from 30s to 24h"],
     [['--nemeses', 'kill,boom'], '--nemeses: "boom" is not one of kill,'],
     [['--targets', 'primary,'], '--targets: "" is not one of primary,'],
+    [['--mix', 'put=1,boom=2'], '--mix: "boom" is not one of put, get, bounded-get,'],
+    [['--mix', 'put=0'], '--mix: every weight is 0'],
   ])('refuses bad options (%j) with exit 2 and one line naming the option, touching nothing', (args, message) => {
     const result = spawnSync(process.execPath, [repoPath('dist/tools/chaos/main.js'), ...args], {
       cwd: repoRoot,

@@ -1,13 +1,14 @@
 // The chaos run's clients: each loops over a seeded mix of sync Puts (every
-// value unique, so a read names the write it saw), STRONG Gets, sync
-// Deletes and compare-and-sets (a one-compare Txn) on a small key set,
+// value unique, so a read names the write it saw), Gets (STRONG, which the
+// linearizability checker judges, BOUNDED and EVENTUAL), sync Deletes and
+// compare-and-sets (a one-compare Txn) on a small key set,
 // through the routers with the KV client, and records every call in the
 // run's history. A write's error leaves its
 // outcome unknown unless the store refused it (the client's request id makes
 // a retried write answer with the first outcome, so a refusal is final); a
 // read's error is a failure: it changed nothing.
 import { BulwarkError, FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
-import type { ChaosRecorder } from '@bulwark/chaos-history';
+import type { ChaosRecorder, Consistency } from '@bulwark/chaos-history';
 import type { Fence, KvClient, ResponseHeader } from '@bulwark/kv-client';
 import { seededUniform } from '@bulwark/random';
 
@@ -17,10 +18,17 @@ export interface KvWorkloadOptions {
   /** Keys `chaos/0` .. `chaos/<keys - 1>`. */
   readonly keys: number;
   /** Shares of each operation; they need not add up to 1. */
-  readonly mix: { readonly put: number; readonly get: number; readonly delete: number; readonly cas: number };
+  readonly mix: Readonly<Record<KvOperationKind, number>>;
   /** A call's deadline, retries included. */
   readonly callTimeoutMs: number;
 }
+
+/** What a KV client may do: get is a STRONG read; the other two read at their consistency. */
+export const kvOperationKinds = ['put', 'get', 'bounded-get', 'eventual-get', 'delete', 'cas'] as const;
+export type KvOperationKind = (typeof kvOperationKinds)[number];
+
+/** How far behind a BOUNDED read may be. */
+const boundedStalenessMs = 1_000;
 
 export function workloadKeys(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `chaos/${index}`);
@@ -92,22 +100,37 @@ export class KvWorkload {
     const client = `client-${index}`;
     const random = seededUniform(this.options.seed * 1_000 + index);
     const keys = workloadKeys(this.options.keys);
-    const { put, get, delete: del, cas } = this.options.mix;
-    const total = put + get + del + cas;
+    const { mix } = this.options;
+    const total = kvOperationKinds.reduce((sum, kind) => sum + mix[kind], 0);
     // What this client last saw in each key, which its compare-and-sets expect (a guess: others write too).
     const seen = new Map<string, string | null>();
     for (let sequence = 0; this.running; sequence++) {
       const key = keys[Math.floor(random() * keys.length)] as string;
       const value = `${client}-${sequence}`;
-      const draw = random() * total;
-      if (draw < put) {
-        await this.put(client, key, value);
-        seen.set(key, value);
-      } else if (draw < put + get) seen.set(key, await this.get(client, key));
-      else if (draw < put + get + del) {
-        await this.delete(client, key);
-        seen.set(key, null);
-      } else if (await this.cas(client, key, seen.get(key) ?? null, value)) seen.set(key, value);
+      let draw = random() * total;
+      const kind = kvOperationKinds.find((candidate) => (draw -= mix[candidate]) < 0) ?? 'get';
+      switch (kind) {
+        case 'put':
+          await this.put(client, key, value);
+          seen.set(key, value);
+          break;
+        case 'get':
+          seen.set(key, await this.get(client, key, 'strong'));
+          break;
+        case 'bounded-get':
+          seen.set(key, await this.get(client, key, 'bounded'));
+          break;
+        case 'eventual-get':
+          seen.set(key, await this.get(client, key, 'eventual'));
+          break;
+        case 'delete':
+          await this.delete(client, key);
+          seen.set(key, null);
+          break;
+        case 'cas':
+          if (await this.cas(client, key, seen.get(key) ?? null, value)) seen.set(key, value);
+          break;
+      }
       this.completed++;
     }
   }
@@ -116,11 +139,17 @@ export class KvWorkload {
     return recordedPut(this.client, this.recorder, client, key, value, { callTimeoutMs: this.options.callTimeoutMs });
   }
 
-  /** A STRONG read, recorded; what it read (null: absent, or when it failed). */
-  private async get(client: string, key: string): Promise<string | null> {
-    const pending = this.recorder.invoke(client, { kind: 'get', key, consistency: 'strong' });
+  /** A read at `consistency`, recorded; what it read (null: absent, or when it failed). */
+  private async get(client: string, key: string, consistency: Consistency): Promise<string | null> {
+    const pending = this.recorder.invoke(client, { kind: 'get', key, consistency });
+    const { callTimeoutMs: timeoutMs } = this.options;
     try {
-      const result = await this.client.get(key, { consistency: 'strong', timeoutMs: this.options.callTimeoutMs });
+      const result = await this.client.get(
+        key,
+        consistency === 'bounded'
+          ? { consistency, maxStalenessMs: boundedStalenessMs, timeoutMs }
+          : { consistency, timeoutMs },
+      );
       const value = result.kv ? result.kv.value.toString() : null;
       pending.ok({ kind: 'get', value, version: result.kv?.version ?? 0n, member: result.header.memberId });
       return value;

@@ -69,25 +69,46 @@ const warmUpMs = 5_000;
 const healMs = 15_000;
 const quietMs = 2_000;
 const convergeTimeoutMs = 60_000;
-/** What each failpoint nemesis sets in a coordinator or a replica while its fault lasts. */
+/**
+ * What each failpoint nemesis sets in a coordinator or a replica while its
+ * fault lasts, at one of the points listed (picked by the run's seed): the
+ * failpoint nemesis crashes around persist, send, apply and snapshot.
+ */
 const failpointFaults: Record<
   'failpoint' | 'disk-error' | 'disk-full' | 'power-loss',
-  { readonly points: Record<'coordinator' | 'replica', FailpointName>; readonly term: string }
+  { readonly points: Record<'coordinator' | 'replica', readonly FailpointName[]>; readonly term: string }
 > = {
   failpoint: {
-    points: { coordinator: 'paxos.ready.beforeSend', replica: 'replica.ready.beforeSend' },
+    points: {
+      coordinator: [
+        'paxos.ready.beforePersist',
+        'paxos.ready.beforeSend',
+        'paxos.ready.beforeApply',
+        'paxos.wal.afterFsync',
+        'paxos.snapshot.afterReplace',
+      ],
+      replica: [
+        'replica.ready.beforePersist',
+        'replica.ready.beforeSend',
+        'replica.ready.beforeApply',
+        'replica.wal.afterFsync',
+        'replica.snapshot.beforeRename',
+        'replica.snapshot.afterRename',
+        'replica.install.beforeRestore',
+      ],
+    },
     term: '1*crash',
   },
   'disk-error': {
-    points: { coordinator: 'paxos.wal.beforeFsync', replica: 'replica.wal.beforeFsync' },
+    points: { coordinator: ['paxos.wal.beforeFsync'], replica: ['replica.wal.beforeFsync'] },
     term: 'error(EIO)',
   },
   'disk-full': {
-    points: { coordinator: 'paxos.wal.beforeWrite', replica: 'replica.wal.beforeWrite' },
+    points: { coordinator: ['paxos.wal.beforeWrite'], replica: ['replica.wal.beforeWrite'] },
     term: 'error(ENOSPC)',
   },
   'power-loss': {
-    points: { coordinator: 'paxos.wal.beforeFsync', replica: 'replica.wal.beforeFsync' },
+    points: { coordinator: ['paxos.wal.beforeFsync'], replica: ['replica.wal.beforeFsync'] },
     term: '1*crash-lose-unsynced',
   },
 };
@@ -316,7 +337,8 @@ export class ChaosRun {
       case 'disk-full':
       case 'power-loss': {
         const { points, term } = failpointFaults[fault.kind];
-        const point = points[target.group === null ? 'coordinator' : 'replica'];
+        const candidates = points[target.group === null ? 'coordinator' : 'replica'];
+        const point = candidates[Math.floor(random() * candidates.length)] as FailpointName;
         detail = `${point}=${term}`;
         inject = () => this.setFailpoint(address, point, term);
         heal = () => this.setFailpoint(address, point, 'off');
