@@ -104,6 +104,7 @@ describe('npm run chaos', () => {
     expect(page).toContain(`--seed ${seed}`);
     expect(page).not.toMatch(/(src|href)=["']?https?:/);
     expect(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' })).not.toContain('BWCHAOS');
+    expect(execFileSync('iptables', ['-w', '5', '-t', 'nat', '-S'], { encoding: 'utf8' })).not.toContain('BWDELAY');
   }, 300_000);
 
   it('reports lost writes when the same run has a primary that acknowledges sync writes before its backups have them', async () => {
@@ -118,5 +119,6 @@ describe('npm run chaos', () => {
     expect(report.writePositions.anomalyCount).toBeGreaterThan(0);
     expect(run.output).toMatch(/writePositions: \d+; the first: group-\w+: sync (put|delete|cas) #\d+/);
     expect(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' })).not.toContain('BWCHAOS');
+    expect(execFileSync('iptables', ['-w', '5', '-t', 'nat', '-S'], { encoding: 'utf8' })).not.toContain('BWDELAY');
   }, 300_000);
 });

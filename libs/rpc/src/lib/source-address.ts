@@ -30,7 +30,8 @@ function fromHost(host: string, args: unknown[]): unknown[] {
   if (typeof first !== 'object' || first === null) return args;
   const options = first as net.TcpNetConnectOpts & { path?: string };
   if (options.path !== undefined || options.localAddress !== undefined) return args;
-  if (!loopbackIPv4.test(options.host ?? '127.0.0.1')) return args;
+  // No host is localhost, which may resolve to ::1: left alone, as connect(port) is.
+  if (options.host === undefined || !loopbackIPv4.test(options.host)) return args;
   return [{ ...options, localAddress: host }, ...rest];
 }
 

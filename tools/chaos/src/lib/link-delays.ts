@@ -67,37 +67,57 @@ export interface LinkDestination {
   readonly port: number;
 }
 
-/** Writes what `from` sends to `to`, each chunk after the delay the link has when it arrives, in order. */
+/**
+ * Writes what `from` sends to `to`, each chunk after the delay the link had
+ * when it arrived, in order: one queue per direction and one timer for its
+ * head (timers of equal expiry have no order). `from` is paused while the
+ * queue holds too much or `to` pushes back, and its end is passed on after
+ * the last chunk (both sockets allow half-open connections).
+ */
 function relay(from: net.Socket, to: net.Socket, delayMs: () => number): void {
-  let dueMs = 0;
+  const queue: Array<{ readonly dueMs: number; readonly chunk: Buffer | null }> = [];
   let heldBytes = 0;
-  let timers = 0;
-  const deliver = (chunk: Buffer) => {
-    heldBytes -= chunk.length;
-    if (!to.destroyed) to.write(chunk);
-    if (from.isPaused() && heldBytes < heldBytesMax / 2) from.resume();
+  let timer: NodeJS.Timeout | undefined;
+  let blocked = false;
+  const flowControl = () => {
+    const tooMuch = heldBytes > heldBytesMax || blocked;
+    if (tooMuch && !from.isPaused()) from.pause();
+    else if (!tooMuch && from.isPaused()) from.resume();
   };
-  const later = (atMs: number, run: () => void) => {
-    timers += 1;
-    setTimeout(
-      () => {
-        timers -= 1;
-        run();
-      },
-      Math.max(0, atMs - performance.now()),
-    );
+  const drain = () => {
+    timer = undefined;
+    const now = performance.now();
+    while (queue.length > 0 && (queue[0] as { dueMs: number }).dueMs <= now) {
+      const { chunk } = queue.shift() as { dueMs: number; chunk: Buffer | null };
+      if (to.destroyed) return;
+      if (chunk === null) {
+        to.end();
+        continue;
+      }
+      heldBytes -= chunk.length;
+      if (!to.write(chunk)) blocked = true;
+    }
+    flowControl();
+    const head = queue[0];
+    if (head) timer = setTimeout(drain, Math.max(0, head.dueMs - performance.now()));
   };
-  from.on('data', (chunk: Buffer) => {
-    const delay = delayMs();
-    heldBytes += chunk.length;
-    if (delay === 0 && timers === 0) return deliver(chunk);
-    dueMs = Math.max(dueMs, performance.now() + delay);
-    later(dueMs, () => deliver(chunk));
-    if (heldBytes > heldBytesMax) from.pause();
+  const enqueue = (chunk: Buffer | null) => {
+    // A later chunk never overtakes an earlier one: its due time is at least the last one's.
+    const last = queue.at(-1);
+    queue.push({ dueMs: Math.max(last?.dueMs ?? 0, performance.now() + delayMs()), chunk });
+    if (chunk) heldBytes += chunk.length;
+    if (timer === undefined) drain();
+    else flowControl();
+  };
+  to.on('drain', () => {
+    blocked = false;
+    flowControl();
   });
-  from.on('end', () => (timers === 0 ? to.end() : later(dueMs, () => to.end())));
+  from.on('data', (chunk: Buffer) => enqueue(chunk));
+  from.on('end', () => enqueue(null));
   from.on('error', () => to.destroy());
   from.on('close', () => {
+    if (timer !== undefined) clearTimeout(timer);
     if (!from.readableEnded) to.destroy();
   });
 }
@@ -167,9 +187,12 @@ export class LinkDelays {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (chainsOfThisTool().includes(this.chain)) removeChain(this.chain);
-    for (const socket of this.sockets) socket.destroy();
-    await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    try {
+      if (chainsOfThisTool().includes(this.chain)) removeChain(this.chain);
+    } finally {
+      for (const socket of this.sockets) socket.destroy();
+      await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
   }
 
   private linkDelayMs(a: string, b: string): number {
@@ -178,7 +201,7 @@ export class LinkDelays {
   }
 
   private async listen(host: string, destination: LinkDestination): Promise<number> {
-    const server = net.createServer((caller) => this.proxy(caller, destination));
+    const server = net.createServer({ allowHalfOpen: true }, (caller) => this.proxy(caller, destination));
     this.servers.push(server);
     server.listen(0, host);
     await once(server, 'listening');
@@ -208,8 +231,9 @@ export class LinkDelays {
       callee = this.track(socket);
       socket.on('error', (error: NodeJS.ErrnoException) => {
         if (relaying) return;
-        // A port of the range still held by an earlier connection: the next one.
-        if (error.code === 'EADDRINUSE' && attemptsLeft > 0 && !this.closed && !caller.destroyed) {
+        // A port of the range still held by an earlier connection (bind or connect refused it): the next one.
+        const portTaken = error.code === 'EADDRINUSE' || error.code === 'EADDRNOTAVAIL';
+        if (portTaken && attemptsLeft > 0 && !this.closed && !caller.destroyed) {
           connect(attemptsLeft - 1);
         } else caller.destroy();
       });

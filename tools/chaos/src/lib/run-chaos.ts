@@ -30,7 +30,7 @@ import { seededUniform } from '@bulwark/random';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { ClockFaults, clockJumps, findLibfaketime } from './clock-faults';
 import { IptablesFaults } from './iptables-faults';
-import { LinkDelays, linkDelayMs } from './link-delays';
+import { LinkDelays, linkDelayMs, removeStaleDelayChains } from './link-delays';
 import { KvWorkload, workloadKeys, type KvWorkloadOptions } from './kv-workload';
 import { LockWorkload, lockDataKey, lockNames, type LockWorkloadOptions } from './lock-workload';
 import { nemesisSchedule, type FaultTarget, type NemesisKind, type ScheduledFault } from './nemesis-schedule';
@@ -122,6 +122,8 @@ const delayProxyHost = 250;
  * in the in-sync set and one of them takes over without what it never got.
  */
 const isolatedBeforeKillMs = 300;
+/** A primary's default ack timeout (libs/replication settings), which isolate-kill must beat. */
+const ackTimeoutMs = 500;
 /** How long a member that is restarting may take to answer its failpoint control. */
 const failpointReachMs = 15_000;
 /** The services with failpoints. */
@@ -168,6 +170,8 @@ export class ChaosRun {
     this.log(`launching the fleet on ${options.subnet}.x; ${schedule.length} faults scheduled`);
     if (options.bugs.length > 0) this.log(`planted bugs switched on: ${options.bugs.join(', ')}`);
     this.network = IptablesFaults.open();
+    // A delay run that died leaves redirects to proxies that are gone: no fleet link would work.
+    removeStaleDelayChains();
     if (options.nemeses.includes('clock-skew')) {
       const library = findLibfaketime();
       if (library === undefined) throw new Error('clock-skew needs libfaketime (the Debian package faketime)');
@@ -242,14 +246,18 @@ export class ChaosRun {
 
   /** Undoes every fault and stops the fleet: safe to call more than once, and after a failure. */
   async close(): Promise<void> {
-    this.processes?.resumeAll();
-    this.network?.close();
-    for (const client of this.coordinators) client.close();
-    this.coordinators = [];
-    await this.launched?.stop();
-    this.launched = undefined;
-    await this.delays?.close();
-    this.delays = undefined;
+    try {
+      this.processes?.resumeAll();
+      this.network?.close();
+      for (const client of this.coordinators) client.close();
+      this.coordinators = [];
+      await this.launched?.stop();
+      this.launched = undefined;
+    } finally {
+      // The redirects go last, whatever failed before: left behind, they would cut every later fleet's links.
+      await this.delays?.close();
+      this.delays = undefined;
+    }
   }
 
   private async apply(fault: ScheduledFault, random: () => number): Promise<void> {
@@ -268,6 +276,8 @@ export class ChaosRun {
     const healLinks = () => links.splice(0).forEach((key) => network.heal(key));
     // What the fault is, what puts it in force (recorded as started first) and what heals it.
     let detail: string;
+    /** isolate-kill: how long after the first rule the kill landed, as measured. */
+    let killedAfterMs: number | undefined;
     let inject: () => Promise<void> | void;
     let heal: () => Promise<void> | void;
     switch (fault.kind) {
@@ -298,9 +308,13 @@ export class ChaosRun {
       case 'isolate-kill':
         detail = `${address} cut off from its peers ${peers.join(', ')}, SIGKILL ${isolatedBeforeKillMs} ms later; restarted and reconnected when healed`;
         inject = async () => {
+          const isolatedAt = performance.now();
           links.push(...network.partition([address], peerAddresses));
-          await delay(isolatedBeforeKillMs);
+          await delay(Math.max(0, isolatedAt + isolatedBeforeKillMs - performance.now()));
           await processes.kill(target.member);
+          killedAfterMs = Math.round(performance.now() - isolatedAt);
+          // Past the ack timeout, the primary may have dropped its backups from the in-sync set first.
+          if (killedAfterMs > ackTimeoutMs) this.log(`fault ${fault.id}: killed ${killedAfterMs} ms after isolation`);
         };
         heal = async () => {
           healLinks();
@@ -351,7 +365,7 @@ export class ChaosRun {
     await inject();
     await delay(Math.max(0, startedAt + fault.durationMs - performance.now()));
     await heal();
-    active.end('healed');
+    active.end(killedAfterMs === undefined ? 'healed' : `healed; killed ${killedAfterMs} ms after isolation`);
   }
 
   /**
