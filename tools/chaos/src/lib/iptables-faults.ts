@@ -7,26 +7,18 @@
 // the jump; a chain left by a process that died is removed by the next run
 // (removeStaleChains). Only addresses of the fleet's range are accepted:
 // nothing else on the machine is touched.
-import { execFileSync } from 'node:child_process';
+import { closeChain, iptables as iptablesOf, openChain, removeStaleChainsOf, type ChainKind } from './iptables-chains';
 
 /** The launcher's loopback range: 127.77.x.y. */
 const fleetAddress = /^127\.77\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
-const chainPrefix = 'BWCHAOS-';
-const iptablesTimeoutMs = 10_000;
+const faultChains: ChainKind = { table: 'filter', hook: 'INPUT', prefix: 'BWCHAOS-' };
+const iptables = (args: readonly string[]) => iptablesOf(faultChains, args);
 
 export type LinkFault =
   /** Every packet from `from` to `to` dropped. */
   | { readonly kind: 'drop'; readonly from: string; readonly to: string }
   /** Each packet from `from` to `to` dropped with this probability (0 < p < 1). */
   | { readonly kind: 'loss'; readonly from: string; readonly to: string; readonly probability: number };
-
-function iptables(args: readonly string[]): string {
-  return execFileSync('iptables', ['-w', '5', ...args], {
-    encoding: 'utf8',
-    timeout: iptablesTimeoutMs,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 function checkAddress(address: string, field: string): void {
   if (!fleetAddress.test(address)) {
@@ -45,40 +37,10 @@ function ruleOf(fault: LinkFault): string[] {
   return [...match, '-m', 'statistic', '--mode', 'random', '--probability', String(fault.probability), '-j', 'DROP'];
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Chains of this tool whose process is gone (a run killed before its cleanup): removed, with their jumps. */
+/** Fault chains whose process is gone (a run killed before its cleanup): removed, with their jumps. */
 export function removeStaleChains(): string[] {
-  const stale = chainsOfThisTool().filter(
-    (chain) => !processAlive(Number(chain.slice(chainPrefix.length).split('-')[0])),
-  );
-  for (const chain of stale) removeChain(chain);
-  return stale;
+  return removeStaleChainsOf(faultChains);
 }
-
-function chainsOfThisTool(): string[] {
-  return iptables(['-S'])
-    .split('\n')
-    .filter((line) => line.startsWith(`-N ${chainPrefix}`))
-    .map((line) => line.slice(3).trim());
-}
-
-function removeChain(chain: string): void {
-  // Every jump to it first (one per open(), but be thorough), then its rules, then the chain.
-  while (iptables(['-S', 'INPUT']).includes(`-j ${chain}`)) iptables(['-D', 'INPUT', '-j', chain]);
-  iptables(['-F', chain]);
-  iptables(['-X', chain]);
-}
-
-/** Chains this process opened so far: each open() gets its own (BWCHAOS-<pid>-<n>, within iptables' 28 characters). */
-let chainsOpened = 0;
 
 export class IptablesFaults {
   private readonly active = new Map<string, string[]>();
@@ -88,11 +50,7 @@ export class IptablesFaults {
 
   /** This process's chain, created empty and jumped to from the top of INPUT. */
   static open(): IptablesFaults {
-    removeStaleChains();
-    const chain = `${chainPrefix}${process.pid}-${++chainsOpened}`;
-    iptables(['-N', chain]);
-    iptables(['-I', 'INPUT', '1', '-j', chain]);
-    return new IptablesFaults(chain);
+    return new IptablesFaults(openChain(faultChains));
   }
 
   /** Faults in force now, by the key add() returned. */
@@ -140,6 +98,6 @@ export class IptablesFaults {
     if (this.closed) return;
     this.closed = true;
     this.active.clear();
-    if (chainsOfThisTool().includes(this.chain)) removeChain(this.chain);
+    closeChain(faultChains, this.chain);
   }
 }

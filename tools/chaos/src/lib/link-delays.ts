@@ -10,55 +10,21 @@
 // outside the kernel's ephemeral range, which the redirect skips. close()
 // removes the chain and its jump, also after an interrupted run (the next
 // run removes a chain whose process is gone).
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { closeChain, iptables, openChain, removeStaleChainsOf, type ChainKind } from './iptables-chains';
 
-const chainPrefix = 'BWDELAY-';
+const redirectChains: ChainKind = { table: 'nat', hook: 'OUTPUT', prefix: 'BWDELAY-' };
 const proxyPorts = { first: 61_000, last: 61_999 };
 /** How long a delayed chunk is held: 75 +- 50 ms. */
 export const linkDelayMs = { low: 25, high: 125 } as const;
 /** Bytes a link direction may hold before its sender is paused. */
 const heldBytesMax = 4 * 1024 * 1024;
 
-function iptables(args: readonly string[]): string {
-  return execFileSync('iptables', ['-w', '5', '-t', 'nat', ...args], {
-    encoding: 'utf8',
-    timeout: 10_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function chainsOfThisTool(): string[] {
-  return iptables(['-S'])
-    .split('\n')
-    .filter((line) => line.startsWith(`-N ${chainPrefix}`))
-    .map((line) => line.slice(3).trim());
-}
-
-function removeChain(chain: string): void {
-  while (iptables(['-S', 'OUTPUT']).includes(`-j ${chain}`)) iptables(['-D', 'OUTPUT', '-j', chain]);
-  iptables(['-F', chain]);
-  iptables(['-X', chain]);
-}
-
-/** Redirect chains of this tool whose process is gone: removed, with their jumps. */
+/** Redirect chains whose process is gone: removed, with their jumps (left, they would cut every later fleet's links). */
 export function removeStaleDelayChains(): string[] {
-  const stale = chainsOfThisTool().filter(
-    (chain) => !processAlive(Number(chain.slice(chainPrefix.length).split('-')[0])),
-  );
-  for (const chain of stale) removeChain(chain);
-  return stale;
+  return removeStaleChainsOf(redirectChains);
 }
 
 /** A service port the fleet's members call one another on. */
@@ -122,9 +88,6 @@ function relay(from: net.Socket, to: net.Socket, delayMs: () => number): void {
   });
 }
 
-/** Chains this process opened so far: each open() gets its own (within iptables' 28 characters). */
-let chainsOpened = 0;
-
 export class LinkDelays {
   /** Addresses whose every link is delayed now. */
   private readonly delayed = new Set<string>();
@@ -150,15 +113,12 @@ export class LinkDelays {
     readonly destinations: readonly LinkDestination[];
     readonly random: () => number;
   }): Promise<LinkDelays> {
-    removeStaleDelayChains();
-    const chain = `${chainPrefix}${process.pid}-${++chainsOpened}`;
+    const chain = openChain(redirectChains);
     const delays = new LinkDelays(chain, options.random);
-    iptables(['-N', chain]);
-    iptables(['-I', 'OUTPUT', '1', '-j', chain]);
     try {
       for (const destination of options.destinations) {
         const port = await delays.listen(options.proxyHost, destination);
-        iptables([
+        iptables(redirectChains, [
           '-A',
           chain,
           ...['-p', 'tcp', '-s', options.sources, '-d', `${destination.address}/32`],
@@ -188,7 +148,7 @@ export class LinkDelays {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (chainsOfThisTool().includes(this.chain)) removeChain(this.chain);
+      closeChain(redirectChains, this.chain);
     } finally {
       for (const socket of this.sockets) socket.destroy();
       await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));

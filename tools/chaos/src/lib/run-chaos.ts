@@ -27,6 +27,7 @@ import { formatHistoryJsonLines } from '@bulwark/history';
 import { KvClient } from '@bulwark/kv-client';
 import { LockClient } from '@bulwark/lock-client';
 import { seededUniform } from '@bulwark/random';
+import { defaultReplicationSettings } from '@bulwark/replication';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { ClockFaults, clockJumps, findLibfaketime } from './clock-faults';
 import { IptablesFaults } from './iptables-faults';
@@ -122,8 +123,8 @@ const delayProxyHost = 250;
  * in the in-sync set and one of them takes over without what it never got.
  */
 const isolatedBeforeKillMs = 300;
-/** A primary's default ack timeout (libs/replication settings), which isolate-kill must beat. */
-const ackTimeoutMs = 500;
+/** A primary's ack timeout (the compose file keeps the default), which isolate-kill must beat. */
+const { ackTimeoutMs } = defaultReplicationSettings;
 /** How long a member that is restarting may take to answer its failpoint control. */
 const failpointReachMs = 15_000;
 /** The services with failpoints. */
