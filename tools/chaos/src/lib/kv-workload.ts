@@ -7,10 +7,10 @@
 // outcome unknown unless the store refused it (the client's request id makes
 // a retried write answer with the first outcome, so a refusal is final); a
 // read's error is a failure: it changed nothing.
-import { BulwarkError, FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import type { ChaosRecorder, Consistency } from '@bulwark/chaos-history';
 import type { Fence, KvClient, ResponseHeader } from '@bulwark/kv-client';
 import { seededUniform } from '@bulwark/random';
+import { ClientLoops, describeError, settleFailedCall } from './client-loops';
 
 export interface KvWorkloadOptions {
   readonly seed: number;
@@ -34,17 +34,9 @@ export function workloadKeys(count: number): string[] {
   return Array.from({ length: count }, (_, index) => `chaos/${index}`);
 }
 
-export function refused(error: unknown): boolean {
-  return error instanceof InvalidArgumentError || error instanceof FailedPreconditionError;
-}
-
 /** Where in its group's log a write was committed, for the write-positions checker; none when not told. */
 function logPositionOf(header: ResponseHeader): { epoch?: bigint; sequence?: bigint } {
   return header.epoch > 0n && header.sequence > 0n ? { epoch: header.epoch, sequence: header.sequence } : {};
-}
-
-export function describeError(error: unknown): string {
-  return error instanceof BulwarkError ? `${error.kind}: ${error.message}` : String(error);
 }
 
 /** A sync Put through the routers, recorded: ok, failed when the store refused it, else of unknown outcome. */
@@ -72,31 +64,21 @@ export async function recordedPut(
       ...logPositionOf(result.header),
     });
   } catch (error) {
-    if (refused(error)) pending.fail(describeError(error));
-    else pending.unknown(describeError(error));
+    settleFailedCall(pending, error);
   }
 }
 
-export class KvWorkload {
-  private running = true;
-  private readonly loops: Promise<void>[];
-  completed = 0;
-
+export class KvWorkload extends ClientLoops {
   constructor(
     private readonly client: KvClient,
     private readonly recorder: ChaosRecorder,
     private readonly options: KvWorkloadOptions,
   ) {
-    this.loops = Array.from({ length: options.clients }, (_, index) => this.loop(index));
+    super();
+    this.start(options.clients);
   }
 
-  /** Lets every client finish the call it is in, then resolves. */
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-  }
-
-  private async loop(index: number): Promise<void> {
+  protected async loop(index: number): Promise<void> {
     const client = `client-${index}`;
     const random = seededUniform(this.options.seed * 1_000 + index);
     const keys = workloadKeys(this.options.keys);
@@ -185,8 +167,7 @@ export class KvWorkload {
       });
       return result.succeeded;
     } catch (error) {
-      if (refused(error)) pending.fail(describeError(error));
-      else pending.unknown(describeError(error));
+      settleFailedCall(pending, error);
       return false;
     }
   }
@@ -203,8 +184,7 @@ export class KvWorkload {
         ...logPositionOf(result.header),
       });
     } catch (error) {
-      if (refused(error)) pending.fail(describeError(error));
-      else pending.unknown(describeError(error));
+      settleFailedCall(pending, error);
     }
   }
 }

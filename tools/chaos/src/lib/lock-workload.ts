@@ -12,7 +12,8 @@ import type { ChaosRecorder } from '@bulwark/chaos-history';
 import type { KvClient } from '@bulwark/kv-client';
 import type { LockClient } from '@bulwark/lock-client';
 import { seededUniform } from '@bulwark/random';
-import { describeError, recordedPut, refused } from './kv-workload';
+import { ClientLoops, settleFailedCall } from './client-loops';
+import { recordedPut } from './kv-workload';
 
 export interface LockWorkloadOptions {
   readonly seed: number;
@@ -44,27 +45,18 @@ export function lockDataKey(name: string): string {
 
 type Grant = { readonly token: bigint; readonly leaseId: string; readonly validUntilMs: number };
 
-export class LockWorkload {
-  private running = true;
-  private readonly loops: Promise<void>[];
-  completed = 0;
-
+export class LockWorkload extends ClientLoops {
   constructor(
     private readonly locks: LockClient,
     private readonly kv: KvClient,
     private readonly recorder: ChaosRecorder,
     private readonly options: LockWorkloadOptions,
   ) {
-    this.loops = Array.from({ length: options.clients }, (_, index) => this.loop(index));
+    super();
+    this.start(options.clients);
   }
 
-  /** Lets every client finish what it is doing with its grant, then resolves. */
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-  }
-
-  private async loop(index: number): Promise<void> {
+  protected async loop(index: number): Promise<void> {
     const client = `lock-client-${index}`;
     const random = seededUniform(this.options.seed * 1_000 + 500 + index);
     const names = lockNames(this.options.locks);
@@ -111,8 +103,7 @@ export class LockWorkload {
       return result;
     } catch (error) {
       // A call that failed on its way may still have been granted: its outcome is unknown, unless it was refused.
-      if (refused(error)) pending.fail(describeError(error));
-      else pending.unknown(describeError(error));
+      settleFailedCall(pending, error);
       // The client does not know whether it holds the lock: it waits the lease out before trying again.
       await delay(Math.min(ttlMs, callTimeoutMs));
       return undefined;
@@ -125,8 +116,7 @@ export class LockWorkload {
       await this.locks.release(name, client, grant.token, grant.leaseId);
       pending.ok({ kind: 'lock-release' });
     } catch (error) {
-      if (refused(error)) pending.fail(describeError(error));
-      else pending.unknown(describeError(error));
+      settleFailedCall(pending, error);
     }
   }
 }
