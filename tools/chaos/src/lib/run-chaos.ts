@@ -5,7 +5,7 @@
 // every replica, and the checkers. Every fault the run made is undone when
 // it ends, also when it fails or is interrupted (close()).
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -136,6 +136,8 @@ export class ChaosRun {
   private readonly records: ChaosRecord[] = [];
   private readonly recorder: ChaosRecorder;
   private readonly historyFile: string;
+  /** The history file, open for the whole run: a record is on its way to disk as it happens, one write each. */
+  private historyFd: number | undefined;
   private network: IptablesFaults | undefined;
   private processes: ProcessFaults | undefined;
   private clocks: ClockFaults | undefined;
@@ -150,10 +152,11 @@ export class ChaosRun {
   ) {
     mkdirSync(options.outDir, { recursive: true });
     this.historyFile = join(options.outDir, 'history.jsonl');
-    writeFileSync(this.historyFile, '');
+    this.historyFd = openSync(this.historyFile, 'w');
     this.recorder = new ChaosRecorder({ wallMs: () => Date.now(), monoMs: () => performance.now() }, (record, line) => {
       this.records.push(record);
-      appendFileSync(this.historyFile, `${line}\n`);
+      // After close() (an interrupted run), a client finishing its last call has nowhere to write.
+      if (this.historyFd !== undefined) writeSync(this.historyFd, `${line}\n`);
     });
   }
 
@@ -258,6 +261,8 @@ export class ChaosRun {
       // The redirects go last, whatever failed before: left behind, they would cut every later fleet's links.
       await this.delays?.close();
       this.delays = undefined;
+      if (this.historyFd !== undefined) closeSync(this.historyFd);
+      this.historyFd = undefined;
     }
   }
 
