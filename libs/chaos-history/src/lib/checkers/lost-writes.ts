@@ -48,7 +48,16 @@ class WritersOfKey {
   }
 }
 
+/** Scans already made, per indexed history: the sync and async checkers of one report share one. */
+const scans = new WeakMap<ChaosHistory, DurabilityScan>();
+
 function scanDurability(history: ChaosHistory): DurabilityScan {
+  let scan = scans.get(history);
+  if (scan === undefined) scans.set(history, (scan = scanDurabilityOnce(history)));
+  return scan;
+}
+
+function scanDurabilityOnce(history: ChaosHistory): DurabilityScan {
   const writers = new Map<string, WritersOfKey>();
   for (const operation of history.operations) {
     for (const { key, value } of possibleWrites(operation)) {
