@@ -117,7 +117,7 @@ async function replicationStatus(
 ): Promise<replicationV1.GetStatusResponse> {
   const client = createClient(replicationV1.ReplicationClient, address);
   try {
-    return await callUnary(client, client.getStatus, { groupId }, { deadlineMs: timeoutMs });
+    return await callUnary(client, client.getStatus, { groupId, includeStateDigest: false }, { deadlineMs: timeoutMs });
   } finally {
     client.close();
   }

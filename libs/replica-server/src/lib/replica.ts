@@ -54,6 +54,7 @@ export class Replica {
   private readonly runner: ReplicaRunner<Outcome>;
   private readonly operations: ShardOperations;
   private readonly storage: FileReplicaStorage;
+  private readonly machine: KvMachine;
   private readonly clockMs = () => performance.now();
   private healthTimer: NodeJS.Timeout | undefined;
   private stopMetrics: () => void = () => undefined;
@@ -69,6 +70,7 @@ export class Replica {
     const { logger, memberId, groupId } = options;
     const limits = { ...defaultKvLimits, ...options.limits };
     this.storage = storage;
+    this.machine = machine;
     this.link = new CoordinatorLink({
       memberId,
       groupId,
@@ -179,6 +181,7 @@ export class Replica {
         memberId,
         groupId,
         node: () => this.runner.node,
+        state: () => this.machine.state,
         storage: this.storage,
         transport: this.transport,
         clockMs: this.clockMs,

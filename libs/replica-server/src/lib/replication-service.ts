@@ -5,6 +5,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { replicationV1, type commonV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, InvalidArgumentError, NotLeaderError } from '@bulwark/errors';
+import type { KvState } from '@bulwark/kv-state';
 import type { ReplicaStorage, SnapshotPoint } from '@bulwark/replica-storage';
 import type { ReplicaNode } from '@bulwark/replication';
 import { createClient, type HandlerKit, type ServiceBinding } from '@bulwark/rpc';
@@ -15,6 +16,8 @@ export interface ReplicationServiceOptions {
   readonly memberId: string;
   readonly groupId: string;
   readonly node: () => ReplicaNode;
+  /** The applied state readers read (replaced on a restore or reset: asked for at each call). */
+  readonly state: () => KvState;
   readonly storage: ReplicaStorage;
   readonly transport: ReplicationTransport;
   /** The monotonic clock staleness is counted on. */
@@ -98,19 +101,25 @@ export function replicationService(kit: HandlerKit, options: ReplicationServiceO
       };
     }),
 
-    getStatus: kit.unary((request: replicationV1.GetStatusRequest) => {
+    getStatus: kit.unary((request: replicationV1.GetStatusRequest): replicationV1.GetStatusResponse => {
       requireGroup(request.groupId, options.groupId);
       const node = options.node();
       const nowMs = options.clockMs();
       const stalenessMs = node.stalenessMs(nowMs);
+      // The applied sequence and the digest come from one state in one synchronous turn, so they
+      // agree. The state's, not the core's: the runner applies a Ready's committed entries before
+      // its disk write and tells the core only after it (ReplicaRunner.handle), so in between the
+      // core's applied sequence lags the state's.
+      const state = options.state();
+      const appliedSequence = state.appliedSequence;
       return {
-        header: header(node, node.appliedSequence),
+        header: header(node, appliedSequence),
         role: node.role,
         primaryId: node.primary,
         lastSequence: node.lastSequence,
         durableSequence: node.durableSequence,
         commitSequence: node.commitSequence,
-        appliedSequence: node.appliedSequence,
+        appliedSequence,
         ...(Number.isFinite(stalenessMs) ? { stalenessMs: BigInt(Math.max(0, Math.round(stalenessMs))) } : {}),
         backups: node.backupLag().map((lag) => ({
           memberId: lag.memberId,
@@ -119,6 +128,8 @@ export function replicationService(kit: HandlerKit, options: ReplicationServiceO
           lagEntries: lag.lagEntries,
           lagMs: BigInt(Math.round(lag.lagMs)),
         })),
+        // O(state size), about a snapshot's cost: only when asked (`bulwark status` never does).
+        ...(request.includeStateDigest ? { stateDigest: state.digest() } : {}),
       };
     }),
   };

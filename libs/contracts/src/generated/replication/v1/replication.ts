@@ -294,6 +294,14 @@ export interface GetDurableStateResponse {
 export interface GetStatusRequest {
   /** group_id names the group; another group's is FAILED_PRECONDITION. */
   groupId: string;
+  /**
+   * include_state_digest asks for state_digest too. Computing it encodes the
+   * member's whole state, about a snapshot's cost, on the member's event loop
+   * (writes and lease renewals wait meanwhile), so it is opt-in: `bulwark
+   * status` and other pollers ask without it; a check comparing replicas
+   * after their faults have healed asks for it.
+   */
+  includeStateDigest: boolean;
 }
 
 /** BackupProgress is how far one backup is behind its primary. */
@@ -329,7 +337,11 @@ export interface GetStatusResponse {
   durableSequence: bigint;
   /** commit_sequence is the primary's commit point, or what a backup heard of it. */
   commitSequence: bigint;
-  /** applied_sequence is the last sequence applied to its state. */
+  /**
+   * applied_sequence is the last sequence applied to its state machine: what
+   * its reads see and state_digest covers (for the length of a disk write it
+   * may be ahead of the sequence the member's metrics export).
+   */
   appliedSequence: bigint;
   /**
    * staleness_ms bounds how far its applied state may be behind the
@@ -340,6 +352,15 @@ export interface GetStatusResponse {
     | undefined;
   /** backups is, on a primary, each backup's progress. */
   backups: BackupProgress[];
+  /**
+   * state_digest is the FNV-1a 64 of the member's state machine snapshot
+   * image (keys, values, versions, fencing tokens, remembered request ids,
+   * applied sequence) as of applied_sequence, taken in the same turn as
+   * applied_sequence: equal on members that applied the same log, so two
+   * members at one applied_sequence with different digests have diverged.
+   * Absent unless include_state_digest was set.
+   */
+  stateDigest?: bigint | undefined;
 }
 
 function createBaseWriteOp(): WriteOp {
@@ -2446,13 +2467,16 @@ export const GetDurableStateResponse: MessageFns<GetDurableStateResponse> = {
 };
 
 function createBaseGetStatusRequest(): GetStatusRequest {
-  return { groupId: "" };
+  return { groupId: "", includeStateDigest: false };
 }
 
 export const GetStatusRequest: MessageFns<GetStatusRequest> = {
   encode(message: GetStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.groupId !== "") {
       writer.uint32(10).string(message.groupId);
+    }
+    if (message.includeStateDigest !== false) {
+      writer.uint32(16).bool(message.includeStateDigest);
     }
     return writer;
   },
@@ -2478,6 +2502,14 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
             message.groupId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includeStateDigest = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2497,6 +2529,11 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
         : isSet(object.group_id)
         ? globalThis.String(object.group_id)
         : "",
+      includeStateDigest: isSet(object.includeStateDigest)
+        ? globalThis.Boolean(object.includeStateDigest)
+        : isSet(object.include_state_digest)
+        ? globalThis.Boolean(object.include_state_digest)
+        : false,
     };
   },
 
@@ -2504,6 +2541,9 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
     const obj: any = {};
     if (message.groupId !== "") {
       obj.groupId = message.groupId;
+    }
+    if (message.includeStateDigest !== false) {
+      obj.includeStateDigest = message.includeStateDigest;
     }
     return obj;
   },
@@ -2514,6 +2554,7 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
   fromPartial<I extends Exact<DeepPartial<GetStatusRequest>, I>>(object: I): GetStatusRequest {
     const message = createBaseGetStatusRequest();
     message.groupId = object.groupId ?? "";
+    message.includeStateDigest = object.includeStateDigest ?? false;
     return message;
   },
 };
@@ -2691,6 +2732,7 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     appliedSequence: 0n,
     stalenessMs: undefined,
     backups: [],
+    stateDigest: undefined,
   };
 }
 
@@ -2737,6 +2779,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     for (const v of message.backups) {
       BackupProgress.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.stateDigest !== undefined) {
+      if (BigInt.asUintN(64, message.stateDigest) !== message.stateDigest) {
+        throw new globalThis.Error("value provided for field message.stateDigest of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.stateDigest);
     }
     return writer;
   },
@@ -2826,6 +2874,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.backups.push(BackupProgress.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.stateDigest = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2875,6 +2931,11 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       backups: globalThis.Array.isArray(object?.backups)
         ? object.backups.map((e: any) => BackupProgress.fromJSON(e))
         : [],
+      stateDigest: isSet(object.stateDigest)
+        ? BigInt(object.stateDigest)
+        : isSet(object.state_digest)
+        ? BigInt(object.state_digest)
+        : undefined,
     };
   },
 
@@ -2907,6 +2968,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.backups?.length) {
       obj.backups = message.backups.map((e) => BackupProgress.toJSON(e));
     }
+    if (message.stateDigest !== undefined) {
+      obj.stateDigest = message.stateDigest.toString();
+    }
     return obj;
   },
 
@@ -2936,6 +3000,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       ? BigInt(object.stalenessMs)
       : undefined;
     message.backups = object.backups?.map((e) => BackupProgress.fromPartial(e)) || [];
+    message.stateDigest = (object.stateDigest !== undefined && object.stateDigest !== null)
+      ? BigInt(object.stateDigest)
+      : undefined;
     return message;
   },
 };
