@@ -12,4 +12,6 @@ export * from './lib/checkers/convergence';
 export * from './lib/checkers/locks';
 export * from './lib/checkers/fenced-writes';
 export * from './lib/checkers/write-positions';
+export * from './lib/checkers/read-freshness';
+export * from './lib/checkers/transaction-atomicity';
 export * from './lib/check-chaos-history';

@@ -3,6 +3,7 @@
 // clean history with every kind of record that passes them all.
 import {
   acquire,
+  boundedGet,
   cas,
   ChaosHistoryBuilder,
   casOk,
@@ -17,6 +18,8 @@ import {
   release,
   released,
   replica,
+  txnOk,
+  txnPutAll,
 } from '../testing';
 import { checkChaosHistory, type ChaosCheckReport } from './check-chaos-history';
 import { indexChaosHistory, recordsOf } from './history-index';
@@ -206,9 +209,88 @@ describe('checkChaosHistory on a clean history', () => {
     expect(report.lockMutualExclusion.grantsChecked).toBe(2);
     expect(report.staleTokenWrites).toMatchObject({ fencedWritesAccepted: 2, fencedWritesRefused: 1 });
     expect(report.writePositions).toMatchObject({ writesChecked: 7, writesWithoutPosition: 0 });
+    expect(report.readFreshness).toMatchObject({
+      readsChecked: { strong: 3, bounded: 0, eventual: 0 },
+      keysSkipped: ['y'],
+      readsSkipped: 1,
+    });
+    expect(report.transactionAtomicity).toMatchObject({ keySetsChecked: 0, keySetsSkipped: 0 });
 
     const reread = parseChaosHistory(formatChaosHistory(records));
     expect(reread).toEqual(records);
     expect(checkChaosHistory(reread, options)).toEqual(report);
+  });
+});
+
+describe('checkChaosHistory on planted read and transaction bugs', () => {
+  it('catches a bounded read staler than its bound, which only the read-freshness checker judges', () => {
+    const history = new ChaosHistoryBuilder();
+    const a = history.ok('c1', put('k', 'a'), [0, 10], putOk());
+    const b = history.ok('c1', put('k', 'b'), [20, 30], putOk());
+    history.ok('c3', get('k'), [40, 50], getOk('b'));
+    const stale = history.ok('c2', boundedGet('k', 1_000), [2_000, 2_010], getOk('a', 'replica-a3'));
+    finalReads(history, 3_000, { k: 'b' });
+    const records = history.records;
+
+    const report = checkChaosHistory(records, options);
+
+    expect(failing(report)).toEqual(['readFreshness']);
+    expect(report.anomalyCount).toBe(1);
+    const [anomaly] = report.readFreshness.anomalies;
+    expect(anomaly).toMatchObject({ kind: 'stale-bounded-read', opId: stale, member: 'replica-a3', staleMs: 1_970 });
+    expect(anomaly?.records).toEqual(recordsOfOps(records, [a, b, stale]));
+    // A slack as wide as the staleness lets it pass.
+    expect(checkChaosHistory(records, { ...options, readFreshness: { slackMs: 1_000 } }).anomalyCount).toBe(0);
+  });
+
+  it('catches an eventual read of a value nobody wrote', () => {
+    const history = new ChaosHistoryBuilder();
+    history.ok('c1', put('k', 'a'), [0, 10], putOk());
+    const phantom = history.ok('c2', get('k', 'eventual'), [20, 30], getOk('never-written', 'replica-a2'));
+    finalReads(history, 300, { k: 'a' });
+    const records = history.records;
+
+    const report = checkChaosHistory(records, options);
+
+    expect(failing(report)).toEqual(['readFreshness']);
+    expect(report.readFreshness.anomalies).toMatchObject([{ kind: 'phantom-value', opId: phantom }]);
+    expect(report.readFreshness.anomalies[0]?.records).toEqual(recordsOfOps(records, [phantom]));
+  });
+
+  it('catches a torn pair that every replica holds alike, which only the transaction checker sees', () => {
+    const history = new ChaosHistoryBuilder();
+    // Concurrent, so that either may have come last: every key's final value is explained on its own.
+    const first = history.ok('c1', txnPutAll(['p/a', 'p/b'], 't1'), [0, 100], txnOk(true));
+    const second = history.ok('c2', txnPutAll(['p/a', 'p/b'], 't2'), [10, 50], txnOk(true));
+    finalReads(history, 300, { 'p/a': 't1', 'p/b': 't2' });
+    const records = history.records;
+
+    const report = checkChaosHistory(records, options);
+
+    expect(failing(report)).toEqual(['transactionAtomicity']);
+    expect(report.transactionAtomicity).toMatchObject({ anomalyCount: 3, keySetsChecked: 1, finalReadsChecked: 3 });
+    const [anomaly] = report.transactionAtomicity.anomalies;
+    expect(anomaly).toMatchObject({ kind: 'torn-transaction', member: 'replica-a1', opIds: [first, second] });
+    expect(anomaly?.records).toEqual([
+      ...recordsOfOps(records, [first, second]),
+      records.find((record) => record.type === 'final-read'),
+    ]);
+  });
+
+  it('passes reads within their bounds and whole transactions', () => {
+    const history = new ChaosHistoryBuilder();
+    history.ok('c1', put('k', 'a'), [0, 10], putOk());
+    history.ok('c1', put('k', 'b'), [20, 30], putOk());
+    history.ok('c2', boundedGet('k', 1_000), [1_000, 1_010], getOk('a'));
+    history.ok('c2', get('k', 'eventual'), [1_000, 1_010], getOk('b'));
+    history.ok('c1', txnPutAll(['p/a', 'p/b'], 't1'), [0, 100], txnOk(true));
+    history.unknown('c2', txnPutAll(['p/a', 'p/b'], 't2'), [10, 50]);
+    finalReads(history, 3_000, { k: 'b', 'p/a': 't2', 'p/b': 't2' });
+
+    const report = checkChaosHistory(history.records, options);
+
+    expect(report.anomalyCount).toBe(0);
+    expect(report.readFreshness).toMatchObject({ readsChecked: { strong: 0, bounded: 1, eventual: 1 } });
+    expect(report.transactionAtomicity).toMatchObject({ keySetsChecked: 1, finalReadsChecked: 3 });
   });
 });

@@ -20,11 +20,15 @@ import {
   type LostSyncWritesResult,
 } from './checkers/lost-writes';
 import { checkWritePositions, type WritePositionsResult } from './checkers/write-positions';
+import { checkReadFreshness, type ReadFreshnessOptions, type ReadFreshnessResult } from './checkers/read-freshness';
+import { checkTransactionAtomicity, type TransactionAtomicityResult } from './checkers/transaction-atomicity';
 
 export interface ChaosCheckOptions {
   /** The documented window of async loss around a fault on a primary. */
   readonly asyncLossWindow: AsyncLossWindow;
   readonly linearizability?: Omit<LinearizabilityOptions, 'anomaliesMax'>;
+  /** slackMs added to every bounded read's bound (defaultReadSlackMs). */
+  readonly readFreshness?: Omit<ReadFreshnessOptions, 'anomaliesMax'>;
   /** Anomalies each checker keeps (it counts them all). */
   readonly anomaliesMax?: number;
 }
@@ -38,6 +42,8 @@ export interface ChaosCheckReport {
   readonly fencingTokenOrder: TokenOrderResult;
   readonly staleTokenWrites: StaleTokenWritesResult;
   readonly writePositions: WritePositionsResult;
+  readonly readFreshness: ReadFreshnessResult;
+  readonly transactionAtomicity: TransactionAtomicityResult;
   /** Every checker's anomalyCount added up: 0 when the run showed nothing wrong (see also linearizability.undecidedKeys). */
   readonly anomalyCount: number;
 }
@@ -55,6 +61,8 @@ export function checkChaosHistory(input: HistoryInput, options: ChaosCheckOption
     fencingTokenOrder: checkFencingTokenOrder(history, { anomaliesMax }),
     staleTokenWrites: checkStaleTokenWrites(history, { anomaliesMax }),
     writePositions: checkWritePositions(history, { anomaliesMax }),
+    readFreshness: checkReadFreshness(history, { ...options.readFreshness, anomaliesMax }),
+    transactionAtomicity: checkTransactionAtomicity(history, { anomaliesMax }),
   };
   const anomalyCount = Object.values(results).reduce((sum, result) => sum + result.anomalyCount, 0);
   return { ...results, anomalyCount };

@@ -1,5 +1,16 @@
 import { InvalidArgumentError } from '@bulwark/errors';
-import { ChaosHistoryBuilder, acquire, committedAt, deleteOk, granted, put, putOk, replica } from '../testing';
+import {
+  ChaosHistoryBuilder,
+  acquire,
+  boundedGet,
+  committedAt,
+  deleteOk,
+  getOk,
+  granted,
+  put,
+  putOk,
+  replica,
+} from '../testing';
 import { formatChaosHistory, formatChaosRecord, parseChaosHistory } from './json-lines';
 import type { ChaosRecord, TxnOperation } from './records';
 
@@ -292,5 +303,72 @@ describe('chaos history JSON lines', () => {
     expect(formatChaosRecord(record as ChaosRecord)).toBe(
       '{"type":"invoke","opId":1,"client":"c1","wallMs":2,"monoMs":2,"op":{"kind":"get","key":"k","consistency":"eventual"}}',
     );
+  });
+});
+
+describe("chaos history JSON lines: a bounded read's maxStalenessMs", () => {
+  const readOf = (op: Record<string, unknown>) => invoke({ op: { kind: 'get', key: 'k', ...op } });
+
+  it('writes the bound a bounded read asked for and reads it back; a read without one stays without', () => {
+    const history = new ChaosHistoryBuilder();
+    history.ok('c1', boundedGet('k', 1_000), [0, 1], getOk('v'));
+    history.ok('c1', boundedGet('k', 0), [2, 3], getOk(null));
+    history.unknown('c1', boundedGet('k', 2.5), [4, null]);
+    const records = history.records;
+    const text = formatChaosHistory(records);
+
+    expect(text.split('\n')[0]).toBe(
+      '{"type":"invoke","opId":1,"client":"c1","wallMs":1733450000000,"monoMs":0,' +
+        '"op":{"kind":"get","key":"k","consistency":"bounded","maxStalenessMs":1000}}',
+    );
+    expect(text).toContain('"consistency":"bounded","maxStalenessMs":0}');
+    expect(parseChaosHistory(text)).toEqual(records);
+    expect(formatChaosHistory(parseChaosHistory(text))).toBe(text);
+
+    for (const consistency of ['strong', 'bounded', 'eventual']) {
+      const [older] = parseChaosHistory(readOf({ consistency }));
+      expect(older).toMatchObject({ type: 'invoke', op: { kind: 'get', consistency } });
+      expect(older?.type === 'invoke' && Object.hasOwn(older.op, 'maxStalenessMs')).toBe(false);
+      expect(formatChaosRecord(older as ChaosRecord)).toBe(readOf({ consistency }));
+    }
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'a negative bound',
+      { consistency: 'bounded', maxStalenessMs: -1 },
+      'line 1 field "op.maxStalenessMs": must be at least 0, got -1',
+    ],
+    [
+      'a bound that is not a number',
+      { consistency: 'bounded', maxStalenessMs: '1000' },
+      'line 1 field "op.maxStalenessMs": must be a finite number, got "1000"',
+    ],
+    [
+      'a null bound',
+      { consistency: 'bounded', maxStalenessMs: null },
+      'line 1 field "op.maxStalenessMs": must be a finite number, got null',
+    ],
+    [
+      'a bound on a strong read',
+      { consistency: 'strong', maxStalenessMs: 100 },
+      'line 1 field "op.maxStalenessMs": is for bounded reads only, not strong ones: leave it out',
+    ],
+    [
+      'a bound on an eventual read',
+      { consistency: 'eventual', maxStalenessMs: 0 },
+      'line 1 field "op.maxStalenessMs": is for bounded reads only, not eventual ones',
+    ],
+  ])('refuses %s, naming the line and field', (_case, op, expected) => {
+    expect(problem(readOf(op))).toContain(expected);
+  });
+
+  it('refuses a bound too large to be a finite number', () => {
+    // JSON.stringify cannot write it; a hand-edited file can, and JSON.parse reads it as Infinity.
+    const line = readOf({ consistency: 'bounded', maxStalenessMs: 1 }).replace(
+      '"maxStalenessMs":1',
+      '"maxStalenessMs":1e999',
+    );
+    expect(problem(line)).toContain('line 1 field "op.maxStalenessMs": must be a finite number, got null');
   });
 });

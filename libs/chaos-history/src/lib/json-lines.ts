@@ -8,6 +8,7 @@ import {
   operationKinds,
   type ChaosRecord,
   type ChaosRecordType,
+  type Consistency,
   type Fence,
   type FaultTarget,
   type LogPosition,
@@ -78,6 +79,17 @@ function readAll<T>(readers: FieldReader[], read: (reader: FieldReader) => T): T
   });
 }
 
+/** A get's optional bound: a finite number of at least 0, on bounded reads only (older histories leave it out). */
+function readMaxStaleness(reader: FieldReader, consistency: Consistency): number | undefined {
+  if (!reader.has('maxStalenessMs')) return undefined;
+  const maxStalenessMs = reader.finiteNumber('maxStalenessMs');
+  if (maxStalenessMs < 0) reader.fail('maxStalenessMs', `must be at least 0, got ${maxStalenessMs}`);
+  if (consistency !== 'bounded') {
+    reader.fail('maxStalenessMs', `is for bounded reads only, not ${consistency} ones: leave it out`);
+  }
+  return maxStalenessMs;
+}
+
 function readOperation(reader: FieldReader): Operation {
   const kind = reader.oneOf('kind', operationKinds);
   switch (kind) {
@@ -89,8 +101,12 @@ function readOperation(reader: FieldReader): Operation {
         durability: reader.oneOf('durability', durabilities),
         ...readWriteOptions(reader, true),
       };
-    case 'get':
-      return { kind, key: reader.name('key'), consistency: reader.oneOf('consistency', consistencies) };
+    case 'get': {
+      const key = reader.name('key');
+      const consistency = reader.oneOf('consistency', consistencies);
+      const maxStalenessMs = readMaxStaleness(reader, consistency);
+      return { kind, key, consistency, ...(maxStalenessMs === undefined ? {} : { maxStalenessMs }) };
+    }
     case 'delete':
       return {
         kind,

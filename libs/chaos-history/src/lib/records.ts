@@ -32,6 +32,12 @@ export interface GetOperation {
   readonly kind: 'get';
   readonly key: string;
   readonly consistency: Consistency;
+  /**
+   * Bounded reads only: the max_staleness_ms the client asked for (at least
+   * 0). Absent on other reads, and on bounded reads recorded before it was
+   * kept (those are judged without a bound).
+   */
+  readonly maxStalenessMs?: number;
 }
 
 /** kv.v1 Delete; with expectedVersion it deletes only if the key's version is that. */

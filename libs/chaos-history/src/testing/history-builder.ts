@@ -15,6 +15,9 @@ import type {
   Operation,
   PutOperation,
   ResultsByKind,
+  TxnCompare,
+  TxnOperation,
+  TxnWrite,
 } from '../lib/records';
 
 /** Wall times are the monotonic ones shifted to a plausible epoch: checkers never read them. */
@@ -42,6 +45,13 @@ export const get = (key: string, consistency: GetOperation['consistency'] = 'str
   key,
   consistency,
 });
+/** A bounded read that asked for at most `maxStalenessMs` of staleness. */
+export const boundedGet = (key: string, maxStalenessMs: number): GetOperation => ({
+  kind: 'get',
+  key,
+  consistency: 'bounded',
+  maxStalenessMs,
+});
 export const del = (key: string, options: WriteOptions = {}): DeleteOperation => ({
   kind: 'delete',
   key,
@@ -53,6 +63,19 @@ export const cas = (key: string, expect: string | null, value: string, options: 
   key,
   expect,
   value,
+  durability: options.durability ?? 'sync',
+  ...(options.fence === undefined ? {} : { fence: options.fence }),
+});
+/** A Txn that puts `value` to every one of `keys` if its compares hold (none by default), else writes `failure` (none). */
+export const txnPutAll = (
+  keys: readonly string[],
+  value: string,
+  options: WriteOptions & { compares?: readonly TxnCompare[]; failure?: readonly TxnWrite[] } = {},
+): TxnOperation => ({
+  kind: 'txn',
+  compares: options.compares ?? [],
+  success: keys.map((key) => ({ type: 'put', key, value })),
+  failure: options.failure ?? [],
   durability: options.durability ?? 'sync',
   ...(options.fence === undefined ? {} : { fence: options.fence }),
 });
@@ -89,6 +112,11 @@ export const deleteOk = (group = 'group-a'): ResultsByKind['delete'] => ({
 });
 export const casOk = (succeeded: boolean, group = 'group-a'): ResultsByKind['cas'] => ({
   kind: 'cas',
+  succeeded,
+  group,
+});
+export const txnOk = (succeeded: boolean, group = 'group-a'): ResultsByKind['txn'] => ({
+  kind: 'txn',
   succeeded,
   group,
 });

@@ -262,6 +262,8 @@ describe('reportFigures', () => {
       'fencingTokenOrder',
       'staleTokenWrites',
       'writePositions',
+      'readFreshness',
+      'transactionAtomicity',
     ]);
     expect(figures.checks.checkers[4]).toMatchObject({ anomalyCount: 2, anomaliesKept: 1 });
     expect(figures.checks.anomalyCount).toBe(2);

@@ -29,6 +29,8 @@ const checkerTitles: { readonly [C in CheckerName]: string } = {
   fencingTokenOrder: 'Fencing-token order',
   staleTokenWrites: 'Stale-token writes refused',
   writePositions: 'No acknowledged sync write lost from the log',
+  readFreshness: 'Reads written before and fresh within their bound',
+  transactionAtomicity: 'Transactions not torn',
 };
 
 /** Accumulates the operations invoked in one kind of period (in faults, or outside them). */
