@@ -83,6 +83,21 @@ describe('LockClient unary calls', () => {
     await client.release('unary-d', 'bob', second.token);
   });
 
+  it('returns such a grant as it was given when told not to renew short grants, so a recorder sees every token', async () => {
+    const first = await client.tryAcquire('unary-e', { owner: 'alice', ttlMs: 400 });
+    if (!first.acquired) throw new Error('expected a grant');
+    const second = await client.acquire('unary-e', {
+      owner: 'bob',
+      ttlMs: 300,
+      waitTimeoutMs: 5_000,
+      renewShortGrant: false,
+    });
+    if (!second.acquired) throw new Error('expected the waiter to be granted');
+    expect(second.token).toBeGreaterThan(first.token);
+    // Counted from the sending, before alice's 400 ms lease ran out, bob's 300 ms lease is spent or nearly.
+    expect(second.validUntilMs - performance.now()).toBeLessThan(100);
+  });
+
   it('ends an Acquire wait without the lock, naming the holder', async () => {
     const first = await client.tryAcquire('unary-c', { owner: 'alice', ttlMs: 10_000 });
     if (!first.acquired) throw new Error('expected a grant');

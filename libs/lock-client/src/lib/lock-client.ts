@@ -87,10 +87,16 @@ export class LockClient {
     return grantResult(response, sentAtMs);
   }
 
-  /** Takes the lock, waiting up to waitTimeoutMs; the call's deadline is the wait plus callTimeoutMs. */
+  /**
+   * Takes the lock, waiting up to waitTimeoutMs; the call's deadline is the
+   * wait plus callTimeoutMs. A grant with less than a third of its TTL left
+   * is renewed first (or reported not acquired when the renewal finds it
+   * gone), unless renewShortGrant is false: then it is returned as granted,
+   * for a caller that must see every grant (a chaos run's lock checkers).
+   */
   async acquire(
     name: string,
-    options: { owner: string; ttlMs: number; waitTimeoutMs: number },
+    options: { owner: string; ttlMs: number; waitTimeoutMs: number; renewShortGrant?: boolean },
   ): Promise<LockGrantResult> {
     const { response, sentAtMs } = await this.call(
       'acquire',
@@ -104,7 +110,8 @@ export class LockClient {
       options.waitTimeoutMs + this.callTimeoutMs,
     );
     const result = grantResult(response, sentAtMs);
-    if (!result.acquired || result.validUntilMs - performance.now() >= options.ttlMs / 3) return result;
+    if (!result.acquired || options.renewShortGrant === false) return result;
+    if (result.validUntilMs - performance.now() >= options.ttlMs / 3) return result;
     // Counted from the sending, a long wait leaves little of the lease: renew it before handing it out, so a
     // grant that is spent on this side is never returned.
     try {
