@@ -32,10 +32,18 @@ export class ClockFaults {
     mkdirSync(directory, { recursive: true });
   }
 
-  /** What a service starts with so its wall clock follows its offset file (created at "+0s"). */
+  /** Services whose offset file this run has reset. */
+  private readonly started = new Set<string>();
+
+  /**
+   * What a service starts with so its wall clock follows its offset file:
+   * reset to "+0s" at its first start in this run (an interrupted run may
+   * have left a jump in it), kept at a restart (a jump in force stays).
+   */
   environment(service: string): Record<string, string> {
     const file = this.fileOf(service);
-    if (!existsSync(file)) writeFileSync(file, '+0s\n');
+    if (!this.started.has(service)) writeFileSync(file, '+0s\n');
+    this.started.add(service);
     return {
       LD_PRELOAD: this.library,
       FAKETIME_TIMESTAMP_FILE: file,

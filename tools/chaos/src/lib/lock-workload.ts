@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ChaosRecorder } from '@bulwark/chaos-history';
 import type { KvClient } from '@bulwark/kv-client';
-import type { LockClient } from '@bulwark/lock-client';
+import type { LockClient, LockGrantResult } from '@bulwark/lock-client';
 import { seededUniform } from '@bulwark/random';
 import { ClientLoops, settleFailedCall } from './client-loops';
 import { recordedPut } from './kv-workload';
@@ -46,9 +46,9 @@ export function lockDataKey(name: string): string {
 type Grant = { readonly token: bigint; readonly leaseId: string; readonly validUntilMs: number };
 
 export class LockWorkload extends ClientLoops {
+  /** Each lock client gets its own lock client and KV client (for its fenced writes) from clientsFor. */
   constructor(
-    private readonly locks: LockClient,
-    private readonly kv: KvClient,
+    private readonly clientsFor: (index: number) => { readonly locks: LockClient; readonly kv: KvClient },
     private readonly recorder: ChaosRecorder,
     private readonly options: LockWorkloadOptions,
   ) {
@@ -58,17 +58,18 @@ export class LockWorkload extends ClientLoops {
 
   protected async loop(index: number): Promise<void> {
     const client = `lock-client-${index}`;
+    const { locks, kv } = this.clientsFor(index);
     const random = seededUniform(this.options.seed * 1_000 + 500 + index);
     const names = lockNames(this.options.locks);
     let sequence = 0;
     while (this.running) {
       const name = names[Math.floor(random() * names.length)] as string;
-      const grant = await this.acquire(client, name);
+      const grant = await this.acquire(locks, client, name);
       this.completed++;
       if (grant === undefined) continue;
       const fence = { lockName: name, token: grant.token };
       const write = () =>
-        recordedPut(this.kv, this.recorder, client, lockDataKey(name), `${client}-${sequence++}`, {
+        recordedPut(kv, this.recorder, client, lockDataKey(name), `${client}-${sequence++}`, {
           callTimeoutMs: this.options.callTimeoutMs,
           fence,
         });
@@ -84,23 +85,19 @@ export class LockWorkload extends ClientLoops {
         await write();
         this.completed++;
       }
-      await this.release(client, name, grant);
+      await this.release(locks, client, name, grant);
       this.completed++;
     }
   }
 
   /** A blocking Acquire, recorded; the grant when it was given and is still valid. */
-  private async acquire(client: string, name: string): Promise<Grant | undefined> {
+  private async acquire(locks: LockClient, client: string, name: string): Promise<Grant | undefined> {
     const { ttlMs, callTimeoutMs } = this.options;
     const pending = this.recorder.invoke(client, { kind: 'lock-acquire', name, owner: client, ttlMs });
+    let result: LockGrantResult;
     try {
-      const result = await this.locks.acquire(name, { owner: client, ttlMs, waitTimeoutMs });
-      if (!result.acquired) {
-        pending.ok({ kind: 'lock-acquire', acquired: false });
-        return undefined;
-      }
-      pending.ok({ kind: 'lock-acquire', acquired: true, token: result.token, validUntilMonoMs: result.validUntilMs });
-      return result;
+      // Every grant as given, also one a long wait left little of: the checkers must see each token handed out.
+      result = await locks.acquire(name, { owner: client, ttlMs, waitTimeoutMs, renewShortGrant: false });
     } catch (error) {
       // A call that failed on its way may still have been granted: its outcome is unknown, unless it was refused.
       settleFailedCall(pending, error);
@@ -108,15 +105,22 @@ export class LockWorkload extends ClientLoops {
       await delay(Math.min(ttlMs, callTimeoutMs));
       return undefined;
     }
+    if (!result.acquired) {
+      pending.ok({ kind: 'lock-acquire', acquired: false });
+      return undefined;
+    }
+    pending.ok({ kind: 'lock-acquire', acquired: true, token: result.token, validUntilMonoMs: result.validUntilMs });
+    return result;
   }
 
-  private async release(client: string, name: string, grant: Grant): Promise<void> {
+  private async release(locks: LockClient, client: string, name: string, grant: Grant): Promise<void> {
     const pending = this.recorder.invoke(client, { kind: 'lock-release', name, owner: client, token: grant.token });
     try {
-      await this.locks.release(name, client, grant.token, grant.leaseId);
-      pending.ok({ kind: 'lock-release' });
+      await locks.release(name, client, grant.token, grant.leaseId);
     } catch (error) {
       settleFailedCall(pending, error);
+      return;
     }
+    pending.ok({ kind: 'lock-release' });
   }
 }

@@ -4,7 +4,6 @@
 // fault healed, the fleet left to converge, a final read of every key on
 // every replica, and the checkers. Every fault the run made is undone when
 // it ends, also when it fails or is interrupted (close()).
-import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,8 +17,8 @@ import {
   type ChaosRecord,
   type FaultTarget as RecordedTarget,
 } from '@bulwark/chaos-history';
-import { renderChaosReport, reportFigures } from '@bulwark/chaos-report';
-import { coordinatorV1, kvV1, shardV1 } from '@bulwark/contracts';
+import { renderChaosReport, reportFigures, type ReportFigures } from '@bulwark/chaos-report';
+import { coordinatorV1, kvV1, replicationV1, shardV1 } from '@bulwark/contracts';
 import { hashRingOf } from '@bulwark/coordinator-client';
 import { failpointCatalog, failpointsVariable, type BugFailpointName, type FailpointName } from '@bulwark/failpoints';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
@@ -32,10 +31,11 @@ import { callUnary, createClient } from '@bulwark/rpc';
 import { ClockFaults, clockJumps, findLibfaketime } from './clock-faults';
 import { IptablesFaults } from './iptables-faults';
 import { LinkDelays, linkDelayMs, removeStaleDelayChains } from './link-delays';
-import { KvWorkload, workloadKeys, type KvWorkloadOptions } from './kv-workload';
+import { allWorkloadKeys, KvWorkload, workloadKeys, type KvWorkloadOptions } from './kv-workload';
 import { LockWorkload, lockDataKey, lockNames, type LockWorkloadOptions } from './lock-workload';
 import { nemesisSchedule, type FaultTarget, type NemesisKind, type ScheduledFault } from './nemesis-schedule';
 import { ProcessFaults } from './process-faults';
+import { chaosVerdict, type ChaosVerdict } from './verdict';
 
 export interface ChaosRunOptions {
   readonly seed: number;
@@ -58,8 +58,14 @@ export interface ChaosRunOptions {
 
 export interface ChaosRunResult {
   readonly report: ChaosCheckReport;
+  readonly figures: ReportFigures;
+  /** Whether the run passed, and why not. */
+  readonly verdict: ChaosVerdict;
   readonly operations: number;
+  /** Faults put in force (scheduled ones whose target could not be found are skipped, and logged). */
   readonly faults: number;
+  /** What stopped the run before its end (the checkers then judged what was recorded until then). */
+  readonly failure?: string;
   readonly historyFile: string;
   readonly summaryFile: string;
   /** The self-contained HTML page of the run. */
@@ -70,6 +76,8 @@ const warmUpMs = 5_000;
 const healMs = 15_000;
 const quietMs = 2_000;
 const convergeTimeoutMs = 60_000;
+/** How long the final reads wait for a converged group's members to apply the same sequence. */
+const quiesceTimeoutMs = 10_000;
 /**
  * What each failpoint nemesis sets in a coordinator or a replica while its
  * fault lasts, at one of the points listed (picked by the run's seed): the
@@ -127,6 +135,13 @@ const isolatedBeforeKillMs = 300;
 const { ackTimeoutMs } = defaultReplicationSettings;
 /** How long a member that is restarting may take to answer its failpoint control. */
 const failpointReachMs = 15_000;
+/**
+ * Replicas snapshot this often in a chaos run (the compose default is
+ * 100,000 entries, which a run never reaches): snapshots, compaction and
+ * snapshot installs at a backup's return then happen many times a run, and
+ * the failpoints around them are reached.
+ */
+const snapshotEveryEntries = 200;
 /** The services with failpoints. */
 const bulwarkServices = /^(coordinator|replica)-/;
 /** The services whose clock the clock-skew nemesis moves: the fleet's own, not Redis. */
@@ -197,43 +212,75 @@ export class ChaosRun {
         });
       },
       serviceEnvironment: ({ name, address }): Record<string, string> => ({
+        ...(name.startsWith('replica-') ? { BULWARK_SNAPSHOT_EVERY_ENTRIES: String(snapshotEveryEntries) } : {}),
         ...(this.clocks && clockedServices.test(name) ? this.clocks.environment(name) : {}),
         ...this.failpointEnvironment(name, address),
       }),
     });
-    this.processes = new ProcessFaults(this.launched.fleet);
+    const launched = this.launched;
+    this.processes = new ProcessFaults(launched.fleet);
     this.coordinators = coordinatorNames.map((name) =>
-      createClient(coordinatorV1.CoordinatorClient, (this.launched as ComposeFleet).address(name, 7001)),
+      createClient(coordinatorV1.CoordinatorClient, launched.address(name, 7001)),
     );
     await this.converged();
-    const kv = new KvClient({
-      endpoints: ['router-1', 'router-2'].map((name, index) =>
-        (this.launched as ComposeFleet).address(name, 7200 + index),
-      ),
-      callTimeoutMs: options.workload.callTimeoutMs,
-    });
-    const locks = new LockClient({
-      endpoints: ['lock-1', 'lock-2'].map((name) => (this.launched as ComposeFleet).address(name, 7300)),
-      callTimeoutMs: options.lockWorkload.callTimeoutMs,
-    });
-    const workload = new KvWorkload(kv, this.recorder, { ...options.workload, seed: options.seed });
-    const lockWorkload = new LockWorkload(locks, kv, this.recorder, { ...options.lockWorkload, seed: options.seed });
+    // A client of its own for every workload client, each starting at the next router (lock instance): a fault
+    // on any of them hits some clients, and clients see two routers' views of a failover at once.
+    const routers = ['router-1', 'router-2'].map((name, index) => launched.address(name, 7200 + index));
+    const lockInstances = ['lock-1', 'lock-2'].map((name) => launched.address(name, 7300));
+    const clients: { close(): void }[] = [];
+    const kvClientFor = (index: number) => {
+      const client = new KvClient({
+        endpoints: rotated(routers, index),
+        callTimeoutMs: options.workload.callTimeoutMs,
+      });
+      clients.push(client);
+      return client;
+    };
+    const lockClientFor = (index: number) => {
+      const client = new LockClient({
+        endpoints: rotated(lockInstances, index),
+        callTimeoutMs: options.lockWorkload.callTimeoutMs,
+      });
+      clients.push(client);
+      return client;
+    };
+    const workload = new KvWorkload(kvClientFor, this.recorder, { ...options.workload, seed: options.seed });
+    const lockWorkload = new LockWorkload(
+      // Lock clients after the KV clients in the rotation.
+      (index) => ({ locks: lockClientFor(index), kv: kvClientFor(options.workload.clients + index) }),
+      this.recorder,
+      { ...options.lockWorkload, seed: options.seed },
+    );
     const workloadStart = performance.now();
     const random = seededUniform(options.seed ^ 0x5eed);
-    for (const fault of schedule) {
-      await delay(Math.max(0, workloadStart + fault.startMs - performance.now()));
-      await this.apply(fault, random);
+    let faults = 0;
+    let failure: string | undefined;
+    try {
+      for (const fault of schedule) {
+        await delay(Math.max(0, workloadStart + fault.startMs - performance.now()));
+        if (await this.apply(fault, random)) faults += 1;
+      }
+      await delay(Math.max(0, workloadStart + options.durationMs - performance.now()));
+    } catch (error) {
+      failure = describeFailure(error);
     }
-    await delay(Math.max(0, workloadStart + options.durationMs - performance.now()));
     await Promise.all([workload.stop(), lockWorkload.stop()]);
-    kv.close();
-    locks.close();
+    for (const client of clients) client.close();
     const operations = workload.completed + lockWorkload.completed;
     this.log(`workload done: ${operations} operations; converging`);
     if (this.delays) this.log(`delay proxies: ${this.delays.connectionsRelayed} fleet connections relayed`);
-    await this.converged();
-    await this.finalReads();
-    return this.check(operations, schedule.length);
+    if (failure === undefined) {
+      try {
+        await this.converged();
+        await this.finalReads();
+      } catch (error) {
+        failure = describeFailure(error);
+      }
+    }
+    // The checkers may take a while: the fleet is not needed for them.
+    await this.close();
+    if (failure !== undefined) this.log(`run failed: ${failure}; checking what was recorded until then`);
+    return this.check(operations, faults, failure);
   }
 
   /** The failpoint control address of a coordinator or replica, and the planted bugs of its service. */
@@ -248,27 +295,62 @@ export class ChaosRun {
     };
   }
 
-  /** Undoes every fault and stops the fleet: safe to call more than once, and after a failure. */
+  /**
+   * Undoes every fault and stops the fleet: safe to call more than once, and
+   * after a failure. Every step is tried whatever the ones before did; the
+   * redirects go last: left behind, they would cut every later fleet's links.
+   */
   async close(): Promise<void> {
-    try {
-      this.processes?.resumeAll();
-      this.network?.close();
-      for (const client of this.coordinators) client.close();
-      this.coordinators = [];
-      await this.launched?.stop();
-      this.launched = undefined;
-    } finally {
-      // The redirects go last, whatever failed before: left behind, they would cut every later fleet's links.
-      await this.delays?.close();
-      this.delays = undefined;
-      if (this.historyFd !== undefined) closeSync(this.historyFd);
-      this.historyFd = undefined;
+    const steps: (() => Promise<void> | void)[] = [
+      () => this.processes?.resumeAll(),
+      () => this.network?.close(),
+      () => {
+        for (const client of this.coordinators.splice(0)) client.close();
+      },
+      async () => {
+        const launched = this.launched;
+        this.launched = undefined;
+        await launched?.stop();
+      },
+      async () => {
+        const delays = this.delays;
+        this.delays = undefined;
+        await delays?.close();
+      },
+      () => {
+        if (this.historyFd !== undefined) closeSync(this.historyFd);
+        this.historyFd = undefined;
+      },
+    ];
+    const errors: unknown[] = [];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        errors.push(error);
+      }
     }
+    if (errors.length > 0) throw new AggregateError(errors, `closing the chaos run: ${errors.map(String).join('; ')}`);
   }
 
-  private async apply(fault: ScheduledFault, random: () => number): Promise<void> {
+  /**
+   * Puts one fault in force for its time and heals it; false when it was
+   * skipped: no member fits its target now (no group has a primary, no
+   * leader is known, the member is restarting from an earlier fault).
+   */
+  private async apply(fault: ScheduledFault, random: () => number): Promise<boolean> {
     const launched = this.launched as ComposeFleet;
-    const { target, peers } = await this.resolve(fault.target, random);
+    let resolved: Awaited<ReturnType<ChaosRun['resolve']>>;
+    try {
+      resolved = await this.resolve(fault.target, random);
+      if (launched.fleet.service(resolved.target.member).pid === undefined) {
+        throw new Error(`${resolved.target.member} is not running (restarting from an earlier fault)`);
+      }
+    } catch (error) {
+      this.log(`fault ${fault.id}: ${fault.kind} on the ${fault.target} skipped: ${describeFailure(error)}`);
+      return false;
+    }
+    const { target, peers } = resolved;
     const recorded: RecordedTarget[] = [target];
     const address = launched.fleet.service(target.member).address;
     const peerAddresses = peers.map((peer) => launched.fleet.service(peer).address);
@@ -360,18 +442,44 @@ export class ChaosRun {
         const candidates = points[target.group === null ? 'coordinator' : 'replica'];
         const point = candidates[Math.floor(random() * candidates.length)] as FailpointName;
         detail = `${point}=${term}`;
-        inject = () => this.setFailpoint(address, point, term);
-        heal = () => this.setFailpoint(address, point, 'off');
+        let armedPid: number | undefined;
+        inject = async () => {
+          await this.setFailpoint(address, point, term);
+          armedPid = launched.fleet.service(target.member).pid;
+        };
+        heal = async () => {
+          // Every term here ends the process when it fires (a crash, or an I/O error the store cannot go on
+          // after): a new process, or none yet, says it fired; the same one that it was never reached.
+          fired = launched.fleet.service(target.member).pid !== armedPid;
+          await this.setFailpoint(address, point, 'off');
+        };
         break;
       }
     }
+    let fired: boolean | undefined;
     this.log(`fault ${fault.id}: ${fault.kind} ${target.member} (${detail})`);
     const startedAt = performance.now();
     const active = this.recorder.startFault(fault.kind, recorded, detail);
-    await inject();
+    try {
+      await inject();
+    } catch (error) {
+      // Whatever part of it is in force is undone; the record says it was not applied.
+      await Promise.resolve()
+        .then(heal)
+        .catch(() => undefined);
+      active.end(`not applied: ${describeFailure(error)}`);
+      this.log(`fault ${fault.id}: not applied: ${describeFailure(error)}`);
+      return true;
+    }
     await delay(Math.max(0, startedAt + fault.durationMs - performance.now()));
     await heal();
-    active.end(killedAfterMs === undefined ? 'healed' : `healed; killed ${killedAfterMs} ms after isolation`);
+    const notes = [
+      'healed',
+      ...(killedAfterMs === undefined ? [] : [`killed ${killedAfterMs} ms after isolation`]),
+      ...(fired === undefined ? [] : [fired ? 'the failpoint fired' : 'the failpoint never fired']),
+    ];
+    active.end(notes.join('; '));
+    return true;
   }
 
   /**
@@ -385,7 +493,7 @@ export class ChaosRun {
   ): Promise<{ target: RecordedTarget; peers: string[] }> {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const topology = await this.topology();
-    const groups = topology.groups.filter((group) => group.primary !== '');
+    const { groups } = topology;
     const independent = (member: string) => ({ target: { member, group: null, primary: false }, peers: [] });
     const coordinator = (member: string) => ({
       target: { member, group: null, primary: false },
@@ -393,14 +501,14 @@ export class ChaosRun {
     });
     switch (target) {
       case 'primary': {
-        const group = pick(groups);
+        const group = pick(withPrimary(groups));
         return {
           target: { member: group.primary, group: group.id, primary: true },
           peers: group.members.filter((member) => member !== group.primary),
         };
       }
       case 'backup': {
-        const group = pick(groups);
+        const group = pick(withPrimary(groups));
         const member = pick(group.members.filter((other) => other !== group.primary));
         return {
           target: { member, group: group.id, primary: false },
@@ -408,10 +516,17 @@ export class ChaosRun {
         };
       }
       case 'coordinator-leader': {
-        const leader = await Promise.any(
-          this.coordinators.map((client) => callUnary(client, client.getLeader, {}, { deadlineMs: 2_000 })),
-        );
-        return coordinator(leader.leaderId);
+        // Any coordinator answers with the leader it knows; one that knows none (just restarted) is passed over.
+        const leaderId = await Promise.any(
+          this.coordinators.map(async (client) => {
+            const { leaderId: known } = await callUnary(client, client.getLeader, {}, { deadlineMs: 2_000 });
+            if (known === '') throw new Error('no leader known');
+            return known;
+          }),
+        ).catch(() => {
+          throw new Error('no coordinator knows a leader now');
+        });
+        return coordinator(leaderId);
       }
       case 'coordinator':
         return coordinator(pick(coordinatorNames));
@@ -473,20 +588,35 @@ export class ChaosRun {
     throw new Error(`the fleet did not converge within ${convergeTimeoutMs} ms: ${last}`);
   }
 
-  /** Every key of the run (the lock data keys too), read from every replica of its group (EVENTUAL: what that replica holds). */
+  /**
+   * Every key of the run (the lock data keys too), read from every replica of
+   * its group (EVENTUAL: what that replica holds), with the replica's own
+   * digest of its whole state (values, versions, fences, remembered request
+   * ids). Taken once the group is quiet: the digests come from one round in
+   * which every member reported the same applied sequence (a backup learns
+   * the last commit point from the next heartbeat, and a primary handed back
+   * to its preferred member starts its epoch with an entry of its own).
+   */
   private async finalReads(): Promise<void> {
     const launched = this.launched as ComposeFleet;
     const topology = await this.topology();
     const ring = hashRingOf(topology.ring);
     if (!ring) throw new Error('the topology has no ring');
     const keys = [
-      ...workloadKeys(this.options.workload.keys),
+      ...allWorkloadKeys(workloadKeys(this.options.workload.keys)),
       ...lockNames(this.options.lockWorkload.locks).map(lockDataKey),
     ];
     for (const group of topology.groups) {
       const owned = keys.filter((key) => ring.lookup(key) === group.id);
+      const address = (member: string) => `${launched.fleet.service(member).address}:7100`;
+      const digests = await this.quietDigests(group, address);
       for (const member of group.members) {
-        const shard = createClient(shardV1.ShardClient, launched.fleet.service(member).address + ':7100');
+        const digest = digests.get(member) as string | Error;
+        if (digest instanceof Error) {
+          this.recorder.finalReadFailed(group.id, member, String(digest));
+          continue;
+        }
+        const shard = createClient(shardV1.ShardClient, address(member));
         try {
           const values = new Map<string, string | null>();
           for (const key of owned) {
@@ -502,7 +632,7 @@ export class ChaosRun {
             const kv = answer.response?.kv;
             values.set(key, answer.response?.found && kv ? kv.value.toString() : null);
           }
-          this.recorder.finalRead(group.id, member, digestOf(values), values);
+          this.recorder.finalRead(group.id, member, digest, values);
         } catch (error) {
           this.recorder.finalReadFailed(group.id, member, String(error));
         } finally {
@@ -512,7 +642,41 @@ export class ChaosRun {
     }
   }
 
-  private check(operations: number, faults: number): ChaosRunResult {
+  /**
+   * Each member's state digest (as `<digest>@<applied sequence>`), from the
+   * first round of GetStatus in which all members answered at the same
+   * applied sequence; after quiesceTimeoutMs, the last round's, differing
+   * (the convergence checker reports them), or the error of a member that
+   * did not answer.
+   */
+  private async quietDigests(
+    group: coordinatorV1.ReplicaGroup,
+    address: (member: string) => string,
+  ): Promise<Map<string, string | Error>> {
+    const clients = group.members.map((member) => createClient(replicationV1.ReplicationClient, address(member)));
+    const deadline = performance.now() + quiesceTimeoutMs;
+    try {
+      for (;;) {
+        const round = await Promise.all(
+          clients.map((client) =>
+            callUnary(client, client.getStatus, { groupId: group.id, includeStateDigest: true }, { deadlineMs: 2_000 })
+              .then((status) => `${status.stateDigest?.toString(16).padStart(16, '0')}@${status.appliedSequence}`)
+              .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+          ),
+        );
+        const sequences = new Set(round.map((digest) => (digest instanceof Error ? digest : digest.split('@')[1])));
+        if (sequences.size === 1 || performance.now() >= deadline) {
+          if (sequences.size > 1) this.log(`${group.id} did not quiesce within ${quiesceTimeoutMs} ms`);
+          return new Map(group.members.map((member, index) => [member, round[index] as string | Error]));
+        }
+        await delay(100);
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+  }
+
+  private check(operations: number, faults: number, failure: string | undefined): ChaosRunResult {
     const { outDir, seed, durationMs, command } = this.options;
     // Indexed once for the checkers and the report's figures.
     const history = indexChaosHistory(this.records);
@@ -521,6 +685,7 @@ export class ChaosRun {
       anomaliesMax: 10,
     });
     const figures = reportFigures(history, report);
+    const verdict = chaosVerdict({ report, figures, ...(failure === undefined ? {} : { failure }) });
     const register = toRegisterHistory(history);
     writeFileSync(join(outDir, 'check-history.jsonl'), formatHistoryJsonLines(register.operations));
     const reportFile = join(outDir, 'report.html');
@@ -529,20 +694,50 @@ export class ChaosRun {
     writeFileSync(
       summaryFile,
       `${JSON.stringify(
-        { seed, durationMs, command, operations, faults, figures, report },
+        {
+          seed,
+          durationMs,
+          command,
+          passed: verdict.passed,
+          verdict: verdict.lines,
+          operations,
+          faults,
+          figures,
+          report,
+        },
         (_, value: unknown) =>
           typeof value === 'bigint' ? String(value) : value instanceof Map ? Object.fromEntries(value) : value,
         2,
       )}\n`,
     );
     this.log(`run took ${Math.round((performance.now() - this.startedAt) / 1000)} s`);
-    return { report, operations, faults, historyFile: this.historyFile, summaryFile, reportFile };
+    return {
+      report,
+      figures,
+      verdict,
+      operations,
+      faults,
+      historyFile: this.historyFile,
+      summaryFile,
+      reportFile,
+      ...(failure === undefined ? {} : { failure }),
+    };
   }
 }
 
-/** A replica's state over the run's keys: the same values give the same digest. */
-function digestOf(values: ReadonlyMap<string, string | null>): string {
-  const hash = createHash('sha256');
-  for (const key of [...values.keys()].sort()) hash.update(JSON.stringify([key, values.get(key)]));
-  return hash.digest('hex').slice(0, 16);
+/** The groups that have a primary now; an error when none has. */
+function withPrimary(groups: readonly coordinatorV1.ReplicaGroup[]): coordinatorV1.ReplicaGroup[] {
+  const serving = groups.filter((group) => group.primary !== '');
+  if (serving.length === 0) throw new Error('no group has a primary now');
+  return serving;
+}
+
+function describeFailure(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The items from the one at `start` (modulo their count) on, then the rest. */
+function rotated<T>(items: readonly T[], start: number): T[] {
+  const from = start % items.length;
+  return [...items.slice(from), ...items.slice(0, from)];
 }
