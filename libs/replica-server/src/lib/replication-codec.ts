@@ -42,6 +42,7 @@ export function encodePrimaryMessage(
             })),
             commitSequence: message.commitSequence,
             entryTraces,
+            ackEcho: message.ackEcho,
           },
         },
       };
@@ -96,6 +97,7 @@ export function decodePrimaryMessage(
         prevEpoch: append.prevEpoch,
         entries,
         commitSequence: append.commitSequence,
+        ackEcho: append.ackEcho,
       };
     }
     case 'needSnapshot':
@@ -133,7 +135,10 @@ export function encodeBackupMessage(message: BackupMessage): replicationV1.Repli
     case 'ack':
       return {
         header,
-        body: { $case: 'ack', ack: { epoch: message.epoch, durableSequence: message.durableSequence } },
+        body: {
+          $case: 'ack',
+          ack: { epoch: message.epoch, durableSequence: message.durableSequence, stamp: message.stamp },
+        },
       };
     case 'staleEpoch':
       return { header, body: { $case: 'staleEpoch', staleEpoch: { currentEpoch: message.epoch } } };
@@ -158,7 +163,14 @@ export function decodeBackupMessage(
         epochStarts: body.state.epochStarts,
       };
     case 'ack':
-      return { type: 'ack', from, to, epoch: body.ack.epoch, durableSequence: body.ack.durableSequence };
+      return {
+        type: 'ack',
+        from,
+        to,
+        epoch: body.ack.epoch,
+        durableSequence: body.ack.durableSequence,
+        stamp: body.ack.stamp,
+      };
     case 'staleEpoch':
       return { type: 'staleEpoch', from, to, epoch: body.staleEpoch.currentEpoch };
     default:

@@ -45,6 +45,15 @@ export interface AppendBatch extends Envelope {
   readonly prevEpoch: bigint;
   readonly entries: readonly LogEntry[];
   readonly commitSequence: bigint;
+  /**
+   * The stamp of the last Ack the primary had from this backup when it made
+   * the batch (0: none since the backup answered Hello). commitSequence
+   * covers every write acknowledged before that Ack was sent, so a backup
+   * that applied it is fresh as of that sending, on its own clock, however
+   * long the batch was in flight (a partition's retransmissions, a queue
+   * flushed at reconnection, a pause of either side).
+   */
+  readonly ackEcho: bigint;
 }
 
 /** Primary to backup: the entries it needs are only in the primary's snapshot. */
@@ -59,6 +68,8 @@ export interface NeedSnapshot extends Envelope {
 export interface Ack extends Envelope {
   readonly type: 'ack';
   readonly durableSequence: bigint;
+  /** Increasing and unique per backup process (at least 1); opaque to the primary, which echoes it. */
+  readonly stamp: bigint;
 }
 
 /** Any member to a sender of an older epoch; `epoch` is the newest the member has seen. */

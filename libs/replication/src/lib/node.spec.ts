@@ -220,14 +220,49 @@ describe('ReplicaNode staleness', () => {
     expect(group.node('r1').stalenessMs(group.nowMs)).toBe(0);
     group.advanceTime(settings.heartbeatIntervalMs);
     group.deliver();
-    const caughtUpAt = group.nowMs;
-    expect(group.node('r2').stalenessMs(group.nowMs)).toBe(0);
+    // As of its last ack the primary had when it sent the heartbeat: one heartbeat ago here.
+    const freshAsOf = group.nowMs - group.node('r2').stalenessMs(group.nowMs);
+    expect(group.nowMs - freshAsOf).toBeLessThanOrEqual(settings.heartbeatIntervalMs);
 
     // Writes the backup has not applied, and heartbeats it does not hear: its staleness grows.
     sequenceOf(group.put('r1', 'k', 'v1'));
     group.pending = [];
     group.advanceTime(400);
     group.pending = [];
-    expect(group.node('r2').stalenessMs(group.nowMs)).toBe(group.nowMs - caughtUpAt);
+    expect(group.node('r2').stalenessMs(group.nowMs)).toBe(group.nowMs - freshAsOf);
+  });
+
+  it('counts a backup fresh from when it sent the ack a batch echoes, not from when a late batch arrived', () => {
+    const group = startedGroup(['r1', 'r2']);
+    for (let round = 0; round < 2; round++) {
+      group.advanceTime(settings.heartbeatIntervalMs);
+      group.deliver();
+    }
+    expect(group.node('r2').stalenessMs(group.nowMs)).toBeLessThanOrEqual(settings.heartbeatIntervalMs);
+    const toR2 = (message: ReplicationMessage) => message.to === 'r2';
+    const dropToR2 = () => (group.pending = group.pending.filter((message) => !toR2(message)));
+
+    // A heartbeat is held in flight: a partition's retransmissions, a queue flushed at reconnection, a pause.
+    group.advanceTime(settings.heartbeatIntervalMs);
+    const late = group.pending.filter((message) => message.type === 'append' && toR2(message));
+    expect(late).toHaveLength(1);
+    const heldAt = group.nowMs;
+    dropToR2();
+    // Meanwhile the primary leaves r2, which hears nothing, out of the in-sync set and acknowledges a write.
+    const sequence = sequenceOf(group.put('r1', 'k', 'v1'));
+    dropToR2();
+    group.advanceTime(settings.ackTimeoutMs + 1);
+    dropToR2();
+    group.setView({ inSync: ['r1'] }, ['r1']);
+    expect(group.member('r1').acknowledged).toContain(sequence);
+    group.advanceTime(1_000);
+    dropToR2();
+
+    // The held heartbeat arrives over a second later: r2 has applied all it says is committed, which is
+    // no fresher than the ack the heartbeat echoes, sent before the heartbeat was held.
+    group.pending.push(...late);
+    group.deliver((message) => late.includes(message));
+    expect(group.node('r2').appliedSequence).toBeLessThan(sequence);
+    expect(group.node('r2').stalenessMs(group.nowMs)).toBeGreaterThanOrEqual(group.nowMs - heldAt);
   });
 });

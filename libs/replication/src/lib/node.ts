@@ -35,6 +35,9 @@ export interface RecoveredReplica {
   readonly entries: readonly LogEntry[];
 }
 
+/** Acks a backup remembers while waiting for their echo: a primary that never echoes costs no more. */
+const acksRememberedMax = 1_024;
+
 export const emptySnapshotPoint: SnapshotPoint = Object.freeze({ lastSequence: 0n, lastEpoch: 0n, epochStarts: [] });
 
 export const freshReplica: RecoveredReplica = Object.freeze({
@@ -88,8 +91,15 @@ export class ReplicaNode {
   // Backup side: how far this log agrees with the primary's, what it said is committed.
   private matched = 0n;
   private commitHeard = 0n;
-  /** When (this clock) the primary last sent anything: its batches carry its current commit point. */
+  /**
+   * As of when (this clock) the commit point heard covers every write the
+   * primary acknowledged: when this member sent the Ack whose stamp the
+   * primary echoed in a batch, not when the batch arrived (see AppendBatch).
+   */
   private primaryHeardAtMs = Number.NEGATIVE_INFINITY;
+  /** Acks sent and not yet echoed, oldest first: their stamps and when (this clock) each was made. */
+  private readonly acksSent: { readonly stamp: bigint; readonly atMs: number }[] = [];
+  private lastAckStamp = 0n;
   /** The last time this backup had applied everything the primary had said was committed. */
   private freshAsOfMs = Number.NEGATIVE_INFINITY;
   private ackDue = false;
@@ -222,8 +232,9 @@ export class ReplicaNode {
   /**
    * How far behind the primary this member's applied state may be, in ms of
    * its clock: 0 for a primary under its lease; for a backup, the time since
-   * it last had applied all the primary said was committed (plus the
-   * message's flight, which it cannot see); Infinity when it never had.
+   * it sent the Ack that the primary echoed in a batch whose commit point it
+   * has applied (so a batch late in flight counts for no more than it is
+   * worth); Infinity when it never had, in this epoch.
    */
   stalenessMs(nowMs: number = this.nowMs): number {
     if (this.primaryRole) return this.holdsLease(nowMs) ? 0 : Number.POSITIVE_INFINITY;
@@ -290,7 +301,7 @@ export class ReplicaNode {
         return;
       case 'ack':
         if (this.primaryStarted && message.epoch === this.highestEpochSeen) {
-          this.primaryRole?.onAck(message.from, message.durableSequence);
+          this.primaryRole?.onAck(message.from, message.durableSequence, message.stamp);
         }
         return;
       case 'staleEpoch':
@@ -426,6 +437,8 @@ export class ReplicaNode {
     if (this.primaryRole) this.stepDown();
     this.matched = 0n;
     this.commitHeard = 0n;
+    // A freshness time counts only with the commit point heard with it, which the new epoch starts over.
+    this.primaryHeardAtMs = Number.NEGATIVE_INFINITY;
     this.snapshotRequested = false;
   }
 
@@ -506,9 +519,30 @@ export class ReplicaNode {
     }
     if (last > this.matched) this.matched = last;
     if (batch.commitSequence > this.commitHeard) this.commitHeard = batch.commitSequence;
-    this.primaryHeardAtMs = this.nowMs;
+    if (this.countsFreshOnArrival()) this.primaryHeardAtMs = this.nowMs;
+    else this.noteEcho(batch.ackEcho);
     this.noteFreshness();
     this.ackDue = true;
+  }
+
+  /** An Ack of this process echoed: the commit point heard is as fresh as its sending. */
+  private noteEcho(echo: bigint): void {
+    let echoed: number | undefined;
+    while (this.acksSent.length > 0 && (this.acksSent[0] as { stamp: bigint }).stamp <= echo) {
+      const sent = this.acksSent.shift() as { stamp: bigint; atMs: number };
+      if (sent.stamp === echo) echoed = sent.atMs;
+    }
+    if (echoed !== undefined && echoed > this.primaryHeardAtMs) this.primaryHeardAtMs = echoed;
+  }
+
+  /** A stamp for the next Ack, remembered (a bounded number) until the primary echoes it. */
+  private ackStamp(): bigint {
+    // Microseconds of this clock, kept increasing: one process's stamps never repeat.
+    const micros = BigInt(Math.max(1, Math.floor(this.nowMs * 1_000)));
+    this.lastAckStamp = micros > this.lastAckStamp ? micros : this.lastAckStamp + 1n;
+    this.acksSent.push({ stamp: this.lastAckStamp, atMs: this.nowMs });
+    if (this.acksSent.length > acksRememberedMax) this.acksSent.shift();
+    return this.lastAckStamp;
   }
 
   /**
@@ -548,6 +582,9 @@ export class ReplicaNode {
     this.handedOut = 0n;
     this.appliedValue = 0n;
     this.matched = 0n;
+    // The state is gone: no freshness it had holds for what replaces it until the primary vouches again.
+    this.primaryHeardAtMs = Number.NEGATIVE_INFINITY;
+    this.freshAsOfMs = Number.NEGATIVE_INFINITY;
     if (this.inFlight) {
       this.inFlight.durableTarget = 0n;
       this.inFlight.committedThrough = 0n;
@@ -585,7 +622,7 @@ export class ReplicaNode {
       if (this.ackDue) {
         // Sent once this Ready's batch is durable: the whole log is then.
         const durableSequence = this.matched < this.log.lastSequence ? this.matched : this.log.lastSequence;
-        this.sendLate.push({ type: 'ack', from: this.id, to, epoch, durableSequence });
+        this.sendLate.push({ type: 'ack', from: this.id, to, epoch, durableSequence, stamp: this.ackStamp() });
       }
     }
     this.ackDue = false;
@@ -623,6 +660,11 @@ export class ReplicaNode {
 
   /** An entry that conflicts with the primary's is a divergent suffix: it is dropped, never kept. */
   protected keepsDivergentEntries(): boolean {
+    return false;
+  }
+
+  /** Only a planted bug (testing/mutant-node.ts) counts freshness from a batch's arrival. */
+  protected countsFreshOnArrival(): boolean {
     return false;
   }
 }

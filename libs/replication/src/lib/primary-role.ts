@@ -38,6 +38,8 @@ interface BackupProgress {
   lastProgressMs: number;
   /** Since when it has held back the newest entry without acknowledging anything. */
   behindSinceMs: number;
+  /** The stamp of its latest Ack since its BackupState, echoed in every batch (0: none). */
+  ackEcho: bigint;
 }
 
 const never = Number.NEGATIVE_INFINITY;
@@ -176,6 +178,8 @@ export class PrimaryRole {
   onBackupState(state: BackupState): void {
     const progress = this.progress.get(state.from);
     if (!progress) return;
+    // A new stream, maybe a new process: an echo of an earlier one's acks would mean nothing to it.
+    progress.ackEcho = 0n;
     let history: EpochHistory;
     try {
       history = EpochHistory.from(state.epochStarts);
@@ -191,9 +195,11 @@ export class PrimaryRole {
     progress.lastSentMs = never;
   }
 
-  onAck(from: string, durableSequence: bigint): void {
+  onAck(from: string, durableSequence: bigint, stamp: bigint): void {
     const progress = this.progress.get(from);
     if (!progress) return;
+    // Every ack counts for the echo, also one that acknowledges nothing new (an answer to a heartbeat).
+    if (stamp > progress.ackEcho) progress.ackEcho = stamp;
     const { log } = this.context;
     const acked = durableSequence < log.lastSequence ? durableSequence : log.lastSequence;
     if (progress.state === 'probing' && acked >= progress.next - 1n) progress.state = 'replicating';
@@ -314,7 +320,19 @@ export class PrimaryRole {
       // it applied survives any failover (an entry committed on this disk
       // alone, written asynchronously, may not).
       commitSequence: this.synced,
+      ackEcho: this.vouchesForFreshness() ? (this.progress.get(to)?.ackEcho ?? 0n) : 0n,
     };
+  }
+
+  /**
+   * Whether this batch's commit point covers every write any primary has
+   * acknowledged so far, so an echo may vouch for a backup's freshness: only
+   * under this primary's lease (no later primary can have acknowledged
+   * anything yet) and once its epoch's first entry is in the commit point
+   * (every write earlier primaries acknowledged is then).
+   */
+  protected vouchesForFreshness(): boolean {
+    return this.holdsLease(this.context.nowMs()) && this.synced >= this.epochStart;
   }
 
   private track(member: string): void {
@@ -326,6 +344,7 @@ export class PrimaryRole {
       lastSentMs: never,
       lastProgressMs: nowMs,
       behindSinceMs: nowMs,
+      ackEcho: 0n,
     });
   }
 

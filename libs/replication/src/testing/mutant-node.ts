@@ -16,6 +16,10 @@ export const replicationMutations = [
   'read-without-barrier',
   /** A backup joins the in-sync set before an entry of the primary's epoch committed. */
   'add-before-barrier',
+  /** A backup counts itself fresh as of a batch's arrival, not as of the ack the batch echoes. */
+  'fresh-on-arrival',
+  /** A primary's batches vouch for backups' freshness without its lease or before its epoch's first entry committed. */
+  'vouch-without-lease',
 ] as const;
 
 export type ReplicationMutation = (typeof replicationMutations)[number];
@@ -36,6 +40,10 @@ class MutantPrimaryRole extends PrimaryRole {
 
   protected override mayAddToInSync(match: bigint): boolean {
     return this.mutation === 'add-before-barrier' ? match >= this.commit : super.mayAddToInSync(match);
+  }
+
+  protected override vouchesForFreshness(): boolean {
+    return this.mutation === 'vouch-without-lease' ? true : super.vouchesForFreshness();
   }
 
   override canReadStrongly(nowMs: number, applied: bigint): boolean {
@@ -64,5 +72,9 @@ export class MutantReplicaNode extends ReplicaNode {
 
   protected override keepsDivergentEntries(): boolean {
     return this.mutation === 'no-truncation';
+  }
+
+  protected override countsFreshOnArrival(): boolean {
+    return this.mutation === 'fresh-on-arrival';
   }
 }

@@ -17,6 +17,9 @@
 //   sequence, and none discards applied state (sync runs);
 // - a deposed primary completes nothing: no STRONG read answered and no
 //   async write acknowledged by a member once a later epoch began;
+// - staleness is a bound: a backup whose stalenessMs is s has applied every
+//   write acknowledged as sync before s ago (converted to real time by its
+//   clock's rate), which BOUNDED reads rely on;
 // - the recorded client history is linearizable (libs/history; sync runs);
 // - liveness: once faults stop, a write commits and all members converge.
 import { checkLinearizability, HistoryRecorder, type PendingOperation } from '@bulwark/history';
@@ -133,6 +136,12 @@ interface AckedWrite {
   readonly ackedInEpoch: bigint;
 }
 
+/** A sync write's acknowledgement: when (real time), and the highest sequence acknowledged as sync until then. */
+interface SyncAcks {
+  readonly atMs: number;
+  readonly sequenceMax: bigint;
+}
+
 class Violation extends Error {}
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
@@ -156,6 +165,8 @@ class Simulation {
   private lossRate = 0.05;
   private readonly applied = new Map<bigint, string>();
   private readonly acked: AckedWrite[] = [];
+  /** One per sync acknowledgement, in time order. */
+  private readonly syncAcks: SyncAcks[] = [];
   private crashes = 0;
   private writesAckedInQuiet = 0;
   private valueCounter = 0;
@@ -211,6 +222,7 @@ class Simulation {
         this.nowMs = event.atMs;
         event.run();
         this.checkLeases();
+        this.checkStaleness();
       }
       this.nowMs = endMs;
       this.checkEnd();
@@ -385,6 +397,11 @@ class Simulation {
       ackedInEpoch: node.epoch,
     };
     this.acked.push(ackedWrite);
+    if (durability === 'sync') {
+      const last = this.syncAcks[this.syncAcks.length - 1];
+      const highest = last && last.sequenceMax > entry.sequence ? last.sequenceMax : entry.sequence;
+      this.syncAcks.push({ atMs: this.nowMs, sequenceMax: highest });
+    }
     if (this.quiet) this.writesAckedInQuiet++;
     if (durability === 'sync') for (const other of this.members) this.checkHasWrite(other, ackedWrite);
     // A directed fault: a primary that dies right after acknowledging a
@@ -715,6 +732,32 @@ class Simulation {
       throw new Violation(
         `leases held at once by ${holders.map((member) => `${member.id} (epoch ${member.node?.epoch})`).join(' and ')}`,
       );
+    }
+  }
+
+  /** Every backup has applied the sync writes acknowledged before its staleness bound. */
+  private checkStaleness(): void {
+    for (const member of this.members) {
+      const node = member.node;
+      if (!node || node.role !== 'backup') continue;
+      const stalenessMs = node.stalenessMs(this.localNow(member));
+      if (!Number.isFinite(stalenessMs)) continue;
+      const freshAsOfMs = this.nowMs - stalenessMs / member.clockRate;
+      // The last sync acknowledgement before then (they are in time order), and the highest sequence up to it.
+      let low = 0;
+      let high = this.syncAcks.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if ((this.syncAcks[middle] as SyncAcks).atMs < freshAsOfMs) low = middle + 1;
+        else high = middle;
+      }
+      const covered = this.syncAcks[low - 1];
+      if (covered && node.appliedSequence < covered.sequenceMax) {
+        throw new Violation(
+          `${member.id} claims to be ${stalenessMs.toFixed(1)} ms stale but has applied ${node.appliedSequence}, ` +
+            `short of sync write ${covered.sequenceMax} acknowledged ${(this.nowMs - covered.atMs).toFixed(1)} ms ago`,
+        );
+      }
     }
   }
 

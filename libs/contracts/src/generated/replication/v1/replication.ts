@@ -139,6 +139,14 @@ export interface AppendBatch {
    * batch links to each. Empty when none is sampled.
    */
   entryTraces: TraceContext[];
+  /**
+   * ack_echo is the stamp of the last Ack the primary had from this backup
+   * when it made the batch (0: none yet on this stream). The batch's
+   * commit_sequence covers every write acknowledged before that Ack was
+   * sent, so a backup that applied it is fresh as of the Ack's sending, on
+   * its own clock, however long the batch took to arrive.
+   */
+  ackEcho: bigint;
 }
 
 /**
@@ -206,6 +214,11 @@ export interface Ack {
   epoch: bigint;
   /** durable_sequence is the last sequence acknowledged. */
   durableSequence: bigint;
+  /**
+   * stamp is opaque to the primary, which echoes the latest in ack_echo;
+   * unique per backup process and increasing (at least 1).
+   */
+  stamp: bigint;
 }
 
 /** StaleEpoch refuses a message from an older epoch. */
@@ -990,7 +1003,7 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseAppendBatch(): AppendBatch {
-  return { epoch: 0n, prevSequence: 0n, prevEpoch: 0n, entries: [], commitSequence: 0n, entryTraces: [] };
+  return { epoch: 0n, prevSequence: 0n, prevEpoch: 0n, entries: [], commitSequence: 0n, entryTraces: [], ackEcho: 0n };
 }
 
 export const AppendBatch: MessageFns<AppendBatch> = {
@@ -1024,6 +1037,12 @@ export const AppendBatch: MessageFns<AppendBatch> = {
     }
     for (const v of message.entryTraces) {
       TraceContext.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.ackEcho !== 0n) {
+      if (BigInt.asUintN(64, message.ackEcho) !== message.ackEcho) {
+        throw new globalThis.Error("value provided for field message.ackEcho of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.ackEcho);
     }
     return writer;
   },
@@ -1089,6 +1108,14 @@ export const AppendBatch: MessageFns<AppendBatch> = {
             message.entryTraces.push(TraceContext.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ackEcho = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1125,6 +1152,7 @@ export const AppendBatch: MessageFns<AppendBatch> = {
         : globalThis.Array.isArray(object?.entry_traces)
         ? object.entry_traces.map((e: any) => TraceContext.fromJSON(e))
         : [],
+      ackEcho: isSet(object.ackEcho) ? BigInt(object.ackEcho) : isSet(object.ack_echo) ? BigInt(object.ack_echo) : 0n,
     };
   },
 
@@ -1148,6 +1176,9 @@ export const AppendBatch: MessageFns<AppendBatch> = {
     if (message.entryTraces?.length) {
       obj.entryTraces = message.entryTraces.map((e) => TraceContext.toJSON(e));
     }
+    if (message.ackEcho !== 0n) {
+      obj.ackEcho = message.ackEcho.toString();
+    }
     return obj;
   },
 
@@ -1166,6 +1197,7 @@ export const AppendBatch: MessageFns<AppendBatch> = {
       ? BigInt(object.commitSequence)
       : 0n;
     message.entryTraces = object.entryTraces?.map((e) => TraceContext.fromPartial(e)) || [];
+    message.ackEcho = (object.ackEcho !== undefined && object.ackEcho !== null) ? BigInt(object.ackEcho) : 0n;
     return message;
   },
 };
@@ -1631,7 +1663,7 @@ export const BackupState: MessageFns<BackupState> = {
 };
 
 function createBaseAck(): Ack {
-  return { epoch: 0n, durableSequence: 0n };
+  return { epoch: 0n, durableSequence: 0n, stamp: 0n };
 }
 
 export const Ack: MessageFns<Ack> = {
@@ -1647,6 +1679,12 @@ export const Ack: MessageFns<Ack> = {
         throw new globalThis.Error("value provided for field message.durableSequence of type uint64 too large");
       }
       writer.uint32(16).uint64(message.durableSequence);
+    }
+    if (message.stamp !== 0n) {
+      if (BigInt.asUintN(64, message.stamp) !== message.stamp) {
+        throw new globalThis.Error("value provided for field message.stamp of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.stamp);
     }
     return writer;
   },
@@ -1680,6 +1718,14 @@ export const Ack: MessageFns<Ack> = {
             message.durableSequence = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stamp = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1700,6 +1746,7 @@ export const Ack: MessageFns<Ack> = {
         : isSet(object.durable_sequence)
         ? BigInt(object.durable_sequence)
         : 0n,
+      stamp: isSet(object.stamp) ? BigInt(object.stamp) : 0n,
     };
   },
 
@@ -1710,6 +1757,9 @@ export const Ack: MessageFns<Ack> = {
     }
     if (message.durableSequence !== 0n) {
       obj.durableSequence = message.durableSequence.toString();
+    }
+    if (message.stamp !== 0n) {
+      obj.stamp = message.stamp.toString();
     }
     return obj;
   },
@@ -1723,6 +1773,7 @@ export const Ack: MessageFns<Ack> = {
     message.durableSequence = (object.durableSequence !== undefined && object.durableSequence !== null)
       ? BigInt(object.durableSequence)
       : 0n;
+    message.stamp = (object.stamp !== undefined && object.stamp !== null) ? BigInt(object.stamp) : 0n;
     return message;
   },
 };
