@@ -6,7 +6,7 @@
 // it ends, also when it fails or is interrupted (close()).
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   ChaosRecorder,
@@ -160,6 +160,12 @@ export class ChaosRun {
   private launched: ComposeFleet | undefined;
   private coordinators: coordinatorV1.CoordinatorClient[] = [];
   private readonly startedAt = performance.now();
+  /**
+   * This process's event-loop delay over the run: every record's time is
+   * taken on it, so a slow loop widens operations' windows (and makes the
+   * checkers more lenient); the summary says by how much.
+   */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(
     private readonly options: ChaosRunOptions,
@@ -187,6 +193,7 @@ export class ChaosRun {
       quietMs,
     });
     this.log(`launching the fleet on ${options.subnet}.x; ${schedule.length} faults scheduled`);
+    this.loopDelay.enable();
     if (options.bugs.length > 0) this.log(`planted bugs switched on: ${options.bugs.join(', ')}`);
     this.network = IptablesFaults.open();
     // A delay run that died leaves redirects to proxies that are gone: no fleet link would work.
@@ -676,6 +683,17 @@ export class ChaosRun {
     }
   }
 
+  /** The chaos process's event-loop delay over the run, in ms. */
+  private eventLoopDelay(): { p50: number; p99: number; max: number } {
+    this.loopDelay.disable();
+    const ms = (nanoseconds: number) => Math.round(nanoseconds / 1e4) / 100;
+    return {
+      p50: ms(this.loopDelay.percentile(50)),
+      p99: ms(this.loopDelay.percentile(99)),
+      max: ms(this.loopDelay.max),
+    };
+  }
+
   private check(operations: number, faults: number, failure: string | undefined): ChaosRunResult {
     const { outDir, seed, durationMs, command } = this.options;
     // Indexed once for the checkers and the report's figures.
@@ -702,6 +720,7 @@ export class ChaosRun {
           verdict: verdict.lines,
           operations,
           faults,
+          eventLoopDelayMs: this.eventLoopDelay(),
           figures,
           report,
         },
