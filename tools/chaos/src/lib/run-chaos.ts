@@ -76,6 +76,8 @@ const warmUpMs = 5_000;
 const healMs = 15_000;
 const quietMs = 2_000;
 const convergeTimeoutMs = 60_000;
+/** The event-loop delay histogram's timer interval. */
+const loopDelayResolutionMs = 10;
 /** How long the final reads wait for a converged group's members to apply the same sequence. */
 const quiesceTimeoutMs = 10_000;
 /**
@@ -165,7 +167,7 @@ export class ChaosRun {
    * taken on it, so a slow loop widens operations' windows (and makes the
    * checkers more lenient); the summary says by how much.
    */
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
 
   constructor(
     private readonly options: ChaosRunOptions,
@@ -272,6 +274,7 @@ export class ChaosRun {
       failure = describeFailure(error);
     }
     await Promise.all([workload.stop(), lockWorkload.stop()]);
+    this.loopDelay.disable();
     for (const client of clients) client.close();
     const operations = workload.completed + lockWorkload.completed;
     this.log(`workload done: ${operations} operations; converging`);
@@ -683,10 +686,11 @@ export class ChaosRun {
     }
   }
 
-  /** The chaos process's event-loop delay over the run, in ms. */
+  /** The chaos process's event-loop delay while the workload ran, in ms. */
   private eventLoopDelay(): { p50: number; p99: number; max: number } {
-    this.loopDelay.disable();
-    const ms = (nanoseconds: number) => Math.round(nanoseconds / 1e4) / 100;
+    // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
+    const ms = (nanoseconds: number) =>
+      Math.max(0, Math.round((nanoseconds / 1e6 - loopDelayResolutionMs) * 100) / 100);
     return {
       p50: ms(this.loopDelay.percentile(50)),
       p99: ms(this.loopDelay.percentile(99)),
