@@ -574,7 +574,10 @@ export class ChaosRun {
   private async topology(): Promise<coordinatorV1.Topology> {
     const answer = await Promise.any(
       this.coordinators.map((client) => callUnary(client, client.getTopology, {}, { deadlineMs: 2_000 })),
-    );
+    ).catch((error: unknown) => {
+      const first = error instanceof AggregateError ? describeFailure(error.errors[0]) : describeFailure(error);
+      throw new Error(`no coordinator answered GetTopology (the first: ${first})`);
+    });
     return answer.topology as coordinatorV1.Topology;
   }
 
