@@ -24,7 +24,8 @@ import { callUnary } from '@bulwark/rpc';
 import { asIdleContender, percentile, runClosedLoop } from './closed-loop';
 import { msPerS, newCellId, perUnit, restingCpu, serverCpuUs, warmupMsOf, type CpuWindow } from './kv-cells';
 import { isLockInstance, launchLockFleet, type LockFleet, type LockInstance } from './lock-fleet';
-import { etcdBinary, launchEtcd } from './etcd-lock';
+import { etcdBinary } from './etcd-cluster';
+import { launchEtcd } from './etcd-lock';
 import type { CpuSample } from './process-cpu';
 import type { BenchTable } from './table';
 

@@ -1,0 +1,381 @@
+// `npm run bench -- --compare`: Bulwark beside etcd and Redis on this
+// machine, in one run, from one client process with the same client shape
+// (one gRPC channel per endpoint; Redis: one ioredis connection), fixed
+// duration per cell, at 1, 16 and 64 operations in flight, 16-byte keys and
+// 100-byte values:
+// - Bulwark: the router benchmark's fleet (3 coordinators, one group of 3
+//   replicas, sync, and a router, through the launcher): kv.v1 Put sync and
+//   async, Get STRONG and EVENTUAL, all through the router;
+// - etcd: a 3-member cluster (fsync on, etcd's only mode), requests spread
+//   over its members as clientv3 does: Put, Range linearizable and
+//   serializable;
+// - Redis: one redis-server with appendfsync always (durability as
+//   compared): SET and GET, for reference;
+// - the ceiling: a trivial grpc-js echo service in a process of its own.
+// Each cell reports ops/s, p50, p99 and the CPU all of that system's server
+// processes spent per operation. Then Bulwark's ratio to its peer in each
+// row, the machine, and the same as JSON (.bulwark/bench/compare.json).
+//
+// BULWARK_BENCH_COMPARE_CELL_MS sets how long each cell is measured (5,000
+// by default, after a warm-up of a fifth of that, at most 1 s).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Client } from '@grpc/grpc-js';
+import Redis from 'ioredis';
+import { int, loadConfig } from '@bulwark/config';
+import { kvV1 } from '@bulwark/contracts';
+import { callUnary } from '@bulwark/rpc';
+import { etcdBinary, etcdCall, launchEtcdCluster, type EtcdCluster } from './etcd-cluster';
+import {
+  checkGetResponse,
+  checkPutResponse,
+  getRequestOf,
+  keyOf,
+  measureCell,
+  newCellId,
+  operationTimeoutMs,
+  perUnit,
+  putRequestOf,
+  serverCpuUs,
+  value,
+  type Cell,
+} from './kv-cells';
+import { sampleCpu, type CpuSample } from './process-cpu';
+import { repoRoot } from './replica-fleet';
+import { launchRouterFleet } from './router-fleet';
+import type { BenchTable } from './table';
+
+const settingsSchema = {
+  cellMs: int('BULWARK_BENCH_COMPARE_CELL_MS', { min: 100, max: 600_000, default: 5_000 }),
+};
+
+/** Not used by any other bench or test (127.77.70-73 are the replica and router benches', .83 the lock bench's etcd). */
+const bulwarkSubnet = '127.77.74';
+const etcdHosts = ['127.77.76.1', '127.77.76.2', '127.77.76.3'];
+const echoAddress = '127.77.77.1:7400';
+const redisHost = '127.77.77.2';
+const redisPort = 6390;
+const startTimeoutMs = 30_000;
+const inFlightLevels = [1, 16, 64] as const;
+
+/** What a cell measures: a workload on one system, named as the table shows it. */
+interface Variant {
+  readonly workload: 'put' | 'get' | 'echo';
+  readonly system: 'Bulwark' | 'etcd' | 'Redis' | 'grpc-js echo';
+  readonly label: string;
+}
+
+interface CompareCell extends Variant {
+  readonly inFlight: number;
+  readonly opsPerS: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** CPU µs of all the system's server processes per operation. */
+  readonly serverCpuUsPerOp: number;
+}
+
+/** Bulwark's variant and the peer it is set against, by row of the ratio table. */
+const comparisons: readonly (readonly [string, string])[] = [
+  ['Put sync', 'etcd Put'],
+  ['Put async', 'etcd Put'],
+  ['Get STRONG', 'etcd Range linearizable'],
+  ['Get EVENTUAL', 'etcd Range serializable'],
+  ['Put sync', 'Redis SET (appendfsync always)'],
+  ['Get STRONG', 'Redis GET'],
+];
+
+type Operation = (n: number) => Promise<void>;
+
+interface System {
+  readonly cpu: () => CpuSample;
+  /** The variants in the order they run (writes first: the reads read what they wrote). */
+  readonly variants: readonly (Variant & { readonly operation: (cellId: string) => Operation })[];
+  stop(): Promise<void>;
+}
+
+export async function runCompareBench(): Promise<BenchTable[]> {
+  const settings = loadConfig(settingsSchema);
+  const cells: CompareCell[] = [];
+  const launchers: (() => Promise<System | undefined>)[] = [launchBulwark, launchEtcd, launchRedis, launchEcho];
+  for (const launch of launchers) {
+    const system = await launch();
+    if (!system) continue;
+    try {
+      for (const variant of system.variants) {
+        for (const inFlight of inFlightLevels) {
+          const cell = await measureCell(system.cpu, settings.cellMs, inFlight, variant.operation(newCellId()));
+          cells.push(compareCellOf(variant, inFlight, cell));
+        }
+      }
+    } finally {
+      await system.stop();
+    }
+  }
+  const machine = machineOf();
+  const tables = [...cellTables(cells), ratioTable(cells)];
+  const outDir = join(repoRoot, '.bulwark/bench');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, 'compare.json');
+  writeFileSync(file, `${JSON.stringify({ machine, cellMs: settings.cellMs, cells }, null, 2)}\n`);
+  tables.push({
+    title: `Machine (JSON: ${file})`,
+    columns: ['cores', 'CPU', 'node', 'etcd', 'Redis'],
+    rows: [[machine.cores, machine.cpu, machine.node, machine.etcd, machine.redis]],
+  });
+  return tables;
+}
+
+function compareCellOf(variant: Variant, inFlight: number, cell: Cell): CompareCell {
+  const { workload, system, label } = variant;
+  return {
+    workload,
+    system,
+    label,
+    inFlight,
+    opsPerS: cell.opsPerS,
+    p50Ms: cell.p50Ms,
+    p99Ms: cell.p99Ms,
+    serverCpuUsPerOp: perUnit(serverCpuUs(cell), cell.ops),
+  };
+}
+
+async function launchBulwark(): Promise<System> {
+  const fleet = await launchRouterFleet(bulwarkSubnet);
+  const { kv } = fleet;
+  const deadline = { deadlineMs: operationTimeoutMs };
+  const put =
+    (durability: kvV1.Durability) =>
+    (cellId: string): Operation =>
+    async (n) =>
+      checkPutResponse(await callUnary(kv, kv.put, putRequestOf(n, cellId, durability), deadline));
+  const get = (consistency: kvV1.Consistency) => (): Operation => async (n) =>
+    checkGetResponse(await callUnary(kv, kv.get, getRequestOf(n, consistency), deadline));
+  const system = 'Bulwark' as const;
+  return {
+    cpu: () => fleet.replicas.cpu(),
+    variants: [
+      { workload: 'put', system, label: 'Put sync', operation: put(kvV1.Durability.DURABILITY_SYNC) },
+      { workload: 'put', system, label: 'Put async', operation: put(kvV1.Durability.DURABILITY_ASYNC) },
+      { workload: 'get', system, label: 'Get STRONG', operation: get(kvV1.Consistency.CONSISTENCY_STRONG) },
+      { workload: 'get', system, label: 'Get EVENTUAL', operation: get(kvV1.Consistency.CONSISTENCY_EVENTUAL) },
+    ],
+    stop: () => fleet.stop(),
+  };
+}
+
+async function launchEtcd(): Promise<System | undefined> {
+  const binary = etcdBinary();
+  if (!binary) {
+    process.stderr.write('compare: no etcd binary (apt-get install etcd-server): etcd is left out\n');
+    return undefined;
+  }
+  const cluster: EtcdCluster = await launchEtcdCluster(binary, etcdHosts);
+  // As clientv3 balances: each operation to the next member in turn.
+  const memberOf = (n: number) => cluster.members[n % cluster.members.length] as EtcdCluster['members'][number];
+  const range = (serializable: boolean) => (): Operation => async (n) => {
+    const answer = await etcdCall(memberOf(n).kv, 'Range', { key: Buffer.from(keyOf(n)), serializable });
+    if ((answer['kvs'] as unknown[]).length !== 1) throw new Error('an etcd Range of a written key found nothing');
+  };
+  const system = 'etcd' as const;
+  return {
+    cpu: () => cluster.cpu(),
+    variants: [
+      {
+        workload: 'put',
+        system,
+        label: 'etcd Put',
+        operation: () => async (n) => {
+          await etcdCall(memberOf(n).kv, 'Put', { key: Buffer.from(keyOf(n)), value });
+        },
+      },
+      { workload: 'get', system, label: 'etcd Range linearizable', operation: range(false) },
+      { workload: 'get', system, label: 'etcd Range serializable', operation: range(true) },
+    ],
+    stop: () => cluster.stop(),
+  };
+}
+
+async function launchRedis(): Promise<System | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-redis-'));
+  const server = spawn(
+    'redis-server',
+    [
+      ...['--bind', redisHost, '--port', String(redisPort), '--dir', dir, '--protected-mode', 'no'],
+      // Every write on disk before it is acknowledged, as the durable writes it is set against.
+      ...['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stopServer = async () => {
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const started = await outputLine(server, 'Ready to accept connections').catch((error: unknown) => error);
+  if (started instanceof Error) {
+    await stopServer();
+    process.stderr.write(`compare: redis-server did not start (${started.message}): Redis is left out\n`);
+    return undefined;
+  }
+  const redis = new Redis({ host: redisHost, port: redisPort, maxRetriesPerRequest: 0, lazyConnect: true });
+  await redis.connect();
+  const system = 'Redis' as const;
+  return {
+    cpu: () => sampleCpu(new Map([['redis', server.pid]])),
+    variants: [
+      {
+        workload: 'put',
+        system,
+        label: 'Redis SET (appendfsync always)',
+        operation: () => async (n) => {
+          if ((await redis.set(keyOf(n), value)) !== 'OK') throw new Error('a Redis SET was not applied');
+        },
+      },
+      {
+        workload: 'get',
+        system,
+        label: 'Redis GET',
+        operation: () => async (n) => {
+          if ((await redis.getBuffer(keyOf(n))) === null) throw new Error('a Redis GET of a written key found nothing');
+        },
+      },
+    ],
+    stop: async () => {
+      redis.disconnect();
+      await stopServer();
+    },
+  };
+}
+
+/** Resolves once the child prints a line containing `text`; rejects when it exits first or startTimeoutMs passes. */
+function outputLine(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => done(new Error(`no "${text}" within ${startTimeoutMs} ms`)), startTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) done();
+    };
+    const onExit = (code: number | null) => done(new Error(`it exited (${code}) before printing "${text}"`));
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** The echo server: grpc-js with pass-through serializers, answering each request with itself. */
+const echoServerSource = `
+const grpc = require('@grpc/grpc-js');
+const same = (bytes) => bytes;
+const server = new grpc.Server();
+server.addService(
+  { echo: { path: '/bench.Echo/Echo', requestStream: false, responseStream: false,
+            requestSerialize: same, requestDeserialize: same, responseSerialize: same, responseDeserialize: same } },
+  { echo: (call, callback) => callback(null, call.request) },
+);
+server.bindAsync(process.argv[1], grpc.ServerCredentials.createInsecure(), (error) => {
+  if (error) { console.error(String(error)); process.exit(1); }
+  console.log('ready');
+});
+`;
+
+async function launchEcho(): Promise<System> {
+  const server = spawn(process.execPath, ['-e', echoServerSource, echoAddress], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await outputLine(server, 'ready').catch(async (error: unknown) => {
+    server.kill('SIGKILL');
+    throw new Error(`the echo server did not start: ${String(error)}`);
+  });
+  const client = new Client(echoAddress, credentials.createInsecure());
+  const same = (bytes: Buffer) => bytes;
+  const payload = Buffer.concat([Buffer.from(keyOf(0)), value]);
+  return {
+    cpu: () => sampleCpu(new Map([['echo', server.pid]])),
+    variants: [
+      {
+        workload: 'echo',
+        system: 'grpc-js echo',
+        label: 'grpc-js echo (116 bytes)',
+        operation: () => () =>
+          new Promise<void>((resolve, reject) => {
+            client.makeUnaryRequest('/bench.Echo/Echo', same, same, payload, (error) =>
+              error ? reject(error) : resolve(),
+            );
+          }),
+      },
+    ],
+    stop: async () => {
+      client.close();
+      if (server.exitCode === null && server.signalCode === null) {
+        server.kill('SIGTERM');
+        await once(server, 'exit');
+      }
+    },
+  };
+}
+
+function cellTables(cells: readonly CompareCell[]): BenchTable[] {
+  const titles = { put: 'Writes', get: 'Reads', echo: 'The ceiling: a trivial grpc-js call' } as const;
+  return (['put', 'get', 'echo'] as const).map((workload) => ({
+    title: `${titles[workload]}: ops/s, latency and server CPU per operation`,
+    columns: ['system', 'in flight', 'ops/s', 'p50 ms', 'p99 ms', 'server CPU µs/op'],
+    rows: cells
+      .filter((cell) => cell.workload === workload)
+      .map((cell) => [cell.label, cell.inFlight, cell.opsPerS, cell.p50Ms, cell.p99Ms, cell.serverCpuUsPerOp]),
+  }));
+}
+
+/** Bulwark over its peer at each in-flight level: above 1 Bulwark is ahead (for CPU: below 1). */
+function ratioTable(cells: readonly CompareCell[]): BenchTable {
+  const find = (label: string, inFlight: number) =>
+    cells.find((cell) => cell.label === label && cell.inFlight === inFlight);
+  const rows = comparisons.flatMap(([ours, theirs]) =>
+    inFlightLevels.flatMap((inFlight) => {
+      const bulwark = find(ours, inFlight);
+      const peer = find(theirs, inFlight);
+      if (!bulwark || !peer) return [];
+      const ratio = (a: number, b: number) => (b === 0 ? '-' : Number((a / b).toFixed(2)));
+      return [
+        [
+          `${ours} / ${theirs}`,
+          inFlight,
+          ratio(bulwark.opsPerS, peer.opsPerS),
+          ratio(bulwark.p99Ms, peer.p99Ms),
+          ratio(bulwark.serverCpuUsPerOp, peer.serverCpuUsPerOp),
+        ],
+      ];
+    }),
+  );
+  return {
+    title: 'Bulwark / peer (ops/s: higher is better; p99 and CPU per op: lower is better)',
+    columns: ['comparison', 'in flight', 'ops/s', 'p99', 'server CPU/op'],
+    rows,
+  };
+}
+
+function machineOf() {
+  const version = (command: string, args: string[]) => {
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    return result.status === 0 ? (result.stdout.split('\n')[0] ?? '').trim() : 'not installed';
+  };
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    etcd: version(etcdBinary() ?? 'etcd', ['--version']),
+    redis: version('redis-server', ['--version']),
+  };
+}
