@@ -11,7 +11,10 @@
 //   serializable;
 // - Redis: one redis-server with appendfsync always (durability as
 //   compared): SET and GET, for reference;
-// - the ceiling: a trivial grpc-js echo service in a process of its own.
+// - the ceiling: a trivial grpc-js echo service in a process of its own;
+// - failover: kill -9 of Bulwark's primary and of etcd's leader, the time to
+//   the first acknowledged write, BULWARK_BENCH_COMPARE_KILLS times each
+//   (10 by default; replica-failover.ts and etcd-failover.ts).
 // Each cell reports ops/s, p50, p99 and the CPU all of that system's server
 // processes spent per operation. Then Bulwark's ratio to its peer in each
 // row, the machine, and the same as JSON (.bulwark/bench/compare.json).
@@ -28,11 +31,14 @@ import Redis from 'ioredis';
 import { int, loadConfig } from '@bulwark/config';
 import { kvV1 } from '@bulwark/contracts';
 import { callUnary } from '@bulwark/rpc';
+import { percentile } from './closed-loop';
 import { etcdBinary, etcdCall, launchEtcdCluster, type EtcdCluster } from './etcd-cluster';
+import { measureEtcdFailovers } from './etcd-failover';
 import {
   checkGetResponse,
   checkPutResponse,
   getRequestOf,
+  keyCount,
   keyOf,
   measureCell,
   newCellId,
@@ -44,12 +50,14 @@ import {
   type Cell,
 } from './kv-cells';
 import { sampleCpu, type CpuSample } from './process-cpu';
+import { measureFailovers } from './replica-failover';
 import { repoRoot } from './replica-fleet';
 import { launchRouterFleet } from './router-fleet';
 import type { BenchTable } from './table';
 
 const settingsSchema = {
   cellMs: int('BULWARK_BENCH_COMPARE_CELL_MS', { min: 100, max: 600_000, default: 5_000 }),
+  kills: int('BULWARK_BENCH_COMPARE_KILLS', { min: 0, max: 100, default: 10 }),
 };
 
 /** Not used by any other bench or test (127.77.70-73 are the replica and router benches', .83 the lock bench's etcd). */
@@ -89,8 +97,19 @@ const comparisons: readonly (readonly [string, string])[] = [
 
 type Operation = (n: number) => Promise<void>;
 
+/** A system's failovers: kill to first acknowledged write of each kill, and the kills given up on. */
+interface Failovers {
+  readonly system: CompareCell['system'];
+  readonly ackMs: readonly number[];
+  readonly givenUp: number;
+}
+
 interface System {
   readonly cpu: () => CpuSample;
+  /** Writes every key the reads read (keyCount of them), before any cell: the reads never find a key missing. */
+  readonly load?: Operation;
+  /** Kills of the member writes depend on, after the cells; absent for a system without failover. */
+  readonly failovers?: (kills: number) => Promise<Failovers>;
   /** The variants in the order they run (writes first: the reads read what they wrote). */
   readonly variants: readonly (Variant & { readonly operation: (cellId: string) => Operation })[];
   stop(): Promise<void>;
@@ -99,33 +118,45 @@ interface System {
 export async function runCompareBench(): Promise<BenchTable[]> {
   const settings = loadConfig(settingsSchema);
   const cells: CompareCell[] = [];
+  const failovers: Failovers[] = [];
   const launchers: (() => Promise<System | undefined>)[] = [launchBulwark, launchEtcd, launchRedis, launchEcho];
   for (const launch of launchers) {
     const system = await launch();
     if (!system) continue;
     try {
+      if (system.load) await loadKeys(system.load);
       for (const variant of system.variants) {
         for (const inFlight of inFlightLevels) {
           const cell = await measureCell(system.cpu, settings.cellMs, inFlight, variant.operation(newCellId()));
           cells.push(compareCellOf(variant, inFlight, cell));
         }
       }
+      if (system.failovers && settings.kills > 0) failovers.push(await system.failovers(settings.kills));
     } finally {
       await system.stop();
     }
   }
   const machine = machineOf();
-  const tables = [...cellTables(cells), ratioTable(cells)];
+  const tables = [...cellTables(cells), ratioTable(cells), failoverTable(failovers)];
   const outDir = join(repoRoot, '.bulwark/bench');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'compare.json');
-  writeFileSync(file, `${JSON.stringify({ machine, cellMs: settings.cellMs, cells }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ machine, cellMs: settings.cellMs, cells, failovers }, null, 2)}\n`);
   tables.push({
     title: `Machine (JSON: ${file})`,
     columns: ['cores', 'CPU', 'node', 'etcd', 'Redis'],
     rows: [[machine.cores, machine.cpu, machine.node, machine.etcd, machine.redis]],
   });
   return tables;
+}
+
+/** Every key once, 64 at a time. */
+async function loadKeys(write: Operation): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let n = next++; n < keyCount; n = next++) await write(n);
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
 }
 
 function compareCellOf(variant: Variant, inFlight: number, cell: Cell): CompareCell {
@@ -156,6 +187,14 @@ async function launchBulwark(): Promise<System> {
   const system = 'Bulwark' as const;
   return {
     cpu: () => fleet.replicas.cpu(),
+    load: put(kvV1.Durability.DURABILITY_SYNC)(newCellId()),
+    failovers: async (kills) => {
+      const measured = await measureFailovers(fleet.replicas, kills);
+      return failoversOf(
+        'Bulwark',
+        measured.map((kill) => kill.ackMs),
+      );
+    },
     variants: [
       { workload: 'put', system, label: 'Put sync', operation: put(kvV1.Durability.DURABILITY_SYNC) },
       { workload: 'put', system, label: 'Put async', operation: put(kvV1.Durability.DURABILITY_ASYNC) },
@@ -179,17 +218,26 @@ async function launchEtcd(): Promise<System | undefined> {
     const answer = await etcdCall(memberOf(n).kv, 'Range', { key: Buffer.from(keyOf(n)), serializable });
     if ((answer['kvs'] as unknown[]).length !== 1) throw new Error('an etcd Range of a written key found nothing');
   };
+  const put: Operation = async (n) => {
+    await etcdCall(memberOf(n).kv, 'Put', { key: Buffer.from(keyOf(n)), value });
+  };
   const system = 'etcd' as const;
   return {
     cpu: () => cluster.cpu(),
+    load: put,
+    failovers: async (kills) => {
+      const measured = await measureEtcdFailovers(cluster, kills);
+      return failoversOf(
+        'etcd',
+        measured.map((kill) => kill.ackMs),
+      );
+    },
     variants: [
       {
         workload: 'put',
         system,
         label: 'etcd Put',
-        operation: () => async (n) => {
-          await etcdCall(memberOf(n).kv, 'Put', { key: Buffer.from(keyOf(n)), value });
-        },
+        operation: () => put,
       },
       { workload: 'get', system, label: 'etcd Range linearizable', operation: range(false) },
       { workload: 'get', system, label: 'etcd Range serializable', operation: range(true) },
@@ -224,17 +272,19 @@ async function launchRedis(): Promise<System | undefined> {
   }
   const redis = new Redis({ host: redisHost, port: redisPort, maxRetriesPerRequest: 0, lazyConnect: true });
   await redis.connect();
+  const set: Operation = async (n) => {
+    if ((await redis.set(keyOf(n), value)) !== 'OK') throw new Error('a Redis SET was not applied');
+  };
   const system = 'Redis' as const;
   return {
     cpu: () => sampleCpu(new Map([['redis', server.pid]])),
+    load: set,
     variants: [
       {
         workload: 'put',
         system,
         label: 'Redis SET (appendfsync always)',
-        operation: () => async (n) => {
-          if ((await redis.set(keyOf(n), value)) !== 'OK') throw new Error('a Redis SET was not applied');
-        },
+        operation: () => set,
       },
       {
         workload: 'get',
@@ -363,6 +413,29 @@ function ratioTable(cells: readonly CompareCell[]): BenchTable {
     title: 'Bulwark / peer (ops/s: higher is better; p99 and CPU per op: lower is better)',
     columns: ['comparison', 'in flight', 'ops/s', 'p99', 'server CPU/op'],
     rows,
+  };
+}
+
+function failoversOf(system: Failovers['system'], ackMs: readonly (number | undefined)[]): Failovers {
+  const acknowledged = ackMs.filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b);
+  return { system, ackMs: acknowledged, givenUp: ackMs.length - acknowledged.length };
+}
+
+/** Kill -9 to the first acknowledged write, each system, and Bulwark's median over etcd's (lower is better). */
+function failoverTable(failovers: readonly Failovers[]): BenchTable {
+  const medianOf = (ms: readonly number[]) => percentile(ms, 0.5);
+  const etcd = failovers.find((failover) => failover.system === 'etcd');
+  return {
+    title: 'Failover: kill -9 of the primary (Bulwark) or leader (etcd) to the first acknowledged write',
+    columns: ['system', 'kills', 'given up', 'median ms', 'max ms', 'median / etcd'],
+    rows: failovers.map(({ system, ackMs, givenUp }) => [
+      system,
+      ackMs.length + givenUp,
+      givenUp,
+      Math.round(medianOf(ackMs)),
+      Math.round(ackMs[ackMs.length - 1] ?? 0),
+      etcd && etcd.ackMs.length > 0 ? Number((medianOf(ackMs) / medianOf(etcd.ackMs)).toFixed(2)) : '-',
+    ]),
   };
 }
 

@@ -139,7 +139,7 @@ export async function launchEtcdCluster(binary: string, hosts: readonly string[]
         // Members answer with their own id and the leader they know: the leader is the one whose id that is.
         const leaderId = answers.find((answer) => answer && answer['leader'] !== '0')?.['leader'];
         const index = answers.findIndex(
-          (answer) => (answer?.['header'] as Record<string, unknown> | undefined)?.['member_id'] === leaderId,
+          (answer) => (answer?.['header'] as Record<string, unknown> | undefined)?.['memberId'] === leaderId,
         );
         if (leaderId !== undefined && index >= 0) return index;
         if (performance.now() > deadline) throw new Error(`no etcd leader within ${timeoutMs} ms`);
