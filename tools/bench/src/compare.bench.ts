@@ -14,7 +14,12 @@
 // - the ceiling: a trivial grpc-js echo service in a process of its own;
 // - failover: kill -9 of Bulwark's primary and of etcd's leader, the time to
 //   the first acknowledged write, BULWARK_BENCH_COMPARE_KILLS times each
-//   (10 by default; replica-failover.ts and etcd-failover.ts).
+//   (10 by default; replica-failover.ts and etcd-failover.ts);
+// - lock cycles (acquire then release) on distinct locks and on one hot
+//   lock: Bulwark's lock service (2 instances on 3 Redis servers, the lock
+//   bench's fleet), etcd's v3lock with a session lease per contender, and
+//   Redis SET NX PX with a compare-and-delete release (retried every 2 ms
+//   while taken: Redis has no blocking acquire).
 // Each cell reports ops/s, p50, p99 and the CPU all of that system's server
 // processes spent per operation. Then Bulwark's ratio to its peer in each
 // row, the machine, and the same as JSON (.bulwark/bench/compare.json).
@@ -26,12 +31,13 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { credentials, Client } from '@grpc/grpc-js';
 import Redis from 'ioredis';
 import { int, loadConfig } from '@bulwark/config';
 import { kvV1 } from '@bulwark/contracts';
 import { callUnary } from '@bulwark/rpc';
-import { percentile } from './closed-loop';
+import { asIdleContender, percentile } from './closed-loop';
 import { etcdBinary, etcdCall, launchEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { measureEtcdFailovers } from './etcd-failover';
 import {
@@ -50,6 +56,7 @@ import {
   type Cell,
 } from './kv-cells';
 import { sampleCpu, type CpuSample } from './process-cpu';
+import { launchLockFleet, lockInstances, type LockInstance } from './lock-fleet';
 import { measureFailovers } from './replica-failover';
 import { repoRoot } from './replica-fleet';
 import { launchRouterFleet } from './router-fleet';
@@ -67,11 +74,17 @@ const echoAddress = '127.77.77.1:7400';
 const redisHost = '127.77.77.2';
 const redisPort = 6390;
 const startTimeoutMs = 30_000;
+const lockSubnet = '127.77.78';
+/** How often a Redis contender tries SET NX again while the lock is taken. */
+const redisLockRetryMs = 2;
+/** Deletes the lock only if the caller still holds it (Redis' documented single-instance lock). */
+const compareAndDelete =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const inFlightLevels = [1, 16, 64] as const;
 
 /** What a cell measures: a workload on one system, named as the table shows it. */
 interface Variant {
-  readonly workload: 'put' | 'get' | 'echo';
+  readonly workload: 'put' | 'get' | 'lock' | 'echo';
   readonly system: 'Bulwark' | 'etcd' | 'Redis' | 'grpc-js echo';
   readonly label: string;
 }
@@ -93,6 +106,10 @@ const comparisons: readonly (readonly [string, string])[] = [
   ['Get EVENTUAL', 'etcd Range serializable'],
   ['Put sync', 'Redis SET (appendfsync always)'],
   ['Get STRONG', 'Redis GET'],
+  ['lock cycle, distinct locks', 'etcd v3lock, distinct locks'],
+  ['lock cycle, one hot lock', 'etcd v3lock, one hot lock'],
+  ['lock cycle, distinct locks', 'Redis SET NX PX, distinct locks'],
+  ['lock cycle, one hot lock', 'Redis SET NX PX, one hot lock'],
 ];
 
 type Operation = (n: number) => Promise<void>;
@@ -111,7 +128,8 @@ interface System {
   /** Kills of the member writes depend on, after the cells; absent for a system without failover. */
   readonly failovers?: (kills: number) => Promise<Failovers>;
   /** The variants in the order they run (writes first: the reads read what they wrote). */
-  readonly variants: readonly (Variant & { readonly operation: (cellId: string) => Operation })[];
+  /** Each variant's operation for one cell; inFlight says how many contenders a lock cell has. */
+  readonly variants: readonly (Variant & { readonly operation: (cellId: string, inFlight: number) => Operation })[];
   stop(): Promise<void>;
 }
 
@@ -119,7 +137,13 @@ export async function runCompareBench(): Promise<BenchTable[]> {
   const settings = loadConfig(settingsSchema);
   const cells: CompareCell[] = [];
   const failovers: Failovers[] = [];
-  const launchers: (() => Promise<System | undefined>)[] = [launchBulwark, launchEtcd, launchRedis, launchEcho];
+  const launchers: (() => Promise<System | undefined>)[] = [
+    launchBulwark,
+    launchBulwarkLocks,
+    launchEtcd,
+    launchRedis,
+    launchEcho,
+  ];
   for (const launch of launchers) {
     const system = await launch();
     if (!system) continue;
@@ -127,7 +151,12 @@ export async function runCompareBench(): Promise<BenchTable[]> {
       if (system.load) await loadKeys(system.load);
       for (const variant of system.variants) {
         for (const inFlight of inFlightLevels) {
-          const cell = await measureCell(system.cpu, settings.cellMs, inFlight, variant.operation(newCellId()));
+          const cell = await measureCell(
+            system.cpu,
+            settings.cellMs,
+            inFlight,
+            variant.operation(newCellId(), inFlight),
+          );
           cells.push(compareCellOf(variant, inFlight, cell));
         }
       }
@@ -205,6 +234,58 @@ async function launchBulwark(): Promise<System> {
   };
 }
 
+/** Contenders of a lock cell: each its own lock (distinct) or all one lock (hot), named for the cell. */
+function lockNamesOf(kind: LockKind, cellId: string, contenders: number): string[] {
+  return Array.from({ length: contenders }, (_, index) =>
+    kind === 'hot' ? `bench/${cellId}/hot` : `bench/${cellId}/lock-${index}`,
+  );
+}
+
+type LockKind = 'distinct' | 'hot';
+const lockKinds: readonly LockKind[] = ['distinct', 'hot'];
+const lockLabel = (kind: LockKind) => (kind === 'hot' ? 'one hot lock' : 'distinct locks');
+const lockTtlMs = 10_000;
+const lockWaitMs = 30_000;
+
+async function launchBulwarkLocks(): Promise<System> {
+  const fleet = await launchLockFleet(lockSubnet);
+  const cycle =
+    (kind: LockKind) =>
+    (cellId: string, contenders: number): Operation => {
+      const idle = lockNamesOf(kind, cellId, contenders).map((name, index) => ({
+        name,
+        owner: `bench-${cellId}-${index}`,
+        // Spread over both instances, as the client shape of one channel per endpoint.
+        client: fleet.client(lockInstances[index % lockInstances.length] as LockInstance),
+      }));
+      return asIdleContender(idle, async ({ name, owner, client }) => {
+        const grant = await callUnary(
+          client,
+          client.acquire,
+          { name, owner, ttlMs: lockTtlMs, waitTimeoutMs: lockWaitMs },
+          { deadlineMs: lockWaitMs + operationTimeoutMs },
+        );
+        if (!grant.acquired) throw new Error(`${name} was not granted to ${owner} within ${lockWaitMs} ms`);
+        await callUnary(
+          client,
+          client.release,
+          { name, owner, token: grant.token, leaseId: grant.leaseId },
+          { deadlineMs: operationTimeoutMs },
+        );
+      });
+    };
+  return {
+    cpu: () => fleet.cpu(),
+    variants: lockKinds.map((kind) => ({
+      workload: 'lock' as const,
+      system: 'Bulwark' as const,
+      label: `lock cycle, ${lockLabel(kind)}`,
+      operation: cycle(kind),
+    })),
+    stop: () => fleet.stop(),
+  };
+}
+
 async function launchEtcd(): Promise<System | undefined> {
   const binary = etcdBinary();
   if (!binary) {
@@ -241,6 +322,26 @@ async function launchEtcd(): Promise<System | undefined> {
       },
       { workload: 'get', system, label: 'etcd Range linearizable', operation: range(false) },
       { workload: 'get', system, label: 'etcd Range serializable', operation: range(true) },
+      ...lockKinds.map((kind) => ({
+        workload: 'lock' as const,
+        system,
+        label: `etcd v3lock, ${lockLabel(kind)}`,
+        operation: (cellId: string, contenders: number): Operation => {
+          // A session lease per contender, outliving the cell: a lock is only ever freed by Unlock.
+          const sessions = lockNamesOf(kind, cellId, contenders).map((name, index) => ({
+            name: Buffer.from(name),
+            member: cluster.members[index % cluster.members.length] as EtcdCluster['members'][number],
+            lease: '',
+          }));
+          return asIdleContender(sessions, async (session) => {
+            if (session.lease === '') {
+              session.lease = String((await etcdCall(session.member.lease, 'LeaseGrant', { TTL: 600 }))['ID']);
+            }
+            const locked = await etcdCall(session.member.lock, 'Lock', { name: session.name, lease: session.lease });
+            await etcdCall(session.member.lock, 'Unlock', { key: locked['key'] });
+          });
+        },
+      })),
     ],
     stop: () => cluster.stop(),
   };
@@ -294,6 +395,27 @@ async function launchRedis(): Promise<System | undefined> {
           if ((await redis.getBuffer(keyOf(n))) === null) throw new Error('a Redis GET of a written key found nothing');
         },
       },
+      ...lockKinds.map((kind) => ({
+        workload: 'lock' as const,
+        system,
+        label: `Redis SET NX PX, ${lockLabel(kind)}`,
+        operation: (cellId: string, contenders: number): Operation => {
+          const idle = lockNamesOf(kind, cellId, contenders).map((name, index) => ({
+            name,
+            owner: `bench-${cellId}-${index}`,
+          }));
+          return asIdleContender(idle, async ({ name, owner }) => {
+            const waitUntil = performance.now() + lockWaitMs;
+            while ((await redis.set(name, owner, 'PX', lockTtlMs, 'NX')) !== 'OK') {
+              if (performance.now() > waitUntil) throw new Error(`${name} was not free within ${lockWaitMs} ms`);
+              await new Promise((resolve) => setTimeout(resolve, redisLockRetryMs));
+            }
+            if ((await redis.eval(compareAndDelete, 1, name, owner)) !== 1) {
+              throw new Error(`${owner} no longer held ${name} at its release`);
+            }
+          });
+        },
+      })),
     ],
     stop: async () => {
       redis.disconnect();
@@ -378,8 +500,13 @@ async function launchEcho(): Promise<System> {
 }
 
 function cellTables(cells: readonly CompareCell[]): BenchTable[] {
-  const titles = { put: 'Writes', get: 'Reads', echo: 'The ceiling: a trivial grpc-js call' } as const;
-  return (['put', 'get', 'echo'] as const).map((workload) => ({
+  const titles = {
+    put: 'Writes',
+    get: 'Reads',
+    lock: 'Lock cycles (acquire, then release)',
+    echo: 'The ceiling: a trivial grpc-js call',
+  } as const;
+  return (['put', 'get', 'lock', 'echo'] as const).map((workload) => ({
     title: `${titles[workload]}: ops/s, latency and server CPU per operation`,
     columns: ['system', 'in flight', 'ops/s', 'p50 ms', 'p99 ms', 'server CPU µs/op'],
     rows: cells
