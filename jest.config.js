@@ -22,6 +22,8 @@ module.exports = {
   moduleNameMapper,
   setupFiles: ['<rootDir>/tools/jest/release-async-local-storage.js'],
   maxWorkers: 2,
+  // Inside the checkout (ignored by git), not /tmp/jest_<uid>: a run leaves no directory outside it.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   testTimeout: 60_000,
   // A test that leaves a handle open fails loudly instead of hanging CI.
   forceExit: false,
