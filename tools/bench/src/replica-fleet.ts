@@ -39,6 +39,21 @@ export interface ReplicaFleet {
   stop(): Promise<void>;
 }
 
+/**
+ * With BULWARK_BENCH_PROFILE_DIR set, every Node service of the fleet writes
+ * a V8 CPU profile to <dir>/<service>/<pid>.cpuprofile when it stops (see
+ * tools/bench/profiling/cpu-profile.js; open one in Chrome's DevTools or
+ * speedscope): where a benchmark's server time goes.
+ */
+export function profilingEnvironment(service: string): Record<string, string> {
+  const dir = process.env['BULWARK_BENCH_PROFILE_DIR'];
+  if (!dir) return {};
+  return {
+    NODE_OPTIONS: `--require ${join(repoRoot, 'tools/bench/profiling/cpu-profile.js')}`,
+    BULWARK_CPU_PROFILE_DIR: join(resolve(dir), service),
+  };
+}
+
 const pause = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
 
 /** Launched and healthy, with a primary and all 3 members in sync. */
@@ -53,7 +68,11 @@ export function launchReplicaFleet(mode: GroupMode, subnet: string): Promise<Rep
  * and healthy, with a primary and all 3 members in sync.
  */
 export async function launchReplicaFleetFrom(composeFile: string, subnet: string): Promise<ReplicaFleet> {
-  const launched = await launchComposeFleet(composeFile, { subnet, projectDir: repoRoot });
+  const launched = await launchComposeFleet(composeFile, {
+    subnet,
+    projectDir: repoRoot,
+    serviceEnvironment: ({ name }) => profilingEnvironment(name),
+  });
   const shards = new Map<string, shardV1.ShardClient>(
     replicaNames.map((name) => [name, createClient(shardV1.ShardClient, launched.address(name, 7100))] as const),
   );
