@@ -9,7 +9,7 @@ import { lockV1 } from '@bulwark/contracts';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { sampleCpu, type CpuSample } from './process-cpu';
-import { repoRoot } from './replica-fleet';
+import { profilingEnvironment, repoRoot } from './replica-fleet';
 
 export const lockInstances = ['lock-1', 'lock-2'] as const;
 export type LockInstance = (typeof lockInstances)[number];
@@ -34,6 +34,7 @@ export async function launchLockFleet(subnet: string): Promise<LockFleet> {
   const launched = await launchComposeFleet(join(repoRoot, 'tools/bench/fixtures/lock.compose.yml'), {
     subnet,
     projectDir: repoRoot,
+    serviceEnvironment: ({ name }) => profilingEnvironment(name),
   });
   const clients = new Map<LockInstance, lockV1.LockClient>(
     lockInstances.map((name) => [name, createClient(lockV1.LockClient, launched.address(name, lockPort))] as const),
