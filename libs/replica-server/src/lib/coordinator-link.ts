@@ -11,8 +11,10 @@ import type { CoordinatorPort } from './replica-runner';
 
 const { ReplicationMode } = coordinatorV1;
 
-export function groupView(group: coordinatorV1.ReplicaGroup): GroupView {
+/** The core's view of `group` as the coordinators' record had it at `revision`. */
+export function groupView(group: coordinatorV1.ReplicaGroup, revision: bigint): GroupView {
   return {
+    revision,
     epoch: group.epoch,
     primary: group.primary,
     members: [...group.members],
@@ -42,7 +44,7 @@ export class CoordinatorLink implements CoordinatorPort {
   start(onView: (view: GroupView) => void): void {
     this.watcher.onChange((topology) => {
       const group = topology.groups.find((candidate) => candidate.id === this.options.groupId);
-      if (group) onView(groupView(group));
+      if (group) onView(groupView(group, topology.revision));
     });
     this.watcher.start();
   }
@@ -74,7 +76,7 @@ export class CoordinatorLink implements CoordinatorPort {
         { groupId, epoch, primaryId: memberId, inSync: [...inSync], requestId: '' },
         { deadlineMs: 2_000 },
       );
-      return response.group ? groupView(response.group) : undefined;
+      return response.group ? groupView(response.group, response.header?.revision ?? 0n) : undefined;
     } catch (error) {
       if (error instanceof FailedPreconditionError) return undefined;
       throw error;

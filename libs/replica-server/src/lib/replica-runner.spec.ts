@@ -19,7 +19,7 @@ import {
 import { ReplicaRunner, type AppliedState, type WriteResult } from './replica-runner';
 
 const members = ['r1', 'r2', 'r3'];
-const view: GroupView = { epoch: 1n, primary: 'r1', members, inSync: members, mode: 'sync' };
+const view: GroupView = { epoch: 1n, primary: 'r1', members, inSync: members, mode: 'sync', revision: 1n };
 const logger = createLogger({
   service: 'test',
   memberId: 'test',

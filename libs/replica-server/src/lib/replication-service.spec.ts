@@ -20,7 +20,14 @@ import { replicationService } from './replication-service';
 import { ReplicationTransport } from './replication-transport';
 
 const groupId = 'group-a';
-const view: GroupView = { epoch: 1n, primary: 'r1', members: ['r1', 'r2'], inSync: ['r1', 'r2'], mode: 'sync' };
+const view: GroupView = {
+  epoch: 1n,
+  primary: 'r1',
+  members: ['r1', 'r2'],
+  inSync: ['r1', 'r2'],
+  mode: 'sync',
+  revision: 1n,
+};
 const logger = createLogger({
   service: 'test',
   memberId: 'test',

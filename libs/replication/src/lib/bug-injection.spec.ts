@@ -23,6 +23,7 @@ const caught: Partial<Record<ReplicationMutation, RegExp>> = {
   'no-truncation': /applied .* where .* was applied before|differs from another member/,
   'read-without-barrier': /not linearizable/,
   'fresh-on-arrival': /claims to be [\d.]+ ms stale but has applied \d+, short of sync write/,
+  'stale-view': /commits without [\w,-]+ of the coordinator's in-sync set/,
   'vouch-without-lease': /claims to be [\d.]+ ms stale but has applied \d+, short of sync write/,
 };
 

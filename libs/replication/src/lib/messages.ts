@@ -88,6 +88,12 @@ export interface GroupView {
   readonly inSync: readonly string[];
   /** The group's replication mode: when a write without its own durability is acknowledged. */
   readonly mode: Durability;
+  /**
+   * The coordinators' metadata revision this record was read at. Views
+   * come by two paths (the topology watch and the answer to an in-sync
+   * change), so an older one can arrive after a newer one of the same epoch.
+   */
+  readonly revision: bigint;
 }
 
 /** sync: once every member of the in-sync set has it on disk. async: once the primary has. */

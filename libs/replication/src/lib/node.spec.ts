@@ -57,6 +57,54 @@ describe('ReplicaNode', () => {
     expect(group.member('r1').acknowledged).toContain(sequence);
   });
 
+  describe('a late view of its epoch', () => {
+    // r3 is dropped and then added back (revisions 2 and 3); the watch event
+    // of revision 2 arrives last. Taken as the record, r1 would commit
+    // without r3, which the coordinators may make the next primary.
+    function scenario(factory?: NodeFactory): { group: ManualGroup; sequence: bigint } {
+      const group = startedGroup(['r1', 'r2', 'r3'], factory);
+      sequenceOf(group.put('r1', 'k', 'w1'));
+      group.deliver((message) => !touches('r3')(message), touches('r3'));
+      group.advanceTime(settings.ackTimeoutMs + 1);
+      group.setView({ inSync: ['r1', 'r2'] }, ['r1']);
+      const dropped = group.currentView;
+      group.deliver();
+      group.advanceTime(settings.heartbeatIntervalMs);
+      group.deliver();
+      expect(group.member('r1').coordinatorRequests).toContainEqual({
+        type: 'updateInSync',
+        epoch: 1n,
+        inSync: ['r1', 'r2', 'r3'],
+      });
+      group.setView({ inSync: ['r1', 'r2', 'r3'] }, ['r1']);
+      const sequence = sequenceOf(group.put('r1', 'k', 'w2'));
+      group.deliver((message) => !touches('r3')(message), touches('r3'));
+      expect(group.member('r1').acknowledged).not.toContain(sequence);
+      group.node('r1').observeView(dropped);
+      group.flush();
+      return { group, sequence };
+    }
+
+    it('is ignored: a member added back stays counted', () => {
+      const { group, sequence } = scenario();
+      expect(group.node('r1').view?.inSync).toEqual(['r1', 'r2', 'r3']);
+      expect(group.member('r1').acknowledged).not.toContain(sequence);
+      expect(
+        group
+          .node('r1')
+          .backupLag()
+          .find((lag) => lag.memberId === 'r3')?.inSync,
+      ).toBe(true);
+    });
+
+    it('is caught when the revision check is planted out', () => {
+      const factory: NodeFactory = (id, s, storage, nowMs) =>
+        new MutantReplicaNode('stale-view', id, s, storage.recover(), nowMs);
+      const { group, sequence } = scenario(factory);
+      expect(group.member('r1').acknowledged).toContain(sequence);
+    });
+  });
+
   it('writes again when re-elected at a new epoch while both backups are silent: it drops them first', () => {
     const group = startedGroup(['r1', 'r2', 'r3']);
     expect(sequenceOf(group.put('r1', 'k', 'v1'))).toBeGreaterThan(0n);

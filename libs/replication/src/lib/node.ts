@@ -71,6 +71,7 @@ export class ReplicaNode {
   private ledEpochValue: bigint;
   private epochToPersist = false;
   private ledEpochToPersist = false;
+  /** The newest view of highestEpochSeen, by revision. */
   private viewSeen: GroupView | undefined;
   /** Set while this member is the primary of highestEpochSeen (starting or started). */
   private primaryRole: PrimaryRole | undefined;
@@ -253,9 +254,14 @@ export class ReplicaNode {
     this.primaryRole?.tick(this.primaryStarted);
   }
 
-  /** The coordinator's record of the group, from its watch or an answer. Older epochs are ignored. */
+  /**
+   * The coordinator's record of the group, from its watch or an answer.
+   * Older epochs, and older revisions of this epoch, are ignored: a stale
+   * in-sync set taken back would let the primary commit without a member
+   * the coordinators may make the next primary.
+   */
   observeView(view: GroupView): void {
-    if (view.epoch < this.highestEpochSeen) return;
+    if (view.epoch < this.highestEpochSeen || this.isOlderThanViewSeen(view)) return;
     if (view.epoch > this.highestEpochSeen) this.raiseEpoch(view.epoch, view.primary);
     this.viewSeen = view;
     this.primaryOfEpoch = view.primary;
@@ -652,6 +658,13 @@ export class ReplicaNode {
   }
 
   // ---- Rules the simulator's planted bugs override (testing/mutant-node.ts) ----
+
+  /** A view of this epoch older than one already seen (a late watch event) is ignored, never taken back to. */
+  protected isOlderThanViewSeen(view: GroupView): boolean {
+    return (
+      view.epoch === this.highestEpochSeen && this.viewSeen !== undefined && view.revision < this.viewSeen.revision
+    );
+  }
 
   /** A message from a primary of an older epoch is refused (StaleEpoch), never followed. */
   protected refusesEpoch(epoch: bigint): boolean {

@@ -38,7 +38,14 @@ export class ManualGroup {
     private readonly settings: ReplicationSettings = defaultReplicationSettings,
     private readonly factory: NodeFactory = realNode,
   ) {
-    this.view = { epoch: 1n, primary: ids[0] as string, members: [...ids], inSync: [...ids], mode: 'sync' };
+    this.view = {
+      epoch: 1n,
+      primary: ids[0] as string,
+      members: [...ids],
+      inSync: [...ids],
+      mode: 'sync',
+      revision: 1n,
+    };
     for (const id of ids) {
       const storage = new SimStorage();
       this.members.set(id, {
@@ -66,9 +73,9 @@ export class ManualGroup {
     return this.view;
   }
 
-  /** The coordinator commits a new record and every listed member learns it. */
+  /** The coordinator commits a new record (the next revision) and every listed member learns it. */
   setView(change: Partial<GroupView>, tell: readonly string[] = [...this.members.keys()]): void {
-    this.view = { ...this.view, ...change };
+    this.view = { ...this.view, revision: this.view.revision + 1n, ...change };
     for (const id of tell) this.node(id).observeView(this.view);
     this.flush();
   }

@@ -18,6 +18,8 @@ export const replicationMutations = [
   'add-before-barrier',
   /** A backup counts itself fresh as of a batch's arrival, not as of the ack the batch echoes. */
   'fresh-on-arrival',
+  /** A member takes an older view of its epoch (a late watch event) over a newer one (an in-sync change's answer). */
+  'stale-view',
   /** A primary's batches vouch for backups' freshness without its lease or before its epoch's first entry committed. */
   'vouch-without-lease',
 ] as const;
@@ -68,6 +70,10 @@ export class MutantReplicaNode extends ReplicaNode {
 
   protected override refusesEpoch(epoch: bigint): boolean {
     return this.mutation === 'no-epoch-check' ? false : super.refusesEpoch(epoch);
+  }
+
+  protected override isOlderThanViewSeen(view: GroupView): boolean {
+    return this.mutation === 'stale-view' ? false : super.isOlderThanViewSeen(view);
   }
 
   protected override keepsDivergentEntries(): boolean {

@@ -45,7 +45,14 @@ export class SimCoordinator {
     nowLocalMs: number,
     nowRealMs: number,
   ) {
-    this.record = { epoch: 1n, primary: members[0] as string, members: [...members], inSync: [...members], mode };
+    this.record = {
+      epoch: 1n,
+      primary: members[0] as string,
+      members: [...members],
+      inSync: [...members],
+      mode,
+      revision: 1n,
+    };
     this.leaseFromLocalMs = nowLocalMs;
     this.epochStartedAtRealMs.set(1n, nowRealMs);
   }
@@ -81,7 +88,7 @@ export class SimCoordinator {
     if (ordered.length === record.inSync.length && ordered.every((member, index) => record.inSync[index] === member)) {
       return false;
     }
-    this.record = { ...record, inSync: ordered };
+    this.record = { ...record, inSync: ordered, revision: record.revision + 1n };
     return true;
   }
 
@@ -119,7 +126,7 @@ export class SimCoordinator {
     if (chosen === undefined) return { query: [], changed: false };
     const old = this.record;
     const inSync = chosen === old.primary ? old.inSync : old.inSync.filter((member) => member !== old.primary);
-    this.record = { ...old, epoch: old.epoch + 1n, primary: chosen, inSync };
+    this.record = { ...old, epoch: old.epoch + 1n, primary: chosen, inSync, revision: old.revision + 1n };
     this.leaseFromLocalMs = nowLocalMs;
     this.handingOverTo = undefined;
     this.epochStartedAtRealMs.set(this.record.epoch, nowRealMs);

@@ -17,6 +17,8 @@
 //   sequence, and none discards applied state (sync runs);
 // - a deposed primary completes nothing: no STRONG read answered and no
 //   async write acknowledged by a member once a later epoch began;
+// - the primary counts the coordinator's in-sync set: every member failover
+//   may choose is counted by the commit rule of the epoch's primary;
 // - staleness is a bound: a backup whose stalenessMs is s has applied every
 //   write acknowledged as sync before s ago (converted to real time by its
 //   clock's rate), which BOUNDED reads rely on;
@@ -223,6 +225,7 @@ class Simulation {
         event.run();
         this.checkLeases();
         this.checkStaleness();
+        this.checkInSyncCounted();
       }
       this.nowMs = endMs;
       this.checkEnd();
@@ -517,9 +520,17 @@ class Simulation {
         if (granted !== undefined) {
           this.coordinatorSend({ type: 'grant', to: member.id, epoch: request.epoch, sentAtLocalMs });
         }
-      } else if (this.coordinator.updateInSync(member.id, request.epoch, request.inSync)) {
+      } else {
+        const previous = this.coordinator.view;
+        if (!this.coordinator.updateInSync(member.id, request.epoch, request.inSync)) return;
         this.trace(`coordinator: in-sync ${this.coordinator.view.inSync.join(',')}`);
         for (const other of this.members) this.sendView(other.id);
+        // The watch event of the record before, late behind the answer to the change (two paths, no order).
+        if (!this.quiet && this.random.next() < 0.3) {
+          this.at(2 + this.random.next() * 20, () =>
+            this.coordinatorSend({ type: 'view', to: member.id, view: previous }),
+          );
+        }
       }
     });
   }
@@ -758,6 +769,31 @@ class Simulation {
             `short of sync write ${covered.sequenceMax} acknowledged ${(this.nowMs - covered.atMs).toFixed(1)} ms ago`,
         );
       }
+    }
+  }
+
+  /**
+   * The primary of the coordinator's epoch counts every member the
+   * coordinator has in sync: failover may choose any of them, so a write
+   * committed without one could be lost.
+   */
+  private checkInSyncCounted(): void {
+    const { view } = this.coordinator;
+    const primary = this.memberById(view.primary);
+    const node = primary.node;
+    if (!node || node.role === 'backup' || node.epoch !== view.epoch) return;
+    const counted = new Set([
+      primary.id,
+      ...node
+        .backupLag()
+        .filter((lag) => lag.inSync)
+        .map((lag) => lag.memberId),
+    ]);
+    const missing = view.inSync.filter((member) => !counted.has(member));
+    if (missing.length > 0) {
+      throw new Violation(
+        `${primary.id}, primary of epoch ${view.epoch}, commits without ${missing.join(',')} of the coordinator's in-sync set`,
+      );
     }
   }
 

@@ -76,6 +76,8 @@ export function casTransaction(
   };
 }
 
+const running = new Set<Workload>();
+
 export function startWorkload(options: WorkloadOptions): Workload {
   const recorder = new HistoryRecorder(() => performance.now());
   const names = [...options.shards.keys()];
@@ -83,6 +85,8 @@ export function startWorkload(options: WorkloadOptions): Workload {
   let stopping = false;
   let succeeded = 0;
   let valueCounter = 0;
+  /** The last refusal or error a client saw, and from which member: what a stalled test reports. */
+  let lastFailure = 'none';
   const waiters: Array<{ target: number; resolve: () => void }> = [];
   const noteSuccessCheck = () => {
     for (const waiter of waiters.filter((candidate) => succeeded >= candidate.target)) {
@@ -155,6 +159,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
         noteSuccess();
         return true;
       } catch (error) {
+        lastFailure = `${target}: ${error instanceof Error ? error.message : String(error)}`;
         if (error instanceof NotLeaderError) {
           // Refused before anything was proposed.
           const hinted = error.details.leaderId;
@@ -181,7 +186,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
   });
   let stopped: Promise<unknown> | undefined;
 
-  return {
+  const workload: Workload = {
     recorder,
     succeeded: () => succeeded,
     progress: (count, timeoutMs) =>
@@ -190,7 +195,11 @@ export function startWorkload(options: WorkloadOptions): Workload {
         const timer = setTimeout(() => {
           const index = waiters.findIndex((waiter) => waiter.resolve === done);
           if (index >= 0) waiters.splice(index, 1);
-          reject(new Error(`${count} operations did not succeed within ${timeoutMs} ms (${succeeded} in all)`));
+          reject(
+            new Error(
+              `${count} operations did not succeed within ${timeoutMs} ms (${succeeded} in all; last failure ${lastFailure})`,
+            ),
+          );
         }, timeoutMs);
         const done = () => {
           clearTimeout(timer);
@@ -203,6 +212,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
       stopping = true;
       stopped ??= Promise.all(loops);
       await stopped;
+      running.delete(workload);
     },
     readEach: async (keys, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
@@ -213,4 +223,15 @@ export function startWorkload(options: WorkloadOptions): Workload {
       }
     },
   };
+  running.add(workload);
+  return workload;
+}
+
+/**
+ * Stops every workload still running: a test that failed before its own
+ * stop would otherwise leave clients retrying against a stopped fleet,
+ * and Jest would never exit.
+ */
+export async function stopWorkloads(): Promise<void> {
+  await Promise.all([...running].map((workload) => workload.stop()));
 }

@@ -10,6 +10,7 @@ import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { callUnary, createClient } from '@bulwark/rpc';
 import { repoPath, repoRoot } from '@bulwark/testing';
 import { eventually } from './eventually';
+import { stopWorkloads } from './kv-workload';
 
 export { eventually };
 
@@ -62,6 +63,7 @@ export async function launchReplicaGroup(
     coordinators,
     group,
     stop: async () => {
+      await stopWorkloads();
       for (const client of [...shards.values(), ...coordinators]) client.close();
       await launched.stop();
     },
