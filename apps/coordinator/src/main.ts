@@ -15,8 +15,8 @@ void runService({
     peers: peers('BULWARK_PEERS', { min: 3, max: 5 }),
     dataDir: writableDirectory('BULWARK_DATA_DIR'),
     tickMs: int('BULWARK_PAXOS_TICK_MS', { min: 5, max: 1_000, default: 50 }),
-    // Sub-second failover: a primary renews every 100 ms, so a 600 ms lease rides out a 300 ms pause,
-    // and a dead primary's group fails over about lease + drift after its last renewal.
+    // Sub-second failover: a primary renews every third of its lease (200 ms), so a 600 ms lease rides out
+    // a 300 ms pause, and a dead primary's group fails over about lease + drift after its last renewal.
     primaryLeaseMs: int('BULWARK_PRIMARY_LEASE_MS', { min: 200, max: 60_000, default: 600 }),
     clockDriftMs: int('BULWARK_CLOCK_DRIFT_MS', { min: 0, max: 30_000, default: 60 }),
   },

@@ -49,7 +49,7 @@ export function registerClusterCommands(program: Command, handle: Handle): void 
       'start at this revision (default: a snapshot of the current topology)',
       parsed(parseUint64),
     )
-    .option('--all', 'also print lease renewals (each group’s primary renews about 10 times a second)')
+    .option('--all', 'also print lease renewals (each group’s primary renews about 5 times a second)')
     .action(handle(watchTopology));
 }
 

@@ -128,6 +128,23 @@ describe('ReplicaNode', () => {
     expect(group.member('r1').acknowledged).toContain(sequence);
   });
 
+  it('asks for its lease every leaseRequestRetryMs until granted, then renews a third of the way into each lease', () => {
+    const group = new ManualGroup(['r1', 'r2', 'r3'], settings);
+    group.setView({});
+    const renewals = () =>
+      group.member('r1').coordinatorRequests.filter((request) => request.type === 'renewLease').length;
+    const asked = renewals();
+    group.advanceTime(settings.leaseRequestRetryMs);
+    expect(renewals()).toBe(asked + 1);
+
+    group.grantLease('r1', 600);
+    const granted = renewals();
+    for (let step = 0; step < 19; step++) group.advanceTime(10);
+    expect(renewals()).toBe(granted);
+    group.advanceTime(10);
+    expect(renewals()).toBe(granted + 1);
+  });
+
   it('refuses writes and STRONG reads once it learns of a later epoch', () => {
     const group = startedGroup(['r1', 'r2', 'r3']);
     group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r1']);

@@ -67,6 +67,8 @@ export class PrimaryRole {
   private uncommittedBytes = 0;
   private leaseUntilMs = never;
   private lastRenewRequestMs = never;
+  /** The length of the last lease granted in this epoch; 0 before the first. */
+  private grantedLeaseMs = 0;
   private view: GroupView;
   private inSyncConfirmed: readonly string[];
   private inSyncProposal: readonly string[] | undefined;
@@ -154,7 +156,7 @@ export class PrimaryRole {
 
   tick(started: boolean): void {
     const nowMs = this.context.nowMs();
-    if (nowMs - this.lastRenewRequestMs >= this.context.settings.leaseRenewIntervalMs) this.renewLease();
+    if (nowMs - this.lastRenewRequestMs >= this.renewalIntervalMs()) this.renewLease();
     if (!started) return;
     this.maintainInSyncSet();
     this.recomputeCommit();
@@ -170,6 +172,7 @@ export class PrimaryRole {
   }
 
   leaseGranted(requestedAtMs: number, leaseMs: number): void {
+    this.grantedLeaseMs = leaseMs;
     const until = requestedAtMs + leaseMs - this.context.settings.clockDriftMs;
     if (until > this.leaseUntilMs) this.leaseUntilMs = until;
     this.recomputeCommit();
@@ -357,6 +360,19 @@ export class PrimaryRole {
     log.append({ sequence, epoch: this.context.epoch, command });
     this.uncommittedBytes += command.length;
     return sequence;
+  }
+
+  /**
+   * A third of the granted lease, as etcd's keepalives and Chubby's: every
+   * renewal is a Paxos round on every coordinator and an event to every
+   * watcher, so renewing more often costs the whole fleet CPU, while two
+   * more tries before the lease ends ride out a lost answer, or a pause of
+   * up to about two thirds of it. Before the first grant, leaseRequestRetryMs.
+   */
+  private renewalIntervalMs(): number {
+    return this.grantedLeaseMs > 0
+      ? Math.max(1, Math.floor(this.grantedLeaseMs / 3))
+      : this.context.settings.leaseRequestRetryMs;
   }
 
   private renewLease(): void {

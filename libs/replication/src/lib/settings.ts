@@ -12,8 +12,12 @@ export interface ReplicationSettings {
    * before the primary asks the coordinator to drop it from the in-sync set.
    */
   ackTimeoutMs: number;
-  /** A primary asks the coordinator to renew its lease this often. */
-  leaseRenewIntervalMs: number;
+  /**
+   * How often a primary with no grant yet in its epoch asks the coordinator
+   * for its lease. Once granted, it renews a third of the way into each
+   * lease (see PrimaryRole.renewalIntervalMs).
+   */
+  leaseRequestRetryMs: number;
   /** A coordinator request without an answer (or a view showing its effect) goes again after this long. */
   coordinatorRetryMs: number;
   /** Subtracted from every lease: the bound on how far this clock's rate may err over a lease (the coordinators' BULWARK_CLOCK_DRIFT_MS). */
@@ -34,7 +38,7 @@ export const defaultReplicationSettings: ReplicationSettings = {
   heartbeatIntervalMs: 50,
   resendAfterMs: 200,
   ackTimeoutMs: 500,
-  leaseRenewIntervalMs: 100,
+  leaseRequestRetryMs: 100,
   coordinatorRetryMs: 200,
   clockDriftMs: 60,
   uncommittedEntriesMax: 16_384,
@@ -54,7 +58,7 @@ export function validateReplicationSettings(settings: ReplicationSettings): Repl
   range('heartbeatIntervalMs', 1, 60_000);
   range('resendAfterMs', 1, 600_000);
   range('ackTimeoutMs', 1, 600_000);
-  range('leaseRenewIntervalMs', 1, 60_000);
+  range('leaseRequestRetryMs', 1, 60_000);
   range('coordinatorRetryMs', 1, 600_000);
   range('clockDriftMs', 0, 60_000);
   range('uncommittedEntriesMax', 1, 10_000_000);

@@ -79,7 +79,7 @@ const simSettings: ReplicationSettings = {
   heartbeatIntervalMs: 50,
   resendAfterMs: 150,
   ackTimeoutMs: 300,
-  leaseRenewIntervalMs: 100,
+  leaseRequestRetryMs: 100,
   coordinatorRetryMs: 150,
   clockDriftMs,
   uncommittedEntriesMax: 48,
