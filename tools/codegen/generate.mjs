@@ -6,15 +6,36 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 const target = join(root, 'libs/contracts/src/generated');
 const check = process.argv.includes('--check');
 const buf = join(root, 'node_modules/.bin/buf');
 
+/**
+ * ts-proto's gRPC serializers encode into a fresh writer and copy the result
+ * into a Buffer; every call on every hop goes through them. They are pointed
+ * at libs/contracts/src/serialize-message.ts, which reuses one writer and
+ * copies once (the same bytes).
+ */
+function useSharedSerializer(dir) {
+  const serializer = /Buffer\.from\((\w+)\.encode\(value\)\.finish\(\)\)/g;
+  for (const file of listFiles(dir).filter((name) => name.endsWith('.ts'))) {
+    const path = join(dir, file);
+    const source = readFileSync(path, 'utf8');
+    if (!source.includes('.encode(value).finish())')) continue;
+    const helper = relative(dirname(join(target, file)), join(target, '../serialize-message'));
+    const rewritten = source
+      .replace(serializer, 'serializeMessage($1, value)')
+      .replace('/* eslint-disable */\n', `/* eslint-disable */\nimport { serializeMessage } from "${helper}";\n`);
+    writeFileSync(path, rewritten);
+  }
+}
+
 function generateInto(dir) {
   execFileSync(buf, ['generate', '--template', 'buf.gen.yaml', '--output', dir], { cwd: root, stdio: 'inherit' });
+  useSharedSerializer(dir);
   const setPath = join(dir, 'descriptor-set.binpb');
   execFileSync(buf, ['build', '--output', setPath], { cwd: root, stdio: 'inherit' });
   const base64 = readFileSync(setPath).toString('base64');

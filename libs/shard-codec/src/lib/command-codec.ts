@@ -11,7 +11,7 @@
 // The bytes come from our own disk or primary: a CommandDecodeError means
 // corruption (the WAL's checksum is the first line against that).
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { kvV1, replicationV1 } from '@bulwark/contracts';
+import { kvV1, replicationV1, serializeMessage } from '@bulwark/contracts';
 import type { Command, CommandBody, Compare, Op } from '@bulwark/kv-state';
 import { utf8Length } from '@bulwark/kv-state';
 import { bufferOf, isUint64, plainBytes } from './text';
@@ -39,7 +39,7 @@ export const emptyNoopCommand: Command = Object.freeze({
  * unknown op): decoding would give another command than the one applied.
  */
 export function encodeCommand(command: Command): Buffer {
-  return bufferOf(replicationV1.Command.encode(toMessage(command)).finish());
+  return serializeMessage(replicationV1.Command, toMessage(command));
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -5,6 +5,7 @@
 // source: coordinator/v1/coordinator.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -3572,9 +3573,9 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/GetLeader" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetLeaderRequest): Buffer => Buffer.from(GetLeaderRequest.encode(value).finish()),
+    requestSerialize: (value: GetLeaderRequest): Buffer => serializeMessage(GetLeaderRequest, value),
     requestDeserialize: (value: Buffer): GetLeaderRequest => GetLeaderRequest.decode(value),
-    responseSerialize: (value: GetLeaderResponse): Buffer => Buffer.from(GetLeaderResponse.encode(value).finish()),
+    responseSerialize: (value: GetLeaderResponse): Buffer => serializeMessage(GetLeaderResponse, value),
     responseDeserialize: (value: Buffer): GetLeaderResponse => GetLeaderResponse.decode(value),
   },
   /**
@@ -3586,9 +3587,9 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/GetTopology" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetTopologyRequest): Buffer => Buffer.from(GetTopologyRequest.encode(value).finish()),
+    requestSerialize: (value: GetTopologyRequest): Buffer => serializeMessage(GetTopologyRequest, value),
     requestDeserialize: (value: Buffer): GetTopologyRequest => GetTopologyRequest.decode(value),
-    responseSerialize: (value: GetTopologyResponse): Buffer => Buffer.from(GetTopologyResponse.encode(value).finish()),
+    responseSerialize: (value: GetTopologyResponse): Buffer => serializeMessage(GetTopologyResponse, value),
     responseDeserialize: (value: Buffer): GetTopologyResponse => GetTopologyResponse.decode(value),
   },
   /**
@@ -3600,10 +3601,10 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/WatchTopology" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: WatchTopologyRequest): Buffer => Buffer.from(WatchTopologyRequest.encode(value).finish()),
+    requestSerialize: (value: WatchTopologyRequest): Buffer => serializeMessage(WatchTopologyRequest, value),
     requestDeserialize: (value: Buffer): WatchTopologyRequest => WatchTopologyRequest.decode(value),
     responseSerialize: (value: WatchTopologyResponse): Buffer =>
-      Buffer.from(WatchTopologyResponse.encode(value).finish()),
+      serializeMessage(WatchTopologyResponse, value),
     responseDeserialize: (value: Buffer): WatchTopologyResponse => WatchTopologyResponse.decode(value),
   },
   /**
@@ -3615,10 +3616,10 @@ export const CoordinatorService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: RegisterMemberRequest): Buffer =>
-      Buffer.from(RegisterMemberRequest.encode(value).finish()),
+      serializeMessage(RegisterMemberRequest, value),
     requestDeserialize: (value: Buffer): RegisterMemberRequest => RegisterMemberRequest.decode(value),
     responseSerialize: (value: RegisterMemberResponse): Buffer =>
-      Buffer.from(RegisterMemberResponse.encode(value).finish()),
+      serializeMessage(RegisterMemberResponse, value),
     responseDeserialize: (value: Buffer): RegisterMemberResponse => RegisterMemberResponse.decode(value),
   },
   /**
@@ -3640,10 +3641,10 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/ReportSuspect" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ReportSuspectRequest): Buffer => Buffer.from(ReportSuspectRequest.encode(value).finish()),
+    requestSerialize: (value: ReportSuspectRequest): Buffer => serializeMessage(ReportSuspectRequest, value),
     requestDeserialize: (value: Buffer): ReportSuspectRequest => ReportSuspectRequest.decode(value),
     responseSerialize: (value: ReportSuspectResponse): Buffer =>
-      Buffer.from(ReportSuspectResponse.encode(value).finish()),
+      serializeMessage(ReportSuspectResponse, value),
     responseDeserialize: (value: Buffer): ReportSuspectResponse => ReportSuspectResponse.decode(value),
   },
   /**
@@ -3680,9 +3681,9 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/Failover" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: FailoverRequest): Buffer => Buffer.from(FailoverRequest.encode(value).finish()),
+    requestSerialize: (value: FailoverRequest): Buffer => serializeMessage(FailoverRequest, value),
     requestDeserialize: (value: Buffer): FailoverRequest => FailoverRequest.decode(value),
-    responseSerialize: (value: FailoverResponse): Buffer => Buffer.from(FailoverResponse.encode(value).finish()),
+    responseSerialize: (value: FailoverResponse): Buffer => serializeMessage(FailoverResponse, value),
     responseDeserialize: (value: Buffer): FailoverResponse => FailoverResponse.decode(value),
   },
   /** CreateGroup adds a replica group with its members. */
@@ -3690,9 +3691,9 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/CreateGroup" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CreateGroupRequest): Buffer => Buffer.from(CreateGroupRequest.encode(value).finish()),
+    requestSerialize: (value: CreateGroupRequest): Buffer => serializeMessage(CreateGroupRequest, value),
     requestDeserialize: (value: Buffer): CreateGroupRequest => CreateGroupRequest.decode(value),
-    responseSerialize: (value: CreateGroupResponse): Buffer => Buffer.from(CreateGroupResponse.encode(value).finish()),
+    responseSerialize: (value: CreateGroupResponse): Buffer => serializeMessage(CreateGroupResponse, value),
     responseDeserialize: (value: Buffer): CreateGroupResponse => CreateGroupResponse.decode(value),
   },
   /** DeleteGroup removes a replica group that is no longer on the ring. */
@@ -3700,9 +3701,9 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/DeleteGroup" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DeleteGroupRequest): Buffer => Buffer.from(DeleteGroupRequest.encode(value).finish()),
+    requestSerialize: (value: DeleteGroupRequest): Buffer => serializeMessage(DeleteGroupRequest, value),
     requestDeserialize: (value: Buffer): DeleteGroupRequest => DeleteGroupRequest.decode(value),
-    responseSerialize: (value: DeleteGroupResponse): Buffer => Buffer.from(DeleteGroupResponse.encode(value).finish()),
+    responseSerialize: (value: DeleteGroupResponse): Buffer => serializeMessage(DeleteGroupResponse, value),
     responseDeserialize: (value: Buffer): DeleteGroupResponse => DeleteGroupResponse.decode(value),
   },
   /** SetRing replaces the shard ring if its version is still expected_version. */
@@ -3710,9 +3711,9 @@ export const CoordinatorService = {
     path: "/coordinator.v1.Coordinator/SetRing" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: SetRingRequest): Buffer => Buffer.from(SetRingRequest.encode(value).finish()),
+    requestSerialize: (value: SetRingRequest): Buffer => serializeMessage(SetRingRequest, value),
     requestDeserialize: (value: Buffer): SetRingRequest => SetRingRequest.decode(value),
-    responseSerialize: (value: SetRingResponse): Buffer => Buffer.from(SetRingResponse.encode(value).finish()),
+    responseSerialize: (value: SetRingResponse): Buffer => serializeMessage(SetRingResponse, value),
     responseDeserialize: (value: Buffer): SetRingResponse => SetRingResponse.decode(value),
   },
   /**
@@ -3730,10 +3731,10 @@ export const CoordinatorService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: RenewPrimaryLeaseRequest): Buffer =>
-      Buffer.from(RenewPrimaryLeaseRequest.encode(value).finish()),
+      serializeMessage(RenewPrimaryLeaseRequest, value),
     requestDeserialize: (value: Buffer): RenewPrimaryLeaseRequest => RenewPrimaryLeaseRequest.decode(value),
     responseSerialize: (value: RenewPrimaryLeaseResponse): Buffer =>
-      Buffer.from(RenewPrimaryLeaseResponse.encode(value).finish()),
+      serializeMessage(RenewPrimaryLeaseResponse, value),
     responseDeserialize: (value: Buffer): RenewPrimaryLeaseResponse => RenewPrimaryLeaseResponse.decode(value),
   },
   /**
@@ -3745,10 +3746,10 @@ export const CoordinatorService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: UpdateInSyncSetRequest): Buffer =>
-      Buffer.from(UpdateInSyncSetRequest.encode(value).finish()),
+      serializeMessage(UpdateInSyncSetRequest, value),
     requestDeserialize: (value: Buffer): UpdateInSyncSetRequest => UpdateInSyncSetRequest.decode(value),
     responseSerialize: (value: UpdateInSyncSetResponse): Buffer =>
-      Buffer.from(UpdateInSyncSetResponse.encode(value).finish()),
+      serializeMessage(UpdateInSyncSetResponse, value),
     responseDeserialize: (value: Buffer): UpdateInSyncSetResponse => UpdateInSyncSetResponse.decode(value),
   },
 } as const;

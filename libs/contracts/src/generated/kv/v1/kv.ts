@@ -5,6 +5,7 @@
 // source: kv/v1/kv.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -3318,9 +3319,9 @@ export const KVService = {
     path: "/kv.v1.KV/Put" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: PutRequest): Buffer => Buffer.from(PutRequest.encode(value).finish()),
+    requestSerialize: (value: PutRequest): Buffer => serializeMessage(PutRequest, value),
     requestDeserialize: (value: Buffer): PutRequest => PutRequest.decode(value),
-    responseSerialize: (value: PutResponse): Buffer => Buffer.from(PutResponse.encode(value).finish()),
+    responseSerialize: (value: PutResponse): Buffer => serializeMessage(PutResponse, value),
     responseDeserialize: (value: Buffer): PutResponse => PutResponse.decode(value),
   },
   /** Get reads one key at the requested consistency. */
@@ -3328,9 +3329,9 @@ export const KVService = {
     path: "/kv.v1.KV/Get" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetRequest): Buffer => Buffer.from(GetRequest.encode(value).finish()),
+    requestSerialize: (value: GetRequest): Buffer => serializeMessage(GetRequest, value),
     requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
-    responseSerialize: (value: GetResponse): Buffer => Buffer.from(GetResponse.encode(value).finish()),
+    responseSerialize: (value: GetResponse): Buffer => serializeMessage(GetResponse, value),
     responseDeserialize: (value: Buffer): GetResponse => GetResponse.decode(value),
   },
   /** Delete removes a key, optionally only at expected_version. */
@@ -3338,9 +3339,9 @@ export const KVService = {
     path: "/kv.v1.KV/Delete" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestSerialize: (value: DeleteRequest): Buffer => serializeMessage(DeleteRequest, value),
     requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
-    responseSerialize: (value: DeleteResponse): Buffer => Buffer.from(DeleteResponse.encode(value).finish()),
+    responseSerialize: (value: DeleteResponse): Buffer => serializeMessage(DeleteResponse, value),
     responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
   },
   /**
@@ -3351,9 +3352,9 @@ export const KVService = {
     path: "/kv.v1.KV/BatchGet" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BatchGetRequest): Buffer => Buffer.from(BatchGetRequest.encode(value).finish()),
+    requestSerialize: (value: BatchGetRequest): Buffer => serializeMessage(BatchGetRequest, value),
     requestDeserialize: (value: Buffer): BatchGetRequest => BatchGetRequest.decode(value),
-    responseSerialize: (value: BatchGetResponse): Buffer => Buffer.from(BatchGetResponse.encode(value).finish()),
+    responseSerialize: (value: BatchGetResponse): Buffer => serializeMessage(BatchGetResponse, value),
     responseDeserialize: (value: Buffer): BatchGetResponse => BatchGetResponse.decode(value),
   },
   /**
@@ -3365,9 +3366,9 @@ export const KVService = {
     path: "/kv.v1.KV/Scan" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ScanRequest): Buffer => Buffer.from(ScanRequest.encode(value).finish()),
+    requestSerialize: (value: ScanRequest): Buffer => serializeMessage(ScanRequest, value),
     requestDeserialize: (value: Buffer): ScanRequest => ScanRequest.decode(value),
-    responseSerialize: (value: ScanResponse): Buffer => Buffer.from(ScanResponse.encode(value).finish()),
+    responseSerialize: (value: ScanResponse): Buffer => serializeMessage(ScanResponse, value),
     responseDeserialize: (value: Buffer): ScanResponse => ScanResponse.decode(value),
   },
   /**
@@ -3379,9 +3380,9 @@ export const KVService = {
     path: "/kv.v1.KV/BatchPut" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BatchPutRequest): Buffer => Buffer.from(BatchPutRequest.encode(value).finish()),
+    requestSerialize: (value: BatchPutRequest): Buffer => serializeMessage(BatchPutRequest, value),
     requestDeserialize: (value: Buffer): BatchPutRequest => BatchPutRequest.decode(value),
-    responseSerialize: (value: BatchPutResponse): Buffer => Buffer.from(BatchPutResponse.encode(value).finish()),
+    responseSerialize: (value: BatchPutResponse): Buffer => serializeMessage(BatchPutResponse, value),
     responseDeserialize: (value: Buffer): BatchPutResponse => BatchPutResponse.decode(value),
   },
   /**
@@ -3394,9 +3395,9 @@ export const KVService = {
     path: "/kv.v1.KV/Txn" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: TxnRequest): Buffer => Buffer.from(TxnRequest.encode(value).finish()),
+    requestSerialize: (value: TxnRequest): Buffer => serializeMessage(TxnRequest, value),
     requestDeserialize: (value: Buffer): TxnRequest => TxnRequest.decode(value),
-    responseSerialize: (value: TxnResponse): Buffer => Buffer.from(TxnResponse.encode(value).finish()),
+    responseSerialize: (value: TxnResponse): Buffer => serializeMessage(TxnResponse, value),
     responseDeserialize: (value: Buffer): TxnResponse => TxnResponse.decode(value),
   },
   /**
@@ -3408,9 +3409,9 @@ export const KVService = {
     path: "/kv.v1.KV/Locate" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: LocateRequest): Buffer => Buffer.from(LocateRequest.encode(value).finish()),
+    requestSerialize: (value: LocateRequest): Buffer => serializeMessage(LocateRequest, value),
     requestDeserialize: (value: Buffer): LocateRequest => LocateRequest.decode(value),
-    responseSerialize: (value: LocateResponse): Buffer => Buffer.from(LocateResponse.encode(value).finish()),
+    responseSerialize: (value: LocateResponse): Buffer => serializeMessage(LocateResponse, value),
     responseDeserialize: (value: Buffer): LocateResponse => LocateResponse.decode(value),
   },
 } as const;

@@ -5,6 +5,7 @@
 // source: lock/v1/lock.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -2967,9 +2968,9 @@ export const LockService = {
     path: "/lock.v1.Lock/Acquire" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: AcquireRequest): Buffer => Buffer.from(AcquireRequest.encode(value).finish()),
+    requestSerialize: (value: AcquireRequest): Buffer => serializeMessage(AcquireRequest, value),
     requestDeserialize: (value: Buffer): AcquireRequest => AcquireRequest.decode(value),
-    responseSerialize: (value: AcquireResponse): Buffer => Buffer.from(AcquireResponse.encode(value).finish()),
+    responseSerialize: (value: AcquireResponse): Buffer => serializeMessage(AcquireResponse, value),
     responseDeserialize: (value: Buffer): AcquireResponse => AcquireResponse.decode(value),
   },
   /** TryAcquire takes the lock only if it is free now. */
@@ -2977,9 +2978,9 @@ export const LockService = {
     path: "/lock.v1.Lock/TryAcquire" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: TryAcquireRequest): Buffer => Buffer.from(TryAcquireRequest.encode(value).finish()),
+    requestSerialize: (value: TryAcquireRequest): Buffer => serializeMessage(TryAcquireRequest, value),
     requestDeserialize: (value: Buffer): TryAcquireRequest => TryAcquireRequest.decode(value),
-    responseSerialize: (value: TryAcquireResponse): Buffer => Buffer.from(TryAcquireResponse.encode(value).finish()),
+    responseSerialize: (value: TryAcquireResponse): Buffer => serializeMessage(TryAcquireResponse, value),
     responseDeserialize: (value: Buffer): TryAcquireResponse => TryAcquireResponse.decode(value),
   },
   /**
@@ -2990,9 +2991,9 @@ export const LockService = {
     path: "/lock.v1.Lock/Refresh" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RefreshRequest): Buffer => Buffer.from(RefreshRequest.encode(value).finish()),
+    requestSerialize: (value: RefreshRequest): Buffer => serializeMessage(RefreshRequest, value),
     requestDeserialize: (value: Buffer): RefreshRequest => RefreshRequest.decode(value),
-    responseSerialize: (value: RefreshResponse): Buffer => Buffer.from(RefreshResponse.encode(value).finish()),
+    responseSerialize: (value: RefreshResponse): Buffer => serializeMessage(RefreshResponse, value),
     responseDeserialize: (value: Buffer): RefreshResponse => RefreshResponse.decode(value),
   },
   /**
@@ -3003,9 +3004,9 @@ export const LockService = {
     path: "/lock.v1.Lock/Release" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ReleaseRequest): Buffer => Buffer.from(ReleaseRequest.encode(value).finish()),
+    requestSerialize: (value: ReleaseRequest): Buffer => serializeMessage(ReleaseRequest, value),
     requestDeserialize: (value: Buffer): ReleaseRequest => ReleaseRequest.decode(value),
-    responseSerialize: (value: ReleaseResponse): Buffer => Buffer.from(ReleaseResponse.encode(value).finish()),
+    responseSerialize: (value: ReleaseResponse): Buffer => serializeMessage(ReleaseResponse, value),
     responseDeserialize: (value: Buffer): ReleaseResponse => ReleaseResponse.decode(value),
   },
   /**
@@ -3016,9 +3017,9 @@ export const LockService = {
     path: "/lock.v1.Lock/Inspect" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: InspectRequest): Buffer => Buffer.from(InspectRequest.encode(value).finish()),
+    requestSerialize: (value: InspectRequest): Buffer => serializeMessage(InspectRequest, value),
     requestDeserialize: (value: Buffer): InspectRequest => InspectRequest.decode(value),
-    responseSerialize: (value: InspectResponse): Buffer => Buffer.from(InspectResponse.encode(value).finish()),
+    responseSerialize: (value: InspectResponse): Buffer => serializeMessage(InspectResponse, value),
     responseDeserialize: (value: Buffer): InspectResponse => InspectResponse.decode(value),
   },
   /**
@@ -3035,9 +3036,9 @@ export const LockService = {
     path: "/lock.v1.Lock/Hold" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: HoldRequest): Buffer => Buffer.from(HoldRequest.encode(value).finish()),
+    requestSerialize: (value: HoldRequest): Buffer => serializeMessage(HoldRequest, value),
     requestDeserialize: (value: Buffer): HoldRequest => HoldRequest.decode(value),
-    responseSerialize: (value: HoldResponse): Buffer => Buffer.from(HoldResponse.encode(value).finish()),
+    responseSerialize: (value: HoldResponse): Buffer => serializeMessage(HoldResponse, value),
     responseDeserialize: (value: Buffer): HoldResponse => HoldResponse.decode(value),
   },
 } as const;

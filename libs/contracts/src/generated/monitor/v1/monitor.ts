@@ -5,6 +5,7 @@
 // source: monitor/v1/monitor.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -2098,9 +2099,9 @@ export const MonitorService = {
     path: "/monitor.v1.Monitor/GetStatus" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetStatusRequest): Buffer => Buffer.from(GetStatusRequest.encode(value).finish()),
+    requestSerialize: (value: GetStatusRequest): Buffer => serializeMessage(GetStatusRequest, value),
     requestDeserialize: (value: Buffer): GetStatusRequest => GetStatusRequest.decode(value),
-    responseSerialize: (value: GetStatusResponse): Buffer => Buffer.from(GetStatusResponse.encode(value).finish()),
+    responseSerialize: (value: GetStatusResponse): Buffer => serializeMessage(GetStatusResponse, value),
     responseDeserialize: (value: Buffer): GetStatusResponse => GetStatusResponse.decode(value),
   },
   /**
@@ -2112,9 +2113,9 @@ export const MonitorService = {
     path: "/monitor.v1.Monitor/WatchStatus" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: WatchStatusRequest): Buffer => Buffer.from(WatchStatusRequest.encode(value).finish()),
+    requestSerialize: (value: WatchStatusRequest): Buffer => serializeMessage(WatchStatusRequest, value),
     requestDeserialize: (value: Buffer): WatchStatusRequest => WatchStatusRequest.decode(value),
-    responseSerialize: (value: WatchStatusResponse): Buffer => Buffer.from(WatchStatusResponse.encode(value).finish()),
+    responseSerialize: (value: WatchStatusResponse): Buffer => serializeMessage(WatchStatusResponse, value),
     responseDeserialize: (value: Buffer): WatchStatusResponse => WatchStatusResponse.decode(value),
   },
   /**
@@ -2126,10 +2127,10 @@ export const MonitorService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetAvailabilityRequest): Buffer =>
-      Buffer.from(GetAvailabilityRequest.encode(value).finish()),
+      serializeMessage(GetAvailabilityRequest, value),
     requestDeserialize: (value: Buffer): GetAvailabilityRequest => GetAvailabilityRequest.decode(value),
     responseSerialize: (value: GetAvailabilityResponse): Buffer =>
-      Buffer.from(GetAvailabilityResponse.encode(value).finish()),
+      serializeMessage(GetAvailabilityResponse, value),
     responseDeserialize: (value: Buffer): GetAvailabilityResponse => GetAvailabilityResponse.decode(value),
   },
 } as const;

@@ -5,6 +5,7 @@
 // source: paxos/v1/paxos.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -2406,9 +2407,9 @@ export const PaxosService = {
     path: "/paxos.v1.Paxos/Exchange" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: ExchangeRequest): Buffer => Buffer.from(ExchangeRequest.encode(value).finish()),
+    requestSerialize: (value: ExchangeRequest): Buffer => serializeMessage(ExchangeRequest, value),
     requestDeserialize: (value: Buffer): ExchangeRequest => ExchangeRequest.decode(value),
-    responseSerialize: (value: ExchangeResponse): Buffer => Buffer.from(ExchangeResponse.encode(value).finish()),
+    responseSerialize: (value: ExchangeResponse): Buffer => serializeMessage(ExchangeResponse, value),
     responseDeserialize: (value: Buffer): ExchangeResponse => ExchangeResponse.decode(value),
   },
 } as const;

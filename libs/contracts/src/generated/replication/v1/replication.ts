@@ -5,6 +5,7 @@
 // source: replication/v1/replication.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -3077,9 +3078,9 @@ export const ReplicationService = {
     path: "/replication.v1.Replication/Replicate" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: ReplicateRequest): Buffer => Buffer.from(ReplicateRequest.encode(value).finish()),
+    requestSerialize: (value: ReplicateRequest): Buffer => serializeMessage(ReplicateRequest, value),
     requestDeserialize: (value: Buffer): ReplicateRequest => ReplicateRequest.decode(value),
-    responseSerialize: (value: ReplicateResponse): Buffer => Buffer.from(ReplicateResponse.encode(value).finish()),
+    responseSerialize: (value: ReplicateResponse): Buffer => serializeMessage(ReplicateResponse, value),
     responseDeserialize: (value: Buffer): ReplicateResponse => ReplicateResponse.decode(value),
   },
   /**
@@ -3090,10 +3091,10 @@ export const ReplicationService = {
     path: "/replication.v1.Replication/FetchSnapshot" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: FetchSnapshotRequest): Buffer => Buffer.from(FetchSnapshotRequest.encode(value).finish()),
+    requestSerialize: (value: FetchSnapshotRequest): Buffer => serializeMessage(FetchSnapshotRequest, value),
     requestDeserialize: (value: Buffer): FetchSnapshotRequest => FetchSnapshotRequest.decode(value),
     responseSerialize: (value: FetchSnapshotResponse): Buffer =>
-      Buffer.from(FetchSnapshotResponse.encode(value).finish()),
+      serializeMessage(FetchSnapshotResponse, value),
     responseDeserialize: (value: Buffer): FetchSnapshotResponse => FetchSnapshotResponse.decode(value),
   },
   /**
@@ -3106,10 +3107,10 @@ export const ReplicationService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetDurableStateRequest): Buffer =>
-      Buffer.from(GetDurableStateRequest.encode(value).finish()),
+      serializeMessage(GetDurableStateRequest, value),
     requestDeserialize: (value: Buffer): GetDurableStateRequest => GetDurableStateRequest.decode(value),
     responseSerialize: (value: GetDurableStateResponse): Buffer =>
-      Buffer.from(GetDurableStateResponse.encode(value).finish()),
+      serializeMessage(GetDurableStateResponse, value),
     responseDeserialize: (value: Buffer): GetDurableStateResponse => GetDurableStateResponse.decode(value),
   },
   /**
@@ -3121,9 +3122,9 @@ export const ReplicationService = {
     path: "/replication.v1.Replication/GetStatus" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetStatusRequest): Buffer => Buffer.from(GetStatusRequest.encode(value).finish()),
+    requestSerialize: (value: GetStatusRequest): Buffer => serializeMessage(GetStatusRequest, value),
     requestDeserialize: (value: Buffer): GetStatusRequest => GetStatusRequest.decode(value),
-    responseSerialize: (value: GetStatusResponse): Buffer => Buffer.from(GetStatusResponse.encode(value).finish()),
+    responseSerialize: (value: GetStatusResponse): Buffer => serializeMessage(GetStatusResponse, value),
     responseDeserialize: (value: Buffer): GetStatusResponse => GetStatusResponse.decode(value),
   },
 } as const;

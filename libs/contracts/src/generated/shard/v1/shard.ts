@@ -5,6 +5,7 @@
 // source: shard/v1/shard.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -1681,9 +1682,9 @@ export const ShardService = {
     path: "/shard.v1.Shard/Put" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: PutRequest): Buffer => Buffer.from(PutRequest.encode(value).finish()),
+    requestSerialize: (value: PutRequest): Buffer => serializeMessage(PutRequest, value),
     requestDeserialize: (value: Buffer): PutRequest => PutRequest.decode(value),
-    responseSerialize: (value: PutResponse): Buffer => Buffer.from(PutResponse.encode(value).finish()),
+    responseSerialize: (value: PutResponse): Buffer => serializeMessage(PutResponse, value),
     responseDeserialize: (value: Buffer): PutResponse => PutResponse.decode(value),
   },
   /** Get reads one key at the requested consistency. */
@@ -1691,9 +1692,9 @@ export const ShardService = {
     path: "/shard.v1.Shard/Get" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetRequest): Buffer => Buffer.from(GetRequest.encode(value).finish()),
+    requestSerialize: (value: GetRequest): Buffer => serializeMessage(GetRequest, value),
     requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
-    responseSerialize: (value: GetResponse): Buffer => Buffer.from(GetResponse.encode(value).finish()),
+    responseSerialize: (value: GetResponse): Buffer => serializeMessage(GetResponse, value),
     responseDeserialize: (value: Buffer): GetResponse => GetResponse.decode(value),
   },
   /** Delete removes one key. */
@@ -1701,9 +1702,9 @@ export const ShardService = {
     path: "/shard.v1.Shard/Delete" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestSerialize: (value: DeleteRequest): Buffer => serializeMessage(DeleteRequest, value),
     requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
-    responseSerialize: (value: DeleteResponse): Buffer => Buffer.from(DeleteResponse.encode(value).finish()),
+    responseSerialize: (value: DeleteResponse): Buffer => serializeMessage(DeleteResponse, value),
     responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
   },
   /** Txn applies an atomic transaction over keys of this group. */
@@ -1711,9 +1712,9 @@ export const ShardService = {
     path: "/shard.v1.Shard/Txn" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: TxnRequest): Buffer => Buffer.from(TxnRequest.encode(value).finish()),
+    requestSerialize: (value: TxnRequest): Buffer => serializeMessage(TxnRequest, value),
     requestDeserialize: (value: Buffer): TxnRequest => TxnRequest.decode(value),
-    responseSerialize: (value: TxnResponse): Buffer => Buffer.from(TxnResponse.encode(value).finish()),
+    responseSerialize: (value: TxnResponse): Buffer => serializeMessage(TxnResponse, value),
     responseDeserialize: (value: Buffer): TxnResponse => TxnResponse.decode(value),
   },
   /** Scan lists this group's keys in key order, one page at a time. */
@@ -1721,9 +1722,9 @@ export const ShardService = {
     path: "/shard.v1.Shard/Scan" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ScanRequest): Buffer => Buffer.from(ScanRequest.encode(value).finish()),
+    requestSerialize: (value: ScanRequest): Buffer => serializeMessage(ScanRequest, value),
     requestDeserialize: (value: Buffer): ScanRequest => ScanRequest.decode(value),
-    responseSerialize: (value: ScanResponse): Buffer => Buffer.from(ScanResponse.encode(value).finish()),
+    responseSerialize: (value: ScanResponse): Buffer => serializeMessage(ScanResponse, value),
     responseDeserialize: (value: Buffer): ScanResponse => ScanResponse.decode(value),
   },
   /**
@@ -1736,9 +1737,9 @@ export const ShardService = {
     path: "/shard.v1.Shard/Operate" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: OperateRequest): Buffer => Buffer.from(OperateRequest.encode(value).finish()),
+    requestSerialize: (value: OperateRequest): Buffer => serializeMessage(OperateRequest, value),
     requestDeserialize: (value: Buffer): OperateRequest => OperateRequest.decode(value),
-    responseSerialize: (value: OperateResponse): Buffer => Buffer.from(OperateResponse.encode(value).finish()),
+    responseSerialize: (value: OperateResponse): Buffer => serializeMessage(OperateResponse, value),
     responseDeserialize: (value: Buffer): OperateResponse => OperateResponse.decode(value),
   },
 } as const;

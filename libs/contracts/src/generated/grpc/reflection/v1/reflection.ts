@@ -5,6 +5,7 @@
 // source: grpc/reflection/v1/reflection.proto
 
 /* eslint-disable */
+import { serializeMessage } from "../../../../serialize-message";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -1153,10 +1154,10 @@ export const ServerReflectionService = {
     requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: ServerReflectionRequest): Buffer =>
-      Buffer.from(ServerReflectionRequest.encode(value).finish()),
+      serializeMessage(ServerReflectionRequest, value),
     requestDeserialize: (value: Buffer): ServerReflectionRequest => ServerReflectionRequest.decode(value),
     responseSerialize: (value: ServerReflectionResponse): Buffer =>
-      Buffer.from(ServerReflectionResponse.encode(value).finish()),
+      serializeMessage(ServerReflectionResponse, value),
     responseDeserialize: (value: Buffer): ServerReflectionResponse => ServerReflectionResponse.decode(value),
   },
 } as const;
