@@ -4,8 +4,11 @@
 // duration per cell, at 1, 16 and 64 operations in flight, 16-byte keys and
 // 100-byte values:
 // - Bulwark: the router benchmark's fleet (3 coordinators, one group of 3
-//   replicas, sync, and a router, through the launcher): kv.v1 Put sync and
-//   async, Get STRONG and EVENTUAL, all through the router;
+//   replicas, sync) with two routers as docker-compose.yml runs them, through
+//   the launcher, the client spreading calls over both: kv.v1 Put sync and
+//   async, Get STRONG and EVENTUAL, all through the routers, and Put sync
+//   and Get STRONG straight to the primary (shard.v1 unary): what the
+//   routers cost;
 // - etcd: a 3-member cluster (fsync on, etcd's only mode), requests spread
 //   over its members as clientv3 does: Put, Range linearizable and
 //   serializable;
@@ -21,11 +24,13 @@
 //   Redis SET NX PX with a compare-and-delete release (retried every 2 ms
 //   while taken: Redis has no blocking acquire).
 // Each cell reports ops/s, p50, p99 and the CPU all of that system's server
-// processes spent per operation. Then Bulwark's ratio to its peer in each
+// processes spent per operation (in the JSON also process by process, and
+// the client's). Then Bulwark's ratio to its peer in each
 // row, the machine, and the same as JSON (.bulwark/bench/compare.json).
 //
 // BULWARK_BENCH_COMPARE_CELL_MS sets how long each cell is measured (5,000
-// by default, after a warm-up of a fifth of that, at most 1 s).
+// by default, after a warm-up of a fifth of that, at most 1 s);
+// BULWARK_BENCH_COMPARE_SYSTEMS which systems run (all by default).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,14 +39,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { credentials, Client } from '@grpc/grpc-js';
 import Redis from 'ioredis';
-import { int, loadConfig } from '@bulwark/config';
+import { int, loadConfig, string } from '@bulwark/config';
 import { kvV1 } from '@bulwark/contracts';
 import { callUnary } from '@bulwark/rpc';
 import { asIdleContender, percentile } from './closed-loop';
 import { etcdBinary, etcdCall, launchEtcdCluster, type EtcdCluster } from './etcd-cluster';
 import { measureEtcdFailovers } from './etcd-failover';
 import {
+  checkFound,
   checkGetResponse,
+  checkPut,
   checkPutResponse,
   getRequestOf,
   keyCount,
@@ -51,6 +58,7 @@ import {
   operationTimeoutMs,
   perUnit,
   putRequestOf,
+  sendUnary,
   serverCpuUs,
   value,
   type Cell,
@@ -58,13 +66,23 @@ import {
 import { sampleCpu, type CpuSample } from './process-cpu';
 import { launchLockFleet, lockInstances, type LockInstance } from './lock-fleet';
 import { measureFailovers } from './replica-failover';
-import { repoRoot } from './replica-fleet';
+import { groupId, repoRoot } from './replica-fleet';
 import { launchRouterFleet } from './router-fleet';
 import type { BenchTable } from './table';
+
+/** The systems a run measures, in the order they run; BULWARK_BENCH_COMPARE_SYSTEMS picks some. */
+const systemNames = ['bulwark-kv', 'bulwark-lock', 'etcd', 'redis', 'echo'] as const;
 
 const settingsSchema = {
   cellMs: int('BULWARK_BENCH_COMPARE_CELL_MS', { min: 100, max: 600_000, default: 5_000 }),
   kills: int('BULWARK_BENCH_COMPARE_KILLS', { min: 0, max: 100, default: 10 }),
+  systems: string('BULWARK_BENCH_COMPARE_SYSTEMS', {
+    default: systemNames.join(','),
+    pattern: {
+      regex: new RegExp(`^(${systemNames.join('|')})(,(${systemNames.join('|')}))*$`),
+      description: `a comma-separated list of ${systemNames.join(', ')}`,
+    },
+  }),
 };
 
 /** Not used by any other bench or test (127.77.70-73 are the replica and router benches', .83 the lock bench's etcd). */
@@ -96,20 +114,32 @@ interface CompareCell extends Variant {
   readonly p99Ms: number;
   /** CPU µs of all the system's server processes per operation. */
   readonly serverCpuUsPerOp: number;
+  /** The same, process by process (service name): where the server CPU goes. */
+  readonly serverCpuUsPerOpByProcess: Readonly<Record<string, number>>;
+  /** CPU µs of the client process (this one) per operation. */
+  readonly clientCpuUsPerOp: number;
 }
+
+const putSync = 'Put sync';
+const putSyncDirect = 'Put sync, straight to the primary';
+const getStrong = 'Get STRONG';
+const getStrongDirect = 'Get STRONG, straight to the primary';
 
 /** Bulwark's variant and the peer it is set against, by row of the ratio table. */
 const comparisons: readonly (readonly [string, string])[] = [
-  ['Put sync', 'etcd Put'],
+  [putSync, 'etcd Put'],
   ['Put async', 'etcd Put'],
-  ['Get STRONG', 'etcd Range linearizable'],
+  [getStrong, 'etcd Range linearizable'],
   ['Get EVENTUAL', 'etcd Range serializable'],
-  ['Put sync', 'Redis SET (appendfsync always)'],
-  ['Get STRONG', 'Redis GET'],
+  [putSync, 'Redis SET (appendfsync always)'],
+  [getStrong, 'Redis GET'],
   ['lock cycle, distinct locks', 'etcd v3lock, distinct locks'],
   ['lock cycle, one hot lock', 'etcd v3lock, one hot lock'],
   ['lock cycle, distinct locks', 'Redis SET NX PX, distinct locks'],
   ['lock cycle, one hot lock', 'Redis SET NX PX, one hot lock'],
+  // What the routers cost: the same operations sent straight to the primary (shard.v1 unary, the same client shape).
+  [putSync, putSyncDirect],
+  [getStrong, getStrongDirect],
 ];
 
 type Operation = (n: number) => Promise<void>;
@@ -137,14 +167,15 @@ export async function runCompareBench(): Promise<BenchTable[]> {
   const settings = loadConfig(settingsSchema);
   const cells: CompareCell[] = [];
   const failovers: Failovers[] = [];
-  const launchers: (() => Promise<System | undefined>)[] = [
-    launchBulwark,
-    launchBulwarkLocks,
-    launchEtcd,
-    launchRedis,
-    launchEcho,
-  ];
-  for (const launch of launchers) {
+  const launchers: Record<(typeof systemNames)[number], () => Promise<System | undefined>> = {
+    'bulwark-kv': launchBulwark,
+    'bulwark-lock': launchBulwarkLocks,
+    etcd: launchEtcd,
+    redis: launchRedis,
+    echo: launchEcho,
+  };
+  const chosen = new Set(settings.systems.split(','));
+  for (const launch of systemNames.filter((name) => chosen.has(name)).map((name) => launchers[name])) {
     const system = await launch();
     if (!system) continue;
     try {
@@ -199,20 +230,56 @@ function compareCellOf(variant: Variant, inFlight: number, cell: Cell): CompareC
     p50Ms: cell.p50Ms,
     p99Ms: cell.p99Ms,
     serverCpuUsPerOp: perUnit(serverCpuUs(cell), cell.ops),
+    serverCpuUsPerOpByProcess: Object.fromEntries(
+      [...cell.serverAfter.keys()].map((name) => [
+        name,
+        perUnit(
+          serverCpuUs(cell, (candidate) => candidate === name),
+          cell.ops,
+        ),
+      ]),
+    ),
+    clientCpuUsPerOp: perUnit(cell.clientCpuUs, cell.ops),
   };
 }
 
+/** Bulwark as docker-compose.yml runs it: two routers, the client spreading its calls over both. */
+const bulwarkShape = { composeFile: 'tools/bench/fixtures/compare.compose.yml', routers: ['router-1', 'router-2'] };
+
 async function launchBulwark(): Promise<System> {
-  const fleet = await launchRouterFleet(bulwarkSubnet);
-  const { kv } = fleet;
+  const fleet = await launchRouterFleet(bulwarkSubnet, bulwarkShape);
+  const { kvs } = fleet;
+  const routerOf = (n: number) => kvs[n % kvs.length] as kvV1.KVClient;
   const deadline = { deadlineMs: operationTimeoutMs };
   const put =
     (durability: kvV1.Durability) =>
     (cellId: string): Operation =>
-    async (n) =>
+    async (n) => {
+      const kv = routerOf(n);
       checkPutResponse(await callUnary(kv, kv.put, putRequestOf(n, cellId, durability), deadline));
-  const get = (consistency: kvV1.Consistency) => (): Operation => async (n) =>
+    };
+  const get = (consistency: kvV1.Consistency) => (): Operation => async (n) => {
+    const kv = routerOf(n);
     checkGetResponse(await callUnary(kv, kv.get, getRequestOf(n, consistency), deadline));
+  };
+  // The primary of the cells (failovers come after them all).
+  const primary = fleet.replicas.shard((await fleet.replicas.group()).primary);
+  const putDirect =
+    (cellId: string): Operation =>
+    async (n) =>
+      checkPut(
+        await sendUnary(primary, {
+          $case: 'put',
+          put: { groupId, request: putRequestOf(n, cellId, kvV1.Durability.DURABILITY_SYNC) },
+        }),
+      );
+  const getDirect: Operation = async (n) =>
+    checkFound(
+      await sendUnary(primary, {
+        $case: 'get',
+        get: { groupId, request: getRequestOf(n, kvV1.Consistency.CONSISTENCY_STRONG) },
+      }),
+    );
   const system = 'Bulwark' as const;
   return {
     cpu: () => fleet.replicas.cpu(),
@@ -225,9 +292,11 @@ async function launchBulwark(): Promise<System> {
       );
     },
     variants: [
-      { workload: 'put', system, label: 'Put sync', operation: put(kvV1.Durability.DURABILITY_SYNC) },
+      { workload: 'put', system, label: putSync, operation: put(kvV1.Durability.DURABILITY_SYNC) },
+      { workload: 'put', system, label: putSyncDirect, operation: (cellId) => putDirect(cellId) },
       { workload: 'put', system, label: 'Put async', operation: put(kvV1.Durability.DURABILITY_ASYNC) },
-      { workload: 'get', system, label: 'Get STRONG', operation: get(kvV1.Consistency.CONSISTENCY_STRONG) },
+      { workload: 'get', system, label: getStrong, operation: get(kvV1.Consistency.CONSISTENCY_STRONG) },
+      { workload: 'get', system, label: getStrongDirect, operation: () => getDirect },
       { workload: 'get', system, label: 'Get EVENTUAL', operation: get(kvV1.Consistency.CONSISTENCY_EVENTUAL) },
     ],
     stop: () => fleet.stop(),
@@ -537,7 +606,8 @@ function ratioTable(cells: readonly CompareCell[]): BenchTable {
     }),
   );
   return {
-    title: 'Bulwark / peer (ops/s: higher is better; p99 and CPU per op: lower is better)',
+    title:
+      'Bulwark / peer, and through the routers / straight to the primary (ops/s: higher is better; p99 and CPU per op: lower is better)',
     columns: ['comparison', 'in flight', 'ops/s', 'p99', 'server CPU/op'],
     rows,
   };

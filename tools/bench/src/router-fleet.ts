@@ -19,26 +19,43 @@ const readyTimeoutMs = 60_000;
 const retryPauseMs = 50;
 
 export interface RouterFleet {
-  /** The coordinators and replicas, with shard.v1 clients; its cpu() includes the router. */
+  /** The coordinators and replicas, with shard.v1 clients; its cpu() includes the routers. */
   readonly replicas: ReplicaFleet;
-  /** kv.v1 client to the router. */
+  /** kv.v1 client to the first router. */
   readonly kv: kvV1.KVClient;
+  /** kv.v1 clients to every router, in the order named. */
+  readonly kvs: readonly kvV1.KVClient[];
   stop(): Promise<void>;
 }
 
-export async function launchRouterFleet(subnet: string): Promise<RouterFleet> {
-  const replicas = await launchReplicaFleetFrom(join(repoRoot, 'tools/bench/fixtures/router.compose.yml'), subnet);
-  const kv = createClient(kvV1.KVClient, replicas.launched.address(routerName, routerPort));
+export interface RouterFleetShape {
+  /** The compose file, from the repository root. */
+  readonly composeFile: string;
+  /** Its routers' service names. */
+  readonly routers: readonly string[];
+}
+
+/** The router benchmark's fleet: one router. */
+export const oneRouter: RouterFleetShape = {
+  composeFile: 'tools/bench/fixtures/router.compose.yml',
+  routers: [routerName],
+};
+
+export async function launchRouterFleet(subnet: string, shape: RouterFleetShape = oneRouter): Promise<RouterFleet> {
+  const replicas = await launchReplicaFleetFrom(join(repoRoot, shape.composeFile), subnet);
+  const kvs = shape.routers.map((name) => createClient(kvV1.KVClient, replicas.launched.address(name, routerPort)));
   const fleet: RouterFleet = {
     replicas,
-    kv,
+    kv: kvs[0] as kvV1.KVClient,
+    kvs,
     stop: async () => {
-      kv.close();
+      for (const kv of kvs) kv.close();
       await replicas.stop();
     },
   };
   try {
-    await firstRoutedPut(kv);
+    // Every router has the topology and the group a leased primary.
+    for (const kv of kvs) await firstRoutedPut(kv);
   } catch (error) {
     await fleet.stop();
     throw error;
