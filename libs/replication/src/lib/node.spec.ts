@@ -145,6 +145,31 @@ describe('ReplicaNode', () => {
     expect(renewals()).toBe(granted + 1);
   });
 
+  it('sends a batch again to a backup that has gone silent, never to one that answers slowly', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    const w1 = sequenceOf(group.put('r1', 'k', 'w1'));
+    const first = group.pending.find(
+      (message) => message.type === 'append' && message.to === 'r2' && message.entries.some((e) => e.sequence === w1),
+    );
+    group.deliver();
+    const w2 = sequenceOf(group.put('r1', 'k', 'w2'));
+    const sendsOfW2 = () =>
+      group.pending.filter(
+        (message) => message.type === 'append' && message.to === 'r2' && message.entries.some((e) => e.sequence === w2),
+      ).length;
+    const toR2 = (message: ReplicationMessage) => message.to === 'r2';
+    // r2 is slow: what r1 sends it waits, while it answers (a late copy of w1's batch) every 100 ms.
+    for (let step = 0; step < 5; step++) {
+      group.advanceTime(100);
+      group.pending.push(first as ReplicationMessage);
+      group.deliver((message) => message === first || !toR2(message));
+    }
+    expect(sendsOfW2()).toBe(1);
+    // Silent (nothing delivered either way) past resendAfterMs: w2 goes again.
+    group.advanceTime(settings.resendAfterMs);
+    expect(sendsOfW2()).toBe(2);
+  });
+
   it('refuses writes and STRONG reads once it learns of a later epoch', () => {
     const group = startedGroup(['r1', 'r2', 'r3']);
     group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r1']);

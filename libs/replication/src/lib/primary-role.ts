@@ -34,8 +34,16 @@ interface BackupProgress {
   /** The last sequence it acknowledged as durable and agreeing with this log. */
   match: bigint;
   lastSentMs: number;
-  /** When it last answered (or a resend was started): entries sent since then and not acked go again. */
-  lastProgressMs: number;
+  /**
+   * When it last answered, with any Ack or its state (or a resend was
+   * started): entries sent and not acked go again only after it has been
+   * silent this long. A backup that answers, if slowly, has them queued on
+   * the stream: a lost batch or a gap shows at the next batch or heartbeat,
+   * whose previous entry it lacks (it answers with its state). Resending on
+   * slowness alone made a backup that fell behind under load decode the
+   * whole window again and fall further behind.
+   */
+  lastAnsweredMs: number;
   /** Since when it has held back the newest entry without acknowledging anything. */
   behindSinceMs: number;
   /** The stamp of its latest Ack since its BackupState, echoed in every batch (0: none). */
@@ -192,7 +200,7 @@ export class PrimaryRole {
     const { log } = this.context;
     const agreed = agreedThrough(log, { history, lastSequence: state.lastSequence });
     if (agreed < progress.match) progress.match = agreed;
-    progress.lastProgressMs = this.context.nowMs();
+    progress.lastAnsweredMs = this.context.nowMs();
     progress.next = agreed + 1n;
     progress.state = 'probing';
     progress.lastSentMs = never;
@@ -201,16 +209,16 @@ export class PrimaryRole {
   onAck(from: string, durableSequence: bigint, stamp: bigint): void {
     const progress = this.progress.get(from);
     if (!progress) return;
-    // Every ack counts for the echo, also one that acknowledges nothing new (an answer to a heartbeat).
+    const nowMs = this.context.nowMs();
+    // Every ack counts for the echo and as an answer, also one that acknowledges nothing new (an answer to a heartbeat).
     if (stamp > progress.ackEcho) progress.ackEcho = stamp;
+    progress.lastAnsweredMs = nowMs;
     const { log } = this.context;
     const acked = durableSequence < log.lastSequence ? durableSequence : log.lastSequence;
     if (progress.state === 'probing' && acked >= progress.next - 1n) progress.state = 'replicating';
     if (acked <= progress.match) return;
-    const nowMs = this.context.nowMs();
     progress.match = acked;
     progress.behindSinceMs = nowMs;
-    progress.lastProgressMs = nowMs;
     if (progress.next <= acked) progress.next = acked + 1n;
     this.recomputeCommit();
   }
@@ -234,10 +242,10 @@ export class PrimaryRole {
     const nowMs = this.context.nowMs();
     for (const [to, progress] of this.progress) {
       if (progress.state === 'replicating' && progress.next - 1n > progress.match) {
-        // Entries sent and not acknowledged for a while are lost, or their acks are: send them again.
-        if (nowMs - progress.lastProgressMs >= settings.resendAfterMs) {
+        // Entries in flight to a backup silent for a while are lost, or their acks are: send them again.
+        if (nowMs - progress.lastAnsweredMs >= settings.resendAfterMs) {
           progress.next = progress.match + 1n;
-          progress.lastProgressMs = nowMs;
+          progress.lastAnsweredMs = nowMs;
         }
       }
       if (progress.state !== 'hello' && progress.state !== 'snapshot' && progress.next < log.firstSequence) {
@@ -345,7 +353,7 @@ export class PrimaryRole {
       next: this.context.log.lastSequence + 1n,
       match: 0n,
       lastSentMs: never,
-      lastProgressMs: nowMs,
+      lastAnsweredMs: nowMs,
       behindSinceMs: nowMs,
       ackEcho: 0n,
     });

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '@bulwark/errors';
 export interface ReplicationSettings {
   /** A primary sends a batch (empty if need be) to every backup at least this often. */
   heartbeatIntervalMs: number;
-  /** A Hello, or entries a backup has not acknowledged, go again after this long without progress. */
+  /** A Hello, or entries a backup has not acknowledged, go again after it has been silent this long. */
   resendAfterMs: number;
   /**
    * How long an in-sync backup may hold back the acknowledgement of a write
