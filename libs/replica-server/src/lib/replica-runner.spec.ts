@@ -167,3 +167,57 @@ describe('ReplicaRunner and its failpoints', () => {
     expect(next.state.result?.outcome).toBe(4);
   });
 });
+
+describe('ReplicaRunner lease renewals', () => {
+  /** A primary alone, whose coordinator answers renewals as `answer` says (by the call's number, from 1). */
+  function lonePrimary(answer: (call: number) => Promise<number | undefined>) {
+    let calls = 0;
+    const runner = new ReplicaRunner<number>({
+      node: new ReplicaNode('r1', defaultReplicationSettings, freshReplica, performance.now()),
+      storage: new MemoryReplicaStorage(),
+      state: new AppliedCommands(),
+      send: () => undefined,
+      coordinator: { renewLease: () => answer(++calls), updateInSync: async () => undefined },
+      fetchSnapshot: () => Promise.reject(new Error('no snapshots in this test')),
+      logger,
+      clockMs: () => performance.now(),
+      tickMs: 5,
+      snapshotEveryEntries: 1_000_000,
+      snapshotKeepEntries: 0,
+      waitingWritesMax: 100,
+      addressOf: () => undefined,
+      onFatal: (error) => {
+        throw error;
+      },
+    });
+    runner.observeView({ epoch: 1n, primary: 'r1', members: ['r1'], inSync: ['r1'], mode: 'sync', revision: 1n });
+    runner.start();
+    return { runner, calls: () => calls };
+  }
+
+  it('sends the next renewal while one whose answer was lost still waits', async () => {
+    const lost = new Promise<undefined>(() => undefined);
+    const { runner } = lonePrimary((call) => (call === 1 ? lost : Promise.resolve(300)));
+    try {
+      await eventually(() => runner.node.holdsLease(performance.now()));
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('has two renewals in flight at most', async () => {
+    const answers: ((leaseMs: undefined) => void)[] = [];
+    const { runner, calls } = lonePrimary(() => new Promise((resolve) => answers.push(resolve)));
+    try {
+      await eventually(() => calls() === 2);
+      // leaseRequestRetryMs is 100: two more asks would have gone out by now.
+      await sleep(250);
+      expect(calls()).toBe(2);
+      answers[0]?.(undefined);
+      await eventually(() => calls() === 3);
+    } finally {
+      for (const resolve of answers) resolve(undefined);
+      await runner.stop();
+    }
+  });
+});

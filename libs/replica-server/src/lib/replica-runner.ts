@@ -20,6 +20,9 @@ import {
 import { NotLeaderError, ResourceExhaustedError, UnavailableError } from '@bulwark/errors';
 import type { WriteTraces } from './write-traces';
 
+/** Lease renewals one member has in flight at once (see callCoordinator). */
+const renewalsInFlightMax = 2;
+
 /** The state machine the log is applied to (KvMachine in production, a model in tests). */
 export interface AppliedState<Outcome> {
   readonly appliedSequence: bigint;
@@ -99,7 +102,7 @@ export class ReplicaRunner<Outcome> {
   /** Work that must run between Readies (installing a snapshot), in arrival order. */
   private readonly betweenReadies: Array<() => void> = [];
   private savingSnapshot = false;
-  private renewalInFlight = false;
+  private renewalsInFlight = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
@@ -321,9 +324,11 @@ export class ReplicaRunner<Outcome> {
   private callCoordinator(request: CoordinatorRequest): void {
     const { coordinator, logger } = this.options;
     if (request.type === 'renewLease') {
-      // One renewal at a time: more would only add Paxos rounds to a coordinator already slow to answer.
-      if (this.renewalInFlight) return;
-      this.renewalInFlight = true;
+      // The core asks a third of the way into each lease: the next renewal goes out even while one whose
+      // answer was lost still waits for its deadline, or the lease would lapse. Two at most: more would
+      // only add Paxos rounds to a coordinator already slow to answer.
+      if (this.renewalsInFlight >= renewalsInFlightMax) return;
+      this.renewalsInFlight++;
       // The lease counts from before the request left (README, "Primary leases and failover").
       const sentAtMs = this.options.clockMs();
       coordinator
@@ -335,7 +340,7 @@ export class ReplicaRunner<Outcome> {
           (error: unknown) => logger.debug({ err: error, epoch: request.epoch }, 'lease renewal failed'),
         )
         .finally(() => {
-          this.renewalInFlight = false;
+          this.renewalsInFlight--;
         });
       return;
     }

@@ -374,8 +374,11 @@ export class PrimaryRole {
    * A third of the granted lease, as etcd's keepalives and Chubby's: every
    * renewal is a Paxos round on every coordinator and an event to every
    * watcher, so renewing more often costs the whole fleet CPU, while two
-   * more tries before the lease ends ride out a lost answer, or a pause of
-   * up to about two thirds of it. Before the first grant, leaseRequestRetryMs.
+   * more tries before the lease ends ride out a lost answer (the runner
+   * sends the next renewal while a lost one still waits). A pause shorter
+   * than two thirds of the lease less the drift bound (340 ms by default)
+   * leaves no gap; the coordinators fail over only past two thirds plus the
+   * drift bound (460 ms). Before the first grant, leaseRequestRetryMs.
    */
   private renewalIntervalMs(): number {
     return this.grantedLeaseMs > 0
