@@ -68,15 +68,16 @@ export class CoordinatorLink implements CoordinatorPort {
     }
   }
 
-  async updateInSync(epoch: bigint, inSync: readonly string[]): Promise<GroupView | undefined> {
+  async updateInSync(epoch: bigint, inSync: readonly string[], requestId: string): Promise<GroupView | undefined> {
     const { groupId, memberId } = this.options;
     try {
       const response = await this.caller.call(
         'updateInSyncSet',
-        { groupId, epoch, primaryId: memberId, inSync: [...inSync], requestId: '' },
+        { groupId, epoch, primaryId: memberId, inSync: [...inSync], requestId },
         { deadlineMs: 2_000 },
       );
-      return response.group ? groupView(response.group, response.header?.revision ?? 0n) : undefined;
+      // Without the revision it was read at, a view could not be ordered against the watch's: the watch brings it.
+      return response.group && response.header ? groupView(response.group, response.header.revision) : undefined;
     } catch (error) {
       if (error instanceof FailedPreconditionError) return undefined;
       throw error;

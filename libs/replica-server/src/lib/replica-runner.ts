@@ -39,8 +39,8 @@ export interface AppliedState<Outcome> {
 export interface CoordinatorPort {
   /** RenewPrimaryLease; resolves with the lease granted, undefined when refused. */
   renewLease(epoch: bigint): Promise<number | undefined>;
-  /** UpdateInSyncSet; resolves with the group as the coordinator then has it (undefined when refused). */
-  updateInSync(epoch: bigint, inSync: readonly string[]): Promise<GroupView | undefined>;
+  /** UpdateInSyncSet under requestId; resolves with the group as the coordinator then has it (undefined when refused). */
+  updateInSync(epoch: bigint, inSync: readonly string[], requestId: string): Promise<GroupView | undefined>;
 }
 
 /** Fetches the primary's snapshot; the transport implements it over FetchSnapshot. */
@@ -348,7 +348,7 @@ export class ReplicaRunner<Outcome> {
       { epoch: String(request.epoch), inSync: request.inSync },
       'asking the coordinators to change the in-sync set',
     );
-    coordinator.updateInSync(request.epoch, request.inSync).then(
+    coordinator.updateInSync(request.epoch, request.inSync, request.requestId).then(
       (view) => {
         if (view) this.observeView(view);
       },

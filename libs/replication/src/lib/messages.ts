@@ -102,7 +102,18 @@ export type Durability = 'sync' | 'async';
 /** What the core asks of the coordinator; the runner calls it and reports back. */
 export type CoordinatorRequest =
   | { readonly type: 'renewLease'; readonly epoch: bigint }
-  | { readonly type: 'updateInSync'; readonly epoch: bigint; readonly inSync: readonly string[] };
+  | {
+      readonly type: 'updateInSync';
+      readonly epoch: bigint;
+      readonly inSync: readonly string[];
+      /**
+       * The same for every send of one proposal, another for the next: a
+       * send delayed past a later change (a leader change holding it) is
+       * answered with the first one's outcome, never applied again, so it
+       * cannot put back a member removed since.
+       */
+      readonly requestId: string;
+    };
 
 /** The snapshot a member restores from: the applied state through lastSequence. */
 export interface SnapshotPoint {

@@ -50,11 +50,35 @@ describe('ReplicaNode', () => {
       type: 'updateInSync',
       epoch: 1n,
       inSync: ['r1', 'r2'],
+      requestId: 'in-sync/r1/1/1',
     });
     expect(group.member('r1').acknowledged).not.toContain(sequence);
 
     group.setView({ inSync: ['r1', 'r2'] }, ['r1', 'r2']);
     expect(group.member('r1').acknowledged).toContain(sequence);
+  });
+
+  it('sends one in-sync proposal under one request id, however often, and the next under another', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    sequenceOf(group.put('r1', 'k', 'v1'));
+    group.deliver((message) => !touches('r3')(message), touches('r3'));
+    group.advanceTime(settings.ackTimeoutMs + 1);
+    // Unanswered: sent again, under the same id, a delayed copy of which could never apply it twice.
+    group.advanceTime(settings.coordinatorRetryMs);
+    group.advanceTime(settings.coordinatorRetryMs);
+    const proposals = () =>
+      group.member('r1').coordinatorRequests.flatMap((request) => (request.type === 'updateInSync' ? [request] : []));
+    expect(proposals().map(({ inSync, requestId }) => [inSync.join(','), requestId])).toEqual([
+      ['r1,r2', 'in-sync/r1/1/1'],
+      ['r1,r2', 'in-sync/r1/1/1'],
+      ['r1,r2', 'in-sync/r1/1/1'],
+    ]);
+    group.setView({ inSync: ['r1', 'r2'] }, ['r1']);
+    // r3 catches up and is proposed back: a new proposal, a new id.
+    group.deliver();
+    group.advanceTime(settings.heartbeatIntervalMs);
+    group.deliver();
+    expect(proposals().at(-1)).toMatchObject({ inSync: ['r1', 'r2', 'r3'], requestId: 'in-sync/r1/1/2' });
   });
 
   describe('a late view of its epoch', () => {
@@ -75,6 +99,7 @@ describe('ReplicaNode', () => {
         type: 'updateInSync',
         epoch: 1n,
         inSync: ['r1', 'r2', 'r3'],
+        requestId: 'in-sync/r1/1/2',
       });
       group.setView({ inSync: ['r1', 'r2', 'r3'] }, ['r1']);
       const sequence = sequenceOf(group.put('r1', 'k', 'w2'));

@@ -81,6 +81,8 @@ export class PrimaryRole {
   private inSyncConfirmed: readonly string[];
   private inSyncProposal: readonly string[] | undefined;
   private proposalSentMs = never;
+  /** In-sync changes proposed in this epoch: each one's request id. */
+  private proposalsMade = 0;
 
   /** Starts the epoch of `view` on `context.log`; `committed` is what the member already knows committed. */
   constructor(
@@ -422,13 +424,10 @@ export class PrimaryRole {
    * ack timeout; add back one that may join (mayAddToInSync).
    */
   private maintainInSyncSet(): void {
-    const { epoch, settings, log } = this.context;
+    const { settings, log } = this.context;
     const nowMs = this.context.nowMs();
     if (this.inSyncProposal) {
-      if (nowMs - this.proposalSentMs >= settings.coordinatorRetryMs) {
-        this.context.request({ type: 'updateInSync', epoch, inSync: this.inSyncProposal });
-        this.proposalSentMs = nowMs;
-      }
+      if (nowMs - this.proposalSentMs >= settings.coordinatorRetryMs) this.sendInSyncProposal(this.inSyncProposal);
       return;
     }
     const confirmed = new Set(this.inSyncConfirmed);
@@ -448,8 +447,16 @@ export class PrimaryRole {
     next.add(this.context.id);
     if (sameMembers([...next], this.inSyncConfirmed)) return;
     this.inSyncProposal = this.view.members.filter((member) => next.has(member));
-    this.context.request({ type: 'updateInSync', epoch, inSync: this.inSyncProposal });
-    this.proposalSentMs = nowMs;
+    this.proposalsMade++;
+    this.sendInSyncProposal(this.inSyncProposal);
+  }
+
+  private sendInSyncProposal(inSync: readonly string[]): void {
+    const { id, epoch } = this.context;
+    // Unique to this proposal: a member leads an epoch once, and counts its proposals in it.
+    const requestId = `in-sync/${id}/${epoch}/${this.proposalsMade}`;
+    this.context.request({ type: 'updateInSync', epoch, inSync, requestId });
+    this.proposalSentMs = this.context.nowMs();
   }
 
   // ---- Rules the simulator's planted bugs override (testing/mutant-node.ts) ----

@@ -37,6 +37,7 @@ export class SimCoordinator {
   private handingOverTo: string | undefined;
   private readonly epochStartedAtRealMs = new Map<bigint, number>();
   private failovers = 0;
+  private readonly inSyncRequestsSeen = new Set<string>();
 
   constructor(
     members: readonly string[],
@@ -79,8 +80,14 @@ export class SimCoordinator {
     return this.timing.leaseMs;
   }
 
-  /** UpdateInSyncSet from the primary of the current epoch; true when applied (the view changed). */
-  updateInSync(from: string, epoch: bigint, inSync: readonly string[]): boolean {
+  /**
+   * UpdateInSyncSet from the primary of the current epoch; true when applied
+   * (the view changed). A request id seen before is not applied again, as
+   * the coordinators' request table answers it with its first outcome.
+   */
+  updateInSync(from: string, epoch: bigint, inSync: readonly string[], requestId: string): boolean {
+    if (this.inSyncRequestsSeen.has(requestId)) return false;
+    this.inSyncRequestsSeen.add(requestId);
     const { record } = this;
     if (epoch !== record.epoch || from !== record.primary || !inSync.includes(from)) return false;
     if (!inSync.every((member) => record.members.includes(member))) return false;

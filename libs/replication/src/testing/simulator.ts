@@ -522,7 +522,7 @@ class Simulation {
         }
       } else {
         const previous = this.coordinator.view;
-        if (!this.coordinator.updateInSync(member.id, request.epoch, request.inSync)) return;
+        if (!this.coordinator.updateInSync(member.id, request.epoch, request.inSync, request.requestId)) return;
         this.trace(`coordinator: in-sync ${this.coordinator.view.inSync.join(',')}`);
         for (const other of this.members) this.sendView(other.id);
         // The watch event of the record before, late behind the answer to the change (two paths, no order).
