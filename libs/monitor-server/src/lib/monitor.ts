@@ -390,6 +390,10 @@ export class Monitor {
       { watched: member.id, role: member.role, from: change.from, to: change.to },
       'member state',
     );
+    // Its groups follow at once, not at the next evaluation: a primary that went down and came back between
+    // two (a starved monitor) would otherwise leave no group outage, or one never tracked.
+    const nowUnixMs = this.now().unixMs;
+    for (const group of this.groups) if (group.primary === member.id) this.judgeGroup(group, nowUnixMs);
     this.changed();
   }
 
