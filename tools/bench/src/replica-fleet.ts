@@ -3,6 +3,7 @@
 // compose file with those services and more, as the router bench's), launched
 // by the launcher library, with a shard.v1 client per replica, the group
 // record as the coordinators' leader has it, and the CPU of every process.
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { coordinatorV1, shardV1 } from '@bulwark/contracts';
@@ -48,6 +49,12 @@ export interface ReplicaFleet {
 export function profilingEnvironment(service: string): Record<string, string> {
   const dir = process.env['BULWARK_BENCH_PROFILE_DIR'];
   if (!dir) return {};
+  // Made now, so a directory that cannot be is one clear error before the run, not a profile lost at its end.
+  try {
+    mkdirSync(join(resolve(dir), service), { recursive: true });
+  } catch (error) {
+    throw new Error(`BULWARK_BENCH_PROFILE_DIR: cannot create ${join(resolve(dir), service)}: ${String(error)}`);
+  }
   return {
     NODE_OPTIONS: `--require ${join(repoRoot, 'tools/bench/profiling/cpu-profile.js')}`,
     BULWARK_CPU_PROFILE_DIR: join(resolve(dir), service),
