@@ -12,7 +12,7 @@ import { startFakeCoordinator, type FakeCoordinator, type FakeWatch } from '@bul
 import { createLogger } from '@bulwark/logging';
 import { ServingStatus, startServer, type RunningServer } from '@bulwark/rpc';
 import { LedgerFile } from './ledger-file';
-import { Monitor, type MonitorView } from './monitor';
+import { Monitor, type MonitorOptions, type MonitorView } from './monitor';
 
 const logger = createLogger({ service: 'test', memberId: 'monitor-1', level: 'fatal' });
 const { MemberRole, ReplicationMode } = coordinatorV1;
@@ -92,7 +92,7 @@ describe('Monitor', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function startMonitor(): Promise<Monitor> {
+  async function startMonitor(extra: Partial<MonitorOptions> = {}): Promise<Monitor> {
     const ledgerFile = new LedgerFile(dataDir);
     const started = new Monitor({
       memberId: 'monitor-1',
@@ -103,6 +103,7 @@ describe('Monitor', () => {
       reportSuspects: true,
       ledgerFile,
       ledger: ledgerFile.load(),
+      ...extra,
     });
     started.start();
     watch = await coordinator.nextWatch();
@@ -156,6 +157,22 @@ describe('Monitor', () => {
     ]);
     expect(view.groups).toMatchObject([{ id: 'g1', primary: 'r1', available: true }]);
     expect(view.topologyRevision).toBe(5n);
+  });
+
+  it("counts a group's outage from its primary's state changes alone, with no evaluation between them", async () => {
+    // A starved monitor: its periodic evaluation never runs during the test.
+    monitor = await startMonitor({ evaluateIntervalMs: 600_000 });
+    await until((view) => stateOf(view, 'r1') === 'UP' && view.groups[0]?.available === true);
+    await members[0]?.kill();
+    await until((view) => stateOf(view, 'r1') === 'DOWN');
+    expect(
+      monitor.availability.figures({ kind: 'group', id: 'g1' }, 'hour', Date.now()).outages[0]?.endUnixMs,
+    ).toBeNull();
+    await members[0]?.start();
+    await until((view) => stateOf(view, 'r1') === 'UP');
+    const group = monitor.availability.figures({ kind: 'group', id: 'g1' }, 'hour', Date.now());
+    expect(group.failures).toBe(1);
+    expect(group.outages[0]?.endUnixMs).not.toBeNull();
   });
 
   it('takes a killed primary DOWN, reports it, counts its outage and the group outage, and closes both when it is back', async () => {

@@ -50,6 +50,8 @@ export interface MonitorOptions {
   readonly ledgerFile: LedgerFile;
   /** The ledger as last saved (LedgerFile.load()); a new one when there was none. */
   readonly ledger: AvailabilityLedger;
+  /** Between two evaluations of every member's silence and every group (evaluateIntervalMs unless set). */
+  readonly evaluateIntervalMs?: number;
   /** Clocks: monotonic for the detectors, wall for what is reported and kept. */
   readonly nowMonoMs?: () => number;
   readonly nowUnixMs?: () => number;
@@ -187,7 +189,7 @@ export class Monitor {
     this.topology.onChange((topology) => this.topologyChanged(topology));
     this.topology.start();
     this.timers = [
-      setInterval(() => this.evaluate(), evaluateIntervalMs),
+      setInterval(() => this.evaluate(), this.options.evaluateIntervalMs ?? evaluateIntervalMs),
       setInterval(() => void this.pollLeader(), leaderPollIntervalMs),
       setInterval(() => this.save(), ledgerSaveIntervalMs),
     ];
@@ -351,7 +353,8 @@ export class Monitor {
     // look like silence of every member: the stall is forgiven (Cassandra ignores such a round too).
     if (sinceLastMs > localPauseMs) {
       this.options.logger.warn({ pausedMs: Math.round(sinceLastMs) }, 'monitor paused; not counted as silence');
-      for (const member of this.watched.values()) member.health.forgive(now, sinceLastMs - evaluateIntervalMs);
+      const intervalMs = this.options.evaluateIntervalMs ?? evaluateIntervalMs;
+      for (const member of this.watched.values()) member.health.forgive(now, sinceLastMs - intervalMs);
     }
     for (const member of this.watched.values()) {
       this.judged(member, member.health.evaluate(now));
@@ -391,7 +394,7 @@ export class Monitor {
       'member state',
     );
     // Its groups follow at once, not at the next evaluation: a primary that went down and came back between
-    // two (a starved monitor) would otherwise leave no group outage, or one never tracked.
+    // two (a starved monitor) would otherwise leave no group outage.
     const nowUnixMs = this.now().unixMs;
     for (const group of this.groups) if (group.primary === member.id) this.judgeGroup(group, nowUnixMs);
     this.changed();
@@ -493,6 +496,8 @@ export class Monitor {
         now,
       );
     }
+    // A new group, or a new primary, is judged now, as a member's state change judges its groups.
+    for (const group of this.groups) this.judgeGroup(group, now.unixMs);
     this.changed();
   }
 
