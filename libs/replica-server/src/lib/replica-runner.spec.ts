@@ -16,6 +16,7 @@ import {
   type LogEntry,
   type ReplicationMessage,
 } from '@bulwark/replication';
+import { testRunnerOptions } from '../testing/runner-options';
 import { ReplicaRunner, type AppliedState, type WriteResult } from './replica-runner';
 
 const members = ['r1', 'r2', 'r3'];
@@ -79,28 +80,19 @@ function startGroup() {
     if (group.linked) runners.get(message.to)?.deliver(message);
   };
   for (const id of members) {
-    const runner = new ReplicaRunner<number>({
-      node: new ReplicaNode(id, defaultReplicationSettings, freshReplica, performance.now()),
-      storage: new MemoryReplicaStorage(),
-      state: new AppliedCommands(),
-      // On the next turn of the event loop, as a network would; dropped if cut by then.
-      send: (messages) => {
-        for (const message of messages) setImmediate(() => deliver(message));
-      },
+    const runner = new ReplicaRunner<number>(
       // Leases granted, in-sync changes refused: the commit rule keeps counting the backups it cannot reach.
-      coordinator: { renewLease: async () => 10_000, updateInSync: async () => undefined },
-      fetchSnapshot: () => Promise.reject(new Error('no snapshots in this test')),
-      logger,
-      clockMs: () => performance.now(),
-      tickMs: 5,
-      snapshotEveryEntries: 1_000_000,
-      snapshotKeepEntries: 0,
-      waitingWritesMax: 100,
-      addressOf: () => undefined,
-      onFatal: (error) => {
-        throw error;
-      },
-    });
+      testRunnerOptions({
+        node: new ReplicaNode(id, defaultReplicationSettings, freshReplica, performance.now()),
+        storage: new MemoryReplicaStorage(),
+        state: new AppliedCommands(),
+        // On the next turn of the event loop, as a network would; dropped if cut by then.
+        send: (messages) => {
+          for (const message of messages) setImmediate(() => deliver(message));
+        },
+        logger,
+      }),
+    );
     runners.set(id, runner);
     runner.observeView(view);
     runner.start();
@@ -172,24 +164,18 @@ describe('ReplicaRunner lease renewals', () => {
   /** A primary alone, whose coordinator answers renewals as `answer` says (by the call's number, from 1). */
   function lonePrimary(answer: (call: number) => Promise<number | undefined>) {
     let calls = 0;
-    const runner = new ReplicaRunner<number>({
-      node: new ReplicaNode('r1', defaultReplicationSettings, freshReplica, performance.now()),
-      storage: new MemoryReplicaStorage(),
-      state: new AppliedCommands(),
-      send: () => undefined,
-      coordinator: { renewLease: () => answer(++calls), updateInSync: async () => undefined },
-      fetchSnapshot: () => Promise.reject(new Error('no snapshots in this test')),
-      logger,
-      clockMs: () => performance.now(),
-      tickMs: 5,
-      snapshotEveryEntries: 1_000_000,
-      snapshotKeepEntries: 0,
-      waitingWritesMax: 100,
-      addressOf: () => undefined,
-      onFatal: (error) => {
-        throw error;
-      },
-    });
+    const runner = new ReplicaRunner<number>(
+      testRunnerOptions(
+        {
+          node: new ReplicaNode('r1', defaultReplicationSettings, freshReplica, performance.now()),
+          storage: new MemoryReplicaStorage(),
+          state: new AppliedCommands(),
+          send: () => undefined,
+          logger,
+        },
+        { coordinator: { renewLease: () => answer(++calls), updateInSync: async () => undefined } },
+      ),
+    );
     runner.observeView({ epoch: 1n, primary: 'r1', members: ['r1'], inSync: ['r1'], mode: 'sync', revision: 1n });
     runner.start();
     return { runner, calls: () => calls };

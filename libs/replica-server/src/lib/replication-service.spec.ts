@@ -15,6 +15,7 @@ import { defaultReplicationSettings, freshReplica, ReplicaNode, type GroupView }
 import { callUnary, createClient, startServer, type RunningServer } from '@bulwark/rpc';
 import { encodeCommand } from '@bulwark/shard-codec';
 import { KvMachine } from './kv-machine';
+import { testRunnerOptions } from '../testing/runner-options';
 import { ReplicaRunner, type WriteResult } from './replica-runner';
 import { replicationService } from './replication-service';
 import { ReplicationTransport } from './replication-transport';
@@ -88,27 +89,21 @@ async function startMember(id: string, addresses: Map<string, string>): Promise<
     logger,
     (message) => runner.deliver(message),
   );
-  const runner: ReplicaRunner<Outcome> = new ReplicaRunner<Outcome>({
-    node,
-    storage,
-    state: machine,
-    send: (messages) => {
-      if (link.open) transport.send(messages);
-    },
-    // Leases granted, in-sync changes refused: the backup stays in the commit rule whatever it misses.
-    coordinator: { renewLease: async () => 10_000, updateInSync: async () => undefined },
-    fetchSnapshot: () => Promise.reject(new Error('no snapshots in this test')),
-    logger,
-    clockMs: () => performance.now(),
-    tickMs: 5,
-    snapshotEveryEntries: 1_000_000,
-    snapshotKeepEntries: 0,
-    waitingWritesMax: 100,
-    addressOf: (member) => addresses.get(member),
-    onFatal: (error) => {
-      throw error;
-    },
-  });
+  // Leases granted, in-sync changes refused: the backup stays in the commit rule whatever it misses.
+  const runner: ReplicaRunner<Outcome> = new ReplicaRunner<Outcome>(
+    testRunnerOptions(
+      {
+        node,
+        storage,
+        state: machine,
+        send: (messages) => {
+          if (link.open) transport.send(messages);
+        },
+        logger,
+      },
+      { addressOf: (member) => addresses.get(member) },
+    ),
+  );
   const server = await startServer({ address: '127.0.0.1:0', logger, drainDeadlineMs: 100 }, (kit) => [
     replicationService(kit, {
       memberId: id,
