@@ -159,6 +159,7 @@ export class Monitor {
   private readonly ledger: AvailabilityLedger;
   private readonly nowMonoMs: () => number;
   private readonly nowUnixMs: () => number;
+  private readonly evaluateIntervalMs: number;
   private groups: readonly coordinatorV1.ReplicaGroup[] = [];
   /** What of the topology the view shows, as last seen: a change of anything else is no change. */
   private shownTopology = '';
@@ -175,6 +176,7 @@ export class Monitor {
     this.nowMonoMs = options.nowMonoMs ?? (() => performance.now());
     this.nowUnixMs = options.nowUnixMs ?? anchoredWallClock(this.nowMonoMs);
     this.ledger = options.ledger;
+    this.evaluateIntervalMs = options.evaluateIntervalMs ?? evaluateIntervalMs;
     this.topology = new TopologyWatcher({ coordinators: options.coordinators, logger: options.logger });
     this.caller = new CoordinatorCaller({ coordinators: options.coordinators, logger: options.logger });
     this.coordinatorClients = new CoordinatorClients(options.coordinators);
@@ -189,7 +191,7 @@ export class Monitor {
     this.topology.onChange((topology) => this.topologyChanged(topology));
     this.topology.start();
     this.timers = [
-      setInterval(() => this.evaluate(), this.options.evaluateIntervalMs ?? evaluateIntervalMs),
+      setInterval(() => this.evaluate(), this.evaluateIntervalMs),
       setInterval(() => void this.pollLeader(), leaderPollIntervalMs),
       setInterval(() => this.save(), ledgerSaveIntervalMs),
     ];
@@ -353,8 +355,7 @@ export class Monitor {
     // look like silence of every member: the stall is forgiven (Cassandra ignores such a round too).
     if (sinceLastMs > localPauseMs) {
       this.options.logger.warn({ pausedMs: Math.round(sinceLastMs) }, 'monitor paused; not counted as silence');
-      const intervalMs = this.options.evaluateIntervalMs ?? evaluateIntervalMs;
-      for (const member of this.watched.values()) member.health.forgive(now, sinceLastMs - intervalMs);
+      for (const member of this.watched.values()) member.health.forgive(now, sinceLastMs - this.evaluateIntervalMs);
     }
     for (const member of this.watched.values()) {
       this.judged(member, member.health.evaluate(now));
