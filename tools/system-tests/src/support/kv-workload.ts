@@ -88,7 +88,8 @@ export function startWorkload(options: WorkloadOptions): Workload {
   /** The last refusal or error a client saw, and from which member: what a stalled test reports. */
   let lastFailure = 'none';
   const waiters: Array<{ target: number; resolve: () => void }> = [];
-  const noteSuccessCheck = () => {
+  /** Resolves every waiter whose target the successes so far reach. */
+  const resolveReached = () => {
     for (const waiter of waiters.filter((candidate) => succeeded >= candidate.target)) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve();
@@ -96,10 +97,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
   };
   const noteSuccess = () => {
     succeeded++;
-    for (const waiter of waiters.filter((candidate) => succeeded >= candidate.target)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
+    resolveReached();
   };
   const pick = <T>(items: readonly T[]): T => items[Math.floor(options.random() * items.length)] as T;
   const durability = options.durability ?? kvV1.Durability.DURABILITY_UNSPECIFIED;
@@ -206,7 +204,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
           resolve();
         };
         waiters.push({ target, resolve: done });
-        if (succeeded >= target) noteSuccessCheck();
+        if (succeeded >= target) resolveReached();
       }),
     stop: async () => {
       stopping = true;
