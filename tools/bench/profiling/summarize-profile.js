@@ -44,8 +44,25 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
+/** The V8 CPU profile in `file`, or exit 2 with one line saying why it is not one. */
+function readProfile(file) {
+  let profile;
+  try {
+    profile = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    process.stderr.write(`summarize-profile: cannot read ${file}: ${error.message}\n`);
+    process.exit(2);
+  }
+  const fields = ['nodes', 'samples', 'timeDeltas'];
+  if (typeof profile !== 'object' || profile === null || !fields.every((field) => Array.isArray(profile[field]))) {
+    process.stderr.write(`summarize-profile: ${file} is not a V8 CPU profile (no ${fields.join(', ')})\n`);
+    process.exit(2);
+  }
+  return profile;
+}
+
 const { file, fromS, top } = parseArguments(process.argv.slice(2));
-const profile = JSON.parse(readFileSync(file, 'utf8'));
+const profile = readProfile(file);
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
 const byOrigin = new Map();
 const byFunction = new Map();
