@@ -17,7 +17,6 @@ import {
   SerialQueue,
   syncDirectory,
   writeFully,
-  writeFullyAsync,
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import { failpoints } from '@bulwark/failpoints';
@@ -244,7 +243,8 @@ export class FilePaxosStorage {
     const wal = this.wal;
     if (!wal) throw new Error('the WAL is closed, yet close waits for pending appends');
     await failpoints.passAsync('paxos.wal.beforeWrite');
-    await writeFullyAsync(wal.fd, prepared.record, wal.bytes);
+    // Into the page cache on this thread: a thread-pool round trip costs ten times the write itself.
+    writeFully(wal.fd, prepared.record, wal.bytes);
     await failpoints.passAsync('paxos.wal.beforeFsync');
     await fdatasyncAsync(wal.fd);
     this.recordDurable(wal, prepared.batch, prepared.record.length);

@@ -1,13 +1,14 @@
 // The few asynchronous file operations durability rests on, as a parameter
 // so tests can count fdatasyncs (group commit) or make one fail (poisoning)
-// without mocking modules. Synchronous steps (rename, directory fsync,
-// rewriting the WAL) use @bulwark/durable-log's helpers directly.
+// without mocking modules. Synchronous steps (a WAL append's write into the
+// page cache, rename, directory fsync, rewriting the WAL) use
+// @bulwark/durable-log's helpers directly.
 import { fsync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fdatasyncAsync, writeFullyAsync } from '@bulwark/durable-log';
 
 export interface StorageIo {
-  /** Writes every byte at `position`, on libuv's thread pool. */
+  /** Writes every byte of a snapshot chunk (which may be large) at `position`, on libuv's thread pool. */
   writeFully(fd: number, bytes: Uint8Array, position: number): Promise<void>;
   /** Makes a WAL append durable. */
   fdatasync(fd: number): Promise<void>;
