@@ -13,4 +13,4 @@ export * as healthV1 from './generated/grpc/health/v1/health';
 export * as reflectionV1 from './generated/grpc/reflection/v1/reflection';
 export * as reflectionV1alpha from './generated/grpc/reflection/v1alpha/reflection';
 export { descriptorSetBase64 } from './generated/descriptor-set';
-export { serializeMessage, type MessageEncoder } from './serialize-message';
+export { encodeWithSharedWriter, serializeMessage, type MessageEncoder } from './serialize-message';

@@ -1,5 +1,6 @@
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { kvV1, shardV1 } from './index';
-import { serializeMessage } from './serialize-message';
+import { encodeWithSharedWriter, serializeMessage } from './serialize-message';
 
 const put = (key: string, valueBytes: number): kvV1.PutRequest => ({
   key,
@@ -39,5 +40,18 @@ describe('serializeMessage', () => {
     expect(
       serializeMessage(kvV1.PutRequest, request).equals(Buffer.from(kvV1.PutRequest.encode(request).finish())),
     ).toBe(true);
+  });
+});
+
+describe('encodeWithSharedWriter', () => {
+  const field = (value: bigint) => (writer: BinaryWriter) =>
+    writer.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.Varint).uint64(value).join();
+
+  it('writes what a fresh writer would, and starts clean after a throw inside a fork', () => {
+    expect(encodeWithSharedWriter(field(300n)).equals(Buffer.from(field(300n)(new BinaryWriter()).finish()))).toBe(
+      true,
+    );
+    expect(() => encodeWithSharedWriter(field(2n ** 64n))).toThrow();
+    expect(encodeWithSharedWriter(field(7n)).equals(Buffer.from(field(7n)(new BinaryWriter()).finish()))).toBe(true);
   });
 });

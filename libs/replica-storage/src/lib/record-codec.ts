@@ -1,4 +1,4 @@
-// Record payloads in protobuf wire format, written with BinaryWriter (no
+// Record payloads in protobuf wire format, written with the process' shared BinaryWriter (no
 // schema file: the layout below is the schema; README.md documents it).
 // Sequences and epochs are uint64 bigints, exact to 2^64 - 1. Decoding is
 // strict: an unknown field number or wire type, a singular field twice, or
@@ -23,6 +23,7 @@
 // data_crc32c so its size is known before the data is streamed after it;
 // keep_entries_from is absent for 'none'.
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { encodeWithSharedWriter } from '@bulwark/contracts';
 import { InvalidArgumentError, ResourceExhaustedError } from '@bulwark/errors';
 import type { EpochStart, KeepEntries, LogEntry, PersistBatch, SnapshotMeta, SnapshotPoint } from './replica-types';
 
@@ -63,7 +64,11 @@ function writeEpochStarts(writer: BinaryWriter, field: number, starts: readonly 
 
 /** The batch as a WalRecord `batch` field: records of grouped batches are these, concatenated. */
 export function encodeBatchField(batch: PersistBatch): Uint8Array {
-  const writer = new BinaryWriter().tag(2, WireType.LengthDelimited).fork();
+  return encodeWithSharedWriter((writer) => writeBatchField(writer, batch));
+}
+
+function writeBatchField(writer: BinaryWriter, batch: PersistBatch): BinaryWriter {
+  writer.tag(2, WireType.LengthDelimited).fork();
   if (batch.truncateAfter !== undefined) {
     writer.tag(1, WireType.Varint).uint64(checkedUint64(batch.truncateAfter, 'batch.truncateAfter'));
   }
@@ -87,12 +92,16 @@ export function encodeBatchField(batch: PersistBatch): Uint8Array {
   }
   if (batch.ledEpoch !== undefined)
     writer.tag(4, WireType.Varint).uint64(checkedUint64(batch.ledEpoch, 'batch.ledEpoch'));
-  return writer.join().finish();
+  return writer.join();
 }
 
 /** The base as a WalRecord `base` field. */
 export function encodeBaseField(base: WalBase): Uint8Array {
-  const writer = new BinaryWriter()
+  return encodeWithSharedWriter((writer) => writeBaseField(writer, base));
+}
+
+function writeBaseField(writer: BinaryWriter, base: WalBase): BinaryWriter {
+  writer
     .tag(1, WireType.LengthDelimited)
     .fork()
     .tag(1, WireType.Varint)
@@ -105,8 +114,7 @@ export function encodeBaseField(base: WalBase): Uint8Array {
     .uint64(checkedUint64(base.highestEpoch, 'base.highestEpoch'))
     .tag(5, WireType.Varint)
     .uint64(checkedUint64(base.ledEpoch, 'base.ledEpoch'))
-    .join()
-    .finish();
+    .join();
 }
 
 /** A WalBase field's largest size with these epoch starts, whatever the other fields hold. */
@@ -145,7 +153,11 @@ export function checkSnapshotWithin(position: SnapshotPoint, keep: KeepEntries, 
 }
 
 export function encodeSnapshotRecord(meta: SnapshotMeta, keep: KeepEntries): Uint8Array {
-  const writer = new BinaryWriter()
+  return encodeWithSharedWriter((writer) => writeSnapshotRecord(writer, meta, keep));
+}
+
+function writeSnapshotRecord(writer: BinaryWriter, meta: SnapshotMeta, keep: KeepEntries): BinaryWriter {
+  writer
     .tag(1, WireType.Varint)
     .uint64(checkedUint64(meta.lastSequence, 'snapshot.lastSequence'))
     .tag(2, WireType.Varint)
@@ -157,7 +169,7 @@ export function encodeSnapshotRecord(meta: SnapshotMeta, keep: KeepEntries): Uin
     .tag(5, WireType.Bit32)
     .fixed32(meta.checksum);
   if (keep !== 'none') writer.tag(6, WireType.Varint).uint64(checkedUint64(keep, 'keepEntriesFrom'));
-  return writer.finish();
+  return writer;
 }
 
 // --- decoding ----------------------------------------------------------------
