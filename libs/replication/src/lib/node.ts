@@ -247,6 +247,12 @@ export class ReplicaNode {
     return this.primaryRole?.backupProgress() ?? [];
   }
 
+  /** On a primary, whether its commit rule counts memberId (itself always); false on a backup. */
+  countsForCommit(memberId: string): boolean {
+    if (!this.primaryRole) return false;
+    return memberId === this.id || this.primaryRole.countsForCommit(memberId);
+  }
+
   // ---- Inputs ----
 
   tick(nowMs: number): void {

@@ -143,6 +143,11 @@ export class PrimaryRole {
     }));
   }
 
+  /** Whether the commit rule counts memberId: commitSet() without building it. */
+  countsForCommit(memberId: string): boolean {
+    return this.inSyncConfirmed.includes(memberId) || (this.inSyncProposal?.includes(memberId) ?? false);
+  }
+
   /** The in-sync set the commit rule counts: the confirmed one and any proposed change. */
   commitSet(): string[] {
     return [...new Set([...this.inSyncConfirmed, ...(this.inSyncProposal ?? [])])];
