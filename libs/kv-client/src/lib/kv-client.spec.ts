@@ -188,6 +188,39 @@ describe('KvClient', () => {
     }
   });
 
+  it('says a write whose attempt went unanswered may have been applied, whatever another router refuses', async () => {
+    const bounded = new KvClient({
+      endpoints: [first.address, second.address],
+      callTimeoutMs: 5_000,
+      attemptTimeoutMs: 200,
+    });
+    const staleRing = () => {
+      throw new FailedPreconditionError('group_id', "group 'group-b' no longer owns the key");
+    };
+    for (const method of ['put', 'get'] as const) {
+      first.answer(method, () => new Promise<never>(() => undefined));
+      second.answer(method, staleRing);
+    }
+    try {
+      // The silent router may have applied the put: a refusal elsewhere is no answer about it.
+      const put = await bounded.put('k', 'v', { requestId: 'job-7' }).catch((caught: unknown) => caught);
+      expect(put).toBeInstanceOf(DeadlineExceededError);
+      expect((put as Error).message).toContain('may or may not have been applied; retry it with request_id "job-7"');
+      expect((put as Error).cause).toBeInstanceOf(FailedPreconditionError);
+      // A read changes nothing: the refusal stands.
+      const get = await bounded.get('k').catch((caught: unknown) => caught);
+      expect(get).toBeInstanceOf(FailedPreconditionError);
+      // A malformed write is refused the same everywhere: never applied.
+      second.answer('put', () => {
+        throw new InvalidArgumentError('key', 'must not be empty');
+      });
+      const malformed = await bounded.put('', 'v').catch((caught: unknown) => caught);
+      expect(malformed).toBeInstanceOf(InvalidArgumentError);
+    } finally {
+      bounded.close();
+    }
+  });
+
   it('gives a call that is slow at every router longer attempts each round, so it completes', async () => {
     const bounded = new KvClient({
       endpoints: [first.address, second.address],

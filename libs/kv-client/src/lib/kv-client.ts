@@ -10,7 +10,10 @@
 // id, the caller's or one this client makes, and every attempt of it, on any
 // router, carries the same one: the replica group remembers ids in its
 // replicated state and answers a repeated one with the first outcome, also
-// after a failover, so a write is applied at most once. Errors are the typed
+// after a failover, so a write is applied at most once. A write an attempt
+// sent and never heard back from may have been applied: it ends
+// DEADLINE_EXCEEDED naming its request id, whatever a later attempt was
+// refused with (but a malformed request). Errors are the typed
 // errors of @bulwark/errors, rebuilt from the status and its
 // bulwark-error-bin detail (never from message text).
 import { randomBytes } from 'node:crypto';
@@ -21,6 +24,7 @@ import {
   CancelledError,
   DeadlineExceededError,
   InternalError,
+  InvalidArgumentError,
   UnavailableError,
   type BulwarkError,
 } from '@bulwark/errors';
@@ -316,8 +320,9 @@ export class KvClient {
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
     checkTimeout(timeoutMs, 'timeoutMs');
     const deadline = performance.now() + timeoutMs;
+    const attempts: Attempts = { unanswered: false };
     try {
-      return await withRetry((round) => this.round(method, request, deadline, round), this.policy, {
+      return await withRetry((round) => this.round(method, request, deadline, round, attempts), this.policy, {
         deadline,
         now: () => performance.now(),
         random: Math.random,
@@ -325,6 +330,19 @@ export class KvClient {
       });
     } catch (error) {
       if (this.closing.signal.aborted) throw new CancelledError('the KV client is closed');
+      const writeIds = requestIdsOf(method, request);
+      // Sent and never answered, a write may have been applied: no later refusal (another router's stale ring,
+      // unavailability) says otherwise. Only a malformed request is refused the same everywhere.
+      if (writeIds.length > 0 && attempts.unanswered && !(error instanceof InvalidArgumentError)) {
+        throw Object.assign(
+          new DeadlineExceededError(
+            `kv.v1.KV/${method}: no definite answer: an attempt went unanswered, so the write may or may not have ` +
+              `been applied; retry it with request_id ${JSON.stringify(writeIds[0])}` +
+              `${writeIds.length > 1 ? ` (and the batch's other ids)` : ''} to learn its outcome (last: ${errorText(error)})`,
+          ),
+          { cause: error },
+        );
+      }
       if (!(error instanceof UnavailableError)) throw error;
       throw Object.assign(
         new UnavailableError(
@@ -345,6 +363,7 @@ export class KvClient {
     request: RequestOf<M>,
     deadline: number,
     round: number,
+    attempts: Attempts,
   ): Promise<ResponseOf<M>> {
     const boundMs = this.attemptTimeoutMs * 2 ** (round - 1);
     let lastError: unknown;
@@ -358,6 +377,7 @@ export class KvClient {
       try {
         return await Promise.race([callUnary(client, unary, request, { deadlineMs: attemptMs }), this.closed]);
       } catch (error) {
+        if (error instanceof DeadlineExceededError) attempts.unanswered = true;
         // Silent until the attempt's bound, with time left for the call: cut off from the replicas, or paused.
         const silent = error instanceof DeadlineExceededError && attemptMs < remainingMs;
         if (this.closing.signal.aborted || !(error instanceof UnavailableError || silent)) throw error;
@@ -376,6 +396,30 @@ export class KvClient {
       // Closed while waiting: the caller sees it next.
     }
   }
+}
+
+/** What a call's attempts have shown so far. */
+interface Attempts {
+  /** An attempt ended at a deadline (its own bound, the call's or the router's): what it sent may have taken effect. */
+  unanswered: boolean;
+}
+
+/** The request ids a write carries (a batch's, each put's); none for a read. */
+function requestIdsOf<M extends KvMethod>(method: M, request: RequestOf<M>): string[] {
+  switch (method) {
+    case 'put':
+    case 'delete':
+    case 'txn':
+      return [(request as kvV1.PutRequest | kvV1.DeleteRequest | kvV1.TxnRequest).requestId];
+    case 'batchPut':
+      return (request as kvV1.BatchPutRequest).puts.map((put) => put.requestId);
+    default:
+      return [];
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function checkTimeout(ms: number, name: string): void {
