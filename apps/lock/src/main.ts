@@ -1,12 +1,14 @@
 import { ConfigError, formatHostPort, hostPortList, int, oneOf } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { registerOnStart } from '@bulwark/coordinator-client';
+import { registerUntilStopped } from '@bulwark/coordinator-client';
 import { defaultWaiterLeaseMs, LockNode, memoryBackend, redisBackend } from '@bulwark/lock-service';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 
 let node: LockNode | undefined;
 const backendReadyTimeoutMs = 5_000;
+
+const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
 
 void runService({
   service: 'lock',
@@ -69,6 +71,6 @@ void runService({
     if (!node) throw new Error('prepare creates the lock node before the services are built');
     return node.services(kit);
   },
-  started: registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK),
-  onStopped: [async () => node?.stop(), flushTelemetry],
+  started: registration.started,
+  onStopped: [async () => node?.stop(), registration.stopped, flushTelemetry],
 });

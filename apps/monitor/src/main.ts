@@ -1,11 +1,13 @@
 import { ConfigError, hostPortList, int, listenAddressOrOff, oneOf, writableDirectory } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { registerOnStart } from '@bulwark/coordinator-client';
+import { registerUntilStopped } from '@bulwark/coordinator-client';
 import { MonitorNode } from '@bulwark/monitor-server';
 import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 
 let node: MonitorNode | undefined;
+
+const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_MONITOR);
 
 void runService({
   service: 'monitor',
@@ -50,7 +52,7 @@ void runService({
   },
   started: (config, logger, server) => {
     void node?.start();
-    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_MONITOR)(config, logger, server);
+    registration.started(config, logger, server);
   },
-  onStopped: [async () => node?.stop(), flushTelemetry],
+  onStopped: [async () => node?.stop(), registration.stopped, flushTelemetry],
 });

@@ -1,6 +1,6 @@
 import { formatHostPort, hostPortList, int, oneOf } from '@bulwark/config';
 import { coordinatorV1 } from '@bulwark/contracts';
-import { registerOnStart } from '@bulwark/coordinator-client';
+import { registerUntilStopped } from '@bulwark/coordinator-client';
 import { defaultKvLimits } from '@bulwark/kv-state';
 import {
   queuedOperationsMaxDefault,
@@ -12,6 +12,7 @@ import { runService } from '@bulwark/rpc';
 import { flushTelemetry } from '@bulwark/telemetry';
 
 let router: Router | undefined;
+const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER);
 
 void runService({
   service: 'router',
@@ -48,8 +49,8 @@ void runService({
     return router.services(kit);
   },
   started: (config, logger, server) => {
-    registerOnStart(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER)(config, logger, server);
+    registration.started(config, logger, server);
     router?.start(server);
   },
-  onStopped: [async () => router?.stop(), flushTelemetry],
+  onStopped: [async () => router?.stop(), registration.stopped, flushTelemetry],
 });

@@ -1,7 +1,8 @@
 // coordinator.v1 on a real 3-member cluster: group and ring administration,
 // manual failover under the primary-lease rule, retries made idempotent by a
-// request_id, watches, linearizable reads only at the leader, and bad input
-// answered with the status naming the field.
+// request_id, watches, linearizable reads only at the leader, members leaving
+// (a router that stops deregisters itself), and bad input answered with the
+// status naming the field.
 import { performance } from 'node:perf_hooks';
 import { Metadata } from '@grpc/grpc-js';
 import { coordinatorV1 } from '@bulwark/contracts';
@@ -17,7 +18,7 @@ import { callUnary, createClient, type UnaryMethod } from '@bulwark/rpc';
 import { registerMember } from '@bulwark/coordinator-client';
 import { launchComposeFleet, type ComposeFleet } from '@bulwark/fleet';
 import { createLogger } from '@bulwark/logging';
-import { repoPath, repoRoot } from '@bulwark/testing';
+import { freePort, killAllProcesses, repoPath, repoRoot, startService } from '@bulwark/testing';
 import { rejection } from '@bulwark/errors/testing';
 import { serveFakeReplicas, type FakeReplicas } from '@bulwark/coordinator-server/testing';
 import { leaseHolder } from './support/lease-holder';
@@ -54,6 +55,7 @@ describe('coordinator.v1 on a 3-member cluster', () => {
   }, 90_000);
 
   afterAll(async () => {
+    await killAllProcesses();
     for (const client of clients.values()) client.close();
     await cluster?.stop();
     await fakes?.stop();
@@ -192,6 +194,49 @@ describe('coordinator.v1 on a 3-member cluster', () => {
     const topology = await call(leader, leader.getTopology, {});
     expect(response.header?.revision).toBeGreaterThan(0n);
     expect(topology.topology?.members.map((member) => member.id)).toContain('router-9');
+  });
+
+  it('takes a router that stops out of the topology, and refuses to remove a listed replica or a coordinator', async () => {
+    const before = await call(leader, leader.getTopology, {});
+    const watched: coordinatorV1.TopologyEvent[] = [];
+    const watch = follower.watchTopology({ startRevision: (before.header?.revision ?? 0n) + 1n }, new Metadata());
+    watch.on('error', () => undefined);
+    const news: Array<() => void> = [];
+    watch.on('data', (response: coordinatorV1.WatchTopologyResponse) => {
+      watched.push(...response.events);
+      for (const wake of news.splice(0)) wake();
+    });
+    const seen = async (what: (change: coordinatorV1.TopologyEvent['change']) => boolean) => {
+      while (!watched.some((event) => what(event.change))) await new Promise<void>((wake) => news.push(wake));
+    };
+    try {
+      const router = startService('router', {
+        BULWARK_MEMBER_ID: 'router-leaving',
+        BULWARK_LISTEN_ADDR: `127.0.0.1:${await freePort()}`,
+        BULWARK_COORDINATORS: cluster.fleet
+          .services()
+          .map((service) => cluster.address(service.name, 7001))
+          .join(','),
+      });
+      await seen((change) => change?.$case === 'memberRegistered' && change.memberRegistered.id === 'router-leaving');
+      router.signal('SIGTERM');
+      await seen((change) => change?.$case === 'memberDeregistered' && change.memberDeregistered === 'router-leaving');
+      expect((await router.waitForExit(15_000)).code).toBe(0);
+    } finally {
+      watch.cancel();
+    }
+    const after = await call(leader, leader.getTopology, {});
+    expect(after.topology?.members.map((member) => member.id)).not.toContain('router-leaving');
+
+    // A replica its group lists leaves only with the group; the coordinators are fixed; an unknown id is named.
+    const listed = await rejection(call(leader, leader.deregisterMember, { memberId: 'replica-a1', requestId: '' }));
+    expect([listed.name, listed.details.field]).toEqual(['FailedPreconditionError', 'member_id']);
+    const coordinator = { ...replica('coordinator-9', 7009), role: MemberRole.MEMBER_ROLE_COORDINATOR, groupId: '' };
+    await call(leader, leader.registerMember, { member: coordinator, requestId: '' });
+    const peer = await rejection(call(leader, leader.deregisterMember, { memberId: 'coordinator-9', requestId: '' }));
+    expect([peer.name, peer.details.field]).toEqual(['FailedPreconditionError', 'member_id']);
+    const unknown = await rejection(call(leader, leader.deregisterMember, { memberId: 'ghost', requestId: '' }));
+    expect([unknown.name, unknown.details.field]).toEqual(['NotFoundError', 'member_id']);
   });
 
   it('answers linearizable reads only at the leader, with a hint elsewhere', async () => {

@@ -185,6 +185,26 @@ describe('bulwark status, failover and watch-topology (in process)', () => {
     });
   });
 
+  describe('deregister', () => {
+    it('removes the member through the leader with a request id, and exits 4 for a replica a group lists', async () => {
+      first.answer('deregisterMember', (request) => {
+        if (request.memberId === 'replica-1') {
+          throw new FailedPreconditionError('member_id', "member 'replica-1' is a replica of group 'group-a'");
+        }
+        return { header: { ...header, revision: 12n } };
+      });
+      const io = new CapturedIo();
+      expect(await cli(io, ['deregister', 'router-7'])).toBe(ExitCode.ok);
+      expect(io.output).toBe('member router-7 deregistered at revision 12\n');
+      const [request] = first.requests('deregisterMember');
+      expect(request?.memberId).toBe('router-7');
+      expect(request?.requestId).not.toBe('');
+      const refused = new CapturedIo();
+      expect(await cli(refused, ['deregister', 'replica-1'])).toBe(ExitCode.failedPrecondition);
+      expect(refused.errors).toMatch(/^bulwark: FAILED_PRECONDITION: member_id: /);
+    });
+  });
+
   describe('status', () => {
     it('shows the coordinators, groups and members, and says what it could not learn', async () => {
       const unreachable = `127.0.0.1:${await freePort()}`;

@@ -1,4 +1,4 @@
-// status, failover and watch-topology: the coordinators' view of the
+// status, failover, deregister and watch-topology: the coordinators' view of the
 // cluster (through the coordinator client, which finds the leader and
 // retries with one request id), with the monitor's health and the
 // primaries' lag for status.
@@ -41,6 +41,11 @@ export function registerClusterCommands(program: Command, handle: Handle): void 
       parsed(parseUint64),
     )
     .action(handle(failover));
+  program
+    .command('deregister')
+    .description('remove a router, lock or monitor member that is gone for good from the topology')
+    .argument('<member>')
+    .action(handle(deregister));
   program
     .command('watch-topology')
     .description('print each topology change as it commits, until Ctrl-C')
@@ -122,6 +127,19 @@ async function failover(
   return ExitCode.ok;
 }
 
+async function deregister(context: CommandContext, memberId: string): Promise<ExitCode> {
+  const answer = await withCoordinators(context, (caller) =>
+    caller.call('deregisterMember', { memberId, requestId: '' }, { deadlineMs: context.settings.timeoutMs }),
+  );
+  const revision = answer.header?.revision ?? 0n;
+  print(
+    context,
+    () => jsonText({ memberId, revision }),
+    () => `member ${memberId} deregistered at revision ${revision}\n`,
+  );
+  return ExitCode.ok;
+}
+
 async function watchTopology(
   context: CommandContext,
   flags: { fromRevision?: bigint; all?: boolean },
@@ -161,6 +179,12 @@ async function watchTopology(
               event.revision,
               { type: 'member-registered', member: memberJson(member) },
               `member ${member.id} (${roleName(member.role)}) at ${member.address}`,
+            );
+          } else if (change?.$case === 'memberDeregistered') {
+            write(
+              event.revision,
+              { type: 'member-deregistered', memberId: change.memberDeregistered },
+              `member ${change.memberDeregistered} deregistered`,
             );
           } else if (change?.$case === 'groupUpdated') {
             const group = change.groupUpdated;

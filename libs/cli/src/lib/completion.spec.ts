@@ -34,7 +34,18 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
   it('offers commands, then subcommands', () => {
     expect(complete('')).toEqual(
-      expect.arrayContaining(['put', 'get', 'del', 'scan', 'txn', 'lock', 'status', 'failover', 'watch-topology']),
+      expect.arrayContaining([
+        'put',
+        'get',
+        'del',
+        'scan',
+        'txn',
+        'lock',
+        'status',
+        'failover',
+        'deregister',
+        'watch-topology',
+      ]),
     );
     expect(complete('lo')).toEqual(['lock']);
     expect(complete('lock', '').sort()).toEqual(['acquire', 'hold', 'inspect', 'release']);

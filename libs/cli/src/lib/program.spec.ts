@@ -42,7 +42,18 @@ describe('bulwark (in process)', () => {
     it('documents the commands, the environment and the exit codes in --help', async () => {
       const { status, stdout } = await run(['--help']);
       expect(status).toBe(ExitCode.ok);
-      for (const text of ['put', 'get', 'del', 'scan', 'txn', 'lock', 'status', 'failover', 'watch-topology']) {
+      for (const text of [
+        'put',
+        'get',
+        'del',
+        'scan',
+        'txn',
+        'lock',
+        'status',
+        'failover',
+        'deregister',
+        'watch-topology',
+      ]) {
         expect(stdout).toContain(`\n  ${text} `);
       }
       for (const variable of ['BULWARK_ENDPOINTS', 'BULWARK_COORDINATOR_ENDPOINTS', 'BULWARK_LOCK_ENDPOINTS']) {

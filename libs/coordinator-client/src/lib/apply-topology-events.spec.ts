@@ -18,11 +18,11 @@ describe('applyTopologyEvents', () => {
         change: { $case: 'ringUpdated', ringUpdated: { version: 1n, virtualNodesPerWeight: 1, groups: [] } },
       },
       { revision: 8n, change: { $case: 'groupDeleted', groupDeleted: 'g' } },
+      { revision: 9n, change: { $case: 'memberDeregistered', memberDeregistered: 'b' } },
     ]);
-    expect(next.revision).toBe(8n);
+    expect(next.revision).toBe(9n);
     expect(next.members.map((m) => [m.id, m.address])).toEqual([
       ['a', 'moved:1'],
-      ['b', 'b:7100'],
       ['c', 'c:7100'],
     ]);
     expect(next.groups).toEqual([]);

@@ -37,6 +37,10 @@ export function applyTopologyEvents(
         members ??= byId(topology.members);
         members.set(change.memberRegistered.id, change.memberRegistered);
         break;
+      case 'memberDeregistered':
+        members ??= byId(topology.members);
+        members.delete(change.memberDeregistered);
+        break;
       case 'groupUpdated':
         groups ??= byId(topology.groups);
         groups.set(change.groupUpdated.id, change.groupUpdated);

@@ -32,6 +32,7 @@ describe('registerMember', () => {
           if (received.length === 1) throw new UnavailableError('answer lost');
           return { header: { memberId: 'c1', epoch: 0n, ballot: undefined, revision: 7n, sequence: 0n, groupId: '' } };
         }),
+        deregisterMember: kit.unary(unserved),
         reportSuspect: kit.unary(unserved),
         failover: kit.unary(unserved),
         createGroup: kit.unary(unserved),

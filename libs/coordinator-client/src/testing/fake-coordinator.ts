@@ -70,6 +70,7 @@ export async function startFakeCoordinator(): Promise<FakeCoordinator> {
       getLeader: unary(kit, 'getLeader'),
       getTopology: unary(kit, 'getTopology'),
       registerMember: unary(kit, 'registerMember'),
+      deregisterMember: unary(kit, 'deregisterMember'),
       reportSuspect: unary(kit, 'reportSuspect'),
       failover: unary(kit, 'failover'),
       createGroup: unary(kit, 'createGroup'),

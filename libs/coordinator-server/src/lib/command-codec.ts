@@ -34,6 +34,8 @@ function commandToProto(command: Change): coordinatorV1Metadata.MetadataCommand[
   switch (command.type) {
     case 'registerMember':
       return { $case: 'registerMember', registerMember: memberToProto(command.member) };
+    case 'deregisterMember':
+      return { $case: 'deregisterMember', deregisterMember: { memberId: command.memberId } };
     case 'createGroup':
       return {
         $case: 'createGroup',
@@ -119,6 +121,8 @@ function commandFromProto(body: coordinatorV1Metadata.MetadataCommand['command']
       const member = memberFromProto(body.registerMember);
       return member ? { type: 'registerMember', member } : { type: 'noop' };
     }
+    case 'deregisterMember':
+      return { type: 'deregisterMember', memberId: body.deregisterMember.memberId };
     case 'createGroup': {
       const mode = modeFromProto(body.createGroup.mode);
       const { groupId, members } = body.createGroup;

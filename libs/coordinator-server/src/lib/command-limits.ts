@@ -40,6 +40,7 @@ const setRingBytes =
 const failoverBytes = idField + uint64Field + idField + uint64Field;
 const startHandoverBytes = idField + uint64Field + idField;
 const deleteGroupBytes = idField + uint64Field;
+const deregisterMemberBytes = idField;
 const renewPrimaryLeaseBytes = idField + idField + uint64Field + uint32Field(leaseMsMax);
 const updateInSyncSetBytes = idField + uint64Field + idField + groupMembersMax * idField;
 
@@ -50,6 +51,7 @@ export const commandBytesMax =
   Math.max(
     ...[
       memberBytes,
+      deregisterMemberBytes,
       createGroupBytes,
       deleteGroupBytes,
       setRingBytes,

@@ -49,6 +49,7 @@ function msUntil(deadline: Deadline): number {
 const {
   CreateGroupRequest,
   DeleteGroupRequest,
+  DeregisterMemberRequest,
   FailoverRequest,
   RegisterMemberRequest,
   RenewPrimaryLeaseRequest,
@@ -108,6 +109,13 @@ export function coordinatorService(kit: HandlerKit, options: CoordinatorServiceO
         },
         key,
       );
+      return { header: header(revision) };
+    }),
+
+    deregisterMember: kit.unary(async (request) => {
+      const key = requestKeyOf('DeregisterMember', DeregisterMemberRequest, request);
+      const memberId = checkId(request.memberId, 'member_id');
+      const { revision } = await proposer.change({ decide: () => ({ type: 'deregisterMember', memberId }) }, key);
       return { header: header(revision) };
     }),
 

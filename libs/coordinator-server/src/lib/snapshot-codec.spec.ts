@@ -50,6 +50,14 @@ describe('snapshots and log entries', () => {
       ],
       [{ type: 'createGroup', groupId: 'g3', members: ['r3'], mode: 'sync' }, 'b3'],
       [{ type: 'deleteGroup', groupId: 'g3' }, 'g1'],
+      [
+        {
+          type: 'registerMember',
+          member: { id: 'router-1', address: 'x:1', role: 'router', groupId: '', metricsAddress: '' },
+        },
+        'a4',
+      ],
+      [{ type: 'deregisterMember', memberId: 'router-1' }, 'i1'],
     ];
     for (const [command, id] of commands) {
       // Through the log's bytes, as the runner applies them.

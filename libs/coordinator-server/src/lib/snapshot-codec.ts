@@ -54,6 +54,7 @@ function requestToProto(request: RememberedRequest): coordinatorV1Metadata.Remem
         ring: 'ring' in value ? ringToProto(value.ring) : undefined,
         deletedGroupId: 'groupId' in value ? value.groupId : '',
         leaseMs: 'leaseMs' in value ? value.leaseMs : 0,
+        deregisteredMemberId: 'memberId' in value ? value.memberId : '',
       },
     },
   };
@@ -89,5 +90,6 @@ function resultFromProto({ requestId, outcome }: coordinatorV1Metadata.Remembere
     return { ok: true, value: output.leaseMs > 0 ? { group, leaseMs: output.leaseMs } : { group } };
   }
   if (output.deletedGroupId !== '') return { ok: true, value: { groupId: output.deletedGroupId } };
+  if (output.deregisteredMemberId !== '') return { ok: true, value: { memberId: output.deregisteredMemberId } };
   throw new Error(`remembered request ${requestId} has an empty outcome`);
 }

@@ -118,6 +118,8 @@ export function eventToProto(event: TopologyEvent): coordinatorV1.TopologyEvent 
         revision: event.revision,
         change: { $case: 'memberRegistered', memberRegistered: memberToProto(change.member) },
       };
+    case 'memberDeregistered':
+      return { revision: event.revision, change: { $case: 'memberDeregistered', memberDeregistered: change.memberId } };
     case 'groupUpdated':
       return { revision: event.revision, change: { $case: 'groupUpdated', groupUpdated: groupToProto(change.group) } };
     case 'groupDeleted':

@@ -22,6 +22,9 @@ export function applyEvents(topology: Topology, events: readonly TopologyEvent[]
       case 'memberRegistered':
         members = withItem(members, frozenMember(change.member));
         break;
+      case 'memberDeregistered':
+        members = withoutItem(members, change.memberId);
+        break;
       case 'groupUpdated':
         groups = withItem(groups, frozenGroup(change.group));
         break;

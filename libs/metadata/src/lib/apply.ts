@@ -10,6 +10,7 @@ import { createGroup } from './handlers/create-group';
 import { deleteGroup } from './handlers/delete-group';
 import { failover } from './handlers/failover';
 import type { Outcome } from './handlers/outcome';
+import { deregisterMember } from './handlers/deregister-member';
 import { registerMember } from './handlers/register-member';
 import { renewPrimaryLease } from './handlers/renew-primary-lease';
 import { setRing } from './handlers/set-ring';
@@ -71,6 +72,8 @@ function handle(state: StateView, command: MetadataCommand): Outcome<CommandOutp
   switch (command.type) {
     case 'registerMember':
       return registerMember(state, command);
+    case 'deregisterMember':
+      return deregisterMember(state, command);
     case 'createGroup':
       return createGroup(state, command);
     case 'deleteGroup':

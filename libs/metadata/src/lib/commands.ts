@@ -10,6 +10,12 @@ export interface RegisterMemberCommand {
   readonly member: Member;
 }
 
+/** Removes a router, lock or monitor member; a replica leaves only with its group, a coordinator never. */
+export interface DeregisterMemberCommand {
+  readonly type: 'deregisterMember';
+  readonly memberId: string;
+}
+
 export interface CreateGroupCommand {
   readonly type: 'createGroup';
   readonly groupId: string;
@@ -92,6 +98,7 @@ export interface NoopCommand {
 
 export type MetadataCommand =
   | RegisterMemberCommand
+  | DeregisterMemberCommand
   | CreateGroupCommand
   | DeleteGroupCommand
   | SetRingCommand
@@ -106,6 +113,7 @@ export type CommandType = MetadataCommand['type'];
 /** What each command returns when it succeeds: what its RPC answers with. */
 export interface CommandOutputs {
   registerMember: { readonly member: Member };
+  deregisterMember: { readonly memberId: string };
   createGroup: { readonly group: ReplicaGroup };
   deleteGroup: { readonly groupId: string };
   setRing: { readonly ring: Ring };

@@ -83,6 +83,10 @@ export class IndexedState implements StateView {
           this.putMember(frozenMember(change.member));
           this.memberList = undefined;
           break;
+        case 'memberDeregistered':
+          this.removeMember(change.memberId);
+          this.memberList = undefined;
+          break;
         case 'groupUpdated':
           this.putGroup(frozenGroup(change.group));
           this.groupList = undefined;
@@ -117,6 +121,13 @@ export class IndexedState implements StateView {
     if (previous) this.memberIdByAddress.delete(previous.address);
     this.members.set(member.id, member);
     this.memberIdByAddress.set(member.address, member.id);
+  }
+
+  private removeMember(memberId: string): void {
+    const previous = this.members.get(memberId);
+    if (!previous) return;
+    this.memberIdByAddress.delete(previous.address);
+    this.members.delete(memberId);
   }
 
   private putGroup(group: ReplicaGroup): void {

@@ -203,6 +203,7 @@ describe('metadata state machine properties', () => {
     );
     const types: CommandType[] = [
       'registerMember',
+      'deregisterMember',
       'createGroup',
       'deleteGroup',
       'setRing',
@@ -215,6 +216,7 @@ describe('metadata state machine properties', () => {
       ...types.flatMap((type) => [`${type} ok`, `${type} rejected`]),
       'noop ok',
       'registerMember unchanged',
+      'deregisterMember rejected naming member_id',
       'updateInSyncSet unchanged',
       'startHandover unchanged',
       'startHandover rejected naming target_primary',

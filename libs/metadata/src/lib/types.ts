@@ -81,6 +81,7 @@ export interface Topology {
 /** What one committed change did, as coordinator.v1.TopologyEvent's `change` oneof. */
 export type TopologyChange =
   | { readonly type: 'memberRegistered'; readonly member: Member }
+  | { readonly type: 'memberDeregistered'; readonly memberId: string }
   | { readonly type: 'groupUpdated'; readonly group: ReplicaGroup }
   | { readonly type: 'groupDeleted'; readonly groupId: string }
   | { readonly type: 'ringUpdated'; readonly ring: Ring };

@@ -70,6 +70,7 @@ function resolve(template: Template, topology: Topology): MetadataCommand {
         mode: template.mode,
       };
     case 'deleteGroup':
+    case 'deregisterMember':
       return template;
     case 'setRing':
       return {

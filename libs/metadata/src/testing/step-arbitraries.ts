@@ -42,6 +42,7 @@ export type Template =
       mode: ReplicationMode;
     }
   | { type: 'deleteGroup'; groupId: string }
+  | { type: 'deregisterMember'; memberId: string }
   | {
       type: 'setRing';
       version: 'current' | 'wrong';
@@ -104,6 +105,13 @@ const template: fc.Arbitrary<Template> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('deleteGroup' as const), groupId }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('deregisterMember' as const),
+      memberId: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...replicaIds, 'router-1') }, fc.constant(invalidId)),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({

@@ -249,6 +249,9 @@ export interface TopologyEvent {
     | //
     /** ring_updated is the new ring. */
     { $case: "ringUpdated"; ringUpdated: Ring }
+    | //
+    /** member_deregistered is the id of a member removed. */
+    { $case: "memberDeregistered"; memberDeregistered: string }
     | undefined;
 }
 
@@ -324,6 +327,23 @@ export interface RegisterMemberRequest {
 /** RegisterMemberResponse confirms a registration. */
 export interface RegisterMemberResponse {
   /** header carries the revision that holds the registration. */
+  header: ResponseHeader | undefined;
+}
+
+/** DeregisterMemberRequest removes a member. */
+export interface DeregisterMemberRequest {
+  /** member_id is the member to remove, 1 to 64 characters [a-z0-9-]. */
+  memberId: string;
+  /**
+   * request_id, optional, makes retries of this removal idempotent (see
+   * Coordinator).
+   */
+  requestId: string;
+}
+
+/** DeregisterMemberResponse confirms a removal. */
+export interface DeregisterMemberResponse {
+  /** header carries the revision that removed the member. */
   header: ResponseHeader | undefined;
 }
 
@@ -1252,6 +1272,9 @@ export const TopologyEvent: MessageFns<TopologyEvent> = {
       case "ringUpdated":
         Ring.encode(message.change.ringUpdated, writer.uint32(42).fork()).join();
         break;
+      case "memberDeregistered":
+        writer.uint32(50).string(message.change.memberDeregistered);
+        break;
     }
     return writer;
   },
@@ -1309,6 +1332,14 @@ export const TopologyEvent: MessageFns<TopologyEvent> = {
             message.change = { $case: "ringUpdated", ringUpdated: Ring.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.change = { $case: "memberDeregistered", memberDeregistered: reader.string() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1340,6 +1371,10 @@ export const TopologyEvent: MessageFns<TopologyEvent> = {
         ? { $case: "ringUpdated", ringUpdated: Ring.fromJSON(object.ringUpdated) }
         : isSet(object.ring_updated)
         ? { $case: "ringUpdated", ringUpdated: Ring.fromJSON(object.ring_updated) }
+        : isSet(object.memberDeregistered)
+        ? { $case: "memberDeregistered", memberDeregistered: globalThis.String(object.memberDeregistered) }
+        : isSet(object.member_deregistered)
+        ? { $case: "memberDeregistered", memberDeregistered: globalThis.String(object.member_deregistered) }
         : undefined,
     };
   },
@@ -1357,6 +1392,8 @@ export const TopologyEvent: MessageFns<TopologyEvent> = {
       obj.groupDeleted = message.change.groupDeleted;
     } else if (message.change?.$case === "ringUpdated") {
       obj.ringUpdated = Ring.toJSON(message.change.ringUpdated);
+    } else if (message.change?.$case === "memberDeregistered") {
+      obj.memberDeregistered = message.change.memberDeregistered;
     }
     return obj;
   },
@@ -1395,6 +1432,12 @@ export const TopologyEvent: MessageFns<TopologyEvent> = {
       case "ringUpdated": {
         if (object.change?.ringUpdated !== undefined && object.change?.ringUpdated !== null) {
           message.change = { $case: "ringUpdated", ringUpdated: Ring.fromPartial(object.change.ringUpdated) };
+        }
+        break;
+      }
+      case "memberDeregistered": {
+        if (object.change?.memberDeregistered !== undefined && object.change?.memberDeregistered !== null) {
+          message.change = { $case: "memberDeregistered", memberDeregistered: object.change.memberDeregistered };
         }
         break;
       }
@@ -2043,6 +2086,168 @@ export const RegisterMemberResponse: MessageFns<RegisterMemberResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<RegisterMemberResponse>, I>>(object: I): RegisterMemberResponse {
     const message = createBaseRegisterMemberResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeregisterMemberRequest(): DeregisterMemberRequest {
+  return { memberId: "", requestId: "" };
+}
+
+export const DeregisterMemberRequest: MessageFns<DeregisterMemberRequest> = {
+  encode(message: DeregisterMemberRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "") {
+      writer.uint32(10).string(message.memberId);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterMemberRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterMemberRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeregisterMemberRequest {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeregisterMemberRequest): unknown {
+    const obj: any = {};
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterMemberRequest>, I>>(base?: I): DeregisterMemberRequest {
+    return DeregisterMemberRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterMemberRequest>, I>>(object: I): DeregisterMemberRequest {
+    const message = createBaseDeregisterMemberRequest();
+    message.memberId = object.memberId ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeregisterMemberResponse(): DeregisterMemberResponse {
+  return { header: undefined };
+}
+
+export const DeregisterMemberResponse: MessageFns<DeregisterMemberResponse> = {
+  encode(message: DeregisterMemberResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterMemberResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterMemberResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeregisterMemberResponse {
+    return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
+  },
+
+  toJSON(message: DeregisterMemberResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterMemberResponse>, I>>(base?: I): DeregisterMemberResponse {
+    return DeregisterMemberResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterMemberResponse>, I>>(object: I): DeregisterMemberResponse {
+    const message = createBaseDeregisterMemberResponse();
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
@@ -3623,6 +3828,24 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): RegisterMemberResponse => RegisterMemberResponse.decode(value),
   },
   /**
+   * DeregisterMember removes a router, lock or monitor member from the
+   * topology: what one does as it stops (a pod scaled down or replaced) and
+   * an operator does for one that died for good. An unknown id is
+   * NOT_FOUND; a replica (its group lists it) or a coordinator (the Paxos
+   * peers are fixed) is FAILED_PRECONDITION naming member_id.
+   */
+  deregisterMember: {
+    path: "/coordinator.v1.Coordinator/DeregisterMember" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeregisterMemberRequest): Buffer =>
+      serializeMessage(DeregisterMemberRequest, value),
+    requestDeserialize: (value: Buffer): DeregisterMemberRequest => DeregisterMemberRequest.decode(value),
+    responseSerialize: (value: DeregisterMemberResponse): Buffer =>
+      serializeMessage(DeregisterMemberResponse, value),
+    responseDeserialize: (value: Buffer): DeregisterMemberResponse => DeregisterMemberResponse.decode(value),
+  },
+  /**
    * ReportSuspect tells the leader that a member looks dead (a monitor's
    * phi-accrual detector says DOWN). Every field is checked
    * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
@@ -3778,6 +4001,14 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    */
   registerMember: handleUnaryCall<RegisterMemberRequest, RegisterMemberResponse>;
   /**
+   * DeregisterMember removes a router, lock or monitor member from the
+   * topology: what one does as it stops (a pod scaled down or replaced) and
+   * an operator does for one that died for good. An unknown id is
+   * NOT_FOUND; a replica (its group lists it) or a coordinator (the Paxos
+   * peers are fixed) is FAILED_PRECONDITION naming member_id.
+   */
+  deregisterMember: handleUnaryCall<DeregisterMemberRequest, DeregisterMemberResponse>;
+  /**
    * ReportSuspect tells the leader that a member looks dead (a monitor's
    * phi-accrual detector says DOWN). Every field is checked
    * (INVALID_ARGUMENT naming it). When the suspect is a group's primary the
@@ -3920,6 +4151,28 @@ export interface CoordinatorClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RegisterMemberResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * DeregisterMember removes a router, lock or monitor member from the
+   * topology: what one does as it stops (a pod scaled down or replaced) and
+   * an operator does for one that died for good. An unknown id is
+   * NOT_FOUND; a replica (its group lists it) or a coordinator (the Paxos
+   * peers are fixed) is FAILED_PRECONDITION naming member_id.
+   */
+  deregisterMember(
+    request: DeregisterMemberRequest,
+    callback: (error: ServiceError | null, response: DeregisterMemberResponse) => void,
+  ): ClientUnaryCall;
+  deregisterMember(
+    request: DeregisterMemberRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeregisterMemberResponse) => void,
+  ): ClientUnaryCall;
+  deregisterMember(
+    request: DeregisterMemberRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeregisterMemberResponse) => void,
   ): ClientUnaryCall;
   /**
    * ReportSuspect tells the leader that a member looks dead (a monitor's

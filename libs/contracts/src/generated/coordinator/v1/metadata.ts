@@ -55,6 +55,9 @@ export interface MetadataCommand {
     | //
     /** start_handover marks a group for handover to another member. */
     { $case: "startHandover"; startHandover: StartHandoverCommand }
+    | //
+    /** deregister_member removes a router, lock or monitor member. */
+    { $case: "deregisterMember"; deregisterMember: DeregisterMemberCommand }
     | undefined;
   /**
    * request_fingerprint is set only when request_id is the caller's: the
@@ -64,6 +67,15 @@ export interface MetadataCommand {
    * and ALREADY_EXISTS naming request_id if not.
    */
   requestFingerprint: string;
+}
+
+/**
+ * DeregisterMemberCommand removes a member no group lists and that is not a
+ * coordinator.
+ */
+export interface DeregisterMemberCommand {
+  /** member_id is the member to remove. */
+  memberId: string;
 }
 
 /**
@@ -208,6 +220,8 @@ export interface CommandOutput {
   deletedGroupId: string;
   /** lease_ms is the lease RenewPrimaryLease granted. */
   leaseMs: number;
+  /** deregistered_member_id is DeregisterMember's member. */
+  deregisteredMemberId: string;
 }
 
 /**
@@ -294,6 +308,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         break;
       case "startHandover":
         StartHandoverCommand.encode(message.command.startHandover, writer.uint32(90).fork()).join();
+        break;
+      case "deregisterMember":
+        DeregisterMemberCommand.encode(message.command.deregisterMember, writer.uint32(98).fork()).join();
         break;
     }
     if (message.requestFingerprint !== "") {
@@ -399,6 +416,17 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             };
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.command = {
+              $case: "deregisterMember",
+              deregisterMember: DeregisterMemberCommand.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
           case 9: {
             if (tag !== 74) {
               break;
@@ -459,6 +487,10 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         ? { $case: "startHandover", startHandover: StartHandoverCommand.fromJSON(object.startHandover) }
         : isSet(object.start_handover)
         ? { $case: "startHandover", startHandover: StartHandoverCommand.fromJSON(object.start_handover) }
+        : isSet(object.deregisterMember)
+        ? { $case: "deregisterMember", deregisterMember: DeregisterMemberCommand.fromJSON(object.deregisterMember) }
+        : isSet(object.deregister_member)
+        ? { $case: "deregisterMember", deregisterMember: DeregisterMemberCommand.fromJSON(object.deregister_member) }
         : undefined,
       requestFingerprint: isSet(object.requestFingerprint)
         ? globalThis.String(object.requestFingerprint)
@@ -489,6 +521,8 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       obj.updateInSyncSet = UpdateInSyncSetCommand.toJSON(message.command.updateInSyncSet);
     } else if (message.command?.$case === "startHandover") {
       obj.startHandover = StartHandoverCommand.toJSON(message.command.startHandover);
+    } else if (message.command?.$case === "deregisterMember") {
+      obj.deregisterMember = DeregisterMemberCommand.toJSON(message.command.deregisterMember);
     }
     if (message.requestFingerprint !== "") {
       obj.requestFingerprint = message.requestFingerprint;
@@ -569,8 +603,90 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         }
         break;
       }
+      case "deregisterMember": {
+        if (object.command?.deregisterMember !== undefined && object.command?.deregisterMember !== null) {
+          message.command = {
+            $case: "deregisterMember",
+            deregisterMember: DeregisterMemberCommand.fromPartial(object.command.deregisterMember),
+          };
+        }
+        break;
+      }
     }
     message.requestFingerprint = object.requestFingerprint ?? "";
+    return message;
+  },
+};
+
+function createBaseDeregisterMemberCommand(): DeregisterMemberCommand {
+  return { memberId: "" };
+}
+
+export const DeregisterMemberCommand: MessageFns<DeregisterMemberCommand> = {
+  encode(message: DeregisterMemberCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "") {
+      writer.uint32(10).string(message.memberId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterMemberCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterMemberCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeregisterMemberCommand {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeregisterMemberCommand): unknown {
+    const obj: any = {};
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterMemberCommand>, I>>(base?: I): DeregisterMemberCommand {
+    return DeregisterMemberCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterMemberCommand>, I>>(object: I): DeregisterMemberCommand {
+    const message = createBaseDeregisterMemberCommand();
+    message.memberId = object.memberId ?? "";
     return message;
   },
 };
@@ -1420,7 +1536,14 @@ export const UpdateInSyncSetCommand: MessageFns<UpdateInSyncSetCommand> = {
 };
 
 function createBaseCommandOutput(): CommandOutput {
-  return { member: undefined, group: undefined, ring: undefined, deletedGroupId: "", leaseMs: 0 };
+  return {
+    member: undefined,
+    group: undefined,
+    ring: undefined,
+    deletedGroupId: "",
+    leaseMs: 0,
+    deregisteredMemberId: "",
+  };
 }
 
 export const CommandOutput: MessageFns<CommandOutput> = {
@@ -1439,6 +1562,9 @@ export const CommandOutput: MessageFns<CommandOutput> = {
     }
     if (message.leaseMs !== 0) {
       writer.uint32(40).uint32(message.leaseMs);
+    }
+    if (message.deregisteredMemberId !== "") {
+      writer.uint32(50).string(message.deregisteredMemberId);
     }
     return writer;
   },
@@ -1496,6 +1622,14 @@ export const CommandOutput: MessageFns<CommandOutput> = {
             message.leaseMs = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.deregisteredMemberId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1523,6 +1657,11 @@ export const CommandOutput: MessageFns<CommandOutput> = {
         : isSet(object.lease_ms)
         ? globalThis.Number(object.lease_ms)
         : 0,
+      deregisteredMemberId: isSet(object.deregisteredMemberId)
+        ? globalThis.String(object.deregisteredMemberId)
+        : isSet(object.deregistered_member_id)
+        ? globalThis.String(object.deregistered_member_id)
+        : "",
     };
   },
 
@@ -1543,6 +1682,9 @@ export const CommandOutput: MessageFns<CommandOutput> = {
     if (message.leaseMs !== 0) {
       obj.leaseMs = Math.round(message.leaseMs);
     }
+    if (message.deregisteredMemberId !== "") {
+      obj.deregisteredMemberId = message.deregisteredMemberId;
+    }
     return obj;
   },
 
@@ -1560,6 +1702,7 @@ export const CommandOutput: MessageFns<CommandOutput> = {
     message.ring = (object.ring !== undefined && object.ring !== null) ? Ring.fromPartial(object.ring) : undefined;
     message.deletedGroupId = object.deletedGroupId ?? "";
     message.leaseMs = object.leaseMs ?? 0;
+    message.deregisteredMemberId = object.deregisteredMemberId ?? "";
     return message;
   },
 };
