@@ -16,8 +16,10 @@ export {
   makeDirectoryDurably,
   replaceFileAtomically,
   syncDirectory,
+  syncWriteBytesMax,
   writeFully,
   writeFullyAsync,
+  writeLogRecord,
 } from './lib/durable-files';
 export { closeLogFile, dropUnsyncedWrites, type OpenLogFile } from './lib/open-log-files';
 export { SerialQueue } from './lib/serial-queue';

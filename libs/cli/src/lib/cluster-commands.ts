@@ -43,7 +43,9 @@ export function registerClusterCommands(program: Command, handle: Handle): void 
     .action(handle(failover));
   program
     .command('deregister')
-    .description('remove a router, lock or monitor member that is gone for good from the topology')
+    .description(
+      'remove a member that is gone for good from the topology (a replica its group lists leaves with its group)',
+    )
     .argument('<member>')
     .action(handle(deregister));
   program

@@ -1,9 +1,12 @@
 // Registration as a background task of a service's start: it must not hold up
-// serving, and its outcome is logged rather than thrown. A stateless member
-// (router, lock, monitor) also leaves the topology when it stops: a pod
-// scaled down or replaced is gone, not DOWN, and its address is free for the
-// next pod. One that crashes stays listed (DOWN) until an operator runs
-// `bulwark deregister`.
+// serving, and its outcome is logged rather than thrown. A registered member
+// registers again now and then (a repeat changes nothing), which puts back a
+// registration lost since: an operator's `bulwark deregister` of a member
+// that was only paused, or the late deregistration of an earlier process
+// with the same id. A stateless member (router, lock, monitor) also leaves
+// the topology when it stops: a pod scaled down or replaced is gone, not
+// DOWN, and its address is free for the next pod. One that crashes stays
+// listed (DOWN) until an operator runs `bulwark deregister`.
 import { randomUUID } from 'node:crypto';
 import { formatHostPort, type HostPort } from '@bulwark/config';
 import type { coordinatorV1 } from '@bulwark/contracts';
@@ -14,28 +17,12 @@ import { registerMember } from './register-member';
 
 /** How long a stopping member tries to leave: it delays the exit, and a member left listed is only shown DOWN. */
 export const deregistrationDeadlineMs = 1_500;
-
-/** Registers member in the background; resolves true once registered, false when it gave up (logged either way). */
-export function registerInBackground(
-  coordinators: string[],
-  member: coordinatorV1.Member,
-  logger: Logger,
-): Promise<boolean> {
-  return registerMember({ coordinators, member, logger, callDeadlineMs: 2_000, totalDeadlineMs: 60_000 }).then(
-    (response) => {
-      logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
-      return true;
-    },
-    (error: unknown) => {
-      if (error instanceof UnimplementedError) {
-        logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
-      } else {
-        logger.error({ err: error }, 'registration with coordinators failed');
-      }
-      return false;
-    },
-  );
-}
+/** Between a registered member's repeats of its registration. */
+export const reregistrationIntervalMs = 30_000;
+/** How long the first registration keeps trying: a service cannot be found without it. */
+const firstRegistrationDeadlineMs = 60_000;
+/** How long one repeat may take: the next one comes anyway. */
+const reregistrationDeadlineMs = 10_000;
 
 interface MemberConfig {
   memberId: string;
@@ -52,64 +39,144 @@ interface StartedServerView {
 
 type StartedHook = (config: MemberConfig, logger: Logger, server: StartedServerView) => void;
 
-/** A service's `started` hook that registers it with the coordinators in the given role, with its metrics address. */
-export function registerOnStart(role: coordinatorV1.MemberRole): StartedHook {
-  return (config, logger, server) => void startRegistration(role, config, logger, server);
+export interface RepeatOptions {
+  /** Between repeats of a registration that succeeded (reregistrationIntervalMs by default). */
+  readonly reregistrationIntervalMs?: number;
 }
 
-function startRegistration(
-  role: coordinatorV1.MemberRole,
-  config: MemberConfig,
-  logger: Logger,
-  server: StartedServerView,
-): Promise<boolean> {
-  return registerInBackground(
-    config.coordinators.map(formatHostPort),
-    {
+/** One member's registration: registered at start, repeated while it runs, and undone by leave(). */
+class MemberRegistration {
+  private readonly coordinators: string[];
+  private readonly member: coordinatorV1.Member;
+  /** Its channels and leader knowledge, shared by every call; closed once it leaves. */
+  private readonly caller: CoordinatorCaller;
+  private repeats: NodeJS.Timeout | undefined;
+  private repeating: Promise<unknown> = Promise.resolve();
+  private registered = false;
+  private leaving = false;
+
+  constructor(
+    role: coordinatorV1.MemberRole,
+    config: MemberConfig,
+    private readonly logger: Logger,
+    server: StartedServerView,
+    private readonly intervalMs: number,
+  ) {
+    this.coordinators = config.coordinators.map(formatHostPort);
+    this.caller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
+    this.member = {
       id: config.memberId,
       address: formatHostPort(config.advertiseAddress),
       role,
       groupId: config.groupId ?? '',
       metricsAddress: server.metricsAddress ?? '',
-    },
-    logger,
-  );
+    };
+  }
+
+  start(): void {
+    registerMember({
+      coordinators: this.coordinators,
+      member: this.member,
+      logger: this.logger,
+      callDeadlineMs: 2_000,
+      totalDeadlineMs: firstRegistrationDeadlineMs,
+      caller: this.caller,
+    }).then(
+      (response) => {
+        this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
+        if (this.leaving) return;
+        this.registered = true;
+        this.repeats = setInterval(() => this.repeat(), this.intervalMs);
+        // A replica never leaves: its repeats must not keep a stopping process alive.
+        this.repeats.unref();
+      },
+      (error: unknown) => {
+        if (this.leaving) return;
+        if (error instanceof UnimplementedError) {
+          this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
+        } else {
+          this.logger.error({ err: error }, 'registration with coordinators failed');
+        }
+      },
+    );
+  }
+
+  /**
+   * Stops the repeats and takes the member out of the topology, if it got in,
+   * within deregistrationDeadlineMs (after a repeat in flight, which would
+   * otherwise put it back); logged, never thrown. Waiting for a first
+   * registration still retrying would hold up the exit: it is left alone.
+   */
+  async leave(): Promise<void> {
+    this.leaving = true;
+    clearInterval(this.repeats);
+    try {
+      await this.repeating;
+      if (this.registered) await this.deregister();
+    } finally {
+      // Also ends a first registration still retrying.
+      this.caller.close();
+    }
+  }
+
+  private repeat(): void {
+    this.repeating = registerMember({
+      coordinators: this.coordinators,
+      member: this.member,
+      logger: this.logger,
+      callDeadlineMs: 2_000,
+      totalDeadlineMs: reregistrationDeadlineMs,
+      caller: this.caller,
+    }).catch((error: unknown) => this.logger.warn({ err: error }, 'repeating the registration failed'));
+  }
+
+  private async deregister(): Promise<void> {
+    try {
+      const answer = await this.caller.call(
+        'deregisterMember',
+        { memberId: this.member.id, requestId: randomUUID() },
+        { deadlineMs: deregistrationDeadlineMs, attemptDeadlineMs: deregistrationDeadlineMs / 3 },
+      );
+      this.logger.info({ revision: String(answer.header?.revision ?? 0n) }, 'deregistered from coordinators');
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      this.logger.warn({ err: error }, 'could not deregister from coordinators; the member stays listed (DOWN)');
+    }
+  }
+}
+
+/** A service's `started` hook that registers it with the coordinators in the given role, with its metrics address. */
+export function registerOnStart(role: coordinatorV1.MemberRole, options: RepeatOptions = {}): StartedHook {
+  return (config, logger, server) =>
+    new MemberRegistration(
+      role,
+      config,
+      logger,
+      server,
+      options.reregistrationIntervalMs ?? reregistrationIntervalMs,
+    ).start();
 }
 
 /**
  * A stateless service's hooks: `started` registers it as registerOnStart
- * does, `stopped` (one of its onStopped hooks) takes it out of the topology
- * again, if it got in, within a second and a half; logged, never thrown.
+ * does, `stopped` (one of its onStopped hooks) takes it out of the topology.
  */
-export function registerUntilStopped(role: coordinatorV1.MemberRole): {
-  started: StartedHook;
-  stopped: () => Promise<void>;
-} {
-  let leave: (() => Promise<void>) | undefined;
+export function registerUntilStopped(
+  role: coordinatorV1.MemberRole,
+  options: RepeatOptions = {},
+): { started: StartedHook; stopped: () => Promise<void> } {
+  let registration: MemberRegistration | undefined;
   return {
     started: (config, logger, server) => {
-      void startRegistration(role, config, logger, server).then((registered) => {
-        if (registered) leave = () => deregister(config, logger);
-      });
+      registration = new MemberRegistration(
+        role,
+        config,
+        logger,
+        server,
+        options.reregistrationIntervalMs ?? reregistrationIntervalMs,
+      );
+      registration.start();
     },
-    // Not registered (yet): nothing to undo, and waiting for a registration still retrying would hold up the exit.
-    stopped: async () => leave?.(),
+    stopped: async () => registration?.leave(),
   };
-}
-
-async function deregister(config: MemberConfig, logger: Logger): Promise<void> {
-  const caller = new CoordinatorCaller({ coordinators: config.coordinators.map(formatHostPort), logger });
-  try {
-    const answer = await caller.call(
-      'deregisterMember',
-      { memberId: config.memberId, requestId: randomUUID() },
-      { deadlineMs: deregistrationDeadlineMs, attemptDeadlineMs: deregistrationDeadlineMs / 3 },
-    );
-    logger.info({ revision: String(answer.header?.revision ?? 0n) }, 'deregistered from coordinators');
-  } catch (error) {
-    if (error instanceof NotFoundError) return;
-    logger.warn({ err: error }, 'could not deregister from coordinators; the member stays listed (DOWN)');
-  } finally {
-    caller.close();
-  }
 }

@@ -1,7 +1,24 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fdatasyncAsync, makeDirectoryDurably, replaceFileAtomically, writeFullyAsync } from './durable-files';
+import {
+  fdatasyncAsync,
+  makeDirectoryDurably,
+  replaceFileAtomically,
+  syncWriteBytesMax,
+  writeFullyAsync,
+  writeLogRecord,
+} from './durable-files';
 import { closeLogFile } from './open-log-files';
 import { tempSuffix } from './record-framing';
 
@@ -33,6 +50,38 @@ describe('replaceFileAtomically', () => {
     mkdirSync(join(root, 'wal' + tempSuffix)); // the temp file cannot be opened for writing
     expect(() => replaceFileAtomically(root, 'wal', [ascii('new')])).toThrow(/EISDIR/);
     expect(readFileSync(join(root, 'wal'), 'utf8')).toBe('old content');
+  });
+});
+
+describe('writeLogRecord', () => {
+  it('writes small records and large ones (on the thread pool) in full at their positions', async () => {
+    const fd = openSync(join(root, 'log'), 'w+');
+    try {
+      const small = Buffer.alloc(100, 1);
+      const large = Buffer.alloc(syncWriteBytesMax + 1, 2);
+      await writeLogRecord(fd, small, 0);
+      await writeLogRecord(fd, large, small.length);
+      await writeLogRecord(fd, small, small.length + large.length);
+    } finally {
+      closeSync(fd);
+    }
+    const written = readFileSync(join(root, 'log'));
+    expect(written.length).toBe(200 + syncWriteBytesMax + 1);
+    expect([written[99], written[100], written[100 + syncWriteBytesMax], written.at(-1)]).toEqual([1, 2, 2, 1]);
+  });
+
+  it('rejects, never throws, when the write fails, small or large', async () => {
+    writeFileSync(join(root, 'log'), '');
+    // Open for reading only: every write fails (EBADF).
+    const fd = openSync(join(root, 'log'), 'r');
+    try {
+      for (const bytes of [100, syncWriteBytesMax + 1]) {
+        const writing = writeLogRecord(fd, Buffer.alloc(bytes), 0);
+        await expect(writing).rejects.toThrow(/EBADF/);
+      }
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 

@@ -37,6 +37,22 @@ export async function writeFullyAsync(fd: number, bytes: Uint8Array, position: n
   }
 }
 
+/** Log records up to this size are written on the calling thread. */
+export const syncWriteBytesMax = 64 * 1024;
+
+/**
+ * Writes a log record at `position`: on this thread when it is small, since
+ * copying it into the page cache costs a tenth of a round trip through
+ * libuv's thread pool (about 3 µs of CPU against 30 on a 2-core machine);
+ * on the pool when it is large, where a write that blocks on writeback
+ * would stall the event loop (lease renewals, heartbeats, Paxos timers).
+ * Either way a failure rejects.
+ */
+export async function writeLogRecord(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  if (bytes.length > syncWriteBytesMax) return writeFullyAsync(fd, bytes, position);
+  writeFully(fd, bytes, position);
+}
+
 /** fdatasync on libuv's thread pool. */
 export const fdatasyncAsync: (fd: number) => Promise<void> = promisify(fdatasync);
 

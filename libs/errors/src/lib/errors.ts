@@ -26,6 +26,14 @@ export interface ErrorDetails {
   leaderAddress?: string;
   /** The coordinator metadata revision the responder acted under: a caller with an older topology catches up first. */
   revision?: bigint;
+  /** A replica group's state machine gave this answer to the write's request id: final, the write was not applied. */
+  decided?: boolean;
+  /**
+   * No Bulwark error detail came with the status: the client's gRPC library
+   * made it (a dropped or refused connection) or the server failed outside
+   * Bulwark's errors. Either way a request may have been sent and not answered.
+   */
+  withoutDetail?: boolean;
 }
 
 /** Base of every domain error: a kind, whether a retry may succeed, and details. */
@@ -172,6 +180,16 @@ export const errorKinds = Object.keys(classByKind) as ErrorKind[];
 
 export function isErrorKind(value: string): value is ErrorKind {
   return Object.hasOwn(classByKind, value);
+}
+
+/**
+ * error, marked as the final answer a replica group's state machine gave
+ * its write's request id (ErrorDetails.decided): a caller unsure whether an
+ * earlier attempt took effect learns here that none did.
+ */
+export function asDecided<E extends BulwarkError>(error: E): E {
+  error.details.decided = true;
+  return error;
 }
 
 /**

@@ -2,9 +2,11 @@
 // each call, which failures it retries and where (the same request id on
 // the next router when one cannot be reached; a backoff at the same one for
 // other retryable answers; nothing else), deadlines, and close().
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { kvV1 } from '@bulwark/contracts';
 import {
   AbortedError,
+  asDecided,
   CancelledError,
   DeadlineExceededError,
   FailedPreconditionError,
@@ -216,8 +218,66 @@ describe('KvClient', () => {
       });
       const malformed = await bounded.put('', 'v').catch((caught: unknown) => caught);
       expect(malformed).toBeInstanceOf(InvalidArgumentError);
+      // The group's own answer to the request id is final: no earlier attempt took effect.
+      second.answer('put', () => {
+        throw asDecided(new FailedPreconditionError('fence.token', 'token 1 is below 2'));
+      });
+      const fenced = await bounded.put('k', 'v', { requestId: 'job-9' }).catch((caught: unknown) => caught);
+      expect(fenced).toBeInstanceOf(FailedPreconditionError);
+      expect(fenced).toMatchObject({ details: { field: 'fence.token', decided: true } });
     } finally {
       bounded.close();
+    }
+  });
+
+  it('says a write cut off by a router that went away may have been applied', async () => {
+    // The first router is reached through a relay whose connections the test cuts, as a router killed would.
+    const connections = new Set<Socket>();
+    const relay = createServer((socket) => {
+      const upstream = connect(Number(first.address.split(':')[1]), '127.0.0.1');
+      for (const end of [socket, upstream]) {
+        connections.add(end);
+        end.on('error', () => undefined);
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayed = new KvClient({
+      endpoints: [`127.0.0.1:${(relay.address() as AddressInfo).port}`, second.address],
+      callTimeoutMs: 5_000,
+    });
+    let reached = () => undefined as void;
+    const atFirst = new Promise<void>((resolve) => (reached = resolve));
+    first.answer('put', () => {
+      reached();
+      return new Promise<never>(() => undefined);
+    });
+    second.answer('put', () => {
+      throw new FailedPreconditionError('group_id', "group 'group-b' no longer owns the key");
+    });
+    try {
+      const put = relayed.put('k', 'v', { requestId: 'job-8' }).catch((caught: unknown) => caught);
+      await atFirst;
+      relay.close();
+      for (const socket of connections) socket.resetAndDestroy();
+      const error = await put;
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      expect((error as Error).message).toContain('retry it with request_id "job-8"');
+      // Cut, not silent: the client moved on at once rather than at its attempt's bound.
+      expect((error as Error).message).toContain('group_id');
+    } finally {
+      relayed.close();
+      relay.close();
+    }
+  });
+
+  it('keeps a write that never reached any router definite: UNAVAILABLE, not unknown', async () => {
+    const nobody = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const lonely = new KvClient({ endpoints: nobody, retry: { attemptsMax: 2, initialBackoffMs: 10 } });
+    try {
+      expect(await lonely.put('k', 'v').catch((caught: unknown) => caught)).toBeInstanceOf(UnavailableError);
+    } finally {
+      lonely.close();
     }
   });
 
@@ -298,6 +358,7 @@ describe('KvClient', () => {
                 retryable: false,
                 kind: 'failed-precondition',
                 revision: 0n,
+                decided: true,
               },
             },
           },

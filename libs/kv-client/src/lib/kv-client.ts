@@ -11,22 +11,24 @@
 // router, carries the same one: the replica group remembers ids in its
 // replicated state and answers a repeated one with the first outcome, also
 // after a failover, so a write is applied at most once. A write an attempt
-// sent and never heard back from may have been applied: it ends
-// DEADLINE_EXCEEDED naming its request id, whatever a later attempt was
-// refused with (but a malformed request). Errors are the typed
+// may have delivered without an answer (silent, or its connection cut) may
+// have been applied: it ends DEADLINE_EXCEEDED naming its request id,
+// whatever a later attempt was refused with, unless that refusal is final
+// about the write (the group's state machine answered the request id, or the
+// request is malformed). Errors are the typed
 // errors of @bulwark/errors, rebuilt from the status and its
 // bulwark-error-bin detail (never from message text).
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Metadata } from '@grpc/grpc-js';
+import { connectivityState, Metadata } from '@grpc/grpc-js';
 import { commonV1, kvV1 } from '@bulwark/contracts';
 import {
+  BulwarkError,
   CancelledError,
   DeadlineExceededError,
   InternalError,
   InvalidArgumentError,
   UnavailableError,
-  type BulwarkError,
 } from '@bulwark/errors';
 import {
   callUnary,
@@ -332,8 +334,8 @@ export class KvClient {
       if (this.closing.signal.aborted) throw new CancelledError('the KV client is closed');
       const writeIds = requestIdsOf(method, request);
       // Sent and never answered, a write may have been applied: no later refusal (another router's stale ring,
-      // unavailability) says otherwise. Only a malformed request is refused the same everywhere.
-      if (writeIds.length > 0 && attempts.unanswered && !(error instanceof InvalidArgumentError)) {
+      // unavailability) says otherwise; only the group's own answer to the request id does, or a malformed request.
+      if (writeIds.length > 0 && attempts.unanswered && !isFinalAnswer(error)) {
         throw Object.assign(
           new DeadlineExceededError(
             `kv.v1.KV/${method}: no definite answer: an attempt went unanswered, so the write may or may not have ` +
@@ -374,10 +376,13 @@ export class KvClient {
       // The generated client's methods are overloaded; this is the (request, metadata, options, callback) one.
       const unary = client[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
       const attemptMs = Math.min(remainingMs, boundMs);
+      const sentConnected = client.getChannel().getConnectivityState(false) === connectivityState.READY;
       try {
         return await Promise.race([callUnary(client, unary, request, { deadlineMs: attemptMs }), this.closed]);
       } catch (error) {
-        if (error instanceof DeadlineExceededError) attempts.unanswered = true;
+        if (mayHaveBeenSent(error, sentConnected, client.getChannel().getConnectivityState(false))) {
+          attempts.unanswered = true;
+        }
         // Silent until the attempt's bound, with time left for the call: cut off from the replicas, or paused.
         const silent = error instanceof DeadlineExceededError && attemptMs < remainingMs;
         if (this.closing.signal.aborted || !(error instanceof UnavailableError || silent)) throw error;
@@ -400,8 +405,28 @@ export class KvClient {
 
 /** What a call's attempts have shown so far. */
 interface Attempts {
-  /** An attempt ended at a deadline (its own bound, the call's or the router's): what it sent may have taken effect. */
+  /** An attempt may have reached a router and got no answer that says what became of it: it may have taken effect. */
   unanswered: boolean;
+}
+
+/**
+ * Whether an attempt that failed so may have reached a router unanswered: a
+ * deadline (its own bound, the call's, or the router's, which says so when it
+ * is unsure), or a failure without Bulwark's detail (a connection dropped
+ * mid-call, a router killed), unless the channel had no connection when the
+ * attempt began and has failed to connect since (a refused connection: the
+ * request never left). Any other error is a router's answer, which is
+ * DEADLINE_EXCEEDED whenever the router is unsure itself.
+ */
+function mayHaveBeenSent(error: unknown, sentConnected: boolean, channelNow: connectivityState): boolean {
+  if (error instanceof DeadlineExceededError) return true;
+  if (!(error instanceof BulwarkError) || !error.details.withoutDetail) return false;
+  return sentConnected || channelNow !== connectivityState.TRANSIENT_FAILURE;
+}
+
+/** A refusal that is final about the write, whatever earlier attempts did: the group's own, or a malformed request. */
+function isFinalAnswer(error: unknown): boolean {
+  return error instanceof InvalidArgumentError || (error instanceof BulwarkError && error.details.decided === true);
 }
 
 /** The request ids a write carries (a batch's, each put's); none for a read. */

@@ -10,7 +10,7 @@ export interface RegisterMemberCommand {
   readonly member: Member;
 }
 
-/** Removes a router, lock or monitor member; a replica leaves only with its group, a coordinator never. */
+/** Removes a member no group lists: a replica a group lists leaves only with its group. */
 export interface DeregisterMemberCommand {
   readonly type: 'deregisterMember';
   readonly memberId: string;

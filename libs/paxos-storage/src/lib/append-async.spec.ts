@@ -1,4 +1,4 @@
-// appendAsync writes and fdatasyncs on the thread pool, so the runner can
+// appendAsync fdatasyncs on the thread pool, so the runner can
 // send what does not depend on a batch meanwhile; appends still reach the
 // disk one at a time, in call order, with snapshots and WAL rewrites in turn.
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';

@@ -1,9 +1,10 @@
 // Durable acceptor state for a coordinator: the disk twin of MemoryStorage.
 // The runner makes ready.persist durable and only then sends the messages
 // that depend on it, so every promise and accept a peer hears of is on disk
-// first. append does it synchronously; appendAsync writes and fdatasyncs on
-// libuv's thread pool, so the runner can send what does not depend on the
-// batch meanwhile. Either way appends reach the disk one at a time, in the
+// first. append does it synchronously; appendAsync fdatasyncs on libuv's
+// thread pool (and writes there too when the record is large: small ones are
+// copied into the page cache on this thread, writeLogRecord), so the runner
+// can send what does not depend on the batch meanwhile. Either way appends reach the disk one at a time, in the
 // order they were asked for.
 import { fdatasyncSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,6 +18,7 @@ import {
   SerialQueue,
   syncDirectory,
   writeFully,
+  writeLogRecord,
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import { failpoints } from '@bulwark/failpoints';
@@ -139,7 +141,7 @@ export class FilePaxosStorage {
   }
 
   /**
-   * append, with the record's write and fdatasync on libuv's thread pool:
+   * append, with the record's fdatasync (and a large record's write) on libuv's thread pool:
    * resolves once the batch is durable. Called again before that, the new
    * batch is queued behind the pending ones and written after them, so
    * appends reach the disk in call order. The batch is checked and encoded
@@ -243,8 +245,7 @@ export class FilePaxosStorage {
     const wal = this.wal;
     if (!wal) throw new Error('the WAL is closed, yet close waits for pending appends');
     await failpoints.passAsync('paxos.wal.beforeWrite');
-    // Into the page cache on this thread: a thread-pool round trip costs ten times the write itself.
-    writeFully(wal.fd, prepared.record, wal.bytes);
+    await writeLogRecord(wal.fd, prepared.record, wal.bytes);
     await failpoints.passAsync('paxos.wal.beforeFsync');
     await fdatasyncAsync(wal.fd);
     this.recordDurable(wal, prepared.batch, prepared.record.length);

@@ -17,7 +17,7 @@ import {
   recordHeaderBytes,
   SerialQueue,
   syncDirectory,
-  writeFully,
+  writeLogRecord,
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import { failpoints } from '@bulwark/failpoints';
@@ -336,9 +336,7 @@ export class FileReplicaStorage implements ReplicaStorage {
     const wal = this.currentWal();
     const record = frameRecord(concatBytes(group.fields));
     await failpoints.passAsync('replica.wal.beforeWrite');
-    // Into the page cache on this thread: a round trip through libuv's thread pool costs ten times the write
-    // itself here (about 30 µs of CPU against 3); the fdatasync, which can take long, stays on the pool.
-    writeFully(wal.fd, record, wal.bytes);
+    await writeLogRecord(wal.fd, record, wal.bytes);
     await failpoints.passAsync('replica.wal.beforeFsync');
     const syncStartMs = performance.now();
     await this.io.fdatasync(wal.fd);

@@ -1,5 +1,6 @@
 import { coordinatorV1, kvV1, type shardV1 } from '@bulwark/contracts';
 import {
+  asDecided,
   DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -327,6 +328,18 @@ describe('KvRouter', () => {
       throw new NotLeaderError();
     };
     await expect(router.put(putRequest(keyA), inMs(100))).rejects.toBeInstanceOf(NotLeaderError);
+    // After a broken stream, the group's own answer to the request id is final: the write was never applied.
+    let attempts = 0;
+    replicas.answer = async () => {
+      attempts += 1;
+      if (attempts === 1) throw new UnavailableError('the Operate stream ended');
+      throw asDecided(new FailedPreconditionError('request.fence.token', 'token 1 is below 2'));
+    };
+    await expect(router.put(putRequest(keyA), inMs(1_000))).rejects.toMatchObject({
+      kind: 'failed-precondition',
+      details: { decided: true },
+    });
+    expect(attempts).toBe(2);
     close();
   });
 

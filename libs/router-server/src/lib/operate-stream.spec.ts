@@ -351,6 +351,7 @@ describe('OperateStream', () => {
           retryable: true,
           kind: 'not-leader',
           revision: 42n,
+          decided: false,
         },
       };
       call.emit('data', { results: [{ id: 1n, result: { $case: 'error', error } }] });
@@ -570,6 +571,7 @@ describe('OperateStream', () => {
           retryable: true,
           kind: 'not-leader',
           revision: 0n,
+          decided: false,
         },
       };
       const unavailable: commonV1.Status = { code: status.UNAVAILABLE, message: 'no lease', detail: undefined };

@@ -51,6 +51,7 @@ export function toStatus(error: unknown): StatusObject & { unmapped: boolean } {
     retryable: error.retryable,
     kind: error.kind,
     revision: error.details.revision ?? 0n,
+    decided: error.details.decided ?? false,
   }).finish();
   metadata.set(errorDetailTrailer, Buffer.from(detail));
   return { code: codeByKind[error.kind], details: error.message, metadata, unmapped: false };
@@ -69,6 +70,7 @@ export function fromServiceError(error: ServiceError): BulwarkError {
           ...(detail.leaderId ? { leaderId: detail.leaderId } : {}),
           ...(detail.leaderAddress ? { leaderAddress: detail.leaderAddress } : {}),
           ...(detail.revision > 0n ? { revision: detail.revision } : {}),
+          ...(detail.decided ? { decided: true } : {}),
         });
       }
     } catch {
@@ -76,6 +78,6 @@ export function fromServiceError(error: ServiceError): BulwarkError {
     }
   }
   const mapped = kindByCode[error.code];
-  if (mapped) return restoreError(mapped.kind, message, mapped.retryable, {});
-  return new InternalError(`${status[error.code] ?? error.code}: ${message}`);
+  if (mapped) return restoreError(mapped.kind, message, mapped.retryable, { withoutDetail: true });
+  return restoreError('internal', `${status[error.code] ?? error.code}: ${message}`, false, { withoutDetail: true });
 }

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { commonV1, type shardV1 } from '@bulwark/contracts';
 import {
+  asDecided,
   FailedPreconditionError,
   InvalidArgumentError,
   NotLeaderError,
@@ -73,7 +74,7 @@ describe('operationError', () => {
     expect(answer.detail).toEqual(detailOf(error));
   });
 
-  it('carries the field, leader hint, retryability and kind in the detail', () => {
+  it('carries the field, leader hint, retryability, kind and whether the state machine decided in the detail', () => {
     expect(operationError(new InvalidArgumentError('request.key', 'empty')).detail).toEqual({
       field: 'request.key',
       leaderId: '',
@@ -81,6 +82,11 @@ describe('operationError', () => {
       retryable: false,
       kind: 'invalid-argument',
       revision: 0n,
+      decided: false,
+    });
+    expect(operationError(asDecided(new FailedPreconditionError('request.fence.token', 'low'))).detail).toMatchObject({
+      field: 'request.fence.token',
+      decided: true,
     });
     expect(operationError(withRevision(new NotLeaderError('r2', '127.77.0.2:7100'), 12n)).detail).toMatchObject({
       leaderId: 'r2',

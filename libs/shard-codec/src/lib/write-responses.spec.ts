@@ -276,4 +276,11 @@ describe('refusalError', () => {
   it('marks a state refusal of a bound not retryable: the store must change first', () => {
     expect(refusalError(refusal('resource-exhausted', 'txn.failure[0].value')).retryable).toBe(false);
   });
+
+  it("marks every refusal of the state machine decided (final about the write), never the core's own bugs", () => {
+    for (const code of ['invalid-argument', 'failed-precondition', 'resource-exhausted'] as const) {
+      expect(refusalError(refusal(code, 'txn.failure[0].value')).details.decided).toBe(true);
+    }
+    expect(refusalError(refusal('invalid-argument', 'term', 'unknown')).details.decided).toBeUndefined();
+  });
 });

@@ -7,6 +7,7 @@
 // answers by id, not by body.
 import type { commonV1, shardV1 } from '@bulwark/contracts';
 import {
+  asDecided,
   type BulwarkError,
   FailedPreconditionError,
   InternalError,
@@ -81,9 +82,11 @@ function expectWritten(outcome: Outcome, call: 'put' | 'delete'): WrittenOutcome
 
 function reusedRequestId(call: string, outcome: Exclude<Outcome, RefusedOutcome>): FailedPreconditionError {
   const first = outcome.kind === 'written' ? 'a put or delete' : outcome.kind === 'txn' ? 'a transaction' : 'a no-op';
-  return new FailedPreconditionError(
-    'request.request_id',
-    `already used by a different request (${first}, answered for this ${call}); use a new id for a new write`,
+  return asDecided(
+    new FailedPreconditionError(
+      'request.request_id',
+      `already used by a different request (${first}, answered for this ${call}); use a new id for a new write`,
+    ),
   );
 }
 
@@ -100,14 +103,15 @@ export function refusalError(outcome: RefusedOutcome, command?: Command): Bulwar
     return new InternalError(`the state machine refused the entry: ${outcome.field}: ${outcome.message}`);
   }
   const problem = field.rest === '' ? outcome.message : `${field.rest} ${outcome.message}`;
+  // The state machine remembers the refusal under the request id: it is the write's final answer.
   switch (outcome.code) {
     case 'failed-precondition':
-      return new FailedPreconditionError(field.path, problem);
+      return asDecided(new FailedPreconditionError(field.path, problem));
     case 'resource-exhausted':
       // A full store or too many fence names: the state must change first, a retry alone never helps.
-      return new ResourceExhaustedError(field.path, problem, { retryable: false });
+      return asDecided(new ResourceExhaustedError(field.path, problem, { retryable: false }));
     case 'invalid-argument':
-      return new InvalidArgumentError(field.path, problem);
+      return asDecided(new InvalidArgumentError(field.path, problem));
   }
 }
 

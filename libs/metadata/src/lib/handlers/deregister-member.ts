@@ -2,8 +2,9 @@
 // stands on: a router, lock or monitor (stateless; one that stops says so,
 // and an operator removes one that died for good), or a replica no group
 // lists. A replica a group lists leaves only with its group (the group's
-// members are its failover candidates), and the coordinators are the Paxos
-// peers their configuration names, which no command changes.
+// members are its failover candidates). A member of the coordinator role is
+// only a record someone registered (the Paxos peers are the ones
+// BULWARK_PEERS names, which no command changes): it may go too.
 import { FailedPreconditionError, NotFoundError } from '@bulwark/errors';
 import type { CommandOutputs, DeregisterMemberCommand } from '../commands';
 import { checkId } from '../fields';
@@ -17,12 +18,6 @@ export function deregisterMember(
   const memberId = checkId(command.memberId, 'member_id');
   const member = state.member(memberId);
   if (!member) throw new NotFoundError('member_id', `no member '${memberId}' is registered`);
-  if (member.role === 'coordinator') {
-    throw new FailedPreconditionError(
-      'member_id',
-      `member '${memberId}' is a coordinator: the coordinators are the peers BULWARK_PEERS names`,
-    );
-  }
   const group = state.groupOfMember(memberId);
   if (group) {
     throw new FailedPreconditionError(

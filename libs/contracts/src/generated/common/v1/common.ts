@@ -107,6 +107,13 @@ export interface ErrorDetail {
    * this revision before it retries. 0 when unknown.
    */
   revision: bigint;
+  /**
+   * decided says a replica group's state machine gave this answer to the
+   * write's request_id (a fencing token too low, a full store): the write
+   * was not applied, and a retry with the same request_id gets the same
+   * answer, whatever happened to earlier attempts.
+   */
+  decided: boolean;
 }
 
 /**
@@ -494,7 +501,7 @@ export const Fence: MessageFns<Fence> = {
 };
 
 function createBaseErrorDetail(): ErrorDetail {
-  return { field: "", leaderId: "", leaderAddress: "", retryable: false, kind: "", revision: 0n };
+  return { field: "", leaderId: "", leaderAddress: "", retryable: false, kind: "", revision: 0n, decided: false };
 }
 
 export const ErrorDetail: MessageFns<ErrorDetail> = {
@@ -519,6 +526,9 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
         throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
       }
       writer.uint32(48).uint64(message.revision);
+    }
+    if (message.decided !== false) {
+      writer.uint32(56).bool(message.decided);
     }
     return writer;
   },
@@ -584,6 +594,14 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
             message.revision = reader.uint64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.decided = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -612,6 +630,7 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
       retryable: isSet(object.retryable) ? globalThis.Boolean(object.retryable) : false,
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
       revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
+      decided: isSet(object.decided) ? globalThis.Boolean(object.decided) : false,
     };
   },
 
@@ -635,6 +654,9 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     if (message.revision !== 0n) {
       obj.revision = message.revision.toString();
     }
+    if (message.decided !== false) {
+      obj.decided = message.decided;
+    }
     return obj;
   },
 
@@ -649,6 +671,7 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
     message.retryable = object.retryable ?? false;
     message.kind = object.kind ?? "";
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    message.decided = object.decided ?? false;
     return message;
   },
 };

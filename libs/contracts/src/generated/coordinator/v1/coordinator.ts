@@ -3828,11 +3828,12 @@ export const CoordinatorService = {
     responseDeserialize: (value: Buffer): RegisterMemberResponse => RegisterMemberResponse.decode(value),
   },
   /**
-   * DeregisterMember removes a router, lock or monitor member from the
-   * topology: what one does as it stops (a pod scaled down or replaced) and
-   * an operator does for one that died for good. An unknown id is
-   * NOT_FOUND; a replica (its group lists it) or a coordinator (the Paxos
-   * peers are fixed) is FAILED_PRECONDITION naming member_id.
+   * DeregisterMember removes a member from the topology: what a router,
+   * lock or monitor does as it stops (a pod scaled down or replaced) and an
+   * operator does for one that died for good. An unknown id is NOT_FOUND; a
+   * replica its group lists is FAILED_PRECONDITION naming member_id (it
+   * leaves with its group). The coordinators' Paxos peers are fixed by
+   * their configuration; no member record changes them.
    */
   deregisterMember: {
     path: "/coordinator.v1.Coordinator/DeregisterMember" as const,
@@ -4001,11 +4002,12 @@ export interface CoordinatorServer extends UntypedServiceImplementation {
    */
   registerMember: handleUnaryCall<RegisterMemberRequest, RegisterMemberResponse>;
   /**
-   * DeregisterMember removes a router, lock or monitor member from the
-   * topology: what one does as it stops (a pod scaled down or replaced) and
-   * an operator does for one that died for good. An unknown id is
-   * NOT_FOUND; a replica (its group lists it) or a coordinator (the Paxos
-   * peers are fixed) is FAILED_PRECONDITION naming member_id.
+   * DeregisterMember removes a member from the topology: what a router,
+   * lock or monitor does as it stops (a pod scaled down or replaced) and an
+   * operator does for one that died for good. An unknown id is NOT_FOUND; a
+   * replica its group lists is FAILED_PRECONDITION naming member_id (it
+   * leaves with its group). The coordinators' Paxos peers are fixed by
+   * their configuration; no member record changes them.
    */
   deregisterMember: handleUnaryCall<DeregisterMemberRequest, DeregisterMemberResponse>;
   /**
@@ -4153,11 +4155,12 @@ export interface CoordinatorClient extends Client {
     callback: (error: ServiceError | null, response: RegisterMemberResponse) => void,
   ): ClientUnaryCall;
   /**
-   * DeregisterMember removes a router, lock or monitor member from the
-   * topology: what one does as it stops (a pod scaled down or replaced) and
-   * an operator does for one that died for good. An unknown id is
-   * NOT_FOUND; a replica (its group lists it) or a coordinator (the Paxos
-   * peers are fixed) is FAILED_PRECONDITION naming member_id.
+   * DeregisterMember removes a member from the topology: what a router,
+   * lock or monitor does as it stops (a pod scaled down or replaced) and an
+   * operator does for one that died for good. An unknown id is NOT_FOUND; a
+   * replica its group lists is FAILED_PRECONDITION naming member_id (it
+   * leaves with its group). The coordinators' Paxos peers are fixed by
+   * their configuration; no member record changes them.
    */
   deregisterMember(
     request: DeregisterMemberRequest,

@@ -56,7 +56,7 @@ export interface MetadataCommand {
     /** start_handover marks a group for handover to another member. */
     { $case: "startHandover"; startHandover: StartHandoverCommand }
     | //
-    /** deregister_member removes a router, lock or monitor member. */
+    /** deregister_member removes a member no group lists. */
     { $case: "deregisterMember"; deregisterMember: DeregisterMemberCommand }
     | undefined;
   /**
@@ -69,10 +69,7 @@ export interface MetadataCommand {
   requestFingerprint: string;
 }
 
-/**
- * DeregisterMemberCommand removes a member no group lists and that is not a
- * coordinator.
- */
+/** DeregisterMemberCommand removes a member no group lists. */
 export interface DeregisterMemberCommand {
   /** member_id is the member to remove. */
   memberId: string;

@@ -1,0 +1,83 @@
+// A member's registration against a scripted coordinator over real gRPC: it
+// registers, repeats the registration while it runs (which puts back one
+// lost since), and a stateless member leaves the topology when it stops,
+// never to be put back by a repeat still in flight.
+import { coordinatorV1 } from '@bulwark/contracts';
+import { createLogger } from '@bulwark/logging';
+import { startFakeCoordinator, type FakeCoordinator } from '../testing';
+import { registerUntilStopped } from './register-in-background';
+
+const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
+const header = { memberId: 'c1', epoch: 0n, ballot: undefined, revision: 3n, sequence: 0n, groupId: '' };
+
+describe('registerUntilStopped', () => {
+  let coordinator: FakeCoordinator;
+
+  beforeEach(async () => {
+    coordinator = await startFakeCoordinator();
+  });
+
+  afterEach(() => coordinator.stop());
+
+  it('registers, repeats the registration, and deregisters once when stopped', async () => {
+    let registrations = 0;
+    let third = () => undefined as void;
+    const repeatedTwice = new Promise<void>((resolve) => (third = resolve));
+    coordinator.answer('registerMember', () => {
+      registrations += 1;
+      if (registrations === 3) third();
+      return { header };
+    });
+    coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
+    const [host, port] = coordinator.address.split(':') as [string, string];
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER, {
+      reregistrationIntervalMs: 20,
+    });
+    registration.started(
+      {
+        memberId: 'router-7',
+        advertiseAddress: { host: '127.0.0.1', port: 7200 },
+        coordinators: [{ host, port: Number(port) }],
+      },
+      logger,
+      { metricsAddress: '127.0.0.1:9464' },
+    );
+    await repeatedTwice;
+    await registration.stopped();
+    const methods = coordinator.received.map((entry) => entry.method);
+    // Every repeat is the same record; the last word is the deregistration, with nothing after it.
+    expect(methods.at(-1)).toBe('deregisterMember');
+    expect(methods.filter((method) => method === 'deregisterMember')).toHaveLength(1);
+    const records = coordinator.requests('registerMember').map((request) => request.member);
+    expect(new Set(records.map((member) => JSON.stringify(member))).size).toBe(1);
+    expect(records[0]).toMatchObject({ id: 'router-7', address: '127.0.0.1:7200', metricsAddress: '127.0.0.1:9464' });
+    expect(coordinator.requests('deregisterMember')[0]?.memberId).toBe('router-7');
+    // Nothing comes after it: five repeat intervals later, the repeats have stopped.
+    const answered = coordinator.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(coordinator.received).toHaveLength(answered);
+  });
+
+  it('does not deregister a member that never got registered', async () => {
+    let refused = () => undefined as void;
+    const triedOnce = new Promise<void>((resolve) => (refused = resolve));
+    coordinator.answer('registerMember', () => {
+      refused();
+      return new Promise<never>(() => undefined);
+    });
+    const [host, port] = coordinator.address.split(':') as [string, string];
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
+    registration.started(
+      {
+        memberId: 'lock-7',
+        advertiseAddress: { host: '127.0.0.1', port: 7300 },
+        coordinators: [{ host, port: Number(port) }],
+      },
+      logger,
+      { metricsAddress: undefined },
+    );
+    await triedOnce;
+    await registration.stopped();
+    expect(coordinator.requests('deregisterMember')).toEqual([]);
+  });
+});
