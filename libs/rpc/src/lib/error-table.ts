@@ -4,7 +4,7 @@
 // not a Bulwark service, and never parse message text.
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { commonV1 } from '@bulwark/contracts';
-import { BulwarkError, InternalError, isErrorKind, restoreError, type ErrorKind } from '@bulwark/errors';
+import { BulwarkError, isErrorKind, restoreError, type ErrorKind } from '@bulwark/errors';
 
 export const errorDetailTrailer = 'bulwark-error-bin';
 
