@@ -8,6 +8,11 @@ import {
   restoreError,
   errorKinds,
   isErrorKind,
+  asDecided,
+  DeadlineExceededError,
+  FailedPreconditionError,
+  isDecided,
+  writeOutcomeUnknown,
 } from './errors';
 
 describe('domain errors', () => {
@@ -53,5 +58,21 @@ describe('restoreError', () => {
     }
     expect(isErrorKind('teapot')).toBe(false);
     expect(isErrorKind('toString')).toBe(false);
+  });
+});
+
+describe('writeOutcomeUnknown and isDecided', () => {
+  it('name the request id to retry with, and tell a decided refusal from others', () => {
+    const cause = new UnavailableError('connection dropped');
+    const unknown = writeOutcomeUnknown('kv.v1.KV/batchPut: an attempt went unanswered', 'job-1', cause, true);
+    expect(unknown).toBeInstanceOf(DeadlineExceededError);
+    expect(unknown.message).toBe(
+      'kv.v1.KV/batchPut: an attempt went unanswered: the write may or may not have been applied; retry it with ' +
+        'request_id "job-1" (and the batch\'s other ids) to learn its outcome (last: connection dropped)',
+    );
+    expect(unknown.cause).toBe(cause);
+    expect(isDecided(asDecided(new FailedPreconditionError('fence.token', 'below 2')))).toBe(true);
+    expect(isDecided(new FailedPreconditionError('group_id', 'stale ring'))).toBe(false);
+    expect(isDecided(new Error('not ours'))).toBe(false);
   });
 });

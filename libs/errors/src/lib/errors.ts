@@ -183,6 +183,32 @@ export function isErrorKind(value: string): value is ErrorKind {
 }
 
 /**
+ * The error of a write that may or may not have been applied (`why` says
+ * what left it so), naming the request id that learns its outcome when the
+ * write is sent again; `last` is the failure that ended the call.
+ */
+export function writeOutcomeUnknown(
+  why: string,
+  requestId: string,
+  last: unknown,
+  batch = false,
+): DeadlineExceededError {
+  const lastText = last instanceof Error ? last.message : String(last);
+  return Object.assign(
+    new DeadlineExceededError(
+      `${why}: the write may or may not have been applied; retry it with request_id ${JSON.stringify(requestId)}` +
+        `${batch ? " (and the batch's other ids)" : ''} to learn its outcome (last: ${lastText})`,
+    ),
+    { cause: last },
+  );
+}
+
+/** Whether error is final about its write (ErrorDetails.decided), whatever earlier attempts of it did. */
+export function isDecided(error: unknown): boolean {
+  return error instanceof BulwarkError && error.details.decided === true;
+}
+
+/**
  * error, marked as the final answer a replica group's state machine gave
  * its write's request id (ErrorDetails.decided): a caller unsure whether an
  * earlier attempt took effect learns here that none did.

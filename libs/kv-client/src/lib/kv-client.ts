@@ -28,7 +28,9 @@ import {
   DeadlineExceededError,
   InternalError,
   InvalidArgumentError,
+  isDecided,
   UnavailableError,
+  writeOutcomeUnknown,
 } from '@bulwark/errors';
 import {
   callUnary,
@@ -332,17 +334,20 @@ export class KvClient {
       });
     } catch (error) {
       if (this.closing.signal.aborted) throw new CancelledError('the KV client is closed');
-      const writeIds = requestIdsOf(method, request);
+      const [writeId, ...otherIds] = requestIdsOf(method, request);
       // Sent and never answered, a write may have been applied: no later refusal (another router's stale ring,
       // unavailability) says otherwise; only the group's own answer to the request id does, or a malformed request.
-      if (writeIds.length > 0 && attempts.unanswered && !isFinalAnswer(error)) {
-        throw Object.assign(
-          new DeadlineExceededError(
-            `kv.v1.KV/${method}: no definite answer: an attempt went unanswered, so the write may or may not have ` +
-              `been applied; retry it with request_id ${JSON.stringify(writeIds[0])}` +
-              `${writeIds.length > 1 ? ` (and the batch's other ids)` : ''} to learn its outcome (last: ${errorText(error)})`,
-          ),
-          { cause: error },
+      if (
+        writeId !== undefined &&
+        attempts.unanswered &&
+        !isDecided(error) &&
+        !(error instanceof InvalidArgumentError)
+      ) {
+        throw writeOutcomeUnknown(
+          `kv.v1.KV/${method}: an attempt went unanswered`,
+          writeId,
+          error,
+          otherIds.length > 0,
         );
       }
       if (!(error instanceof UnavailableError)) throw error;
@@ -424,11 +429,6 @@ function mayHaveBeenSent(error: unknown, sentConnected: boolean, channelNow: con
   return sentConnected || channelNow !== connectivityState.TRANSIENT_FAILURE;
 }
 
-/** A refusal that is final about the write, whatever earlier attempts did: the group's own, or a malformed request. */
-function isFinalAnswer(error: unknown): boolean {
-  return error instanceof InvalidArgumentError || (error instanceof BulwarkError && error.details.decided === true);
-}
-
 /** The request ids a write carries (a batch's, each put's); none for a read. */
 function requestIdsOf<M extends KvMethod>(method: M, request: RequestOf<M>): string[] {
   switch (method) {
@@ -441,10 +441,6 @@ function requestIdsOf<M extends KvMethod>(method: M, request: RequestOf<M>): str
     default:
       return [];
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function checkTimeout(ms: number, name: string): void {

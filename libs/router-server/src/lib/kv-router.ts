@@ -24,9 +24,11 @@ import {
   DeadlineExceededError,
   InternalError,
   InvalidArgumentError,
+  isDecided,
   isRetryable,
   ResourceExhaustedError,
   UnavailableError,
+  writeOutcomeUnknown,
 } from '@bulwark/errors';
 import { compareKeys, type KvLimits } from '@bulwark/kv-state';
 import type { Logger } from '@bulwark/logging';
@@ -508,13 +510,9 @@ function mayHaveTakenEffect(error: unknown): boolean {
 
 /** The error a call ends with: for a write that may have been applied, DEADLINE_EXCEEDED naming its request id. */
 function outcomeOf(error: unknown, requestId: string | undefined, mayHaveApplied: boolean): unknown {
-  if (requestId === undefined || !mayHaveApplied) return error;
   // The group's state machine answered this request id: whatever the earlier attempts did, this is final.
-  if (error instanceof BulwarkError && error.details.decided) return error;
-  const last = error instanceof Error ? error.message : String(error);
-  return new DeadlineExceededError(
-    `no definite answer before the deadline: the write may or may not have been applied; retry it with request_id ${JSON.stringify(requestId)} to learn its outcome (last: ${last})`,
-  );
+  if (requestId === undefined || !mayHaveApplied || isDecided(error)) return error;
+  return writeOutcomeUnknown('no definite answer before the deadline', requestId, error);
 }
 
 export function remainingMs(deadline: Deadline): number {
