@@ -50,6 +50,7 @@ class MemberRegistration {
   private readonly member: coordinatorV1.Member;
   /** Its channels and leader knowledge, shared by every call; closed once it leaves. */
   private readonly caller: CoordinatorCaller;
+  private readonly intervalMs: number;
   private repeats: NodeJS.Timeout | undefined;
   private repeating: Promise<unknown> = Promise.resolve();
   private registered = false;
@@ -60,8 +61,9 @@ class MemberRegistration {
     config: MemberConfig,
     private readonly logger: Logger,
     server: StartedServerView,
-    private readonly intervalMs: number,
+    options: RepeatOptions,
   ) {
+    this.intervalMs = options.reregistrationIntervalMs ?? reregistrationIntervalMs;
     this.coordinators = config.coordinators.map(formatHostPort);
     this.caller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
     this.member = {
@@ -74,14 +76,7 @@ class MemberRegistration {
   }
 
   start(): void {
-    registerMember({
-      coordinators: this.coordinators,
-      member: this.member,
-      logger: this.logger,
-      callDeadlineMs: 2_000,
-      totalDeadlineMs: firstRegistrationDeadlineMs,
-      caller: this.caller,
-    }).then(
+    this.register(firstRegistrationDeadlineMs).then(
       (response) => {
         this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
         if (this.leaving) return;
@@ -120,14 +115,15 @@ class MemberRegistration {
   }
 
   private repeat(): void {
-    this.repeating = registerMember({
-      coordinators: this.coordinators,
-      member: this.member,
-      logger: this.logger,
-      callDeadlineMs: 2_000,
-      totalDeadlineMs: reregistrationDeadlineMs,
-      caller: this.caller,
-    }).catch((error: unknown) => this.logger.warn({ err: error }, 'repeating the registration failed'));
+    this.repeating = this.register(reregistrationDeadlineMs).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'repeating the registration failed'),
+    );
+  }
+
+  /** RegisterMember with this member's record, retried for up to totalDeadlineMs. */
+  private register(totalDeadlineMs: number): Promise<coordinatorV1.RegisterMemberResponse> {
+    const { coordinators, member, logger, caller } = this;
+    return registerMember({ coordinators, member, logger, callDeadlineMs: 2_000, totalDeadlineMs, caller });
   }
 
   private async deregister(): Promise<void> {
@@ -146,15 +142,8 @@ class MemberRegistration {
 }
 
 /** A service's `started` hook that registers it with the coordinators in the given role, with its metrics address. */
-export function registerOnStart(role: coordinatorV1.MemberRole, options: RepeatOptions = {}): StartedHook {
-  return (config, logger, server) =>
-    new MemberRegistration(
-      role,
-      config,
-      logger,
-      server,
-      options.reregistrationIntervalMs ?? reregistrationIntervalMs,
-    ).start();
+export function registerOnStart(role: coordinatorV1.MemberRole): StartedHook {
+  return (config, logger, server) => new MemberRegistration(role, config, logger, server, {}).start();
 }
 
 /**
@@ -168,13 +157,7 @@ export function registerUntilStopped(
   let registration: MemberRegistration | undefined;
   return {
     started: (config, logger, server) => {
-      registration = new MemberRegistration(
-        role,
-        config,
-        logger,
-        server,
-        options.reregistrationIntervalMs ?? reregistrationIntervalMs,
-      );
+      registration = new MemberRegistration(role, config, logger, server, options);
       registration.start();
     },
     stopped: async () => registration?.leave(),
