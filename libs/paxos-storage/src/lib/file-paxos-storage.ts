@@ -4,8 +4,8 @@
 // first. append does it synchronously; appendAsync fdatasyncs on libuv's
 // thread pool (and writes there too when the record is large: small ones are
 // copied into the page cache on this thread, writeLogRecord), so the runner
-// can send what does not depend on the batch meanwhile. Either way appends reach the disk one at a time, in the
-// order they were asked for.
+// can send what does not depend on the batch meanwhile. Either way appends
+// reach the disk one at a time, in the order they were asked for.
 import { fdatasyncSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {

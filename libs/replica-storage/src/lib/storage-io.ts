@@ -1,8 +1,9 @@
 // The few asynchronous file operations durability rests on, as a parameter
 // so tests can count fdatasyncs (group commit) or make one fail (poisoning)
-// without mocking modules. Synchronous steps (a WAL append's write into the
-// page cache, rename, directory fsync, rewriting the WAL) use
-// @bulwark/durable-log's helpers directly.
+// without mocking modules. A WAL append's write (writeLogRecord: a small
+// record on this thread, a large one on the pool) and the synchronous steps
+// (rename, directory fsync, rewriting the WAL) use @bulwark/durable-log's
+// helpers directly.
 import { fsync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fdatasyncAsync, writeFullyAsync } from '@bulwark/durable-log';

@@ -133,17 +133,16 @@ export class PrimaryRole {
   backupProgress(): BackupLag[] {
     const nowMs = this.context.nowMs();
     const last = this.context.log.lastSequence;
-    const counted = new Set(this.commitSet());
     return [...this.progress].map(([memberId, progress]) => ({
       memberId,
-      inSync: counted.has(memberId),
+      inSync: this.countsForCommit(memberId),
       ackedSequence: progress.match,
       lagEntries: last - progress.match,
       lagMs: progress.match >= last ? 0 : Math.max(0, nowMs - progress.behindSinceMs),
     }));
   }
 
-  /** Whether the commit rule counts memberId: commitSet() without building it. */
+  /** Whether the commit rule counts memberId: a member of commitSet(), asked without building it. */
   countsForCommit(memberId: string): boolean {
     return this.inSyncConfirmed.includes(memberId) || (this.inSyncProposal?.includes(memberId) ?? false);
   }
