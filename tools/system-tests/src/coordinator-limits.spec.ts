@@ -50,7 +50,7 @@ describe('coordinator request limits on a 3-member cluster', () => {
       });
       members.push({ id, address, dataDir, process, client: createClient(coordinatorV1.CoordinatorClient, address) });
     }
-    await Promise.all(members.map((member) => waitForServing(member.address, 30_000)));
+    await Promise.all(members.map((member) => waitForServing(member.address, 30_000, { process: member.process })));
     const holder = await leaseHolder(new Map(members.map((member) => [member.id, member.client])));
     leader = members.find((member) => member.id === holder) as Member;
   }, 60_000);

@@ -47,7 +47,7 @@ describe('coordinator durable state', () => {
     const wal = join(dir, walFile);
     truncateSync(wal, statSync(wal).size - 3);
     const { process, address } = await startCoordinator(dir);
-    await waitForServing(address, 30_000);
+    await waitForServing(address, 30_000, { process });
     await process.waitForLine((line) => line.includes('recovered from an interrupted write'), 10_000);
     // The acknowledged first record survived; only the torn one was cut.
     expect(statSync(wal).size).toBeGreaterThanOrEqual(walBytesAfterFirst);

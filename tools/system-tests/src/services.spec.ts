@@ -153,8 +153,8 @@ describe('each service over reflection and health', () => {
     }
     const { SERVING, NOT_SERVING } = healthV1.HealthCheckResponse_ServingStatus;
     await Promise.all(
-      started.map(({ spec, address }) =>
-        waitForHealth(address, 30_000, spec.health === 'NOT_SERVING' ? NOT_SERVING : SERVING),
+      started.map(({ spec, address, process }) =>
+        waitForHealth(address, 30_000, spec.health === 'NOT_SERVING' ? NOT_SERVING : SERVING, { process }),
       ),
     );
   });

@@ -37,7 +37,7 @@ it('a service drains its health watchers with NOT_SERVING and an OK end, then ex
     BULWARK_PEERS: `c1=${address},c2=127.0.0.1:2,c3=127.0.0.1:3`,
     BULWARK_DATA_DIR: dataDir,
   });
-  await waitForServing(address, 30_000);
+  await waitForServing(address, 30_000, { process: service });
   const health = createClient(healthV1.HealthClient, address);
   const seen: number[] = [];
   const stream = health.watch({ service: '' }, new Metadata());
@@ -87,7 +87,7 @@ function startDrainServer(env: NodeJS.ProcessEnv) {
 it('SIGTERM lets an in-flight call finish before the process exits 0', async () => {
   const address = `127.0.0.1:${await freePort()}`;
   const server = await startDrainServer({ BULWARK_MEMBER_ID: 'drain-1', BULWARK_LISTEN_ADDR: address });
-  await waitForServing(address, 30_000);
+  await waitForServing(address, 30_000, { process: server });
   const client = createClient(kvV1.KVClient, address);
   const inFlight = callUnary(
     client,

@@ -39,7 +39,7 @@ describe('tracing across services', () => {
       BULWARK_PEERS: `c1=${coordinatorAddress},c2=127.0.0.1:2,c3=127.0.0.1:3`,
       BULWARK_DATA_DIR: join(scratch, 'c1'),
     });
-    await waitForServing(coordinatorAddress, 30_000);
+    await waitForServing(coordinatorAddress, 30_000, { process: coordinator });
     const router = startService('router', {
       ...otel,
       OTEL_SERVICE_NAME: 'router',
@@ -47,7 +47,7 @@ describe('tracing across services', () => {
       BULWARK_LISTEN_ADDR: routerAddress,
       BULWARK_COORDINATORS: coordinatorAddress,
     });
-    await waitForServing(routerAddress, 30_000);
+    await waitForServing(routerAddress, 30_000, { process: router });
     // Probes through health Check too: these must not become spans.
     const health = createClient(healthV1.HealthClient, routerAddress);
     await callUnary(health, health.check, { service: '' }, { deadlineMs: 5_000 });

@@ -51,7 +51,11 @@ export class KvFleet {
       for (let index = 1; index <= (options.routers ?? 2); index++) {
         fleet.start(`router-${index}`, 'router', await freePort(), { BULWARK_COORDINATORS: coordinators });
       }
-      await Promise.all([...fleet.members.values()].map((member) => waitForServing(member.address, readyTimeoutMs)));
+      await Promise.all(
+        [...fleet.members.values()].map((member) =>
+          waitForServing(member.address, readyTimeoutMs, { process: member.process }),
+        ),
+      );
       // A router answers UNAVAILABLE, retrying until the deadline, until its ring names the group and the group
       // has a primary: one answered write per router is the event that says all of that happened.
       for (const router of fleet.routers) {
@@ -86,7 +90,7 @@ export class KvFleet {
   /** Starts another service of the fleet (a lock service, a monitor) as member id on a free port, with env added. */
   async add(id: string, app: ServiceApp, env: NodeJS.ProcessEnv): Promise<KvFleetMember> {
     const member = this.start(id, app, await freePort(), env);
-    await waitForServing(member.address, readyTimeoutMs);
+    await waitForServing(member.address, readyTimeoutMs, { process: member.process });
     return member;
   }
 

@@ -22,20 +22,27 @@ export function startService(app: ServiceApp, env: NodeJS.ProcessEnv): ManagedPr
   });
 }
 
-/**
- * Resolves when grpc.health.v1 at address reports SERVING for service ("" =
- * overall), using the streaming Watch so no polling interval is needed.
- */
-export function waitForServing(address: string, timeoutMs: number, service = ''): Promise<void> {
-  return waitForHealth(address, timeoutMs, healthV1.HealthCheckResponse_ServingStatus.SERVING, service);
+export interface HealthWaitOptions {
+  /** The service to watch; "" (the default) is the overall status. */
+  service?: string;
+  /** The process serving at address: if it exits first, the wait fails at once with its output. */
+  process?: ManagedProcess;
 }
 
-/** Resolves when grpc.health.v1 at address reports `status` for service, through the streaming Watch. */
+/**
+ * Resolves when grpc.health.v1 at address reports SERVING for the service,
+ * using the streaming Watch so no polling interval is needed.
+ */
+export function waitForServing(address: string, timeoutMs: number, options: HealthWaitOptions = {}): Promise<void> {
+  return waitForHealth(address, timeoutMs, healthV1.HealthCheckResponse_ServingStatus.SERVING, options);
+}
+
+/** Resolves when grpc.health.v1 at address reports `status` for the service, through the streaming Watch. */
 export function waitForHealth(
   address: string,
   timeoutMs: number,
   status: healthV1.HealthCheckResponse_ServingStatus,
-  service = '',
+  { service = '', process: serving }: HealthWaitOptions = {},
 ): Promise<void> {
   const client = createClient(healthV1.HealthClient, address);
   const name = healthV1.HealthCheckResponse_ServingStatus[status];
@@ -55,7 +62,11 @@ export function waitForHealth(
       if (response.status === status) finish();
     });
     stream.on('error', (error: ServiceError) => {
-      finish(new Error(`${address} not ${name} within ${timeoutMs} ms: ${error.message}`));
+      const output = serving ? `; output:\n${serving.output()}` : '';
+      finish(new Error(`${address} not ${name} within ${timeoutMs} ms: ${error.message}${output}`));
     });
+    void serving?.exited.then((exit) =>
+      finish(new Error(`${address} exited (${exit.code ?? exit.signal}) before ${name}:\n${serving.output()}`)),
+    );
   });
 }
