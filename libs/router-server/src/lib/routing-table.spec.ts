@@ -239,6 +239,24 @@ describe('RoutingTable', () => {
       ['only the revision', { ...base, revision: 99n }],
       ['a lease renewal', withGroupB({ primaryLeaseRevision: 21n, primaryLeaseMs: 3_000 })],
       ['a handover target', withGroupB({ handoverTarget: 'group-b-2' })],
+      [
+        // The base has none, so this is also one leaving.
+        'a router registering',
+        {
+          ...base,
+          revision: 21n,
+          members: [
+            ...base.members,
+            {
+              id: 'router-9',
+              address: '10.0.9.9:7200',
+              role: coordinatorV1.MemberRole.MEMBER_ROLE_ROUTER,
+              groupId: '',
+              metricsAddress: '',
+            },
+          ],
+        },
+      ],
     ])('stays the same with %s', (_, changed) => {
       expect(RoutingTable.from(changed).routingKey).toBe(baseKey);
     });

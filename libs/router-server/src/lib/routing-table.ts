@@ -26,7 +26,7 @@ export interface KeyPlacement {
 export class RoutingTable {
   readonly revision: bigint;
   readonly ring: HashRing | undefined;
-  /** Everything a route depends on (ring version, groups' epochs, primaries and members, addresses) as one string. */
+  /** Everything a route depends on (ring version, groups' epochs, primaries and members, their addresses) as one string. */
   readonly routingKey: string;
   private readonly groups: ReadonlyMap<string, GroupRoute>;
   private readonly addresses: ReadonlyMap<string, string>;
@@ -44,7 +44,12 @@ export class RoutingTable {
     const groupsPart = topology.groups.map(
       (group) => `${group.id}:${group.epoch}:${group.primary}:${group.members.join(',')}:${group.inSync.join(',')}`,
     );
-    const membersPart = topology.members.map((member) => `${member.id}@${member.address}`);
+    // Only the addresses of group members: routers, lock services and monitors coming and going (every pod
+    // of a scaled Deployment) change no route, and must not wake every retry waiting for a routing change.
+    const grouped = new Set(topology.groups.flatMap((group) => group.members));
+    const membersPart = topology.members
+      .filter((member) => grouped.has(member.id))
+      .map((member) => `${member.id}@${member.address}`);
     this.routingKey = `${ring?.version ?? '-'}|${groupsPart.join(';')}|${membersPart.join(';')}`;
   }
 
