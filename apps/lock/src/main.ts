@@ -72,5 +72,7 @@ void runService({
     return node.services(kit);
   },
   started: registration.started,
-  onStopped: [async () => node?.stop(), registration.stopped, flushTelemetry],
+  // Out of the topology as the drain starts: monitors stop probing it and no one is sent to it.
+  onDraining: [registration.leave],
+  onStopped: [async () => node?.stop(), flushTelemetry],
 });

@@ -54,5 +54,7 @@ void runService({
     void node?.start();
     registration.started(config, logger, server);
   },
-  onStopped: [async () => node?.stop(), registration.stopped, flushTelemetry],
+  // Out of the topology as the drain starts: monitors stop probing it and no one is sent to it.
+  onDraining: [registration.leave],
+  onStopped: [async () => node?.stop(), flushTelemetry],
 });

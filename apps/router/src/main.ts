@@ -52,5 +52,7 @@ void runService({
     registration.started(config, logger, server);
     router?.start(server);
   },
-  onStopped: [async () => router?.stop(), registration.stopped, flushTelemetry],
+  // Out of the topology as the drain starts: monitors stop probing it and no one is sent to it.
+  onDraining: [registration.leave],
+  onStopped: [async () => router?.stop(), flushTelemetry],
 });

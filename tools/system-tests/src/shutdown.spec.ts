@@ -84,7 +84,7 @@ function startDrainServer(env: NodeJS.ProcessEnv) {
   );
 }
 
-it('SIGTERM lets an in-flight call finish before the process exits 0', async () => {
+it('SIGTERM runs the draining hooks and lets an in-flight call finish before the process exits 0', async () => {
   const address = `127.0.0.1:${await freePort()}`;
   const server = await startDrainServer({ BULWARK_MEMBER_ID: 'drain-1', BULWARK_LISTEN_ADDR: address });
   await waitForServing(address, 30_000, { process: server });

@@ -43,7 +43,7 @@ describe('registerUntilStopped', () => {
       { metricsAddress: '127.0.0.1:9464' },
     );
     await repeatedTwice;
-    await registration.stopped();
+    await registration.leave();
     const methods = coordinator.received.map((entry) => entry.method);
     // Every repeat is the same record; the last word is the deregistration, with nothing after it.
     expect(methods.at(-1)).toBe('deregisterMember');
@@ -77,7 +77,7 @@ describe('registerUntilStopped', () => {
       { metricsAddress: undefined },
     );
     await triedOnce;
-    await registration.stopped();
+    await registration.leave();
     expect(coordinator.requests('deregisterMember')).toEqual([]);
   });
 });

@@ -148,18 +148,18 @@ export function registerOnStart(role: coordinatorV1.MemberRole): StartedHook {
 
 /**
  * A stateless service's hooks: `started` registers it as registerOnStart
- * does, `stopped` (one of its onStopped hooks) takes it out of the topology.
+ * does, `leave` (a draining hook) takes it out of the topology.
  */
 export function registerUntilStopped(
   role: coordinatorV1.MemberRole,
   options: RepeatOptions = {},
-): { started: StartedHook; stopped: () => Promise<void> } {
+): { started: StartedHook; leave: () => Promise<void> } {
   let registration: MemberRegistration | undefined;
   return {
     started: (config, logger, server) => {
       registration = new MemberRegistration(role, config, logger, server, options);
       registration.start();
     },
-    stopped: async () => registration?.leave(),
+    leave: async () => registration?.leave(),
   };
 }

@@ -1,5 +1,5 @@
 // Process lifecycle for a service's main: SIGTERM or SIGINT drains the server
-// and exits 0; a second signal, or a drain that outlives its deadline plus a
+// (running the draining hooks beside it, from its start) and exits 0; a second signal, or a drain that outlives its deadline plus a
 // margin, exits 1. An uncaught error is logged and exits 1.
 import type { Logger } from '@bulwark/logging';
 import type { RunningServer } from './server';
@@ -8,6 +8,12 @@ export interface LifecycleOptions {
   logger: Logger;
   server: RunningServer;
   drainDeadlineMs: number;
+  /**
+   * Run beside the drain, from its start: telling others to stop relying on
+   * this process (leaving the topology) while its calls still finish.
+   * Errors are logged; the exit waits for them and the drain.
+   */
+  onDraining?: Array<() => Promise<void>>;
   /** Run after the drain, before exit (flush telemetry, close stores); errors are logged. */
   onStopped?: Array<() => Promise<void>>;
 }
@@ -27,7 +33,11 @@ export function exitOnSignals(options: LifecycleOptions): void {
       process.exit(1);
     }, options.drainDeadlineMs + 5_000).unref();
     void (async () => {
-      await server.drain(`received ${signal}`);
+      const failed = (error: unknown) => logger.error({ err: error }, 'draining hook failed');
+      await Promise.all([
+        server.drain(`received ${signal}`),
+        ...(options.onDraining ?? []).map((hook) => hook().catch(failed)),
+      ]);
       for (const hook of options.onStopped ?? []) {
         await hook().catch((error: unknown) => logger.error({ err: error }, 'shutdown hook failed'));
       }

@@ -72,6 +72,8 @@ export interface ServiceSpec<S extends Schema> {
   services: (kit: HandlerKit, config: CommonConfig & ConfigOf<S>, logger: Logger) => ServiceBinding[];
   /** Runs once the server and the metrics endpoint are bound (registration, background loops). */
   started?: (config: CommonConfig & ConfigOf<S>, logger: Logger, server: StartedServer) => void;
+  /** Run beside the drain, from its start (see LifecycleOptions.onDraining). */
+  onDraining?: Array<() => Promise<void>>;
   onStopped?: Array<() => Promise<void>>;
 }
 
@@ -127,6 +129,7 @@ export async function runService<S extends Schema>(spec: ServiceSpec<S>): Promis
     logger,
     server,
     drainDeadlineMs: config.drainDeadlineMs,
+    ...(spec.onDraining ? { onDraining: spec.onDraining } : {}),
     // Closed last: a scrape during the drain shows it.
     onStopped: [...(spec.onStopped ?? []), async () => failpointControl?.close(), async () => metrics?.close()],
   });
