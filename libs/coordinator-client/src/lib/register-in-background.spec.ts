@@ -3,6 +3,7 @@
 // lost since), and a stateless member leaves the topology when it stops,
 // never to be put back by a repeat still in flight.
 import { coordinatorV1 } from '@bulwark/contracts';
+import { FailedPreconditionError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
 import { startFakeCoordinator, type FakeCoordinator } from '../testing';
 import { registerUntilStopped } from './register-in-background';
@@ -58,25 +59,56 @@ describe('registerUntilStopped', () => {
     expect(coordinator.received).toHaveLength(answered);
   });
 
-  it('does not deregister a member that never got registered', async () => {
-    let refused = () => undefined as void;
-    const triedOnce = new Promise<void>((resolve) => (refused = resolve));
-    coordinator.answer('registerMember', () => {
-      refused();
-      return new Promise<never>(() => undefined);
-    });
+  const startLock = (registration: ReturnType<typeof registerUntilStopped>, memberLogger = logger) => {
     const [host, port] = coordinator.address.split(':') as [string, string];
-    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
     registration.started(
       {
         memberId: 'lock-7',
         advertiseAddress: { host: '127.0.0.1', port: 7300 },
         coordinators: [{ host, port: Number(port) }],
       },
-      logger,
+      memberLogger,
       { metricsAddress: undefined },
     );
-    await triedOnce;
+  };
+
+  it('deregisters a member whose first registration is unanswered when it stops: the registration may yet commit', async () => {
+    let arrived = () => undefined as void;
+    const sent = new Promise<void>((resolve) => (arrived = resolve));
+    coordinator.answer('registerMember', () => {
+      arrived();
+      return new Promise<never>(() => undefined);
+    });
+    coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
+    startLock(registration);
+    await sent;
+    await registration.leave();
+    expect(coordinator.requests('deregisterMember').map((request) => request.memberId)).toEqual(['lock-7']);
+    // Its retries ended with the leave: nothing is registered after the deregistration.
+    expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember', 'deregisterMember']);
+  });
+
+  it('does not deregister a member whose registration was refused', async () => {
+    coordinator.answer('registerMember', () => {
+      throw new FailedPreconditionError('member.address', 'another member has this address');
+    });
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
+    // The member's own log line of the refusal is the event that says it took the answer in.
+    let taken = () => undefined as void;
+    const refusalTaken = new Promise<void>((resolve) => (taken = resolve));
+    const watchingLogger = createLogger({
+      service: 'test',
+      memberId: 'test',
+      level: 'error',
+      destination: {
+        write: (line: string) => {
+          if (line.includes('registration with coordinators failed')) taken();
+        },
+      },
+    });
+    startLock(registration, watchingLogger);
+    await refusalTaken;
     await registration.leave();
     expect(coordinator.requests('deregisterMember')).toEqual([]);
   });

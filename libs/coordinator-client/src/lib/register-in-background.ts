@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatHostPort, type HostPort } from '@bulwark/config';
 import type { coordinatorV1 } from '@bulwark/contracts';
-import { NotFoundError, UnimplementedError } from '@bulwark/errors';
+import { DeadlineExceededError, isRetryable, NotFoundError, UnimplementedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { CoordinatorCaller } from './coordinator-caller';
 import { registerMember } from './register-member';
@@ -48,12 +48,15 @@ export interface RepeatOptions {
 class MemberRegistration {
   private readonly coordinators: string[];
   private readonly member: coordinatorV1.Member;
-  /** Its channels and leader knowledge, shared by every call; closed once it leaves. */
+  /** Its channels and leader knowledge, shared by the repeats and the deregistration; closed once it leaves. */
   private readonly caller: CoordinatorCaller;
+  /** The first registration's own, so leaving can end its retries and still deregister. */
+  private readonly firstCaller: CoordinatorCaller;
   private readonly intervalMs: number;
   private repeats: NodeJS.Timeout | undefined;
   private repeating: Promise<unknown> = Promise.resolve();
-  private registered = false;
+  /** The first registration's outcome: pending while it retries, and after retries that ended without an answer. */
+  private first: 'pending' | 'registered' | 'refused' = 'pending';
   private leaving = false;
 
   constructor(
@@ -66,6 +69,7 @@ class MemberRegistration {
     this.intervalMs = options.reregistrationIntervalMs ?? reregistrationIntervalMs;
     this.coordinators = config.coordinators.map(formatHostPort);
     this.caller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
+    this.firstCaller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
     this.member = {
       id: config.memberId,
       address: formatHostPort(config.advertiseAddress),
@@ -76,53 +80,60 @@ class MemberRegistration {
   }
 
   start(): void {
-    this.register(firstRegistrationDeadlineMs).then(
-      (response) => {
-        this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
-        if (this.leaving) return;
-        this.registered = true;
-        this.repeats = setInterval(() => this.repeat(), this.intervalMs);
-        // A replica never leaves: its repeats must not keep a stopping process alive.
-        this.repeats.unref();
-      },
-      (error: unknown) => {
-        if (this.leaving) return;
-        if (error instanceof UnimplementedError) {
-          this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
-        } else {
-          this.logger.error({ err: error }, 'registration with coordinators failed');
-        }
-      },
-    );
+    const firstCaller = this.firstCaller;
+    this.register(firstRegistrationDeadlineMs, firstCaller)
+      .finally(() => firstCaller.close())
+      .then(
+        (response) => {
+          this.first = 'registered';
+          this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
+          if (this.leaving) return;
+          this.repeats = setInterval(() => this.repeat(), this.intervalMs);
+          // A replica never leaves: its repeats must not keep a stopping process alive.
+          this.repeats.unref();
+        },
+        (error: unknown) => {
+          if (this.leaving) return;
+          // Refused for good, nothing was registered; after a deadline or exhausted retries an attempt may have been.
+          if (!isRetryable(error) && !(error instanceof DeadlineExceededError)) this.first = 'refused';
+          if (error instanceof UnimplementedError) {
+            this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
+          } else {
+            this.logger.error({ err: error }, 'registration with coordinators failed');
+          }
+        },
+      );
   }
 
   /**
-   * Stops the repeats and takes the member out of the topology, if it got in,
-   * within deregistrationDeadlineMs (after a repeat in flight, which would
-   * otherwise put it back); logged, never thrown. Waiting for a first
-   * registration still retrying would hold up the exit: it is left alone.
+   * Stops the repeats and takes the member out of the topology, if it got in
+   * or may have, within deregistrationDeadlineMs (after a repeat in flight,
+   * which would otherwise put it back); logged, never thrown. A first
+   * registration still retrying is ended, not waited for (that would hold up
+   * the exit), and since an attempt of it may yet commit, the member
+   * deregisters anyway (NOT_FOUND if none did).
    */
   async leave(): Promise<void> {
     this.leaving = true;
     clearInterval(this.repeats);
     try {
       await this.repeating;
-      if (this.registered) await this.deregister();
+      if (this.first === 'pending') this.firstCaller.close();
+      if (this.first !== 'refused') await this.deregister();
     } finally {
-      // Also ends a first registration still retrying.
       this.caller.close();
     }
   }
 
   private repeat(): void {
-    this.repeating = this.register(reregistrationDeadlineMs).catch((error: unknown) =>
+    this.repeating = this.register(reregistrationDeadlineMs, this.caller).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'repeating the registration failed'),
     );
   }
 
   /** RegisterMember with this member's record, retried for up to totalDeadlineMs. */
-  private register(totalDeadlineMs: number): Promise<coordinatorV1.RegisterMemberResponse> {
-    const { coordinators, member, logger, caller } = this;
+  private register(totalDeadlineMs: number, caller: CoordinatorCaller): Promise<coordinatorV1.RegisterMemberResponse> {
+    const { coordinators, member, logger } = this;
     return registerMember({ coordinators, member, logger, callDeadlineMs: 2_000, totalDeadlineMs, caller });
   }
 
