@@ -35,6 +35,7 @@ import {
   parseRefreshReply,
 } from './lock-replies';
 import { enqueueScript, grantScript, inspectScript, leaveScript, refreshScript, releaseScript } from './lock-scripts';
+import { TurnBatches } from './turn-batches';
 
 export interface RedisLockServerOptions {
   host: string;
@@ -89,7 +90,9 @@ interface LockScriptCommands {
 
 export class RedisLockServer implements LockServer {
   readonly id: string;
-  private readonly redis: Redis & LockScriptCommands;
+  private readonly redis: Redis;
+  /** Every call goes out in its turn's batch: one write per connection and turn. */
+  private readonly batches: TurnBatches<LockScriptCommands>;
   private readonly inFlightMax: number;
   private inFlight = 0;
   private lastConnectionError: string | undefined;
@@ -104,7 +107,6 @@ export class RedisLockServer implements LockServer {
         connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
         reconnectDelayMsMax: options.reconnectDelayMsMax ?? defaultReconnectDelayMsMax,
       }),
-      enableAutoPipelining: true,
     });
     redis.on('error', (error: Error) => {
       this.lastConnectionError = error.message;
@@ -118,12 +120,18 @@ export class RedisLockServer implements LockServer {
     redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 6, lua: refreshScript });
     redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 6, lua: enqueueScript });
     redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 6, lua: leaveScript });
-    this.redis = redis as Redis & LockScriptCommands;
+    this.redis = redis;
+    this.batches = new TurnBatches<LockScriptCommands>(redis);
   }
 
   async inspect(name: string, timeoutMs: number): Promise<ServerLockState> {
     requireName(name);
-    return this.call('inspect', timeoutMs, () => this.redis.bulwarkLockInspect(...lockKeys(name)), parseInspectReply);
+    return this.call(
+      'inspect',
+      timeoutMs,
+      () => this.batches.send((batch) => batch.bulwarkLockInspect(...lockKeys(name))),
+      parseInspectReply,
+    );
   }
 
   async grant(
@@ -145,13 +153,15 @@ export class RedisLockServer implements LockServer {
       'grant',
       timeoutMs,
       () =>
-        this.redis.bulwarkLockGrant(
-          ...lockKeys(name),
-          token.toString(),
-          encodeHolder({ token, attempt, owner }),
-          ttlMs,
-          // No waiter id is empty, so the script reads '' as none.
-          waiterId ?? '',
+        this.batches.send((batch) =>
+          batch.bulwarkLockGrant(
+            ...lockKeys(name),
+            token.toString(),
+            encodeHolder({ token, attempt, owner }),
+            ttlMs,
+            // No waiter id is empty, so the script reads '' as none.
+            waiterId ?? '',
+          ),
         ),
       parseGrantReply,
     );
@@ -176,17 +186,19 @@ export class RedisLockServer implements LockServer {
       'release',
       timeoutMs,
       () =>
-        this.redis.bulwarkLockRelease(
-          ...lockKeys(name),
-          token.toString(),
-          owner,
-          // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
-          attempt ?? '',
-          releasedChannel(name),
-          nextToken?.toString() ?? '',
-          releaser?.waiterId ?? '',
-          releaser?.claimAttempt ?? '',
-          releaser ? '1' : '',
+        this.batches.send((batch) =>
+          batch.bulwarkLockRelease(
+            ...lockKeys(name),
+            token.toString(),
+            owner,
+            // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
+            attempt ?? '',
+            releasedChannel(name),
+            nextToken?.toString() ?? '',
+            releaser?.waiterId ?? '',
+            releaser?.claimAttempt ?? '',
+            releaser ? '1' : '',
+          ),
         ),
       parseDoneReply,
     );
@@ -206,7 +218,7 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'refresh',
       timeoutMs,
-      () => this.redis.bulwarkLockRefresh(...lockKeys(name), token.toString(), owner, ttlMs),
+      () => this.batches.send((batch) => batch.bulwarkLockRefresh(...lockKeys(name), token.toString(), owner, ttlMs)),
       parseRefreshReply,
     );
   }
@@ -232,14 +244,16 @@ export class RedisLockServer implements LockServer {
       'enqueue',
       timeoutMs,
       () =>
-        this.redis.bulwarkLockEnqueue(
-          ...lockKeys(name),
-          waiterId,
-          ticket.toString(),
-          leaseMs,
-          claim ? encodeClaim(claim) : '',
-          claim?.attempt ?? '',
-          join ? '1' : '',
+        this.batches.send((batch) =>
+          batch.bulwarkLockEnqueue(
+            ...lockKeys(name),
+            waiterId,
+            ticket.toString(),
+            leaseMs,
+            claim ? encodeClaim(claim) : '',
+            claim?.attempt ?? '',
+            join ? '1' : '',
+          ),
         ),
       parseEnqueueReply,
     );
@@ -252,7 +266,10 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'leave',
       timeoutMs,
-      () => this.redis.bulwarkLockLeave(...lockKeys(name), waiterId, releasedChannel(name), claimAttempt ?? ''),
+      () =>
+        this.batches.send((batch) =>
+          batch.bulwarkLockLeave(...lockKeys(name), waiterId, releasedChannel(name), claimAttempt ?? ''),
+        ),
       parseDoneReply,
     );
   }
