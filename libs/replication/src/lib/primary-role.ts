@@ -434,23 +434,25 @@ export class PrimaryRole {
       if (nowMs - this.proposalSentMs >= settings.coordinatorRetryMs) this.sendInSyncProposal(this.inSyncProposal);
       return;
     }
-    const confirmed = new Set(this.inSyncConfirmed);
-    const next = new Set(confirmed);
+    // Called on every write and message: nothing is allocated unless the set changes.
+    let next: Set<string> | undefined;
+    const change = (): Set<string> => (next ??= new Set(this.inSyncConfirmed));
     for (const [member, progress] of this.progress) {
-      if (confirmed.has(member)) {
+      if (this.inSyncConfirmed.includes(member)) {
         const behind = progress.match < log.lastSequence;
-        if (behind && nowMs - progress.behindSinceMs > settings.ackTimeoutMs) next.delete(member);
+        if (behind && nowMs - progress.behindSinceMs > settings.ackTimeoutMs) change().delete(member);
       } else if (
         this.view.members.includes(member) &&
         progress.state === 'replicating' &&
         this.mayAddToInSync(progress.match)
       ) {
-        next.add(member);
+        change().add(member);
       }
     }
-    next.add(this.context.id);
-    if (sameMembers([...next], this.inSyncConfirmed)) return;
-    this.inSyncProposal = this.view.members.filter((member) => next.has(member));
+    if (!this.inSyncConfirmed.includes(this.context.id)) change().add(this.context.id);
+    if (!next) return;
+    const proposed = next;
+    this.inSyncProposal = this.view.members.filter((member) => proposed.has(member));
     this.proposalsMade++;
     this.sendInSyncProposal(this.inSyncProposal);
   }
@@ -468,10 +470,13 @@ export class PrimaryRole {
   /** The last sequence every member the commit rule counts has on disk, this primary included. */
   protected syncedThrough(): bigint {
     let synced = this.context.durable();
-    for (const member of this.commitSet()) {
-      if (member === this.context.id) continue;
-      const match = this.progress.get(member)?.match ?? 0n;
-      if (match < synced) synced = match;
+    // The commit set's two parts, not commitSet(): this runs on every write and message. A member in both counts twice, harmlessly.
+    for (const part of [this.inSyncConfirmed, this.inSyncProposal ?? []]) {
+      for (const member of part) {
+        if (member === this.context.id) continue;
+        const match = this.progress.get(member)?.match ?? 0n;
+        if (match < synced) synced = match;
+      }
     }
     return synced;
   }
