@@ -54,6 +54,21 @@ it('sends the commands of one turn in one write, each answered with its own repl
   expect(writes.count).toBe(1);
 });
 
+it('keeps every other reply in place when building one command throws', async () => {
+  const [thrown, written, read] = await Promise.allSettled([
+    batches.send(() => {
+      throw new Error('bad argument');
+    }),
+    batches.send((batch) => batch.set('turn/c', 'c')),
+    batches.send((batch) => batch.get('turn/c')),
+  ]);
+  expect(thrown).toMatchObject({ status: 'rejected', reason: { message: 'bad argument' } });
+  expect([written, read]).toEqual([
+    { status: 'fulfilled', value: 'OK' },
+    { status: 'fulfilled', value: 'c' },
+  ]);
+});
+
 it('rejects only the command that failed', async () => {
   await redis.set('turn/text', 'not a number');
   const [failed, read] = await Promise.allSettled([

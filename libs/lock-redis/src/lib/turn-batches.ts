@@ -30,8 +30,14 @@ export class TurnBatches<Commands> {
     }
     const { settles, pipeline } = batch;
     return new Promise((resolve, reject) => {
-      settles.push((error, value) => (error ? reject(error) : resolve(value)));
+      // Replies are matched by position: the slot is taken only once the command is in the pipeline (an add that
+      // throws, building its arguments, adds nothing and rejects this call alone).
+      const queued = pipeline.length;
       add(pipeline as unknown as Commands);
+      if (pipeline.length !== queued + 1) {
+        throw new Error(`a batched call must add exactly one command; it added ${pipeline.length - queued}`);
+      }
+      settles.push((error, value) => (error ? reject(error) : resolve(value)));
     });
   }
 

@@ -434,7 +434,7 @@ export class PrimaryRole {
       if (nowMs - this.proposalSentMs >= settings.coordinatorRetryMs) this.sendInSyncProposal(this.inSyncProposal);
       return;
     }
-    // Called on every write and message: nothing is allocated unless the set changes.
+    // Called on every write and message: the sets are built only when the in-sync set is to change.
     let next: Set<string> | undefined;
     const change = (): Set<string> => (next ??= new Set(this.inSyncConfirmed));
     for (const [member, progress] of this.progress) {

@@ -36,7 +36,8 @@ export function exitOnSignals(options: LifecycleOptions): void {
       const failed = (error: unknown) => logger.error({ err: error }, 'draining hook failed');
       await Promise.all([
         server.drain(`received ${signal}`),
-        ...(options.onDraining ?? []).map((hook) => hook().catch(failed)),
+        // Through a promise: a hook that throws at once is logged like one that rejects.
+        ...(options.onDraining ?? []).map((hook) => Promise.resolve().then(hook).catch(failed)),
       ]);
       for (const hook of options.onStopped ?? []) {
         await hook().catch((error: unknown) => logger.error({ err: error }, 'shutdown hook failed'));

@@ -19,6 +19,11 @@ describe('test ports', () => {
     }
   });
 
+  it('goes below the ephemeral range when it leaves no room above, and refuses one that leaves no room at all', () => {
+    expect(testPortRange(1, { low: 40_000, high: 65_000 })).toEqual({ low: 32_000, high: 32_999 });
+    expect(() => testPortRange(1, { low: 15_000, high: 65_000 })).toThrow(/narrow net.ipv4.ip_local_port_range/);
+  });
+
   it('skips a port something listens on', async () => {
     const taken = await freePort();
     const server = createServer();
@@ -28,8 +33,8 @@ describe('test ports', () => {
       const range = testPortRange();
       // A full cycle through the slice comes back to the taken port at least once.
       for (let index = 0; index <= range.high - range.low; index++) ports.add(await freePort());
+      // Other ports of the slice may be in use on this host too: only the taken one is known.
       expect(ports.has(taken)).toBe(false);
-      expect(ports.size).toBe(range.high - range.low);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

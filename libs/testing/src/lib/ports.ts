@@ -7,8 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** Linux's default when /proc is unreadable (as on other systems). */
+/** Linux's default, assumed where /proc does not say (macOS's 49152-65535 lies inside it, so its ports avoid it too). */
 const defaultEphemeralRange = { low: 32_768, high: 60_999 };
+
+/** Ports a test run needs outside the ephemeral range: eight Jest worker slices of 250. */
+const minimumPorts = 2_000;
 
 /** Fixed ports of the fleet tests and the launcher's compose file sit below this (127.77.x.y:11000-21999). */
 const fixedPortsEnd = 22_000;
@@ -27,13 +30,21 @@ export function ephemeralPortRange(): { low: number; high: number } {
 }
 
 /** The ports this process may hand out: its Jest worker's slice of the ports the kernel never picks. */
-export function testPortRange(workerId = Number(process.env['JEST_WORKER_ID'] ?? '1')): { low: number; high: number } {
-  const ephemeral = ephemeralPortRange();
+export function testPortRange(
+  workerId = Number(process.env['JEST_WORKER_ID'] ?? '1'),
+  ephemeral = ephemeralPortRange(),
+): { low: number; high: number } {
   // Above the ephemeral range when it leaves room there (Linux: 61000-65535), else below it.
   const [low, high] =
-    65_535 - ephemeral.high >= 2_000
+    65_535 - ephemeral.high >= minimumPorts
       ? [ephemeral.high + 1, 65_535]
       : [Math.max(fixedPortsEnd, ephemeral.low - 8_000), ephemeral.low - 1];
+  if (high - low + 1 < minimumPorts) {
+    throw new Error(
+      `the ephemeral port range ${ephemeral.low}-${ephemeral.high} leaves fewer than ${minimumPorts} ports ` +
+        `outside it for tests (above it, or between ${fixedPortsEnd} and it); narrow net.ipv4.ip_local_port_range`,
+    );
+  }
   // Jest runs at most a handful of workers here; eight slices keep each one hundreds of ports wide.
   const slices = 8;
   const width = Math.floor((high - low + 1) / slices);
