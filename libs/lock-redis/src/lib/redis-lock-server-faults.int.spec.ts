@@ -124,6 +124,22 @@ describe('a restart', () => {
   });
 });
 
+describe('a script cache emptied under a live connection (SCRIPT FLUSH)', () => {
+  it('fails the call as unavailable with nothing run, never resent behind later calls, and loads the scripts again', async () => {
+    const name = freshName();
+    const raw = connectRedisClient(redis);
+    await raw.script('FLUSH');
+    const { error } = await failureOf(() => server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs));
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toMatch(/lost its scripts \(nothing ran\)/);
+    // A release sent right after finds nothing to free, and the grant does not run later behind it.
+    expect(await server.release(name, 'alice', 1n, timeoutMs)).toBe(false);
+    expect(await raw.exists(holderKey(name), fenceKey(name))).toBe(0);
+    // Loaded again by then: the next grant runs.
+    expect(await server.grant(name, 'alice', 1n, 'i1.1', ttlMs, timeoutMs)).toEqual({ outcome: 'granted' });
+  });
+});
+
 describe('a server that is down', () => {
   it('answers UnavailableError naming the server at once, for every call, and serves again once back', async () => {
     const name = freshName();

@@ -1,9 +1,13 @@
-// One Redis server as a LockServer. Each method is one Lua script (EVALSHA,
-// falling back to EVAL when the server's script cache is empty, as after a
-// restart), so it is atomic on that server. Every call answers within its
-// timeout or rejects with UnavailableError naming the server: a server that
-// is down, hangs, or answers something the scripts cannot have produced
-// counts as unavailable, never as an answer.
+// One Redis server as a LockServer. Each method is one Lua script (EVALSHA),
+// so it is atomic on that server. The scripts are loaded (SCRIPT LOAD) as
+// each connection becomes ready; a NOSCRIPT answer (a server whose script
+// cache was emptied under a live connection) ran nothing, fails the call as
+// unavailable and reloads them. It is never resent: a resend would reach
+// the server after calls sent since, and the quorum's undo of a grant
+// relies on the grant running before the release that undoes it. Every call
+// answers within its timeout or rejects with UnavailableError naming the
+// server: a server that is down, hangs, or answers something the scripts
+// cannot have produced counts as unavailable, never as an answer.
 import { BulwarkError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import {
   requireAttempt,
@@ -19,14 +23,15 @@ import {
   type ServerRelease,
 } from '@bulwark/lock-core';
 import { once } from 'node:events';
-import Redis from 'ioredis';
+import { createHash } from 'node:crypto';
+import Redis, { type ChainableCommander } from 'ioredis';
 import {
   defaultConnectTimeoutMs,
   defaultReconnectDelayMsMax,
   redisConnectionOptions,
   timeoutMsMax,
 } from './redis-connection';
-import { encodeClaim, encodeHolder, lockKeys, releasedChannel, type LockKeys } from './lock-keys';
+import { encodeClaim, encodeHolder, lockKeys, releasedChannel } from './lock-keys';
 import {
   parseDoneReply,
   parseEnqueueReply,
@@ -52,47 +57,29 @@ export interface RedisLockServerOptions {
 
 const defaultInFlightMax = 1_000;
 
-/** The scripts as ioredis defines them on the connection (defineCommand): the lock's six keys, then ARGV. */
-interface LockScriptCommands {
-  bulwarkLockInspect(...keys: LockKeys): Promise<unknown>;
-  bulwarkLockGrant(
-    ...keysThenArgs: [...LockKeys, token: string, holderValue: string, ttlMs: number, waiterId: string]
-  ): Promise<unknown>;
-  bulwarkLockRelease(
-    ...keysThenArgs: [
-      ...LockKeys,
-      token: string,
-      owner: string,
-      attempt: string,
-      channel: string,
-      nextToken: string,
-      releaserWaiterId: string,
-      releaserClaimAttempt: string,
-      vouched: string,
-    ]
-  ): Promise<unknown>;
-  bulwarkLockRefresh(...keysThenArgs: [...LockKeys, token: string, owner: string, ttlMs: number]): Promise<unknown>;
-  bulwarkLockEnqueue(
-    ...keysThenArgs: [
-      ...LockKeys,
-      waiterId: string,
-      ticket: string,
-      leaseMs: number,
-      claim: string,
-      claimAttempt: string,
-      join: string,
-    ]
-  ): Promise<unknown>;
-  bulwarkLockLeave(
-    ...keysThenArgs: [...LockKeys, waiterId: string, channel: string, claimAttempt: string]
-  ): Promise<unknown>;
+/** A script and its SHA-1, the name EVALSHA runs it by. */
+interface LockScript {
+  readonly lua: string;
+  readonly sha: string;
 }
+
+const scriptOf = (lua: string): LockScript => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+
+/** Each takes the lock's six keys (lockKeys), then its ARGV (see lock-scripts.ts). */
+const scripts = {
+  inspect: scriptOf(inspectScript),
+  grant: scriptOf(grantScript),
+  release: scriptOf(releaseScript),
+  refresh: scriptOf(refreshScript),
+  enqueue: scriptOf(enqueueScript),
+  leave: scriptOf(leaveScript),
+} as const;
 
 export class RedisLockServer implements LockServer {
   readonly id: string;
   private readonly redis: Redis;
   /** Every call goes out in its turn's batch: one write per connection and turn. */
-  private readonly batches: TurnBatches<LockScriptCommands>;
+  private readonly batches: TurnBatches<ChainableCommander>;
   private readonly inFlightMax: number;
   private inFlight = 0;
   private lastConnectionError: string | undefined;
@@ -113,25 +100,16 @@ export class RedisLockServer implements LockServer {
     });
     redis.on('ready', () => {
       this.lastConnectionError = undefined;
+      // First on the new connection: calls go after it.
+      this.loadScripts();
     });
-    redis.defineCommand('bulwarkLockInspect', { numberOfKeys: 6, lua: inspectScript });
-    redis.defineCommand('bulwarkLockGrant', { numberOfKeys: 6, lua: grantScript });
-    redis.defineCommand('bulwarkLockRelease', { numberOfKeys: 6, lua: releaseScript });
-    redis.defineCommand('bulwarkLockRefresh', { numberOfKeys: 6, lua: refreshScript });
-    redis.defineCommand('bulwarkLockEnqueue', { numberOfKeys: 6, lua: enqueueScript });
-    redis.defineCommand('bulwarkLockLeave', { numberOfKeys: 6, lua: leaveScript });
     this.redis = redis;
-    this.batches = new TurnBatches<LockScriptCommands>(redis);
+    this.batches = new TurnBatches<ChainableCommander>(redis);
   }
 
   async inspect(name: string, timeoutMs: number): Promise<ServerLockState> {
     requireName(name);
-    return this.call(
-      'inspect',
-      timeoutMs,
-      () => this.batches.send((batch) => batch.bulwarkLockInspect(...lockKeys(name))),
-      parseInspectReply,
-    );
+    return this.call('inspect', timeoutMs, () => this.run(scripts.inspect, name), parseInspectReply);
   }
 
   async grant(
@@ -153,15 +131,14 @@ export class RedisLockServer implements LockServer {
       'grant',
       timeoutMs,
       () =>
-        this.batches.send((batch) =>
-          batch.bulwarkLockGrant(
-            ...lockKeys(name),
-            token.toString(),
-            encodeHolder({ token, attempt, owner }),
-            ttlMs,
-            // No waiter id is empty, so the script reads '' as none.
-            waiterId ?? '',
-          ),
+        this.run(
+          scripts.grant,
+          name,
+          token.toString(),
+          encodeHolder({ token, attempt, owner }),
+          ttlMs,
+          // No waiter id is empty, so the script reads '' as none.
+          waiterId ?? '',
         ),
       parseGrantReply,
     );
@@ -186,19 +163,18 @@ export class RedisLockServer implements LockServer {
       'release',
       timeoutMs,
       () =>
-        this.batches.send((batch) =>
-          batch.bulwarkLockRelease(
-            ...lockKeys(name),
-            token.toString(),
-            owner,
-            // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
-            attempt ?? '',
-            releasedChannel(name),
-            nextToken?.toString() ?? '',
-            releaser?.waiterId ?? '',
-            releaser?.claimAttempt ?? '',
-            releaser ? '1' : '',
-          ),
+        this.run(
+          scripts.release,
+          name,
+          token.toString(),
+          owner,
+          // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
+          attempt ?? '',
+          releasedChannel(name),
+          nextToken?.toString() ?? '',
+          releaser?.waiterId ?? '',
+          releaser?.claimAttempt ?? '',
+          releaser ? '1' : '',
         ),
       parseDoneReply,
     );
@@ -218,7 +194,7 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'refresh',
       timeoutMs,
-      () => this.batches.send((batch) => batch.bulwarkLockRefresh(...lockKeys(name), token.toString(), owner, ttlMs)),
+      () => this.run(scripts.refresh, name, token.toString(), owner, ttlMs),
       parseRefreshReply,
     );
   }
@@ -244,16 +220,15 @@ export class RedisLockServer implements LockServer {
       'enqueue',
       timeoutMs,
       () =>
-        this.batches.send((batch) =>
-          batch.bulwarkLockEnqueue(
-            ...lockKeys(name),
-            waiterId,
-            ticket.toString(),
-            leaseMs,
-            claim ? encodeClaim(claim) : '',
-            claim?.attempt ?? '',
-            join ? '1' : '',
-          ),
+        this.run(
+          scripts.enqueue,
+          name,
+          waiterId,
+          ticket.toString(),
+          leaseMs,
+          claim ? encodeClaim(claim) : '',
+          claim?.attempt ?? '',
+          join ? '1' : '',
         ),
       parseEnqueueReply,
     );
@@ -266,10 +241,7 @@ export class RedisLockServer implements LockServer {
     return this.call(
       'leave',
       timeoutMs,
-      () =>
-        this.batches.send((batch) =>
-          batch.bulwarkLockLeave(...lockKeys(name), waiterId, releasedChannel(name), claimAttempt ?? ''),
-        ),
+      () => this.run(scripts.leave, name, waiterId, releasedChannel(name), claimAttempt ?? ''),
       parseDoneReply,
     );
   }
@@ -301,6 +273,21 @@ export class RedisLockServer implements LockServer {
     await ended;
   }
 
+  /** EVALSHA of script on name's keys, in this turn's batch. */
+  private run(script: LockScript, name: string, ...args: (string | number)[]): Promise<unknown> {
+    const keys = lockKeys(name);
+    return this.batches.send((batch) => batch.evalsha(script.sha, keys.length, ...keys, ...args));
+  }
+
+  private loadScripts(): void {
+    for (const { lua } of Object.values(scripts)) {
+      this.redis.script('LOAD', lua).catch((error: unknown) => {
+        // Calls answer NOSCRIPT (unavailable) until a later load succeeds.
+        this.lastConnectionError = `loading a script: ${error instanceof Error ? error.message : String(error)}`;
+      });
+    }
+  }
+
   private async call<T>(
     operation: string,
     timeoutMs: number,
@@ -329,7 +316,12 @@ export class RedisLockServer implements LockServer {
       return parse(await Promise.race([answer, timeout]));
     } catch (error) {
       if (error instanceof BulwarkError) throw error;
-      throw this.unavailable(`${operation}: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      if (message.startsWith('NOSCRIPT')) {
+        this.loadScripts();
+        throw this.unavailable(`${operation}: the server had lost its scripts (nothing ran); loading them again`);
+      }
+      throw this.unavailable(`${operation}: ${message}`);
     } finally {
       clearTimeout(timer);
     }
