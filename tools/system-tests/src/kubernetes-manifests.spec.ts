@@ -24,7 +24,7 @@ import {
   serviceSettings,
   type HostPort,
 } from '@bulwark/config';
-import { deregistrationDeadlineMs } from '@bulwark/coordinator-client';
+import { leaveDeadlineMs } from '@bulwark/coordinator-client';
 import { repoPath } from '@bulwark/testing';
 
 // --- The parts of the Kubernetes objects read here (each object has passed its schema first). ---
@@ -518,7 +518,7 @@ describe('deploy/kubernetes', () => {
       // SIGTERM drains for up to the deadline (a router, lock or monitor deregisters beside it, for up to its own);
       // the kubelet waits a little longer before SIGKILL.
       const graceMs = (pod.workload.spec.template.spec.terminationGracePeriodSeconds ?? 30) * 1_000;
-      const leavingMs = ['router', 'lock', 'monitor'].includes(service) ? deregistrationDeadlineMs : 0;
+      const leavingMs = ['router', 'lock', 'monitor'].includes(service) ? leaveDeadlineMs : 0;
       expect([pod.name, graceMs > Math.max(config.drainDeadlineMs, leavingMs)]).toEqual([pod.name, true]);
     }
   });

@@ -3,6 +3,7 @@
 // a leader whose answers get lost.
 import { coordinatorV1 } from '@bulwark/contracts';
 import {
+  BulwarkError,
   CancelledError,
   DeadlineExceededError,
   InvalidArgumentError,
@@ -183,6 +184,50 @@ describe('CoordinatorCaller', () => {
     const caller = callerFor([leader.address]);
     const error = await rejection(caller.call('registerMember', { member, requestId: 'bad' }, { deadlineMs: 10_000 }));
     expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(leader.requests('registerMember')).toHaveLength(1);
+  });
+
+  it('stops retrying when told, yet lets the attempt in flight finish with its answer', async () => {
+    let attemptArrived = () => undefined as void;
+    const arrived = new Promise<void>((resolve) => (attemptArrived = resolve));
+    let answer = () => undefined as void;
+    leader.answer('registerMember', () => {
+      attemptArrived();
+      return new Promise((resolve) => (answer = () => resolve({ header: header(12n) })));
+    });
+    const caller = callerFor([leader.address]);
+    const stop = new AbortController();
+    const call = caller.call(
+      'registerMember',
+      { member, requestId: 'in-flight' },
+      { deadlineMs: 10_000, stopRetrying: stop.signal },
+    );
+    await arrived;
+    stop.abort();
+    answer();
+    expect((await call).header?.revision).toBe(12n);
+  });
+
+  it('makes no further attempt once told to stop retrying', async () => {
+    let attemptFailed = () => undefined as void;
+    const failed = new Promise<void>((resolve) => (attemptFailed = resolve));
+    leader.answer('registerMember', () => {
+      setImmediate(attemptFailed);
+      throw new UnavailableError('no quorum');
+    });
+    const caller = callerFor([leader.address]);
+    const stop = new AbortController();
+    const call = rejection(
+      caller.call(
+        'registerMember',
+        { member, requestId: 'stopping' },
+        // A long backoff: the stop, not the policy, ends the call.
+        { deadlineMs: 10_000, stopRetrying: stop.signal, retry: { initialBackoffMs: 5_000, backoffMsMax: 5_000 } },
+      ),
+    );
+    await failed;
+    stop.abort();
+    expect(await call).toBeInstanceOf(BulwarkError);
     expect(leader.requests('registerMember')).toHaveLength(1);
   });
 

@@ -63,6 +63,12 @@ export interface CoordinatorCallOptions {
   attemptDeadlineMs?: number;
   /** Overrides of the caller's retry policy; attemptsMax counts rounds, not single attempts. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Once aborted, no further attempt is made: an attempt in flight runs to
+   * its answer or its deadline (its outcome is then known, or as unknown as
+   * it will get), and the call ends with it, or with CancelledError.
+   */
+  stopRetrying?: AbortSignal;
 }
 
 export class CoordinatorCaller {
@@ -121,14 +127,14 @@ export class CoordinatorCaller {
       return await withRetry(
         (round) => {
           rounds = round;
-          return this.round(method, sent, deadline, attemptDeadlineMs);
+          return this.round(method, sent, deadline, attemptDeadlineMs, options.stopRetrying);
         },
         policy,
         {
           deadline,
           now: Date.now,
           random: Math.random,
-          sleep: (ms) => this.pause(ms),
+          sleep: (ms) => this.pause(ms, options.stopRetrying),
           onRetry: (error, round, delayMs) =>
             this.logger.debug({ err: error, method, round, delayMs }, 'coordinator call failed; retrying'),
         },
@@ -160,11 +166,13 @@ export class CoordinatorCaller {
     request: CoordinatorRequest<M>,
     deadline: number,
     attemptDeadlineMs: number,
+    stopRetrying: AbortSignal | undefined,
   ): Promise<CoordinatorResponse<M>> {
     const tried = new Set<string>();
     let target: string | undefined = this.leaderAddress ?? this.untried(tried);
     let lastError: unknown;
     while (target !== undefined) {
+      if (stopRetrying?.aborted) throw lastError ?? new CancelledError(`${method}: stopped before another attempt`);
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       tried.add(target);
@@ -239,10 +247,11 @@ export class CoordinatorCaller {
     }
   }
 
-  /** The backoff between rounds; cut short when the caller closes. */
-  private async pause(ms: number): Promise<void> {
+  /** The backoff between rounds; cut short when the caller closes or the call stops retrying. */
+  private async pause(ms: number, stopRetrying: AbortSignal | undefined): Promise<void> {
+    const signal = stopRetrying ? AbortSignal.any([this.closing.signal, stopRetrying]) : this.closing.signal;
     try {
-      await sleep(ms, undefined, { signal: this.closing.signal });
+      await sleep(ms, undefined, { signal });
     } catch {
       // Closed while waiting: the next round sees it and stops.
     }

@@ -84,8 +84,36 @@ describe('registerUntilStopped', () => {
     startLock(registration);
     await sent;
     await registration.leave();
-    expect(coordinator.requests('deregisterMember').map((request) => request.memberId)).toEqual(['lock-7']);
-    // Its retries ended with the leave: nothing is registered after the deregistration.
+    // No attempt after the leave began (the one in flight ran to its deadline), then the deregistration.
+    expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember', 'deregisterMember']);
+    expect(coordinator.requests('deregisterMember')[0]?.memberId).toBe('lock-7');
+  });
+
+  it('lets a first registration in flight finish before deregistering, so it cannot commit after', async () => {
+    let arrived = () => undefined as void;
+    const sent = new Promise<void>((resolve) => (arrived = resolve));
+    let answer = () => undefined as void;
+    coordinator.answer('registerMember', () => {
+      arrived();
+      return new Promise((resolve) => (answer = () => resolve({ header })));
+    });
+    coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
+    const logged: string[] = [];
+    const watchingLogger = createLogger({
+      service: 'test',
+      memberId: 'test',
+      level: 'info',
+      destination: { write: (line: string) => logged.push(JSON.parse(line).msg as string) },
+    });
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
+    startLock(registration, watchingLogger);
+    await sent;
+    const leaving = registration.leave();
+    // The leader answers only after the member began to leave: the member still takes the answer in (cancelling
+    // the attempt instead would leave a registration that commits unseen), and deregisters after it.
+    answer();
+    await leaving;
+    expect(logged).toEqual(['registered with coordinators', 'deregistered from coordinators']);
     expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember', 'deregisterMember']);
   });
 

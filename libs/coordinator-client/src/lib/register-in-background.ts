@@ -15,8 +15,12 @@ import type { Logger } from '@bulwark/logging';
 import { CoordinatorCaller } from './coordinator-caller';
 import { registerMember } from './register-member';
 
-/** How long a stopping member tries to leave: it delays the exit, and a member left listed is only shown DOWN. */
+/** How long a stopping member tries to deregister: it delays the exit, and a member left listed is only shown DOWN. */
 export const deregistrationDeadlineMs = 1_500;
+/** The longest one RegisterMember attempt may take. */
+const registrationAttemptDeadlineMs = 2_000;
+/** How long leaving may take in all: a first registration's attempt in flight, then the deregistration. */
+export const leaveDeadlineMs = registrationAttemptDeadlineMs + deregistrationDeadlineMs;
 /** Between a registered member's repeats of its registration. */
 export const reregistrationIntervalMs = 30_000;
 /** How long the first registration keeps trying: a service cannot be found without it. */
@@ -48,10 +52,12 @@ export interface RepeatOptions {
 class MemberRegistration {
   private readonly coordinators: string[];
   private readonly member: coordinatorV1.Member;
-  /** Its channels and leader knowledge, shared by the repeats and the deregistration; closed once it leaves. */
+  /** Its channels and leader knowledge, shared by every call; closed once it leaves. */
   private readonly caller: CoordinatorCaller;
-  /** The first registration's own, so leaving can end its retries and still deregister. */
-  private readonly firstCaller: CoordinatorCaller;
+  /** Ends the first registration's retries when the member leaves before it is answered. */
+  private readonly firstStop = new AbortController();
+  /** Settles when the first registration has, however it ended. */
+  private firstSettled: Promise<void> = Promise.resolve();
   private readonly intervalMs: number;
   private repeats: NodeJS.Timeout | undefined;
   private repeating: Promise<unknown> = Promise.resolve();
@@ -69,7 +75,6 @@ class MemberRegistration {
     this.intervalMs = options.reregistrationIntervalMs ?? reregistrationIntervalMs;
     this.coordinators = config.coordinators.map(formatHostPort);
     this.caller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
-    this.firstCaller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
     this.member = {
       id: config.memberId,
       address: formatHostPort(config.advertiseAddress),
@@ -80,45 +85,45 @@ class MemberRegistration {
   }
 
   start(): void {
-    const firstCaller = this.firstCaller;
-    this.register(firstRegistrationDeadlineMs, firstCaller)
-      .finally(() => firstCaller.close())
-      .then(
-        (response) => {
-          this.first = 'registered';
-          this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
-          if (this.leaving) return;
-          this.repeats = setInterval(() => this.repeat(), this.intervalMs);
-          // A replica never leaves: its repeats must not keep a stopping process alive.
-          this.repeats.unref();
-        },
-        (error: unknown) => {
-          if (this.leaving) return;
-          // Refused for good, nothing was registered; after a deadline or exhausted retries an attempt may have been.
-          if (!isRetryable(error) && !(error instanceof DeadlineExceededError)) this.first = 'refused';
-          if (error instanceof UnimplementedError) {
-            this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
-          } else {
-            this.logger.error({ err: error }, 'registration with coordinators failed');
-          }
-        },
-      );
+    this.firstSettled = this.register(firstRegistrationDeadlineMs, this.firstStop.signal).then(
+      (response) => {
+        this.first = 'registered';
+        this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
+        if (this.leaving) return;
+        this.repeats = setInterval(() => this.repeat(), this.intervalMs);
+        // A replica never leaves: its repeats must not keep a stopping process alive.
+        this.repeats.unref();
+      },
+      (error: unknown) => {
+        if (this.leaving) return;
+        // Refused for good, nothing was registered; after a deadline or exhausted retries an attempt may have been.
+        if (!isRetryable(error) && !(error instanceof DeadlineExceededError)) this.first = 'refused';
+        if (error instanceof UnimplementedError) {
+          this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
+        } else {
+          this.logger.error({ err: error }, 'registration with coordinators failed');
+        }
+      },
+    );
   }
 
   /**
    * Stops the repeats and takes the member out of the topology, if it got in
-   * or may have, within deregistrationDeadlineMs (after a repeat in flight,
-   * which would otherwise put it back); logged, never thrown. A first
-   * registration still retrying is ended, not waited for (that would hold up
-   * the exit), and since an attempt of it may yet commit, the member
-   * deregisters anyway (NOT_FOUND if none did).
+   * or may have, within leaveDeadlineMs (after a repeat in flight, which
+   * would otherwise put it back); logged, never thrown. A first registration
+   * still retrying makes no further attempt, and the one in flight is waited
+   * for (to its answer or its 2 s deadline), so it cannot commit after the
+   * deregistration, short of a leader that takes longer to commit than that;
+   * unless it was refused, the member then deregisters (NOT_FOUND if nothing
+   * committed).
    */
   async leave(): Promise<void> {
     this.leaving = true;
     clearInterval(this.repeats);
     try {
       await this.repeating;
-      if (this.first === 'pending') this.firstCaller.close();
+      this.firstStop.abort();
+      await this.firstSettled;
       if (this.first !== 'refused') await this.deregister();
     } finally {
       this.caller.close();
@@ -126,15 +131,23 @@ class MemberRegistration {
   }
 
   private repeat(): void {
-    this.repeating = this.register(reregistrationDeadlineMs, this.caller).catch((error: unknown) =>
+    this.repeating = this.register(reregistrationDeadlineMs).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'repeating the registration failed'),
     );
   }
 
-  /** RegisterMember with this member's record, retried for up to totalDeadlineMs. */
-  private register(totalDeadlineMs: number, caller: CoordinatorCaller): Promise<coordinatorV1.RegisterMemberResponse> {
-    const { coordinators, member, logger } = this;
-    return registerMember({ coordinators, member, logger, callDeadlineMs: 2_000, totalDeadlineMs, caller });
+  /** RegisterMember with this member's record, retried for up to totalDeadlineMs (or until stopRetrying). */
+  private register(totalDeadlineMs: number, stopRetrying?: AbortSignal): Promise<coordinatorV1.RegisterMemberResponse> {
+    const { coordinators, member, logger, caller } = this;
+    return registerMember({
+      coordinators,
+      member,
+      logger,
+      callDeadlineMs: registrationAttemptDeadlineMs,
+      totalDeadlineMs,
+      caller,
+      ...(stopRetrying ? { stopRetrying } : {}),
+    });
   }
 
   private async deregister(): Promise<void> {

@@ -22,6 +22,8 @@ export interface RegistrationOptions {
   policy?: Partial<RetryPolicy>;
   /** A caller to reuse (its channels and leader knowledge); one is made and closed for this call otherwise. */
   caller?: CoordinatorCaller;
+  /** Once aborted, no further attempt: see CoordinatorCallOptions.stopRetrying. */
+  stopRetrying?: AbortSignal;
 }
 
 /** Registration is worth more patience than an ordinary call: a service cannot be found without it. */
@@ -38,6 +40,7 @@ export async function registerMember(options: RegistrationOptions): Promise<coor
         deadlineMs: options.totalDeadlineMs,
         attemptDeadlineMs: options.callDeadlineMs,
         retry: { ...registrationRetryPolicy, ...options.policy },
+        ...(options.stopRetrying ? { stopRetrying: options.stopRetrying } : {}),
       },
     );
   } finally {
