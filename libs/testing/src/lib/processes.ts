@@ -28,6 +28,8 @@ export class ManagedProcess {
   readonly stdout: string[] = [];
   readonly stderr: string[] = [];
   readonly exited: Promise<Exit>;
+  /** After the exit, once its stdout and stderr have ended too: every line it printed is captured by then. */
+  readonly closed: Promise<Exit>;
   private readonly child: ChildProcess;
   private readonly lineListeners = new Set<(line: string) => void>();
   private exit: Exit | undefined;
@@ -58,6 +60,11 @@ export class ManagedProcess {
         running.delete(this);
         resolve(this.exit);
       });
+    });
+    // 'close' comes after 'exit' once the pipes have ended (a process that failed to spawn has none to wait for).
+    this.closed = new Promise<Exit>((resolve) => {
+      this.child.once('close', (code, signal) => resolve({ code, signal }));
+      this.child.once('error', () => resolve({ code: null, signal: null }));
     });
   }
 

@@ -65,7 +65,8 @@ export function waitForHealth(
       const output = serving ? `; output:\n${serving.output()}` : '';
       finish(new Error(`${address} not ${name} within ${timeoutMs} ms: ${error.message}${output}`));
     });
-    void serving?.exited.then((exit) =>
+    // Once its output has ended: the line saying why it could not serve is in it.
+    void serving?.closed.then((exit) =>
       finish(new Error(`${address} exited (${exit.code ?? exit.signal}) before ${name}:\n${serving.output()}`)),
     );
   });
