@@ -31,7 +31,7 @@ import {
   redisConnectionOptions,
   timeoutMsMax,
 } from './redis-connection';
-import { encodeClaim, encodeHolder, lockKeys, releasedChannel } from './lock-keys';
+import { encodeClaim, encodeHolder, lockKeys, releasedChannel, type LockKeys } from './lock-keys';
 import {
   parseDoneReply,
   parseEnqueueReply,
@@ -74,6 +74,17 @@ const scripts = {
   enqueue: scriptOf(enqueueScript),
   leave: scriptOf(leaveScript),
 } as const;
+
+/**
+ * A lock's keys, computed once for the calls of one operation: a quorum
+ * calls every server in turn with the same name, and the six strings per
+ * call were among the largest allocations of a distinct-lock run.
+ */
+let lastKeys: { name: string; keys: LockKeys } | undefined;
+function keysOf(name: string): LockKeys {
+  if (lastKeys?.name !== name) lastKeys = { name, keys: lockKeys(name) };
+  return lastKeys.keys;
+}
 
 export class RedisLockServer implements LockServer {
   readonly id: string;
@@ -275,7 +286,7 @@ export class RedisLockServer implements LockServer {
 
   /** EVALSHA of script on name's keys, in this turn's batch. */
   private run(script: LockScript, name: string, ...args: (string | number)[]): Promise<unknown> {
-    const keys = lockKeys(name);
+    const keys = keysOf(name);
     return this.batches.send((batch) => batch.evalsha(script.sha, keys.length, ...keys, ...args));
   }
 
@@ -302,29 +313,40 @@ export class RedisLockServer implements LockServer {
       throw this.unavailable(`${operation}: ${this.inFlight} calls still await an answer`);
     }
     this.inFlight += 1;
-    const answer = send().finally(() => {
-      this.inFlight -= 1;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+    // One promise and one timer per call, not a race of two (every lock operation makes one call per server).
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
         () => reject(this.unavailable(`${operation}: no answer within ${timeoutMs} ms (it may still take effect)`)),
         timeoutMs,
       );
+      send().then(
+        (reply) => {
+          this.inFlight -= 1;
+          clearTimeout(timer);
+          try {
+            resolve(parse(reply));
+          } catch (error) {
+            reject(this.failure(operation, error));
+          }
+        },
+        (error: unknown) => {
+          this.inFlight -= 1;
+          clearTimeout(timer);
+          reject(this.failure(operation, error));
+        },
+      );
     });
-    try {
-      return parse(await Promise.race([answer, timeout]));
-    } catch (error) {
-      if (error instanceof BulwarkError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      if (message.startsWith('NOSCRIPT')) {
-        this.loadScripts();
-        throw this.unavailable(`${operation}: the server had lost its scripts (nothing ran); loading them again`);
-      }
-      throw this.unavailable(`${operation}: ${message}`);
-    } finally {
-      clearTimeout(timer);
+  }
+
+  /** What a failed call rejects with: a Bulwark error as it is, anything else as the server being unavailable. */
+  private failure(operation: string, error: unknown): BulwarkError {
+    if (error instanceof BulwarkError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith('NOSCRIPT')) {
+      this.loadScripts();
+      return this.unavailable(`${operation}: the server had lost its scripts (nothing ran); loading them again`);
     }
+    return this.unavailable(`${operation}: ${message}`);
   }
 
   private connectionProblem(): string {
@@ -348,7 +370,8 @@ function requireOwner(owner: string): void {
 
 /** Redis keeps UTF-8 bytes: a lone surrogate would become U+FFFD there, and two owners or names one. */
 function requireUtf8(text: string, field: string): void {
-  if (Buffer.from(text, 'utf8').toString('utf8') !== text) {
+  // String.prototype.isWellFormed (Node 20): no lone surrogate. Not in TypeScript's ES2023 lib.
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
     throw new InvalidArgumentError(field, 'is not valid Unicode (a lone surrogate)');
   }
 }
