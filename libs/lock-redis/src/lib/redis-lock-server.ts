@@ -24,7 +24,7 @@ import {
 } from '@bulwark/lock-core';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import Redis, { type ChainableCommander } from 'ioredis';
+import Redis from 'ioredis';
 import {
   defaultConnectTimeoutMs,
   defaultReconnectDelayMsMax,
@@ -57,22 +57,27 @@ export interface RedisLockServerOptions {
 
 const defaultInFlightMax = 1_000;
 
-/** A script and its SHA-1, the name EVALSHA runs it by. */
+/** A script, the operation it is (named in errors) and its SHA-1, the name EVALSHA runs it by. */
 interface LockScript {
+  readonly operation: string;
   readonly lua: string;
   readonly sha: string;
 }
 
-const scriptOf = (lua: string): LockScript => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+const scriptOf = (operation: string, lua: string): LockScript => ({
+  operation,
+  lua,
+  sha: createHash('sha1').update(lua).digest('hex'),
+});
 
 /** Each takes the lock's six keys (lockKeys), then its ARGV (see lock-scripts.ts). */
 const scripts = {
-  inspect: scriptOf(inspectScript),
-  grant: scriptOf(grantScript),
-  release: scriptOf(releaseScript),
-  refresh: scriptOf(refreshScript),
-  enqueue: scriptOf(enqueueScript),
-  leave: scriptOf(leaveScript),
+  inspect: scriptOf('inspect', inspectScript),
+  grant: scriptOf('grant', grantScript),
+  release: scriptOf('release', releaseScript),
+  refresh: scriptOf('refresh', refreshScript),
+  enqueue: scriptOf('enqueue', enqueueScript),
+  leave: scriptOf('leave', leaveScript),
 } as const;
 
 /**
@@ -90,7 +95,9 @@ export class RedisLockServer implements LockServer {
   readonly id: string;
   private readonly redis: Redis;
   /** Every call goes out in its turn's batch: one write per connection and turn. */
-  private readonly batches: TurnBatches<ChainableCommander>;
+  private readonly batches: TurnBatches;
+  /** A load of the scripts under way: calls that find them missing all wait on one. */
+  private loadingScripts: Promise<void> | undefined;
   private readonly inFlightMax: number;
   private inFlight = 0;
   private lastConnectionError: string | undefined;
@@ -115,12 +122,12 @@ export class RedisLockServer implements LockServer {
       this.loadScripts();
     });
     this.redis = redis;
-    this.batches = new TurnBatches<ChainableCommander>(redis);
+    this.batches = new TurnBatches(redis);
   }
 
   async inspect(name: string, timeoutMs: number): Promise<ServerLockState> {
     requireName(name);
-    return this.call('inspect', timeoutMs, () => this.run(scripts.inspect, name), parseInspectReply);
+    return this.call(scripts.inspect, name, [], timeoutMs, parseInspectReply);
   }
 
   async grant(
@@ -139,18 +146,16 @@ export class RedisLockServer implements LockServer {
     requireTtl(ttlMs);
     if (waiterId !== undefined) requireWaiterId(waiterId);
     return this.call(
-      'grant',
+      scripts.grant,
+      name,
+      [
+        token.toString(),
+        encodeHolder({ token, attempt, owner }),
+        ttlMs,
+        // No waiter id is empty, so the script reads '' as none.
+        waiterId ?? '',
+      ],
       timeoutMs,
-      () =>
-        this.run(
-          scripts.grant,
-          name,
-          token.toString(),
-          encodeHolder({ token, attempt, owner }),
-          ttlMs,
-          // No waiter id is empty, so the script reads '' as none.
-          waiterId ?? '',
-        ),
       parseGrantReply,
     );
   }
@@ -171,22 +176,20 @@ export class RedisLockServer implements LockServer {
     if (releaser?.waiterId !== undefined) requireWaiterId(releaser.waiterId);
     if (releaser?.claimAttempt !== undefined) requireAttempt(releaser.claimAttempt);
     return this.call(
-      'release',
+      scripts.release,
+      name,
+      [
+        token.toString(),
+        owner,
+        // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
+        attempt ?? '',
+        releasedChannel(name),
+        nextToken?.toString() ?? '',
+        releaser?.waiterId ?? '',
+        releaser?.claimAttempt ?? '',
+        releaser ? '1' : '',
+      ],
       timeoutMs,
-      () =>
-        this.run(
-          scripts.release,
-          name,
-          token.toString(),
-          owner,
-          // Attempts and waiter ids are never empty, so the script reads '' as none (any attempt, no next token).
-          attempt ?? '',
-          releasedChannel(name),
-          nextToken?.toString() ?? '',
-          releaser?.waiterId ?? '',
-          releaser?.claimAttempt ?? '',
-          releaser ? '1' : '',
-        ),
       parseDoneReply,
     );
   }
@@ -202,12 +205,7 @@ export class RedisLockServer implements LockServer {
     requireOwner(owner);
     requireToken(token);
     requireTtl(ttlMs);
-    return this.call(
-      'refresh',
-      timeoutMs,
-      () => this.run(scripts.refresh, name, token.toString(), owner, ttlMs),
-      parseRefreshReply,
-    );
+    return this.call(scripts.refresh, name, [token.toString(), owner, ttlMs], timeoutMs, parseRefreshReply);
   }
 
   async enqueue(
@@ -228,19 +226,10 @@ export class RedisLockServer implements LockServer {
       requireTtl(claim.ttlMs);
     }
     return this.call(
-      'enqueue',
+      scripts.enqueue,
+      name,
+      [waiterId, ticket.toString(), leaseMs, claim ? encodeClaim(claim) : '', claim?.attempt ?? '', join ? '1' : ''],
       timeoutMs,
-      () =>
-        this.run(
-          scripts.enqueue,
-          name,
-          waiterId,
-          ticket.toString(),
-          leaseMs,
-          claim ? encodeClaim(claim) : '',
-          claim?.attempt ?? '',
-          join ? '1' : '',
-        ),
       parseEnqueueReply,
     );
   }
@@ -250,9 +239,10 @@ export class RedisLockServer implements LockServer {
     requireWaiterId(waiterId);
     if (claimAttempt !== undefined) requireAttempt(claimAttempt);
     return this.call(
-      'leave',
+      scripts.leave,
+      name,
+      [waiterId, releasedChannel(name), claimAttempt ?? ''],
       timeoutMs,
-      () => this.run(scripts.leave, name, waiterId, releasedChannel(name), claimAttempt ?? ''),
       parseDoneReply,
     );
   }
@@ -284,27 +274,29 @@ export class RedisLockServer implements LockServer {
     await ended;
   }
 
-  /** EVALSHA of script on name's keys, in this turn's batch. */
-  private run(script: LockScript, name: string, ...args: (string | number)[]): Promise<unknown> {
-    const keys = keysOf(name);
-    return this.batches.send((batch) => batch.evalsha(script.sha, keys.length, ...keys, ...args));
-  }
-
+  /** Sends every script (SCRIPT LOAD), unless a load is under way; a failure leaves calls answering NOSCRIPT. */
   private loadScripts(): void {
-    for (const { lua } of Object.values(scripts)) {
-      this.redis.script('LOAD', lua).catch((error: unknown) => {
-        // Calls answer NOSCRIPT (unavailable) until a later load succeeds.
-        this.lastConnectionError = `loading a script: ${error instanceof Error ? error.message : String(error)}`;
+    this.loadingScripts ??= Promise.all(Object.values(scripts).map(({ lua }) => this.redis.script('LOAD', lua)))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.lastConnectionError = `loading the scripts: ${error instanceof Error ? error.message : String(error)}`;
+        },
+      )
+      .finally(() => {
+        this.loadingScripts = undefined;
       });
-    }
   }
 
+  /** EVALSHA of script on name's keys and args, in this turn's batch, answered within timeoutMs. */
   private async call<T>(
-    operation: string,
+    script: LockScript,
+    name: string,
+    args: readonly (string | number)[],
     timeoutMs: number,
-    send: () => Promise<unknown>,
     parse: (reply: unknown) => T,
   ): Promise<T> {
+    const { operation } = script;
     requireTimeout(timeoutMs);
     if (this.redis.status !== 'ready') {
       throw this.unavailable(`${operation}: not connected (${this.redis.status})${this.connectionProblem()}`);
@@ -319,22 +311,25 @@ export class RedisLockServer implements LockServer {
         () => reject(this.unavailable(`${operation}: no answer within ${timeoutMs} ms (it may still take effect)`)),
         timeoutMs,
       );
-      send().then(
-        (reply) => {
-          this.inFlight -= 1;
-          clearTimeout(timer);
-          try {
-            resolve(parse(reply));
-          } catch (error) {
+      const keys = keysOf(name);
+      this.batches
+        .send((batch) => batch.evalsha(script.sha, keys.length, ...keys, ...args))
+        .then(
+          (reply) => {
+            this.inFlight -= 1;
+            clearTimeout(timer);
+            try {
+              resolve(parse(reply));
+            } catch (error) {
+              reject(this.failure(operation, error));
+            }
+          },
+          (error: unknown) => {
+            this.inFlight -= 1;
+            clearTimeout(timer);
             reject(this.failure(operation, error));
-          }
-        },
-        (error: unknown) => {
-          this.inFlight -= 1;
-          clearTimeout(timer);
-          reject(this.failure(operation, error));
-        },
-      );
+          },
+        );
     });
   }
 

@@ -9,12 +9,11 @@ import {
   type RedisServer,
 } from '@bulwark/testing';
 import type Redis from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
 import { TurnBatches } from './turn-batches';
 
 let server: RedisServer;
 let redis: Redis;
-let batches: TurnBatches<ChainableCommander>;
+let batches: TurnBatches;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -34,7 +33,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   redis = connectRedisClient(server);
   await redis.ping();
-  batches = new TurnBatches<ChainableCommander>(redis);
+  batches = new TurnBatches(redis);
 });
 
 afterAll(async () => {

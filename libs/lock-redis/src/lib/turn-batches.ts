@@ -14,13 +14,13 @@ interface Batch {
   readonly settles: Settle[];
 }
 
-export class TurnBatches<Commands> {
+export class TurnBatches {
   private open: Batch | undefined;
 
   constructor(private readonly redis: Redis) {}
 
   /** Adds one command to this turn's batch; resolves with its reply, or rejects with its error. */
-  send(add: (pipeline: Commands) => unknown): Promise<unknown> {
+  send(add: (pipeline: ChainableCommander) => unknown): Promise<unknown> {
     let batch = this.open;
     if (!batch) {
       const opened: Batch = { pipeline: this.redis.pipeline(), settles: [] };
@@ -33,7 +33,7 @@ export class TurnBatches<Commands> {
       // Replies are matched by position: the slot is taken only once the command is in the pipeline (an add that
       // throws, building its arguments, adds nothing and rejects this call alone).
       const queued = pipeline.length;
-      add(pipeline as unknown as Commands);
+      add(pipeline);
       if (pipeline.length !== queued + 1) {
         throw new Error(`a batched call must add exactly one command; it added ${pipeline.length - queued}`);
       }
