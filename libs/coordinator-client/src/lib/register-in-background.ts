@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatHostPort, type HostPort } from '@bulwark/config';
 import type { coordinatorV1 } from '@bulwark/contracts';
-import { DeadlineExceededError, isRetryable, NotFoundError, UnimplementedError } from '@bulwark/errors';
+import { isRetryable, NotFoundError, UnimplementedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { CoordinatorCaller } from './coordinator-caller';
 import { registerMember } from './register-member';
@@ -96,8 +96,8 @@ class MemberRegistration {
       },
       (error: unknown) => {
         if (this.leaving) return;
-        // Refused for good, nothing was registered; after a deadline or exhausted retries an attempt may have been.
-        if (!isRetryable(error) && !(error instanceof DeadlineExceededError)) this.first = 'refused';
+        // Refused for good, nothing was registered; after a deadline (retryable) or exhausted retries an attempt may have been.
+        if (!isRetryable(error)) this.first = 'refused';
         if (error instanceof UnimplementedError) {
           this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
         } else {

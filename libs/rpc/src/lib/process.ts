@@ -1,6 +1,7 @@
 // Process lifecycle for a service's main: SIGTERM or SIGINT drains the server
-// (running the draining hooks beside it, from its start) and exits 0; a second signal, or a drain that outlives its deadline plus a
-// margin, exits 1. An uncaught error is logged and exits 1.
+// (running the draining hooks beside it, from its start) and exits 0; a
+// second signal, or a drain that outlives its deadline plus a margin, exits
+// 1. An uncaught error is logged and exits 1.
 import type { Logger } from '@bulwark/logging';
 import type { RunningServer } from './server';
 
@@ -32,16 +33,17 @@ export function exitOnSignals(options: LifecycleOptions): void {
       logger.error('shutdown did not finish in time');
       process.exit(1);
     }, options.drainDeadlineMs + 5_000).unref();
+    // Through a promise: a hook that throws at once is logged like one that rejects, and never ends the shutdown.
+    const run = (hook: () => Promise<void>, what: string) =>
+      Promise.resolve()
+        .then(hook)
+        .catch((error: unknown) => logger.error({ err: error }, `${what} failed`));
     void (async () => {
-      const failed = (error: unknown) => logger.error({ err: error }, 'draining hook failed');
       await Promise.all([
         server.drain(`received ${signal}`),
-        // Through a promise: a hook that throws at once is logged like one that rejects.
-        ...(options.onDraining ?? []).map((hook) => Promise.resolve().then(hook).catch(failed)),
+        ...(options.onDraining ?? []).map((hook) => run(hook, 'draining hook')),
       ]);
-      for (const hook of options.onStopped ?? []) {
-        await hook().catch((error: unknown) => logger.error({ err: error }, 'shutdown hook failed'));
-      }
+      for (const hook of options.onStopped ?? []) await run(hook, 'shutdown hook');
       logger.info({ signal }, 'stopped');
       process.exit(0);
     })();
