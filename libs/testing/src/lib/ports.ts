@@ -52,6 +52,8 @@ export function testPortRange(
   return { low: low + slice * width, high: low + (slice + 1) * width - 1 };
 }
 
+/** This process's range, read once: /proc is not read again for every port. */
+let ownRange: { low: number; high: number } | undefined;
 let nextOffset: number | undefined;
 
 function canListen(port: number, host: string): Promise<boolean> {
@@ -67,7 +69,7 @@ function canListen(port: number, host: string): Promise<boolean> {
  * (see above), never the same one twice in a row within this process.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const range = testPortRange();
+  const range = (ownRange ??= testPortRange());
   const width = range.high - range.low + 1;
   // A random start, so consecutive test files in one worker do not reuse a port a slow child may still hold.
   nextOffset ??= Math.floor(Math.random() * width);
