@@ -7,6 +7,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '@bulwark/errors';
 import { ScriptedRouter } from '@bulwark/kv-client/testing';
 import { freePort } from '@bulwark/testing';
 import { CapturedIo } from '../testing/captured-io';
+import { topLevelCommands } from '../testing/commands';
 import { ExitCode } from './exit-codes';
 import { runCli } from './program';
 
@@ -42,18 +43,7 @@ describe('bulwark (in process)', () => {
     it('documents the commands, the environment and the exit codes in --help', async () => {
       const { status, stdout } = await run(['--help']);
       expect(status).toBe(ExitCode.ok);
-      for (const text of [
-        'put',
-        'get',
-        'del',
-        'scan',
-        'txn',
-        'lock',
-        'status',
-        'failover',
-        'deregister',
-        'watch-topology',
-      ]) {
+      for (const text of topLevelCommands) {
         expect(stdout).toContain(`\n  ${text} `);
       }
       for (const variable of ['BULWARK_ENDPOINTS', 'BULWARK_COORDINATOR_ENDPOINTS', 'BULWARK_LOCK_ENDPOINTS']) {
