@@ -68,6 +68,19 @@ it('keeps every other reply in place when building one command throws', async ()
   ]);
 });
 
+it('refuses a call that adds two commands and keeps the replies of the calls after it in place', async () => {
+  const [refused, written, read] = await Promise.allSettled([
+    batches.send((batch) => batch.set('turn/d', 'first').set('turn/d', 'second')),
+    batches.send((batch) => batch.set('turn/e', 'e')),
+    batches.send((batch) => batch.get('turn/e')),
+  ]);
+  expect(refused).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/added 2/) } });
+  expect([written, read]).toEqual([
+    { status: 'fulfilled', value: 'OK' },
+    { status: 'fulfilled', value: 'e' },
+  ]);
+});
+
 it('rejects only the command that failed', async () => {
   await redis.set('turn/text', 'not a number');
   const [failed, read] = await Promise.allSettled([

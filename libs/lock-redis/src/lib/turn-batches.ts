@@ -7,11 +7,15 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 
-type Settle = (error: Error | null, value?: unknown) => void;
+/** A call waiting for the reply at its command's position in the pipeline. */
+interface Waiting {
+  readonly position: number;
+  readonly settle: (error: Error | null, value?: unknown) => void;
+}
 
 interface Batch {
   readonly pipeline: ChainableCommander;
-  readonly settles: Settle[];
+  readonly waiting: Waiting[];
 }
 
 export class TurnBatches {
@@ -23,32 +27,32 @@ export class TurnBatches {
   send(add: (pipeline: ChainableCommander) => unknown): Promise<unknown> {
     let batch = this.open;
     if (!batch) {
-      const opened: Batch = { pipeline: this.redis.pipeline(), settles: [] };
+      const opened: Batch = { pipeline: this.redis.pipeline(), waiting: [] };
       this.open = batch = opened;
       // After this turn's I/O callbacks, as auto-pipelining: the commands they send join the batch.
       setImmediate(() => this.flush(opened));
     }
-    const { settles, pipeline } = batch;
+    const { waiting, pipeline } = batch;
     return new Promise((resolve, reject) => {
-      // Replies are matched by position: the slot is taken only once the command is in the pipeline (an add that
-      // throws, building its arguments, adds nothing and rejects this call alone).
-      const queued = pipeline.length;
+      // Each call reads the reply at the position its command took, so a call that adds nothing (its arguments
+      // threw) or more than one command (refused here, its commands run unread) leaves every other reply in place.
+      const position = pipeline.length;
       add(pipeline);
-      if (pipeline.length !== queued + 1) {
-        throw new Error(`a batched call must add exactly one command; it added ${pipeline.length - queued}`);
+      if (pipeline.length !== position + 1) {
+        throw new Error(`a batched call must add exactly one command; it added ${pipeline.length - position}`);
       }
-      settles.push((error, value) => (error ? reject(error) : resolve(value)));
+      waiting.push({ position, settle: (error, value) => (error ? reject(error) : resolve(value)) });
     });
   }
 
   private flush(batch: Batch): void {
     if (this.open === batch) this.open = undefined;
     batch.pipeline.exec((error, results) => {
-      batch.settles.forEach((settle, index) => {
-        const reply = results?.[index];
+      for (const { position, settle } of batch.waiting) {
+        const reply = results?.[position];
         if (reply) settle(reply[0], reply[1]);
         else settle(error ?? new Error('the pipeline ended without a reply'));
-      });
+      }
     });
   }
 }
