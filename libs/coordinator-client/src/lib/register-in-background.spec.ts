@@ -3,7 +3,7 @@
 // lost since), and a stateless member leaves the topology when it stops,
 // never to be put back by a repeat still in flight.
 import { coordinatorV1 } from '@bulwark/contracts';
-import { FailedPreconditionError } from '@bulwark/errors';
+import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
 import { startFakeCoordinator, type FakeCoordinator } from '../testing';
 import { registerUntilStopped } from './register-in-background';
@@ -115,6 +115,52 @@ describe('registerUntilStopped', () => {
     await leaving;
     expect(logged).toEqual(['registered with coordinators', 'deregistered from coordinators']);
     expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember', 'deregisterMember']);
+  });
+
+  it('does not deregister a member whose registration is refused after it began to leave', async () => {
+    let arrived = () => undefined as void;
+    const sent = new Promise<void>((resolve) => (arrived = resolve));
+    let refuse = () => undefined as void;
+    coordinator.answer('registerMember', () => {
+      arrived();
+      return new Promise((_, reject) => {
+        refuse = () => reject(new FailedPreconditionError('member.role', "member 'lock-7' is registered as router"));
+      });
+    });
+    coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
+    startLock(registration);
+    await sent;
+    const leaving = registration.leave();
+    // The id belongs to another member: deregistering would take that one out.
+    refuse();
+    await leaving;
+    expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember']);
+  });
+
+  it('stops retrying a repeat when the member leaves, and deregisters after its attempt in flight', async () => {
+    let registrations = 0;
+    let arrived = () => undefined as void;
+    const repeatSent = new Promise<void>((resolve) => (arrived = resolve));
+    coordinator.answer('registerMember', () => {
+      registrations += 1;
+      if (registrations === 1) return { header };
+      arrived();
+      // Retryable: without the stop, the repeat would go on trying for its 10 s.
+      throw new UnavailableError('no leader yet');
+    });
+    coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK, {
+      reregistrationIntervalMs: 20,
+    });
+    startLock(registration);
+    await repeatSent;
+    await registration.leave();
+    expect(coordinator.received.map((entry) => entry.method)).toEqual([
+      'registerMember',
+      'registerMember',
+      'deregisterMember',
+    ]);
   });
 
   it('does not deregister a member whose registration was refused', async () => {

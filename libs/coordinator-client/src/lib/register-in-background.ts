@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatHostPort, type HostPort } from '@bulwark/config';
 import type { coordinatorV1 } from '@bulwark/contracts';
-import { isRetryable, NotFoundError, UnimplementedError } from '@bulwark/errors';
+import { CancelledError, isRetryable, NotFoundError, UnimplementedError } from '@bulwark/errors';
 import type { Logger } from '@bulwark/logging';
 import { CoordinatorCaller } from './coordinator-caller';
 import { registerMember } from './register-member';
@@ -54,13 +54,14 @@ class MemberRegistration {
   private readonly member: coordinatorV1.Member;
   /** Its channels and leader knowledge, shared by every call; closed once it leaves. */
   private readonly caller: CoordinatorCaller;
-  /** Ends the first registration's retries when the member leaves before it is answered. */
-  private readonly firstStop = new AbortController();
+  /** Ends the retries of the first registration and of a repeat when the member leaves before they are answered. */
+  private readonly retriesStop = new AbortController();
   /** Settles when the first registration has, however it ended. */
   private firstSettled: Promise<void> = Promise.resolve();
   private readonly intervalMs: number;
   private repeats: NodeJS.Timeout | undefined;
-  private repeating: Promise<unknown> = Promise.resolve();
+  /** The repeat in flight, if any: leave() waits for it, and no second one starts beside it. */
+  private repeating: Promise<void> | undefined;
   /** The first registration's outcome: pending while it retries, and after retries that ended without an answer. */
   private first: 'pending' | 'registered' | 'refused' = 'pending';
   private leaving = false;
@@ -85,7 +86,7 @@ class MemberRegistration {
   }
 
   start(): void {
-    this.firstSettled = this.register(firstRegistrationDeadlineMs, this.firstStop.signal).then(
+    this.firstSettled = this.register(firstRegistrationDeadlineMs).then(
       (response) => {
         this.first = 'registered';
         this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
@@ -95,9 +96,10 @@ class MemberRegistration {
         this.repeats.unref();
       },
       (error: unknown) => {
+        // Refused for good (a coordinator's answer, also one taken in while leaving): nothing was registered. After a
+        // deadline, exhausted retries or retries stopped by leave() (CancelledError), an attempt may have been.
+        if (!isRetryable(error) && !(error instanceof CancelledError)) this.first = 'refused';
         if (this.leaving) return;
-        // Refused for good, nothing was registered; after a deadline (retryable) or exhausted retries an attempt may have been.
-        if (!isRetryable(error)) this.first = 'refused';
         if (error instanceof UnimplementedError) {
           this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
         } else {
@@ -109,21 +111,20 @@ class MemberRegistration {
 
   /**
    * Stops the repeats and takes the member out of the topology, if it got in
-   * or may have, within leaveDeadlineMs (after a repeat in flight, which
-   * would otherwise put it back); logged, never thrown. A first registration
-   * still retrying makes no further attempt, and the one in flight is waited
-   * for (to its answer or its 2 s deadline), so it cannot commit after the
-   * deregistration, short of a leader that takes longer to commit than that;
-   * unless it was refused, the member then deregisters (NOT_FOUND if nothing
-   * committed).
+   * or may have, within leaveDeadlineMs; logged, never thrown. The first
+   * registration or a repeat still retrying makes no further attempt, and
+   * the attempt in flight is waited for (to its answer or its 2 s deadline),
+   * so it cannot commit after the deregistration (and put the member back),
+   * short of a leader that takes longer to commit than that; unless the
+   * first registration was refused, the member then deregisters (NOT_FOUND
+   * if nothing committed).
    */
   async leave(): Promise<void> {
     this.leaving = true;
     clearInterval(this.repeats);
+    this.retriesStop.abort();
     try {
-      await this.repeating;
-      this.firstStop.abort();
-      await this.firstSettled;
+      await Promise.all([this.repeating, this.firstSettled]);
       if (this.first !== 'refused') await this.deregister();
     } finally {
       this.caller.close();
@@ -131,13 +132,19 @@ class MemberRegistration {
   }
 
   private repeat(): void {
-    this.repeating = this.register(reregistrationDeadlineMs).catch((error: unknown) =>
-      this.logger.warn({ err: error }, 'repeating the registration failed'),
-    );
+    if (this.repeating) return;
+    this.repeating = this.register(reregistrationDeadlineMs)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!this.leaving) this.logger.warn({ err: error }, 'repeating the registration failed');
+        },
+      )
+      .finally(() => (this.repeating = undefined));
   }
 
-  /** RegisterMember with this member's record, retried for up to totalDeadlineMs (or until stopRetrying). */
-  private register(totalDeadlineMs: number, stopRetrying?: AbortSignal): Promise<coordinatorV1.RegisterMemberResponse> {
+  /** RegisterMember with this member's record, retried for up to totalDeadlineMs or until the member leaves. */
+  private register(totalDeadlineMs: number): Promise<coordinatorV1.RegisterMemberResponse> {
     const { coordinators, member, logger, caller } = this;
     return registerMember({
       coordinators,
@@ -146,7 +153,7 @@ class MemberRegistration {
       callDeadlineMs: registrationAttemptDeadlineMs,
       totalDeadlineMs,
       caller,
-      ...(stopRetrying ? { stopRetrying } : {}),
+      stopRetrying: this.retriesStop.signal,
     });
   }
 

@@ -12,7 +12,9 @@ export interface LifecycleOptions {
   /**
    * Run beside the drain, from its start: telling others to stop relying on
    * this process (leaving the topology) while its calls still finish.
-   * Errors are logged; the exit waits for them and the drain.
+   * Errors are logged; the exit waits for them and the drain, so each must
+   * end within a bound of its own shorter than the last resort's 5 s past
+   * the drain deadline (leaving the topology takes at most 3.5 s).
    */
   onDraining?: Array<() => Promise<void>>;
   /** Run after the drain, before exit (flush telemetry, close stores); errors are logged. */
