@@ -163,6 +163,48 @@ describe('registerUntilStopped', () => {
     ]);
   });
 
+  it('keeps trying at every repeat after the first registration went unanswered, and registers once they answer', async () => {
+    let down = true;
+    let registered = () => undefined as void;
+    const answered = new Promise<void>((resolve) => (registered = resolve));
+    coordinator.answer('registerMember', () => {
+      if (down) throw new UnavailableError('no leader yet');
+      registered();
+      return { header };
+    });
+    coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
+    const logged: string[] = [];
+    let gaveUp = () => undefined as void;
+    const firstGaveUp = new Promise<void>((resolve) => (gaveUp = resolve));
+    const watchingLogger = createLogger({
+      service: 'test',
+      memberId: 'test',
+      level: 'info',
+      destination: {
+        write: (line: string) => {
+          const message = JSON.parse(line).msg as string;
+          logged.push(message);
+          if (message.startsWith('registration with coordinators failed')) gaveUp();
+        },
+      },
+    });
+    const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK, {
+      reregistrationIntervalMs: 20,
+      firstRegistrationDeadlineMs: 50,
+    });
+    startLock(registration, watchingLogger);
+    await firstGaveUp;
+    // The coordinators come back after the first registration gave up: a repeat registers the member.
+    down = false;
+    await answered;
+    await registration.leave();
+    expect(logged).toEqual([
+      'registration with coordinators failed; trying again at every repeat',
+      'registered with coordinators',
+      'deregistered from coordinators',
+    ]);
+  });
+
   it('does not deregister a member whose registration was refused', async () => {
     coordinator.answer('registerMember', () => {
       throw new FailedPreconditionError('member.address', 'another member has this address');
@@ -177,7 +219,7 @@ describe('registerUntilStopped', () => {
       level: 'error',
       destination: {
         write: (line: string) => {
-          if (line.includes('registration with coordinators failed')) taken();
+          if (line.includes('registration with coordinators refused')) taken();
         },
       },
     });

@@ -23,7 +23,7 @@ const registrationAttemptDeadlineMs = 2_000;
 export const leaveDeadlineMs = registrationAttemptDeadlineMs + deregistrationDeadlineMs;
 /** Between a registered member's repeats of its registration. */
 export const reregistrationIntervalMs = 30_000;
-/** How long the first registration keeps trying: a service cannot be found without it. */
+/** How long the first registration keeps trying before it is left to the repeats. */
 const firstRegistrationDeadlineMs = 60_000;
 /** How long one repeat may take: the next one comes anyway. */
 const reregistrationDeadlineMs = 10_000;
@@ -43,12 +43,18 @@ interface StartedServerView {
 
 type StartedHook = (config: MemberConfig, logger: Logger, server: StartedServerView) => void;
 
-export interface RepeatOptions {
-  /** Between repeats of a registration that succeeded (reregistrationIntervalMs by default). */
+export interface RegistrationSchedule {
+  /** Between repeats of a registration (reregistrationIntervalMs by default). */
   readonly reregistrationIntervalMs?: number;
+  /** How long the first registration keeps trying before the repeats take over (firstRegistrationDeadlineMs). */
+  readonly firstRegistrationDeadlineMs?: number;
 }
 
-/** One member's registration: registered at start, repeated while it runs, and undone by leave(). */
+/**
+ * One member's registration: registered at start, repeated while it runs
+ * (which also keeps trying one that no coordinator answered, however long
+ * they are away), and undone by leave().
+ */
 class MemberRegistration {
   private readonly coordinators: string[];
   private readonly member: coordinatorV1.Member;
@@ -59,11 +65,12 @@ class MemberRegistration {
   /** Settles when the first registration has, however it ended. */
   private firstSettled: Promise<void> = Promise.resolve();
   private readonly intervalMs: number;
+  private readonly firstDeadlineMs: number;
   private repeats: NodeJS.Timeout | undefined;
   /** The repeat in flight, if any: leave() waits for it, and no second one starts beside it. */
   private repeating: Promise<void> | undefined;
-  /** The first registration's outcome: pending while it retries, and after retries that ended without an answer. */
-  private first: 'pending' | 'registered' | 'refused' = 'pending';
+  /** Pending while no attempt was answered (one may still have committed); refused only by the first registration. */
+  private outcome: 'pending' | 'registered' | 'refused' = 'pending';
   private leaving = false;
 
   constructor(
@@ -71,9 +78,10 @@ class MemberRegistration {
     config: MemberConfig,
     private readonly logger: Logger,
     server: StartedServerView,
-    options: RepeatOptions,
+    options: RegistrationSchedule,
   ) {
     this.intervalMs = options.reregistrationIntervalMs ?? reregistrationIntervalMs;
+    this.firstDeadlineMs = options.firstRegistrationDeadlineMs ?? firstRegistrationDeadlineMs;
     this.coordinators = config.coordinators.map(formatHostPort);
     this.caller = new CoordinatorCaller({ coordinators: this.coordinators, logger });
     this.member = {
@@ -86,27 +94,41 @@ class MemberRegistration {
   }
 
   start(): void {
-    this.firstSettled = this.register(firstRegistrationDeadlineMs).then(
-      (response) => {
-        this.first = 'registered';
-        this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
-        if (this.leaving) return;
-        this.repeats = setInterval(() => this.repeat(), this.intervalMs);
-        // A replica never leaves: its repeats must not keep a stopping process alive.
-        this.repeats.unref();
-      },
+    this.firstSettled = this.register(this.firstDeadlineMs).then(
+      (response) => this.registered(response),
       (error: unknown) => {
         // Refused for good (a coordinator's answer, also one taken in while leaving): nothing was registered. After a
         // deadline, exhausted retries or retries stopped by leave() (CancelledError), an attempt may have been.
-        if (!isRetryable(error) && !(error instanceof CancelledError)) this.first = 'refused';
+        if (!isRetryable(error) && !(error instanceof CancelledError)) this.outcome = 'refused';
         if (this.leaving) return;
         if (error instanceof UnimplementedError) {
           this.logger.warn('coordinators do not serve RegisterMember yet; running unregistered');
+        } else if (this.outcome === 'refused') {
+          this.logger.error({ err: error }, 'registration with coordinators refused; running unregistered');
         } else {
-          this.logger.error({ err: error }, 'registration with coordinators failed');
+          // Unanswered: a service nobody can find is worse than a late one, so the repeats keep trying.
+          this.logger.error(
+            { err: error, retryEveryMs: this.intervalMs },
+            'registration with coordinators failed; trying again at every repeat',
+          );
+          this.startRepeats();
         }
       },
     );
+  }
+
+  private registered(response: coordinatorV1.RegisterMemberResponse): void {
+    const first = this.outcome !== 'registered';
+    this.outcome = 'registered';
+    if (first) this.logger.info({ revision: String(response.header?.revision ?? 0n) }, 'registered with coordinators');
+    this.startRepeats();
+  }
+
+  private startRepeats(): void {
+    if (this.leaving || this.repeats) return;
+    this.repeats = setInterval(() => this.repeat(), this.intervalMs);
+    // A replica never leaves: its repeats must not keep a stopping process alive.
+    this.repeats.unref();
   }
 
   /**
@@ -125,7 +147,7 @@ class MemberRegistration {
     this.retriesStop.abort();
     try {
       await Promise.all([this.repeating, this.firstSettled]);
-      if (this.first !== 'refused') await this.deregister();
+      if (this.outcome !== 'refused') await this.deregister();
     } finally {
       this.caller.close();
     }
@@ -135,7 +157,7 @@ class MemberRegistration {
     if (this.repeating) return;
     this.repeating = this.register(reregistrationDeadlineMs)
       .then(
-        () => undefined,
+        (response) => this.registered(response),
         (error: unknown) => {
           if (!this.leaving) this.logger.warn({ err: error }, 'repeating the registration failed');
         },
@@ -183,7 +205,7 @@ export function registerOnStart(role: coordinatorV1.MemberRole): StartedHook {
  */
 export function registerUntilStopped(
   role: coordinatorV1.MemberRole,
-  options: RepeatOptions = {},
+  options: RegistrationSchedule = {},
 ): { started: StartedHook; leave: () => Promise<void> } {
   let registration: MemberRegistration | undefined;
   return {
