@@ -347,6 +347,29 @@ describe('ReplicaNode staleness', () => {
     expect(group.node('r2').stalenessMs(group.nowMs)).toBe(group.nowMs - freshAsOf);
   });
 
+  it('counts a restarted backup fresh again, although its new clock reads less than the old one did', () => {
+    const group = new ManualGroup(['r1', 'r2', 'r3'], settings);
+    group.setView({});
+    group.grantLease('r1', 1_000_000);
+    group.deliver();
+    sequenceOf(group.put('r1', 'k', 'v1'));
+    group.deliver();
+    // Minutes of heartbeats, under the lease: r2's ack stamps (microseconds of its clock) grow large.
+    for (let round = 0; round < 60; round++) {
+      group.advanceTime(10_000);
+      group.deliver();
+    }
+    expect(group.node('r2').stalenessMs(group.clockOf('r2'))).toBeLessThanOrEqual(10_000);
+    // A new process with its whole log on disk: its clock (performance.now()) starts near 0.
+    group.restart('r2', 100);
+    for (let round = 0; round < 4; round++) {
+      group.advanceTime(settings.heartbeatIntervalMs);
+      group.deliver();
+    }
+    expect(group.node('r2').appliedSequence).toBe(group.node('r1').commitSequence);
+    expect(group.node('r2').stalenessMs(group.clockOf('r2'))).toBeLessThanOrEqual(2 * settings.heartbeatIntervalMs);
+  });
+
   it('counts a backup fresh from when it sent the ack a batch echoes, not from when a late batch arrived', () => {
     const group = startedGroup(['r1', 'r2']);
     for (let round = 0; round < 2; round++) {

@@ -217,7 +217,9 @@ export class PrimaryRole {
     if (!progress) return;
     const nowMs = this.context.nowMs();
     // Every ack counts for the echo and as an answer, also one that acknowledges nothing new (an answer to a heartbeat).
-    if (stamp > progress.ackEcho) progress.ackEcho = stamp;
+    // The latest, not the largest: a restarted backup's stamps start again from its new clock, below its old ones, and
+    // only a BackupState (which a backup whose log is complete never sends) would reset the largest.
+    progress.ackEcho = stamp;
     progress.lastAnsweredMs = nowMs;
     const { log } = this.context;
     const acked = durableSequence < log.lastSequence ? durableSequence : log.lastSequence;

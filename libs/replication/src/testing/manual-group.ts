@@ -15,6 +15,8 @@ export interface ManualMember {
   /** Sequences whose writers were answered (applied on this member while it was primary). */
   readonly acknowledged: bigint[];
   readonly coordinatorRequests: CoordinatorRequest[];
+  /** How far the group's time is ahead of this member's clock: a restarted process's clock starts anew. */
+  clockOffsetMs: number;
 }
 
 export type NodeFactory = (
@@ -55,6 +57,7 @@ export class ManualGroup {
         machine: new RegisterMachine(),
         acknowledged: [],
         coordinatorRequests: [],
+        clockOffsetMs: 0,
       });
     }
   }
@@ -67,6 +70,11 @@ export class ManualGroup {
 
   node(id: string): ReplicaNode {
     return this.member(id).node;
+  }
+
+  /** What the member's own clock reads now. */
+  clockOf(id: string): number {
+    return this.nowMs - this.member(id).clockOffsetMs;
   }
 
   get currentView(): GroupView {
@@ -82,13 +90,13 @@ export class ManualGroup {
 
   /** The coordinator grants the primary a lease from now. */
   grantLease(id: string, leaseMs = 10_000): void {
-    this.node(id).leaseGranted(this.node(id).epoch, this.nowMs, leaseMs);
+    this.node(id).leaseGranted(this.node(id).epoch, this.clockOf(id), leaseMs);
     this.flush();
   }
 
   advanceTime(ms: number): void {
     this.nowMs += ms;
-    for (const member of this.members.values()) member.node.tick(this.nowMs);
+    for (const member of this.members.values()) member.node.tick(this.nowMs - member.clockOffsetMs);
     this.flush();
   }
 
@@ -130,10 +138,11 @@ export class ManualGroup {
     throw new Error('messages did not settle');
   }
 
-  /** Crash and restart from disk: what was in memory is gone. */
-  restart(id: string): void {
+  /** Crash and restart from disk: what was in memory is gone, and the new process's clock reads clockNowMs. */
+  restart(id: string, clockNowMs = this.clockOf(id)): void {
     const member = this.member(id);
-    member.node = this.factory(id, this.settings, member.storage, this.nowMs);
+    member.clockOffsetMs = this.nowMs - clockNowMs;
+    member.node = this.factory(id, this.settings, member.storage, clockNowMs);
     const { point, state } = member.storage.snapshot;
     member.machine = RegisterMachine.restore(state, point.lastSequence);
     this.pending = this.pending.filter((message) => message.to !== id && message.from !== id);
