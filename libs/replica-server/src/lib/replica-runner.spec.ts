@@ -17,7 +17,7 @@ import {
   type ReplicationMessage,
 } from '@bulwark/replication';
 import { testRunnerOptions } from '../testing/runner-options';
-import { ReplicaRunner, type AppliedState, type WriteResult } from './replica-runner';
+import { pauseToleranceMs, ReplicaRunner, type AppliedState, type WriteResult } from './replica-runner';
 
 const members = ['r1', 'r2', 'r3'];
 const view: GroupView = { epoch: 1n, primary: 'r1', members, inSync: members, mode: 'sync', revision: 1n };
@@ -203,6 +203,43 @@ describe('ReplicaRunner lease renewals', () => {
       await eventually(() => calls() === 3);
     } finally {
       for (const resolve of answers) resolve(undefined);
+      await runner.stop();
+    }
+  });
+});
+
+describe('ReplicaRunner pauses', () => {
+  /** A core that records the pauses its runner reports. */
+  class PauseRecordingNode extends ReplicaNode {
+    readonly pausesMs: number[] = [];
+    override resumedAfterPause(pausedMs: number): void {
+      this.pausesMs.push(pausedMs);
+      super.resumedAfterPause(pausedMs);
+    }
+  }
+
+  it('tells the core how long it did not run when a tick comes late, and nothing of a tick on time', async () => {
+    let clockMs = 0;
+    const node = new PauseRecordingNode('r1', defaultReplicationSettings, freshReplica, clockMs);
+    const runner = new ReplicaRunner<number>(
+      testRunnerOptions(
+        { node, storage: new MemoryReplicaStorage(), state: new AppliedCommands(), send: () => undefined, logger },
+        { clockMs: () => clockMs },
+      ),
+    );
+    runner.start();
+    try {
+      // On time (a tick every 5 ms), and late by no more than the event loop's lag: no pause.
+      clockMs += 5;
+      runner.observeView(view);
+      clockMs += 5 + pauseToleranceMs;
+      runner.observeView(view);
+      expect(node.pausesMs).toEqual([]);
+      // Stopped for 600 ms: the next input, whatever it is, finds out first.
+      clockMs += 600;
+      runner.observeView(view);
+      expect(node.pausesMs).toEqual([600 - 5]);
+    } finally {
       await runner.stop();
     }
   });

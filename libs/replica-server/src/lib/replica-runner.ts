@@ -22,6 +22,12 @@ import type { WriteTraces } from './write-traces';
 
 /** Lease renewals one member has in flight at once (see callCoordinator). */
 const renewalsInFlightMax = 2;
+/**
+ * A tick later than its timer by more than this is time the process did not
+ * run. Well above the event loop's own lag under load: each pause forgiven
+ * puts off dropping a backup that really is gone by as much.
+ */
+export const pauseToleranceMs = 100;
 
 /** The state machine the log is applied to (KvMachine in production, a model in tests). */
 export interface AppliedState<Outcome> {
@@ -106,6 +112,9 @@ export class ReplicaRunner<Outcome> {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
+  /** The clock at the core's last tick since start(), whose timer ticks every tickMs. */
+  private lastTickAtMs: number | undefined;
+  private ticking = false;
 
   private readonly snapshotEvery: bigint;
 
@@ -122,10 +131,10 @@ export class ReplicaRunner<Outcome> {
   }
 
   start(): void {
+    this.ticking = true;
     const tick = () => {
       if (this.stopped) return;
-      const nowMs = this.options.clockMs();
-      this.options.node.tick(nowMs);
+      const nowMs = this.tickNode();
       this.options.traces?.expire(nowMs);
       this.pump();
       this.timer = setTimeout(tick, this.options.tickMs);
@@ -157,7 +166,7 @@ export class ReplicaRunner<Outcome> {
   /** Proposes an encoded command (fenced: it carries a fence); resolves once applied here, with its outcome. */
   write(command: Uint8Array, durability: Durability | undefined, fenced = false): Promise<WriteResult<Outcome>> {
     const node = this.options.node;
-    node.tick(this.options.clockMs());
+    this.tickNode();
     if (this.waiters.size >= this.options.waitingWritesMax) {
       return Promise.reject(
         new ResourceExhaustedError('waitingWritesMax', `${this.waiters.size} writes are waiting already; retry later`),
@@ -223,10 +232,26 @@ export class ReplicaRunner<Outcome> {
 
   // ---- The Ready loop ----
 
+  /**
+   * Ticks the core with the clock now, first telling it of a pause: the
+   * timer ticks every tickMs, so a gap well past that is time this process
+   * did not run. Returns the clock.
+   */
+  private tickNode(): number {
+    const nowMs = this.options.clockMs();
+    if (this.lastTickAtMs !== undefined) {
+      const pausedMs = nowMs - this.lastTickAtMs - this.options.tickMs;
+      if (pausedMs > pauseToleranceMs) this.options.node.resumedAfterPause(pausedMs);
+    }
+    if (this.ticking) this.lastTickAtMs = nowMs;
+    this.options.node.tick(nowMs);
+    return nowMs;
+  }
+
   private input(event: (node: ReplicaNode) => void): void {
     if (this.stopped) return;
     const node = this.options.node;
-    node.tick(this.options.clockMs());
+    this.tickNode();
     const before = { role: node.role, epoch: node.epoch };
     event(node);
     if (node.role !== before.role || node.epoch !== before.epoch) {

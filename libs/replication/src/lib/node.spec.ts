@@ -41,6 +41,29 @@ describe('ReplicaNode', () => {
     for (const id of ['r1', 'r2', 'r3']) expect(group.member(id).machine.get('k')).toBe('v1');
   });
 
+  it('does not count time it did not run against its backups, whose answers still wait unread', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    const sequence = sequenceOf(group.put('r1', 'k', 'v1'));
+    // The batches reach the backups; their acks wait in r1's socket while r1 is paused, past the ack timeout.
+    group.deliver((message) => message.from === 'r1');
+    group.nowMs += settings.ackTimeoutMs + 10;
+    group.node('r1').resumedAfterPause(settings.ackTimeoutMs + 10);
+    group.advanceTime(0);
+    expect(group.node('r1').holdsLease(group.nowMs)).toBe(true);
+    expect(group.member('r1').coordinatorRequests.filter((request) => request.type === 'updateInSync')).toEqual([]);
+    group.deliver();
+    expect(group.member('r1').acknowledged).toContain(sequence);
+
+    // Only the pause is forgiven: a backup silent for the ack timeout after it is dropped.
+    const next = sequenceOf(group.put('r1', 'k', 'v2'));
+    group.deliver((message) => !touches('r3')(message), touches('r3'));
+    group.advanceTime(settings.ackTimeoutMs + 1);
+    expect(group.member('r1').coordinatorRequests).toContainEqual(
+      expect.objectContaining({ type: 'updateInSync', inSync: ['r1', 'r2'] }),
+    );
+    expect(group.member('r1').acknowledged).not.toContain(next);
+  });
+
   it('drops a backup that holds writes back from the in-sync set before acknowledging them', () => {
     const group = startedGroup(['r1', 'r2', 'r3']);
     const sequence = sequenceOf(group.put('r1', 'k', 'v1'));

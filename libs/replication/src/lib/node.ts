@@ -261,6 +261,17 @@ export class ReplicaNode {
   }
 
   /**
+   * This process did not run for pausedMs (stopped, swapped out, a long GC),
+   * as its runner saw from a late tick; call it before the tick with the time
+   * after. The backups' answers of that time still wait unread, so a primary
+   * does not count it against them (dropping them from the in-sync set,
+   * resending to them); its lease counts it, as it must.
+   */
+  resumedAfterPause(pausedMs: number): void {
+    this.primaryRole?.forgivePause(pausedMs);
+  }
+
+  /**
    * The coordinator's record of the group, from its watch or an answer.
    * Older epochs, and older revisions of this epoch, are ignored: a stale
    * in-sync set taken back would let the primary commit without a member

@@ -168,6 +168,15 @@ export class PrimaryRole {
     return sequence;
   }
 
+  /** See ReplicaNode.resumedAfterPause: the backups' timers move on by the time this process did not run. */
+  forgivePause(pausedMs: number): void {
+    if (!(pausedMs > 0)) return;
+    for (const progress of this.progress.values()) {
+      progress.behindSinceMs += pausedMs;
+      progress.lastAnsweredMs += pausedMs;
+    }
+  }
+
   tick(started: boolean): void {
     const nowMs = this.context.nowMs();
     if (nowMs - this.lastRenewRequestMs >= this.renewalIntervalMs()) this.renewLease();
