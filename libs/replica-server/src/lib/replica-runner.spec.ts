@@ -13,6 +13,7 @@ import {
   freshReplica,
   ReplicaNode,
   type GroupView,
+  type CoordinatorRequest,
   type LogEntry,
   type ReplicationMessage,
 } from '@bulwark/replication';
@@ -201,6 +202,52 @@ describe('ReplicaRunner lease renewals', () => {
       expect(calls()).toBe(2);
       answers[0]?.(undefined);
       await eventually(() => calls() === 3);
+    } finally {
+      for (const resolve of answers) resolve(undefined);
+      await runner.stop();
+    }
+  });
+});
+
+describe('ReplicaRunner lease renewals while two are in flight', () => {
+  it('sends the renewal the core asked for meanwhile as soon as one of them ends', async () => {
+    const answers: ((leaseMs: undefined) => void)[] = [];
+    let calls = 0;
+    /** A core that counts the renewals it asks for. */
+    class AskCountingNode extends ReplicaNode {
+      renewalsAsked = 0;
+      override takeCoordinatorRequests(): CoordinatorRequest[] {
+        const requests = super.takeCoordinatorRequests();
+        this.renewalsAsked += requests.filter((request) => request.type === 'renewLease').length;
+        return requests;
+      }
+    }
+    const node = new AskCountingNode('r1', defaultReplicationSettings, freshReplica, performance.now());
+    const runner = new ReplicaRunner<number>(
+      testRunnerOptions(
+        { node, storage: new MemoryReplicaStorage(), state: new AppliedCommands(), send: () => undefined, logger },
+        {
+          coordinator: {
+            renewLease: () => {
+              calls += 1;
+              return new Promise((resolve) => answers.push(resolve));
+            },
+            updateInSync: async () => undefined,
+          },
+        },
+      ),
+    );
+    runner.observeView({ epoch: 1n, primary: 'r1', members: ['r1'], inSync: ['r1'], mode: 'sync', revision: 1n });
+    runner.start();
+    try {
+      await eventually(() => calls === 2);
+      // The core asks again while both wait (it retries every leaseRequestRetryMs): that ask is held, not lost.
+      await eventually(() => node.renewalsAsked > 2);
+      expect(calls).toBe(2);
+      answers[0]?.(undefined);
+      // Sent in the same turn as the slot freed, not at the core's next ask.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toBe(3);
     } finally {
       for (const resolve of answers) resolve(undefined);
       await runner.stop();

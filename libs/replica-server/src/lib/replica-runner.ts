@@ -109,6 +109,8 @@ export class ReplicaRunner<Outcome> {
   private readonly betweenReadies: Array<() => void> = [];
   private savingSnapshot = false;
   private renewalsInFlight = 0;
+  /** The epoch of a renewal the core asked for while renewalsInFlightMax were in flight. */
+  private renewalWaiting: bigint | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
@@ -346,27 +348,42 @@ export class ReplicaRunner<Outcome> {
     if (ready.fetchSnapshot) void this.installSnapshot(ready.fetchSnapshot.from, ready.fetchSnapshot.epoch);
   }
 
+  /**
+   * The core asks a third of the way into each lease: the next renewal goes
+   * out even while one whose answer was lost still waits for its deadline,
+   * or the lease would lapse. Two at most: more would only add Paxos rounds
+   * to a coordinator already slow to answer. One asked for while two are in
+   * flight goes out as soon as either ends (the core counts it as sent).
+   */
+  private renewLease(epoch: bigint): void {
+    if (this.renewalsInFlight >= renewalsInFlightMax) {
+      this.renewalWaiting = epoch;
+      return;
+    }
+    const { coordinator, logger } = this.options;
+    this.renewalsInFlight++;
+    // The lease counts from before the request left (README, "Primary leases and failover").
+    const sentAtMs = this.options.clockMs();
+    coordinator
+      .renewLease(epoch)
+      .then(
+        (leaseMs) => {
+          if (leaseMs !== undefined) this.input((node) => node.leaseGranted(epoch, sentAtMs, leaseMs));
+        },
+        (error: unknown) => logger.debug({ err: error, epoch }, 'lease renewal failed'),
+      )
+      .finally(() => {
+        this.renewalsInFlight--;
+        const waiting = this.renewalWaiting;
+        this.renewalWaiting = undefined;
+        if (waiting !== undefined && !this.stopped && waiting === this.options.node.epoch) this.renewLease(waiting);
+      });
+  }
+
   private callCoordinator(request: CoordinatorRequest): void {
     const { coordinator, logger } = this.options;
     if (request.type === 'renewLease') {
-      // The core asks a third of the way into each lease: the next renewal goes out even while one whose
-      // answer was lost still waits for its deadline, or the lease would lapse. Two at most: more would
-      // only add Paxos rounds to a coordinator already slow to answer.
-      if (this.renewalsInFlight >= renewalsInFlightMax) return;
-      this.renewalsInFlight++;
-      // The lease counts from before the request left (README, "Primary leases and failover").
-      const sentAtMs = this.options.clockMs();
-      coordinator
-        .renewLease(request.epoch)
-        .then(
-          (leaseMs) => {
-            if (leaseMs !== undefined) this.input((node) => node.leaseGranted(request.epoch, sentAtMs, leaseMs));
-          },
-          (error: unknown) => logger.debug({ err: error, epoch: request.epoch }, 'lease renewal failed'),
-        )
-        .finally(() => {
-          this.renewalsInFlight--;
-        });
+      this.renewLease(request.epoch);
       return;
     }
     logger.info(
