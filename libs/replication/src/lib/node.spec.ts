@@ -218,6 +218,26 @@ describe('ReplicaNode', () => {
     expect(sendsOfW2()).toBe(2);
   });
 
+  it('probes a backup once after a gap, however many batches in flight it answers with its state', () => {
+    const group = startedGroup(['r1', 'r2', 'r3']);
+    const writes = ['w1', 'w2', 'w3', 'w4'].map((value) => sequenceOf(group.put('r1', 'k', value)));
+    const first = writes[0] as bigint;
+    const carries = (sequence: bigint) => (message: ReplicationMessage) =>
+      message.type === 'append' && message.to === 'r2' && message.entries.some((entry) => entry.sequence === sequence);
+    // The batch of w1 is lost; those of w2..w4 arrive, one at a time, each answered with r2's state.
+    group.pending = group.pending.filter((message) => !carries(first)(message));
+    for (const sequence of writes.slice(1)) {
+      group.deliver(
+        (message) => carries(sequence)(message) || (message.type === 'backupState' && message.from === 'r2'),
+      );
+    }
+    expect(group.pending.filter(carries(first))).toHaveLength(1);
+    group.deliver();
+    group.advanceTime(settings.heartbeatIntervalMs);
+    group.deliver();
+    expect(group.node('r2').lastSequence).toBe(writes[3]);
+  });
+
   it('refuses writes and STRONG reads once it learns of a later epoch', () => {
     const group = startedGroup(['r1', 'r2', 'r3']);
     group.setView({ epoch: 2n, primary: 'r2', inSync: ['r2', 'r3'] }, ['r1']);

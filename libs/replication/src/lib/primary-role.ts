@@ -216,9 +216,11 @@ export class PrimaryRole {
     const agreed = agreedThrough(log, { history, lastSequence: state.lastSequence });
     if (agreed < progress.match) progress.match = agreed;
     progress.lastAnsweredMs = this.context.nowMs();
+    // After a gap every batch still in flight is answered with the same state: one probe from there is enough.
+    const probingThere = progress.state === 'probing' && progress.next === agreed + 1n;
     progress.next = agreed + 1n;
     progress.state = 'probing';
-    progress.lastSentMs = never;
+    if (!probingThere) progress.lastSentMs = never;
   }
 
   onAck(from: string, durableSequence: bigint, stamp: bigint): void {
