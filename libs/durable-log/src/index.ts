@@ -12,6 +12,7 @@ export {
 export { readOnlyRecord, scanLog, type ScannedLog, type ScannedRecord } from './lib/log-scanner';
 export {
   continueLogFile,
+  cutBackAfterFailedAppend,
   fdatasyncAsync,
   makeDirectoryDurably,
   replaceFileAtomically,

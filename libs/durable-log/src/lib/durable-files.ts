@@ -6,6 +6,7 @@
 import {
   closeSync,
   fdatasync,
+  fdatasyncSync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
@@ -55,6 +56,25 @@ export async function writeLogRecord(fd: number, bytes: Uint8Array, position: nu
 
 /** fdatasync on libuv's thread pool. */
 export const fdatasyncAsync: (fd: number) => Promise<void> = promisify(fdatasync);
+
+/**
+ * After a log append's write or fdatasync failed: cuts the file back to its
+ * durable length and syncs that. The kernel may keep the failed pages in its
+ * cache marked clean, so a restart would read the never-acknowledged record
+ * back, fsync it "successfully" (the error was reported once, to this
+ * descriptor) and count it durable, until the page is evicted and the disk's
+ * stale bytes show (PostgreSQL's fsyncgate). Truncating drops those pages.
+ * Best effort: the store is failing already, and a failure here leaves only
+ * what there was before.
+ */
+export function cutBackAfterFailedAppend(fd: number, durableBytes: number): void {
+  try {
+    ftruncateSync(fd, durableBytes);
+    fdatasyncSync(fd);
+  } catch {
+    // Nothing more to do: the caller reports the append's own failure.
+  }
+}
 
 export function syncDirectory(directory: string): void {
   const fd = openSync(directory, 'r');

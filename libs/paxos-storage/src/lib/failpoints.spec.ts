@@ -35,14 +35,28 @@ function thrownBy(call: () => void): NodeJS.ErrnoException | undefined {
 }
 
 describe('failpoints in FilePaxosStorage', () => {
-  it('rejects appendAsync with EIO at paxos.wal.beforeFsync and refuses every append after it', async () => {
+  it('rejects appendAsync with EIO at paxos.wal.beforeFsync, cuts its record off and refuses every append after it', async () => {
     const directory = temporaryDirectory();
     const { storage } = FilePaxosStorage.open(directory);
     await storage.appendAsync(first);
+    const walBytes = fileBytes(walPath(directory));
     setFailpoint('paxos.wal.beforeFsync', 'error(EIO)');
     await expect(storage.appendAsync(second)).rejects.toMatchObject({ code: 'EIO', syscall: 'fdatasync' });
+    // Written but not synced, and never answered: left in the page cache, a restart would count it durable.
+    expect(fileBytes(walPath(directory))).toBe(walBytes);
     await expect(storage.appendAsync(acceptBatch(3n, 1n, 'third'))).rejects.toThrow(FailedPreconditionError);
     storage.close();
+    expect(recoveredState(directory)).toEqual(modelState([first]));
+  });
+
+  it('cuts off the record of an append whose fdatasync fails, on the synchronous path too', () => {
+    const directory = temporaryDirectory();
+    const { storage } = FilePaxosStorage.open(directory);
+    storage.append(first);
+    setFailpoint('paxos.wal.beforeFsync', '1*error(EIO)');
+    expect(thrownBy(() => storage.append(second))).toMatchObject({ code: 'EIO', syscall: 'fdatasync' });
+    storage.close();
+    expect(recoveredState(directory)).toEqual(modelState([first]));
   });
 
   it('throws ENOSPC from append at paxos.wal.beforeWrite, writing nothing', () => {

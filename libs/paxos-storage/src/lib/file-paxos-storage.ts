@@ -10,6 +10,7 @@ import { fdatasyncSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   closeLogFile,
+  cutBackAfterFailedAppend,
   errorMessage,
   fdatasyncAsync,
   frameRecord,
@@ -131,10 +132,15 @@ export class FilePaxosStorage {
         this.replaceSnapshot(prepared.batch, prepared.snapshotRecord);
         return;
       }
-      failpoints.pass('paxos.wal.beforeWrite');
-      writeFully(wal.fd, prepared.record, wal.bytes);
-      failpoints.pass('paxos.wal.beforeFsync');
-      fdatasyncSync(wal.fd);
+      try {
+        failpoints.pass('paxos.wal.beforeWrite');
+        writeFully(wal.fd, prepared.record, wal.bytes);
+        failpoints.pass('paxos.wal.beforeFsync');
+        fdatasyncSync(wal.fd);
+      } catch (error) {
+        cutBackAfterFailedAppend(wal.fd, wal.bytes);
+        throw error;
+      }
       this.recordDurable(wal, prepared.batch, prepared.record.length);
       failpoints.pass('paxos.wal.afterFsync');
     });
@@ -244,10 +250,15 @@ export class FilePaxosStorage {
     // The WAL of this turn: a rewrite in an earlier turn may have replaced the one open when this was asked for.
     const wal = this.wal;
     if (!wal) throw new Error('the WAL is closed, yet close waits for pending appends');
-    await failpoints.passAsync('paxos.wal.beforeWrite');
-    await writeLogRecord(wal.fd, prepared.record, wal.bytes);
-    await failpoints.passAsync('paxos.wal.beforeFsync');
-    await fdatasyncAsync(wal.fd);
+    try {
+      await failpoints.passAsync('paxos.wal.beforeWrite');
+      await writeLogRecord(wal.fd, prepared.record, wal.bytes);
+      await failpoints.passAsync('paxos.wal.beforeFsync');
+      await fdatasyncAsync(wal.fd);
+    } catch (error) {
+      cutBackAfterFailedAppend(wal.fd, wal.bytes);
+      throw error;
+    }
     this.recordDurable(wal, prepared.batch, prepared.record.length);
     await failpoints.passAsync('paxos.wal.afterFsync');
   }

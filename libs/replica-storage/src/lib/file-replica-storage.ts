@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import {
   closeLogFile,
   concatBytes,
+  cutBackAfterFailedAppend,
   errorMessage,
   frameRecord,
   makeDirectoryDurably,
@@ -335,11 +336,16 @@ export class FileReplicaStorage implements ReplicaStorage {
     if (this.openGroup === group) this.openGroup = undefined;
     const wal = this.currentWal();
     const record = frameRecord(concatBytes(group.fields));
-    await failpoints.passAsync('replica.wal.beforeWrite');
-    await writeLogRecord(wal.fd, record, wal.bytes);
-    await failpoints.passAsync('replica.wal.beforeFsync');
     const syncStartMs = performance.now();
-    await this.io.fdatasync(wal.fd);
+    try {
+      await failpoints.passAsync('replica.wal.beforeWrite');
+      await writeLogRecord(wal.fd, record, wal.bytes);
+      await failpoints.passAsync('replica.wal.beforeFsync');
+      await this.io.fdatasync(wal.fd);
+    } catch (error) {
+      cutBackAfterFailedAppend(wal.fd, wal.bytes);
+      throw error;
+    }
     this.onWalSync?.({ entries: group.entries, seconds: (performance.now() - syncStartMs) / 1_000 });
     // Only now: `bytes` is what a simulated power loss keeps (durable-log's open-log-files).
     wal.bytes += record.length;
