@@ -2,6 +2,7 @@ import { AbortedError, FailedPreconditionError, InvalidArgumentError, Unavailabl
 import { seededUniform } from '@bulwark/random';
 import { LockQuorum, type LockQuorumOptions } from './lock-quorum';
 import type { LockServer } from './lock-server';
+import { tokenMax } from './lock-tokens';
 import { ticketMax } from './lock-waiters';
 import { MemoryLockServer } from './memory-lock-server';
 
@@ -273,6 +274,13 @@ describe('LockQuorum', () => {
     // Expired: no longer the holder.
     await expect(quorum.release('job', 'alice', 1n)).rejects.toBeInstanceOf(FailedPreconditionError);
     await expect(quorum.refresh('job', 'alice', 1n, 1_000)).rejects.toBeInstanceOf(FailedPreconditionError);
+  });
+
+  it('answers a release under the largest token it does not hold with FAILED_PRECONDITION, never UNAVAILABLE', async () => {
+    const { quorum } = quorumOf(3);
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    // No token follows 2^64 - 1 to hand the lock over under: the release goes without a handover.
+    await expect(quorum.release('job', 'alice', tokenMax)).rejects.toMatchObject({ details: { field: 'token' } });
   });
 
   it('reports a holder only when a majority agree on it', async () => {

@@ -187,6 +187,7 @@ import type {
   ServerRelease,
 } from './lock-server';
 import { requireTicket, requireWaiterId, requireWaiterLeaseMs } from './lock-waiters';
+import { tokenMax } from './lock-tokens';
 
 export interface LockQuorumOptions {
   readonly servers: readonly LockServer[];
@@ -709,8 +710,10 @@ export class LockQuorum {
   ): Promise<void> {
     const known = this.knownFences.get(name) ?? 0n;
     const nextToken = (known > token ? known : token) + 1n;
+    // Past the largest token no grant can follow: the release frees the lock without a handover.
+    const handover = nextToken <= tokenMax ? { nextToken } : {};
     const released = await this.everyServer((server, timeoutMs) =>
-      server.release(name, owner, token, timeoutMs, { ...options, nextToken }),
+      server.release(name, owner, token, timeoutMs, { ...options, ...handover }),
     );
     this.requireMajority(released.filter(isDefined).length, 'release the lock');
     if (released.filter((done) => done === true).length >= this.majority) return;

@@ -32,7 +32,7 @@ function threeServers(): [MemoryLockServer, MemoryLockServer, MemoryLockServer] 
  */
 function instanceOver(
   servers: readonly MemoryLockServer[],
-  options: { calls?: readonly LockServer[]; deaf?: boolean; waiterLeaseMs?: number } = {},
+  options: { calls?: readonly LockServer[]; deaf?: boolean; waiterLeaseMs?: number; waitersMax?: number } = {},
 ): { events: LocalLockEvents; spread: Locks } {
   const events = new LocalLockEvents();
   if (!options.deaf) for (const server of servers) events.publishFrom(server);
@@ -41,13 +41,14 @@ function instanceOver(
     nowMs: () => performance.now(),
     callTimeoutMs: 100,
   });
-  const { waiterLeaseMs } = options;
+  const { waiterLeaseMs, waitersMax } = options;
   const spread = new Locks({
     quorum,
     events,
     logger,
     instanceId: 'lock-1',
     ...(waiterLeaseMs ? { waiterLeaseMs } : {}),
+    ...(waitersMax ? { waitersMax } : {}),
   });
   return { events, spread };
 }
@@ -78,6 +79,34 @@ async function bobGrantedWhileS3Away() {
 }
 
 describe('Locks', () => {
+  it('refuses a waiting call past waitersMax with RESOURCE_EXHAUSTED, and takes one again once a waiter is done', async () => {
+    const servers = threeServers();
+    const { spread } = instanceOver(servers, { waitersMax: 2 });
+    const giveUp = new AbortController();
+    const waitFor = (owner: string, signal = giveUp.signal) =>
+      spread.acquire({ name: 'a', owner, ttlMs: 60_000, waitTimeoutMs: 30_000 }, signal);
+    const alice = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const bobWaits = waitFor('bob', never);
+    await queuedOn(servers[0], 'a', 1);
+    const carolWaits = waitFor('carol');
+    await queuedOn(servers[0], 'a', 2);
+    expect(spread.waiting).toBe(2);
+    await expect(waitFor('dave')).rejects.toMatchObject({ kind: 'resource-exhausted', details: { field: 'waiters' } });
+    // A try that does not wait takes no place: it is answered as ever.
+    expect(await spread.acquire({ name: 'a', owner: 'dave', ttlMs: 60_000, waitTimeoutMs: 0 }, never)).toMatchObject({
+      acquired: false,
+    });
+    // bob is granted and no longer waits: dave may wait now.
+    await spread.release('a', 'alice', alice);
+    granted(await bobWaits);
+    const daveWaits = waitFor('dave');
+    await queuedOn(servers[0], 'a', 2);
+    expect(spread.waiting).toBe(2);
+    giveUp.abort();
+    await Promise.allSettled([carolWaits, daveWaits]);
+    expect(spread.waiting).toBe(0);
+  });
+
   let backend: LockBackend;
   let locks: Locks;
   const queued: string[] = [];

@@ -12,7 +12,7 @@
 // due to run out, and at every renewal of its place in the queue (a third
 // of the place's lease), which also bounds how long a lost event can delay
 // it.
-import { FailedPreconditionError } from '@bulwark/errors';
+import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import {
   setBounded,
   type Grant,
@@ -37,7 +37,16 @@ export interface LocksOptions {
   readonly nowMs?: () => number;
   /** Told when a waiting Acquire has its place in the queue (for metrics and tests). */
   readonly onQueued?: (name: string, waiterId: string, ticket: bigint) => void;
+  /** Calls that may wait here at once (waitersMaxDefault); one more is refused, RESOURCE_EXHAUSTED. */
+  readonly waitersMax?: number;
 }
+
+/**
+ * Calls that may wait on one instance at once: fewer than the places its
+ * quorum remembers (defaultPlacesMax), so a waiter's place, which its
+ * handovers and its leaving need, is never forgotten while it waits.
+ */
+export const waitersMaxDefault = 8_192;
 
 /** A grant, valid on this instance's clock until validUntilMs. */
 export type AcquireResult =
@@ -70,6 +79,9 @@ export class Locks {
   private readonly nowMs: () => number;
   private readonly waiterLeaseMs: number;
   private waiterCount = 0;
+  /** Acquire calls waiting here now. */
+  private waitingNow = 0;
+  private readonly waitersMax: number;
   /** Departures from queues still under way: stopping waits for them before the backend closes. */
   private readonly cleanups = new Set<Promise<void>>();
   /**
@@ -104,6 +116,7 @@ export class Locks {
     });
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
+    this.waitersMax = options.waitersMax ?? waitersMaxDefault;
   }
 
   get quorum(): LockQuorum {
@@ -141,6 +154,13 @@ export class Locks {
       return first ?? { acquired: false, holder: undefined };
     }
 
+    if (this.waitingNow >= this.waitersMax) {
+      throw new ResourceExhaustedError(
+        'waiters',
+        `${this.waitingNow} calls wait for locks on this instance, its limit; retry later, on another instance, or without waiting`,
+      );
+    }
+    this.waitingNow += 1;
     this.waiterCount += 1;
     const waiter = new Waiter(`${this.options.instanceId}/${this.waiterCount}`, this.nowMs);
     const claim = { owner, ttlMs };
@@ -215,6 +235,7 @@ export class Locks {
         }
       }
     } finally {
+      this.waitingNow -= 1;
       if (handedBy) this.leaveUnhanded(name, waiter, handedBy);
       else this.room.leave(name, waiter);
       if (!acquired) {
