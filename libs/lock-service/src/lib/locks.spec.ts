@@ -225,6 +225,47 @@ describe('Locks', () => {
     ]);
   });
 
+  it('frees a majority handover to a claim the waiter has since replaced, and takes the lock', async () => {
+    const servers = threeServers();
+    const [s1, s2, s3] = servers;
+    // s2 and s3 as this instance calls them: a renewal that brings bob's new claim waits until opened.
+    let firstClaim: string | undefined;
+    let open = () => undefined as void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const slowToClaimAnew = (server: MemoryLockServer): LockServer =>
+      new Proxy(server, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'enqueue' || typeof value !== 'function') return value;
+          return async (...args: Parameters<MemoryLockServer['enqueue']>) => {
+            const attempt = args[5]?.claim?.attempt;
+            firstClaim ??= attempt;
+            if (attempt !== undefined && attempt !== firstClaim) await opened;
+            return target.enqueue(...args);
+          };
+        },
+      });
+    const { spread } = instanceOver(servers, { calls: [s1, slowToClaimAnew(s2), slowToClaimAnew(s3)] });
+    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 3_000 }, never);
+    await Promise.all(servers.map((server) => queuedOn(server, 'a', 1)));
+    // A release on s1 alone hands the lock to bob's claim there; bob undoes it and claims anew.
+    await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
+    while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
+    // Before the new claim reaches s2 and s3, alice's retried release hands the lock to the old one there: a
+    // majority, under a claim bob no longer takes.
+    await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
+    await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
+    open();
+    const token = granted(await waiting);
+    expect(token).toBeGreaterThan(holder + 2n);
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder?.token))).toEqual([
+      token,
+      token,
+      token,
+    ]);
+  });
+
   it('leaves the queue, after a handover, on the server that never told of one', async () => {
     const servers = threeServers();
     const [s1, s2, s3] = servers;

@@ -261,7 +261,10 @@ export class Locks {
       if (servers.size < this.quorum.majority) continue;
       const grant = this.quorum.acceptHandover(name, waiter.id, token, attempt, servers);
       if (!grant) {
+        // To a claim the waiter has since replaced (it undid a minority handover meanwhile): nobody will take this
+        // one, and a majority holds it, so it is freed, or the lock would sit unheld until the claim's TTL.
         waiter.forgetHandover(handover);
+        void this.quorum.undoHandover(name, waiter.id, owner, token, attempt, servers);
         continue;
       }
       for (const other of waiter.handovers.values()) {
