@@ -304,6 +304,7 @@ export class RedisLockServer implements LockServer {
     if (this.inFlight >= this.inFlightMax) {
       throw this.unavailable(`${operation}: ${this.inFlight} calls still await an answer`);
     }
+    const keys = keysOf(name);
     this.inFlight += 1;
     // One promise and one timer per call, not a race of two (every lock operation makes one call per server).
     return new Promise<T>((resolve, reject) => {
@@ -311,7 +312,6 @@ export class RedisLockServer implements LockServer {
         () => reject(this.unavailable(`${operation}: no answer within ${timeoutMs} ms (it may still take effect)`)),
         timeoutMs,
       );
-      const keys = keysOf(name);
       this.batches
         .send((batch) => batch.evalsha(script.sha, keys.length, ...keys, ...args))
         .then(
