@@ -114,9 +114,8 @@ export class ReplicaRunner<Outcome> {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
-  /** The clock at the core's last tick since start(), whose timer ticks every tickMs. */
+  /** The clock at the core's last tick, from start() on, whose timer ticks every tickMs. */
   private lastTickAtMs: number | undefined;
-  private ticking = false;
 
   private readonly snapshotEvery: bigint;
 
@@ -133,7 +132,7 @@ export class ReplicaRunner<Outcome> {
   }
 
   start(): void {
-    this.ticking = true;
+    this.lastTickAtMs = this.options.clockMs();
     const tick = () => {
       if (this.stopped) return;
       const nowMs = this.tickNode();
@@ -244,8 +243,8 @@ export class ReplicaRunner<Outcome> {
     if (this.lastTickAtMs !== undefined) {
       const pausedMs = nowMs - this.lastTickAtMs - this.options.tickMs;
       if (pausedMs > pauseToleranceMs) this.options.node.resumedAfterPause(pausedMs);
+      this.lastTickAtMs = nowMs;
     }
-    if (this.ticking) this.lastTickAtMs = nowMs;
     this.options.node.tick(nowMs);
     return nowMs;
   }
