@@ -1,3 +1,4 @@
+export * from './lib/occurrence';
 export * from './lib/otlp-receiver';
 export * from './lib/paths';
 export * from './lib/ports';
