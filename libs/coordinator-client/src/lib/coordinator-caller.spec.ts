@@ -13,7 +13,7 @@ import {
 } from '@bulwark/errors';
 import { rejection } from '@bulwark/errors/testing';
 import { createLogger } from '@bulwark/logging';
-import { freePort } from '@bulwark/testing';
+import { freePort, occurrence } from '@bulwark/testing';
 import { startFakeCoordinator, type FakeCoordinator } from '../testing';
 import { CoordinatorCaller } from './coordinator-caller';
 
@@ -188,12 +188,11 @@ describe('CoordinatorCaller', () => {
   });
 
   it('stops retrying when told, yet lets the attempt in flight finish with its answer', async () => {
-    let attemptArrived = () => undefined as void;
-    const arrived = new Promise<void>((resolve) => (attemptArrived = resolve));
-    let answer = () => undefined as void;
+    const arrived = occurrence();
+    const answered = occurrence();
     leader.answer('registerMember', () => {
-      attemptArrived();
-      return new Promise((resolve) => (answer = () => resolve({ header: header(12n) })));
+      arrived.signal();
+      return answered.happened.then(() => ({ header: header(12n) }));
     });
     const caller = callerFor([leader.address]);
     const stop = new AbortController();
@@ -202,17 +201,16 @@ describe('CoordinatorCaller', () => {
       { member, requestId: 'in-flight' },
       { deadlineMs: 10_000, stopRetrying: stop.signal },
     );
-    await arrived;
+    await arrived.happened;
     stop.abort();
-    answer();
+    answered.signal();
     expect((await call).header?.revision).toBe(12n);
   });
 
   it('makes no further attempt once told to stop retrying', async () => {
-    let attemptFailed = () => undefined as void;
-    const failed = new Promise<void>((resolve) => (attemptFailed = resolve));
+    const failed = occurrence();
     leader.answer('registerMember', () => {
-      setImmediate(attemptFailed);
+      setImmediate(failed.signal);
       throw new UnavailableError('no quorum');
     });
     const caller = callerFor([leader.address]);
@@ -225,17 +223,16 @@ describe('CoordinatorCaller', () => {
         { deadlineMs: 10_000, stopRetrying: stop.signal, retry: { initialBackoffMs: 5_000, backoffMsMax: 5_000 } },
       ),
     );
-    await failed;
+    await failed.happened;
     stop.abort();
     expect(await call).toBeInstanceOf(BulwarkError);
     expect(leader.requests('registerMember')).toHaveLength(1);
   });
 
   it('cancels a call waiting to retry when closed, and refuses calls after', async () => {
-    let firstAttempt: () => void = () => undefined;
-    const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
+    const attempted = occurrence();
     leader.answer('registerMember', () => {
-      firstAttempt();
+      attempted.signal();
       throw new UnavailableError('no quorum');
     });
     const caller = callerFor([leader.address]);
@@ -246,7 +243,7 @@ describe('CoordinatorCaller', () => {
         { deadlineMs: 3_600_000, retry: { attemptsMax: 100, initialBackoffMs: 600_000, backoffMsMax: 600_000 } },
       ),
     );
-    await attempted;
+    await attempted.happened;
     caller.close();
     expect(await pending).toBeInstanceOf(CancelledError);
     expect(await rejection(caller.call('getLeader', {}, { deadlineMs: 1_000 }))).toBeInstanceOf(CancelledError);

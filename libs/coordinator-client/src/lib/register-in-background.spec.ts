@@ -5,11 +5,30 @@
 import { coordinatorV1 } from '@bulwark/contracts';
 import { FailedPreconditionError, UnavailableError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
+import { occurrence } from '@bulwark/testing';
 import { startFakeCoordinator, type FakeCoordinator } from '../testing';
 import { registerUntilStopped } from './register-in-background';
 
 const logger = createLogger({ service: 'test', memberId: 'test', level: 'fatal' });
 const header = { memberId: 'c1', epoch: 0n, ballot: undefined, revision: 3n, sequence: 0n, groupId: '' };
+
+/** A logger whose messages the test reads, each also shown to onMessage as it is logged. */
+function readableLogger(level: 'info' | 'error', onMessage: (message: string) => void = () => undefined) {
+  const messages: string[] = [];
+  const readable = createLogger({
+    service: 'test',
+    memberId: 'test',
+    level,
+    destination: {
+      write: (line: string) => {
+        const message = JSON.parse(line).msg as string;
+        messages.push(message);
+        onMessage(message);
+      },
+    },
+  });
+  return { logger: readable, messages };
+}
 
 describe('registerUntilStopped', () => {
   let coordinator: FakeCoordinator;
@@ -22,11 +41,10 @@ describe('registerUntilStopped', () => {
 
   it('registers, repeats the registration, and deregisters once when stopped', async () => {
     let registrations = 0;
-    let third = () => undefined as void;
-    const repeatedTwice = new Promise<void>((resolve) => (third = resolve));
+    const repeatedTwice = occurrence();
     coordinator.answer('registerMember', () => {
       registrations += 1;
-      if (registrations === 3) third();
+      if (registrations === 3) repeatedTwice.signal();
       return { header };
     });
     coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
@@ -43,7 +61,7 @@ describe('registerUntilStopped', () => {
       logger,
       { metricsAddress: '127.0.0.1:9464' },
     );
-    await repeatedTwice;
+    await repeatedTwice.happened;
     await registration.leave();
     const methods = coordinator.received.map((entry) => entry.method);
     // Every repeat is the same record; the last word is the deregistration, with nothing after it.
@@ -73,16 +91,15 @@ describe('registerUntilStopped', () => {
   };
 
   it('deregisters a member whose first registration is unanswered when it stops: the registration may yet commit', async () => {
-    let arrived = () => undefined as void;
-    const sent = new Promise<void>((resolve) => (arrived = resolve));
+    const sent = occurrence();
     coordinator.answer('registerMember', () => {
-      arrived();
+      sent.signal();
       return new Promise<never>(() => undefined);
     });
     coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
     const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
     startLock(registration);
-    await sent;
+    await sent.happened;
     await registration.leave();
     // No attempt after the leave began (the one in flight ran to its deadline), then the deregistration.
     expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember', 'deregisterMember']);
@@ -90,62 +107,53 @@ describe('registerUntilStopped', () => {
   });
 
   it('lets a first registration in flight finish before deregistering, so it cannot commit after', async () => {
-    let arrived = () => undefined as void;
-    const sent = new Promise<void>((resolve) => (arrived = resolve));
-    let answer = () => undefined as void;
+    const sent = occurrence();
+    const answered = occurrence();
     coordinator.answer('registerMember', () => {
-      arrived();
-      return new Promise((resolve) => (answer = () => resolve({ header })));
+      sent.signal();
+      return answered.happened.then(() => ({ header }));
     });
     coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
-    const logged: string[] = [];
-    const watchingLogger = createLogger({
-      service: 'test',
-      memberId: 'test',
-      level: 'info',
-      destination: { write: (line: string) => logged.push(JSON.parse(line).msg as string) },
-    });
+    const { logger: watchingLogger, messages } = readableLogger('info');
     const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
     startLock(registration, watchingLogger);
-    await sent;
+    await sent.happened;
     const leaving = registration.leave();
     // The leader answers only after the member began to leave: the member still takes the answer in (cancelling
     // the attempt instead would leave a registration that commits unseen), and deregisters after it.
-    answer();
+    answered.signal();
     await leaving;
-    expect(logged).toEqual(['registered with coordinators', 'deregistered from coordinators']);
+    expect(messages).toEqual(['registered with coordinators', 'deregistered from coordinators']);
     expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember', 'deregisterMember']);
   });
 
   it('does not deregister a member whose registration is refused after it began to leave', async () => {
-    let arrived = () => undefined as void;
-    const sent = new Promise<void>((resolve) => (arrived = resolve));
-    let refuse = () => undefined as void;
+    const sent = occurrence();
+    const refused = occurrence();
     coordinator.answer('registerMember', () => {
-      arrived();
-      return new Promise((_, reject) => {
-        refuse = () => reject(new FailedPreconditionError('member.role', "member 'lock-7' is registered as router"));
+      sent.signal();
+      return refused.happened.then(() => {
+        throw new FailedPreconditionError('member.role', "member 'lock-7' is registered as router");
       });
     });
     coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
     const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
     startLock(registration);
-    await sent;
+    await sent.happened;
     const leaving = registration.leave();
     // The id belongs to another member: deregistering would take that one out.
-    refuse();
+    refused.signal();
     await leaving;
     expect(coordinator.received.map((entry) => entry.method)).toEqual(['registerMember']);
   });
 
   it('stops retrying a repeat when the member leaves, and deregisters after its attempt in flight', async () => {
     let registrations = 0;
-    let arrived = () => undefined as void;
-    const repeatSent = new Promise<void>((resolve) => (arrived = resolve));
+    const repeatSent = occurrence();
     coordinator.answer('registerMember', () => {
       registrations += 1;
       if (registrations === 1) return { header };
-      arrived();
+      repeatSent.signal();
       // Retryable: without the stop, the repeat would go on trying for its 10 s.
       throw new UnavailableError('no leader yet');
     });
@@ -154,7 +162,7 @@ describe('registerUntilStopped', () => {
       reregistrationIntervalMs: 20,
     });
     startLock(registration);
-    await repeatSent;
+    await repeatSent.happened;
     await registration.leave();
     expect(coordinator.received.map((entry) => entry.method)).toEqual([
       'registerMember',
@@ -165,40 +173,28 @@ describe('registerUntilStopped', () => {
 
   it('keeps trying at every repeat after the first registration went unanswered, and registers once they answer', async () => {
     let down = true;
-    let registered = () => undefined as void;
-    const answered = new Promise<void>((resolve) => (registered = resolve));
+    const answered = occurrence();
     coordinator.answer('registerMember', () => {
       if (down) throw new UnavailableError('no leader yet');
-      registered();
+      answered.signal();
       return { header };
     });
     coordinator.answer('deregisterMember', () => ({ header: { ...header, revision: 4n } }));
-    const logged: string[] = [];
-    let gaveUp = () => undefined as void;
-    const firstGaveUp = new Promise<void>((resolve) => (gaveUp = resolve));
-    const watchingLogger = createLogger({
-      service: 'test',
-      memberId: 'test',
-      level: 'info',
-      destination: {
-        write: (line: string) => {
-          const message = JSON.parse(line).msg as string;
-          logged.push(message);
-          if (message.startsWith('registration with coordinators failed')) gaveUp();
-        },
-      },
+    const firstGaveUp = occurrence();
+    const { logger: watchingLogger, messages } = readableLogger('info', (message) => {
+      if (message.startsWith('registration with coordinators failed')) firstGaveUp.signal();
     });
     const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK, {
       reregistrationIntervalMs: 20,
       firstRegistrationDeadlineMs: 50,
     });
     startLock(registration, watchingLogger);
-    await firstGaveUp;
+    await firstGaveUp.happened;
     // The coordinators come back after the first registration gave up: a repeat registers the member.
     down = false;
-    await answered;
+    await answered.happened;
     await registration.leave();
-    expect(logged).toEqual([
+    expect(messages).toEqual([
       'registration with coordinators failed; trying again at every repeat',
       'registered with coordinators',
       'deregistered from coordinators',
@@ -211,20 +207,12 @@ describe('registerUntilStopped', () => {
     });
     const registration = registerUntilStopped(coordinatorV1.MemberRole.MEMBER_ROLE_LOCK);
     // The member's own log line of the refusal is the event that says it took the answer in.
-    let taken = () => undefined as void;
-    const refusalTaken = new Promise<void>((resolve) => (taken = resolve));
-    const watchingLogger = createLogger({
-      service: 'test',
-      memberId: 'test',
-      level: 'error',
-      destination: {
-        write: (line: string) => {
-          if (line.includes('registration with coordinators refused')) taken();
-        },
-      },
+    const refusalTaken = occurrence();
+    const { logger: watchingLogger } = readableLogger('error', (message) => {
+      if (message.startsWith('registration with coordinators refused')) refusalTaken.signal();
     });
     startLock(registration, watchingLogger);
-    await refusalTaken;
+    await refusalTaken.happened;
     await registration.leave();
     expect(coordinator.requests('deregisterMember')).toEqual([]);
   });

@@ -3,6 +3,7 @@
 import { UnavailableError } from '@bulwark/errors';
 import { createLogger } from '@bulwark/logging';
 import { LockQuorum, MemoryLockServer, type LockServer } from '@bulwark/lock-core';
+import { occurrence } from '@bulwark/testing';
 import { memoryBackend, type LockBackend } from './lock-backend';
 import type { LockEvent } from '@bulwark/lock-redis';
 import { LocalLockEvents } from './local-lock-events';
@@ -230,8 +231,7 @@ describe('Locks', () => {
     const [s1, s2, s3] = servers;
     // s2 and s3 as this instance calls them: a renewal that brings bob's new claim waits until opened.
     let firstClaim: string | undefined;
-    let open = () => undefined as void;
-    const opened = new Promise<void>((resolve) => (open = resolve));
+    const opened = occurrence();
     const slowToClaimAnew = (server: MemoryLockServer): LockServer =>
       new Proxy(server, {
         get(target, property, receiver) {
@@ -240,7 +240,7 @@ describe('Locks', () => {
           return async (...args: Parameters<MemoryLockServer['enqueue']>) => {
             const attempt = args[5]?.claim?.attempt;
             firstClaim ??= attempt;
-            if (attempt !== undefined && attempt !== firstClaim) await opened;
+            if (attempt !== undefined && attempt !== firstClaim) await opened.happened;
             return target.enqueue(...args);
           };
         },
@@ -256,7 +256,7 @@ describe('Locks', () => {
     // majority, under a claim bob no longer takes.
     await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
     await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
-    open();
+    opened.signal();
     const token = granted(await waiting);
     expect(token).toBeGreaterThan(holder + 2n);
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder?.token))).toEqual([
