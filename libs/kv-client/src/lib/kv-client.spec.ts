@@ -13,7 +13,7 @@ import {
   InvalidArgumentError,
   UnavailableError,
 } from '@bulwark/errors';
-import { freePort } from '@bulwark/testing';
+import { freePort, occurrence } from '@bulwark/testing';
 import { ScriptedRouter } from '../testing/scripted-router';
 import { KvClient } from './kv-client';
 
@@ -246,10 +246,9 @@ describe('KvClient', () => {
       endpoints: [`127.0.0.1:${(relay.address() as AddressInfo).port}`, second.address],
       callTimeoutMs: 5_000,
     });
-    let reached = () => undefined as void;
-    const atFirst = new Promise<void>((resolve) => (reached = resolve));
+    const atFirst = occurrence();
     first.answer('put', () => {
-      reached();
+      atFirst.signal();
       return new Promise<never>(() => undefined);
     });
     second.answer('put', () => {
@@ -257,7 +256,7 @@ describe('KvClient', () => {
     });
     try {
       const put = relayed.put('k', 'v', { requestId: 'job-8' }).catch((caught: unknown) => caught);
-      await atFirst;
+      await atFirst.happened;
       relay.close();
       for (const socket of connections) socket.resetAndDestroy();
       const error = await put;

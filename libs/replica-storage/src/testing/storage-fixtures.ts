@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageCorruptionError } from '@bulwark/durable-log';
+import { occurrence } from '@bulwark/testing';
 import { FileReplicaStorage, type OpenedReplicaStorage } from '../lib/file-replica-storage';
 import type {
   LogEntry,
@@ -146,17 +147,15 @@ export interface Gate {
 }
 
 export function gate(): Gate {
-  let open = () => undefined as void;
-  let reach = () => undefined as void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const opened = occurrence();
+  const reached = occurrence();
   return {
-    reached,
-    opened,
-    open,
+    reached: reached.happened,
+    opened: opened.happened,
+    open: () => opened.signal(),
     pass: () => {
-      reach();
-      return opened;
+      reached.signal();
+      return opened.happened;
     },
   };
 }
