@@ -43,14 +43,55 @@ export function claimsKey(name: string): string {
 }
 
 /**
- * The six keys of a lock, in the order every script takes them: holder,
- * fence, ticket counter, queue, the queue's leases, its claims.
+ * The server's mark: present while the server holds every fence, ticket and
+ * lease a majority relied on it for (its value is the run id of the server
+ * process that was marked). A server without it (a new server, or one that
+ * lost its data) runs no lock script until it is restored from a majority
+ * and marked (RedisLockServers). Outside every lock's hash tag: it is one
+ * key per server, so the servers must be standalone, not a Redis Cluster.
+ */
+export const serverMarkKey = `${keyPrefix}mark`;
+
+/**
+ * Present on a server whose mark was taken away because it restarted
+ * without appendfsync always (it may have forgotten its last writes), until
+ * it is restored: such a server is not a new one, and a cluster whose
+ * servers all lack a mark is only started afresh when none of them has this.
+ */
+export const serverSuspectKey = `${keyPrefix}suspect`;
+
+/** Every key of every lock on a server matches this (SCAN MATCH); the mark keys do not. */
+export const lockKeysPattern = `${keyPrefix}{*`;
+
+/**
+ * The seven keys every script takes, in order: the lock's holder, fence,
+ * ticket counter, queue, the queue's leases and its claims, then the
+ * server's mark.
  */
 export function lockKeys(name: string): LockKeys {
-  return [holderKey(name), fenceKey(name), ticketKey(name), queueKey(name), waiterLeasesKey(name), claimsKey(name)];
+  return [
+    holderKey(name),
+    fenceKey(name),
+    ticketKey(name),
+    queueKey(name),
+    waiterLeasesKey(name),
+    claimsKey(name),
+    serverMarkKey,
+  ];
 }
 
-export type LockKeys = readonly [string, string, string, string, string, string];
+export type LockKeys = readonly [string, string, string, string, string, string, string];
+
+/** What a restore copies from a lock key found on another server: counters raised to it, a holder with its lease; the rest is renewed by its waiters. */
+export type RestoredKeyKind = 'counter' | 'holder';
+
+/** Which kind of restored key key is (by the suffix lockKeys gives it), or undefined for a queue, its leases or claims. */
+export function restoredKindOf(key: string): RestoredKeyKind | undefined {
+  if (!key.startsWith(`${keyPrefix}{`)) return undefined;
+  if (key.endsWith('}')) return 'holder';
+  if (key.endsWith('}:fence') || key.endsWith('}:ticket')) return 'counter';
+  return undefined;
+}
 
 /**
  * Where a release of name is published (the message is the released

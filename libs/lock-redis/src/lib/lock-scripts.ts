@@ -1,7 +1,9 @@
 // The Lua scripts behind RedisLockServer, one per method, each atomic on its
-// server. Every script gets the six keys of one lock (lockKeys: holder,
-// fence, ticket counter, queue, the queue's leases and its claims, in that
-// order), named by the same prelude, whichever it uses.
+// server. Every lock script gets the seven keys of lockKeys (holder, fence,
+// ticket counter, queue, the queue's leases and its claims, then the
+// server's mark), named by the same prelude, whichever it uses; the prelude
+// refuses to run on a server without its mark (it may have lost fences a
+// majority relied on), before anything is read or written.
 // Tokens and tickets arrive and are stored as canonical decimals (no
 // leading zeros): Lua numbers are doubles, exact only up to 2^53, so they
 // are compared as digit strings and never converted. A ticket is also a
@@ -10,8 +12,14 @@
 // effects, not the script, so a script may read the time and then write.
 import { handedMessagePrefix, leftMessage } from './lock-keys';
 
+/** Starts the error a lock script answers on a server without its mark. */
+export const unmarkedErrorPrefix = 'UNMARKED';
+
 const lockKeysPrelude = `
 local holder_key, fence_key, ticket_key, queue_key, leases_key, claims_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+if redis.call('EXISTS', KEYS[7]) == 0 then
+  return redis.error_reply('${unmarkedErrorPrefix} no ' .. KEYS[7] .. ' here: this server may have lost its data')
+end
 `;
 
 const helpers = `
@@ -255,5 +263,74 @@ if holder and ARGV[3] ~= '' then
 end
 if not queued then return 0 end
 if head == ARGV[1] and not holder then redis.call('PUBLISH', ARGV[2], 'left') end
+return 1
+`;
+
+// Scripts that restore and mark a server (RedisLockServers): they take the
+// server's mark and suspect keys (serverMarkKey, serverSuspectKey), not a lock's.
+
+/**
+ * KEYS: the mark, then the lock keys to restore. ARGV: three per key, in
+ * order: its kind ('counter' or 'holder'), its value on the server it was
+ * read from, and for a holder the lease left there in ms ('' for a counter).
+ * A counter is raised to the value (never lowered); a holder is written
+ * with that lease unless the key holds a holder with a token at least as
+ * high. Reply: 'marked' when the server has its mark (another instance
+ * restored it meanwhile, and it may be serving: nothing is written),
+ * otherwise how many keys were written.
+ */
+export const restoreScript = `${helpers}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'marked' end
+local written = 0
+for i = 2, #KEYS do
+  local kind, value, lease = ARGV[i * 3 - 5], ARGV[i * 3 - 4], ARGV[i * 3 - 3]
+  local current = redis.call('GET', KEYS[i])
+  if kind == 'counter' then
+    if not current or not at_least(current, value) then
+      redis.call('SET', KEYS[i], value)
+      written = written + 1
+    end
+  elseif kind == 'holder' then
+    local current_token = current and string.match(current, '^([0-9]+):')
+    local token = string.match(value, '^([0-9]+):')
+    if not token then error('the holder for ' .. KEYS[i] .. ' is not token:attempt:owner') end
+    if not current_token or not at_least(current_token, token) then
+      redis.call('SET', KEYS[i], value, 'PX', lease)
+      written = written + 1
+    end
+  else
+    error('no restore of kind ' .. kind)
+  end
+end
+return written
+`;
+
+/** KEYS: the mark, the suspect key. ARGV: the server's run id. Marks the server (it counts again) and clears suspect. Reply: 1. */
+export const markRestoredScript = `
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+/**
+ * KEYS: the mark, the suspect key. ARGV: the server's run id. Marks a
+ * server of a new cluster, unless it has a mark or is suspect (it is not
+ * new). Reply: 1 when marked now, else 0.
+ */
+export const markNewScript = `
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * KEYS: the mark, the suspect key. ARGV: the mark's value as read. Takes
+ * the mark away, and leaves the suspect key, if the mark still has that
+ * value (nobody restored the server meanwhile). Reply: 1 when taken, else 0.
+ */
+export const unmarkSuspectScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1])
 return 1
 `;

@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { fenceKey, holderKey, releasedChannel } from './lock-keys';
 import { RedisLockEvents, type LockEvent, type RedisServerCheck } from './redis-lock-events';
-import { RedisLockServer } from './redis-lock-server';
+import type { RedisLockServer } from './redis-lock-server';
+import { RedisLockServers } from './redis-lock-servers';
 
 const host = '127.0.0.1';
 const eventWaitMs = 5_000;
@@ -34,7 +35,7 @@ let events: RedisLockEvents;
 let raw: Redis;
 let nameCount = 0;
 const eventSources: RedisLockEvents[] = [];
-const lockServers: RedisLockServer[] = [];
+const lockServerGroups: RedisLockServers[] = [];
 const redisServers: RedisServer[] = [];
 const configuredDirs: string[] = [];
 
@@ -213,7 +214,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(eventSources.map((source) => source.close()));
-  await Promise.all(lockServers.map((server) => server.close()));
+  await Promise.all(lockServerGroups.map((group) => group.close()));
   await closeRedisClients();
   await Promise.all(
     configuredClients.map(async (client) => {
@@ -230,9 +231,10 @@ afterAll(async () => {
 
 describe('release and leave messages', () => {
   it('reach the watchers of that lock with the exact token and attempt, and no other lock’s watchers', async () => {
-    const lockServer = new RedisLockServer({ host, port: redis.port });
-    lockServers.push(lockServer);
-    await lockServer.waitUntilConnected(timeoutMs);
+    const group = new RedisLockServers({ servers: [{ host, port: redis.port }] });
+    lockServerGroups.push(group);
+    const [lockServer] = group.servers as [RedisLockServer];
+    expect(await group.waitUntilCounted(timeoutMs)).toBe(true);
     const [name, other] = [freshName(), freshName()];
     const watcher = recorder();
     const otherWatcher = recorder();

@@ -2,14 +2,16 @@
 // with one server lost and back.
 import { LockQuorum, type AcquireAttempt } from '@bulwark/lock-core';
 import { closeRedisClients, killAllProcesses, startRedisServer, type RedisServer } from '@bulwark/testing';
-import { RedisLockServer } from './redis-lock-server';
+import type { RedisLockServer } from './redis-lock-server';
+import { RedisLockServers } from './redis-lock-servers';
 
 const timeoutMs = 2_000;
 const ttlMs = 60_000;
 const leaseMs = 60_000;
 
 let redisServers: RedisServer[];
-let lockServers: RedisLockServer[];
+let group: RedisLockServers;
+let lockServers: readonly RedisLockServer[];
 let quorum: LockQuorum;
 
 function tokenOf(attempt: AcquireAttempt): bigint {
@@ -19,8 +21,9 @@ function tokenOf(attempt: AcquireAttempt): bigint {
 
 beforeAll(async () => {
   redisServers = await Promise.all([startRedisServer(), startRedisServer(), startRedisServer()]);
-  lockServers = redisServers.map(({ port }) => new RedisLockServer({ host: '127.0.0.1', port }));
-  await Promise.all(lockServers.map((server) => server.waitUntilConnected(timeoutMs)));
+  group = new RedisLockServers({ servers: redisServers.map(({ port }) => ({ host: '127.0.0.1', port })) });
+  lockServers = group.servers;
+  expect(await group.waitUntilCounted(timeoutMs)).toBe(true);
   quorum = new LockQuorum({
     servers: lockServers,
     nowMs: () => performance.now(),
@@ -32,7 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(lockServers.map((server) => server.close()));
+  await group.close();
   await closeRedisClients();
   await Promise.all(redisServers.map((server) => server.remove()));
   await killAllProcesses();

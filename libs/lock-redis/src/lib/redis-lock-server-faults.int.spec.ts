@@ -15,6 +15,7 @@ import type Redis from 'ioredis';
 import { fenceKey, holderKey, queueKey, releasedChannel, ticketKey, waiterLeasesKey } from './lock-keys';
 import { grantScript } from './lock-scripts';
 import { RedisLockServer } from './redis-lock-server';
+import { RedisLockServers } from './redis-lock-servers';
 
 const timeoutMs = 2_000;
 const shortTimeoutMs = 300;
@@ -24,7 +25,7 @@ const ttlMs = 60_000;
 
 let redis: RedisServer;
 let server: RedisLockServer;
-const lockServers: RedisLockServer[] = [];
+const groups: RedisLockServers[] = [];
 let lockCount = 0;
 
 function freshName(): string {
@@ -32,10 +33,11 @@ function freshName(): string {
   return `fault-${lockCount}`;
 }
 
+/** A group of one, which marks its new server (a lone RedisLockServer runs no script on a server without its mark). */
 function lockServerOn(port: number, options: { inFlightMax?: number } = {}): RedisLockServer {
-  const lockServer = new RedisLockServer({ host: '127.0.0.1', port, ...options });
-  lockServers.push(lockServer);
-  return lockServer;
+  const group = new RedisLockServers({ servers: [{ host: '127.0.0.1', port, ...options }] });
+  groups.push(group);
+  return group.servers[0] as RedisLockServer;
 }
 
 /** The rejection of call, with how long it took to come. */
@@ -51,11 +53,11 @@ async function failureOf(call: () => Promise<unknown>): Promise<{ error: unknown
 beforeAll(async () => {
   redis = await startRedisServer();
   server = lockServerOn(redis.port);
-  await server.waitUntilConnected(timeoutMs);
+  expect(await groups[0]?.waitUntilCounted(timeoutMs)).toBe(true);
 });
 
 afterAll(async () => {
-  await Promise.all(lockServers.map((lockServer) => lockServer.close()));
+  await Promise.all(groups.map((group) => group.close()));
   await closeRedisClients();
   await redis.remove();
   await killAllProcesses();

@@ -11,12 +11,14 @@ import type Redis from 'ioredis';
 import { MemoryLockServer, ticketMax, tokenMax } from '@bulwark/lock-core';
 import { claimsKey, fenceKey, holderKey, queueKey, releasedChannel, ticketKey, waiterLeasesKey } from './lock-keys';
 import { RedisLockServer } from './redis-lock-server';
+import { RedisLockServers } from './redis-lock-servers';
 
 const timeoutMs = 2_000;
 const ttlMs = 60_000;
 const messageWaitMs = 5_000;
 
 let redis: RedisServer;
+let group: RedisLockServers;
 let server: RedisLockServer;
 let raw: Redis;
 let lockCount = 0;
@@ -61,13 +63,15 @@ async function listen(channel: string): Promise<{ messages: string[]; next(): Pr
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  server = new RedisLockServer({ host: '127.0.0.1', port: redis.port });
-  await server.waitUntilConnected(timeoutMs);
+  // A group of one marks its new server: a lone RedisLockServer runs no script on a server without its mark.
+  group = new RedisLockServers({ servers: [{ host: '127.0.0.1', port: redis.port }] });
+  [server] = group.servers as [RedisLockServer];
+  expect(await group.waitUntilCounted(timeoutMs)).toBe(true);
   raw = connectRedisClient(redis);
 });
 
 afterAll(async () => {
-  await server.close();
+  await group.close();
   await closeRedisClients();
   await redis.remove();
   await killAllProcesses();

@@ -8,6 +8,9 @@
 // answers within its timeout or rejects with UnavailableError naming the
 // server: a server that is down, hangs, or answers something the scripts
 // cannot have produced counts as unavailable, never as an answer.
+// Each connection first checks the server's mark (lock-keys.ts,
+// serverMarkKey): calls wait for that check, and a server without its mark
+// answers them unavailable until RedisLockServers restores and marks it.
 import { BulwarkError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import {
   requireAttempt,
@@ -31,7 +34,20 @@ import {
   redisConnectionOptions,
   timeoutMsMax,
 } from './redis-connection';
-import { encodeClaim, encodeHolder, lockKeys, releasedChannel, type LockKeys } from './lock-keys';
+import {
+  decodeHolder,
+  encodeClaim,
+  encodeHolder,
+  lockKeys,
+  lockKeysPattern,
+  parseToken,
+  releasedChannel,
+  restoredKindOf,
+  serverMarkKey,
+  serverSuspectKey,
+  type LockKeys,
+  type RestoredKeyKind,
+} from './lock-keys';
 import {
   parseDoneReply,
   parseEnqueueReply,
@@ -39,7 +55,20 @@ import {
   parseInspectReply,
   parseRefreshReply,
 } from './lock-replies';
-import { enqueueScript, grantScript, inspectScript, leaveScript, refreshScript, releaseScript } from './lock-scripts';
+import {
+  enqueueScript,
+  grantScript,
+  inspectScript,
+  leaveScript,
+  markNewScript,
+  markRestoredScript,
+  refreshScript,
+  releaseScript,
+  restoreScript,
+  unmarkSuspectScript,
+  unmarkedErrorPrefix,
+} from './lock-scripts';
+import { configValueOf } from './redis-lock-events-parsing';
 import { TurnBatches } from './turn-batches';
 
 export interface RedisLockServerOptions {
@@ -56,6 +85,27 @@ export interface RedisLockServerOptions {
 }
 
 const defaultInFlightMax = 1_000;
+/** After a failed check of a connection's mark, the next try on the same connection. */
+const markCheckRetryMs = 1_000;
+
+/** What the check of a connection found of the server's mark. */
+export interface ServerMark {
+  /** The server keeps its mark: its lock scripts run. */
+  readonly marked: boolean;
+  /** It lost its mark after restarting without appendfsync always: it is not a new server. */
+  readonly suspect: boolean;
+  /** The server process's run id (INFO server): a mark records the one it was given under. */
+  readonly runId: string;
+}
+
+/** One lock key as read from a server for a restore. */
+export interface RestorableKey {
+  readonly key: string;
+  readonly kind: RestoredKeyKind;
+  readonly value: string;
+  /** For a holder, the lease it had left there, ms. */
+  readonly leaseMs?: number;
+}
 
 /** A script, the operation it is (named in errors) and its SHA-1, the name EVALSHA runs it by. */
 interface LockScript {
@@ -70,7 +120,7 @@ const scriptOf = (operation: string, lua: string): LockScript => ({
   sha: createHash('sha1').update(lua).digest('hex'),
 });
 
-/** Each takes the lock's six keys (lockKeys), then its ARGV (see lock-scripts.ts). */
+/** Each takes the seven keys of lockKeys, then its ARGV (see lock-scripts.ts). */
 const scripts = {
   inspect: scriptOf('inspect', inspectScript),
   grant: scriptOf('grant', grantScript),
@@ -101,9 +151,17 @@ export class RedisLockServer implements LockServer {
   private readonly inFlightMax: number;
   private inFlight = 0;
   private lastConnectionError: string | undefined;
+  /** Counts the connections made: a restore writes only on the connection it checked. */
+  private connection = 0;
+  /** The mark as checked on this connection; undefined until the check answers, and while not connected. */
+  private mark: ServerMark | undefined;
+  private readonly markListeners = new Set<(mark: ServerMark | undefined) => void>();
+  private readonly checkTimeoutMs: number;
+  private markCheckRetry: NodeJS.Timeout | undefined;
 
   constructor(options: RedisLockServerOptions) {
     this.id = options.id ?? `${options.host}:${options.port}`;
+    this.checkTimeoutMs = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
     this.inFlightMax = options.inFlightMax ?? defaultInFlightMax;
     const redis = new Redis({
       ...redisConnectionOptions({
@@ -120,6 +178,12 @@ export class RedisLockServer implements LockServer {
       this.lastConnectionError = undefined;
       // First on the new connection: calls go after it.
       this.loadScripts();
+      this.connection += 1;
+      this.checkMark(this.connection);
+    });
+    redis.on('close', () => {
+      clearTimeout(this.markCheckRetry);
+      this.setMark(undefined);
     });
     this.redis = redis;
     this.batches = new TurnBatches(redis);
@@ -247,26 +311,160 @@ export class RedisLockServer implements LockServer {
     );
   }
 
-  /** Resolves once connected (calls fail at once until then); UnavailableError after timeoutMs. */
+  /** Resolves once connected and the server's mark checked (calls fail at once until then); UnavailableError after timeoutMs. */
   async waitUntilConnected(timeoutMs: number): Promise<void> {
     requireTimeout(timeoutMs);
-    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'ready' && this.mark !== undefined) return;
     if (this.redis.status === 'end') throw this.unavailable('closed');
     await new Promise<void>((resolve, reject) => {
-      const onReady = () => {
+      const onMark = (mark: ServerMark | undefined) => {
+        if (mark === undefined) return;
         clearTimeout(timer);
+        this.markListeners.delete(onMark);
         resolve();
       };
       const timer = setTimeout(() => {
-        this.redis.off('ready', onReady);
-        reject(this.unavailable(`not connected within ${timeoutMs} ms${this.connectionProblem()}`));
+        this.markListeners.delete(onMark);
+        const what = this.redis.status === 'ready' ? 'connected, but its mark not checked' : 'not connected';
+        reject(this.unavailable(`${what} within ${timeoutMs} ms${this.connectionProblem()}`));
       }, timeoutMs);
-      this.redis.once('ready', onReady);
+      this.markListeners.add(onMark);
     });
+  }
+
+  /** The mark as checked on the current connection; undefined while not connected or not checked yet. */
+  get checkedMark(): ServerMark | undefined {
+    return this.mark;
+  }
+
+  /** Calls listener with every change of checkedMark until the returned function is called. */
+  onMarkChange(listener: (mark: ServerMark | undefined) => void): () => void {
+    this.markListeners.add(listener);
+    return () => this.markListeners.delete(listener);
+  }
+
+  /** The current connection's number; a new one counts up. Restores pass it back so they never write across a reconnection. */
+  get connectionNumber(): number {
+    return this.connection;
+  }
+
+  /** One step of a SCAN over every lock key; cursor '0' starts and, when answered, ends. */
+  async scanLockKeys(cursor: string, timeoutMs: number): Promise<{ cursor: string; keys: string[] }> {
+    const [next, keys] = await this.direct('scan', timeoutMs, () =>
+      this.redis.scan(cursor, 'MATCH', lockKeysPattern, 'COUNT', restoreBatchKeys),
+    );
+    return { cursor: next, keys };
+  }
+
+  /** The counters and holders among keys, as this server has them; queues, their leases and claims are left out (waiters renew them). */
+  async readRestorable(keys: readonly string[], timeoutMs: number): Promise<RestorableKey[]> {
+    const wanted = keys.flatMap((key) => {
+      const kind = restoredKindOf(key);
+      return kind === undefined ? [] : [{ key, kind }];
+    });
+    if (wanted.length === 0) return [];
+    const replies = await this.direct('read for a restore', timeoutMs, async () => {
+      const pipeline = this.redis.pipeline();
+      for (const { key, kind } of wanted) {
+        pipeline.get(key);
+        if (kind === 'holder') pipeline.pttl(key);
+      }
+      return (await pipeline.exec()) ?? [];
+    });
+    const restorable: RestorableKey[] = [];
+    let reply = 0;
+    const next = (): unknown => {
+      const [error, value] = replies[reply++] ?? [new Error('no reply')];
+      if (error) throw error;
+      return value;
+    };
+    for (const { key, kind } of wanted) {
+      const value = next();
+      const leaseMs = kind === 'holder' ? next() : undefined;
+      if (value === null) continue;
+      if (typeof value !== 'string') throw this.unavailable(`read for a restore: ${key} is not a string`);
+      if (kind === 'counter') {
+        // Fences go up to tokenMax, tickets (below it) up to ticketMax.
+        if (parseToken(value) === undefined) {
+          throw this.unavailable(`read for a restore: ${key} is not a counter`);
+        }
+        restorable.push({ key, kind, value });
+      } else if (typeof leaseMs === 'number' && leaseMs > 0) {
+        // A holder without a TTL (-1) was not written by a grant; one gone since (-2) holds nothing.
+        if (decodeHolder(value) === undefined) throw this.unavailable(`read for a restore: ${key} is not a holder`);
+        restorable.push({ key, kind, value, leaseMs });
+      }
+    }
+    return restorable;
+  }
+
+  /**
+   * Writes keys read from other servers here: counters raised to them,
+   * holders with their lease. Only on connection (a reconnection may be to a
+   * server that lost these writes) and only while the server has no mark.
+   * Resolves 'marked' when it had one (nothing written).
+   */
+  async restore(keys: readonly RestorableKey[], connection: number, timeoutMs: number): Promise<'marked' | 'written'> {
+    if (keys.length === 0) return 'written';
+    const reply = await this.direct(
+      'restore',
+      timeoutMs,
+      () =>
+        this.redis.eval(
+          restoreScript,
+          keys.length + 1,
+          serverMarkKey,
+          ...keys.map(({ key }) => key),
+          ...keys.flatMap(({ kind, value, leaseMs }) => [kind, value, leaseMs ?? '']),
+        ),
+      connection,
+    );
+    if (reply !== 'marked') return 'written';
+    // Restored and marked by another instance: take the mark in.
+    this.recheckMark();
+    return 'marked';
+  }
+
+  /** Marks the server restored (on connection only): its lock scripts run again. */
+  async markRestored(connection: number, timeoutMs: number): Promise<void> {
+    const runId = this.mark?.runId ?? '';
+    await this.direct(
+      'mark',
+      timeoutMs,
+      () => this.redis.eval(markRestoredScript, 2, serverMarkKey, serverSuspectKey, runId),
+      connection,
+    );
+    this.setMark({ marked: true, suspect: false, runId });
+  }
+
+  /** Marks the server as one of a new cluster (on connection only), unless it has a mark or is suspect; true when marked now. */
+  async markNew(connection: number, timeoutMs: number): Promise<boolean> {
+    const runId = this.mark?.runId ?? '';
+    const marked = await this.direct(
+      'mark',
+      timeoutMs,
+      () => this.redis.eval(markNewScript, 2, serverMarkKey, serverSuspectKey, runId),
+      connection,
+    );
+    if (marked === 1) this.setMark({ marked: true, suspect: false, runId });
+    // Marked by another instance meanwhile, or suspect: the check says which.
+    else this.recheckMark();
+    return marked === 1;
+  }
+
+  /** Checks the mark again on the current connection (another instance may have marked the server). */
+  recheckMark(): void {
+    if (this.redis.status === 'ready') this.checkMark(this.connection);
+  }
+
+  /** Whether the server has its mark now (a restore's sources are asked again once it has read them). */
+  async hasMark(timeoutMs: number): Promise<boolean> {
+    return (await this.direct('check the mark', timeoutMs, () => this.redis.exists(serverMarkKey))) === 1;
   }
 
   /** Closes the connection and stops reconnecting; calls fail from now on. */
   async close(): Promise<void> {
+    clearTimeout(this.markCheckRetry);
     if (this.redis.status === 'end') return;
     // Between reconnection attempts there is no socket, so no 'end' comes.
     const ended = this.redis.status === 'reconnecting' ? undefined : once(this.redis, 'end');
@@ -301,6 +499,8 @@ export class RedisLockServer implements LockServer {
     if (this.redis.status !== 'ready') {
       throw this.unavailable(`${operation}: not connected (${this.redis.status})${this.connectionProblem()}`);
     }
+    if (this.mark === undefined) throw this.unavailable(`${operation}: its mark is not checked yet on this connection`);
+    if (!this.mark.marked) throw this.unavailable(`${operation}: ${unmarkedProblem}`);
     if (this.inFlight >= this.inFlightMax) {
       throw this.unavailable(`${operation}: ${this.inFlight} calls still await an answer`);
     }
@@ -337,11 +537,107 @@ export class RedisLockServer implements LockServer {
   private failure(operation: string, error: unknown): BulwarkError {
     if (error instanceof BulwarkError) return error;
     const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith(unmarkedErrorPrefix)) {
+      // Another instance took the mark away (a restart without appendfsync always), or the data went (FLUSHALL).
+      if (this.mark?.marked) this.setMark({ ...this.mark, marked: false });
+      return this.unavailable(`${operation}: ${unmarkedProblem}`);
+    }
     if (message.startsWith('NOSCRIPT')) {
       this.loadScripts();
       return this.unavailable(`${operation}: the server had lost its scripts (nothing ran); loading them again`);
     }
     return this.unavailable(`${operation}: ${message}`);
+  }
+
+  /**
+   * Reads the server's mark, run id and durability on this connection; takes
+   * the mark away from a server that restarted without appendfsync always
+   * (its mark names another run: it may have forgotten its last writes).
+   * Retried on the same connection while it fails.
+   */
+  private checkMark(connection: number): void {
+    clearTimeout(this.markCheckRetry);
+    this.readMark(connection)
+      .then((mark) => {
+        if (connection === this.connection) this.setMark(mark);
+      })
+      .catch((error: unknown) => {
+        if (connection !== this.connection || this.redis.status !== 'ready') return;
+        this.lastConnectionError = `checking the mark: ${error instanceof Error ? error.message : String(error)}`;
+        this.markCheckRetry = setTimeout(() => this.checkMark(connection), markCheckRetryMs);
+      });
+  }
+
+  private async readMark(connection: number): Promise<ServerMark> {
+    const replies = await this.direct(
+      'check the mark',
+      this.checkTimeoutMs,
+      async () =>
+        (await this.redis
+          .pipeline()
+          .get(serverMarkKey)
+          .exists(serverSuspectKey)
+          .info('server')
+          .config('GET', 'appendonly')
+          .config('GET', 'appendfsync')
+          .exec()) ?? [],
+      connection,
+    );
+    const [mark, suspect, info, appendonly, appendfsync] = replies.map(([error, value]) => (error ? error : value));
+    const runId = typeof info === 'string' ? /^run_id:([0-9a-f]+)\r?$/m.exec(info)?.[1] : undefined;
+    if (runId === undefined) throw new Error('INFO server named no run_id');
+    if (mark !== null && typeof mark !== 'string') throw new Error(`${serverMarkKey} is not a string`);
+    // Unknown settings (CONFIG refused) count as not durable.
+    const durable =
+      configValueOf('appendonly', appendonly) === 'yes' && configValueOf('appendfsync', appendfsync) === 'always';
+    if (mark === null || durable || mark === runId) return { marked: mark !== null, suspect: suspect === 1, runId };
+    const taken = await this.direct(
+      'take the mark away',
+      this.checkTimeoutMs,
+      () => this.redis.eval(unmarkSuspectScript, 2, serverMarkKey, serverSuspectKey, mark),
+      connection,
+    );
+    // Not taken: someone restored and marked it meanwhile; read again.
+    return taken === 1 ? { marked: false, suspect: true, runId } : this.readMark(connection);
+  }
+
+  private setMark(mark: ServerMark | undefined): void {
+    if (mark === this.mark) return;
+    this.mark = mark;
+    for (const listener of [...this.markListeners]) listener(mark);
+  }
+
+  /**
+   * A command sent at once, outside the turn batches, answered within
+   * timeoutMs; with connection, only while that connection is the current
+   * one (checked as it is sent: a command is never queued for a later one).
+   */
+  private async direct<T>(
+    operation: string,
+    timeoutMs: number,
+    send: () => Promise<T>,
+    connection?: number,
+  ): Promise<T> {
+    if (this.redis.status !== 'ready') throw this.unavailable(`${operation}: not connected (${this.redis.status})`);
+    if (connection !== undefined && connection !== this.connection) {
+      throw this.unavailable(`${operation}: reconnected since (connection ${this.connection}, not ${connection})`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        send(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(this.unavailable(`${operation}: no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      throw this.failure(operation, error);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private connectionProblem(): string {
@@ -352,6 +648,12 @@ export class RedisLockServer implements LockServer {
     return new UnavailableError(`lock server ${this.id}: ${problem}`);
   }
 }
+
+/** Keys per SCAN step and per restore script. */
+const restoreBatchKeys = 500;
+
+const unmarkedProblem =
+  'the server has no mark (new, or it lost its data): it counts again once restored from a majority and marked';
 
 function requireName(name: string): void {
   // An empty hash tag ({}) would not keep a lock's keys in one slot.

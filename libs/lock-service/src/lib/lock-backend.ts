@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { lockV1 } from '@bulwark/contracts';
 import { LockQuorum, MemoryLockServer } from '@bulwark/lock-core';
-import { RedisLockEvents, RedisLockServer, type LockEventSource } from '@bulwark/lock-redis';
+import { RedisLockEvents, RedisLockServers, type LockEventSource, type ServerMarkReport } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
 import type { BackendDescription } from './lock-service';
 import { LocalLockEvents } from './local-lock-events';
@@ -23,7 +23,7 @@ export interface LockBackend {
   readonly quorum: LockQuorum;
   readonly events: LockEventSource;
   readonly description: BackendDescription;
-  /** Resolves true once a majority of the servers is connected, false at the timeout. */
+  /** Resolves true once a majority of the servers is connected (and, for Redis, marked), false at the timeout. */
   ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -36,16 +36,18 @@ export interface RedisBackendOptions {
 }
 
 export function redisBackend(options: RedisBackendOptions): LockBackend {
-  const servers = options.servers.map(({ host, port }) => new RedisLockServer({ host, port }));
+  const { logger } = options;
+  const group = new RedisLockServers({
+    servers: options.servers.map(({ host, port }) => ({ host, port })),
+    callTimeoutMs: options.callTimeoutMs,
+    onReport: (report) => logMarkReport(logger, report),
+  });
+  const { servers } = group;
   const events = new RedisLockEvents({ servers: options.servers.map(({ host, port }) => ({ host, port })) });
-  // A server without appendfsync always can forget a fence raise in a crash; without expiry events waiters rely on their re-checks.
+  // A server without appendfsync always is restored before it counts again after a restart; without expiry events waiters rely on their re-checks.
   events.onServerCheck((check) => {
-    if (check.problem === undefined) options.logger.info({ server: check.id }, 'lock server settings are safe');
-    else
-      options.logger.warn(
-        { server: check.id, connected: check.connected },
-        `lock server ${check.id}: ${check.problem}`,
-      );
+    if (check.problem === undefined) logger.info({ server: check.id }, 'lock server settings are safe');
+    else logger.warn({ server: check.id, connected: check.connected }, `lock server ${check.id}: ${check.problem}`);
   });
   return {
     quorum: new LockQuorum({
@@ -56,30 +58,40 @@ export function redisBackend(options: RedisBackendOptions): LockBackend {
     }),
     events,
     description: { kind: lockV1.BackendKind.BACKEND_KIND_REDIS, servers: servers.length },
-    ready: (timeoutMs) =>
-      new Promise<boolean>((resolve) => {
-        const majority = Math.floor(servers.length / 2) + 1;
-        let connected = 0;
-        let settled = 0;
-        for (const server of servers) {
-          server.waitUntilConnected(timeoutMs).then(
-            () => {
-              connected += 1;
-              settled += 1;
-              if (connected === majority) resolve(true);
-              else if (settled === servers.length) resolve(connected >= majority);
-            },
-            () => {
-              settled += 1;
-              if (settled === servers.length) resolve(connected >= majority);
-            },
-          );
-        }
-      }),
+    ready: (timeoutMs) => group.waitUntilCounted(timeoutMs),
     close: async () => {
-      await Promise.all([...servers.map((server) => server.close()), events.close()]);
+      await Promise.all([group.close(), events.close()]);
     },
   };
+}
+
+function logMarkReport(logger: Logger, report: ServerMarkReport): void {
+  switch (report.kind) {
+    case 'new-cluster':
+      logger.info({ servers: report.servers }, 'lock servers marked as a new cluster');
+      break;
+    case 'restoring':
+      logger.warn(
+        { server: report.server, sources: report.sources },
+        `lock server ${report.server} has no mark (new, or it lost its data): restoring it from ${report.sources.join(', ')}`,
+      );
+      break;
+    case 'restored':
+      logger.info(
+        { server: report.server, keys: report.keys, sources: report.sources },
+        `lock server ${report.server} restored and marked: it counts again`,
+      );
+      break;
+    case 'restore-failed':
+      logger.warn({ server: report.server }, `lock server ${report.server}: restore failed: ${report.problem}`);
+      break;
+    case 'waiting': {
+      const message = `lock servers ${report.servers.join(', ')} do not count yet: ${report.reason}`;
+      if (report.lost) logger.error({ servers: report.servers }, message);
+      else logger.info({ servers: report.servers }, message);
+      break;
+    }
+  }
 }
 
 export function memoryBackend(): LockBackend {

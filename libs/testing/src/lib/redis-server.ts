@@ -1,11 +1,11 @@
 // Real redis-server processes for tests: each on a free port of 127.0.0.1,
 // in its own temporary directory, with every write fsynced to the
-// append-only file before it is acknowledged, so data survives kill() and
-// restart(). Processes are started through ./processes, so
+// append-only file before it is acknowledged (unless told otherwise), so
+// data survives kill() and restart(). Processes are started through ./processes, so
 // killAllProcesses() in a test's afterAll ends them too; clients from
 // connectRedisClient() end with closeRedisClients().
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ const portAttemptsMax = 3;
 export interface RedisServerOptions {
   /** How long starting (and restarting) may take, until the server answers PING. */
   startTimeoutMs?: number;
+  /** appendfsync: always (the default) or everysec, which a crash may cost the last second of writes. */
+  appendfsync?: 'always' | 'everysec';
 }
 
 export interface RedisServer {
@@ -37,6 +39,8 @@ export interface RedisServer {
   kill(): Promise<Exit>;
   /** Starts the server again on the same port and directory and waits until it answers PING. */
   restart(): Promise<void>;
+  /** SIGKILL and empty the data directory, as a lost volume: restart() then starts the server with no data. */
+  loseData(): Promise<void>;
   /** SIGSTOP: the server keeps its connections but answers nothing, as a hung machine. */
   pause(): void;
   /** SIGCONT after pause(). */
@@ -47,12 +51,13 @@ export interface RedisServer {
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const startTimeoutMs = options.startTimeoutMs ?? defaultStartTimeoutMs;
+  const appendfsync = options.appendfsync ?? 'always';
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-redis-'));
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort(host);
     try {
-      const child = await startReady(port, dir, startTimeoutMs);
-      return new RedisServerProcess(port, dir, startTimeoutMs, child);
+      const child = await startReady(port, dir, appendfsync, startTimeoutMs);
+      return new RedisServerProcess(port, dir, appendfsync, startTimeoutMs, child);
     } catch (error) {
       if (attempt >= portAttemptsMax) {
         rmSync(dir, { recursive: true, force: true });
@@ -68,6 +73,7 @@ class RedisServerProcess implements RedisServer {
   constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly appendfsync: 'always' | 'everysec',
     private readonly startTimeoutMs: number,
     private child: ManagedProcess,
   ) {
@@ -88,7 +94,13 @@ class RedisServerProcess implements RedisServer {
 
   async restart(): Promise<void> {
     if (this.child.alive) throw new Error(`redis-server ${this.address} is still running (pid ${this.child.pid})`);
-    this.child = await startReady(this.port, this.dir, this.startTimeoutMs);
+    this.child = await startReady(this.port, this.dir, this.appendfsync, this.startTimeoutMs);
+  }
+
+  async loseData(): Promise<void> {
+    if (this.child.alive) await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir);
   }
 
   pause(): void {
@@ -105,7 +117,12 @@ class RedisServerProcess implements RedisServer {
   }
 }
 
-async function startReady(port: number, dir: string, timeoutMs: number): Promise<ManagedProcess> {
+async function startReady(
+  port: number,
+  dir: string,
+  appendfsync: 'always' | 'everysec',
+  timeoutMs: number,
+): Promise<ManagedProcess> {
   const child = startProcess({
     command: redisServerCommand,
     args: [
@@ -118,7 +135,7 @@ async function startReady(port: number, dir: string, timeoutMs: number): Promise
       '--appendonly',
       'yes',
       '--appendfsync',
-      'always',
+      appendfsync,
       '--save',
       '',
       '--notify-keyspace-events',
