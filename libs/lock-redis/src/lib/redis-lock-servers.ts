@@ -25,11 +25,14 @@ export interface RedisLockServersOptions {
   readonly reconnectDelayMsMax?: number;
   /** How long one call of a restore to one server may take. */
   readonly callTimeoutMs?: number;
+  /** How long after start a new cluster waits for every server to answer before it starts with a majority. */
+  readonly newClusterWaitMs?: number;
   /** Told of new clusters, restores and servers left out; a 'waiting' report only when its reason changes. */
   readonly onReport?: (report: ServerMarkReport) => void;
 }
 
 const defaultCallTimeoutMs = 2_000;
+const defaultNewClusterWaitMs = 2_000;
 
 export class RedisLockServers {
   readonly servers: readonly RedisLockServer[];
@@ -42,6 +45,8 @@ export class RedisLockServers {
   private retry: NodeJS.Timeout | undefined;
   private lastWaitReason: string | undefined;
   private closed = false;
+  /** Until it fires, servers that have not answered yet may still: a new cluster waits for them. */
+  private newClusterWait: NodeJS.Timeout | undefined;
 
   constructor(options: RedisLockServersOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? defaultCallTimeoutMs;
@@ -54,6 +59,10 @@ export class RedisLockServers {
           reconnectDelayMsMax: options.reconnectDelayMsMax,
         }),
     );
+    this.newClusterWait = setTimeout(() => {
+      this.newClusterWait = undefined;
+      this.settle();
+    }, options.newClusterWaitMs ?? defaultNewClusterWaitMs);
     for (const server of this.servers) {
       this.stopListening.push(
         server.onMarkChange((mark) => {
@@ -91,6 +100,7 @@ export class RedisLockServers {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
+    clearTimeout(this.newClusterWait);
     for (const stop of this.stopListening) stop();
     await Promise.all(this.servers.map((server) => server.close()));
     await this.settling;
@@ -107,7 +117,8 @@ export class RedisLockServers {
     this.settling = (async () => {
       do {
         this.settleAgain = false;
-        const done = await this.carryOut(planMarks(this.servers.map((server) => this.viewOf(server))));
+        const views = this.servers.map((server) => this.viewOf(server));
+        const done = await this.carryOut(planMarks(views, this.newClusterWait !== undefined));
         if (!done && !this.settleAgain && !this.closed) this.retry = setTimeout(() => this.retrySettle(), retryMs);
       } while (this.settleAgain && !this.closed);
     })().finally(() => {

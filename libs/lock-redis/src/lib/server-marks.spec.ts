@@ -45,6 +45,14 @@ describe('planMarks', () => {
     });
   });
 
+  it('waits for every server shortly after start before it starts a new cluster with a majority', () => {
+    expect(planMarks([view('a'), view('b'), view('c', down)], true)).toMatchObject({ kind: 'wait', lost: false });
+    expect(planMarks([view('a'), view('b'), view('c')], true)).toEqual({
+      kind: 'new-cluster',
+      servers: ['a', 'b', 'c'],
+    });
+  });
+
   it('leaves the servers out as lost when those that lost their mark leave no majority', () => {
     const plan = planMarks([view('a', { everMarked: true }), view('b', { suspect: true }), view('c', down)]);
     expect(plan).toMatchObject({ kind: 'wait', targets: ['a', 'b'], lost: true });

@@ -49,7 +49,12 @@ export type MarkPlan =
   /** Servers without their mark that cannot be restored yet, and why; lost when a majority lost its data. */
   | { readonly kind: 'wait'; readonly targets: readonly string[]; readonly reason: string; readonly lost: boolean };
 
-export function planMarks(views: readonly ServerMarkView[]): MarkPlan {
+/**
+ * allMayAnswer: servers that have not answered yet may still (shortly after
+ * start): a new cluster then waits for all of them, so that none of its
+ * servers is taken for one that lost its data and restored.
+ */
+export function planMarks(views: readonly ServerMarkView[], allMayAnswer = false): MarkPlan {
   const majority = Math.floor(views.length / 2) + 1;
   const checked = views.filter((view) => view.checked);
   const targets = checked.filter((view) => !view.marked).map((view) => view.id);
@@ -82,6 +87,14 @@ export function planMarks(views: readonly ServerMarkView[]): MarkPlan {
       kind: 'wait',
       targets,
       reason: `only ${checked.length} of ${views.length} servers answer: a new cluster starts once a majority (${majority}) does`,
+      lost: false,
+    };
+  }
+  if (allMayAnswer && checked.length < views.length) {
+    return {
+      kind: 'wait',
+      targets,
+      reason: `${checked.length} of ${views.length} servers answer: a new cluster waits a moment for the others`,
       lost: false,
     };
   }
