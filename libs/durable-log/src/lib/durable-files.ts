@@ -18,7 +18,8 @@ import {
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failpoints } from '@bulwark/failpoints';
-import { trackLogFile, type OpenLogFile } from './open-log-files';
+import { trackLogFile, type OpenLogFile, type OpenRecordLog } from './open-log-files';
+import type { NewRecordFile } from './record-file';
 import { tempSuffix } from './record-framing';
 
 /** writeSync may write less than asked; loop until every byte is at `position`. */
@@ -95,13 +96,8 @@ export function makeDirectoryDurably(directory: string): void {
   }
 }
 
-/**
- * Replaces `directory/name` with `chunks` atomically: a crash leaves either
- * the old file or the new one, never a mix (at worst a leftover temp file).
- * Returns the new file's descriptor, open for writing, and its size; close
- * it with closeLogFile.
- */
-export function replaceFileAtomically(directory: string, name: string, chunks: readonly Uint8Array[]): OpenLogFile {
+/** Writes `chunks` to `name.tmp`, fsyncs it, renames it over `name` and fsyncs the directory; the file stays open. */
+function replaceAndKeepOpen(directory: string, name: string, chunks: readonly Uint8Array[]): OpenLogFile {
   const target = join(directory, name);
   const fd = openSync(target + tempSuffix, 'w');
   try {
@@ -116,7 +112,7 @@ export function replaceFileAtomically(directory: string, name: string, chunks: r
     failpoints.pass('file.replace.beforeRename');
     renameSync(target + tempSuffix, target);
     syncDirectory(directory);
-    return trackLogFile({ fd, bytes });
+    return { fd, bytes };
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -124,19 +120,40 @@ export function replaceFileAtomically(directory: string, name: string, chunks: r
 }
 
 /**
- * Opens `directory/name` for appending after its last valid record, cutting
- * off a torn tail first. It fsyncs even when nothing was cut: a process
- * killed between an append's write and its fdatasync leaves the record in
- * the page cache, where recovery reads it as valid; only once fsynced is it
- * as durable as `bytes` says (and as a backup's ack or a promise built on it
- * needs).
+ * Replaces `directory/name` with `chunks` atomically: a crash leaves either
+ * the old file or the new one, never a mix (at worst a leftover temp file).
+ * Returns the new file's descriptor, open for writing, and its size; close
+ * it with closeLogFile.
  */
-export function continueLogFile(directory: string, name: string, validBytes: number, fileBytes: number): OpenLogFile {
+export function replaceFileAtomically(directory: string, name: string, chunks: readonly Uint8Array[]): OpenLogFile {
+  return trackLogFile(replaceAndKeepOpen(directory, name, chunks));
+}
+
+/** replaceFileAtomically for a log of records (encodeRecordFile), returned open for appending with its salt. */
+export function replaceLogAtomically(directory: string, name: string, file: NewRecordFile): OpenRecordLog {
+  return trackLogFile({ ...replaceAndKeepOpen(directory, name, file.chunks), salt: file.salt });
+}
+
+/**
+ * Opens `directory/name`, a log whose header holds `salt`, for appending
+ * after its last valid record, cutting off a torn tail first. It fsyncs
+ * even when nothing was cut: a process killed between an append's write and
+ * its fdatasync leaves the record in the page cache, where recovery reads it
+ * as valid; only once fsynced is it as durable as `bytes` says (and as a
+ * backup's ack or a promise built on it needs).
+ */
+export function continueLogFile(
+  directory: string,
+  name: string,
+  salt: bigint,
+  validBytes: number,
+  fileBytes: number,
+): OpenRecordLog {
   const fd = openSync(join(directory, name), 'r+');
   try {
     if (validBytes < fileBytes) ftruncateSync(fd, validBytes);
     fsyncSync(fd);
-    return trackLogFile({ fd, bytes: validBytes });
+    return trackLogFile({ fd, bytes: validBytes, salt });
   } catch (error) {
     closeSync(fd);
     throw error;

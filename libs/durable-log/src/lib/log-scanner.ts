@@ -9,10 +9,10 @@
 // checksum, is refused even at the end of the file: that record may have
 // been acknowledged, and dropping it could break a promise, an accept or an
 // entry that peers rely on. README.md lists what cannot be told apart.
+import type { FileHeader } from './file-header';
 import {
   checksumHoldsWithLength,
   describeCutOff,
-  headerBytes,
   recordAt,
   recordHeaderBytes,
   uint32At,
@@ -24,6 +24,9 @@ export interface ScannedRecord {
   offset: number;
   payload: Uint8Array;
 }
+
+/** What reading a file's records needs from its header: where they start, and the salt their checksums are seeded with. */
+export type RecordsLayout = Pick<FileHeader, 'recordsStart' | 'salt'>;
 
 export interface ScannedLog {
   records: ScannedRecord[];
@@ -48,9 +51,16 @@ type IntactRecordSearch = { kind: 'found'; offset: number } | { kind: 'none' } |
  * of the log leaves (the records after it are intact), and what a torn last
  * write cannot. Chains are followed through length fields alone, from the
  * end backwards so each offset is visited once; only chain starts are
- * checksummed, within a budget, past which the answer is unknown.
+ * checksummed, within a budget, past which the answer is unknown. A chain
+ * start may lie inside a torn append's payload, among bytes a client chose:
+ * in a salted file a frame there does not validate (record-framing.ts).
  */
-function intactRecordsAfter(bytes: Uint8Array, offset: number, payloadBytesMax: number): IntactRecordSearch {
+function intactRecordsAfter(
+  bytes: Uint8Array,
+  offset: number,
+  payloadBytesMax: number,
+  salt: bigint | undefined,
+): IntactRecordSearch {
   const tailBytes = bytes.length - offset;
   // reachesEnd[i]: records chained by their lengths from offset + i end exactly at the end of the file.
   const reachesEnd = new Uint8Array(tailBytes + 1);
@@ -64,7 +74,7 @@ function intactRecordsAfter(bytes: Uint8Array, offset: number, payloadBytesMax: 
   let spentBytes = 0;
   for (let index = 1; index < tailBytes; index++) {
     if (!reachesEnd[index]) continue;
-    const candidate = recordAt(bytes, offset + index, payloadBytesMax);
+    const candidate = recordAt(bytes, offset + index, payloadBytesMax, salt);
     if (candidate.kind === 'valid') return { kind: 'found', offset: offset + index };
     spentBytes += uint32At(bytes, offset + index);
     if (spentBytes > budgetBytes) return { kind: 'over-budget' };
@@ -78,18 +88,19 @@ function tornUnlessComplete(
   offset: number,
   record: Extract<RecordAt, { kind: 'cut-off' }>,
   payloadBytesMax: number,
+  salt: bigint | undefined,
   file: string,
 ): void {
   const problem = describeCutOff(record);
   const restBytes = bytes.length - offset - recordHeaderBytes;
-  if (record.length !== undefined && checksumHoldsWithLength(bytes, offset, restBytes)) {
+  if (record.length !== undefined && checksumHoldsWithLength(bytes, offset, restBytes, salt)) {
     throw new StorageCorruptionError(
       file,
       offset,
       `${problem}, yet the record's checksum holds for the ${restBytes} bytes there: a damaged length field, not a torn last write`,
     );
   }
-  const search = intactRecordsAfter(bytes, offset, payloadBytesMax);
+  const search = intactRecordsAfter(bytes, offset, payloadBytesMax, salt);
   if (search.kind === 'found') {
     throw new StorageCorruptionError(
       file,
@@ -112,6 +123,7 @@ function checksumMismatch(
   offset: number,
   end: number,
   payloadBytesMax: number,
+  salt: bigint | undefined,
   file: string,
 ): never {
   if (end !== bytes.length) {
@@ -121,7 +133,7 @@ function checksumMismatch(
       `record checksum mismatch with ${bytes.length - end} more bytes after it, so not a torn last write`,
     );
   }
-  const search = intactRecordsAfter(bytes, offset, payloadBytesMax);
+  const search = intactRecordsAfter(bytes, offset, payloadBytesMax, salt);
   if (search.kind === 'found') {
     throw new StorageCorruptionError(
       file,
@@ -137,18 +149,19 @@ function checksumMismatch(
 }
 
 /**
- * The records after the header. Torn, and so dropped, is only a tail after
+ * The records of a file (`bytes`, from its start) after its header. Torn, and so dropped, is only a tail after
  * the last valid record that is all zero bytes (the file grew but the data
  * never reached the disk, or was preallocated), or one record the file ends
  * inside of when neither its checksum (with its length taken as the rest of
  * the file) nor intact records after it show a damaged length instead.
  * Anything else that is not a valid record is corruption.
  */
-export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string): ScannedLog {
+export function scanLog(bytes: Uint8Array, layout: RecordsLayout, payloadBytesMax: number, file: string): ScannedLog {
+  const { salt } = layout;
   const records: ScannedRecord[] = [];
-  let offset = headerBytes;
+  let offset = layout.recordsStart;
   while (offset < bytes.length) {
-    const record = recordAt(bytes, offset, payloadBytesMax);
+    const record = recordAt(bytes, offset, payloadBytesMax, salt);
     if (record.kind === 'valid') {
       records.push({ offset, payload: record.payload });
       offset = record.end;
@@ -164,9 +177,9 @@ export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string
           `record length ${record.length} is above the limit of ${payloadBytesMax}`,
         );
       case 'checksum-mismatch':
-        return checksumMismatch(bytes, offset, record.end, payloadBytesMax, file);
+        return checksumMismatch(bytes, offset, record.end, payloadBytesMax, salt, file);
       case 'cut-off':
-        tornUnlessComplete(bytes, offset, record, payloadBytesMax, file);
+        tornUnlessComplete(bytes, offset, record, payloadBytesMax, salt, file);
         return { records, validBytes: offset };
     }
   }
@@ -178,19 +191,25 @@ export function scanLog(bytes: Uint8Array, payloadBytesMax: number, file: string
  * snapshot file), renamed into place whole: anything but a perfect record is
  * corruption.
  */
-export function readOnlyRecord(bytes: Uint8Array, payloadBytesMax: number, file: string): Uint8Array {
-  const record = recordAt(bytes, headerBytes, payloadBytesMax);
+export function readOnlyRecord(
+  bytes: Uint8Array,
+  layout: RecordsLayout,
+  payloadBytesMax: number,
+  file: string,
+): Uint8Array {
+  const start = layout.recordsStart;
+  const record = recordAt(bytes, start, payloadBytesMax, layout.salt);
   switch (record.kind) {
     case 'too-long':
       throw new StorageCorruptionError(
         file,
-        headerBytes,
+        start,
         `record length ${record.length} is above the limit of ${payloadBytesMax}`,
       );
     case 'cut-off':
-      throw new StorageCorruptionError(file, headerBytes, describeCutOff(record));
+      throw new StorageCorruptionError(file, start, describeCutOff(record));
     case 'checksum-mismatch':
-      throw new StorageCorruptionError(file, headerBytes, 'record checksum mismatch');
+      throw new StorageCorruptionError(file, start, 'record checksum mismatch');
     case 'valid':
       if (record.end !== bytes.length) {
         throw new StorageCorruptionError(

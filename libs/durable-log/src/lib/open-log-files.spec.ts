@@ -5,7 +5,13 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failpoints, parseFailpointSetting, simulatePowerLoss } from '@bulwark/failpoints';
-import { continueLogFile, fdatasyncAsync, replaceFileAtomically, writeFully } from './durable-files';
+import {
+  continueLogFile,
+  fdatasyncAsync,
+  replaceFileAtomically,
+  replaceLogAtomically,
+  writeFully,
+} from './durable-files';
 import { closeLogFile, dropUnsyncedWrites, type OpenLogFile } from './open-log-files';
 import { tempSuffix } from './record-framing';
 
@@ -48,16 +54,17 @@ describe('dropUnsyncedWrites', () => {
 
   it('cuts a continued log back to its valid records, torn tail gone, and every open log at once', () => {
     writeFileSync(join(root, 'wal'), 'records+torn');
-    const continued = continueLogFile(root, 'wal', 7, 12);
+    const continued = continueLogFile(root, 'wal', 7n, 7, 12);
     opened.push(continued);
     expect(contentOf('wal')).toBe('records');
     const other = replaceFileAtomically(root, 'other', [ascii('kept')]);
     opened.push(other);
-    writeFully(continued.fd, ascii('+lost'), continued.bytes);
-    writeFully(other.fd, ascii('+lost too'), other.bytes);
+    const rewritten = replaceLogAtomically(root, 'rewritten', { chunks: [ascii('log')], salt: 9n });
+    opened.push(rewritten);
+    expect({ continued: continued.salt, rewritten: rewritten.salt }).toEqual({ continued: 7n, rewritten: 9n });
+    for (const file of [continued, other, rewritten]) writeFully(file.fd, ascii('+lost'), file.bytes);
     simulatePowerLoss(); // what crash-lose-unsynced runs: durable-log registered dropUnsyncedWrites when loaded
-    expect(contentOf('wal')).toBe('records');
-    expect(contentOf('other')).toBe('kept');
+    expect([contentOf('wal'), contentOf('other'), contentOf('rewritten')]).toEqual(['records', 'kept', 'log']);
   });
 
   it('leaves alone a file closed with closeLogFile, whatever later reuses its descriptor', () => {

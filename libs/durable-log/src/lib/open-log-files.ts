@@ -19,6 +19,11 @@ export interface OpenLogFile {
   bytes: number;
 }
 
+/** A log of records open for appending: a record appended at `bytes` is framed there with `salt`, its header's. */
+export interface OpenRecordLog extends OpenLogFile {
+  readonly salt: bigint;
+}
+
 /**
  * By descriptor: a number the kernel reuses only after a close, so a file
  * registered under it replaces one closed without closeLogFile.
@@ -26,7 +31,7 @@ export interface OpenLogFile {
 const openLogFiles = new Map<number, OpenLogFile>();
 
 /** Counts `file` among the open logs a power loss cuts back; returns it. */
-export function trackLogFile(file: OpenLogFile): OpenLogFile {
+export function trackLogFile<File extends OpenLogFile>(file: File): File {
   openLogFiles.set(file.fd, file);
   return file;
 }

@@ -4,7 +4,6 @@
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { scanLog } from '@bulwark/durable-log';
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import type { PersistBatch } from '@bulwark/paxos';
 import { MemoryStorage } from '@bulwark/paxos/testing';
@@ -16,10 +15,10 @@ import {
   fileBytes,
   logOf,
   modelState,
-  readBytes,
   recoveredState,
   temporaryDirectories,
   walPath,
+  walRecords,
 } from '../testing/storage-fixtures';
 import { AcceptedCommands } from './accepted-commands';
 import { decodeLogBatch, resolveChosen } from './batch-codec';
@@ -39,7 +38,7 @@ function outcomeOf(promise: Promise<void>): Promise<'resolved' | Error> {
 /** The batches of the WAL's records, in file order. */
 function walBatches(directory: string) {
   const accepted = new AcceptedCommands();
-  return scanLog(readBytes(walPath(directory)), 1 << 20, 'paxos.wal').records.map((record) => {
+  return walRecords(directory, 1 << 20).map((record) => {
     const resolved = resolveChosen(decodeLogBatch(record.payload, true), accepted);
     accepted.apply(resolved);
     return resolved;

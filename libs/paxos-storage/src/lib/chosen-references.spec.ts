@@ -1,7 +1,7 @@
 // The Paxos core persists a slot's command when it accepts it and again when
 // it learns it chosen; the WAL stores the second as a reference to the first,
 // so each command is on disk once, and recovery gives back the same state.
-import { crc32c, frameRecord } from '@bulwark/durable-log';
+import { encodeUnsaltedFile } from '@bulwark/durable-log/testing';
 import type { PersistBatch } from '@bulwark/paxos';
 import { acceptedThenChosenSteps } from '../testing/batch-arbitraries';
 import {
@@ -14,6 +14,7 @@ import {
   openError,
   persistAll,
   readBytes,
+  recordAppendedTo,
   recoveredState,
   snapshotPath,
   temporaryDirectories,
@@ -21,9 +22,9 @@ import {
   writeBytes,
 } from '../testing/storage-fixtures';
 import { AcceptedCommands } from './accepted-commands';
-import { encodeLogBatch } from './batch-codec';
+import { encodeLogBatch, encodeSnapshot } from './batch-codec';
 import { FilePaxosStorage } from './file-paxos-storage';
-import { encodeHeader } from './file-header';
+import { formatVersion } from './file-header';
 
 const temporaryDirectory = temporaryDirectories();
 
@@ -45,22 +46,13 @@ function acceptAndChooseBefore(slot: bigint, fill: (slot: bigint) => number): Pe
   });
 }
 
-/** A header as format version `version` wrote it. */
-function headerOfVersion(kind: 'wal' | 'snapshot', generation: bigint, version: number): Uint8Array {
-  const header = encodeHeader(kind, generation);
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  view.setUint32(4, version, true);
-  view.setUint32(16, crc32c(header.subarray(0, 16)), true);
-  return header;
-}
-
 function formatVersionOf(path: string): number {
   const bytes = readBytes(path);
   return new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
 }
 
-/** A WAL record whose one chosen entry (slot 7) is stored as the accepted value. */
-const chosenReferenceToSlot7 = frameRecord(new Uint8Array([(3 << 3) | 2, 4, 1 << 3, 7, (3 << 3) | 0, 1]));
+/** A WAL record's payload whose one chosen entry (slot 7) is stored as the accepted value. */
+const chosenReferenceToSlot7 = new Uint8Array([(3 << 3) | 2, 4, 1 << 3, 7, (3 << 3) | 0, 1]);
 
 describe('chosen entries stored as the accepted value', () => {
   it('grow the WAL by less than the command when chosen with the accepted bytes, by more when they differ or were never accepted', () => {
@@ -121,7 +113,8 @@ describe('chosen entries stored as the accepted value', () => {
     const directory = temporaryDirectory();
     persistAll(directory, logOf(2));
     const start = fileBytes(walPath(directory));
-    writeBytes(walPath(directory), new Uint8Array([...readBytes(walPath(directory)), ...chosenReferenceToSlot7]));
+    const wal = readBytes(walPath(directory));
+    writeBytes(walPath(directory), new Uint8Array([...wal, ...recordAppendedTo(wal, chosenReferenceToSlot7)]));
     const error = openError(directory);
     expect({ file: error.file, offset: error.offset }).toEqual({ file: 'paxos.wal', offset: start });
     expect(error.problem).toBe(
@@ -133,10 +126,10 @@ describe('chosen entries stored as the accepted value', () => {
     const directory = temporaryDirectory();
     persistAll(directory, [acceptBatch(7n, 1n, 'seven')]);
     const wal = readBytes(walPath(directory));
-    const both = frameRecord(new Uint8Array([(3 << 3) | 2, 7, 1 << 3, 7, (2 << 3) | 2, 1, 9, (3 << 3) | 0, 1]));
-    const notTrue = frameRecord(new Uint8Array([(3 << 3) | 2, 4, 1 << 3, 7, (3 << 3) | 0, 2]));
-    for (const record of [both, notTrue]) {
-      writeBytes(walPath(directory), new Uint8Array([...wal, ...record]));
+    const both = new Uint8Array([(3 << 3) | 2, 7, 1 << 3, 7, (2 << 3) | 2, 1, 9, (3 << 3) | 0, 1]);
+    const notTrue = new Uint8Array([(3 << 3) | 2, 4, 1 << 3, 7, (3 << 3) | 0, 2]);
+    for (const payload of [both, notTrue]) {
+      writeBytes(walPath(directory), new Uint8Array([...wal, ...recordAppendedTo(wal, payload)]));
       expect(openError(directory).problem).toBe(
         'record does not decode: ChosenEntry for slot 7 must hold exactly one of command and same_as_accepted = true',
       );
@@ -144,46 +137,65 @@ describe('chosen entries stored as the accepted value', () => {
   });
 });
 
-describe('format version 1 files', () => {
-  /** A WAL as version 1 wrote it: chosen entries always with their bytes. */
-  function version1Wal(steps: readonly PersistBatch[]): Uint8Array {
-    // Encoded against no accepted commands, a chosen entry in a batch of its own keeps its bytes.
-    const records = steps.map((step) => frameRecord(encodeLogBatch(step, new AcceptedCommands())));
-    return new Uint8Array([...headerOfVersion('wal', 0n, 1), ...records.flatMap((record) => [...record])]);
+describe('files of older format versions', () => {
+  /** A WAL as version 1 wrote it: chosen entries always with their bytes, records checksummed without a salt. */
+  function version1Wal(payloads: readonly Uint8Array[]): Uint8Array {
+    return encodeUnsaltedFile({ magic: 'PXWL', version: 1, generation: 0n }, payloads);
   }
 
-  it('are read, and the WAL is rewritten in version 2 before anything is appended to it', () => {
-    const directory = temporaryDirectory();
-    persistAll(directory, []);
-    const steps = logOf(3);
-    writeBytes(walPath(directory), version1Wal(steps));
-    const { storage, state } = FilePaxosStorage.open(directory);
-    expect(state).toEqual(modelState(steps));
-    expect(formatVersionOf(walPath(directory))).toBe(2);
-    storage.append(acceptBatch(4n, 1n, 'after the upgrade'));
-    storage.close();
-    expect(recoveredState(directory)).toEqual(modelState([...steps, acceptBatch(4n, 1n, 'after the upgrade')]));
-  });
+  /** Encoded against no accepted commands, a chosen entry in a batch of its own keeps its bytes. */
+  const version1Payloads = (steps: readonly PersistBatch[]) =>
+    steps.map((step) => encodeLogBatch(step, new AcceptedCommands()));
+
+  /** A WAL as version 2 wrote it: chosen entries as references where they can be, records checksummed without a salt. */
+  function version2Wal(steps: readonly PersistBatch[]): Uint8Array {
+    const accepted = new AcceptedCommands();
+    const payloads = steps.map((step) => {
+      const payload = encodeLogBatch(step, accepted);
+      accepted.apply(step);
+      return payload;
+    });
+    return encodeUnsaltedFile({ magic: 'PXWL', version: 2, generation: 0n }, payloads);
+  }
+
+  it.each([
+    ['1', (steps: readonly PersistBatch[]) => version1Wal(version1Payloads(steps))],
+    ['2', version2Wal],
+  ])(
+    'are read for a version %s WAL, rewritten in the current version before anything is appended to it',
+    (_version, walOf) => {
+      const directory = temporaryDirectory();
+      persistAll(directory, []);
+      const steps = logOf(3);
+      writeBytes(walPath(directory), walOf(steps));
+      const { storage, state } = FilePaxosStorage.open(directory);
+      expect(state).toEqual(modelState(steps));
+      expect(formatVersionOf(walPath(directory))).toBe(formatVersion);
+      storage.append(acceptBatch(4n, 1n, 'after the upgrade'));
+      storage.close();
+      expect(recoveredState(directory)).toEqual(modelState([...steps, acceptBatch(4n, 1n, 'after the upgrade')]));
+    },
+  );
 
   it('are refused when a version 1 WAL holds a chosen reference, which that version did not have', () => {
     const directory = temporaryDirectory();
     persistAll(directory, []);
-    const wal = version1Wal([acceptBatch(7n, 1n, 'seven')]);
-    writeBytes(walPath(directory), new Uint8Array([...wal, ...chosenReferenceToSlot7]));
+    const acceptedSeven = version1Payloads([acceptBatch(7n, 1n, 'seven')]);
+    writeBytes(walPath(directory), version1Wal([...acceptedSeven, chosenReferenceToSlot7]));
     const error = openError(directory);
     expect({ offset: error.offset, problem: error.problem }).toEqual({
-      offset: wal.length,
+      offset: version1Wal(acceptedSeven).length,
       problem: 'record does not decode: ChosenEntry has unexpected field 3 with wire type 0',
     });
   });
 
-  it('are read for a version 1 snapshot file, whose format did not change', () => {
+  it.each([1, 2])('are read for a version %s snapshot file, whose records were not salted', (version) => {
     const directory = temporaryDirectory();
-    const steps = [...logOf(3), batch({ snapshot: { lastSlot: 2n, data: new Uint8Array([2]) } })];
+    const snapshot = { lastSlot: 2n, data: new Uint8Array([2]) };
+    const steps = [...logOf(3), batch({ snapshot })];
     persistAll(directory, steps);
-    const snapshot = readBytes(snapshotPath(directory));
-    snapshot.set(headerOfVersion('snapshot', 1n, 1));
-    writeBytes(snapshotPath(directory), snapshot);
+    const oldSnapshotFile = encodeUnsaltedFile({ magic: 'PXSN', version, generation: 1n }, [encodeSnapshot(snapshot)]);
+    writeBytes(snapshotPath(directory), oldSnapshotFile);
     expect(recoveredState(directory)).toEqual(modelState(steps));
   });
 });

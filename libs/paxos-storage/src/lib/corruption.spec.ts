@@ -2,7 +2,7 @@
 // open refuses with StorageCorruptionError naming the file, the byte offset
 // and the problem, and leaves the files as they were for inspection.
 import { rmSync } from 'node:fs';
-import { crc32c, frameRecord } from '@bulwark/durable-log';
+import { crc32c, headerBytes } from '@bulwark/durable-log';
 import type { PersistBatch } from '@bulwark/paxos';
 import {
   batch,
@@ -11,6 +11,7 @@ import {
   openError,
   persistAll,
   readBytes,
+  recordAppendedTo,
   snapshotPath,
   temporaryDirectories,
   walPath,
@@ -126,15 +127,17 @@ describe('WAL corruption', () => {
     const directory = temporaryDirectory();
     persistAll(directory, logOf(1));
     const start = fileBytes(walPath(directory));
-    const unknownField = frameRecord(new Uint8Array([15 << 3, 1]));
-    expectRefusal(directory, walPath(directory), (bytes) => new Uint8Array([...bytes, ...unknownField]), {
+    const unknownField = new Uint8Array([15 << 3, 1]);
+    const appendUnknownField = (bytes: Uint8Array) =>
+      new Uint8Array([...bytes, ...recordAppendedTo(bytes, unknownField)]);
+    expectRefusal(directory, walPath(directory), appendUnknownField, {
       file: 'paxos.wal',
       offset: start,
       problem: /record does not decode: LogRecord has unexpected field 15/,
     });
   });
 
-  it('refuses a bad magic, a header failing its checksum, an unknown version and a cut header', () => {
+  it('refuses a bad magic, a header failing either checksum, an unknown version and a cut header', () => {
     const directory = temporaryDirectory();
     persistAll(directory, logOf(2));
     const original = readBytes(walPath(directory));
@@ -151,16 +154,22 @@ describe('WAL corruption', () => {
       problem: /header checksum mismatch/,
     });
     restore();
-    const version3 = (bytes: Uint8Array) => {
+    expectRefusal(directory, walPath(directory), flipByte(21), {
+      file: 'paxos.wal',
+      offset: 28,
+      problem: /header checksum mismatch/,
+    });
+    restore();
+    const version4 = (bytes: Uint8Array) => {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      view.setUint32(4, 3, true);
+      view.setUint32(4, 4, true);
       view.setUint32(16, crc32c(bytes.subarray(0, 16)), true);
       return bytes;
     };
-    expectRefusal(directory, walPath(directory), version3, {
+    expectRefusal(directory, walPath(directory), version4, {
       file: 'paxos.wal',
       offset: 4,
-      problem: /format version 3 is not supported \(this build reads 1 to 2\)/,
+      problem: /format version 4 is not supported \(this build reads 1 to 3\)/,
     });
     restore();
     expectRefusal(directory, walPath(directory), (bytes) => bytes.subarray(0, 12), {
@@ -182,7 +191,7 @@ describe('snapshot corruption', () => {
     const directory = storeWithSnapshot();
     expectRefusal(directory, snapshotPath(directory), flipByte(fileBytes(snapshotPath(directory)) - 10), {
       file: 'paxos.snapshot',
-      offset: 20,
+      offset: headerBytes,
       problem: /record checksum mismatch/,
     });
   });
@@ -192,7 +201,7 @@ describe('snapshot corruption', () => {
     const original = readBytes(snapshotPath(directory));
     expectRefusal(directory, snapshotPath(directory), (bytes) => bytes.subarray(0, bytes.length - 1), {
       file: 'paxos.snapshot',
-      offset: 20,
+      offset: headerBytes,
       problem: /the file ends \d+ bytes into a \d+-byte payload/,
     });
     writeBytes(snapshotPath(directory), original);

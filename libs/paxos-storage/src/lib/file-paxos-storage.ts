@@ -27,7 +27,7 @@ import type { DurableState, PersistBatch } from '@bulwark/paxos';
 import { AcceptedCommands } from './accepted-commands';
 import { encodeLogBatch, encodeSnapshot, logBatchOf } from './batch-codec';
 import type { DurableStateMirror } from '@bulwark/paxos';
-import { encodeHeader, snapshotFileName } from './file-header';
+import { encodeFile, snapshotFileName } from './file-header';
 import { readStoredState } from './recovery';
 import { resolveStorageLimits, type FilePaxosStorageOptions, type StorageLimits } from './storage-limits';
 import { continueWal, writeWal, type OpenWal } from './wal-file';
@@ -48,10 +48,14 @@ export interface OpenedPaxosStorage {
   recovery: RecoveryReport;
 }
 
-/** A batch checked and encoded, ready to be written when its turn comes. */
+/**
+ * A batch checked and encoded, ready to be written when its turn comes; it
+ * is framed only then, since its checksum covers the WAL's salt and the
+ * record's offset, and a rewrite in an earlier turn may change both.
+ */
 type PreparedAppend =
-  | { kind: 'record'; batch: PersistBatch; record: Uint8Array }
-  | { kind: 'snapshot'; batch: PersistBatch; snapshotRecord: Uint8Array };
+  | { kind: 'record'; batch: PersistBatch; payload: Uint8Array }
+  | { kind: 'snapshot'; batch: PersistBatch; snapshotPayload: Uint8Array };
 
 export class FilePaxosStorage {
   /** The open WAL, until close takes effect. */
@@ -95,13 +99,13 @@ export class FilePaxosStorage {
     const stored = readStoredState(absolute, limits);
     for (const name of stored.tempFiles) unlinkSync(join(absolute, name));
     if (stored.tempFiles.length > 0) syncDirectory(absolute);
-    const wal =
-      stored.wal && !stored.rewriteWal
-        ? continueWal(absolute, stored.wal.validBytes, stored.wal.fileBytes)
-        : writeWal(absolute, stored.generation, logBatchOf(stored.mirror.toDurableState()), limits.recordBytesMax);
+    const continued = stored.walToContinue;
+    const wal = continued
+      ? continueWal(absolute, continued.salt, continued.validBytes, continued.fileBytes)
+      : writeWal(absolute, stored.generation, logBatchOf(stored.mirror.toDurableState()), limits.recordBytesMax);
     const storage = new FilePaxosStorage(absolute, limits, stored.mirror, stored.generation, wal);
     const recovery: RecoveryReport = {
-      tornTailBytes: stored.wal ? stored.wal.fileBytes - stored.wal.validBytes : 0,
+      tornTailBytes: stored.tornTailBytes,
       removedTempFiles: stored.tempFiles,
       finishedInterruptedSnapshot: stored.interruptedSnapshot,
     };
@@ -129,19 +133,20 @@ export class FilePaxosStorage {
     const prepared = this.prepare(batch);
     this.durably(() => {
       if (prepared.kind === 'snapshot') {
-        this.replaceSnapshot(prepared.batch, prepared.snapshotRecord);
+        this.replaceSnapshot(prepared.batch, prepared.snapshotPayload);
         return;
       }
+      const record = frameRecord(prepared.payload, { salt: wal.salt, offset: wal.bytes });
       try {
         failpoints.pass('paxos.wal.beforeWrite');
-        writeFully(wal.fd, prepared.record, wal.bytes);
+        writeFully(wal.fd, record, wal.bytes);
         failpoints.pass('paxos.wal.beforeFsync');
         fdatasyncSync(wal.fd);
       } catch (error) {
         cutBackAfterFailedAppend(wal.fd, wal.bytes);
         throw error;
       }
-      this.recordDurable(wal, prepared.batch, prepared.record.length);
+      this.recordDurable(wal, prepared.batch, record.length);
       failpoints.pass('paxos.wal.afterFsync');
     });
   }
@@ -223,8 +228,8 @@ export class FilePaxosStorage {
       );
     }
     const prepared: PreparedAppend = snapshot
-      ? { kind: 'snapshot', batch, snapshotRecord: frameRecord(encodeSnapshot(snapshot)) }
-      : { kind: 'record', batch, record: frameRecord(payload) };
+      ? { kind: 'snapshot', batch, snapshotPayload: encodeSnapshot(snapshot) }
+      : { kind: 'record', batch, payload };
     this.acceptedForEncoding.apply(batch);
     return prepared;
   }
@@ -244,22 +249,23 @@ export class FilePaxosStorage {
   /** An appendAsync's write, once every append before it has settled. */
   private async writeInTurn(prepared: PreparedAppend): Promise<void> {
     if (prepared.kind === 'snapshot') {
-      this.replaceSnapshot(prepared.batch, prepared.snapshotRecord);
+      this.replaceSnapshot(prepared.batch, prepared.snapshotPayload);
       return;
     }
     // The WAL of this turn: a rewrite in an earlier turn may have replaced the one open when this was asked for.
     const wal = this.wal;
     if (!wal) throw new Error('the WAL is closed, yet close waits for pending appends');
+    const record = frameRecord(prepared.payload, { salt: wal.salt, offset: wal.bytes });
     try {
       await failpoints.passAsync('paxos.wal.beforeWrite');
-      await writeLogRecord(wal.fd, prepared.record, wal.bytes);
+      await writeLogRecord(wal.fd, record, wal.bytes);
       await failpoints.passAsync('paxos.wal.beforeFsync');
       await fdatasyncAsync(wal.fd);
     } catch (error) {
       cutBackAfterFailedAppend(wal.fd, wal.bytes);
       throw error;
     }
-    this.recordDurable(wal, prepared.batch, prepared.record.length);
+    this.recordDurable(wal, prepared.batch, record.length);
     await failpoints.passAsync('paxos.wal.afterFsync');
   }
 
@@ -270,14 +276,11 @@ export class FilePaxosStorage {
     if (wal.bytes >= this.compactAtBytes) this.rewriteWal();
   }
 
-  private replaceSnapshot(batch: PersistBatch, snapshotRecord: Uint8Array): void {
+  private replaceSnapshot(batch: PersistBatch, snapshotPayload: Uint8Array): void {
     this.mirror.apply(batch);
     const generation = this.generation + 1n;
-    const file = replaceFileAtomically(this.directory, snapshotFileName, [
-      encodeHeader('snapshot', generation),
-      snapshotRecord,
-    ]);
-    closeLogFile(file);
+    const { chunks } = encodeFile('snapshot', generation, [snapshotPayload]);
+    closeLogFile(replaceFileAtomically(this.directory, snapshotFileName, chunks));
     this.generation = generation;
     failpoints.pass('paxos.snapshot.afterReplace');
     this.rewriteWal();

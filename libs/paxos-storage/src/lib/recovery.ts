@@ -45,10 +45,14 @@ export interface StoredState {
   mirror: DurableStateMirror;
   /** The snapshot generation the WAL continues (0 before the first snapshot). */
   generation: bigint;
-  /** The WAL on disk, if any: where its valid records end, and its size. */
-  wal: { validBytes: number; fileBytes: number } | undefined;
-  /** The WAL must be written anew from the recovered state: missing, behind the snapshot, or in an older format. */
-  rewriteWal: boolean;
+  /**
+   * The WAL to append to: its salt, where its valid records end, and its
+   * size. Undefined when it must be written anew from the recovered state:
+   * missing, behind the snapshot, or in an older format.
+   */
+  walToContinue: { salt: bigint; validBytes: number; fileBytes: number } | undefined;
+  /** Bytes of a torn last WAL record (an append a crash cut short, never acknowledged), dropped. */
+  tornTailBytes: number;
   /** The snapshot file is one generation ahead of the WAL: the WAL rewrite after it must be done now. */
   interruptedSnapshot: boolean;
   /** Temp files of a rewrite a crash interrupted: garbage, since the rename never happened. */
@@ -72,12 +76,16 @@ function readSnapshotFile(
     );
   }
   const bytes = readFileSync(path);
-  const { generation } = parseHeader(bytes, 'snapshot', snapshotFileName);
-  const payload = readOnlyRecord(bytes, payloadBytesMax, snapshotFileName);
+  const header = parseHeader(bytes, 'snapshot', snapshotFileName);
+  const payload = readOnlyRecord(bytes, header, payloadBytesMax, snapshotFileName);
   try {
-    return { generation, snapshot: decodeSnapshot(payload) };
+    return { generation: header.generation, snapshot: decodeSnapshot(payload) };
   } catch (error) {
-    throw new StorageCorruptionError(snapshotFileName, headerBytes, `record does not decode: ${errorMessage(error)}`);
+    throw new StorageCorruptionError(
+      snapshotFileName,
+      header.recordsStart,
+      `record does not decode: ${errorMessage(error)}`,
+    );
   }
 }
 
@@ -106,7 +114,14 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
         `missing while ${snapshotFileName} exists (a WAL is only ever replaced by rename)`,
       );
     }
-    return { mirror, generation: 0n, wal: undefined, rewriteWal: true, interruptedSnapshot: false, tempFiles };
+    return {
+      mirror,
+      generation: 0n,
+      walToContinue: undefined,
+      tornTailBytes: 0,
+      interruptedSnapshot: false,
+      tempFiles,
+    };
   }
 
   const bytes = readFileSync(walPath);
@@ -123,7 +138,7 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
   }
   const snapshotBatch = stored && { snapshot: stored.snapshot, accepted: [], chosen: [] };
   if (snapshotBatch && !interrupted) mirror.apply(snapshotBatch);
-  const log = scanLog(bytes, limits.recordBytesMax, walFileName);
+  const log = scanLog(bytes, walHeader, limits.recordBytesMax, walFileName);
   // Starts empty either way: the snapshot file holds no accepted entries.
   const accepted = new AcceptedCommands();
   for (const record of log.records) {
@@ -132,11 +147,13 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
     accepted.apply(batch);
   }
   if (snapshotBatch && interrupted) mirror.apply(snapshotBatch);
+  // Every version this build writes is salted: an older WAL is rewritten in it, so appends frame with a salt.
+  const salt = interrupted || walHeader.formatVersion < formatVersion ? undefined : walHeader.salt;
   return {
     mirror,
     generation,
-    wal: { validBytes: log.validBytes, fileBytes: bytes.length },
-    rewriteWal: interrupted || walHeader.formatVersion < formatVersion,
+    walToContinue: salt === undefined ? undefined : { salt, validBytes: log.validBytes, fileBytes: bytes.length },
+    tornTailBytes: bytes.length - log.validBytes,
     interruptedSnapshot: interrupted,
     tempFiles,
   };

@@ -4,8 +4,11 @@
 // last record failing its checksum is not torn: it may have been
 // acknowledged, so open refuses it, naming its offset.
 import { appendFileSync } from 'node:fs';
+import { frameUnsaltedRecord } from '@bulwark/durable-log/testing';
+import type { PersistBatch } from '@bulwark/paxos';
 import {
   acceptBatch,
+  batch,
   commitBatch,
   fileBytes,
   logOf,
@@ -26,12 +29,12 @@ const acknowledged = logOf(3);
 const lastAppend = acceptBatch(4n, 2n, 'the append the crash cut short');
 const afterRestart = commitBatch(4n, 'written after recovery');
 
-/** A WAL holding `acknowledged` and then `lastAppend`, and where that last record starts. */
-function walWithLastRecord(): { bytes: Uint8Array; lastRecordStart: number } {
+/** A WAL holding `acknowledged` and then `last`, and where that last record starts. */
+function walWithLastRecord(last: PersistBatch = lastAppend): { bytes: Uint8Array; lastRecordStart: number } {
   const directory = temporaryDirectory();
   persistAll(directory, acknowledged);
   const lastRecordStart = fileBytes(walPath(directory));
-  persistAll(directory, [lastAppend]);
+  persistAll(directory, [last]);
   return { bytes: readBytes(walPath(directory)), lastRecordStart };
 }
 
@@ -55,6 +58,20 @@ describe('torn last record', () => {
     for (let end = lastRecordStart; end < bytes.length; end++) {
       expectRecoversAcknowledged(bytes.subarray(0, end), end - lastRecordStart);
     }
+  });
+
+  it("is dropped when cut right after a frame inside a command: a frame validates only where its file's writer put it", () => {
+    // A command holding bytes that frame a record by the checksum every record had before salts, and a crash
+    // (at a page boundary, say) that cuts the append right after them: the cut-off record is torn all the same.
+    const text = (value: string) => new TextEncoder().encode(value);
+    const frameInCommand = frameUnsaltedRecord(text('a record, to the torn-tail search'));
+    const command = new Uint8Array([...text('before '), ...frameInCommand, 0x20, 0x2e]);
+    const ballot = { round: 2n, nodeId: 'n1' };
+    const { bytes, lastRecordStart } = walWithLastRecord(
+      batch({ promised: ballot, accepted: [{ slot: 4n, ballot, command }] }),
+    );
+    const cut = Buffer.from(bytes).indexOf(frameInCommand, lastRecordStart) + frameInCommand.length;
+    expectRecoversAcknowledged(bytes.subarray(0, cut), cut - lastRecordStart);
   });
 
   it('is refused, naming its offset, when complete but any one bit of it is flipped (length, checksum or payload)', () => {

@@ -4,10 +4,11 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StorageCorruptionError } from '@bulwark/durable-log';
+import { frameRecord, scanLog, StorageCorruptionError, type ScannedRecord } from '@bulwark/durable-log';
 import type { DurableState, PersistBatch } from '@bulwark/paxos';
 import { MemoryStorage } from '@bulwark/paxos/testing';
 import { FilePaxosStorage } from '../lib/file-paxos-storage';
+import { parseHeader, walFileName } from '../lib/file-header';
 import type { FilePaxosStorageOptions } from '../lib/storage-limits';
 
 export const walPath = (directory: string) => join(directory, 'paxos.wal');
@@ -94,6 +95,19 @@ export function readBytes(path: string): Uint8Array {
 
 export function writeBytes(path: string, bytes: Uint8Array): void {
   writeFileSync(path, bytes);
+}
+
+/** The records of the WAL in `directory`, read by the rules of its header's version. */
+export function walRecords(directory: string, recordBytesMax: number): ScannedRecord[] {
+  const bytes = readBytes(walPath(directory));
+  return scanLog(bytes, parseHeader(bytes, 'wal', walFileName), recordBytesMax, walFileName).records;
+}
+
+/** `payload` as a record appended to the WAL `wal` (its bytes): framed with its salt, at its end. */
+export function recordAppendedTo(wal: Uint8Array, payload: Uint8Array): Uint8Array {
+  const { salt } = parseHeader(wal, 'wal', walFileName);
+  if (salt === undefined) throw new Error('the WAL is of a version before salts');
+  return frameRecord(payload, { salt, offset: wal.length });
 }
 
 /** A batch with only the given fields set. */

@@ -119,8 +119,9 @@ export class FileReplicaStorage implements ReplicaStorage {
     const stored = readStoredState(absolute, limits);
     for (const name of stored.tempFiles) unlinkSync(join(absolute, name));
     if (stored.tempFiles.length > 0) syncDirectory(absolute);
-    const wal = stored.wal
-      ? continueWal(absolute, stored.wal.validBytes, stored.wal.fileBytes)
+    const continued = stored.walToContinue;
+    const wal = continued
+      ? continueWal(absolute, continued.salt, continued.validBytes, continued.fileBytes)
       : writeWal(absolute, stored.generation, stored.state.base(), stored.state.entries, limits.recordBytesMax);
     const { state } = stored;
     const recovered: RecoveredReplicaState = {
@@ -335,7 +336,7 @@ export class FileReplicaStorage implements ReplicaStorage {
     group.started = true;
     if (this.openGroup === group) this.openGroup = undefined;
     const wal = this.currentWal();
-    const record = frameRecord(concatBytes(group.fields));
+    const record = frameRecord(concatBytes(group.fields), { salt: wal.salt, offset: wal.bytes });
     const syncStartMs = performance.now();
     try {
       await failpoints.passAsync('replica.wal.beforeWrite');

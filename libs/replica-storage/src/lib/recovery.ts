@@ -12,7 +12,7 @@ import { existsSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, StorageCorruptionError } from '@bulwark/durable-log';
 import { FailedPreconditionError } from '@bulwark/errors';
-import { headerBytes, snapshotFileName, snapshotTempFileName, walFileName, walTempFileName } from './file-format';
+import { formatVersion, snapshotFileName, snapshotTempFileName, walFileName, walTempFileName } from './file-format';
 import { ReplicaLogState, sameEpochStarts } from './replica-log-state';
 import type { KeepEntries, SnapshotMeta } from './replica-types';
 import { openSnapshotFile, verifySnapshotData } from './snapshot-file';
@@ -25,8 +25,12 @@ export interface StoredState {
   snapshot: { meta: SnapshotMeta; keep: KeepEntries } | undefined;
   /** The snapshot generation the WAL continues (0 before the first snapshot). */
   generation: bigint;
-  /** The WAL to continue, if it is not to be written anew: where its valid records end, and its size. */
-  wal: { validBytes: number; fileBytes: number } | undefined;
+  /**
+   * The WAL to continue, if it is not to be written anew (after an
+   * interrupted snapshot, or in an older format): its salt, where its valid
+   * records end, and its size.
+   */
+  walToContinue: { salt: bigint; validBytes: number; fileBytes: number } | undefined;
   /** Bytes of a torn last WAL record (an append a crash cut short, never acknowledged), dropped. */
   tornTailBytes: number;
   /** The snapshot is one generation ahead of the WAL: the WAL rewrite after it must be done now. */
@@ -63,7 +67,7 @@ export function readStoredState(directory: string, limits: ReplicaStorageLimits)
       state,
       snapshot: undefined,
       generation: 0n,
-      wal: undefined,
+      walToContinue: undefined,
       tornTailBytes: 0,
       interruptedSnapshot: false,
       tempFiles,
@@ -79,12 +83,12 @@ export function readStoredState(directory: string, limits: ReplicaStorageLimits)
   }
   const replayed = replayWal(readFileSync(walPath), limits.recordBytesMax, { keepEntries: true });
   const generation = snapshot?.generation ?? 0n;
-  const interrupted = snapshot !== undefined && replayed.generation + 1n === generation;
-  if (replayed.generation !== generation && !interrupted) {
+  const interrupted = snapshot !== undefined && replayed.header.generation + 1n === generation;
+  if (replayed.header.generation !== generation && !interrupted) {
     throw new StorageCorruptionError(
       walFileName,
       8,
-      `generation ${replayed.generation} does not continue ${snapshot ? `${snapshotFileName} generation ${generation}` : 'an empty store (no snapshot file)'}`,
+      `generation ${replayed.header.generation} does not continue ${snapshot ? `${snapshotFileName} generation ${generation}` : 'an empty store (no snapshot file)'}`,
     );
   }
   const { state, base } = replayed;
@@ -97,7 +101,7 @@ export function readStoredState(directory: string, limits: ReplicaStorageLimits)
     ) {
       throw new StorageCorruptionError(
         walFileName,
-        headerBytes,
+        replayed.header.recordsStart,
         `the base continues a snapshot through ${base.snapshotLastSequence}, not the stored one through ${lastSequence}`,
       );
     }
@@ -113,16 +117,18 @@ export function readStoredState(directory: string, limits: ReplicaStorageLimits)
     } catch (error) {
       throw new StorageCorruptionError(
         snapshotFileName,
-        headerBytes,
+        snapshot.metaOffset,
         `does not fit the WAL before it: ${errorMessage(error)}`,
       );
     }
   }
+  // Every version this build writes is salted: an older WAL is rewritten in it, so appends frame with a salt.
+  const salt = interrupted || replayed.header.formatVersion < formatVersion ? undefined : replayed.header.salt;
   return {
     state,
     snapshot: snapshot && { meta: snapshot.meta, keep: snapshot.keep },
     generation,
-    wal: interrupted ? undefined : { validBytes: replayed.validBytes, fileBytes },
+    walToContinue: salt === undefined ? undefined : { salt, validBytes: replayed.validBytes, fileBytes },
     tornTailBytes: fileBytes - replayed.validBytes,
     interruptedSnapshot: interrupted,
     tempFiles,

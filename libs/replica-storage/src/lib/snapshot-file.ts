@@ -5,7 +5,7 @@
 // fixed-width fields for the data's size and checksum, so its size is known
 // before the data and it is written last, in front of it.
 //
-//   [header 20][record: length u32 | crc32c u32 | SnapshotRecord][data: data_bytes bytes]
+//   [header 32 (20 in version 1)][record: length u32 | crc32c u32 | SnapshotRecord][data: data_bytes bytes]
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,6 @@ import {
   concatBytes,
   crc32c,
   errorMessage,
-  frameRecord,
   headerBytes,
   recordAt,
   recordHeaderBytes,
@@ -21,7 +20,7 @@ import {
 } from '@bulwark/durable-log';
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from '@bulwark/errors';
 import { failpoints } from '@bulwark/failpoints';
-import { encodeHeader, parseHeader, snapshotFileName, snapshotTempFileName } from './file-format';
+import { encodeFile, parseHeader, snapshotFileName, snapshotTempFileName } from './file-format';
 import { decodeSnapshotRecord, encodeSnapshotRecord } from './record-codec';
 import type { KeepEntries, SnapshotChunks, SnapshotMeta, SnapshotPoint, StoredSnapshot } from './replica-types';
 import type { ReplicaStorageLimits } from './storage-limits';
@@ -76,7 +75,7 @@ export async function writeSnapshotTemp(
       dataBytes += chunk.length;
     }
     const meta = snapshotMetaOf(position, BigInt(dataBytes), checksum);
-    const front = concatBytes([encodeHeader('snapshot', generation), frameRecord(encodeSnapshotRecord(meta, keep))]);
+    const front = concatBytes(encodeFile('snapshot', generation, [encodeSnapshotRecord(meta, keep)]).chunks);
     if (front.length !== dataOffset)
       throw new Error('the snapshot meta record changed size once its fields were filled');
     await io.writeFully(fd, front, 0);
@@ -93,6 +92,8 @@ export interface OpenSnapshotFile {
   generation: bigint;
   meta: SnapshotMeta;
   keep: KeepEntries;
+  /** Where the meta record starts in the file: after the header, whose length depends on its version. */
+  metaOffset: number;
   /** Where the data starts in the file. */
   dataOffset: number;
 }
@@ -124,22 +125,26 @@ export function openSnapshotFile(directory: string, limits: ReplicaStorageLimits
   }
   try {
     const fileBytes = fstatSync(fd).size;
-    const generation = parseHeader(readExactlySync(fd, headerBytes, 0), 'snapshot', snapshotFileName);
-    const recordHeader = readExactlySync(fd, recordHeaderBytes, headerBytes);
+    // headerBytes is the longest header: a version 1 file's is shorter, and the parse reads only what its version has.
+    const header = parseHeader(readExactlySync(fd, headerBytes, 0), 'snapshot', snapshotFileName);
+    const metaOffset = header.recordsStart;
+    const recordHeader = readExactlySync(fd, recordHeaderBytes, metaOffset);
     const length = recordHeader.length === recordHeaderBytes ? new DataView(recordHeader.buffer).getUint32(0, true) : 0;
     if (length > limits.recordBytesMax) {
       throw new StorageCorruptionError(
         snapshotFileName,
-        headerBytes,
+        metaOffset,
         `meta record length ${length} is above the limit of ${limits.recordBytesMax}`,
       );
     }
-    if (recordHeader.length < recordHeaderBytes || headerBytes + recordHeaderBytes + length > fileBytes) {
-      throw new StorageCorruptionError(snapshotFileName, headerBytes, 'the file ends inside its meta record');
+    const dataOffset = metaOffset + recordHeaderBytes + length;
+    if (recordHeader.length < recordHeaderBytes || dataOffset > fileBytes) {
+      throw new StorageCorruptionError(snapshotFileName, metaOffset, 'the file ends inside its meta record');
     }
-    const record = recordAt(readExactlySync(fd, recordHeaderBytes + length, headerBytes), 0, limits.recordBytesMax);
+    // From the file's start: the record's checksum covers its offset in the file.
+    const record = recordAt(readExactlySync(fd, dataOffset, 0), metaOffset, limits.recordBytesMax, header.salt);
     if (record.kind !== 'valid') {
-      throw new StorageCorruptionError(snapshotFileName, headerBytes, 'meta record checksum mismatch');
+      throw new StorageCorruptionError(snapshotFileName, metaOffset, 'meta record checksum mismatch');
     }
     let decoded;
     try {
@@ -147,11 +152,10 @@ export function openSnapshotFile(directory: string, limits: ReplicaStorageLimits
     } catch (error) {
       throw new StorageCorruptionError(
         snapshotFileName,
-        headerBytes,
+        metaOffset,
         `meta record does not decode: ${errorMessage(error)}`,
       );
     }
-    const dataOffset = headerBytes + record.end;
     const { meta } = decoded;
     if (meta.dataBytes > BigInt(limits.snapshotBytesMax)) {
       throw new FailedPreconditionError(
@@ -166,7 +170,7 @@ export function openSnapshotFile(directory: string, limits: ReplicaStorageLimits
         `${fileBytes - dataOffset} bytes of data follow the meta record, which says ${meta.dataBytes}`,
       );
     }
-    return { fd, generation, meta, keep: decoded.keep, dataOffset };
+    return { fd, generation: header.generation, meta, keep: decoded.keep, metaOffset, dataOffset };
   } catch (error) {
     closeSync(fd);
     throw error;

@@ -4,7 +4,7 @@
 // files as a crash at each step would.
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32c, StorageCorruptionError } from '@bulwark/durable-log';
+import { crc32c, headerBytes, StorageCorruptionError } from '@bulwark/durable-log';
 import { FailedPreconditionError } from '@bulwark/errors';
 import { MemoryReplicaStorage } from '../testing/memory-replica-storage';
 import {
@@ -317,7 +317,7 @@ describe('a damaged snapshot', () => {
     const dataOffset = dataOffsetOf(directory, data.length);
     const cases: [(bytes: Uint8Array) => Uint8Array, number, RegExp][] = [
       [(bytes) => flip(bytes, dataOffset + 1234), dataOffset, /data checksum mismatch/],
-      [(bytes) => flip(bytes, 30), 20, /meta record checksum mismatch/],
+      [(bytes) => flip(bytes, headerBytes + 10), headerBytes, /meta record checksum mismatch/],
       [(bytes) => flip(bytes, 2), 0, /magic is/],
       [
         (bytes) => bytes.subarray(0, bytes.length - 1),
@@ -325,7 +325,7 @@ describe('a damaged snapshot', () => {
         /4999 bytes of data follow the meta record, which says 5000/,
       ],
       [(bytes) => new Uint8Array([...bytes, 0]), dataOffset, /5001 bytes of data/],
-      [(bytes) => bytes.subarray(0, 25), 20, /ends inside its meta record/],
+      [(bytes) => bytes.subarray(0, headerBytes + 5), headerBytes, /ends inside its meta record/],
     ];
     for (const [change, offset, problem] of cases) {
       writeBytes(snapshotPath(directory), change(pristine.slice()));

@@ -4,7 +4,8 @@
 // start, naming the file and offset: the record framing and these rules are
 // @bulwark/durable-log's, so these tests check they hold for this WAL too.
 import { copyFileSync, rmSync } from 'node:fs';
-import { crc32c, StorageCorruptionError } from '@bulwark/durable-log';
+import { crc32c, recordHeaderBytes, StorageCorruptionError } from '@bulwark/durable-log';
+import { frameUnsaltedRecord } from '@bulwark/durable-log/testing';
 import { MemoryReplicaStorage } from '../testing/memory-replica-storage';
 import {
   appendsOf,
@@ -15,6 +16,7 @@ import {
   openError,
   persistAll,
   readBytes,
+  recordAppendedTo,
   recoveredState,
   temporaryDirectories,
   walPath,
@@ -76,6 +78,25 @@ describe('torn last record', () => {
     }
   });
 
+  it("is dropped when cut right after a frame inside a client's value: a frame validates only where its file's writer put it", async () => {
+    // A value holding bytes that frame a record by the checksum every record had before salts, and a crash
+    // (at a page boundary, say) that cuts the append right after them: the cut-off record is torn all the same.
+    const frameInValue = frameUnsaltedRecord(new TextEncoder().encode('a record, to the torn-tail search'));
+    const value = new Uint8Array([...new TextEncoder().encode('before '), ...frameInValue, 0x20, 0x2e]);
+    const directory = temporaryDirectory();
+    await persistAll(directory, acknowledged);
+    const lastStart = fileBytes(walPath(directory));
+    await persistAll(directory, [batch({ entries: [{ sequence: 6n, epoch: 1n, command: value }] })]);
+    const bytes = readBytes(walPath(directory));
+    const cut = Buffer.from(bytes).indexOf(frameInValue, lastStart) + frameInValue.length;
+    writeBytes(walPath(directory), bytes.subarray(0, cut));
+    const { storage, recovered, report } = open(directory);
+    await storage.close();
+    expect(recovered).toEqual(await modelOf(acknowledged));
+    expect(report.tornTailBytes).toBe(cut - lastStart);
+    expect(fileBytes(walPath(directory))).toBe(lastStart);
+  });
+
   it('keeps all of a group commit or none of it', async () => {
     const { bytes } = await walWithLastGroup();
     const directory = temporaryDirectory();
@@ -135,8 +156,9 @@ describe('corruption', () => {
     await storage.appendAsync(batch({ entries: [entry(1n, 1n)] }));
     await storage.close();
     const bytes = readBytes(walPath(directory));
-    // The append's record twice: entry 1 again where 2 must come, with its checksum intact.
-    writeBytes(walPath(directory), new Uint8Array([...bytes, ...bytes.subarray(appendStart)]));
+    // The append's payload twice, each framed where it is: entry 1 again where 2 must come, its checksum valid.
+    const payload = bytes.subarray(appendStart + recordHeaderBytes);
+    writeBytes(walPath(directory), new Uint8Array([...bytes, ...recordAppendedTo(bytes, payload)]));
     const error = openError(directory);
     expect(error).toBeInstanceOf(StorageCorruptionError);
     expect(error.offset).toBe(bytes.length);
@@ -149,11 +171,11 @@ describe('corruption', () => {
     const bytes = readBytes(walPath(directory));
     const newer = bytes.slice();
     const view = new DataView(newer.buffer);
-    view.setUint32(4, 2, true);
+    view.setUint32(4, 3, true);
     view.setUint32(16, crc32c(newer.subarray(0, 16)), true);
     writeBytes(walPath(directory), newer);
     expect(openError(directory).message).toMatch(
-      /^wal at byte 4: format version 2 is not supported \(this build reads 1\)/,
+      /^wal at byte 4: format version 3 is not supported \(this build reads 1 to 2\)/,
     );
     const paxosWal = bytes.slice();
     paxosWal.set(new TextEncoder().encode('PXWL'), 0);

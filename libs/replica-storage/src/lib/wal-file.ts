@@ -7,21 +7,21 @@ import {
   concatBytes,
   continueLogFile,
   errorMessage,
-  frameRecord,
-  replaceFileAtomically,
+  replaceLogAtomically,
   scanLog,
   StorageCorruptionError,
-  type OpenLogFile,
+  type FileHeader,
+  type OpenRecordLog,
 } from '@bulwark/durable-log';
-import { encodeHeader, parseHeader, walFileName } from './file-format';
+import { encodeFile, parseHeader, walFileName } from './file-format';
 import { decodeWalRecord, encodeBaseField, encodeBatchField, type WalBase } from './record-codec';
 import { ReplicaLogState } from './replica-log-state';
 import type { LogEntry } from './replica-types';
 
-export type OpenWal = OpenLogFile;
+export type OpenWal = OpenRecordLog;
 
 export interface ReplayedWal {
-  generation: bigint;
+  header: FileHeader;
   base: WalBase;
   state: ReplicaLogState;
   /** End of the last valid record: a torn tail after it is cut off before appending. */
@@ -36,8 +36,8 @@ export interface ReplayedWal {
  * the snapshot: the caller does, once it knows the snapshot.
  */
 export function replayWal(bytes: Uint8Array, recordBytesMax: number, options: { keepEntries: boolean }): ReplayedWal {
-  const generation = parseHeader(bytes, 'wal', walFileName);
-  const log = scanLog(bytes, recordBytesMax, walFileName);
+  const header = parseHeader(bytes, 'wal', walFileName);
+  const log = scanLog(bytes, header, recordBytesMax, walFileName);
   let replayed: { base: WalBase; state: ReplicaLogState } | undefined;
   for (const record of log.records) {
     const fail = (problem: string, error: unknown) =>
@@ -71,7 +71,7 @@ export function replayWal(bytes: Uint8Array, recordBytesMax: number, options: { 
   if (replayed === undefined) {
     throw new StorageCorruptionError(walFileName, log.validBytes, 'no records: every WAL starts with a base record');
   }
-  return { generation, ...replayed, validBytes: log.validBytes };
+  return { header, ...replayed, validBytes: log.validBytes };
 }
 
 /**
@@ -108,8 +108,8 @@ export function writeWal(
   entries: readonly LogEntry[],
   recordBytesMax: number,
 ): OpenWal {
-  const records = walPayloads(base, entries, recordBytesMax).map(frameRecord);
-  return replaceFileAtomically(directory, walFileName, [encodeHeader('wal', generation), ...records]);
+  const file = encodeFile('wal', generation, walPayloads(base, entries, recordBytesMax));
+  return replaceLogAtomically(directory, walFileName, file);
 }
 
 /** The first `bytes` bytes of the WAL, all of them there. */
@@ -120,7 +120,7 @@ export function readWal(directory: string, bytes: number): Uint8Array {
   return contents.subarray(0, bytes);
 }
 
-/** Opens the WAL for appending after its last valid record, cutting off a torn tail first. */
-export function continueWal(directory: string, validBytes: number, fileBytes: number): OpenWal {
-  return continueLogFile(directory, walFileName, validBytes, fileBytes);
+/** Opens the WAL, whose header holds `salt`, for appending after its last valid record, cutting off a torn tail first. */
+export function continueWal(directory: string, salt: bigint, validBytes: number, fileBytes: number): OpenWal {
+  return continueLogFile(directory, walFileName, salt, validBytes, fileBytes);
 }

@@ -4,8 +4,9 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StorageCorruptionError } from '@bulwark/durable-log';
+import { frameRecord, StorageCorruptionError } from '@bulwark/durable-log';
 import { occurrence } from '@bulwark/testing';
+import { parseHeader, walFileName } from '../lib/file-format';
 import { FileReplicaStorage, type OpenedReplicaStorage } from '../lib/file-replica-storage';
 import type {
   LogEntry,
@@ -127,6 +128,13 @@ export function openError(directory: string, options?: FileReplicaStorageOptions
 export const fileBytes = (path: string) => statSync(path).size;
 export const readBytes = (path: string) => new Uint8Array(readFileSync(path));
 export const writeBytes = (path: string, bytes: Uint8Array) => writeFileSync(path, bytes);
+
+/** `payload` as a record appended to the WAL `wal` (its bytes): framed with its salt, at its end. */
+export function recordAppendedTo(wal: Uint8Array, payload: Uint8Array): Uint8Array {
+  const { salt } = parseHeader(wal, 'wal', walFileName);
+  if (salt === undefined) throw new Error('the WAL is of a version before salts');
+  return frameRecord(payload, { salt, offset: wal.length });
+}
 
 /** How a promise settled, observed from the moment it is made, so a rejection is never unhandled meanwhile. */
 export function outcomeOf(promise: Promise<unknown>): Promise<'resolved' | Error> {
