@@ -1,4 +1,4 @@
-import {
+import fs, {
   closeSync,
   existsSync,
   mkdirSync,
@@ -86,11 +86,43 @@ describe('writeLogRecord', () => {
 });
 
 describe('makeDirectoryDurably', () => {
-  it('creates missing parents, and does nothing for a directory that exists', () => {
+  /** The directories `make` fsyncs, in order: syncDirectory opens each for reading, then fsyncs that descriptor. */
+  function directoriesSyncedBy(make: () => void): string[] {
+    const opened = new Map<number, string>();
+    const synced: string[] = [];
+    const { openSync: realOpenSync, fsyncSync: realFsyncSync } = fs;
+    const open = jest.spyOn(fs, 'openSync').mockImplementation((...args: Parameters<typeof openSync>) => {
+      const fd = realOpenSync(...args);
+      opened.set(fd, String(args[0]));
+      return fd;
+    });
+    const fsync = jest.spyOn(fs, 'fsyncSync').mockImplementation((fd: number) => {
+      synced.push(opened.get(fd) ?? `fd ${fd}`);
+      realFsyncSync(fd);
+    });
+    try {
+      make();
+    } finally {
+      open.mockRestore();
+      fsync.mockRestore();
+    }
+    return synced;
+  }
+
+  it('creates missing parents, syncing the parent of each directory it created', () => {
     const directory = join(root, 'a', 'b', 'c');
-    makeDirectoryDurably(directory);
+    expect(directoriesSyncedBy(() => makeDirectoryDurably(directory))).toEqual([
+      join(root, 'a', 'b'),
+      join(root, 'a'),
+      root,
+    ]);
     expect(existsSync(directory)).toBe(true);
-    makeDirectoryDurably(directory);
-    expect(readdirSync(join(root, 'a'))).toEqual(['b']);
+  });
+
+  it('syncs the parent of a directory that exists: the run that made it may have crashed before that sync', () => {
+    const directory = join(root, 'made-by-a-crashed-run');
+    mkdirSync(directory);
+    expect(directoriesSyncedBy(() => makeDirectoryDurably(directory))).toEqual([root]);
+    expect(readdirSync(root)).toEqual(['made-by-a-crashed-run']);
   });
 });

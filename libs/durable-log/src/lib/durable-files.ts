@@ -86,13 +86,20 @@ export function syncDirectory(directory: string): void {
   }
 }
 
-/** Creates `directory` if missing, and syncs each parent whose entries changed so the new directories survive a crash. */
+/**
+ * Creates `directory` if missing, and syncs the parent of each directory it
+ * created, so they survive a crash. When `directory` exists already, its
+ * parent is synced all the same: the run that created it may have crashed
+ * before that sync, leaving its entry in the page cache only, and a power
+ * loss after this run trusted files in it would lose them all. (Ancestors
+ * such a run created besides cannot be told from older ones, so are not.)
+ */
 export function makeDirectoryDurably(directory: string): void {
-  const firstCreated = mkdirSync(directory, { recursive: true });
-  if (firstCreated === undefined) return;
-  for (let created = directory; ; created = dirname(created)) {
-    syncDirectory(dirname(created));
-    if (created === firstCreated) return;
+  // The first directory mkdir created, or `directory` itself when it existed: the highest whose parent is synced.
+  const syncedUpTo = mkdirSync(directory, { recursive: true }) ?? directory;
+  for (let child = directory; ; child = dirname(child)) {
+    syncDirectory(dirname(child));
+    if (child === syncedUpTo) return;
   }
 }
 
