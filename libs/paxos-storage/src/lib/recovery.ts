@@ -22,6 +22,7 @@ import {
   tempSuffix,
   type ScannedRecord,
 } from '@bulwark/durable-log';
+import { FailedPreconditionError } from '@bulwark/errors';
 import type { Snapshot } from '@bulwark/paxos';
 import { AcceptedCommands } from './accepted-commands';
 import {
@@ -124,6 +125,13 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
     };
   }
 
+  const walBytes = statSync(walPath).size;
+  if (walBytes > limits.walBytesMax) {
+    throw new FailedPreconditionError(
+      'walBytesMax',
+      `${walFileName} has ${walBytes} bytes, above the limit of ${limits.walBytesMax}; open with a larger walBytesMax`,
+    );
+  }
   const bytes = readFileSync(walPath);
   const walHeader = parseHeader(bytes, 'wal', walFileName);
   const walGeneration = walHeader.generation;
