@@ -896,3 +896,97 @@ describe('LockQuorum handover', () => {
     expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('bob:6:i1.2'));
   });
 });
+
+describe("LockQuorum renewals overlapping the waiter's other calls", () => {
+  const leaseMs = 5_000;
+  const claim = { owner: 'bob', ttlMs: 2_000 };
+
+  /** A server whose enqueues wait, while held() says so, until the promise it returns resolves. */
+  function enqueuesHeldBack(server: MemoryLockServer, held: () => Promise<void> | undefined): LockServer {
+    return intercept(server, 'enqueue', async (apply) => {
+      await held();
+      return apply();
+    });
+  }
+
+  it('takes back the entry a renewal makes behind the grant of a round that counted while it was out', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const { opened, open } = gate();
+    let renewing = false;
+    const quorum = quorumOn([enqueuesHeldBack(s1, () => (renewing ? opened : undefined)), s2, s3], clock, {
+      attemptPrefix: 'i1',
+    });
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, { claim });
+    renewing = true;
+    const renewal = quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim });
+    // Bob is first and the lock free: a round grants it to him everywhere before his renewal reaches s1.
+    expect(await quorum.tryAcquire('job', 'bob', 1_000, 'w-bob')).toMatchObject({ acquired: true });
+    open();
+    // s1 queues bob again, behind his own grant; the renewal comes back to find his place ended.
+    expect(await renewal).toMatchObject({ handed: undefined });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
+    // Nor is the place back: a handover to its claim is nobody's to take.
+    expect(quorum.acceptHandover('job', 'w-bob', 5n, 'i1.1', new Set(['s1', 's2', 's3']))).toBeUndefined();
+  });
+
+  it('takes the waiter out everywhere after a round that counted while a renewal came back', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    const grantAtS3 = gate();
+    const grantSent = gate();
+    const slowGrants = intercept(s3, 'grant', async (apply) => {
+      grantSent.open();
+      await grantAtS3.opened;
+      return apply();
+    });
+    const quorum = quorumOn([s1, s2, slowGrants], clock, { attemptPrefix: 'i1' });
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, { claim });
+    const round = quorum.tryAcquire('job', 'bob', 1_000, 'w-bob');
+    await grantSent.opened;
+    // s1 and s2 granted bob the lock; a renewal lands on them after that, queueing him behind his own grant.
+    await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim });
+    expect(await queuesOf([s1, s2], 'job')).toEqual(Array(2).fill({ head: 'w-bob', length: 1 }));
+    grantAtS3.open();
+    expect(await round).toMatchObject({ acquired: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await queuesOf(servers, 'job')).toEqual(Array(3).fill({ head: undefined, length: 0 }));
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('bob:1:i1.2'));
+  });
+
+  it('frees a handover a renewal found when the waiter leaves instead of taking it, naming its claim', async () => {
+    const { quorum, servers } = quorumOf(3);
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, { claim });
+    await quorum.release('job', 'alice', 1n);
+    const renewed = await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim });
+    expect(renewed).toMatchObject({ claimAttempt: 'i1.2', handed: { token: 2n } });
+    // Bob's wait ended as the renewal came back: he leaves, and the quorum no longer knows his place.
+    await quorum.leave('job', 'w-bob', renewed.claimAttempt);
+    expect(await holdersOf(servers, 'job')).toEqual(Array(3).fill('-'));
+  });
+
+  it('never lets a renewal that was out overwrite the new claim of a handover undone meanwhile', async () => {
+    const { servers, clock } = quorumOf(3);
+    const [s1, s2, s3] = servers as [MemoryLockServer, MemoryLockServer, MemoryLockServer];
+    let held: Promise<void> | undefined;
+    const quorum = quorumOn([s1, enqueuesHeldBack(s2, () => held), s3], clock, { attemptPrefix: 'i1' });
+    await quorum.tryAcquire('job', 'alice', 1_000);
+    const place = await quorum.enqueue('job', 'w-bob', leaseMs, { claim });
+    expect(place.claimAttempt).toBe('i1.2');
+    // Alice's release reaches s1 alone, which hands the lock to bob's claim there.
+    await s1.release('job', 'alice', 1n, undefined, { nextToken: 2n });
+    const { opened, open } = gate();
+    held = opened;
+    const renewal = quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim });
+    // While the renewal waits on s2, bob undoes that minority handover, under a new claim.
+    expect(await quorum.undoHandover('job', 'w-bob', 'bob', 2n, 'i1.2', new Set(['s1']))).toBe('i1.3');
+    open();
+    expect(await renewal).toMatchObject({ claimAttempt: 'i1.3', handed: undefined });
+    held = undefined;
+    expect(await quorum.enqueue('job', 'w-bob', leaseMs, { ticket: place.ticket, claim })).toMatchObject({
+      claimAttempt: 'i1.3',
+    });
+  });
+});
