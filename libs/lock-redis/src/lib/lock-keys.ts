@@ -60,6 +60,17 @@ export const serverMarkKey = `${keyPrefix}mark`;
  */
 export const serverSuspectKey = `${keyPrefix}suspect`;
 
+/**
+ * While an instance restores the server: a nonce of that restore, with a
+ * lease each of its steps renews. Every step and the final mark require it
+ * unchanged, so a restore whose target was emptied meanwhile (FLUSHALL:
+ * the nonce goes too) or taken over by another instance marks nothing.
+ */
+export const serverRestoringKey = `${keyPrefix}restoring`;
+
+/** A mark an operator sets by hand (README) to let a server count after a majority lost its data; taken as the server's own. */
+export const manualMarkValue = 'manual';
+
 /** Every key of every lock on a server matches this (SCAN MATCH); the mark keys do not. */
 export const lockKeysPattern = `${keyPrefix}{*`;
 

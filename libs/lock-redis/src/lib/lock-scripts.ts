@@ -267,48 +267,65 @@ return 1
 `;
 
 // Scripts that restore and mark a server (RedisLockServers): they take the
-// server's mark and suspect keys (serverMarkKey, serverSuspectKey), not a lock's.
+// server's mark, suspect and restoring keys (lock-keys.ts), not a lock's.
 
 /**
- * KEYS: the mark, then the lock keys to restore. ARGV: three per key, in
- * order: its kind ('counter' or 'holder'), its value on the server it was
- * read from, and for a holder the lease left there in ms ('' for a counter).
- * A counter is raised to the value (never lowered); a holder is written
- * with that lease unless the key holds a holder with a token at least as
- * high. Reply: 'marked' when the server has its mark (another instance
- * restored it meanwhile, and it may be serving: nothing is written),
- * otherwise how many keys were written.
+ * KEYS: the mark, the restoring key. ARGV: a nonce, the restore's lease ms.
+ * Reply: 'marked' (nothing to restore), 'busy' (another restore holds the
+ * restoring key) or 'begun' after writing the nonce there with that lease.
+ */
+export const beginRestoreScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'marked' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'busy' end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 'begun'
+`;
+
+/**
+ * KEYS: the mark, the restoring key, then the lock keys to restore. ARGV:
+ * the restore's nonce and lease ms, then three per lock key, in order: its
+ * kind ('counter' or 'holder'), its value on the server it was read from,
+ * and for a holder the lease left there in ms ('' for a counter). A counter
+ * is raised to the value (never lowered); a holder is written with that
+ * lease unless the key holds a holder with a token at least as high.
+ * Reply: 'marked' when the server has its mark (nothing written), 'lost'
+ * when the restoring key no longer holds the nonce (the server was emptied,
+ * or the restore's lease ran out: nothing written), else 'written' after
+ * renewing the restore's lease.
  */
 export const restoreScript = `${helpers}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'marked' end
-local written = 0
-for i = 2, #KEYS do
-  local kind, value, lease = ARGV[i * 3 - 5], ARGV[i * 3 - 4], ARGV[i * 3 - 3]
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'lost' end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+for i = 3, #KEYS do
+  local kind, value, lease = ARGV[i * 3 - 6], ARGV[i * 3 - 5], ARGV[i * 3 - 4]
   local current = redis.call('GET', KEYS[i])
   if kind == 'counter' then
-    if not current or not at_least(current, value) then
-      redis.call('SET', KEYS[i], value)
-      written = written + 1
-    end
+    if not current or not at_least(current, value) then redis.call('SET', KEYS[i], value) end
   elseif kind == 'holder' then
     local current_token = current and string.match(current, '^([0-9]+):')
     local token = string.match(value, '^([0-9]+):')
     if not token then error('the holder for ' .. KEYS[i] .. ' is not token:attempt:owner') end
     if not current_token or not at_least(current_token, token) then
       redis.call('SET', KEYS[i], value, 'PX', lease)
-      written = written + 1
     end
   else
     error('no restore of kind ' .. kind)
   end
 end
-return written
+return 'written'
 `;
 
-/** KEYS: the mark, the suspect key. ARGV: the server's run id. Marks the server (it counts again) and clears suspect. Reply: 1. */
+/**
+ * KEYS: the mark, the suspect key, the restoring key. ARGV: the server's
+ * run id, the restore's nonce. Marks the server (it counts again), clears
+ * suspect and ends the restore, if the restoring key still holds the
+ * nonce. Reply: 1 when marked, else 0.
+ */
 export const markRestoredScript = `
+if redis.call('GET', KEYS[3]) ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 return 1
 `;
 
@@ -324,13 +341,20 @@ return 1
 `;
 
 /**
- * KEYS: the mark, the suspect key. ARGV: the mark's value as read. Takes
- * the mark away, and leaves the suspect key, if the mark still has that
- * value (nobody restored the server meanwhile). Reply: 1 when taken, else 0.
+ * KEYS: the mark, the suspect key. ARGV: the mark's value as read, and
+ * what to do: 'suspect' takes the mark away and leaves the suspect key;
+ * 'adopt' replaces it with the run id in ARGV[3] (a mark an operator set by
+ * hand). Only if the mark still has that value (nobody restored the server
+ * meanwhile). Reply: 1 when done, else 0.
  */
-export const unmarkSuspectScript = `
+export const rewriteMarkScript = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], ARGV[1])
+if ARGV[2] == 'adopt' then
+  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[1])
+end
 return 1
 `;

@@ -26,7 +26,7 @@ import {
   type ServerRelease,
 } from '@bulwark/lock-core';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import {
   defaultConnectTimeoutMs,
@@ -43,7 +43,9 @@ import {
   parseToken,
   releasedChannel,
   restoredKindOf,
+  manualMarkValue,
   serverMarkKey,
+  serverRestoringKey,
   serverSuspectKey,
   type LockKeys,
   type RestoredKeyKind,
@@ -60,12 +62,13 @@ import {
   grantScript,
   inspectScript,
   leaveScript,
+  beginRestoreScript,
   markNewScript,
   markRestoredScript,
   refreshScript,
   releaseScript,
   restoreScript,
-  unmarkSuspectScript,
+  rewriteMarkScript,
   unmarkedErrorPrefix,
 } from './lock-scripts';
 import { configValueOf } from './redis-lock-events-parsing';
@@ -87,6 +90,10 @@ export interface RedisLockServerOptions {
 const defaultInFlightMax = 1_000;
 /** After a failed check of a connection's mark, the next try on the same connection. */
 const markCheckRetryMs = 1_000;
+/** A restore's hold on its server: renewed by each step, so another instance takes over within this of a restorer's death. */
+const restoreLeaseMs = 10_000;
+/** Checks of one connection read the mark again when another instance changed it meanwhile, up to this many times. */
+const markRereadsMax = 3;
 
 /** What the check of a connection found of the server's mark. */
 export interface ServerMark {
@@ -96,6 +103,8 @@ export interface ServerMark {
   readonly suspect: boolean;
   /** The server process's run id (INFO server): a mark records the one it was given under. */
   readonly runId: string;
+  /** The mark's value as read (or written since); undefined without one. */
+  readonly value: string | undefined;
 }
 
 /** One lock key as read from a server for a restore. */
@@ -158,6 +167,8 @@ export class RedisLockServer implements LockServer {
   private readonly markListeners = new Set<(mark: ServerMark | undefined) => void>();
   private readonly checkTimeoutMs: number;
   private markCheckRetry: NodeJS.Timeout | undefined;
+  /** The check's commands while the server has not answered them, timed out or not. */
+  private unansweredCheck: Promise<unknown> | undefined;
 
   constructor(options: RedisLockServerOptions) {
     this.id = options.id ?? `${options.host}:${options.port}`;
@@ -183,6 +194,7 @@ export class RedisLockServer implements LockServer {
     });
     redis.on('close', () => {
       clearTimeout(this.markCheckRetry);
+      this.unansweredCheck = undefined;
       this.setMark(undefined);
     });
     this.redis = redis;
@@ -348,29 +360,45 @@ export class RedisLockServer implements LockServer {
     return this.connection;
   }
 
-  /** One step of a SCAN over every lock key; cursor '0' starts and, when answered, ends. */
-  async scanLockKeys(cursor: string, timeoutMs: number): Promise<{ cursor: string; keys: string[] }> {
-    const [next, keys] = await this.direct('scan', timeoutMs, () =>
-      this.redis.scan(cursor, 'MATCH', lockKeysPattern, 'COUNT', restoreBatchKeys),
+  /** One step of a SCAN over every lock key, on connection only (a cursor means nothing to another process); cursor '0' starts and, when answered, ends. */
+  async scanLockKeys(
+    cursor: string,
+    connection: number,
+    timeoutMs: number,
+  ): Promise<{ cursor: string; keys: string[] }> {
+    const [next, keys] = await this.direct(
+      'scan',
+      timeoutMs,
+      () => this.redis.scan(cursor, 'MATCH', lockKeysPattern, 'COUNT', restoreBatchKeys),
+      connection,
     );
     return { cursor: next, keys };
   }
 
-  /** The counters and holders among keys, as this server has them; queues, their leases and claims are left out (waiters renew them). */
-  async readRestorable(keys: readonly string[], timeoutMs: number): Promise<RestorableKey[]> {
+  /**
+   * The counters and holders among keys, as this server has them, on
+   * connection only; queues, their leases and claims are left out (waiters
+   * renew them), and so is a key of another type (no script can use it).
+   */
+  async readRestorable(keys: readonly string[], connection: number, timeoutMs: number): Promise<RestorableKey[]> {
     const wanted = keys.flatMap((key) => {
       const kind = restoredKindOf(key);
       return kind === undefined ? [] : [{ key, kind }];
     });
     if (wanted.length === 0) return [];
-    const replies = await this.direct('read for a restore', timeoutMs, async () => {
-      const pipeline = this.redis.pipeline();
-      for (const { key, kind } of wanted) {
-        pipeline.get(key);
-        if (kind === 'holder') pipeline.pttl(key);
-      }
-      return (await pipeline.exec()) ?? [];
-    });
+    const replies = await this.direct(
+      'read for a restore',
+      timeoutMs,
+      async () => {
+        const pipeline = this.redis.pipeline();
+        for (const { key, kind } of wanted) {
+          pipeline.get(key);
+          if (kind === 'holder') pipeline.pttl(key);
+        }
+        return (await pipeline.exec()) ?? [];
+      },
+      connection,
+    );
     const restorable: RestorableKey[] = [];
     let reply = 0;
     const next = (): unknown => {
@@ -379,7 +407,13 @@ export class RedisLockServer implements LockServer {
       return value;
     };
     for (const { key, kind } of wanted) {
-      const value = next();
+      let value: unknown;
+      try {
+        value = next();
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('WRONGTYPE'))) throw error;
+        value = null;
+      }
       const leaseMs = kind === 'holder' ? next() : undefined;
       if (value === null) continue;
       if (typeof value !== 'string') throw this.unavailable(`read for a restore: ${key} is not a string`);
@@ -399,42 +433,70 @@ export class RedisLockServer implements LockServer {
   }
 
   /**
-   * Writes keys read from other servers here: counters raised to them,
-   * holders with their lease. Only on connection (a reconnection may be to a
-   * server that lost these writes) and only while the server has no mark.
-   * Resolves 'marked' when it had one (nothing written).
+   * Starts a restore of this server on connection: 'busy' while another
+   * instance's restore holds it, 'marked' when it needs none, else the
+   * restore's nonce, which every later step passes back.
    */
-  async restore(keys: readonly RestorableKey[], connection: number, timeoutMs: number): Promise<'marked' | 'written'> {
-    if (keys.length === 0) return 'written';
+  async beginRestore(connection: number, timeoutMs: number): Promise<{ nonce: string } | 'busy' | 'marked'> {
+    const nonce = randomBytes(12).toString('hex');
+    const reply = await this.direct(
+      'begin a restore',
+      timeoutMs,
+      () => this.redis.eval(beginRestoreScript, 2, serverMarkKey, serverRestoringKey, nonce, restoreLeaseMs),
+      connection,
+    );
+    if (reply === 'begun') return { nonce };
+    if (reply === 'marked') this.recheckMark();
+    return reply === 'busy' ? 'busy' : 'marked';
+  }
+
+  /**
+   * Writes keys read from other servers here, for the restore nonce began,
+   * on connection only: counters raised to them, holders with their lease.
+   * 'marked' when the server has its mark (restored by another instance:
+   * nothing written); UnavailableError when the restore was lost (the
+   * server emptied, or the restore's lease ran out).
+   */
+  async restore(
+    keys: readonly RestorableKey[],
+    nonce: string,
+    connection: number,
+    timeoutMs: number,
+  ): Promise<'marked' | 'written'> {
     const reply = await this.direct(
       'restore',
       timeoutMs,
       () =>
         this.redis.eval(
           restoreScript,
-          keys.length + 1,
+          keys.length + 2,
           serverMarkKey,
+          serverRestoringKey,
           ...keys.map(({ key }) => key),
+          nonce,
+          restoreLeaseMs,
           ...keys.flatMap(({ kind, value, leaseMs }) => [kind, value, leaseMs ?? '']),
         ),
       connection,
     );
+    if (reply === 'lost') throw this.unavailable(`restore: ${lostRestoreProblem}`);
     if (reply !== 'marked') return 'written';
     // Restored and marked by another instance: take the mark in.
     this.recheckMark();
     return 'marked';
   }
 
-  /** Marks the server restored (on connection only): its lock scripts run again. */
-  async markRestored(connection: number, timeoutMs: number): Promise<void> {
+  /** Marks the server restored by the restore nonce began, on connection only: its lock scripts run again. */
+  async markRestored(nonce: string, connection: number, timeoutMs: number): Promise<void> {
     const runId = this.mark?.runId ?? '';
-    await this.direct(
+    const marked = await this.direct(
       'mark',
       timeoutMs,
-      () => this.redis.eval(markRestoredScript, 2, serverMarkKey, serverSuspectKey, runId),
+      () => this.redis.eval(markRestoredScript, 3, serverMarkKey, serverSuspectKey, serverRestoringKey, runId, nonce),
       connection,
     );
-    this.setMark({ marked: true, suspect: false, runId });
+    if (marked !== 1) throw this.unavailable(`mark: ${lostRestoreProblem}`);
+    this.setMark({ marked: true, suspect: false, runId, value: runId });
   }
 
   /** Marks the server as one of a new cluster (on connection only), unless it has a mark or is suspect; true when marked now. */
@@ -446,20 +508,21 @@ export class RedisLockServer implements LockServer {
       () => this.redis.eval(markNewScript, 2, serverMarkKey, serverSuspectKey, runId),
       connection,
     );
-    if (marked === 1) this.setMark({ marked: true, suspect: false, runId });
+    if (marked === 1) this.setMark({ marked: true, suspect: false, runId, value: runId });
     // Marked by another instance meanwhile, or suspect: the check says which.
     else this.recheckMark();
     return marked === 1;
   }
 
-  /** Checks the mark again on the current connection (another instance may have marked the server). */
+  /** Checks the mark again on the current connection (another instance may have marked the server, or taken its mark). */
   recheckMark(): void {
     if (this.redis.status === 'ready') this.checkMark(this.connection);
   }
 
-  /** Whether the server has its mark now (a restore's sources are asked again once it has read them). */
-  async hasMark(timeoutMs: number): Promise<boolean> {
-    return (await this.direct('check the mark', timeoutMs, () => this.redis.exists(serverMarkKey))) === 1;
+  /** The mark's value now (undefined without one), on connection only: a restore's sources are asked again once read. */
+  async markValue(connection: number, timeoutMs: number): Promise<string | undefined> {
+    const value = await this.direct('read the mark', timeoutMs, () => this.redis.get(serverMarkKey), connection);
+    return value ?? undefined;
   }
 
   /** Closes the connection and stops reconnecting; calls fail from now on. */
@@ -539,7 +602,7 @@ export class RedisLockServer implements LockServer {
     const message = error instanceof Error ? error.message : String(error);
     if (message.startsWith(unmarkedErrorPrefix)) {
       // Another instance took the mark away (a restart without appendfsync always), or the data went (FLUSHALL).
-      if (this.mark?.marked) this.setMark({ ...this.mark, marked: false });
+      if (this.mark?.marked) this.setMark({ ...this.mark, marked: false, value: undefined });
       return this.unavailable(`${operation}: ${unmarkedProblem}`);
     }
     if (message.startsWith('NOSCRIPT')) {
@@ -557,6 +620,11 @@ export class RedisLockServer implements LockServer {
    */
   private checkMark(connection: number): void {
     clearTimeout(this.markCheckRetry);
+    // A server that hangs gets one check at a time, not one more each retry.
+    if (this.unansweredCheck) {
+      this.markCheckRetry = setTimeout(() => this.checkMark(connection), markCheckRetryMs);
+      return;
+    }
     this.readMark(connection)
       .then((mark) => {
         if (connection === this.connection) this.setMark(mark);
@@ -568,37 +636,65 @@ export class RedisLockServer implements LockServer {
       });
   }
 
-  private async readMark(connection: number): Promise<ServerMark> {
+  private async readMark(connection: number, rereads = 0): Promise<ServerMark> {
     const replies = await this.direct(
       'check the mark',
       this.checkTimeoutMs,
-      async () =>
-        (await this.redis
+      () => {
+        const sent = this.redis
           .pipeline()
           .get(serverMarkKey)
           .exists(serverSuspectKey)
           .info('server')
           .config('GET', 'appendonly')
           .config('GET', 'appendfsync')
-          .exec()) ?? [],
+          .exec()
+          .then((results) => results ?? []);
+        this.unansweredCheck = sent;
+        const answered = () => {
+          if (this.unansweredCheck === sent) this.unansweredCheck = undefined;
+        };
+        sent.then(answered, answered);
+        return sent;
+      },
       connection,
     );
     const [mark, suspect, info, appendonly, appendfsync] = replies.map(([error, value]) => (error ? error : value));
     const runId = typeof info === 'string' ? /^run_id:([0-9a-f]+)\r?$/m.exec(info)?.[1] : undefined;
     if (runId === undefined) throw new Error('INFO server named no run_id');
     if (mark !== null && typeof mark !== 'string') throw new Error(`${serverMarkKey} is not a string`);
+    const unmarked = { marked: false, suspect: suspect === 1, runId, value: undefined };
+    if (mark === null) return unmarked;
     // Unknown settings (CONFIG refused) count as not durable.
     const durable =
       configValueOf('appendonly', appendonly) === 'yes' && configValueOf('appendfsync', appendfsync) === 'always';
-    if (mark === null || durable || mark === runId) return { marked: mark !== null, suspect: suspect === 1, runId };
-    const taken = await this.direct(
-      'take the mark away',
+    if (mark !== manualMarkValue && (durable || mark === runId)) {
+      return { marked: true, suspect: false, runId, value: mark };
+    }
+    // A mark set by hand becomes this run's own (so a later restart is noticed); another run's, on a server
+    // that may forget its last writes in a crash, is taken away.
+    const adopt = mark === manualMarkValue;
+    const rewritten = await this.direct(
+      adopt ? 'adopt the mark set by hand' : 'take the mark away',
       this.checkTimeoutMs,
-      () => this.redis.eval(unmarkSuspectScript, 2, serverMarkKey, serverSuspectKey, mark),
+      () =>
+        this.redis.eval(
+          rewriteMarkScript,
+          2,
+          serverMarkKey,
+          serverSuspectKey,
+          mark,
+          adopt ? 'adopt' : 'suspect',
+          runId,
+        ),
       connection,
     );
-    // Not taken: someone restored and marked it meanwhile; read again.
-    return taken === 1 ? { marked: false, suspect: true, runId } : this.readMark(connection);
+    if (rewritten === 1) {
+      return adopt ? { marked: true, suspect: false, runId, value: runId } : { ...unmarked, suspect: true };
+    }
+    // Not rewritten: another instance changed the mark meanwhile; read again.
+    if (rereads >= markRereadsMax) throw new Error('the mark kept changing while checked');
+    return this.readMark(connection, rereads + 1);
   }
 
   private setMark(mark: ServerMark | undefined): void {
@@ -651,6 +747,9 @@ export class RedisLockServer implements LockServer {
 
 /** Keys per SCAN step and per restore script. */
 const restoreBatchKeys = 500;
+
+const lostRestoreProblem =
+  'the restore was lost (the server was emptied meanwhile, or the restore outlived its lease): it starts again';
 
 const unmarkedProblem =
   'the server has no mark (new, or it lost its data): it counts again once restored from a majority and marked';

@@ -12,12 +12,14 @@ import {
   type RedisServer,
 } from '@bulwark/testing';
 import { fenceKey, serverMarkKey, serverSuspectKey } from './lock-keys';
+import { RedisLockServer } from './redis-lock-server';
 import { RedisLockServers, type ServerMarkReport } from './redis-lock-servers';
 
 const timeoutMs = 2_000;
 const ttlMs = 60_000;
 
 const groups: RedisLockServers[] = [];
+const lockServers: RedisLockServer[] = [];
 const redisServers: RedisServer[] = [];
 let quorumCount = 0;
 
@@ -38,6 +40,13 @@ async function startFleet(options: { everysec?: number[] } = {}): Promise<Fleet>
     ),
   );
   redisServers.push(...redis);
+  const fleet = groupOver(redis);
+  await allMarked(fleet.group);
+  return fleet;
+}
+
+/** A RedisLockServers over redis, as one lock-service instance keeps them, with its reports. */
+function groupOver(redis: RedisServer[]): Fleet {
   const reports: ServerMarkReport[] = [];
   const watchers = new Set<(report: ServerMarkReport) => void>();
   const group = new RedisLockServers({
@@ -49,7 +58,6 @@ async function startFleet(options: { everysec?: number[] } = {}): Promise<Fleet>
     },
   });
   groups.push(group);
-  await allMarked(group);
   return {
     redis,
     group,
@@ -99,6 +107,7 @@ async function rawGet(server: RedisServer, key: string): Promise<string | null> 
 
 afterAll(async () => {
   await Promise.all(groups.map((group) => group.close()));
+  await Promise.all(lockServers.map((server) => server.close()));
   await closeRedisClients();
   await Promise.all(redisServers.map((server) => server.remove()));
   await killAllProcesses();
@@ -192,6 +201,74 @@ describe('a server that lost its data', () => {
   });
 });
 
+describe('a new cluster, as another instance sees it', () => {
+  it('is not started while a marked server is away, though the others answer without their data', async () => {
+    const fleet = await startFleet();
+    const [s1, s2, s3] = fleet.redis as [RedisServer, RedisServer, RedisServer];
+    tokenOf(await fleet.instance().tryAcquire('census', 'alice', ttlMs));
+    await s3.kill();
+    for (const server of [s1, s2]) await server.loseData();
+    for (const server of [s1, s2]) await server.restart();
+    // A lock-service instance started now never saw them marked.
+    const newcomer = groupOver(fleet.redis);
+    const waiting = newcomer.reported((report) => report.kind === 'waiting' && report.servers.length === 2);
+    expect(await waiting).toMatchObject({ servers: ['redis-1', 'redis-2'], lost: false });
+    expect(newcomer.reports.filter((report) => report.kind === 'new-cluster')).toEqual([]);
+    await expect(newcomer.instance().tryAcquire('census', 'bob', ttlMs)).rejects.toBeInstanceOf(UnavailableError);
+    for (const server of [s1, s2]) expect(await rawGet(server, serverMarkKey)).toBeNull();
+  });
+});
+
+describe('a restore, step by step', () => {
+  it('marks nothing once its target was emptied under it, and one restore runs at a time', async () => {
+    const [redis] = await Promise.all([startRedisServer()]);
+    redisServers.push(redis);
+    // A lone server, with nobody to restore it but this test.
+    const target = new RedisLockServer({ host: '127.0.0.1', port: redis.port });
+    lockServers.push(target);
+    await target.waitUntilConnected(timeoutMs);
+    expect(target.checkedMark).toMatchObject({ marked: false });
+    const connection = target.connectionNumber;
+    const begun = await target.beginRestore(connection, timeoutMs);
+    if (typeof begun === 'string') throw new Error(`not begun: ${begun}`);
+    expect(await target.beginRestore(connection, timeoutMs)).toBe('busy');
+    const fence = (name: string) => ({ key: fenceKey(name), kind: 'counter' as const, value: '7' });
+    expect(await target.restore([fence('a')], begun.nonce, connection, timeoutMs)).toBe('written');
+    await connectRedisClient(redis).flushall();
+    await expect(target.restore([fence('b')], begun.nonce, connection, timeoutMs)).rejects.toThrow(/restore was lost/);
+    await expect(target.markRestored(begun.nonce, connection, timeoutMs)).rejects.toThrow(/restore was lost/);
+    expect(await rawGet(redis, serverMarkKey)).toBeNull();
+    expect(await rawGet(redis, fenceKey('b'))).toBeNull();
+  });
+
+  it('reads a source only on the connection it checked', async () => {
+    const [redis] = await Promise.all([startRedisServer()]);
+    redisServers.push(redis);
+    const source = new RedisLockServer({ host: '127.0.0.1', port: redis.port });
+    lockServers.push(source);
+    await source.waitUntilConnected(timeoutMs);
+    const connection = source.connectionNumber;
+    await redis.kill();
+    await redis.restart();
+    await source.waitUntilConnected(timeoutMs);
+    await expect(source.scanLockKeys('0', connection, timeoutMs)).rejects.toThrow(/reconnected since/);
+    await expect(source.markValue(connection, timeoutMs)).rejects.toThrow(/reconnected since/);
+  });
+
+  it('goes on, rather than rescan forever, when a source turns out to have lost its mark', async () => {
+    const fleet = await startFleet();
+    const [s1, s2] = fleet.redis as [RedisServer, RedisServer];
+    tokenOf(await fleet.instance().tryAcquire('quiet', 'alice', ttlMs));
+    // s2 is emptied with no lock traffic to notice; then s1 loses its data.
+    await connectRedisClient(s2).flushall();
+    const lost = fleet.reported((report) => report.kind === 'waiting' && report.lost);
+    await s1.loseData();
+    await s1.restart();
+    expect(await lost).toMatchObject({ servers: ['redis-1', 'redis-2'] });
+    expect(fleet.reports.filter((report) => report.kind === 'restoring').length).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('a server without appendfsync always', () => {
   it('loses its mark when it restarts (it may have forgotten its last writes) and is restored before it counts', async () => {
     const fleet = await startFleet({ everysec: [0] });
@@ -209,6 +286,18 @@ describe('a server without appendfsync always', () => {
     expect(markAfter).not.toBe(markBefore);
     expect(await rawGet(s1, serverSuspectKey)).toBeNull();
     expect(await rawGet(s1, fenceKey('journal'))).toBe(String(token));
+  });
+
+  it('counts again with a mark set by hand after a majority restarted, and takes that mark as its own', async () => {
+    const fleet = await startFleet({ everysec: [0, 1, 2] });
+    const lost = fleet.reported((report) => report.kind === 'waiting' && report.lost);
+    for (const server of fleet.redis) await server.kill();
+    for (const server of fleet.redis) await server.restart();
+    await lost;
+    for (const server of fleet.redis) await connectRedisClient(server).set(serverMarkKey, 'manual');
+    await allMarked(fleet.group);
+    for (const server of fleet.redis) expect(await rawGet(server, serverMarkKey)).toMatch(/^[0-9a-f]{40}$/);
+    tokenOf(await fleet.instance().tryAcquire('after-override', 'alice', ttlMs));
   });
 
   it('keeps its mark across a restart with appendfsync always', async () => {

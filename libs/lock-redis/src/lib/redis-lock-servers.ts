@@ -8,8 +8,9 @@ import { UnavailableError } from '@bulwark/errors';
 import { planMarks, type MarkPlan, type ServerMarkView } from './server-marks';
 import { RedisLockServer, type RedisLockServerOptions, type ServerMark } from './redis-lock-server';
 
-/** After a plan that waits or a restore that failed, the next try while a server still lacks its mark. */
-const retryMs = 1_000;
+/** After a plan that waits or a restore that failed, the next try while a server still lacks its mark: doubling from the least to the most. */
+const retryMsMin = 500;
+const retryMsMax = 5_000;
 
 export type ServerMarkReport =
   | { readonly kind: 'new-cluster'; readonly servers: readonly string[] }
@@ -25,14 +26,11 @@ export interface RedisLockServersOptions {
   readonly reconnectDelayMsMax?: number;
   /** How long one call of a restore to one server may take. */
   readonly callTimeoutMs?: number;
-  /** How long after start a new cluster waits for every server to answer before it starts with a majority. */
-  readonly newClusterWaitMs?: number;
   /** Told of new clusters, restores and servers left out; a 'waiting' report only when its reason changes. */
   readonly onReport?: (report: ServerMarkReport) => void;
 }
 
 const defaultCallTimeoutMs = 2_000;
-const defaultNewClusterWaitMs = 2_000;
 
 export class RedisLockServers {
   readonly servers: readonly RedisLockServer[];
@@ -44,9 +42,8 @@ export class RedisLockServers {
   private settleAgain = false;
   private retry: NodeJS.Timeout | undefined;
   private lastWaitReason: string | undefined;
+  private retryMs = retryMsMin;
   private closed = false;
-  /** Until it fires, servers that have not answered yet may still: a new cluster waits for them. */
-  private newClusterWait: NodeJS.Timeout | undefined;
 
   constructor(options: RedisLockServersOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? defaultCallTimeoutMs;
@@ -59,10 +56,6 @@ export class RedisLockServers {
           reconnectDelayMsMax: options.reconnectDelayMsMax,
         }),
     );
-    this.newClusterWait = setTimeout(() => {
-      this.newClusterWait = undefined;
-      this.settle();
-    }, options.newClusterWaitMs ?? defaultNewClusterWaitMs);
     for (const server of this.servers) {
       this.stopListening.push(
         server.onMarkChange((mark) => {
@@ -100,7 +93,6 @@ export class RedisLockServers {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
-    clearTimeout(this.newClusterWait);
     for (const stop of this.stopListening) stop();
     await Promise.all(this.servers.map((server) => server.close()));
     await this.settling;
@@ -118,8 +110,10 @@ export class RedisLockServers {
       do {
         this.settleAgain = false;
         const views = this.servers.map((server) => this.viewOf(server));
-        const done = await this.carryOut(planMarks(views, this.newClusterWait !== undefined));
-        if (!done && !this.settleAgain && !this.closed) this.retry = setTimeout(() => this.retrySettle(), retryMs);
+        const done = await this.carryOut(planMarks(views));
+        // Back off while a server stays without its mark: a restore that keeps failing rescans its sources.
+        this.retryMs = done ? retryMsMin : Math.min(this.retryMs * 2, retryMsMax);
+        if (!done && !this.settleAgain && !this.closed) this.retry = setTimeout(() => this.retrySettle(), this.retryMs);
       } while (this.settleAgain && !this.closed);
     })().finally(() => {
       this.settling = undefined;
@@ -173,10 +167,8 @@ export class RedisLockServers {
         for (const target of plan.targets) {
           if (this.closed) return false;
           try {
-            await this.restore(
-              this.serverOf(target),
-              plan.sources.map((id) => this.serverOf(id)),
-            );
+            // Not done while another instance restores it: its mark is checked again at the retry.
+            if (!(await this.restore(this.serverOf(target), plan.sources))) done = false;
           } catch (error) {
             done = false;
             this.onReport({
@@ -192,33 +184,44 @@ export class RedisLockServers {
   }
 
   /**
-   * Copies every counter and holder from each source to target, then marks
-   * target, all on the connection it was checked on. The sources must still
-   * have their mark once read: one that lost it meanwhile may have given
-   * less than it held.
+   * Copies every counter and holder from a majority of marked sources to
+   * target, then marks target. Every read of a source is on the connection
+   * its mark was checked on, and its mark must read the same once all is
+   * read (a source that restarted or lost its mark meanwhile may have given
+   * less than it held); every write to target is on its checked connection
+   * and under the restore's nonce, which an emptied target no longer has.
    */
-  private async restore(target: RedisLockServer, sources: readonly RedisLockServer[]): Promise<void> {
+  private async restore(target: RedisLockServer, sourceIds: readonly string[]): Promise<boolean> {
     const connection = target.connectionNumber;
-    const ids = sources.map((source) => source.id);
+    const sources = sourceIds.slice(0, this.majority).map((id) => {
+      const source = this.serverOf(id);
+      return { source, connection: source.connectionNumber, mark: source.checkedMark?.value };
+    });
+    const ids = sources.map(({ source }) => source.id);
+    const begun = await target.beginRestore(connection, this.callTimeoutMs);
+    if (begun === 'marked') return true;
+    if (begun === 'busy') return false;
     this.onReport({ kind: 'restoring', server: target.id, sources: ids });
     let keys = 0;
-    for (const source of sources) {
+    for (const { source, connection: sourceConnection } of sources) {
       let cursor = '0';
       do {
-        const step = await source.scanLockKeys(cursor, this.callTimeoutMs);
+        const step = await source.scanLockKeys(cursor, sourceConnection, this.callTimeoutMs);
         cursor = step.cursor;
-        const restorable = await source.readRestorable(step.keys, this.callTimeoutMs);
-        if ((await target.restore(restorable, connection, this.callTimeoutMs)) === 'marked') return;
+        const restorable = await source.readRestorable(step.keys, sourceConnection, this.callTimeoutMs);
+        if ((await target.restore(restorable, begun.nonce, connection, this.callTimeoutMs)) === 'marked') return true;
         keys += restorable.length;
       } while (cursor !== '0');
     }
-    const stillMarked = await Promise.all(sources.map((source) => source.hasMark(this.callTimeoutMs)));
-    const unmarked = sources.filter((_, index) => !stillMarked[index]).map((source) => source.id);
-    if (unmarked.length > 0) {
-      throw new UnavailableError(`sources ${unmarked.join(', ')} lost their mark while read; restoring again`);
+    for (const { source, connection: sourceConnection, mark } of sources) {
+      if (mark === undefined || (await source.markValue(sourceConnection, this.callTimeoutMs)) !== mark) {
+        source.recheckMark();
+        throw new UnavailableError(`source ${source.id} lost or changed its mark while read; restoring again`);
+      }
     }
-    await target.markRestored(connection, this.callTimeoutMs);
+    await target.markRestored(begun.nonce, connection, this.callTimeoutMs);
     this.onReport({ kind: 'restored', server: target.id, keys, sources: ids });
+    return true;
   }
 
   private serverOf(id: string): RedisLockServer {

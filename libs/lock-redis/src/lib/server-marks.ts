@@ -21,12 +21,14 @@
 // order); queue entries are not copied: their waiters renew them within a
 // second, and until then a waiter queued on this server alone may be passed.
 //
-// A new cluster: servers without a mark may be marked afresh only when none
-// of those that answer has one, none was taken away as suspect, this process
-// never saw any of them marked, and a majority answers: had a majority lost
-// its data there would be no way to know the tokens it gave anyway. When so
-// many servers lost their mark that the rest cannot make a majority, they
-// stay out (lost) until an operator acts.
+// A new cluster: servers are marked afresh only when every one of them
+// answers without a mark, none was taken away as suspect and this process
+// never saw any of them marked. A majority is not enough: a marked server
+// that is away while the others lost their data would make a new cluster
+// of them, and the tokens start again. When so many servers lost their mark
+// that the rest cannot make a majority, they stay out (lost) until an
+// operator acts. A cluster whose every server lost its data looks new: no
+// one can know the tokens it gave.
 export interface ServerMarkView {
   readonly id: string;
   /** Connected, and the connection's check answered. */
@@ -49,12 +51,7 @@ export type MarkPlan =
   /** Servers without their mark that cannot be restored yet, and why; lost when a majority lost its data. */
   | { readonly kind: 'wait'; readonly targets: readonly string[]; readonly reason: string; readonly lost: boolean };
 
-/**
- * allMayAnswer: servers that have not answered yet may still (shortly after
- * start): a new cluster then waits for all of them, so that none of its
- * servers is taken for one that lost its data and restored.
- */
-export function planMarks(views: readonly ServerMarkView[], allMayAnswer = false): MarkPlan {
+export function planMarks(views: readonly ServerMarkView[]): MarkPlan {
   const majority = Math.floor(views.length / 2) + 1;
   const checked = views.filter((view) => view.checked);
   const targets = checked.filter((view) => !view.marked).map((view) => view.id);
@@ -82,19 +79,11 @@ export function planMarks(views: readonly ServerMarkView[], allMayAnswer = false
       lost: false,
     };
   }
-  if (checked.length < majority) {
+  if (checked.length < views.length) {
     return {
       kind: 'wait',
       targets,
-      reason: `only ${checked.length} of ${views.length} servers answer: a new cluster starts once a majority (${majority}) does`,
-      lost: false,
-    };
-  }
-  if (allMayAnswer && checked.length < views.length) {
-    return {
-      kind: 'wait',
-      targets,
-      reason: `${checked.length} of ${views.length} servers answer: a new cluster waits a moment for the others`,
+      reason: `${checked.length} of ${views.length} servers answer: a new cluster starts once all of them do`,
       lost: false,
     };
   }
