@@ -217,37 +217,6 @@ describe('scanLog', () => {
     }
   });
 
-  describe('a complete last record zero from some byte to the end of the file', () => {
-    const bigPayload = new Uint8Array(1500).fill(7);
-    const withBigLast = concat(log, frameRecord(bigPayload, { salt: file.salt, offset: log.length }));
-    const zeroFrom = (from: number) => {
-      const bytes = withBigLast.slice();
-      bytes.fill(0, from);
-      return bytes;
-    };
-    const lastBoundary = 1536;
-
-    it('is dropped when the zeros run from a sector boundary inside it: sectors the append never wrote', () => {
-      expect(log.length).toBeLessThan(512);
-      expect(withBigLast.length).toBeGreaterThan(lastBoundary);
-      // Zeros from 1000 hold zeros from 1024: the written sector before it may end in zeros of its own.
-      for (const from of [512, 1000, 1024, lastBoundary]) {
-        expect(scanLog(zeroFrom(from), layout, payloadBytesMax * 2, 'log')).toEqual({
-          records: starts.map((offset, index) => ({ offset, payload: payloads[index] })),
-          validBytes: log.length,
-        });
-      }
-    });
-
-    it('is refused when no sector boundary lies among the zeros: a written sector cannot be told from a damaged one', () => {
-      for (const from of [lastBoundary + 1, withBigLast.length - 1]) {
-        expect(() => scanLog(zeroFrom(from), layout, payloadBytesMax * 2, 'log')).toThrow(
-          /checksum mismatch in the last record, which is complete/,
-        );
-      }
-    });
-  });
-
   it('refuses a complete last record failing its checksum: it may have been acknowledged', () => {
     const damaged = log.slice();
     damaged[log.length - 1] = (damaged[log.length - 1] as number) ^ 1;

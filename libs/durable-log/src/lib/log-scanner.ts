@@ -3,14 +3,12 @@
 // that were acknowledged). Every append is fsynced before the next begins,
 // so only the last record can be torn; damage anywhere else refuses.
 //
-// A torn append leaves its record cut short (the file ends inside it), or
-// zero from a sector boundary on (the file's new size reached the disk,
-// some of its sectors did not), or not there at all (only zero bytes where
-// the file grew). Anything else that is not a valid record, notably a
-// complete record failing its checksum otherwise, is refused even at the end
-// of the file: that record may have been acknowledged, and dropping it could
-// break a promise, an accept or an entry that peers rely on. README.md lists
-// what cannot be told apart.
+// A torn append leaves its record cut short (the file ends inside it) or
+// not there at all (only zero bytes where the file grew). Anything else
+// that is not a valid record, notably a complete record failing its
+// checksum, is refused even at the end of the file: that record may have
+// been acknowledged, and dropping it could break a promise, an accept or an
+// entry that peers rely on. README.md lists what cannot be told apart.
 import type { FileHeader } from './file-header';
 import {
   checksumHoldsWithLength,
@@ -36,9 +34,6 @@ export interface ScannedLog {
   validBytes: number;
 }
 
-/** The unit a disk writes whole: sectors of an append that never reached the disk leave zeros from a multiple of it. */
-const sectorBytes = 512;
-
 /** Checksummed bytes the search for intact records may spend, per byte of tail, beyond a fixed MiB. */
 const searchBytesPerTailByte = 16;
 const searchBytesBase = 1024 * 1024;
@@ -46,19 +41,6 @@ const searchBytesBase = 1024 * 1024;
 function zeroFrom(bytes: Uint8Array, offset: number): boolean {
   for (let index = offset; index < bytes.length; index++) if (bytes[index] !== 0) return false;
   return true;
-}
-
-/**
- * Whether the record at `offset`, the last, is zero from a sector boundary
- * inside it to the end of the file: what an append leaves whose new file
- * size reached the disk but whose last sectors did not. The zeros may begin
- * before that boundary, in the last sector that was written.
- */
-function zeroFromSectorBoundaryInside(bytes: Uint8Array, offset: number): boolean {
-  let zerosStart = bytes.length;
-  while (zerosStart > offset && bytes[zerosStart - 1] === 0) zerosStart--;
-  const boundary = Math.ceil(zerosStart / sectorBytes) * sectorBytes;
-  return boundary > offset && boundary < bytes.length;
 }
 
 type IntactRecordSearch = { kind: 'found'; offset: number } | { kind: 'none' } | { kind: 'over-budget' };
@@ -135,19 +117,15 @@ function tornUnlessComplete(
   }
 }
 
-/**
- * A complete record failing its checksum: torn when it is the last and zero
- * from a sector boundary inside it on (unless intact records follow it,
- * which a damaged length leaves); corruption otherwise.
- */
-function tornUnlessDamaged(
+/** A complete record failing its checksum: always corruption; the search only says which damage is likelier. */
+function checksumMismatch(
   bytes: Uint8Array,
   offset: number,
   end: number,
   payloadBytesMax: number,
   salt: bigint | undefined,
   file: string,
-): void {
+): never {
   if (end !== bytes.length) {
     throw new StorageCorruptionError(
       file,
@@ -163,7 +141,6 @@ function tornUnlessDamaged(
       `record checksum mismatch, yet intact records follow from byte ${search.offset}: a damaged length, not a torn last write`,
     );
   }
-  if (zeroFromSectorBoundaryInside(bytes, offset)) return;
   throw new StorageCorruptionError(
     file,
     offset,
@@ -172,14 +149,12 @@ function tornUnlessDamaged(
 }
 
 /**
- * The records of a file (`bytes`, from its start) after its header. Torn,
- * and so dropped, is only a tail after the last valid record that is all
- * zero bytes (the file grew but the data never reached the disk, or was
- * preallocated); or one record the file ends inside of, or one reaching
- * the end of the file that fails its checksum and is zero from a sector
- * boundary inside it on, when neither its checksum (with its length taken
- * as the rest of the file) nor intact records after it show a damaged
- * length instead. Anything else that is not a valid record is corruption.
+ * The records of a file (`bytes`, from its start) after its header. Torn, and so dropped, is only a tail after
+ * the last valid record that is all zero bytes (the file grew but the data
+ * never reached the disk, or was preallocated), or one record the file ends
+ * inside of when neither its checksum (with its length taken as the rest of
+ * the file) nor intact records after it show a damaged length instead.
+ * Anything else that is not a valid record is corruption.
  */
 export function scanLog(bytes: Uint8Array, layout: RecordsLayout, payloadBytesMax: number, file: string): ScannedLog {
   const { salt } = layout;
@@ -202,8 +177,7 @@ export function scanLog(bytes: Uint8Array, layout: RecordsLayout, payloadBytesMa
           `record length ${record.length} is above the limit of ${payloadBytesMax}`,
         );
       case 'checksum-mismatch':
-        tornUnlessDamaged(bytes, offset, record.end, payloadBytesMax, salt, file);
-        return { records, validBytes: offset };
+        return checksumMismatch(bytes, offset, record.end, payloadBytesMax, salt, file);
       case 'cut-off':
         tornUnlessComplete(bytes, offset, record, payloadBytesMax, salt, file);
         return { records, validBytes: offset };

@@ -106,26 +106,6 @@ describe('torn last record', () => {
     expect(await recoveredState(directory)).toEqual(await modelOf(acknowledged));
   });
 
-  it('is dropped when complete in length but zero from a sector boundary on: sectors the append never wrote', async () => {
-    const directory = temporaryDirectory();
-    await persistAll(directory, acknowledged);
-    const lastStart = fileBytes(walPath(directory));
-    await persistAll(directory, [batch({ entries: [entry(6n, 1n, 'a command across sectors '.repeat(60))] })]);
-    const bytes = readBytes(walPath(directory));
-    const expected = await modelOf(acknowledged);
-    const firstBoundary = Math.ceil((lastStart + 1) / 512) * 512;
-    expect(firstBoundary + 512).toBeLessThan(bytes.length);
-    for (const boundary of [firstBoundary, firstBoundary + 512]) {
-      const partlyWritten = bytes.slice();
-      partlyWritten.fill(0, boundary);
-      writeBytes(walPath(directory), partlyWritten);
-      const { storage, recovered, report } = open(directory);
-      await storage.close();
-      expect(recovered).toEqual(expected);
-      expect(report.tornTailBytes).toBe(bytes.length - lastStart);
-    }
-  });
-
   it('is dropped when only zero bytes follow the last record (the file grew, its data never landed)', async () => {
     const { bytes, recordStarts } = await walWithLastGroup();
     const directory = temporaryDirectory();
