@@ -106,27 +106,6 @@ describe('FilePaxosStorage bounds', () => {
     expect(() => FilePaxosStorage.open(directory, { recordBytesMax: 0 })).toThrow(/options.recordBytesMax/);
     expect(() => FilePaxosStorage.open(directory, { snapshotBytesMax: 2 ** 31 })).toThrow(InvalidArgumentError);
     expect(() => FilePaxosStorage.open(directory, { walCompactionBytes: 1.5 })).toThrow(InvalidArgumentError);
-    expect(() => FilePaxosStorage.open(directory, { walBytesMax: 2 ** 30 + 1 })).toThrow(/options.walBytesMax/);
-  });
-
-  it('refuses at open a WAL above walBytesMax, naming the limit, before reading it whole', () => {
-    const directory = temporaryDirectory();
-    persistAll(directory, logOf(3));
-    const walBytes = fileBytes(walPath(directory));
-    const limits = { walBytesMax: walBytes - 1, walCompactionBytes: 32, recordBytesMax: 64 };
-    expect(() => FilePaxosStorage.open(directory, limits)).toThrow(FailedPreconditionError);
-    expect(() => FilePaxosStorage.open(directory, limits)).toThrow(
-      `walBytesMax: paxos.wal has ${walBytes} bytes, above the limit of ${walBytes - 1}; open with a larger walBytesMax`,
-    );
-    expect(recoveredState(directory, { ...limits, walBytesMax: walBytes })).toEqual(modelState(logOf(3)));
-  });
-
-  it('rejects a walBytesMax below what the WAL may reach before a compaction, which it could not reopen', () => {
-    const limits = { walCompactionBytes: 4096, recordBytesMax: 1024 };
-    expect(() => FilePaxosStorage.open(temporaryDirectory(), { ...limits, walBytesMax: 4096 + 1024 + 7 })).toThrow(
-      /^options.walBytesMax: must be at least walCompactionBytes \+ recordBytesMax \+ 8 = 5128/,
-    );
-    FilePaxosStorage.open(temporaryDirectory(), { ...limits, walBytesMax: 4096 + 1024 + 8 }).storage.close();
   });
 
   it('refuses to append once closed', () => {

@@ -22,7 +22,6 @@ import {
   tempSuffix,
   type ScannedRecord,
 } from '@bulwark/durable-log';
-import { FailedPreconditionError } from '@bulwark/errors';
 import type { Snapshot } from '@bulwark/paxos';
 import { AcceptedCommands } from './accepted-commands';
 import {
@@ -125,13 +124,6 @@ export function readStoredState(directory: string, limits: StorageLimits): Store
     };
   }
 
-  const walBytes = statSync(walPath).size;
-  if (walBytes > limits.walBytesMax) {
-    throw new FailedPreconditionError(
-      'walBytesMax',
-      `${walFileName} has ${walBytes} bytes, above the limit of ${limits.walBytesMax}; open with a larger walBytesMax`,
-    );
-  }
   const bytes = readFileSync(walPath);
   const walHeader = parseHeader(bytes, 'wal', walFileName);
   const walGeneration = walHeader.generation;

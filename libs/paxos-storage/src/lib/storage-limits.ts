@@ -1,5 +1,4 @@
 // The stated bounds of FilePaxosStorage, checked once when it opens.
-import { recordHeaderBytes } from '@bulwark/durable-log';
 import { InvalidArgumentError } from '@bulwark/errors';
 
 export interface FilePaxosStorageOptions {
@@ -14,15 +13,6 @@ export interface FilePaxosStorageOptions {
    * the WAL has doubled, which keeps rewrites amortised O(1) per append.
    */
   walCompactionBytes?: number;
-  /**
-   * Largest WAL file: open reads it whole, so a larger one is refused with
-   * FailedPreconditionError naming this option, before it is read. At least
-   * walCompactionBytes + recordBytesMax + 8, the most the WAL reaches before
-   * a compaction while the live state is below half of walCompactionBytes,
-   * so the store never writes a WAL it refuses to reopen (a larger live
-   * state is the runner's to bound); default 256 MiB.
-   */
-  walBytesMax?: number;
   /**
    * Most appendAsync calls not yet settled (the one being written included);
    * one more is rejected with ResourceExhaustedError, before anything is
@@ -42,7 +32,6 @@ export const defaultStorageLimits: StorageLimits = {
   recordBytesMax: 64 * mebibyte,
   snapshotBytesMax: 256 * mebibyte,
   walCompactionBytes: 64 * mebibyte,
-  walBytesMax: 256 * mebibyte,
   pendingAppendsMax: 1024,
 };
 
@@ -51,7 +40,6 @@ export function resolveStorageLimits(options: FilePaxosStorageOptions): StorageL
     recordBytesMax: options.recordBytesMax ?? defaultStorageLimits.recordBytesMax,
     snapshotBytesMax: options.snapshotBytesMax ?? defaultStorageLimits.snapshotBytesMax,
     walCompactionBytes: options.walCompactionBytes ?? defaultStorageLimits.walCompactionBytes,
-    walBytesMax: options.walBytesMax ?? defaultStorageLimits.walBytesMax,
     pendingAppendsMax: options.pendingAppendsMax ?? defaultStorageLimits.pendingAppendsMax,
   };
   for (const [name, value] of Object.entries(limits)) {
@@ -61,14 +49,6 @@ export function resolveStorageLimits(options: FilePaxosStorageOptions): StorageL
         `must be an integer from 1 to ${limitBytesCeiling}, got ${value}`,
       );
     }
-  }
-  // A compaction starts once an append takes the WAL to walCompactionBytes: one more record at most.
-  const walBytesBeforeCompactionMax = limits.walCompactionBytes + limits.recordBytesMax + recordHeaderBytes;
-  if (limits.walBytesMax < walBytesBeforeCompactionMax) {
-    throw new InvalidArgumentError(
-      'options.walBytesMax',
-      `must be at least walCompactionBytes + recordBytesMax + ${recordHeaderBytes} = ${walBytesBeforeCompactionMax}, the most the WAL reaches before a compaction, got ${limits.walBytesMax}`,
-    );
   }
   return limits;
 }
