@@ -125,4 +125,21 @@ describe('makeDirectoryDurably', () => {
     expect(directoriesSyncedBy(() => makeDirectoryDurably(directory))).toEqual([root]);
     expect(readdirSync(root)).toEqual(['made-by-a-crashed-run']);
   });
+
+  it('uses a directory that exists under a parent it may not read (mode 0711), but not one it created there', () => {
+    const existing = join(root, 'existing');
+    mkdirSync(existing);
+    const { openSync: realOpenSync } = fs;
+    const open = jest.spyOn(fs, 'openSync').mockImplementation((...args: Parameters<typeof openSync>) => {
+      if (String(args[0]) === root)
+        throw Object.assign(new Error(`EACCES: permission denied, open '${root}'`), { code: 'EACCES' });
+      return realOpenSync(...args);
+    });
+    try {
+      expect(() => makeDirectoryDurably(existing)).not.toThrow();
+      expect(() => makeDirectoryDurably(join(root, 'new'))).toThrow(/EACCES/);
+    } finally {
+      open.mockRestore();
+    }
+  });
 });

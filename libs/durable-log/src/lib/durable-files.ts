@@ -95,12 +95,26 @@ export function syncDirectory(directory: string): void {
  * such a run created besides cannot be told from older ones, so are not.)
  */
 export function makeDirectoryDurably(directory: string): void {
-  // The first directory mkdir created, or `directory` itself when it existed: the highest whose parent is synced.
-  const syncedUpTo = mkdirSync(directory, { recursive: true }) ?? directory;
+  const created = mkdirSync(directory, { recursive: true });
+  if (created === undefined) {
+    // A parent this process may not read (mode 0711) was never needed to use a directory that exists.
+    try {
+      syncDirectory(dirname(directory));
+    } catch (error) {
+      if (!isPermissionError(error)) throw error;
+    }
+    return;
+  }
+  // Created: every parent up to the first directory mkdir made must be synced, or the directories may vanish.
   for (let child = directory; ; child = dirname(child)) {
     syncDirectory(dirname(child));
-    if (child === syncedUpTo) return;
+    if (child === created) return;
   }
+}
+
+function isPermissionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
 }
 
 /** Writes `chunks` to `name.tmp`, fsyncs it, renames it over `name` and fsyncs the directory; the file stays open. */
