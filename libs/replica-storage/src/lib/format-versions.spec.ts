@@ -69,4 +69,21 @@ describe('files of format version 1', () => {
     await reopened.storage.close();
     expect(await recoveredState(directory)).toEqual({ ...before, entries: [...before.entries, entry(10n, 1n)] });
   });
+
+  it('is rewritten no larger than it was but for the header, so a WAL under walBytesMax stays under it', async () => {
+    const directory = temporaryDirectory();
+    const { storage } = open(directory);
+    // Small entries, many to a batch: one batch per entry would add a field header to each.
+    for (let first = 1n; first <= 400n; first += 20n) {
+      await storage.appendAsync(batch({ entries: appendsOf(first, first + 19n, 1n).flatMap((one) => one.entries) }));
+    }
+    await storage.close();
+    rewriteWalAsVersion1(directory);
+    const version1Bytes = readBytes(walPath(directory)).length;
+    const headerGrowth = 12;
+
+    const reopened = open(directory, { walBytesMax: version1Bytes });
+    await reopened.storage.close();
+    expect(readBytes(walPath(directory)).length).toBeLessThanOrEqual(version1Bytes + headerGrowth);
+  });
 });

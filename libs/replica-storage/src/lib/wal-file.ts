@@ -76,24 +76,35 @@ export function replayWal(bytes: Uint8Array, recordBytesMax: number, options: { 
 
 /**
  * Record payloads holding `base` and then `entries`, each at most
- * recordBytesMax. Every entry goes in a batch of its own, which fits: it
- * came in a batch that did.
+ * recordBytesMax: as many entries to a batch as fit (an entry alone fits: it
+ * came in a batch that did).
  */
 function walPayloads(base: WalBase, entries: readonly LogEntry[], recordBytesMax: number): Uint8Array[] {
-  const baseField = encodeBaseField(base);
-  const payloads: Uint8Array[][] = [[baseField]];
-  let payloadBytes = baseField.length;
-  for (const entry of entries) {
-    const field = encodeBatchField({ entries: [entry] });
-    if (payloadBytes + field.length > recordBytesMax) {
-      payloads.push([]);
-      payloadBytes = 0;
-    }
-    payloads.at(-1)?.push(field);
-    payloadBytes += field.length;
+  // One batch per record: a WAL rewritten at open (a format upgrade) is then no larger than the one it
+  // replaces but for its header, so within the walBytesMax that one was opened under.
+  interface PackedRecord {
+    readonly baseField?: Uint8Array;
+    readonly entries: LogEntry[];
+    bytes: number;
   }
-  return payloads.map((fields) => {
-    const payload = concatBytes(fields);
+  const baseField = encodeBaseField(base);
+  let record: PackedRecord = { baseField, entries: [], bytes: baseField.length };
+  const records = [record];
+  for (const entry of entries) {
+    // A field of its own bounds what an entry adds to a field of several.
+    const bytes = encodeBatchField({ entries: [entry] }).length;
+    if (record.bytes + bytes > recordBytesMax && record.bytes > 0) {
+      record = { entries: [], bytes: 0 };
+      records.push(record);
+    }
+    record.entries.push(entry);
+    record.bytes += bytes;
+  }
+  return records.map(({ baseField: recordBase, entries: packed }) => {
+    const payload = concatBytes([
+      ...(recordBase ? [recordBase] : []),
+      ...(packed.length > 0 ? [encodeBatchField({ entries: packed })] : []),
+    ]);
     if (payload.length > recordBytesMax)
       throw new Error(`a WAL record of ${payload.length} bytes is above recordBytesMax`);
     return payload;
