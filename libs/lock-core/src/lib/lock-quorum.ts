@@ -123,31 +123,6 @@
 //   minority is ahead of it there; such an entry (an enqueue that failed)
 //   is left at once, or lapses with its lease.
 //
-// Renewals. "Renews in time" must not wait on anything else the waiter
-// does: one grant attempt is up to five rounds, each costing the call
-// timeout while a server hangs, together longer than a lease. So a caller
-// renews on a schedule of its own, never two renewals of one waiter at
-// once, and a renewal may overlap the waiter's other calls. A renewal
-// queues the waiter under its own ticket, which moves nobody else; it must
-// only not outlive the place it renews:
-// - A grant round that counts takes the waiter out of the queue where it
-//   granted, and a renewal landing there after it would queue the waiter
-//   again, behind its own grant. So a round that counts while a renewal
-//   came back takes the waiter out everywhere, and a renewal that comes
-//   back to find its place ended (a grant, a handover taken, a leave)
-//   takes out the entries it made.
-// - A renewal never overwrites a place changed while it was out (a
-//   handover undone under a new claim) and then tells of no handover: the
-//   one it may have found is to the claim replaced, undone like any other.
-// - A renewal that finds the lock handed over ends the place, and may come
-//   back as the waiter gives up: its leave names its claim, so that
-//   handover is freed all the same (a leave frees only its own claim's).
-// - A server applies one caller's calls in the order they were sent (one
-//   connection each), so a leave or an undo sent after a renewal lands
-//   after it. Were it otherwise, an entry a late renewal made would lapse
-//   with its lease, as one whose leave was lost, and a handover to a
-//   replaced claim would be undone when heard of: slower, never unfair.
-//
 // Handover (one round per turn of a hot lock, not two). A waiter queues
 // with a claim: its owner, TTL and an attempt id of its own, drawn like a
 // grant round's. A release passes the next token (one more than the
@@ -465,7 +440,6 @@ export class LockQuorum {
     startMs: number,
   ): Promise<{ attempt: AcquireAttempt; stale: boolean }> {
     const attempt = this.nextAttempt();
-    const placeBefore = waiterId === undefined ? undefined : this.places.get(placeKey(name, waiterId));
     const grants = await this.everyServer((server, timeoutMs) =>
       server.grant(name, owner, token, attempt, ttlMs, timeoutMs, waiterId),
     );
@@ -473,7 +447,7 @@ export class LockQuorum {
     const validUntilMs = this.validUntilMs(startMs, ttlMs);
     if (granted >= this.majority && validUntilMs > this.options.nowMs()) {
       this.noteFence(name, token);
-      if (waiterId !== undefined) this.leaveAfterGrant(name, waiterId, grants, placeBefore);
+      if (waiterId !== undefined) this.leaveWhereNotGranted(name, waiterId, grants);
       return { attempt: { acquired: true, grant: { token, attempt, validUntilMs } }, stale: false };
     }
     for (const grant of grants) if (grant && grant.outcome !== 'granted') this.noteFence(name, grant.fence);
@@ -501,9 +475,7 @@ export class LockQuorum {
    * lock straight over to it (see "Handover" above); a renewal keeps the
    * claim's attempt. Handed when a renewal finds a majority handed it over
    * already. UnavailableError when fewer than a majority took it (a new
-   * entry is then taken out again, as far as the servers answer). Renewals
-   * of one waiter must not overlap one another; they may overlap its other
-   * calls (see "Renewals" above).
+   * entry is then taken out again, as far as the servers answer).
    */
   async enqueue(
     name: string,
@@ -516,8 +488,7 @@ export class LockQuorum {
     if (ticket !== undefined) requireTicket(ticket);
     const startMs = this.options.nowMs();
     const key = placeKey(name, waiterId);
-    const placeBefore = this.places.get(key);
-    const kept = placeBefore?.claim;
+    const kept = this.places.get(key)?.claim;
     const placeClaim =
       claim && kept && kept.owner === claim.owner && kept.ttlMs === claim.ttlMs
         ? kept
@@ -567,19 +538,16 @@ export class LockQuorum {
           `servers in each of ${joinRoundsMax} rounds; try again`,
       );
     }
-    // Another call of this waiter's changed or ended its place while this renewal was out: that call's outcome stands.
-    const overtaken = !joining && this.places.get(key) !== placeBefore;
-    if (overtaken && !this.places.has(key)) this.leaveWhereQueued(name, waiterId, answers);
     this.requireMajority(answered.length, 'queue the waiter');
     const place: Place = { ticket: taken, leaseMs, claim: placeClaim };
-    if (!overtaken) this.remember(name, waiterId, place);
+    this.remember(name, waiterId, place);
     const queued = answered.filter((answer) => answer.outcome === 'queued');
     return {
       ticket: place.ticket,
       first: queued.filter((answer) => answer.head === waiterId).length >= this.majority,
       free: queued.filter((answer) => !answer.held).length >= this.majority,
-      claimAttempt: overtaken ? this.places.get(key)?.claim?.attempt : placeClaim?.attempt,
-      handed: overtaken || !placeClaim ? undefined : this.handedByRenewal(name, waiterId, placeClaim, answers),
+      claimAttempt: placeClaim?.attempt,
+      handed: placeClaim && this.handedByRenewal(name, waiterId, placeClaim, answers),
     };
   }
 
@@ -674,18 +642,13 @@ export class LockQuorum {
       const handed = tokens.map((other) => other === token);
       if (handed.filter(Boolean).length < this.majority) continue;
       // Where the renewal queued the waiter, it was not handed over.
-      this.leaveWhereQueued(name, waiterId, answers);
+      void this.everyServer(
+        (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
+        (index) => answers[index]?.outcome === 'queued',
+      );
       return this.handedOver(name, waiterId, claim, token);
     }
     return undefined;
-  }
-
-  /** Takes waiterId out of the queue where an enqueue's answers say it queued it; not awaited. */
-  private leaveWhereQueued(name: string, waiterId: string, answers: readonly (ServerEnqueued | undefined)[]): void {
-    void this.everyServer(
-      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
-      (index) => answers[index]?.outcome === 'queued',
-    );
   }
 
   private handedOver(name: string, waiterId: string, claim: PlaceClaim, token: bigint): Grant {
@@ -697,17 +660,14 @@ export class LockQuorum {
   /**
    * Takes waiterId out of name's queue on every server, and frees the lock
    * where it was handed over to the waiter's claim (a handover it will not
-   * take): its place's, or claimAttempt once the place is forgotten (a
-   * renewal that found the lock handed over ends it, and may come back just
-   * as the waiter gives up). UnavailableError when fewer than a majority
-   * answered.
+   * take). UnavailableError when fewer than a majority answered.
    */
-  async leave(name: string, waiterId: string, claimAttempt?: string): Promise<void> {
+  async leave(name: string, waiterId: string): Promise<void> {
     requireWaiterId(waiterId);
     const key = placeKey(name, waiterId);
-    const claim = this.places.get(key)?.claim?.attempt ?? claimAttempt;
+    const claimAttempt = this.places.get(key)?.claim?.attempt;
     this.places.delete(key);
-    const left = await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claim));
+    const left = await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt));
     this.requireMajority(left.filter(isDefined).length, 'leave the queue');
   }
 
@@ -901,25 +861,13 @@ export class LockQuorum {
     })();
   }
 
-  /**
-   * After a grant, the waiter's entries where it was not granted would only
-   * hold up the waiters behind it, and so would those a renewal that came
-   * back during the round (its place is no longer placeBefore) may have
-   * put back where it was granted: then it leaves everywhere.
-   */
-  private leaveAfterGrant(
-    name: string,
-    waiterId: string,
-    grants: readonly (ServerGrant | undefined)[],
-    placeBefore: Place | undefined,
-  ): void {
-    const key = placeKey(name, waiterId);
-    const renewedMeanwhile = this.places.get(key) !== placeBefore;
-    this.places.delete(key);
+  /** After a grant, the waiter's entries where it was not granted would only hold up the waiters behind it. */
+  private leaveWhereNotGranted(name: string, waiterId: string, grants: readonly (ServerGrant | undefined)[]): void {
+    this.places.delete(placeKey(name, waiterId));
     // Not awaited: the grant is the caller's now, and an entry left behind lapses with its lease.
     void this.everyServer(
       (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
-      (index) => renewedMeanwhile || grants[index]?.outcome !== 'granted',
+      (index) => grants[index]?.outcome !== 'granted',
     );
   }
 

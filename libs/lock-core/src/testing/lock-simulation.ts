@@ -15,11 +15,10 @@
 // instance) or let it expire. A client refused a lock either tries again
 // later, or waits in the lock's queue (through the instance that refused
 // it) as the lock service does: it enqueues with a claim, renews its lease
-// on a schedule of its own, whatever its attempts are doing (now and then
-// its instance pauses past the lease), takes the lock when a majority of
-// servers told of handing it over to its claim, attempts when woken by a
-// release or left (published by the servers, delivered late or lost) or by
-// a re-check timer, and leaves when it gives up.
+// (now and then it pauses past the lease), takes the lock when a majority
+// of servers told of handing it over to its claim, attempts when woken by
+// a release or left (published by the servers, delivered late or lost) or
+// by a re-check timer, and leaves when it gives up.
 //
 // Named invariants, checked at the end of a run:
 // - unique-tokens: no two grants share a token;
@@ -572,9 +571,6 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       }
     };
     let wake: (() => void) | undefined;
-    /** Whether the waiter's place is renewed; until when its instance stalls. */
-    let renewing = false;
-    let stalledUntilMs = 0;
     /** A handover whose validity ran out and could not be refreshed: released, not used. */
     let spent: Taken | undefined;
     const unsubscribe = world.subscribe((serverId, message) => {
@@ -635,6 +631,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       };
       waiters.push(waiter);
       const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
+      let renewAtMs = world.nowMs + renewalMs;
       let attemptNow = place.first && place.free;
       // A join that tried a second ticket may find the lock handed over already, as a renewal may.
       let handedInRound: Taken | undefined = place.handed && {
@@ -642,31 +639,10 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         attemptStartMs: enqueueStartMs,
         handedOver: true,
       };
-      // As the lock service does: renewals run on their own, one at a time, until the waiter takes a handover (its
-      // place is over, whether it can use it or not) or is done; they overlap its attempts and undos.
-      renewing = !handedInRound;
-      void (async () => {
-        for (let dueMs = world.nowMs + renewalMs; renewing; dueMs = world.nowMs + renewalMs) {
-          while (renewing && world.nowMs < Math.max(dueMs, stalledUntilMs)) {
-            await world.sleep(Math.max(dueMs, stalledUntilMs) - world.nowMs);
-          }
-          if (!renewing) return;
-          const renewed = await quorum
-            .enqueue(lockName, waiterId, waiterLeaseMs, { ticket: place.ticket, claim })
-            .catch(() => undefined);
-          if (!renewing) return;
-          claimed(renewed?.claimAttempt);
-          if (!renewed?.handed) continue;
-          handedInRound = { ...renewed.handed, attemptStartMs: enqueueStartMs, handedOver: true };
-          renewing = false;
-          wake?.();
-        }
-      })();
       for (;;) {
         const heard = handedInRound ?? handedOver();
         handedInRound = undefined;
-        if (heard) renewing = false;
-        else await undoStalled();
+        if (!heard) await undoStalled();
         const handed = await usable(heard);
         if (handed) {
           waiter.grantedAtMs = world.nowMs;
@@ -682,30 +658,39 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
             return { ...attempt.grant, attemptStartMs };
           }
         }
-        // A handover a renewal found while the waiter was busy is taken before it may give up.
-        if (handedInRound) continue;
         if (world.nowMs >= giveUpAtMs) break;
-        // Now and then the waiter's instance stalls past its lease, renewals and all: its place lapses.
-        if (random() < 0.01) {
-          stalledUntilMs = world.nowMs + waiterLeaseMs * 1.5;
-          await world.sleep(waiterLeaseMs * 1.5);
-        }
-        const wakeAtMs = Math.min(giveUpAtMs, world.nowMs + recheckMs);
+        // Now and then the waiter's instance stalls past its lease: its place lapses.
+        if (random() < 0.01) await world.sleep(waiterLeaseMs * 1.5);
+        const wakeAtMs = Math.min(giveUpAtMs, renewAtMs, world.nowMs + recheckMs);
         await new Promise<void>((resolve) => {
           wake = resolve;
           world.at(Math.max(0, wakeAtMs - world.nowMs), resolve);
         });
         wake = undefined;
         attemptNow = true;
+        if (world.nowMs >= renewAtMs) {
+          renewAtMs = world.nowMs + renewalMs;
+          const renewed = await quorum
+            .enqueue(lockName, waiterId, waiterLeaseMs, { ticket: place.ticket, claim })
+            .catch(() => undefined);
+          claimed(renewed?.claimAttempt);
+          const handedOnRenewal = await usable(
+            renewed?.handed && { ...renewed.handed, attemptStartMs: enqueueStartMs, handedOver: true },
+          );
+          if (handedOnRenewal) {
+            waiter.grantedAtMs = world.nowMs;
+            return handedOnRenewal;
+          }
+          if (spent) break;
+        }
       }
     } finally {
-      renewing = false;
       unsubscribe();
     }
     if (spent) {
       const releaser = { waiterId, claimAttempt: spent.attempt };
       await quorum.release(lockName, owner, spent.token, { attempt: spent.attempt, releaser }).catch(() => undefined);
-    } else await quorum.leave(lockName, waiterId, currentClaim).catch(() => undefined);
+    } else await quorum.leave(lockName, waiterId).catch(() => undefined);
     return undefined;
   };
 

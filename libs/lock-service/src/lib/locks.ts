@@ -9,10 +9,9 @@
 // its place found it so. Otherwise it tries again only when it may succeed:
 // when an event says the lock may be free (a release, a departure from the
 // queue, an expiry; pub/sub on every server), when the holder's lease is
-// due to run out, and when a renewal of its place in the queue finds it
-// first in line and the lock free. Renewals run every third of the place's
-// lease on a timer of their own (place-renewal.ts), whatever the wait loop
-// is doing, which also bounds how long a lost event can delay it.
+// due to run out, and at every renewal of its place in the queue (a third
+// of the place's lease), which also bounds how long a lost event can delay
+// it.
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import {
   setBounded,
@@ -24,7 +23,6 @@ import {
 } from '@bulwark/lock-core';
 import type { HandedTo, LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
-import { PlaceRenewal } from './place-renewal';
 import { Waiter, WaitingRoom, type HeardHandover } from './waiting-room';
 
 export interface LocksOptions {
@@ -169,7 +167,6 @@ export class Locks {
     let acquired = false;
     /** Who told of the handover the waiter took, while the others' news may still come. */
     let handedBy: Set<string> | undefined;
-    let renewal: PlaceRenewal | undefined;
     // Watching before joining the queue: a release after joining wakes this waiter.
     await this.room.enter(name, waiter);
     try {
@@ -177,45 +174,24 @@ export class Locks {
       waiter.ticket = place.ticket;
       if (place.claimAttempt !== undefined) this.room.claim(name, waiter, place.claimAttempt);
       this.options.onQueued?.(name, waiter.id, place.ticket);
-      // A join that had to try a second ticket may find the lock handed over already; a renewal, a handover
-      // whose news was lost. A renewal that fails ends the wait.
-      const renewed: { handed?: Grant; failed?: { error: unknown } } = { handed: place.handed };
-      renewal = new PlaceRenewal({
-        quorum: this.quorum,
-        name,
-        waiterId: waiter.id,
-        ticket: place.ticket,
-        claim,
-        leaseMs: this.waiterLeaseMs,
-        nowMs: this.nowMs,
-        onRenewed: ({ claimAttempt, handed, first: isFirst, free }) => {
-          if (claimAttempt !== undefined) this.room.claim(name, waiter, claimAttempt);
-          if (handed) renewed.handed = handed;
-          if (handed || (isFirst && free)) waiter.wake();
-        },
-        onFailed: (error) => {
-          renewed.failed = { error };
-          waiter.wake();
-        },
-      });
-      if (!place.handed) renewal.start();
+      let renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
       let holder = first?.holder;
       // A wake-up that came while joining means the lock may have been freed since the servers answered.
       const wokenWhileJoining = waiter.takeWake();
       let attemptNow = (place.first && place.free) || wokenWhileJoining;
       let retryAtMs = holder ? this.nowMs() + holder.remainingTtlMs + 1 : Infinity;
+      // A join that had to try a second ticket may find the lock handed over already; a renewal, a handover
+      // whose news was lost.
+      let handedInRound = place.handed;
       for (;;) {
-        if (renewed.failed) throw renewed.failed.error;
-        const handed = renewed.handed
-          ? { grant: renewed.handed, servers: undefined }
+        const handed = handedInRound
+          ? { grant: handedInRound, servers: undefined }
           : this.handedOver(name, owner, waiter);
-        renewed.handed = undefined;
+        handedInRound = undefined;
         // A handover short of a majority for a round's time will not be completed: free it, and queue again there.
         // Never one being taken: freeing part of it would leave the waiter holding a minority.
-        if (!handed && (await this.undoStalledHandovers(name, owner, waiter))) renewal.renewNow();
+        if (!handed && (await this.undoStalledHandovers(name, owner, waiter))) renewAtMs = this.nowMs();
         if (handed) {
-          // Its place is over if the grant is usable: a renewal now would queue the waiter behind its own grant.
-          renewal.pause();
           const releaser = { waiterId: waiter.id, claimAttempt: handed.grant.attempt };
           const grant = await this.usable(name, owner, ttlMs, handed.grant, releaser, signal);
           if (grant) {
@@ -226,7 +202,7 @@ export class Locks {
             return { acquired: true, grant };
           }
           // Spent, and the servers did not extend it: back in line at the same place, with a new claim.
-          renewal.renewNow();
+          renewAtMs = this.nowMs();
         }
         if (attemptNow) {
           const result = await this.attempt(name, owner, ttlMs, waiter.id, signal);
@@ -238,26 +214,32 @@ export class Locks {
           holder = result.holder ?? holder;
           retryAtMs = result.retryAtMs;
         }
-        // A handover a renewal found while the waiter was busy is taken before the wait may end.
-        if (renewed.handed) continue;
         const nowMs = this.nowMs();
         if (nowMs >= deadlineMs) return { acquired: false, holder };
-        const wakeAtMs = Math.min(deadlineMs, retryAtMs, this.handoverDueMs(waiter));
+        const wakeAtMs = Math.min(deadlineMs, renewAtMs, retryAtMs, this.handoverDueMs(waiter));
         const woke = await waiter.next(wakeAtMs - nowMs, signal);
         if (woke === 'aborted') return { acquired: false, holder };
         const retryDue = this.nowMs() >= retryAtMs;
         attemptNow = woke === 'woken' || retryDue;
         // Kept until it fires: a renewal or an event before the holder's expiry must not make the waiter forget it.
         if (retryDue) retryAtMs = Infinity;
+        if (this.nowMs() >= renewAtMs) {
+          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, {
+            ticket: waiter.ticket,
+            claim,
+          });
+          renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
+          if (renewed.claimAttempt !== undefined) this.room.claim(name, waiter, renewed.claimAttempt);
+          attemptNow ||= renewed.first && renewed.free;
+          handedInRound = renewed.handed;
+        }
       }
     } finally {
-      // A renewal still out finds the place ended by what follows, and takes back what it queued (lock-quorum.ts).
-      renewal?.stop();
       this.waitingNow -= 1;
       if (handedBy) this.leaveUnhanded(name, waiter, handedBy);
       else this.room.leave(name, waiter);
       if (!acquired) {
-        const leaving = this.quorum.leave(name, waiter.id, waiter.claimAttempt).catch((error: unknown) => {
+        const leaving = this.quorum.leave(name, waiter.id).catch((error: unknown) => {
           // Its place lapses with its lease; until then it may hold up the queue.
           this.options.logger.warn({ err: error, lock: name }, 'cannot leave the lock queue');
         });
