@@ -26,8 +26,8 @@ void runService({
     if (config.backend === 'redis' && config.redisServers.length === 0) {
       throw new ConfigError('BULWARK_REDIS_SERVERS', 'is required with BULWARK_LOCK_BACKEND=redis');
     }
-    // A waiter renews its place a third of the lease apart, and an attempt (up to four rounds, each up to the
-    // timeout) can hold a renewal back: lease/3 + 4 x timeout must stay under the lease, with room to spare.
+    // A waiter renews its place before any step of its wait that could outlast it (three rounds at most, each up
+    // to the timeout): that holds while lease >= 5 x timeout + 5% of the lease (libs/lock-service waiter-place.ts).
     if (config.waiterLeaseMs < 6 * config.redisTimeoutMs) {
       throw new ConfigError(
         'BULWARK_LOCK_WAITER_LEASE_MS',

@@ -22,6 +22,7 @@ export {
   defaultDriftMinMs,
   defaultPlacesMax,
   LockQuorum,
+  stepRoundsMax,
   type AcquireAttempt,
   type Grant,
   type LockQuorumOptions,

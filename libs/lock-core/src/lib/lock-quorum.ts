@@ -277,6 +277,15 @@ export const defaultDriftFraction = 0.01;
 export const defaultDriftMinMs = 2;
 export const defaultPlacesMax = 10_000;
 export const defaultKnownFencesMax = 10_000;
+/**
+ * The most rounds (calls to every server at once, each up to callTimeoutMs)
+ * that one step of a waiter makes and awaits, for a caller that keeps the
+ * waiter's place renewed between steps: a grant round and its undo (queue
+ * the waiter again, then release), a read, a handover's undo (queue again,
+ * then release), a renewal. What is sent without awaiting it (an undo's
+ * retries, a leave after a grant) costs the caller nothing.
+ */
+export const stepRoundsMax = { grantRound: 3, read: 1, undoHandover: 2, renewal: 1 } as const;
 /** How many more times an undo's release is sent to a server that did not answer it. */
 const undoRetriesMax = 2;
 /**
@@ -370,15 +379,30 @@ export class LockQuorum {
    * Without waiterId only where nobody waits; with it, only where waiterId
    * is first in line (queued by enqueue()), and it leaves the queue when
    * granted. UnavailableError when fewer than a majority of servers answer.
+   * beforeStep is awaited before each of its steps (a grant round with its
+   * undo, a read) with the most rounds that step makes (stepRoundsMax), when
+   * nothing of the attempt is in flight and nothing of it needs undoing: a
+   * waiter renews its place there if those rounds could outlast it, as the
+   * whole attempt, up to seven rounds, could. (A renewal between the read
+   * and its grant round comes off that grant's validity, counted from
+   * before the read.)
    */
-  async tryAcquire(name: string, owner: string, ttlMs: number, waiterId?: string): Promise<AcquireAttempt> {
+  async tryAcquire(
+    name: string,
+    owner: string,
+    ttlMs: number,
+    waiterId?: string,
+    beforeStep?: (roundsMax: number) => Promise<void>,
+  ): Promise<AcquireAttempt> {
     if (waiterId !== undefined) requireWaiterId(waiterId);
     const knownFence = this.knownFences.get(name);
     if (knownFence !== undefined) {
       // One round instead of two when the last fence seen is still the highest (see "Known fences" above).
+      await beforeStep?.(stepRoundsMax.grantRound);
       const guessed = await this.grantRound(name, owner, knownFence + 1n, ttlMs, waiterId, this.options.nowMs());
       if (!guessed.stale) return guessed.attempt;
     }
+    await beforeStep?.(stepRoundsMax.read);
     const startMs = this.options.nowMs();
     const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
     const answered = states.filter(isDefined);
@@ -390,6 +414,7 @@ export class LockQuorum {
       const behind = answered.filter((state) => this.waitsBehind(state.queue, waiterId)).length;
       return { acquired: false, holder: newestHolder(answered), queued: this.outnumbers(behind) };
     }
+    await beforeStep?.(stepRoundsMax.grantRound);
     return (await this.grantRound(name, owner, token, ttlMs, waiterId, startMs)).attempt;
   }
 

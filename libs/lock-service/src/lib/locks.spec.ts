@@ -33,14 +33,20 @@ function threeServers(): [MemoryLockServer, MemoryLockServer, MemoryLockServer] 
  */
 function instanceOver(
   servers: readonly MemoryLockServer[],
-  options: { calls?: readonly LockServer[]; deaf?: boolean; waiterLeaseMs?: number; waitersMax?: number } = {},
+  options: {
+    calls?: readonly LockServer[];
+    deaf?: boolean;
+    callTimeoutMs?: number;
+    waiterLeaseMs?: number;
+    waitersMax?: number;
+  } = {},
 ): { events: LocalLockEvents; spread: Locks } {
   const events = new LocalLockEvents();
   if (!options.deaf) for (const server of servers) events.publishFrom(server);
   const quorum = new LockQuorum({
     servers: options.calls ?? servers,
     nowMs: () => performance.now(),
-    callTimeoutMs: 100,
+    callTimeoutMs: options.callTimeoutMs ?? 100,
   });
   const { waiterLeaseMs, waitersMax } = options;
   const spread = new Locks({
@@ -52,6 +58,48 @@ function instanceOver(
     ...(waitersMax ? { waitersMax } : {}),
   });
   return { events, spread };
+}
+
+/**
+ * A server slow to answer: every call takes callTimeoutMs less a millisecond, and is then applied and answered,
+ * as by a server that barely keeps up (each round that calls it costs the call timeout).
+ */
+function slow(server: MemoryLockServer, callTimeoutMs: number): LockServer {
+  return new Proxy(server, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setTimeout(resolve, callTimeoutMs - 1));
+        return (value as (...callArgs: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** A server that hangs: every call fails after timeoutMs, having done nothing. */
+function hanging(server: MemoryLockServer, timeoutMs: number): LockServer {
+  return new Proxy(server, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return () =>
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new UnavailableError(`${target.id} did not answer in time`)), timeoutMs),
+        );
+    },
+  });
+}
+
+/** Under jest's fake timers: moves simulated time on until promise settles (at most a minute), and returns it. */
+async function inSimulatedTime<T>(promise: Promise<T>): Promise<T> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let elapsedMs = 0; !settled && elapsedMs < 60_000; elapsedMs += 10) await jest.advanceTimersByTimeAsync(10);
+  return promise;
 }
 
 /** Resolves once server's queue for name holds at least count waiters. */
@@ -449,6 +497,96 @@ describe('Locks', () => {
     expect(next - holder).toBeLessThanOrEqual(4n);
     expect(released).toBeLessThanOrEqual(4);
   });
+
+  it('keeps a waiter first in line while a server is as slow as the call timeout and its attempts outlast the lease', async () => {
+    // Simulated time. Each call to s3 takes the call timeout, and alice holds the lock on s1 and s2 only, so each
+    // attempt of bob's is three rounds: s3 grants him, and the undo queues him again there and releases it. Renewed
+    // only after such an attempt, his place would go up to 2.9 s (a renewal, a third of the lease, an attempt)
+    // without one, past its 2.75 s lease (5.5 call timeouts, more than the 5.3 the renewals before steps need).
+    jest.useFakeTimers();
+    try {
+      const callTimeoutMs = 500;
+      const [s1, s2, s3] = threeServers();
+      const { events, spread } = instanceOver([s1, s2, s3], {
+        calls: [s1, s2, slow(s3, callTimeoutMs)],
+        callTimeoutMs,
+        waiterLeaseMs: 2_750,
+      });
+      const acquire = (owner: string, waitTimeoutMs: number) =>
+        spread.acquire({ name: 'a', owner, ttlMs: 60_000, waitTimeoutMs }, never);
+      s3.up = false;
+      const alice = granted(await inSimulatedTime(acquire('alice', 0)));
+      s3.up = true;
+      const bobWaits = acquire('bob', 60_000);
+      await inSimulatedTime(queuedOn(s1, 'a', 1));
+      const bob = `${(await s1.inspect('a')).queue.head}`;
+      const attempts = jest.spyOn(spread.quorum, 'tryAcquire');
+      const carolWaits = acquire('carol', 60_000);
+      await inSimulatedTime(queuedOn(s1, 'a', 2));
+      // For 10 s, something tells bob every 1.35 s that the lock may be free (an expiry on s1, say): he tries each
+      // time, and is refused, as alice holds the lock. (The wake-ups drift against his renewals, so some attempt
+      // begins just before a renewal is due.)
+      const headsSeen = new Set<string>();
+      for (let elapsedMs = 0; elapsedMs < 10_000; elapsedMs += 50) {
+        if (elapsedMs % 1_350 === 0) events.emit('a', { kind: 'expired' }, 's1');
+        await jest.advanceTimersByTimeAsync(50);
+        for (const server of [s1, s2]) headsSeen.add(`${(await server.inspect('a')).queue.head}`);
+      }
+      expect([...headsSeen]).toEqual([bob]);
+      expect(attempts.mock.calls.filter((call) => call[3] === bob).length).toBeGreaterThanOrEqual(5);
+      // So the lock goes to bob, then to carol behind him.
+      await inSimulatedTime(spread.release('a', 'alice', alice));
+      const bobFirst = bobWaits.then((result) => ({ owner: 'bob', token: granted(result) }));
+      const carolFirst = carolWaits.then((result) => ({ owner: 'carol', token: granted(result) }));
+      // (Each of his attempts raised s3's fence: tokens skip.)
+      const first = await inSimulatedTime(Promise.race([bobFirst, carolFirst]));
+      expect(first.owner).toBe('bob');
+      await inSimulatedTime(spread.release('a', 'bob', first.token));
+      expect(granted(await inSimulatedTime(carolWaits))).toBe(first.token + 1n);
+      await inSimulatedTime(spread.settle());
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('leaves no lock unheld when a waiter granted while a server hangs releases through another instance', async () => {
+    // The review of cdafc0c (renewals on a timer of their own): a renewal sent while bob's grant round was out
+    // queued him again, with his claim, where the round had just granted him; his release through lock-2 then
+    // handed the lock to that claim, which nobody takes, for his whole TTL. Renewals go between rounds now.
+    const hangMs = 100;
+    const servers = threeServers();
+    const [s1, s2, s3] = servers;
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const instance = (id: string, calls: readonly LockServer[]) =>
+      new Locks({
+        quorum: new LockQuorum({
+          servers: calls,
+          nowMs: () => performance.now(),
+          callTimeoutMs: hangMs,
+          attemptPrefix: id,
+        }),
+        events,
+        logger,
+        instanceId: id,
+        waiterLeaseMs: 6 * hangMs,
+      });
+    const lock1 = instance('lock-1', [s1, s2, hanging(s3, hangMs)]);
+    const lock2 = instance('lock-2', servers);
+    // Alice's TTLs spread bob's grant over the phases of his renewals.
+    for (let trial = 0; trial < 8; trial++) {
+      const name = `job-${trial}`;
+      const aliceTtlMs = 300 + 50 * trial;
+      granted(await lock2.acquire({ name, owner: 'alice', ttlMs: aliceTtlMs, waitTimeoutMs: 0 }, never));
+      const bob = await lock1.acquire({ name, owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 5_000 }, never);
+      if (!bob.acquired) throw new Error(`trial ${trial}: bob was not granted`);
+      await lock2.release(name, 'bob', bob.grant.token, bob.grant.attempt);
+      // Freed, it is carol's at once; handed to a claim nobody takes, not for a minute.
+      const carol = await lock2.acquire({ name, owner: 'carol', ttlMs: 1_000, waitTimeoutMs: 1_000 }, never);
+      expect({ trial, carol: carol.acquired }).toEqual({ trial, carol: true });
+    }
+    await Promise.all([lock1.settle(), lock2.settle()]);
+  }, 30_000);
 
   it('refreshes only the holder, under its token', async () => {
     const token = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 1_000, waitTimeoutMs: 0 }, never));

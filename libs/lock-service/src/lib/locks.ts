@@ -11,10 +11,12 @@
 // queue, an expiry; pub/sub on every server), when the holder's lease is
 // due to run out, and at every renewal of its place in the queue (a third
 // of the place's lease), which also bounds how long a lost event can delay
-// it.
+// it. Renewals go between the wait's steps, and before any step that could
+// outlast the place (waiter-place.ts).
 import { FailedPreconditionError, ResourceExhaustedError } from '@bulwark/errors';
 import {
   setBounded,
+  stepRoundsMax,
   type Grant,
   type LockQuorum,
   type LockView,
@@ -23,6 +25,7 @@ import {
 } from '@bulwark/lock-core';
 import type { HandedTo, LockEventSource } from '@bulwark/lock-redis';
 import type { Logger } from '@bulwark/logging';
+import { WaiterPlace } from './waiter-place';
 import { Waiter, WaitingRoom, type HeardHandover } from './waiting-room';
 
 export interface LocksOptions {
@@ -170,27 +173,32 @@ export class Locks {
     // Watching before joining the queue: a release after joining wakes this waiter.
     await this.room.enter(name, waiter);
     try {
-      const place = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, { claim });
-      waiter.ticket = place.ticket;
-      if (place.claimAttempt !== undefined) this.room.claim(name, waiter, place.claimAttempt);
-      this.options.onQueued?.(name, waiter.id, place.ticket);
-      let renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
+      const place = new WaiterPlace({
+        quorum: this.quorum,
+        name,
+        waiterId: waiter.id,
+        leaseMs: this.waiterLeaseMs,
+        claim,
+        nowMs: this.nowMs,
+        onClaim: (claimAttempt) => this.room.claim(name, waiter, claimAttempt),
+      });
+      const joined = await place.join();
+      waiter.ticket = joined.ticket;
+      this.options.onQueued?.(name, waiter.id, joined.ticket);
       let holder = first?.holder;
       // A wake-up that came while joining means the lock may have been freed since the servers answered.
       const wokenWhileJoining = waiter.takeWake();
-      let attemptNow = (place.first && place.free) || wokenWhileJoining;
+      let attemptNow = (joined.first && joined.free) || wokenWhileJoining;
       let retryAtMs = holder ? this.nowMs() + holder.remainingTtlMs + 1 : Infinity;
-      // A join that had to try a second ticket may find the lock handed over already; a renewal, a handover
-      // whose news was lost.
-      let handedInRound = place.handed;
       for (;;) {
-        const handed = handedInRound
-          ? { grant: handedInRound, servers: undefined }
+        // A join that had to try a second ticket, or a renewal, may find the lock handed over already (its news lost).
+        const handedByEnqueue = place.takeHandover();
+        const handed = handedByEnqueue
+          ? { grant: handedByEnqueue, servers: undefined }
           : this.handedOver(name, owner, waiter);
-        handedInRound = undefined;
         // A handover short of a majority for a round's time will not be completed: free it, and queue again there.
         // Never one being taken: freeing part of it would leave the waiter holding a minority.
-        if (!handed && (await this.undoStalledHandovers(name, owner, waiter))) renewAtMs = this.nowMs();
+        if (!handed && (await this.undoStalledHandovers(name, owner, waiter, place))) place.renewAtMs = this.nowMs();
         if (handed) {
           const releaser = { waiterId: waiter.id, claimAttempt: handed.grant.attempt };
           const grant = await this.usable(name, owner, ttlMs, handed.grant, releaser, signal);
@@ -202,10 +210,12 @@ export class Locks {
             return { acquired: true, grant };
           }
           // Spent, and the servers did not extend it: back in line at the same place, with a new claim.
-          renewAtMs = this.nowMs();
+          place.renewAtMs = this.nowMs();
         }
-        if (attemptNow) {
-          const result = await this.attempt(name, owner, ttlMs, waiter.id, signal);
+        if (attemptNow && !place.handedOver) {
+          const result = await this.attempt(name, owner, ttlMs, waiter.id, signal, (roundsMax) =>
+            place.keepThrough(roundsMax),
+          );
           if (result.acquired) {
             acquired = true;
             this.remember(name, owner, result.grant, { waiterId: waiter.id, claimAttempt: waiter.claimAttempt });
@@ -214,24 +224,20 @@ export class Locks {
           holder = result.holder ?? holder;
           retryAtMs = result.retryAtMs;
         }
+        // A renewal made for a step found the lock handed over: take it now.
+        if (place.handedOver) continue;
         const nowMs = this.nowMs();
         if (nowMs >= deadlineMs) return { acquired: false, holder };
-        const wakeAtMs = Math.min(deadlineMs, renewAtMs, retryAtMs, this.handoverDueMs(waiter));
+        const wakeAtMs = Math.min(deadlineMs, place.renewAtMs, retryAtMs, this.handoverDueMs(waiter));
         const woke = await waiter.next(wakeAtMs - nowMs, signal);
         if (woke === 'aborted') return { acquired: false, holder };
         const retryDue = this.nowMs() >= retryAtMs;
         attemptNow = woke === 'woken' || retryDue;
         // Kept until it fires: a renewal or an event before the holder's expiry must not make the waiter forget it.
         if (retryDue) retryAtMs = Infinity;
-        if (this.nowMs() >= renewAtMs) {
-          const renewed = await this.quorum.enqueue(name, waiter.id, this.waiterLeaseMs, {
-            ticket: waiter.ticket,
-            claim,
-          });
-          renewAtMs = this.nowMs() + this.waiterLeaseMs / 3;
-          if (renewed.claimAttempt !== undefined) this.room.claim(name, waiter, renewed.claimAttempt);
+        if (this.nowMs() >= place.renewAtMs) {
+          const renewed = await place.renew();
           attemptNow ||= renewed.first && renewed.free;
-          handedInRound = renewed.handed;
         }
       }
     } finally {
@@ -282,13 +288,22 @@ export class Locks {
   /**
    * Undoes the handovers to waiter's claims that will not be taken: those
    * to a claim it has retired, and those that stayed short of a majority
-   * for a call's time. Whether there were any.
+   * for a call's time. Whether there were any. It stops when a renewal of
+   * place made for an undo finds the lock handed over: that is to be
+   * taken, and may be one of these, heard of from a minority only.
    */
-  private async undoStalledHandovers(name: string, owner: string, waiter: Waiter): Promise<boolean> {
+  private async undoStalledHandovers(
+    name: string,
+    owner: string,
+    waiter: Waiter,
+    place: WaiterPlace,
+  ): Promise<boolean> {
     let undone = false;
     for (const handover of [...waiter.handovers.values()]) {
       const { token, attempt, servers } = handover;
       if (attempt === waiter.claimAttempt && this.nowMs() < this.undoDueMs(handover)) continue;
+      await place.keepThrough(stepRoundsMax.undoHandover);
+      if (place.handedOver) break;
       waiter.forgetHandover(handover);
       const claimAttempt = await this.quorum.undoHandover(name, waiter.id, owner, token, attempt, servers);
       if (claimAttempt !== undefined) this.room.claim(name, waiter, claimAttempt);
@@ -415,8 +430,9 @@ export class Locks {
   }
 
   /**
-   * One grant attempt. A grant whose validity is spent by now, or whose
-   * caller has gone, is released rather than returned.
+   * One grant attempt (beforeStep: see LockQuorum.tryAcquire). A grant
+   * whose validity is spent by now, or whose caller has gone, is released
+   * rather than returned.
    */
   private async attempt(
     name: string,
@@ -424,8 +440,9 @@ export class Locks {
     ttlMs: number,
     waiterId: string | undefined,
     signal: AbortSignal,
+    beforeStep?: (roundsMax: number) => Promise<void>,
   ): Promise<AcquireResult & { retryAtMs: number }> {
-    const attempt = await this.quorum.tryAcquire(name, owner, ttlMs, waiterId);
+    const attempt = await this.quorum.tryAcquire(name, owner, ttlMs, waiterId, beforeStep);
     const nowMs = this.nowMs();
     if (!attempt.acquired) {
       const { holder } = attempt;
