@@ -58,11 +58,11 @@ void runService({
         'lock backend: memory (this instance only, forgotten at exit, not fault tolerant); set BULWARK_REDIS_SERVERS for Redis',
       );
     }
-    // Calls fail at once while no majority is connected: give the servers a moment, but start either way.
+    // Calls fail at once while no majority is connected with its mark: give the servers a moment, but start either way.
     if (!(await backend.ready(backendReadyTimeoutMs))) {
       logger.warn(
         { timeoutMs: backendReadyTimeoutMs },
-        'no majority of lock servers connected yet; calls fail until one is',
+        'no majority of lock servers connected with their mark yet; calls fail until one is',
       );
     }
     node = new LockNode({ memberId: config.memberId, backend, logger, waiterLeaseMs: config.waiterLeaseMs });
