@@ -1,6 +1,6 @@
 import { AbortedError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '@bulwark/errors';
 import { seededUniform } from '@bulwark/random';
-import { LockQuorum, type LockQuorumOptions } from './lock-quorum';
+import { LockQuorum, stepRoundsMax, type LockQuorumOptions } from './lock-quorum';
 import type { LockServer } from './lock-server';
 import { tokenMax } from './lock-tokens';
 import { ticketMax } from './lock-waiters';
@@ -490,6 +490,36 @@ describe('LockQuorum attempts', () => {
     expect(attempts[0]).toMatch(/^q[0-9]+\.1$/);
     expect(attempts[1]).toMatch(/^q[0-9]+\.1$/);
     expect(attempts[0]).not.toBe(attempts[1]);
+  });
+});
+
+describe('LockQuorum attempts between steps (beforeStep)', () => {
+  it('is told before each step of an attempt the most rounds that step makes', async () => {
+    const { quorum } = quorumOf(3);
+    const steps: number[] = [];
+    const beforeStep = async (roundsMax: number) => {
+      steps.push(roundsMax);
+      return true;
+    };
+    // No fence known yet: a read, then a grant round.
+    const first = await quorum.tryAcquire('steps', 'alice', 10_000, undefined, beforeStep);
+    expect(steps).toEqual([stepRoundsMax.read, stepRoundsMax.grantRound]);
+    if (!first.acquired) throw new Error('not acquired');
+    await quorum.release('steps', 'alice', first.grant.token);
+    // The fence known: one guessed grant round.
+    steps.length = 0;
+    expect(await quorum.tryAcquire('steps', 'bob', 10_000, undefined, beforeStep)).toMatchObject({ acquired: true });
+    expect(steps).toEqual([stepRoundsMax.grantRound]);
+  });
+
+  it('stops, queued and with nothing sent, at a step beforeStep refuses', async () => {
+    const { quorum, servers } = quorumOf(3);
+    expect(await quorum.tryAcquire('refused', 'alice', 10_000, undefined, async () => false)).toEqual({
+      acquired: false,
+      holder: undefined,
+      queued: true,
+    });
+    for (const server of servers) expect(await server.inspect('refused')).toMatchObject({ fence: 0n });
   });
 });
 

@@ -385,24 +385,28 @@ export class LockQuorum {
    * waiter renews its place there if those rounds could outlast it, as the
    * whole attempt, up to seven rounds, could. (A renewal between the read
    * and its grant round comes off that grant's validity, counted from
-   * before the read.)
+   * before the read.) When it answers false (the renewal found the lock
+   * handed over to the waiter, so its place has ended) the attempt stops
+   * there, not acquired and queued: the caller takes the handover, which a
+   * further round, failing, would leave to a claim nobody takes.
    */
   async tryAcquire(
     name: string,
     owner: string,
     ttlMs: number,
     waiterId?: string,
-    beforeStep?: (roundsMax: number) => Promise<void>,
+    beforeStep?: (roundsMax: number) => Promise<boolean>,
   ): Promise<AcquireAttempt> {
     if (waiterId !== undefined) requireWaiterId(waiterId);
+    const stopped: AcquireAttempt = { acquired: false, holder: undefined, queued: true };
     const knownFence = this.knownFences.get(name);
     if (knownFence !== undefined) {
       // One round instead of two when the last fence seen is still the highest (see "Known fences" above).
-      await beforeStep?.(stepRoundsMax.grantRound);
+      if (beforeStep && !(await beforeStep(stepRoundsMax.grantRound))) return stopped;
       const guessed = await this.grantRound(name, owner, knownFence + 1n, ttlMs, waiterId, this.options.nowMs());
       if (!guessed.stale) return guessed.attempt;
     }
-    await beforeStep?.(stepRoundsMax.read);
+    if (beforeStep && !(await beforeStep(stepRoundsMax.read))) return stopped;
     const startMs = this.options.nowMs();
     const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
     const answered = states.filter(isDefined);
@@ -414,7 +418,7 @@ export class LockQuorum {
       const behind = answered.filter((state) => this.waitsBehind(state.queue, waiterId)).length;
       return { acquired: false, holder: newestHolder(answered), queued: this.outnumbers(behind) };
     }
-    await beforeStep?.(stepRoundsMax.grantRound);
+    if (beforeStep && !(await beforeStep(stepRoundsMax.grantRound))) return stopped;
     return (await this.grantRound(name, owner, token, ttlMs, waiterId, startMs)).attempt;
   }
 

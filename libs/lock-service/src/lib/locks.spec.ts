@@ -588,6 +588,66 @@ describe('Locks', () => {
     await Promise.all([lock1.settle(), lock2.settle()]);
   }, 30_000);
 
+  it("takes a handover that a renewal made between an attempt's steps finds, before a failing round can strand it", async () => {
+    // The review of d611718: the renewal before a step found the lock handed to bob; the attempt went on, its
+    // next round failed on s1 and s2, the error ended bob's wait, and the lock stayed with his claim for its TTL.
+    const callTimeoutMs = 150;
+    const servers = threeServers();
+    const events = new LocalLockEvents();
+    for (const server of servers) events.publishFrom(server);
+    const quorumOver = (calls: readonly LockServer[], attemptPrefix: string) =>
+      new LockQuorum({ servers: calls, nowMs: () => performance.now(), callTimeoutMs, attemptPrefix });
+    const lock2 = new Locks({ quorum: quorumOver(servers, 'lock-2'), events, logger, instanceId: 'lock-2' });
+    const alice = granted(await lock2.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    let inAttempt = false;
+    let s1AndS2Fail = false;
+    const calls = servers.map(
+      (server, index): LockServer =>
+        new Proxy(server, {
+          get(target, property, receiver) {
+            const value: unknown = Reflect.get(target, property, receiver);
+            if (typeof value !== 'function') return value;
+            return async (...args: unknown[]) => {
+              if (s1AndS2Fail && index < 2 && property !== 'leave') throw new UnavailableError(`${target.id} is down`);
+              const apply = () => (value as (...callArgs: unknown[]) => Promise<unknown>).apply(target, args);
+              if (property !== 'enqueue' || !inAttempt) return apply();
+              // The renewal before a step: alice's release through lock-2 hands the lock to bob's claim first.
+              if (index === 0) await lock2.release('a', 'alice', alice);
+              const answer = await apply();
+              s1AndS2Fail = true;
+              return answer;
+            };
+          },
+        }),
+    );
+    const quorum1 = quorumOver(calls, 'lock-1');
+    const tryAcquire = quorum1.tryAcquire.bind(quorum1);
+    jest.spyOn(quorum1, 'tryAcquire').mockImplementation(async (...args) => {
+      inAttempt = args[3] !== undefined;
+      try {
+        return await tryAcquire(...args);
+      } finally {
+        inAttempt = false;
+      }
+    });
+    const queued = occurrence();
+    // A lease this short next to the call timeout makes every step of an attempt renew first.
+    const lock1 = new Locks({
+      quorum: quorum1,
+      events,
+      logger,
+      instanceId: 'lock-1',
+      waiterLeaseMs: 300,
+      onQueued: () => queued.signal(),
+    });
+    const bob = lock1.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 5_000 }, never);
+    await queued.happened;
+    events.emit('a', { kind: 'expired' }, 's1');
+    expect(granted(await bob)).toBe(alice + 1n);
+    s1AndS2Fail = false;
+    await Promise.all([lock1.settle(), lock2.settle()]);
+  });
+
   it('refreshes only the holder, under its token', async () => {
     const token = granted(await locks.acquire({ name: 'a', owner: 'alice', ttlMs: 1_000, waitTimeoutMs: 0 }, never));
     const before = performance.now();

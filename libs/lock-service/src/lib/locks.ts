@@ -302,8 +302,7 @@ export class Locks {
     for (const handover of [...waiter.handovers.values()]) {
       const { token, attempt, servers } = handover;
       if (attempt === waiter.claimAttempt && this.nowMs() < this.undoDueMs(handover)) continue;
-      await place.keepThrough(stepRoundsMax.undoHandover);
-      if (place.handedOver) break;
+      if (!(await place.keepThrough(stepRoundsMax.undoHandover))) break;
       waiter.forgetHandover(handover);
       const claimAttempt = await this.quorum.undoHandover(name, waiter.id, owner, token, attempt, servers);
       if (claimAttempt !== undefined) this.room.claim(name, waiter, claimAttempt);
@@ -440,7 +439,7 @@ export class Locks {
     ttlMs: number,
     waiterId: string | undefined,
     signal: AbortSignal,
-    beforeStep?: (roundsMax: number) => Promise<void>,
+    beforeStep?: (roundsMax: number) => Promise<boolean>,
   ): Promise<AcquireResult & { retryAtMs: number }> {
     const attempt = await this.quorum.tryAcquire(name, owner, ttlMs, waiterId, beforeStep);
     const nowMs = this.nowMs();

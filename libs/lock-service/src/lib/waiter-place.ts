@@ -74,12 +74,13 @@ export class WaiterPlace {
 
   /**
    * Renews first if a step of up to roundsMax rounds could outlast the
-   * place (see the bound above). Not once an enqueue found the lock handed
-   * over: that ended the place.
+   * place (see the bound above). False, for the step not to be taken, once
+   * an enqueue found the lock handed over: that ended the place, and the
+   * wait loop must take the handover before anything else can fail.
    */
-  async keepThrough(roundsMax: number): Promise<void> {
-    if (this.handed || this.lastsThrough(roundsMax)) return;
-    await this.renew();
+  async keepThrough(roundsMax: number): Promise<boolean> {
+    if (!this.handed && !this.lastsThrough(roundsMax)) await this.renew();
+    return !this.handed;
   }
 
   /** Whether a renewal sent after roundsMax more rounds would still find the place on every server that answers. */
