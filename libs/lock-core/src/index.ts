@@ -30,6 +30,7 @@ export {
   type QueuePlace,
   type WaiterClaim,
 } from './lib/lock-quorum';
+export { placeLastsThrough } from './lib/place-renewals';
 export {
   compareWaiters,
   requireTicket,

@@ -15,10 +15,15 @@
 // instance) or let it expire. A client refused a lock either tries again
 // later, or waits in the lock's queue (through the instance that refused
 // it) as the lock service does: it enqueues with a claim, renews its lease
-// (now and then it pauses past the lease), takes the lock when a majority
-// of servers told of handing it over to its claim, attempts when woken by
-// a release or left (published by the servers, delivered late or lost) or
-// by a re-check timer, and leaves when it gives up.
+// (now and then it pauses past the lease), and renews before any step of
+// an attempt or of an undo that could outlast its place (placeLastsThrough,
+// the lock service's rule); it takes the lock when a majority of servers
+// told of handing it over to its claim, or an enqueue found it so (before
+// anything else: an attempt stops at a step whose renewal found it),
+// attempts when woken by a release or left (published by the servers,
+// delivered late or lost) or by a re-check timer, and leaves when it gives
+// up, or when an attempt or a renewal fails (fewer than a majority
+// answered), as a waiting Acquire ends then.
 //
 // Named invariants, checked at the end of a run:
 // - unique-tokens: no two grants share a token;
@@ -44,7 +49,7 @@
 // fail (lock-simulation.spec.ts).
 import { UnavailableError } from '@bulwark/errors';
 import { seededUniform } from '@bulwark/random';
-import { LockQuorum, type LockQuorumOptions } from '../lib/lock-quorum';
+import { LockQuorum, stepRoundsMax, type LockQuorumOptions } from '../lib/lock-quorum';
 import type {
   LockServer,
   ServerEnqueue,
@@ -55,6 +60,7 @@ import type {
   ServerRelease,
 } from '../lib/lock-server';
 import { MemoryLockServer, type Held, type QueueEntry } from '../lib/memory-lock-server';
+import { placeLastsThrough } from '../lib/place-renewals';
 
 export type LockMutation =
   /** A server grants over a fence at or above the token. */
@@ -135,6 +141,8 @@ export interface LockSimulationResult {
   /** Per waiterId, the first true time a server stopped keeping its place (see the header). */
   readonly lapses: ReadonlyMap<string, number>;
   readonly attempts: number;
+  /** Renewals a waiter made before a step of an attempt or an undo, as the place might not have lasted through it. */
+  readonly stepRenewals: number;
   /** Invariant violations, each naming its invariant. */
   readonly violations: readonly string[];
 }
@@ -506,6 +514,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
   const grants: SimulatedGrant[] = [];
   const waiters: SimulatedWaiter[] = [];
   let attempts = 0;
+  let stepRenewals = 0;
   const durationMs = options.durationMs ?? 5_000;
   const queueingShare = options.queueingShare ?? 0.7;
 
@@ -555,22 +564,61 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       claims.add(attempt);
       currentClaim = attempt;
     };
+    /** When the join or the last renewal was sent: the place's lease on any server starts no earlier. */
+    let sentAtMs = world.nowMs;
+    let renewAtMs = Infinity;
+    let ticket: bigint | undefined;
+    /** A handover an enqueue (the join or a renewal) found, until the wait takes it, before anything else. */
+    let handedByEnqueue: Taken | undefined;
+    /** Joins, or renews the place (its ticket, its claim), as the lock service's WaiterPlace does. */
+    const enqueue = async () => {
+      sentAtMs = world.nowMs;
+      renewAtMs = sentAtMs + renewalMs;
+      const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs, {
+        ...(ticket === undefined ? {} : { ticket }),
+        claim,
+      });
+      ticket = place.ticket;
+      claimed(place.claimAttempt);
+      handedByEnqueue = place.handed && { ...place.handed, attemptStartMs: enqueueStartMs, handedOver: true };
+      return place;
+    };
+    /**
+     * As WaiterPlace.keepThrough: renews first if a step of up to roundsMax
+     * rounds could outlast the place; false, for the step not to be taken,
+     * once an enqueue found the lock handed over.
+     */
+    const keepThrough = async (roundsMax: number) => {
+      if (!handedByEnqueue && !placeLastsThrough(world.nowMs - sentAtMs, roundsMax, callTimeoutMs, waiterLeaseMs)) {
+        stepRenewals++;
+        await enqueue();
+      }
+      return handedByEnqueue === undefined;
+    };
     /**
      * As the lock service does: undoes a handover to a retired claim, and
-     * one short of a majority for a call's time, where it was made.
+     * one short of a majority for a call's time, where it was made; whether
+     * it undid any. It stops when a renewal made for an undo finds the lock
+     * handed over: that is to be taken.
      */
     const undoStalled = async () => {
+      let undone = false;
       for (const [key, servers] of [...handovers]) {
         const [token, attempt] = key.split(':') as [string, string];
         if (!claims.has(attempt)) continue;
         const stalled =
           servers.size < quorum.majority && world.nowMs >= (heardAtMs.get(key) ?? Infinity) + callTimeoutMs;
         if (attempt === currentClaim && !stalled) continue;
+        if (!(await keepThrough(stepRoundsMax.undoHandover))) break;
         handovers.delete(key);
         claimed(await quorum.undoHandover(lockName, waiterId, owner, BigInt(token), attempt, servers));
+        undone = true;
       }
+      return undone;
     };
     let wake: (() => void) | undefined;
+    /** News that came while the waiter was busy: it does not wait then, as the lock service's Waiter does not. */
+    let woken = false;
     /** A handover whose validity ran out and could not be refreshed: released, not used. */
     let spent: Taken | undefined;
     const unsubscribe = world.subscribe((serverId, message) => {
@@ -582,6 +630,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         if (!handovers.has(key)) heardAtMs.set(key, world.nowMs);
         handovers.set(key, (handovers.get(key) ?? new Set()).add(serverId));
       }
+      woken = true;
       wake?.();
     });
     /** The grant handed over to this waiter's claim by a majority, as the servers told of it. */
@@ -617,72 +666,62 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       return undefined;
     };
     try {
-      // A failed enqueue takes the new entry out again itself.
-      const place = await quorum.enqueue(lockName, waiterId, waiterLeaseMs, { claim }).catch(() => undefined);
-      if (!place) return undefined;
-      claimed(place.claimAttempt);
+      // A failed join takes the new entry out again itself.
+      const joined = await enqueue().catch(() => undefined);
+      if (!joined) return undefined;
       const waiter: SimulatedWaiter = {
         client,
         waiterId,
-        ticket: place.ticket,
+        ticket: joined.ticket,
         enqueueStartMs,
         enqueuedAtMs: world.nowMs,
         grantedAtMs: undefined,
       };
       waiters.push(waiter);
-      const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
-      let renewAtMs = world.nowMs + renewalMs;
-      let attemptNow = place.first && place.free;
-      // A join that tried a second ticket may find the lock handed over already, as a renewal may.
-      let handedInRound: Taken | undefined = place.handed && {
-        ...place.handed,
-        attemptStartMs: enqueueStartMs,
-        handedOver: true,
+      const granted = (taken: Taken): Taken => {
+        waiter.grantedAtMs = world.nowMs;
+        return taken;
       };
+      const giveUpAtMs = world.nowMs + 300 + random() * 1_500;
+      let attemptNow = joined.first && joined.free;
       for (;;) {
-        const heard = handedInRound ?? handedOver();
-        handedInRound = undefined;
-        if (!heard) await undoStalled();
+        // A join that tried a second ticket, or a renewal, may find the lock handed over already (its news lost).
+        const heard = handedByEnqueue ?? handedOver();
+        handedByEnqueue = undefined;
+        // An undo leaves a new claim where the handover was made: the other servers get it from a renewal now. A
+        // renewal made for an undo that fails ends the wait.
+        const undone = heard ? false : await undoStalled().catch(() => undefined);
+        if (undone === undefined) break;
+        if (undone) renewAtMs = world.nowMs;
         const handed = await usable(heard);
-        if (handed) {
-          waiter.grantedAtMs = world.nowMs;
-          return handed;
-        }
+        if (handed) return granted(handed);
         if (spent) break;
-        if (attemptNow) {
+        if (attemptNow && !handedByEnqueue) {
           attempts++;
           const attemptStartMs = world.nowMs;
-          const attempt = await quorum.tryAcquire(lockName, owner, ttlMs, waiterId).catch(() => undefined);
-          if (attempt?.acquired) {
-            waiter.grantedAtMs = world.nowMs;
-            return { ...attempt.grant, attemptStartMs };
-          }
+          // An attempt that fails (fewer than a majority answered, a renewal for a step too) ends the wait, as
+          // it ends an Acquire.
+          const attempt = await quorum.tryAcquire(lockName, owner, ttlMs, waiterId, keepThrough).catch(() => undefined);
+          if (!attempt) break;
+          if (attempt.acquired) return granted({ ...attempt.grant, attemptStartMs });
         }
+        // A renewal made for a step found the lock handed over: take it now.
+        if (handedByEnqueue) continue;
         if (world.nowMs >= giveUpAtMs) break;
         // Now and then the waiter's instance stalls past its lease: its place lapses.
         if (random() < 0.01) await world.sleep(waiterLeaseMs * 1.5);
         const wakeAtMs = Math.min(giveUpAtMs, renewAtMs, world.nowMs + recheckMs);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          world.at(Math.max(0, wakeAtMs - world.nowMs), resolve);
-        });
-        wake = undefined;
-        attemptNow = true;
-        if (world.nowMs >= renewAtMs) {
-          renewAtMs = world.nowMs + renewalMs;
-          const renewed = await quorum
-            .enqueue(lockName, waiterId, waiterLeaseMs, { ticket: place.ticket, claim })
-            .catch(() => undefined);
-          claimed(renewed?.claimAttempt);
-          const handedOnRenewal = await usable(
-            renewed?.handed && { ...renewed.handed, attemptStartMs: enqueueStartMs, handedOver: true },
-          );
-          if (handedOnRenewal) {
-            waiter.grantedAtMs = world.nowMs;
-            return handedOnRenewal;
-          }
-          if (spent) break;
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            world.at(Math.max(0, wakeAtMs - world.nowMs), resolve);
+          });
         }
+        wake = undefined;
+        woken = false;
+        attemptNow = true;
+        // A renewal that fails ends the wait, as it ends an Acquire.
+        if (world.nowMs >= renewAtMs && !(await enqueue().catch(() => undefined))) break;
       }
     } finally {
       unsubscribe();
@@ -819,6 +858,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     waiters,
     lapses,
     attempts,
+    stepRenewals,
     violations: [...refreshViolations, ...checkInvariants(grants, waiters, lapses)],
   };
 }

@@ -10,6 +10,7 @@
 // The bound. T is the call timeout (one round: calls to every server at
 // once, each given up after T), L the place's lease, m a margin (a
 // twentieth of L) for servers' clocks running fast and timers firing late.
+// lock-core's placeLastsThrough applies the check below.
 // - A renewal sent at s is applied by a server that answers in time
 //   between s and s + T, and the place there lasts from then on for L, so
 //   until s + L at least. A renewal sent at s' keeps it unbroken if it is
@@ -34,10 +35,7 @@
 // step of the place's: the waiter holds the lock on a majority, which is
 // what the place was for, and the quorum has forgotten the place. A
 // renewal then would queue the waiter again, behind its own grant.
-import { stepRoundsMax, type Grant, type LockQuorum, type QueuePlace, type WaiterClaim } from '@bulwark/lock-core';
-
-/** The margin m above, as a fraction of the lease: servers' clocks up to 1% fast, and timers late. */
-const marginFraction = 1 / 20;
+import { placeLastsThrough, type Grant, type LockQuorum, type QueuePlace, type WaiterClaim } from '@bulwark/lock-core';
 
 export interface WaiterPlaceOptions {
   readonly quorum: LockQuorum;
@@ -86,8 +84,7 @@ export class WaiterPlace {
   /** Whether a renewal sent after roundsMax more rounds would still find the place on every server that answers. */
   private lastsThrough(roundsMax: number): boolean {
     const { leaseMs, quorum, nowMs } = this.options;
-    const roundsMs = (roundsMax + stepRoundsMax.renewal) * quorum.callTimeoutMs;
-    return nowMs() - this.sentAtMs + roundsMs + leaseMs * marginFraction <= leaseMs;
+    return placeLastsThrough(nowMs() - this.sentAtMs, roundsMax, quorum.callTimeoutMs, leaseMs);
   }
 
   /** Whether an enqueue found the lock handed over, and the wait loop has yet to take it. */
