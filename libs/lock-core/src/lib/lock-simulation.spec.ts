@@ -49,6 +49,16 @@ describe('LockQuorum in seeded simulation', () => {
     },
   );
 
+  it("keeps every invariant with a place lease near the service's ratio, where steps of an attempt renew first", async () => {
+    let stepRenewals = 0;
+    for (let seed = 1; seed <= seedsPerChunk; seed++) {
+      const result = await runLockSimulation({ seed, servers: 3, waiterLeaseMs: 250 });
+      expect({ seed, violations: result.violations }).toEqual({ seed, violations: [] });
+      stepRenewals += result.stepRenewals;
+    }
+    expect(stepRenewals).toBeGreaterThan(seedsPerChunk);
+  });
+
   // Bugs of the grant itself show best when nobody queues and attempts contend; bugs of the queue with waiters.
   const planted: Array<[LockMutation, string, number, number]> = [
     ['grant-ignores-fence', 'unique-tokens', 0, 100],

@@ -101,6 +101,12 @@ export interface LockSimulationOptions {
    * callers do. With 0 nobody queues, and grants contend the most.
    */
   readonly queueingShare?: number;
+  /**
+   * A waiter's place's lease (500 ms by default, 12.5 call timeouts). Near
+   * the lock service's ratio (6 call timeouts, 240 ms) steps of an attempt
+   * need a renewal first (stepRenewals), and places lapse during outages.
+   */
+  readonly waiterLeaseMs?: number;
   readonly mutation?: LockMutation;
 }
 
@@ -151,7 +157,7 @@ const ttlMs = 200;
 const callTimeoutMs = 40;
 const lockName = 'hot';
 /** Longer than an outage (at most 350 ms) plus a renewal period: a live waiter's place outlasts a server that is down. */
-const waiterLeaseMs = 500;
+const defaultWaiterLeaseMs = 500;
 const renewalMs = 100;
 /** Clients that share an owner in pairs; the rest have owners of their own. */
 const sharedOwnerClients = 4;
@@ -517,6 +523,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
   let stepRenewals = 0;
   const durationMs = options.durationMs ?? 5_000;
   const queueingShare = options.queueingShare ?? 0.7;
+  const waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
 
   // Servers go down and come back, one at a time; now and then all of them, one after another (a rolling restart).
   const restart = async (server: SimulatedServer, downMs: number) => {
