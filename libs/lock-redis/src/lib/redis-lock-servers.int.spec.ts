@@ -96,6 +96,16 @@ async function allMarked(group: RedisLockServers): Promise<void> {
   for (const stop of stops) stop();
 }
 
+/** A new redis-server and a RedisLockServer on it with no RedisLockServers around it (nobody marks or restores it), connected. */
+async function loneServer(): Promise<{ redis: RedisServer; server: RedisLockServer }> {
+  const redis = await startRedisServer();
+  redisServers.push(redis);
+  const server = new RedisLockServer({ host: '127.0.0.1', port: redis.port });
+  lockServers.push(server);
+  await server.waitUntilConnected(timeoutMs);
+  return { redis, server };
+}
+
 function tokenOf(attempt: AcquireAttempt): bigint {
   if (!attempt.acquired) throw new Error('not acquired');
   return attempt.grant.token;
@@ -221,12 +231,8 @@ describe('a new cluster, as another instance sees it', () => {
 
 describe('a restore, step by step', () => {
   it('marks nothing once its target was emptied under it, and one restore runs at a time', async () => {
-    const [redis] = await Promise.all([startRedisServer()]);
-    redisServers.push(redis);
     // A lone server, with nobody to restore it but this test.
-    const target = new RedisLockServer({ host: '127.0.0.1', port: redis.port });
-    lockServers.push(target);
-    await target.waitUntilConnected(timeoutMs);
+    const { redis, server: target } = await loneServer();
     expect(target.checkedMark).toMatchObject({ marked: false });
     const connection = target.connectionNumber;
     const begun = await target.beginRestore(connection, timeoutMs);
@@ -242,11 +248,7 @@ describe('a restore, step by step', () => {
   });
 
   it('reads a source only on the connection it checked', async () => {
-    const [redis] = await Promise.all([startRedisServer()]);
-    redisServers.push(redis);
-    const source = new RedisLockServer({ host: '127.0.0.1', port: redis.port });
-    lockServers.push(source);
-    await source.waitUntilConnected(timeoutMs);
+    const { redis, server: source } = await loneServer();
     const connection = source.connectionNumber;
     await redis.kill();
     await redis.restart();

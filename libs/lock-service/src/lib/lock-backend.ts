@@ -37,13 +37,14 @@ export interface RedisBackendOptions {
 
 export function redisBackend(options: RedisBackendOptions): LockBackend {
   const { logger } = options;
+  const addresses = options.servers.map(({ host, port }) => ({ host, port }));
   const group = new RedisLockServers({
-    servers: options.servers.map(({ host, port }) => ({ host, port })),
+    servers: addresses,
     callTimeoutMs: options.callTimeoutMs,
     onReport: (report) => logMarkReport(logger, report),
   });
   const { servers } = group;
-  const events = new RedisLockEvents({ servers: options.servers.map(({ host, port }) => ({ host, port })) });
+  const events = new RedisLockEvents({ servers: addresses });
   // A server without appendfsync always is restored before it counts again after a restart; without expiry events waiters rely on their re-checks.
   events.onServerCheck((check) => {
     if (check.problem === undefined) logger.info({ server: check.id }, 'lock server settings are safe');
