@@ -7,6 +7,8 @@ import type { RedisOptions } from 'ioredis';
 export const defaultConnectTimeoutMs = 1_000;
 export const defaultReconnectDelayMsMax = 1_000;
 const reconnectDelayMsMin = 50;
+/** How often a connection asks a server that is loading its data whether it is done. */
+export const loadingRecheckMs = 100;
 /** How long close() lets a socket drain before destroying it; ioredis also leaves this timer behind when closing between reconnections. */
 export const disconnectTimeoutMs = 100;
 /** Longer timers overflow in Node and fire at once. */
@@ -32,8 +34,11 @@ export function redisConnectionOptions(settings: RedisConnectionSettings): Redis
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(reconnectDelayMsMin * 2 ** (attempt - 1), settings.reconnectDelayMsMax),
-    // Ready only once the server has loaded its data (the fences) after a restart.
+    // Ready only once the server has loaded its data (the fences) after a restart, asked again this often while
+    // it loads: ioredis otherwise sleeps the server's loading estimate, up to 10 s, and an estimate made in the
+    // first moments of a load (a second elapsed, a few bytes read) is huge even for data loaded in milliseconds.
     enableReadyCheck: true,
+    maxLoadingRetryTime: loadingRecheckMs,
     disconnectTimeout: disconnectTimeoutMs,
   };
 }
