@@ -154,6 +154,10 @@ describe('LockQuorum', () => {
     await quorum.release('job', 'alice', 1n);
     (servers[1] as MemoryLockServer).up = false;
     await expect(quorum.tryAcquire('job', 'bob', 1_000)).rejects.toBeInstanceOf(UnavailableError);
+    // The refusal says which servers failed and why: an operator sees where to look.
+    await expect(quorum.inspect('job')).rejects.toThrow(
+      'only 1 of 3 lock servers answered; 2 are needed to read the lock (lock server s1 is down; lock server s2 is down)',
+    );
     // The one server still up holds nothing (a guessed grant there was undone; its fence may have moved up).
     expect(await (servers[2] as MemoryLockServer).inspect('job')).toMatchObject({
       holder: undefined,

@@ -306,6 +306,12 @@ const undoneAttemptsKept = 1_024;
 /** Counts the quorums made in this process, for their default attemptPrefix. */
 let quorumsMade = 0;
 
+/** Each server's answer, undefined where it failed or was not called; problems says why those called failed. */
+type ServerAnswers<T> = Array<T | undefined> & { readonly problems: readonly string[] };
+
+/** Longest account of one server's failure in an UNAVAILABLE message. */
+const problemLengthMax = 200;
+
 interface Place {
   readonly ticket: bigint;
   readonly leaseMs: number;
@@ -410,7 +416,7 @@ export class LockQuorum {
     const startMs = this.options.nowMs();
     const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
     const answered = states.filter(isDefined);
-    this.requireMajority(answered.length, 'read the lock');
+    this.requireMajority(answered.length, 'read the lock', states.problems);
     const token = this.tokenAfter(answered);
     this.noteFence(name, token - 1n);
     const open = answered.filter((state) => state.holder === undefined && !this.waitsBehind(state.queue, waiterId));
@@ -482,7 +488,7 @@ export class LockQuorum {
     for (const grant of grants) if (grant && grant.outcome !== 'granted') this.noteFence(name, grant.fence);
     if (grants.some((grant) => grant === undefined || grant.outcome === 'granted')) this.noteUndone(attempt);
     await this.undoGrant(name, owner, token, attempt, grants, waiterId);
-    this.requireMajority(grants.filter(isDefined).length, 'take the lock');
+    this.requireMajority(grants.filter(isDefined).length, 'take the lock', grants.problems);
     const holders = grants.flatMap((grant) => (grant?.outcome === 'held' ? [grant.holder] : []));
     const queued = grants.filter((grant) => grant?.outcome === 'queued').length;
     const stale = grants.some((grant) => grant?.outcome === 'stale') && holders.length === 0 && queued === 0;
@@ -525,12 +531,15 @@ export class LockQuorum {
     const joining = ticket === undefined;
     let taken = ticket ?? this.ticketGuess(name);
     let answers: (ServerEnqueued | undefined)[];
+    let problems: readonly string[] = [];
     for (let round = 1; ; round++) {
       requireTicket(taken);
       const tried = taken;
-      answers = await this.everyServer((server, timeoutMs) =>
+      const joined = await this.everyServer((server, timeoutMs) =>
         server.enqueue(name, waiterId, tried, leaseMs, timeoutMs, { claim: placeClaim, join: joining }),
       );
+      answers = joined;
+      problems = joined.problems;
       const staleAt = answers.flatMap((answer, index) => (answer?.outcome === 'stale' ? [index] : []));
       // Joined everywhere that answered.
       if (staleAt.length === 0) break;
@@ -543,6 +552,7 @@ export class LockQuorum {
           (index) => staleAt.includes(index),
         );
         answers = answers.map((answer, index) => (staleAt.includes(index) ? placed[index] : answer));
+        problems = [...problems, ...placed.problems];
         break;
       }
       // Out of rounds: the ticket is a place nowhere that counts (a minority took it, or none did).
@@ -567,7 +577,7 @@ export class LockQuorum {
           `servers in each of ${joinRoundsMax} rounds; try again`,
       );
     }
-    this.requireMajority(answered.length, 'queue the waiter');
+    this.requireMajority(answered.length, 'queue the waiter', problems);
     const place: Place = { ticket: taken, leaseMs, claim: placeClaim };
     this.remember(name, waiterId, place);
     const queued = answered.filter((answer) => answer.outcome === 'queued');
@@ -697,7 +707,7 @@ export class LockQuorum {
     const claimAttempt = this.places.get(key)?.claim?.attempt;
     this.places.delete(key);
     const left = await this.everyServer((server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt));
-    this.requireMajority(left.filter(isDefined).length, 'leave the queue');
+    this.requireMajority(left.filter(isDefined).length, 'leave the queue', left.problems);
   }
 
   /**
@@ -712,7 +722,7 @@ export class LockQuorum {
     const refreshed = await this.everyServer(async (server, timeoutMs) => ({
       attempt: await server.refresh(name, owner, token, ttlMs, timeoutMs),
     }));
-    this.requireMajority(refreshed.filter(isDefined).length, 'refresh the lock');
+    this.requireMajority(refreshed.filter(isDefined).length, 'refresh the lock', refreshed.problems);
     const validUntilMs = this.validUntilMs(startMs, ttlMs);
     const attempt = this.majorityAttempt(refreshed.map((answer) => answer?.attempt));
     if (attempt !== undefined && validUntilMs > this.options.nowMs()) return { token, attempt, validUntilMs };
@@ -744,7 +754,7 @@ export class LockQuorum {
     const released = await this.everyServer((server, timeoutMs) =>
       server.release(name, owner, token, timeoutMs, { ...options, ...handover }),
     );
-    this.requireMajority(released.filter(isDefined).length, 'release the lock');
+    this.requireMajority(released.filter(isDefined).length, 'release the lock', released.problems);
     if (released.filter((done) => done === true).length >= this.majority) return;
     throw new FailedPreconditionError(
       'token',
@@ -755,7 +765,7 @@ export class LockQuorum {
   async inspect(name: string): Promise<LockView> {
     const states = await this.everyServer((server, timeoutMs) => server.inspect(name, timeoutMs));
     const answered = states.filter(isDefined);
-    this.requireMajority(answered.length, 'read the lock');
+    this.requireMajority(answered.length, 'read the lock', states.problems);
     const fence = answered.reduce((highest, state) => (state.fence > highest ? state.fence : highest), 0n);
     const waiters = answered.reduce((most, state) => Math.max(most, state.queue.length), 0);
     return { fence, holder: majorityHolder(answered, this.majority), waiters, answered: answered.length };
@@ -928,13 +938,19 @@ export class LockQuorum {
   private everyServer<T>(
     call: (server: LockServer, timeoutMs: number) => Promise<T>,
     only: (index: number) => boolean = () => true,
-  ): Promise<(T | undefined)[]> {
+  ): Promise<ServerAnswers<T>> {
     const { callTimeoutMs } = this.options;
+    const problems: string[] = [];
     return Promise.all(
       this.servers.map((server, index) =>
-        only(index) ? call(server, callTimeoutMs).catch(() => undefined) : Promise.resolve(undefined),
+        only(index)
+          ? call(server, callTimeoutMs).catch((error: unknown) => {
+              problems.push(problemOf(server, error));
+              return undefined;
+            })
+          : Promise.resolve(undefined),
       ),
-    );
+    ).then((answers) => Object.assign(answers, { problems }));
   }
 
   /** Whether the server at index is one of ids: which servers everyServer calls, by their ids. */
@@ -942,10 +958,12 @@ export class LockQuorum {
     return (index) => ids.has((this.servers[index] as LockServer).id);
   }
 
-  private requireMajority(answered: number, doing: string): void {
+  /** UNAVAILABLE unless a majority answered, naming why the others did not (ServerAnswers.problems). */
+  private requireMajority(answered: number, doing: string, problems: readonly string[]): void {
     if (answered >= this.majority) return;
     throw new UnavailableError(
-      `only ${answered} of ${this.servers.length} lock servers answered; ${this.majority} are needed to ${doing}`,
+      `only ${answered} of ${this.servers.length} lock servers answered; ${this.majority} are needed to ${doing}` +
+        (problems.length > 0 ? ` (${problems.join('; ')})` : ''),
     );
   }
 }
@@ -961,6 +979,13 @@ function raiseBounded(values: Map<string, bigint>, name: string, value: bigint, 
 
 function placeKey(name: string, waiterId: string): string {
   return `${name}\u0000${waiterId}`;
+}
+
+/** Why a server did not answer, naming it (its errors usually do already). */
+function problemOf(server: LockServer, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const named = message.includes(server.id) ? message : `lock server ${server.id}: ${message}`;
+  return named.length > problemLengthMax ? `${named.slice(0, problemLengthMax - 3)}...` : named;
 }
 
 function isDefined<T>(value: T | undefined): value is T {
