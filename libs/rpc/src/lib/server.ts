@@ -3,6 +3,7 @@
 // of their methods in the gRPC metrics from the start), and a
 // drain that marks everything NOT_SERVING, asks long-lived streams to end,
 // waits for in-flight calls (tryShutdown) and forces the rest at a deadline.
+import { setMaxListeners } from 'node:events';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { descriptorSetBase64, healthV1, reflectionV1, reflectionV1alpha } from '@bulwark/contracts';
 import type { Logger } from '@bulwark/logging';
@@ -63,6 +64,9 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { logger } = options;
   const shutdownController = new AbortController();
+  // Every call in flight listens for the shutdown (and stops listening when it ends): past Node's default of 10
+  // listeners that is load, not a leak, so Node's leak warning is off for this signal.
+  setMaxListeners(0, shutdownController.signal);
   const kit = createHandlerKit(logger, shutdownController.signal);
   const health = new HealthRegistry();
   const index = contractsIndex();
