@@ -644,23 +644,29 @@ export class LockQuorum {
   }
 
   /**
+   * Frees, on the servers serverIds only, a handover to claimAttempt of a
+   * waiter that has left (nobody will take it) and takes the waiter out of
+   * the queue there; resolves once they answered or failed (a server that
+   * fails keeps the handover until its TTL).
+   */
+  async freeStrayHandover(
+    name: string,
+    waiterId: string,
+    claimAttempt: string,
+    serverIds: ReadonlySet<string>,
+  ): Promise<void> {
+    await this.everyServer(
+      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt),
+      this.named(serverIds),
+    );
+  }
+
+  /**
    * After a handover the waiter took: takes it out of the queue on the
    * servers that did not tell of handing over to it (handedBy), where its
    * entry would hold up the waiters behind it. Without the claim, so a
    * handover whose news was lost stays the waiter's. Not awaited.
    */
-  /**
-   * Frees, on the server serverId only, a handover to claimAttempt of a
-   * waiter that has left (nobody will take it) and takes the waiter out of
-   * the queue there; in the background, as far as the server answers.
-   */
-  freeStrayHandover(name: string, waiterId: string, claimAttempt: string, serverId: string): void {
-    void this.everyServer(
-      (server, timeoutMs) => server.leave(name, waiterId, timeoutMs, claimAttempt),
-      this.named(new Set([serverId])),
-    );
-  }
-
   leaveUnhanded(name: string, waiterId: string, handedBy: ReadonlySet<string>): void {
     const told = this.named(handedBy);
     void this.everyServer(

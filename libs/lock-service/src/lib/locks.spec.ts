@@ -314,6 +314,48 @@ describe('Locks', () => {
     ]);
   });
 
+  it('frees, when a wait fails, the handovers it heard of to a claim it had replaced', async () => {
+    const servers = threeServers();
+    const [s1, s2, s3] = servers;
+    // s2 and s3 as this instance calls them: a renewal that brings bob's new claim waits until opened, then is lost.
+    let firstClaim: string | undefined;
+    const opened = occurrence();
+    const loseNewClaims = (server: MemoryLockServer): LockServer =>
+      new Proxy(server, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'enqueue' || typeof value !== 'function') return value;
+          return async (...args: Parameters<MemoryLockServer['enqueue']>) => {
+            const attempt = args[5]?.claim?.attempt;
+            firstClaim ??= attempt;
+            if (attempt === undefined || attempt === firstClaim) return target.enqueue(...args);
+            await opened.happened;
+            throw new UnavailableError('the request was lost');
+          };
+        },
+      });
+    const { spread } = instanceOver(servers, { calls: [s1, loseNewClaims(s2), loseNewClaims(s3)] });
+    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 3_000 }, never);
+    await Promise.all(servers.map((server) => queuedOn(server, 'a', 1)));
+    // A release on s1 alone hands the lock to bob's claim there; bob undoes it and claims anew.
+    await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
+    while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
+    // Alice's retried release hands the lock to bob's old claim on s2 and s3, and bob hears of it; then his
+    // renewal fails on both, and his wait with it, before the loop came round to free them.
+    await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
+    await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
+    opened.signal();
+    await expect(waiting).rejects.toBeInstanceOf(UnavailableError);
+    await spread.settle();
+    // Nobody takes those handovers: left alone, s2 and s3 would keep the lock from everyone for 60 s.
+    expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('leaves the queue, after a handover, on the server that never told of one', async () => {
     const servers = threeServers();
     const [s1, s2, s3] = servers;

@@ -245,12 +245,12 @@ export class Locks {
       if (handedBy) this.leaveUnhanded(name, waiter, handedBy);
       else this.room.leave(name, waiter);
       if (!acquired) {
-        const leaving = this.quorum.leave(name, waiter.id).catch((error: unknown) => {
-          // Its place lapses with its lease; until then it may hold up the queue.
-          this.options.logger.warn({ err: error, lock: name }, 'cannot leave the lock queue');
-        });
-        this.cleanups.add(leaving);
-        void leaving.finally(() => this.cleanups.delete(leaving));
+        this.inBackground(
+          this.quorum.leave(name, waiter.id).catch((error: unknown) => {
+            // Its place lapses with its lease; until then it may hold up the queue.
+            this.options.logger.warn({ err: error, lock: name }, 'cannot leave the lock queue');
+          }),
+        );
       }
     }
   }
@@ -371,6 +371,18 @@ export class Locks {
       const taken = waiter.taken?.attempt === attempt ? waiter.taken.token : undefined;
       setBounded(this.retiredClaims, attempt, { name, waiterId: waiter.id, taken }, retiredClaimsMax);
     }
+    // Handovers heard of and not taken, when the wait ended before its loop freed them (it failed, timed out, or
+    // was granted by a round): nobody will take them. Never under the claim it took: a leave frees by claim.
+    for (const { attempt, servers } of waiter.handovers.values()) {
+      if (attempt === waiter.taken?.attempt) continue;
+      this.inBackground(this.quorum.freeStrayHandover(name, waiter.id, attempt, servers));
+    }
+  }
+
+  /** Runs work on after the call that started it; stopping waits for it (settle). */
+  private inBackground(work: Promise<void>): void {
+    this.cleanups.add(work);
+    void work.finally(() => this.cleanups.delete(work));
   }
 
   /** Frees a handover to a retired claim on the server that made it; whether the claim was retired. */
@@ -379,7 +391,7 @@ export class Locks {
     if (!retired || retired.name !== name) return false;
     // Late news of the handover its waiter took: that grant is its holder's, freed by its release.
     if (retired.taken === token) return true;
-    this.quorum.freeStrayHandover(name, retired.waiterId, attempt, serverId);
+    this.inBackground(this.quorum.freeStrayHandover(name, retired.waiterId, attempt, new Set([serverId])));
     return true;
   }
 
