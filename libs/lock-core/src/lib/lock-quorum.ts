@@ -327,6 +327,7 @@ export class LockQuorum {
   /** Servers that must agree: more than half. */
   readonly majority: number;
   private readonly servers: readonly LockServer[];
+  private readonly ids: ReadonlySet<string>;
   private readonly driftFraction: number;
   private readonly driftMinMs: number;
   private readonly placesMax: number;
@@ -351,6 +352,7 @@ export class LockQuorum {
     this.attemptPrefix = options.attemptPrefix ?? `q${quorumsMade}`;
     requireAttemptPrefix(this.attemptPrefix);
     this.servers = options.servers;
+    this.ids = new Set(options.servers.map((server) => server.id));
     this.majority = this.majorityOf(options.servers.length);
     this.driftFraction = options.driftFraction ?? defaultDriftFraction;
     this.driftMinMs = options.driftMinMs ?? defaultDriftMinMs;
@@ -363,6 +365,11 @@ export class LockQuorum {
   /** How long one call to one server may take. */
   get callTimeoutMs(): number {
     return this.options.callTimeoutMs;
+  }
+
+  /** The servers' ids. */
+  get serverIds(): ReadonlySet<string> {
+    return this.ids;
   }
 
   /** How many servers there are. */
@@ -946,17 +953,18 @@ export class LockQuorum {
     only: (index: number) => boolean = () => true,
   ): Promise<ServerAnswers<T>> {
     const { callTimeoutMs } = this.options;
-    const problems: string[] = [];
+    // In server order, so one outage always reads the same.
+    const problems: Array<string | undefined> = [];
     return Promise.all(
       this.servers.map((server, index) =>
         only(index)
           ? call(server, callTimeoutMs).catch((error: unknown) => {
-              problems.push(problemOf(server, error));
+              problems[index] = problemOf(server, error);
               return undefined;
             })
           : Promise.resolve(undefined),
       ),
-    ).then((answers) => Object.assign(answers, { problems }));
+    ).then((answers) => Object.assign(answers, { problems: problems.filter(isDefined) }));
   }
 
   /** Whether the server at index is one of ids: which servers everyServer calls, by their ids. */

@@ -314,7 +314,10 @@ describe('Locks', () => {
     ]);
   });
 
-  it('frees, when a wait fails, the handovers it heard of to a claim it had replaced', async () => {
+  it.each([
+    ['it heard of before its wait ended', false],
+    ['whose news came only after its wait ended, when nobody here listens any more', true],
+  ])('frees, when a wait fails, the handovers to a claim it had replaced: those %s', async (_, newsLate) => {
     const servers = threeServers();
     const [s1, s2, s3] = servers;
     // s2 and s3 as this instance calls them: a renewal that brings bob's new claim waits until opened, then is lost.
@@ -334,20 +337,29 @@ describe('Locks', () => {
           };
         },
       });
-    const { spread } = instanceOver(servers, { calls: [s1, loseNewClaims(s2), loseNewClaims(s3)] });
+    const { events, spread } = instanceOver(servers, { calls: [s1, loseNewClaims(s2), loseNewClaims(s3)] });
+    const heldNews: Array<() => void> = [];
+    if (newsLate) {
+      for (const server of [s2, s3]) {
+        const publish = server.onReleased;
+        server.onReleased = (name, message) => heldNews.push(() => publish?.(name, message));
+      }
+    }
     const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
     const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 3_000 }, never);
     await Promise.all(servers.map((server) => queuedOn(server, 'a', 1)));
     // A release on s1 alone hands the lock to bob's claim there; bob undoes it and claims anew.
     await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
     while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
-    // Alice's retried release hands the lock to bob's old claim on s2 and s3, and bob hears of it; then his
-    // renewal fails on both, and his wait with it, before the loop came round to free them.
+    // Alice's retried release hands the lock to bob's old claim on s2 and s3; then his renewal fails on both, and
+    // his wait with it, before his loop came round to free them (or before he heard of them at all).
     await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
     await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
     opened.signal();
     await expect(waiting).rejects.toBeInstanceOf(UnavailableError);
     await spread.settle();
+    expect(events.watching('a')).toBe(0);
+    for (const deliver of heldNews) deliver();
     // Nobody takes those handovers: left alone, s2 and s3 would keep the lock from everyone for 60 s.
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder))).toEqual([
       undefined,

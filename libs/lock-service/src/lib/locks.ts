@@ -203,7 +203,7 @@ export class Locks {
           const releaser = { waiterId: waiter.id, claimAttempt: handed.grant.attempt };
           const grant = await this.usable(name, owner, ttlMs, handed.grant, releaser, signal);
           if (grant) {
-            acquired = true;
+            acquired = waiter.granted = true;
             handedBy = handed.servers;
             waiter.taken = { token: grant.token, attempt: grant.attempt };
             this.remember(name, owner, grant, releaser);
@@ -217,7 +217,7 @@ export class Locks {
             place.keepThrough(roundsMax),
           );
           if (result.acquired) {
-            acquired = true;
+            acquired = waiter.granted = true;
             this.remember(name, owner, result.grant, { waiterId: waiter.id, claimAttempt: waiter.claimAttempt });
             return result;
           }
@@ -371,11 +371,13 @@ export class Locks {
       const taken = waiter.taken?.attempt === attempt ? waiter.taken.token : undefined;
       setBounded(this.retiredClaims, attempt, { name, waiterId: waiter.id, taken }, retiredClaimsMax);
     }
-    // Handovers heard of and not taken, when the wait ended before its loop freed them (it failed, timed out, or
-    // was granted by a round): nobody will take them. Never under the claim it took: a leave frees by claim.
-    for (const { attempt, servers } of waiter.handovers.values()) {
-      if (attempt === waiter.taken?.attempt) continue;
-      this.inBackground(this.quorum.freeStrayHandover(name, waiter.id, attempt, servers));
+    // A handover to any other claim, when the wait ended before its loop freed it (it failed, timed out, or was
+    // granted by a round): nobody will take it. On every server, not only those heard from: news can be lost, or
+    // come after the room stopped listening. Never under the claim it took: a leave frees by claim. Nor under the
+    // current claim of a waiter without the lock: its leave of the queue frees that one.
+    for (const attempt of waiter.claimAttempts) {
+      if (attempt === waiter.taken?.attempt || (!waiter.granted && attempt === waiter.claimAttempt)) continue;
+      this.inBackground(this.quorum.freeStrayHandover(name, waiter.id, attempt, this.quorum.serverIds));
     }
   }
 

@@ -37,6 +37,8 @@ export class Waiter {
   done = false;
   /** The handover it took, if it took one (its other claims' handovers are strays once it has left). */
   taken: { readonly token: bigint; readonly attempt: string } | undefined;
+  /** Set once its wait ended with the lock, by a handover or by a round. */
+  granted = false;
   private woken = false;
   private news = false;
   private wakeUp: (() => void) | undefined;
