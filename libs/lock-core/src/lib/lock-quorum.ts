@@ -672,11 +672,12 @@ export class LockQuorum {
    * After a handover the waiter took: takes it out of the queue on the
    * servers that did not tell of handing over to it (handedBy), where its
    * entry would hold up the waiters behind it. Without the claim, so a
-   * handover whose news was lost stays the waiter's. Not awaited.
+   * handover whose news was lost stays the waiter's. Resolves once they
+   * answered or failed.
    */
-  leaveUnhanded(name: string, waiterId: string, handedBy: ReadonlySet<string>): void {
+  async leaveUnhanded(name: string, waiterId: string, handedBy: ReadonlySet<string>): Promise<void> {
     const told = this.named(handedBy);
-    void this.everyServer(
+    await this.everyServer(
       (server, timeoutMs) => server.leave(name, waiterId, timeoutMs),
       (index) => !told(index),
     );

@@ -329,11 +329,15 @@ export class Locks {
    */
   private leaveUnhanded(name: string, waiter: Waiter, handedBy: Set<string>): void {
     waiter.done = true;
+    // Stopping waits for the hearing out too, and for the leaves and frees it ends with.
+    let heardOut = () => {};
+    this.inBackground(new Promise<void>((resolve) => (heardOut = resolve)));
     const finish = () => {
       clearTimeout(timer);
       waiter.onNews = undefined;
       this.room.leave(name, waiter);
-      this.quorum.leaveUnhanded(name, waiter.id, handedBy);
+      this.inBackground(this.quorum.leaveUnhanded(name, waiter.id, handedBy));
+      heardOut();
     };
     const timer = setTimeout(finish, handoverNewsMs);
     waiter.onNews = () => {
@@ -408,7 +412,8 @@ export class Locks {
 
   /** Resolves once every departure from a queue still under way has ended. */
   async settle(): Promise<void> {
-    await Promise.all([...this.cleanups]);
+    // Until none is left: ending one (a waiter heard out) can start others (its leave, its frees).
+    while (this.cleanups.size > 0) await Promise.all([...this.cleanups]);
   }
 
   /** Extends owner's lease under token by ttlMs from now. */
