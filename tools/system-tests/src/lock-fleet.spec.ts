@@ -104,6 +104,7 @@ describe('locks on the compose fleet', () => {
       majority: 2,
       answered: 3,
       faultTolerant: true,
+      unanswered: [],
     });
   });
 

@@ -161,6 +161,9 @@ async function inspect(context: CommandContext, name: string): Promise<ExitCode>
           'backend',
           `${backend.kind}: ${backend.answered} of ${backend.servers} servers answered, majority ${backend.majority}, ${backend.faultTolerant ? 'fault tolerant' : 'not fault tolerant'}`,
         ],
+        ...(backend.unanswered.length > 0
+          ? [['not answering', backend.unanswered.join('; ')] as [string, string]]
+          : []),
         ['answered by', state.memberId],
       ]),
   );

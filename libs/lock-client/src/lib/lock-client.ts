@@ -57,6 +57,8 @@ export interface LockState {
     readonly majority: number;
     readonly answered: number;
     readonly faultTolerant: boolean;
+    /** Each server that did not answer, and why. */
+    readonly unanswered: readonly string[];
   };
 }
 
@@ -161,6 +163,7 @@ export class LockClient {
         majority: response.backend?.majority ?? 0,
         answered: response.backend?.answered ?? 0,
         faultTolerant: response.backend?.faultTolerant ?? false,
+        unanswered: response.backend?.unanswered ?? [],
       },
     };
   }

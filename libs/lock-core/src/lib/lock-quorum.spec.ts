@@ -150,6 +150,7 @@ describe('LockQuorum', () => {
     const { quorum, servers } = quorumOf(3);
     expect(quorum.faultTolerant).toBe(true);
     (servers[0] as MemoryLockServer).up = false;
+    expect(await quorum.inspect('job')).toMatchObject({ answered: 2, unanswered: ['lock server s1 is down'] });
     expect(await quorum.tryAcquire('job', 'alice', 1_000)).toMatchObject({ acquired: true, grant: { token: 1n } });
     await quorum.release('job', 'alice', 1n);
     (servers[1] as MemoryLockServer).up = false;
@@ -215,7 +216,13 @@ describe('LockQuorum', () => {
       holder: undefined,
       queued: false,
     });
-    expect(await quorum.inspect('job')).toEqual({ fence: 1n, holder: undefined, waiters: 0, answered: 3 });
+    expect(await quorum.inspect('job')).toEqual({
+      fence: 1n,
+      holder: undefined,
+      waiters: 0,
+      answered: 3,
+      unanswered: [],
+    });
   });
 
   it('undoes a grant a majority did not take, also where its answer was lost', async () => {
@@ -271,6 +278,7 @@ describe('LockQuorum', () => {
       holder: { owner: 'alice', token: 1n, attempt: 'i1.1', remainingTtlMs: 100 },
       waiters: 0,
       answered: 3,
+      unanswered: [],
     });
     await expect(quorum.release('job', 'bob', 1n)).rejects.toMatchObject({ details: { field: 'token' } });
     await expect(quorum.refresh('job', 'alice', 2n, 1_000)).rejects.toBeInstanceOf(FailedPreconditionError);
@@ -290,7 +298,13 @@ describe('LockQuorum', () => {
   it('reports a holder only when a majority agree on it', async () => {
     const { quorum, servers } = quorumOf(3);
     await (servers[0] as MemoryLockServer).grant('job', 'ghost', 3n, 'ghost.3', 1_000);
-    expect(await quorum.inspect('job')).toEqual({ fence: 3n, holder: undefined, waiters: 0, answered: 3 });
+    expect(await quorum.inspect('job')).toEqual({
+      fence: 3n,
+      holder: undefined,
+      waiters: 0,
+      answered: 3,
+      unanswered: [],
+    });
   });
 });
 

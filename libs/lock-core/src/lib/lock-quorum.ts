@@ -271,6 +271,8 @@ export interface LockView {
   readonly waiters: number;
   /** How many servers answered (a majority at least). */
   readonly answered: number;
+  /** Each server that did not answer, and why, in server order. */
+  readonly unanswered: readonly string[];
 }
 
 export const defaultDriftFraction = 0.01;
@@ -782,7 +784,13 @@ export class LockQuorum {
     this.requireMajority(answered.length, 'read the lock', states.problems);
     const fence = answered.reduce((highest, state) => (state.fence > highest ? state.fence : highest), 0n);
     const waiters = answered.reduce((most, state) => Math.max(most, state.queue.length), 0);
-    return { fence, holder: majorityHolder(answered, this.majority), waiters, answered: answered.length };
+    return {
+      fence,
+      holder: majorityHolder(answered, this.majority),
+      waiters,
+      answered: answered.length,
+      unanswered: states.problems,
+    };
   }
 
   /** A new attempt id: never used before by this quorum (see "Attempts" above). */

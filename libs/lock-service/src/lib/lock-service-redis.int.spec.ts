@@ -81,6 +81,7 @@ describe('lock service on 3 Redis servers, 2 instances', () => {
       majority: 2,
       answered: 3,
       faultTolerant: true,
+      unanswered: [],
     });
   });
 
@@ -137,6 +138,11 @@ describe('lock service on 3 Redis servers, 2 instances', () => {
         last = grant.token;
         await release(cycle % 2, name, `o${cycle}`, grant.token);
       }
+      // Inspect says which server is out, and why.
+      expect((await inspect(0, name)).backend).toMatchObject({
+        answered: 2,
+        unanswered: [expect.stringContaining(`lock server ${paused.address}: inspect: no answer within`)],
+      });
     } finally {
       paused.resume();
     }

@@ -108,6 +108,7 @@ describe('lock.v1.Lock on the memory backend', () => {
       majority: 1,
       answered: 1,
       faultTolerant: false,
+      unanswered: [],
     });
   });
 

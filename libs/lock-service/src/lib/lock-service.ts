@@ -168,6 +168,7 @@ export function lockService(kit: HandlerKit, locks: Locks, options: LockServiceO
             majority: locks.quorum.majority,
             answered: view.answered,
             faultTolerant: options.backend.kind === lockV1.BackendKind.BACKEND_KIND_REDIS && locks.quorum.faultTolerant,
+            unanswered: [...view.unanswered],
           },
         };
       }),

@@ -310,6 +310,12 @@ export interface Backend {
    * or more Redis servers).
    */
   faultTolerant: boolean;
+  /**
+   * unanswered names each server that did not answer this Inspect, and why
+   * ("lock server <host:port>: <problem>": down, hung, or without its mark
+   * after losing its data until restored), in server order.
+   */
+  unanswered: string[];
 }
 
 /**
@@ -1743,7 +1749,7 @@ export const InspectResponse: MessageFns<InspectResponse> = {
 };
 
 function createBaseBackend(): Backend {
-  return { kind: 0, servers: 0, majority: 0, answered: 0, faultTolerant: false };
+  return { kind: 0, servers: 0, majority: 0, answered: 0, faultTolerant: false, unanswered: [] };
 }
 
 export const Backend: MessageFns<Backend> = {
@@ -1762,6 +1768,9 @@ export const Backend: MessageFns<Backend> = {
     }
     if (message.faultTolerant !== false) {
       writer.uint32(40).bool(message.faultTolerant);
+    }
+    for (const v of message.unanswered) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -1819,6 +1828,14 @@ export const Backend: MessageFns<Backend> = {
             message.faultTolerant = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.unanswered.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1842,6 +1859,9 @@ export const Backend: MessageFns<Backend> = {
         : isSet(object.fault_tolerant)
         ? globalThis.Boolean(object.fault_tolerant)
         : false,
+      unanswered: globalThis.Array.isArray(object?.unanswered)
+        ? object.unanswered.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1862,6 +1882,9 @@ export const Backend: MessageFns<Backend> = {
     if (message.faultTolerant !== false) {
       obj.faultTolerant = message.faultTolerant;
     }
+    if (message.unanswered?.length) {
+      obj.unanswered = message.unanswered;
+    }
     return obj;
   },
 
@@ -1875,6 +1898,7 @@ export const Backend: MessageFns<Backend> = {
     message.majority = object.majority ?? 0;
     message.answered = object.answered ?? 0;
     message.faultTolerant = object.faultTolerant ?? false;
+    message.unanswered = object.unanswered?.map((e) => e) || [];
     return message;
   },
 };
