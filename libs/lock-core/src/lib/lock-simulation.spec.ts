@@ -60,7 +60,8 @@ describe('LockQuorum in seeded simulation', () => {
   });
 
   // Bugs of the grant itself show best when nobody queues and attempts contend; bugs of the queue with waiters.
-  const planted: Array<[LockMutation, string, number, number]> = [
+  // Bugs of the renewal rules, at the place lease where steps renew first (waiterLeaseMs, the last column).
+  const planted: Array<[LockMutation, string, number, number, number?]> = [
     ['grant-ignores-fence', 'unique-tokens', 0, 100],
     ['forget-fences-on-restart', 'later-grant-higher-token', 0, 200],
     ['half-is-majority', 'mutual-exclusion', 0, 100],
@@ -76,14 +77,25 @@ describe('LockQuorum in seeded simulation', () => {
     ['handover-skips-fence-raise', 'unique-tokens', 0.7, 100],
     ['handover-validity-from-news', 'mutual-exclusion', 0.7, 100],
     ['release-hands-over-held-lock', 'mutual-exclusion', 0.7, 100],
+    // A step after a renewal found the handover fails now and then (an outage): the wait ends without taking it.
+    ['attempt-ignores-stop', 'handover-taken', 0.7, 50, 250],
+    // Steps are short here unless messages are lost: a place that would not last a step of full call timeouts is
+    // rare, first in seed 137.
+    ['steps-skip-renewal', 'place-renewed', 0.7, 200, 250],
   ];
 
-  it.each(planted)('catches the planted bug %s (%s)', async (mutation, invariant, queueingShare, seedsMax) => {
-    const caught: string[] = [];
-    for (let seed = 1; seed <= seedsMax && caught.length === 0; seed++) {
-      const { violations } = await runLockSimulation({ seed, mutation, queueingShare });
-      caught.push(...violations.filter((violation) => violation.startsWith(`${invariant}:`)));
-    }
-    expect(caught.length).toBeGreaterThan(0);
-  });
+  it.each(planted)(
+    'catches the planted bug %s (%s)',
+    // A rest parameter: Jest takes a test function declaring more parameters than a row has values for one awaiting
+    // done(), and the rows without a place lease would time out.
+    async (...row) => {
+      const [mutation, invariant, queueingShare, seedsMax, waiterLeaseMs] = row;
+      const caught: string[] = [];
+      for (let seed = 1; seed <= seedsMax && caught.length === 0; seed++) {
+        const { violations } = await runLockSimulation({ seed, mutation, queueingShare, waiterLeaseMs });
+        caught.push(...violations.filter((violation) => violation.startsWith(`${invariant}:`)));
+      }
+      expect(caught.length).toBeGreaterThan(0);
+    },
+  );
 });

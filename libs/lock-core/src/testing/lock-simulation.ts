@@ -41,7 +41,13 @@
 // - no-barging: a grant without a waiter that began after waiter A's
 //   enqueue returned comes after A's grant, unless A's place lapsed first;
 // - refresh-same-attempt: a refresh begun within a grant's validity that
-//   came back names the grant's own attempt.
+//   came back names the grant's own attempt;
+// - place-renewed: while a waiter waits (not stalled), the first enqueue it
+//   sends to a server after the one that made its entry there goes out
+//   while that entry's lease outlasts a call timeout and the rule's margin
+//   (placeLastsThrough), checked at that send or when the lease ends first;
+// - handover-taken: a handover a renewal found is what the wait ends with
+//   (used, or released when spent): no step of an attempt goes on past it.
 // A's place lapses on a server when time ends it there: the lease of its
 // entry ran out, or the lease of a grant of A's that was undone ran out
 // before A was queued there again. The servers record it as it happens.
@@ -86,7 +92,11 @@ export type LockMutation =
   /** A release with a next token frees the lock and hands it over whoever holds it, not only its releaser. */
   | 'release-hands-over-held-lock'
   /** A handed-over grant's validity is counted from when the waiter heard of it, not from its claim's enqueue. */
-  | 'handover-validity-from-news';
+  | 'handover-validity-from-news'
+  /** An attempt goes on with its step after beforeStep answered false (a renewal found the lock handed over). */
+  | 'attempt-ignores-stop'
+  /** No renewal before a step: the rule always says the place lasts through it (placeLastsThrough ignored). */
+  | 'steps-skip-renewal';
 
 export interface LockSimulationOptions {
   readonly seed: number;
@@ -227,6 +237,12 @@ function compareEvents(a: Event, b: Event): number {
   return a.atMs - b.atMs || a.order - b.order;
 }
 
+/** A waiter's entry's lease on a server: when the enqueue that made it was sent, and when it ends (true time). */
+interface Lease {
+  readonly sentAtMs: number;
+  readonly endsAtMs: number;
+}
+
 /**
  * A server whose clock runs at its own rate, which can forget its fences
  * when it restarts or ignore its queue (mutations), and which records when
@@ -237,13 +253,23 @@ class SimulatedServer extends MemoryLockServer {
   private readonly waiterOfAttempt = new Map<string, string>();
   /** Waiters whose place this server kept after the last call. */
   private keeping = new Set<string>();
+  /**
+   * Per waiter queued here, its entry's lease: when the enqueue request
+   * that made it was sent, and when (on this server's clock) it ends; kept
+   * until a call takes the entry out, or its end is told (onLeaseEnded).
+   */
+  private readonly leases = new Map<string, { readonly sentAtMs: number; readonly endsAtMs: number }>();
+  /** When the enqueue request being applied was sent (true time), as its link tells. */
+  enqueueSentAtMs: number | undefined;
 
   constructor(
     id: string,
     private readonly world: World,
-    rate: number,
+    private readonly rate: number,
     private readonly mutation: LockMutation | undefined,
     private readonly lapses: Map<string, number>,
+    /** Told of each entry whose lease time ended here: when its enqueue was sent, and its true end. */
+    private readonly onLeaseEnded: (serverId: string, waiterId: string, lease: Lease) => void,
   ) {
     super(id, () => world.nowMs * rate);
     this.onReleased = (_name, message) => world.publish(id, message);
@@ -320,7 +346,15 @@ class SimulatedServer extends MemoryLockServer {
     timeoutMs?: number,
     options?: ServerEnqueue,
   ): Promise<ServerEnqueued> {
-    return this.tracked(() => super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, options));
+    const sentAtMs = this.enqueueSentAtMs ?? this.world.nowMs;
+    return this.tracked(() => {
+      const answer = super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, options);
+      // Applied before the promise settles: queued (its lease starts now) unless it answered handed.
+      const endsAtMs = this.nowMs() + leaseMs;
+      if (this.liveQueue(name)?.get(waiterId)?.leaseEndsAtMs === endsAtMs)
+        this.leases.set(waiterId, { sentAtMs, endsAtMs });
+      return answer;
+    });
   }
 
   protected override takesJoin(ticket: bigint, counter: bigint): boolean {
@@ -369,9 +403,23 @@ class SimulatedServer extends MemoryLockServer {
     for (const waiterId of this.keeping) {
       if (!keepingNow.has(waiterId) && !this.lapses.has(waiterId)) this.lapses.set(waiterId, this.world.nowMs);
     }
+    for (const [waiterId, lease] of this.leases) {
+      if (lease.endsAtMs > this.nowMs()) continue;
+      this.leases.delete(waiterId);
+      this.onLeaseEnded(this.id, waiterId, { sentAtMs: lease.sentAtMs, endsAtMs: lease.endsAtMs / this.rate });
+    }
+    const queued = new Set(this.liveQueue(lockName)?.keys() ?? []);
     const answer = call();
+    // An entry the call took out (a grant, a handover, a leave) has no lease left to end.
+    for (const waiterId of queued) if (!this.liveQueue(lockName)?.has(waiterId)) this.leases.delete(waiterId);
     this.keeping = this.placesKept();
     return answer;
+  }
+
+  /** waiterId's entry's lease here while it is queued (or its end is yet to be told), in true time. */
+  leaseOf(waiterId: string): Lease | undefined {
+    const lease = this.leases.get(waiterId);
+    return lease && { sentAtMs: lease.sentAtMs, endsAtMs: lease.endsAtMs / this.rate };
   }
 
   /** The waiters queued here, and the one holding the lock under a grant from the queue. */
@@ -389,6 +437,8 @@ class SimulatedLink implements LockServer {
   constructor(
     private readonly server: SimulatedServer,
     private readonly world: World,
+    /** Told of each enqueue request as it is sent (whether it arrives or not), with the lease it is to renew. */
+    private readonly onEnqueueSent: (serverId: string, waiterId: string, lease: Lease | undefined) => void,
   ) {}
 
   get id(): string {
@@ -427,7 +477,14 @@ class SimulatedLink implements LockServer {
     timeoutMs: number,
     options?: ServerEnqueue,
   ): Promise<ServerEnqueued> {
-    return this.call(timeoutMs, () => this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, options));
+    const sentAtMs = this.world.nowMs;
+    this.onEnqueueSent(this.id, waiterId, this.server.leaseOf(waiterId));
+    return this.call(timeoutMs, () => {
+      this.server.enqueueSentAtMs = sentAtMs;
+      const applied = this.server.enqueue(name, waiterId, ticket, leaseMs, undefined, options);
+      this.server.enqueueSentAtMs = undefined;
+      return applied;
+    });
   }
 
   leave(name: string, waiterId: string, timeoutMs: number, claimAttempt?: string): Promise<boolean> {
@@ -512,10 +569,47 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
   const world = new World(random);
   const serverCount = options.servers ?? 3;
   const lapses = new Map<string, number>();
+  /** Violations of place-renewed and handover-taken, found as the waits go on. */
+  const waitViolations: string[] = [];
+  const waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
+  /** Per waiterId, its wait: from its join's start until it ended, its stalls, and per server when it sent enqueues. */
+  type Wait = {
+    readonly fromMs: number;
+    untilMs: number;
+    stalls: Array<[number, number]>;
+    sent: Map<string, number[]>;
+  };
+  const waits = new Map<string, Wait>();
+  /**
+   * place-renewed: while a waiter waits, not stalled, the first enqueue it
+   * sends to a server after the one that made its entry there goes out
+   * while that lease outlasts a call timeout and the rule's margin (a
+   * twentieth of the lease, less 1% for a server's clock rate), as
+   * placeLastsThrough promises; checked at that send (atMs), or when the
+   * lease ends with none sent.
+   */
+  const checkRenewal = (serverId: string, waiterId: string, lease: Lease, atMs: number) => {
+    const wait = waits.get(waiterId);
+    if (!wait || lease.sentAtMs < wait.fromMs || atMs > wait.untilMs) return;
+    if (atMs <= lease.endsAtMs - (callTimeoutMs + waiterLeaseMs / 20 - waiterLeaseMs / 100)) return;
+    if (wait.stalls.some(([fromMs, untilMs]) => fromMs < atMs && untilMs > lease.sentAtMs)) return;
+    if ((wait.sent.get(serverId) ?? []).some((sentAtMs) => sentAtMs > lease.sentAtMs && sentAtMs < atMs)) return;
+    waitViolations.push(
+      `place-renewed: ${waiterId}'s entry on ${serverId}, enqueued at ${lease.sentAtMs.toFixed(1)}, lasted until ${lease.endsAtMs.toFixed(1)}, and its next renewal there ${atMs < lease.endsAtMs ? `went out at ${atMs.toFixed(1)}` : 'had not gone out'}`,
+    );
+  };
+  const onEnqueueSent = (serverId: string, waiterId: string, lease: Lease | undefined) => {
+    if (lease) checkRenewal(serverId, waiterId, lease, world.nowMs);
+    const sent = waits.get(waiterId)?.sent;
+    sent?.set(serverId, [...(sent.get(serverId) ?? []), world.nowMs]);
+  };
+  const onLeaseEnded = (serverId: string, waiterId: string, lease: Lease) =>
+    checkRenewal(serverId, waiterId, lease, lease.endsAtMs);
   const servers = Array.from(
     { length: serverCount },
     // Clock rates within 0.4% of true time, inside the 1% drift allowance.
-    (_, index) => new SimulatedServer(`s${index + 1}`, world, 1 + (random() - 0.5) * 0.008, options.mutation, lapses),
+    (_, index) =>
+      new SimulatedServer(`s${index + 1}`, world, 1 + (random() - 0.5) * 0.008, options.mutation, lapses, onLeaseEnded),
   );
   const grants: SimulatedGrant[] = [];
   const waiters: SimulatedWaiter[] = [];
@@ -523,7 +617,6 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
   let stepRenewals = 0;
   const durationMs = options.durationMs ?? 5_000;
   const queueingShare = options.queueingShare ?? 0.7;
-  const waiterLeaseMs = options.waiterLeaseMs ?? defaultWaiterLeaseMs;
 
   // Servers go down and come back, one at a time; now and then all of them, one after another (a rolling restart).
   const restart = async (server: SimulatedServer, downMs: number) => {
@@ -559,6 +652,8 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     waiterId: string,
   ): Promise<Taken | undefined> => {
     const enqueueStartMs = world.nowMs;
+    const wait: Wait = { fromMs: enqueueStartMs, untilMs: Infinity, stalls: [], sent: new Map() };
+    waits.set(waiterId, wait);
     const claim = { owner, ttlMs };
     // Per token and attempt handed over to this waiter's claim, the servers that told of it.
     const handovers = new Map<string, Set<string>>();
@@ -596,7 +691,10 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
      * once an enqueue found the lock handed over.
      */
     const keepThrough = async (roundsMax: number) => {
-      if (!handedByEnqueue && !placeLastsThrough(world.nowMs - sentAtMs, roundsMax, callTimeoutMs, waiterLeaseMs)) {
+      const lastsThrough =
+        options.mutation === 'steps-skip-renewal' ||
+        placeLastsThrough(world.nowMs - sentAtMs, roundsMax, callTimeoutMs, waiterLeaseMs);
+      if (!handedByEnqueue && !lastsThrough) {
         stepRenewals++;
         await enqueue();
       }
@@ -708,7 +806,14 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
           const attemptStartMs = world.nowMs;
           // An attempt that fails (fewer than a majority answered, a renewal for a step too) ends the wait, as
           // it ends an Acquire.
-          const attempt = await quorum.tryAcquire(lockName, owner, ttlMs, waiterId, keepThrough).catch(() => undefined);
+          const beforeStep =
+            options.mutation === 'attempt-ignores-stop'
+              ? async (roundsMax: number) => {
+                  await keepThrough(roundsMax);
+                  return true;
+                }
+              : keepThrough;
+          const attempt = await quorum.tryAcquire(lockName, owner, ttlMs, waiterId, beforeStep).catch(() => undefined);
           if (!attempt) break;
           if (attempt.acquired) return granted({ ...attempt.grant, attemptStartMs });
         }
@@ -716,7 +821,10 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
         if (handedByEnqueue) continue;
         if (world.nowMs >= giveUpAtMs) break;
         // Now and then the waiter's instance stalls past its lease: its place lapses.
-        if (random() < 0.01) await world.sleep(waiterLeaseMs * 1.5);
+        if (random() < 0.01) {
+          wait.stalls.push([world.nowMs, world.nowMs + waiterLeaseMs * 1.5]);
+          await world.sleep(waiterLeaseMs * 1.5);
+        }
         const wakeAtMs = Math.min(giveUpAtMs, renewAtMs, world.nowMs + recheckMs);
         if (!woken) {
           await new Promise<void>((resolve) => {
@@ -732,6 +840,13 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
       }
     } finally {
       unsubscribe();
+      wait.untilMs = world.nowMs;
+      // handover-taken: the wait ends with a handover a renewal found (used, or released when spent), not past it.
+      if (handedByEnqueue) {
+        waitViolations.push(
+          `handover-taken: ${waiterId}'s renewal found the lock handed over to it under token ${handedByEnqueue.token}, and its wait ended at ${world.nowMs.toFixed(1)} without taking it`,
+        );
+      }
     }
     if (spent) {
       const releaser = { waiterId, claimAttempt: spent.attempt };
@@ -749,7 +864,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     (_, index) =>
       new Quorum(
         {
-          servers: servers.map((server) => new SimulatedLink(server, world)),
+          servers: servers.map((server) => new SimulatedLink(server, world, onEnqueueSent)),
           nowMs: () => world.nowMs,
           // Wall clocks up to 40 ms apart: joins guess tickets from them, and some guesses come in below others.
           wallClockMs: () => world.nowMs + skewsMs[index]!,
@@ -866,7 +981,7 @@ export async function runLockSimulation(options: LockSimulationOptions): Promise
     lapses,
     attempts,
     stepRenewals,
-    violations: [...refreshViolations, ...checkInvariants(grants, waiters, lapses)],
+    violations: [...refreshViolations, ...waitViolations, ...checkInvariants(grants, waiters, lapses)],
   };
 }
 
