@@ -167,7 +167,6 @@ export class Locks {
     this.waiterCount += 1;
     const waiter = new Waiter(`${this.options.instanceId}/${this.waiterCount}`, this.nowMs);
     const claim = { owner, ttlMs };
-    let acquired = false;
     /** Who told of the handover the waiter took, while the others' news may still come. */
     let handedBy: Set<string> | undefined;
     // Watching before joining the queue: a release after joining wakes this waiter.
@@ -203,7 +202,7 @@ export class Locks {
           const releaser = { waiterId: waiter.id, claimAttempt: handed.grant.attempt };
           const grant = await this.usable(name, owner, ttlMs, handed.grant, releaser, signal);
           if (grant) {
-            acquired = waiter.granted = true;
+            waiter.granted = true;
             handedBy = handed.servers;
             waiter.taken = { token: grant.token, attempt: grant.attempt };
             this.remember(name, owner, grant, releaser);
@@ -217,7 +216,7 @@ export class Locks {
             place.keepThrough(roundsMax),
           );
           if (result.acquired) {
-            acquired = waiter.granted = true;
+            waiter.granted = true;
             this.remember(name, owner, result.grant, { waiterId: waiter.id, claimAttempt: waiter.claimAttempt });
             return result;
           }
@@ -244,7 +243,7 @@ export class Locks {
       this.waitingNow -= 1;
       if (handedBy) this.leaveUnhanded(name, waiter, handedBy);
       else this.room.leave(name, waiter);
-      if (!acquired) {
+      if (!waiter.granted) {
         this.inBackground(
           this.quorum.leave(name, waiter.id).catch((error: unknown) => {
             // Its place lapses with its lease; until then it may hold up the queue.
