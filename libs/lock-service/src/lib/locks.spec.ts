@@ -108,6 +108,61 @@ async function queuedOn(server: MemoryLockServer, name: string, count: number): 
 }
 
 /**
+ * Alice holds 'a' and bob waits for it. A release on s1 alone hands him the lock there; he undoes it and claims
+ * anew. His new claim waits at s2 and s3 until openNewClaims (then arrives, or is lost with newClaimsLost), and
+ * before it, alice's retried release hands the lock to his old claim there: a majority under a claim he no longer
+ * takes. With newsLate, s2's and s3's news of that is held back until deliverNews.
+ */
+async function oldClaimHandedOverOnMajority(options: { newClaimsLost: boolean; newsLate?: boolean }) {
+  const servers = threeServers();
+  const [s1, s2, s3] = servers;
+  let firstClaim: string | undefined;
+  const opened = occurrence();
+  // s2 and s3 as the instance calls them.
+  const holdingNewClaims = (server: MemoryLockServer): LockServer =>
+    new Proxy(server, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== 'enqueue' || typeof value !== 'function') return value;
+        return async (...args: Parameters<MemoryLockServer['enqueue']>) => {
+          const attempt = args[5]?.claim?.attempt;
+          firstClaim ??= attempt;
+          if (attempt === undefined || attempt === firstClaim) return target.enqueue(...args);
+          await opened.happened;
+          if (options.newClaimsLost) throw new UnavailableError('the request was lost');
+          return target.enqueue(...args);
+        };
+      },
+    });
+  const { events, spread } = instanceOver(servers, { calls: [s1, holdingNewClaims(s2), holdingNewClaims(s3)] });
+  const heldNews: Array<() => void> = [];
+  if (options.newsLate) {
+    for (const server of [s2, s3]) {
+      const publish = server.onReleased;
+      server.onReleased = (name, message) => heldNews.push(() => publish?.(name, message));
+    }
+  }
+  const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
+  const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 3_000 }, never);
+  await Promise.all(servers.map((server) => queuedOn(server, 'a', 1)));
+  await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
+  while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
+  await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
+  await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
+  return {
+    servers,
+    events,
+    spread,
+    holder,
+    waiting,
+    openNewClaims: () => opened.signal(),
+    deliverNews: () => {
+      for (const deliver of heldNews) deliver();
+    },
+  };
+}
+
+/**
  * Alice's lease runs out by itself, and bob, first in line, is then granted by a round (not a handover) while
  * s3 is away, so his leave never reaches it there: his entry, with his claim, stays at the head of s3's queue.
  * Carol waits behind him, so the instance keeps hearing of the lock.
@@ -275,36 +330,10 @@ describe('Locks', () => {
   });
 
   it('frees a majority handover to a claim the waiter has since replaced, and takes the lock', async () => {
-    const servers = threeServers();
-    const [s1, s2, s3] = servers;
-    // s2 and s3 as this instance calls them: a renewal that brings bob's new claim waits until opened.
-    let firstClaim: string | undefined;
-    const opened = occurrence();
-    const slowToClaimAnew = (server: MemoryLockServer): LockServer =>
-      new Proxy(server, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== 'enqueue' || typeof value !== 'function') return value;
-          return async (...args: Parameters<MemoryLockServer['enqueue']>) => {
-            const attempt = args[5]?.claim?.attempt;
-            firstClaim ??= attempt;
-            if (attempt !== undefined && attempt !== firstClaim) await opened.happened;
-            return target.enqueue(...args);
-          };
-        },
-      });
-    const { spread } = instanceOver(servers, { calls: [s1, slowToClaimAnew(s2), slowToClaimAnew(s3)] });
-    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
-    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 3_000 }, never);
-    await Promise.all(servers.map((server) => queuedOn(server, 'a', 1)));
-    // A release on s1 alone hands the lock to bob's claim there; bob undoes it and claims anew.
-    await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
-    while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
-    // Before the new claim reaches s2 and s3, alice's retried release hands the lock to the old one there: a
-    // majority, under a claim bob no longer takes.
-    await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
-    await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
-    opened.signal();
+    const { servers, holder, waiting, openNewClaims } = await oldClaimHandedOverOnMajority({
+      newClaimsLost: false,
+    });
+    openNewClaims();
     const token = granted(await waiting);
     expect(token).toBeGreaterThan(holder + 2n);
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder?.token))).toEqual([
@@ -318,48 +347,17 @@ describe('Locks', () => {
     ['it heard of before its wait ended', false],
     ['whose news came only after its wait ended, when nobody here listens any more', true],
   ])('frees, when a wait fails, the handovers to a claim it had replaced: those %s', async (_, newsLate) => {
-    const servers = threeServers();
-    const [s1, s2, s3] = servers;
-    // s2 and s3 as this instance calls them: a renewal that brings bob's new claim waits until opened, then is lost.
-    let firstClaim: string | undefined;
-    const opened = occurrence();
-    const loseNewClaims = (server: MemoryLockServer): LockServer =>
-      new Proxy(server, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== 'enqueue' || typeof value !== 'function') return value;
-          return async (...args: Parameters<MemoryLockServer['enqueue']>) => {
-            const attempt = args[5]?.claim?.attempt;
-            firstClaim ??= attempt;
-            if (attempt === undefined || attempt === firstClaim) return target.enqueue(...args);
-            await opened.happened;
-            throw new UnavailableError('the request was lost');
-          };
-        },
-      });
-    const { events, spread } = instanceOver(servers, { calls: [s1, loseNewClaims(s2), loseNewClaims(s3)] });
-    const heldNews: Array<() => void> = [];
-    if (newsLate) {
-      for (const server of [s2, s3]) {
-        const publish = server.onReleased;
-        server.onReleased = (name, message) => heldNews.push(() => publish?.(name, message));
-      }
-    }
-    const holder = granted(await spread.acquire({ name: 'a', owner: 'alice', ttlMs: 60_000, waitTimeoutMs: 0 }, never));
-    const waiting = spread.acquire({ name: 'a', owner: 'bob', ttlMs: 60_000, waitTimeoutMs: 3_000 }, never);
-    await Promise.all(servers.map((server) => queuedOn(server, 'a', 1)));
-    // A release on s1 alone hands the lock to bob's claim there; bob undoes it and claims anew.
-    await s1.release('a', 'alice', holder, undefined, { nextToken: holder + 1n });
-    while ((await s1.inspect('a')).holder?.owner === 'bob') await new Promise((resolve) => setTimeout(resolve, 10));
-    // Alice's retried release hands the lock to bob's old claim on s2 and s3; then his renewal fails on both, and
-    // his wait with it, before his loop came round to free them (or before he heard of them at all).
-    await s2.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
-    await s3.release('a', 'alice', holder, undefined, { nextToken: holder + 2n });
-    opened.signal();
+    // Bob's renewal with his new claim fails on s2 and s3, and his wait with it, before his loop came round to free
+    // the handovers to his old claim there (or before he heard of them at all).
+    const { servers, events, spread, waiting, openNewClaims, deliverNews } = await oldClaimHandedOverOnMajority({
+      newClaimsLost: true,
+      newsLate,
+    });
+    openNewClaims();
     await expect(waiting).rejects.toBeInstanceOf(UnavailableError);
     await spread.settle();
     expect(events.watching('a')).toBe(0);
-    for (const deliver of heldNews) deliver();
+    deliverNews();
     // Nobody takes those handovers: left alone, s2 and s3 would keep the lock from everyone for 60 s.
     expect(await Promise.all(servers.map(async (server) => (await server.inspect('a')).holder))).toEqual([
       undefined,
