@@ -254,11 +254,10 @@ class SimulatedServer extends MemoryLockServer {
   /** Waiters whose place this server kept after the last call. */
   private keeping = new Set<string>();
   /**
-   * Per waiter queued here, its entry's lease: when the enqueue request
-   * that made it was sent, and when (on this server's clock) it ends; kept
-   * until a call takes the entry out, or its end is told (onLeaseEnded).
+   * Per waiter queued here, its entry's lease, in true time; kept until a
+   * call takes the entry out, or its end is told (onLeaseEnded).
    */
-  private readonly leases = new Map<string, { readonly sentAtMs: number; readonly endsAtMs: number }>();
+  private readonly leases = new Map<string, Lease>();
   /** When the enqueue request being applied was sent (true time), as its link tells. */
   enqueueSentAtMs: number | undefined;
 
@@ -351,8 +350,9 @@ class SimulatedServer extends MemoryLockServer {
       const answer = super.enqueue(name, waiterId, ticket, leaseMs, timeoutMs, options);
       // Applied before the promise settles: queued (its lease starts now) unless it answered handed.
       const endsAtMs = this.nowMs() + leaseMs;
-      if (this.liveQueue(name)?.get(waiterId)?.leaseEndsAtMs === endsAtMs)
-        this.leases.set(waiterId, { sentAtMs, endsAtMs });
+      if (this.liveQueue(name)?.get(waiterId)?.leaseEndsAtMs === endsAtMs) {
+        this.leases.set(waiterId, { sentAtMs, endsAtMs: endsAtMs / this.rate });
+      }
       return answer;
     });
   }
@@ -404,9 +404,9 @@ class SimulatedServer extends MemoryLockServer {
       if (!keepingNow.has(waiterId) && !this.lapses.has(waiterId)) this.lapses.set(waiterId, this.world.nowMs);
     }
     for (const [waiterId, lease] of this.leases) {
-      if (lease.endsAtMs > this.nowMs()) continue;
+      if (lease.endsAtMs > this.world.nowMs) continue;
       this.leases.delete(waiterId);
-      this.onLeaseEnded(this.id, waiterId, { sentAtMs: lease.sentAtMs, endsAtMs: lease.endsAtMs / this.rate });
+      this.onLeaseEnded(this.id, waiterId, lease);
     }
     const queued = new Set(this.liveQueue(lockName)?.keys() ?? []);
     const answer = call();
@@ -418,8 +418,7 @@ class SimulatedServer extends MemoryLockServer {
 
   /** waiterId's entry's lease here while it is queued (or its end is yet to be told), in true time. */
   leaseOf(waiterId: string): Lease | undefined {
-    const lease = this.leases.get(waiterId);
-    return lease && { sentAtMs: lease.sentAtMs, endsAtMs: lease.endsAtMs / this.rate };
+    return this.leases.get(waiterId);
   }
 
   /** The waiters queued here, and the one holding the lock under a grant from the queue. */
