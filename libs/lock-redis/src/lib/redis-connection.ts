@@ -8,7 +8,7 @@ export const defaultConnectTimeoutMs = 1_000;
 export const defaultReconnectDelayMsMax = 1_000;
 const reconnectDelayMsMin = 50;
 /** How often a connection asks a server that is loading its data whether it is done. */
-export const loadingRecheckMs = 100;
+const loadingRecheckMs = 100;
 /** How long close() lets a socket drain before destroying it; ioredis also leaves this timer behind when closing between reconnections. */
 export const disconnectTimeoutMs = 100;
 /** Longer timers overflow in Node and fire at once. */
