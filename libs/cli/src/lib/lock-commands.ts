@@ -8,7 +8,14 @@ import { spawn } from 'node:child_process';
 import { constants, hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { CancelledError, FailedPreconditionError } from '@bulwark/errors';
-import { defaultOwner, LockClient, LockLostError, LockNotAcquiredError, type HeldLock } from '@bulwark/lock-client';
+import {
+  defaultOwner,
+  LockClient,
+  LockLostError,
+  LockNotAcquiredError,
+  type HeldLock,
+  type LockState,
+} from '@bulwark/lock-client';
 import { parseBoundedDurationMs, parsePositiveDurationMs, parseUint64, uint32MsMax } from './arguments';
 import { note, parsed, print, type CommandContext, type Handle } from './command-context';
 import { errorLine, ExitCode } from './exit-codes';
@@ -144,30 +151,32 @@ async function release(
 
 async function inspect(context: CommandContext, name: string): Promise<ExitCode> {
   const state = await withLocks(context, (client) => client.inspect(name));
-  const { backend } = state;
   print(
     context,
     () => jsonText({ name, ...state }),
-    () =>
-      formatFields([
-        ['name', name],
-        ['held', state.held ? 'yes' : 'no'],
-        ['owner', state.holder?.owner ?? ''],
-        ['token', state.holder ? String(state.holder.token) : ''],
-        ['lease left', state.holder ? `${state.holder.remainingTtlMs} ms` : ''],
-        ['last token', String(state.lastToken)],
-        ['waiters', String(state.waiters)],
-        [
-          'backend',
-          `${backend.kind}: ${backend.answered} of ${backend.servers} servers answered, majority ${backend.majority}, ${backend.faultTolerant ? 'fault tolerant' : 'not fault tolerant'}`,
-        ],
-        ...(backend.unanswered.length > 0
-          ? [['not answering', backend.unanswered.join('; ')] as [string, string]]
-          : []),
-        ['answered by', state.memberId],
-      ]),
+    () => formatFields(inspectFields(name, state)),
   );
   return ExitCode.ok;
+}
+
+/** What `lock inspect` prints, a row each; the servers that did not answer only when some did not. */
+export function inspectFields(name: string, state: LockState): Array<[string, string]> {
+  const { backend } = state;
+  return [
+    ['name', name],
+    ['held', state.held ? 'yes' : 'no'],
+    ['owner', state.holder?.owner ?? ''],
+    ['token', state.holder ? String(state.holder.token) : ''],
+    ['lease left', state.holder ? `${state.holder.remainingTtlMs} ms` : ''],
+    ['last token', String(state.lastToken)],
+    ['waiters', String(state.waiters)],
+    [
+      'backend',
+      `${backend.kind}: ${backend.answered} of ${backend.servers} servers answered, majority ${backend.majority}, ${backend.faultTolerant ? 'fault tolerant' : 'not fault tolerant'}`,
+    ],
+    ...(backend.unanswered.length > 0 ? [['not answering', backend.unanswered.join('; ')] as [string, string]] : []),
+    ['answered by', state.memberId],
+  ];
 }
 
 async function hold(

@@ -48,7 +48,7 @@ describe('LockClient unary calls', () => {
       held: true,
       holder: { owner: 'alice', token: grant.token },
       lastToken: grant.token,
-      backend: { kind: 'memory', servers: 1, majority: 1 },
+      backend: { kind: 'memory', servers: 1, majority: 1, unanswered: [] },
     });
 
     const renewal = await client.refresh('unary-a', 'alice', grant.token, 5_000);
