@@ -311,6 +311,9 @@ let quorumsMade = 0;
 /** Each server's answer, undefined where it failed or was not called; problems says why those called failed. */
 type ServerAnswers<T> = Array<T | undefined> & { readonly problems: readonly string[] };
 
+/** The problems of a call every server answered. */
+const noProblems: readonly string[] = Object.freeze([]);
+
 /** Longest account of one server's failure in an UNAVAILABLE message. */
 const problemLengthMax = 200;
 
@@ -962,18 +965,18 @@ export class LockQuorum {
     only: (index: number) => boolean = () => true,
   ): Promise<ServerAnswers<T>> {
     const { callTimeoutMs } = this.options;
-    // In server order, so one outage always reads the same.
-    const problems: Array<string | undefined> = [];
+    // In server order, so one outage always reads the same; made only when a server fails (the hot path has none).
+    let problems: Array<string | undefined> | undefined;
     return Promise.all(
       this.servers.map((server, index) =>
         only(index)
           ? call(server, callTimeoutMs).catch((error: unknown) => {
-              problems[index] = problemOf(server, error);
+              (problems ??= [])[index] = problemOf(server, error);
               return undefined;
             })
           : Promise.resolve(undefined),
       ),
-    ).then((answers) => Object.assign(answers, { problems: problems.filter(isDefined) }));
+    ).then((answers) => Object.assign(answers, { problems: problems?.filter(isDefined) ?? noProblems }));
   }
 
   /** Whether the server at index is one of ids: which servers everyServer calls, by their ids. */
